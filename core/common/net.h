@@ -1,0 +1,29 @@
+// host:port handling and the choice of the address peers should use.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace domian {
+
+struct HostPort {
+  std::string host;  // without brackets for IPv6
+  uint16_t port = 0;
+};
+
+// Splits "host:port", "[v6]:port". Nullopt when malformed.
+std::optional<HostPort> SplitHostPort(std::string_view address);
+// Joins, bracketing IPv6 literals.
+std::string JoinHostPort(std::string_view host, uint16_t port);
+
+// True for 0.0.0.0, ::, [::] and empty: "every interface".
+bool IsWildcardHost(std::string_view host);
+
+// The address peers should use when node.advertise is not set: the listen
+// host if it is specific, else this machine's first non-loopback IPv4
+// address that is up (then IPv6), else 127.0.0.1.
+std::string DeriveAdvertiseAddress(std::string_view listen_host, uint16_t port);
+
+}  // namespace domian

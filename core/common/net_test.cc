@@ -1,0 +1,52 @@
+// Tests of host:port handling and advertise-address derivation.
+#include "core/common/net.h"
+
+#include <gtest/gtest.h>
+
+namespace domian {
+namespace {
+
+TEST(SplitHostPort, AcceptsNamesIpv4AndBracketedIpv6) {
+  auto v4 = SplitHostPort("192.168.1.20:7420");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->host, "192.168.1.20");
+  EXPECT_EQ(v4->port, 7420);
+  auto v6 = SplitHostPort("[::1]:80");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 80);
+  auto name = SplitHostPort("pi-hall.local:0");
+  ASSERT_TRUE(name);
+  EXPECT_EQ(name->host, "pi-hall.local");
+  EXPECT_EQ(name->port, 0);
+}
+
+TEST(SplitHostPort, RefusesMalformedAddresses) {
+  for (const char* bad : {"", "host", "host:", ":", "host:65536", "host:-1", "host:12a", "::1:80",
+                          "[::1]80", "[::1"}) {
+    EXPECT_FALSE(SplitHostPort(bad)) << bad;
+  }
+}
+
+TEST(JoinHostPort, BracketsIpv6) {
+  EXPECT_EQ(JoinHostPort("::1", 7420), "[::1]:7420");
+  EXPECT_EQ(JoinHostPort("10.0.0.1", 7420), "10.0.0.1:7420");
+}
+
+TEST(DeriveAdvertiseAddress, KeepsASpecificListenHost) {
+  EXPECT_EQ(DeriveAdvertiseAddress("127.0.0.5", 9000), "127.0.0.5:9000");
+  EXPECT_EQ(DeriveAdvertiseAddress("::1", 9000), "[::1]:9000");
+}
+
+TEST(DeriveAdvertiseAddress, ReplacesTheWildcardWithAUsableAddress) {
+  for (const char* wildcard : {"0.0.0.0", "::", ""}) {
+    const std::string derived = DeriveAdvertiseAddress(wildcard, 9000);
+    auto parsed = SplitHostPort(derived);
+    ASSERT_TRUE(parsed) << derived;
+    EXPECT_FALSE(IsWildcardHost(parsed->host)) << derived;
+    EXPECT_EQ(parsed->port, 9000);
+  }
+}
+
+}  // namespace
+}  // namespace domian

@@ -1,0 +1,93 @@
+// The node's configuration (/etc/domian/node.yaml), validated on load.
+//
+// Every problem is reported with the file, the line and the dotted key it
+// concerns, so a person can fix the file without guessing; a daemon with
+// an invalid file refuses to start.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common/duration.h"
+
+namespace domian {
+
+// Defaults, documented in README.md and packaging/node.yaml.
+inline constexpr char kDefaultCluster[] = "home";
+inline constexpr uint16_t kDefaultPort = 7420;
+inline constexpr char kDefaultListen[] = "0.0.0.0:7420";
+inline constexpr char kDefaultStateDir[] = "/var/lib/domian";
+inline constexpr char kDefaultLogLevel[] = "info";
+
+// Failure-detection timings. A peer whose heartbeat counter has not grown
+// for suspect_after is suspect, for dead_after dead; 200 ms heartbeats with
+// a 1.2 s dead timeout detect a crash in about 1.2-1.5 s on a LAN while
+// tolerating several lost or late heartbeats in a row.
+struct MembershipTimings {
+  Millis heartbeat_interval{200};
+  Millis suspect_after{600};
+  Millis dead_after{1200};
+  Millis forget_after{std::chrono::minutes(10)};  // dead peers leave the table
+  Millis rpc_timeout{500};                         // deadline of one heartbeat RPC
+  Millis seed_retry{1000};                         // how often to try unanswered seeds
+  Millis reconnect_interval{1000};                 // how often to probe one dead peer
+  Millis leave_timeout{1000};                      // how long goodbyes may take
+  uint32_t fanout{3};                              // peers contacted per heartbeat
+};
+
+struct NodeConfig {
+  std::filesystem::path source;  // the file it came from (for messages)
+
+  // node:
+  std::optional<std::string> id;  // unset: a UUID kept in state_dir
+  std::string cluster = kDefaultCluster;
+  std::string listen = kDefaultListen;      // host:port
+  std::optional<std::string> advertise;     // host:port; unset: derived
+  std::vector<std::string> traits;
+  std::filesystem::path state_dir = kDefaultStateDir;
+
+  // discovery:
+  std::vector<std::string> seeds;  // host:port
+
+  // membership:
+  MembershipTimings membership;
+
+  // log:
+  std::string log_level = kDefaultLogLevel;  // trace|debug|info|warn|error|critical|off
+};
+
+// One problem found in a configuration file.
+struct ConfigIssue {
+  std::string file;
+  int line = 0;       // 1-based; 0 when the problem is the whole file
+  int column = 0;     // 1-based; 0 when unknown
+  std::string key;    // dotted path, e.g. "membership.dead_after"
+  std::string message;
+
+  // "node.yaml:12:3: membership.dead_after: expected a duration like 1500ms"
+  std::string ToString() const;
+};
+
+struct ConfigResult {
+  std::optional<NodeConfig> config;  // set when issues is empty
+  std::vector<ConfigIssue> issues;   // every problem found, in file order
+};
+
+// Reads and validates a YAML file. Collects all problems rather than
+// stopping at the first, so one run of --check-config shows them all.
+ConfigResult LoadNodeConfig(const std::filesystem::path& file);
+
+// Same, from text (tests, and `file` names the source in messages).
+ConfigResult ParseNodeConfig(const std::string& yaml_text, const std::string& file);
+
+// Checks used by the loader and by the wire validation.
+bool IsValidNodeId(std::string_view id);        // [A-Za-z0-9._-], 1..64
+bool IsValidClusterName(std::string_view name); // [a-z0-9-], 1..63, not starting with '-'
+// host:port with a port 0..65535; host a name, an IPv4 or a [bracketed] IPv6.
+bool IsValidHostPort(std::string_view address);
+
+}  // namespace domian

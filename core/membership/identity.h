@@ -1,0 +1,67 @@
+// The core's own form of what the wire protocol carries (proto/domian/v1):
+// identities, identity-list rows and ShareIdentityList messages. The RPC
+// layer converts to and from protobuf; nothing below it sees protobuf.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace domian {
+
+// Wire protocol generation carried in every Identity.
+inline constexpr uint32_t kProtocolVersion = 1;
+
+enum class PeerState { kAlive, kSuspect, kDead };
+
+// "alive", "suspect", "dead": the names domianctl prints.
+std::string_view PeerStateName(PeerState state);
+
+struct ServiceRecord {
+  std::string name;
+  std::string state;
+  std::string endpoint;
+  uint64_t epoch = 0;
+  bool operator==(const ServiceRecord&) const = default;
+};
+
+// What a node says about itself; only that node writes it.
+struct Identity {
+  std::string id;
+  std::string cluster;
+  std::string version;
+  std::string address;  // host:port
+  std::vector<ServiceRecord> services;
+  std::vector<std::string> hostable;
+  std::vector<std::string> traits;
+  uint32_t protocol = kProtocolVersion;
+  bool operator==(const Identity&) const = default;
+};
+
+// Owner-written counters; copies of a node's row are ordered by them.
+struct Counters {
+  uint64_t incarnation = 0;  // grows on every start and on every refutation
+  uint64_t heartbeat = 0;    // grows on every heartbeat tick
+  auto operator<=>(const Counters&) const = default;
+};
+
+// One row of an identity list: the counters, the sender's judgement and,
+// when the receiver may lack it, the Identity itself.
+struct IdentityEntry {
+  std::string id;
+  Counters counters;
+  uint64_t revision = 0;  // of the Identity within the incarnation; 0 = not held
+  bool leaving = false;   // the owner said goodbye
+  PeerState state = PeerState::kAlive;
+  std::optional<Identity> identity;
+};
+
+// A ShareIdentityList request or reply.
+struct IdentityListMessage {
+  IdentityEntry sender;  // carries its Identity
+  std::vector<IdentityEntry> identity_list;
+};
+
+}  // namespace domian

@@ -1,0 +1,273 @@
+// The heartbeat loop and the glue between PeerTable, the transport and
+// the log.
+#include "core/membership/membership.h"
+
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+namespace domian {
+namespace {
+
+// gRPC status codes a peer uses to refuse our message (as opposed to not
+// answering at all): worth a warning, since the configuration is wrong
+// somewhere.
+bool IsRefusalCode(int code) {
+  constexpr int kInvalidArgument = 3, kPermissionDenied = 7, kResourceExhausted = 8,
+                kFailedPrecondition = 9;
+  return code == kInvalidArgument || code == kPermissionDenied || code == kResourceExhausted ||
+         code == kFailedPrecondition;
+}
+
+}  // namespace
+
+Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
+                       MembershipTimings timings, PeerTransport& transport, const Clock& clock,
+                       std::function<void(uint64_t)> on_incarnation)
+    : transport_(transport),
+      clock_(clock),
+      timings_(timings),
+      seeds_(std::move(seeds)),
+      on_incarnation_(std::move(on_incarnation)),
+      table_(std::move(self), incarnation, clock, timings),
+      reported_incarnation_(incarnation),
+      persisted_incarnation_(incarnation) {}
+
+Membership::~Membership() { Stop(); }
+
+void Membership::Start() {
+  std::lock_guard lock(loop_mu_);
+  if (loop_.joinable()) return;
+  stopping_ = false;
+  loop_ = std::thread([this] { Loop(); });
+}
+
+void Membership::Loop() {
+  std::unique_lock lock(loop_mu_);
+  auto next = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    lock.unlock();
+    RunOnce();
+    lock.lock();
+    next += timings_.heartbeat_interval;
+    const auto now = std::chrono::steady_clock::now();
+    // After a pause, carry on from now instead of catching up in a burst.
+    if (next < now) next = now + timings_.heartbeat_interval;
+    loop_cv_.wait_until(lock, next, [this] { return stopping_; });
+  }
+}
+
+void Membership::RunOnce() {
+  std::vector<HeartbeatTarget> targets;
+  Events events;
+  {
+    std::lock_guard lock(mu_);
+    if (table_.leaving()) return;
+    auto changes = table_.Tick();
+    std::vector<std::string> seeds;
+    for (const std::string& seed : seeds_) {
+      if (!self_seeds_.contains(seed)) seeds.push_back(seed);
+    }
+    targets = table_.PickTargets(seeds);
+    events = CollectEvents(std::move(changes));
+  }
+  Report(events);
+  for (const PeerChange& change : events.changes) {
+    if (change.forgotten && !change.address.empty()) transport_.Forget(change.address);
+  }
+  for (const HeartbeatTarget& target : targets) Send(target, /*force=*/false, nullptr);
+}
+
+void Membership::Send(const HeartbeatTarget& target, bool force, std::function<void()> after) {
+  IdentityListMessage message;
+  {
+    std::lock_guard lock(mu_);
+    int& outstanding = in_flight_[target.address];
+    if (outstanding > 0 && !force) {
+      // A peer that is slow to answer gets no pile of calls.
+      if (after) after();
+      return;
+    }
+    ++outstanding;
+    ++in_flight_total_;
+    message = table_.MessageFor(target.id);
+  }
+  transport_.ShareIdentityList(
+      target.address, std::move(message), timings_.rpc_timeout,
+      [this, target, after = std::move(after)](PeerTransport::Result result) {
+        OnReply(target, std::move(result));
+        {
+          std::lock_guard lock(mu_);
+          if (--in_flight_[target.address] <= 0) in_flight_.erase(target.address);
+          --in_flight_total_;
+        }
+        in_flight_cv_.notify_all();
+        if (after) after();
+      });
+}
+
+void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
+  if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
+    if (IsRefusalCode(failure->grpc_code)) {
+      spdlog::warn("peer at {} refused our identity list: {}", target.address, failure->message);
+    } else {
+      spdlog::debug("heartbeat to {} ({}) failed: {}", target.id.empty() ? "seed" : target.id,
+                    target.address, failure->message);
+    }
+    return;
+  }
+  const auto& reply = std::get<IdentityListMessage>(result);
+  MergeOutcome outcome;
+  Events events;
+  {
+    std::lock_guard lock(mu_);
+    outcome = table_.Merge(reply);
+    if (outcome.from_self && self_seeds_.insert(target.address).second) {
+      spdlog::info("seed {} is this node; not contacting it again", target.address);
+    }
+    events = CollectEvents(std::move(outcome.changes));
+  }
+  if (outcome.refusal) LogRefusal(target.address, *outcome.refusal);
+  Report(events);
+}
+
+std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMessage& request,
+                                                           IdentityListMessage& reply) {
+  MergeOutcome outcome;
+  Events events;
+  {
+    std::lock_guard lock(mu_);
+    outcome = table_.Merge(request);
+    if (!outcome.refusal) reply = table_.MessageFor(request.sender.id);
+    events = CollectEvents(std::move(outcome.changes));
+  }
+  if (outcome.refusal) {
+    const std::string from = request.sender.identity ? request.sender.identity->address
+                                                     : std::string("an unnamed sender");
+    LogRefusal(from, *outcome.refusal);
+  }
+  Report(events);
+  return outcome.refusal;
+}
+
+Membership::Events Membership::CollectEvents(std::vector<PeerChange> changes) {
+  Events events;
+  events.changes = std::move(changes);
+  const bool lonely = table_.Lonely();
+  if (lonely != was_lonely_) {
+    was_lonely_ = lonely;
+    events.lonely = lonely;
+  }
+  const uint64_t incarnation = table_.self_counters().incarnation;
+  if (incarnation > reported_incarnation_) {
+    reported_incarnation_ = incarnation;
+    events.incarnation = incarnation;
+  }
+  return events;
+}
+
+void Membership::Report(const Events& events) {
+  for (const PeerChange& change : events.changes) {
+    const auto to = PeerStateName(change.to);
+    if (change.forgotten) {
+      spdlog::info("forgot peer {} ({}), dead for {}", change.id, change.address,
+                   FormatDuration(timings_.forget_after));
+    } else if (!change.from) {
+      spdlog::info("learned of peer {} at {} ({})", change.id, change.address, to);
+    } else if (change.to == PeerState::kDead) {
+      if (change.left) {
+        spdlog::info("peer {} ({}) left", change.id, change.address);
+      } else {
+        spdlog::warn("peer {} ({}) is dead: silent for {}", change.id, change.address,
+                     FormatDuration(timings_.dead_after));
+      }
+    } else if (change.to == PeerState::kSuspect) {
+      spdlog::info("peer {} ({}) is suspect", change.id, change.address);
+    } else {
+      spdlog::info("peer {} ({}) is {} again (was {})", change.id, change.address, to,
+                   PeerStateName(*change.from));
+    }
+  }
+  if (events.lonely) {
+    if (*events.lonely) {
+      spdlog::warn("no live peers: this domain is lonely");
+    } else {
+      spdlog::info("no longer lonely");
+    }
+  }
+  if (events.incarnation) {
+    spdlog::info("refuted a rumour of this node's death: incarnation is now {}",
+                 *events.incarnation);
+    std::lock_guard lock(persist_mu_);
+    if (*events.incarnation > persisted_incarnation_) {
+      persisted_incarnation_ = *events.incarnation;
+      if (on_incarnation_) on_incarnation_(*events.incarnation);
+    }
+  }
+}
+
+void Membership::LogRefusal(const std::string& from, const Refusal& refusal) const {
+  spdlog::warn("refused identity list from {}: {}", from, refusal.message);
+}
+
+void Membership::Leave() {
+  std::vector<HeartbeatTarget> targets;
+  {
+    std::lock_guard lock(mu_);
+    if (table_.leaving()) return;
+    table_.Leave();
+    targets = table_.LiveTargets();
+  }
+  spdlog::info("leaving: saying goodbye to {} peer(s)", targets.size());
+  // Shared with the callbacks, which may outlive this call on a timeout.
+  struct Goodbyes {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t remaining;
+  };
+  auto goodbyes = std::make_shared<Goodbyes>();
+  goodbyes->remaining = targets.size();
+  for (const HeartbeatTarget& target : targets) {
+    Send(target, /*force=*/true, [goodbyes] {
+      std::lock_guard lock(goodbyes->mu);
+      --goodbyes->remaining;
+      goodbyes->cv.notify_all();
+    });
+  }
+  std::unique_lock lock(goodbyes->mu);
+  if (!goodbyes->cv.wait_for(lock, timings_.leave_timeout,
+                             [&] { return goodbyes->remaining == 0; })) {
+    spdlog::warn("{} peer(s) did not answer our goodbye in {}", goodbyes->remaining,
+                 FormatDuration(timings_.leave_timeout));
+  }
+}
+
+void Membership::Stop() {
+  {
+    std::lock_guard lock(loop_mu_);
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  // Calls carry a deadline, so this wait is bounded; their callbacks
+  // touch this object and must finish before it goes away.
+  std::unique_lock lock(mu_);
+  in_flight_cv_.wait_for(lock, timings_.rpc_timeout * 2, [this] { return in_flight_total_ == 0; });
+}
+
+void Membership::UpdateSelf(Identity self) {
+  std::lock_guard lock(mu_);
+  table_.UpdateSelf(std::move(self));
+}
+
+MembershipStatus Membership::Status() const {
+  std::lock_guard lock(mu_);
+  return {table_.self(), table_.self_counters(), table_.Lonely()};
+}
+
+std::vector<PeerView> Membership::Peers() const {
+  std::lock_guard lock(mu_);
+  return table_.Peers();
+}
+
+}  // namespace domian

@@ -1,0 +1,122 @@
+// Membership: the owner of the PeerTable. It runs the heartbeat loop (tick,
+// pick peers, send ShareIdentityList), answers incoming identity lists,
+// says goodbye on shutdown and logs what changes. The RPC layer calls in
+// from gRPC threads; all table access is serialised here.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <optional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "core/common/clock.h"
+#include "core/config/node_config.h"
+#include "core/membership/peer_table.h"
+
+namespace domian {
+
+// How Membership reaches peers; the gRPC client implements it, tests may
+// wire nodes together in memory.
+class PeerTransport {
+ public:
+  // The reply, or the refusal/failure that came back instead.
+  struct Failure {
+    int grpc_code;
+    std::string message;
+  };
+  using Result = std::variant<IdentityListMessage, Failure>;
+  using Done = std::function<void(Result)>;
+
+  virtual ~PeerTransport() = default;
+  // Sends asynchronously; `done` runs exactly once, on any thread.
+  virtual void ShareIdentityList(const std::string& address, IdentityListMessage message,
+                                 Millis deadline, Done done) = 0;
+  // The peer is gone for good: release what is held for its address.
+  virtual void Forget(const std::string& address) = 0;
+};
+
+struct MembershipStatus {
+  Identity self;
+  Counters counters;
+  bool lonely = true;
+};
+
+class Membership {
+ public:
+  // `on_incarnation` persists the incarnation whenever it grows (refuting
+  // a rumour), so a restart always starts above it.
+  Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
+             MembershipTimings timings, PeerTransport& transport, const Clock& clock,
+             std::function<void(uint64_t)> on_incarnation);
+  ~Membership();
+  Membership(const Membership&) = delete;
+  Membership& operator=(const Membership&) = delete;
+
+  void Start();
+  // Tells every live peer we are leaving and waits for their answers (at
+  // most timings.leave_timeout), then stops the loop.
+  void Leave();
+  void Stop();
+
+  // An incoming ShareIdentityList: merge it and fill the reply. Returns
+  // the refusal, if any (the reply is then empty).
+  std::optional<Refusal> HandleShareIdentityList(const IdentityListMessage& request,
+                                                 IdentityListMessage& reply);
+
+  // Replaces this node's identity (address once bound, ServiceList).
+  void UpdateSelf(Identity self);
+
+  MembershipStatus Status() const;
+  std::vector<PeerView> Peers() const;
+
+  // One heartbeat round; the loop calls it every interval, tests may call
+  // it directly.
+  void RunOnce();
+
+ private:
+  // What one step changed, gathered under mu_ and reported outside it.
+  struct Events {
+    std::vector<PeerChange> changes;
+    std::optional<bool> lonely;            // set when it flipped
+    std::optional<uint64_t> incarnation;   // set when it grew
+  };
+
+  void Loop();
+  // Sends our identity list to `target` unless a call to it is still out
+  // (`force`: send anyway, for goodbyes). `after` runs once the call ends.
+  void Send(const HeartbeatTarget& target, bool force, std::function<void()> after);
+  void OnReply(const HeartbeatTarget& target, PeerTransport::Result result);
+  Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
+  void Report(const Events& events);                       // without mu_
+  void LogRefusal(const std::string& from, const Refusal& refusal) const;
+
+  PeerTransport& transport_;
+  const Clock& clock_;
+  MembershipTimings timings_;
+  std::vector<std::string> seeds_;
+  std::function<void(uint64_t)> on_incarnation_;
+
+  mutable std::mutex mu_;
+  PeerTable table_;             // guarded by mu_
+  std::map<std::string, int> in_flight_;  // address -> calls outstanding
+  int in_flight_total_ = 0;
+  std::condition_variable in_flight_cv_;
+  std::set<std::string> self_seeds_;  // seed addresses that turned out to be us
+  bool was_lonely_ = true;
+  uint64_t reported_incarnation_;
+  std::mutex persist_mu_;             // orders on_incarnation_ calls
+  uint64_t persisted_incarnation_;
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stopping_ = false;
+  std::thread loop_;
+};
+
+}  // namespace domian

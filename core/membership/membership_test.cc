@@ -1,0 +1,186 @@
+// Membership: the heartbeat rounds, goodbyes and incarnation persistence,
+// with nodes wired together in memory (no sockets) on a fake clock.
+#include "core/membership/membership.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+namespace domian {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int kUnavailable = 14;  // gRPC UNAVAILABLE
+
+// Delivers calls synchronously to the Membership registered at an address;
+// an unregistered (or "crashed") address answers UNAVAILABLE.
+class InMemoryNetwork final : public PeerTransport {
+ public:
+  void Attach(const std::string& address, Membership* node) { nodes_[address] = node; }
+  void Detach(const std::string& address) { nodes_.erase(address); }
+
+  void ShareIdentityList(const std::string& address, IdentityListMessage message, Millis,
+                         Done done) override {
+    ++calls_;
+    auto it = nodes_.find(address);
+    if (it == nodes_.end()) {
+      done(Failure{kUnavailable, "connection refused"});
+      return;
+    }
+    IdentityListMessage reply;
+    if (auto refusal = it->second->HandleShareIdentityList(message, reply)) {
+      done(Failure{3, refusal->message});
+      return;
+    }
+    done(std::move(reply));
+  }
+  void Forget(const std::string& address) override { forgotten_.push_back(address); }
+
+  int calls_ = 0;
+  std::vector<std::string> forgotten_;
+
+ private:
+  std::map<std::string, Membership*> nodes_;
+};
+
+class MembershipTest : public ::testing::Test {
+ protected:
+  Membership& Add(const std::string& id, std::vector<std::string> seeds) {
+    Identity self{id, "home", "0.1.0", Address(id), {}, {}, {}, kProtocolVersion};
+    auto node = std::make_unique<Membership>(
+        self, 1, std::move(seeds), timings_, network_, clock_,
+        [this, id](uint64_t incarnation) { persisted_[id] = incarnation; });
+    network_.Attach(self.address, node.get());
+    return *nodes_.emplace(id, std::move(node)).first->second;
+  }
+  static std::string Address(const std::string& id) { return id + ".local:7420"; }
+
+  void Rounds(int count) {
+    for (int i = 0; i < count; ++i) {
+      clock_.Advance(timings_.heartbeat_interval);
+      for (auto& [id, node] : nodes_) {
+        if (!paused_.contains(id)) node->RunOnce();
+      }
+    }
+  }
+
+  std::optional<PeerState> StateSeenBy(const std::string& observer, const std::string& id) {
+    for (const PeerView& peer : nodes_.at(observer)->Peers()) {
+      if (peer.identity.id == id) return peer.state;
+    }
+    return std::nullopt;
+  }
+
+  MembershipTimings timings_;
+  FakeClock clock_;
+  InMemoryNetwork network_;
+  std::map<std::string, std::unique_ptr<Membership>> nodes_;
+  std::set<std::string> paused_;
+  std::map<std::string, uint64_t> persisted_;
+};
+
+TEST_F(MembershipTest, NodesThatKnowOnlyTheSeedLearnEachOther) {
+  Add("b", {});
+  Add("a", {Address("b")});
+  Add("c", {Address("b")});
+  Rounds(3);
+  for (const char* observer : {"a", "b", "c"}) {
+    for (const char* peer : {"a", "b", "c"}) {
+      if (std::string(observer) == peer) continue;
+      EXPECT_EQ(StateSeenBy(observer, peer), PeerState::kAlive) << observer << " sees " << peer;
+    }
+    EXPECT_FALSE(nodes_.at(observer)->Status().lonely);
+  }
+}
+
+TEST_F(MembershipTest, CrashedNodeIsDeclaredDeadByAllWithinTheDeadTimeout) {
+  Add("b", {});
+  Add("a", {Address("b")});
+  Add("c", {Address("b")});
+  Add("d", {Address("b")});
+  Rounds(5);
+  network_.Detach(Address("c"));
+  paused_.insert("c");
+  int rounds = 0;
+  while ((StateSeenBy("a", "c") != PeerState::kDead || StateSeenBy("b", "c") != PeerState::kDead ||
+          StateSeenBy("d", "c") != PeerState::kDead) &&
+         rounds < 50) {
+    Rounds(1);
+    ++rounds;
+  }
+  const auto elapsed = milliseconds(rounds * timings_.heartbeat_interval.count());
+  EXPECT_GE(elapsed, timings_.dead_after);
+  // dead_after plus a couple of rounds of relay lag at most.
+  EXPECT_LE(elapsed, timings_.dead_after + 3 * timings_.heartbeat_interval);
+  EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
+  EXPECT_EQ(StateSeenBy("a", "d"), PeerState::kAlive);
+}
+
+TEST_F(MembershipTest, HeartbeatTrafficIsBoundedByFanout) {
+  Add("seed", {});
+  for (int i = 0; i < 12; ++i) Add("n" + std::to_string(i), {Address("seed")});
+  Rounds(20);  // converge
+  const int before = network_.calls_;
+  Rounds(10);
+  const int per_node_per_round = (network_.calls_ - before) / (13 * 10);
+  EXPECT_LE(per_node_per_round, static_cast<int>(timings_.fanout));
+  for (auto& [id, node] : nodes_) EXPECT_EQ(node->Peers().size(), 12u) << id;
+}
+
+TEST_F(MembershipTest, LeaveTellsPeersAtOnce) {
+  Add("b", {});
+  Add("a", {Address("b")});
+  Add("c", {Address("b")});
+  Rounds(3);
+  nodes_.at("c")->Leave();
+  paused_.insert("c");
+  for (const char* observer : {"a", "b"}) {
+    EXPECT_EQ(StateSeenBy(observer, "c"), PeerState::kDead) << observer;
+    const auto peers = nodes_.at(observer)->Peers();
+    EXPECT_TRUE(std::any_of(peers.begin(), peers.end(),
+                            [](const PeerView& p) { return p.identity.id == "c" && p.left; }));
+  }
+}
+
+TEST_F(MembershipTest, RefutationIsPersisted) {
+  Add("b", {});
+  Add("a", {Address("b")});
+  Rounds(3);
+  paused_.insert("b");  // b stops running rounds but still answers
+  network_.Detach(Address("b"));
+  Rounds(8);
+  ASSERT_EQ(StateSeenBy("a", "b"), PeerState::kDead);
+  // b answers again before its own rounds resume: a's probe of the dead b
+  // tells b the rumour, and b refutes it in its reply.
+  network_.Attach(Address("b"), nodes_.at("b").get());
+  Rounds(8);
+  EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
+  ASSERT_TRUE(persisted_.contains("b"));
+  EXPECT_EQ(persisted_.at("b"), nodes_.at("b")->Status().counters.incarnation);
+  EXPECT_GT(persisted_.at("b"), 1u);
+}
+
+TEST_F(MembershipTest, SeedThatIsThisNodeIsDropped) {
+  Membership& a = Add("a", {Address("a")});
+  Rounds(2);
+  EXPECT_EQ(network_.calls_, 0);  // its own advertised address is never a target
+  EXPECT_TRUE(a.Status().lonely);
+}
+
+TEST_F(MembershipTest, ForgottenPeersReleaseTheirChannel) {
+  timings_.forget_after = std::chrono::seconds(2);
+  Add("b", {});
+  Add("a", {Address("b")});
+  Rounds(3);
+  network_.Detach(Address("b"));
+  paused_.insert("b");
+  Rounds(20);
+  EXPECT_EQ(StateSeenBy("a", "b"), std::nullopt);
+  EXPECT_NE(std::find(network_.forgotten_.begin(), network_.forgotten_.end(), Address("b")),
+            network_.forgotten_.end());
+}
+
+}  // namespace
+}  // namespace domian

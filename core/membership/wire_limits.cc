@@ -1,0 +1,126 @@
+// Validation of received identity lists: every field a peer sends is
+// checked here, so the merge logic may assume well-formed rows.
+#include "core/membership/wire_limits.h"
+
+#include <regex>
+#include <unordered_set>
+
+#include "core/config/node_config.h"
+
+namespace domian {
+namespace {
+
+std::string Quote(std::string_view s) {
+  constexpr size_t kShown = 64;  // enough to recognise, not enough to flood a log
+  std::string out = "'";
+  out.append(s.substr(0, kShown));
+  if (s.size() > kShown) out += "...";
+  return out + "'";
+}
+
+Refusal Malformed(std::string_view where, std::string message) {
+  return {RefusalKind::kMalformed, std::string(where) + ": " + std::move(message)};
+}
+
+std::optional<Refusal> CheckString(std::string_view where, std::string_view field,
+                                   std::string_view value, const WireLimits& limits) {
+  if (value.size() > limits.max_string_bytes) {
+    return Malformed(where, std::string(field) + " is " + std::to_string(value.size()) +
+                                " bytes, over the limit of " +
+                                std::to_string(limits.max_string_bytes));
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry& entry,
+                                     std::string_view cluster, const WireLimits& limits) {
+  const Identity& identity = *entry.identity;
+  if (identity.id != entry.id) {
+    return Malformed(where, "identity id " + Quote(identity.id) + " differs from row id");
+  }
+  if (identity.cluster != cluster) {
+    return Refusal{RefusalKind::kWrongCluster, std::string(where) + ": cluster " +
+                                                   Quote(identity.cluster) + " is not ours (" +
+                                                   Quote(cluster) + ")"};
+  }
+  if (!IsValidSemver(identity.version)) {
+    return Malformed(where, "version " + Quote(identity.version) + " is not a semantic version");
+  }
+  if (!IsValidHostPort(identity.address)) {
+    return Malformed(where, "address " + Quote(identity.address) + " is not host:port");
+  }
+  if (identity.protocol == 0) return Malformed(where, "protocol version is missing");
+  if (identity.services.size() > limits.max_services) {
+    return Refusal{RefusalKind::kTooLarge,
+                   std::string(where) + ": " + std::to_string(identity.services.size()) +
+                       " services, over the limit of " + std::to_string(limits.max_services)};
+  }
+  if (identity.traits.size() > limits.max_names || identity.hostable.size() > limits.max_names) {
+    return Refusal{RefusalKind::kTooLarge, std::string(where) + ": more than " +
+                                               std::to_string(limits.max_names) +
+                                               " traits or hostable services"};
+  }
+  for (const ServiceRecord& service : identity.services) {
+    for (auto [field, value] : {std::pair<std::string_view, std::string_view>{"service name",
+                                                                              service.name},
+                                {"service state", service.state},
+                                {"service endpoint", service.endpoint}}) {
+      if (auto refusal = CheckString(where, field, value, limits)) return refusal;
+    }
+    if (service.name.empty()) return Malformed(where, "a service has no name");
+  }
+  for (const auto* names : {&identity.traits, &identity.hostable}) {
+    for (const std::string& name : *names) {
+      if (auto refusal = CheckString(where, "trait or service name", name, limits)) return refusal;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Refusal> CheckEntry(std::string_view where, const IdentityEntry& entry,
+                                  std::string_view cluster, const WireLimits& limits) {
+  if (!IsValidNodeId(entry.id)) return Malformed(where, "id " + Quote(entry.id) + " is not valid");
+  if (entry.counters.incarnation == 0) return Malformed(where, "incarnation is 0");
+  if (entry.identity && entry.revision == 0) {
+    return Malformed(where, "carries an identity but revision 0");
+  }
+  if (entry.identity) return CheckIdentity(where, entry, cluster, limits);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
+                                            std::string_view cluster,
+                                            const WireLimits& limits) {
+  if (!message.sender.identity) return Malformed("sender", "carries no identity");
+  if (auto refusal = CheckEntry("sender", message.sender, cluster, limits)) return refusal;
+  if (message.identity_list.size() > limits.max_entries) {
+    return Refusal{RefusalKind::kTooLarge,
+                   "identity list has " + std::to_string(message.identity_list.size()) +
+                       " entries, over the limit of " + std::to_string(limits.max_entries)};
+  }
+  std::unordered_set<std::string_view> seen{message.sender.id};
+  for (size_t i = 0; i < message.identity_list.size(); ++i) {
+    const IdentityEntry& entry = message.identity_list[i];
+    const std::string where = "identity_list[" + std::to_string(i) + "]";
+    if (auto refusal = CheckEntry(where, entry, cluster, limits)) return refusal;
+    if (!seen.insert(entry.id).second) {
+      return Malformed(where, "id " + Quote(entry.id) + " appears twice");
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsValidSemver(std::string_view version) {
+  // The regular expression published with the specification.
+  static const std::regex kSemver(
+      R"(^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*))"
+      R"((?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?)"
+      R"((?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$)");
+  constexpr size_t kMaxVersionBytes = 64;
+  if (version.empty() || version.size() > kMaxVersionBytes) return false;
+  return std::regex_match(version.begin(), version.end(), kSemver);
+}
+
+}  // namespace domian

@@ -1,0 +1,51 @@
+// Checks on identity lists received from the network, applied before any
+// of their content touches the peer table: a refused message changes
+// nothing.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/membership/identity.h"
+
+namespace domian {
+
+// Caps on what one peer may tell us. Generous for a home (tens of nodes,
+// a handful of services each) yet small enough that a hostile or broken
+// sender cannot make the daemon grow without bound.
+struct WireLimits {
+  size_t max_entries = 1024;       // rows in one identity list
+  size_t max_services = 64;        // services in one node's ServiceList
+  size_t max_names = 64;           // traits or hostable services per node
+  size_t max_string_bytes = 256;   // any one string field
+};
+
+// Largest gRPC message a node accepts. An identity list at the entry cap
+// with full identities is ~200 KiB; anything bigger is refused by gRPC
+// itself before it is parsed.
+inline constexpr size_t kMaxMessageBytes = 512 * 1024;
+
+enum class RefusalKind {
+  kMalformed,       // gRPC INVALID_ARGUMENT
+  kWrongCluster,    // gRPC FAILED_PRECONDITION
+  kTooLarge,        // gRPC RESOURCE_EXHAUSTED
+  kSpoofed,         // gRPC PERMISSION_DENIED
+};
+
+struct Refusal {
+  RefusalKind kind;
+  std::string message;  // names the offending row and field
+};
+
+// Validates a whole message for a node of `cluster`. Returns the first
+// problem, or nullopt when every row is well formed.
+std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
+                                            std::string_view cluster,
+                                            const WireLimits& limits);
+
+// Semantic Versioning 2.0.0 (https://semver.org), e.g. "1.4.0-rc.1+build.7".
+bool IsValidSemver(std::string_view version);
+
+}  // namespace domian

@@ -1,0 +1,103 @@
+// Validation of received identity lists, field by field.
+#include "core/membership/wire_limits.h"
+
+#include <gtest/gtest.h>
+
+namespace domian {
+namespace {
+
+IdentityEntry Row(const std::string& id) {
+  IdentityEntry row;
+  row.id = id;
+  row.counters = {1, 1};
+  row.revision = 1;
+  row.identity = Identity{id, "home", "1.0.0", "127.0.0.1:7420", {}, {}, {}, kProtocolVersion};
+  return row;
+}
+
+IdentityListMessage Message() {
+  IdentityListMessage message;
+  message.sender = Row("sender");
+  message.identity_list = {Row("x"), Row("y")};
+  message.identity_list[1].identity.reset();  // a digest row
+  return message;
+}
+
+TEST(IsValidSemver, FollowsTheSpecification) {
+  for (const char* good : {"0.0.0", "1.2.3", "10.20.30", "1.0.0-alpha", "1.0.0-alpha.1",
+                           "1.0.0-0.3.7", "1.0.0-x.7.z.92", "1.0.0+20130313144700",
+                           "1.0.0-beta+exp.sha.5114f85"}) {
+    EXPECT_TRUE(IsValidSemver(good)) << good;
+  }
+  for (const char* bad : {"", "1", "1.2", "1.2.3.4", "01.1.1", "1.01.1", "1.2.3-", "1.2.3+",
+                          "1.2.3-01", "v1.2.3", " 1.2.3", "1.2.3 ", "1.2.3-alpha..1", "a.b.c"}) {
+    EXPECT_FALSE(IsValidSemver(bad)) << bad;
+  }
+  EXPECT_FALSE(IsValidSemver("1.2.3-" + std::string(100, 'a')));  // over the length cap
+}
+
+TEST(ValidateIdentityList, AcceptsAWellFormedMessage) {
+  EXPECT_FALSE(ValidateIdentityList(Message(), "home", WireLimits{}));
+}
+
+TEST(ValidateIdentityList, NamesTheOffendingRowAndField) {
+  auto message = Message();
+  message.identity_list[0].identity->address = "nowhere";
+  const auto refusal = ValidateIdentityList(message, "home", WireLimits{});
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->kind, RefusalKind::kMalformed);
+  EXPECT_NE(refusal->message.find("identity_list[0]"), std::string::npos) << refusal->message;
+  EXPECT_NE(refusal->message.find("'nowhere'"), std::string::npos) << refusal->message;
+}
+
+TEST(ValidateIdentityList, RefusesEachKindOfBadRow) {
+  struct Case {
+    const char* name;
+    void (*spoil)(IdentityListMessage&);
+    RefusalKind kind;
+  };
+  const Case cases[] = {
+      {"no sender identity", [](auto& m) { m.sender.identity.reset(); }, RefusalKind::kMalformed},
+      {"identity id differs", [](auto& m) { m.identity_list[0].identity->id = "z"; },
+       RefusalKind::kMalformed},
+      {"wrong cluster", [](auto& m) { m.sender.identity->cluster = "other"; },
+       RefusalKind::kWrongCluster},
+      {"bad version", [](auto& m) { m.identity_list[0].identity->version = "1.x"; },
+       RefusalKind::kMalformed},
+      {"no protocol", [](auto& m) { m.sender.identity->protocol = 0; }, RefusalKind::kMalformed},
+      {"identity with revision 0", [](auto& m) { m.identity_list[0].revision = 0; },
+       RefusalKind::kMalformed},
+      {"empty id", [](auto& m) { m.identity_list[1].id = ""; }, RefusalKind::kMalformed},
+      {"sender repeated in list", [](auto& m) { m.identity_list[1].id = "sender"; },
+       RefusalKind::kMalformed},
+      {"too many traits",
+       [](auto& m) { m.sender.identity->traits.assign(65, "t"); }, RefusalKind::kTooLarge},
+      {"long trait", [](auto& m) { m.sender.identity->traits = {std::string(257, 't')}; },
+       RefusalKind::kMalformed},
+      {"nameless service",
+       [](auto& m) { m.sender.identity->services = {{"", "running", "", 1}}; },
+       RefusalKind::kMalformed},
+  };
+  for (const Case& c : cases) {
+    auto message = Message();
+    c.spoil(message);
+    const auto refusal = ValidateIdentityList(message, "home", WireLimits{});
+    ASSERT_TRUE(refusal) << c.name;
+    EXPECT_EQ(refusal->kind, c.kind) << c.name << ": " << refusal->message;
+  }
+}
+
+TEST(ValidateIdentityList, EnforcesTheEntryCap) {
+  WireLimits limits;
+  limits.max_entries = 3;
+  auto message = Message();
+  message.identity_list.push_back(Row("z"));
+  EXPECT_FALSE(ValidateIdentityList(message, "home", limits));
+  message.identity_list.push_back(Row("w"));
+  const auto refusal = ValidateIdentityList(message, "home", limits);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->kind, RefusalKind::kTooLarge);
+}
+
+}  // namespace
+}  // namespace domian

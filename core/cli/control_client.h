@@ -1,0 +1,42 @@
+// ControlClient: what domianctl (and the multi-node tests) ask a running
+// domiand, returned as JSON documents in the shapes the CLI contract
+// names. Kept apart from main() so tests and benchmarks use the very same
+// code path as people.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+
+namespace domian::cli {
+
+// A failed request: what to tell the user on stderr.
+struct ControlError {
+  std::string message;
+};
+
+template <typename T>
+using ControlResult = std::variant<T, ControlError>;
+
+// How long one CLI request may take before it is reported as unreachable.
+inline constexpr std::chrono::milliseconds kDefaultControlTimeout{3000};
+
+class ControlClient {
+ public:
+  explicit ControlClient(const std::string& node_address,
+                         std::chrono::milliseconds timeout = kDefaultControlTimeout);
+  ~ControlClient();
+
+  // {"id", "cluster", "version", "address", "incarnation", "lonely", "uptime_s"}
+  ControlResult<nlohmann::json> Status();
+  // [{"id", "address", "state", "version", "services", "left", ...}]
+  ControlResult<nlohmann::json> Peers();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace domian::cli

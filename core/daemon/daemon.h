@@ -1,0 +1,32 @@
+// Daemon: one running domain. Owns the order of start-up and shutdown:
+// state folder -> membership -> gRPC server; on SIGTERM/SIGINT the reverse,
+// after telling peers it is leaving.
+#pragma once
+
+#include <memory>
+
+#include "core/config/node_config.h"
+
+namespace domian {
+
+class Daemon {
+ public:
+  explicit Daemon(NodeConfig config);
+  ~Daemon();
+
+  // Runs until SIGTERM or SIGINT; returns the process exit code. The
+  // caller must have blocked those signals in every thread (BlockStopSignals).
+  int Run();
+
+ private:
+  NodeConfig config_;
+};
+
+// Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread and every thread
+// it starts later, so Run() can wait for them synchronously.
+void BlockStopSignals();
+
+// The version domiand reports in its identity (from CMake's project()).
+const char* DaemonVersion();
+
+}  // namespace domian

@@ -1,0 +1,92 @@
+// domiand: the domian daemon.
+//
+//   domiand --config FILE        run (default /etc/domian/node.yaml)
+//   domiand --check-config FILE  validate FILE, print problems, exit 0/1
+#include <spdlog/spdlog.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "core/common/logging.h"
+#include "core/config/node_config.h"
+#include "core/daemon/daemon.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr char kDefaultConfigFile[] = "/etc/domian/node.yaml";
+constexpr int kExitUsage = 2;
+
+int Usage(const po::options_description& options, const std::string& error) {
+  std::cerr << "domiand: " << error << "\n\nusage: domiand [--config FILE] [options]\n"
+            << options;
+  return kExitUsage;
+}
+
+void PrintIssues(const domian::ConfigResult& result) {
+  for (const domian::ConfigIssue& issue : result.issues) {
+    std::cerr << issue.ToString() << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("options");
+  options.add_options()
+      ("config", po::value<std::string>()->default_value(kDefaultConfigFile), "node configuration (YAML)")
+      ("check-config", po::value<std::string>(), "validate a configuration file and exit")
+      ("log-level", po::value<std::string>(), "trace|debug|info|warn|error|critical|off (overrides log.level)")
+      ("version", "print the version and exit")
+      ("help,h", "print this help and exit");
+  po::variables_map args;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(options).run(), args);
+    po::notify(args);
+  } catch (const po::error& error) {
+    return Usage(options, error.what());
+  }
+  if (args.count("help") != 0) {
+    std::cout << "usage: domiand [--config FILE] [options]\n" << options;
+    return 0;
+  }
+  if (args.count("version") != 0) {
+    std::cout << "domiand " << domian::DaemonVersion() << "\n";
+    return 0;
+  }
+
+  if (args.count("check-config") != 0) {
+    const std::string file = args["check-config"].as<std::string>();
+    const domian::ConfigResult result = domian::LoadNodeConfig(file);
+    if (!result.config) {
+      PrintIssues(result);
+      std::cerr << file << ": " << result.issues.size() << " problem(s)\n";
+      return 1;
+    }
+    std::cout << file << ": configuration is valid\n";
+    return 0;
+  }
+
+  const std::string file = args["config"].as<std::string>();
+  domian::ConfigResult result = domian::LoadNodeConfig(file);
+  if (!result.config) {
+    PrintIssues(result);
+    std::cerr << "domiand: refusing to start with an invalid configuration\n";
+    return 1;
+  }
+  std::string level_name = result.config->log_level;
+  if (args.count("log-level") != 0) level_name = args["log-level"].as<std::string>();
+  const auto level = domian::ParseLogLevel(level_name);
+  if (!level) return Usage(options, "unknown log level '" + level_name + "'");
+
+  domian::BlockStopSignals();  // before any thread starts
+  domian::SetupLogging(*level);
+  try {
+    domian::Daemon daemon(std::move(*result.config));
+    return daemon.Run();
+  } catch (const std::exception& error) {
+    spdlog::critical("{}", error.what());
+    return 1;
+  }
+}

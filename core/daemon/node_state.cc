@@ -1,0 +1,95 @@
+// Files in node.state_dir, written atomically (temp file + fsync + rename)
+// so a power cut never leaves a half-written id.
+#include "core/daemon/node_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/config/node_config.h"
+
+namespace domian {
+namespace {
+
+std::string ReadSmallFile(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string out = text.str();
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+[[noreturn]] void Fail(const std::string& what, const std::filesystem::path& path, int error) {
+  throw std::runtime_error(what + " " + path.string() + ": " + std::strerror(error));
+}
+
+}  // namespace
+
+NodeState::NodeState(std::filesystem::path dir) : dir_(std::move(dir)) {
+  std::error_code error;
+  std::filesystem::create_directories(dir_, error);
+  if (error) {
+    throw std::runtime_error("cannot create state folder " + dir_.string() + ": " +
+                             error.message());
+  }
+}
+
+void NodeState::WriteAtomically(const std::filesystem::path& file, const std::string& text) {
+  const std::filesystem::path temp = file.string() + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) Fail("cannot write", temp, errno);
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                       ::fsync(fd) == 0;
+  const int write_error = errno;
+  ::close(fd);
+  if (!written) Fail("cannot write", temp, write_error);
+  if (::rename(temp.c_str(), file.c_str()) != 0) Fail("cannot rename into", file, errno);
+}
+
+std::string NodeState::LoadOrCreateNodeId() {
+  const auto file = dir_ / kNodeIdFile;
+  if (std::filesystem::exists(file)) {
+    std::string id = ReadSmallFile(file);
+    if (!IsValidNodeId(id)) {
+      throw std::runtime_error(file.string() + " holds an invalid node id '" + id +
+                               "'; remove the file to generate a new one");
+    }
+    return id;
+  }
+  std::string id = boost::uuids::to_string(boost::uuids::random_generator()());
+  WriteAtomically(file, id + "\n");
+  return id;
+}
+
+uint64_t NodeState::NextIncarnation() {
+  uint64_t stored = 0;
+  const auto file = dir_ / kIncarnationFile;
+  if (std::filesystem::exists(file)) {
+    const std::string text = ReadSmallFile(file);
+    std::from_chars(text.data(), text.data() + text.size(), stored);
+  }
+  // Wall-clock seconds only seed the counter (never compared with other
+  // nodes' clocks); they keep it growing if the folder was wiped.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const uint64_t next = std::max(stored + 1, static_cast<uint64_t>(std::max<int64_t>(now, 1)));
+  SaveIncarnation(next);
+  return next;
+}
+
+void NodeState::SaveIncarnation(uint64_t incarnation) {
+  WriteAtomically(dir_ / kIncarnationFile, std::to_string(incarnation) + "\n");
+}
+
+}  // namespace domian

@@ -1,0 +1,24 @@
+// Conversion between the wire (protobuf) and the core's own types. The RPC
+// layer is the only place that sees both.
+#pragma once
+
+#include "core/membership/identity.h"
+#include "core/membership/peer_table.h"
+#include "domian/v1/domian.pb.h"
+
+namespace domian::rpc {
+
+v1::Identity ToProto(const Identity& identity);
+v1::IdentityEntry ToProto(const IdentityEntry& entry);
+v1::PeerState ToProto(PeerState state);
+v1::PeerInfo ToProto(const PeerView& peer);
+void ToProto(const IdentityListMessage& message, v1::ShareIdentityListRequest& out);
+void ToProto(const IdentityListMessage& message, v1::ShareIdentityListResponse& out);
+
+Identity FromProto(const v1::Identity& identity);
+IdentityEntry FromProto(const v1::IdentityEntry& entry);
+std::optional<PeerState> FromProto(v1::PeerState state);  // nullopt: unknown value
+IdentityListMessage FromProto(const v1::ShareIdentityListRequest& request);
+IdentityListMessage FromProto(const v1::ShareIdentityListResponse& response);
+
+}  // namespace domian::rpc

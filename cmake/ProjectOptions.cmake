@@ -8,6 +8,7 @@ option(DOMIAN_WERROR "Treat compiler warnings as errors" OFF)
 add_library(domian_options INTERFACE)
 target_compile_options(domian_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wno-missing-field-initializers  # designated initialisers leave the rest defaulted
   -Wcast-align -Wunused -Woverloaded-virtual -Wconversion -Wsign-conversion
   -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
 if(DOMIAN_WERROR)

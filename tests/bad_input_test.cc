@@ -1,0 +1,194 @@
+// Hostile and broken peers against a real domiand over real gRPC: every
+// bad message is refused with the right gRPC status and a log line, and
+// the daemon's peer table is exactly as it was.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "domian/v1/domian.grpc.pb.h"
+#include "tests/support/cluster.h"
+
+namespace domian::testing {
+namespace {
+
+constexpr char kMethod[] = "/domian.v1.Domain/ShareIdentityList";
+
+class BadInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    b_ = std::make_unique<Daemon>(dir_.path(), Daemon::Options{.id = "node-b"});
+    a_ = std::make_unique<Daemon>(dir_.path(),
+                                  Daemon::Options{.id = "node-a", .seeds = {b_->address()}});
+    c_ = std::make_unique<Daemon>(dir_.path(),
+                                  Daemon::Options{.id = "node-c", .seeds = {b_->address()}});
+    for (Daemon* d : {b_.get(), a_.get(), c_.get()}) d->Start();
+    ASSERT_TRUE(Eventually(
+        [&] { return PeerState(*b_, "node-a") == "alive" && PeerState(*b_, "node-c") == "alive"; },
+        20s))
+        << b_->Log();
+    before_ = Snapshot();
+    channel_ = grpc::CreateChannel(b_->address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::Domain::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << b_->Log();
+  }
+
+  // What B knows of its peers, minus the fields that move with time.
+  std::map<std::string, std::pair<std::string, uint64_t>> Snapshot() {
+    std::map<std::string, std::pair<std::string, uint64_t>> out;
+    const auto peers = Ctl(b_->address(), "peers");
+    if (!peers) return out;
+    for (const auto& peer : *peers) {
+      out[peer["id"]] = {peer["address"], peer["incarnation"].get<uint64_t>()};
+    }
+    return out;
+  }
+
+  // A well-formed request from a stranger "intruder" at a fresh address.
+  v1::ShareIdentityListRequest Valid(const std::string& id = "intruder") {
+    v1::ShareIdentityListRequest request;
+    v1::IdentityEntry* sender = request.mutable_sender();
+    sender->set_id(id);
+    sender->set_incarnation(1);
+    sender->set_heartbeat(1);
+    sender->set_revision(1);
+    sender->set_state(v1::PEER_STATE_ALIVE);
+    v1::Identity* identity = sender->mutable_identity();
+    identity->set_id(id);
+    identity->set_cluster("test");
+    identity->set_version("0.1.0");
+    identity->set_address("127.0.0.1:1");
+    identity->set_protocol(1);
+    return request;
+  }
+
+  grpc::Status Send(const v1::ShareIdentityListRequest& request) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    v1::ShareIdentityListResponse response;
+    return stub_->ShareIdentityList(&context, request, &response);
+  }
+
+  // The table is intact and the daemon still answers.
+  void ExpectIntact() {
+    EXPECT_TRUE(b_->Running());
+    EXPECT_EQ(Snapshot(), before_);
+    EXPECT_EQ(PeerState(*b_, "node-a"), "alive");
+    EXPECT_EQ(PeerState(*b_, "node-c"), "alive");
+    EXPECT_EQ(PeerEntry(*b_, "intruder"), std::nullopt);
+  }
+
+  void ExpectLogged(const std::string& text) {
+    EXPECT_TRUE(Eventually([&] { return b_->Log().find(text) != std::string::npos; }, 5s))
+        << "no log line containing: " << text;
+  }
+
+  TempDir dir_{"domian-bad-input-test"};
+  std::unique_ptr<Daemon> a_, b_, c_;
+  std::map<std::string, std::pair<std::string, uint64_t>> before_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Domain::Stub> stub_;
+};
+
+TEST_F(BadInput, AWellFormedStrangerIsAccepted) {
+  // The control case: the same request with nothing wrong is taken, so
+  // the refusals below are about what each one spoils.
+  EXPECT_TRUE(Send(Valid()).ok());
+  EXPECT_TRUE(PeerEntry(*b_, "intruder").has_value());
+}
+
+TEST_F(BadInput, WrongClusterIsRefused) {
+  auto request = Valid();
+  request.mutable_sender()->mutable_identity()->set_cluster("next-door");
+  const grpc::Status status = Send(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  ExpectLogged("refused identity list from 127.0.0.1:1: sender: cluster 'next-door'");
+  ExpectIntact();
+}
+
+TEST_F(BadInput, MalformedVersionIsRefused) {
+  auto request = Valid();
+  request.mutable_sender()->mutable_identity()->set_version("one point oh");
+  const grpc::Status status = Send(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("not a semantic version"), std::string::npos);
+  ExpectLogged("version 'one point oh' is not a semantic version");
+  ExpectIntact();
+}
+
+TEST_F(BadInput, TooManyEntriesAreRefused) {
+  auto request = Valid();
+  for (int i = 0; i < 1025; ++i) {
+    v1::IdentityEntry* row = request.add_identity_list();
+    row->set_id("flood-" + std::to_string(i));
+    row->set_incarnation(1);
+    row->set_heartbeat(1);
+  }
+  const grpc::Status status = Send(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ExpectLogged("identity list has 1025 entries, over the limit of 1024");
+  ExpectIntact();
+}
+
+TEST_F(BadInput, OversizedMessageIsRefusedByTheTransport) {
+  auto request = Valid();
+  request.mutable_sender()->mutable_identity()->add_traits(std::string(600 * 1024, 'x'));
+  const grpc::Status status = Send(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  ExpectIntact();
+}
+
+TEST_F(BadInput, SpoofedLivePeerIsRefused) {
+  auto request = Valid("node-a");
+  request.mutable_sender()->set_incarnation(UINT64_MAX / 2);  // claims to be newer, even
+  const grpc::Status status = Send(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ExpectLogged("sender claims the id of live peer 'node-a' (at " + a_->address() +
+               ") from 127.0.0.1:1");
+  ExpectIntact();
+}
+
+TEST_F(BadInput, ClaimingTheReceiversOwnIdIsRefused) {
+  const grpc::Status status = Send(Valid("node-b"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ExpectLogged("sender claims this node's id 'node-b'");
+  ExpectIntact();
+}
+
+TEST_F(BadInput, CountersGoingBackwardsAreIgnored) {
+  // A replayed, older message in A's name from A's own address: it may
+  // not roll A's incarnation back, nor bring down C with a stale verdict.
+  auto request = Valid("node-a");
+  request.mutable_sender()->set_incarnation(1);
+  request.mutable_sender()->mutable_identity()->set_address(a_->address());
+  v1::IdentityEntry* rumour = request.add_identity_list();
+  rumour->set_id("node-c");
+  rumour->set_incarnation(1);
+  rumour->set_heartbeat(1);
+  rumour->set_state(v1::PEER_STATE_DEAD);
+  EXPECT_TRUE(Send(request).ok());
+  ExpectIntact();
+}
+
+TEST_F(BadInput, GarbageBytesAreRefused) {
+  grpc::GenericStub generic(channel_);
+  const std::string junk = "\xff\xff\xff\xff this is not a protobuf message";
+  grpc::Slice slice(junk);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 5s);
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&context, kMethod, grpc::StubOptions(), &request, &response,
+                    [&](grpc::Status status) { done.set_value(status); });
+  const grpc::Status status = done.get_future().get();
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  ExpectIntact();
+}
+
+}  // namespace
+}  // namespace domian::testing

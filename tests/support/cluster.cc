@@ -1,0 +1,220 @@
+// Process handling with Boost.Process; every child is tied to the test
+// process (PR_SET_PDEATHSIG) so none outlives a crashed test.
+#include "tests/support/cluster.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace bp = boost::process;
+
+namespace domian::testing {
+namespace {
+
+// Runs in the child between fork and exec: die with the test process.
+struct DieWithParent : bp::extend::handler {
+  template <typename Executor>
+  void on_exec_setup(Executor& /*executor*/) const {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  }
+};
+
+std::string ReadFile(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int ExitCodeOf(const bp::child& child) {
+  const int status = child.native_exit_code();
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+std::string DomiandPath() { return DOMIAN_DOMIAND_PATH; }
+std::string DomianctlPath() { return DOMIAN_DOMIANCTL_PATH; }
+
+uint16_t FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port on 127.0.0.1");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+CommandResult RunCommand(const std::string& program, const std::vector<std::string>& args,
+                         std::chrono::milliseconds deadline) {
+  CommandResult result;
+  bp::ipstream out, err;
+  std::string out_text, err_text;
+  bp::child child(program, bp::args(args), bp::std_out > out, bp::std_err > err,
+                  bp::std_in < bp::null, DieWithParent{});
+  // Readers drain both pipes so a chatty child never blocks on a full one.
+  std::thread out_reader([&] {
+    std::stringstream s;
+    s << out.rdbuf();
+    out_text = s.str();
+  });
+  std::thread err_reader([&] {
+    std::stringstream s;
+    s << err.rdbuf();
+    err_text = s.str();
+  });
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (child.running() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
+  if (child.running()) {
+    child.terminate();
+    child.wait();
+    out_reader.join();
+    err_reader.join();
+    result.out = out_text;
+    result.err = err_text;
+    return result;
+  }
+  child.wait();
+  out_reader.join();
+  err_reader.join();
+  result.exit_code = ExitCodeOf(child);
+  result.out = out_text;
+  result.err = err_text;
+  return result;
+}
+
+std::optional<nlohmann::json> Ctl(const std::string& address, const std::string& command) {
+  const CommandResult result =
+      RunCommand(DomianctlPath(), {"--node", address, command, "--json", "--timeout", "2000"});
+  if (result.exit_code != 0) return std::nullopt;
+  try {
+    return nlohmann::json::parse(result.out);
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+struct Daemon::Process {
+  bp::child child;
+};
+
+Daemon::Daemon(const std::filesystem::path& root, Options options)
+    : options_(std::move(options)),
+      dir_(root / options_.id),
+      config_(dir_ / "node.yaml"),
+      log_(dir_ / "domiand.log"),
+      address_("127.0.0.1:" + std::to_string(FreeLoopbackPort())) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream yaml(config_);
+  yaml << "node:\n"
+       << "  id: " << options_.id << "\n"
+       << "  cluster: " << options_.cluster << "\n"
+       << "  listen: " << address_ << "\n"
+       << "  state_dir: " << (dir_ / "state").string() << "\n"
+       << "discovery:\n"
+       << "  seeds: [";
+  for (size_t i = 0; i < options_.seeds.size(); ++i) {
+    yaml << (i ? ", " : "") << options_.seeds[i];
+  }
+  yaml << "]\n"
+       << "log:\n"
+       << "  level: debug\n"
+       << options_.extra_yaml;
+}
+
+Daemon::~Daemon() {
+  if (process_ && process_->child.running()) {
+    ::kill(process_->child.id(), SIGCONT);  // a stopped process cannot die
+    ::kill(process_->child.id(), SIGKILL);
+    process_->child.wait();
+  }
+}
+
+void Daemon::Start() {
+  if (process_ && process_->child.running()) throw std::logic_error(id() + " already running");
+  // One log file per life, so earlier lives stay readable.
+  const std::string log = log_.string() + "." + std::to_string(++starts_);
+  process_ = std::make_unique<Process>(
+      Process{bp::child(DomiandPath(), "--config", config_.string(), bp::std_out > bp::null,
+                        bp::std_err > log, bp::std_in < bp::null, DieWithParent{})});
+}
+
+void Daemon::Signal(int signal_number) {
+  if (process_) ::kill(process_->child.id(), signal_number);
+}
+
+bool Daemon::Running() { return process_ && process_->child.running(); }
+
+std::optional<int> Daemon::WaitExit(std::chrono::milliseconds timeout) {
+  if (!process_) return std::nullopt;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (process_->child.running()) {
+    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    std::this_thread::sleep_for(10ms);
+  }
+  return ExitCodeOf(process_->child);
+}
+
+std::string Daemon::Log() const {
+  std::string all;
+  for (int life = 1; life <= starts_; ++life) all += ReadFile(log_.string() + "." + std::to_string(life));
+  return all;
+}
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(100ms);
+  }
+}
+
+std::optional<nlohmann::json> PeerEntry(const Daemon& observer, const std::string& id) {
+  const auto peers = Ctl(observer.address(), "peers");
+  if (!peers) return std::nullopt;
+  for (const auto& peer : *peers) {
+    if (peer.value("id", "") == id) return peer;
+  }
+  return std::nullopt;
+}
+
+std::string PeerState(const Daemon& observer, const std::string& id) {
+  const auto peer = PeerEntry(observer, id);
+  return peer ? peer->value("state", "") : "";
+}
+
+}  // namespace domian::testing

@@ -1,0 +1,103 @@
+// Test and benchmark support: real domiand processes on 127.0.0.1, driven
+// through signals and observed through domianctl --json, exactly as a
+// person or a script would.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace domian::testing {
+
+using namespace std::chrono_literals;
+
+// Paths to the binaries under test (set by CMake).
+std::string DomiandPath();
+std::string DomianctlPath();
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+uint16_t FreeLoopbackPort();
+
+// A folder under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Result of running a short command to completion.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `program args...` with a deadline; the process is killed if it
+// overruns (exit_code -1 then).
+CommandResult RunCommand(const std::string& program, const std::vector<std::string>& args,
+                         std::chrono::milliseconds deadline = 10s);
+
+// `domianctl --node ADDRESS COMMAND --json`, parsed; nullopt on failure.
+std::optional<nlohmann::json> Ctl(const std::string& address, const std::string& command);
+
+// One domiand process with its own config, state folder and log file.
+class Daemon {
+ public:
+  struct Options {
+    std::string id;
+    std::string cluster = "test";
+    std::vector<std::string> seeds;
+    std::string extra_yaml;  // appended as-is (e.g. a membership: section)
+  };
+
+  Daemon(const std::filesystem::path& root, Options options);
+  ~Daemon();  // SIGKILLs the process if still running
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  void Start();
+  void Signal(int signal_number);
+  bool Running();
+  // Waits for the process to exit; its exit code (128+signal if killed),
+  // or nullopt on timeout.
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout);
+
+  const std::string& id() const { return options_.id; }
+  const std::string& address() const { return address_; }
+  const std::filesystem::path& config_path() const { return config_; }
+  // Everything every life of this daemon logged.
+  std::string Log() const;
+
+ private:
+  Options options_;
+  std::filesystem::path dir_;
+  std::filesystem::path config_;
+  std::filesystem::path log_;
+  std::string address_;
+  int starts_ = 0;
+  struct Process;
+  std::unique_ptr<Process> process_;
+};
+
+// Polls `condition` every 100 ms until it holds or `timeout` passes.
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// The state `observer` reports for peer `id` ("alive", "suspect", "dead"),
+// or "" when it does not know the peer or cannot be asked.
+std::string PeerState(const Daemon& observer, const std::string& id);
+// The peer object `observer` reports for `id`, if any.
+std::optional<nlohmann::json> PeerEntry(const Daemon& observer, const std::string& id);
+
+}  // namespace domian::testing

@@ -29,6 +29,7 @@ Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::str
       timings_(timings),
       seeds_(std::move(seeds)),
       on_incarnation_(std::move(on_incarnation)),
+      refusal_log_(clock),
       table_(std::move(self), incarnation, clock, timings),
       reported_incarnation_(incarnation),
       persisted_incarnation_(incarnation) {}
@@ -109,7 +110,10 @@ void Membership::Send(const HeartbeatTarget& target, bool force, std::function<v
 void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
   if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
     if (IsRefusalCode(failure->grpc_code)) {
-      spdlog::warn("peer at {} refused our identity list: {}", target.address, failure->message);
+      if (const auto suppressed = refusal_log_.Admit("out " + target.address)) {
+        spdlog::warn("peer at {} refused our identity list: {}{}", target.address,
+                     failure->message, RefusalLog::Suffix(*suppressed));
+      }
     } else {
       spdlog::debug("heartbeat to {} ({}) failed: {}", target.id.empty() ? "seed" : target.id,
                     target.address, failure->message);
@@ -124,6 +128,9 @@ void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
     outcome = table_.Merge(reply);
     if (outcome.from_self && self_seeds_.insert(target.address).second) {
       spdlog::info("seed {} is this node; not contacting it again", target.address);
+    }
+    if (!outcome.refusal && !outcome.from_self && target.id.empty()) {
+      table_.NoteSeedAnswer(target.address, reply.sender.id);
     }
     events = CollectEvents(std::move(outcome.changes));
   }
@@ -206,8 +213,32 @@ void Membership::Report(const Events& events) {
   }
 }
 
-void Membership::LogRefusal(const std::string& from, const Refusal& refusal) const {
-  spdlog::warn("refused identity list from {}: {}", from, refusal.message);
+void Membership::LogRefusal(const std::string& from, const Refusal& refusal) {
+  const auto suppressed =
+      refusal_log_.Admit("in " + from + " " + std::to_string(static_cast<int>(refusal.kind)));
+  if (suppressed) {
+    spdlog::warn("refused identity list from {}: {}{}", from, refusal.message,
+                 RefusalLog::Suffix(*suppressed));
+  }
+}
+
+std::optional<size_t> RefusalLog::Admit(const std::string& key) {
+  std::lock_guard lock(mu_);
+  const MonoTime now = clock_.Now();
+  if (entries_.size() > kMaxKeys) entries_.clear();  // a flood of senders: start afresh
+  auto [it, fresh] = entries_.try_emplace(key, Entry{now, 0});
+  if (!fresh && now - it->second.last_logged < kInterval) {
+    ++it->second.suppressed;
+    return std::nullopt;
+  }
+  const size_t suppressed = fresh ? 0 : it->second.suppressed;
+  it->second = Entry{now, 0};
+  return suppressed;
+}
+
+std::string RefusalLog::Suffix(size_t suppressed) {
+  return suppressed == 0 ? std::string()
+                         : " (" + std::to_string(suppressed) + " more like it not logged)";
 }
 
 void Membership::Leave() {

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -45,6 +46,29 @@ struct MembershipStatus {
   Identity self;
   Counters counters;
   bool lonely = true;
+};
+
+// Refusals are logged, but a misconfigured neighbour retrying every second
+// must not flood the journal: one line per sender and kind per interval,
+// with a count of what was held back.
+class RefusalLog {
+ public:
+  static constexpr auto kInterval = std::chrono::seconds(30);
+  static constexpr size_t kMaxKeys = 1024;
+
+  explicit RefusalLog(const Clock& clock) : clock_(clock) {}
+  // nullopt: do not log now. Otherwise log, mentioning how many were held back.
+  std::optional<size_t> Admit(const std::string& key);
+  static std::string Suffix(size_t suppressed);
+
+ private:
+  struct Entry {
+    MonoTime last_logged;
+    size_t suppressed;
+  };
+  const Clock& clock_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
 };
 
 class Membership {
@@ -94,13 +118,14 @@ class Membership {
   void OnReply(const HeartbeatTarget& target, PeerTransport::Result result);
   Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
   void Report(const Events& events);                       // without mu_
-  void LogRefusal(const std::string& from, const Refusal& refusal) const;
+  void LogRefusal(const std::string& from, const Refusal& refusal);
 
   PeerTransport& transport_;
   const Clock& clock_;
   MembershipTimings timings_;
   std::vector<std::string> seeds_;
   std::function<void(uint64_t)> on_incarnation_;
+  RefusalLog refusal_log_;
 
   mutable std::mutex mu_;
   PeerTable table_;             // guarded by mu_

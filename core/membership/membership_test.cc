@@ -182,5 +182,19 @@ TEST_F(MembershipTest, ForgottenPeersReleaseTheirChannel) {
             network_.forgotten_.end());
 }
 
+TEST(RefusalLog, OneLinePerSenderAndIntervalWithACountOfTheRest) {
+  FakeClock clock;
+  RefusalLog log(clock);
+  EXPECT_EQ(log.Admit("in 10.0.0.9 wrong-cluster"), std::optional<size_t>(0));
+  EXPECT_EQ(log.Admit("in 10.0.0.9 wrong-cluster"), std::nullopt);
+  EXPECT_EQ(log.Admit("in 10.0.0.9 wrong-cluster"), std::nullopt);
+  // Another sender is not held back by the first.
+  EXPECT_EQ(log.Admit("in 10.0.0.7 wrong-cluster"), std::optional<size_t>(0));
+  clock.Advance(RefusalLog::kInterval);
+  EXPECT_EQ(log.Admit("in 10.0.0.9 wrong-cluster"), std::optional<size_t>(2));
+  EXPECT_EQ(RefusalLog::Suffix(2), " (2 more like it not logged)");
+  EXPECT_EQ(RefusalLog::Suffix(0), "");
+}
+
 }  // namespace
 }  // namespace domian

@@ -325,9 +325,11 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(const std::vector<std::strin
 
   for (const std::string& seed : seeds) {
     if (seed == self_.address) continue;
+    const auto named = seed_ids_.find(seed);
     const bool answered = std::any_of(peers_.begin(), peers_.end(), [&](const auto& entry) {
-      return entry.second.state != PeerState::kDead && entry.second.identity &&
-             entry.second.identity->address == seed;
+      const bool is_seed = (named != seed_ids_.end() && entry.first == named->second) ||
+                           (entry.second.identity && entry.second.identity->address == seed);
+      return is_seed && entry.second.state != PeerState::kDead;
     });
     if (answered) continue;
     auto [attempt, fresh] = seed_attempts_.try_emplace(seed, now);
@@ -336,6 +338,10 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(const std::vector<std::strin
     targets.push_back({"", seed});
   }
   return targets;
+}
+
+void PeerTable::NoteSeedAnswer(const std::string& seed, const std::string& id) {
+  seed_ids_[seed] = id;
 }
 
 std::vector<HeartbeatTarget> PeerTable::LiveTargets() const {

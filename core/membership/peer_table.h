@@ -103,6 +103,10 @@ class PeerTable {
   // longest ago, up to `fanout`; one dead peer per reconnect interval (so
   // partitions heal); every unanswered seed once per seed_retry.
   std::vector<HeartbeatTarget> PickTargets(const std::vector<std::string>& seeds);
+  // A seed address answered as node `id`: while that peer is alive the
+  // seed needs no separate heartbeat (its advertised address may differ,
+  // e.g. a seed given by host name).
+  void NoteSeedAnswer(const std::string& seed, const std::string& id);
   // Every live peer, for goodbyes.
   std::vector<HeartbeatTarget> LiveTargets() const;
 
@@ -156,6 +160,7 @@ class PeerTable {
   };
   std::unordered_map<std::string, Tombstone> tombstones_;
   std::unordered_map<std::string, MonoTime> seed_attempts_;
+  std::unordered_map<std::string, std::string> seed_ids_;  // seed address -> node id
 };
 
 }  // namespace domian

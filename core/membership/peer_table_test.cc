@@ -311,6 +311,22 @@ TEST_F(PeerTableTest, SeedsAreRetriedUntilTheyAnswerAndNeverIncludeSelf) {
   for (const auto& target : a->PickTargets(seeds)) EXPECT_FALSE(target.id.empty());
 }
 
+TEST_F(PeerTableTest, SeedGivenByNameIsNotRetriedOnceItAnswered) {
+  auto a = Make("a"), b = Make("b");
+  const std::vector<std::string> seeds = {"pi-hall.local:7000"};  // B, by another name
+  ASSERT_EQ(a->PickTargets(seeds).size(), 1u);
+  Exchange(*a, *b);
+  a->NoteSeedAnswer(seeds[0], "b");
+  clock_.Advance(Timings().seed_retry);
+  for (const auto& target : a->PickTargets(seeds)) EXPECT_NE(target.address, seeds[0]);
+  // Once B is dead, the seed is worth trying again.
+  Run(milliseconds(1400), {a.get()});
+  ASSERT_EQ(a->StateOf("b"), PeerState::kDead);
+  const auto targets = a->PickTargets(seeds);
+  EXPECT_TRUE(std::any_of(targets.begin(), targets.end(),
+                          [&](const auto& t) { return t.address == seeds[0]; }));
+}
+
 TEST_F(PeerTableTest, DeadPeersAreProbedNowAndThenSoPartitionsHeal) {
   auto a = Make("a"), b = Make("b");
   Exchange(*a, *b);

@@ -151,7 +151,7 @@ Daemon::Daemon(const std::filesystem::path& root, Options options)
   }
   yaml << "]\n"
        << "log:\n"
-       << "  level: debug\n"
+       << "  level: " << options_.log_level << "\n"
        << options_.extra_yaml;
 }
 
@@ -175,6 +175,8 @@ void Daemon::Start() {
 void Daemon::Signal(int signal_number) {
   if (process_) ::kill(process_->child.id(), signal_number);
 }
+
+int Daemon::Pid() { return Running() ? process_->child.id() : -1; }
 
 bool Daemon::Running() { return process_ && process_->child.running(); }
 

@@ -59,6 +59,7 @@ class Daemon {
     std::string id;
     std::string cluster = "test";
     std::vector<std::string> seeds;
+    std::string log_level = "debug";
     std::string extra_yaml;  // appended as-is (e.g. a membership: section)
   };
 
@@ -73,6 +74,8 @@ class Daemon {
   // Waits for the process to exit; its exit code (128+signal if killed),
   // or nullopt on timeout.
   std::optional<int> WaitExit(std::chrono::milliseconds timeout);
+  // The process id while running, else -1.
+  int Pid();
 
   const std::string& id() const { return options_.id; }
   const std::string& address() const { return address_; }

@@ -1,0 +1,330 @@
+// Membership benchmark: real domiand processes on 127.0.0.1 at default
+// timings.
+//
+//   detect: SIGKILL one node, time until every survivor has logged it dead
+//           (each trial then restarts the victim and waits for it to be
+//           back before the next).
+//   idle:   a cluster left alone: false "dead" verdicts (must be 0),
+//           "suspect" verdicts, CPU share and RSS of each daemon.
+//
+// Times come from the daemons' own log timestamps (milliseconds, same
+// machine clock as the kill), so polling does not blur them.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <boost/program_options.hpp>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/cluster.h"
+
+namespace po = boost::program_options;
+using namespace domian::testing;
+using Clock = std::chrono::system_clock;
+
+namespace {
+
+constexpr auto kConvergeTimeout = 60s;
+constexpr auto kDetectTimeout = 30s;
+constexpr auto kPollInterval = 50ms;
+constexpr auto kSettle = 1s;  // after a victim is back, before the next kill
+
+// "2026-11-25 15:01:28.657 [warning] ..." -> time point (local time, as spdlog writes).
+std::optional<Clock::time_point> LineTime(const std::string& line) {
+  if (line.size() < 23) return std::nullopt;
+  std::tm tm{};
+  std::istringstream in(line.substr(0, 19));
+  in >> std::get_time(&tm, "%Y-%m-%d %H:%M:%S");
+  if (in.fail()) return std::nullopt;
+  tm.tm_isdst = -1;
+  const std::time_t seconds = std::mktime(&tm);
+  const int millis = std::atoi(line.substr(20, 3).c_str());
+  return Clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
+}
+
+// Time of the first log line at or after `since` containing every needle.
+std::optional<Clock::time_point> FirstLine(const std::string& log, Clock::time_point since,
+                                           const std::vector<std::string>& needles) {
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const bool match = std::all_of(needles.begin(), needles.end(), [&](const std::string& n) {
+      return line.find(n) != std::string::npos;
+    });
+    if (!match) continue;
+    const auto at = LineTime(line);
+    // Log lines have millisecond resolution: allow the same millisecond.
+    if (at && *at + 1ms >= since) return at;
+  }
+  return std::nullopt;
+}
+
+size_t CountLines(const std::string& log, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
+struct Cluster {
+  TempDir dir{"domian-bench"};
+  std::vector<std::unique_ptr<Daemon>> nodes;
+
+  explicit Cluster(int size) {
+    for (int i = 0; i < size; ++i) {
+      Daemon::Options options{.id = "n" + std::to_string(i), .log_level = "info"};
+      if (i > 0) options.seeds = {nodes[0]->address()};
+      nodes.push_back(std::make_unique<Daemon>(dir.path(), options));
+    }
+    for (auto& node : nodes) node->Start();
+  }
+
+  bool Converged() {
+    return Eventually(
+        [&] {
+          for (auto& observer : nodes) {
+            const auto peers = Ctl(observer->address(), "peers");
+            if (!peers || peers->size() != nodes.size() - 1) return false;
+            for (const auto& peer : *peers) {
+              if (peer["state"] != "alive") return false;
+            }
+          }
+          return true;
+        },
+        kConvergeTimeout);
+  }
+};
+
+// utime + stime in clock ticks.
+long CpuTicks(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) {
+      stime = std::stol(field);
+      break;
+    }
+  }
+  return utime + stime;
+}
+
+long RssKiB(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+nlohmann::json Detect(int size, int trials) {
+  Cluster cluster(size);
+  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  std::vector<double> all_dead_ms, each_dead_ms;
+  for (int trial = 0; trial < trials; ++trial) {
+    // Rotate victims among non-seed nodes.
+    Daemon& victim = *cluster.nodes[1 + static_cast<size_t>(trial) % (cluster.nodes.size() - 1)];
+    const std::string needle = "peer " + victim.id() + " (";
+    const auto killed = Clock::now();
+    victim.Signal(SIGKILL);
+    victim.WaitExit(5s);
+    std::vector<double> seen;
+    const bool detected = Eventually(
+        [&] {
+          seen.clear();
+          for (auto& node : cluster.nodes) {
+            if (node.get() == &victim) continue;
+            const auto at = FirstLine(node->Log(), killed, {needle, ") is dead"});
+            if (!at) return false;
+            seen.push_back(std::chrono::duration<double, std::milli>(*at - killed).count());
+          }
+          return true;
+        },
+        kDetectTimeout);
+    if (!detected) throw std::runtime_error("trial " + std::to_string(trial) + ": not detected");
+    all_dead_ms.push_back(*std::max_element(seen.begin(), seen.end()));
+    each_dead_ms.insert(each_dead_ms.end(), seen.begin(), seen.end());
+
+    const auto restarted = Clock::now();
+    victim.Start();
+    const bool back = Eventually(
+        [&] {
+          for (auto& node : cluster.nodes) {
+            if (node.get() == &victim) continue;
+            if (!FirstLine(node->Log(), restarted, {needle, "alive again"})) return false;
+          }
+          return true;
+        },
+        kDetectTimeout);
+    if (!back) throw std::runtime_error("trial " + std::to_string(trial) + ": victim not back");
+    std::this_thread::sleep_for(kSettle);
+    std::cerr << "  detect N=" << size << " trial " << trial + 1 << "/" << trials << ": "
+              << static_cast<int>(all_dead_ms.back()) << " ms\n";
+  }
+  return {
+      {"scenario", "detect"},
+      {"nodes", size},
+      {"trials", trials},
+      {"all_dead_ms", {{"p50", Percentile(all_dead_ms, 50)},
+                       {"p99", Percentile(all_dead_ms, 99)},
+                       {"max", Percentile(all_dead_ms, 100)}}},
+      {"each_dead_ms", {{"p50", Percentile(each_dead_ms, 50)},
+                        {"p99", Percentile(each_dead_ms, 99)}}},
+  };
+}
+
+nlohmann::json Idle(int size, int seconds) {
+  Cluster cluster(size);
+  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  std::vector<std::pair<int, long>> start;
+  for (auto& node : cluster.nodes) start.emplace_back(node->Pid(), CpuTicks(node->Pid()));
+  size_t dead_before = 0, suspect_before = 0;
+  for (auto& node : cluster.nodes) {
+    dead_before += CountLines(node->Log(), ") is dead");
+    suspect_before += CountLines(node->Log(), ") is suspect");
+  }
+  const auto began = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::vector<double> cpu_percent, rss_mib;
+  for (const auto& [pid, ticks] : start) {
+    cpu_percent.push_back(100.0 * static_cast<double>(CpuTicks(pid) - ticks) / ticks_per_second / wall);
+    rss_mib.push_back(static_cast<double>(RssKiB(pid)) / 1024.0);
+  }
+  size_t dead = 0, suspect = 0;
+  for (auto& node : cluster.nodes) {
+    dead += CountLines(node->Log(), ") is dead");
+    suspect += CountLines(node->Log(), ") is suspect");
+  }
+  return {
+      {"scenario", "idle"},
+      {"nodes", size},
+      {"seconds", seconds},
+      {"false_dead", dead - dead_before},
+      {"suspect", suspect - suspect_before},
+      {"cpu_percent_per_daemon", {{"p50", Percentile(cpu_percent, 50)},
+                                  {"max", Percentile(cpu_percent, 100)}}},
+      {"rss_mib_per_daemon", {{"p50", Percentile(rss_mib, 50)}, {"max", Percentile(rss_mib, 100)}}},
+  };
+}
+
+// Goals from the issues, so the report can say met / missed.
+constexpr double kGoalDetectP50Ms = 1500, kGoalDetectP99Ms = 3000, kGoalIdleCpuPercent = 0.5;
+
+std::string Fixed(double value, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
+}
+
+// Prints the table for a results file written by bench/run.
+int Report(const std::string& file) {
+  std::ifstream in(file);
+  const nlohmann::json doc = nlohmann::json::parse(in);
+  std::cout << "machine: " << doc["machine"].get<std::string>() << "\ncommit:  "
+            << doc["commit"].get<std::string>() << "\ndate:    " << doc["date"].get<std::string>()
+            << "\n\n";
+  auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
+                bool met) {
+    std::cout << std::left << std::setw(30) << scenario << std::setw(22) << goal << std::setw(34)
+              << measured << (met ? "met" : "MISSED") << "\n";
+  };
+  std::cout << std::left << std::setw(30) << "scenario" << std::setw(22) << "goal" << std::setw(34)
+            << "measured" << "verdict\n";
+  for (const auto& r : doc["results"]) {
+    const std::string n = std::to_string(r["nodes"].get<int>());
+    if (r["scenario"] == "detect") {
+      const double p50 = r["all_dead_ms"]["p50"], p99 = r["all_dead_ms"]["p99"];
+      row("SIGKILL -> all say dead, N=" + n, "p50<=1500 p99<=3000ms",
+          "p50 " + Fixed(p50, 0) + " p99 " + Fixed(p99, 0) + " ms (" +
+              std::to_string(r["trials"].get<int>()) + " kills)",
+          p50 <= kGoalDetectP50Ms && p99 <= kGoalDetectP99Ms);
+    } else if (r["scenario"] == "idle") {
+      const double cpu = r["cpu_percent_per_daemon"]["p50"];
+      const auto false_dead = r["false_dead"].get<size_t>();
+      row("idle " + std::to_string(r["seconds"].get<int>()) + "s, N=" + n, "0 false dead",
+          std::to_string(false_dead) + " false dead, " + std::to_string(r["suspect"].get<size_t>()) +
+              " suspect",
+          false_dead == 0);
+      row("idle CPU per daemon, N=" + n, "<=0.5% of a core",
+          Fixed(cpu, 2) + "% p50, " + Fixed(r["cpu_percent_per_daemon"]["max"], 2) + "% max",
+          cpu <= kGoalIdleCpuPercent);
+      row("idle RSS per daemon, N=" + n, "(reported)",
+          Fixed(r["rss_mib_per_daemon"]["p50"], 1) + " MiB p50", true);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("membership_bench");
+  options.add_options()
+      ("scenario", po::value<std::string>(), "detect | idle")
+      ("report", po::value<std::string>(), "print the table for a results file and exit")
+      ("nodes", po::value<int>()->default_value(5), "cluster size")
+      ("trials", po::value<int>()->default_value(20), "detect: kills")
+      ("seconds", po::value<int>()->default_value(60), "idle: how long")
+      ("help,h", "this help");
+  po::variables_map args;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), args);
+    if (args.count("help")) {
+      std::cout << options;
+      return 0;
+    }
+    po::notify(args);
+  } catch (const po::error& error) {
+    std::cerr << error.what() << "\n" << options;
+    return 2;
+  }
+  if (args.count("report")) return Report(args["report"].as<std::string>());
+  if (!args.count("scenario")) {
+    std::cerr << "--scenario or --report is required\n" << options;
+    return 2;
+  }
+  const int nodes = args["nodes"].as<int>();
+  if (nodes < 2) {
+    std::cerr << "--nodes must be at least 2\n";
+    return 2;
+  }
+  try {
+    const std::string scenario = args["scenario"].as<std::string>();
+    nlohmann::json result;
+    if (scenario == "detect") {
+      result = Detect(nodes, args["trials"].as<int>());
+    } else if (scenario == "idle") {
+      result = Idle(nodes, args["seconds"].as<int>());
+    } else {
+      std::cerr << "unknown scenario " << scenario << "\n";
+      return 2;
+    }
+    std::cout << result.dump() << "\n";
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "membership_bench: " << error.what() << "\n";
+    return 1;
+  }
+}

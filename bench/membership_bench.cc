@@ -198,6 +198,16 @@ nlohmann::json Idle(int size, int seconds) {
   if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
   std::vector<std::pair<int, long>> start;
   for (auto& node : cluster.nodes) start.emplace_back(node->Pid(), CpuTicks(node->Pid()));
+  auto traffic = [&](const char* key) {
+    std::vector<double> values;
+    for (auto& node : cluster.nodes) {
+      const auto status = Ctl(node->address(), "status");
+      values.push_back(status ? (*status)["traffic"][key].get<double>() : 0.0);
+    }
+    return values;
+  };
+  const auto sent_before = traffic("lists_sent");
+  const auto bytes_before = traffic("bytes_sent");
   size_t dead_before = 0, suspect_before = 0;
   for (auto& node : cluster.nodes) {
     dead_before += CountLines(node->Log(), ") is dead");
@@ -211,6 +221,13 @@ nlohmann::json Idle(int size, int seconds) {
   for (const auto& [pid, ticks] : start) {
     cpu_percent.push_back(100.0 * static_cast<double>(CpuTicks(pid) - ticks) / ticks_per_second / wall);
     rss_mib.push_back(static_cast<double>(RssKiB(pid)) / 1024.0);
+  }
+  const auto sent_after = traffic("lists_sent");
+  const auto bytes_after = traffic("bytes_sent");
+  std::vector<double> lists_per_s, bytes_per_s;
+  for (size_t i = 0; i < cluster.nodes.size(); ++i) {
+    lists_per_s.push_back((sent_after[i] - sent_before[i]) / wall);
+    bytes_per_s.push_back((bytes_after[i] - bytes_before[i]) / wall);
   }
   size_t dead = 0, suspect = 0;
   for (auto& node : cluster.nodes) {
@@ -226,6 +243,10 @@ nlohmann::json Idle(int size, int seconds) {
       {"cpu_percent_per_daemon", {{"p50", Percentile(cpu_percent, 50)},
                                   {"max", Percentile(cpu_percent, 100)}}},
       {"rss_mib_per_daemon", {{"p50", Percentile(rss_mib, 50)}, {"max", Percentile(rss_mib, 100)}}},
+      {"lists_sent_per_s_per_daemon", {{"p50", Percentile(lists_per_s, 50)},
+                                       {"max", Percentile(lists_per_s, 100)}}},
+      {"bytes_sent_per_s_per_daemon", {{"p50", Percentile(bytes_per_s, 50)},
+                                       {"max", Percentile(bytes_per_s, 100)}}},
   };
 }
 
@@ -270,6 +291,10 @@ int Report(const std::string& file) {
       row("idle CPU per daemon, N=" + n, "<=0.5% of a core",
           Fixed(cpu, 2) + "% p50, " + Fixed(r["cpu_percent_per_daemon"]["max"], 2) + "% max",
           cpu <= kGoalIdleCpuPercent);
+      row("heartbeat traffic, N=" + n, "(reported)",
+          Fixed(r["lists_sent_per_s_per_daemon"]["p50"], 1) + " calls/s, " +
+              Fixed(r["bytes_sent_per_s_per_daemon"]["p50"].get<double>() / 1024.0, 1) + " KiB/s sent",
+          true);
       row("idle RSS per daemon, N=" + n, "(reported)",
           Fixed(r["rss_mib_per_daemon"]["p50"], 1) + " MiB p50", true);
     }

@@ -69,6 +69,11 @@ ControlResult<nlohmann::json> ControlClient::Status() {
       {"uptime_s", response.uptime_seconds()},
       {"traits", Strings(identity.traits())},
       {"services", ServiceNames(identity)},
+      {"traffic",
+       {{"lists_sent", response.traffic().lists_sent()},
+        {"lists_received", response.traffic().lists_received()},
+        {"bytes_sent", response.traffic().bytes_sent()},
+        {"bytes_received", response.traffic().bytes_received()}}},
   };
 }
 

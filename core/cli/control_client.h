@@ -29,7 +29,9 @@ class ControlClient {
                          std::chrono::milliseconds timeout = kDefaultControlTimeout);
   ~ControlClient();
 
-  // {"id", "cluster", "version", "address", "incarnation", "lonely", "uptime_s"}
+  // {"id", "cluster", "version", "address", "incarnation", "lonely",
+  //  "uptime_s", "traits", "services", "traffic": {lists_sent, lists_received,
+  //  bytes_sent, bytes_received}}
   ControlResult<nlohmann::json> Status();
   // [{"id", "address", "state", "version", "services", "left", ...}]
   ControlResult<nlohmann::json> Peers();

@@ -62,7 +62,8 @@ int Daemon::Run() {
   const uint64_t incarnation = state.NextIncarnation();
 
   SteadyClock clock;
-  rpc::PeerClient client;
+  rpc::TrafficCounters traffic;
+  rpc::PeerClient client(traffic);
   Membership membership(self, incarnation, config_.seeds, config_.membership, client, clock,
                         [&state](uint64_t value) {
                           try {
@@ -71,7 +72,7 @@ int Daemon::Run() {
                             spdlog::error("{}", error.what());
                           }
                         });
-  rpc::DomainService service(membership, clock);
+  rpc::DomainService service(membership, clock, traffic);
 
   grpc::ServerBuilder builder;
   int bound_port = 0;
@@ -81,6 +82,7 @@ int Daemon::Run() {
   // gRPC sets SO_REUSEPORT by default: a second domiand on the same port
   // would then start "fine" and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {

@@ -282,10 +282,12 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(const std::vector<std::strin
   const MonoTime now = clock_.Now();
   std::vector<HeartbeatTarget> targets;
 
-  // Live peers heard from directly longest ago come first; a peer that
-  // talked to us within the last half interval needs no heartbeat from us
-  // (the seed's "contact when the last one is too old").
-  const auto recent = timings_.heartbeat_interval / 2;
+  // Live peers heard from directly longest ago come first; a peer we
+  // exchanged lists with within the last interval (either side asking)
+  // needs no heartbeat from us: the seed's "contact when the last one is
+  // too old". One exchange per pair per interval is enough, since each
+  // carries both sides' lists.
+  const auto recent = timings_.heartbeat_interval;
   std::vector<std::pair<std::string, Peer*>> live;
   for (auto& [id, peer] : peers_) {
     if (peer.state == PeerState::kDead || !peer.identity) continue;

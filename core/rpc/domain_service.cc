@@ -5,8 +5,9 @@
 
 namespace domian::rpc {
 
-DomainService::DomainService(Membership& membership, const Clock& clock)
-    : membership_(membership), clock_(clock), started_(clock.Now()) {}
+DomainService::DomainService(Membership& membership, const Clock& clock,
+                             TrafficCounters& traffic)
+    : membership_(membership), clock_(clock), traffic_(traffic), started_(clock.Now()) {}
 
 grpc::Status ToStatus(const Refusal& refusal) {
   switch (refusal.kind) {
@@ -26,12 +27,15 @@ grpc::ServerUnaryReactor* DomainService::ShareIdentityList(
     grpc::CallbackServerContext* context, const v1::ShareIdentityListRequest* request,
     v1::ShareIdentityListResponse* response) {
   auto* reactor = context->DefaultReactor();
+  ++traffic_.lists_received;
+  traffic_.bytes_received += request->ByteSizeLong();
   IdentityListMessage reply;
   if (auto refusal = membership_.HandleShareIdentityList(FromProto(*request), reply)) {
     reactor->Finish(ToStatus(*refusal));
     return reactor;
   }
   ToProto(reply, *response);
+  traffic_.bytes_sent += response->ByteSizeLong();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -44,6 +48,11 @@ grpc::ServerUnaryReactor* DomainService::GetStatus(grpc::CallbackServerContext* 
   response->set_incarnation(status.counters.incarnation);
   response->set_lonely(status.lonely);
   response->set_uptime_seconds(std::chrono::duration<double>(clock_.Now() - started_).count());
+  v1::Traffic* traffic = response->mutable_traffic();
+  traffic->set_lists_sent(traffic_.lists_sent);
+  traffic->set_lists_received(traffic_.lists_received);
+  traffic->set_bytes_sent(traffic_.bytes_sent);
+  traffic->set_bytes_received(traffic_.bytes_received);
   auto* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

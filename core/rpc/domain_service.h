@@ -7,13 +7,14 @@
 
 #include "core/common/clock.h"
 #include "core/membership/membership.h"
+#include "core/rpc/traffic.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::rpc {
 
 class DomainService final : public v1::Domain::CallbackService {
  public:
-  DomainService(Membership& membership, const Clock& clock);
+  DomainService(Membership& membership, const Clock& clock, TrafficCounters& traffic);
 
   grpc::ServerUnaryReactor* ShareIdentityList(grpc::CallbackServerContext* context,
                                               const v1::ShareIdentityListRequest* request,
@@ -28,6 +29,7 @@ class DomainService final : public v1::Domain::CallbackService {
  private:
   Membership& membership_;
   const Clock& clock_;
+  TrafficCounters& traffic_;
   MonoTime started_;
 };
 

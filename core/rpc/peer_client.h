@@ -11,6 +11,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "core/membership/membership.h"
+#include "core/rpc/traffic.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::rpc {
@@ -26,7 +27,7 @@ grpc::ChannelArguments DomainChannelArguments();
 
 class PeerClient final : public PeerTransport {
  public:
-  PeerClient() = default;
+  explicit PeerClient(TrafficCounters& traffic) : traffic_(traffic) {}
   void ShareIdentityList(const std::string& address, IdentityListMessage message, Millis deadline,
                          Done done) override;
   void Forget(const std::string& address) override;
@@ -34,6 +35,7 @@ class PeerClient final : public PeerTransport {
  private:
   std::shared_ptr<v1::Domain::Stub> StubFor(const std::string& address);
 
+  TrafficCounters& traffic_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<v1::Domain::Stub>> stubs_;
 };

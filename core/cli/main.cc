@@ -51,7 +51,7 @@ void PrintPeers(const nlohmann::json& peers) {
     fmt::print("no peers known (this domain is lonely)\n");
     return;
   }
-  static constexpr char kRow[] = "{:<38} {:<22} {:<8} {:<9} {:>10}  {}\n";
+  static constexpr char kRow[] = "{:<38} {:<22} {:<10} {:<9} {:>10}  {}\n";
   fmt::print(kRow, "ID", "ADDRESS", "STATE", "VERSION", "HEARD", "SERVICES");
   for (const auto& peer : peers) {
     std::string state = peer["state"].get<std::string>();

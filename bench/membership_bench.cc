@@ -85,11 +85,9 @@ struct Cluster {
   std::vector<std::unique_ptr<Daemon>> nodes;
 
   explicit Cluster(int size) {
-    for (int i = 0; i < size; ++i) {
-      Daemon::Options options{.id = "n" + std::to_string(i), .log_level = "info"};
-      if (i > 0) options.seeds = {nodes[0]->address()};
-      nodes.push_back(std::make_unique<Daemon>(dir.path(), options));
-    }
+    std::vector<std::string> ids;
+    for (int i = 0; i < size; ++i) ids.push_back("n" + std::to_string(i));
+    nodes = SeededDaemons(dir.path(), ids, "info");
     for (auto& node : nodes) node->Start();
   }
 

@@ -18,11 +18,10 @@ constexpr char kMethod[] = "/domian.v1.Domain/ShareIdentityList";
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {
-    b_ = std::make_unique<Daemon>(dir_.path(), Daemon::Options{.id = "node-b"});
-    a_ = std::make_unique<Daemon>(dir_.path(),
-                                  Daemon::Options{.id = "node-a", .seeds = {b_->address()}});
-    c_ = std::make_unique<Daemon>(dir_.path(),
-                                  Daemon::Options{.id = "node-c", .seeds = {b_->address()}});
+    auto nodes = SeededDaemons(dir_.path(), {"node-b", "node-a", "node-c"});
+    b_ = std::move(nodes[0]);
+    a_ = std::move(nodes[1]);
+    c_ = std::move(nodes[2]);
     for (Daemon* d : {b_.get(), a_.get(), c_.get()}) d->Start();
     ASSERT_TRUE(Eventually(
         [&] { return PeerState(*b_, "node-a") == "alive" && PeerState(*b_, "node-c") == "alive"; },
@@ -134,9 +133,19 @@ TEST_F(BadInput, TooManyEntriesAreRefused) {
   ExpectIntact();
 }
 
-TEST_F(BadInput, OversizedMessageIsRefusedByTheTransport) {
+TEST_F(BadInput, OversizedMessageIsRefusedAndLogged) {
   auto request = Valid();
   request.mutable_sender()->mutable_identity()->add_traits(std::string(600 * 1024, 'x'));
+  const grpc::Status status = Send(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  ExpectLogged("refused identity list from 127.0.0.1:1: message of ");
+  ExpectLogged("bytes is over the limit of 524288");
+  ExpectIntact();
+}
+
+TEST_F(BadInput, HugeMessageIsRefusedByTheTransportBeforeParsing) {
+  auto request = Valid();
+  request.mutable_sender()->mutable_identity()->add_traits(std::string(5 * 1024 * 1024, 'x'));
   const grpc::Status status = Send(request);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
   ExpectIntact();

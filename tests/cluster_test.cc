@@ -21,11 +21,10 @@ constexpr auto kDetect = 20s;    // generous: detection takes ~1.5 s here
 class ThreeNodes : public ::testing::Test {
  protected:
   void SetUp() override {
-    b_ = std::make_unique<Daemon>(dir_.path(), Daemon::Options{.id = "node-b"});
-    a_ = std::make_unique<Daemon>(dir_.path(),
-                                  Daemon::Options{.id = "node-a", .seeds = {b_->address()}});
-    c_ = std::make_unique<Daemon>(dir_.path(),
-                                  Daemon::Options{.id = "node-c", .seeds = {b_->address()}});
+    auto nodes = SeededDaemons(dir_.path(), {"node-b", "node-a", "node-c"});
+    b_ = std::move(nodes[0]);
+    a_ = std::move(nodes[1]);
+    c_ = std::move(nodes[2]);
     b_->Start();
     a_->Start();
     c_->Start();

@@ -77,8 +77,8 @@ int Daemon::Run() {
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &bound_port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
   // gRPC sets SO_REUSEPORT by default: a second domiand on the same port
   // would then start "fine" and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -120,7 +120,11 @@ void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
     }
     return;
   }
-  const auto& reply = std::get<IdentityListMessage>(result);
+  const auto& [reply, wire_bytes] = std::get<PeerTransport::Reply>(result);
+  if (auto refusal = CheckSize(wire_bytes)) {
+    LogRefusal(target.address, *refusal);
+    return;
+  }
   MergeOutcome outcome;
   Events events;
   {
@@ -138,8 +142,22 @@ void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
   Report(events);
 }
 
+std::optional<Refusal> Membership::CheckSize(size_t wire_bytes) {
+  if (wire_bytes <= kMaxMessageBytes) return std::nullopt;
+  return Refusal{RefusalKind::kTooLarge, "message of " + std::to_string(wire_bytes) +
+                                             " bytes is over the limit of " +
+                                             std::to_string(kMaxMessageBytes)};
+}
+
 std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMessage& request,
+                                                           size_t wire_bytes,
                                                            IdentityListMessage& reply) {
+  const std::string from = request.sender.identity ? request.sender.identity->address
+                                                   : std::string("an unnamed sender");
+  if (auto refusal = CheckSize(wire_bytes)) {
+    LogRefusal(from, *refusal);
+    return refusal;
+  }
   MergeOutcome outcome;
   Events events;
   {
@@ -148,11 +166,7 @@ std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMes
     if (!outcome.refusal) reply = table_.MessageFor(request.sender.id);
     events = CollectEvents(std::move(outcome.changes));
   }
-  if (outcome.refusal) {
-    const std::string from = request.sender.identity ? request.sender.identity->address
-                                                     : std::string("an unnamed sender");
-    LogRefusal(from, *outcome.refusal);
-  }
+  if (outcome.refusal) LogRefusal(from, *outcome.refusal);
   Report(events);
   return outcome.refusal;
 }

@@ -31,7 +31,11 @@ class PeerTransport {
     int grpc_code;
     std::string message;
   };
-  using Result = std::variant<IdentityListMessage, Failure>;
+  struct Reply {
+    IdentityListMessage message;
+    size_t wire_bytes = 0;  // serialized size, checked against kMaxMessageBytes
+  };
+  using Result = std::variant<Reply, Failure>;
   using Done = std::function<void(Result)>;
 
   virtual ~PeerTransport() = default;
@@ -88,10 +92,11 @@ class Membership {
   void Leave();
   void Stop();
 
-  // An incoming ShareIdentityList: merge it and fill the reply. Returns
-  // the refusal, if any (the reply is then empty).
+  // An incoming ShareIdentityList of `wire_bytes` serialized bytes: merge
+  // it and fill the reply. Returns the refusal, if any (the reply is then
+  // empty); every refusal is logged.
   std::optional<Refusal> HandleShareIdentityList(const IdentityListMessage& request,
-                                                 IdentityListMessage& reply);
+                                                 size_t wire_bytes, IdentityListMessage& reply);
 
   // Replaces this node's identity (address once bound, ServiceList).
   void UpdateSelf(Identity self);
@@ -119,6 +124,7 @@ class Membership {
   Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
   void Report(const Events& events);                       // without mu_
   void LogRefusal(const std::string& from, const Refusal& refusal);
+  static std::optional<Refusal> CheckSize(size_t wire_bytes);
 
   PeerTransport& transport_;
   const Clock& clock_;

@@ -13,6 +13,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr int kUnavailable = 14;  // gRPC UNAVAILABLE
+constexpr size_t kSmallMessage = 1000;  // wire size reported for in-memory messages
 
 // Delivers calls synchronously to the Membership registered at an address;
 // an unregistered (or "crashed") address answers UNAVAILABLE.
@@ -30,11 +31,11 @@ class InMemoryNetwork final : public PeerTransport {
       return;
     }
     IdentityListMessage reply;
-    if (auto refusal = it->second->HandleShareIdentityList(message, reply)) {
+    if (auto refusal = it->second->HandleShareIdentityList(message, kSmallMessage, reply)) {
       done(Failure{3, refusal->message});
       return;
     }
-    done(std::move(reply));
+    done(Reply{std::move(reply), kSmallMessage});
   }
   void Forget(const std::string& address) override { forgotten_.push_back(address); }
 
@@ -180,6 +181,20 @@ TEST_F(MembershipTest, ForgottenPeersReleaseTheirChannel) {
   EXPECT_EQ(StateSeenBy("a", "b"), std::nullopt);
   EXPECT_NE(std::find(network_.forgotten_.begin(), network_.forgotten_.end(), Address("b")),
             network_.forgotten_.end());
+}
+
+TEST_F(MembershipTest, OversizedMessagesAreRefusedBeforeMerging) {
+  Membership& a = Add("a", {});
+  Identity stranger{"s", "home", "0.1.0", "s.local:7420", {}, {}, {}, kProtocolVersion};
+  PeerTable sender(stranger, 1, clock_, timings_);
+  IdentityListMessage reply;
+  const auto refusal =
+      a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes + 1, reply);
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->kind, RefusalKind::kTooLarge);
+  EXPECT_TRUE(a.Peers().empty());
+  EXPECT_FALSE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply));
+  EXPECT_EQ(a.Peers().size(), 1u);
 }
 
 TEST(RefusalLog, OneLinePerSenderAndIntervalWithACountOfTheRest) {

@@ -22,10 +22,12 @@ struct WireLimits {
   size_t max_string_bytes = 256;   // any one string field
 };
 
-// Largest gRPC message a node accepts. An identity list at the entry cap
-// with full identities is ~200 KiB; anything bigger is refused by gRPC
-// itself before it is parsed.
+// Largest identity list a node accepts. One at the entry cap with full
+// identities is ~200 KiB. Bigger ones are refused with a log line after
+// parsing; gRPC itself drops anything over kTransportMessageBytes before
+// it is parsed, so no sender can make us hold more than that.
 inline constexpr size_t kMaxMessageBytes = 512 * 1024;
+inline constexpr size_t kTransportMessageBytes = 4 * 1024 * 1024;
 
 enum class RefusalKind {
   kMalformed,       // gRPC INVALID_ARGUMENT

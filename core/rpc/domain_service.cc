@@ -28,9 +28,10 @@ grpc::ServerUnaryReactor* DomainService::ShareIdentityList(
     v1::ShareIdentityListResponse* response) {
   auto* reactor = context->DefaultReactor();
   ++traffic_.lists_received;
-  traffic_.bytes_received += request->ByteSizeLong();
+  const size_t bytes = request->ByteSizeLong();
+  traffic_.bytes_received += bytes;
   IdentityListMessage reply;
-  if (auto refusal = membership_.HandleShareIdentityList(FromProto(*request), reply)) {
+  if (auto refusal = membership_.HandleShareIdentityList(FromProto(*request), bytes, reply)) {
     reactor->Finish(ToStatus(*refusal));
     return reactor;
   }

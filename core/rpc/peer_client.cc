@@ -8,8 +8,8 @@ namespace domian::rpc {
 
 grpc::ChannelArguments DomainChannelArguments() {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
-  args.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  args.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
+  args.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffMinMs);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kReconnectBackoffMinMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kReconnectBackoffMaxMs);
@@ -55,8 +55,9 @@ void PeerClient::ShareIdentityList(const std::string& address, IdentityListMessa
   call->stub->async()->ShareIdentityList(
       &call->context, &call->request, &call->response, [this, call](grpc::Status status) {
         if (status.ok()) {
-          traffic_.bytes_received += call->response.ByteSizeLong();
-          call->done(FromProto(call->response));
+          const size_t bytes = call->response.ByteSizeLong();
+          traffic_.bytes_received += bytes;
+          call->done(Reply{FromProto(call->response), bytes});
         } else {
           call->done(Failure{static_cast<int>(status.error_code()), status.error_message()});
         }

@@ -196,6 +196,18 @@ std::string Daemon::Log() const {
   return all;
 }
 
+std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& root,
+                                                   const std::vector<std::string>& ids,
+                                                   const std::string& log_level) {
+  std::vector<std::unique_ptr<Daemon>> daemons;
+  for (const std::string& id : ids) {
+    Daemon::Options options{.id = id, .log_level = log_level};
+    if (!daemons.empty()) options.seeds = {daemons.front()->address()};
+    daemons.push_back(std::make_unique<Daemon>(root, options));
+  }
+  return daemons;
+}
+
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (true) {

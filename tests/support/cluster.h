@@ -94,6 +94,12 @@ class Daemon {
   std::unique_ptr<Process> process_;
 };
 
+// Daemons named `ids`, not yet started; the first is the seed every other
+// one is configured with (the seed itself knows nobody).
+std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& root,
+                                                   const std::vector<std::string>& ids,
+                                                   const std::string& log_level = "debug");
+
 // Polls `condition` every 100 ms until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

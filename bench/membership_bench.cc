@@ -84,10 +84,10 @@ struct Cluster {
   TempDir dir{"domian-bench"};
   std::vector<std::unique_ptr<Daemon>> nodes;
 
-  explicit Cluster(int size) {
+  Cluster(int size, const std::string& extra_yaml) {
     std::vector<std::string> ids;
     for (int i = 0; i < size; ++i) ids.push_back("n" + std::to_string(i));
-    nodes = SeededDaemons(dir.path(), ids, "info");
+    nodes = SeededDaemons(dir.path(), ids, "info", extra_yaml);
     for (auto& node : nodes) node->Start();
   }
 
@@ -135,8 +135,8 @@ long RssKiB(int pid) {
   return 0;
 }
 
-nlohmann::json Detect(int size, int trials) {
-  Cluster cluster(size);
+nlohmann::json Detect(int size, int trials, const std::string& extra_yaml) {
+  Cluster cluster(size, extra_yaml);
   if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
   std::vector<double> all_dead_ms, each_dead_ms;
   for (int trial = 0; trial < trials; ++trial) {
@@ -191,8 +191,8 @@ nlohmann::json Detect(int size, int trials) {
   };
 }
 
-nlohmann::json Idle(int size, int seconds) {
-  Cluster cluster(size);
+nlohmann::json Idle(int size, int seconds, const std::string& extra_yaml) {
+  Cluster cluster(size, extra_yaml);
   if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
   std::vector<std::pair<int, long>> start;
   for (auto& node : cluster.nodes) start.emplace_back(node->Pid(), CpuTicks(node->Pid()));
@@ -310,6 +310,8 @@ int main(int argc, char** argv) {
       ("nodes", po::value<int>()->default_value(5), "cluster size")
       ("trials", po::value<int>()->default_value(20), "detect: kills")
       ("seconds", po::value<int>()->default_value(60), "idle: how long")
+      ("yaml", po::value<std::string>()->default_value(""),
+       "extra node.yaml text for every daemon, e.g. $'membership:\\n  heartbeat_interval: 300ms\\n'")
       ("help,h", "this help");
   po::variables_map args;
   try {
@@ -337,9 +339,9 @@ int main(int argc, char** argv) {
     const std::string scenario = args["scenario"].as<std::string>();
     nlohmann::json result;
     if (scenario == "detect") {
-      result = Detect(nodes, args["trials"].as<int>());
+      result = Detect(nodes, args["trials"].as<int>(), args["yaml"].as<std::string>());
     } else if (scenario == "idle") {
-      result = Idle(nodes, args["seconds"].as<int>());
+      result = Idle(nodes, args["seconds"].as<int>(), args["yaml"].as<std::string>());
     } else {
       std::cerr << "unknown scenario " << scenario << "\n";
       return 2;

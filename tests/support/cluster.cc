@@ -198,10 +198,11 @@ std::string Daemon::Log() const {
 
 std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& root,
                                                    const std::vector<std::string>& ids,
-                                                   const std::string& log_level) {
+                                                   const std::string& log_level,
+                                                   const std::string& extra_yaml) {
   std::vector<std::unique_ptr<Daemon>> daemons;
   for (const std::string& id : ids) {
-    Daemon::Options options{.id = id, .log_level = log_level};
+    Daemon::Options options{.id = id, .log_level = log_level, .extra_yaml = extra_yaml};
     if (!daemons.empty()) options.seeds = {daemons.front()->address()};
     daemons.push_back(std::make_unique<Daemon>(root, options));
   }

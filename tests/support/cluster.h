@@ -98,7 +98,8 @@ class Daemon {
 // one is configured with (the seed itself knows nobody).
 std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& root,
                                                    const std::vector<std::string>& ids,
-                                                   const std::string& log_level = "debug");
+                                                   const std::string& log_level = "debug",
+                                                   const std::string& extra_yaml = "");
 
 // Polls `condition` every 100 ms until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);

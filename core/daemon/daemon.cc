@@ -12,6 +12,7 @@
 #include "core/membership/membership.h"
 #include "core/membership/wire_limits.h"
 #include "core/rpc/domain_service.h"
+#include "core/rpc/event_loop.h"
 #include "core/rpc/peer_client.h"
 #include "domian/version.h"
 
@@ -62,8 +63,10 @@ int Daemon::Run() {
   const uint64_t incarnation = state.NextIncarnation();
 
   SteadyClock clock;
+  grpc::ServerBuilder builder;
+  rpc::EventLoop loop(builder.AddCompletionQueue());
   rpc::TrafficCounters traffic;
-  rpc::PeerClient client(traffic);
+  rpc::PeerClient client(loop, traffic);
   Membership membership(self, incarnation, config_.seeds, config_.membership, client, clock,
                         [&state](uint64_t value) {
                           try {
@@ -74,7 +77,6 @@ int Daemon::Run() {
                         });
   rpc::DomainService service(membership, clock, traffic);
 
-  grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &bound_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
@@ -83,13 +85,15 @@ int Daemon::Run() {
   // would then start "fine" and steal half the connections.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  builder.RegisterService(&service);
+  builder.RegisterService(service.service());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {
     spdlog::critical("cannot listen on {}: the address is in use or not on this machine",
                      config_.listen);
     return 1;
   }
+  service.Serve(loop);
+  loop.Start();
   if (self.address.empty()) {
     self.address = DeriveAdvertiseAddress(listen.host, static_cast<uint16_t>(bound_port));
     membership.UpdateSelf(self);
@@ -112,7 +116,7 @@ int Daemon::Run() {
   membership.Leave();
   membership.Stop();
   server->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
-  server->Wait();
+  loop.Shutdown();
   spdlog::info("stopped");
   return 0;
 }

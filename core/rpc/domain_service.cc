@@ -1,13 +1,82 @@
-// Handlers of the Domain service; each finishes its reactor at once.
+// Handlers of the Domain service, and the per-call state machine that
+// serves them on the EventLoop.
 #include "core/rpc/domain_service.h"
 
 #include "core/rpc/convert.h"
 
 namespace domian::rpc {
+namespace {
+
+// One incoming unary call: waits for a caller, re-arms for the next one,
+// runs the handler and sends the answer, then deletes itself.
+template <typename Request, typename Response>
+class UnaryCall final : public EventLoop::Tag {
+ public:
+  using RequestMethod = void (v1::Domain::AsyncService::*)(
+      grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
+      grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
+  using HandlerMethod = grpc::Status (DomainService::*)(const Request&, Response&);
+
+  static void Arm(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
+                  RequestMethod request, HandlerMethod handle) {
+    auto* call = new UnaryCall(loop, service, handler, request, handle);
+    (service.*request)(&call->context_, &call->request_, &call->responder_, loop.queue(),
+                       loop.queue(), call);
+  }
+
+  void Proceed(bool ok) override {
+    if (answered_ || !ok) {  // sent, or the server is shutting down
+      delete this;
+      return;
+    }
+    if (!loop_.stopping()) Arm(loop_, service_, handler_, request_method_, handle_);
+    const grpc::Status status = (handler_.*handle_)(request_, response_);
+    answered_ = true;
+    if (status.ok()) {
+      responder_.Finish(response_, status, this);
+    } else {
+      responder_.FinishWithError(status, this);
+    }
+  }
+
+ private:
+  UnaryCall(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
+            RequestMethod request, HandlerMethod handle)
+      : loop_(loop),
+        service_(service),
+        handler_(handler),
+        request_method_(request),
+        handle_(handle),
+        responder_(&context_) {}
+
+  EventLoop& loop_;
+  v1::Domain::AsyncService& service_;
+  DomainService& handler_;
+  RequestMethod request_method_;
+  HandlerMethod handle_;
+  grpc::ServerContext context_;
+  Request request_;
+  Response response_;
+  grpc::ServerAsyncResponseWriter<Response> responder_;
+  bool answered_ = false;
+};
+
+}  // namespace
 
 DomainService::DomainService(Membership& membership, const Clock& clock,
                              TrafficCounters& traffic)
     : membership_(membership), clock_(clock), traffic_(traffic), started_(clock.Now()) {}
+
+void DomainService::Serve(EventLoop& loop) {
+  using v1::Domain;
+  UnaryCall<v1::ShareIdentityListRequest, v1::ShareIdentityListResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestShareIdentityList,
+      &DomainService::ShareIdentityList);
+  UnaryCall<v1::GetStatusRequest, v1::GetStatusResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestGetStatus, &DomainService::GetStatus);
+  UnaryCall<v1::ListPeersRequest, v1::ListPeersResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestListPeers, &DomainService::ListPeers);
+}
 
 grpc::Status ToStatus(const Refusal& refusal) {
   switch (refusal.kind) {
@@ -23,49 +92,39 @@ grpc::Status ToStatus(const Refusal& refusal) {
   return {grpc::StatusCode::INTERNAL, refusal.message};
 }
 
-grpc::ServerUnaryReactor* DomainService::ShareIdentityList(
-    grpc::CallbackServerContext* context, const v1::ShareIdentityListRequest* request,
-    v1::ShareIdentityListResponse* response) {
-  auto* reactor = context->DefaultReactor();
+grpc::Status DomainService::ShareIdentityList(const v1::ShareIdentityListRequest& request,
+                                              v1::ShareIdentityListResponse& response) {
   ++traffic_.lists_received;
-  const size_t bytes = request->ByteSizeLong();
+  const size_t bytes = request.ByteSizeLong();
   traffic_.bytes_received += bytes;
   IdentityListMessage reply;
-  if (auto refusal = membership_.HandleShareIdentityList(FromProto(*request), bytes, reply)) {
-    reactor->Finish(ToStatus(*refusal));
-    return reactor;
+  if (auto refusal = membership_.HandleShareIdentityList(FromProto(request), bytes, reply)) {
+    return ToStatus(*refusal);
   }
-  ToProto(reply, *response);
-  traffic_.bytes_sent += response->ByteSizeLong();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  ToProto(reply, response);
+  traffic_.bytes_sent += response.ByteSizeLong();
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* DomainService::GetStatus(grpc::CallbackServerContext* context,
-                                                   const v1::GetStatusRequest* /*request*/,
-                                                   v1::GetStatusResponse* response) {
+grpc::Status DomainService::GetStatus(const v1::GetStatusRequest& /*request*/,
+                                      v1::GetStatusResponse& response) {
   const MembershipStatus status = membership_.Status();
-  *response->mutable_identity() = ToProto(status.self);
-  response->set_incarnation(status.counters.incarnation);
-  response->set_lonely(status.lonely);
-  response->set_uptime_seconds(std::chrono::duration<double>(clock_.Now() - started_).count());
-  v1::Traffic* traffic = response->mutable_traffic();
+  *response.mutable_identity() = ToProto(status.self);
+  response.set_incarnation(status.counters.incarnation);
+  response.set_lonely(status.lonely);
+  response.set_uptime_seconds(std::chrono::duration<double>(clock_.Now() - started_).count());
+  v1::Traffic* traffic = response.mutable_traffic();
   traffic->set_lists_sent(traffic_.lists_sent);
   traffic->set_lists_received(traffic_.lists_received);
   traffic->set_bytes_sent(traffic_.bytes_sent);
   traffic->set_bytes_received(traffic_.bytes_received);
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* DomainService::ListPeers(grpc::CallbackServerContext* context,
-                                                   const v1::ListPeersRequest* /*request*/,
-                                                   v1::ListPeersResponse* response) {
-  for (const PeerView& peer : membership_.Peers()) *response->add_peers() = ToProto(peer);
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+grpc::Status DomainService::ListPeers(const v1::ListPeersRequest& /*request*/,
+                                      v1::ListPeersResponse& response) {
+  for (const PeerView& peer : membership_.Peers()) *response.add_peers() = ToProto(peer);
+  return grpc::Status::OK;
 }
 
 }  // namespace domian::rpc

@@ -1,5 +1,6 @@
 // The gRPC face of a domain: a thin layer that converts requests to the
 // core's types, hands them to Membership, and converts the answer back.
+// Calls are served on the daemon's EventLoop thread.
 #pragma once
 
 #include <chrono>
@@ -7,26 +8,29 @@
 
 #include "core/common/clock.h"
 #include "core/membership/membership.h"
+#include "core/rpc/event_loop.h"
 #include "core/rpc/traffic.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::rpc {
 
-class DomainService final : public v1::Domain::CallbackService {
+class DomainService {
  public:
   DomainService(Membership& membership, const Clock& clock, TrafficCounters& traffic);
 
-  grpc::ServerUnaryReactor* ShareIdentityList(grpc::CallbackServerContext* context,
-                                              const v1::ShareIdentityListRequest* request,
-                                              v1::ShareIdentityListResponse* response) override;
-  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
-                                      const v1::GetStatusRequest* request,
-                                      v1::GetStatusResponse* response) override;
-  grpc::ServerUnaryReactor* ListPeers(grpc::CallbackServerContext* context,
-                                      const v1::ListPeersRequest* request,
-                                      v1::ListPeersResponse* response) override;
+  // For grpc::ServerBuilder::RegisterService.
+  grpc::Service* service() { return &service_; }
+  // Starts accepting calls on `loop`; after the server was built.
+  void Serve(EventLoop& loop);
+
+  // The handlers, callable directly (tests) and by the loop.
+  grpc::Status ShareIdentityList(const v1::ShareIdentityListRequest& request,
+                                 v1::ShareIdentityListResponse& response);
+  grpc::Status GetStatus(const v1::GetStatusRequest& request, v1::GetStatusResponse& response);
+  grpc::Status ListPeers(const v1::ListPeersRequest& request, v1::ListPeersResponse& response);
 
  private:
+  v1::Domain::AsyncService service_;
   Membership& membership_;
   const Clock& clock_;
   TrafficCounters& traffic_;

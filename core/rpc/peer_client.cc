@@ -35,33 +35,55 @@ void PeerClient::Forget(const std::string& address) {
   stubs_.erase(address);
 }
 
+namespace {
+
+// One outgoing ShareIdentityList, alive until its reply (or failure) has
+// been handed on; deletes itself on the loop thread.
+class ShareCall final : public EventLoop::Tag {
+ public:
+  ShareCall(std::shared_ptr<v1::Domain::Stub> stub, TrafficCounters& traffic,
+            PeerTransport::Done done)
+      : stub_(std::move(stub)), traffic_(traffic), done_(std::move(done)) {}
+
+  void Start(const IdentityListMessage& message, Millis deadline, grpc::CompletionQueue* queue) {
+    context_.set_deadline(std::chrono::system_clock::now() + deadline);
+    ToProto(message, request_);
+    ++traffic_.lists_sent;
+    traffic_.bytes_sent += request_.ByteSizeLong();
+    reader_ = stub_->PrepareAsyncShareIdentityList(&context_, request_, queue);
+    reader_->StartCall();
+    reader_->Finish(&response_, &status_, this);
+  }
+
+  void Proceed(bool /*ok: always true for a unary Finish*/) override {
+    if (status_.ok()) {
+      const size_t bytes = response_.ByteSizeLong();
+      traffic_.bytes_received += bytes;
+      done_(PeerTransport::Reply{FromProto(response_), bytes});
+    } else {
+      done_(PeerTransport::Failure{static_cast<int>(status_.error_code()),
+                                   status_.error_message()});
+    }
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<v1::Domain::Stub> stub_;
+  TrafficCounters& traffic_;
+  PeerTransport::Done done_;
+  grpc::ClientContext context_;
+  v1::ShareIdentityListRequest request_;
+  v1::ShareIdentityListResponse response_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::ShareIdentityListResponse>> reader_;
+};
+
+}  // namespace
+
 void PeerClient::ShareIdentityList(const std::string& address, IdentityListMessage message,
                                    Millis deadline, Done done) {
-  // Everything the call uses lives until its callback has run.
-  struct Call {
-    grpc::ClientContext context;
-    v1::ShareIdentityListRequest request;
-    v1::ShareIdentityListResponse response;
-    std::shared_ptr<v1::Domain::Stub> stub;
-    Done done;
-  };
-  auto call = std::make_shared<Call>();
-  call->stub = StubFor(address);
-  call->done = std::move(done);
-  call->context.set_deadline(std::chrono::system_clock::now() + deadline);
-  ToProto(message, call->request);
-  ++traffic_.lists_sent;
-  traffic_.bytes_sent += call->request.ByteSizeLong();
-  call->stub->async()->ShareIdentityList(
-      &call->context, &call->request, &call->response, [this, call](grpc::Status status) {
-        if (status.ok()) {
-          const size_t bytes = call->response.ByteSizeLong();
-          traffic_.bytes_received += bytes;
-          call->done(Reply{FromProto(call->response), bytes});
-        } else {
-          call->done(Failure{static_cast<int>(status.error_code()), status.error_message()});
-        }
-      });
+  auto* call = new ShareCall(StubFor(address), traffic_, std::move(done));
+  call->Start(message, deadline, loop_.queue());
 }
 
 }  // namespace domian::rpc

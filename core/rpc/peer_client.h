@@ -1,6 +1,7 @@
 // PeerClient: the gRPC side of PeerTransport. One channel per peer
 // address, reused for every heartbeat (a new channel costs a connection
-// handshake; a reused one ~150 us per call on loopback).
+// handshake; a reused one ~150 us per call on loopback). Replies are
+// handled on the daemon's EventLoop thread.
 #pragma once
 
 #include <memory>
@@ -11,6 +12,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "core/membership/membership.h"
+#include "core/rpc/event_loop.h"
 #include "core/rpc/traffic.h"
 #include "domian/v1/domian.grpc.pb.h"
 
@@ -27,7 +29,7 @@ grpc::ChannelArguments DomainChannelArguments();
 
 class PeerClient final : public PeerTransport {
  public:
-  explicit PeerClient(TrafficCounters& traffic) : traffic_(traffic) {}
+  PeerClient(EventLoop& loop, TrafficCounters& traffic) : loop_(loop), traffic_(traffic) {}
   void ShareIdentityList(const std::string& address, IdentityListMessage message, Millis deadline,
                          Done done) override;
   void Forget(const std::string& address) override;
@@ -35,6 +37,7 @@ class PeerClient final : public PeerTransport {
  private:
   std::shared_ptr<v1::Domain::Stub> StubFor(const std::string& address);
 
+  EventLoop& loop_;
   TrafficCounters& traffic_;
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<v1::Domain::Stub>> stubs_;

@@ -18,7 +18,10 @@ constexpr char kMethod[] = "/domian.v1.Domain/ShareIdentityList";
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto nodes = SeededDaemons(dir_.path(), {"node-b", "node-a", "node-c"});
+    // Slow-to-suspect timings: a refutation caused by a loaded machine
+    // would change incarnations, and these tests compare them exactly.
+    auto nodes = SeededDaemons(dir_.path(), {"node-b", "node-a", "node-c"}, "debug",
+                               "membership:\n  suspect_after: 5s\n  dead_after: 10s\n");
     b_ = std::move(nodes[0]);
     a_ = std::move(nodes[1]);
     c_ = std::move(nodes[2]);

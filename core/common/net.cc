@@ -30,10 +30,13 @@ std::optional<HostPort> SplitHostPort(std::string_view address) {
     if (out.host.find(':') != std::string::npos) return std::nullopt;  // unbracketed IPv6
     port_text = address.substr(colon + 1);
   }
+  // Digits only, at most five: from_chars alone would take "00007420".
+  constexpr size_t kMaxPortDigits = 5;
+  constexpr unsigned kMaxPort = 65535;
   unsigned value = 0;
   auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
-      value > 65535) {
+  if (port_text.empty() || port_text.size() > kMaxPortDigits || error != std::errc() ||
+      end != port_text.data() + port_text.size() || value > kMaxPort) {
     return std::nullopt;
   }
   out.port = static_cast<uint16_t>(value);

@@ -6,6 +6,8 @@
 // problem in the file instead of one per attempt.
 #include "core/config/node_config.h"
 
+#include "core/common/net.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -32,7 +34,6 @@ constexpr size_t kMaxClusterNameLength = 63;
 constexpr size_t kMaxHostPortLength = 255;
 constexpr size_t kMaxDnsNameLength = 253;
 constexpr size_t kMaxDnsLabelLength = 63;
-constexpr uint32_t kMaxPort = 65535;
 
 constexpr uint32_t kMinFanout = 1;
 constexpr uint32_t kMaxFanout = 64;
@@ -92,23 +93,13 @@ bool IsAsciiAlnum(char c) {
   return IsAsciiDigit(c) || IsAsciiLower(c) || (c >= 'A' && c <= 'Z');
 }
 
-// A host and port split out of "host:port", with the brackets of an IPv6
-// host removed.
+// A validated "host:port": the split of SplitHostPort plus what the host
+// was written as.
 struct ParsedAddress {
-  std::string_view host;
-  uint32_t port = 0;
+  std::string host;  // brackets of an IPv6 host removed
+  uint16_t port = 0;
   bool is_ipv6 = false;
 };
-
-bool ParsePort(std::string_view text, uint32_t& port) {
-  if (text.empty() || text.size() > 5) return false;
-  if (!std::all_of(text.begin(), text.end(), IsAsciiDigit)) return false;
-  uint32_t value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  if (value > kMaxPort) return false;
-  port = value;
-  return true;
-}
 
 // Dotted quad with no leading zeros: "010.0.0.1" is octal to some resolvers
 // and decimal to others, so it is refused rather than guessed.
@@ -162,34 +153,22 @@ std::optional<ParsedAddress> ParseAddress(std::string_view address) {
   if (address.empty() || address.size() > kMaxHostPortLength) {
     return std::nullopt;
   }
-  ParsedAddress result;
-  std::string_view port;
-  if (address.front() == '[') {
-    const size_t close = address.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    result.host = address.substr(1, close - 1);
-    const std::string_view rest = address.substr(close + 1);
-    if (rest.empty() || rest.front() != ':') return std::nullopt;
-    port = rest.substr(1);
-    result.is_ipv6 = true;
+  std::optional<HostPort> split = SplitHostPort(address);
+  if (!split) return std::nullopt;
+  ParsedAddress result{std::move(split->host), split->port, address.front() == '['};
+  if (result.is_ipv6) {
     if (!IsValidIpv6(result.host)) return std::nullopt;
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    result.host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-    // Only digits and dots: meant as an IPv4 address, so "1.2.3" or
-    // "1.2.3.256" are errors rather than odd host names. An unbracketed
-    // IPv6 address has ':' in it and fails both checks.
-    const bool numeric =
-        !result.host.empty() &&
-        std::all_of(result.host.begin(), result.host.end(),
-                    [](char c) { return IsAsciiDigit(c) || c == '.'; });
-    if (numeric ? !IsValidIpv4(result.host) : !IsValidDnsName(result.host)) {
-      return std::nullopt;
-    }
+    return result;
   }
-  if (!ParsePort(port, result.port)) return std::nullopt;
+  // Only digits and dots: meant as an IPv4 address, so "1.2.3" or
+  // "1.2.3.256" are errors rather than odd host names.
+  const bool numeric =
+      !result.host.empty() &&
+      std::all_of(result.host.begin(), result.host.end(),
+                  [](char c) { return IsAsciiDigit(c) || c == '.'; });
+  if (numeric ? !IsValidIpv4(result.host) : !IsValidDnsName(result.host)) {
+    return std::nullopt;
+  }
   return result;
 }
 

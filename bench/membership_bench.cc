@@ -92,18 +92,9 @@ struct Cluster {
   }
 
   bool Converged() {
-    return Eventually(
-        [&] {
-          for (auto& observer : nodes) {
-            const auto peers = Ctl(observer->address(), "peers");
-            if (!peers || peers->size() != nodes.size() - 1) return false;
-            for (const auto& peer : *peers) {
-              if (peer["state"] != "alive") return false;
-            }
-          }
-          return true;
-        },
-        kConvergeTimeout);
+    std::vector<Daemon*> all;
+    for (auto& node : nodes) all.push_back(node.get());
+    return AllSeeEachOtherAlive(all, kConvergeTimeout);
   }
 };
 

@@ -37,18 +37,7 @@ class ThreeNodes : public ::testing::Test {
 
   std::vector<Daemon*> All() { return {a_.get(), b_.get(), c_.get()}; }
 
-  bool AllSeeAllAlive() {
-    return Eventually(
-        [&] {
-          for (Daemon* observer : All()) {
-            for (Daemon* peer : All()) {
-              if (observer != peer && PeerState(*observer, peer->id()) != "alive") return false;
-            }
-          }
-          return true;
-        },
-        kConverge);
-  }
+  bool AllSeeAllAlive() { return AllSeeEachOtherAlive(All(), kConverge); }
 
   bool BothSee(Daemon& gone, const std::string& state) {
     return Eventually(

@@ -218,6 +218,21 @@ bool Eventually(const std::function<bool()>& condition, std::chrono::millisecond
   }
 }
 
+bool AllSeeEachOtherAlive(const std::vector<Daemon*>& daemons, std::chrono::milliseconds timeout) {
+  return Eventually(
+      [&] {
+        for (const Daemon* observer : daemons) {
+          const auto peers = Ctl(observer->address(), "peers");
+          if (!peers || peers->size() != daemons.size() - 1) return false;
+          for (const auto& peer : *peers) {
+            if (peer.value("state", "") != "alive") return false;
+          }
+        }
+        return true;
+      },
+      timeout);
+}
+
 std::optional<nlohmann::json> PeerEntry(const Daemon& observer, const std::string& id) {
   const auto peers = Ctl(observer.address(), "peers");
   if (!peers) return std::nullopt;

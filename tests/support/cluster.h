@@ -104,6 +104,10 @@ std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& 
 // Polls `condition` every 100 ms until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// Every daemon lists every other one as alive, and nobody else, within
+// `timeout`. One `domianctl peers` per daemon per poll.
+bool AllSeeEachOtherAlive(const std::vector<Daemon*>& daemons, std::chrono::milliseconds timeout);
+
 // The state `observer` reports for peer `id` ("alive", "suspect", "dead"),
 // or "" when it does not know the peer or cannot be asked.
 std::string PeerState(const Daemon& observer, const std::string& id);

@@ -74,6 +74,12 @@ ControlResult<nlohmann::json> ControlClient::Status() {
         {"lists_received", response.traffic().lists_received()},
         {"bytes_sent", response.traffic().bytes_sent()},
         {"bytes_received", response.traffic().bytes_received()}}},
+      {"discovery",
+       {{"state", response.discovery().state()},
+        {"advertise", response.discovery().advertise()},
+        {"advertising", response.discovery().advertising()},
+        {"instance_name", response.discovery().instance_name()},
+        {"domains_seen", response.discovery().domains_seen()}}},
   };
 }
 

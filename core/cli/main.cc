@@ -44,6 +44,15 @@ void PrintStatus(const nlohmann::json& status) {
   fmt::print("traits:    {}\n", JoinNames(status["traits"]));
   fmt::print("lonely:    {}\n", status["lonely"].get<bool>() ? "yes" : "no");
   fmt::print("uptime:    {:.0f}s\n", status["uptime_s"].get<double>());
+  const auto& discovery = status["discovery"];
+  std::string mdns = discovery["state"].get<std::string>();
+  if (discovery["advertising"].get<bool>()) {
+    mdns += ", advertising as '" + discovery["instance_name"].get<std::string>() + "'";
+  } else if (mdns != "off") {
+    mdns += ", not advertising";
+  }
+  mdns += " (advertise: " + discovery["advertise"].get<std::string>() + ")";
+  fmt::print("mdns:      {}\n", mdns);
 }
 
 void PrintPeers(const nlohmann::json& peers) {

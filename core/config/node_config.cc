@@ -55,7 +55,8 @@ constexpr std::array<std::string_view, 4> kSectionKeys = {"node", "discovery",
                                                           "membership", "log"};
 constexpr std::array<std::string_view, 6> kNodeKeys = {
     "id", "cluster", "listen", "advertise", "traits", "state_dir"};
-constexpr std::array<std::string_view, 1> kDiscoveryKeys = {"seeds"};
+constexpr std::array<std::string_view, 3> kDiscoveryKeys = {"seeds", "mdns",
+                                                            "advertise"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
 constexpr std::array<std::string_view, 7> kLogLevels = {
     "trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -539,7 +540,14 @@ class Loader {
   void LoadDiscovery(const Field& section) {
     for (const Field& field :
          Fields(section.value, section.path, kDiscoveryKeys)) {
-      // "seeds" is the only key.
+      if (field.name == "mdns") {
+        LoadMdns(field);
+        continue;
+      }
+      if (field.name == "advertise") {
+        LoadAdvertiseMode(field);
+        continue;
+      }
       for (auto& [seed, item] :
            Items(field, "a seed address", "seed addresses")) {
         const std::optional<ParsedAddress> address = ParseAddress(seed);
@@ -556,6 +564,33 @@ class Loader {
         }
       }
     }
+  }
+
+  void LoadMdns(const Field& field) {
+    const auto text = Scalar(field, "true or false");
+    if (!text) return;
+    // YAML 1.2 core schema booleans; "yes"/"on" are YAML 1.1 and are
+    // refused rather than guessed at.
+    if (*text == "true" || *text == "True" || *text == "TRUE") {
+      config_.mdns = true;
+    } else if (*text == "false" || *text == "False" || *text == "FALSE") {
+      config_.mdns = false;
+    } else {
+      AddIssue(field, "invalid value " + Quote(*text) + ": expected true or false");
+    }
+  }
+
+  void LoadAdvertiseMode(const Field& field) {
+    const auto text = Scalar(field, "lonely or always");
+    if (!text) return;
+    const std::optional<AdvertiseMode> mode = ParseAdvertiseMode(*text);
+    if (!mode) {
+      AddIssue(field, "invalid value " + Quote(*text) +
+                          ": expected lonely (advertise only while no peer "
+                          "is alive) or always");
+      return;
+    }
+    config_.advertise_mode = *mode;
   }
 
   void LoadMembership(const Field& section) {
@@ -754,6 +789,16 @@ ConfigResult ParseNodeConfig(const std::string& yaml_text,
   Loader loader(file);
   loader.Load(yaml_text);
   return std::move(loader).Finish();
+}
+
+std::optional<AdvertiseMode> ParseAdvertiseMode(std::string_view text) {
+  if (text == "lonely") return AdvertiseMode::kLonely;
+  if (text == "always") return AdvertiseMode::kAlways;
+  return std::nullopt;
+}
+
+std::string_view AdvertiseModeName(AdvertiseMode mode) {
+  return mode == AdvertiseMode::kLonely ? "lonely" : "always";
 }
 
 bool IsValidNodeId(std::string_view id) {

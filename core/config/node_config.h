@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/common/duration.h"
@@ -19,7 +20,10 @@ namespace domian {
 // Defaults, documented in README.md and packaging/node.yaml.
 inline constexpr char kDefaultCluster[] = "home";
 inline constexpr uint16_t kDefaultPort = 7420;
-inline constexpr char kDefaultListen[] = "0.0.0.0:7420";
+// Every interface, IPv6 and IPv4 alike (a dual-stack socket; gRPC falls
+// back to IPv4 where IPv6 is disabled), so a peer found at an IPv6
+// address over mDNS can connect.
+inline constexpr char kDefaultListen[] = "[::]:7420";
 inline constexpr char kDefaultStateDir[] = "/var/lib/domian";
 inline constexpr char kDefaultLogLevel[] = "info";
 
@@ -39,6 +43,19 @@ struct MembershipTimings {
   uint32_t fanout{3};                              // peers contacted per heartbeat
 };
 
+// When a domain advertises itself over mDNS. Every domain browses.
+//  - always: every domain is findable. The default: a cluster split long
+//    enough for its halves to forget each other (membership.forget_after)
+//    merges again as soon as one side sees the other's record, and
+//    `avahi-browse _domian._tcp` lists the whole household. The cost is
+//    a few mDNS packets per record lifetime, answered by avahi-daemon.
+//  - lonely: only a domain with no live peer advertises (the original
+//    domian's behaviour); quieter, but two groups that each have live
+//    peers never find each other over mDNS.
+enum class AdvertiseMode { kLonely, kAlways };
+std::optional<AdvertiseMode> ParseAdvertiseMode(std::string_view text);
+std::string_view AdvertiseModeName(AdvertiseMode mode);
+
 struct NodeConfig {
   std::filesystem::path source;  // the file it came from (for messages)
 
@@ -52,6 +69,8 @@ struct NodeConfig {
 
   // discovery:
   std::vector<std::string> seeds;  // host:port
+  bool mdns = true;                // discover peers through avahi-daemon
+  AdvertiseMode advertise_mode = AdvertiseMode::kAlways;  // discovery.advertise
 
   // membership:
   MembershipTimings membership;

@@ -53,11 +53,13 @@ void ExpectDefaults(const NodeConfig& config) {
   EXPECT_EQ(config.source, kFile);
   EXPECT_FALSE(config.id.has_value());
   EXPECT_EQ(config.cluster, "home");
-  EXPECT_EQ(config.listen, "0.0.0.0:7420");
+  EXPECT_EQ(config.listen, "[::]:7420");
   EXPECT_FALSE(config.advertise.has_value());
   EXPECT_THAT(config.traits, IsEmpty());
   EXPECT_EQ(config.state_dir, "/var/lib/domian");
   EXPECT_THAT(config.seeds, IsEmpty());
+  EXPECT_TRUE(config.mdns);
+  EXPECT_EQ(config.advertise_mode, AdvertiseMode::kAlways);
   EXPECT_EQ(config.membership.heartbeat_interval, Millis(200));
   EXPECT_EQ(config.membership.suspect_after, Millis(600));
   EXPECT_EQ(config.membership.dead_after, Millis(1200));
@@ -108,6 +110,8 @@ discovery:
     - 192.168.1.10:7420
     - "[fd00::10]:7420"
     - hub.local:7420
+  mdns: false
+  advertise: lonely
 membership:
   heartbeat_interval: 100ms
   suspect_after: 500ms
@@ -133,6 +137,8 @@ TEST(NodeConfigTest, FullFileFillsEveryField) {
   EXPECT_EQ(config.state_dir, "./state");
   EXPECT_THAT(config.seeds, ElementsAre("192.168.1.10:7420", "[fd00::10]:7420",
                                         "hub.local:7420"));
+  EXPECT_FALSE(config.mdns);
+  EXPECT_EQ(config.advertise_mode, AdvertiseMode::kLonely);
   EXPECT_EQ(config.membership.heartbeat_interval, Millis(100));
   EXPECT_EQ(config.membership.suspect_after, Millis(500));
   EXPECT_EQ(config.membership.dead_after, Millis(2000));
@@ -374,6 +380,26 @@ TEST(BadValueTest, Seeds) {
                           "node.yaml:5:7: discovery.seeds[2]: invalid seed "
                           "address '10.0.0.3:0': port 0 cannot be connected "
                           "to; give the port the seed listens on"));
+}
+
+TEST(BadValueTest, Mdns) {
+  EXPECT_THAT(Issues("discovery:\n  mdns: yes\n"),
+              ElementsAre("node.yaml:2:3: discovery.mdns: invalid value 'yes': "
+                          "expected true or false"));
+  EXPECT_THAT(Issues("discovery:\n  mdns: [true]\n"),
+              ElementsAre("node.yaml:2:3: discovery.mdns: expected true or "
+                          "false, found a list"));
+  EXPECT_TRUE(ParseValid("discovery:\n  mdns: True\n").mdns);
+}
+
+TEST(BadValueTest, Advertise) {
+  EXPECT_THAT(Issues("discovery:\n  mdns: false\n  advertise: sometimes\n"),
+              ElementsAre("node.yaml:3:3: discovery.advertise: invalid value "
+                          "'sometimes': expected lonely (advertise only while "
+                          "no peer is alive) or always"));
+  EXPECT_THAT(Issues("discovery:\n  advertize: lonely\n"),
+              ElementsAre("node.yaml:2:3: discovery.advertize: unknown key "
+                          "'advertize' (did you mean 'advertise'?)"));
 }
 
 TEST(BadValueTest, StateDir) {

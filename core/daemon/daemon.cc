@@ -9,6 +9,7 @@
 
 #include "core/common/net.h"
 #include "core/daemon/node_state.h"
+#include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/membership/wire_limits.h"
 #include "core/rpc/domain_service.h"
@@ -29,6 +30,19 @@ sigset_t StopSignals() {
   sigaddset(&set, SIGINT);
   return set;
 }
+
+// Discovery's findings go to Membership's inbox (which never blocks).
+class DiscoveryToMembership final : public discovery::Sink {
+ public:
+  explicit DiscoveryToMembership(Membership& membership) : membership_(membership) {}
+  void Discovered(const std::string& id, const std::string& address) override {
+    membership_.NoteDiscovered(id, address);
+  }
+  void Vanished(const std::string& address) override { membership_.NoteVanished(address); }
+
+ private:
+  Membership& membership_;
+};
 
 }  // namespace
 
@@ -92,6 +106,23 @@ int Daemon::Run() {
                      config_.listen);
     return 1;
   }
+  DiscoveryToMembership discovered(membership);
+  std::unique_ptr<discovery::Discovery> discovery;
+  if (config_.mdns) {
+    discovery = std::make_unique<discovery::Discovery>(
+        discovery::Discovery::Options{
+            .self = {self.id, self.cluster, self.version, self.protocol},
+            .port = static_cast<uint16_t>(bound_port),
+            .advertise = config_.advertise_mode},
+        discovered);
+    membership.SetLonelyObserver([&discovery = *discovery](bool lonely) {
+      discovery.SetLonely(lonely);
+    });
+    service.SetDiscoveryStatus([&discovery = *discovery] { return discovery.Status(); },
+                               config_.advertise_mode);
+  } else {
+    service.SetDiscoveryStatus(nullptr, config_.advertise_mode);
+  }
   service.Serve(loop);
   loop.Start();
   if (self.address.empty()) {
@@ -103,20 +134,25 @@ int Daemon::Run() {
                "advertising {}",
                self.id, self.cluster, kDomianVersion, incarnation,
                JoinHostPort(listen.host, static_cast<uint16_t>(bound_port)), self.address);
-  if (config_.seeds.empty()) {
-    spdlog::info("no seeds configured: waiting for peers to contact this domain");
+  if (config_.seeds.empty() && !config_.mdns) {
+    spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
   membership.Start();
+  if (discovery) discovery->Start();
 
   const sigset_t stop = StopSignals();
   int signal_number = 0;
   sigwait(&stop, &signal_number);
   spdlog::info("received {}: leaving the cluster", strsignal(signal_number));
 
+  // Withdrawing the mDNS record first tells browsers at once (goodbye
+  // packets) instead of leaving them a record to try until it expires.
+  if (discovery) discovery->Stop();
   membership.Leave();
   membership.Stop();
   server->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop.Shutdown();
+  membership.SetLonelyObserver(nullptr);
   spdlog::info("stopped");
   return 0;
 }

@@ -31,6 +31,7 @@ Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::str
       on_incarnation_(std::move(on_incarnation)),
       refusal_log_(clock),
       table_(std::move(self), incarnation, clock, timings),
+      discovered_(timings.seed_retry),
       reported_incarnation_(incarnation),
       persisted_incarnation_(incarnation) {}
 
@@ -70,6 +71,13 @@ void Membership::RunOnce() {
       if (!self_seeds_.contains(seed)) seeds.push_back(seed);
     }
     targets = table_.PickTargets(seeds);
+    ApplyDiscoveries();
+    for (HeartbeatTarget& target : discovered_.Due(clock_.Now(), [this](const std::string& id) {
+           const auto state = table_.StateOf(id);
+           return state && *state != PeerState::kDead;
+         })) {
+      targets.push_back(std::move(target));
+    }
     events = CollectEvents(std::move(changes));
   }
   Report(events);
@@ -130,11 +138,15 @@ void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
   {
     std::lock_guard lock(mu_);
     outcome = table_.Merge(reply);
-    if (outcome.from_self && self_seeds_.insert(target.address).second) {
+    const bool discovered = target.id.empty() && discovered_.Contains(target.address);
+    if (outcome.from_self && discovered) {
+      discovered_.IsSelf(target.address);
+    } else if (outcome.from_self && self_seeds_.insert(target.address).second) {
       spdlog::info("seed {} is this node; not contacting it again", target.address);
     }
     if (!outcome.refusal && !outcome.from_self && target.id.empty()) {
       table_.NoteSeedAnswer(target.address, reply.sender.id);
+      if (discovered) discovered_.Answered(target.address, reply.sender.id);
     }
     events = CollectEvents(std::move(outcome.changes));
   }
@@ -178,6 +190,7 @@ Membership::Events Membership::CollectEvents(std::vector<PeerChange> changes) {
   if (lonely != was_lonely_) {
     was_lonely_ = lonely;
     events.lonely = lonely;
+    events.lonely_sequence = ++lonely_sequence_;
   }
   const uint64_t incarnation = table_.self_counters().incarnation;
   if (incarnation > reported_incarnation_) {
@@ -214,6 +227,14 @@ void Membership::Report(const Events& events) {
       spdlog::warn("no live peers: this domain is lonely");
     } else {
       spdlog::info("no longer lonely");
+    }
+    // Threads may report in another order than the flips happened; an
+    // older flip arriving late is dropped, so the observer ends on the
+    // latest value.
+    std::lock_guard lock(observer_mu_);
+    if (lonely_observer_ && events.lonely_sequence > observed_lonely_sequence_) {
+      observed_lonely_sequence_ = events.lonely_sequence;
+      lonely_observer_(*events.lonely);
     }
   }
   if (events.incarnation) {
@@ -303,6 +324,37 @@ void Membership::Stop() {
 void Membership::UpdateSelf(Identity self) {
   std::lock_guard lock(mu_);
   table_.UpdateSelf(std::move(self));
+}
+
+void Membership::NoteDiscovered(const std::string& id, const std::string& address) {
+  std::lock_guard lock(inbox_mu_);
+  if (inbox_.size() < kMaxPendingDiscoveries) inbox_.push_back({id, address, false});
+}
+
+void Membership::NoteVanished(const std::string& address) {
+  std::lock_guard lock(inbox_mu_);
+  if (inbox_.size() < kMaxPendingDiscoveries) inbox_.push_back({"", address, true});
+}
+
+void Membership::SetLonelyObserver(std::function<void(bool)> observer) {
+  std::lock_guard lock(observer_mu_);
+  lonely_observer_ = std::move(observer);
+}
+
+void Membership::ApplyDiscoveries() {
+  std::vector<Finding> pending;
+  {
+    std::lock_guard lock(inbox_mu_);
+    pending.swap(inbox_);
+  }
+  const MonoTime now = clock_.Now();
+  for (const Finding& found : pending) {
+    if (found.vanished) {
+      discovered_.Remove(found.address);
+    } else if (found.id != table_.self().id && found.address != table_.self().address) {
+      discovered_.Add(found.id, found.address, now);
+    }
+  }
 }
 
 MembershipStatus Membership::Status() const {

@@ -18,6 +18,7 @@
 
 #include "core/common/clock.h"
 #include "core/config/node_config.h"
+#include "core/membership/discovered_peers.h"
 #include "core/membership/peer_table.h"
 
 namespace domian {
@@ -101,6 +102,17 @@ class Membership {
   // Replaces this node's identity (address once bound, ServiceList).
   void UpdateSelf(Identity self);
 
+  // Discovery's findings: domain `id` (as its record claims) may be
+  // reached at `address`, or that record is gone. Callable from any
+  // thread without waiting on the membership lock; applied at the next
+  // heartbeat tick. A vanished record never makes a peer dead.
+  void NoteDiscovered(const std::string& id, const std::string& address);
+  void NoteVanished(const std::string& address);
+
+  // Called with the new value whenever this node becomes lonely or stops
+  // being lonely, in order, never concurrently. Set before Start().
+  void SetLonelyObserver(std::function<void(bool lonely)> observer);
+
   MembershipStatus Status() const;
   std::vector<PeerView> Peers() const;
 
@@ -113,6 +125,7 @@ class Membership {
   struct Events {
     std::vector<PeerChange> changes;
     std::optional<bool> lonely;            // set when it flipped
+    uint64_t lonely_sequence = 0;          // orders flips reported by different threads
     std::optional<uint64_t> incarnation;   // set when it grew
   };
 
@@ -124,6 +137,7 @@ class Membership {
   Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
   void Report(const Events& events);                       // without mu_
   void LogRefusal(const std::string& from, const Refusal& refusal);
+  void ApplyDiscoveries();  // requires mu_
   static std::optional<Refusal> CheckSize(size_t wire_bytes);
 
   PeerTransport& transport_;
@@ -140,6 +154,23 @@ class Membership {
   std::condition_variable in_flight_cv_;
   std::set<std::string> self_seeds_;  // seed addresses that turned out to be us
   bool was_lonely_ = true;
+  uint64_t lonely_sequence_ = 0;
+  DiscoveredPeers discovered_;        // guarded by mu_
+
+  // Discovery's findings wait here, behind a lock held only to append or
+  // swap, so Avahi's thread never waits for a merge.
+  struct Finding {
+    std::string id;
+    std::string address;
+    bool vanished = false;
+  };
+  static constexpr size_t kMaxPendingDiscoveries = 1024;
+  std::mutex inbox_mu_;
+  std::vector<Finding> inbox_;      // guarded by inbox_mu_
+
+  std::mutex observer_mu_;            // serialises lonely_observer_ calls
+  std::function<void(bool)> lonely_observer_;
+  uint64_t observed_lonely_sequence_ = 0;  // guarded by observer_mu_
   uint64_t reported_incarnation_;
   std::mutex persist_mu_;             // orders on_incarnation_ calls
   uint64_t persisted_incarnation_;

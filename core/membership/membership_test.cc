@@ -197,6 +197,102 @@ TEST_F(MembershipTest, OversizedMessagesAreRefusedBeforeMerging) {
   EXPECT_EQ(a.Peers().size(), 1u);
 }
 
+TEST_F(MembershipTest, NodesFoundByDiscoveryLearnEachOther) {
+  Membership& a = Add("a", {});
+  Membership& b = Add("b", {});
+  Membership& c = Add("c", {});
+  // As mDNS would report them: each record claims its id.
+  a.NoteDiscovered("b", Address("b"));
+  c.NoteDiscovered("a", Address("a"));
+  Rounds(3);
+  for (const char* observer : {"a", "b", "c"}) {
+    for (const char* peer : {"a", "b", "c"}) {
+      if (std::string(observer) == peer) continue;
+      EXPECT_EQ(StateSeenBy(observer, peer), PeerState::kAlive) << observer << " sees " << peer;
+    }
+  }
+  EXPECT_FALSE(b.Status().lonely);
+}
+
+TEST_F(MembershipTest, ADiscoveredAddressOfALivePeerCostsNoExtraCalls) {
+  Membership& a = Add("a", {});
+  Add("b", {});
+  a.NoteDiscovered("b", Address("b"));
+  Rounds(3);
+  ASSERT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
+  int before = network_.calls_;
+  Rounds(10);
+  const int heartbeats = network_.calls_ - before;
+  ASSERT_GT(heartbeats, 0);
+  // The same domain at a second address (IPv6, say): not contacted while
+  // the peer is alive.
+  a.NoteDiscovered("b", "[fd00::b]:7420");
+  before = network_.calls_;
+  Rounds(10);
+  EXPECT_EQ(network_.calls_ - before, heartbeats);
+}
+
+TEST_F(MembershipTest, AnUnansweredDiscoveredAddressIsRetriedLessAndLessOften) {
+  Membership& a = Add("a", {});
+  a.NoteDiscovered("ghost", "ghost.local:7420");  // a record that outlived its host
+  int calls = 0;
+  std::vector<int> attempts_at;
+  for (int round = 1; round <= 400; ++round) {  // 80 s of heartbeats
+    Rounds(1);
+    if (network_.calls_ > calls) attempts_at.push_back(round);
+    calls = network_.calls_;
+  }
+  ASSERT_GE(attempts_at.size(), 5u);
+  EXPECT_EQ(attempts_at[0], 1);  // at once
+  // Pauses of 1 s, 2 s, 4 s, ... (5, 10, 20 rounds), capped at 30 s.
+  EXPECT_EQ(attempts_at[1] - attempts_at[0], 5);
+  EXPECT_EQ(attempts_at[2] - attempts_at[1], 10);
+  EXPECT_EQ(attempts_at[3] - attempts_at[2], 20);
+  EXPECT_EQ(attempts_at.back() - attempts_at[attempts_at.size() - 2], 150);
+  EXPECT_LE(attempts_at.size(), 8u);
+  // Once the record is gone, never again.
+  a.NoteVanished("ghost.local:7420");
+  calls = network_.calls_;
+  Rounds(400);
+  EXPECT_EQ(network_.calls_, calls);
+  EXPECT_TRUE(a.Peers().empty());
+}
+
+TEST_F(MembershipTest, AVanishedRecordNeverMakesAPeerDead) {
+  Membership& a = Add("a", {});
+  Add("b", {});
+  a.NoteDiscovered("b", Address("b"));
+  Rounds(3);
+  a.NoteVanished(Address("b"));  // e.g. avahi-daemon restarted
+  Rounds(20);
+  EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
+}
+
+TEST_F(MembershipTest, ADiscoveredAddressThatIsThisNodeIsDropped) {
+  Membership& a = Add("a", {});
+  // A record that lies about its id but points at us.
+  a.NoteDiscovered("someone", Address("a") + "0");
+  network_.Attach(Address("a") + "0", &a);
+  Rounds(1);
+  const int calls = network_.calls_;
+  EXPECT_EQ(calls, 1);
+  Rounds(100);
+  EXPECT_EQ(network_.calls_, calls);
+  EXPECT_TRUE(a.Status().lonely);
+}
+
+TEST_F(MembershipTest, TheLonelyObserverHearsEveryFlipInOrder) {
+  Membership& a = Add("a", {});
+  Add("b", {Address("a")});
+  std::vector<bool> heard;
+  a.SetLonelyObserver([&](bool lonely) { heard.push_back(lonely); });
+  Rounds(3);
+  network_.Detach(Address("b"));
+  paused_.insert("b");
+  Rounds(20);
+  EXPECT_EQ(heard, (std::vector<bool>{false, true}));
+}
+
 TEST(RefusalLog, OneLinePerSenderAndIntervalWithACountOfTheRest) {
   FakeClock clock;
   RefusalLog log(clock);

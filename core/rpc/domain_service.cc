@@ -67,6 +67,12 @@ DomainService::DomainService(Membership& membership, const Clock& clock,
                              TrafficCounters& traffic)
     : membership_(membership), clock_(clock), traffic_(traffic), started_(clock.Now()) {}
 
+void DomainService::SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
+                                       AdvertiseMode mode) {
+  discovery_status_ = std::move(source);
+  advertise_mode_ = mode;
+}
+
 void DomainService::Serve(EventLoop& loop) {
   using v1::Domain;
   UnaryCall<v1::ShareIdentityListRequest, v1::ShareIdentityListResponse>::Arm(
@@ -118,6 +124,14 @@ grpc::Status DomainService::GetStatus(const v1::GetStatusRequest& /*request*/,
   traffic->set_lists_received(traffic_.lists_received);
   traffic->set_bytes_sent(traffic_.bytes_sent);
   traffic->set_bytes_received(traffic_.bytes_received);
+  const discovery::DiscoveryStatus found =
+      discovery_status_ ? discovery_status_() : discovery::DiscoveryStatus{};
+  v1::DiscoveryStatus* discovery = response.mutable_discovery();
+  discovery->set_state(found.state);
+  discovery->set_advertise(std::string(AdvertiseModeName(advertise_mode_)));
+  discovery->set_advertising(found.advertising);
+  discovery->set_instance_name(found.instance_name);
+  discovery->set_domains_seen(static_cast<uint32_t>(found.domains_seen));
   return grpc::Status::OK;
 }
 

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "core/common/clock.h"
+#include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/rpc/event_loop.h"
 #include "core/rpc/traffic.h"
@@ -22,6 +24,10 @@ class DomainService {
   grpc::Service* service() { return &service_; }
   // Starts accepting calls on `loop`; after the server was built.
   void Serve(EventLoop& loop);
+  // Where GetStatus reads discovery's state (unset: discovery is off).
+  // Before Serve().
+  void SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
+                          AdvertiseMode mode);
 
   // The handlers, callable directly (tests) and by the loop.
   grpc::Status ShareIdentityList(const v1::ShareIdentityListRequest& request,
@@ -35,6 +41,8 @@ class DomainService {
   const Clock& clock_;
   TrafficCounters& traffic_;
   MonoTime started_;
+  std::function<discovery::DiscoveryStatus()> discovery_status_;
+  AdvertiseMode advertise_mode_ = AdvertiseMode::kAlways;
 };
 
 // The gRPC status a refusal is answered with.

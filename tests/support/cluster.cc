@@ -5,29 +5,21 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/process.hpp>
-#include <boost/process/extend.hpp>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/die_with_parent.h"
+
 namespace bp = boost::process;
 
 namespace domian::testing {
 namespace {
-
-// Runs in the child between fork and exec: die with the test process.
-struct DieWithParent : bp::extend::handler {
-  template <typename Executor>
-  void on_exec_setup(Executor& /*executor*/) const {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  }
-};
 
 std::string ReadFile(const std::filesystem::path& file) {
   std::ifstream in(file);
@@ -40,6 +32,11 @@ int ExitCodeOf(const bp::child& child) {
   const int status = child.native_exit_code();
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WEXITSTATUS(status);
+}
+
+std::string JoinHost(const std::string& host, uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 }  // namespace
@@ -136,21 +133,23 @@ Daemon::Daemon(const std::filesystem::path& root, Options options)
       dir_(root / options_.id),
       config_(dir_ / "node.yaml"),
       log_(dir_ / "domiand.log"),
-      address_("127.0.0.1:" + std::to_string(FreeLoopbackPort())) {
+      address_(JoinHost(options_.host, FreeLoopbackPort())) {
   std::filesystem::create_directories(dir_);
   std::ofstream yaml(config_);
   yaml << "node:\n"
        << "  id: " << options_.id << "\n"
        << "  cluster: " << options_.cluster << "\n"
-       << "  listen: " << address_ << "\n"
+       << "  listen: \"" << address_ << "\"\n"
        << "  state_dir: " << (dir_ / "state").string() << "\n"
        << "discovery:\n"
        << "  seeds: [";
   for (size_t i = 0; i < options_.seeds.size(); ++i) {
-    yaml << (i ? ", " : "") << options_.seeds[i];
+    yaml << (i ? ", " : "") << '"' << options_.seeds[i] << '"';
   }
   yaml << "]\n"
-       << "log:\n"
+       << "  mdns: " << (options_.mdns ? "true" : "false") << "\n";
+  if (!options_.advertise.empty()) yaml << "  advertise: " << options_.advertise << "\n";
+  yaml << "log:\n"
        << "  level: " << options_.log_level << "\n"
        << options_.extra_yaml;
 }

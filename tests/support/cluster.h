@@ -61,6 +61,11 @@ class Daemon {
     std::vector<std::string> seeds;
     std::string log_level = "debug";
     std::string extra_yaml;  // appended as-is (e.g. a membership: section)
+    // Off unless a test asks: a daemon must never reach a real
+    // avahi-daemon (see private_mdns.h for the private one).
+    bool mdns = false;
+    std::string advertise;  // discovery.advertise when set
+    std::string host = "127.0.0.1";  // listen host; the port is picked free
   };
 
   Daemon(const std::filesystem::path& root, Options options);

@@ -268,6 +268,29 @@ TEST_F(Discovery, AnIpv6OnlyNodeIsFoundAtItsIpv6Address) {
   EXPECT_THAT(a.Log(), HasSubstr("mDNS: domain node-v6 at " + v6.address()));
 }
 
+TEST_F(Discovery, ALinkLocalAddressWithItsInterfaceIsDialable) {
+  // What discovery hands over for an IPv6 link-local record,
+  // "[fe80::...%interface]:port", must be an address gRPC connects to.
+  // A veth pair inside this test's namespace gives a link-local address
+  // (avahi-daemon stays on lo).
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"link", "add", "dl0", "type", "veth", "peer", "name", "dl1"},
+        std::vector<std::string>{"-6", "addr", "add", "fe80::d0:1/64", "dev", "dl0", "nodad"},
+        std::vector<std::string>{"link", "set", "dl0", "up"},
+        std::vector<std::string>{"link", "set", "dl1", "up"}}) {
+    const CommandResult result = RunCommand("/usr/sbin/ip", args);
+    ASSERT_EQ(result.exit_code, 0) << "ip " << args[0] << ": " << result.err;
+  }
+  Daemon& a = StartNode("node-a", {.host = "::"});
+  const std::string port = a.address().substr(a.address().rfind(':') + 1);
+  const std::string link_local = "[fe80::d0:1%dl0]:" + port;
+  std::optional<nlohmann::json> status;
+  EXPECT_TRUE(Eventually([&] { return (status = Ctl(link_local, "status")).has_value(); },
+                         kConverge));
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["id"], "node-a");
+}
+
 TEST_F(Discovery, LonelyModeAdvertisesOnlyWhileLonely) {
   mdns_.Start();
   Daemon& a = StartNode("node-a", {.advertise = "lonely"});

@@ -46,12 +46,12 @@ void PrintStatus(const nlohmann::json& status) {
   fmt::print("uptime:    {:.0f}s\n", status["uptime_s"].get<double>());
   const auto& discovery = status["discovery"];
   std::string mdns = discovery["state"].get<std::string>();
-  if (discovery["advertising"].get<bool>()) {
-    mdns += ", advertising as '" + discovery["instance_name"].get<std::string>() + "'";
-  } else if (mdns != "off") {
-    mdns += ", not advertising";
+  if (mdns != "off") {
+    mdns += discovery["advertising"].get<bool>()
+                ? ", advertising as '" + discovery["instance_name"].get<std::string>() + "'"
+                : std::string(", not advertising");
+    mdns += " (advertise: " + discovery["advertise"].get<std::string>() + ")";
   }
-  mdns += " (advertise: " + discovery["advertise"].get<std::string>() + ")";
   fmt::print("mdns:      {}\n", mdns);
 }
 

@@ -126,6 +126,13 @@ log:
   level: debug
 )";
 
+TEST(NodeConfigTest, ThePackagedFileIsValidAndListsTheDefaults) {
+  std::ifstream in(DOMIAN_PACKAGED_NODE_YAML);
+  ASSERT_TRUE(in) << DOMIAN_PACKAGED_NODE_YAML;
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  ExpectDefaults(ParseValid(text));
+}
+
 TEST(NodeConfigTest, FullFileFillsEveryField) {
   const NodeConfig config = ParseValid(kFullFile);
   EXPECT_EQ(config.source, kFile);

@@ -137,8 +137,10 @@ int Daemon::Run() {
   if (config_.seeds.empty() && !config_.mdns) {
     spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
-  membership.Start();
+  // Discovery first: it must be running before Membership can report a
+  // change of loneliness to it; findings wait in Membership's inbox.
   if (discovery) discovery->Start();
+  membership.Start();
 
   const sigset_t stop = StopSignals();
   int signal_number = 0;

@@ -63,7 +63,8 @@ class Discovery {
   void Stop();
 
   // The core's loneliness changed; with `advertise: lonely` this starts
-  // or withdraws the advertisement. Any thread but Avahi's.
+  // or withdraws the advertisement. After Start(); any thread but Avahi's.
+  // A domain starts lonely.
   void SetLonely(bool lonely);
 
   DiscoveryStatus Status() const;

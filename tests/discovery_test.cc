@@ -8,11 +8,13 @@
 // probing takes ~1 s); bench/ measures the real numbers.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <thread>
 
+#include "core/discovery/peer_address.h"
 #include "tests/support/cluster.h"
 #include "tests/support/private_mdns.h"
 
@@ -106,6 +108,7 @@ TEST_F(Discovery, ThreeNodesWithoutSeedsFindEachOther) {
 
 TEST_F(Discovery, AvahiBrowseSeesALonelyNodeWithItsTxtRecord) {
   mdns_.Start();
+  MdnsCapture capture;  // what any other device would hear
   Daemon& a = StartNode("lonely-one");
   ASSERT_TRUE(Eventually([&] { return DiscoveryField(a, "advertising") == "true"; }, kConverge));
   const auto status = Ctl(a.address(), "status");
@@ -123,11 +126,20 @@ TEST_F(Discovery, AvahiBrowseSeesALonelyNodeWithItsTxtRecord) {
     EXPECT_EQ(fields[3], "lonely-one");
     EXPECT_EQ(fields[4], "_domian._tcp");
     EXPECT_EQ(fields[8], port);
-    EXPECT_EQ(fields[9], "\"txtvers=1\" \"id=lonely-one\" \"cluster=test\" \"version=" +
-                             version + "\" \"proto=1\"");
+    // avahi-browse prints the TXT strings last to first.
+    EXPECT_EQ(fields[9], "\"proto=1\" \"version=" + version +
+                             "\" \"cluster=test\" \"id=lonely-one\" \"txtvers=1\"");
   }
   EXPECT_TRUE(std::any_of(records.begin(), records.end(),
                           [](const auto& fields) { return fields[7] == "127.0.0.1"; }));
+  // On the wire, as every DNS-SD client reads it, txtvers comes first
+  // (RFC 6763 6.7): each string is a length byte and the text.
+  const auto packet = capture.PacketContaining("\x0d" "id=lonely-one", kConverge);
+  ASSERT_TRUE(packet);
+  const std::string txt = std::string("\x09txtvers=1") + "\x0d" "id=lonely-one" +
+                          "\x0c" "cluster=test" + static_cast<char>(8 + version.size()) +
+                          "version=" + version + "\x07proto=1";
+  EXPECT_NE(packet->find(txt), std::string::npos);
 }
 
 TEST_F(Discovery, ANodeOfAnotherClusterIsIgnored) {
@@ -147,9 +159,12 @@ TEST_F(Discovery, ANodeOfAnotherClusterIsIgnored) {
   const auto x_peers = Ctl(x.address(), "peers");
   ASSERT_TRUE(x_peers);
   EXPECT_TRUE(x_peers->empty()) << x_peers->dump();
-  // Nobody even tried: a refusal would show in the logs.
-  EXPECT_EQ(x.Log().find("refused"), std::string::npos);
-  EXPECT_EQ(a.Log().find("refused"), std::string::npos);
+  // Nobody even tried: a call across clusters is refused, and both sides
+  // log a refusal ("refused identity list", "refused our identity list").
+  for (Daemon* node : {&a, &b, &x}) {
+    EXPECT_EQ(node->Log().find("refused identity list from"), std::string::npos) << node->id();
+    EXPECT_EQ(node->Log().find("refused our identity list"), std::string::npos) << node->id();
+  }
 }
 
 TEST_F(Discovery, AfterAvahiDaemonRestartsANewLonelyNodeIsStillFound) {
@@ -259,19 +274,25 @@ TEST_F(Discovery, ATakenInstanceNameIsReplacedAndTheNodeIsStillFound) {
 
 TEST_F(Discovery, AnIpv6OnlyNodeIsFoundAtItsIpv6Address) {
   mdns_.Start();
+  // node-v6 listens on [::1] only, and neither browses nor has seeds: it
+  // never calls anyone, so the two meet only if node-a reaches it at the
+  // IPv6 address its record resolves to (the IPv4 one refuses).
+  Daemon v6(dir_.path(), {.id = "node-v6", .host = "::1"});  // mdns off
+  v6.Start();
+  const std::string port = v6.address().substr(v6.address().rfind(':') + 1);
+  auto record = mdns_.Publish("node-v6", static_cast<uint16_t>(std::stoi(port)),
+                              {"txtvers=1", "id=node-v6", "cluster=test", "version=1.0.0",
+                               "proto=1"});
   Daemon& a = StartNode("node-a");
-  Daemon& v6 = StartNode("node-v6", {.host = "::1"});
   EXPECT_TRUE(AllSeeEachOtherAlive({&a, &v6}, kConverge));
-  const auto peer = PeerEntry(a, "node-v6");
-  ASSERT_TRUE(peer);
-  EXPECT_EQ((*peer)["address"].get<std::string>(), v6.address());
-  EXPECT_THAT(a.Log(), HasSubstr("mDNS: domain node-v6 at " + v6.address()));
+  EXPECT_THAT(a.Log(), HasSubstr("mDNS: domain node-v6 at [::1]:" + port));
 }
 
 TEST_F(Discovery, ALinkLocalAddressWithItsInterfaceIsDialable) {
   // What discovery hands over for an IPv6 link-local record,
-  // "[fe80::...%interface]:port", must be an address gRPC connects to.
-  // A veth pair inside this test's namespace gives a link-local address
+  // "[fe80::...%interface]:port", must be an address gRPC connects to
+  // (PeerClient and domianctl create their channels the same way). A
+  // veth pair inside this test's namespace gives a link-local address
   // (avahi-daemon stays on lo).
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"link", "add", "dl0", "type", "veth", "peer", "name", "dl1"},
@@ -281,9 +302,15 @@ TEST_F(Discovery, ALinkLocalAddressWithItsInterfaceIsDialable) {
     const CommandResult result = RunCommand("/usr/sbin/ip", args);
     ASSERT_EQ(result.exit_code, 0) << "ip " << args[0] << ": " << result.err;
   }
-  Daemon& a = StartNode("node-a", {.host = "::"});
-  const std::string port = a.address().substr(a.address().rfind(':') + 1);
-  const std::string link_local = "[fe80::d0:1%dl0]:" + port;
+  Daemon a(dir_.path(), {.id = "node-a", .host = "::"});
+  a.Start();
+  const auto port =
+      static_cast<uint16_t>(std::stoi(a.address().substr(a.address().rfind(':') + 1)));
+  AvahiAddress address;
+  ASSERT_TRUE(avahi_address_parse("fe80::d0:1", AVAHI_PROTO_INET6, &address));
+  const std::string link_local =
+      discovery::PeerAddress(address, static_cast<AvahiIfIndex>(if_nametoindex("dl0")), port);
+  EXPECT_EQ(link_local, "[fe80::d0:1%dl0]:" + std::to_string(port));
   std::optional<nlohmann::json> status;
   EXPECT_TRUE(Eventually([&] { return (status = Ctl(link_local, "status")).has_value(); },
                          kConverge));

@@ -120,6 +120,9 @@ int Daemon::Run() {
     });
     service.SetDiscoveryStatus([&discovery = *discovery] { return discovery.Status(); },
                                config_.advertise_mode);
+    // Before anything can change loneliness (an incoming call, the first
+    // heartbeat); findings wait in Membership's inbox until it runs.
+    discovery->Start();
   } else {
     service.SetDiscoveryStatus(nullptr, config_.advertise_mode);
   }
@@ -137,9 +140,6 @@ int Daemon::Run() {
   if (config_.seeds.empty() && !config_.mdns) {
     spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
-  // Discovery first: it must be running before Membership can report a
-  // change of loneliness to it; findings wait in Membership's inbox.
-  if (discovery) discovery->Start();
   membership.Start();
 
   const sigset_t stop = StopSignals();
@@ -149,12 +149,14 @@ int Daemon::Run() {
 
   // Withdrawing the mDNS record first tells browsers at once (goodbye
   // packets) instead of leaving them a record to try until it expires.
+  // The observer goes first: once SetLonelyObserver returns, no call to
+  // the stopping Discovery is in flight.
+  membership.SetLonelyObserver(nullptr);
   if (discovery) discovery->Stop();
   membership.Leave();
   membership.Stop();
   server->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop.Shutdown();
-  membership.SetLonelyObserver(nullptr);
   spdlog::info("stopped");
   return 0;
 }

@@ -1,6 +1,9 @@
 // Avahi glue. Everything below the public methods runs on Avahi's thread
-// (callbacks and the retry timer), or with the poll lock held, or after
-// the poll has stopped; the status is the only thing read from outside.
+// (callbacks, timers and the wake-up watch) or after that thread has
+// stopped. Other threads touch only `lonely_` (an atomic, followed by a
+// write to an eventfd that wakes Avahi's thread) and the status (under its
+// own mutex): Avahi's calls are synchronous D-Bus round trips, and the
+// core's threads must never wait for them.
 #include "core/discovery/discovery.h"
 
 #include <avahi-client/client.h>
@@ -13,7 +16,11 @@
 #include <avahi-common/thread-watch.h>
 #include <avahi-common/timeval.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -26,17 +33,28 @@
 namespace domian::discovery {
 namespace {
 
-// How often to try again when D-Bus is missing, or the client, the
-// browser or the advertisement failed. While D-Bus is up but
-// avahi-daemon is not, Avahi itself watches for the daemon
+using Millis = std::chrono::milliseconds;
+
+// Pause before trying again when D-Bus is missing, or the client, the
+// browser or the advertisement failed; doubled after each failure up to
+// the maximum, so a lasting problem (publishing forbidden by the admin,
+// say) costs a few D-Bus calls a minute, not a stream. While D-Bus is up
+// but avahi-daemon is not, Avahi itself watches for the daemon
 // (AVAHI_CLIENT_NO_FAIL) and this timer is idle.
-constexpr std::chrono::milliseconds kRetryInterval{2000};
-// Records followed at once. A LAN of homes has a handful; a device
-// flooding the network with records must not grow memory without bound.
+constexpr Millis kFirstRetry{2000};
+constexpr Millis kMaxRetry{30000};
+// Pause before resolving again a record that resolved to no address at
+// all (a lost packet, a host in power saving); doubled up to the maximum
+// for as long as the record exists.
+constexpr Millis kFirstResolveRetry{5000};
+constexpr Millis kMaxResolveRetry{300000};
+// Records of this cluster followed at once. A household has a handful; a
+// device flooding the network with records must not grow memory without
+// bound. Records that turn out not to be ours are not kept.
 constexpr size_t kMaxRecords = 256;
-// Instance names already mentioned in the log (malformed records, other
-// clusters): one line per record, not one per re-announcement.
-constexpr size_t kMaxNotedNames = 256;
+// Things already mentioned in the log (malformed records, other
+// clusters, repeated errors): one line each, not one per announcement.
+constexpr size_t kMaxNoted = 256;
 // Local name collisions resolved in one go before giving up until the
 // next retry (each step yields "name #2", "name #3", ...).
 constexpr int kMaxRenames = 16;
@@ -52,12 +70,18 @@ std::vector<std::string> TxtStrings(AvahiStringList* list) {
   return out;
 }
 
-std::string Printable(const char* text) {
+std::string Printable(const std::string& text) {
   std::string out;
-  for (const char* c = text; c && *c && out.size() < kMaxInstanceNameBytes; ++c) {
-    out += (*c >= 0x20 && *c <= 0x7e) ? *c : '?';
+  for (const char c : text.substr(0, kMaxInstanceNameBytes)) {
+    out += (c >= 0x20 && c <= 0x7e) ? c : '?';
   }
   return out;
+}
+
+timeval After(Millis delay) {
+  timeval when;
+  avahi_elapse_time(&when, static_cast<unsigned>(delay.count()), 0);
+  return when;
 }
 
 }  // namespace
@@ -65,24 +89,27 @@ std::string Printable(const char* text) {
 class Discovery::Avahi {
  public:
   Avahi(Options options, Sink& sink)
-      : options_(std::move(options)), sink_(sink), name_(InstanceName(options_.self.id)) {}
+      : options_(std::move(options)),
+        sink_(sink),
+        name_(InstanceName(options_.self.id)),
+        wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-  ~Avahi() { Stop(); }
+  ~Avahi() {
+    Stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
 
   void Start() {
+    if (wake_fd_ < 0) return Fail("cannot create an eventfd");
     poll_ = avahi_threaded_poll_new();
-    if (poll_ == nullptr) {
-      spdlog::error("mDNS discovery off: cannot create Avahi's event loop");
-      SetState("failed");
-      return;
-    }
+    if (poll_ == nullptr) return Fail("cannot create Avahi's event loop");
     const AvahiPoll* api = avahi_threaded_poll_get(poll_);
     retry_ = api->timeout_new(api, nullptr, &Avahi::OnRetry, this);
+    wake_ = api->watch_new(api, wake_fd_, AVAHI_WATCH_IN, &Avahi::OnWake, this);
     Connect();
     if (avahi_threaded_poll_start(poll_) < 0) {
-      spdlog::error("mDNS discovery off: cannot start Avahi's thread");
-      SetState("failed");
       FreeAll();
+      Fail("cannot start Avahi's thread");
     }
   }
 
@@ -90,14 +117,17 @@ class Discovery::Avahi {
     if (poll_ == nullptr) return;
     avahi_threaded_poll_stop(poll_);
     FreeAll();
+    SetState("off");
   }
 
+  // No lock, no D-Bus: Avahi's thread acts on it when the eventfd wakes it.
   void SetLonely(bool lonely) {
-    if (poll_ == nullptr) return;
-    avahi_threaded_poll_lock(poll_);
-    lonely_ = lonely;
-    if (running_) UpdateAdvertisement();
-    avahi_threaded_poll_unlock(poll_);
+    lonely_.store(lonely);
+    if (wake_fd_ < 0) return;
+    const uint64_t one = 1;
+    // Cannot fail short of overflowing the counter; a wake-up that is
+    // already pending does the same job.
+    [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof one);
   }
 
   DiscoveryStatus Status() const {
@@ -112,11 +142,23 @@ class Discovery::Avahi {
   struct Lookup {
     AvahiServiceResolver* resolver = nullptr;
     std::string address;  // empty until resolved to a domain of our cluster
+    std::string id;       // as the record claims it
   };
   struct Record {
+    RecordKey key;
+    std::string type;
     Lookup v4;
     Lookup v6;
+    AvahiTimeout* retry = nullptr;  // re-resolve while no address was found
+    Millis retry_delay = kFirstResolveRetry;
+    Avahi* owner = nullptr;
+    bool HasAddress() const { return !v4.address.empty() || !v6.address.empty(); }
   };
+
+  void Fail(const char* why) {
+    spdlog::error("mDNS discovery off: {}", why);
+    SetState("failed");
+  }
 
   // --- connection ---
 
@@ -150,6 +192,7 @@ class Discovery::Avahi {
           spdlog::info("discovering peers over mDNS ({})", kServiceType);
         }
         warned_ = false;
+        retry_delay_ = kFirstRetry;
         SetState("running");
         UpdateAdvertisement();
         StartBrowsing();
@@ -190,10 +233,15 @@ class Discovery::Avahi {
                  reason);
   }
 
+  // Logs a failure once per distinct message until discovery runs again.
+  void WarnOnce(const std::string& message) {
+    if (Note("error " + message)) spdlog::warn("{}", message);
+  }
+
   void ScheduleRetry() {
-    timeval when;
-    avahi_elapse_time(&when, static_cast<unsigned>(kRetryInterval.count()), 0);
+    const timeval when = After(retry_delay_);
     avahi_threaded_poll_get(poll_)->timeout_update(retry_, &when);
+    retry_delay_ = std::min(retry_delay_ * 2, kMaxRetry);
   }
 
   static void OnRetry(AvahiTimeout* /*timeout*/, void* self) {
@@ -214,10 +262,17 @@ class Discovery::Avahi {
     }
   }
 
+  static void OnWake(AvahiWatch* /*watch*/, int fd, AvahiWatchEvent /*event*/, void* self) {
+    uint64_t count = 0;
+    [[maybe_unused]] const ssize_t read = ::read(fd, &count, sizeof count);
+    auto* avahi = static_cast<Avahi*>(self);
+    if (avahi->running_) avahi->UpdateAdvertisement();
+  }
+
   // --- advertising ---
 
   bool WantAdvertisement() const {
-    return options_.advertise == AdvertiseMode::kAlways || lonely_;
+    return options_.advertise == AdvertiseMode::kAlways || lonely_.load();
   }
 
   void UpdateAdvertisement() {
@@ -234,7 +289,8 @@ class Discovery::Avahi {
     if (group_ == nullptr) {
       group_ = avahi_entry_group_new(client_, &Avahi::OnGroup, this);
       if (group_ == nullptr) {
-        spdlog::warn("cannot advertise over mDNS: {}", avahi_strerror(avahi_client_errno(client_)));
+        WarnOnce(std::string("cannot advertise over mDNS: ") +
+                 avahi_strerror(avahi_client_errno(client_)));
         ScheduleRetry();
         return;
       }
@@ -245,10 +301,11 @@ class Discovery::Avahi {
 
   void Register() {
     AvahiStringList* txt = nullptr;
-    // Prepending in reverse keeps the TXT strings in EncodeTxt's order.
-    const std::vector<std::string> strings = EncodeTxt(options_.self);
-    for (auto it = strings.rbegin(); it != strings.rend(); ++it) {
-      txt = avahi_string_list_add(txt, it->c_str());
+    // avahi_string_list_add prepends, and the list goes on the wire from
+    // its tail: adding in order puts txtvers first on the wire, as RFC
+    // 6763 6.7 asks.
+    for (const std::string& text : EncodeTxt(options_.self)) {
+      txt = avahi_string_list_add(txt, text.c_str());
     }
     int result = AVAHI_ERR_COLLISION;
     for (int renames = 0; result == AVAHI_ERR_COLLISION && renames <= kMaxRenames; ++renames) {
@@ -260,7 +317,7 @@ class Discovery::Avahi {
     avahi_string_list_free(txt);
     if (result >= 0) result = avahi_entry_group_commit(group_);
     if (result < 0) {
-      spdlog::warn("cannot advertise '{}' over mDNS: {}", name_, avahi_strerror(result));
+      WarnOnce("cannot advertise '" + name_ + "' over mDNS: " + avahi_strerror(result));
       avahi_entry_group_reset(group_);
       ScheduleRetry();
     }
@@ -283,6 +340,7 @@ class Discovery::Avahi {
       case AVAHI_ENTRY_GROUP_ESTABLISHED:
         spdlog::info("advertising '{}' over mDNS ({}, port {})", name_, kServiceType,
                      options_.port);
+        retry_delay_ = kFirstRetry;
         SetAdvertising(true);
         break;
       case AVAHI_ENTRY_GROUP_COLLISION:
@@ -293,8 +351,8 @@ class Discovery::Avahi {
         if (WantAdvertisement()) Register();
         break;
       case AVAHI_ENTRY_GROUP_FAILURE:
-        spdlog::warn("mDNS advertisement failed: {}",
-                     avahi_strerror(avahi_client_errno(avahi_entry_group_get_client(group))));
+        WarnOnce(std::string("mDNS advertisement failed: ") +
+                 avahi_strerror(avahi_client_errno(avahi_entry_group_get_client(group))));
         avahi_entry_group_reset(group);
         SetAdvertising(false);
         ScheduleRetry();
@@ -313,8 +371,8 @@ class Discovery::Avahi {
                                          kServiceType, nullptr, static_cast<AvahiLookupFlags>(0),
                                          &Avahi::OnBrowse, this);
     if (browser_ == nullptr) {
-      spdlog::warn("cannot browse mDNS for {}: {}", kServiceType,
-                   avahi_strerror(avahi_client_errno(client_)));
+      WarnOnce(std::string("cannot browse mDNS for ") + kServiceType + ": " +
+               avahi_strerror(avahi_client_errno(client_)));
       ScheduleRetry();
     }
   }
@@ -342,25 +400,22 @@ class Discovery::Avahi {
           return;
         }
         Record& record = records_[key];
-        // Both families: whichever this node can reach will answer, and
-        // an IPv6-only (or IPv4-only) peer is found either way.
-        record.v4.resolver = Resolve(key, type, AVAHI_PROTO_INET);
-        record.v6.resolver = Resolve(key, type, AVAHI_PROTO_INET6);
+        record.key = key;
+        record.type = type;
+        record.owner = this;
+        ResolveMissing(record);
         break;
       }
       case AVAHI_BROWSER_REMOVE: {
         // Not a death notice (membership decides that): only an address
         // no longer worth trying.
         const auto it = records_.find(RecordKey{interface, protocol, name, domain});
-        if (it == records_.end()) return;
-        DropRecord(it->second);
-        records_.erase(it);
-        UpdateSeen();
+        if (it != records_.end()) Erase(it);
         break;
       }
       case AVAHI_BROWSER_FAILURE:
-        spdlog::warn("mDNS browsing failed: {}",
-                     avahi_strerror(avahi_client_errno(avahi_service_browser_get_client(browser))));
+        WarnOnce(std::string("mDNS browsing failed: ") +
+                 avahi_strerror(avahi_client_errno(avahi_service_browser_get_client(browser))));
         DropLookups();
         avahi_service_browser_free(browser);
         browser_ = nullptr;
@@ -372,19 +427,31 @@ class Discovery::Avahi {
     }
   }
 
-  AvahiServiceResolver* Resolve(const RecordKey& key, const char* type, AvahiProtocol family) {
-    const auto& [interface, protocol, name, domain] = key;
+  // Starts a resolver for each family that has none; tries again later
+  // if none could be started.
+  void ResolveMissing(Record& record) {
+    // Both families: whichever this node can reach will answer, and an
+    // IPv6-only (or IPv4-only) peer is found either way.
+    if (record.v4.resolver == nullptr) record.v4.resolver = Resolve(record, AVAHI_PROTO_INET);
+    if (record.v6.resolver == nullptr) record.v6.resolver = Resolve(record, AVAHI_PROTO_INET6);
+    if (record.v4.resolver == nullptr && record.v6.resolver == nullptr) {
+      ScheduleResolveRetry(record);
+    }
+  }
+
+  AvahiServiceResolver* Resolve(const Record& record, AvahiProtocol family) {
+    const auto& [interface, protocol, name, domain] = record.key;
     // Kept open: Avahi reports again when the record's address or TXT
     // changes, until it is freed with the record.
     AvahiServiceResolver* resolver = avahi_service_resolver_new(
-        client_, interface, protocol, name.c_str(), type, domain.c_str(), family,
+        client_, interface, protocol, name.c_str(), record.type.c_str(), domain.c_str(), family,
         static_cast<AvahiLookupFlags>(0), &Avahi::OnResolve, this);
     if (resolver == nullptr) {
-      spdlog::debug("mDNS: cannot resolve '{}': {}", Printable(name.c_str()),
+      spdlog::debug("mDNS: cannot resolve '{}': {}", Printable(name),
                     avahi_strerror(avahi_client_errno(client_)));
       return nullptr;
     }
-    resolvers_[resolver] = {key, family};
+    resolvers_[resolver] = {record.key, family};
     return resolver;
   }
 
@@ -403,14 +470,21 @@ class Discovery::Avahi {
     const auto found = resolvers_.find(resolver);
     if (found == resolvers_.end()) return;
     const auto [key, family] = found->second;
-    Record& record = records_.at(key);
+    const auto record_it = records_.find(key);
+    Record& record = record_it->second;
     Lookup& lookup = family == AVAHI_PROTO_INET ? record.v4 : record.v6;
     if (event != AVAHI_RESOLVER_FOUND || address == nullptr) {
-      // Typically a host without an address of this family.
+      // Typically a host without an address of this family; or a lost
+      // packet, in which case the record would otherwise stay unknown
+      // (the browser reports it only once).
       spdlog::debug("mDNS: '{}' has no {} address: {}", Printable(name),
                     family == AVAHI_PROTO_INET ? "IPv4" : "IPv6",
                     avahi_strerror(avahi_client_errno(client_)));
       DropLookup(lookup);
+      if (!record.HasAddress() && record.v4.resolver == nullptr &&
+          record.v6.resolver == nullptr) {
+        ScheduleResolveRetry(record);
+      }
       return;
     }
     const auto parsed = ParseTxt(TxtStrings(txt));
@@ -418,27 +492,52 @@ class Discovery::Avahi {
       if (Note("bad " + std::get<2>(key))) {
         spdlog::warn("ignoring mDNS record '{}': {}", Printable(name), *error);
       }
-      Forget(lookup);
+      Erase(record_it);  // not ours to follow; frees this resolver too
       return;
     }
     const Advertisement& ad = std::get<Advertisement>(parsed);
-    if (ad.id == options_.self.id) return;  // ourselves, on some interface
+    if (ad.id == options_.self.id) {  // ourselves, on some interface
+      Erase(record_it);
+      return;
+    }
     if (ad.cluster != options_.self.cluster) {
       if (Note("cluster " + std::get<2>(key))) {
         spdlog::info("ignoring domain {} of cluster '{}' seen over mDNS", ad.id, ad.cluster);
       }
-      Forget(lookup);
+      Erase(record_it);
       return;
     }
     const std::string peer = PeerAddress(*address, interface, port);
-    if (peer == lookup.address) return;
-    Forget(lookup);
-    lookup.address = peer;
-    if (++address_refs_[peer] == 1) {
+    if (peer != lookup.address) {
+      Forget(lookup);
+      lookup.address = peer;
+      ++address_refs_[peer];
       spdlog::debug("mDNS: domain {} at {}", ad.id, peer);
-      sink_.Discovered(ad.id, peer);
     }
+    lookup.id = ad.id;
+    record.retry_delay = kFirstResolveRetry;
+    // Every report, not only new addresses: a record announced again
+    // often means the domain restarted, and is worth a call now.
+    sink_.Discovered(ad.id, peer);
     UpdateSeen();
+  }
+
+  void ScheduleResolveRetry(Record& record) {
+    const AvahiPoll* api = avahi_threaded_poll_get(poll_);
+    const timeval when = After(record.retry_delay);
+    if (record.retry == nullptr) {
+      record.retry = api->timeout_new(api, &when, &Avahi::OnResolveRetry, &record);
+    } else {
+      api->timeout_update(record.retry, &when);
+    }
+    record.retry_delay = std::min(record.retry_delay * 2, kMaxResolveRetry);
+  }
+
+  static void OnResolveRetry(AvahiTimeout* /*timeout*/, void* data) {
+    // std::map nodes never move, so the record's address is stable until
+    // it is erased, which frees this timer first.
+    auto* record = static_cast<Record*>(data);
+    record->owner->ResolveMissing(*record);
   }
 
   // The lookup no longer gives an address.
@@ -450,6 +549,7 @@ class Discovery::Avahi {
       sink_.Vanished(lookup.address);
     }
     lookup.address.clear();
+    lookup.id.clear();
   }
 
   void DropLookup(Lookup& lookup) {
@@ -461,15 +561,17 @@ class Discovery::Avahi {
     }
   }
 
-  void DropRecord(Record& record) {
+  void Erase(std::map<RecordKey, Record>::iterator it) {
+    Record& record = it->second;
     DropLookup(record.v4);
     DropLookup(record.v6);
+    if (record.retry != nullptr) avahi_threaded_poll_get(poll_)->timeout_free(record.retry);
+    records_.erase(it);
+    UpdateSeen();
   }
 
   void DropLookups() {
-    for (auto& [key, record] : records_) DropRecord(record);
-    records_.clear();
-    UpdateSeen();
+    while (!records_.empty()) Erase(records_.begin());
   }
 
   void DropLookupsAndAdvertisement() {
@@ -481,6 +583,7 @@ class Discovery::Avahi {
     SetAdvertising(false);
   }
 
+  // After the poll stopped (or never started): frees everything.
   void FreeAll() {
     if (client_ != nullptr) {
       DropLookupsAndAdvertisement();
@@ -490,15 +593,16 @@ class Discovery::Avahi {
     const AvahiPoll* api = avahi_threaded_poll_get(poll_);
     if (retry_ != nullptr) api->timeout_free(retry_);
     retry_ = nullptr;
+    if (wake_ != nullptr) api->watch_free(wake_);
+    wake_ = nullptr;
     avahi_threaded_poll_free(poll_);
     poll_ = nullptr;
     running_ = false;
-    SetState("off");
   }
 
   // True the first time `key` is noted (bounded memory).
   bool Note(const std::string& key) {
-    if (noted_.size() >= kMaxNotedNames) noted_.clear();
+    if (noted_.size() >= kMaxNoted) noted_.clear();
     return noted_.insert(key).second;
   }
 
@@ -514,8 +618,14 @@ class Discovery::Avahi {
     status_.instance_name = advertising ? name_ : std::string();
   }
   void UpdateSeen() {
+    std::set<std::string> ids;
+    for (const auto& [key, record] : records_) {
+      for (const Lookup* lookup : {&record.v4, &record.v6}) {
+        if (!lookup->address.empty()) ids.insert(lookup->id);
+      }
+    }
     std::lock_guard lock(status_mu_);
-    status_.domains_seen = address_refs_.size();
+    status_.domains_seen = ids.size();
   }
 
   const Options options_;
@@ -526,17 +636,21 @@ class Discovery::Avahi {
   AvahiEntryGroup* group_ = nullptr;
   AvahiServiceBrowser* browser_ = nullptr;
   AvahiTimeout* retry_ = nullptr;
+  Millis retry_delay_ = kFirstRetry;
+  AvahiWatch* wake_ = nullptr;
   bool running_ = false;        // the client is in AVAHI_CLIENT_S_RUNNING
   bool client_failed_ = false;  // the client must be replaced
   bool warned_ = false;         // "unavailable" logged since last running
-  bool lonely_ = true;
-  std::string name_;  // instance name; changes on collisions
+  std::string name_;            // instance name; changes on collisions
 
   std::map<RecordKey, Record> records_;
   std::map<AvahiServiceResolver*, std::pair<RecordKey, AvahiProtocol>> resolvers_;
   std::map<std::string, int> address_refs_;  // address -> lookups giving it
   std::set<std::string> noted_;
 
+  // Shared with other threads.
+  const int wake_fd_;                  // SetLonely() -> Avahi's thread
+  std::atomic<bool> lonely_{true};     // a domain starts lonely
   mutable std::mutex status_mu_;
   DiscoveryStatus status_;
 };

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace domian {
@@ -145,8 +146,12 @@ void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
       spdlog::info("seed {} is this node; not contacting it again", target.address);
     }
     if (!outcome.refusal && !outcome.from_self && target.id.empty()) {
-      table_.NoteSeedAnswer(target.address, reply.sender.id);
       if (discovered) discovered_.Answered(target.address, reply.sender.id);
+      // Only configured seeds are remembered by address: discovered
+      // addresses come and go (IPv6 privacy addresses, link-local ones).
+      if (std::find(seeds_.begin(), seeds_.end(), target.address) != seeds_.end()) {
+        table_.NoteSeedAnswer(target.address, reply.sender.id);
+      }
     }
     events = CollectEvents(std::move(outcome.changes));
   }
@@ -328,12 +333,16 @@ void Membership::UpdateSelf(Identity self) {
 
 void Membership::NoteDiscovered(const std::string& id, const std::string& address) {
   std::lock_guard lock(inbox_mu_);
-  if (inbox_.size() < kMaxPendingDiscoveries) inbox_.push_back({id, address, false});
+  if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
+    inbox_[address] = {id, false};
+  }
 }
 
 void Membership::NoteVanished(const std::string& address) {
   std::lock_guard lock(inbox_mu_);
-  if (inbox_.size() < kMaxPendingDiscoveries) inbox_.push_back({"", address, true});
+  if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
+    inbox_[address] = {"", true};
+  }
 }
 
 void Membership::SetLonelyObserver(std::function<void(bool)> observer) {
@@ -342,17 +351,17 @@ void Membership::SetLonelyObserver(std::function<void(bool)> observer) {
 }
 
 void Membership::ApplyDiscoveries() {
-  std::vector<Finding> pending;
+  std::map<std::string, Finding> pending;
   {
     std::lock_guard lock(inbox_mu_);
     pending.swap(inbox_);
   }
   const MonoTime now = clock_.Now();
-  for (const Finding& found : pending) {
+  for (const auto& [address, found] : pending) {
     if (found.vanished) {
-      discovered_.Remove(found.address);
-    } else if (found.id != table_.self().id && found.address != table_.self().address) {
-      discovered_.Add(found.id, found.address, now);
+      discovered_.Remove(address);
+    } else if (found.id != table_.self().id && address != table_.self().address) {
+      discovered_.Add(found.id, address, now);
     }
   }
 }

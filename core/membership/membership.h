@@ -157,16 +157,17 @@ class Membership {
   uint64_t lonely_sequence_ = 0;
   DiscoveredPeers discovered_;        // guarded by mu_
 
-  // Discovery's findings wait here, behind a lock held only to append or
-  // swap, so Avahi's thread never waits for a merge.
+  // Discovery's findings wait here, behind a lock held only to store or
+  // swap, so Avahi's thread never waits for a merge. Only the latest
+  // finding per address matters, so a burst cannot overflow it: discovery
+  // itself follows a bounded number of records.
   struct Finding {
     std::string id;
-    std::string address;
     bool vanished = false;
   };
-  static constexpr size_t kMaxPendingDiscoveries = 1024;
+  static constexpr size_t kMaxPendingDiscoveries = 1024;  // addresses
   std::mutex inbox_mu_;
-  std::vector<Finding> inbox_;      // guarded by inbox_mu_
+  std::map<std::string, Finding> inbox_;  // by address; guarded by inbox_mu_
 
   std::mutex observer_mu_;            // serialises lonely_observer_ calls
   std::function<void(bool)> lonely_observer_;

@@ -1,6 +1,10 @@
 #include "tests/support/private_mdns.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -233,6 +237,48 @@ std::unique_ptr<PrivateMdns::Publication> PrivateMdns::Publish(
   }
   return std::make_unique<Publication>(
       std::make_unique<PublishProcess>(PublishProcess{std::move(child)}));
+}
+
+MdnsCapture::MdnsCapture() {
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket() failed");
+  const int on = 1;
+  // avahi-daemon holds port 5353 too; both may receive the group's packets.
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(5353);
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  ip_mreqn group{};
+  group.imr_multiaddr.s_addr = inet_addr("224.0.0.251");
+  group.imr_address.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &group, sizeof group) != 0) {
+    ::close(fd_);
+    throw std::runtime_error(std::string("cannot listen to mDNS on lo: ") + std::strerror(errno));
+  }
+}
+
+MdnsCapture::~MdnsCapture() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<std::string> MdnsCapture::PacketContaining(const std::string& needle,
+                                                         std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd ready{fd_, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
+    std::string packet(9000, '\0');
+    const ssize_t size = ::recv(fd_, packet.data(), packet.size(), 0);
+    if (size <= 0) continue;
+    packet.resize(static_cast<size_t>(size));
+    if (packet.find(needle) != std::string::npos) return packet;
+  }
 }
 
 }  // namespace domian::testing

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,22 @@ class PrivateMdns {
   std::unique_ptr<Process> bus_;
   std::unique_ptr<Process> avahi_;
   int avahi_starts_ = 0;
+};
+
+// Listens to mDNS traffic on lo (inside the private network), the way any
+// other device on a LAN would hear it.
+class MdnsCapture {
+ public:
+  MdnsCapture();  // joins 224.0.0.251:5353 on lo; throws on failure
+  ~MdnsCapture();
+  MdnsCapture(const MdnsCapture&) = delete;
+  MdnsCapture& operator=(const MdnsCapture&) = delete;
+  // The first packet received from now on that contains `needle`.
+  std::optional<std::string> PacketContaining(const std::string& needle,
+                                              std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
 };
 
 }  // namespace domian::testing

@@ -18,6 +18,8 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <regex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -51,8 +53,10 @@ constexpr size_t kMaxQuotedLength = 60;
 
 // The schema: the known keys of each mapping, in documentation order
 // (which is also the order in which ties between suggestions are broken).
-constexpr std::array<std::string_view, 4> kSectionKeys = {"node", "discovery",
-                                                          "membership", "log"};
+constexpr std::array<std::string_view, 6> kSectionKeys = {
+    "node", "discovery", "membership", "plugins", "services", "log"};
+constexpr std::array<std::string_view, 1> kPluginsKeys = {"dirs"};
+constexpr std::array<std::string_view, 2> kServiceKeys = {"isolation", "config"};
 constexpr std::array<std::string_view, 6> kNodeKeys = {
     "id", "cluster", "listen", "advertise", "traits", "state_dir"};
 constexpr std::array<std::string_view, 3> kDiscoveryKeys = {"seeds", "mdns",
@@ -405,7 +409,7 @@ class Loader {
     if (!root.IsMap()) {
       AddIssue(root.Mark(), "",
                "expected a map with the sections node, discovery, "
-               "membership and log, found " +
+               "membership, plugins, services and log, found " +
                    Describe(root));
       return;
     }
@@ -417,6 +421,10 @@ class Loader {
         LoadDiscovery(section);
       } else if (section.name == "membership") {
         LoadMembership(section);
+      } else if (section.name == "plugins") {
+        LoadPlugins(section);
+      } else if (section.name == "services") {
+        LoadServices(section);
       } else if (section.name == "log") {
         LoadLog(section);
       }
@@ -564,6 +572,133 @@ class Loader {
         }
       }
     }
+  }
+
+  void LoadPlugins(const Field& section) {
+    for (const Field& field : Fields(section.value, section.path, kPluginsKeys)) {
+      // "dirs" is the only key. Given: replaces the default list.
+      config_.plugin_dirs.clear();
+      for (auto& [dir, item] : Items(field, "a folder", "folders")) {
+        if (dir.empty() || dir.front() != '/') {
+          AddIssue(item, "invalid folder " + Quote(dir) + ": expected an absolute path");
+          continue;
+        }
+        config_.plugin_dirs.emplace_back(dir);
+      }
+    }
+  }
+
+  void LoadServices(const Field& section) {
+    std::set<std::string, std::less<>> seen;
+    for (const auto& entry : section.value) {
+      const YAML::Node& key = entry.first;
+      if (!key.IsScalar()) {
+        AddIssue(key.IsNull() ? section.mark : key.Mark(), section.path,
+                 "expected a service name, found " + Describe(key));
+        continue;
+      }
+      Field service{key.Scalar(), Join(section.path, key.Scalar()), key.Mark(), entry.second};
+      if (!IsValidServiceName(service.name)) {
+        AddIssue(service, "invalid service name " + Quote(service.name) +
+                              ": expected 1 to 63 of a-z, 0-9, '_' or '-'");
+        continue;
+      }
+      if (!seen.insert(service.name).second) {
+        AddIssue(service, "duplicate service " + Quote(service.name));
+        continue;
+      }
+      ServiceConfig parsed;
+      parsed.name = service.name;
+      parsed.line = service.mark.line + 1;
+      if (!service.value.IsNull() && !IsSection(service)) continue;
+      for (const Field& field : Fields(service.value, service.path, kServiceKeys)) {
+        if (field.name == "isolation") {
+          const auto text = Scalar(field, "process or inline");
+          if (!text) continue;
+          if (*text == "process") {
+            parsed.isolation = Isolation::kProcess;
+          } else if (*text == "inline") {
+            parsed.isolation = Isolation::kInline;
+          } else {
+            AddIssue(field, "invalid isolation " + Quote(*text) +
+                                ": expected process (its own plugin host process, the "
+                                "default) or inline (inside domiand)");
+          }
+        } else {  // config
+          if (!field.value.IsMap() && !field.value.IsNull()) {
+            AddIssue(field, "expected a map of the plugin's settings, found " +
+                                Describe(field.value));
+            continue;
+          }
+          parsed.config_json = field.value.IsNull() ? "{}" : ToJson(field.value);
+        }
+      }
+      config_.services.push_back(std::move(parsed));
+    }
+  }
+
+  // YAML as JSON, for plugins: plain scalars read by the YAML 1.2 core
+  // schema (null, true/false, integers, floats), quoted ones stay strings.
+  static std::string ToJson(const YAML::Node& node) {
+    switch (node.Type()) {
+      case YAML::NodeType::Map: {
+        std::string out = "{";
+        bool first = true;
+        for (const auto& entry : node) {
+          if (!first) out += ',';
+          first = false;
+          out += JsonString(entry.first.IsScalar() ? entry.first.Scalar() : "");
+          out += ':';
+          out += ToJson(entry.second);
+        }
+        return out + "}";
+      }
+      case YAML::NodeType::Sequence: {
+        std::string out = "[";
+        for (size_t i = 0; i < node.size(); ++i) {
+          if (i > 0) out += ',';
+          out += ToJson(node[i]);
+        }
+        return out + "]";
+      }
+      case YAML::NodeType::Scalar:
+        return ScalarJson(node);
+      default:
+        return "null";
+    }
+  }
+
+  static std::string ScalarJson(const YAML::Node& node) {
+    const std::string& text = node.Scalar();
+    if (node.Tag() == "!") return JsonString(text);  // quoted: a string
+    if (text == "~" || text == "null" || text == "Null" || text == "NULL") return "null";
+    if (text == "true" || text == "True" || text == "TRUE") return "true";
+    if (text == "false" || text == "False" || text == "FALSE") return "false";
+    static const std::regex number(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
+    if (std::regex_match(text, number)) return text;
+    return JsonString(text);
+  }
+
+  static std::string JsonString(const std::string& text) {
+    std::string out = "\"";
+    for (const char c : text) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+            out += escaped;
+          } else {
+            out += c;
+          }
+      }
+    }
+    return out + "\"";
   }
 
   void LoadMdns(const Field& field) {
@@ -799,6 +934,13 @@ std::optional<AdvertiseMode> ParseAdvertiseMode(std::string_view text) {
 
 std::string_view AdvertiseModeName(AdvertiseMode mode) {
   return mode == AdvertiseMode::kLonely ? "lonely" : "always";
+}
+
+bool IsValidServiceName(std::string_view name) {
+  if (name.empty() || name.size() > 63 || name.front() == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
 }
 
 bool IsValidNodeId(std::string_view id) {

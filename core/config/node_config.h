@@ -56,6 +56,26 @@ enum class AdvertiseMode { kLonely, kAlways };
 std::optional<AdvertiseMode> ParseAdvertiseMode(std::string_view text);
 std::string_view AdvertiseModeName(AdvertiseMode mode);
 
+// Where a service's plugin runs on this node.
+//  - process: in a domian-plugin-host process of its own (the default): a
+//    plugin that crashes or hangs takes only itself down.
+//  - inline: loaded into domiand (cheaper, for trusted plugins).
+enum class Isolation { kProcess, kInline };
+
+// One entry of the services: section.
+struct ServiceConfig {
+  std::string name;
+  Isolation isolation = Isolation::kProcess;
+  std::string config_json = "{}";  // the plugin's settings, as JSON
+  int line = 0;                    // where it is configured, for messages
+};
+
+// Plugin folders searched in order; a service found in two is refused
+// from the second. Packages install into the first; the second is for
+// local plugins.
+inline const std::vector<std::filesystem::path> kDefaultPluginDirs = {
+    "/usr/lib/domian/plugins", "/usr/local/lib/domian/plugins"};
+
 struct NodeConfig {
   std::filesystem::path source;  // the file it came from (for messages)
 
@@ -74,6 +94,12 @@ struct NodeConfig {
 
   // membership:
   MembershipTimings membership;
+
+  // plugins:
+  std::vector<std::filesystem::path> plugin_dirs = kDefaultPluginDirs;
+
+  // services: (until placement decides, each is started on this node)
+  std::vector<ServiceConfig> services;
 
   // log:
   std::string log_level = kDefaultLogLevel;  // trace|debug|info|warn|error|critical|off
@@ -105,6 +131,7 @@ ConfigResult ParseNodeConfig(const std::string& yaml_text, const std::string& fi
 
 // Checks used by the loader and by the wire validation.
 bool IsValidNodeId(std::string_view id);        // [A-Za-z0-9._-], 1..64
+bool IsValidServiceName(std::string_view name); // [a-z0-9_-], 1..63, not starting with '-'
 bool IsValidClusterName(std::string_view name); // [a-z0-9-], 1..63, not starting with '-'
 // host:port with a port 0..65535; host a name, an IPv4 or a [bracketed] IPv6.
 bool IsValidHostPort(std::string_view address);

@@ -69,6 +69,8 @@ void ExpectDefaults(const NodeConfig& config) {
   EXPECT_EQ(config.membership.reconnect_interval, Millis(1000));
   EXPECT_EQ(config.membership.leave_timeout, Millis(1000));
   EXPECT_EQ(config.membership.fanout, 3u);
+  EXPECT_EQ(config.plugin_dirs, kDefaultPluginDirs);
+  EXPECT_THAT(config.services, IsEmpty());
   EXPECT_EQ(config.log_level, "info");
 }
 
@@ -229,10 +231,10 @@ TEST(UnknownKeyTest, ListsKnownKeysWhenNothingIsClose) {
               ElementsAre("node.yaml:2:3: node.hostname: unknown key "
                           "'hostname' (expected one of id, cluster, listen, "
                           "advertise, traits, state_dir)"));
-  EXPECT_THAT(Issues("plugins:\n  x: 1\n"),
-              ElementsAre("node.yaml:1:1: plugins: unknown key 'plugins' "
+  EXPECT_THAT(Issues("extras:\n  x: 1\n"),
+              ElementsAre("node.yaml:1:1: extras: unknown key 'extras' "
                           "(expected one of node, discovery, membership, "
-                          "log)"));
+                          "plugins, services, log)"));
 }
 
 TEST(UnknownKeyTest, ThreeEditsAwayIsNotSuggested) {
@@ -259,11 +261,11 @@ TEST(UnknownKeyTest, KeyThatIsNotAStringIsReported) {
 TEST(WrongTypeTest, TopLevelMustBeAMap) {
   EXPECT_THAT(Issues("- node\n- log\n"),
               ElementsAre("node.yaml:1:1: expected a map with the sections "
-                          "node, discovery, membership and log, found a "
+                          "node, discovery, membership, plugins, services and log, found a "
                           "list"));
   EXPECT_THAT(Issues("hello\n"),
               ElementsAre("node.yaml:1:1: expected a map with the sections "
-                          "node, discovery, membership and log, found the "
+                          "node, discovery, membership, plugins, services and log, found the "
                           "value 'hello'"));
 }
 
@@ -407,6 +409,57 @@ TEST(BadValueTest, Advertise) {
   EXPECT_THAT(Issues("discovery:\n  advertize: lonely\n"),
               ElementsAre("node.yaml:2:3: discovery.advertize: unknown key "
                           "'advertize' (did you mean 'advertise'?)"));
+}
+
+TEST(NodeConfigTest, ServicesCarryTheirIsolationAndConfigAsJson) {
+  const NodeConfig config = ParseValid(R"(plugins:
+  dirs: [/opt/plugins]
+services:
+  lights:
+    config:
+      bridge: 192.168.1.2
+      port: 80
+      ratio: 0.5
+      secure: false
+      quoted: "80"
+      none: ~
+      list: [1, two, "3"]
+      nested: {a: {b: 'c"d'}}
+  speaker:
+    isolation: inline
+  camera:
+)");
+  EXPECT_EQ(config.plugin_dirs, std::vector<std::filesystem::path>{"/opt/plugins"});
+  ASSERT_EQ(config.services.size(), 3u);
+  EXPECT_EQ(config.services[0].name, "lights");
+  EXPECT_EQ(config.services[0].isolation, Isolation::kProcess);
+  EXPECT_EQ(config.services[0].line, 4);
+  EXPECT_EQ(config.services[0].config_json,
+            R"({"bridge":"192.168.1.2","port":80,"ratio":0.5,"secure":false,"quoted":"80",)"
+            R"("none":null,"list":[1,"two","3"],"nested":{"a":{"b":"c\"d"}}})");
+  EXPECT_EQ(config.services[1].name, "speaker");
+  EXPECT_EQ(config.services[1].isolation, Isolation::kInline);
+  EXPECT_EQ(config.services[1].config_json, "{}");
+  EXPECT_EQ(config.services[2].name, "camera");
+}
+
+TEST(BadValueTest, PluginsAndServices) {
+  EXPECT_THAT(Issues("plugins:\n  dirs: [relative/path]\n"),
+              ElementsAre("node.yaml:2:10: plugins.dirs[0]: invalid folder "
+                          "'relative/path': expected an absolute path"));
+  EXPECT_THAT(Issues("services:\n  Lights: {}\n"),
+              ElementsAre("node.yaml:2:3: services.Lights: invalid service name "
+                          "'Lights': expected 1 to 63 of a-z, 0-9, '_' or '-'"));
+  EXPECT_THAT(Issues("services:\n  lights:\n    isolation: jail\n"),
+              ElementsAre("node.yaml:3:5: services.lights.isolation: invalid "
+                          "isolation 'jail': expected process (its own plugin host "
+                          "process, the default) or inline (inside domiand)"));
+  EXPECT_THAT(Issues("services:\n  lights:\n    config: [1]\n"),
+              ElementsAre("node.yaml:3:5: services.lights.config: expected a map "
+                          "of the plugin's settings, found a list"));
+  EXPECT_THAT(Issues("services:\n  lights:\n    confg: {}\n"),
+              ElementsAre("node.yaml:3:5: services.lights.confg: unknown key "
+                          "'confg' (did you mean 'config'?)"));
 }
 
 TEST(BadValueTest, StateDir) {

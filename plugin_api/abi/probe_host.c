@@ -1,0 +1,280 @@
+/*
+ * A minimal host, built against the current <domian/plugin.h>, that loads
+ * one probe plugin and drives it through the whole ABI the way a core
+ * does: dlopen, the entry symbol, the version and size checks
+ * (min(struct_size, sizeof)), create, start, invoke, the extensions, stop
+ * and destroy. Run by ctest on every probe, the one built against the
+ * frozen 1.0 header included: a 1.0 plugin must keep loading.
+ *
+ *   abi_probe_host <plugin.so> <expected name> [<expected ABI minor>]
+ *
+ * Without the minor, the plugin must have been built against this header.
+ * Exits 0 when everything holds, 1 with a message naming what did not.
+ */
+#include <domian/plugin.h>
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *plugin_path = "";
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2), noreturn))
+#endif
+static void fail(const char *format, ...);
+static void fail(const char *format, ...) {
+  va_list args;
+  fprintf(stderr, "abi_probe_host: %s: ", plugin_path);
+  va_start(args, format);
+  vfprintf(stderr, format, args);
+  va_end(args);
+  fputc('\n', stderr);
+  exit(1);
+}
+
+/* Whether a struct filled in by the plugin is big enough to hold `field`,
+ * by its struct_size: the host reads only what fits. */
+#define HAS_FIELD(pointer, type, field) \
+  ((pointer)->struct_size >= offsetof(type, field) + sizeof((pointer)->field))
+
+/* ---- host-owned output streams ---- */
+
+typedef struct buffer {
+  char data[4096];
+  size_t size;
+} buffer;
+
+static domian_status buffer_write(domian_out *out, const char *data, size_t size) {
+  buffer *b = (buffer *)out->host_data;
+  const size_t room = sizeof b->data - 1 - b->size;
+  domian_status status = DOMIAN_OK;
+  if (data == NULL && size != 0) return DOMIAN_ERR_INVALID_ARGUMENT;
+  if (size > room) {
+    size = room;
+    status = DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  if (size != 0) memcpy(b->data + b->size, data, size);
+  b->size += size;
+  b->data[b->size] = '\0';
+  return status;
+}
+
+static domian_out *out_init(domian_out *out, buffer *b) {
+  memset(out, 0, sizeof *out);
+  out->struct_size = (uint32_t)sizeof *out;
+  out->host_data = b;
+  out->write = buffer_write;
+  b->size = 0;
+  b->data[0] = '\0';
+  return out;
+}
+
+/* ---- the host table ---- */
+
+static void host_log(const domian_host *host, domian_log_level level, const char *message) {
+  fprintf(stderr, "[%s] log %d: %s\n", host->service_name, (int)level, message);
+}
+static domian_status host_publish_endpoint(const domian_host *host, const char *name,
+                                           const char *endpoint) {
+  (void)host;
+  return name != NULL && endpoint != NULL ? DOMIAN_OK : DOMIAN_ERR_INVALID_ARGUMENT;
+}
+static domian_status host_emit_event(const domian_host *host, const char *name,
+                                     const char *json) {
+  (void)host;
+  return name != NULL && json != NULL ? DOMIAN_OK : DOMIAN_ERR_INVALID_ARGUMENT;
+}
+static const void *host_get_extension(const domian_host *host, const char *id) {
+  (void)host;
+  (void)id;
+  return NULL;
+}
+
+/* ---- checks ---- */
+
+static void check_reserved_zero(const char *what, void *const *reserved, size_t count) {
+  size_t i;
+  for (i = 0; i < count; ++i) {
+    if (reserved[i] != NULL) fail("%s.reserved[%zu] is not NULL", what, i);
+  }
+}
+
+static const domian_command_info *find_command(const domian_plugin_descriptor *d,
+                                               const char *name) {
+  size_t i;
+  if (d->commands == NULL) fail("commands is NULL with command_count %zu", d->command_count);
+  for (i = 0; i < d->command_count; ++i) {
+    const domian_command_info *c = &d->commands[i];
+    if (!HAS_FIELD(c, domian_command_info, description)) {
+      fail("command %zu: struct_size %u is smaller than 1.0's", i, (unsigned)c->struct_size);
+    }
+    if (c->name == NULL || c->arguments == NULL || c->description == NULL) {
+      fail("command %zu has a NULL string", i);
+    }
+    if (c->reserved0 != 0) fail("command %s: reserved0 is not 0", c->name);
+    if (HAS_FIELD(c, domian_command_info, reserved)) {
+      check_reserved_zero("command", c->reserved, sizeof c->reserved / sizeof c->reserved[0]);
+    }
+    if (strcmp(c->name, name) == 0) return c;
+  }
+  return NULL;
+}
+
+static void check_state_ext(domian_instance *instance, const domian_state_ext *state) {
+  domian_out data, error;
+  buffer data_buffer, error_buffer;
+  domian_status status;
+  if (!HAS_FIELD(state, domian_state_ext, load) || state->save == NULL || state->load == NULL) {
+    fail("%s: incomplete extension (struct_size %u)", DOMIAN_EXT_STATE,
+         (unsigned)state->struct_size);
+  }
+  status = state->save(instance, out_init(&data, &data_buffer), out_init(&error, &error_buffer));
+  if (status != DOMIAN_OK) fail("save: status %d: %s", (int)status, error_buffer.data);
+  status = state->load(instance, (const uint8_t *)data_buffer.data, data_buffer.size,
+                       out_init(&error, &error_buffer));
+  if (status != DOMIAN_OK) fail("load: status %d: %s", (int)status, error_buffer.data);
+}
+
+static void check_health_ext(domian_instance *instance, const domian_health_ext *health) {
+  domian_out detail;
+  buffer detail_buffer;
+  domian_status status;
+  if (!HAS_FIELD(health, domian_health_ext, check) || health->check == NULL) {
+    fail("%s: incomplete extension (struct_size %u)", DOMIAN_EXT_HEALTH,
+         (unsigned)health->struct_size);
+  }
+  status = health->check(instance, out_init(&detail, &detail_buffer));
+  if (status != DOMIAN_OK) fail("check: status %d: %s", (int)status, detail_buffer.data);
+}
+
+int main(int argc, char **argv) {
+  const char *expected_name;
+  long expected_minor = DOMIAN_PLUGIN_ABI_MINOR;
+  void *library;
+  void *symbol;
+  domian_plugin_entry_fn entry;
+  const domian_abi_version host_abi = {DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR};
+  const domian_plugin_descriptor *d;
+  const domian_instance_api *api;
+  domian_host host;
+  domian_instance *instance = NULL;
+  domian_out reply, error;
+  buffer reply_buffer, error_buffer;
+  domian_status status;
+  const char *const echo_args = "{\"text\":\"h\\u00e9llo\",\"list\":[1,2,3]}";
+  const void *extension;
+
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: %s <plugin.so> <expected name> [<expected ABI minor>]\n", argv[0]);
+    return 2;
+  }
+  plugin_path = argv[1];
+  expected_name = argv[2];
+  if (argc == 4) expected_minor = strtol(argv[3], NULL, 10);
+
+  /* Load it the way the core does, and find the one entry symbol. */
+  library = dlopen(plugin_path, RTLD_NOW | RTLD_LOCAL);
+  if (library == NULL) fail("dlopen: %s", dlerror());
+  symbol = dlsym(library, DOMIAN_PLUGIN_ENTRY_NAME);
+  if (symbol == NULL) fail("no symbol %s: %s", DOMIAN_PLUGIN_ENTRY_NAME, dlerror());
+  memcpy(&entry, &symbol, sizeof entry); /* ISO C has no object-to-function cast */
+
+  d = entry(host_abi);
+  if (d == NULL) fail("%s returned NULL for ABI %d.%d", DOMIAN_PLUGIN_ENTRY_NAME,
+                      DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR);
+
+  /* Versions and sizes: a 1.x plugin fills in at least every 1.0 field. */
+  if (!HAS_FIELD(d, domian_plugin_descriptor, instance_api)) {
+    fail("descriptor struct_size %u is smaller than 1.0's", (unsigned)d->struct_size);
+  }
+  if (d->abi.major != DOMIAN_PLUGIN_ABI_MAJOR) {
+    fail("plugin ABI %u.%u, host ABI %d.%d: the major versions differ", (unsigned)d->abi.major,
+         (unsigned)d->abi.minor, DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR);
+  }
+  if (d->abi.minor != expected_minor) {
+    fail("plugin says ABI %u.%u, expected minor %ld", (unsigned)d->abi.major,
+         (unsigned)d->abi.minor, expected_minor);
+  }
+  if (d->reserved0 != 0 || d->reserved1 != 0) fail("descriptor reserved0/1 are not 0");
+  if (HAS_FIELD(d, domian_plugin_descriptor, reserved)) {
+    check_reserved_zero("descriptor", d->reserved, sizeof d->reserved / sizeof d->reserved[0]);
+  }
+  if (d->name == NULL || strcmp(d->name, expected_name) != 0) {
+    fail("name \"%s\", expected \"%s\"", d->name != NULL ? d->name : "(null)", expected_name);
+  }
+  if (d->version == NULL || d->description == NULL) fail("version or description is NULL");
+  if (d->placement != DOMIAN_PLACEMENT_SINGLETON && d->placement != DOMIAN_PLACEMENT_PER_NODE) {
+    fail("unknown placement %d", (int)d->placement);
+  }
+  if (find_command(d, "echo") == NULL) fail("no command \"echo\"");
+  if (d->create == NULL) fail("create is NULL");
+  api = d->instance_api;
+  if (api == NULL) fail("instance_api is NULL");
+  if (!HAS_FIELD(api, domian_instance_api, get_extension)) {
+    fail("instance_api struct_size %u is smaller than 1.0's", (unsigned)api->struct_size);
+  }
+  if (api->start == NULL || api->stop == NULL || api->destroy == NULL || api->invoke == NULL ||
+      api->get_extension == NULL) {
+    fail("instance_api has a NULL function");
+  }
+  if (api->reserved0 != 0) fail("instance_api reserved0 is not 0");
+  if (HAS_FIELD(api, domian_instance_api, reserved)) {
+    check_reserved_zero("instance_api", api->reserved,
+                        sizeof api->reserved / sizeof api->reserved[0]);
+  }
+
+  /* One instance, through its whole life. */
+  memset(&host, 0, sizeof host);
+  host.struct_size = (uint32_t)sizeof host;
+  host.abi = host_abi;
+  host.service_name = d->name;
+  host.state_dir = ".";
+  host.log = host_log;
+  host.publish_endpoint = host_publish_endpoint;
+  host.emit_event = host_emit_event;
+  host.get_extension = host_get_extension;
+
+  status = d->create(&host, "{}", &instance, out_init(&error, &error_buffer));
+  if (status != DOMIAN_OK) fail("create: status %d: %s", (int)status, error_buffer.data);
+  if (instance == NULL) fail("create returned DOMIAN_OK without an instance");
+
+  if (api->get_extension(instance, "domian.no-such-extension/1") != NULL) {
+    fail("get_extension answers an unknown id");
+  }
+  extension = api->get_extension(instance, DOMIAN_EXT_STATE);
+  if (extension != NULL) check_state_ext(instance, (const domian_state_ext *)extension);
+
+  status = api->start(instance, out_init(&error, &error_buffer));
+  if (status != DOMIAN_OK) fail("start: status %d: %s", (int)status, error_buffer.data);
+
+  status = api->invoke(instance, "echo", echo_args, out_init(&reply, &reply_buffer),
+                       out_init(&error, &error_buffer));
+  if (status != DOMIAN_OK) fail("invoke echo: status %d: %s", (int)status, error_buffer.data);
+  if (strcmp(reply_buffer.data, echo_args) != 0) {
+    fail("invoke echo: reply \"%s\", expected \"%s\"", reply_buffer.data, echo_args);
+  }
+
+  status = api->invoke(instance, "no-such-command", "{}", out_init(&reply, &reply_buffer),
+                       out_init(&error, &error_buffer));
+  if (status != DOMIAN_ERR_UNKNOWN_COMMAND) {
+    fail("invoke of an unknown command: status %d, expected DOMIAN_ERR_UNKNOWN_COMMAND",
+         (int)status);
+  }
+  if (error_buffer.size == 0) fail("invoke of an unknown command: no error message");
+
+  extension = api->get_extension(instance, DOMIAN_EXT_HEALTH);
+  if (extension != NULL) check_health_ext(instance, (const domian_health_ext *)extension);
+
+  api->stop(instance);
+  api->destroy(instance);
+
+  /* The library stays loaded, as in the core: unloading is not part of the
+   * contract. */
+  printf("abi_probe_host: %s: \"%s\" %s, ABI %u.%u, loads and runs (host ABI %d.%d)\n",
+         plugin_path, d->name, d->version, (unsigned)d->abi.major, (unsigned)d->abi.minor,
+         DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR);
+  return 0;
+}

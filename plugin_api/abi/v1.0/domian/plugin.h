@@ -1,0 +1,273 @@
+/*
+ * domian plugin ABI, version 1.0.
+ *
+ * A service plugin is a shared object (<service>.so) that exports exactly
+ * one symbol, the function domian_plugin_entry. The core calls it with the
+ * ABI version it speaks and gets back a description of the plugin: its
+ * name, version, placement, the traits and services it needs, its
+ * commands, and the functions that create and drive instances.
+ *
+ * Compatibility rules (the same for plugins and cores):
+ *  - The major version must match; the core refuses any other, naming both.
+ *  - A core of minor N loads every plugin of minor <= N, and a plugin of a
+ *    newer minor as long as it does not need what the core lacks: new
+ *    functions are only ever added as extensions found by string id
+ *    (get_extension), which an older side answers with NULL.
+ *  - Every struct begins with its size (struct_size, in bytes, set by
+ *    whoever fills it in) and ends with reserved room. A reader uses only
+ *    the fields that fit in min(struct_size, sizeof(the struct it knows)).
+ *    Reserved fields are zero / NULL.
+ *  - Nothing is freed across the boundary: each side frees what it
+ *    allocated. Output (replies, error messages, saved state) goes into
+ *    host-owned streams (domian_out).
+ *  - No C++ exception, and no C++ type, ever crosses the boundary.
+ *
+ * Thread rules are written on every function:
+ *  [host-serial]  the host calls it from one thread at a time for a given
+ *                 instance (never two of these concurrently for the same
+ *                 instance), so the plugin needs no locks for host calls.
+ *  [any-thread]   may be called from any thread, concurrently.
+ *
+ * This header compiles as C99 and as C++ (checked with -Wall -Wextra
+ * -pedantic -Werror), and its layout is pinned by static assertions and an
+ * abidiff baseline (plugin_api/abi/).
+ */
+#ifndef DOMIAN_PLUGIN_H
+#define DOMIAN_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DOMIAN_PLUGIN_ABI_MAJOR 1
+#define DOMIAN_PLUGIN_ABI_MINOR 0
+
+/* The name of the one symbol a plugin exports. */
+#define DOMIAN_PLUGIN_ENTRY_NAME "domian_plugin_entry"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DOMIAN_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define DOMIAN_PLUGIN_EXPORT
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Basic types                                                          */
+
+typedef struct domian_abi_version {
+  uint16_t major;
+  uint16_t minor;
+} domian_abi_version;
+
+/* Results of plugin functions. Fixed-width, not an enum, so that its size
+ * never depends on the compiler. */
+typedef int32_t domian_status;
+#define DOMIAN_OK 0
+#define DOMIAN_ERR_INVALID_ARGUMENT 1 /* bad arguments or configuration */
+#define DOMIAN_ERR_UNKNOWN_COMMAND 2  /* invoke: no such command */
+#define DOMIAN_ERR_UNAVAILABLE 3      /* the device or remote is not reachable now */
+#define DOMIAN_ERR_FAILED 4           /* the operation was tried and failed */
+#define DOMIAN_ERR_INTERNAL 5         /* a bug in the plugin */
+#define DOMIAN_ERR_NOT_SUPPORTED 6    /* e.g. state of a newer, unknown layout */
+
+/* Log levels for domian_host.log. */
+typedef int32_t domian_log_level;
+#define DOMIAN_LOG_TRACE 0
+#define DOMIAN_LOG_DEBUG 1
+#define DOMIAN_LOG_INFO 2
+#define DOMIAN_LOG_WARN 3
+#define DOMIAN_LOG_ERROR 4
+
+/* Placement: where the cluster runs the service. */
+typedef int32_t domian_placement;
+#define DOMIAN_PLACEMENT_SINGLETON 0 /* exactly once in the cluster, on the best node */
+#define DOMIAN_PLACEMENT_PER_NODE 1  /* on every node that can and wants to */
+
+/* A byte stream owned by the host, handed to a plugin function for its
+ * output (a JSON reply, an error message, saved state). Valid only during
+ * the call it was passed to; the plugin must not keep it. */
+typedef struct domian_out {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  void *host_data; /* the host's; the plugin does not touch it */
+  /* [the thread of the call it was passed to] Appends `size` bytes of
+   * `data` (not NUL-terminated). Returns DOMIAN_OK, or
+   * DOMIAN_ERR_INVALID_ARGUMENT when the host's limit for this output is
+   * exceeded (the output is then truncated and the plugin should stop
+   * writing). */
+  domian_status (*write)(struct domian_out *out, const char *data, size_t size);
+  void *reserved[4];
+} domian_out;
+
+/* ------------------------------------------------------------------ */
+/* What the host offers a plugin instance                               */
+
+typedef struct domian_host {
+  uint32_t struct_size;
+  domian_abi_version abi; /* the version the host speaks */
+  uint16_t reserved0;
+  uint16_t reserved1;
+  uint32_t reserved2;
+  void *host_data; /* the host's; the plugin does not touch it */
+  /* NUL-terminated, owned by the host, valid until the instance is
+   * destroyed. */
+  const char *service_name;
+  /* A folder for this service's files on this node; it exists and is
+   * writable. Owned by the host, valid until destroy. */
+  const char *state_dir;
+
+  /* [any-thread] Writes `message` (NUL-terminated, copied) to the
+   * daemon's log, tagged with the service name. */
+  void (*log)(const struct domian_host *host, domian_log_level level, const char *message);
+
+  /* [any-thread] Publishes (or, with endpoint NULL, withdraws) an endpoint
+   * of this service, e.g. name "http", endpoint "192.168.1.20:8080". It
+   * appears in the node's ServiceList and in GetServices. Strings are
+   * copied. Returns DOMIAN_OK or DOMIAN_ERR_INVALID_ARGUMENT. */
+  domian_status (*publish_endpoint)(const struct domian_host *host, const char *name,
+                                    const char *endpoint);
+
+  /* [any-thread] Emits an event: `name` (NUL-terminated) and a JSON
+   * document (NUL-terminated); both copied. Returns DOMIAN_OK or
+   * DOMIAN_ERR_INVALID_ARGUMENT (e.g. the JSON does not parse). */
+  domian_status (*emit_event)(const struct domian_host *host, const char *name,
+                              const char *json);
+
+  /* [any-thread] A host extension by id (e.g. "domian.host.foo/1"), or
+   * NULL when this host does not offer it. The result is owned by the host
+   * and valid until the instance is destroyed. */
+  const void *(*get_extension)(const struct domian_host *host, const char *id);
+
+  void *reserved[8];
+} domian_host;
+
+/* ------------------------------------------------------------------ */
+/* What a plugin offers                                                 */
+
+/* An opaque plugin-owned object: one running service. */
+typedef struct domian_instance domian_instance;
+
+/* One command a service answers through invoke. Strings NUL-terminated,
+ * owned by the plugin, valid while the library is loaded. */
+typedef struct domian_command_info {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  const char *name;        /* e.g. "set" */
+  const char *arguments;   /* short description of the JSON arguments, e.g. "{light, on, bri}" */
+  const char *description; /* one line for people */
+  void *reserved[2];
+} domian_command_info;
+
+/* The functions of an instance. */
+typedef struct domian_instance_api {
+  uint32_t struct_size;
+  uint32_t reserved0;
+
+  /* [host-serial] Starts the service (threads, devices, sockets). On
+   * failure returns an error code and writes a message to `error`. */
+  domian_status (*start)(domian_instance *instance, domian_out *error);
+
+  /* [host-serial] Stops the service and joins every thread it started;
+   * after it returns, no code of the plugin runs for this instance. */
+  void (*stop)(domian_instance *instance);
+
+  /* [host-serial] Frees the instance; called after stop (or instead of
+   * start when start failed or never happened). */
+  void (*destroy)(domian_instance *instance);
+
+  /* [host-serial] Runs `command` (NUL-terminated) with `args_json` (a
+   * NUL-terminated JSON document, "{}" when there are none), writing a
+   * JSON reply to `reply`; on failure returns an error code and writes a
+   * message to `error`. Both strings are valid during the call only. */
+  domian_status (*invoke)(domian_instance *instance, const char *command, const char *args_json,
+                          domian_out *reply, domian_out *error);
+
+  /* [host-serial] An instance extension by id (see the DOMIAN_EXT_*
+   * below), or NULL. The result is owned by the plugin and valid until
+   * destroy. */
+  const void *(*get_extension)(domian_instance *instance, const char *id);
+
+  void *reserved[8];
+} domian_instance_api;
+
+/* The plugin's description. Everything it points to is owned by the
+ * plugin and valid while the library is loaded (static data, typically). */
+typedef struct domian_plugin_descriptor {
+  uint32_t struct_size;
+  domian_abi_version abi; /* the version the plugin was built against */
+  uint16_t reserved0;
+  uint16_t reserved1;
+  uint32_t reserved2;
+  const char *name;        /* the service name: [a-z0-9_-], 1-63, the .so's base name */
+  const char *version;     /* the plugin's own version, e.g. "1.2.0" */
+  const char *description; /* one line for people */
+  domian_placement placement;
+  uint32_t reserved3;
+  const char *const *traits;  /* NULL-terminated list of traits the node needs; may be NULL */
+  const char *const *depends; /* NULL-terminated list of services needed first; may be NULL */
+  const domian_command_info *commands;
+  size_t command_count;
+
+  /* [host-serial] Creates an instance for `host` (which stays valid until
+   * destroy) with its configuration `config_json` (a NUL-terminated JSON
+   * object, valid during the call). On success stores it in *instance and
+   * returns DOMIAN_OK; otherwise returns an error code and writes a
+   * message to `error`. */
+  domian_status (*create)(const domian_host *host, const char *config_json,
+                          domian_instance **instance, domian_out *error);
+
+  const domian_instance_api *instance_api;
+
+  void *reserved[8];
+} domian_plugin_descriptor;
+
+/* The one exported symbol. The host passes the ABI version it speaks;
+ * the plugin returns its descriptor (which names the version it was built
+ * against), or NULL when it cannot work with that host. [host-serial]
+ * Called once per load; the result stays valid while the library is
+ * loaded. */
+typedef const domian_plugin_descriptor *(*domian_plugin_entry_fn)(domian_abi_version host_abi);
+
+DOMIAN_PLUGIN_EXPORT const domian_plugin_descriptor *domian_plugin_entry(
+    domian_abi_version host_abi);
+
+/* ------------------------------------------------------------------ */
+/* Optional instance extensions                                         */
+
+/* State that travels with a service when it moves to another node (and
+ * across restarts). The bytes are the plugin's own; it should version
+ * them itself. */
+#define DOMIAN_EXT_STATE "domian.state/1"
+typedef struct domian_state_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [host-serial] Writes the state to `data`. */
+  domian_status (*save)(domian_instance *instance, domian_out *data, domian_out *error);
+  /* [host-serial] Restores state saved by this or another version of the
+   * plugin, after create and before start. `data` is valid during the call.
+   * Unknown layouts: DOMIAN_ERR_NOT_SUPPORTED with a message. */
+  domian_status (*load)(domian_instance *instance, const uint8_t *data, size_t size,
+                        domian_out *error);
+  void *reserved[4];
+} domian_state_ext;
+
+/* A health check the host runs periodically on a started instance. */
+#define DOMIAN_EXT_HEALTH "domian.health/1"
+typedef struct domian_health_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [host-serial] DOMIAN_OK when healthy; otherwise DOMIAN_ERR_UNAVAILABLE
+   * or DOMIAN_ERR_FAILED with a reason in `detail`. Must return quickly
+   * (well under a second). */
+  domian_status (*check)(domian_instance *instance, domian_out *detail);
+  void *reserved[4];
+} domian_health_ext;
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* DOMIAN_PLUGIN_H */

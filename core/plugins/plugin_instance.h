@@ -1,0 +1,92 @@
+// PluginInstance: one running service from a PluginLibrary, inside this
+// process (isolation: inline; the plugin host process runs the same
+// object). It owns the domian_host table the plugin sees, calls the
+// plugin's functions one at a time as the ABI promises, and turns every
+// output into host-owned strings with a size limit.
+#pragma once
+
+#include <domian/plugin.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "core/plugins/plugin_library.h"
+
+namespace domian::plugins {
+
+// Largest reply, error message or saved state taken from a plugin; more
+// is cut off and reported, so a runaway plugin cannot exhaust memory.
+inline constexpr size_t kMaxReplyBytes = 1 << 20;
+inline constexpr size_t kMaxStateBytes = 4 << 20;
+inline constexpr size_t kMaxMessageBytes = 4096;
+
+// What the plugin asks of the node, reported to its owner. Called on any
+// thread (the plugin's own threads included); must not block for long.
+struct HostCallbacks {
+  // endpoint nullopt: withdrawn.
+  std::function<void(const std::string& name, const std::optional<std::string>& endpoint)>
+      publish_endpoint;
+  std::function<void(const std::string& name, const std::string& json)> emit_event;
+};
+
+// A plugin call's outcome: DOMIAN_OK and the reply (or state), or an error
+// code and the plugin's message.
+struct CallResult {
+  domian_status status = DOMIAN_OK;
+  std::string output;
+  bool ok() const { return status == DOMIAN_OK; }
+};
+
+// "invalid argument", "unknown command", ... for messages.
+std::string_view StatusName(domian_status status);
+
+class PluginInstance {
+ public:
+  // Creates the instance (the plugin's create) with its configuration.
+  // `state_dir` must exist. The message on failure names the service.
+  static std::variant<std::unique_ptr<PluginInstance>, std::string> Create(
+      std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+      const std::filesystem::path& state_dir, HostCallbacks callbacks);
+  ~PluginInstance();  // stops (if started) and destroys
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  CallResult Start();
+  void Stop();
+  CallResult Invoke(const std::string& command, const std::string& args_json);
+
+  bool has_state() const { return state_ext_.save != nullptr; }
+  bool has_health() const { return health_ext_.check != nullptr; }
+  CallResult SaveState();                        // not supported: DOMIAN_ERR_NOT_SUPPORTED
+  CallResult LoadState(const std::string& state);  // before Start
+  CallResult CheckHealth();                      // without the extension: healthy
+
+  const PluginDescription& description() const { return library_->description(); }
+
+ private:
+  PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks);
+
+  static void Log(const domian_host* host, domian_log_level level, const char* message);
+  static domian_status PublishEndpoint(const domian_host* host, const char* name,
+                                       const char* endpoint);
+  static domian_status EmitEvent(const domian_host* host, const char* name, const char* json);
+  static const void* HostExtension(const domian_host* host, const char* id);
+
+  std::shared_ptr<const PluginLibrary> library_;
+  HostCallbacks callbacks_;
+  std::string service_name_;
+  std::string state_dir_;
+  domian_host host_{};  // the plugin holds a pointer to it: this object never moves
+  domian_instance* instance_ = nullptr;
+  domian_state_ext state_ext_{};
+  domian_health_ext health_ext_{};
+  std::mutex call_mu_;  // one plugin call at a time per instance
+  bool started_ = false;
+};
+
+}  // namespace domian::plugins

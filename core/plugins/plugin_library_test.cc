@@ -1,0 +1,203 @@
+// Loading real plugin .so files built from test_plugins/ (a C plugin, a
+// C++ SDK plugin, and plugins that must be refused), and running them
+// inline.
+#include "core/plugins/plugin_library.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "core/plugins/plugin_instance.h"
+
+namespace domian::plugins {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+const std::filesystem::path kPlugins = DOMIAN_TEST_PLUGIN_DIR;
+const std::filesystem::path kRefused = DOMIAN_TEST_REFUSED_DIR;
+
+std::shared_ptr<const PluginLibrary> MustLoad(const std::filesystem::path& path) {
+  auto loaded = PluginLibrary::Load(path);
+  if (auto* error = std::get_if<std::string>(&loaded)) {
+    ADD_FAILURE() << *error;
+    return nullptr;
+  }
+  return std::get<std::shared_ptr<const PluginLibrary>>(loaded);
+}
+
+std::string RefusalOf(const std::filesystem::path& path) {
+  auto loaded = PluginLibrary::Load(path);
+  auto* error = std::get_if<std::string>(&loaded);
+  return error ? *error : "(loaded)";
+}
+
+class TempFolder {
+ public:
+  TempFolder() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "domian-plugins-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+    std::filesystem::permissions(path_, std::filesystem::perms(0755));
+  }
+  ~TempFolder() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct Recorded {
+  std::vector<std::pair<std::string, std::optional<std::string>>> endpoints;
+  std::vector<std::pair<std::string, std::string>> events;
+};
+
+std::unique_ptr<PluginInstance> MustCreate(std::shared_ptr<const PluginLibrary> library,
+                                           const std::string& config, Recorded* recorded,
+                                           const std::filesystem::path& state_dir = "/tmp") {
+  HostCallbacks callbacks;
+  if (recorded) {
+    callbacks.publish_endpoint = [recorded](const std::string& name,
+                                            const std::optional<std::string>& endpoint) {
+      recorded->endpoints.emplace_back(name, endpoint);
+    };
+    callbacks.emit_event = [recorded](const std::string& name, const std::string& json) {
+      recorded->events.emplace_back(name, json);
+    };
+  }
+  auto created = PluginInstance::Create(std::move(library), config, state_dir, callbacks);
+  if (auto* error = std::get_if<std::string>(&created)) {
+    ADD_FAILURE() << *error;
+    return nullptr;
+  }
+  return std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+}
+
+TEST(PluginLibraryTest, ACPluginDescribesItself) {
+  const auto library = MustLoad(kPlugins / "echo-c.so");
+  ASSERT_TRUE(library);
+  const PluginDescription& d = library->description();
+  EXPECT_EQ(d.name, "echo-c");
+  EXPECT_EQ(d.version, "1.0.0");
+  EXPECT_EQ(d.placement, Placement::kPerNode);
+  EXPECT_THAT(d.traits, ElementsAre("test"));
+  EXPECT_TRUE(d.depends.empty());
+  ASSERT_EQ(d.commands.size(), 6u);
+  EXPECT_EQ(d.commands[0].name, "echo");
+  EXPECT_EQ(d.commands[0].description, "replies with its arguments");
+  EXPECT_EQ(d.abi.major, DOMIAN_PLUGIN_ABI_MAJOR);
+}
+
+TEST(PluginLibraryTest, ACPluginRunsAnswersAndKeepsState) {
+  Recorded recorded;
+  auto echo = MustCreate(MustLoad(kPlugins / "echo-c.so"), "{}", &recorded);
+  ASSERT_TRUE(echo);
+  ASSERT_TRUE(echo->Start().ok());
+  EXPECT_EQ(echo->Invoke("echo", R"({"x":1})").output, R"({"x":1})");
+  const CallResult failed = echo->Invoke("fail", "{}");
+  EXPECT_EQ(failed.status, DOMIAN_ERR_FAILED);
+  EXPECT_EQ(failed.output, "failing as asked");
+  EXPECT_EQ(echo->Invoke("nope", "{}").status, DOMIAN_ERR_UNKNOWN_COMMAND);
+  EXPECT_TRUE(echo->Invoke("publish", "{}").ok());
+  ASSERT_EQ(recorded.endpoints.size(), 1u);
+  EXPECT_EQ(recorded.endpoints[0].first, "http");
+  EXPECT_EQ(recorded.endpoints[0].second, "127.0.0.1:8080");
+  EXPECT_TRUE(echo->Invoke("event", R"({"n":2})").ok());
+  EXPECT_EQ(echo->Invoke("event", "not json").status, DOMIAN_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(recorded.events.size(), 1u);
+  EXPECT_EQ(recorded.events[0].second, R"({"n":2})");
+
+  ASSERT_TRUE(echo->has_state());
+  const CallResult saved = echo->SaveState();
+  ASSERT_TRUE(saved.ok()) << saved.output;
+  EXPECT_EQ(saved.output, "v1:6");  // six calls so far
+  // A new instance (elsewhere, later) picks up where this one stopped.
+  auto moved = MustCreate(MustLoad(kPlugins / "echo-c.so"), "{}", nullptr);
+  ASSERT_TRUE(moved);
+  ASSERT_TRUE(moved->LoadState(saved.output).ok());
+  ASSERT_TRUE(moved->Start().ok());
+  EXPECT_EQ(moved->Invoke("count", "{}").output, R"({"calls":7})");
+  EXPECT_EQ(moved->LoadState("v9:garbage").status, DOMIAN_ERR_NOT_SUPPORTED);
+}
+
+TEST(PluginLibraryTest, ACreateThatFailsReportsTheMessage) {
+  auto created = PluginInstance::Create(MustLoad(kPlugins / "echo-c.so"), R"({"refuse":1})",
+                                        "/tmp", {});
+  ASSERT_TRUE(std::holds_alternative<std::string>(created));
+  EXPECT_EQ(std::get<std::string>(created),
+            "echo-c: create failed (invalid argument): configuration says refuse");
+}
+
+TEST(PluginLibraryTest, TheCppSdkTurnsExceptionsIntoErrors) {
+  const auto library = MustLoad(kPlugins / "counter-cpp.so");
+  ASSERT_TRUE(library);
+  EXPECT_EQ(library->description().version, "2.1.0");
+  EXPECT_THAT(library->description().depends, ElementsAre("echo-c"));
+  auto counter = MustCreate(library, "{}", nullptr);
+  ASSERT_TRUE(counter);
+  ASSERT_TRUE(counter->Start().ok());
+  EXPECT_EQ(counter->Invoke("inc", "{}").output, R"({"value":1})");
+  const CallResult boom = counter->Invoke("boom", "{}");
+  EXPECT_EQ(boom.status, DOMIAN_ERR_INTERNAL);
+  EXPECT_EQ(boom.output, "boom as asked");
+  EXPECT_EQ(counter->Invoke("weird", "{}").output, "unknown exception");
+  const CallResult unknown = counter->Invoke("what", "{}");
+  EXPECT_EQ(unknown.status, DOMIAN_ERR_UNKNOWN_COMMAND);
+  EXPECT_EQ(unknown.output, "no command what");
+  EXPECT_TRUE(counter->has_health());
+  EXPECT_TRUE(counter->CheckHealth().ok());
+  EXPECT_EQ(counter->SaveState().output, "1");
+  EXPECT_TRUE(counter->LoadState("-5").ok());
+  const CallResult health = counter->CheckHealth();
+  EXPECT_EQ(health.status, DOMIAN_ERR_FAILED);
+  EXPECT_EQ(health.output, "negative");
+
+  auto thrown = PluginInstance::Create(library, R"({"throw":1})", "/tmp", {});
+  ASSERT_TRUE(std::holds_alternative<std::string>(thrown));
+  EXPECT_THAT(std::get<std::string>(thrown), HasSubstr("config asked to throw"));
+}
+
+TEST(PluginLibraryTest, RefusalsNameTheFileAndTheReason) {
+  const auto no_entry = kRefused / "no-entry.so";
+  EXPECT_EQ(RefusalOf(no_entry),
+            no_entry.string() + ": no domian_plugin_entry symbol; not a domian plugin");
+  EXPECT_EQ(RefusalOf(kRefused / "abi-two.so"),
+            (kRefused / "abi-two.so").string() +
+                ": built for plugin ABI 2.3, this domiand speaks " +
+                std::to_string(DOMIAN_PLUGIN_ABI_MAJOR) + "." +
+                std::to_string(DOMIAN_PLUGIN_ABI_MINOR));
+  EXPECT_THAT(RefusalOf(kRefused / "misnamed.so"),
+              HasSubstr("the plugin calls itself 'someone-else' but the file is misnamed.so"));
+  EXPECT_THAT(RefusalOf(kRefused / "declines.so"),
+              HasSubstr("the plugin declined this domiand's plugin ABI"));
+  EXPECT_THAT(RefusalOf(kRefused / "twice.so"), HasSubstr("command 'go' is listed twice"));
+
+  TempFolder folder;
+  const auto junk = folder.path() / "junk.so";
+  std::ofstream(junk) << "not an ELF file\n";
+  EXPECT_THAT(RefusalOf(junk), HasSubstr(junk.string() + ": not a loadable shared object ("));
+  EXPECT_THAT(RefusalOf(folder.path() / "missing.so"), HasSubstr("missing.so"));
+}
+
+TEST(PluginLibraryTest, AsRootFilesOthersCanWriteAreRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "the permission rule applies when domiand runs as root";
+  TempFolder folder;
+  const auto copy = folder.path() / "echo-c.so";
+  std::filesystem::copy_file(kPlugins / "echo-c.so", copy);
+  std::filesystem::permissions(copy, std::filesystem::perms(0644));
+  EXPECT_TRUE(UnsafePermissions(copy).empty());
+  std::filesystem::permissions(copy, std::filesystem::perms(0666));
+  EXPECT_THAT(RefusalOf(copy), HasSubstr(copy.string() + " is writable by others (mode 0666)"));
+  std::filesystem::permissions(copy, std::filesystem::perms(0664));
+  EXPECT_THAT(RefusalOf(copy), HasSubstr("is writable by its group (mode 0664)"));
+  std::filesystem::permissions(copy, std::filesystem::perms(0644));
+  std::filesystem::permissions(folder.path(), std::filesystem::perms(0777));
+  EXPECT_THAT(RefusalOf(copy),
+              HasSubstr(folder.path().string() + " is writable by others (mode 0777)"));
+}
+
+}  // namespace
+}  // namespace domian::plugins

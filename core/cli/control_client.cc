@@ -109,4 +109,75 @@ ControlResult<nlohmann::json> ControlClient::Peers() {
   return peers;
 }
 
+ControlResult<nlohmann::json> ControlClient::Services(const std::string& name) {
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::GetServicesRequest request;
+  request.set_name(name);
+  v1::GetServicesResponse response;
+  const grpc::Status status = impl_->stub->GetServices(&context, request, &response);
+  if (!status.ok()) return impl_->Error(status);
+  nlohmann::json services = nlohmann::json::array();
+  for (const v1::ServiceLocation& service : response.services()) {
+    services.push_back({{"name", service.name()},
+                        {"node", service.node()},
+                        {"address", service.address()},
+                        {"state", service.state()},
+                        {"epoch", service.epoch()},
+                        {"endpoint", service.endpoint()}});
+  }
+  return services;
+}
+
+ControlResult<nlohmann::json> ControlClient::Plugins() {
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::ListPluginsResponse response;
+  const grpc::Status status =
+      impl_->stub->ListPlugins(&context, v1::ListPluginsRequest(), &response);
+  if (!status.ok()) return impl_->Error(status);
+  nlohmann::json plugins = nlohmann::json::array();
+  for (const v1::PluginEntry& plugin : response.plugins()) {
+    nlohmann::json commands = nlohmann::json::array();
+    for (const v1::PluginCommand& command : plugin.commands()) {
+      commands.push_back({{"name", command.name()},
+                          {"arguments", command.arguments()},
+                          {"description", command.description()}});
+    }
+    plugins.push_back({{"name", plugin.name()},
+                       {"version", plugin.version()},
+                       {"description", plugin.description()},
+                       {"path", plugin.path()},
+                       {"placement", plugin.placement()},
+                       {"traits", Strings(plugin.traits())},
+                       {"depends", Strings(plugin.depends())},
+                       {"commands", commands},
+                       {"abi", plugin.abi()},
+                       {"loaded", plugin.refusal().empty()},
+                       {"refusal", plugin.refusal()}});
+  }
+  return plugins;
+}
+
+ControlResult<nlohmann::json> ControlClient::Call(const std::string& service,
+                                                  const std::string& command,
+                                                  const std::string& args_json) {
+  if (!nlohmann::json::accept(args_json)) {
+    return ControlError{"the arguments are not valid JSON: " + args_json};
+  }
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::InvokeRequest request;
+  request.set_service(service);
+  request.set_command(command);
+  request.set_args_json(args_json);
+  v1::InvokeResponse response;
+  const grpc::Status status = impl_->stub->Invoke(&context, request, &response);
+  if (!status.ok()) return impl_->Error(status);
+  if (!nlohmann::json::accept(response.reply_json())) {
+    return ControlError{service + " " + command + " replied with something that is not JSON"};
+  }
+  return nlohmann::json::parse(response.reply_json());
+}
+
 }  // namespace domian::cli

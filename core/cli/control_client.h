@@ -35,6 +35,16 @@ class ControlClient {
   ControlResult<nlohmann::json> Status();
   // [{"id", "address", "state", "version", "services", "left", ...}]
   ControlResult<nlohmann::json> Peers();
+  // [{"name", "node", "address", "state", "epoch", "endpoint"}], every
+  // service the node knows of in the cluster (or only `name`).
+  ControlResult<nlohmann::json> Services(const std::string& name = "");
+  // [{"name", "version", "description", "path", "placement", "traits",
+  //   "depends", "commands": [{"name", "arguments", "description"}], "abi",
+  //   "loaded", "refusal"}]
+  ControlResult<nlohmann::json> Plugins();
+  // The service's reply to `command` with `args_json`, wherever it runs.
+  ControlResult<nlohmann::json> Call(const std::string& service, const std::string& command,
+                                     const std::string& args_json);
 
  private:
   struct Impl;

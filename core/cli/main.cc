@@ -1,7 +1,10 @@
 // domianctl: ask a running domiand what it knows.
 //
-//   domianctl [--node HOST:PORT] status [--json]
-//   domianctl [--node HOST:PORT] peers  [--json]
+//   domianctl [--node HOST:PORT] status   [--json]
+//   domianctl [--node HOST:PORT] peers    [--json]
+//   domianctl [--node HOST:PORT] services [NAME] [--json]
+//   domianctl [--node HOST:PORT] plugins  [--json]
+//   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON]
 //
 // --json prints exactly one JSON document on stdout, for scripts. Any
 // failure exits non-zero with a message on stderr.
@@ -24,8 +27,15 @@ constexpr char kUsage[] =
     "usage: domianctl [--node HOST:PORT] [--json] COMMAND\n"
     "\n"
     "commands:\n"
-    "  status   this node's identity\n"
-    "  peers    every peer this node knows, with its state\n";
+    "  status                      this node's identity\n"
+    "  peers                       every peer this node knows, with its state\n"
+    "  services [NAME]             where the cluster's services run\n"
+    "  plugins                     the plugins this node found (loaded or refused)\n"
+    "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
+    "                              prints its JSON reply\n";
+
+// A service call may wait on a device (a Hue bridge's link button: ~30 s).
+constexpr int kDefaultCallTimeoutMs = 35000;
 
 std::string JoinNames(const nlohmann::json& names) {
   std::string out;
@@ -72,6 +82,45 @@ void PrintPeers(const nlohmann::json& peers) {
   }
 }
 
+void PrintServices(const nlohmann::json& services) {
+  if (services.empty()) {
+    fmt::print("no services known\n");
+    return;
+  }
+  static constexpr char kRow[] = "{:<16} {:<24} {:<12} {:>6}  {}\n";
+  fmt::print(kRow, "SERVICE", "NODE", "STATE", "EPOCH", "ENDPOINT");
+  for (const auto& service : services) {
+    const std::string endpoint = service["endpoint"].get<std::string>();
+    fmt::print(kRow, service["name"].get<std::string>(), service["node"].get<std::string>(),
+               service["state"].get<std::string>(), service["epoch"].get<uint64_t>(),
+               endpoint.empty() ? "-" : endpoint);
+  }
+}
+
+void PrintPlugins(const nlohmann::json& plugins) {
+  if (plugins.empty()) {
+    fmt::print("no plugins found\n");
+    return;
+  }
+  for (const auto& plugin : plugins) {
+    if (!plugin["loaded"].get<bool>()) {
+      fmt::print("refused  {}\n", plugin["refusal"].get<std::string>());
+      continue;
+    }
+    fmt::print("{} {} ({}, ABI {}): {}\n    {}\n", plugin["name"].get<std::string>(),
+               plugin["version"].get<std::string>(), plugin["placement"].get<std::string>(),
+               plugin["abi"].get<std::string>(), plugin["description"].get<std::string>(),
+               plugin["path"].get<std::string>());
+    for (const auto& command : plugin["commands"]) {
+      fmt::print("    {:<12} {:<20} {}\n", command["name"].get<std::string>(),
+                 command["arguments"].get<std::string>(),
+                 command["description"].get<std::string>());
+    }
+  }
+}
+
+void PrintReply(const nlohmann::json& reply) { std::cout << reply.dump(2) << "\n"; }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,13 +156,16 @@ int main(int argc, char** argv) {
   const auto words = args["command"].as<std::vector<std::string>>();
   const std::string& command = words.front();
   const bool json = args.count("json") != 0;
-  const int timeout_ms = args["timeout"].as<int>();
+  int timeout_ms = args["timeout"].as<int>();
   if (timeout_ms <= 0) {
     std::cerr << "domianctl: --timeout must be positive\n";
     return kExitUsage;
   }
-  if (words.size() > 1) {
-    std::cerr << "domianctl: " << command << " takes no arguments\n";
+  if (command == "call" && args["timeout"].defaulted()) timeout_ms = kDefaultCallTimeoutMs;
+  const size_t max_words = command == "call" ? 4 : command == "services" ? 2 : 1;
+  const size_t min_words = command == "call" ? 3 : 1;
+  if (words.size() > max_words || words.size() < min_words) {
+    std::cerr << "domianctl: wrong number of arguments for " << command << "\n\n" << kUsage;
     return kExitUsage;
   }
 
@@ -127,6 +179,15 @@ int main(int argc, char** argv) {
   } else if (command == "peers") {
     result = client.Peers();
     print = PrintPeers;
+  } else if (command == "services") {
+    result = client.Services(words.size() > 1 ? words[1] : "");
+    print = PrintServices;
+  } else if (command == "plugins") {
+    result = client.Plugins();
+    print = PrintPlugins;
+  } else if (command == "call") {
+    result = client.Call(words[1], words[2], words.size() > 3 ? words[3] : "{}");
+    print = PrintReply;
   } else {
     std::cerr << "domianctl: unknown command '" << command << "'\n\n" << kUsage;
     return kExitUsage;

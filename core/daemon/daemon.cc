@@ -6,15 +6,18 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <mutex>
 
 #include "core/common/net.h"
 #include "core/daemon/node_state.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/membership/wire_limits.h"
+#include "core/plugins/plugin_host.h"
 #include "core/rpc/domain_service.h"
 #include "core/rpc/event_loop.h"
 #include "core/rpc/peer_client.h"
+#include "core/rpc/service_calls.h"
 #include "domian/version.h"
 
 namespace domian {
@@ -91,6 +94,33 @@ int Daemon::Run() {
                         });
   rpc::DomainService service(membership, clock, traffic);
 
+  // The node's services go into its identity (ServiceList, hostable) each
+  // time they or the plugins change; `self_mu` orders those updates.
+  std::mutex self_mu;
+  plugins::PluginHost* plugin_host_ptr = nullptr;
+  auto publish_services = [&] {
+    std::lock_guard lock(self_mu);
+    if (plugin_host_ptr == nullptr) return;
+    Identity updated = membership.Status().self;
+    updated.services.clear();
+    for (const plugins::ServiceStatus& status : plugin_host_ptr->Services()) {
+      std::string endpoints;
+      for (const auto& [name, endpoint] : status.endpoints) {
+        endpoints += (endpoints.empty() ? "" : ",") + name + "=" + endpoint;
+      }
+      updated.services.push_back({status.name, status.state, endpoints, status.epoch});
+    }
+    updated.hostable = plugin_host_ptr->Hostable();
+    membership.UpdateSelf(updated);
+  };
+  plugins::PluginHost plugin_host(
+      {.dirs = config_.plugin_dirs,
+       .services = config_.services,
+       .state_dir = config_.state_dir},
+      publish_services);
+  rpc::ServiceCalls service_calls(membership, &plugin_host);
+  service.SetServiceCalls(&service_calls);
+
   int bound_port = 0;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &bound_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
@@ -141,6 +171,12 @@ int Daemon::Run() {
     spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
   membership.Start();
+  {
+    std::lock_guard lock(self_mu);
+    plugin_host_ptr = &plugin_host;
+  }
+  plugin_host.Start();
+  publish_services();
 
   const sigset_t stop = StopSignals();
   int signal_number = 0;
@@ -153,6 +189,10 @@ int Daemon::Run() {
   // the stopping Discovery is in flight.
   membership.SetLonelyObserver(nullptr);
   if (discovery) discovery->Stop();
+  // Calls in flight finish (or are refused), then services stop and save
+  // their state.
+  service_calls.Stop();
+  plugin_host.Stop();
   membership.Leave();
   membership.Stop();
   server->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);

@@ -61,6 +61,63 @@ class UnaryCall final : public EventLoop::Tag {
   bool answered_ = false;
 };
 
+// One incoming unary call answered later, from any thread: the handler
+// gets a `done` to call exactly once. (Finishing from another thread is
+// allowed by gRPC's async API; the completion comes back to the loop.)
+template <typename Request, typename Response>
+class DeferredCall final : public EventLoop::Tag {
+ public:
+  using RequestMethod = void (v1::Domain::AsyncService::*)(
+      grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
+      grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
+  using HandlerMethod = void (DomainService::*)(const Request&, Response*,
+                                                std::function<void(grpc::Status)>);
+
+  static void Arm(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
+                  RequestMethod request, HandlerMethod handle) {
+    auto* call = new DeferredCall(loop, service, handler, request, handle);
+    (service.*request)(&call->context_, &call->request_, &call->responder_, loop.queue(),
+                       loop.queue(), call);
+  }
+
+  void Proceed(bool ok) override {
+    if (answered_ || !ok) {
+      delete this;
+      return;
+    }
+    if (!loop_.stopping()) Arm(loop_, service_, handler_, request_method_, handle_);
+    answered_ = true;
+    (handler_.*handle_)(request_, &response_, [this](grpc::Status status) {
+      if (status.ok()) {
+        responder_.Finish(response_, status, this);
+      } else {
+        responder_.FinishWithError(status, this);
+      }
+    });
+  }
+
+ private:
+  DeferredCall(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
+               RequestMethod request, HandlerMethod handle)
+      : loop_(loop),
+        service_(service),
+        handler_(handler),
+        request_method_(request),
+        handle_(handle),
+        responder_(&context_) {}
+
+  EventLoop& loop_;
+  v1::Domain::AsyncService& service_;
+  DomainService& handler_;
+  RequestMethod request_method_;
+  HandlerMethod handle_;
+  grpc::ServerContext context_;
+  Request request_;
+  Response response_;
+  grpc::ServerAsyncResponseWriter<Response> responder_;
+  bool answered_ = false;
+};
+
 }  // namespace
 
 DomainService::DomainService(Membership& membership, const Clock& clock,
@@ -82,6 +139,14 @@ void DomainService::Serve(EventLoop& loop) {
       loop, service_, *this, &Domain::AsyncService::RequestGetStatus, &DomainService::GetStatus);
   UnaryCall<v1::ListPeersRequest, v1::ListPeersResponse>::Arm(
       loop, service_, *this, &Domain::AsyncService::RequestListPeers, &DomainService::ListPeers);
+  UnaryCall<v1::GetServicesRequest, v1::GetServicesResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestGetServices,
+      &DomainService::GetServices);
+  UnaryCall<v1::ListPluginsRequest, v1::ListPluginsResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestListPlugins,
+      &DomainService::ListPlugins);
+  DeferredCall<v1::InvokeRequest, v1::InvokeResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestInvoke, &DomainService::Invoke);
 }
 
 grpc::Status ToStatus(const Refusal& refusal) {
@@ -139,6 +204,27 @@ grpc::Status DomainService::ListPeers(const v1::ListPeersRequest& /*request*/,
                                       v1::ListPeersResponse& response) {
   for (const PeerView& peer : membership_.Peers()) *response.add_peers() = ToProto(peer);
   return grpc::Status::OK;
+}
+
+grpc::Status DomainService::GetServices(const v1::GetServicesRequest& request,
+                                        v1::GetServicesResponse& response) {
+  if (calls_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no services on this node"};
+  return calls_->GetServices(request, response);
+}
+
+grpc::Status DomainService::ListPlugins(const v1::ListPluginsRequest& request,
+                                        v1::ListPluginsResponse& response) {
+  if (calls_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no plugins on this node"};
+  return calls_->ListPlugins(request, response);
+}
+
+void DomainService::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
+                           std::function<void(grpc::Status)> done) {
+  if (calls_ == nullptr) {
+    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
+    return;
+  }
+  calls_->Invoke(request, response, std::move(done));
 }
 
 }  // namespace domian::rpc

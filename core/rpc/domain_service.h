@@ -11,6 +11,7 @@
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/rpc/event_loop.h"
+#include "core/rpc/service_calls.h"
 #include "core/rpc/traffic.h"
 #include "domian/v1/domian.grpc.pb.h"
 
@@ -28,12 +29,20 @@ class DomainService {
   // Before Serve().
   void SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
                           AdvertiseMode mode);
+  // Where GetServices, ListPlugins and Invoke go. Before Serve().
+  void SetServiceCalls(ServiceCalls* calls) { calls_ = calls; }
 
   // The handlers, callable directly (tests) and by the loop.
   grpc::Status ShareIdentityList(const v1::ShareIdentityListRequest& request,
                                  v1::ShareIdentityListResponse& response);
   grpc::Status GetStatus(const v1::GetStatusRequest& request, v1::GetStatusResponse& response);
   grpc::Status ListPeers(const v1::ListPeersRequest& request, v1::ListPeersResponse& response);
+  grpc::Status GetServices(const v1::GetServicesRequest& request,
+                           v1::GetServicesResponse& response);
+  grpc::Status ListPlugins(const v1::ListPluginsRequest& request,
+                           v1::ListPluginsResponse& response);
+  void Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
+              std::function<void(grpc::Status)> done);
 
  private:
   v1::Domain::AsyncService service_;
@@ -43,6 +52,7 @@ class DomainService {
   MonoTime started_;
   std::function<discovery::DiscoveryStatus()> discovery_status_;
   AdvertiseMode advertise_mode_ = AdvertiseMode::kAlways;
+  ServiceCalls* calls_ = nullptr;
 };
 
 // The gRPC status a refusal is answered with.

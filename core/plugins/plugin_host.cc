@@ -1,0 +1,251 @@
+#include "core/plugins/plugin_host.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace domian::plugins {
+namespace {
+
+// A file copied into a plugin folder arrives in several events (create,
+// writes, close); one rescan after they settle is enough.
+constexpr std::chrono::milliseconds kSettle{200};
+constexpr char kStateFile[] = "state";
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Written to a new file and renamed over the old: a crash mid-write never
+// leaves half a state behind.
+bool WriteFileAtomically(const std::filesystem::path& path, const std::string& data) {
+  const std::filesystem::path temporary = path.string() + ".new";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!out.flush()) return false;
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  return !error;
+}
+
+}  // namespace
+
+PluginHost::PluginHost(Options options, std::function<void()> on_change)
+    : options_(std::move(options)), on_change_(std::move(on_change)), catalog_(options_.dirs) {
+  for (const ServiceConfig& config : options_.services) {
+    auto service = std::make_shared<Service>();
+    service->config = config;
+    service->status.name = config.name;
+    service->status.state = "missing";
+    service->status.detail = "no plugin " + config.name + ".so in the plugin folders";
+    services_[config.name] = service;
+  }
+}
+
+PluginHost::~PluginHost() { Stop(); }
+
+void PluginHost::Start() {
+  Rescan();
+  inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (inotify_fd_ < 0 || wake_fd_ < 0) {
+    spdlog::warn("cannot watch the plugin folders (inotify); new plugins need a restart");
+    return;
+  }
+  for (const std::filesystem::path& dir : options_.dirs) {
+    const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+                          IN_ATTRIB;
+    if (::inotify_add_watch(inotify_fd_, dir.c_str(), mask) < 0) {
+      spdlog::info("plugin folder {} is not there; plugins dropped into it later need a restart",
+                   dir.string());
+    }
+  }
+  watcher_ = std::thread([this] { Watch(); });
+}
+
+void PluginHost::Stop() {
+  if (watcher_.joinable()) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof one);
+    watcher_.join();
+  }
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  inotify_fd_ = wake_fd_ = -1;
+  std::lock_guard lock(mu_);
+  for (auto& [name, service] : services_) StopService(*service);
+}
+
+void PluginHost::Watch() {
+  pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  char buffer[4096];
+  while (true) {
+    if (::poll(fds, 2, -1) < 0) continue;
+    if ((fds[1].revents & POLLIN) != 0) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    // Drain, let the burst settle, drain again, then look.
+    while (::read(inotify_fd_, buffer, sizeof buffer) > 0) {
+    }
+    pollfd wake = {wake_fd_, POLLIN, 0};
+    if (::poll(&wake, 1, static_cast<int>(kSettle.count())) > 0) return;
+    while (::read(inotify_fd_, buffer, sizeof buffer) > 0) {
+    }
+    Rescan();
+  }
+}
+
+void PluginHost::Rescan() {
+  const auto changes = catalog_.Scan();
+  for (const auto& change : changes) {
+    if (change.kind == PluginCatalog::Change::Kind::kRefused) {
+      spdlog::warn("plugin refused: {}", change.message);
+    } else {
+      spdlog::info("{}", change.message);
+    }
+  }
+  StartMissing();
+  if (!changes.empty()) Changed();
+}
+
+void PluginHost::StartMissing() {
+  bool started = false;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, service] : services_) {
+      if (service->instance) continue;
+      if (service->status.state == "failed" || service->status.state == "unsupported") continue;
+      started |= StartService(*service);
+    }
+  }
+  if (started) Changed();
+}
+
+bool PluginHost::StartService(Service& service) {
+  ServiceStatus& status = service.status;
+  const auto library = catalog_.Find(status.name);
+  if (!library) return false;
+  if (service.config.isolation == Isolation::kProcess) {
+    status.state = "unsupported";
+    status.detail = "isolation: process is not available in this build; use isolation: inline";
+    spdlog::error("service {}: {}", status.name, status.detail);
+    return true;
+  }
+  const std::filesystem::path dir = ServiceDir(status.name);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  HostCallbacks callbacks;
+  const std::string name = status.name;
+  callbacks.publish_endpoint = [this, name](const std::string& key,
+                                            const std::optional<std::string>& endpoint) {
+    {
+      std::lock_guard lock(mu_);
+      const auto it = services_.find(name);
+      if (it == services_.end()) return;
+      if (endpoint) {
+        it->second->status.endpoints[key] = *endpoint;
+      } else {
+        it->second->status.endpoints.erase(key);
+      }
+    }
+    Changed();
+  };
+  callbacks.emit_event = [name](const std::string& event, const std::string& json) {
+    spdlog::info("[{}] event {}: {}", name, event, json);
+  };
+  auto created = PluginInstance::Create(library, service.config.config_json, dir, callbacks);
+  if (auto* problem = std::get_if<std::string>(&created)) {
+    status.state = "failed";
+    status.detail = *problem;
+    spdlog::error("service {}", *problem);
+    return true;
+  }
+  auto instance = std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+  const std::filesystem::path state_file = dir / kStateFile;
+  if (instance->has_state() && std::filesystem::exists(state_file)) {
+    const CallResult loaded = instance->LoadState(ReadFile(state_file));
+    if (!loaded.ok()) {
+      spdlog::warn("service {}: saved state not restored: {}", status.name, loaded.output);
+    }
+  }
+  const CallResult started = instance->Start();
+  if (!started.ok()) {
+    status.state = "failed";
+    status.detail = "start failed: " + started.output;
+    spdlog::error("service {}: {}", status.name, status.detail);
+    return true;
+  }
+  service.instance = std::move(instance);
+  status.state = "running";
+  status.detail.clear();
+  status.plugin_version = library->description().version;
+  ++status.epoch;
+  spdlog::info("service {} running (plugin {} {}, inline)", status.name, status.name,
+               status.plugin_version);
+  return true;
+}
+
+void PluginHost::StopService(Service& service) {
+  if (!service.instance) return;
+  service.instance->Stop();
+  if (service.instance->has_state()) {
+    const CallResult saved = service.instance->SaveState();
+    if (!saved.ok() || !WriteFileAtomically(ServiceDir(service.status.name) / kStateFile,
+                                            saved.output)) {
+      spdlog::warn("service {}: state not saved: {}", service.status.name, saved.output);
+    }
+  }
+  service.instance.reset();
+  service.status.state = "stopped";
+  service.status.endpoints.clear();
+}
+
+std::filesystem::path PluginHost::ServiceDir(const std::string& name) const {
+  return options_.state_dir / "services" / name;
+}
+
+void PluginHost::Changed() {
+  if (on_change_) on_change_();
+}
+
+std::vector<ServiceStatus> PluginHost::Services() const {
+  std::lock_guard lock(mu_);
+  std::vector<ServiceStatus> out;
+  for (const auto& [name, service] : services_) out.push_back(service->status);
+  return out;
+}
+
+std::vector<std::string> PluginHost::Hostable() const {
+  std::vector<std::string> names;
+  for (const CatalogEntry& entry : catalog_.Entries()) {
+    if (entry.library) names.push_back(entry.library->description().name);
+  }
+  return names;
+}
+
+std::optional<CallResult> PluginHost::Invoke(const std::string& service,
+                                             const std::string& command,
+                                             const std::string& args_json) {
+  std::shared_ptr<PluginInstance> instance;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = services_.find(service);
+    if (it == services_.end() || !it->second->instance) return std::nullopt;
+    instance = it->second->instance;
+  }
+  // The instance serialises its own calls; the host lock is not held
+  // while plugin code runs.
+  return instance->Invoke(command, args_json);
+}
+
+}  // namespace domian::plugins

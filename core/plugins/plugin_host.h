@@ -1,0 +1,100 @@
+// PluginHost: the owner of this node's plugins and the services it runs
+// from them. It keeps the PluginCatalog current (rescanning when a plugin
+// folder changes, through inotify), starts the services the node's YAML
+// lists once their plugin is present, saves each service's state when it
+// stops and restores it when it starts again, and answers calls for the
+// services running here.
+//
+// Services run inline (isolation: inline, in this process). Isolated
+// plugin host processes (isolation: process) are reported as not
+// available by this host until they are built.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config/node_config.h"
+#include "core/plugins/plugin_catalog.h"
+#include "core/plugins/plugin_instance.h"
+
+namespace domian::plugins {
+
+// One service of this node, as `domianctl services` shows it.
+struct ServiceStatus {
+  std::string name;
+  // running | starting | failed | missing (no plugin) | unsupported
+  std::string state;
+  std::string detail;   // why it failed / is missing
+  uint64_t epoch = 0;   // grows each time it starts on this node
+  std::map<std::string, std::string> endpoints;  // published by the plugin
+  std::string plugin_version;
+};
+
+class PluginHost {
+ public:
+  struct Options {
+    std::vector<std::filesystem::path> dirs;
+    std::vector<ServiceConfig> services;
+    std::filesystem::path state_dir;  // services' folders: state_dir/services/<name>
+  };
+
+  // `on_change` runs (on any thread, without locks held) whenever the
+  // services or the plugins change, so the node can update its identity.
+  PluginHost(Options options, std::function<void()> on_change);
+  ~PluginHost();  // Stop()
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+
+  // Scans, starts the configured services, watches the folders.
+  void Start();
+  // Stops every service (saving its state) and the watcher.
+  void Stop();
+  // Looks at the folders again (the watcher calls it; tests may).
+  void Rescan();
+
+  std::vector<ServiceStatus> Services() const;
+  std::vector<CatalogEntry> Plugins() const { return catalog_.Entries(); }
+  // Names of the plugins that loaded (what this node could host).
+  std::vector<std::string> Hostable() const;
+
+  // Runs `command` on `service` if it runs here; nullopt if it does not.
+  std::optional<CallResult> Invoke(const std::string& service, const std::string& command,
+                                   const std::string& args_json);
+
+ private:
+  struct Service {
+    ServiceConfig config;
+    ServiceStatus status;
+    // Shared with calls in flight, so stopping never frees an instance
+    // under a running call (PluginInstance serialises the two).
+    std::shared_ptr<PluginInstance> instance;
+  };
+
+  void StartMissing();  // starts configured services whose plugin is now here
+  bool StartService(Service& service);  // requires mu_
+  void StopService(Service& service);   // requires mu_
+  std::filesystem::path ServiceDir(const std::string& name) const;
+  void Watch();
+  void Changed();
+
+  Options options_;
+  std::function<void()> on_change_;
+  PluginCatalog catalog_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Service>> services_;  // by name
+
+  int inotify_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread watcher_;
+};
+
+}  // namespace domian::plugins

@@ -340,13 +340,13 @@ int Report(const std::string& file) {
             << "\n\n";
   auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
                 bool met) {
-    std::cout << std::left << std::setw(44) << scenario << std::setw(22) << goal << std::setw(34)
+    std::cout << std::left << std::setw(44) << scenario << std::setw(22) << goal << std::setw(42)
               << measured << (met ? "met" : "MISSED") << "\n";
   };
-  std::cout << std::left << std::setw(44) << "scenario" << std::setw(22) << "goal" << std::setw(34)
+  std::cout << std::left << std::setw(44) << "scenario" << std::setw(22) << "goal" << std::setw(42)
             << "measured" << "verdict\n";
   for (const auto& r : doc["results"]) {
-    const std::string n = std::to_string(r["nodes"].get<int>());
+    const std::string n = r.contains("nodes") ? std::to_string(r["nodes"].get<int>()) : "";
     if (r["scenario"] == "detect") {
       const double p50 = r["all_dead_ms"]["p50"], p99 = r["all_dead_ms"]["p99"];
       row("SIGKILL -> all say dead, N=" + n, "p50<=1500 p99<=3000ms",
@@ -361,6 +361,19 @@ int Report(const std::string& file) {
           "p50 " + Fixed(p50, 0) + " p99 " + Fixed(p99, 0) + " ms (" +
               std::to_string(r["trials"].get<int>()) + " starts)",
           p50 <= kGoalDiscoverP50Ms);
+    } else if (r["scenario"] == "inline-load") {
+      const double p50 = r["load_create_start_us"]["p50"];
+      row("plugin inline load+create+start", "p50<=1ms",
+          "p50 " + Fixed(p50 / 1000.0, 3) + " p99 " +
+              Fixed(r["load_create_start_us"]["p99"].get<double>() / 1000.0, 3) + " ms",
+          p50 <= 1000.0);
+    } else if (r["scenario"] == "call") {
+      const double routed = r["routed_us"]["p50"];
+      row("plugin call routed via another node", "p50<=1ms",
+          "p50 " + Fixed(routed / 1000.0, 3) + " p99 " +
+              Fixed(r["routed_us"]["p99"].get<double>() / 1000.0, 3) + " ms (local p50 " +
+              Fixed(r["local_us"]["p50"].get<double>() / 1000.0, 3) + ")",
+          routed <= 1000.0);
     } else if (r["scenario"] == "idle") {
       const double cpu = r["cpu_percent_per_daemon"]["p50"];
       const auto false_dead = r["false_dead"].get<size_t>();

@@ -1,0 +1,140 @@
+// Plugin benchmark.
+//
+//   inline-load: a fresh copy of a plugin .so (so dlopen really maps it)
+//                loaded, checked, created and started in this process.
+//   call:        `Invoke` of a plugin command through a real domiand:
+//                answered by the node that runs it (local) and through
+//                another node that forwards it (routed), over loopback,
+//                with the same client domianctl uses.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+
+#include "core/cli/control_client.h"
+#include "core/plugins/plugin_instance.h"
+#include "core/plugins/plugin_library.h"
+#include "tests/support/cluster.h"
+
+namespace po = boost::program_options;
+using namespace domian::testing;
+using Micros = std::chrono::duration<double, std::micro>;
+
+namespace {
+
+double Percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
+nlohmann::json Summary(const std::vector<double>& values) {
+  return {{"p50", Percentile(values, 50)}, {"p99", Percentile(values, 99)}};
+}
+
+nlohmann::json InlineLoad(const std::filesystem::path& plugin, int trials) {
+  TempDir dir("domian-plugin-bench");
+  std::vector<double> load_us, start_us;
+  for (int i = 0; i < trials; ++i) {
+    // A folder per copy: the file keeps the service's name.
+    const auto folder = dir.path() / std::to_string(i);
+    std::filesystem::create_directory(folder);
+    std::filesystem::permissions(folder, std::filesystem::perms(0755));
+    const auto copy = folder / plugin.filename();
+    std::filesystem::copy_file(plugin, copy);
+    std::filesystem::permissions(copy, std::filesystem::perms(0644));
+    const auto began = std::chrono::steady_clock::now();
+    auto loaded = domian::plugins::PluginLibrary::Load(copy);
+    const auto loaded_at = std::chrono::steady_clock::now();
+    if (auto* error = std::get_if<std::string>(&loaded)) throw std::runtime_error(*error);
+    auto created = domian::plugins::PluginInstance::Create(
+        std::get<std::shared_ptr<const domian::plugins::PluginLibrary>>(loaded), "{}", folder, {});
+    if (auto* error = std::get_if<std::string>(&created)) throw std::runtime_error(*error);
+    auto& instance = std::get<std::unique_ptr<domian::plugins::PluginInstance>>(created);
+    if (!instance->Start().ok()) throw std::runtime_error("start failed");
+    const auto started_at = std::chrono::steady_clock::now();
+    load_us.push_back(Micros(loaded_at - began).count());
+    start_us.push_back(Micros(started_at - began).count());
+  }
+  return {{"scenario", "inline-load"},
+          {"plugin", plugin.filename().string()},
+          {"trials", trials},
+          {"load_us", Summary(load_us)},
+          {"load_create_start_us", Summary(start_us)}};
+}
+
+nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
+  TempDir dir("domian-plugin-bench");
+  const std::string yaml = "plugins:\n  dirs: [" + plugin_dir.string() +
+                           "]\nservices:\n  echo-c: {isolation: inline}\n";
+  Daemon a(dir.path(), {.id = "runs-it", .log_level = "warn", .extra_yaml = yaml});
+  a.Start();
+  Daemon b(dir.path(), {.id = "forwards", .seeds = {a.address()}, .log_level = "warn"});
+  b.Start();
+  if (!AllSeeEachOtherAlive({&a, &b}, 30s)) throw std::runtime_error("no cluster");
+  domian::cli::ControlClient local(a.address()), routed(b.address());
+  // b must have learned that a runs echo-c.
+  if (!Eventually([&] { return std::holds_alternative<nlohmann::json>(routed.Call("echo-c", "echo", "{}")); },
+                  30s)) {
+    throw std::runtime_error("echo-c not reachable through the other node");
+  }
+  auto measure = [&](domian::cli::ControlClient& client) {
+    std::vector<double> us;
+    for (int i = 0; i < calls; ++i) {
+      const auto began = std::chrono::steady_clock::now();
+      const auto reply = client.Call("echo-c", "echo", R"({"n":1})");
+      us.push_back(Micros(std::chrono::steady_clock::now() - began).count());
+      if (!std::holds_alternative<nlohmann::json>(reply)) throw std::runtime_error("call failed");
+    }
+    return us;
+  };
+  measure(local);  // warm both connections
+  const auto local_us = measure(local);
+  const auto routed_us = measure(routed);
+  return {{"scenario", "call"},
+          {"calls", calls},
+          {"local_us", Summary(local_us)},
+          {"routed_us", Summary(routed_us)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);  // plugins log every start
+  po::options_description options("plugin_bench");
+  options.add_options()
+      ("scenario", po::value<std::string>()->required(), "inline-load | call")
+      ("plugin", po::value<std::string>()->default_value(std::string(DOMIAN_TEST_PLUGIN_DIR) + "/echo-c.so"),
+       "inline-load: the plugin file")
+      ("trials", po::value<int>()->default_value(200), "inline-load: copies loaded")
+      ("calls", po::value<int>()->default_value(2000), "call: calls per kind")
+      ("help,h", "this help");
+  po::variables_map args;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), args);
+    if (args.count("help")) {
+      std::cout << options;
+      return 0;
+    }
+    po::notify(args);
+    const std::string scenario = args["scenario"].as<std::string>();
+    nlohmann::json result;
+    if (scenario == "inline-load") {
+      result = InlineLoad(args["plugin"].as<std::string>(), args["trials"].as<int>());
+    } else if (scenario == "call") {
+      result = Calls(DOMIAN_TEST_PLUGIN_DIR, args["calls"].as<int>());
+    } else {
+      std::cerr << "unknown scenario " << scenario << "\n";
+      return 2;
+    }
+    std::cout << result.dump() << "\n";
+    return 0;
+  } catch (const std::exception& error) {
+    std::cerr << "plugin_bench: " << error.what() << "\n";
+    return 1;
+  }
+}

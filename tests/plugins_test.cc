@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <fstream>
 
 #include "tests/support/cluster.h"
@@ -136,7 +137,7 @@ TEST_F(Plugins, PluginsAreListedAndRefusalsSayWhy) {
   EXPECT_EQ(by_file["echo-c.so"]["name"], "echo-c");
   EXPECT_EQ(by_file["echo-c.so"]["placement"], "per-node");
   EXPECT_EQ(by_file["echo-c.so"]["abi"], "1.0");
-  EXPECT_EQ(by_file["echo-c.so"]["commands"].size(), 6u);
+  EXPECT_EQ(by_file["echo-c.so"]["commands"].size(), 7u);
   EXPECT_FALSE(by_file["lights.so"]["loaded"].get<bool>());
   EXPECT_THAT(by_file["lights.so"]["refusal"].get<std::string>(),
               HasSubstr("the plugin calls itself 'echo-c' but the file is lights.so"));
@@ -167,6 +168,98 @@ TEST_F(Plugins, AServiceKeepsItsStateAcrossARestart) {
   ASSERT_TRUE(Eventually([&] { return ServiceState(*a_, "counter-cpp") == "running"; }, kSettle));
   const CommandResult value = Call(*a_, "counter-cpp", "get");
   EXPECT_EQ(value.out, "{\"value\":3}\n") << value.err;
+}
+
+// The pid of the plugin host the daemon logged starting for `service`
+// (the latest one), or -1.
+int PluginHostPid(const Daemon& daemon, const std::string& service) {
+  const std::string log = daemon.Log();
+  const std::string needle = "service " + service + " running (plugin host pid ";
+  const size_t at = log.rfind(needle);
+  if (at == std::string::npos) return -1;
+  return std::stoi(log.substr(at + needle.size()));
+}
+
+bool ProcessGone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+TEST_F(Plugins, ACrashingPluginNeverTakesTheDaemonDown) {
+  Install("echo-c");
+  Install("counter-cpp");
+  StartPair("  echo-c: {isolation: process}\n  counter-cpp: {isolation: inline}\n");
+  ASSERT_TRUE(Eventually([&] { return ServiceState(*b_, "echo-c") == "running"; }, kSettle));
+  const int first = PluginHostPid(*a_, "echo-c");
+  ASSERT_GT(first, 0);
+  const CommandResult crash = Call(*b_, "echo-c", "crash");
+  EXPECT_NE(crash.exit_code, 0);
+  EXPECT_THAT(crash.err, HasSubstr("the plugin host did not answer"));
+  EXPECT_TRUE(a_->Running());
+  // The other service answers meanwhile, and echo-c comes back.
+  EXPECT_EQ(Call(*a_, "counter-cpp", "inc").exit_code, 0);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const auto services = Ctl(a_->address(), "services");
+        if (!services) return false;
+        for (const auto& service : *services) {
+          if (service["name"] == "echo-c") return service["state"] == "running" && service["epoch"] == 2;
+        }
+        return false;
+      },
+      kSettle));
+  EXPECT_NE(PluginHostPid(*a_, "echo-c"), first);
+  // b hears of the restart with the next heartbeats.
+  EXPECT_TRUE(Eventually([&] { return ServiceState(*b_, "echo-c") == "running"; }, kSettle));
+  EXPECT_EQ(Call(*b_, "echo-c", "echo", R"({"back":1})").out, "{\"back\":1}\n");
+  EXPECT_THAT(a_->Log(), HasSubstr("the plugin host killed by signal 11 (Segmentation fault)"));
+}
+
+TEST_F(Plugins, AHungPluginIsKilledAndRestarted) {
+  Install("echo-c");
+  StartPair("  echo-c: {isolation: process}\n");
+  ASSERT_TRUE(Eventually([&] { return ServiceState(*a_, "echo-c") == "running"; }, kSettle));
+  const int first = PluginHostPid(*a_, "echo-c");
+  const auto began = std::chrono::steady_clock::now();
+  const CommandResult hang = Call(*a_, "echo-c", "hang");
+  // Well before the call's own 30 s deadline: missed health checks
+  // (2 x 2 s) get the host killed, and the call answered.
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 20s);
+  EXPECT_NE(hang.exit_code, 0);
+  EXPECT_THAT(a_->Log(), HasSubstr("the plugin host stopped answering"));
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(first); }, kSettle));
+  EXPECT_TRUE(Eventually([&] { return ServiceState(*a_, "echo-c") == "running"; }, kSettle));
+  EXPECT_EQ(Call(*a_, "echo-c", "echo").exit_code, 0);
+}
+
+TEST_F(Plugins, AServiceThatKeepsCrashingIsGivenUpOnThisNode) {
+  Install("echo-c");
+  StartPair("  echo-c:\n    isolation: process\n    config: {crash_in_start: true}\n");
+  EXPECT_TRUE(Eventually([&] { return ServiceState(*b_, "echo-c") == "failed"; }, kSettle));
+  const std::string log = a_->Log();
+  EXPECT_THAT(log, HasSubstr("restarting in 100 ms"));
+  EXPECT_THAT(log, HasSubstr("restarting in 200 ms"));
+  EXPECT_THAT(log, HasSubstr("5 failures within 60 s, giving up on this node"));
+  EXPECT_TRUE(a_->Running());
+  const CommandResult call = Call(*b_, "echo-c", "echo");
+  EXPECT_NE(call.exit_code, 0);
+  EXPECT_THAT(call.err, HasSubstr("not running on any live node"));
+}
+
+TEST_F(Plugins, PluginHostsEndWithTheDaemonAndStateIsKept) {
+  Install("counter-cpp");
+  StartPair("  counter-cpp: {isolation: process}\n");
+  ASSERT_TRUE(Eventually([&] { return ServiceState(*b_, "counter-cpp") == "running"; }, kSettle));
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(Call(*b_, "counter-cpp", "inc").exit_code, 0);
+  int host = PluginHostPid(*a_, "counter-cpp");
+  a_->Signal(SIGTERM);  // clean stop: the state is saved, the host exits
+  ASSERT_EQ(a_->WaitExit(kSettle), 0);
+  EXPECT_TRUE(ProcessGone(host));
+  a_->Start();
+  ASSERT_TRUE(Eventually([&] { return ServiceState(*a_, "counter-cpp") == "running"; }, kSettle));
+  EXPECT_EQ(Call(*a_, "counter-cpp", "get").out, "{\"value\":2}\n");
+  host = PluginHostPid(*a_, "counter-cpp");
+  ASSERT_GT(host, 0);
+  a_->Signal(SIGKILL);  // no chance to clean up: the kernel ends the host
+  a_->WaitExit(kSettle);
+  EXPECT_TRUE(Eventually([&] { return ProcessGone(host); }, kSettle));
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 #include "core/common/net.h"
@@ -46,6 +48,23 @@ class DiscoveryToMembership final : public discovery::Sink {
  private:
   Membership& membership_;
 };
+
+// domian-plugin-host: $DOMIAN_PLUGIN_HOST, else beside domiand, else
+// where it is installed, else in the build tree (running from a build).
+std::filesystem::path PluginHostBinary() {
+  if (const char* set = std::getenv("DOMIAN_PLUGIN_HOST"); set != nullptr && *set != '\0') {
+    return set;
+  }
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  for (const std::filesystem::path& candidate :
+       {self.parent_path() / "domian-plugin-host",
+        std::filesystem::path(DOMIAN_PLUGIN_HOST_INSTALLED),
+        std::filesystem::path(DOMIAN_PLUGIN_HOST_BUILT)}) {
+    if (!candidate.empty() && std::filesystem::exists(candidate, error)) return candidate;
+  }
+  return DOMIAN_PLUGIN_HOST_INSTALLED;
+}
 
 }  // namespace
 
@@ -116,7 +135,8 @@ int Daemon::Run() {
   plugins::PluginHost plugin_host(
       {.dirs = config_.plugin_dirs,
        .services = config_.services,
-       .state_dir = config_.state_dir},
+       .state_dir = config_.state_dir,
+       .host_binary = PluginHostBinary()},
       publish_services);
   rpc::ServiceCalls service_calls(membership, &plugin_host);
   service.SetServiceCalls(&service_calls);

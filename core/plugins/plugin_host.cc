@@ -83,8 +83,14 @@ void PluginHost::Stop() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   inotify_fd_ = wake_fd_ = -1;
-  std::lock_guard lock(mu_);
-  for (auto& [name, service] : services_) StopService(*service);
+  std::lock_guard lifecycle(lifecycle_mu_);
+  std::vector<std::shared_ptr<Service>> services;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    for (auto& [name, service] : services_) services.push_back(service);
+  }
+  for (const auto& service : services) StopService(*service);
 }
 
 void PluginHost::Watch() {
@@ -119,33 +125,59 @@ void PluginHost::Rescan() {
 }
 
 void PluginHost::StartMissing() {
-  bool started = false;
+  std::lock_guard lifecycle(lifecycle_mu_);
+  std::vector<std::shared_ptr<Service>> candidates;
   {
     std::lock_guard lock(mu_);
+    if (stopped_) return;
     for (auto& [name, service] : services_) {
-      if (service->instance) continue;
-      if (service->status.state == "failed" || service->status.state == "unsupported") continue;
-      started |= StartService(*service);
+      if (service->instance || service->isolated) continue;
+      if (service->status.state == "failed") continue;
+      candidates.push_back(service);
     }
   }
+  bool started = false;
+  for (const auto& service : candidates) started |= StartService(*service);
   if (started) Changed();
 }
 
+// Runs without mu_: plugin code (create, start) may call back into the
+// host (publishing an endpoint), and an isolated service reports on its
+// own thread. lifecycle_mu_ keeps starts and stops apart.
 bool PluginHost::StartService(Service& service) {
-  ServiceStatus& status = service.status;
-  const auto library = catalog_.Find(status.name);
+  const std::string name = service.config.name;
+  const auto library = catalog_.Find(name);
   if (!library) return false;
-  if (service.config.isolation == Isolation::kProcess) {
-    status.state = "unsupported";
-    status.detail = "isolation: process is not available in this build; use isolation: inline";
-    spdlog::error("service {}: {}", status.name, status.detail);
-    return true;
-  }
-  const std::filesystem::path dir = ServiceDir(status.name);
+  const std::filesystem::path dir = ServiceDir(name);
   std::error_code error;
   std::filesystem::create_directories(dir, error);
+  const std::string version = library->description().version;
+  auto fail = [&](const std::string& detail) {
+    spdlog::error("service {}: {}", name, detail);
+    std::lock_guard lock(mu_);
+    service.status.state = "failed";
+    service.status.detail = detail;
+    return true;
+  };
+
+  if (service.config.isolation == Isolation::kProcess) {
+    auto isolated = std::make_shared<IsolatedService>(
+        IsolatedService::Options{.service = name,
+                                 .plugin = library->description().path,
+                                 .state_dir = dir,
+                                 .host_binary = options_.host_binary,
+                                 .config_json = service.config.config_json},
+        [this] { Changed(); });
+    {
+      std::lock_guard lock(mu_);
+      service.isolated = isolated;
+      service.status.plugin_version = version;
+    }
+    isolated->Start();
+    return true;
+  }
+
   HostCallbacks callbacks;
-  const std::string name = status.name;
   callbacks.publish_endpoint = [this, name](const std::string& key,
                                             const std::optional<std::string>& endpoint) {
     {
@@ -164,50 +196,56 @@ bool PluginHost::StartService(Service& service) {
     spdlog::info("[{}] event {}: {}", name, event, json);
   };
   auto created = PluginInstance::Create(library, service.config.config_json, dir, callbacks);
-  if (auto* problem = std::get_if<std::string>(&created)) {
-    status.state = "failed";
-    status.detail = *problem;
-    spdlog::error("service {}", *problem);
-    return true;
-  }
-  auto instance = std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+  if (auto* problem = std::get_if<std::string>(&created)) return fail(*problem);
+  std::shared_ptr<PluginInstance> instance =
+      std::move(std::get<std::unique_ptr<PluginInstance>>(created));
   const std::filesystem::path state_file = dir / kStateFile;
   if (instance->has_state() && std::filesystem::exists(state_file)) {
     const CallResult loaded = instance->LoadState(ReadFile(state_file));
     if (!loaded.ok()) {
-      spdlog::warn("service {}: saved state not restored: {}", status.name, loaded.output);
+      spdlog::warn("service {}: saved state not restored: {}", name, loaded.output);
     }
   }
   const CallResult started = instance->Start();
-  if (!started.ok()) {
-    status.state = "failed";
-    status.detail = "start failed: " + started.output;
-    spdlog::error("service {}: {}", status.name, status.detail);
-    return true;
+  if (!started.ok()) return fail("start failed: " + started.output);
+  {
+    std::lock_guard lock(mu_);
+    service.instance = instance;
+    service.status.state = "running";
+    service.status.detail.clear();
+    service.status.plugin_version = version;
+    ++service.status.epoch;
   }
-  service.instance = std::move(instance);
-  status.state = "running";
-  status.detail.clear();
-  status.plugin_version = library->description().version;
-  ++status.epoch;
-  spdlog::info("service {} running (plugin {} {}, inline)", status.name, status.name,
-               status.plugin_version);
+  spdlog::info("service {} running (plugin {} {}, inline)", name, name, version);
   return true;
 }
 
+// Runs without mu_, like StartService.
 void PluginHost::StopService(Service& service) {
-  if (!service.instance) return;
-  service.instance->Stop();
-  if (service.instance->has_state()) {
-    const CallResult saved = service.instance->SaveState();
-    if (!saved.ok() || !WriteFileAtomically(ServiceDir(service.status.name) / kStateFile,
-                                            saved.output)) {
-      spdlog::warn("service {}: state not saved: {}", service.status.name, saved.output);
+  std::shared_ptr<PluginInstance> instance;
+  std::shared_ptr<IsolatedService> isolated;
+  {
+    std::lock_guard lock(mu_);
+    instance = std::move(service.instance);
+    isolated = std::move(service.isolated);
+    service.instance.reset();
+    service.isolated.reset();
+    if (!instance && !isolated) return;
+    service.status.state = "stopped";
+    service.status.endpoints.clear();
+  }
+  if (isolated) {
+    isolated->Stop();  // saves the state itself
+    return;
+  }
+  instance->Stop();
+  if (instance->has_state()) {
+    const CallResult saved = instance->SaveState();
+    if (!saved.ok() ||
+        !WriteFileAtomically(ServiceDir(service.config.name) / kStateFile, saved.output)) {
+      spdlog::warn("service {}: state not saved: {}", service.config.name, saved.output);
     }
   }
-  service.instance.reset();
-  service.status.state = "stopped";
-  service.status.endpoints.clear();
 }
 
 std::filesystem::path PluginHost::ServiceDir(const std::string& name) const {
@@ -221,7 +259,17 @@ void PluginHost::Changed() {
 std::vector<ServiceStatus> PluginHost::Services() const {
   std::lock_guard lock(mu_);
   std::vector<ServiceStatus> out;
-  for (const auto& [name, service] : services_) out.push_back(service->status);
+  for (const auto& [name, service] : services_) {
+    ServiceStatus status = service->status;
+    if (service->isolated) {
+      const IsolatedService::Snapshot snapshot = service->isolated->Status();
+      status.state = snapshot.state;
+      status.detail = snapshot.detail;
+      status.epoch = snapshot.starts;
+      status.endpoints = snapshot.endpoints;
+    }
+    out.push_back(std::move(status));
+  }
   return out;
 }
 
@@ -237,12 +285,16 @@ std::optional<CallResult> PluginHost::Invoke(const std::string& service,
                                              const std::string& command,
                                              const std::string& args_json) {
   std::shared_ptr<PluginInstance> instance;
+  std::shared_ptr<IsolatedService> isolated;
   {
     std::lock_guard lock(mu_);
     const auto it = services_.find(service);
-    if (it == services_.end() || !it->second->instance) return std::nullopt;
+    if (it == services_.end()) return std::nullopt;
     instance = it->second->instance;
+    isolated = it->second->isolated;
+    if (!instance && !isolated) return std::nullopt;
   }
+  if (isolated) return isolated->Invoke(command, args_json);
   // The instance serialises its own calls; the host lock is not held
   // while plugin code runs.
   return instance->Invoke(command, args_json);

@@ -5,9 +5,9 @@
 // stops and restores it when it starts again, and answers calls for the
 // services running here.
 //
-// Services run inline (isolation: inline, in this process). Isolated
-// plugin host processes (isolation: process) are reported as not
-// available by this host until they are built.
+// A service runs in a domian-plugin-host process of its own
+// (isolation: process, the default; see IsolatedService) or inline, in
+// this process (isolation: inline).
 #pragma once
 
 #include <atomic>
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/config/node_config.h"
+#include "core/plugins/isolated_service.h"
 #include "core/plugins/plugin_catalog.h"
 #include "core/plugins/plugin_instance.h"
 
@@ -44,6 +45,7 @@ class PluginHost {
     std::vector<std::filesystem::path> dirs;
     std::vector<ServiceConfig> services;
     std::filesystem::path state_dir;  // services' folders: state_dir/services/<name>
+    std::filesystem::path host_binary;  // domian-plugin-host
   };
 
   // `on_change` runs (on any thread, without locks held) whenever the
@@ -76,11 +78,12 @@ class PluginHost {
     // Shared with calls in flight, so stopping never frees an instance
     // under a running call (PluginInstance serialises the two).
     std::shared_ptr<PluginInstance> instance;
+    std::shared_ptr<IsolatedService> isolated;  // isolation: process
   };
 
   void StartMissing();  // starts configured services whose plugin is now here
-  bool StartService(Service& service);  // requires mu_
-  void StopService(Service& service);   // requires mu_
+  bool StartService(Service& service);  // requires lifecycle_mu_, not mu_
+  void StopService(Service& service);   // requires lifecycle_mu_, not mu_
   std::filesystem::path ServiceDir(const std::string& name) const;
   void Watch();
   void Changed();
@@ -89,8 +92,10 @@ class PluginHost {
   std::function<void()> on_change_;
   PluginCatalog catalog_;
 
-  mutable std::mutex mu_;
+  std::mutex lifecycle_mu_;  // one start or stop round at a time
+  mutable std::mutex mu_;   // guards services_ and what they hold
   std::map<std::string, std::shared_ptr<Service>> services_;  // by name
+  bool stopped_ = false;
 
   int inotify_fd_ = -1;
   int wake_fd_ = -1;

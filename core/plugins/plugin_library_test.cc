@@ -85,7 +85,7 @@ TEST(PluginLibraryTest, ACPluginDescribesItself) {
   EXPECT_EQ(d.placement, Placement::kPerNode);
   EXPECT_THAT(d.traits, ElementsAre("test"));
   EXPECT_TRUE(d.depends.empty());
-  ASSERT_EQ(d.commands.size(), 6u);
+  ASSERT_EQ(d.commands.size(), 7u);
   EXPECT_EQ(d.commands[0].name, "echo");
   EXPECT_EQ(d.commands[0].description, "replies with its arguments");
   EXPECT_EQ(d.abi.major, DOMIAN_PLUGIN_ABI_MAJOR);

@@ -10,12 +10,14 @@
 namespace domian::rpc {
 namespace {
 
+// Service-level failures never use UNAVAILABLE or DEADLINE_EXCEEDED:
+// clients read those as "the node itself could not be reached".
 grpc::Status StatusOf(domian_status status, const std::string& message) {
   switch (status) {
     case DOMIAN_ERR_INVALID_ARGUMENT: return {grpc::StatusCode::INVALID_ARGUMENT, message};
     case DOMIAN_ERR_UNKNOWN_COMMAND:
     case DOMIAN_ERR_NOT_SUPPORTED: return {grpc::StatusCode::UNIMPLEMENTED, message};
-    case DOMIAN_ERR_UNAVAILABLE: return {grpc::StatusCode::UNAVAILABLE, message};
+    case DOMIAN_ERR_UNAVAILABLE: return {grpc::StatusCode::FAILED_PRECONDITION, message};
     case DOMIAN_ERR_FAILED: return {grpc::StatusCode::ABORTED, message};
     default: return {grpc::StatusCode::INTERNAL, message};
   }
@@ -139,8 +141,9 @@ grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kForwardDeadline);
   const grpc::Status status = stub->Invoke(&context, forwarded, &response);
-  if (!status.ok() && status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return {grpc::StatusCode::UNAVAILABLE,
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return {grpc::StatusCode::FAILED_PRECONDITION,
             "node " + node + " (" + address + "), which runs " + request.service() +
                 ", did not answer: " + status.error_message()};
   }

@@ -1,11 +1,14 @@
 /* A test plugin in plain C99, built only against <domian/plugin.h>.
  * Service "echo-c": echo (the arguments back), count (calls so far),
  * fail (an error with a message), publish (an endpoint), event (emits one),
- * crash (SIGSEGV), and state (the call counter) through domian.state/1. */
+ * crash (SIGSEGV), hang (never returns), and state (the call counter)
+ * through domian.state/1. With {"crash_in_start": true} in its
+ * configuration it aborts in start. */
 #include <domian/plugin.h>
 
 #include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +16,7 @@ struct domian_instance {
   const domian_host *host;
   unsigned long calls;
   int started;
+  int abort_in_start;
 };
 
 static void put(domian_out *out, const char *text) { out->write(out, text, strlen(text)); }
@@ -27,12 +31,14 @@ static domian_status create(const domian_host *host, const char *config_json,
   self = (domian_instance *)calloc(1, sizeof *self);
   if (self == NULL) return DOMIAN_ERR_INTERNAL;
   self->host = host;
+  self->abort_in_start = strstr(config_json, "\"crash_in_start\"") != NULL;
   *instance = self;
   return DOMIAN_OK;
 }
 
 static domian_status start(domian_instance *self, domian_out *error) {
   (void)error;
+  if (self->abort_in_start) abort();
   self->started = 1;
   self->host->log(self->host, DOMIAN_LOG_INFO, "echo-c started");
   return DOMIAN_OK;
@@ -60,10 +66,15 @@ static domian_status invoke(domian_instance *self, const char *command, const ch
     return DOMIAN_ERR_FAILED;
   }
   if (strcmp(command, "publish") == 0) {
+    put(reply, "{}");
     return self->host->publish_endpoint(self->host, "http", "127.0.0.1:8080");
   }
   if (strcmp(command, "event") == 0) {
+    put(reply, "{}");
     return self->host->emit_event(self->host, "ping", args_json);
+  }
+  if (strcmp(command, "hang") == 0) {
+    for (;;) pause();
   }
   if (strcmp(command, "crash") == 0) {
     raise(SIGSEGV);
@@ -110,6 +121,7 @@ static const domian_command_info commands[] = {
     {sizeof(domian_command_info), 0, "publish", "{}", "publishes an endpoint", {0}},
     {sizeof(domian_command_info), 0, "event", "any JSON", "emits it as an event", {0}},
     {sizeof(domian_command_info), 0, "crash", "{}", "segfaults", {0}},
+    {sizeof(domian_command_info), 0, "hang", "{}", "never returns", {0}},
 };
 
 static const domian_instance_api instance_api = {

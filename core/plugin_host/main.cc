@@ -1,0 +1,193 @@
+// domian-plugin-host: runs one service's plugin for domiand, in a process
+// of its own (isolation: process). It loads and checks the plugin, serves
+// PluginHostProcess on a Unix socket, and exits when told to stop, when
+// domiand goes away (PR_SET_PDEATHSIG), or when its plugin crashes it.
+//
+//   domian-plugin-host --plugin FILE --service NAME --state-dir DIR --socket PATH
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+
+#include "core/common/logging.h"
+#include "core/plugins/plugin_instance.h"
+#include "core/plugins/plugin_library.h"
+#include "domian/v1/plugin_host.grpc.pb.h"
+
+namespace po = boost::program_options;
+namespace v1 = domian::v1;
+using domian::plugins::CallResult;
+using domian::plugins::PluginInstance;
+using domian::plugins::PluginLibrary;
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitRefused = 3;
+
+class HostService final : public v1::PluginHostProcess::Service {
+ public:
+  HostService(std::shared_ptr<const PluginLibrary> library, std::string state_dir)
+      : library_(std::move(library)), state_dir_(std::move(state_dir)) {}
+
+  grpc::Status Start(grpc::ServerContext*, const v1::PluginStartRequest* request,
+                     v1::PluginResult* response) override {
+    std::lock_guard lock(mu_);
+    if (instance_) return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, "already started");
+    domian::plugins::HostCallbacks callbacks;
+    callbacks.publish_endpoint = [this](const std::string& name,
+                                        const std::optional<std::string>& endpoint) {
+      std::lock_guard guard(endpoints_mu_);
+      if (endpoint) {
+        endpoints_[name] = *endpoint;
+      } else {
+        endpoints_.erase(name);
+      }
+    };
+    callbacks.emit_event = [this](const std::string& name, const std::string& json) {
+      spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
+    };
+    auto created = PluginInstance::Create(library_, request->config_json(), state_dir_, callbacks);
+    if (auto* error = std::get_if<std::string>(&created)) {
+      return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, *error);
+    }
+    auto instance = std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+    if (request->has_state() && instance->has_state()) {
+      const CallResult loaded = instance->LoadState(request->state());
+      if (!loaded.ok()) {
+        spdlog::warn("[{}] saved state not restored: {}", library_->description().name,
+                     loaded.output);
+      }
+    }
+    const CallResult started = instance->Start();
+    if (!started.ok()) return Fail(response, started.status, "start failed: " + started.output);
+    instance_ = std::move(instance);
+    response->set_status(DOMIAN_OK);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Invoke(grpc::ServerContext*, const v1::PluginInvokeRequest* request,
+                      v1::PluginResult* response) override {
+    PluginInstance* instance = Instance();
+    if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
+    const CallResult result = instance->Invoke(request->command(), request->args_json());
+    response->set_status(result.status);
+    response->set_output(result.output);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SaveState(grpc::ServerContext*, const v1::PluginEmpty*,
+                         v1::PluginResult* response) override {
+    PluginInstance* instance = Instance();
+    if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
+    const CallResult result = instance->SaveState();
+    response->set_status(result.status);
+    response->set_output(result.output);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Health(grpc::ServerContext*, const v1::PluginEmpty*,
+                      v1::PluginHealth* response) override {
+    PluginInstance* instance = Instance();
+    if (instance == nullptr) {
+      response->set_status(DOMIAN_ERR_UNAVAILABLE);
+      response->set_detail("not started");
+      return grpc::Status::OK;
+    }
+    const CallResult result = instance->CheckHealth();
+    response->set_status(result.status);
+    response->set_detail(result.output);
+    response->set_has_state(instance->has_state());
+    std::lock_guard guard(endpoints_mu_);
+    for (const auto& [name, endpoint] : endpoints_) (*response->mutable_endpoints())[name] = endpoint;
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Stop(grpc::ServerContext*, const v1::PluginEmpty*, v1::PluginEmpty*) override {
+    {
+      std::lock_guard lock(mu_);
+      instance_.reset();  // stops and destroys
+      stopped_ = true;
+    }
+    stopped_cv_.notify_all();
+    return grpc::Status::OK;
+  }
+
+  void WaitStopped() {
+    std::unique_lock lock(mu_);
+    stopped_cv_.wait(lock, [this] { return stopped_; });
+  }
+
+ private:
+  PluginInstance* Instance() {
+    std::lock_guard lock(mu_);
+    return instance_.get();
+  }
+  static grpc::Status Fail(v1::PluginResult* response, domian_status status,
+                           const std::string& message) {
+    response->set_status(status);
+    response->set_output(message);
+    return grpc::Status::OK;
+  }
+
+  std::shared_ptr<const PluginLibrary> library_;
+  std::string state_dir_;
+  std::mutex mu_;
+  std::condition_variable stopped_cv_;
+  std::unique_ptr<PluginInstance> instance_;
+  bool stopped_ = false;
+  std::mutex endpoints_mu_;
+  std::map<std::string, std::string> endpoints_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // domiand gone (even killed): this process goes too; no orphans.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() == 1) return 1;  // the parent died before prctl took effect
+  po::options_description options("domian-plugin-host");
+  options.add_options()
+      ("plugin", po::value<std::string>()->required(), "the plugin file")
+      ("service", po::value<std::string>()->required(), "the service name")
+      ("state-dir", po::value<std::string>()->required(), "the service's folder")
+      ("socket", po::value<std::string>()->required(), "Unix socket to serve on")
+      ("log-level", po::value<std::string>()->default_value("info"), "log level");
+  po::variables_map args;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), args);
+    po::notify(args);
+  } catch (const po::error& error) {
+    std::cerr << "domian-plugin-host: " << error.what() << "\n" << options;
+    return kExitUsage;
+  }
+  domian::SetupLogging(
+      domian::ParseLogLevel(args["log-level"].as<std::string>()).value_or(spdlog::level::info));
+  auto loaded = PluginLibrary::Load(args["plugin"].as<std::string>());
+  if (auto* error = std::get_if<std::string>(&loaded)) {
+    spdlog::error("plugin refused: {}", *error);
+    return kExitRefused;
+  }
+  HostService service(std::get<std::shared_ptr<const PluginLibrary>>(loaded),
+                      args["state-dir"].as<std::string>());
+  const std::string socket = args["socket"].as<std::string>();
+  ::unlink(socket.c_str());
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) {
+    spdlog::error("cannot serve on unix:{}", socket);
+    return 1;
+  }
+  service.WaitStopped();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  ::unlink(socket.c_str());
+  return 0;
+}

@@ -1,0 +1,330 @@
+#include "core/plugins/isolated_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <boost/process.hpp>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "domian/v1/plugin_host.grpc.pb.h"
+
+namespace bp = boost::process;
+
+namespace domian::plugins {
+namespace {
+
+constexpr char kStateFile[] = "state";
+constexpr char kSocketFile[] = "host.sock";
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool WriteFileAtomically(const std::filesystem::path& path, const std::string& data) {
+  const std::filesystem::path temporary = path.string() + ".new";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!out.flush()) return false;
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  return !error;
+}
+
+std::string ExitDescription(int status) {
+  if (WIFSIGNALED(status)) {
+    return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
+  }
+  return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
+  return std::chrono::system_clock::now() + delay;
+}
+
+}  // namespace
+
+struct IsolatedService::Process {
+  bp::child child;
+  std::unique_ptr<v1::PluginHostProcess::Stub> stub;
+};
+
+IsolatedService::IsolatedService(Options options, std::function<void()> on_change)
+    : options_(std::move(options)), on_change_(std::move(on_change)) {
+  snapshot_.state = "starting";
+}
+
+IsolatedService::~IsolatedService() { Stop(); }
+
+void IsolatedService::Start() {
+  supervisor_ = std::thread([this] { Supervise(); });
+}
+
+void IsolatedService::SetState(const std::string& state, const std::string& detail) {
+  {
+    std::lock_guard lock(mu_);
+    snapshot_.state = state;
+    snapshot_.detail = detail;
+    if (state != "running") snapshot_.endpoints.clear();
+  }
+  if (on_change_) on_change_();
+}
+
+bool IsolatedService::Sleep(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, delay, [this] { return stopping_; });
+}
+
+IsolatedService::Snapshot IsolatedService::Status() const {
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+// The supervising thread spawns every plugin host and also ends it: the
+// host dies with the *thread* that started it (PR_SET_PDEATHSIG follows
+// the parent thread), so this thread outlives each of its hosts.
+void IsolatedService::Supervise() {
+  Run();
+  Shutdown();
+}
+
+void IsolatedService::Run() {
+  auto delay = kFirstRestartDelay;
+  std::deque<std::chrono::steady_clock::time_point> crashes;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    std::string problem;
+    const auto launched_at = std::chrono::steady_clock::now();
+    if (Launch(problem)) {
+      Watch();
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      problem = snapshot_.detail;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    // A long healthy run forgives earlier trouble.
+    if (now - launched_at >= kHealthyPeriod) {
+      delay = kFirstRestartDelay;
+      crashes.clear();
+    }
+    crashes.push_back(now);
+    while (!crashes.empty() && now - crashes.front() > kCrashWindow) crashes.pop_front();
+    if (crashes.size() >= kMaxCrashesInWindow) {
+      const std::string detail = std::to_string(crashes.size()) + " failures within " +
+                                 std::to_string(kCrashWindow.count()) +
+                                 " s, giving up on this node; last: " + problem;
+      spdlog::error("service {}: {}", options_.service, detail);
+      SetState("failed", detail);
+      return;
+    }
+    spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem, delay.count());
+    SetState("restarting", problem);
+    if (!Sleep(delay)) return;
+    delay = std::min(delay * 2, kMaxRestartDelay);
+  }
+}
+
+bool IsolatedService::Launch(std::string& problem) {
+  const std::filesystem::path socket = options_.state_dir / kSocketFile;
+  std::error_code ignored;
+  std::filesystem::remove(socket, ignored);
+  auto process = std::make_shared<Process>();
+  try {
+    process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
+                               "--service", options_.service, "--state-dir",
+                               options_.state_dir.string(), "--socket", socket.string(),
+                               "--log-level", spdlog::level::to_string_view(spdlog::get_level()).data(),
+                               bp::std_in < bp::null, bp::std_out > bp::null);
+  } catch (const std::exception& error) {
+    problem = "cannot start " + options_.host_binary.string() + ": " + error.what();
+    return false;
+  }
+  {
+    std::lock_guard lock(mu_);
+    process_ = process;
+  }
+  // Serving once the socket answers; the process may also die first.
+  auto channel = grpc::CreateChannel("unix:" + socket.string(), grpc::InsecureChannelCredentials());
+  const auto until = std::chrono::steady_clock::now() + kSpawnDeadline;
+  bool connected = false;
+  while (!connected && std::chrono::steady_clock::now() < until && process->child.running()) {
+    connected = std::filesystem::exists(socket) &&
+                channel->WaitForConnected(In(std::chrono::milliseconds(100)));
+    if (!connected) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!connected) {
+    const bool alive = process->child.running();
+    Reap(/*kill=*/true);
+    problem = alive ? "the plugin host did not start serving"
+                    : "the plugin host " + ExitDescription(process->child.native_exit_code()) +
+                          " before serving";
+    return false;
+  }
+  process->stub = v1::PluginHostProcess::NewStub(channel);
+  v1::PluginStartRequest request;
+  request.set_config_json(options_.config_json);
+  const std::filesystem::path state_file = options_.state_dir / kStateFile;
+  if (std::filesystem::exists(state_file)) {
+    request.set_state(ReadFile(state_file));
+    request.set_has_state(true);
+  }
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginResult result;
+  const grpc::Status status = process->stub->Start(&context, request, &result);
+  if (!status.ok() || result.status() != DOMIAN_OK) {
+    problem = status.ok() ? "start failed: " + result.output()
+                          : "the plugin host died while starting (" + status.error_message() + ")";
+    Reap(/*kill=*/true);
+    return false;
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++snapshot_.starts;
+  }
+  spdlog::info("service {} running (plugin host pid {})", options_.service, process->child.id());
+  SetState("running", "");
+  return true;
+}
+
+void IsolatedService::Watch() {
+  std::shared_ptr<Process> process;
+  {
+    std::lock_guard lock(mu_);
+    process = process_;
+  }
+  int missed = 0;
+  while (Sleep(kHealthInterval)) {
+    if (!process->child.running()) {
+      process->child.wait();
+      const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
+      spdlog::error("service {}: {}", options_.service, how);
+      std::lock_guard lock(mu_);
+      snapshot_.detail = how;
+      process_.reset();
+      return;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(In(kHealthDeadline));
+    v1::PluginHealth health;
+    const grpc::Status status = process->stub->Health(&context, v1::PluginEmpty(), &health);
+    if (!status.ok()) {
+      if (++missed < kMaxMissedHealthChecks) continue;
+      const std::string how = "the plugin host stopped answering (" + status.error_message() + ")";
+      spdlog::error("service {}: {}; killing it", options_.service, how);
+      Reap(/*kill=*/true);
+      std::lock_guard lock(mu_);
+      snapshot_.detail = how;
+      return;
+    }
+    missed = 0;
+    bool changed = false;
+    {
+      std::lock_guard lock(mu_);
+      std::map<std::string, std::string> endpoints(health.endpoints().begin(),
+                                                   health.endpoints().end());
+      const std::string detail = health.status() == DOMIAN_OK ? "" : health.detail();
+      changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail;
+      snapshot_.endpoints = std::move(endpoints);
+      snapshot_.detail = detail;
+    }
+    if (changed && on_change_) on_change_();
+  }
+}
+
+void IsolatedService::Reap(bool kill) {
+  std::shared_ptr<Process> process;
+  {
+    std::lock_guard lock(mu_);
+    process = std::move(process_);
+  }
+  if (!process) return;
+  if (kill && process->child.running()) ::kill(process->child.id(), SIGKILL);
+  std::error_code ignored;
+  process->child.wait(ignored);
+}
+
+void IsolatedService::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (supervisor_.joinable()) supervisor_.join();
+  SetState("stopped", "");
+}
+
+// On the supervising thread: saves the state, asks the host to stop, and
+// kills it if it does not exit in time.
+void IsolatedService::Shutdown() {
+  std::shared_ptr<Process> process;
+  {
+    std::lock_guard lock(mu_);
+    process = process_;
+  }
+  if (process && process->stub && process->child.running()) {
+    grpc::ClientContext save_context;
+    save_context.set_deadline(In(kStopDeadline));
+    v1::PluginResult saved;
+    const grpc::Status status = process->stub->SaveState(&save_context, v1::PluginEmpty(), &saved);
+    if (!status.ok()) {
+      spdlog::warn("service {}: state not saved: the plugin host did not answer ({})",
+                   options_.service, status.error_message());
+    } else if (saved.status() == DOMIAN_OK) {
+      if (!WriteFileAtomically(options_.state_dir / kStateFile, saved.output())) {
+        spdlog::warn("service {}: state not saved: cannot write {}", options_.service,
+                     (options_.state_dir / kStateFile).string());
+      }
+    } else if (saved.status() != DOMIAN_ERR_NOT_SUPPORTED) {
+      spdlog::warn("service {}: state not saved: {}", options_.service, saved.output());
+    }
+    grpc::ClientContext stop_context;
+    stop_context.set_deadline(In(kStopDeadline));
+    v1::PluginEmpty none;
+    process->stub->Stop(&stop_context, v1::PluginEmpty(), &none);
+    const auto until = std::chrono::steady_clock::now() + kStopDeadline;
+    while (process->child.running() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  Reap(/*kill=*/true);
+}
+
+CallResult IsolatedService::Invoke(const std::string& command, const std::string& args_json) {
+  std::shared_ptr<Process> process;
+  {
+    std::lock_guard lock(mu_);
+    process = process_;
+    if (!process || !process->stub || snapshot_.state != "running") {
+      return {DOMIAN_ERR_UNAVAILABLE, "the service is " + snapshot_.state + " on this node" +
+                                          (snapshot_.detail.empty() ? "" : ": " + snapshot_.detail)};
+    }
+  }
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginInvokeRequest request;
+  request.set_command(command);
+  request.set_args_json(args_json);
+  v1::PluginResult result;
+  const grpc::Status status = process->stub->Invoke(&context, request, &result);
+  if (!status.ok()) {
+    return {DOMIAN_ERR_UNAVAILABLE,
+            "the plugin host did not answer (" + status.error_message() + "); it is restarted"};
+  }
+  return {result.status(), result.output()};
+}
+
+}  // namespace domian::plugins

@@ -1,0 +1,90 @@
+// IsolatedService: one service whose plugin runs in a domian-plugin-host
+// process of its own (isolation: process), supervised from here.
+//
+// The process is started with Boost.Process and spoken to over gRPC on a
+// Unix socket in the service's folder. A process that exits, crashes or
+// stops answering its health check (twice in a row) is killed if needed
+// and started again after a pause that starts at 100 ms and doubles up to
+// 10 s, back to 100 ms once it ran healthy for 30 s; a service that
+// crashes 5 times within a minute is marked failed on this node and left
+// alone. Exit codes and signals are logged. The host process dies with
+// domiand (PR_SET_PDEATHSIG), so none is ever orphaned.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/plugins/plugin_instance.h"
+
+namespace domian::plugins {
+
+inline constexpr std::chrono::milliseconds kFirstRestartDelay{100};
+inline constexpr std::chrono::milliseconds kMaxRestartDelay{10000};
+inline constexpr std::chrono::seconds kHealthyPeriod{30};   // resets the restart delay
+inline constexpr std::chrono::seconds kCrashWindow{60};
+inline constexpr size_t kMaxCrashesInWindow = 5;
+inline constexpr std::chrono::milliseconds kHealthInterval{1000};
+inline constexpr std::chrono::milliseconds kHealthDeadline{2000};
+inline constexpr int kMaxMissedHealthChecks = 2;
+inline constexpr std::chrono::seconds kSpawnDeadline{10};   // start to serving
+inline constexpr std::chrono::seconds kCallDeadline{30};
+inline constexpr std::chrono::seconds kStopDeadline{5};
+
+class IsolatedService {
+ public:
+  struct Options {
+    std::string service;
+    std::filesystem::path plugin;       // the .so
+    std::filesystem::path state_dir;    // the service's folder
+    std::filesystem::path host_binary;  // domian-plugin-host
+    std::string config_json = "{}";
+  };
+  struct Snapshot {
+    std::string state;  // starting | running | restarting | failed | stopped
+    std::string detail;
+    uint64_t starts = 0;
+    std::map<std::string, std::string> endpoints;
+  };
+
+  // `on_change` runs (without locks held) when the snapshot changes.
+  IsolatedService(Options options, std::function<void()> on_change);
+  ~IsolatedService();  // Stop()
+  IsolatedService(const IsolatedService&) = delete;
+  IsolatedService& operator=(const IsolatedService&) = delete;
+
+  void Start();
+  // Saves the state, stops the plugin and the process (killed if it does
+  // not exit in time).
+  void Stop();
+  CallResult Invoke(const std::string& command, const std::string& args_json);
+  Snapshot Status() const;
+
+ private:
+  struct Process;
+  void Supervise();
+  void Run();       // launches and restarts until stopping or failed
+  void Shutdown();  // graceful end of the current host
+  bool Launch(std::string& problem);  // spawn, connect, start
+  void Watch();                       // health checks until the process is gone
+  void Reap(bool kill);
+  void SetState(const std::string& state, const std::string& detail);
+  bool Sleep(std::chrono::milliseconds delay);  // false when stopping
+
+  Options options_;
+  std::function<void()> on_change_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  Snapshot snapshot_;
+  std::shared_ptr<Process> process_;  // the current one, if any
+  std::thread supervisor_;
+};
+
+}  // namespace domian::plugins

@@ -367,6 +367,11 @@ int Report(const std::string& file) {
           "p50 " + Fixed(p50 / 1000.0, 3) + " p99 " +
               Fixed(r["load_create_start_us"]["p99"].get<double>() / 1000.0, 3) + " ms",
           p50 <= 1000.0);
+    } else if (r["scenario"] == "spawn") {
+      const double p50 = r["ready_ms"]["p50"];
+      row("plugin host process spawn -> ready", "p50<=20ms",
+          "p50 " + Fixed(p50, 1) + " p99 " + Fixed(r["ready_ms"]["p99"], 1) + " ms",
+          p50 <= 20.0);
     } else if (r["scenario"] == "call") {
       const double routed = r["routed_us"]["p50"];
       row("plugin call routed via another node", "p50<=1ms",

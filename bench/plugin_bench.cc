@@ -2,6 +2,8 @@
 //
 //   inline-load: a fresh copy of a plugin .so (so dlopen really maps it)
 //                loaded, checked, created and started in this process.
+//   spawn:       a domian-plugin-host process started for a service until
+//                the service runs in it (isolation: process).
 //   call:        `Invoke` of a plugin command through a real domiand:
 //                answered by the node that runs it (local) and through
 //                another node that forwards it (routed), over loopback,
@@ -12,9 +14,12 @@
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <iostream>
 
 #include "core/cli/control_client.h"
+#include "core/plugins/isolated_service.h"
 #include "core/plugins/plugin_instance.h"
 #include "core/plugins/plugin_library.h"
 #include "tests/support/cluster.h"
@@ -67,6 +72,42 @@ nlohmann::json InlineLoad(const std::filesystem::path& plugin, int trials) {
           {"load_create_start_us", Summary(start_us)}};
 }
 
+nlohmann::json Spawn(const std::filesystem::path& plugin, int trials) {
+  TempDir dir("domian-plugin-bench");
+  std::vector<double> ready_ms;
+  for (int i = 0; i < trials; ++i) {
+    const auto folder = dir.path() / std::to_string(i);
+    std::filesystem::create_directory(folder);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool running = false;
+    domian::plugins::IsolatedService* service_ptr = nullptr;
+    domian::plugins::IsolatedService service(
+        {.service = plugin.stem().string(),
+         .plugin = plugin,
+         .state_dir = folder,
+         .host_binary = DOMIAN_PLUGIN_HOST_BUILT},
+        [&] {
+          std::lock_guard lock(mu);
+          if (service_ptr != nullptr && service_ptr->Status().state == "running") running = true;
+          cv.notify_all();
+        });
+    {
+      std::lock_guard lock(mu);
+      service_ptr = &service;
+    }
+    const auto began = std::chrono::steady_clock::now();
+    service.Start();
+    {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, 10s, [&] { return running; })) throw std::runtime_error("no start");
+    }
+    ready_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+    service.Stop();
+  }
+  return {{"scenario", "spawn"}, {"trials", trials}, {"ready_ms", Summary(ready_ms)}};
+}
+
 nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
   TempDir dir("domian-plugin-bench");
   const std::string yaml = "plugins:\n  dirs: [" + plugin_dir.string() +
@@ -107,7 +148,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);  // plugins log every start
   po::options_description options("plugin_bench");
   options.add_options()
-      ("scenario", po::value<std::string>()->required(), "inline-load | call")
+      ("scenario", po::value<std::string>()->required(), "inline-load | spawn | call")
       ("plugin", po::value<std::string>()->default_value(std::string(DOMIAN_TEST_PLUGIN_DIR) + "/echo-c.so"),
        "inline-load: the plugin file")
       ("trials", po::value<int>()->default_value(200), "inline-load: copies loaded")
@@ -125,6 +166,8 @@ int main(int argc, char** argv) {
     nlohmann::json result;
     if (scenario == "inline-load") {
       result = InlineLoad(args["plugin"].as<std::string>(), args["trials"].as<int>());
+    } else if (scenario == "spawn") {
+      result = Spawn(args["plugin"].as<std::string>(), args["trials"].as<int>());
     } else if (scenario == "call") {
       result = Calls(DOMIAN_TEST_PLUGIN_DIR, args["calls"].as<int>());
     } else {

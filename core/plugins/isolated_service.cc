@@ -156,13 +156,20 @@ bool IsolatedService::Launch(std::string& problem) {
     process_ = process;
   }
   // Serving once the socket answers; the process may also die first.
-  auto channel = grpc::CreateChannel("unix:" + socket.string(), grpc::InsecureChannelCredentials());
+  // The host is local and starts in milliseconds: retry the connection
+  // quickly instead of gRPC's default 1 s backoff.
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 5);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  auto channel = grpc::CreateCustomChannel("unix:" + socket.string(),
+                                           grpc::InsecureChannelCredentials(), arguments);
   const auto until = std::chrono::steady_clock::now() + kSpawnDeadline;
   bool connected = false;
   while (!connected && std::chrono::steady_clock::now() < until && process->child.running()) {
     connected = std::filesystem::exists(socket) &&
-                channel->WaitForConnected(In(std::chrono::milliseconds(100)));
-    if (!connected) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                channel->WaitForConnected(In(std::chrono::milliseconds(50)));
+    if (!connected) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (!connected) {
     const bool alive = process->child.running();

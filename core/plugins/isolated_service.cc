@@ -7,9 +7,8 @@
 
 #include <boost/process.hpp>
 #include <deque>
-#include <fstream>
-#include <sstream>
 
+#include "core/plugins/service_state.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace bp = boost::process;
@@ -17,27 +16,7 @@ namespace bp = boost::process;
 namespace domian::plugins {
 namespace {
 
-constexpr char kStateFile[] = "state";
 constexpr char kSocketFile[] = "host.sock";
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-bool WriteFileAtomically(const std::filesystem::path& path, const std::string& data) {
-  const std::filesystem::path temporary = path.string() + ".new";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out.flush()) return false;
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  return !error;
-}
 
 std::string ExitDescription(int status) {
   if (WIFSIGNALED(status)) {
@@ -182,9 +161,8 @@ bool IsolatedService::Launch(std::string& problem) {
   process->stub = v1::PluginHostProcess::NewStub(channel);
   v1::PluginStartRequest request;
   request.set_config_json(options_.config_json);
-  const std::filesystem::path state_file = options_.state_dir / kStateFile;
-  if (std::filesystem::exists(state_file)) {
-    request.set_state(ReadFile(state_file));
+  if (const std::optional<std::string> saved = ReadServiceState(options_.state_dir)) {
+    request.set_state(*saved);
     request.set_has_state(true);
   }
   grpc::ClientContext context;
@@ -291,9 +269,9 @@ void IsolatedService::Shutdown() {
       spdlog::warn("service {}: state not saved: the plugin host did not answer ({})",
                    options_.service, status.error_message());
     } else if (saved.status() == DOMIAN_OK) {
-      if (!WriteFileAtomically(options_.state_dir / kStateFile, saved.output())) {
-        spdlog::warn("service {}: state not saved: cannot write {}", options_.service,
-                     (options_.state_dir / kStateFile).string());
+      if (!WriteServiceState(options_.state_dir, saved.output())) {
+        spdlog::warn("service {}: state not saved: cannot write in {}", options_.service,
+                     options_.state_dir.string());
       }
     } else if (saved.status() != DOMIAN_ERR_NOT_SUPPORTED) {
       spdlog::warn("service {}: state not saved: {}", options_.service, saved.output());

@@ -1,5 +1,7 @@
 #include "core/plugins/plugin_host.h"
 
+#include "core/plugins/service_state.h"
+
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
@@ -7,8 +9,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 namespace domian::plugins {
 namespace {
@@ -16,28 +16,6 @@ namespace {
 // A file copied into a plugin folder arrives in several events (create,
 // writes, close); one rescan after they settle is enough.
 constexpr std::chrono::milliseconds kSettle{200};
-constexpr char kStateFile[] = "state";
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Written to a new file and renamed over the old: a crash mid-write never
-// leaves half a state behind.
-bool WriteFileAtomically(const std::filesystem::path& path, const std::string& data) {
-  const std::filesystem::path temporary = path.string() + ".new";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    if (!out.flush()) return false;
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  return !error;
-}
 
 }  // namespace
 
@@ -199,9 +177,9 @@ bool PluginHost::StartService(Service& service) {
   if (auto* problem = std::get_if<std::string>(&created)) return fail(*problem);
   std::shared_ptr<PluginInstance> instance =
       std::move(std::get<std::unique_ptr<PluginInstance>>(created));
-  const std::filesystem::path state_file = dir / kStateFile;
-  if (instance->has_state() && std::filesystem::exists(state_file)) {
-    const CallResult loaded = instance->LoadState(ReadFile(state_file));
+  const std::optional<std::string> saved = ReadServiceState(dir);
+  if (instance->has_state() && saved) {
+    const CallResult loaded = instance->LoadState(*saved);
     if (!loaded.ok()) {
       spdlog::warn("service {}: saved state not restored: {}", name, loaded.output);
     }
@@ -242,7 +220,7 @@ void PluginHost::StopService(Service& service) {
   if (instance->has_state()) {
     const CallResult saved = instance->SaveState();
     if (!saved.ok() ||
-        !WriteFileAtomically(ServiceDir(service.config.name) / kStateFile, saved.output)) {
+        !WriteServiceState(ServiceDir(service.config.name), saved.output)) {
       spdlog::warn("service {}: state not saved: {}", service.config.name, saved.output);
     }
   }

@@ -26,6 +26,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/percentile.h"
 #include "tests/support/cluster.h"
 #include "tests/support/private_mdns.h"
 
@@ -34,6 +35,8 @@ using namespace domian::testing;
 using Clock = std::chrono::system_clock;
 
 namespace {
+
+using domian::bench::Percentile;
 
 constexpr auto kConvergeTimeout = 60s;
 constexpr auto kDetectTimeout = 30s;
@@ -76,13 +79,6 @@ size_t CountLines(const std::string& log, const std::string& needle) {
     ++count;
   }
   return count;
-}
-
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
-  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
 }
 
 struct Cluster {

@@ -22,6 +22,7 @@
 #include "core/plugins/isolated_service.h"
 #include "core/plugins/plugin_instance.h"
 #include "core/plugins/plugin_library.h"
+#include "bench/percentile.h"
 #include "tests/support/cluster.h"
 
 namespace po = boost::program_options;
@@ -30,12 +31,7 @@ using Micros = std::chrono::duration<double, std::micro>;
 
 namespace {
 
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
-  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
-}
+using domian::bench::Percentile;
 
 nlohmann::json Summary(const std::vector<double>& values) {
   return {{"p50", Percentile(values, 50)}, {"p99", Percentile(values, 99)}};

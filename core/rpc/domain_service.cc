@@ -2,23 +2,31 @@
 // serves them on the EventLoop.
 #include "core/rpc/domain_service.h"
 
+#include <variant>
+
 #include "core/rpc/convert.h"
 
 namespace domian::rpc {
 namespace {
 
 // One incoming unary call: waits for a caller, re-arms for the next one,
-// runs the handler and sends the answer, then deletes itself.
+// runs the handler and sends the answer, then deletes itself. A handler
+// answers at once (Answer) or later, from any thread, through `done`
+// (Defer; finishing from another thread is allowed by gRPC's async API,
+// and the completion comes back to the loop).
 template <typename Request, typename Response>
 class UnaryCall final : public EventLoop::Tag {
  public:
   using RequestMethod = void (v1::Domain::AsyncService::*)(
       grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
       grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  using HandlerMethod = grpc::Status (DomainService::*)(const Request&, Response&);
+  using Answer = grpc::Status (DomainService::*)(const Request&, Response&);
+  using Defer = void (DomainService::*)(const Request&, Response*,
+                                        std::function<void(grpc::Status)>);
+  using Handler = std::variant<Answer, Defer>;
 
   static void Arm(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
-                  RequestMethod request, HandlerMethod handle) {
+                  RequestMethod request, Handler handle) {
     auto* call = new UnaryCall(loop, service, handler, request, handle);
     (service.*request)(&call->context_, &call->request_, &call->responder_, loop.queue(),
                        loop.queue(), call);
@@ -30,75 +38,24 @@ class UnaryCall final : public EventLoop::Tag {
       return;
     }
     if (!loop_.stopping()) Arm(loop_, service_, handler_, request_method_, handle_);
-    const grpc::Status status = (handler_.*handle_)(request_, response_);
     answered_ = true;
-    if (status.ok()) {
-      responder_.Finish(response_, status, this);
-    } else {
-      responder_.FinishWithError(status, this);
-    }
-  }
-
- private:
-  UnaryCall(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
-            RequestMethod request, HandlerMethod handle)
-      : loop_(loop),
-        service_(service),
-        handler_(handler),
-        request_method_(request),
-        handle_(handle),
-        responder_(&context_) {}
-
-  EventLoop& loop_;
-  v1::Domain::AsyncService& service_;
-  DomainService& handler_;
-  RequestMethod request_method_;
-  HandlerMethod handle_;
-  grpc::ServerContext context_;
-  Request request_;
-  Response response_;
-  grpc::ServerAsyncResponseWriter<Response> responder_;
-  bool answered_ = false;
-};
-
-// One incoming unary call answered later, from any thread: the handler
-// gets a `done` to call exactly once. (Finishing from another thread is
-// allowed by gRPC's async API; the completion comes back to the loop.)
-template <typename Request, typename Response>
-class DeferredCall final : public EventLoop::Tag {
- public:
-  using RequestMethod = void (v1::Domain::AsyncService::*)(
-      grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
-      grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  using HandlerMethod = void (DomainService::*)(const Request&, Response*,
-                                                std::function<void(grpc::Status)>);
-
-  static void Arm(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
-                  RequestMethod request, HandlerMethod handle) {
-    auto* call = new DeferredCall(loop, service, handler, request, handle);
-    (service.*request)(&call->context_, &call->request_, &call->responder_, loop.queue(),
-                       loop.queue(), call);
-  }
-
-  void Proceed(bool ok) override {
-    if (answered_ || !ok) {
-      delete this;
-      return;
-    }
-    if (!loop_.stopping()) Arm(loop_, service_, handler_, request_method_, handle_);
-    answered_ = true;
-    (handler_.*handle_)(request_, &response_, [this](grpc::Status status) {
+    auto finish = [this](const grpc::Status& status) {
       if (status.ok()) {
         responder_.Finish(response_, status, this);
       } else {
         responder_.FinishWithError(status, this);
       }
-    });
+    };
+    if (const Answer* answer = std::get_if<Answer>(&handle_)) {
+      finish((handler_.**answer)(request_, response_));
+    } else {
+      (handler_.*std::get<Defer>(handle_))(request_, &response_, finish);
+    }
   }
 
  private:
-  DeferredCall(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
-               RequestMethod request, HandlerMethod handle)
+  UnaryCall(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
+            RequestMethod request, Handler handle)
       : loop_(loop),
         service_(service),
         handler_(handler),
@@ -110,7 +67,7 @@ class DeferredCall final : public EventLoop::Tag {
   v1::Domain::AsyncService& service_;
   DomainService& handler_;
   RequestMethod request_method_;
-  HandlerMethod handle_;
+  Handler handle_;
   grpc::ServerContext context_;
   Request request_;
   Response response_;
@@ -145,7 +102,7 @@ void DomainService::Serve(EventLoop& loop) {
   UnaryCall<v1::ListPluginsRequest, v1::ListPluginsResponse>::Arm(
       loop, service_, *this, &Domain::AsyncService::RequestListPlugins,
       &DomainService::ListPlugins);
-  DeferredCall<v1::InvokeRequest, v1::InvokeResponse>::Arm(
+  UnaryCall<v1::InvokeRequest, v1::InvokeResponse>::Arm(
       loop, service_, *this, &Domain::AsyncService::RequestInvoke, &DomainService::Invoke);
 }
 

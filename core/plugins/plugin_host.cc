@@ -98,16 +98,16 @@ void PluginHost::Rescan() {
       spdlog::info("{}", change.message);
     }
   }
-  StartMissing();
-  if (!changes.empty()) Changed();
+  // One identity update for both the plugin changes and any start.
+  if (StartMissing() || !changes.empty()) Changed();
 }
 
-void PluginHost::StartMissing() {
+bool PluginHost::StartMissing() {
   std::lock_guard lifecycle(lifecycle_mu_);
   std::vector<std::shared_ptr<Service>> candidates;
   {
     std::lock_guard lock(mu_);
-    if (stopped_) return;
+    if (stopped_) return false;
     for (auto& [name, service] : services_) {
       if (service->instance || service->isolated) continue;
       if (service->status.state == "failed") continue;
@@ -116,7 +116,7 @@ void PluginHost::StartMissing() {
   }
   bool started = false;
   for (const auto& service : candidates) started |= StartService(*service);
-  if (started) Changed();
+  return started;
 }
 
 // Runs without mu_: plugin code (create, start) may call back into the

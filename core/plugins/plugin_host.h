@@ -81,7 +81,9 @@ class PluginHost {
     std::shared_ptr<IsolatedService> isolated;  // isolation: process
   };
 
-  void StartMissing();  // starts configured services whose plugin is now here
+  // Starts configured services whose plugin is now here; true if any
+  // service's state changed.
+  bool StartMissing();
   bool StartService(Service& service);  // requires lifecycle_mu_, not mu_
   void StopService(Service& service);   // requires lifecycle_mu_, not mu_
   std::filesystem::path ServiceDir(const std::string& name) const;

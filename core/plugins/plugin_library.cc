@@ -134,7 +134,10 @@ std::optional<std::string> Describe(const domian_plugin_descriptor& raw,
 }  // namespace
 
 std::string UnsafePermissions(const std::filesystem::path& path) {
-  if (::geteuid() != 0) return "";
+  return ::geteuid() == 0 ? PermissionProblem(path, 0) : "";
+}
+
+std::string PermissionProblem(const std::filesystem::path& path, uid_t owner) {
   for (const std::filesystem::path& item : {path, path.parent_path()}) {
     struct stat info {};
     if (::stat(item.c_str(), &info) != 0) return "cannot stat " + item.string();
@@ -147,7 +150,7 @@ std::string UnsafePermissions(const std::filesystem::path& path) {
                return std::string(mode);
              }() + "); domiand runs as root and loads only files that only their owner can change";
     }
-    if (info.st_uid != 0 && info.st_uid != ::geteuid()) {
+    if (info.st_uid != 0 && info.st_uid != owner) {
       return item.string() + " is owned by uid " + std::to_string(info.st_uid) +
              ", not by root";
     }

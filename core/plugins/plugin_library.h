@@ -10,6 +10,7 @@
 #pragma once
 
 #include <domian/plugin.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -75,5 +76,8 @@ class PluginLibrary {
 // write it could run code as root, as sshd's StrictModes guards against);
 // empty when it is fine.
 std::string UnsafePermissions(const std::filesystem::path& path);
+// The check itself, for any daemon user: `path` and its folder must be
+// writable by their owner only, and owned by root or by `owner`.
+std::string PermissionProblem(const std::filesystem::path& path, uid_t owner);
 
 }  // namespace domian::plugins

@@ -182,6 +182,34 @@ TEST(PluginLibraryTest, RefusalsNameTheFileAndTheReason) {
   EXPECT_THAT(RefusalOf(folder.path() / "missing.so"), HasSubstr("missing.so"));
 }
 
+TEST(PluginLibraryTest, ThePermissionRuleRefusesWhatOthersCouldChange) {
+  // The rule domiand applies as root, checked here as whoever runs the test.
+  TempFolder folder;
+  const auto copy = folder.path() / "echo-c.so";
+  std::filesystem::copy_file(kPlugins / "echo-c.so", copy);
+  std::filesystem::permissions(copy, std::filesystem::perms(0644));
+  EXPECT_EQ(PermissionProblem(copy, ::geteuid()), "");
+  std::filesystem::permissions(copy, std::filesystem::perms(0666));
+  EXPECT_THAT(PermissionProblem(copy, ::geteuid()),
+              HasSubstr(copy.string() + " is writable by others (mode 0666)"));
+  std::filesystem::permissions(copy, std::filesystem::perms(0664));
+  EXPECT_THAT(PermissionProblem(copy, ::geteuid()),
+              HasSubstr("is writable by its group (mode 0664)"));
+  std::filesystem::permissions(copy, std::filesystem::perms(0644));
+  std::filesystem::permissions(folder.path(), std::filesystem::perms(0777));
+  EXPECT_THAT(PermissionProblem(copy, ::geteuid()),
+              HasSubstr(folder.path().string() + " is writable by others (mode 0777)"));
+  std::filesystem::permissions(folder.path(), std::filesystem::perms(0755));
+  // Owned by neither root nor the daemon's user: refused too.
+  if (::geteuid() != 0) {
+    EXPECT_THAT(PermissionProblem(copy, ::geteuid() + 1), HasSubstr("not by root"));
+  } else {
+    EXPECT_EQ(::chown(copy.c_str(), 4242, 4242), 0);
+    EXPECT_THAT(PermissionProblem(copy, 0), HasSubstr("is owned by uid 4242, not by root"));
+  }
+}
+
+// Load applies the rule when domiand runs as root, which only root can test.
 TEST(PluginLibraryTest, AsRootFilesOthersCanWriteAreRefused) {
   if (::geteuid() != 0) GTEST_SKIP() << "the permission rule applies when domiand runs as root";
   TempFolder folder;

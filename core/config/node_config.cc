@@ -53,10 +53,22 @@ constexpr size_t kMaxQuotedLength = 60;
 
 // The schema: the known keys of each mapping, in documentation order
 // (which is also the order in which ties between suggestions are broken).
-constexpr std::array<std::string_view, 6> kSectionKeys = {
-    "node", "discovery", "membership", "plugins", "services", "log"};
+constexpr std::array<std::string_view, 7> kSectionKeys = {
+    "node", "discovery", "membership", "plugins", "services", "placement", "log"};
 constexpr std::array<std::string_view, 1> kPluginsKeys = {"dirs"};
-constexpr std::array<std::string_view, 2> kServiceKeys = {"isolation", "config"};
+constexpr std::array<std::string_view, 4> kServiceKeys = {"run", "weight", "isolation",
+                                                          "config"};
+struct PlacementKey {
+  std::string_view name;
+  Millis PlacementTimings::*field;
+};
+constexpr std::array<PlacementKey, 3> kPlacementKeys = {{
+    {"migrate_after", &PlacementTimings::migrate_after},
+    {"settle", &PlacementTimings::settle},
+    {"failed_hold", &PlacementTimings::failed_hold},
+}};
+constexpr std::array<std::string_view, 3> kPlacementKeyNames = {"migrate_after", "settle",
+                                                                "failed_hold"};
 constexpr std::array<std::string_view, 6> kNodeKeys = {
     "id", "cluster", "listen", "advertise", "traits", "state_dir"};
 constexpr std::array<std::string_view, 3> kDiscoveryKeys = {"seeds", "mdns",
@@ -409,7 +421,7 @@ class Loader {
     if (!root.IsMap()) {
       AddIssue(root.Mark(), "",
                "expected a map with the sections node, discovery, "
-               "membership, plugins, services and log, found " +
+               "membership, plugins, services, placement and log, found " +
                    Describe(root));
       return;
     }
@@ -425,6 +437,8 @@ class Loader {
         LoadPlugins(section);
       } else if (section.name == "services") {
         LoadServices(section);
+      } else if (section.name == "placement") {
+        LoadPlacement(section);
       } else if (section.name == "log") {
         LoadLog(section);
       }
@@ -612,7 +626,29 @@ class Loader {
       parsed.line = service.mark.line + 1;
       if (!service.value.IsNull() && !IsSection(service)) continue;
       for (const Field& field : Fields(service.value, service.path, kServiceKeys)) {
-        if (field.name == "isolation") {
+        if (field.name == "run") {
+          const auto text = Scalar(field, "always, prefer, allow or never");
+          if (!text) continue;
+          if (const auto mode = ParseRunMode(*text)) {
+            parsed.run = *mode;
+          } else {
+            AddIssue(field, "invalid run mode " + Quote(*text) +
+                                ": expected always, prefer, allow or never");
+          }
+        } else if (field.name == "weight") {
+          const auto text = Scalar(field, "a whole number");
+          if (!text) continue;
+          int64_t weight = 0;
+          const char* end = text->data() + text->size();
+          const auto [ptr, ec] = std::from_chars(text->data(), end, weight);
+          if (ec != std::errc() || ptr != end || weight < kMinWeight || weight > kMaxWeight) {
+            AddIssue(field, "invalid weight " + Quote(*text) + ": expected a whole number from " +
+                                std::to_string(kMinWeight) + " to " +
+                                std::to_string(kMaxWeight));
+            continue;
+          }
+          parsed.weight = weight;
+        } else if (field.name == "isolation") {
           const auto text = Scalar(field, "process or inline");
           if (!text) continue;
           if (*text == "process") {
@@ -771,6 +807,25 @@ class Loader {
     config_.membership.fanout = fanout;
   }
 
+  void LoadPlacement(const Field& section) {
+    for (const Field& field : Fields(section.value, section.path, kPlacementKeyNames)) {
+      const auto key = std::find_if(kPlacementKeys.begin(), kPlacementKeys.end(),
+                                    [&](const PlacementKey& k) { return k.name == field.name; });
+      const auto text = Scalar(field, "a duration like 1500ms or 1.5s");
+      if (!text) continue;
+      const std::optional<Millis> value = ParseDuration(*text);
+      if (!value) {
+        AddIssue(field, "invalid duration " + Quote(*text) + ": expected " + kDurationHelp);
+        continue;
+      }
+      if (*value <= Millis::zero() && field.name != "settle") {
+        AddIssue(field, field.name + " must be longer than 0ms");
+        continue;
+      }
+      config_.placement.*(key->field) = *value;
+    }
+  }
+
   void LoadLog(const Field& section) {
     for (const Field& field : Fields(section.value, section.path, kLogKeys)) {
       // "level" is the only key.
@@ -876,6 +931,23 @@ struct FileCloser {
 };
 
 }  // namespace
+
+std::optional<RunMode> ParseRunMode(std::string_view text) {
+  for (RunMode mode : {RunMode::kNever, RunMode::kAllow, RunMode::kPrefer, RunMode::kAlways}) {
+    if (text == RunModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
+std::string_view RunModeName(RunMode mode) {
+  switch (mode) {
+    case RunMode::kNever: return "never";
+    case RunMode::kAllow: return "allow";
+    case RunMode::kPrefer: return "prefer";
+    case RunMode::kAlways: return "always";
+  }
+  return "allow";
+}
 
 std::string ConfigIssue::ToString() const {
   std::string out = file;

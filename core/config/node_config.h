@@ -62,12 +62,45 @@ std::string_view AdvertiseModeName(AdvertiseMode mode);
 //  - inline: loaded into domiand (cheaper, for trusted plugins).
 enum class Isolation { kProcess, kInline };
 
+// How much a node wants to run a service (services.<name>.run). Ordered:
+// a higher value ranks first when placement picks a node.
+//  - always: run it here whenever this node is alive (ranks first).
+//  - prefer: run it here rather than on allow nodes (the default for a
+//    service written in the file: listing it says "here, please").
+//  - allow:  may run here; a plugin present but not listed counts as this,
+//    with weight 0.
+//  - never:  never here.
+enum class RunMode { kNever = 0, kAllow = 1, kPrefer = 2, kAlways = 3 };
+std::optional<RunMode> ParseRunMode(std::string_view text);
+std::string_view RunModeName(RunMode mode);
+
+// Weights rank nodes with the same run mode; kept small enough to print.
+inline constexpr int64_t kMinWeight = -1000000;
+inline constexpr int64_t kMaxWeight = 1000000;
+
 // One entry of the services: section.
 struct ServiceConfig {
   std::string name;
+  RunMode run = RunMode::kPrefer;
+  int64_t weight = 0;
   Isolation isolation = Isolation::kProcess;
   std::string config_json = "{}";  // the plugin's settings, as JSON
   int line = 0;                    // where it is configured, for messages
+};
+
+// How placement moves services (placement: section).
+struct PlacementTimings {
+  // A better node must have been alive this long (without restarting)
+  // before a service moves to it, and a service moves at most once per
+  // this period: a node that comes and goes does not drag services along.
+  Millis migrate_after{std::chrono::seconds(10)};
+  // After start-up, how long a node listens to the cluster before starting
+  // singletons itself, so a restarted node does not start a second copy of
+  // something a peer runs before it has heard of that peer.
+  Millis settle{std::chrono::seconds(2)};
+  // A node where a service kept crashing (its plugin host gave up) is not a
+  // candidate for it for this long; the next candidate runs it meanwhile.
+  Millis failed_hold{std::chrono::minutes(10)};
 };
 
 // Plugin folders searched in order; a service found in two is refused
@@ -98,8 +131,11 @@ struct NodeConfig {
   // plugins:
   std::vector<std::filesystem::path> plugin_dirs = kDefaultPluginDirs;
 
-  // services: (until placement decides, each is started on this node)
+  // services: this node's preferences; placement decides what runs here.
   std::vector<ServiceConfig> services;
+
+  // placement:
+  PlacementTimings placement;
 
   // log:
   std::string log_level = kDefaultLogLevel;  // trace|debug|info|warn|error|critical|off

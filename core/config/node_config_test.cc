@@ -71,6 +71,9 @@ void ExpectDefaults(const NodeConfig& config) {
   EXPECT_EQ(config.membership.fanout, 3u);
   EXPECT_EQ(config.plugin_dirs, kDefaultPluginDirs);
   EXPECT_THAT(config.services, IsEmpty());
+  EXPECT_EQ(config.placement.migrate_after, std::chrono::seconds(10));
+  EXPECT_EQ(config.placement.settle, std::chrono::seconds(2));
+  EXPECT_EQ(config.placement.failed_hold, minutes(10));
   EXPECT_EQ(config.log_level, "info");
 }
 
@@ -234,7 +237,7 @@ TEST(UnknownKeyTest, ListsKnownKeysWhenNothingIsClose) {
   EXPECT_THAT(Issues("extras:\n  x: 1\n"),
               ElementsAre("node.yaml:1:1: extras: unknown key 'extras' "
                           "(expected one of node, discovery, membership, "
-                          "plugins, services, log)"));
+                          "plugins, services, placement, log)"));
 }
 
 TEST(UnknownKeyTest, ThreeEditsAwayIsNotSuggested) {
@@ -261,11 +264,11 @@ TEST(UnknownKeyTest, KeyThatIsNotAStringIsReported) {
 TEST(WrongTypeTest, TopLevelMustBeAMap) {
   EXPECT_THAT(Issues("- node\n- log\n"),
               ElementsAre("node.yaml:1:1: expected a map with the sections "
-                          "node, discovery, membership, plugins, services and log, found a "
+                          "node, discovery, membership, plugins, services, placement and log, found a "
                           "list"));
   EXPECT_THAT(Issues("hello\n"),
               ElementsAre("node.yaml:1:1: expected a map with the sections "
-                          "node, discovery, membership, plugins, services and log, found the "
+                          "node, discovery, membership, plugins, services, placement and log, found the "
                           "value 'hello'"));
 }
 
@@ -460,6 +463,54 @@ TEST(BadValueTest, PluginsAndServices) {
   EXPECT_THAT(Issues("services:\n  lights:\n    confg: {}\n"),
               ElementsAre("node.yaml:3:5: services.lights.confg: unknown key "
                           "'confg' (did you mean 'config'?)"));
+}
+
+TEST(NodeConfigTest, ServicesCarryTheirRunModeAndWeight) {
+  const NodeConfig config = ParseValid(R"(services:
+  lights: {run: always, weight: 10}
+  speaker: {run: never}
+  camera: {weight: -3}
+placement:
+  migrate_after: 30s
+  settle: 0ms
+  failed_hold: 5m
+)");
+  ASSERT_EQ(config.services.size(), 3u);
+  EXPECT_EQ(config.services[0].run, RunMode::kAlways);
+  EXPECT_EQ(config.services[0].weight, 10);
+  EXPECT_EQ(config.services[1].run, RunMode::kNever);
+  // Listing a service without a run mode says "here, please".
+  EXPECT_EQ(config.services[2].run, RunMode::kPrefer);
+  EXPECT_EQ(config.services[2].weight, -3);
+  EXPECT_EQ(config.placement.migrate_after, std::chrono::seconds(30));
+  EXPECT_EQ(config.placement.settle, Millis::zero());
+  EXPECT_EQ(config.placement.failed_hold, std::chrono::minutes(5));
+  // Defaults.
+  const NodeConfig defaults = ParseValid("");
+  EXPECT_EQ(defaults.placement.migrate_after, std::chrono::seconds(10));
+  EXPECT_EQ(defaults.placement.settle, std::chrono::seconds(2));
+  EXPECT_EQ(defaults.placement.failed_hold, std::chrono::minutes(10));
+}
+
+TEST(BadValueTest, RunModeWeightAndPlacementTimings) {
+  EXPECT_THAT(Issues("services:\n  lights:\n    run: sometimes\n"),
+              ElementsAre("node.yaml:3:5: services.lights.run: invalid run mode "
+                          "'sometimes': expected always, prefer, allow or never"));
+  EXPECT_THAT(Issues("services:\n  lights:\n    weight: 1.5\n"),
+              ElementsAre("node.yaml:3:5: services.lights.weight: invalid weight '1.5': "
+                          "expected a whole number from -1000000 to 1000000"));
+  EXPECT_THAT(Issues("services:\n  lights:\n    weight: 99999999\n"),
+              ElementsAre("node.yaml:3:5: services.lights.weight: invalid weight "
+                          "'99999999': expected a whole number from -1000000 to 1000000"));
+  EXPECT_THAT(Issues("placement:\n  migrate_after: soon\n"),
+              ElementsAre("node.yaml:2:3: placement.migrate_after: invalid duration 'soon': "
+                          "expected a number with a unit ms, s, m or h, like 1500ms or 1.5s"));
+  EXPECT_THAT(Issues("placement:\n  failed_hold: 0s\n"),
+              ElementsAre("node.yaml:2:3: placement.failed_hold: failed_hold must be longer "
+                          "than 0ms"));
+  EXPECT_THAT(Issues("placement:\n  migrate_afer: 1s\n"),
+              ElementsAre("node.yaml:2:3: placement.migrate_afer: unknown key "
+                          "'migrate_afer' (did you mean 'migrate_after'?)"));
 }
 
 TEST(BadValueTest, StateDir) {

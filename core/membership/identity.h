@@ -27,6 +27,22 @@ struct ServiceRecord {
   bool operator==(const ServiceRecord&) const = default;
 };
 
+// What a node says about running one service: its YAML preference and,
+// when it has the plugin, what the plugin says (see proto Offer).
+struct Offer {
+  std::string service;
+  std::string run;   // always | prefer | allow | never
+  int64_t weight = 0;
+  bool listed = false;
+  bool has_plugin = false;
+  std::string placement;  // singleton | per-node; empty without the plugin
+  std::vector<std::string> traits;
+  std::vector<std::string> depends;
+  bool gave_up = false;
+  std::string config_json;  // listed only
+  bool operator==(const Offer&) const = default;
+};
+
 // What a node says about itself; only that node writes it.
 struct Identity {
   std::string id;
@@ -37,6 +53,7 @@ struct Identity {
   std::vector<std::string> hostable;
   std::vector<std::string> traits;
   uint32_t protocol = kProtocolVersion;
+  std::vector<Offer> offers;
   bool operator==(const Identity&) const = default;
 };
 

@@ -32,6 +32,62 @@ std::optional<Refusal> CheckString(std::string_view where, std::string_view fiel
   return std::nullopt;
 }
 
+// Offers feed placement on every node: a bad one must not reach it.
+std::optional<Refusal> CheckOffers(std::string_view where, const Identity& identity,
+                                   const WireLimits& limits) {
+  if (identity.offers.size() > limits.max_offers) {
+    return Refusal{RefusalKind::kTooLarge,
+                   std::string(where) + ": " + std::to_string(identity.offers.size()) +
+                       " offers, over the limit of " + std::to_string(limits.max_offers)};
+  }
+  std::unordered_set<std::string_view> seen;
+  for (const Offer& offer : identity.offers) {
+    if (!IsValidServiceName(offer.service)) {
+      return Malformed(where, "offer for service " + Quote(offer.service) +
+                                  ": not a valid service name");
+    }
+    const std::string what = "offer " + offer.service;
+    if (!seen.insert(offer.service).second) return Malformed(where, what + " appears twice");
+    if (!ParseRunMode(offer.run)) {
+      return Malformed(where, what + ": run " + Quote(offer.run) + " is not a run mode");
+    }
+    if (offer.weight < kMinWeight || offer.weight > kMaxWeight) {
+      return Malformed(where, what + ": weight " + std::to_string(offer.weight) +
+                                  " is out of range");
+    }
+    if (offer.has_plugin != !offer.placement.empty() ||
+        (offer.has_plugin && offer.placement != "singleton" && offer.placement != "per-node")) {
+      return Malformed(where, what + ": placement " + Quote(offer.placement) +
+                                  " does not match has_plugin");
+    }
+    if (offer.traits.size() > limits.max_names || offer.depends.size() > limits.max_names) {
+      return Refusal{RefusalKind::kTooLarge, std::string(where) + ": " + what +
+                                                 ": more than " +
+                                                 std::to_string(limits.max_names) +
+                                                 " traits or dependencies"};
+    }
+    for (const std::string& trait : offer.traits) {
+      if (auto refusal = CheckString(where, "offer trait", trait, limits)) return refusal;
+    }
+    for (const std::string& depend : offer.depends) {
+      if (!IsValidServiceName(depend)) {
+        return Malformed(where, what + ": dependency " + Quote(depend) +
+                                    " is not a valid service name");
+      }
+    }
+    if (offer.config_json.size() > limits.max_config_bytes) {
+      return Refusal{RefusalKind::kTooLarge,
+                     std::string(where) + ": " + what + ": config is " +
+                         std::to_string(offer.config_json.size()) + " bytes, over the limit of " +
+                         std::to_string(limits.max_config_bytes)};
+    }
+    if (!offer.config_json.empty() && !offer.listed) {
+      return Malformed(where, what + ": carries a config but is not listed");
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry& entry,
                                      std::string_view cluster, const WireLimits& limits) {
   const Identity& identity = *entry.identity;
@@ -74,7 +130,7 @@ std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry
       if (auto refusal = CheckString(where, "trait or service name", name, limits)) return refusal;
     }
   }
-  return std::nullopt;
+  return CheckOffers(where, identity, limits);
 }
 
 std::optional<Refusal> CheckEntry(std::string_view where, const IdentityEntry& entry,

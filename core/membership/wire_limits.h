@@ -20,6 +20,8 @@ struct WireLimits {
   size_t max_services = 64;        // services in one node's ServiceList
   size_t max_names = 64;           // traits or hostable services per node
   size_t max_string_bytes = 256;   // any one string field
+  size_t max_offers = 64;          // offers in one identity
+  size_t max_config_bytes = 4096;  // one offer's config_json
 };
 
 // Largest identity list a node accepts. One at the entry cap with full

@@ -45,6 +45,19 @@ v1::Identity ToProto(const Identity& identity) {
   }
   for (const std::string& name : identity.hostable) out.add_hostable(name);
   for (const std::string& trait : identity.traits) out.add_traits(trait);
+  for (const Offer& offer : identity.offers) {
+    v1::Offer* o = out.add_offers();
+    o->set_service(offer.service);
+    o->set_run(offer.run);
+    o->set_weight(offer.weight);
+    o->set_listed(offer.listed);
+    o->set_has_plugin(offer.has_plugin);
+    o->set_placement(offer.placement);
+    for (const std::string& trait : offer.traits) o->add_traits(trait);
+    for (const std::string& depend : offer.depends) o->add_depends(depend);
+    o->set_gave_up(offer.gave_up);
+    o->set_config_json(offer.config_json);
+  }
   return out;
 }
 
@@ -103,6 +116,18 @@ Identity FromProto(const v1::Identity& identity) {
   }
   out.hostable.assign(identity.hostable().begin(), identity.hostable().end());
   out.traits.assign(identity.traits().begin(), identity.traits().end());
+  for (const v1::Offer& offer : identity.offers()) {
+    out.offers.push_back({.service = offer.service(),
+                          .run = offer.run(),
+                          .weight = offer.weight(),
+                          .listed = offer.listed(),
+                          .has_plugin = offer.has_plugin(),
+                          .placement = offer.placement(),
+                          .traits = {offer.traits().begin(), offer.traits().end()},
+                          .depends = {offer.depends().begin(), offer.depends().end()},
+                          .gave_up = offer.gave_up(),
+                          .config_json = offer.config_json()});
+  }
   return out;
 }
 

@@ -23,6 +23,16 @@ nlohmann::json Strings(const google::protobuf::RepeatedPtrField<std::string>& va
   return nlohmann::json(std::vector<std::string>(values.begin(), values.end()));
 }
 
+// One row of `services`, and of `explain`'s "running".
+nlohmann::json Location(const v1::ServiceLocation& service) {
+  return {{"name", service.name()},
+          {"node", service.node()},
+          {"address", service.address()},
+          {"state", service.state()},
+          {"epoch", service.epoch()},
+          {"endpoint", service.endpoint()}};
+}
+
 }  // namespace
 
 struct ControlClient::Impl {
@@ -37,6 +47,9 @@ struct ControlClient::Impl {
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       return {"cannot reach domiand at " + address + ": " + status.error_message()};
+    }
+    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED && status.error_message().empty()) {
+      return {"domiand at " + address + " does not know this request (an older version?)"};
     }
     return {"domiand at " + address + " answered: " + status.error_message()};
   }
@@ -119,14 +132,40 @@ ControlResult<nlohmann::json> ControlClient::Services(const std::string& name) {
   if (!status.ok()) return impl_->Error(status);
   nlohmann::json services = nlohmann::json::array();
   for (const v1::ServiceLocation& service : response.services()) {
-    services.push_back({{"name", service.name()},
-                        {"node", service.node()},
-                        {"address", service.address()},
-                        {"state", service.state()},
-                        {"epoch", service.epoch()},
-                        {"endpoint", service.endpoint()}});
+    services.push_back(Location(service));
   }
   return services;
+}
+
+ControlResult<nlohmann::json> ControlClient::Explain(const std::string& service) {
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::ExplainRequest request;
+  request.set_service(service);
+  v1::ExplainResponse response;
+  const grpc::Status status = impl_->stub->Explain(&context, request, &response);
+  if (!status.ok()) return impl_->Error(status);
+  nlohmann::json running = nlohmann::json::array();
+  for (const v1::ServiceLocation& location : response.running()) {
+    running.push_back(Location(location));
+  }
+  nlohmann::json verdicts = nlohmann::json::array();
+  for (const v1::Verdict& verdict : response.verdicts()) {
+    verdicts.push_back({{"node", verdict.node()},
+                        {"candidate", verdict.candidate()},
+                        {"reason", verdict.reason()}});
+  }
+  return nlohmann::json{
+      {"service", response.service()},
+      {"placement", response.placement()},
+      {"wanted", response.wanted()},
+      {"state", response.state()},
+      {"detail", response.detail()},
+      {"chosen", Strings(response.chosen())},
+      {"running", running},
+      {"verdicts", verdicts},
+      {"depends", Strings(response.depends())},
+  };
 }
 
 ControlResult<nlohmann::json> ControlClient::Plugins() {

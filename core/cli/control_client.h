@@ -36,8 +36,15 @@ class ControlClient {
   // [{"id", "address", "state", "version", "services", "left", ...}]
   ControlResult<nlohmann::json> Peers();
   // [{"name", "node", "address", "state", "epoch", "endpoint"}], every
-  // service the node knows of in the cluster (or only `name`).
+  // service the node knows of in the cluster (or only `name`); a wanted
+  // service that runs nowhere comes with node "" and state waiting or
+  // unplaced.
   ControlResult<nlohmann::json> Services(const std::string& name = "");
+  // Where `service` runs, where placement wants it and why not elsewhere:
+  // {"service", "placement", "wanted", "state", "detail", "chosen": [ids],
+  //  "running": [rows as Services() gives them], "verdicts": [{"node",
+  //  "candidate", "reason"}], "depends": [names]}
+  ControlResult<nlohmann::json> Explain(const std::string& service);
   // [{"name", "version", "description", "path", "placement", "traits",
   //   "depends", "commands": [{"name", "arguments", "description"}], "abi",
   //   "loaded", "refusal"}]

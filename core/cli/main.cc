@@ -3,6 +3,7 @@
 //   domianctl [--node HOST:PORT] status   [--json]
 //   domianctl [--node HOST:PORT] peers    [--json]
 //   domianctl [--node HOST:PORT] services [NAME] [--json]
+//   domianctl [--node HOST:PORT] explain SERVICE [--json]
 //   domianctl [--node HOST:PORT] plugins  [--json]
 //   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON]
 //
@@ -10,6 +11,7 @@
 // failure exits non-zero with a message on stderr.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <iostream>
 
@@ -30,6 +32,8 @@ constexpr char kUsage[] =
     "  status                      this node's identity\n"
     "  peers                       every peer this node knows, with its state\n"
     "  services [NAME]             where the cluster's services run\n"
+    "  explain SERVICE             where a service runs, where placement wants it\n"
+    "                              and why each node is or is not a candidate\n"
     "  plugins                     the plugins this node found (loaded or refused)\n"
     "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
     "                              prints its JSON reply\n";
@@ -82,18 +86,65 @@ void PrintPeers(const nlohmann::json& peers) {
   }
 }
 
+// `text`, or "-" when it is empty (a wanted service that runs nowhere has
+// no node).
+std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
+
+// The width of a table column: `minimum`, or wider to fit every row's
+// `key` (as OrDash prints it), so long names do not shift later columns.
+size_t ColumnWidth(const nlohmann::json& rows, const char* key, size_t minimum) {
+  size_t width = minimum;
+  for (const auto& row : rows) width = std::max(width, OrDash(row[key].get<std::string>()).size());
+  return width;
+}
+
 void PrintServices(const nlohmann::json& services) {
   if (services.empty()) {
     fmt::print("no services known\n");
     return;
   }
-  static constexpr char kRow[] = "{:<16} {:<24} {:<12} {:>6}  {}\n";
-  fmt::print(kRow, "SERVICE", "NODE", "STATE", "EPOCH", "ENDPOINT");
+  static constexpr char kRow[] = "{:<{}} {:<{}} {:<{}} {:>6}  {}\n";
+  const size_t name_width = ColumnWidth(services, "name", 16);
+  const size_t node_width = ColumnWidth(services, "node", 24);
+  const size_t state_width = ColumnWidth(services, "state", 12);
+  fmt::print(kRow, "SERVICE", name_width, "NODE", node_width, "STATE", state_width, "EPOCH",
+             "ENDPOINT");
   for (const auto& service : services) {
-    const std::string endpoint = service["endpoint"].get<std::string>();
-    fmt::print(kRow, service["name"].get<std::string>(), service["node"].get<std::string>(),
-               service["state"].get<std::string>(), service["epoch"].get<uint64_t>(),
-               endpoint.empty() ? "-" : endpoint);
+    fmt::print(kRow, service["name"].get<std::string>(), name_width,
+               OrDash(service["node"].get<std::string>()), node_width,
+               service["state"].get<std::string>(), state_width, service["epoch"].get<uint64_t>(),
+               OrDash(service["endpoint"].get<std::string>()));
+  }
+}
+
+void PrintExplanation(const nlohmann::json& explanation) {
+  const std::string placement = explanation["placement"].get<std::string>();
+  fmt::print("{} ({}): {}\n", explanation["service"].get<std::string>(),
+             placement.empty() ? "no node has its plugin" : placement,
+             explanation["state"].get<std::string>());
+  const std::string detail = explanation["detail"].get<std::string>();
+  if (!detail.empty()) fmt::print("  detail:    {}\n", detail);
+  const auto& running = explanation["running"];
+  if (running.empty()) fmt::print("  runs nowhere\n");
+  for (size_t i = 0; i < running.size(); ++i) {
+    fmt::print("  {:<10} {} (epoch {}, {})\n", i == 0 ? "runs on:" : "",
+               OrDash(running[i]["node"].get<std::string>()), running[i]["epoch"].get<uint64_t>(),
+               running[i]["state"].get<std::string>());
+  }
+  fmt::print("  wanted on: {}\n", JoinNames(explanation["chosen"]));
+  fmt::print("  depends:   {}\n", JoinNames(explanation["depends"]));
+  const auto& verdicts = explanation["verdicts"];
+  if (verdicts.empty()) {
+    fmt::print("no nodes known\n");
+    return;
+  }
+  static constexpr char kRow[] = "{:<{}} {:<10} {}\n";
+  const size_t node_width = ColumnWidth(verdicts, "node", 11);
+  fmt::print(kRow, "NODE", node_width, "CANDIDATE", "WHY");
+  for (const auto& verdict : verdicts) {
+    fmt::print(kRow, OrDash(verdict["node"].get<std::string>()), node_width,
+               verdict["candidate"].get<bool>() ? "yes" : "no",
+               OrDash(verdict["reason"].get<std::string>()));
   }
 }
 
@@ -162,8 +213,17 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (command == "call" && args["timeout"].defaulted()) timeout_ms = kDefaultCallTimeoutMs;
-  const size_t max_words = command == "call" ? 4 : command == "services" ? 2 : 1;
-  const size_t min_words = command == "call" ? 3 : 1;
+  size_t min_words = 1;  // the command included
+  size_t max_words = 1;
+  if (command == "call") {
+    min_words = 3;
+    max_words = 4;
+  } else if (command == "services") {
+    max_words = 2;
+  } else if (command == "explain") {
+    min_words = 2;
+    max_words = 2;
+  }
   if (words.size() > max_words || words.size() < min_words) {
     std::cerr << "domianctl: wrong number of arguments for " << command << "\n\n" << kUsage;
     return kExitUsage;
@@ -182,6 +242,9 @@ int main(int argc, char** argv) {
   } else if (command == "services") {
     result = client.Services(words.size() > 1 ? words[1] : "");
     print = PrintServices;
+  } else if (command == "explain") {
+    result = client.Explain(words[1]);
+    print = PrintExplanation;
   } else if (command == "plugins") {
     result = client.Plugins();
     print = PrintPlugins;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/membership/wire_limits.h"
+#include "core/placement/placement.h"
 #include "core/plugins/plugin_host.h"
 #include "core/rpc/domain_service.h"
 #include "core/rpc/event_loop.h"
@@ -47,6 +49,48 @@ class DiscoveryToMembership final : public discovery::Sink {
 
  private:
   Membership& membership_;
+};
+
+// Placement acts on this node's services through the PluginHost.
+class PluginHostServices final : public placement::LocalServices {
+ public:
+  explicit PluginHostServices(plugins::PluginHost& host) : host_(host) {}
+  void Start(const std::string& service, const std::string& config_json, uint64_t epoch,
+             const std::optional<std::string>& state) override {
+    host_.StartService(service, config_json, epoch, state);
+  }
+  std::optional<std::string> Stop(const std::string& service) override {
+    return host_.StopService(service);
+  }
+  std::vector<Status> Services() const override {
+    std::vector<Status> out;
+    for (const plugins::ServiceStatus& status : host_.Services()) {
+      std::string endpoints;
+      for (const auto& [name, endpoint] : status.endpoints) {
+        endpoints += (endpoints.empty() ? "" : ",") + name + "=" + endpoint;
+      }
+      out.push_back({status.name, status.state, status.detail, endpoints});
+    }
+    return out;
+  }
+  std::vector<placement::ServiceSpec> Plugins() const override {
+    std::vector<placement::ServiceSpec> out;
+    for (const plugins::CatalogEntry& entry : host_.Plugins()) {
+      if (!entry.library) continue;
+      const plugins::PluginDescription& d = entry.library->description();
+      out.push_back({d.name,
+                     d.placement == plugins::Placement::kSingleton ? placement::Kind::kSingleton
+                                                                   : placement::Kind::kPerNode,
+                     d.traits, d.depends});
+    }
+    return out;
+  }
+  uint64_t LastEpoch(const std::string& service) const override {
+    return host_.LastEpoch(service);
+  }
+
+ private:
+  plugins::PluginHost& host_;
 };
 
 // domian-plugin-host: $DOMIAN_PLUGIN_HOST, else beside domiand, else
@@ -113,32 +157,42 @@ int Daemon::Run() {
                         });
   rpc::DomainService service(membership, clock, traffic);
 
-  // The node's services go into its identity (ServiceList, hostable) each
-  // time they or the plugins change; `self_mu` orders those updates.
+  // The node's services and offers go into its identity (ServiceList,
+  // hostable, offers) after each placement round; `self_mu` orders those
+  // updates, and Membership ignores one that changes nothing.
   std::mutex self_mu;
-  plugins::PluginHost* plugin_host_ptr = nullptr;
+  plugins::PluginHost* plugin_host_ptr = nullptr;         // guarded by self_mu
+  placement::Placement* placement_ptr = nullptr;          // guarded by self_mu
+  std::atomic<placement::Placement*> poke_target{nullptr};  // read from plugin threads
   auto publish_services = [&] {
     std::lock_guard lock(self_mu);
-    if (plugin_host_ptr == nullptr) return;
+    if (plugin_host_ptr == nullptr || placement_ptr == nullptr) return;
     Identity updated = membership.Status().self;
-    updated.services.clear();
-    for (const plugins::ServiceStatus& status : plugin_host_ptr->Services()) {
-      std::string endpoints;
-      for (const auto& [name, endpoint] : status.endpoints) {
-        endpoints += (endpoints.empty() ? "" : ",") + name + "=" + endpoint;
-      }
-      updated.services.push_back({status.name, status.state, endpoints, status.epoch});
-    }
+    updated.services = placement_ptr->Records();
     updated.hostable = plugin_host_ptr->Hostable();
+    updated.offers = placement_ptr->Offers();
     membership.UpdateSelf(updated);
   };
+  // Plugin and service changes make placement look again (never a call
+  // back into placement from the plugin host's threads).
   plugins::PluginHost plugin_host(
       {.dirs = config_.plugin_dirs,
        .services = config_.services,
        .state_dir = config_.state_dir,
        .host_binary = PluginHostBinary()},
-      publish_services);
+      [&poke_target] {
+        if (placement::Placement* target = poke_target.load()) target->Poke();
+      });
   rpc::ServiceCalls service_calls(membership, &plugin_host);
+  PluginHostServices local_services(plugin_host);
+  placement::Placement placement(
+      {.cluster = config_.cluster, .services = config_.services, .timings = config_.placement},
+      local_services, service_calls,
+      [&membership] {
+        return placement::ClusterView{membership.Status().self, membership.Peers()};
+      },
+      publish_services, clock);
+  service_calls.SetPlacement(&placement);
   service.SetServiceCalls(&service_calls);
 
   int bound_port = 0;
@@ -191,12 +245,15 @@ int Daemon::Run() {
     spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
   membership.Start();
+  plugin_host.Start();
   {
     std::lock_guard lock(self_mu);
     plugin_host_ptr = &plugin_host;
+    placement_ptr = &placement;
   }
-  plugin_host.Start();
   publish_services();
+  poke_target = &placement;
+  placement.Start();
 
   const sigset_t stop = StopSignals();
   int signal_number = 0;
@@ -209,8 +266,10 @@ int Daemon::Run() {
   // the stopping Discovery is in flight.
   membership.SetLonelyObserver(nullptr);
   if (discovery) discovery->Stop();
-  // Calls in flight finish (or are refused), then services stop and save
-  // their state.
+  // Placement stops deciding, calls in flight finish (or are refused),
+  // then services stop and save their state.
+  poke_target = nullptr;
+  placement.Stop();
   service_calls.Stop();
   plugin_host.Stop();
   membership.Leave();

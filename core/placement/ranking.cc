@@ -1,4 +1,4 @@
-#include "core/placement/placement.h"
+#include "core/placement/ranking.h"
 
 #include <algorithm>
 #include <tuple>
@@ -26,16 +26,6 @@ std::string WhyNot(const NodeView& node, const ServiceSpec& service) {
 }
 
 }  // namespace
-
-std::string_view RunModeName(RunMode mode) {
-  switch (mode) {
-    case RunMode::kNever: return "never";
-    case RunMode::kAllow: return "allow";
-    case RunMode::kPrefer: return "prefer";
-    case RunMode::kAlways: return "always";
-  }
-  return "allow";
-}
 
 std::vector<std::string> Wanted(const std::vector<NodeView>& nodes,
                                 const std::map<std::string, ServiceSpec>& specs) {
@@ -98,7 +88,7 @@ Decision Decide(const ServiceSpec& service, const std::vector<NodeView>& nodes,
     const Ranked& ranked = candidates[i];
     decision.verdicts.push_back(
         {ranked.node->id, true,
-         "rank " + std::to_string(i + 1) + " (" +
+         std::string(i == 0 ? "rank " : "lower rank ") + std::to_string(i + 1) + " (" +
              std::string(RunModeName(ranked.preference.run)) + ", weight " +
              std::to_string(ranked.preference.weight) + ", running " +
              std::to_string(ranked.node->running) + ")"});

@@ -1,4 +1,4 @@
-// Placement: where each wanted service should run, computed from one
+// Ranking: where each wanted service should run, computed from one
 // node's view of the cluster. It is pure (no I/O, no clock): every node
 // that holds the same view computes the same answer, which is what lets
 // the cluster place services without a leader.
@@ -25,11 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "core/config/node_config.h"
+
 namespace domian::placement {
 
-// From a node's YAML. Ordered: a higher value ranks first.
-enum class RunMode { kNever = 0, kAllow = 1, kPrefer = 2, kAlways = 3 };
-std::string_view RunModeName(RunMode mode);
+using domian::RunMode;
 
 struct Preference {
   RunMode run = RunMode::kAllow;
@@ -45,7 +45,7 @@ struct NodeView {
   std::set<std::string> plugins;                   // services it has a plugin for
   std::map<std::string, Preference> preferences;   // by service
   std::set<std::string> gave_up;                   // services that kept crashing there
-  size_t running = 0;                              // services it runs now
+  size_t running = 0;  // services it runs now, not counting the one being placed
 };
 
 enum class Kind { kSingleton, kPerNode };

@@ -1,4 +1,4 @@
-#include "core/placement/placement.h"
+#include "core/placement/ranking.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,7 +30,7 @@ std::string ReasonFor(const Decision& decision, const std::string& node) {
   return "(none)";
 }
 
-TEST(PlacementTest, ASingletonGoesToTheBestCandidate) {
+TEST(RankingTest, ASingletonGoesToTheBestCandidate) {
   NodeView a = Node("a"), b = Node("b"), c = Node("c");
   Prefer(a, "lights", RunMode::kAllow, 50);
   Prefer(b, "lights", RunMode::kPrefer, 1);
@@ -39,10 +39,10 @@ TEST(PlacementTest, ASingletonGoesToTheBestCandidate) {
   EXPECT_EQ(decision.state, "placed");
   EXPECT_THAT(decision.owners, ElementsAre("c"));  // prefer beats allow, then weight
   EXPECT_EQ(ReasonFor(decision, "c"), "rank 1 (prefer, weight 5, running 0)");
-  EXPECT_EQ(ReasonFor(decision, "a"), "rank 3 (allow, weight 50, running 0)");
+  EXPECT_EQ(ReasonFor(decision, "a"), "lower rank 3 (allow, weight 50, running 0)");
 }
 
-TEST(PlacementTest, AlwaysBeatsPreferAndTiesGoToTheLessBusyThenTheLowerId) {
+TEST(RankingTest, AlwaysBeatsPreferAndTiesGoToTheLessBusyThenTheLowerId) {
   NodeView a = Node("a"), b = Node("b"), c = Node("c");
   Prefer(a, "lights", RunMode::kPrefer, 100);
   Prefer(b, "lights", RunMode::kAlways);
@@ -54,14 +54,14 @@ TEST(PlacementTest, AlwaysBeatsPreferAndTiesGoToTheLessBusyThenTheLowerId) {
   EXPECT_THAT(Decide(kLights, {d, f, e}, {}).owners, ElementsAre("e"));
 }
 
-TEST(PlacementTest, APluginPresentButNotListedCountsAsAllowWithWeightZero) {
+TEST(RankingTest, APluginPresentButNotListedCountsAsAllowWithWeightZero) {
   NodeView a = Node("a"), b = Node("b");
   Prefer(b, "lights", RunMode::kAllow, 1);
   EXPECT_THAT(Decide(kLights, {a, b}, {}).owners, ElementsAre("b"));
-  EXPECT_EQ(ReasonFor(Decide(kLights, {a, b}, {}), "a"), "rank 2 (allow, weight 0, running 0)");
+  EXPECT_EQ(ReasonFor(Decide(kLights, {a, b}, {}), "a"), "lower rank 2 (allow, weight 0, running 0)");
 }
 
-TEST(PlacementTest, NodesThatCannotHostAreRefusedWithTheReason) {
+TEST(RankingTest, NodesThatCannotHostAreRefusedWithTheReason) {
   const ServiceSpec camera{"camera", Kind::kSingleton, {"camera"}, {}};
   NodeView no_plugin = Node("a", {});
   NodeView no_trait = Node("b", {"camera"});
@@ -84,7 +84,7 @@ TEST(PlacementTest, NodesThatCannotHostAreRefusedWithTheReason) {
   EXPECT_EQ(ReasonFor(decision, "e"), "failed here recently");
 }
 
-TEST(PlacementTest, APerNodeServiceRunsWhereverItIsListedAndCanRun) {
+TEST(RankingTest, APerNodeServiceRunsWhereverItIsListedAndCanRun) {
   const ServiceSpec speaker{"speaker", Kind::kPerNode, {"speaker"}, {}};
   NodeView a = Node("a", {"speaker"}), b = Node("b", {"speaker"}), c = Node("c", {"speaker"});
   for (NodeView* node : {&a, &b, &c}) node->traits = {"speaker"};
@@ -95,7 +95,7 @@ TEST(PlacementTest, APerNodeServiceRunsWhereverItIsListedAndCanRun) {
   EXPECT_EQ(ReasonFor(decision, "c"), "not listed in its node.yaml");
 }
 
-TEST(PlacementTest, AServiceWaitsForItsDependencies) {
+TEST(RankingTest, AServiceWaitsForItsDependencies) {
   const ServiceSpec scenes{"scenes", Kind::kSingleton, {}, {"lights"}};
   NodeView a = Node("a", {"scenes", "lights"});
   const Decision waiting = Decide(scenes, {a}, {});
@@ -105,7 +105,7 @@ TEST(PlacementTest, AServiceWaitsForItsDependencies) {
   EXPECT_THAT(Decide(scenes, {a}, {"lights"}).owners, ElementsAre("a"));
 }
 
-TEST(PlacementTest, WantedIsWhatLiveNodesListPlusDependencies) {
+TEST(RankingTest, WantedIsWhatLiveNodesListPlusDependencies) {
   std::map<std::string, ServiceSpec> specs = {
       {"scenes", {"scenes", Kind::kSingleton, {}, {"lights"}}},
       {"lights", {"lights", Kind::kSingleton, {}, {"bridge"}}},
@@ -122,7 +122,7 @@ TEST(PlacementTest, WantedIsWhatLiveNodesListPlusDependencies) {
   EXPECT_THAT(Wanted({a, b, c}, specs), ElementsAre("bridge", "lights", "scenes"));
 }
 
-TEST(PlacementTest, EveryNodeComputesTheSameOwnerWhateverTheOrderOfItsView) {
+TEST(RankingTest, EveryNodeComputesTheSameOwnerWhateverTheOrderOfItsView) {
   std::mt19937 random(7);
   for (int round = 0; round < 200; ++round) {
     std::vector<NodeView> nodes;

@@ -20,16 +20,7 @@ constexpr std::chrono::milliseconds kSettle{200};
 }  // namespace
 
 PluginHost::PluginHost(Options options, std::function<void()> on_change)
-    : options_(std::move(options)), on_change_(std::move(on_change)), catalog_(options_.dirs) {
-  for (const ServiceConfig& config : options_.services) {
-    auto service = std::make_shared<Service>();
-    service->config = config;
-    service->status.name = config.name;
-    service->status.state = "missing";
-    service->status.detail = "no plugin " + config.name + ".so in the plugin folders";
-    services_[config.name] = service;
-  }
-}
+    : options_(std::move(options)), on_change_(std::move(on_change)), catalog_(options_.dirs) {}
 
 PluginHost::~PluginHost() { Stop(); }
 
@@ -68,7 +59,7 @@ void PluginHost::Stop() {
     stopped_ = true;
     for (auto& [name, service] : services_) services.push_back(service);
   }
-  for (const auto& service : services) StopService(*service);
+  for (const auto& service : services) Shutdown(*service);
 }
 
 void PluginHost::Watch() {
@@ -98,45 +89,77 @@ void PluginHost::Rescan() {
       spdlog::info("{}", change.message);
     }
   }
-  // One identity update for both the plugin changes and any start.
-  if (StartMissing() || !changes.empty()) Changed();
+  if (!changes.empty()) Changed();
 }
 
-bool PluginHost::StartMissing() {
+void PluginHost::StartService(const std::string& name, const std::string& config_json,
+                              uint64_t epoch, const std::optional<std::string>& state) {
   std::lock_guard lifecycle(lifecycle_mu_);
-  std::vector<std::shared_ptr<Service>> candidates;
+  std::shared_ptr<Service> service;
   {
     std::lock_guard lock(mu_);
-    if (stopped_) return false;
-    for (auto& [name, service] : services_) {
-      if (service->instance || service->isolated) continue;
-      if (service->status.state == "failed") continue;
-      candidates.push_back(service);
+    if (stopped_) return;
+    auto& slot = services_[name];
+    if (slot && (slot->instance || slot->isolated)) return;
+    slot = std::make_shared<Service>();
+    slot->config.name = name;
+    for (const ServiceConfig& configured : options_.services) {
+      if (configured.name == name) slot->config = configured;
     }
+    slot->config.config_json = config_json;
+    slot->status.name = name;
+    slot->status.state = "starting";
+    slot->status.epoch = epoch;
+    service = slot;
   }
-  bool started = false;
-  for (const auto& service : candidates) started |= StartService(*service);
-  return started;
+  const std::filesystem::path dir = ServiceDir(name);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (!WriteServiceEpoch(dir, epoch)) {
+    spdlog::warn("service {}: cannot keep its epoch in {}", name, dir.string());
+  }
+  if (state && !WriteServiceState(dir, *state)) {
+    spdlog::warn("service {}: the state it came with could not be written to {}", name,
+                 dir.string());
+  }
+  Launch(*service);
+  Changed();
+}
+
+std::optional<std::string> PluginHost::StopService(const std::string& name) {
+  std::lock_guard lifecycle(lifecycle_mu_);
+  std::shared_ptr<Service> service;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = services_.find(name);
+    if (it == services_.end()) return std::nullopt;
+    service = it->second;
+    services_.erase(it);
+  }
+  Shutdown(*service);
+  Changed();
+  return ReadServiceState(ServiceDir(name));
+}
+
+uint64_t PluginHost::LastEpoch(const std::string& service) const {
+  return ReadServiceEpoch(ServiceDir(service));
 }
 
 // Runs without mu_: plugin code (create, start) may call back into the
 // host (publishing an endpoint), and an isolated service reports on its
 // own thread. lifecycle_mu_ keeps starts and stops apart.
-bool PluginHost::StartService(Service& service) {
+void PluginHost::Launch(Service& service) {
   const std::string name = service.config.name;
-  const auto library = catalog_.Find(name);
-  if (!library) return false;
-  const std::filesystem::path dir = ServiceDir(name);
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  const std::string version = library->description().version;
   auto fail = [&](const std::string& detail) {
     spdlog::error("service {}: {}", name, detail);
     std::lock_guard lock(mu_);
     service.status.state = "failed";
     service.status.detail = detail;
-    return true;
   };
+  const auto library = catalog_.Find(name);
+  if (!library) return fail("no plugin " + name + ".so in the plugin folders");
+  const std::filesystem::path dir = ServiceDir(name);
+  const std::string version = library->description().version;
 
   if (service.config.isolation == Isolation::kProcess) {
     auto isolated = std::make_shared<IsolatedService>(
@@ -152,7 +175,7 @@ bool PluginHost::StartService(Service& service) {
       service.status.plugin_version = version;
     }
     isolated->Start();
-    return true;
+    return;
   }
 
   HostCallbacks callbacks;
@@ -192,14 +215,12 @@ bool PluginHost::StartService(Service& service) {
     service.status.state = "running";
     service.status.detail.clear();
     service.status.plugin_version = version;
-    ++service.status.epoch;
   }
   spdlog::info("service {} running (plugin {} {}, inline)", name, name, version);
-  return true;
 }
 
-// Runs without mu_, like StartService.
-void PluginHost::StopService(Service& service) {
+// Runs without mu_, like Launch.
+void PluginHost::Shutdown(Service& service) {
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
   {
@@ -243,7 +264,6 @@ std::vector<ServiceStatus> PluginHost::Services() const {
       const IsolatedService::Snapshot snapshot = service->isolated->Status();
       status.state = snapshot.state;
       status.detail = snapshot.detail;
-      status.epoch = snapshot.starts;
       status.endpoints = snapshot.endpoints;
     }
     out.push_back(std::move(status));

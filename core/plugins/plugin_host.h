@@ -1,9 +1,9 @@
 // PluginHost: the owner of this node's plugins and the services it runs
 // from them. It keeps the PluginCatalog current (rescanning when a plugin
-// folder changes, through inotify), starts the services the node's YAML
-// lists once their plugin is present, saves each service's state when it
-// stops and restores it when it starts again, and answers calls for the
-// services running here.
+// folder changes, through inotify), starts and stops services when
+// placement says so, saves each service's state when it stops and
+// restores it when it starts again, and answers calls for the services
+// running here.
 //
 // A service runs in a domian-plugin-host process of its own
 // (isolation: process, the default; see IsolatedService) or inline, in
@@ -31,10 +31,10 @@ namespace domian::plugins {
 // One service of this node, as `domianctl services` shows it.
 struct ServiceStatus {
   std::string name;
-  // running | starting | failed | missing (no plugin) | unsupported
+  // starting | running | restarting | failed | stopped
   std::string state;
-  std::string detail;   // why it failed / is missing
-  uint64_t epoch = 0;   // grows each time it starts on this node
+  std::string detail;   // why it failed
+  uint64_t epoch = 0;   // the ownership epoch placement started it under
   std::map<std::string, std::string> endpoints;  // published by the plugin
   std::string plugin_version;
 };
@@ -43,7 +43,7 @@ class PluginHost {
  public:
   struct Options {
     std::vector<std::filesystem::path> dirs;
-    std::vector<ServiceConfig> services;
+    std::vector<ServiceConfig> services;  // for each one's isolation
     std::filesystem::path state_dir;  // services' folders: state_dir/services/<name>
     std::filesystem::path host_binary;  // domian-plugin-host
   };
@@ -55,10 +55,21 @@ class PluginHost {
   PluginHost(const PluginHost&) = delete;
   PluginHost& operator=(const PluginHost&) = delete;
 
-  // Scans, starts the configured services, watches the folders.
+  // Scans and watches the folders.
   void Start();
   // Stops every service (saving its state) and the watcher.
   void Stop();
+
+  // Starts `service` here under `epoch` with `config_json`, after
+  // replacing its saved state with `state` when set. A service already
+  // running here is left alone. A missing plugin or a failed start shows
+  // as state "failed".
+  void StartService(const std::string& service, const std::string& config_json, uint64_t epoch,
+                    const std::optional<std::string>& state);
+  // Stops it (saving its state) and forgets it; the state as saved.
+  std::optional<std::string> StopService(const std::string& service);
+  // The epoch it last ran under here (0: never).
+  uint64_t LastEpoch(const std::string& service) const;
   // Looks at the folders again (the watcher calls it; tests may).
   void Rescan();
 
@@ -81,11 +92,8 @@ class PluginHost {
     std::shared_ptr<IsolatedService> isolated;  // isolation: process
   };
 
-  // Starts configured services whose plugin is now here; true if any
-  // service's state changed.
-  bool StartMissing();
-  bool StartService(Service& service);  // requires lifecycle_mu_, not mu_
-  void StopService(Service& service);   // requires lifecycle_mu_, not mu_
+  void Launch(Service& service);    // requires lifecycle_mu_, not mu_
+  void Shutdown(Service& service);  // requires lifecycle_mu_, not mu_
   std::filesystem::path ServiceDir(const std::string& name) const;
   void Watch();
   void Changed();

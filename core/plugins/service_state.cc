@@ -5,8 +5,9 @@
 
 namespace domian::plugins {
 
-std::optional<std::string> ReadServiceState(const std::filesystem::path& service_dir) {
-  const std::filesystem::path file = service_dir / kServiceStateFile;
+namespace {
+
+std::optional<std::string> ReadFile(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
   std::stringstream text;
@@ -14,8 +15,8 @@ std::optional<std::string> ReadServiceState(const std::filesystem::path& service
   return text.str();
 }
 
-bool WriteServiceState(const std::filesystem::path& service_dir, const std::string& state) {
-  const std::filesystem::path file = service_dir / kServiceStateFile;
+// Writes a new file and renames it over the old one.
+bool ReplaceFile(const std::filesystem::path& file, const std::string& state) {
   const std::filesystem::path temporary = file.string() + ".new";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -25,6 +26,30 @@ bool WriteServiceState(const std::filesystem::path& service_dir, const std::stri
   std::error_code error;
   std::filesystem::rename(temporary, file, error);
   return !error;
+}
+
+}  // namespace
+
+std::optional<std::string> ReadServiceState(const std::filesystem::path& service_dir) {
+  return ReadFile(service_dir / kServiceStateFile);
+}
+
+bool WriteServiceState(const std::filesystem::path& service_dir, const std::string& state) {
+  return ReplaceFile(service_dir / kServiceStateFile, state);
+}
+
+uint64_t ReadServiceEpoch(const std::filesystem::path& service_dir) {
+  const std::optional<std::string> text = ReadFile(service_dir / kServiceEpochFile);
+  if (!text) return 0;
+  try {
+    return std::stoull(*text);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+bool WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch) {
+  return ReplaceFile(service_dir / kServiceEpochFile, std::to_string(epoch));
 }
 
 }  // namespace domian::plugins

@@ -3,6 +3,7 @@
 // crash mid-write never leaves half a state behind.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -10,10 +11,17 @@
 namespace domian::plugins {
 
 inline constexpr char kServiceStateFile[] = "state";
+// The last ownership epoch the service ran under here, in decimal: a
+// restarted node never starts it under an epoch it used before.
+inline constexpr char kServiceEpochFile[] = "epoch";
 
 // The saved state in `service_dir`, if there is one.
 std::optional<std::string> ReadServiceState(const std::filesystem::path& service_dir);
 // Writes a new file and renames it over the old one. False on failure.
 bool WriteServiceState(const std::filesystem::path& service_dir, const std::string& state);
+
+// 0 when there is none (or it is unreadable).
+uint64_t ReadServiceEpoch(const std::filesystem::path& service_dir);
+bool WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch);
 
 }  // namespace domian::plugins

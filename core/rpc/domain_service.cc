@@ -104,6 +104,10 @@ void DomainService::Serve(EventLoop& loop) {
       &DomainService::ListPlugins);
   UnaryCall<v1::InvokeRequest, v1::InvokeResponse>::Arm(
       loop, service_, *this, &Domain::AsyncService::RequestInvoke, &DomainService::Invoke);
+  UnaryCall<v1::ExplainRequest, v1::ExplainResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestExplain, &DomainService::Explain);
+  UnaryCall<v1::HandOverRequest, v1::HandOverResponse>::Arm(
+      loop, service_, *this, &Domain::AsyncService::RequestHandOver, &DomainService::HandOver);
 }
 
 grpc::Status ToStatus(const Refusal& refusal) {
@@ -182,6 +186,21 @@ void DomainService::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse*
     return;
   }
   calls_->Invoke(request, response, std::move(done));
+}
+
+grpc::Status DomainService::Explain(const v1::ExplainRequest& request,
+                                    v1::ExplainResponse& response) {
+  if (calls_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no services on this node"};
+  return calls_->Explain(request, response);
+}
+
+void DomainService::HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,
+                             std::function<void(grpc::Status)> done) {
+  if (calls_ == nullptr) {
+    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
+    return;
+  }
+  calls_->HandOver(request, response, std::move(done));
 }
 
 }  // namespace domian::rpc

@@ -29,7 +29,7 @@ class DomainService {
   // Before Serve().
   void SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
                           AdvertiseMode mode);
-  // Where GetServices, ListPlugins and Invoke go. Before Serve().
+  // Where GetServices, ListPlugins, Invoke, Explain and HandOver go. Before Serve().
   void SetServiceCalls(ServiceCalls* calls) { calls_ = calls; }
 
   // The handlers, callable directly (tests) and by the loop.
@@ -43,6 +43,9 @@ class DomainService {
                            v1::ListPluginsResponse& response);
   void Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
               std::function<void(grpc::Status)> done);
+  grpc::Status Explain(const v1::ExplainRequest& request, v1::ExplainResponse& response);
+  void HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,
+                std::function<void(grpc::Status)> done);
 
  private:
   v1::Domain::AsyncService service_;

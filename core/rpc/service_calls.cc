@@ -59,8 +59,8 @@ void ServiceCalls::Work() {
   }
 }
 
-void ServiceCalls::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
-                          std::function<void(grpc::Status)> done) {
+void ServiceCalls::Enqueue(std::function<grpc::Status()> job,
+                           std::function<void(grpc::Status)> done) {
   std::unique_lock lock(mu_);
   if (stopping_) {
     lock.unlock();
@@ -72,7 +72,7 @@ void ServiceCalls::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* 
     done({grpc::StatusCode::RESOURCE_EXHAUSTED, "too many calls waiting on this node"});
     return;
   }
-  queue_.push_back([this, request, response, done = std::move(done)] {
+  queue_.push_back([this, job = std::move(job), done = std::move(done)] {
     bool stopping;
     {
       std::lock_guard guard(mu_);
@@ -82,10 +82,25 @@ void ServiceCalls::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* 
       done({grpc::StatusCode::UNAVAILABLE, "the node is shutting down"});
       return;
     }
-    done(RunInvoke(request, *response));
+    done(job());
   });
   lock.unlock();
   cv_.notify_one();
+}
+
+void ServiceCalls::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
+                          std::function<void(grpc::Status)> done) {
+  Enqueue([this, request, response] { return RunInvoke(request, *response); }, std::move(done));
+}
+
+std::shared_ptr<v1::Domain::Stub> ServiceCalls::StubFor(const std::string& address) {
+  std::lock_guard lock(stubs_mu_);
+  auto& slot = stubs_[address];
+  if (!slot) {
+    slot = v1::Domain::NewStub(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), DomainChannelArguments()));
+  }
+  return slot;
 }
 
 grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
@@ -110,13 +125,19 @@ grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
     return {grpc::StatusCode::NOT_FOUND, "service " + request.service() + " is not running on " +
                                              self + " any more"};
   }
-  // A live peer that reports the service running, lowest id first.
-  std::vector<std::pair<std::string, std::string>> candidates;  // id, address
+  // A live peer that reports the service running: the newest owner (the
+  // highest epoch) first, then the lowest id.
+  struct Candidate {
+    uint64_t epoch;
+    std::string id;
+    std::string address;
+  };
+  std::vector<Candidate> candidates;
   for (const PeerView& peer : membership_.Peers()) {
     if (peer.state != PeerState::kAlive) continue;
     for (const ServiceRecord& service : peer.identity.services) {
       if (service.name == request.service() && service.state == "running") {
-        candidates.emplace_back(peer.identity.id, peer.identity.address);
+        candidates.push_back({service.epoch, peer.identity.id, peer.identity.address});
       }
     }
   }
@@ -124,18 +145,13 @@ grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
     return {grpc::StatusCode::NOT_FOUND,
             "service " + request.service() + " is not running on any live node"};
   }
-  std::sort(candidates.begin(), candidates.end());
-  const auto& [node, address] = candidates.front();
-  std::shared_ptr<v1::Domain::Stub> stub;
-  {
-    std::lock_guard lock(stubs_mu_);
-    auto& slot = stubs_[address];
-    if (!slot) {
-      slot = v1::Domain::NewStub(grpc::CreateCustomChannel(
-          address, grpc::InsecureChannelCredentials(), DomainChannelArguments()));
-    }
-    stub = slot;
-  }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return std::pair(-static_cast<int64_t>(a.epoch), a.id) <
+           std::pair(-static_cast<int64_t>(b.epoch), b.id);
+  });
+  const std::string node = candidates.front().id;
+  const std::string address = candidates.front().address;
+  std::shared_ptr<v1::Domain::Stub> stub = StubFor(address);
   v1::InvokeRequest forwarded = request;
   forwarded.set_hops(request.hops() + 1);
   grpc::ClientContext context;
@@ -168,7 +184,103 @@ grpc::Status ServiceCalls::GetServices(const v1::GetServicesRequest& request,
   for (const PeerView& peer : membership_.Peers()) {
     if (peer.state == PeerState::kAlive) add(peer.identity);
   }
+  if (placement_ != nullptr) {
+    for (const placement::Unrun& unrun : placement_->UnrunServices()) {
+      if (!request.name().empty() && unrun.service != request.name()) continue;
+      v1::ServiceLocation* location = response.add_services();
+      location->set_name(unrun.service);
+      location->set_node(unrun.node);
+      location->set_state(unrun.state);
+    }
+  }
   return grpc::Status::OK;
+}
+
+grpc::Status ServiceCalls::Explain(const v1::ExplainRequest& request,
+                                   v1::ExplainResponse& response) {
+  if (placement_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no placement here"};
+  if (!IsValidServiceName(request.service())) {
+    return {grpc::StatusCode::INVALID_ARGUMENT, "not a service name: " + request.service()};
+  }
+  const placement::Explanation explanation = placement_->Explain(request.service());
+  response.set_service(explanation.service);
+  response.set_placement(explanation.placement);
+  response.set_wanted(explanation.wanted);
+  response.set_state(explanation.state);
+  response.set_detail(explanation.detail);
+  for (const std::string& node : explanation.chosen) response.add_chosen(node);
+  for (const placement::Claim& claim : explanation.running) {
+    v1::ServiceLocation* location = response.add_running();
+    location->set_name(explanation.service);
+    location->set_node(claim.node);
+    location->set_address(claim.address);
+    location->set_state(claim.state);
+    location->set_epoch(claim.epoch);
+    location->set_endpoint(claim.endpoint);
+  }
+  for (const placement::Verdict& verdict : explanation.verdicts) {
+    v1::Verdict* out = response.add_verdicts();
+    out->set_node(verdict.node);
+    out->set_candidate(verdict.candidate);
+    out->set_reason(verdict.reason);
+  }
+  for (const std::string& depend : explanation.depends) response.add_depends(depend);
+  return grpc::Status::OK;
+}
+
+void ServiceCalls::HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,
+                            std::function<void(grpc::Status)> done) {
+  if (placement_ == nullptr) {
+    done({grpc::StatusCode::UNIMPLEMENTED, "no placement here"});
+    return;
+  }
+  if (!IsValidServiceName(request.service()) || !IsValidNodeId(request.from()) ||
+      request.epoch() == 0 || request.config_json().size() > kMaxArgsBytes ||
+      request.state().size() > plugins::kMaxStateBytes) {
+    spdlog::warn("refused a hand-over of '{}' from '{}': malformed", request.service(),
+                 request.from());
+    done({grpc::StatusCode::INVALID_ARGUMENT, "malformed hand-over"});
+    return;
+  }
+  Enqueue(
+      [this, request, response] {
+        placement::HandOverRequest in;
+        in.service = request.service();
+        in.epoch = request.epoch();
+        in.from = request.from();
+        in.cluster = request.cluster();
+        if (request.has_state()) in.state = request.state();
+        in.config_json = request.config_json();
+        int code = 0;
+        const std::string problem = placement_->AcceptHandOver(in, code);
+        if (!problem.empty()) {
+          spdlog::warn("refused a hand-over of {} from {}: {}", in.service, in.from, problem);
+          return grpc::Status(static_cast<grpc::StatusCode>(code), problem);
+        }
+        response->set_node(membership_.Status().self.id);
+        response->set_state("running");
+        return grpc::Status::OK;
+      },
+      std::move(done));
+}
+
+std::string ServiceCalls::HandOver(const std::string& address,
+                                   const placement::HandOverRequest& request) {
+  v1::HandOverRequest out;
+  out.set_service(request.service);
+  out.set_epoch(request.epoch);
+  out.set_from(request.from);
+  out.set_cluster(request.cluster);
+  out.set_has_state(request.state.has_value());
+  if (request.state) out.set_state(*request.state);
+  out.set_config_json(request.config_json);
+  v1::HandOverResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + placement::kHandOverDeadline);
+  const grpc::Status status = StubFor(address)->HandOver(&context, out, &response);
+  if (status.ok()) return "";
+  return status.error_message().empty() ? "gRPC code " + std::to_string(status.error_code())
+                                        : status.error_message();
 }
 
 grpc::Status ServiceCalls::ListPlugins(const v1::ListPluginsRequest& /*request*/,

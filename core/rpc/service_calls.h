@@ -1,7 +1,9 @@
 // ServiceCalls: the RPC face of services: where they run (GetServices),
-// which plugins this node has (ListPlugins), and Invoke, which runs a
-// command on this node or forwards it once to a node that runs the
-// service. Plugin code and forwarded calls may take long, so Invoke runs
+// which plugins this node has (ListPlugins), why a service runs where it
+// does (Explain), Invoke, which runs a command on this node or forwards it
+// once to a node that runs the service, and HandOver between nodes (both
+// the answering side and, as placement's transport, the calling side).
+// Plugin code, forwarded calls and hand-overs may take long, so they run
 // on a small pool of worker threads, never on the EventLoop thread.
 #pragma once
 
@@ -18,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "core/membership/membership.h"
+#include "core/placement/placement.h"
 #include "core/plugins/plugin_host.h"
 #include "domian/v1/domian.grpc.pb.h"
 
@@ -32,10 +35,13 @@ inline constexpr size_t kMaxQueuedInvokes = 64;
 inline constexpr std::chrono::seconds kForwardDeadline{15};
 inline constexpr size_t kMaxArgsBytes = 1 << 20;
 
-class ServiceCalls {
+class ServiceCalls final : public placement::HandOverTransport {
  public:
   // `plugins` may be null (a node without a plugin host).
   ServiceCalls(Membership& membership, plugins::PluginHost* plugins);
+  // Where Explain, HandOver and the unrun rows of GetServices come from.
+  // Before calls arrive.
+  void SetPlacement(placement::Placement* placement) { placement_ = placement; }
   ~ServiceCalls();  // Stop()
   ServiceCalls(const ServiceCalls&) = delete;
   ServiceCalls& operator=(const ServiceCalls&) = delete;
@@ -47,16 +53,29 @@ class ServiceCalls {
   // `done` runs exactly once, on a worker thread (or at once when refused).
   void Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
               std::function<void(grpc::Status)> done);
+  grpc::Status Explain(const v1::ExplainRequest& request, v1::ExplainResponse& response);
+  // A peer hands a service to this node; like Invoke, on a worker.
+  void HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,
+                std::function<void(grpc::Status)> done);
+
+  // placement::HandOverTransport: asks the node at `address` to take a
+  // service over (blocking, on placement's thread).
+  std::string HandOver(const std::string& address,
+                       const placement::HandOverRequest& request) override;
 
   // Refuses queued calls, waits for running ones, joins the workers.
   void Stop();
 
  private:
   grpc::Status RunInvoke(const v1::InvokeRequest& request, v1::InvokeResponse& response);
+  // Queues `job` for a worker; `done` gets its status, or the refusal.
+  void Enqueue(std::function<grpc::Status()> job, std::function<void(grpc::Status)> done);
+  std::shared_ptr<v1::Domain::Stub> StubFor(const std::string& address);
   void Work();
 
   Membership& membership_;
   plugins::PluginHost* plugins_;
+  placement::Placement* placement_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,625 @@
+#include "core/placement/placement.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace domian::placement {
+namespace {
+
+// How often an incoming HandOver looks whether the service runs yet.
+constexpr std::chrono::milliseconds kHandOverPoll{10};
+
+// gRPC status codes used in AcceptHandOver's answers (grpc::StatusCode
+// values; this layer does not include gRPC).
+constexpr int kFailedPrecondition = 9;
+constexpr int kAborted = 10;
+constexpr int kPermissionDenied = 7;
+constexpr int kAlreadyExists = 6;
+
+constexpr char kHandingOver[] = "handing-over";
+
+std::optional<Kind> ParseKind(std::string_view text) {
+  if (text == "singleton") return Kind::kSingleton;
+  if (text == "per-node") return Kind::kPerNode;
+  return std::nullopt;
+}
+
+std::string_view KindName(Kind kind) {
+  return kind == Kind::kSingleton ? "singleton" : "per-node";
+}
+
+Preference PreferenceOf(const NodeView& node, const std::string& service) {
+  const auto it = node.preferences.find(service);
+  return it == node.preferences.end() ? Preference{} : it->second;
+}
+
+// Ordering of (run, weight): the only differences worth moving a running
+// service for. Tie-breakers (load, id) choose a first owner, never a move.
+bool StrictlyBetter(const Preference& a, const Preference& b) {
+  return std::pair(a.run, a.weight) > std::pair(b.run, b.weight);
+}
+
+std::string Ms(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+}  // namespace
+
+bool IsClaim(std::string_view state) {
+  return state == "starting" || state == "running" || state == "restarting" ||
+         state == kHandingOver;
+}
+
+// One round's reading of the cluster: every node's offers and claims.
+struct Placement::Observed {
+  std::string self;
+  std::vector<NodeView> nodes;
+  std::map<std::string, std::set<std::string>> runs;  // node -> services it claims
+  std::map<std::string, ServiceSpec> specs;
+  std::map<std::string, std::vector<Claim>> claims;   // service -> live claims
+  std::map<std::string, uint64_t> max_epoch;          // service -> highest seen anywhere
+  std::set<std::string> running_anywhere;
+  std::map<std::string, std::string> config;          // service -> config that travels
+  std::map<std::string, std::string> address;         // node -> address
+  std::set<std::string> wanted;
+  std::map<std::string, LocalServices::Status> local;  // this node's services
+
+  const NodeView* Node(const std::string& id) const {
+    for (const NodeView& node : nodes) {
+      if (node.id == id) return &node;
+    }
+    return nullptr;
+  }
+  Preference PreferenceOn(const std::string& node, const std::string& service) const {
+    const NodeView* view = Node(node);
+    return view ? PreferenceOf(*view, service) : Preference{};
+  }
+  Decision Decide(const std::string& service) const {
+    std::vector<NodeView> ranked = nodes;
+    for (NodeView& node : ranked) {
+      const auto it = runs.find(node.id);
+      node.running = it == runs.end() ? 0 : it->second.size() - it->second.count(service);
+    }
+    return placement::Decide(specs.at(service), ranked, running_anywhere);
+  }
+};
+
+Placement::Placement(Options options, LocalServices& local, HandOverTransport& transport,
+                     std::function<ClusterView()> view, std::function<void()> on_change,
+                     const Clock& clock)
+    : options_(std::move(options)),
+      local_services_(local),
+      transport_(transport),
+      view_(std::move(view)),
+      on_change_(std::move(on_change)),
+      clock_(clock),
+      started_at_(clock.Now()) {}
+
+Placement::~Placement() { Stop(); }
+
+void Placement::Start() {
+  started_at_ = clock_.Now();
+  loop_ = std::thread([this] { Loop(); });
+}
+
+void Placement::Stop() {
+  {
+    std::lock_guard lock(loop_mu_);
+    stopping_ = true;
+  }
+  loop_cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+}
+
+void Placement::Poke() {
+  {
+    std::lock_guard lock(loop_mu_);
+    poked_ = true;
+  }
+  loop_cv_.notify_all();
+}
+
+void Placement::Loop() {
+  while (true) {
+    {
+      std::unique_lock lock(loop_mu_);
+      loop_cv_.wait_for(lock, kRoundInterval, [this] { return stopping_ || poked_; });
+      if (stopping_) return;
+      poked_ = false;
+    }
+    RunOnce();
+  }
+}
+
+void Placement::Changed() {
+  if (on_change_) on_change_();
+}
+
+Placement::Observed Placement::Observe() {
+  Observed seen;
+  const ClusterView view = view_();
+  const MonoTime now = clock_.Now();
+  seen.self = view.self.id;
+  seen.address[view.self.id] = view.self.address;
+
+  // This node, from its YAML and its plugins.
+  NodeView self;
+  self.id = view.self.id;
+  self.traits = {view.self.traits.begin(), view.self.traits.end()};
+  for (const ServiceSpec& spec : local_services_.Plugins()) {
+    self.plugins.insert(spec.name);
+    seen.specs[spec.name] = spec;
+  }
+  for (const ServiceConfig& service : options_.services) {
+    self.preferences[service.name] = {service.run, service.weight, true};
+  }
+  for (auto it = gave_up_.begin(); it != gave_up_.end();) {
+    if (it->second <= now) {
+      spdlog::info("service {} may run here again (its failures here are {} old)", it->first,
+                   Ms(options_.timings.failed_hold));
+      it = gave_up_.erase(it);
+    } else {
+      self.gave_up.insert(it->first);
+      ++it;
+    }
+  }
+  for (const LocalServices::Status& status : local_services_.Services()) {
+    seen.local[status.name] = status;
+  }
+  for (const auto& [name, local] : local_) {
+    seen.max_epoch[name] = std::max(seen.max_epoch[name], local.epoch);
+    std::string state = local.handing_over.empty() ? "" : kHandingOver;
+    std::string endpoint;
+    if (const auto it = seen.local.find(name); it != seen.local.end()) {
+      if (state.empty()) state = it->second.state;
+      endpoint = it->second.endpoint;
+    }
+    if (IsClaim(state)) {
+      seen.claims[name].push_back({self.id, view.self.address, state, local.epoch, endpoint});
+      seen.runs[self.id].insert(name);
+      if (state == "running") seen.running_anywhere.insert(name);
+    }
+  }
+  seen.nodes.push_back(std::move(self));
+
+  // Peers, from their identities. Dead ones still count for epochs and
+  // for the configuration a service carries.
+  std::set<std::string> present;
+  for (const PeerView& peer : view.peers) {
+    const Identity& identity = peer.identity;
+    if (identity.id.empty()) continue;
+    present.insert(identity.id);
+    seen.address[identity.id] = identity.address;
+    NodeView node;
+    node.id = identity.id;
+    node.alive = peer.state != PeerState::kDead;
+    node.traits = {identity.traits.begin(), identity.traits.end()};
+    for (const Offer& offer : identity.offers) {
+      if (offer.has_plugin) {
+        node.plugins.insert(offer.service);
+        const auto kind = ParseKind(offer.placement);
+        if (kind && !seen.specs.contains(offer.service)) {
+          seen.specs[offer.service] = {offer.service, *kind, offer.traits, offer.depends};
+        }
+      }
+      if (offer.listed) {
+        node.preferences[offer.service] = {ParseRunMode(offer.run).value_or(RunMode::kAllow),
+                                           offer.weight, true};
+      }
+      if (offer.gave_up) node.gave_up.insert(offer.service);
+    }
+    for (const ServiceRecord& record : identity.services) {
+      seen.max_epoch[record.name] = std::max(seen.max_epoch[record.name], record.epoch);
+      if (!node.alive || !IsClaim(record.state)) continue;
+      seen.claims[record.name].push_back(
+          {identity.id, identity.address, record.state, record.epoch, record.endpoint});
+      seen.runs[identity.id].insert(record.name);
+      if (record.state == "running") seen.running_anywhere.insert(record.name);
+    }
+    // Alive without a break, in the same incarnation: what migrate_after
+    // is measured from.
+    if (peer.state == PeerState::kAlive) {
+      const auto it = alive_since_.find(identity.id);
+      if (it == alive_since_.end() || it->second.incarnation != peer.counters.incarnation) {
+        alive_since_[identity.id] = {peer.counters.incarnation, now};
+      }
+    } else {
+      alive_since_.erase(identity.id);
+    }
+    seen.nodes.push_back(std::move(node));
+  }
+  std::erase_if(alive_since_, [&](const auto& entry) { return !present.contains(entry.first); });
+
+  // The configuration a singleton carries: that of the best-ranked node
+  // listing it with settings, so every node starts it the same way.
+  std::map<std::string, std::tuple<int, int64_t, std::string>> best;  // lower is better
+  auto consider = [&](const std::string& node, const std::string& service, RunMode run,
+                      int64_t weight, const std::string& config) {
+    if (config.empty() || config == "{}") return;
+    const auto rank = std::make_tuple(-static_cast<int>(run), -weight, node);
+    const auto it = best.find(service);
+    if (it == best.end() || rank < it->second) {
+      best[service] = rank;
+      seen.config[service] = config;
+    }
+  };
+  for (const ServiceConfig& service : options_.services) {
+    consider(seen.self, service.name, service.run, service.weight, service.config_json);
+  }
+  for (const PeerView& peer : view.peers) {
+    for (const Offer& offer : peer.identity.offers) {
+      if (!offer.listed) continue;
+      consider(peer.identity.id, offer.service, ParseRunMode(offer.run).value_or(RunMode::kAllow),
+               offer.weight, offer.config_json);
+    }
+  }
+  for (const auto& [name, spec] : seen.specs) {
+    seen.max_epoch[name] = std::max(seen.max_epoch[name], local_services_.LastEpoch(name));
+  }
+  const std::vector<std::string> wanted = Wanted(seen.nodes, seen.specs);
+  seen.wanted = {wanted.begin(), wanted.end()};
+  return seen;
+}
+
+void Placement::RunOnce() {
+  std::optional<std::pair<std::string, std::string>> move;
+  Observed seen;
+  {
+    std::lock_guard lock(mu_);
+    seen = Observe();
+    move = Reconcile(seen);
+  }
+  if (move) MoveTo(move->first, move->second, seen);
+  // Records also change with the plugin host's own state (starting ->
+  // running, endpoints), so the node looks after every round.
+  Changed();
+}
+
+std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed& seen) {
+  const MonoTime now = clock_.Now();
+  std::optional<std::pair<std::string, std::string>> move;
+  std::set<std::string> services = seen.wanted;
+  for (const auto& [name, local] : local_) services.insert(name);
+
+  for (const std::string& name : services) {
+    const auto spec = seen.specs.find(name);
+    auto mine = local_.find(name);
+    if (spec == seen.specs.end()) {
+      // Its plugin is gone everywhere, this node included.
+      if (mine != local_.end()) StopHere(name, "its plugin is gone");
+      continue;
+    }
+    const bool wanted = seen.wanted.contains(name);
+    const Decision decision = seen.Decide(name);
+    const auto verdict = std::find_if(decision.verdicts.begin(), decision.verdicts.end(),
+                                      [&](const Verdict& v) { return v.node == seen.self; });
+    const bool candidate = verdict != decision.verdicts.end() && verdict->candidate;
+    const bool chosen_here = decision.state == "placed" &&
+                             std::find(decision.owners.begin(), decision.owners.end(),
+                                       seen.self) != decision.owners.end();
+
+    if (mine != local_.end() && !mine->second.handing_over.empty()) continue;
+    const auto status = seen.local.find(name);
+    const bool failed = mine != local_.end() && status != seen.local.end() &&
+                        status->second.state == "failed";
+
+    if (spec->second.kind == Kind::kPerNode) {
+      if (mine == local_.end()) {
+        if (wanted && chosen_here) {
+          // Each node's copy has epochs of its own.
+          StartHere(name, local_services_.LastEpoch(name) + 1, [&] {
+            for (const ServiceConfig& s : options_.services) {
+              if (s.name == name) return s.config_json;
+            }
+            return std::string("{}");
+          }(), std::nullopt);
+        }
+      } else if (!wanted || (!candidate && !failed)) {
+        StopHere(name, !wanted ? "no node wants it any more"
+                       : verdict != decision.verdicts.end() ? verdict->reason
+                                                            : "it cannot run here");
+      }
+      continue;
+    }
+
+    // A singleton.
+    if (mine != local_.end()) {
+      Local& local = mine->second;
+      if (failed) {
+        gave_up_[name] = now + options_.timings.failed_hold;
+        StopHere(name, "it kept failing here (" + status->second.detail +
+                           "); the next candidate takes it for " +
+                           Ms(options_.timings.failed_hold));
+        continue;
+      }
+      if (!wanted) {
+        StopHere(name, "no live node wants it any more");
+        continue;
+      }
+      // Two owners (a healed partition, a paused owner that woke up):
+      // the higher epoch keeps it, then the better preference, then the
+      // lower id. Both sides apply the same rule to the same two claims.
+      const Preference here = seen.PreferenceOn(seen.self, name);
+      const Claim* winner = nullptr;
+      for (const Claim& claim : seen.claims[name]) {
+        if (claim.node == seen.self) continue;
+        const Preference there = seen.PreferenceOn(claim.node, name);
+        const bool beats =
+            claim.epoch != local.epoch
+                ? claim.epoch > local.epoch
+                : (std::pair(there.run, there.weight) != std::pair(here.run, here.weight)
+                       ? StrictlyBetter(there, here)
+                       : claim.node < seen.self);
+        if (beats) {
+          winner = &claim;
+          break;
+        }
+      }
+      if (winner != nullptr) {
+        StopHere(name, "node " + winner->node + " also runs it, under epoch " +
+                           std::to_string(winner->epoch) + " (here " +
+                           std::to_string(local.epoch) + "), and keeps it");
+        continue;
+      }
+      if (move || decision.state != "placed" || decision.owners.front() == seen.self) continue;
+      const std::string& better = decision.owners.front();
+      if (candidate && !StrictlyBetter(seen.PreferenceOn(better, name), here)) continue;
+      // Hysteresis: the better node has been alive long enough, and the
+      // service has stayed here long enough.
+      const auto alive = alive_since_.find(better);
+      if (alive == alive_since_.end()) continue;
+      if (candidate && now - alive->second.since < options_.timings.migrate_after) continue;
+      if (candidate && now - local.since < options_.timings.migrate_after) continue;
+      const auto refused = refused_.find({name, better});
+      if (refused != refused_.end()) {
+        if (refused->second > now) continue;
+        refused_.erase(refused);
+      }
+      move = {name, better};
+      continue;
+    }
+
+    if (!wanted || !seen.claims[name].empty()) continue;
+    if (decision.state != "placed" || decision.owners.front() != seen.self) continue;
+    // A node that just started may not have heard of the owner yet.
+    if (now - started_at_ < options_.timings.settle) continue;
+    const auto config = seen.config.find(name);
+    StartHere(name, seen.max_epoch[name] + 1,
+              config == seen.config.end() ? "{}" : config->second, std::nullopt);
+  }
+  return move;
+}
+
+void Placement::StartHere(const std::string& service, uint64_t epoch,
+                          const std::string& config_json,
+                          const std::optional<std::string>& state) {
+  const std::string config = nlohmann::json::accept(config_json) ? config_json : "{}";
+  if (config != config_json) {
+    spdlog::warn("service {}: its configuration is not JSON; starting it with {{}}", service);
+  }
+  spdlog::info("starting service {} here under epoch {}", service, epoch);
+  local_[service] = {epoch, clock_.Now(), "", config};
+  local_services_.Start(service, config, epoch, state);
+}
+
+void Placement::StopHere(const std::string& service, const std::string& why) {
+  spdlog::info("stopping service {} here: {}", service, why);
+  local_.erase(service);
+  local_services_.Stop(service);
+}
+
+void Placement::MoveTo(const std::string& service, const std::string& node,
+                       const Observed& seen) {
+  HandOverRequest request;
+  request.service = service;
+  request.from = seen.self;
+  request.cluster = options_.cluster;
+  const auto address = seen.address.find(node);
+  if (address == seen.address.end()) return;
+  uint64_t epoch = 0;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = local_.find(service);
+    if (it == local_.end()) return;
+    it->second.handing_over = node;
+    epoch = it->second.epoch;
+    request.config_json = it->second.config_json;
+  }
+  Changed();  // peers see it moving, not free
+  spdlog::info("moving service {} to {}, a better node for it (alive for {} or more)", service,
+               node, Ms(options_.timings.migrate_after));
+  const MonoTime begun = clock_.Now();
+  {
+    std::lock_guard lock(mu_);
+    request.state = local_services_.Stop(service);
+  }
+  request.epoch = epoch + 1;
+  const std::string problem = transport_.HandOver(address->second, request);
+  {
+    std::lock_guard lock(mu_);
+    if (problem.empty()) {
+      local_.erase(service);
+      spdlog::info("service {} moved to {} under epoch {} ({} from stop to running there)",
+                   service, node, request.epoch, Ms(clock_.Now() - begun));
+    } else {
+      spdlog::warn("service {}: {} did not take it ({}); running it here again", service, node,
+                   problem);
+      refused_[{service, node}] = clock_.Now() + options_.timings.migrate_after;
+      // Above the epoch offered, in case the other node did start it.
+      StartHere(service, epoch + 2, request.config_json, std::nullopt);
+    }
+  }
+  Changed();
+}
+
+std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code) {
+  {
+    std::lock_guard lock(mu_);
+    if (request.cluster != options_.cluster) {
+      code = kFailedPrecondition;
+      return "cluster '" + request.cluster + "' is not ours";
+    }
+    Observed seen = Observe();
+    const NodeView* from = seen.Node(request.from);
+    if (from == nullptr || !from->alive || request.from == seen.self) {
+      code = kPermissionDenied;
+      return "'" + request.from + "' is not a live peer of this node";
+    }
+    if (!seen.specs.contains(request.service) ||
+        !seen.Node(seen.self)->plugins.contains(request.service)) {
+      code = kFailedPrecondition;
+      return "no plugin for " + request.service + " here";
+    }
+    const Decision decision = seen.Decide(request.service);
+    for (const Verdict& verdict : decision.verdicts) {
+      if (verdict.node == seen.self && !verdict.candidate) {
+        code = kFailedPrecondition;
+        return request.service + " cannot run here: " + verdict.reason;
+      }
+    }
+    if (local_.contains(request.service)) {
+      code = kAlreadyExists;
+      return request.service + " already runs here";
+    }
+    for (const Claim& claim : seen.claims[request.service]) {
+      if (claim.node != request.from && claim.epoch >= request.epoch) {
+        code = kAborted;
+        return "node " + claim.node + " runs " + request.service + " under epoch " +
+               std::to_string(claim.epoch);
+      }
+    }
+    StartHere(request.service, request.epoch, request.config_json, request.state);
+  }
+  Changed();
+  const MonoTime deadline = clock_.Now() + kHandOverStartDeadline;
+  std::string state;
+  std::string detail;
+  while (clock_.Now() < deadline) {
+    for (const LocalServices::Status& status : local_services_.Services()) {
+      if (status.name == request.service) {
+        state = status.state;
+        detail = status.detail;
+      }
+    }
+    if (state == "running" || state == "failed") break;
+    std::this_thread::sleep_for(kHandOverPoll);
+  }
+  if (state == "running") {
+    spdlog::info("took over service {} from {} under epoch {}", request.service, request.from,
+                 request.epoch);
+    return "";
+  }
+  {
+    std::lock_guard lock(mu_);
+    StopHere(request.service, "taking it over failed");
+  }
+  Changed();
+  code = kAborted;
+  return request.service + " did not start here: " + (detail.empty() ? state : detail);
+}
+
+std::vector<ServiceRecord> Placement::Records() const {
+  std::map<std::string, LocalServices::Status> statuses;
+  for (const LocalServices::Status& status : local_services_.Services()) {
+    statuses[status.name] = status;
+  }
+  std::lock_guard lock(mu_);
+  std::vector<ServiceRecord> records;
+  for (const auto& [name, local] : local_) {
+    ServiceRecord record{name, "starting", "", local.epoch};
+    if (const auto it = statuses.find(name); it != statuses.end()) {
+      record.state = it->second.state;
+      record.endpoint = it->second.endpoint;
+    }
+    if (!local.handing_over.empty()) record.state = kHandingOver;
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+std::vector<Offer> Placement::Offers() const {
+  std::map<std::string, Offer> offers;
+  for (const ServiceSpec& spec : local_services_.Plugins()) {
+    Offer& offer = offers[spec.name];
+    offer.service = spec.name;
+    offer.run = RunModeName(RunMode::kAllow);
+    offer.has_plugin = true;
+    offer.placement = KindName(spec.kind);
+    offer.traits = spec.traits;
+    offer.depends = spec.depends;
+  }
+  for (const ServiceConfig& service : options_.services) {
+    Offer& offer = offers[service.name];
+    offer.service = service.name;
+    offer.run = RunModeName(service.run);
+    offer.weight = service.weight;
+    offer.listed = true;
+    offer.config_json = service.config_json;
+  }
+  std::lock_guard lock(mu_);
+  const MonoTime now = clock_.Now();
+  for (const auto& [name, until] : gave_up_) {
+    if (until > now && offers.contains(name)) offers[name].gave_up = true;
+  }
+  std::vector<Offer> out;
+  for (auto& [name, offer] : offers) out.push_back(std::move(offer));
+  return out;
+}
+
+Explanation Placement::Explain(const std::string& service) {
+  std::lock_guard lock(mu_);
+  Observed seen = Observe();
+  Explanation out;
+  out.service = service;
+  out.running = seen.claims[service];
+  const auto spec = seen.specs.find(service);
+  if (spec == seen.specs.end()) {
+    for (const NodeView& node : seen.nodes) {
+      const auto it = node.preferences.find(service);
+      if (node.alive && it != node.preferences.end() && it->second.listed &&
+          it->second.run != RunMode::kNever) {
+        out.wanted = true;
+      }
+    }
+    out.state = out.wanted ? "unplaced" : "not wanted";
+    out.detail = "no node has a plugin for it";
+    for (const NodeView& node : seen.nodes) out.verdicts.push_back({node.id, false, "no plugin"});
+    return out;
+  }
+  out.placement = KindName(spec->second.kind);
+  out.depends = spec->second.depends;
+  out.wanted = seen.wanted.contains(service);
+  const Decision decision = seen.Decide(service);
+  out.verdicts = decision.verdicts;
+  if (!out.wanted) {
+    out.state = "not wanted";
+    out.detail = "no live node lists it with always, prefer or allow, and no wanted service "
+                 "depends on it";
+    return out;
+  }
+  out.state = decision.state;
+  out.detail = decision.detail;
+  out.chosen = decision.owners;
+  return out;
+}
+
+std::vector<Unrun> Placement::UnrunServices() {
+  std::lock_guard lock(mu_);
+  Observed seen = Observe();
+  std::vector<Unrun> out;
+  for (const std::string& name : seen.wanted) {
+    if (!seen.claims[name].empty()) continue;
+    const Decision decision = seen.Decide(name);
+    Unrun unrun{name, decision.state, "", decision.detail};
+    if (decision.state == "placed") {
+      unrun.state = "starting";
+      unrun.node = decision.owners.front();
+    }
+    out.push_back(std::move(unrun));
+  }
+  return out;
+}
+
+}  // namespace domian::placement

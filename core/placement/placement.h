@@ -1,0 +1,219 @@
+// Placement: the owner of "what runs here". Every node runs one; there is
+// no leader. Each round it reads the cluster as this node sees it (every
+// identity's Offers and ServiceList), ranks candidates (ranking.h) and
+// acts only on this node:
+//
+//  - starts a singleton when this node is the best candidate and no live
+//    node claims it (first start, and failover when the owner is dead);
+//  - hands a singleton it runs to a better node (better run mode or
+//    weight, never just a tie-breaker) once that node has been alive for
+//    migrate_after and the service has stayed here as long: it stops the
+//    service, saves its state and sends state and configuration with
+//    HandOver; if the receiver cannot take it, it starts it again here;
+//  - stops a singleton when another live node claims it with a higher
+//    epoch (or the same epoch and a better preference, or the same and a
+//    lower id): the rule both sides of a healed partition apply alike;
+//  - gives a service up for failed_hold when it kept crashing here (its
+//    plugin host gave up), so the next candidate runs it;
+//  - runs per-node services wherever they are listed and can run.
+//
+// Epochs: a singleton's owner starts it under an epoch above every epoch
+// it has seen for it (in any identity, and its own last one); only grows.
+#pragma once
+
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/common/clock.h"
+#include "core/config/node_config.h"
+#include "core/membership/identity.h"
+#include "core/membership/peer_table.h"
+#include "core/placement/ranking.h"
+
+namespace domian::placement {
+
+// How often the cluster view is read again; bounds how late placement
+// reacts to a peer's death on top of the failure detector itself.
+inline constexpr std::chrono::milliseconds kRoundInterval{100};
+// How long a node taking over a singleton may take to have it running.
+inline constexpr std::chrono::seconds kHandOverStartDeadline{12};
+// How long the old owner waits for the HandOver answer (start included).
+inline constexpr std::chrono::seconds kHandOverDeadline{15};
+
+// Service states that claim ownership: whoever reports one of these runs
+// (or is about to run, or is moving) the service.
+bool IsClaim(std::string_view state);
+
+// The services of this node, as placement needs them (PluginHost in the
+// daemon).
+class LocalServices {
+ public:
+  struct Status {
+    std::string name;
+    std::string state;  // starting | running | restarting | failed | stopped
+    std::string detail;
+    std::string endpoint;  // "name=host:port,..." as the plugin published them
+  };
+  virtual ~LocalServices() = default;
+  // Starts `service` here under `epoch` with `config_json`; `state`, when
+  // set, replaces the saved state first. Returns once it is starting (an
+  // isolated service becomes running later) or has failed.
+  virtual void Start(const std::string& service, const std::string& config_json,
+                     uint64_t epoch, const std::optional<std::string>& state) = 0;
+  // Stops it, saving its state; the state as saved (nullopt: none).
+  virtual std::optional<std::string> Stop(const std::string& service) = 0;
+  virtual std::vector<Status> Services() const = 0;
+  // The loaded plugins' descriptions of their services.
+  virtual std::vector<ServiceSpec> Plugins() const = 0;
+  // The last epoch this node ran `service` under (kept across restarts).
+  virtual uint64_t LastEpoch(const std::string& service) const = 0;
+};
+
+// A planned move, as sent to the new owner.
+struct HandOverRequest {
+  std::string service;
+  uint64_t epoch = 0;
+  std::string from;
+  std::string cluster;
+  std::optional<std::string> state;
+  std::string config_json;
+};
+
+// How the old owner reaches the new one (gRPC in the daemon).
+class HandOverTransport {
+ public:
+  virtual ~HandOverTransport() = default;
+  // Blocks until the receiver runs it; "" on success, else why not.
+  virtual std::string HandOver(const std::string& address, const HandOverRequest& request) = 0;
+};
+
+// This node and its peers, as Membership knows them.
+struct ClusterView {
+  Identity self;
+  std::vector<PeerView> peers;
+};
+
+// One node running (or moving) a service.
+struct Claim {
+  std::string node;
+  std::string address;
+  std::string state;
+  uint64_t epoch = 0;
+  std::string endpoint;
+};
+
+// What `domianctl explain` shows.
+struct Explanation {
+  std::string service;
+  std::string placement;  // singleton | per-node | "" when no node has its plugin
+  bool wanted = false;
+  std::string state;      // placed | waiting | unplaced | not wanted
+  std::string detail;
+  std::vector<std::string> chosen;
+  std::vector<Claim> running;
+  std::vector<Verdict> verdicts;
+  std::vector<std::string> depends;
+};
+
+// A wanted service that runs nowhere, for `domianctl services`.
+struct Unrun {
+  std::string service;
+  std::string state;  // waiting | unplaced | starting (placed, about to start)
+  std::string node;   // where it is about to start, when starting
+  std::string detail;
+};
+
+class Placement {
+ public:
+  struct Options {
+    std::string cluster;
+    std::vector<ServiceConfig> services;  // this node's YAML
+    PlacementTimings timings;
+  };
+
+  // `on_change` runs (without locks held) after every round and every
+  // move, so the node can update its identity from Records and Offers
+  // (it compares; most rounds change nothing).
+  Placement(Options options, LocalServices& local, HandOverTransport& transport,
+            std::function<ClusterView()> view, std::function<void()> on_change,
+            const Clock& clock);
+  ~Placement();  // Stop()
+  Placement(const Placement&) = delete;
+  Placement& operator=(const Placement&) = delete;
+
+  void Start();
+  // Stops deciding (services keep running; the daemon stops them after).
+  void Stop();
+  // A local service changed: look again soon.
+  void Poke();
+
+  // One round (the loop runs it every kRoundInterval; tests may call it).
+  void RunOnce();
+
+  // A peer hands us `request.service`. Blocks until it runs here (or
+  // failed); "" on success, else the reason (with a gRPC code in `code`).
+  std::string AcceptHandOver(const HandOverRequest& request, int& code);
+
+  // For this node's identity.
+  std::vector<ServiceRecord> Records() const;
+  std::vector<Offer> Offers() const;
+
+  Explanation Explain(const std::string& service);
+  std::vector<Unrun> UnrunServices();
+
+ private:
+  struct Local {
+    uint64_t epoch = 0;
+    MonoTime since;             // started, or taken over, here
+    std::string handing_over;   // to this node, while a move is under way
+    std::string config_json;
+  };
+  struct Observed;  // one round's reading of the cluster
+
+  Observed Observe();  // requires mu_
+  void Loop();
+  // The move to make after the round, if any: service and target.
+  std::optional<std::pair<std::string, std::string>> Reconcile(Observed& seen);
+  void MoveTo(const std::string& service, const std::string& node, const Observed& seen);
+  void StartHere(const std::string& service, uint64_t epoch, const std::string& config_json,
+                 const std::optional<std::string>& state);  // requires mu_
+  void StopHere(const std::string& service, const std::string& why);  // requires mu_
+  void Changed();
+
+  Options options_;
+  LocalServices& local_services_;
+  HandOverTransport& transport_;
+  std::function<ClusterView()> view_;
+  std::function<void()> on_change_;
+  const Clock& clock_;
+  MonoTime started_at_;
+
+  // Held for a whole round and while a HandOver is accepted: local starts
+  // and stops never interleave. Never held across an outgoing HandOver,
+  // so two nodes moving services to each other cannot wait on each other.
+  mutable std::mutex mu_;
+  std::map<std::string, Local> local_;            // services this node owns
+  std::map<std::string, MonoTime> gave_up_;       // service -> until
+  std::map<std::pair<std::string, std::string>, MonoTime> refused_;  // (service, node) -> until
+  struct AliveSince {
+    uint64_t incarnation;
+    MonoTime since;
+  };
+  std::map<std::string, AliveSince> alive_since_;  // peers alive without a break
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stopping_ = false;
+  bool poked_ = false;
+  std::thread loop_;
+};
+
+}  // namespace domian::placement

@@ -1,0 +1,425 @@
+// Placement with several nodes wired together in memory on a FakeClock:
+// each node's identity is what its Placement last published, liveness is
+// set by the test, hand-overs go straight to the other node's Placement.
+// Rounds run one node at a time, so every step is deterministic.
+#include "core/placement/placement.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace domian::placement {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// A node's services: start and stop happen at once; `value` is the
+// service's state as the plugin would save it.
+class FakeServices final : public LocalServices {
+ public:
+  void Start(const std::string& service, const std::string& config_json, uint64_t epoch,
+             const std::optional<std::string>& state) override {
+    if (state) value[service] = *state;
+    running[service] = {service, crash.contains(service) ? "failed" : "running", "", ""};
+    last_epoch[service] = epoch;
+    configs[service] = config_json;
+    ++starts;
+  }
+  std::optional<std::string> Stop(const std::string& service) override {
+    running.erase(service);
+    const auto it = value.find(service);
+    return it == value.end() ? std::nullopt : std::optional(it->second);
+  }
+  std::vector<Status> Services() const override {
+    std::vector<Status> out;
+    for (const auto& [name, status] : running) out.push_back(status);
+    return out;
+  }
+  std::vector<ServiceSpec> Plugins() const override { return specs; }
+  uint64_t LastEpoch(const std::string& service) const override {
+    const auto it = last_epoch.find(service);
+    return it == last_epoch.end() ? 0 : it->second;
+  }
+
+  std::vector<ServiceSpec> specs;
+  std::map<std::string, Status> running;
+  std::map<std::string, std::string> value;
+  std::map<std::string, uint64_t> last_epoch;
+  std::map<std::string, std::string> configs;
+  std::set<std::string> crash;  // services that fail to start here
+  int starts = 0;
+};
+
+class World;
+
+struct Node {
+  std::string id;
+  std::vector<std::string> traits;
+  std::vector<ServiceConfig> yaml;
+  uint64_t incarnation = 1;
+  bool alive = true;
+  FakeServices services;
+  std::unique_ptr<Placement> placement;
+  Identity published;  // what peers see
+};
+
+// Hand-overs between nodes, straight into the receiver's Placement.
+class World final : public HandOverTransport {
+ public:
+  static constexpr Millis kMigrateAfter{10000};
+  static constexpr Millis kSettle{2000};
+
+  Node& Add(const std::string& id, std::vector<ServiceConfig> yaml,
+            std::vector<std::string> traits = {}) {
+    auto node = std::make_unique<Node>();
+    node->id = id;
+    node->yaml = std::move(yaml);
+    node->traits = std::move(traits);
+    node->services.specs = specs;
+    Node& added = *node;
+    nodes_[id] = std::move(node);
+    Boot(added);
+    return added;
+  }
+
+  // A fresh process: new incarnation, nothing running, saved files kept.
+  void Boot(Node& node) {
+    node.placement.reset();
+    node.services.running.clear();
+    node.alive = true;
+    ++node.incarnation;
+    node.placement = std::make_unique<Placement>(
+        Placement::Options{.cluster = "home",
+                           .services = node.yaml,
+                           .timings = {.migrate_after = kMigrateAfter,
+                                       .settle = kSettle,
+                                       .failed_hold = 10min}},
+        node.services, *this, [this, &node] { return ViewFrom(node); },
+        [this, &node] { Publish(node); }, clock);
+    Publish(node);
+  }
+
+  void Kill(Node& node) {
+    node.alive = false;
+    node.services.running.clear();
+  }
+
+  // Every live node runs one round, in id order, `times` times.
+  void Rounds(int times = 1) {
+    for (int i = 0; i < times; ++i) {
+      for (auto& [id, node] : nodes_) {
+        if (node->alive) node->placement->RunOnce();
+      }
+    }
+  }
+
+  // Advances the clock in steps of `step`, with a round after each.
+  void Pass(std::chrono::milliseconds total, std::chrono::milliseconds step = 500ms) {
+    for (auto t = 0ms; t < total; t += step) {
+      clock.Advance(step);
+      Rounds();
+    }
+  }
+
+  // Nodes whose services report `service` running, with their epochs.
+  std::map<std::string, uint64_t> Owners(const std::string& service) {
+    std::map<std::string, uint64_t> owners;
+    for (auto& [id, node] : nodes_) {
+      if (!node->alive || !node->services.running.contains(service)) continue;
+      for (const ServiceRecord& record : node->placement->Records()) {
+        if (record.name == service) owners[id] = record.epoch;
+      }
+    }
+    return owners;
+  }
+
+  std::string HandOver(const std::string& address, const HandOverRequest& request) override {
+    ++handovers;
+    Node& target = *nodes_.at(address);
+    if (!target.alive || refuse_handovers) return "unreachable";
+    int code = 0;
+    return target.placement->AcceptHandOver(request, code);
+  }
+
+  FakeClock clock;
+  std::vector<ServiceSpec> specs = {{"lights", Kind::kSingleton, {}, {}},
+                                    {"heating", Kind::kSingleton, {"w1"}, {}},
+                                    {"scenes", Kind::kSingleton, {}, {"lights"}},
+                                    {"speaker", Kind::kPerNode, {}, {}}};
+  // Partitions: pairs of nodes that cannot see each other (each sees the
+  // other dead), or that never heard of each other at all.
+  std::set<std::pair<std::string, std::string>> cut;
+  std::set<std::pair<std::string, std::string>> unknown;
+  bool refuse_handovers = false;
+  int handovers = 0;
+
+ private:
+  void Publish(Node& node) {
+    Identity identity;
+    identity.id = node.id;
+    identity.cluster = "home";
+    identity.address = node.id;
+    identity.traits = node.traits;
+    identity.services = node.placement->Records();
+    identity.offers = node.placement->Offers();
+    node.published = identity;
+  }
+
+  bool Cut(const std::string& a, const std::string& b) const {
+    return cut.contains({a, b}) || cut.contains({b, a});
+  }
+
+  ClusterView ViewFrom(const Node& self) {
+    ClusterView view;
+    view.self = self.published;
+    for (const auto& [id, node] : nodes_) {
+      if (id == self.id || unknown.contains({id, self.id}) || unknown.contains({self.id, id})) {
+        continue;
+      }
+      PeerView peer;
+      peer.identity = node->published;
+      peer.state = node->alive && !Cut(id, self.id) ? PeerState::kAlive : PeerState::kDead;
+      peer.counters.incarnation = node->incarnation;
+      view.peers.push_back(peer);
+    }
+    return view;
+  }
+
+  std::map<std::string, std::unique_ptr<Node>> nodes_;
+};
+
+ServiceConfig Wants(const std::string& service, RunMode run, int64_t weight = 0,
+                    std::string config = "{}") {
+  return {.name = service, .run = run, .weight = weight, .config_json = std::move(config)};
+}
+
+class PlacementTest : public ::testing::Test {
+ protected:
+  // a prefers lights (and configures it); b and c allow it. (A node that
+  // only has the plugin does not keep the service wanted on its own.)
+  void ThreeNodes() {
+    a_ = &world_.Add("a", {Wants("lights", RunMode::kPrefer, 0, R"({"bridge":"10.0.0.2"})")});
+    b_ = &world_.Add("b", {Wants("lights", RunMode::kAllow)});
+    c_ = &world_.Add("c", {Wants("lights", RunMode::kAllow)});
+    world_.Pass(World::kSettle + 500ms);
+  }
+
+  World world_;
+  Node* a_ = nullptr;
+  Node* b_ = nullptr;
+  Node* c_ = nullptr;
+};
+
+TEST_F(PlacementTest, ASingletonStartsOnlyOnItsBestNodeAfterSettling) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kPrefer)});
+  b_ = &world_.Add("b", {});
+  world_.Pass(1500ms);
+  EXPECT_THAT(world_.Owners("lights"), IsEmpty()) << "started before the settle period";
+  world_.Pass(1000ms);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  world_.Pass(30s);
+  EXPECT_EQ(b_->services.starts, 0);
+  EXPECT_EQ(world_.handovers, 0);
+}
+
+TEST_F(PlacementTest, FailsOverWhenTheOwnerDiesAndComesBackWithItsState) {
+  ThreeNodes();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  world_.Kill(*a_);
+  world_.Rounds();
+  // b ranks before c (same preference, same load, lower id).
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  // The configuration travelled from a's YAML.
+  EXPECT_EQ(b_->services.configs["lights"], R"({"bridge":"10.0.0.2"})");
+  b_->services.value["lights"] = "41";
+
+  world_.Boot(*a_);
+  world_.Pass(World::kMigrateAfter - 1s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}))
+      << "moved back before migrate_after";
+  world_.Pass(2s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 3}}));
+  EXPECT_EQ(a_->services.value["lights"], "41") << "the state did not travel";
+  EXPECT_EQ(world_.handovers, 1);
+}
+
+TEST_F(PlacementTest, AFlappingNodeDoesNotDragTheServiceAlong) {
+  ThreeNodes();
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights").count("b"), 1u);
+  // a restarts every 4 s for two minutes: never alive for migrate_after.
+  for (int i = 0; i < 30; ++i) {
+    world_.Boot(*a_);
+    world_.Pass(4s);
+    world_.Kill(*a_);
+    world_.Rounds();
+  }
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  EXPECT_EQ(world_.handovers, 0);
+  EXPECT_EQ(b_->services.starts, 1);
+}
+
+TEST_F(PlacementTest, AfterAPartitionHealsTheHigherEpochKeepsIt) {
+  ThreeNodes();
+  world_.cut = {{"a", "b"}, {"a", "c"}};
+  world_.Rounds();
+  // Each side runs it: a under epoch 1, b under epoch 2.
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}, {"b", 2}}));
+  world_.Pass(5s);
+  world_.cut.clear();
+  world_.Rounds();
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  // ...and then it moves to the preferred node, once.
+  world_.Pass(World::kMigrateAfter + 1s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 3}}));
+  world_.Pass(30s);
+  EXPECT_EQ(world_.handovers, 1);
+}
+
+TEST_F(PlacementTest, EqualEpochsAreSettledByPreferenceThenId) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kAllow)});
+  b_ = &world_.Add("b", {Wants("lights", RunMode::kAllow)});
+  // Both sides were cut off from each other from the start.
+  world_.unknown = {{"a", "b"}};
+  world_.Pass(3s);
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}, {"b", 1}}));
+  world_.unknown.clear();
+  world_.Rounds(2);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+}
+
+TEST_F(PlacementTest, TieBreakersNeverMoveARunningService) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kAllow)});
+  world_.Pass(3s);
+  ASSERT_EQ(world_.Owners("lights").count("a"), 1u);
+  // A node that ranks first only by its lower id ("0" < "a") would be
+  // chosen for a fresh start, but is no reason to move.
+  world_.Add("0", {Wants("lights", RunMode::kAllow)});
+  world_.Pass(60s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  EXPECT_EQ(world_.handovers, 0);
+}
+
+TEST_F(PlacementTest, AServiceThatKeepsFailingMovesToTheNextCandidate) {
+  ThreeNodes();
+  a_->services.crash.insert("lights");
+  world_.Kill(*a_);
+  world_.Boot(*a_);
+  world_.Pass(3s);
+  // a started it (it is the best), it failed there, b took it.
+  const auto owners = world_.Owners("lights");
+  EXPECT_EQ(owners.count("a"), 0u);
+  EXPECT_EQ(owners.count("b"), 1u);
+  bool gave_up = false;
+  for (const Offer& offer : a_->placement->Offers()) {
+    if (offer.service == "lights") gave_up = offer.gave_up;
+  }
+  EXPECT_TRUE(gave_up);
+  const Explanation why = b_->placement->Explain("lights");
+  for (const Verdict& verdict : why.verdicts) {
+    if (verdict.node == "a") {
+      EXPECT_EQ(verdict.reason, "failed here recently");
+    }
+  }
+  // Not back to a within the hold, even though a is preferred.
+  world_.Pass(2min, 5s);
+  EXPECT_EQ(world_.Owners("lights").count("b"), 1u);
+}
+
+TEST_F(PlacementTest, ARefusedMoveRunsItAgainHereAndIsNotRetriedAtOnce) {
+  ThreeNodes();
+  world_.Kill(*a_);
+  world_.Rounds();
+  world_.Boot(*a_);
+  world_.refuse_handovers = true;
+  world_.Pass(World::kMigrateAfter + 1s);
+  EXPECT_EQ(world_.handovers, 1);
+  // b runs it again, above the epoch it offered (3).
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 4}}));
+  world_.Pass(5s);
+  EXPECT_EQ(world_.handovers, 1);
+  world_.refuse_handovers = false;
+  world_.Pass(World::kMigrateAfter + 1s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 5}}));
+}
+
+TEST_F(PlacementTest, TraitBoundServiceIsUnplacedWithoutItsHostAndReturnsWithIt) {
+  a_ = &world_.Add("a", {Wants("heating", RunMode::kPrefer)}, {"w1"});
+  b_ = &world_.Add("b", {Wants("heating", RunMode::kAllow)});  // wants it, has no w1
+  world_.Pass(3s);
+  ASSERT_EQ(world_.Owners("heating").count("a"), 1u);
+  world_.Kill(*a_);
+  world_.Pass(3s);
+  EXPECT_THAT(world_.Owners("heating"), IsEmpty());
+  const Explanation why = b_->placement->Explain("heating");
+  EXPECT_EQ(why.state, "unplaced");
+  EXPECT_THAT(why.verdicts,
+              ElementsAre(::testing::Field(&Verdict::reason, "not alive"),
+                          ::testing::Field(&Verdict::reason, "missing trait w1")));
+  world_.Boot(*a_);
+  world_.Pass(3s);
+  EXPECT_EQ(world_.Owners("heating").count("a"), 1u);
+}
+
+TEST_F(PlacementTest, AWantedServiceWithNoHostIsReportedUnplaced) {
+  a_ = &world_.Add("a", {Wants("heating", RunMode::kPrefer)});  // no w1 here
+  world_.Pass(3s);
+  EXPECT_THAT(world_.Owners("heating"), IsEmpty());
+  const auto unrun = a_->placement->UnrunServices();
+  ASSERT_EQ(unrun.size(), 1u);
+  EXPECT_EQ(unrun[0].service, "heating");
+  EXPECT_EQ(unrun[0].state, "unplaced");
+  const Explanation why = a_->placement->Explain("heating");
+  ASSERT_EQ(why.verdicts.size(), 1u);
+  EXPECT_EQ(why.verdicts[0].reason, "missing trait w1");
+}
+
+TEST_F(PlacementTest, DependenciesStartFirst) {
+  a_ = &world_.Add("a", {Wants("scenes", RunMode::kPrefer)});
+  world_.clock.Advance(3s);
+  a_->placement->RunOnce();
+  // lights is wanted because scenes depends on it; scenes starts once
+  // lights runs, in the next round.
+  EXPECT_EQ(world_.Owners("lights").count("a"), 1u);
+  EXPECT_THAT(world_.Owners("scenes"), IsEmpty());
+  a_->placement->RunOnce();
+  EXPECT_EQ(world_.Owners("scenes").count("a"), 1u);
+}
+
+TEST_F(PlacementTest, AServiceWhoseDependencyRunsNowhereWaits) {
+  world_.specs = {{"lights", Kind::kSingleton, {"hue"}, {}},
+                  {"scenes", Kind::kSingleton, {}, {"lights"}}};
+  a_ = &world_.Add("a", {Wants("scenes", RunMode::kPrefer)});  // no "hue" trait
+  world_.Pass(3s);
+  EXPECT_THAT(world_.Owners("scenes"), IsEmpty());
+  const auto unrun = a_->placement->UnrunServices();
+  ASSERT_EQ(unrun.size(), 2u);
+  EXPECT_EQ(unrun[0].service, "lights");
+  EXPECT_EQ(unrun[0].state, "unplaced");
+  EXPECT_EQ(unrun[1].service, "scenes");
+  EXPECT_EQ(unrun[1].state, "waiting");
+  EXPECT_EQ(unrun[1].detail, "waiting for lights");
+}
+
+TEST_F(PlacementTest, NeverIsObeyedAndPerNodeServicesRunWhereListed) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kNever), Wants("speaker", RunMode::kPrefer)});
+  b_ = &world_.Add("b", {Wants("lights", RunMode::kAllow)});
+  c_ = &world_.Add("c", {Wants("speaker", RunMode::kAllow), Wants("lights", RunMode::kAllow)});
+  world_.Pass(3s);
+  // b and c rank alike for lights, but c already runs a service.
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 1}}));
+  EXPECT_EQ(world_.Owners("speaker"), (std::map<std::string, uint64_t>{{"a", 1}, {"c", 1}}));
+  world_.Kill(*b_);
+  world_.Pass(3s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"c", 2}}))
+      << "never must keep it off a";
+  EXPECT_THAT(a_->placement->Explain("lights").verdicts,
+              ::testing::Contains(::testing::Field(&Verdict::reason, "never")));
+}
+
+}  // namespace
+}  // namespace domian::placement

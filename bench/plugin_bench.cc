@@ -108,7 +108,8 @@ nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
   TempDir dir("domian-plugin-bench");
   const std::string yaml = "plugins:\n  dirs: [" + plugin_dir.string() +
                            "]\nservices:\n  echo-c: {isolation: inline}\n";
-  Daemon a(dir.path(), {.id = "runs-it", .log_level = "warn", .extra_yaml = yaml});
+  Daemon a(dir.path(),
+           {.id = "runs-it", .log_level = "warn", .extra_yaml = yaml, .traits = {"test"}});
   a.Start();
   Daemon b(dir.path(), {.id = "forwards", .seeds = {a.address()}, .log_level = "warn"});
   b.Start();

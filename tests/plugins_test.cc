@@ -59,10 +59,12 @@ class Plugins : public ::testing::Test {
     return "plugins:\n  dirs: [" + plugin_dir_.string() + "]\nservices:\n" + services;
   }
 
-  // a runs the services; b only knows a (its seed) and has no plugins.
+  // a runs the services (it has the plugins and the trait "test" echo-c
+  // needs); b only knows a (its seed) and has no plugins.
   void StartPair(const std::string& services) {
-    a_ = std::make_unique<Daemon>(dir_.path(),
-                                  Daemon::Options{.id = "node-a", .extra_yaml = PluginYaml(services)});
+    Daemon::Options options{.id = "node-a", .extra_yaml = PluginYaml(services)};
+    options.traits = {"test"};
+    a_ = std::make_unique<Daemon>(dir_.path(), options);
     a_->Start();
     b_ = std::make_unique<Daemon>(dir_.path(), Daemon::Options{.id = "node-b", .seeds = {a_->address()}});
     b_->Start();
@@ -95,6 +97,8 @@ TEST_F(Plugins, ServicesAnswerOnTheirNodeAndThroughAnother) {
   StartPair("  echo-c: {isolation: inline}\n  counter-cpp: {isolation: inline}\n");
   // b learns where they run from a's identity list.
   ASSERT_TRUE(Eventually([&] { return ServiceState(*b_, "echo-c") == "running"; }, kSettle));
+  // counter-cpp depends on echo-c: it starts once echo-c runs.
+  ASSERT_TRUE(Eventually([&] { return ServiceState(*b_, "counter-cpp") == "running"; }, kSettle));
   const auto services = Ctl(b_->address(), "services");
   ASSERT_TRUE(services);
   for (const auto& service : *services) {
@@ -156,8 +160,9 @@ TEST_F(Plugins, PluginsAreListedAndRefusalsSayWhy) {
 }
 
 TEST_F(Plugins, APluginDroppedInWhileRunningIsUsedWithinSeconds) {
-  StartPair("  counter-cpp: {isolation: inline}\n");
-  EXPECT_EQ(ServiceState(*a_, "counter-cpp"), "missing");
+  Install("echo-c");
+  StartPair("  echo-c: {isolation: inline}\n  counter-cpp: {isolation: inline}\n");
+  EXPECT_TRUE(Eventually([&] { return ServiceState(*a_, "counter-cpp") == "unplaced"; }, kSettle));
   Install("counter-cpp");
   EXPECT_TRUE(Eventually([&] { return ServiceState(*b_, "counter-cpp") == "running"; }, kSettle));
   const CommandResult call = Call(*b_, "counter-cpp", "inc");
@@ -166,8 +171,9 @@ TEST_F(Plugins, APluginDroppedInWhileRunningIsUsedWithinSeconds) {
 }
 
 TEST_F(Plugins, AServiceKeepsItsStateAcrossARestart) {
+  Install("echo-c");
   Install("counter-cpp");
-  StartPair("  counter-cpp: {isolation: inline}\n");
+  StartPair("  echo-c: {isolation: inline}\n  counter-cpp: {isolation: inline}\n");
   ASSERT_TRUE(Eventually([&] { return ServiceState(*a_, "counter-cpp") == "running"; }, kSettle));
   for (int i = 0; i < 3; ++i) ASSERT_EQ(Call(*a_, "counter-cpp", "inc").exit_code, 0);
   a_->Signal(SIGTERM);
@@ -194,26 +200,29 @@ TEST_F(Plugins, ACrashingPluginNeverTakesTheDaemonDown) {
   Install("echo-c");
   Install("counter-cpp");
   StartPair("  echo-c: {isolation: process}\n  counter-cpp: {isolation: inline}\n");
-  ASSERT_TRUE(Eventually([&] { return ServiceState(*b_, "echo-c") == "running"; }, kSettle));
+  ASSERT_TRUE(Eventually([&] { return ServiceState(*b_, "counter-cpp") == "running"; }, kSettle));
   const int first = PluginHostPid(*a_, "echo-c");
   ASSERT_GT(first, 0);
   const CommandResult crash = Call(*b_, "echo-c", "crash");
   EXPECT_NE(crash.exit_code, 0);
   EXPECT_THAT(crash.err, HasSubstr("the plugin host did not answer"));
   EXPECT_TRUE(a_->Running());
-  // The other service answers meanwhile, and echo-c comes back.
+  // The other service answers meanwhile, and echo-c comes back in a new
+  // plugin host, under the same ownership epoch (it never left the node).
   EXPECT_EQ(Call(*a_, "counter-cpp", "inc").exit_code, 0);
   EXPECT_TRUE(Eventually(
       [&] {
-        const auto services = Ctl(a_->address(), "services");
-        if (!services) return false;
-        for (const auto& service : *services) {
-          if (service["name"] == "echo-c") return service["state"] == "running" && service["epoch"] == 2;
-        }
-        return false;
+        const int now = PluginHostPid(*a_, "echo-c");
+        return now > 0 && now != first && ServiceState(*a_, "echo-c") == "running";
       },
       kSettle));
-  EXPECT_NE(PluginHostPid(*a_, "echo-c"), first);
+  const auto services = Ctl(a_->address(), "services");
+  ASSERT_TRUE(services);
+  for (const auto& service : *services) {
+    if (service["name"] == "echo-c") {
+      EXPECT_EQ(service["epoch"], 1);
+    }
+  }
   // b hears of the restart with the next heartbeats.
   EXPECT_TRUE(Eventually([&] { return ServiceState(*b_, "echo-c") == "running"; }, kSettle));
   EXPECT_EQ(Call(*b_, "echo-c", "echo", R"({"back":1})").out, "{\"back\":1}\n");
@@ -252,8 +261,9 @@ TEST_F(Plugins, AServiceThatKeepsCrashingIsGivenUpOnThisNode) {
 }
 
 TEST_F(Plugins, PluginHostsEndWithTheDaemonAndStateIsKept) {
+  Install("echo-c");
   Install("counter-cpp");
-  StartPair("  counter-cpp: {isolation: process}\n");
+  StartPair("  echo-c: {isolation: inline}\n  counter-cpp: {isolation: process}\n");
   ASSERT_TRUE(Eventually([&] { return ServiceState(*b_, "counter-cpp") == "running"; }, kSettle));
   for (int i = 0; i < 2; ++i) ASSERT_EQ(Call(*b_, "counter-cpp", "inc").exit_code, 0);
   int host = PluginHostPid(*a_, "counter-cpp");

@@ -619,6 +619,19 @@ std::vector<Unrun> Placement::UnrunServices() {
     }
     out.push_back(std::move(unrun));
   }
+  // Listed by a live node, yet no node has its plugin.
+  std::set<std::string> listed;
+  for (const NodeView& node : seen.nodes) {
+    for (const auto& [name, preference] : node.preferences) {
+      if (node.alive && preference.listed && preference.run != RunMode::kNever &&
+          !seen.specs.contains(name)) {
+        listed.insert(name);
+      }
+    }
+  }
+  for (const std::string& name : listed) {
+    out.push_back({name, "unplaced", "", "no node has a plugin for it"});
+  }
   return out;
 }
 

@@ -141,6 +141,11 @@ Daemon::Daemon(const std::filesystem::path& root, Options options)
        << "  cluster: " << options_.cluster << "\n"
        << "  listen: \"" << address_ << "\"\n"
        << "  state_dir: " << (dir_ / "state").string() << "\n"
+       << "  traits: [";
+  for (size_t i = 0; i < options_.traits.size(); ++i) {
+    yaml << (i ? ", " : "") << options_.traits[i];
+  }
+  yaml << "]\n"
        << "discovery:\n"
        << "  seeds: [";
   for (size_t i = 0; i < options_.seeds.size(); ++i) {
@@ -166,8 +171,16 @@ void Daemon::Start() {
   if (process_ && process_->child.running()) throw std::logic_error(id() + " already running");
   // One log file per life, so earlier lives stay readable.
   const std::string log = log_.string() + "." + std::to_string(++starts_);
+  std::vector<std::string> command = options_.wrapper;
+  command.insert(command.end(), {DomiandPath(), "--config", config_.string()});
+  const std::string program = command.front();
+  command.erase(command.begin());
+  bp::environment env = boost::this_process::environment();
+  for (const auto& [name, value] : options_.env) env[name] = value;
+  // PR_SET_PDEATHSIG survives the wrapper's exec, so the daemon still dies
+  // with the test.
   process_ = std::make_unique<Process>(
-      Process{bp::child(DomiandPath(), "--config", config_.string(), bp::std_out > bp::null,
+      Process{bp::child(bp::exe(program), bp::args(command), env, bp::std_out > bp::null,
                         bp::std_err > log, bp::std_in < bp::null, DieWithParent{})});
 }
 

@@ -1,6 +1,7 @@
-// Test and benchmark support: real domiand processes on 127.0.0.1, driven
-// through signals and observed through domianctl --json, exactly as a
-// person or a script would.
+// Test and benchmark support: real domiand processes on 127.0.0.1 (or in
+// network namespaces of their own, see net_lab.h), driven through signals
+// and observed through domianctl --json, exactly as a person or a script
+// would.
 #pragma once
 
 #include <chrono>
@@ -66,6 +67,13 @@ class Daemon {
     bool mdns = false;
     std::string advertise;  // discovery.advertise when set
     std::string host = "127.0.0.1";  // listen host; the port is picked free
+    std::vector<std::string> traits;  // node.traits
+    // A command prefix domiand is exec'd through, e.g. NetLab::Wrapper()'s
+    // `ip netns exec NAME`. It must exec (not fork) the daemon, so that
+    // Pid() and Signal() still address domiand itself.
+    std::vector<std::string> wrapper;
+    // Extra environment variables for the daemon, on top of the test's own.
+    std::map<std::string, std::string> env;
   };
 
   Daemon(const std::filesystem::path& root, Options options);

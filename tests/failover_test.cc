@@ -1,0 +1,313 @@
+// Placement across real domiand processes on 127.0.0.1, with the test
+// plugins of core/plugins/test_plugins (tally: a singleton counter whose
+// state must travel; sensor: needs the trait w1-test; chain-a -> chain-b
+// -> chain-c: a dependency chain). Nodes are killed, paused, restarted
+// and made to flap; the cluster must keep exactly one owner and move the
+// service back, with its state, only once a better node has stayed up.
+//
+// Waits are generous (a crash is declared dead in ~1.2-1.5 s, a move
+// takes migrate_after, here 4 s); bench/ measures the real numbers.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "tests/support/cluster.h"
+
+namespace domian::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr auto kConverge = 20s;
+constexpr auto kFailover = 20s;  // generous: detection + start take ~1.5 s here
+constexpr auto kMigrateAfter = 4s;
+constexpr auto kMove = kMigrateAfter + 20s;
+
+const std::filesystem::path kTestPlugins = DOMIAN_TEST_PLUGIN_DIR;
+
+// Who runs `service` as `observer` sees it: node -> epoch.
+std::map<std::string, uint64_t> Owners(const Daemon& observer, const std::string& service) {
+  std::map<std::string, uint64_t> owners;
+  const auto services = Ctl(observer.address(), "services");
+  if (!services) return {{"(unreachable)", 0}};
+  for (const auto& entry : *services) {
+    if (entry["name"] == service && entry["state"] == "running") {
+      owners[entry["node"].get<std::string>()] = entry["epoch"].get<uint64_t>();
+    }
+  }
+  return owners;
+}
+
+// `domianctl explain SERVICE --json` as `observer` answers it.
+std::optional<nlohmann::json> Explain(const Daemon& observer, const std::string& service) {
+  const CommandResult result = RunCommand(
+      DomianctlPath(), {"--node", observer.address(), "explain", service, "--json"});
+  if (result.exit_code != 0) return std::nullopt;
+  return nlohmann::json::parse(result.out, nullptr, false);
+}
+
+// The single owner every daemon in `observers` agrees on, or "".
+std::string AgreedOwner(const std::vector<Daemon*>& observers, const std::string& service) {
+  std::string agreed;
+  for (const Daemon* observer : observers) {
+    const auto owners = Owners(*observer, service);
+    if (owners.size() != 1) return "";
+    if (!agreed.empty() && owners.begin()->first != agreed) return "";
+    agreed = owners.begin()->first;
+  }
+  return agreed;
+}
+
+class Failover : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A plugin that crashes must die of its signal, as in production, not
+    // of ASan's report in the sanitizer build.
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    const std::string options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") +
+                                "handle_segv=0";
+    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+    plugin_dir_ = dir_.path() / "plugins";
+    std::filesystem::create_directories(plugin_dir_);
+    std::filesystem::permissions(plugin_dir_, std::filesystem::perms(0755));
+    for (const char* plugin : {"tally", "sensor", "chain-a", "chain-b", "chain-c"}) {
+      const auto target = plugin_dir_ / (std::string(plugin) + ".so");
+      std::filesystem::copy_file(kTestPlugins / (std::string(plugin) + ".so"), target);
+      std::filesystem::permissions(target, std::filesystem::perms(0644));
+    }
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << Logs();
+  }
+
+  // `services` is the YAML services: section of that node.
+  Daemon& Add(const std::string& id, const std::string& services,
+              std::vector<std::string> traits = {},
+              std::map<std::string, std::string> env = {}) {
+    Daemon::Options options{.id = id};
+    options.extra_yaml = "plugins:\n  dirs: [" + plugin_dir_.string() +
+                         "]\nplacement:\n  migrate_after: 4s\nservices:\n" + services;
+    options.traits = std::move(traits);
+    options.env = std::move(env);
+    if (!daemons_.empty()) options.seeds = {daemons_.front()->address()};
+    daemons_.push_back(std::make_unique<Daemon>(dir_.path(), options));
+    daemons_.back()->Start();
+    return *daemons_.back();
+  }
+
+  std::vector<Daemon*> All() {
+    std::vector<Daemon*> all;
+    for (auto& daemon : daemons_) all.push_back(daemon.get());
+    return all;
+  }
+
+  std::vector<Daemon*> Except(const Daemon& gone) {
+    std::vector<Daemon*> rest;
+    for (Daemon* daemon : All()) {
+      if (daemon != &gone) rest.push_back(daemon);
+    }
+    return rest;
+  }
+
+  CommandResult Call(const Daemon& asked, const std::string& service, const std::string& command) {
+    return RunCommand(DomianctlPath(),
+                      {"--node", asked.address(), "call", service, command, "{}", "--json"});
+  }
+
+  std::string Logs() {
+    std::string out;
+    for (Daemon* daemon : All()) out += "---- " + daemon->id() + " ----\n" + daemon->Log();
+    return out;
+  }
+
+  TempDir dir_{"domian-failover-test"};
+  std::filesystem::path plugin_dir_;
+  std::vector<std::unique_ptr<Daemon>> daemons_;
+};
+
+TEST_F(Failover, AKilledOwnerIsReplacedAndGetsItBackWithItsStateOnceItStaysUp) {
+  Daemon& b = Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: prefer}\n");
+  Daemon& c = Add("node-c", "  tally: {run: allow}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Call(b, "tally", "inc").exit_code, 0);
+
+  a.Signal(SIGKILL);
+  a.WaitExit(kConverge);
+  std::string owner;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        owner = AgreedOwner({&b, &c}, "tally");
+        return !owner.empty() && owner != "node-a";
+      },
+      kFailover));
+  EXPECT_THAT(owner, ::testing::AnyOf("node-b", "node-c"));
+  EXPECT_EQ(Owners(b, "tally")[owner], 2u) << "the new ownership has a higher epoch";
+  // The state died with a (a SIGKILL saves nothing); count on from 0.
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(Call(c, "tally", "inc").exit_code, 0);
+
+  a.Start();
+  const auto restarted = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kMove));
+  EXPECT_GE(std::chrono::steady_clock::now() - restarted, kMigrateAfter)
+      << "moved back before a had been up for migrate_after";
+  EXPECT_EQ(Owners(a, "tally")["node-a"], 3u);
+  const CommandResult value = Call(b, "tally", "get");
+  EXPECT_EQ(value.out, "{\"value\":2}\n") << "the state did not travel: " << value.err;
+  EXPECT_THAT(Logs(), HasSubstr("took over service tally from " + owner + " under epoch 3"));
+}
+
+TEST_F(Failover, AFlappingPreferredNodeDoesNotMakeTheServiceBounce) {
+  Daemon& b = Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: prefer}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
+  a.Signal(SIGKILL);
+  a.WaitExit(kConverge);
+  ASSERT_TRUE(Eventually([&] { return Owners(b, "tally").contains("node-b"); }, kFailover));
+  const uint64_t epoch = Owners(b, "tally")["node-b"];
+  // a comes and goes every 2 s, never up for migrate_after (4 s).
+  for (int i = 0; i < 6; ++i) {
+    a.Start();
+    std::this_thread::sleep_for(2s);
+    a.Signal(SIGKILL);
+    a.WaitExit(kConverge);
+    EXPECT_EQ(Owners(b, "tally"), (std::map<std::string, uint64_t>{{"node-b", epoch}}));
+  }
+  EXPECT_THAT(b.Log(), ::testing::Not(HasSubstr("moving service tally")));
+}
+
+TEST_F(Failover, APausedOwnerThatWakesUpLeavesExactlyOneOwner) {
+  Daemon& b = Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: prefer}\n");
+  Daemon& c = Add("node-c", "  tally: {run: allow}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
+  a.Signal(SIGSTOP);
+  ASSERT_TRUE(Eventually([&] { return !AgreedOwner({&b, &c}, "tally").empty() &&
+                                      AgreedOwner({&b, &c}, "tally") != "node-a"; },
+                         kFailover));
+  a.Signal(SIGCONT);
+  // a still thinks it owns it under epoch 1; the newer owner keeps it
+  // until a has been back for migrate_after, then it moves to a once.
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return !AgreedOwner(All(), "tally").empty(); }, kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kMove));
+  for (int i = 0; i < 10; ++i) {
+    for (Daemon* observer : All()) EXPECT_EQ(Owners(*observer, "tally").size(), 1u);
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_THAT(a.Log(), HasSubstr("also runs it, under epoch 2 (here 1), and keeps it"));
+}
+
+TEST_F(Failover, ATwoNodeClusterFailsOverAndBack) {
+  Daemon& b = Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: always}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
+  a.Signal(SIGKILL);
+  a.WaitExit(kConverge);
+  ASSERT_TRUE(Eventually([&] { return Owners(b, "tally").contains("node-b"); }, kFailover));
+  ASSERT_EQ(Call(b, "tally", "inc").exit_code, 0);
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kMove));
+  EXPECT_EQ(Call(b, "tally", "get").out, "{\"value\":1}\n");
+}
+
+TEST_F(Failover, NeverTraitsAndDependenciesAreObeyedAndExplained) {
+  // b may not run tally; only a has the w1-test trait for sensor; chain-a
+  // needs chain-b needs chain-c.
+  Daemon& b = Add("node-b", "  tally: {run: never}\n  sensor: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: allow}\n  sensor: {run: prefer}\n  chain-a: {}\n",
+                  {"w1-test"});
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return AgreedOwner(All(), "tally") == "node-a" &&
+               AgreedOwner(All(), "sensor") == "node-a" &&
+               AgreedOwner(All(), "chain-a") == "node-a";
+      },
+      kConverge));
+  // The chain started in order, each after the one it depends on ran
+  // (wherever each one runs: dependencies need not share a node).
+  auto started_at = [&](const std::string& service) {
+    for (Daemon* daemon : All()) {
+      const std::string log = daemon->Log();
+      const size_t at = log.find(service + " started with value");
+      if (at == std::string::npos) continue;
+      const size_t line = log.rfind('\n', at);
+      return log.substr(line == std::string::npos ? 0 : line + 1, 23);  // the timestamp
+    }
+    return std::string("(never)");
+  };
+  EXPECT_LT(started_at("chain-c"), started_at("chain-b"));
+  EXPECT_LT(started_at("chain-b"), started_at("chain-a"));
+  EXPECT_NE(started_at("chain-a"), "(never)");
+
+  const auto why = Explain(b, "tally");
+  ASSERT_TRUE(why) << "explain failed";
+  std::map<std::string, std::string> reasons;
+  for (const auto& verdict : (*why)["verdicts"]) {
+    reasons[verdict["node"].get<std::string>()] = verdict["reason"].get<std::string>();
+  }
+  EXPECT_EQ(reasons["node-b"], "never");
+  EXPECT_THAT(reasons["node-a"], HasSubstr("rank 1"));
+  const auto sensor = Explain(b, "sensor");
+  ASSERT_TRUE(sensor);
+  EXPECT_EQ((*sensor)["state"], "placed");
+  EXPECT_EQ((*sensor)["chosen"], nlohmann::json::array({"node-a"}));
+
+  // a dies: tally has no other candidate (never on b), sensor no other
+  // host (no trait): both unplaced, and back when a returns.
+  a.Signal(SIGKILL);
+  a.WaitExit(kConverge);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto services = Ctl(b.address(), "services");
+        if (!services) return false;
+        std::map<std::string, std::string> states;
+        for (const auto& entry : *services) {
+          states[entry["name"].get<std::string>()] = entry["state"].get<std::string>();
+        }
+        return states["sensor"] == "unplaced";
+      },
+      kFailover));
+  const auto unplaced = Explain(b, "sensor");
+  ASSERT_TRUE(unplaced);
+  EXPECT_EQ((*unplaced)["state"], "unplaced");
+  for (const auto& verdict : (*unplaced)["verdicts"]) {
+    if (verdict["node"] == "node-b") {
+      EXPECT_EQ(verdict["reason"], "missing trait w1-test");
+    }
+  }
+  a.Start();
+  EXPECT_TRUE(Eventually([&] { return AgreedOwner(All(), "sensor") == "node-a"; }, kConverge));
+}
+
+TEST_F(Failover, AServiceThatKeepsCrashingOnOneNodeMovesToTheNext) {
+  // tally crashes on start on a only (its plugin host inherits the
+  // variable); a is preferred, so it gets it first and gives it up.
+  Daemon& b = Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: prefer, isolation: process}\n", {},
+                  {{"DOMIAN_TEST_CRASH_START", "tally"}});
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-b"; }, 60s));
+  EXPECT_THAT(a.Log(), HasSubstr("giving up on this node"));
+  EXPECT_TRUE(a.Running());
+  const auto why = Explain(b, "tally");
+  ASSERT_TRUE(why);
+  bool explained = false;
+  for (const auto& verdict : (*why)["verdicts"]) {
+    if (verdict["node"] == "node-a") explained = verdict["reason"] == "failed here recently";
+  }
+  EXPECT_TRUE(explained) << why->dump();
+  EXPECT_EQ(Call(a, "tally", "inc").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace domian::testing

@@ -1,0 +1,241 @@
+// Network partitions between real domiand processes: each node runs in a
+// network namespace of its own on a bridge in the test's namespace
+// (tests/support/net_lab.h), so routes can cut nodes off from each other
+// while domianctl, run here, still reaches every one of them. Needs root;
+// each test runs in a process of its own (CTest), so each gets fresh
+// namespaces and fresh daemons.
+//
+// Timings are the membership defaults (200 ms heartbeats, dead after
+// 1.2 s, one dead peer probed every second); the waits are deliberately
+// generous so a loaded CI machine never flakes.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+
+#include "tests/support/cluster.h"
+#include "tests/support/net_lab.h"
+
+namespace domian::testing {
+namespace {
+
+constexpr auto kConverge = 30s;  // generous: convergence takes ~1 s here
+constexpr auto kDetect = 30s;    // generous: a cut-off peer is dead in ~1.5 s
+constexpr auto kHeal = 30s;      // generous: dead peers are probed every second
+constexpr auto kStop = 10s;
+
+using Clock = std::chrono::steady_clock;
+
+long long MillisSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+std::string ReadFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class Partition : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!NetLab::Problem().empty()) {
+      GTEST_SKIP() << "no private network namespaces: " << NetLab::Problem();
+    }
+    lab_ = std::make_unique<NetLab>();
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (const auto& daemon : daemons_) {
+      std::cerr << "---- " << daemon->id() << " ----\n" << daemon->Log();
+    }
+  }
+
+  // A daemon in namespace `id`, listening on that namespace's address.
+  Daemon& Node(const std::string& id, Daemon::Options options = {}) {
+    options.id = id;
+    options.host = lab_->AddNode(id);
+    options.wrapper = NetLab::Wrapper(id);
+    daemons_.push_back(std::make_unique<Daemon>(dir_.path(), options));
+    return *daemons_.back();
+  }
+
+  // Every observer reports `id` in `state`.
+  static bool AllReport(const std::vector<Daemon*>& observers, const std::string& id,
+                        const std::string& state) {
+    for (const Daemon* observer : observers) {
+      if (PeerState(*observer, id) != state) return false;
+    }
+    return true;
+  }
+
+  TempDir dir_{"domian-partition-test"};
+  std::unique_ptr<NetLab> lab_;  // before the daemons: they die first
+  std::vector<std::unique_ptr<Daemon>> daemons_;
+};
+
+TEST_F(Partition, CutOffNodeIsDeadOnBothSidesAndRejoinsWhenHealed) {
+  Daemon& a = Node("node-a");
+  Daemon& b = Node("node-b", {.seeds = {a.address()}});
+  Daemon& c = Node("node-c", {.seeds = {a.address()}});
+  a.Start();
+  b.Start();
+  c.Start();
+  const std::vector<Daemon*> all = {&a, &b, &c};
+  ASSERT_TRUE(AllSeeEachOtherAlive(all, kConverge));
+
+  lab_->Partition({"node-a"}, {"node-b", "node-c"});
+  const auto cut = Clock::now();
+  // One moment where both sides agree on the split, and the majority side
+  // is still whole.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return AllReport({&b, &c}, "node-a", "dead") && PeerState(a, "node-b") == "dead" &&
+               PeerState(a, "node-c") == "dead" && PeerState(b, "node-c") == "alive" &&
+               PeerState(c, "node-b") == "alive";
+      },
+      kDetect));
+  std::cout << "partition seen in " << MillisSince(cut) << " ms\n";
+  EXPECT_NE(b.Log().find("peer node-a (" + a.address() + ") is dead"), std::string::npos);
+  EXPECT_NE(a.Log().find("peer node-b (" + b.address() + ") is dead"), std::string::npos);
+
+  lab_->Heal();
+  const auto healed = Clock::now();
+  EXPECT_TRUE(AllSeeEachOtherAlive(all, kHeal));
+  std::cout << "healed in " << MillisSince(healed) << " ms\n";
+}
+
+// Who runs `service` as `observer` sees it: node -> epoch.
+std::map<std::string, uint64_t> Owners(const Daemon& observer, const std::string& service) {
+  std::map<std::string, uint64_t> owners;
+  const auto services = Ctl(observer.address(), "services");
+  if (!services) return {{"(unreachable)", 0}};
+  for (const auto& entry : *services) {
+    if (entry["name"] == service && entry["state"] == "running") {
+      owners[entry["node"].get<std::string>()] = entry["epoch"].get<uint64_t>();
+    }
+  }
+  return owners;
+}
+
+// A singleton preferred on a: during the partition each side runs it
+// (there is no quorum in a home of two or three nodes); once healed, the
+// newer ownership (the higher epoch) keeps it and the other owner stops
+// within seconds, then it moves back to a once a has been back for
+// migrate_after.
+TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
+  const std::filesystem::path plugins = dir_.path() / "plugins";
+  std::filesystem::create_directories(plugins);
+  std::filesystem::permissions(plugins, std::filesystem::perms(0755));
+  std::filesystem::copy_file(std::filesystem::path(DOMIAN_TEST_PLUGIN_DIR) / "tally.so",
+                             plugins / "tally.so");
+  std::filesystem::permissions(plugins / "tally.so", std::filesystem::perms(0644));
+  auto yaml = [&](const std::string& run) {
+    return "plugins:\n  dirs: [" + plugins.string() +
+           "]\nplacement:\n  migrate_after: 4s\nservices:\n  tally: {run: " + run + "}\n";
+  };
+  Daemon& a = Node("node-a", {.extra_yaml = yaml("prefer")});
+  Daemon& b = Node("node-b", {.seeds = {a.address()}, .extra_yaml = yaml("allow")});
+  Daemon& c = Node("node-c", {.seeds = {a.address()}, .extra_yaml = yaml("allow")});
+  a.Start();
+  b.Start();
+  c.Start();
+  const std::vector<Daemon*> all = {&a, &b, &c};
+  ASSERT_TRUE(AllSeeEachOtherAlive(all, kConverge));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const Daemon* observer : all) {
+          if (Owners(*observer, "tally") != std::map<std::string, uint64_t>{{"node-a", 1}}) {
+            return false;
+          }
+        }
+        return true;
+      },
+      kConverge));
+
+  lab_->Partition({"node-a"}, {"node-b", "node-c"});
+  // Both sides run it: a under epoch 1, b or c (the same one for both)
+  // under epoch 2.
+  std::string other;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto on_b = Owners(b, "tally");
+        if (on_b.size() != 1 || on_b.begin()->second != 2 || Owners(c, "tally") != on_b) {
+          return false;
+        }
+        other = on_b.begin()->first;
+        return Owners(a, "tally") == std::map<std::string, uint64_t>{{"node-a", 1}};
+      },
+      kDetect));
+
+  lab_->Heal();
+  const auto healed = Clock::now();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const Daemon* observer : all) {
+          if (Owners(*observer, "tally") != std::map<std::string, uint64_t>{{other, 2}}) {
+            return false;
+          }
+        }
+        return true;
+      },
+      kHeal));
+  std::cout << "one owner " << MillisSince(healed) << " ms after healing\n";
+  EXPECT_NE(a.Log().find("also runs it, under epoch 2 (here 1), and keeps it"),
+            std::string::npos);
+  // And back to the preferred node, once.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        for (const Daemon* observer : all) {
+          if (Owners(*observer, "tally") != std::map<std::string, uint64_t>{{"node-a", 3}}) {
+            return false;
+          }
+        }
+        return true;
+      },
+      kHeal));
+}
+
+// The wrapper execs domiand in the node's namespace: Pid() and Signal()
+// address domiand itself, not an `ip` process in between.
+TEST_F(Partition, WrappedDaemonKeepsItsPidAndNamespace) {
+  Daemon& a = Node("node-a");
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(a.address(), "status").has_value(); }, kConverge));
+  const int pid = a.Pid();
+  ASSERT_GT(pid, 0);
+  const auto proc = std::filesystem::path("/proc") / std::to_string(pid);
+  EXPECT_EQ(std::filesystem::canonical(proc / "exe"), std::filesystem::canonical(DomiandPath()));
+  struct stat daemon_net {}, node_net {};
+  ASSERT_EQ(::stat((proc / "ns/net").c_str(), &daemon_net), 0);
+  ASSERT_EQ(::stat("/run/netns/node-a", &node_net), 0);
+  EXPECT_EQ(daemon_net.st_ino, node_net.st_ino);
+  a.Signal(SIGTERM);
+  EXPECT_EQ(a.WaitExit(kStop), 0);
+}
+
+TEST_F(Partition, DaemonSeesItsExtraEnvironment) {
+  Daemon& a = Node("node-a", {.env = {{"DOMIAN_TEST_MARKER", "net-lab 42"}}});
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(a.address(), "status").has_value(); }, kConverge));
+  const std::string environment = ReadFile("/proc/" + std::to_string(a.Pid()) + "/environ");
+  // NUL-separated NAME=value entries; the inherited ones are still there.
+  EXPECT_NE(environment.find(std::string("DOMIAN_TEST_MARKER=net-lab 42") + '\0'), std::string::npos);
+  EXPECT_NE(environment.find("PATH="), std::string::npos);
+}
+
+}  // namespace
+}  // namespace domian::testing
+
+int main(int argc, char** argv) {
+  // Before anything starts a thread: see NetLab::Enter().
+  const std::string problem = domian::testing::NetLab::Enter();
+  ::testing::InitGoogleTest(&argc, argv);
+  if (!problem.empty()) std::cerr << "partition_test: " << problem << "\n";
+  return RUN_ALL_TESTS();
+}

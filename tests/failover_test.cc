@@ -162,6 +162,19 @@ TEST_F(Failover, AKilledOwnerIsReplacedAndGetsItBackWithItsStateOnceItStaysUp) {
   EXPECT_THAT(Logs(), HasSubstr("took over service tally from " + owner + " under epoch 3"));
 }
 
+TEST_F(Failover, ACleanStopHandsTheServiceOverWithItsState) {
+  Daemon& b = Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: prefer}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Call(b, "tally", "inc").exit_code, 0);
+  a.Signal(SIGTERM);
+  EXPECT_EQ(a.WaitExit(kConverge), 0);
+  ASSERT_TRUE(Eventually([&] { return Owners(b, "tally").contains("node-b"); }, kFailover));
+  EXPECT_EQ(Call(b, "tally", "get").out, "{\"value\":3}\n");
+  EXPECT_THAT(a.Log(), HasSubstr("handing service tally to node-b before this node stops"));
+}
+
 TEST_F(Failover, AFlappingPreferredNodeDoesNotMakeTheServiceBounce) {
   Daemon& b = Add("node-b", "  tally: {run: allow}\n");
   Daemon& a = Add("node-a", "  tally: {run: prefer}\n");

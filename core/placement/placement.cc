@@ -410,26 +410,30 @@ void Placement::StopHere(const std::string& service, const std::string& why) {
   local_services_.Stop(service);
 }
 
-void Placement::MoveTo(const std::string& service, const std::string& node,
-                       const Observed& seen) {
+bool Placement::MoveTo(const std::string& service, const std::string& node,
+                       const Observed& seen, bool leaving) {
   HandOverRequest request;
   request.service = service;
   request.from = seen.self;
   request.cluster = options_.cluster;
   const auto address = seen.address.find(node);
-  if (address == seen.address.end()) return;
+  if (address == seen.address.end()) return false;
   uint64_t epoch = 0;
   {
     std::lock_guard lock(mu_);
     const auto it = local_.find(service);
-    if (it == local_.end()) return;
+    if (it == local_.end()) return false;
     it->second.handing_over = node;
     epoch = it->second.epoch;
     request.config_json = it->second.config_json;
   }
   Changed();  // peers see it moving, not free
-  spdlog::info("moving service {} to {}, a better node for it (alive for {} or more)", service,
-               node, Ms(options_.timings.migrate_after));
+  if (leaving) {
+    spdlog::info("handing service {} to {} before this node stops", service, node);
+  } else {
+    spdlog::info("moving service {} to {}, a better node for it (alive for {} or more)",
+                 service, node, Ms(options_.timings.migrate_after));
+  }
   const MonoTime begun = clock_.Now();
   {
     std::lock_guard lock(mu_);
@@ -443,6 +447,10 @@ void Placement::MoveTo(const std::string& service, const std::string& node,
       local_.erase(service);
       spdlog::info("service {} moved to {} under epoch {} ({} from stop to running there)",
                    service, node, request.epoch, Ms(clock_.Now() - begun));
+    } else if (leaving) {
+      local_.erase(service);
+      spdlog::warn("service {}: {} did not take it ({}); it stays stopped here", service, node,
+                   problem);
     } else {
       spdlog::warn("service {}: {} did not take it ({}); running it here again", service, node,
                    problem);
@@ -452,6 +460,34 @@ void Placement::MoveTo(const std::string& service, const std::string& node,
     }
   }
   Changed();
+  return problem.empty();
+}
+
+void Placement::HandOffAll(std::chrono::milliseconds budget) {
+  const MonoTime until = clock_.Now() + budget;
+  std::vector<std::pair<std::string, std::string>> moves;  // service, to
+  Observed seen;
+  {
+    std::lock_guard lock(mu_);
+    seen = Observe();
+    // Ranked as if this node were already gone.
+    for (NodeView& node : seen.nodes) {
+      if (node.id == seen.self) node.alive = false;
+    }
+    for (const auto& [name, local] : local_) {
+      const auto spec = seen.specs.find(name);
+      if (spec == seen.specs.end() || spec->second.kind != Kind::kSingleton) continue;
+      const Decision decision = seen.Decide(name);
+      if (decision.state == "placed") moves.emplace_back(name, decision.owners.front());
+    }
+  }
+  for (const auto& [service, node] : moves) {
+    if (clock_.Now() >= until) {
+      spdlog::warn("no time left to hand over {}; it stops here with its state saved", service);
+      continue;
+    }
+    MoveTo(service, node, seen, /*leaving=*/true);
+  }
 }
 
 std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code) {

@@ -154,6 +154,12 @@ class Placement {
   void Stop();
   // A local service changed: look again soon.
   void Poke();
+  // For a clean shutdown, after Stop(): hands every singleton running here
+  // to the best other candidate, state and all, so a restart or an
+  // upgrade of this node loses nothing. Services no other node can take
+  // stay here, to be stopped (and their state saved) with the node. Gives
+  // up starting new hand-overs after `budget`.
+  void HandOffAll(std::chrono::milliseconds budget);
 
   // One round (the loop runs it every kRoundInterval; tests may call it).
   void RunOnce();
@@ -182,7 +188,10 @@ class Placement {
   void Loop();
   // The move to make after the round, if any: service and target.
   std::optional<std::pair<std::string, std::string>> Reconcile(Observed& seen);
-  void MoveTo(const std::string& service, const std::string& node, const Observed& seen);
+  // Hands `service` to `node`. When the node does not take it: runs it
+  // here again, or (leaving) just leaves it stopped. True when moved.
+  bool MoveTo(const std::string& service, const std::string& node, const Observed& seen,
+              bool leaving = false);
   void StartHere(const std::string& service, uint64_t epoch, const std::string& config_json,
                  const std::optional<std::string>& state);  // requires mu_
   void StopHere(const std::string& service, const std::string& why);  // requires mu_

@@ -246,6 +246,20 @@ TEST_F(PlacementTest, FailsOverWhenTheOwnerDiesAndComesBackWithItsState) {
   EXPECT_EQ(world_.handovers, 1);
 }
 
+TEST_F(PlacementTest, ACleanStopHandsSingletonsOverWithTheirState) {
+  ThreeNodes();
+  a_->services.value["lights"] = "7";
+  a_->placement->HandOffAll(5s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  EXPECT_EQ(b_->services.value["lights"], "7");
+  EXPECT_EQ(b_->services.configs["lights"], R"({"bridge":"10.0.0.2"})");
+  // Nobody to take it: it stays (to be stopped with the node).
+  world_.Kill(*a_);
+  world_.Kill(*c_);
+  b_->placement->HandOffAll(5s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+}
+
 TEST_F(PlacementTest, AFlappingNodeDoesNotDragTheServiceAlong) {
   ThreeNodes();
   world_.Kill(*a_);

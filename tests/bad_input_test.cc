@@ -202,5 +202,53 @@ TEST_F(BadInput, GarbageBytesAreRefused) {
   ExpectIntact();
 }
 
+TEST_F(BadInput, BadOffersAreRefused) {
+  auto request = Valid();
+  v1::Offer* offer = request.mutable_sender()->mutable_identity()->add_offers();
+  offer->set_service("lights");
+  offer->set_run("sometimes");
+  const grpc::Status bad_run = Send(request);
+  EXPECT_EQ(bad_run.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad_run.error_message();
+  ExpectLogged("offer lights: run 'sometimes' is not a run mode");
+  offer->set_run("prefer");
+  offer->set_listed(true);
+  offer->set_config_json("{\"x\":\"" + std::string(5000, 'x') + "\"}");
+  const grpc::Status big_config = Send(request);
+  EXPECT_EQ(big_config.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << big_config.error_message();
+  ExpectIntact();
+}
+
+// HandOver is how a node gives a singleton to another; only a live peer
+// of the same cluster may do so, and only for what can run here.
+TEST_F(BadInput, HandOversThatCannotBeRightAreRefused) {
+  auto hand_over = [&](const std::string& from, const std::string& cluster, uint64_t epoch) {
+    v1::HandOverRequest request;
+    request.set_service("tally");
+    request.set_epoch(epoch);
+    request.set_from(from);
+    request.set_cluster(cluster);
+    request.set_has_state(true);
+    request.set_state("41");
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    v1::HandOverResponse response;
+    return stub_->HandOver(&context, request, &response);
+  };
+  EXPECT_EQ(hand_over("node-a", "test", 0).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(hand_over("node-a", "next-door", 5).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(hand_over("intruder", "test", 5).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // From a live peer, but b has no plugin for it.
+  const grpc::Status no_plugin = hand_over("node-a", "test", 5);
+  EXPECT_EQ(no_plugin.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(no_plugin.error_message(), "no plugin for tally here");
+  ExpectLogged("refused a hand-over of tally from intruder: 'intruder' is not a live peer");
+  const auto services = Ctl(b_->address(), "services");
+  ASSERT_TRUE(services);
+  EXPECT_TRUE(services->empty()) << services->dump();
+  ExpectIntact();
+}
+
 }  // namespace
 }  // namespace domian::testing

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
+#include "core/config/node_config.h"
+
 namespace domian {
 namespace {
 
@@ -85,6 +89,48 @@ TEST(ValidateIdentityList, RefusesEachKindOfBadRow) {
     ASSERT_TRUE(refusal) << c.name;
     EXPECT_EQ(refusal->kind, c.kind) << c.name << ": " << refusal->message;
   }
+}
+
+TEST(ValidateIdentityList, ChecksEveryOffer) {
+  const Offer good{.service = "lights", .run = "prefer", .weight = 10, .listed = true,
+                   .has_plugin = true, .placement = "singleton", .traits = {"hue"},
+                   .depends = {"net"}, .gave_up = false, .config_json = "{}"};
+  auto with = [&](const std::function<void(Offer&)>& spoil) {
+    auto message = Message();
+    Offer offer = good;
+    spoil(offer);
+    message.sender.identity->offers = {offer};
+    return ValidateIdentityList(message, "home", WireLimits{});
+  };
+  EXPECT_FALSE(with([](Offer&) {}));
+  struct Case {
+    std::function<void(Offer&)> spoil;
+    RefusalKind kind;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {[](Offer& o) { o.service = "Lights"; }, RefusalKind::kMalformed, "not a valid service"},
+      {[](Offer& o) { o.run = "often"; }, RefusalKind::kMalformed, "is not a run mode"},
+      {[](Offer& o) { o.weight = kMaxWeight + 1; }, RefusalKind::kMalformed, "out of range"},
+      {[](Offer& o) { o.placement = "everywhere"; }, RefusalKind::kMalformed, "placement"},
+      {[](Offer& o) { o.has_plugin = false; }, RefusalKind::kMalformed, "has_plugin"},
+      {[](Offer& o) { o.depends = {"Bad Name"}; }, RefusalKind::kMalformed, "dependency"},
+      {[](Offer& o) { o.listed = false; }, RefusalKind::kMalformed, "not listed"},
+      {[](Offer& o) { o.config_json = std::string(5000, ' '); }, RefusalKind::kTooLarge,
+       "config is 5000 bytes"},
+      {[](Offer& o) { o.traits.assign(65, "t"); }, RefusalKind::kTooLarge, "traits"},
+  };
+  for (const Case& c : cases) {
+    const auto refusal = with(c.spoil);
+    ASSERT_TRUE(refusal) << c.says;
+    EXPECT_EQ(refusal->kind, c.kind) << refusal->message;
+    EXPECT_NE(refusal->message.find(c.says), std::string::npos) << refusal->message;
+  }
+  auto message = Message();
+  message.sender.identity->offers = {good, good};
+  const auto twice = ValidateIdentityList(message, "home", WireLimits{});
+  ASSERT_TRUE(twice);
+  EXPECT_NE(twice->message.find("appears twice"), std::string::npos) << twice->message;
 }
 
 TEST(ValidateIdentityList, EnforcesTheEntryCap) {

@@ -28,19 +28,6 @@ constexpr auto kMove = kMigrateAfter + 20s;
 
 const std::filesystem::path kTestPlugins = DOMIAN_TEST_PLUGIN_DIR;
 
-// Who runs `service` as `observer` sees it: node -> epoch.
-std::map<std::string, uint64_t> Owners(const Daemon& observer, const std::string& service) {
-  std::map<std::string, uint64_t> owners;
-  const auto services = Ctl(observer.address(), "services");
-  if (!services) return {{"(unreachable)", 0}};
-  for (const auto& entry : *services) {
-    if (entry["name"] == service && entry["state"] == "running") {
-      owners[entry["node"].get<std::string>()] = entry["epoch"].get<uint64_t>();
-    }
-  }
-  return owners;
-}
-
 // `domianctl explain SERVICE --json` as `observer` answers it.
 std::optional<nlohmann::json> Explain(const Daemon& observer, const std::string& service) {
   const CommandResult result = RunCommand(
@@ -53,7 +40,7 @@ std::optional<nlohmann::json> Explain(const Daemon& observer, const std::string&
 std::string AgreedOwner(const std::vector<Daemon*>& observers, const std::string& service) {
   std::string agreed;
   for (const Daemon* observer : observers) {
-    const auto owners = Owners(*observer, service);
+    const auto owners = ServiceOwners(*observer, service);
     if (owners.size() != 1) return "";
     if (!agreed.empty() && owners.begin()->first != agreed) return "";
     agreed = owners.begin()->first;
@@ -147,7 +134,7 @@ TEST_F(Failover, AKilledOwnerIsReplacedAndGetsItBackWithItsStateOnceItStaysUp) {
       },
       kFailover));
   EXPECT_THAT(owner, ::testing::AnyOf("node-b", "node-c"));
-  EXPECT_EQ(Owners(b, "tally")[owner], 2u) << "the new ownership has a higher epoch";
+  EXPECT_EQ(ServiceOwners(b, "tally")[owner], 2u) << "the new ownership has a higher epoch";
   // The state died with a (a SIGKILL saves nothing); count on from 0.
   for (int i = 0; i < 2; ++i) ASSERT_EQ(Call(c, "tally", "inc").exit_code, 0);
 
@@ -156,7 +143,7 @@ TEST_F(Failover, AKilledOwnerIsReplacedAndGetsItBackWithItsStateOnceItStaysUp) {
   ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kMove));
   EXPECT_GE(std::chrono::steady_clock::now() - restarted, kMigrateAfter)
       << "moved back before a had been up for migrate_after";
-  EXPECT_EQ(Owners(a, "tally")["node-a"], 3u);
+  EXPECT_EQ(ServiceOwners(a, "tally")["node-a"], 3u);
   const CommandResult value = Call(b, "tally", "get");
   EXPECT_EQ(value.out, "{\"value\":2}\n") << "the state did not travel: " << value.err;
   EXPECT_THAT(Logs(), HasSubstr("took over service tally from " + owner + " under epoch 3"));
@@ -170,7 +157,7 @@ TEST_F(Failover, ACleanStopHandsTheServiceOverWithItsState) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(Call(b, "tally", "inc").exit_code, 0);
   a.Signal(SIGTERM);
   EXPECT_EQ(a.WaitExit(kConverge), 0);
-  ASSERT_TRUE(Eventually([&] { return Owners(b, "tally").contains("node-b"); }, kFailover));
+  ASSERT_TRUE(Eventually([&] { return ServiceOwners(b, "tally").contains("node-b"); }, kFailover));
   EXPECT_EQ(Call(b, "tally", "get").out, "{\"value\":3}\n");
   EXPECT_THAT(a.Log(), HasSubstr("handing service tally to node-b before this node stops"));
 }
@@ -182,15 +169,15 @@ TEST_F(Failover, AFlappingPreferredNodeDoesNotMakeTheServiceBounce) {
   ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
   a.Signal(SIGKILL);
   a.WaitExit(kConverge);
-  ASSERT_TRUE(Eventually([&] { return Owners(b, "tally").contains("node-b"); }, kFailover));
-  const uint64_t epoch = Owners(b, "tally")["node-b"];
+  ASSERT_TRUE(Eventually([&] { return ServiceOwners(b, "tally").contains("node-b"); }, kFailover));
+  const uint64_t epoch = ServiceOwners(b, "tally")["node-b"];
   // a comes and goes every 2 s, never up for migrate_after (4 s).
   for (int i = 0; i < 6; ++i) {
     a.Start();
     std::this_thread::sleep_for(2s);
     a.Signal(SIGKILL);
     a.WaitExit(kConverge);
-    EXPECT_EQ(Owners(b, "tally"), (std::map<std::string, uint64_t>{{"node-b", epoch}}));
+    EXPECT_EQ(ServiceOwners(b, "tally"), (std::map<std::string, uint64_t>{{"node-b", epoch}}));
   }
   EXPECT_THAT(b.Log(), ::testing::Not(HasSubstr("moving service tally")));
 }
@@ -212,7 +199,7 @@ TEST_F(Failover, APausedOwnerThatWakesUpLeavesExactlyOneOwner) {
   ASSERT_TRUE(Eventually([&] { return !AgreedOwner(All(), "tally").empty(); }, kConverge));
   ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kMove));
   for (int i = 0; i < 10; ++i) {
-    for (Daemon* observer : All()) EXPECT_EQ(Owners(*observer, "tally").size(), 1u);
+    for (Daemon* observer : All()) EXPECT_EQ(ServiceOwners(*observer, "tally").size(), 1u);
     std::this_thread::sleep_for(200ms);
   }
   EXPECT_THAT(a.Log(), HasSubstr("also runs it, under epoch 2 (here 1), and keeps it"));
@@ -225,7 +212,7 @@ TEST_F(Failover, ATwoNodeClusterFailsOverAndBack) {
   ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
   a.Signal(SIGKILL);
   a.WaitExit(kConverge);
-  ASSERT_TRUE(Eventually([&] { return Owners(b, "tally").contains("node-b"); }, kFailover));
+  ASSERT_TRUE(Eventually([&] { return ServiceOwners(b, "tally").contains("node-b"); }, kFailover));
   ASSERT_EQ(Call(b, "tally", "inc").exit_code, 0);
   a.Start();
   ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kMove));

@@ -110,19 +110,6 @@ TEST_F(Partition, CutOffNodeIsDeadOnBothSidesAndRejoinsWhenHealed) {
   std::cout << "healed in " << MillisSince(healed) << " ms\n";
 }
 
-// Who runs `service` as `observer` sees it: node -> epoch.
-std::map<std::string, uint64_t> Owners(const Daemon& observer, const std::string& service) {
-  std::map<std::string, uint64_t> owners;
-  const auto services = Ctl(observer.address(), "services");
-  if (!services) return {{"(unreachable)", 0}};
-  for (const auto& entry : *services) {
-    if (entry["name"] == service && entry["state"] == "running") {
-      owners[entry["node"].get<std::string>()] = entry["epoch"].get<uint64_t>();
-    }
-  }
-  return owners;
-}
-
 // A singleton preferred on a: during the partition each side runs it
 // (there is no quorum in a home of two or three nodes); once healed, the
 // newer ownership (the higher epoch) keeps it and the other owner stops
@@ -150,7 +137,7 @@ TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
   ASSERT_TRUE(Eventually(
       [&] {
         for (const Daemon* observer : all) {
-          if (Owners(*observer, "tally") != std::map<std::string, uint64_t>{{"node-a", 1}}) {
+          if (ServiceOwners(*observer, "tally") != std::map<std::string, uint64_t>{{"node-a", 1}}) {
             return false;
           }
         }
@@ -164,12 +151,12 @@ TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
   std::string other;
   ASSERT_TRUE(Eventually(
       [&] {
-        const auto on_b = Owners(b, "tally");
-        if (on_b.size() != 1 || on_b.begin()->second != 2 || Owners(c, "tally") != on_b) {
+        const auto on_b = ServiceOwners(b, "tally");
+        if (on_b.size() != 1 || on_b.begin()->second != 2 || ServiceOwners(c, "tally") != on_b) {
           return false;
         }
         other = on_b.begin()->first;
-        return Owners(a, "tally") == std::map<std::string, uint64_t>{{"node-a", 1}};
+        return ServiceOwners(a, "tally") == std::map<std::string, uint64_t>{{"node-a", 1}};
       },
       kDetect));
 
@@ -178,7 +165,7 @@ TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
   ASSERT_TRUE(Eventually(
       [&] {
         for (const Daemon* observer : all) {
-          if (Owners(*observer, "tally") != std::map<std::string, uint64_t>{{other, 2}}) {
+          if (ServiceOwners(*observer, "tally") != std::map<std::string, uint64_t>{{other, 2}}) {
             return false;
           }
         }
@@ -192,7 +179,7 @@ TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
   EXPECT_TRUE(Eventually(
       [&] {
         for (const Daemon* observer : all) {
-          if (Owners(*observer, "tally") != std::map<std::string, uint64_t>{{"node-a", 3}}) {
+          if (ServiceOwners(*observer, "tally") != std::map<std::string, uint64_t>{{"node-a", 3}}) {
             return false;
           }
         }

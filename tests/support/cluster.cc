@@ -259,4 +259,17 @@ std::string PeerState(const Daemon& observer, const std::string& id) {
   return peer ? peer->value("state", "") : "";
 }
 
+std::map<std::string, uint64_t> ServiceOwners(const Daemon& observer,
+                                              const std::string& service) {
+  std::map<std::string, uint64_t> owners;
+  const auto services = Ctl(observer.address(), "services");
+  if (!services) return {{"(unreachable)", 0}};
+  for (const auto& entry : *services) {
+    if (entry["name"] == service && entry["state"] == "running") {
+      owners[entry["node"].get<std::string>()] = entry["epoch"].get<uint64_t>();
+    }
+  }
+  return owners;
+}
+
 }  // namespace domian::testing

@@ -124,6 +124,10 @@ bool AllSeeEachOtherAlive(const std::vector<Daemon*>& daemons, std::chrono::mill
 // The state `observer` reports for peer `id` ("alive", "suspect", "dead"),
 // or "" when it does not know the peer or cannot be asked.
 std::string PeerState(const Daemon& observer, const std::string& id);
+// Where `observer` sees `service` running: node id -> epoch. One entry
+// "(unreachable)" when it cannot be asked.
+std::map<std::string, uint64_t> ServiceOwners(const Daemon& observer, const std::string& service);
+
 // The peer object `observer` reports for `id`, if any.
 std::optional<nlohmann::json> PeerEntry(const Daemon& observer, const std::string& id);
 

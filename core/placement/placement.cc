@@ -306,6 +306,17 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
                         status->second.state == "failed";
 
     if (spec->second.kind == Kind::kPerNode) {
+      // No other node can stand in for this one's copy: a copy that kept
+      // failing is tried again after failed_hold.
+      if (failed) {
+        Local& local = mine->second;
+        if (!local.failed_at) {
+          local.failed_at = now;
+        } else if (now - *local.failed_at >= options_.timings.failed_hold) {
+          StopHere(name, "it failed " + Ms(options_.timings.failed_hold) + " ago; trying again");
+        }
+        continue;
+      }
       if (mine == local_.end()) {
         if (wanted && chosen_here) {
           // Each node's copy has epochs of its own.
@@ -316,7 +327,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
             return std::string("{}");
           }(), std::nullopt);
         }
-      } else if (!wanted || (!candidate && !failed)) {
+      } else if (!wanted || !candidate) {
         StopHere(name, !wanted ? "no node wants it any more"
                        : verdict != decision.verdicts.end() ? verdict->reason
                                                             : "it cannot run here");

@@ -181,6 +181,7 @@ class Placement {
     MonoTime since;             // started, or taken over, here
     std::string handing_over;   // to this node, while a move is under way
     std::string config_json;
+    std::optional<MonoTime> failed_at;  // a per-node service that failed here
   };
   struct Observed;  // one round's reading of the cluster
 

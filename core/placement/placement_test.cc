@@ -344,6 +344,19 @@ TEST_F(PlacementTest, AServiceThatKeepsFailingMovesToTheNextCandidate) {
   EXPECT_EQ(world_.Owners("lights").count("b"), 1u);
 }
 
+TEST_F(PlacementTest, AFailedPerNodeServiceIsTriedAgainAfterTheHold) {
+  a_ = &world_.Add("a", {Wants("speaker", RunMode::kPrefer)});
+  a_->services.crash.insert("speaker");
+  world_.Pass(1s);
+  ASSERT_EQ(a_->services.starts, 1);
+  world_.Pass(9min, 30s);
+  EXPECT_EQ(a_->services.starts, 1) << "retried within failed_hold";
+  a_->services.crash.clear();
+  world_.Pass(2min, 30s);
+  EXPECT_EQ(a_->services.starts, 2);
+  EXPECT_EQ(world_.Owners("speaker"), (std::map<std::string, uint64_t>{{"a", 2}}));
+}
+
 TEST_F(PlacementTest, ARefusedMoveRunsItAgainHereAndIsNotRetriedAtOnce) {
   ThreeNodes();
   world_.Kill(*a_);

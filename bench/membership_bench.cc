@@ -26,6 +26,8 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/command_line.h"
+#include "bench/log_lines.h"
 #include "bench/percentile.h"
 #include "tests/support/cluster.h"
 #include "tests/support/private_mdns.h"
@@ -36,6 +38,9 @@ using Clock = std::chrono::system_clock;
 
 namespace {
 
+using domian::bench::CountLines;
+using domian::bench::FirstLine;
+using domian::bench::Fixed;
 using domian::bench::Percentile;
 
 constexpr auto kConvergeTimeout = 60s;
@@ -43,43 +48,6 @@ constexpr auto kDetectTimeout = 30s;
 constexpr auto kPollInterval = 50ms;
 constexpr auto kSettle = 1s;  // after a victim is back, before the next kill
 
-// "2026-11-25 15:01:28.657 [warning] ..." -> time point (local time, as spdlog writes).
-std::optional<Clock::time_point> LineTime(const std::string& line) {
-  if (line.size() < 23) return std::nullopt;
-  std::tm tm{};
-  std::istringstream in(line.substr(0, 19));
-  in >> std::get_time(&tm, "%Y-%m-%d %H:%M:%S");
-  if (in.fail()) return std::nullopt;
-  tm.tm_isdst = -1;
-  const std::time_t seconds = std::mktime(&tm);
-  const int millis = std::atoi(line.substr(20, 3).c_str());
-  return Clock::from_time_t(seconds) + std::chrono::milliseconds(millis);
-}
-
-// Time of the first log line at or after `since` containing every needle.
-std::optional<Clock::time_point> FirstLine(const std::string& log, Clock::time_point since,
-                                           const std::vector<std::string>& needles) {
-  std::istringstream lines(log);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const bool match = std::all_of(needles.begin(), needles.end(), [&](const std::string& n) {
-      return line.find(n) != std::string::npos;
-    });
-    if (!match) continue;
-    const auto at = LineTime(line);
-    // Log lines have millisecond resolution: allow the same millisecond.
-    if (at && *at + 1ms >= since) return at;
-  }
-  return std::nullopt;
-}
-
-size_t CountLines(const std::string& log, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
 
 struct Cluster {
   TempDir dir{"domian-bench"};
@@ -146,7 +114,7 @@ nlohmann::json Detect(int size, int trials, const std::string& extra_yaml) {
             if (node.get() == &victim) continue;
             const auto at = FirstLine(node->Log(), killed, {needle, ") is dead"});
             if (!at) return false;
-            seen.push_back(std::chrono::duration<double, std::milli>(*at - killed).count());
+            seen.push_back(std::chrono::duration<double, std::milli>(at->at - killed).count());
           }
           return true;
         },
@@ -289,7 +257,7 @@ nlohmann::json Discover(int size, int trials, const std::string& advertise,
           for (Daemon* node : all) {
             const auto at = FirstLine(node->Log(), started, {needle});
             if (!at) return false;
-            seen.push_back(std::chrono::duration<double, std::milli>(*at - started).count());
+            seen.push_back(std::chrono::duration<double, std::milli>(at->at - started).count());
           }
           return true;
         },
@@ -320,12 +288,6 @@ constexpr int kExitCannotRunHere = 77;
 // Goals from the issues, so the report can say met / missed.
 constexpr double kGoalDetectP50Ms = 1500, kGoalDetectP99Ms = 3000, kGoalIdleCpuPercent = 0.5,
                  kGoalDiscoverP50Ms = 2000;
-
-std::string Fixed(double value, int digits) {
-  std::ostringstream out;
-  out << std::fixed << std::setprecision(digits) << value;
-  return out.str();
-}
 
 // Prints the table for a results file written by bench/run.
 int Report(const std::string& file) {
@@ -412,17 +374,7 @@ int main(int argc, char** argv) {
        "extra node.yaml text for every daemon, e.g. $'membership:\\n  heartbeat_interval: 300ms\\n'")
       ("help,h", "this help");
   po::variables_map args;
-  try {
-    po::store(po::parse_command_line(argc, argv, options), args);
-    if (args.count("help")) {
-      std::cout << options;
-      return 0;
-    }
-    po::notify(args);
-  } catch (const po::error& error) {
-    std::cerr << error.what() << "\n" << options;
-    return 2;
-  }
+  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
   if (args.count("report")) return Report(args["report"].as<std::string>());
   if (!args.count("scenario")) {
     std::cerr << "--scenario or --report is required\n" << options;

@@ -1,9 +1,12 @@
-// Nearest-rank percentiles for the benchmarks.
+// Nearest-rank percentiles for the benchmarks, and how reports print them.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <iomanip>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace domian::bench {
@@ -14,6 +17,13 @@ inline double Percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
   return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
+// `value` with `digits` digits after the point.
+inline std::string Fixed(double value, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << value;
+  return out.str();
 }
 
 }  // namespace domian::bench

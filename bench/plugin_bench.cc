@@ -22,6 +22,7 @@
 #include "core/plugins/isolated_service.h"
 #include "core/plugins/plugin_instance.h"
 #include "core/plugins/plugin_library.h"
+#include "bench/command_line.h"
 #include "bench/percentile.h"
 #include "tests/support/cluster.h"
 
@@ -152,13 +153,8 @@ int main(int argc, char** argv) {
       ("calls", po::value<int>()->default_value(2000), "call: calls per kind")
       ("help,h", "this help");
   po::variables_map args;
+  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
   try {
-    po::store(po::parse_command_line(argc, argv, options), args);
-    if (args.count("help")) {
-      std::cout << options;
-      return 0;
-    }
-    po::notify(args);
     const std::string scenario = args["scenario"].as<std::string>();
     nlohmann::json result;
     if (scenario == "inline-load") {

@@ -172,15 +172,20 @@ void Daemon::Start() {
   // One log file per life, so earlier lives stay readable.
   const std::string log = log_.string() + "." + std::to_string(++starts_);
   std::vector<std::string> command = options_.wrapper;
+  // Extra variables through env(1), which execs the daemon like the
+  // wrapper does: Boost.Process 1.74's environment lookup reads past the
+  // end of shorter names (boostorg/process#246).
+  if (!options_.env.empty()) {
+    command.push_back("/usr/bin/env");
+    for (const auto& [name, value] : options_.env) command.push_back(name + "=" + value);
+  }
   command.insert(command.end(), {DomiandPath(), "--config", config_.string()});
   const std::string program = command.front();
   command.erase(command.begin());
-  bp::environment env = boost::this_process::environment();
-  for (const auto& [name, value] : options_.env) env[name] = value;
-  // PR_SET_PDEATHSIG survives the wrapper's exec, so the daemon still dies
+  // PR_SET_PDEATHSIG survives the wrappers' exec, so the daemon still dies
   // with the test.
   process_ = std::make_unique<Process>(
-      Process{bp::child(bp::exe(program), bp::args(command), env, bp::std_out > bp::null,
+      Process{bp::child(bp::exe(program), bp::args(command), bp::std_out > bp::null,
                         bp::std_err > log, bp::std_in < bp::null, DieWithParent{})});
 }
 

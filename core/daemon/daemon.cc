@@ -167,7 +167,11 @@ int Daemon::Run() {
   std::mutex self_mu;
   plugins::PluginHost* plugin_host_ptr = nullptr;         // guarded by self_mu
   placement::Placement* placement_ptr = nullptr;          // guarded by self_mu
-  std::atomic<placement::Placement*> poke_target{nullptr};  // read from plugin threads
+  std::atomic<placement::Placement*> poke_target{nullptr};  // read from other threads
+  // Makes placement look again soon; never calls into it otherwise.
+  auto poke_placement = [&poke_target] {
+    if (placement::Placement* target = poke_target.load()) target->Poke();
+  };
   auto publish_services = [&] {
     std::lock_guard lock(self_mu);
     if (plugin_host_ptr == nullptr || placement_ptr == nullptr) return;
@@ -184,9 +188,7 @@ int Daemon::Run() {
        .services = config_.services,
        .state_dir = config_.state_dir,
        .host_binary = PluginHostBinary()},
-      [&poke_target] {
-        if (placement::Placement* target = poke_target.load()) target->Poke();
-      });
+      poke_placement);
   rpc::ServiceCalls service_calls(membership, &plugin_host);
   PluginHostServices local_services(plugin_host);
   placement::Placement placement(
@@ -197,6 +199,8 @@ int Daemon::Run() {
       },
       publish_services, clock);
   service_calls.SetPlacement(&placement);
+  // A peer's death (or return) is acted on at once, not at the next round.
+  membership.SetPeerChangeObserver(poke_placement);
   service.SetServiceCalls(&service_calls);
 
   int bound_port = 0;

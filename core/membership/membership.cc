@@ -227,6 +227,7 @@ void Membership::Report(const Events& events) {
                    PeerStateName(*change.from));
     }
   }
+  if (!events.changes.empty() && peer_change_observer_) peer_change_observer_();
   if (events.lonely) {
     if (*events.lonely) {
       spdlog::warn("no live peers: this domain is lonely");
@@ -343,6 +344,10 @@ void Membership::NoteVanished(const std::string& address) {
   if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
     inbox_[address] = {"", true};
   }
+}
+
+void Membership::SetPeerChangeObserver(std::function<void()> observer) {
+  peer_change_observer_ = std::move(observer);
 }
 
 void Membership::SetLonelyObserver(std::function<void(bool)> observer) {

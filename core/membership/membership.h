@@ -113,6 +113,11 @@ class Membership {
   // being lonely, in order, never concurrently. Set before Start().
   void SetLonelyObserver(std::function<void(bool lonely)> observer);
 
+  // Called (outside the membership lock, on the thread that noticed) after
+  // any peer changed state: placement reacts to a death at once instead of
+  // at its next round. Must not block. Set before Start().
+  void SetPeerChangeObserver(std::function<void()> observer);
+
   MembershipStatus Status() const;
   std::vector<PeerView> Peers() const;
 
@@ -171,6 +176,7 @@ class Membership {
 
   std::mutex observer_mu_;            // serialises lonely_observer_ calls
   std::function<void(bool)> lonely_observer_;
+  std::function<void()> peer_change_observer_;  // set before Start(), then only read
   uint64_t observed_lonely_sequence_ = 0;  // guarded by observer_mu_
   uint64_t reported_incarnation_;
   std::mutex persist_mu_;             // orders on_incarnation_ calls

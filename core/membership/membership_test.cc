@@ -293,6 +293,26 @@ TEST_F(MembershipTest, TheLonelyObserverHearsEveryFlipInOrder) {
   EXPECT_EQ(heard, (std::vector<bool>{false, true}));
 }
 
+TEST_F(MembershipTest, ThePeerChangeObserverHearsOfADeathInTheRoundItIsDeclared) {
+  Membership& a = Add("a", {});
+  Add("b", {Address("a")});
+  int heard = 0;
+  a.SetPeerChangeObserver([&] { ++heard; });
+  Rounds(3);
+  EXPECT_EQ(heard, 1) << "learning of b is a change";
+  network_.Detach(Address("b"));
+  paused_.insert("b");
+  for (int round = 0; round < 50 && StateSeenBy("a", "b") != PeerState::kDead; ++round) {
+    const int before = heard;
+    Rounds(1);
+    if (StateSeenBy("a", "b") == PeerState::kSuspect && before == 1) {
+      EXPECT_EQ(heard, 2) << "suspect is a change";
+    }
+  }
+  EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kDead);
+  EXPECT_EQ(heard, 3) << "learned, suspect, dead";
+}
+
 TEST(RefusalLog, OneLinePerSenderAndIntervalWithACountOfTheRest) {
   FakeClock clock;
   RefusalLog log(clock);

@@ -41,7 +41,7 @@ std::string AgreedOwner(const std::vector<Daemon*>& observers, const std::string
   std::string agreed;
   for (const Daemon* observer : observers) {
     const auto owners = ServiceOwners(*observer, service);
-    if (owners.size() != 1) return "";
+    if (owners.size() != 1 || owners.begin()->first == kUnreachable) return "";
     if (!agreed.empty() && owners.begin()->first != agreed) return "";
     agreed = owners.begin()->first;
   }

@@ -268,7 +268,7 @@ std::map<std::string, uint64_t> ServiceOwners(const Daemon& observer,
                                               const std::string& service) {
   std::map<std::string, uint64_t> owners;
   const auto services = Ctl(observer.address(), "services");
-  if (!services) return {{"(unreachable)", 0}};
+  if (!services) return {{kUnreachable, 0}};
   for (const auto& entry : *services) {
     if (entry["name"] == service && entry["state"] == "running") {
       owners[entry["node"].get<std::string>()] = entry["epoch"].get<uint64_t>();

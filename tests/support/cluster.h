@@ -125,7 +125,8 @@ bool AllSeeEachOtherAlive(const std::vector<Daemon*>& daemons, std::chrono::mill
 // or "" when it does not know the peer or cannot be asked.
 std::string PeerState(const Daemon& observer, const std::string& id);
 // Where `observer` sees `service` running: node id -> epoch. One entry
-// "(unreachable)" when it cannot be asked.
+// kUnreachable when it cannot be asked.
+inline constexpr char kUnreachable[] = "(unreachable)";
 std::map<std::string, uint64_t> ServiceOwners(const Daemon& observer, const std::string& service);
 
 // The peer object `observer` reports for `id`, if any.

@@ -19,6 +19,11 @@ enum class PeerState { kAlive, kSuspect, kDead };
 // "alive", "suspect", "dead": the names domianctl prints.
 std::string_view PeerStateName(PeerState state);
 
+// Ownership epochs only grow by one per start or move; anything near the
+// top of the range is a broken or hostile sender, refused so that "one
+// above every epoch seen" can never wrap around.
+inline constexpr uint64_t kMaxEpoch = uint64_t{1} << 62;
+
 struct ServiceRecord {
   std::string name;
   std::string state;

@@ -124,6 +124,10 @@ std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry
       if (auto refusal = CheckString(where, field, value, limits)) return refusal;
     }
     if (service.name.empty()) return Malformed(where, "a service has no name");
+    if (service.epoch > kMaxEpoch) {
+      return Malformed(where, "service " + Quote(service.name) + ": epoch " +
+                                  std::to_string(service.epoch) + " is out of range");
+    }
   }
   for (const auto* names : {&identity.traits, &identity.hostable}) {
     for (const std::string& name : *names) {

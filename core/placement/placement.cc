@@ -17,6 +17,7 @@ constexpr int kFailedPrecondition = 9;
 constexpr int kAborted = 10;
 constexpr int kPermissionDenied = 7;
 constexpr int kAlreadyExists = 6;
+constexpr int kUnavailable = 14;
 
 constexpr char kHandingOver[] = "handing-over";
 
@@ -105,6 +106,7 @@ void Placement::Start() {
 }
 
 void Placement::Stop() {
+  leaving_ = true;  // from now on, hand-overs to this node are refused
   {
     std::lock_guard lock(loop_mu_);
     stopping_ = true;
@@ -450,6 +452,9 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
     std::lock_guard lock(mu_);
     request.state = local_services_.Stop(service);
   }
+  // Above every epoch seen for it anywhere, not just this node's.
+  const auto seen_epoch = seen.max_epoch.find(service);
+  if (seen_epoch != seen.max_epoch.end()) epoch = std::max(epoch, seen_epoch->second);
   request.epoch = epoch + 1;
   const std::string problem = transport_.HandOver(address->second, request);
   {
@@ -502,11 +507,17 @@ void Placement::HandOffAll(std::chrono::milliseconds budget) {
 }
 
 std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code) {
+  uint64_t epoch = 0;
   {
     std::lock_guard lock(mu_);
     if (request.cluster != options_.cluster) {
       code = kFailedPrecondition;
       return "cluster '" + request.cluster + "' is not ours";
+    }
+    // A stopping node would only stop it again, with its state stuck here.
+    if (leaving_) {
+      code = kUnavailable;
+      return "this node is stopping";
     }
     Observed seen = Observe();
     const NodeView* from = seen.Node(request.from);
@@ -519,6 +530,11 @@ std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code)
       code = kFailedPrecondition;
       return "no plugin for " + request.service + " here";
     }
+    if (seen.specs.at(request.service).kind != Kind::kSingleton) {
+      code = kFailedPrecondition;
+      return request.service + " is a per-node service: each node runs its own";
+    }
+
     const Decision decision = seen.Decide(request.service);
     for (const Verdict& verdict : decision.verdicts) {
       if (verdict.node == seen.self && !verdict.candidate) {
@@ -530,37 +546,45 @@ std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code)
       code = kAlreadyExists;
       return request.service + " already runs here";
     }
+    // The sender's own claim counts too: a hand-over that arrives late,
+    // after the sender gave up and runs it again under a higher epoch, is
+    // refused rather than making a second owner.
     for (const Claim& claim : seen.claims[request.service]) {
-      if (claim.node != request.from && claim.epoch >= request.epoch) {
+      if (claim.epoch >= request.epoch) {
         code = kAborted;
         return "node " + claim.node + " runs " + request.service + " under epoch " +
                std::to_string(claim.epoch);
       }
     }
-    StartHere(request.service, request.epoch, request.config_json, request.state);
+    // Never below an epoch this node used before for it.
+    epoch = std::max(request.epoch, local_services_.LastEpoch(request.service) + 1);
+    StartHere(request.service, epoch, request.config_json, request.state);
   }
   Changed();
-  const MonoTime deadline = clock_.Now() + kHandOverStartDeadline;
   std::string state;
   std::string detail;
-  while (clock_.Now() < deadline) {
+  for (int poll = 0; poll < kHandOverStartDeadline / kHandOverPoll; ++poll) {
+    state = "gone";  // stopped meanwhile (a round found it failed)
+    detail.clear();
     for (const LocalServices::Status& status : local_services_.Services()) {
       if (status.name == request.service) {
         state = status.state;
         detail = status.detail;
       }
     }
-    if (state == "running" || state == "failed") break;
+    if (state == "running" || state == "failed" || state == "gone") break;
     std::this_thread::sleep_for(kHandOverPoll);
   }
   if (state == "running") {
     spdlog::info("took over service {} from {} under epoch {}", request.service, request.from,
-                 request.epoch);
+                 epoch);
     return "";
   }
   {
     std::lock_guard lock(mu_);
-    StopHere(request.service, "taking it over failed");
+    if (local_.contains(request.service)) StopHere(request.service, "taking it over failed");
+    // Not a candidate for a while, or the sender would try again and again.
+    gave_up_[request.service] = clock_.Now() + options_.timings.failed_hold;
   }
   Changed();
   code = kAborted;

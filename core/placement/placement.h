@@ -21,6 +21,7 @@
 // it has seen for it (in any identity, and its own last one); only grows.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -218,6 +219,7 @@ class Placement {
     MonoTime since;
   };
   std::map<std::string, AliveSince> alive_since_;  // peers alive without a break
+  std::atomic<bool> leaving_{false};               // Stop() was called
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

@@ -260,6 +260,44 @@ TEST_F(PlacementTest, ACleanStopHandsSingletonsOverWithTheirState) {
   EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
 }
 
+TEST_F(PlacementTest, HandOversThatWouldGoWrongAreRefused) {
+  ThreeNodes();
+  HandOverRequest request{.service = "lights", .epoch = 2, .from = "a", .cluster = "home",
+                          .state = "1", .config_json = "{}"};
+  int code = 0;
+  // A late one: a still runs it under epoch 1... then under 5.
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "");
+  world_.Rounds();  // a stops its copy (b's epoch 2 is higher)
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  request.from = "b";
+  EXPECT_NE(c_->placement->AcceptHandOver(request, code), "") << "epoch 2 is already b's";
+  EXPECT_EQ(code, 10);
+  // A per-node service is each node's own.
+  request.service = "speaker";
+  request.epoch = 9;
+  EXPECT_NE(c_->placement->AcceptHandOver(request, code), "");
+  EXPECT_EQ(code, 9);
+  // A stopping node takes nothing.
+  request.service = "lights";
+  c_->placement->Stop();
+  EXPECT_EQ(c_->placement->AcceptHandOver(request, code), "this node is stopping");
+  EXPECT_EQ(code, 14);
+}
+
+TEST_F(PlacementTest, ANodeThatCannotStartAServiceItIsHandedIsNotAskedAgain) {
+  ThreeNodes();
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights").count("b"), 1u);
+  a_->services.crash.insert("lights");
+  world_.Boot(*a_);
+  world_.Pass(World::kMigrateAfter + 1s);
+  EXPECT_EQ(world_.handovers, 1);
+  EXPECT_EQ(world_.Owners("lights").count("b"), 1u) << "b runs it again";
+  world_.Pass(5min, 5s);
+  EXPECT_EQ(world_.handovers, 1) << "a gave up on it: not a candidate for failed_hold";
+}
+
 TEST_F(PlacementTest, AFlappingNodeDoesNotDragTheServiceAlong) {
   ThreeNodes();
   world_.Kill(*a_);

@@ -167,10 +167,16 @@ grpc::Status DomainService::ListPeers(const v1::ListPeersRequest& /*request*/,
   return grpc::Status::OK;
 }
 
-grpc::Status DomainService::GetServices(const v1::GetServicesRequest& request,
-                                        v1::GetServicesResponse& response) {
-  if (calls_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no services on this node"};
-  return calls_->GetServices(request, response);
+void DomainService::GetServices(const v1::GetServicesRequest& request,
+                                v1::GetServicesResponse* response,
+                                std::function<void(grpc::Status)> done) {
+  if (calls_ == nullptr) {
+    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
+    return;
+  }
+  calls_->OnWorker([calls = calls_, request, response] {
+    return calls->GetServices(request, *response);
+  }, std::move(done));
 }
 
 grpc::Status DomainService::ListPlugins(const v1::ListPluginsRequest& request,
@@ -188,10 +194,15 @@ void DomainService::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse*
   calls_->Invoke(request, response, std::move(done));
 }
 
-grpc::Status DomainService::Explain(const v1::ExplainRequest& request,
-                                    v1::ExplainResponse& response) {
-  if (calls_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no services on this node"};
-  return calls_->Explain(request, response);
+void DomainService::Explain(const v1::ExplainRequest& request, v1::ExplainResponse* response,
+                            std::function<void(grpc::Status)> done) {
+  if (calls_ == nullptr) {
+    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
+    return;
+  }
+  calls_->OnWorker([calls = calls_, request, response] {
+    return calls->Explain(request, *response);
+  }, std::move(done));
 }
 
 void DomainService::HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,

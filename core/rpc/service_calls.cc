@@ -59,7 +59,7 @@ void ServiceCalls::Work() {
   }
 }
 
-void ServiceCalls::Enqueue(std::function<grpc::Status()> job,
+void ServiceCalls::OnWorker(std::function<grpc::Status()> job,
                            std::function<void(grpc::Status)> done) {
   std::unique_lock lock(mu_);
   if (stopping_) {
@@ -90,7 +90,7 @@ void ServiceCalls::Enqueue(std::function<grpc::Status()> job,
 
 void ServiceCalls::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
                           std::function<void(grpc::Status)> done) {
-  Enqueue([this, request, response] { return RunInvoke(request, *response); }, std::move(done));
+  OnWorker([this, request, response] { return RunInvoke(request, *response); }, std::move(done));
 }
 
 std::shared_ptr<v1::Domain::Stub> ServiceCalls::StubFor(const std::string& address) {
@@ -235,14 +235,15 @@ void ServiceCalls::HandOver(const v1::HandOverRequest& request, v1::HandOverResp
     return;
   }
   if (!IsValidServiceName(request.service()) || !IsValidNodeId(request.from()) ||
-      request.epoch() == 0 || request.config_json().size() > kMaxArgsBytes ||
+      request.epoch() == 0 || request.epoch() > kMaxEpoch ||
+      request.config_json().size() > kMaxArgsBytes ||
       request.state().size() > plugins::kMaxStateBytes) {
     spdlog::warn("refused a hand-over of '{}' from '{}': malformed", request.service(),
                  request.from());
     done({grpc::StatusCode::INVALID_ARGUMENT, "malformed hand-over"});
     return;
   }
-  Enqueue(
+  OnWorker(
       [this, request, response] {
         placement::HandOverRequest in;
         in.service = request.service();

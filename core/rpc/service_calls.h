@@ -63,13 +63,15 @@ class ServiceCalls final : public placement::HandOverTransport {
   std::string HandOver(const std::string& address,
                        const placement::HandOverRequest& request) override;
 
+  // Queues `job` for a worker; `done` gets its status, or the refusal
+  // (the node is stopping, or too many calls wait).
+  void OnWorker(std::function<grpc::Status()> job, std::function<void(grpc::Status)> done);
+
   // Refuses queued calls, waits for running ones, joins the workers.
   void Stop();
 
  private:
   grpc::Status RunInvoke(const v1::InvokeRequest& request, v1::InvokeResponse& response);
-  // Queues `job` for a worker; `done` gets its status, or the refusal.
-  void Enqueue(std::function<grpc::Status()> job, std::function<void(grpc::Status)> done);
   std::shared_ptr<v1::Domain::Stub> StubFor(const std::string& address);
   void Work();
 

@@ -51,20 +51,10 @@ std::string AgreedOwner(const std::vector<Daemon*>& observers, const std::string
 class Failover : public ::testing::Test {
  protected:
   void SetUp() override {
-    // A plugin that crashes must die of its signal, as in production, not
-    // of ASan's report in the sanitizer build.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    const std::string options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") +
-                                "handle_segv=0";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+    LeaveSegvToTheKernel();  // tally crashes on purpose in one test
     plugin_dir_ = dir_.path() / "plugins";
-    std::filesystem::create_directories(plugin_dir_);
-    std::filesystem::permissions(plugin_dir_, std::filesystem::perms(0755));
-    for (const char* plugin : {"tally", "sensor", "chain-a", "chain-b", "chain-c"}) {
-      const auto target = plugin_dir_ / (std::string(plugin) + ".so");
-      std::filesystem::copy_file(kTestPlugins / (std::string(plugin) + ".so"), target);
-      std::filesystem::permissions(target, std::filesystem::perms(0644));
-    }
+    MakePluginFolder(plugin_dir_, kTestPlugins,
+                     {"tally", "sensor", "chain-a", "chain-b", "chain-c"});
   }
 
   void TearDown() override {

@@ -117,11 +117,7 @@ TEST_F(Partition, CutOffNodeIsDeadOnBothSidesAndRejoinsWhenHealed) {
 // migrate_after.
 TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
   const std::filesystem::path plugins = dir_.path() / "plugins";
-  std::filesystem::create_directories(plugins);
-  std::filesystem::permissions(plugins, std::filesystem::perms(0755));
-  std::filesystem::copy_file(std::filesystem::path(DOMIAN_TEST_PLUGIN_DIR) / "tally.so",
-                             plugins / "tally.so");
-  std::filesystem::permissions(plugins / "tally.so", std::filesystem::perms(0644));
+  MakePluginFolder(plugins, DOMIAN_TEST_PLUGIN_DIR, {"tally"});
   auto yaml = [&](const std::string& run) {
     return "plugins:\n  dirs: [" + plugins.string() +
            "]\nplacement:\n  migrate_after: 4s\nservices:\n  tally: {run: " + run + "}\n";

@@ -25,16 +25,9 @@ const std::filesystem::path kTestPlugins = DOMIAN_TEST_PLUGIN_DIR;
 class Plugins : public ::testing::Test {
  protected:
   void SetUp() override {
-    // In the sanitizer build, ASan would catch a plugin's SIGSEGV and exit
-    // with a report; the plugin host must die of the signal, as it does in
-    // production, so children leave SEGV to the kernel.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    const std::string options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") +
-                                "handle_segv=0";
-    ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+    LeaveSegvToTheKernel();  // echo-c crashes on purpose
     plugin_dir_ = dir_.path() / "plugins";
-    std::filesystem::create_directories(plugin_dir_);
-    std::filesystem::permissions(plugin_dir_, std::filesystem::perms(0755));
+    MakePluginFolder(plugin_dir_, kTestPlugins, {});
   }
 
   void TearDown() override {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <boost/process.hpp>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -275,6 +276,25 @@ std::map<std::string, uint64_t> ServiceOwners(const Daemon& observer,
     }
   }
   return owners;
+}
+
+void LeaveSegvToTheKernel() {
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string options =
+      std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "handle_segv=0";
+  ::setenv("ASAN_OPTIONS", options.c_str(), 1);
+}
+
+void MakePluginFolder(const std::filesystem::path& dir, const std::filesystem::path& from,
+                      const std::vector<std::string>& names) {
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms(0755));
+  for (const std::string& name : names) {
+    const auto target = dir / (name + ".so");
+    std::filesystem::copy_file(from / (name + ".so"), target,
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::permissions(target, std::filesystem::perms(0644));
+  }
 }
 
 }  // namespace domian::testing

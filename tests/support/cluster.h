@@ -107,6 +107,16 @@ class Daemon {
   std::unique_ptr<Process> process_;
 };
 
+// In the sanitizer build ASan would catch a plugin's SIGSEGV and exit with
+// a report; a crashing plugin host must die of the signal, as it does in
+// production. Makes processes started from now on leave SEGV to the kernel.
+void LeaveSegvToTheKernel();
+
+// A plugin folder `dir` as packages make one (0755), holding copies of the
+// test plugins `names` (each <name>.so, 0644) from `from`.
+void MakePluginFolder(const std::filesystem::path& dir, const std::filesystem::path& from,
+                      const std::vector<std::string>& names);
+
 // Daemons named `ids`, not yet started; the first is the seed every other
 // one is configured with (the seed itself knows nobody).
 std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& root,

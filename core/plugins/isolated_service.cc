@@ -175,10 +175,6 @@ bool IsolatedService::Launch(std::string& problem) {
     Reap(/*kill=*/true);
     return false;
   }
-  {
-    std::lock_guard lock(mu_);
-    ++snapshot_.starts;
-  }
   spdlog::info("service {} running (plugin host pid {})", options_.service, process->child.id());
   SetState("running", "");
   return true;

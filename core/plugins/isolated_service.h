@@ -49,7 +49,6 @@ class IsolatedService {
   struct Snapshot {
     std::string state;  // starting | running | restarting | failed | stopped
     std::string detail;
-    uint64_t starts = 0;
     std::map<std::string, std::string> endpoints;
   };
 

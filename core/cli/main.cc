@@ -39,7 +39,7 @@ constexpr char kUsage[] =
     "                              prints its JSON reply\n";
 
 // A service call may wait on a device (a Hue bridge's link button: ~30 s).
-constexpr int kDefaultCallTimeoutMs = 35000;
+constexpr int kDefaultCallTimeoutMs = 50000;
 
 std::string JoinNames(const nlohmann::json& names) {
   std::string out;

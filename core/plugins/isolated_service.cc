@@ -301,6 +301,13 @@ CallResult IsolatedService::Invoke(const std::string& command, const std::string
   request.set_args_json(args_json);
   v1::PluginResult result;
   const grpc::Status status = process->stub->Invoke(&context, request, &result);
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // The plugin is called one call at a time, so one that never returns
+    // blocks every later call: replace the process (Watch() restarts it).
+    spdlog::error("service {}: '{}' ran past the {} s call deadline; killing the plugin host",
+                  options_.service, command, kCallDeadline.count());
+    if (process->child.running()) ::kill(process->child.id(), SIGKILL);
+  }
   if (!status.ok()) {
     return {DOMIAN_ERR_UNAVAILABLE,
             "the plugin host did not answer (" + status.error_message() + "); it is restarted"};

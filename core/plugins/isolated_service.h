@@ -34,7 +34,8 @@ inline constexpr std::chrono::milliseconds kHealthInterval{1000};
 inline constexpr std::chrono::milliseconds kHealthDeadline{2000};
 inline constexpr int kMaxMissedHealthChecks = 2;
 inline constexpr std::chrono::seconds kSpawnDeadline{10};   // start to serving
-inline constexpr std::chrono::seconds kCallDeadline{30};
+// Longest plugin call: a command may wait up to 30 s for a person.
+inline constexpr std::chrono::seconds kCallDeadline{40};
 inline constexpr std::chrono::seconds kStopDeadline{5};
 
 class IsolatedService {

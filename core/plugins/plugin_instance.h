@@ -7,6 +7,8 @@
 
 #include <domian/plugin.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -65,11 +67,19 @@ class PluginInstance {
   CallResult SaveState();                        // not supported: DOMIAN_ERR_NOT_SUPPORTED
   CallResult LoadState(const std::string& state);  // before Start
   CallResult CheckHealth();                      // without the extension: healthy
+  // CheckHealth() unless another call is running (a long invoke, e.g. a
+  // pairing that waits for a button): then nullopt at once, since the
+  // plugin is called one call at a time.
+  std::optional<CallResult> TryCheckHealth();
+  // How long the running invoke has taken; nullopt when none runs.
+  std::optional<std::chrono::steady_clock::duration> InvokeRunningFor() const;
 
   const PluginDescription& description() const { return library_->description(); }
 
  private:
   PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks);
+
+  CallResult CheckHealthLocked();  // requires call_mu_
 
   static void Log(const domian_host* host, domian_log_level level, const char* message);
   static domian_status PublishEndpoint(const domian_host* host, const char* name,
@@ -86,6 +96,8 @@ class PluginInstance {
   domian_state_ext state_ext_{};
   domian_health_ext health_ext_{};
   std::mutex call_mu_;  // one plugin call at a time per instance
+  // When the invoke in progress began (0: none), read without call_mu_.
+  std::atomic<int64_t> invoke_since_ns_{0};
   bool started_ = false;
 };
 

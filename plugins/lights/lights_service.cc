@@ -1,0 +1,863 @@
+#include "plugins/lights/lights_service.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "plugins/lights/bridge_finder.h"
+
+namespace domian::lights {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kPairingFile[] = "pairing.json";
+constexpr size_t kHostNameMax = 256;
+
+[[noreturn]] void ConfigError(const std::string& key, const std::string& message) {
+  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "lights config: '" + key + "' " + message);
+}
+
+std::string ConfigString(const json& config, const std::string& key) {
+  const json& value = config.at(key);
+  if (!value.is_string()) ConfigError(key, "must be a string, not " + value.dump());
+  return value.get<std::string>();
+}
+
+Millis ConfigMillis(const json& config, const std::string& key, Millis low, Millis high) {
+  const json& value = config.at(key);
+  if (!value.is_number_integer() || value.get<int64_t>() < low.count() ||
+      value.get<int64_t>() > high.count()) {
+    ConfigError(key, "must be a whole number of milliseconds from " + std::to_string(low.count()) +
+                         " to " + std::to_string(high.count()) + ", not " + value.dump());
+  }
+  return Millis(value.get<int64_t>());
+}
+
+std::string HostName() {
+  char name[kHostNameMax] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "node";
+  return name;
+}
+
+json Args(std::string_view text) {
+  if (text.empty()) return json::object();
+  json args = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (args.is_discarded() || !args.is_object()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "arguments must be a JSON object");
+  }
+  return args;
+}
+
+bool WaitArg(const json& args) {
+  const auto it = args.find("wait");
+  if (it == args.end()) return true;
+  if (!it->is_boolean()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "wait must be true or false");
+  }
+  return it->get<bool>();
+}
+
+// A light or group is named by its id ("3", or 3) or by its name.
+std::string IdOrName(const json& value, const char* what) {
+  if (value.is_number_unsigned()) return std::to_string(value.get<uint64_t>());
+  if (value.is_string() && !value.get<std::string>().empty()) return value.get<std::string>();
+  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                   std::string(what) + " must be an id or a name, not " + value.dump());
+}
+
+bool SameName(const std::string& a, const std::string& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+json ItemsJson(const std::vector<ItemResult>& items) {
+  json fields = json::object();
+  for (const ItemResult& item : items) {
+    const std::string field = item.field.empty() ? "request" : item.field;
+    if (item.ok) {
+      fields[field] = {{"ok", true}, {"value", item.value}};
+    } else {
+      fields[field] = {{"ok", false}, {"error", item.error}, {"description", item.description}};
+    }
+  }
+  return fields;
+}
+
+std::string Truncated(const std::string& secret) {
+  return secret.size() <= 6 ? secret : secret.substr(0, 6) + "...";
+}
+
+}  // namespace
+
+LightsConfig LightsConfig::Parse(std::string_view text) {
+  const json config = json::parse(text.empty() ? std::string_view("{}") : text, nullptr,
+                                  /*allow_exceptions=*/false);
+  if (config.is_discarded() || !config.is_object()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "lights config: must be a mapping of keys");
+  }
+  LightsConfig parsed;
+  for (const auto& [key, value] : config.items()) {
+    if (key == "bridge") {
+      const std::string bridge = ConfigString(config, key);
+      if (bridge == "auto") {
+        parsed.auto_bridge = true;
+      } else if (!(parsed.address = ParseBridgeAddress(bridge))) {
+        ConfigError(key, "must be auto or host[:port] (e.g. 192.168.1.20), not \"" + bridge +
+                             "\"");
+      }
+    } else if (key == "username") {
+      parsed.username = ConfigString(config, key);
+      if (parsed.username.empty()) ConfigError(key, "must not be empty (leave it out to pair)");
+    } else if (key == "clientkey") {
+      parsed.client_key = ConfigString(config, key);
+    } else if (key == "bridge_id") {
+      const std::string id = ConfigString(config, key);
+      if (!IsBridgeId(id)) {
+        ConfigError(key, "must be the bridge's 16 hex digit id (e.g. 001788FFFE0D0A1E), not \"" +
+                             id + "\"");
+      }
+      parsed.bridge_id = NormalizeBridgeId(id);
+    } else if (key == "request_timeout_ms") {
+      parsed.request_timeout = ConfigMillis(config, key, kMinRequestTimeout, kMaxRequestTimeout);
+    } else if (key == "poll_interval_ms") {
+      parsed.poll_interval = ConfigMillis(config, key, kMinPollInterval, kMaxPollInterval);
+    } else {
+      ConfigError(key, "is not a lights setting (known: bridge, username, clientkey, bridge_id, "
+                       "request_timeout_ms, poll_interval_ms)");
+    }
+  }
+  if (!parsed.auto_bridge && !parsed.address) {
+    ConfigError("bridge", "is missing: the bridge's address (host[:port]) or auto");
+  }
+  return parsed;
+}
+
+LightsService::LightsService(sdk::Host host, std::string_view config_json)
+    : host_(host),
+      config_(LightsConfig::Parse(config_json)),
+      client_(config_.request_timeout, kMaxRequestsInFlight),
+      device_type_(DeviceType(HostName())),
+      pacer_(config_.pacing) {
+  client_.SetAddress(config_.address);
+}
+
+LightsService::~LightsService() { Stop(); }
+
+void LightsService::Start() {
+  LoadPairingFile();
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  stopping_ = false;
+  cancel_ = false;
+  threads_.emplace_back([this] { Monitor(); });
+  for (int i = 0; i < config_.pacing.max_in_flight; ++i) threads_.emplace_back([this] { Send(); });
+}
+
+void LightsService::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (!started_) return;
+    stopping_ = true;
+    cancel_ = true;
+  }
+  changed_.notify_all();
+  probe_now_.notify_all();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  std::lock_guard lock(mu_);
+  started_ = false;
+}
+
+std::string LightsService::Invoke(std::string_view command, std::string_view args_json) {
+  const json args = Args(args_json);
+  json reply;
+  if (command == "status") {
+    reply = Status();
+  } else if (command == "pair") {
+    reply = Pair(args);
+  } else if (command == "lights") {
+    reply = ListLights();
+  } else if (command == "groups") {
+    reply = ListGroups();
+  } else if (command == "set") {
+    reply = SetLight(args);
+  } else if (command == "group_set") {
+    reply = SetGroup(args);
+  } else if (command == "scene") {
+    reply = RecallScene(args);
+  } else {
+    throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
+                     "unknown command \"" + std::string(command) +
+                         "\" (status, pair, lights, groups, set, group_set, scene)");
+  }
+  return reply.dump();
+}
+
+// ---------------------------------------------------------------------
+// State
+
+std::string LightsService::SaveState() {
+  std::lock_guard lock(mu_);
+  json lights = json::object();
+  for (const auto& [id, light] : lights_) {
+    lights[id] = {{"name", light.name}, {"type", light.type}, {"state", light.state}};
+  }
+  json state = {{"format", kStateFormat},
+                {"username", paired_username_},
+                {"clientkey", paired_client_key_},
+                {"bridge_id", paired_bridge_id_.empty() && bridge_ ? bridge_->bridge_id
+                                                                   : paired_bridge_id_},
+                {"address", client_.address() ? client_.address()->ToString() : ""},
+                {"lights", lights}};
+  return state.dump();
+}
+
+void LightsService::LoadState(std::string_view text) {
+  const json state = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (state.is_discarded() || !state.is_object() || !state.contains("format") ||
+      !state["format"].is_number_integer()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "the saved lights state is not valid JSON");
+  }
+  if (state["format"].get<int>() > kStateFormat) {
+    throw sdk::Error(DOMIAN_ERR_NOT_SUPPORTED,
+                     "the saved lights state has format " + state["format"].dump() +
+                         ", newer than this plugin's " + std::to_string(kStateFormat));
+  }
+  std::lock_guard lock(mu_);
+  paired_username_ = state.value("username", "");
+  paired_client_key_ = state.value("clientkey", "");
+  paired_bridge_id_ = NormalizeBridgeId(state.value("bridge_id", ""));
+  if (config_.auto_bridge && !client_.address()) {
+    // Where the bridge was last found: tried first, mDNS if it moved.
+    client_.SetAddress(ParseBridgeAddress(state.value("address", "")));
+  }
+  if (state.contains("lights") && state["lights"].is_object()) {
+    for (const auto& [id, light] : state["lights"].items()) {
+      if (!light.is_object()) continue;
+      lights_[id] = KnownLight{light.value("name", id), light.value("type", ""),
+                               light.value("state", json::object())};
+    }
+  }
+}
+
+// The pairing is also written to the service's folder the moment it is
+// made: the host saves state only on a clean stop, and pressing the link
+// button again after a power cut is exactly what pairing once should spare.
+void LightsService::SavePairingFile() {
+  json pairing;
+  {
+    std::lock_guard lock(mu_);
+    pairing = {{"username", paired_username_},
+               {"clientkey", paired_client_key_},
+               {"bridge_id", paired_bridge_id_}};
+  }
+  const std::filesystem::path dir(host_.state_dir());
+  const auto temporary = dir / (std::string(kPairingFile) + ".new");
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << pairing.dump();
+    if (!out) {
+      host_.Warn("cannot write " + temporary.string() + "; the pairing lives only in memory");
+      return;
+    }
+  }
+  std::error_code error;
+  std::filesystem::permissions(temporary, std::filesystem::perms::owner_read |
+                                              std::filesystem::perms::owner_write, error);
+  std::filesystem::rename(temporary, dir / kPairingFile, error);
+  if (error) host_.Warn("cannot keep the pairing in " + dir.string() + ": " + error.message());
+}
+
+void LightsService::LoadPairingFile() {
+  std::ifstream in(std::filesystem::path(host_.state_dir()) / kPairingFile);
+  if (!in) return;
+  std::stringstream text;
+  text << in.rdbuf();
+  const json pairing = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (pairing.is_discarded() || !pairing.is_object()) return;
+  std::lock_guard lock(mu_);
+  if (!paired_username_.empty()) return;  // the state handed over wins
+  paired_username_ = pairing.value("username", "");
+  paired_client_key_ = pairing.value("clientkey", "");
+  paired_bridge_id_ = NormalizeBridgeId(pairing.value("bridge_id", ""));
+}
+
+// ---------------------------------------------------------------------
+// Health and status
+
+std::optional<std::string> LightsService::CheckHealth() {
+  std::lock_guard lock(mu_);
+  if (!reachable_ || wrong_bridge_) {
+    return bridge_error_.empty() ? "the bridge has not answered yet" : bridge_error_;
+  }
+  if (UsernameLocked().empty()) return "not paired with the bridge: press its button, run pair";
+  if (unauthorized_) return bridge_error_;
+  return std::nullopt;
+}
+
+std::string LightsService::UsernameLocked() const {
+  return config_.username.empty() ? paired_username_ : config_.username;
+}
+
+json LightsService::Status() {
+  std::lock_guard lock(mu_);
+  const auto address = client_.address();
+  const BridgeCounters counters = client_.counters();
+  json bridge = {{"configured", config_.auto_bridge ? "auto" : config_.address->ToString()},
+                 {"address", address ? address->ToString() : ""},
+                 {"reachable", reachable_},
+                 {"error", bridge_error_}};
+  if (bridge_) {
+    bridge["id"] = bridge_->bridge_id;
+    bridge["name"] = bridge_->name;
+    bridge["api_version"] = bridge_->api_version;
+    bridge["sw_version"] = bridge_->sw_version;
+  }
+  const std::string username = UsernameLocked();
+  return {{"bridge", bridge},
+          {"paired", !username.empty() && !unauthorized_},
+          {"pairing", !config_.username.empty()  ? "node.yaml"
+                      : !paired_username_.empty() ? "service state"
+                                                  : "none"},
+          {"username", Truncated(username)},
+          {"queued", pacer_.pending()},
+          {"in_flight", pacer_.in_flight()},
+          {"backoff_ms", pacer_.PausedFor(Clock::now()).count()},
+          {"expired", expired_},
+          {"lights_known", lights_.size()},
+          {"requests", counters.requests},
+          {"throttled", counters.throttled},
+          {"no_answer", counters.no_answer}};
+}
+
+// ---------------------------------------------------------------------
+// Pairing
+
+json LightsService::Pair(const json& args) {
+  Millis window = kPairWindow;
+  if (const auto it = args.find("timeout_s"); it != args.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 ||
+        it->get<int64_t>() > kPairWindow.count() / 1000) {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                       "timeout_s must be from 1 to " + std::to_string(kPairWindow.count() / 1000));
+    }
+    window = Millis(it->get<int64_t>() * 1000);
+  }
+  if (!config_.username.empty()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "the username is set in node.yaml (services.lights.config.username); remove "
+                     "it to pair");
+  }
+  // Which bridge this pairing is for.
+  const HttpResult config = client_.Get("/api/config");
+  if (!config.answered() || !config.error.empty()) {
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "cannot pair: " + (config.error.empty()
+                                                                    ? std::string("no answer")
+                                                                    : config.error));
+  }
+  BridgeInfo info;
+  try {
+    info = ReadBridgeInfo(config.body);
+  } catch (const std::runtime_error& e) {
+    throw sdk::Error(DOMIAN_ERR_FAILED, std::string("cannot pair: ") + e.what());
+  }
+  if (!config_.bridge_id.empty() && info.bridge_id != config_.bridge_id) {
+    throw sdk::Error(DOMIAN_ERR_FAILED, "cannot pair: the bridge at " +
+                                            client_.address()->ToString() + " is " +
+                                            info.bridge_id + ", not " + config_.bridge_id +
+                                            " (bridge_id in node.yaml)");
+  }
+  const json request = {{"devicetype", device_type_}, {"generateclientkey", true}};
+  const auto deadline = Clock::now() + window;
+  while (true) {
+    const HttpResult reply = client_.Post("/api", request);
+    if (reply.answered() && reply.error.empty()) {
+      PairingReply pairing;
+      try {
+        pairing = ReadPairing(reply.body);
+      } catch (const std::runtime_error& e) {
+        throw sdk::Error(DOMIAN_ERR_FAILED, std::string("cannot pair: ") + e.what());
+      }
+      if (pairing.pairing) {
+        {
+          std::lock_guard lock(mu_);
+          paired_username_ = pairing.pairing->username;
+          paired_client_key_ = pairing.pairing->client_key;
+          paired_bridge_id_ = info.bridge_id;
+          unauthorized_ = false;
+          wrong_bridge_ = false;
+          bridge_ = info;
+        }
+        SavePairingFile();
+        probe_now_.notify_all();  // light states, now that it may read them
+        host_.Info("paired with bridge " + info.bridge_id + " as " + device_type_);
+        return {{"paired", true},
+                {"bridge_id", info.bridge_id},
+                {"username", pairing.pairing->username},
+                {"devicetype", device_type_}};
+      }
+      if (pairing.error.error != kErrorLinkButton) {
+        throw sdk::Error(DOMIAN_ERR_FAILED, "the bridge refused pairing: error " +
+                                                std::to_string(pairing.error.error) + ": " +
+                                                pairing.error.description);
+      }
+    }
+    if (Clock::now() + kPairPoll >= deadline) break;
+    std::unique_lock lock(mu_);
+    if (changed_.wait_for(lock, kPairPoll, [this] { return stopping_; })) {
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "the service is stopping");
+    }
+  }
+  throw sdk::Error(DOMIAN_ERR_FAILED,
+                   "the link button was not pressed within " +
+                       std::to_string(window.count() / 1000) +
+                       " s: press the round button on the bridge, then run pair again");
+}
+
+// ---------------------------------------------------------------------
+// Reading the bridge
+
+void LightsService::RequireUsable() {
+  std::lock_guard lock(mu_);
+  if (wrong_bridge_) throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, bridge_error_);
+  if (UsernameLocked().empty()) {
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                     "not paired with the bridge: press its link button, then run pair");
+  }
+  if (unauthorized_) throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, bridge_error_);
+}
+
+void LightsService::UnauthorizedLocked(const std::string& where) {
+  if (!unauthorized_) {
+    host_.Warn("the bridge refused the username (" + where + "): pair again");
+  }
+  unauthorized_ = true;
+  bridge_error_ = std::string("not paired: the bridge does not know the username ") +
+                  (config_.username.empty() ? "from pairing" : "in node.yaml") +
+                  " (error 1); press its link button and run pair";
+}
+
+json LightsService::Read(const std::string& what) {
+  RequireUsable();
+  std::string username;
+  {
+    std::lock_guard lock(mu_);
+    username = UsernameLocked();
+  }
+  const HttpResult reply = client_.Get("/api/" + username + "/" + what);
+  if (!reply.answered()) throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, reply.error);
+  if (!reply.error.empty()) throw sdk::Error(DOMIAN_ERR_FAILED, reply.error);
+  if (const auto error = FirstError(reply.body)) {
+    if (error->error == kErrorUnauthorized) {
+      std::lock_guard lock(mu_);
+      UnauthorizedLocked("reading " + what);
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, bridge_error_);
+    }
+    throw sdk::Error(DOMIAN_ERR_FAILED, "the bridge refused to list " + what + ": error " +
+                                            std::to_string(error->error) + ": " +
+                                            error->description);
+  }
+  return reply.body;
+}
+
+void LightsService::UpdateLights(const std::vector<LightInfo>& lights) {
+  std::lock_guard lock(mu_);
+  lights_.clear();
+  for (const LightInfo& light : lights) {
+    lights_[light.id] = KnownLight{light.name, light.type, light.state};
+  }
+}
+
+json LightsService::ListLights() {
+  std::vector<LightInfo> lights;
+  try {
+    lights = ReadLights(Read("lights"));
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
+    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
+  }
+  UpdateLights(lights);
+  json list = json::array();
+  for (const LightInfo& light : lights) {
+    json entry = {{"id", light.id}, {"name", light.name}, {"type", light.type}};
+    for (const char* field : {"on", "bri", "hue", "sat", "ct", "xy", "colormode", "reachable"}) {
+      if (light.state.contains(field)) entry[field] = light.state[field];
+    }
+    list.push_back(std::move(entry));
+  }
+  return {{"lights", list}};
+}
+
+json LightsService::ListGroups() {
+  std::vector<GroupInfo> groups;
+  try {
+    groups = ReadGroups(Read("groups"));
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
+    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
+  }
+  json list = json::array({{{"id", "0"}, {"name", "all lights"}, {"lights", json::array()}}});
+  for (const GroupInfo& group : groups) {
+    list.push_back({{"id", group.id}, {"name", group.name}, {"lights", group.lights}});
+  }
+  return {{"groups", list}};
+}
+
+std::string LightsService::ResolveLight(const json& value) {
+  const std::string wanted = IdOrName(value, "light");
+  auto find = [&]() -> std::optional<std::string> {
+    std::lock_guard lock(mu_);
+    if (lights_.count(wanted) != 0) return wanted;
+    for (const auto& [id, light] : lights_) {
+      if (SameName(light.name, wanted)) return id;
+    }
+    return std::nullopt;
+  };
+  if (auto id = find()) return *id;
+  ListLights();  // a light added since the last refresh
+  if (auto id = find()) return *id;
+  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                   "the bridge has no light \"" + wanted + "\" (see the lights command)");
+}
+
+std::string LightsService::ResolveGroup(const json& value) {
+  const std::string wanted = IdOrName(value, "group");
+  if (wanted == "0") return wanted;  // all lights; never listed by the bridge
+  std::vector<GroupInfo> groups;
+  try {
+    groups = ReadGroups(Read("groups"));
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
+    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
+  }
+  for (const GroupInfo& group : groups) {
+    if (group.id == wanted) return group.id;
+  }
+  for (const GroupInfo& group : groups) {
+    if (SameName(group.name, wanted)) return group.id;
+  }
+  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                   "the bridge has no group \"" + wanted + "\" (see the groups command; 0 is all "
+                   "lights)");
+}
+
+std::pair<std::string, std::string> LightsService::ResolveScene(const json& value) {
+  const std::string wanted = IdOrName(value, "scene");
+  std::vector<SceneInfo> scenes;
+  try {
+    scenes = ReadScenes(Read("scenes"));
+  } catch (const std::runtime_error& e) {
+    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
+    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
+  }
+  for (const SceneInfo& scene : scenes) {
+    if (scene.id == wanted) return {scene.id, scene.group};
+  }
+  for (const SceneInfo& scene : scenes) {
+    if (SameName(scene.name, wanted)) return {scene.id, scene.group};
+  }
+  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "the bridge has no scene \"" + wanted + "\"");
+}
+
+// ---------------------------------------------------------------------
+// Commands that change lights
+
+json LightsService::SetLight(const json& args) {
+  if (!args.contains("light")) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "light is missing: a light's id or name");
+  }
+  const StateChange change = ParseStateChange(args, /*allow_scene=*/false, {"light", "wait"});
+  if (change.empty()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "nothing to set: give on, bri, hue, sat, ct or xy");
+  }
+  RequireUsable();
+  const std::string id = ResolveLight(args["light"]);
+  json reply = Submit(Target{Target::Kind::kLight, id}, change, WaitArg(args));
+  reply["light"] = id;
+  return reply;
+}
+
+json LightsService::SetGroup(const json& args) {
+  if (!args.contains("group")) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "group is missing: a group's id or name (0 is all lights)");
+  }
+  const StateChange change = ParseStateChange(args, /*allow_scene=*/false, {"group", "wait"});
+  if (change.empty()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "nothing to set: give on, bri, hue, sat, ct or xy");
+  }
+  RequireUsable();
+  const std::string id = ResolveGroup(args["group"]);
+  json reply = Submit(Target{Target::Kind::kGroup, id}, change, WaitArg(args));
+  reply["group"] = id;
+  return reply;
+}
+
+json LightsService::RecallScene(const json& args) {
+  if (!args.contains("scene")) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "scene is missing: a scene's id or name");
+  }
+  for (const auto& [key, value] : args.items()) {
+    if (key != "scene" && key != "group" && key != "wait") {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                       "unknown field \"" + key + "\" (known: scene, group, wait)");
+    }
+  }
+  RequireUsable();
+  const auto [scene, scene_group] = ResolveScene(args["scene"]);
+  const std::string group = args.contains("group") ? ResolveGroup(args["group"])
+                            : scene_group.empty()  ? "0"
+                                                   : scene_group;
+  StateChange change;
+  change.scene = scene;
+  json reply = Submit(Target{Target::Kind::kScene, group}, change, WaitArg(args));
+  reply["scene"] = scene;
+  reply["group"] = group;
+  return reply;
+}
+
+json LightsService::Submit(const Target& target, const StateChange& change, bool wait) {
+  std::unique_lock lock(mu_);
+  const Pacer::Submitted submitted = pacer_.Submit(target, change, Clock::now());
+  if (wait) waiting_[submitted.ticket] = std::nullopt;
+  changed_.notify_all();
+  if (!wait) {
+    return {{"queued", true}, {"merged", submitted.merged}, {"queue", pacer_.pending()}};
+  }
+  const bool done = changed_.wait_for(lock, kCommandWait, [&] {
+    return waiting_[submitted.ticket].has_value();
+  });
+  std::optional<CommandResult> result = std::move(waiting_[submitted.ticket]);
+  waiting_.erase(submitted.ticket);
+  if (!done || !result) {
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                     target.Name() + ": still queued after " +
+                         std::to_string(kCommandWait.count() / 1000) + " s (" +
+                         (bridge_error_.empty() ? "the bridge is slow" : bridge_error_) +
+                         "); it is sent when the bridge answers, or dropped after " +
+                         std::to_string(config_.pacing.expiry.count() / 1000) + " s");
+  }
+  switch (result->kind) {
+    case CommandResult::Kind::kAnswered: break;
+    case CommandResult::Kind::kNoAnswer:
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                       target.Name() + ": " + result->message + "; kept queued for up to " +
+                           std::to_string(config_.pacing.expiry.count() / 1000) + " s");
+    case CommandResult::Kind::kUnauthorized:
+    case CommandResult::Kind::kExpired:
+    case CommandResult::Kind::kStopped:
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, target.Name() + ": " + result->message);
+  }
+  const bool all_ok = std::all_of(result->items.begin(), result->items.end(),
+                                  [](const ItemResult& item) { return item.ok; });
+  if (!all_ok || result->items.empty()) {
+    throw sdk::Error(DOMIAN_ERR_FAILED, target.Name() + ": " + Describe(result->items));
+  }
+  return {{"applied", true}, {"fields", ItemsJson(result->items)}};
+}
+
+// ---------------------------------------------------------------------
+// Threads
+
+void LightsService::Deliver(const std::vector<uint64_t>& tickets, const CommandResult& result) {
+  for (const uint64_t ticket : tickets) {
+    const auto it = waiting_.find(ticket);
+    if (it != waiting_.end()) it->second = result;
+  }
+}
+
+void LightsService::Send() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const auto now = Clock::now();
+    const std::vector<uint64_t> expired = pacer_.Expire(now);
+    if (!expired.empty()) {
+      expired_ += static_cast<int64_t>(expired.size());
+      host_.Warn(std::to_string(expired.size()) + " light command(s) dropped: not sent within " +
+                 std::to_string(config_.pacing.expiry.count() / 1000) + " s (" + bridge_error_ +
+                 ")");
+      Deliver(expired, {CommandResult::Kind::kExpired, {}, "not sent within " +
+                        std::to_string(config_.pacing.expiry.count() / 1000) + " s"});
+      changed_.notify_all();
+    }
+    // While nobody may talk to the bridge, commands wait (and expire).
+    const bool usable = !wrong_bridge_ && !unauthorized_ && !UsernameLocked().empty();
+    auto next = usable ? pacer_.Next(now) : std::variant<Pacer::Job, Pacer::Wait>(Pacer::Wait{});
+    if (auto* wait = std::get_if<Pacer::Wait>(&next)) {
+      // At most a second: expiry is checked here too.
+      const auto until = std::min(wait->until.value_or(now + Millis(1000)), now + Millis(1000));
+      changed_.wait_until(lock, until);
+      continue;
+    }
+    const Pacer::Job job = std::get<Pacer::Job>(std::move(next));
+    const std::string path = "/api/" + UsernameLocked() + "/" + job.target.Path();
+    lock.unlock();
+    const HttpResult reply = client_.Put(path, ToBody(job.change));
+    lock.lock();
+    CommandResult result;
+    Pacer::Outcome outcome = Pacer::Outcome::kAnswered;
+    if (!reply.answered()) {
+      outcome = Pacer::Outcome::kUnreachable;
+      result = {CommandResult::Kind::kNoAnswer, {}, reply.error};
+      if (reachable_) {
+        host_.Warn("bridge unreachable: " + reply.error);
+        reachable_ = false;
+        bridge_error_ = reply.error;
+        probe_now_.notify_all();
+      }
+    } else if (reply.throttled()) {
+      outcome = Pacer::Outcome::kThrottled;
+      host_.Debug(job.target.Name() + ": the bridge answered HTTP " +
+                  std::to_string(reply.status) + "; backing off");
+    } else {
+      try {
+        result.items = ReadItems(reply.body);
+      } catch (const std::runtime_error& e) {
+        result.items = {ItemResult{"request", false, -1,
+                                   reply.error.empty() ? e.what() : reply.error, nullptr}};
+      }
+      const bool refused_user = std::any_of(result.items.begin(), result.items.end(),
+                                            [](const ItemResult& item) {
+                                              return !item.ok && item.error == kErrorUnauthorized;
+                                            });
+      if (refused_user) {
+        UnauthorizedLocked("sending to " + job.target.Name());
+        result = {CommandResult::Kind::kUnauthorized, {}, bridge_error_};
+      } else if (job.target.is_light()) {
+        // What the bridge says it set is now the light's known state.
+        auto light = lights_.find(job.target.id);
+        for (const ItemResult& item : result.items) {
+          if (item.ok && light != lights_.end() && item.field != "transitiontime") {
+            light->second.state[item.field] = item.value;
+          }
+        }
+      }
+    }
+    pacer_.Finish(job, outcome, Clock::now());
+    if (outcome != Pacer::Outcome::kThrottled) Deliver(job.tickets, result);
+    changed_.notify_all();
+  }
+  // Whoever still waits learns that nothing more is sent.
+  for (auto& [ticket, result] : waiting_) {
+    if (!result) result = CommandResult{CommandResult::Kind::kStopped, {}, "the service stopped"};
+  }
+  changed_.notify_all();
+}
+
+void LightsService::Monitor() {
+  std::mt19937_64 random(std::random_device{}());
+  Millis retry = kFirstRetry;
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    const bool answered = Probe();
+    lock.lock();
+    Millis pause = config_.poll_interval;
+    if (answered) {
+      retry = kFirstRetry;
+    } else {
+      std::uniform_int_distribution<int64_t> half(0, retry.count() / 2);
+      pause = std::min(pause, Millis(retry.count() - retry.count() / 2 + half(random)));
+      retry = std::min(kMaxRetry, retry * 2);
+    }
+    probe_now_.wait_for(lock, pause);
+  }
+}
+
+bool LightsService::Probe() {
+  std::string expected_id;
+  bool was_reachable = false;
+  {
+    std::lock_guard lock(mu_);
+    expected_id = config_.bridge_id.empty() ? paired_bridge_id_ : config_.bridge_id;
+    was_reachable = reachable_;
+  }
+  auto unreachable = [&](const std::string& why) {
+    std::lock_guard lock(mu_);
+    if (reachable_ || bridge_error_ != why) host_.Warn("bridge unreachable: " + why);
+    reachable_ = false;
+    bridge_error_ = why;
+    return false;
+  };
+
+  if (config_.auto_bridge && (!client_.address() || !was_reachable)) {
+    // Where it was last seen is tried first; then mDNS, in case it moved.
+    HttpResult first;
+    if (client_.address()) first = client_.Get("/api/config");
+    if (!first.answered()) {
+      const auto found = FindBridge(kDiscoveryTimeout, expected_id, &cancel_);
+      if (const auto* why = std::get_if<std::string>(&found)) return unreachable(*why);
+      const FoundBridge& bridge = std::get<FoundBridge>(found);
+      host_.Info("found bridge " + bridge.bridge_id + " at " + bridge.address.ToString() +
+                 " over mDNS");
+      client_.SetAddress(bridge.address);
+    }
+  }
+
+  const HttpResult config = client_.Get("/api/config");
+  if (!config.answered()) return unreachable(config.error);
+  BridgeInfo info;
+  try {
+    if (!config.error.empty()) throw std::runtime_error(config.error);
+    info = ReadBridgeInfo(config.body);
+  } catch (const std::runtime_error& e) {
+    return unreachable(client_.address()->ToString() + " is not a Hue bridge: " + e.what());
+  }
+
+  std::string username;
+  {
+    std::lock_guard lock(mu_);
+    if (!reachable_) {
+      host_.Info("bridge " + info.bridge_id + " at " + client_.address()->ToString() +
+                 " answers (API " + info.api_version + ")");
+      pacer_.Resume();  // queued commands go now, not after the backoff
+      changed_.notify_all();
+    }
+    reachable_ = true;
+    bridge_ = info;
+    wrong_bridge_ = !expected_id.empty() && info.bridge_id != expected_id;
+    if (wrong_bridge_) {
+      bridge_error_ = "the bridge at " + client_.address()->ToString() + " is " + info.bridge_id +
+                      ", not " + expected_id +
+                      (config_.bridge_id.empty()
+                           ? " (the bridge this service paired with): run pair to use this one"
+                           : " (bridge_id in node.yaml)");
+      return true;
+    }
+    if (!unauthorized_) bridge_error_.clear();
+    username = UsernameLocked();
+  }
+  if (username.empty()) return true;
+
+  const HttpResult lights = client_.Get("/api/" + username + "/lights");
+  if (!lights.answered()) return unreachable(lights.error);
+  std::lock_guard lock(mu_);
+  if (const auto error = FirstError(lights.body)) {
+    if (error->error == kErrorUnauthorized) UnauthorizedLocked("reading lights");
+    return true;
+  }
+  try {
+    const std::vector<LightInfo> known = ReadLights(lights.body);
+    lights_.clear();
+    for (const LightInfo& light : known) lights_[light.id] = {light.name, light.type, light.state};
+    if (unauthorized_) host_.Info("the bridge accepts the username again");
+    unauthorized_ = false;
+    bridge_error_.clear();
+  } catch (const std::runtime_error& e) {
+    host_.Warn(std::string("cannot read the bridge's lights: ") + e.what());
+  }
+  return true;
+}
+
+}  // namespace domian::lights

@@ -221,8 +221,9 @@ std::vector<std::vector<std::string>> PrivateMdns::Browse() {
 }
 
 std::unique_ptr<PrivateMdns::Publication> PrivateMdns::Publish(
-    const std::string& name, uint16_t port, const std::vector<std::string>& txt) {
-  std::vector<std::string> args = {"-s", name, "_domian._tcp", std::to_string(port)};
+    const std::string& name, uint16_t port, const std::vector<std::string>& txt,
+    const std::string& type) {
+  std::vector<std::string> args = {"-s", name, type, std::to_string(port)};
   args.insert(args.end(), txt.begin(), txt.end());
   bp::ipstream out;
   bp::child child("/usr/bin/avahi-publish", bp::args(args), bp::std_out > bp::null,

@@ -60,8 +60,11 @@ class PrivateMdns {
    private:
     std::unique_ptr<struct PublishProcess> process_;
   };
+  // `type` is the DNS-SD service type (another device's, e.g. a Hue
+  // bridge's _hue._tcp, as well as this project's).
   std::unique_ptr<Publication> Publish(const std::string& name, uint16_t port,
-                                       const std::vector<std::string>& txt);
+                                       const std::vector<std::string>& txt,
+                                       const std::string& type = "_domian._tcp");
 
  private:
   struct Process;

@@ -469,8 +469,23 @@ json LightsService::Read(const std::string& what) {
   return reply.body;
 }
 
+template <typename Entry>
+std::vector<Entry> LightsService::ReadList(std::vector<Entry> (*reader)(const json&),
+                                           const std::string& what) {
+  const json body = Read(what);
+  try {
+    return reader(body);
+  } catch (const std::runtime_error& e) {
+    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
+  }
+}
+
 void LightsService::UpdateLights(const std::vector<LightInfo>& lights) {
   std::lock_guard lock(mu_);
+  UpdateLightsLocked(lights);
+}
+
+void LightsService::UpdateLightsLocked(const std::vector<LightInfo>& lights) {
   lights_.clear();
   for (const LightInfo& light : lights) {
     lights_[light.id] = KnownLight{light.name, light.type, light.state};
@@ -478,13 +493,7 @@ void LightsService::UpdateLights(const std::vector<LightInfo>& lights) {
 }
 
 json LightsService::ListLights() {
-  std::vector<LightInfo> lights;
-  try {
-    lights = ReadLights(Read("lights"));
-  } catch (const std::runtime_error& e) {
-    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
-    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
-  }
+  const std::vector<LightInfo> lights = ReadList(&ReadLights, "lights");
   UpdateLights(lights);
   json list = json::array();
   for (const LightInfo& light : lights) {
@@ -498,13 +507,7 @@ json LightsService::ListLights() {
 }
 
 json LightsService::ListGroups() {
-  std::vector<GroupInfo> groups;
-  try {
-    groups = ReadGroups(Read("groups"));
-  } catch (const std::runtime_error& e) {
-    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
-    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
-  }
+  const std::vector<GroupInfo> groups = ReadList(&ReadGroups, "groups");
   json list = json::array({{{"id", "0"}, {"name", "all lights"}, {"lights", json::array()}}});
   for (const GroupInfo& group : groups) {
     list.push_back({{"id", group.id}, {"name", group.name}, {"lights", group.lights}});
@@ -532,13 +535,7 @@ std::string LightsService::ResolveLight(const json& value) {
 std::string LightsService::ResolveGroup(const json& value) {
   const std::string wanted = IdOrName(value, "group");
   if (wanted == "0") return wanted;  // all lights; never listed by the bridge
-  std::vector<GroupInfo> groups;
-  try {
-    groups = ReadGroups(Read("groups"));
-  } catch (const std::runtime_error& e) {
-    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
-    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
-  }
+  const std::vector<GroupInfo> groups = ReadList(&ReadGroups, "groups");
   for (const GroupInfo& group : groups) {
     if (group.id == wanted) return group.id;
   }
@@ -552,13 +549,7 @@ std::string LightsService::ResolveGroup(const json& value) {
 
 std::pair<std::string, std::string> LightsService::ResolveScene(const json& value) {
   const std::string wanted = IdOrName(value, "scene");
-  std::vector<SceneInfo> scenes;
-  try {
-    scenes = ReadScenes(Read("scenes"));
-  } catch (const std::runtime_error& e) {
-    if (dynamic_cast<const sdk::Error*>(&e) != nullptr) throw;
-    throw sdk::Error(DOMIAN_ERR_FAILED, e.what());
-  }
+  const std::vector<SceneInfo> scenes = ReadList(&ReadScenes, "scenes");
   for (const SceneInfo& scene : scenes) {
     if (scene.id == wanted) return {scene.id, scene.group};
   }
@@ -848,9 +839,7 @@ bool LightsService::Probe() {
     return true;
   }
   try {
-    const std::vector<LightInfo> known = ReadLights(lights.body);
-    lights_.clear();
-    for (const LightInfo& light : known) lights_[light.id] = {light.name, light.type, light.state};
+    UpdateLightsLocked(ReadLights(lights.body));
     if (unauthorized_) host_.Info("the bridge accepts the username again");
     unauthorized_ = false;
     bridge_error_.clear();

@@ -116,6 +116,11 @@ class LightsService {
   // GET /api/<user>/<what> with the checks every read needs; throws
   // sdk::Error (UNAVAILABLE when unreachable or not paired).
   nlohmann::json Read(const std::string& what);
+  // Read(what) parsed by `reader`; a reply that does not parse is
+  // sdk::Error(FAILED).
+  template <typename Entry>
+  std::vector<Entry> ReadList(std::vector<Entry> (*reader)(const nlohmann::json&),
+                              const std::string& what);
   // Throws sdk::Error(UNAVAILABLE) when commands cannot be sent now.
   void RequireUsable();
   // The username in use; empty when not paired. Needs mu_.
@@ -123,6 +128,7 @@ class LightsService {
   // The bridge rejected the username (error 1). Needs mu_.
   void UnauthorizedLocked(const std::string& where);
   void UpdateLights(const std::vector<LightInfo>& lights);
+  void UpdateLightsLocked(const std::vector<LightInfo>& lights);  // requires mu_
 
   // Threads.
   void Monitor();

@@ -1,0 +1,226 @@
+// Lights benchmark: one real domiand running the lights plugin (in its own
+// plugin host process, the default) against the Hue bridge stand-in
+// (tests/support/hue_bridge.h) on 127.0.0.1, with the bridge's real limits
+// (10 light commands/s, 1 group command/s, 3 requests in flight).
+//
+//   set:    `set` calls (wait: true) spaced 150 ms apart, under the
+//           bridge's limit so pacing adds nothing: the round trip
+//           client -> domiand -> plugin host -> bridge -> reply.
+//   burst:  100 `set` calls with wait: false over 5 lights, as fast as
+//           the client can send them; time from the first call until the
+//           bridge shows every light in its last requested state, how
+//           many commands reached the bridge, and how many it refused
+//           (429/503: must be 0).
+//
+// Calls go through domian::cli::ControlClient (what domianctl uses).
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <thread>
+
+#include "bench/command_line.h"
+#include "bench/percentile.h"
+#include "core/cli/control_client.h"
+#include "tests/support/cluster.h"
+#include "tests/support/hue_bridge.h"
+
+namespace po = boost::program_options;
+using namespace domian::testing;
+using domian::bench::Fixed;
+using domian::bench::Percentile;
+using domian::cli::ControlClient;
+using Steady = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kReady = 60s;            // the service runs, paired, bridge reachable
+constexpr auto kSetSpacing = 150ms;     // below 10 commands/s: no pacing in the numbers
+constexpr auto kSettleDeadline = 60s;   // burst -> every light in its last state
+constexpr auto kBetweenBursts = 1500ms; // the bridge's window empties
+constexpr auto kPoll = 5ms;
+constexpr int kBurstCalls = 100;
+constexpr int kBurstLights = 5;
+// Goals: a call answered well within a human's notice on a LAN, and a
+// burst settled no later than sending every command at the bridge's
+// 10/s would take, with nothing refused.
+constexpr double kGoalSetP99Ms = 100;
+constexpr double kGoalBurstMs = 10000;
+
+double MsSince(Steady::time_point from) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - from).count();
+}
+
+json Summary(const std::vector<double>& values) {
+  double max = 0;
+  for (const double v : values) max = std::max(max, v);
+  return {{"p50", Percentile(values, 50)}, {"p99", Percentile(values, 99)}, {"max", max}};
+}
+
+// The reply of a call that must succeed.
+json Call(ControlClient& client, const std::string& command, const std::string& args) {
+  auto reply = client.Call("lights", command, args);
+  if (const auto* error = std::get_if<domian::cli::ControlError>(&reply)) {
+    throw std::runtime_error(command + " failed: " + error->message);
+  }
+  return std::get<json>(std::move(reply));
+}
+
+// A node running lights with a user the bridge knows, ready to use.
+struct Setup {
+  TempDir dir{"domian-lights-bench"};
+  HueBridge bridge;
+  std::vector<std::string> lights;
+  std::unique_ptr<Daemon> node;
+
+  Setup() {
+    for (int i = 0; i < kBurstLights; ++i) lights.push_back(bridge.AddLight("light " + std::to_string(i)));
+    const std::string user = bridge.AddUser();
+    MakePluginFolder(dir.path() / "plugins", DOMIAN_PLUGIN_DIR, {"lights"});
+    Daemon::Options options{.id = "bench", .log_level = "info"};
+    options.extra_yaml = "plugins:\n  dirs: [" + (dir.path() / "plugins").string() +
+                         "]\nplacement:\n  settle: 0s\nservices:\n  lights:\n    config: {bridge: \"" +
+                         bridge.address() + "\", username: " + user + "}\n";
+    node = std::make_unique<Daemon>(dir.path(), options);
+    node->Start();
+    ControlClient client(node->address());
+    if (!Eventually(
+            [&] {
+              const auto reply = client.Call("lights", "status", "{}");
+              const json* status = std::get_if<json>(&reply);
+              return status != nullptr && (*status)["paired"] == true &&
+                     (*status)["bridge"]["reachable"] == true &&
+                     (*status)["lights_known"] == kBurstLights;
+            },
+            kReady)) {
+      throw std::runtime_error("lights did not become ready: " + node->Log());
+    }
+  }
+};
+
+json RunSet(int calls) {
+  Setup setup;
+  ControlClient client(setup.node->address());
+  std::vector<double> ms;
+  for (int i = 0; i < calls; ++i) {
+    const std::string args = R"({"light": ")" + setup.lights[static_cast<size_t>(i) % setup.lights.size()] +
+                             R"(", "bri": )" + std::to_string(1 + i % 254) + "}";
+    const auto began = Steady::now();
+    Call(client, "set", args);
+    ms.push_back(MsSince(began));
+    std::this_thread::sleep_for(kSetSpacing);
+  }
+  const HueBridgeStats stats = setup.bridge.Stats();
+  return {{"scenario", "lights-set"}, {"calls", calls}, {"set_ms", Summary(ms)},
+          {"refused", stats.refused_429() + stats.refused_503}};
+}
+
+json RunBurst(int trials) {
+  Setup setup;
+  ControlClient client(setup.node->address());
+  std::vector<double> settle_ms, submit_ms;
+  json commands = json::array();
+  int64_t refused = 0;
+  int max_in_flight = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    std::this_thread::sleep_for(kBetweenBursts);
+    setup.bridge.ResetStats();
+    std::map<std::string, int> last;
+    const auto began = Steady::now();
+    for (int i = 0; i < kBurstCalls; ++i) {
+      const std::string& id = setup.lights[static_cast<size_t>(i) % setup.lights.size()];
+      const int bri = 1 + (i * 37 + trial * 11) % 254;
+      Call(client, "set",
+           R"({"light": ")" + id + R"(", "bri": )" + std::to_string(bri) + R"(, "wait": false})");
+      last[id] = bri;
+    }
+    submit_ms.push_back(MsSince(began));
+    const auto settled = [&] {
+      for (const auto& [id, bri] : last) {
+        if (setup.bridge.LightState(id)["bri"] != bri) return false;
+      }
+      return true;
+    };
+    while (!settled()) {
+      if (Steady::now() - began > kSettleDeadline) throw std::runtime_error("burst did not settle");
+      std::this_thread::sleep_for(kPoll);
+    }
+    settle_ms.push_back(MsSince(began));
+    const HueBridgeStats stats = setup.bridge.Stats();
+    commands.push_back(stats.accepted_light_commands);
+    refused += stats.refused_429() + stats.refused_503;
+    max_in_flight = std::max(max_in_flight, stats.max_in_flight);
+  }
+  return {{"scenario", "lights-burst"}, {"trials", trials},       {"calls", kBurstCalls},
+          {"lights", kBurstLights},     {"settle_ms", Summary(settle_ms)},
+          {"submit_ms", Summary(submit_ms)}, {"commands", commands},
+          {"refused", refused},         {"max_in_flight", max_in_flight}};
+}
+
+// Prints the lights rows of a results file written by bench/run.
+int Report(const std::string& file) {
+  std::ifstream in(file);
+  const json doc = json::parse(in);
+  auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
+                const std::string& verdict) {
+    std::cout << std::left << std::setw(44) << scenario << std::setw(22) << goal << std::setw(44)
+              << measured << verdict << "\n";
+  };
+  auto measured = [](const json& s) {
+    return "p50 " + Fixed(s["p50"], 1) + " p99 " + Fixed(s["p99"], 1) + " max " +
+           Fixed(s["max"], 1) + " ms";
+  };
+  row("lights scenario", "goal", "measured", "verdict");
+  for (const auto& r : doc["results"]) {
+    const std::string scenario = r.value("scenario", "");
+    if (scenario == "lights-set") {
+      const auto& s = r["set_ms"];
+      row("set round trip (" + std::to_string(r["calls"].get<int>()) + " calls)",
+          "p99<=" + Fixed(kGoalSetP99Ms, 0) + "ms", measured(s),
+          s["p99"] <= kGoalSetP99Ms && r["refused"] == 0 ? "met" : "MISSED");
+    } else if (scenario == "lights-burst") {
+      const auto& s = r["settle_ms"];
+      row("100 sets on 5 lights -> all applied (" + std::to_string(r["trials"].get<int>()) + ")",
+          "<=" + Fixed(kGoalBurstMs, 0) + "ms, 0 refused", measured(s),
+          s["max"] <= kGoalBurstMs && r["refused"] == 0 ? "met" : "MISSED");
+      row("  commands reaching the bridge per burst", "(reported)", r["commands"].dump(), "");
+      row("  refused by the bridge (429/503)", "0", std::to_string(r["refused"].get<int64_t>()),
+          r["refused"] == 0 ? "met" : "MISSED");
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("lights_bench");
+  options.add_options()
+      ("scenario", po::value<std::string>(), "set | burst")
+      ("calls", po::value<int>()->default_value(100), "set: calls")
+      ("trials", po::value<int>()->default_value(5), "burst: bursts")
+      ("report", po::value<std::string>(), "print the lights rows of a results file and exit")
+      ("help,h", "this help");
+  po::variables_map args;
+  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
+  if (args.count("report")) return Report(args["report"].as<std::string>());
+  const std::string scenario = args.count("scenario") ? args["scenario"].as<std::string>() : "";
+  if (scenario != "set" && scenario != "burst") {
+    std::cerr << "--scenario set|burst or --report is required\n" << options;
+    return 2;
+  }
+  if (args["calls"].as<int>() < 1 || args["trials"].as<int>() < 1) {
+    std::cerr << "--calls and --trials must be at least 1\n";
+    return 2;
+  }
+  try {
+    const json result =
+        scenario == "set" ? RunSet(args["calls"].as<int>()) : RunBurst(args["trials"].as<int>());
+    std::cout << result.dump() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "lights_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

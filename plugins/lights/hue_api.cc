@@ -141,12 +141,18 @@ StateChange Merge(const StateChange& older, const StateChange& newer) {
     merged.xy.reset();
   }
   if (newer.bri) merged.bri = newer.bri;
-  if (newer.HasColour()) {
-    merged.hue = newer.hue;
-    merged.sat = newer.sat;
-    merged.ct = newer.ct;
-    merged.xy = newer.xy;
+  // Colour by mode: xy, ct, or hue with sat. A newer mode replaces the
+  // older ones; hue and sat are one mode and keep each other.
+  if (newer.xy || newer.ct) {
+    merged.hue.reset();
+    merged.sat.reset();
   }
+  if (newer.xy || newer.hue || newer.sat) merged.ct.reset();
+  if (newer.ct || newer.hue || newer.sat) merged.xy.reset();
+  if (newer.hue) merged.hue = newer.hue;
+  if (newer.sat) merged.sat = newer.sat;
+  if (newer.ct) merged.ct = newer.ct;
+  if (newer.xy) merged.xy = newer.xy;
   if (merged.on == false && (merged.bri || merged.HasColour())) merged.on.reset();
   if (newer.transition_ms) merged.transition_ms = newer.transition_ms;
   return merged;

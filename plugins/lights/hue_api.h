@@ -71,8 +71,9 @@ nlohmann::json ToBody(const StateChange& change);
 // `newer` applied after `older`, as one change: only the newest pending
 // state of a light is sent, and it must leave the light as both would
 // have. Switching off drops older brightness and colour; a newer colour
-// replaces every older colour field (the bridge would otherwise pick one
-// by its own priority); a scene replaces everything before it.
+// mode (xy, ct, or hue/sat) replaces the older modes (the bridge would
+// otherwise pick one by its own priority), while hue and sat keep each
+// other; a scene replaces everything before it.
 StateChange Merge(const StateChange& older, const StateChange& newer);
 
 // One item of a v1 reply.

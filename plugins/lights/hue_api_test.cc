@@ -66,11 +66,17 @@ TEST(HueApi, MergeLeavesTheLightAsBothChangesWould) {
   // Brightness, then colour: both stay.
   EXPECT_EQ(Merge(Parse(R"({"bri":100})"), Parse(R"({"ct":300})")),
             Parse(R"({"bri":100,"ct":300})"));
-  // A newer colour replaces every older colour field.
+  // A newer colour mode replaces the older ones; hue and sat keep each other.
   EXPECT_EQ(Merge(Parse(R"({"xy":[0.1,0.2],"bri":5})"), Parse(R"({"ct":400})")),
             Parse(R"({"ct":400,"bri":5})"));
+  EXPECT_EQ(Merge(Parse(R"({"ct":400})"), Parse(R"({"xy":[0.1,0.2]})")),
+            Parse(R"({"xy":[0.1,0.2]})"));
   EXPECT_EQ(Merge(Parse(R"({"hue":10,"sat":20})"), Parse(R"({"hue":30})")),
-            Parse(R"({"hue":30})"));
+            Parse(R"({"hue":30,"sat":20})"));
+  EXPECT_EQ(Merge(Parse(R"({"hue":10})"), Parse(R"({"sat":40})")), Parse(R"({"hue":10,"sat":40})"));
+  EXPECT_EQ(Merge(Parse(R"({"ct":300,"xy":[0.1,0.2]})"), Parse(R"({"sat":40})")),
+            Parse(R"({"sat":40})"));
+  EXPECT_EQ(Merge(Parse(R"({"hue":10,"sat":20})"), Parse(R"({"ct":200})")), Parse(R"({"ct":200})"));
   // Switching off drops what came before.
   EXPECT_EQ(Merge(Parse(R"({"on":true,"bri":100,"ct":300})"), Parse(R"({"on":false})")),
             Parse(R"({"on":false})"));

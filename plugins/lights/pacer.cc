@@ -21,15 +21,26 @@ Pacer::Pacer(PacerLimits limits, uint64_t seed) : limits_(limits), random_(seed)
 
 Pacer::Submitted Pacer::Submit(const Target& target, const StateChange& change, SteadyTime now) {
   const uint64_t ticket = next_ticket_++;
-  const auto it = std::find_if(pending_.begin(), pending_.end(),
-                               [&](const Pending& p) { return p.target == target; });
-  if (it != pending_.end()) {
-    it->change = Merge(it->change, change);
-    it->tickets.push_back(ticket);
-    return {ticket, true};
+  // Into the latest pending change for the target, unless a command that
+  // may change the same light comes between: merging would move this
+  // change ahead of it.
+  for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
+    if (it->target == target) {
+      it->change = Merge(it->change, change);
+      it->tickets.push_back(ticket);
+      return {ticket, true};
+    }
+    if (it->target.Overlaps(target)) break;
   }
   pending_.push_back(Pending{target, change, {ticket}, now, 1});
   return {ticket, false};
+}
+
+void Pacer::Insert(Pending entry) {
+  const auto at = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
+    return p.order() > entry.order();
+  });
+  pending_.insert(at, std::move(entry));
 }
 
 std::optional<SteadyTime> Pacer::FullUntil(std::deque<SteadyTime>& sends, int limit,
@@ -54,18 +65,32 @@ std::variant<Pacer::Job, Pacer::Wait> Pacer::Next(SteadyTime now) {
   if (now < paused_until_) return Wait{paused_until_};
   std::optional<SteadyTime> earliest;
   for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-    if (in_flight_.count(it->target) != 0) continue;  // its answer comes first
+    // Whatever may change the same light and came first goes first.
+    const auto overlaps = [&](const Target& other) { return other.Overlaps(it->target); };
+    if (std::any_of(in_flight_.begin(), in_flight_.end(),
+                    [&](const auto& flying) { return overlaps(flying.first); }) ||
+        std::any_of(pending_.begin(), it, [&](const Pending& p) { return overlaps(p.target); })) {
+      continue;
+    }
     if (const auto full = FullUntil(SendsFor(it->target), LimitFor(it->target), now)) {
       earliest = earliest ? std::min(*earliest, *full) : *full;
       continue;
     }
     SendsFor(it->target).push_back(now);
-    in_flight_.insert(it->target);
-    Job job{it->target, it->change, std::move(it->tickets), it->attempt, it->since};
+    in_flight_[it->target] = it->order();
+    Job job{it->target, it->change, std::move(it->tickets), it->attempt, it->since, now};
     pending_.erase(it);
     return job;
   }
   return Wait{earliest};
+}
+
+void Pacer::Started(const Job& job, SteadyTime when) {
+  std::deque<SteadyTime>& sends = SendsFor(job.target);
+  const auto it = std::find(sends.rbegin(), sends.rend(), job.sent);
+  if (it == sends.rend() || when <= job.sent) return;  // already out of the window
+  *it = when;
+  std::sort(sends.begin(), sends.end());
 }
 
 void Pacer::Finish(const Job& job, Outcome outcome, SteadyTime now) {
@@ -76,23 +101,23 @@ void Pacer::Finish(const Job& job, Outcome outcome, SteadyTime now) {
   }
   ++failures_;
   paused_until_ = std::max(paused_until_, now + Backoff());
-  // Send it again, before anything submitted since for the same target.
-  const auto it = std::find_if(pending_.begin(), pending_.end(),
-                               [&](const Pending& p) { return p.target == job.target; });
-  if (it != pending_.end()) {
-    it->change = Merge(job.change, it->change);
-    std::vector<uint64_t> tickets = job.tickets;
-    tickets.insert(tickets.end(), it->tickets.begin(), it->tickets.end());
-    it->tickets = std::move(tickets);
-    it->attempt = job.attempt + 1;
-    it->since = std::min(it->since, job.since);
-    // Its place in the line is the older one's.
-    Pending moved = std::move(*it);
-    pending_.erase(it);
-    pending_.push_front(std::move(moved));
-    return;
+  // Send it again, in its old place in the line, merged with a change for
+  // the same target submitted meanwhile when nothing overlapping lies
+  // between them.
+  Pending again{job.target, job.change, job.tickets, job.since, job.attempt + 1};
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const Pending& p) { return p.order() > again.order(); });
+  for (; it != pending_.end(); ++it) {
+    if (it->target == job.target) {
+      again.change = Merge(job.change, it->change);
+      again.tickets.insert(again.tickets.end(), it->tickets.begin(), it->tickets.end());
+      again.since = std::min(again.since, it->since);
+      pending_.erase(it);
+      break;
+    }
+    if (it->target.Overlaps(job.target)) break;
   }
-  pending_.push_front(Pending{job.target, job.change, job.tickets, job.since, job.attempt + 1});
+  Insert(std::move(again));
 }
 
 std::vector<uint64_t> Pacer::Expire(SteadyTime now) {

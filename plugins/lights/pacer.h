@@ -6,8 +6,12 @@
 //   - one pending change per light or group: a newer change is merged into
 //     the pending one (Merge() in hue_api.h), so a burst ends with the
 //     newest state and not with a backlog;
-//   - at most one command in flight per target (so changes to a light
-//     arrive in order) and at most `max_in_flight` in all;
+//   - the order people asked for: a group command (which may change any
+//     light) is never overtaken by a light command asked for after it, nor
+//     overtakes one asked for before it, and a change is not merged across
+//     such a command; changes to different lights go out in parallel;
+//   - at most one command in flight per target and at most
+//     `max_in_flight` in all;
 //   - a sliding window per kind (light, group) a little wider than the
 //     bridge's, so request timing jitter never lands a command over the
 //     limit;
@@ -64,6 +68,9 @@ struct Target {
   std::string Path() const;  // below /api/<user>/
   std::string Name() const;  // "light 3", "group 0"
   bool is_light() const { return kind == Kind::kLight; }
+  // Whether the two may change the same light, so their order matters:
+  // the same target, or any pair but two different lights.
+  bool Overlaps(const Target& other) const { return *this == other || !(is_light() && other.is_light()); }
   auto operator<=>(const Target&) const = default;
 };
 
@@ -82,6 +89,7 @@ class Pacer {
     std::vector<uint64_t> tickets;
     int attempt = 1;
     SteadyTime since;  // when the oldest change in it was submitted
+    SteadyTime sent;   // when Next() counted it against the window
   };
   // Nothing to send before `until` (nullopt: until a command finishes or
   // one is submitted).
@@ -97,6 +105,9 @@ class Pacer {
 
   Submitted Submit(const Target& target, const StateChange& change, SteadyTime now);
   std::variant<Job, Wait> Next(SteadyTime now);
+  // The request actually left at `when` (after waiting for a connection
+  // slot): the window counts that time instead of the one Next() chose.
+  void Started(const Job& job, SteadyTime when);
   void Finish(const Job& job, Outcome outcome, SteadyTime now);
   // Drops changes pending longer than the expiry; returns their tickets.
   std::vector<uint64_t> Expire(SteadyTime now);
@@ -115,10 +126,13 @@ class Pacer {
   struct Pending {
     Target target;
     StateChange change;
-    std::vector<uint64_t> tickets;
+    std::vector<uint64_t> tickets;  // ascending; the first orders the entry
     SteadyTime since;  // when the oldest merged change was submitted
     int attempt = 1;
+    uint64_t order() const { return tickets.front(); }
   };
+  // Puts `entry` at its place in the line (by order()).
+  void Insert(Pending entry);
   // Sends within the window (older entries dropped), and the time the
   // window has room again, if it is full.
   std::optional<SteadyTime> FullUntil(std::deque<SteadyTime>& sends, int limit, SteadyTime now) const;
@@ -129,8 +143,8 @@ class Pacer {
   PacerLimits limits_;
   std::mt19937_64 random_;
   uint64_t next_ticket_ = 1;
-  std::deque<Pending> pending_;  // oldest first; one per target
-  std::set<Target> in_flight_;
+  std::deque<Pending> pending_;  // by order(): the line
+  std::map<Target, uint64_t> in_flight_;  // -> its order()
   std::deque<SteadyTime> light_sends_;
   std::deque<SteadyTime> group_sends_;
   SteadyTime paused_until_{};

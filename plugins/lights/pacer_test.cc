@@ -114,20 +114,22 @@ TEST(Pacer, ABurstOnFiveLightsStaysWithinTheLimitsAndEndsWithTheNewestState) {
   EXPECT_EQ(pacer.pending(), 0U);
 }
 
-TEST(Pacer, GroupCommandsAreLimitedToOnePerWindowWithoutHoldingUpLights) {
+TEST(Pacer, GroupCommandsAreLimitedToOnePerWindow) {
   Pacer pacer(PacerLimits{}, 1);
   SteadyTime now = kT0;
+  pacer.Submit(Light("1"), Bri(20), now);
   pacer.Submit(Group("0"), Bri(10), now);
   pacer.Submit(Target{Target::Kind::kScene, "1"}, StateChange{.scene = "s"}, now);
-  pacer.Submit(Light("1"), Bri(20), now);
   int most = 0;
   const auto sent = Drain(pacer, now, 20ms, &most);
   ASSERT_EQ(sent.size(), 3U);
-  EXPECT_EQ(sent[0].job.target, Group("0"));
-  // The light went at once; the scene waited for the group window.
-  EXPECT_EQ(sent[1].job.target, Light("1"));
-  EXPECT_EQ(sent[1].at, kT0);
-  EXPECT_GE(sent[2].at - sent[0].at, 1s);
+  EXPECT_EQ(sent[0].job.target, Light("1"));
+  EXPECT_EQ(sent[0].at, kT0);
+  // The group after the light it may change; the scene a window later.
+  EXPECT_EQ(sent[1].job.target, Group("0"));
+  EXPECT_EQ(sent[1].at, kT0 + 20ms);
+  EXPECT_EQ(sent[2].job.target.kind, Target::Kind::kScene);
+  EXPECT_GE(sent[2].at - sent[1].at, 1s);
 }
 
 TEST(Pacer, OneCommandInFlightPerTargetKeepsChangesInOrder) {
@@ -144,6 +146,72 @@ TEST(Pacer, OneCommandInFlightPerTargetKeepsChangesInOrder) {
   const auto second = std::get<Pacer::Job>(pacer.Next(now + 30ms));
   EXPECT_EQ(second.change.bri, 3);
   EXPECT_EQ(second.tickets, (std::vector<uint64_t>{merged_a.ticket, merged_b.ticket}));
+}
+
+StateChange On(bool on) {
+  StateChange change;
+  change.on = on;
+  return change;
+}
+
+TEST(Pacer, ALightCommandNeverOvertakesAGroupCommandAskedForBeforeIt) {
+  Pacer pacer(PacerLimits{}, 1);
+  pacer.Submit(Group("0"), On(true), kT0);
+  pacer.Finish(std::get<Pacer::Job>(pacer.Next(kT0)), Pacer::Outcome::kAnswered, kT0 + 10ms);
+  // "all off", held back by the group window, then "desk on".
+  pacer.Submit(Group("0"), On(false), kT0 + 20ms);
+  pacer.Submit(Light("1"), On(true), kT0 + 30ms);
+  const auto wait = std::get<Pacer::Wait>(pacer.Next(kT0 + 30ms));
+  ASSERT_TRUE(wait.until);
+  EXPECT_EQ(*wait.until, kT0 + 1100ms);  // the group window, not the light's
+  const auto group = std::get<Pacer::Job>(pacer.Next(*wait.until));
+  EXPECT_EQ(group.target, Group("0"));
+  EXPECT_TRUE(std::holds_alternative<Pacer::Wait>(pacer.Next(*wait.until)));  // still in flight
+  pacer.Finish(group, Pacer::Outcome::kAnswered, *wait.until + 10ms);
+  EXPECT_EQ(std::get<Pacer::Job>(pacer.Next(*wait.until + 10ms)).target, Light("1"));
+}
+
+TEST(Pacer, AGroupCommandWaitsForLightCommandsAskedForBeforeIt) {
+  PacerLimits limits;
+  limits.light_commands_per_window = 1;
+  Pacer pacer(limits, 1);
+  pacer.Submit(Light("2"), On(true), kT0);
+  const auto first = std::get<Pacer::Job>(pacer.Next(kT0));
+  pacer.Submit(Light("1"), On(true), kT0);   // held back by the light window
+  pacer.Submit(Group("0"), On(false), kT0);  // the group window is free
+  EXPECT_TRUE(std::holds_alternative<Pacer::Wait>(pacer.Next(kT0 + 10ms)));
+  pacer.Finish(first, Pacer::Outcome::kAnswered, kT0 + 20ms);
+  const auto light = std::get<Pacer::Job>(pacer.Next(kT0 + 1100ms));
+  EXPECT_EQ(light.target, Light("1"));
+  pacer.Finish(light, Pacer::Outcome::kAnswered, kT0 + 1110ms);
+  EXPECT_EQ(std::get<Pacer::Job>(pacer.Next(kT0 + 1110ms)).target, Group("0"));
+}
+
+TEST(Pacer, ChangesAreNotMergedAcrossAGroupCommand) {
+  PacerLimits limits;
+  limits.light_commands_per_window = 1;
+  Pacer pacer(limits, 1);
+  pacer.Submit(Light("2"), On(true), kT0);
+  (void)std::get<Pacer::Job>(pacer.Next(kT0));
+  EXPECT_FALSE(pacer.Submit(Light("1"), Bri(10), kT0).merged);
+  EXPECT_TRUE(pacer.Submit(Light("1"), Bri(20), kT0).merged);  // nothing between
+  pacer.Submit(Group("0"), On(false), kT0);
+  EXPECT_FALSE(pacer.Submit(Light("1"), On(true), kT0).merged);
+  EXPECT_EQ(pacer.pending(), 3U);
+}
+
+TEST(Pacer, TheWindowCountsWhenARequestReallyLeft) {
+  PacerLimits limits;
+  limits.light_commands_per_window = 1;
+  Pacer pacer(limits, 1);
+  pacer.Submit(Light("1"), Bri(1), kT0);
+  const auto job = std::get<Pacer::Job>(pacer.Next(kT0));
+  pacer.Started(job, kT0 + 500ms);  // it waited for a connection slot
+  pacer.Finish(job, Pacer::Outcome::kAnswered, kT0 + 520ms);
+  pacer.Submit(Light("2"), Bri(1), kT0 + 600ms);
+  const auto wait = std::get<Pacer::Wait>(pacer.Next(kT0 + 1200ms));
+  ASSERT_TRUE(wait.until);
+  EXPECT_EQ(*wait.until, kT0 + 500ms + 1100ms);
 }
 
 TEST(Pacer, ThrottledCommandsBackOffWithGrowingJitteredPausesAndAreSentAgain) {

@@ -30,7 +30,8 @@ nlohmann::json Location(const v1::ServiceLocation& service) {
           {"address", service.address()},
           {"state", service.state()},
           {"epoch", service.epoch()},
-          {"endpoint", service.endpoint()}};
+          {"endpoint", service.endpoint()},
+          {"detail", service.detail()}};
 }
 
 }  // namespace

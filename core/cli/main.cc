@@ -103,17 +103,19 @@ void PrintServices(const nlohmann::json& services) {
     fmt::print("no services known\n");
     return;
   }
-  static constexpr char kRow[] = "{:<{}} {:<{}} {:<{}} {:>6}  {}\n";
+  static constexpr char kRow[] = "{:<{}} {:<{}} {:<{}} {:>6}  {:<{}}  {}\n";
   const size_t name_width = ColumnWidth(services, "name", 16);
   const size_t node_width = ColumnWidth(services, "node", 24);
   const size_t state_width = ColumnWidth(services, "state", 12);
+  const size_t endpoint_width = ColumnWidth(services, "endpoint", 8);
   fmt::print(kRow, "SERVICE", name_width, "NODE", node_width, "STATE", state_width, "EPOCH",
-             "ENDPOINT");
+             "ENDPOINT", endpoint_width, "DETAIL");
   for (const auto& service : services) {
     fmt::print(kRow, service["name"].get<std::string>(), name_width,
                OrDash(service["node"].get<std::string>()), node_width,
                service["state"].get<std::string>(), state_width, service["epoch"].get<uint64_t>(),
-               OrDash(service["endpoint"].get<std::string>()));
+               OrDash(service["endpoint"].get<std::string>()), endpoint_width,
+               OrDash(service.value("detail", "")));
   }
 }
 

@@ -15,4 +15,14 @@ std::string_view PeerStateName(PeerState state) {
   return "unknown";
 }
 
+std::string BoundedDetail(std::string detail) {
+  if (detail.size() <= kMaxServiceDetailBytes) return detail;
+  constexpr std::string_view kCut = "...";
+  size_t end = kMaxServiceDetailBytes - kCut.size();
+  // Back off over UTF-8 continuation bytes (10xxxxxx) to a character start.
+  while (end > 0 && (static_cast<unsigned char>(detail[end]) & 0xC0) == 0x80) --end;
+  detail.resize(end);
+  return detail + std::string(kCut);
+}
+
 }  // namespace domian

@@ -29,8 +29,16 @@ struct ServiceRecord {
   std::string state;
   std::string endpoint;
   uint64_t epoch = 0;
+  std::string detail;  // why it is not healthy; empty when it is
   bool operator==(const ServiceRecord&) const = default;
 };
+
+// A service's detail as a node shares it: it travels in every heartbeat,
+// and peers refuse strings over WireLimits::max_string_bytes.
+inline constexpr size_t kMaxServiceDetailBytes = 200;
+// `detail` cut to kMaxServiceDetailBytes at a UTF-8 character boundary
+// (protobuf strings must stay valid UTF-8), marked with "..." when cut.
+std::string BoundedDetail(std::string detail);
 
 // What a node says about running one service: its YAML preference and,
 // when it has the plugin, what the plugin says (see proto Offer).

@@ -120,7 +120,8 @@ std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry
     for (auto [field, value] : {std::pair<std::string_view, std::string_view>{"service name",
                                                                               service.name},
                                 {"service state", service.state},
-                                {"service endpoint", service.endpoint}}) {
+                                {"service endpoint", service.endpoint},
+                                {"service detail", service.detail}}) {
       if (auto refusal = CheckString(where, field, value, limits)) return refusal;
     }
     if (service.name.empty()) return Malformed(where, "a service has no name");

@@ -133,6 +133,27 @@ TEST(ValidateIdentityList, ChecksEveryOffer) {
   EXPECT_NE(twice->message.find("appears twice"), std::string::npos) << twice->message;
 }
 
+TEST(BoundedDetail, CutsAtACharacterBoundaryAndPassesTheWireCheck) {
+  EXPECT_EQ(BoundedDetail("bridge unreachable"), "bridge unreachable");
+  // 2-byte characters, so a cut in the middle of one is likely.
+  std::string long_detail;
+  for (int i = 0; i < 150; ++i) long_detail += "\u00e9";  // é
+  const std::string cut = BoundedDetail(long_detail);
+  EXPECT_LE(cut.size(), kMaxServiceDetailBytes);
+  EXPECT_EQ(cut.substr(cut.size() - 3), "...");
+  const std::string kept = cut.substr(0, cut.size() - 3);
+  EXPECT_EQ(kept.size() % 2, 0U) << "a character was split";
+  EXPECT_EQ(kept, long_detail.substr(0, kept.size()));
+
+  auto message = Message();
+  message.sender.identity->services.push_back({"lights", "running", "", 1, cut});
+  EXPECT_FALSE(ValidateIdentityList(message, "home", WireLimits{}));
+  message.sender.identity->services.back().detail = std::string(300, 'x');
+  const auto refusal = ValidateIdentityList(message, "home", WireLimits{});
+  ASSERT_TRUE(refusal);
+  EXPECT_NE(refusal->message.find("service detail"), std::string::npos) << refusal->message;
+}
+
 TEST(ValidateIdentityList, EnforcesTheEntryCap) {
   WireLimits limits;
   limits.max_entries = 3;

@@ -603,6 +603,7 @@ std::vector<ServiceRecord> Placement::Records() const {
     if (const auto it = statuses.find(name); it != statuses.end()) {
       record.state = it->second.state;
       record.endpoint = it->second.endpoint;
+      record.detail = BoundedDetail(it->second.detail);
     }
     if (!local.handing_over.empty()) record.state = kHandingOver;
     records.push_back(std::move(record));

@@ -8,6 +8,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace domian::plugins {
@@ -16,6 +17,9 @@ namespace {
 // A file copied into a plugin folder arrives in several events (create,
 // writes, close); one rescan after they settle is enough.
 constexpr std::chrono::milliseconds kSettle{200};
+// How often inline services' health checks run (an isolated service's
+// runs in IsolatedService, every kHealthInterval).
+constexpr std::chrono::milliseconds kInlineHealthInterval{2000};
 
 }  // namespace
 
@@ -65,8 +69,16 @@ void PluginHost::Stop() {
 void PluginHost::Watch() {
   pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   char buffer[4096];
+  auto next_health = std::chrono::steady_clock::now() + kInlineHealthInterval;
   while (true) {
-    if (::poll(fds, 2, -1) < 0) continue;
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        next_health - std::chrono::steady_clock::now());
+    const int ready = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    if (std::chrono::steady_clock::now() >= next_health) {
+      CheckInlineHealth();
+      next_health = std::chrono::steady_clock::now() + kInlineHealthInterval;
+    }
+    if (ready <= 0) continue;
     if ((fds[1].revents & POLLIN) != 0) return;
     if ((fds[0].revents & POLLIN) == 0) continue;
     // Drain, let the burst settle, drain again, then look.
@@ -78,6 +90,32 @@ void PluginHost::Watch() {
     }
     Rescan();
   }
+}
+
+void PluginHost::CheckInlineHealth() {
+  std::vector<std::pair<std::shared_ptr<Service>, std::shared_ptr<PluginInstance>>> inline_services;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, service] : services_) {
+      if (service->instance && service->instance->has_health()) {
+        inline_services.emplace_back(service, service->instance);
+      }
+    }
+  }
+  bool changed = false;
+  for (const auto& [service, instance] : inline_services) {
+    // A call in progress (which may wait for a person) is not a problem:
+    // the last answer stands until the plugin is free.
+    const std::optional<CallResult> health = instance->TryCheckHealth();
+    if (!health) continue;
+    const std::string detail = health->ok() ? "" : health->output;
+    std::lock_guard lock(mu_);
+    if (service->instance != instance || service->status.detail == detail) continue;
+    if (!detail.empty()) spdlog::info("service {}: {}", service->config.name, detail);
+    service->status.detail = detail;
+    changed = true;
+  }
+  if (changed) Changed();
 }
 
 void PluginHost::Rescan() {

@@ -95,7 +95,8 @@ class PluginHost {
   void Launch(Service& service);    // requires lifecycle_mu_, not mu_
   void Shutdown(Service& service);  // requires lifecycle_mu_, not mu_
   std::filesystem::path ServiceDir(const std::string& name) const;
-  void Watch();
+  void Watch();  // folder changes, and inline services' health checks
+  void CheckInlineHealth();
   void Changed();
 
   Options options_;

@@ -178,6 +178,7 @@ grpc::Status ServiceCalls::GetServices(const v1::GetServicesRequest& request,
       location->set_state(service.state);
       location->set_epoch(service.epoch);
       location->set_endpoint(service.endpoint);
+      location->set_detail(service.detail);
     }
   };
   add(membership_.Status().self);

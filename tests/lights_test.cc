@@ -11,6 +11,7 @@
 #include <future>
 #include <thread>
 
+#include "core/cli/control_client.h"
 #include "tests/support/cluster.h"
 #include "tests/support/hue_bridge.h"
 
@@ -45,13 +46,13 @@ class Lights : public ::testing::Test {
   }
 
   // A node whose services: section lists lights with `config` (a YAML flow
-  // mapping) and `run`.
+  // mapping), `run` and `isolation`.
   Daemon& Add(const std::string& id, const std::string& config, const std::string& run = "prefer",
-              const std::string& extra = "") {
+              const std::string& isolation = "process") {
     Daemon::Options options{.id = id};
     options.extra_yaml = "plugins:\n  dirs: [" + plugin_dir_.string() +
-                         "]\nplacement:\n  migrate_after: 4s\n" + extra +
-                         "services:\n  lights:\n    run: " + run + "\n    config: " + config + "\n";
+                         "]\nplacement:\n  migrate_after: 4s\nservices:\n  lights:\n    run: " +
+                         run + "\n    isolation: " + isolation + "\n    config: " + config + "\n";
     if (!daemons_.empty()) options.seeds = {daemons_.front()->address()};
     daemons_.push_back(std::make_unique<Daemon>(dir_.path(), options));
     daemons_.back()->Start();
@@ -83,6 +84,16 @@ class Lights : public ::testing::Test {
     return json::parse(result.out, nullptr, false);
   }
 
+  // The detail `domianctl services` shows for lights (its health check).
+  std::string Detail(const Daemon& asked) {
+    const auto services = Ctl(asked.address(), "services");
+    if (!services) return "(no answer)";
+    for (const auto& row : *services) {
+      if (row["name"] == "lights") return row.value("detail", "");
+    }
+    return "(not listed)";
+  }
+
   bool Running(const Daemon& asked) {
     const auto owners = ServiceOwners(asked, "lights");
     return owners.size() == 1 && owners.begin()->first == asked.id();
@@ -112,6 +123,10 @@ TEST_F(Lights, PairsWithTheLinkButtonThenListsAndSetsLightsGroupsAndScenes) {
   EXPECT_EQ(status["bridge"]["id"], "001788FFFE0D0A1E");
   EXPECT_EQ(status["bridge"]["api_version"], kHueApiVersion);
 
+  // The health check says so where everyone looks.
+  EXPECT_TRUE(Eventually([&] { return Detail(node).find("not paired") == 0; }, kSettle))
+      << Detail(node);
+
   // Not paired yet: a clear error, not a crash.
   const CommandResult early = Call(node, "lights");
   EXPECT_NE(early.exit_code, 0);
@@ -127,6 +142,7 @@ TEST_F(Lights, PairsWithTheLinkButtonThenListsAndSetsLightsGroupsAndScenes) {
   const CommandResult paired = PairPressingTheButton(node, 6s);
   ASSERT_EQ(paired.exit_code, 0) << paired.err;
   EXPECT_THAT(node.Log(), ::testing::Not(HasSubstr("stopped answering")));
+  EXPECT_TRUE(Eventually([&] { return Detail(node).empty(); }, kSettle)) << Detail(node);
   const json pairing = json::parse(paired.out);
   EXPECT_EQ(pairing["paired"], true);
   ASSERT_EQ(bridge_.Users(), std::vector<std::string>{pairing["username"].get<std::string>()});
@@ -216,13 +232,19 @@ TEST_F(Lights, AUserTheBridgeDoesNotKnowIsAClearErrorAndPairingAgainMends) {
 
 TEST_F(Lights, TheBridgeGoingDownIsReportedAndQueuedCommandsGoOutWhenItReturns) {
   const std::string user = bridge_.AddUser();
-  Daemon& node = Add("hue-node", Config("username: " + user + ", request_timeout_ms: 1000"));
+  // Inline this time: the daemon runs the health check itself.
+  Daemon& node = Add("hue-node", Config("username: " + user + ", request_timeout_ms: 1000"),
+                     "prefer", "inline");
   ASSERT_TRUE(Eventually([&] { return Running(node); }, kSettle));
   ASSERT_TRUE(Eventually([&] { return Status(node)["paired"] == true; }, kSettle));
+  EXPECT_EQ(Detail(node), "");
 
   bridge_.SetDown(true);
   ASSERT_TRUE(Eventually([&] { return Status(node)["bridge"]["reachable"] == false; }, kSettle));
   EXPECT_THAT(Status(node)["bridge"]["error"].get<std::string>(), HasSubstr("no answer"));
+  EXPECT_TRUE(Eventually([&] { return Detail(node).find("no answer from the bridge") == 0; },
+                         kSettle))
+      << Detail(node);
   const CommandResult waited = Call(node, "set", R"({"light": "Desk", "on": true})");
   EXPECT_NE(waited.exit_code, 0);
   EXPECT_THAT(waited.err, HasSubstr("no answer from the bridge"));
@@ -234,8 +256,10 @@ TEST_F(Lights, TheBridgeGoingDownIsReportedAndQueuedCommandsGoOutWhenItReturns) 
   bridge_.SetDown(false);
   EXPECT_TRUE(Eventually([&] { return bridge_.LightState(hall_)["bri"] == 42; }, kSettle));
   EXPECT_EQ(bridge_.LightState(hall_)["on"], true);
-  EXPECT_EQ(bridge_.LightState(desk_)["on"], true);  // the waited one was kept queued too
+  // The waited one was kept queued too.
+  EXPECT_TRUE(Eventually([&] { return bridge_.LightState(desk_)["on"] == true; }, kSettle));
   EXPECT_TRUE(Eventually([&] { return Status(node)["bridge"]["reachable"] == true; }, kSettle));
+  EXPECT_TRUE(Eventually([&] { return Detail(node).empty(); }, kSettle)) << Detail(node);
   EXPECT_THAT(node.Log(), HasSubstr("bridge unreachable"));
 }
 
@@ -249,14 +273,19 @@ TEST_F(Lights, ABurstOfAHundredSetsStaysWithinTheBridgesLimitsAndEndsInTheLastSt
   ASSERT_TRUE(Eventually([&] { return Status(node)["lights_known"] == 5; }, kSettle));
   bridge_.ResetStats();
 
+  // Through the control API domianctl uses, without a process per call,
+  // so the calls come faster than the bridge takes commands.
+  cli::ControlClient client(node.address());
   std::map<std::string, int> last;
   for (int i = 0; i < 100; ++i) {
     const std::string& id = ids[static_cast<size_t>(i) % ids.size()];
     const int bri = 1 + (i * 37) % 254;
-    const json reply = Reply(node, "set",
-                             R"({"light": ")" + id + R"(", "bri": )" + std::to_string(bri) +
-                                 R"(, "wait": false})");
-    ASSERT_EQ(reply["queued"], true);
+    const auto reply = client.Call("lights", "set",
+                                   R"({"light": ")" + id + R"(", "bri": )" + std::to_string(bri) +
+                                       R"(, "wait": false})");
+    const json* queued = std::get_if<json>(&reply);
+    ASSERT_TRUE(queued != nullptr) << std::get<cli::ControlError>(reply).message;
+    ASSERT_EQ((*queued)["queued"], true);
     last[id] = bri;
   }
   ASSERT_TRUE(Eventually(
@@ -273,8 +302,51 @@ TEST_F(Lights, ABurstOfAHundredSetsStaysWithinTheBridgesLimitsAndEndsInTheLastSt
   EXPECT_EQ(stats.refused_429(), 0);
   EXPECT_EQ(stats.refused_503, 0);
   EXPECT_LE(stats.max_in_flight, kHueMaxInFlight);
-  EXPECT_LE(stats.accepted_light_commands, 100);
+  // 100 calls in well under the 10 s the bridge needs for 100 commands:
+  // the newest state per light replaced the ones still queued.
+  EXPECT_LT(stats.accepted_light_commands, 100);
   std::cout << "100 sets became " << stats.accepted_light_commands << " light commands\n";
+}
+
+TEST_F(Lights, ABridgeWithAnotherIdAtTheAddressIsNeverSentAnything) {
+  const std::string user = bridge_.AddUser();
+  Daemon& node = Add("hue-node", Config("username: " + user + ", bridge_id: 001788FFFE000001"));
+  ASSERT_TRUE(Eventually([&] { return Running(node); }, kSettle));
+  json status;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        status = Status(node);
+        return status.is_object() &&
+               status["bridge"]["error"].get<std::string>().find("is 001788FFFE0D0A1E, not "
+                                                                 "001788FFFE000001") !=
+                   std::string::npos;
+      },
+      kSettle))
+      << status.dump();
+  const CommandResult set = Call(node, "set", R"({"light": "1", "on": true})");
+  EXPECT_NE(set.exit_code, 0);
+  EXPECT_THAT(set.err, HasSubstr("(bridge_id in node.yaml)"));
+  const CommandResult lights = Call(node, "lights");
+  EXPECT_NE(lights.exit_code, 0);
+  EXPECT_EQ(bridge_.Stats().accepted_light_commands, 0);
+  EXPECT_EQ(bridge_.LightState(desk_)["on"], false);
+  EXPECT_TRUE(Eventually(
+      [&] { return Detail(node).find("(bridge_id in node.yaml)") != std::string::npos; }, kSettle))
+      << Detail(node);
+}
+
+TEST_F(Lights, StoppingDoesNotWaitForTheNextPoll) {
+  const std::string user = bridge_.AddUser();
+  // Inline, so the daemon's own exit waits for the plugin's threads.
+  Daemon& node = Add("hue-node", "{bridge: \"" + bridge_.address() + "\", username: " + user +
+                                     ", poll_interval_ms: 600000}",
+                     "prefer", "inline");
+  ASSERT_TRUE(Eventually([&] { return Running(node); }, kSettle));
+  ASSERT_TRUE(Eventually([&] { return Status(node)["paired"] == true; }, kSettle));
+  const auto began = std::chrono::steady_clock::now();
+  node.Signal(SIGTERM);
+  ASSERT_EQ(node.WaitExit(kSettle), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 10s);
 }
 
 TEST_F(Lights, ThePairingAndKnownStatesTravelWithTheServiceToAnotherNode) {

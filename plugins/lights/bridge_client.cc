@@ -57,14 +57,15 @@ std::optional<BridgeAddress> BridgeClient::address() const {
   return address_;
 }
 
-HttpResult BridgeClient::Get(const std::string& path) { return Send("GET", path, ""); }
+HttpResult BridgeClient::Get(const std::string& path) { return Send("GET", path, "", {}); }
 
-HttpResult BridgeClient::Put(const std::string& path, const nlohmann::json& body) {
-  return Send("PUT", path, body.dump());
+HttpResult BridgeClient::Put(const std::string& path, const nlohmann::json& body,
+                             const std::function<void()>& on_start) {
+  return Send("PUT", path, body.dump(), on_start);
 }
 
 HttpResult BridgeClient::Post(const std::string& path, const nlohmann::json& body) {
-  return Send("POST", path, body.dump());
+  return Send("POST", path, body.dump(), {});
 }
 
 BridgeCounters BridgeClient::counters() const {
@@ -78,7 +79,7 @@ int BridgeClient::in_flight() const {
 }
 
 HttpResult BridgeClient::Send(const std::string& method, const std::string& path,
-                              const std::string& body) {
+                              const std::string& body, const std::function<void()>& on_start) {
   std::optional<BridgeAddress> address;
   {
     std::unique_lock lock(mu_);
@@ -87,39 +88,9 @@ HttpResult BridgeClient::Send(const std::string& method, const std::string& path
     ++counters_.requests;
     address = address_;
   }
-  HttpResult result;
-  if (!address) {
-    result.error = "the bridge's address is not known yet";
-  } else {
-    httplib::Client client(address->host, address->port);
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout_);
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout_ - seconds);
-    client.set_connection_timeout(seconds.count(), micros.count());
-    client.set_read_timeout(seconds.count(), micros.count());
-    client.set_write_timeout(seconds.count(), micros.count());
-    client.set_keep_alive(false);
-    httplib::Result reply = method == "GET"   ? client.Get(path)
-                            : method == "PUT" ? client.Put(path, body, "application/json")
-                                              : client.Post(path, body, "application/json");
-    if (!reply) {
-      result.error = "no answer from the bridge at " + address->ToString() + " (" +
-                     httplib::to_string(reply.error()) + ")";
-    } else if (reply->body.size() > kMaxBridgeReplyBytes) {
-      result.status = reply->status;
-      result.error = "the bridge's reply is larger than " +
-                     std::to_string(kMaxBridgeReplyBytes) + " bytes";
-    } else {
-      result.status = reply->status;
-      result.body = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
-      if (result.body.is_discarded()) {
-        result.body = nullptr;
-        if (reply->status == 200) result.error = "the bridge's reply is not JSON";
-      }
-      if (reply->status != 200 && result.error.empty()) {
-        result.error = "the bridge answered HTTP " + std::to_string(reply->status);
-      }
-    }
-  }
+  if (on_start) on_start();
+  HttpResult result = address ? Exchange(*address, method, path, body)
+                              : HttpResult{0, nullptr, "the bridge's address is not known yet"};
   {
     std::lock_guard lock(mu_);
     --in_flight_;
@@ -127,6 +98,61 @@ HttpResult BridgeClient::Send(const std::string& method, const std::string& path
     if (result.throttled()) ++counters_.throttled;
   }
   slot_free_.notify_one();
+  return result;
+}
+
+HttpResult BridgeClient::Exchange(const BridgeAddress& address, const std::string& method,
+                                  const std::string& path, const std::string& body) const {
+  httplib::Client client(address.host, address.port);
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout_);
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(timeout_ - seconds);
+  client.set_connection_timeout(seconds.count(), micros.count());
+  client.set_read_timeout(seconds.count(), micros.count());
+  client.set_write_timeout(seconds.count(), micros.count());
+  client.set_keep_alive(false);
+
+  // The read timeout applies to each read; a bridge that trickles its
+  // answer is cut off at the timeout overall, and at the size limit.
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  std::string received;
+  bool too_large = false;
+  bool too_slow = false;
+  httplib::Request request;
+  request.method = method;
+  request.path = path;
+  request.body = body;
+  if (!body.empty()) request.set_header("Content-Type", "application/json");
+  request.content_receiver = [&](const char* data, size_t length, uint64_t, uint64_t) {
+    too_large = received.size() + length > kMaxBridgeReplyBytes;
+    too_slow = std::chrono::steady_clock::now() > deadline;
+    if (too_large || too_slow) return false;  // ends the request
+    received.append(data, length);
+    return true;
+  };
+  const httplib::Result reply = client.send(request);
+
+  HttpResult result;
+  if (too_large || too_slow) {
+    result.error = "the bridge at " + address.ToString() +
+                   (too_large ? " sent more than " + std::to_string(kMaxBridgeReplyBytes) + " bytes"
+                              : " did not finish its answer within " +
+                                    std::to_string(timeout_.count()) + " ms");
+    return result;  // no usable answer
+  }
+  if (!reply) {
+    result.error = "no answer from the bridge at " + address.ToString() + " (" +
+                   httplib::to_string(reply.error()) + ")";
+    return result;
+  }
+  result.status = reply->status;
+  result.body = nlohmann::json::parse(received, nullptr, /*allow_exceptions=*/false);
+  if (result.body.is_discarded()) {
+    result.body = nullptr;
+    if (reply->status == 200) result.error = "the bridge's reply is not JSON";
+  }
+  if (reply->status != 200 && result.error.empty()) {
+    result.error = "the bridge answered HTTP " + std::to_string(reply->status);
+  }
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -53,14 +54,19 @@ class BridgeClient {
   // `path` below the bridge root, e.g. "/api/config". Blocks while
   // max_in_flight requests are already out, then up to the timeout.
   HttpResult Get(const std::string& path);
-  HttpResult Put(const std::string& path, const nlohmann::json& body);
+  // `on_start` runs once the request has its slot, as it goes out.
+  HttpResult Put(const std::string& path, const nlohmann::json& body,
+                 const std::function<void()>& on_start = {});
   HttpResult Post(const std::string& path, const nlohmann::json& body);
 
   BridgeCounters counters() const;
   int in_flight() const;
 
  private:
-  HttpResult Send(const std::string& method, const std::string& path, const std::string& body);
+  HttpResult Send(const std::string& method, const std::string& path, const std::string& body,
+                  const std::function<void()>& on_start);
+  HttpResult Exchange(const BridgeAddress& address, const std::string& method,
+                      const std::string& path, const std::string& body) const;
 
   const std::chrono::milliseconds timeout_;
   const int max_in_flight_;

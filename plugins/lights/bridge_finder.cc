@@ -22,8 +22,18 @@ struct Search {
   AvahiClient* client = nullptr;
   std::optional<FoundBridge> found;
   std::string problem;
+  bool failed = false;  // the search cannot go on (browser or client failure)
   int resolving = 0;
 };
+
+void OnClient(AvahiClient* client, AvahiClientState state, void* data) {
+  auto* search = static_cast<Search*>(data);
+  if (state == AVAHI_CLIENT_FAILURE) {
+    search->failed = true;
+    search->problem = std::string("lost avahi-daemon while looking for a bridge: ") +
+                      avahi_strerror(avahi_client_errno(client));
+  }
+}
 
 std::string TxtValue(AvahiStringList* txt, const char* key) {
   AvahiStringList* entry = avahi_string_list_find(txt, key);
@@ -63,6 +73,7 @@ void OnBrowse(AvahiServiceBrowser* /*browser*/, AvahiIfIndex interface, AvahiPro
               AvahiLookupResultFlags /*flags*/, void* data) {
   auto* search = static_cast<Search*>(data);
   if (event == AVAHI_BROWSER_FAILURE) {
+    search->failed = true;
     search->problem = std::string("mDNS browsing failed: ") +
                       avahi_strerror(avahi_client_errno(search->client));
     return;
@@ -89,7 +100,7 @@ std::variant<FoundBridge, std::string> FindBridge(std::chrono::milliseconds time
   int error = 0;
   std::unique_ptr<AvahiClient, decltype(&avahi_client_free)> client(
       avahi_client_new(avahi_simple_poll_get(poll.get()), static_cast<AvahiClientFlags>(0),
-                       nullptr, nullptr, &error),
+                       &OnClient, &search, &error),
       &avahi_client_free);
   if (!client) {
     return std::string("cannot reach avahi-daemon to look for a bridge over mDNS (") +
@@ -104,7 +115,8 @@ std::variant<FoundBridge, std::string> FindBridge(std::chrono::milliseconds time
            avahi_strerror(avahi_client_errno(client.get()));
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!search.found && !*cancel && std::chrono::steady_clock::now() < deadline) {
+  while (!search.found && !search.failed && !*cancel &&
+         std::chrono::steady_clock::now() < deadline) {
     if (avahi_simple_poll_iterate(poll.get(), kPollSliceMs) != 0) break;
   }
   // Freeing the client frees the browser and any resolver still running.

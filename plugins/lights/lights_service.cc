@@ -1,6 +1,10 @@
 #include "plugins/lights/lights_service.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <filesystem>
@@ -52,6 +56,13 @@ json Args(std::string_view text) {
     throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "arguments must be a JSON object");
   }
   return args;
+}
+
+// A string member, or "" when it is missing or not a string (saved state
+// and the pairing file are read, never trusted to be well-formed).
+std::string StringField(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 bool WaitArg(const json& args) {
@@ -158,8 +169,21 @@ void LightsService::Start() {
   started_ = true;
   stopping_ = false;
   cancel_ = false;
-  threads_.emplace_back([this] { Monitor(); });
-  for (int i = 0; i < config_.pacing.max_in_flight; ++i) threads_.emplace_back([this] { Send(); });
+  // An exception leaving a thread would end the whole process: log it
+  // instead (the service then reports itself through status and health).
+  auto guarded = [this](void (LightsService::*body)(), const char* what) {
+    return [this, body, what] {
+      try {
+        (this->*body)();
+      } catch (const std::exception& e) {
+        host_.LogError(std::string("the ") + what + " thread stopped: " + e.what());
+      }
+    };
+  };
+  threads_.emplace_back(guarded(&LightsService::Monitor, "monitor"));
+  for (int i = 0; i < config_.pacing.max_in_flight; ++i) {
+    threads_.emplace_back(guarded(&LightsService::Send, "sender"));
+  }
 }
 
 void LightsService::Stop() {
@@ -178,6 +202,7 @@ void LightsService::Stop() {
 }
 
 std::string LightsService::Invoke(std::string_view command, std::string_view args_json) {
+  call_deadline_ = Clock::now() + kCallBudget;
   const json args = Args(args_json);
   json reply;
   if (command == "status") {
@@ -214,8 +239,7 @@ std::string LightsService::SaveState() {
   json state = {{"format", kStateFormat},
                 {"username", paired_username_},
                 {"clientkey", paired_client_key_},
-                {"bridge_id", paired_bridge_id_.empty() && bridge_ ? bridge_->bridge_id
-                                                                   : paired_bridge_id_},
+                {"bridge_id", paired_bridge_id_},
                 {"address", client_.address() ? client_.address()->ToString() : ""},
                 {"lights", lights}};
   return state.dump();
@@ -233,18 +257,21 @@ void LightsService::LoadState(std::string_view text) {
                          ", newer than this plugin's " + std::to_string(kStateFormat));
   }
   std::lock_guard lock(mu_);
-  paired_username_ = state.value("username", "");
-  paired_client_key_ = state.value("clientkey", "");
-  paired_bridge_id_ = NormalizeBridgeId(state.value("bridge_id", ""));
+  paired_username_ = StringField(state, "username");
+  paired_client_key_ = StringField(state, "clientkey");
+  paired_bridge_id_ = NormalizeBridgeId(StringField(state, "bridge_id"));
   if (config_.auto_bridge && !client_.address()) {
     // Where the bridge was last found: tried first, mDNS if it moved.
-    client_.SetAddress(ParseBridgeAddress(state.value("address", "")));
+    client_.SetAddress(ParseBridgeAddress(StringField(state, "address")));
   }
   if (state.contains("lights") && state["lights"].is_object()) {
     for (const auto& [id, light] : state["lights"].items()) {
       if (!light.is_object()) continue;
-      lights_[id] = KnownLight{light.value("name", id), light.value("type", ""),
-                               light.value("state", json::object())};
+      const std::string name = StringField(light, "name");
+      lights_[id] = KnownLight{name.empty() ? id : name, StringField(light, "type"),
+                               light.contains("state") && light["state"].is_object()
+                                   ? light["state"]
+                                   : json::object()};
     }
   }
 }
@@ -253,28 +280,34 @@ void LightsService::LoadState(std::string_view text) {
 // made: the host saves state only on a clean stop, and pressing the link
 // button again after a power cut is exactly what pairing once should spare.
 void LightsService::SavePairingFile() {
-  json pairing;
+  std::string text;
   {
     std::lock_guard lock(mu_);
-    pairing = {{"username", paired_username_},
-               {"clientkey", paired_client_key_},
-               {"bridge_id", paired_bridge_id_}};
+    text = json{{"username", paired_username_},
+                {"clientkey", paired_client_key_},
+                {"bridge_id", paired_bridge_id_}}
+               .dump();
   }
+  // Created owner-only (it holds the bridge's secrets), flushed to disk,
+  // then renamed over the old one, so a power cut leaves one or the other.
   const std::filesystem::path dir(host_.state_dir());
-  const auto temporary = dir / (std::string(kPairingFile) + ".new");
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << pairing.dump();
-    if (!out) {
-      host_.Warn("cannot write " + temporary.string() + "; the pairing lives only in memory");
-      return;
-    }
+  const std::filesystem::path temporary = dir / (std::string(kPairingFile) + ".new");
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0) ok = ::close(fd) == 0 && ok;
+  ok = ok && ::rename(temporary.c_str(), (dir / kPairingFile).c_str()) == 0;
+  if (!ok) {
+    host_.Warn("cannot keep the pairing in " + (dir / kPairingFile).string() + ": " +
+               std::strerror(errno) + "; it lives in the service's state only");
+    ::unlink(temporary.c_str());
+    return;
   }
-  std::error_code error;
-  std::filesystem::permissions(temporary, std::filesystem::perms::owner_read |
-                                              std::filesystem::perms::owner_write, error);
-  std::filesystem::rename(temporary, dir / kPairingFile, error);
-  if (error) host_.Warn("cannot keep the pairing in " + dir.string() + ": " + error.message());
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);  // the rename itself
+    ::close(dir_fd);
+  }
 }
 
 void LightsService::LoadPairingFile() {
@@ -286,9 +319,9 @@ void LightsService::LoadPairingFile() {
   if (pairing.is_discarded() || !pairing.is_object()) return;
   std::lock_guard lock(mu_);
   if (!paired_username_.empty()) return;  // the state handed over wins
-  paired_username_ = pairing.value("username", "");
-  paired_client_key_ = pairing.value("clientkey", "");
-  paired_bridge_id_ = NormalizeBridgeId(pairing.value("bridge_id", ""));
+  paired_username_ = StringField(pairing, "username");
+  paired_client_key_ = StringField(pairing, "clientkey");
+  paired_bridge_id_ = NormalizeBridgeId(StringField(pairing, "bridge_id"));
 }
 
 // ---------------------------------------------------------------------
@@ -296,7 +329,7 @@ void LightsService::LoadPairingFile() {
 
 std::optional<std::string> LightsService::CheckHealth() {
   std::lock_guard lock(mu_);
-  if (!reachable_ || wrong_bridge_) {
+  if (!reachable_ || wrong_bridge_ || !verified_) {
     return bridge_error_.empty() ? "the bridge has not answered yet" : bridge_error_;
   }
   if (UsernameLocked().empty()) return "not paired with the bridge: press its button, run pair";
@@ -395,10 +428,13 @@ json LightsService::Pair(const json& args) {
           paired_bridge_id_ = info.bridge_id;
           unauthorized_ = false;
           wrong_bridge_ = false;
+          verified_ = true;  // its id was just read and checked
+          reachable_ = true;
+          bridge_error_.clear();
           bridge_ = info;
+          RequestProbeLocked();  // light states, now that it may read them
         }
         SavePairingFile();
-        probe_now_.notify_all();  // light states, now that it may read them
         host_.Info("paired with bridge " + info.bridge_id + " as " + device_type_);
         return {{"paired", true},
                 {"bridge_id", info.bridge_id},
@@ -411,7 +447,11 @@ json LightsService::Pair(const json& args) {
                                                 pairing.error.description);
       }
     }
-    if (Clock::now() + kPairPoll >= deadline) break;
+    // The next ask must fit in the window and leave time to answer.
+    if (Clock::now() + kPairPoll >= deadline ||
+        Clock::now() + kPairPoll + config_.request_timeout > call_deadline_) {
+      break;
+    }
     std::unique_lock lock(mu_);
     if (changed_.wait_for(lock, kPairPoll, [this] { return stopping_; })) {
       throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "the service is stopping");
@@ -425,6 +465,10 @@ json LightsService::Pair(const json& args) {
 
 // ---------------------------------------------------------------------
 // Reading the bridge
+
+bool LightsService::TimeForARequest() const {
+  return Clock::now() + config_.request_timeout <= call_deadline_;
+}
 
 void LightsService::RequireUsable() {
   std::lock_guard lock(mu_);
@@ -451,7 +495,15 @@ json LightsService::Read(const std::string& what) {
   std::string username;
   {
     std::lock_guard lock(mu_);
+    if (!verified_) {
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                       bridge_error_.empty() ? "the bridge has not been checked yet; try again"
+                                             : bridge_error_);
+    }
     username = UsernameLocked();
+  }
+  if (!TimeForARequest()) {
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "no time left in this call to ask the bridge");
   }
   const HttpResult reply = client_.Get("/api/" + username + "/" + what);
   if (!reply.answered()) throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, reply.error);
@@ -621,20 +673,33 @@ json LightsService::RecallScene(const json& args) {
 json LightsService::Submit(const Target& target, const StateChange& change, bool wait) {
   std::unique_lock lock(mu_);
   const Pacer::Submitted submitted = pacer_.Submit(target, change, Clock::now());
-  if (wait) waiting_[submitted.ticket] = std::nullopt;
   changed_.notify_all();
   if (!wait) {
     return {{"queued", true}, {"merged", submitted.merged}, {"queue", pacer_.pending()}};
   }
-  const bool done = changed_.wait_for(lock, kCommandWait, [&] {
+  if (!reachable_) {
+    // Nobody should wait on a bridge known to be away.
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                     target.Name() + ": " +
+                         (bridge_error_.empty() ? "the bridge has not answered yet" : bridge_error_) +
+                         "; queued, and sent when the bridge answers (for up to " +
+                         std::to_string(config_.pacing.expiry.count() / 1000) + " s)");
+  }
+  waiting_[submitted.ticket] = std::nullopt;
+  const auto waited_from = Clock::now();
+  const auto until = std::min(waited_from + kCommandWait, call_deadline_);
+  const bool done = changed_.wait_until(lock, until, [&] {
     return waiting_[submitted.ticket].has_value();
   });
   std::optional<CommandResult> result = std::move(waiting_[submitted.ticket]);
   waiting_.erase(submitted.ticket);
   if (!done || !result) {
     throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
-                     target.Name() + ": still queued after " +
-                         std::to_string(kCommandWait.count() / 1000) + " s (" +
+                     target.Name() + ": still queued after waiting " +
+                         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                            Clock::now() - waited_from)
+                                            .count()) +
+                         " s (" +
                          (bridge_error_.empty() ? "the bridge is slow" : bridge_error_) +
                          "); it is sent when the bridge answers, or dropped after " +
                          std::to_string(config_.pacing.expiry.count() / 1000) + " s");
@@ -682,8 +747,9 @@ void LightsService::Send() {
                         std::to_string(config_.pacing.expiry.count() / 1000) + " s"});
       changed_.notify_all();
     }
-    // While nobody may talk to the bridge, commands wait (and expire).
-    const bool usable = !wrong_bridge_ && !unauthorized_ && !UsernameLocked().empty();
+    // Only to a bridge that answered with the right id, with a username it
+    // knows; meanwhile commands wait (and expire).
+    const bool usable = verified_ && !wrong_bridge_ && !unauthorized_ && !UsernameLocked().empty();
     auto next = usable ? pacer_.Next(now) : std::variant<Pacer::Job, Pacer::Wait>(Pacer::Wait{});
     if (auto* wait = std::get_if<Pacer::Wait>(&next)) {
       // At most a second: expiry is checked here too.
@@ -694,19 +760,21 @@ void LightsService::Send() {
     const Pacer::Job job = std::get<Pacer::Job>(std::move(next));
     const std::string path = "/api/" + UsernameLocked() + "/" + job.target.Path();
     lock.unlock();
-    const HttpResult reply = client_.Put(path, ToBody(job.change));
+    const HttpResult reply = client_.Put(path, ToBody(job.change), [&] {
+      std::lock_guard started(mu_);
+      pacer_.Started(job, Clock::now());
+    });
     lock.lock();
     CommandResult result;
     Pacer::Outcome outcome = Pacer::Outcome::kAnswered;
     if (!reply.answered()) {
       outcome = Pacer::Outcome::kUnreachable;
       result = {CommandResult::Kind::kNoAnswer, {}, reply.error};
-      if (reachable_) {
-        host_.Warn("bridge unreachable: " + reply.error);
-        reachable_ = false;
-        bridge_error_ = reply.error;
-        probe_now_.notify_all();
-      }
+      if (reachable_) host_.Warn("bridge unreachable: " + reply.error);
+      reachable_ = false;
+      verified_ = false;  // checked again before anything else is sent
+      bridge_error_ = reply.error;
+      RequestProbeLocked();
     } else if (reply.throttled()) {
       outcome = Pacer::Outcome::kThrottled;
       host_.Debug(job.target.Name() + ": the bridge answered HTTP " +
@@ -727,10 +795,10 @@ void LightsService::Send() {
         result = {CommandResult::Kind::kUnauthorized, {}, bridge_error_};
       } else if (job.target.is_light()) {
         // What the bridge says it set is now the light's known state.
-        auto light = lights_.find(job.target.id);
-        for (const ItemResult& item : result.items) {
-          if (item.ok && light != lights_.end() && item.field != "transitiontime") {
-            light->second.state[item.field] = item.value;
+        const auto light = lights_.find(job.target.id);
+        if (light != lights_.end() && light->second.state.is_object()) {
+          for (const ItemResult& item : result.items) {
+            if (item.ok && item.field != "transitiontime") light->second.state[item.field] = item.value;
           }
         }
       }
@@ -746,11 +814,22 @@ void LightsService::Send() {
   changed_.notify_all();
 }
 
+void LightsService::RequestProbeLocked() {
+  probe_requested_ = true;
+  probe_now_.notify_all();
+}
+
+bool LightsService::Stopping() {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
 void LightsService::Monitor() {
   std::mt19937_64 random(std::random_device{}());
   Millis retry = kFirstRetry;
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    probe_requested_ = false;
     lock.unlock();
     const bool answered = Probe();
     lock.lock();
@@ -762,42 +841,60 @@ void LightsService::Monitor() {
       pause = std::min(pause, Millis(retry.count() - retry.count() / 2 + half(random)));
       retry = std::min(kMaxRetry, retry * 2);
     }
-    probe_now_.wait_for(lock, pause);
+    // A stop or a request that came while probing is not missed.
+    probe_now_.wait_for(lock, pause, [this] { return stopping_ || probe_requested_; });
   }
 }
 
 bool LightsService::Probe() {
   std::string expected_id;
-  bool was_reachable = false;
+  bool was_usable = false;
   {
     std::lock_guard lock(mu_);
-    expected_id = config_.bridge_id.empty() ? paired_bridge_id_ : config_.bridge_id;
-    was_reachable = reachable_;
+    // A pairing is for one bridge; a username from node.yaml is checked
+    // only against bridge_id from node.yaml.
+    expected_id = !config_.bridge_id.empty() ? config_.bridge_id
+                  : config_.username.empty() ? paired_bridge_id_
+                                             : "";
+    was_usable = reachable_ && verified_ && !wrong_bridge_;
   }
   auto unreachable = [&](const std::string& why) {
     std::lock_guard lock(mu_);
     if (reachable_ || bridge_error_ != why) host_.Warn("bridge unreachable: " + why);
     reachable_ = false;
+    verified_ = false;
     bridge_error_ = why;
     return false;
   };
+  auto matches = [&](const HttpResult& reply) {
+    if (!reply.answered() || !reply.error.empty()) return false;
+    try {
+      return expected_id.empty() || ReadBridgeInfo(reply.body).bridge_id == expected_id;
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+  };
 
-  if (config_.auto_bridge && (!client_.address() || !was_reachable)) {
-    // Where it was last seen is tried first; then mDNS, in case it moved.
-    HttpResult first;
-    if (client_.address()) first = client_.Get("/api/config");
-    if (!first.answered()) {
+  if (config_.auto_bridge && (!client_.address() || !was_usable)) {
+    // Where it was last seen is tried first; then mDNS, in case it moved
+    // (or another bridge took that address).
+    if (!client_.address() || !matches(client_.Get("/api/config"))) {
+      if (Stopping()) return true;
       const auto found = FindBridge(kDiscoveryTimeout, expected_id, &cancel_);
       if (const auto* why = std::get_if<std::string>(&found)) return unreachable(*why);
       const FoundBridge& bridge = std::get<FoundBridge>(found);
       host_.Info("found bridge " + bridge.bridge_id + " at " + bridge.address.ToString() +
                  " over mDNS");
+      std::lock_guard lock(mu_);
+      verified_ = false;
       client_.SetAddress(bridge.address);
     }
   }
+  if (Stopping()) return true;
 
   const HttpResult config = client_.Get("/api/config");
   if (!config.answered()) return unreachable(config.error);
+  if (config.throttled()) return true;  // busy, not gone: as it was
   BridgeInfo info;
   try {
     if (!config.error.empty()) throw std::runtime_error(config.error);
@@ -809,27 +906,32 @@ bool LightsService::Probe() {
   std::string username;
   {
     std::lock_guard lock(mu_);
-    if (!reachable_) {
-      host_.Info("bridge " + info.bridge_id + " at " + client_.address()->ToString() +
-                 " answers (API " + info.api_version + ")");
-      pacer_.Resume();  // queued commands go now, not after the backoff
-      changed_.notify_all();
-    }
     reachable_ = true;
     bridge_ = info;
     wrong_bridge_ = !expected_id.empty() && info.bridge_id != expected_id;
     if (wrong_bridge_) {
-      bridge_error_ = "the bridge at " + client_.address()->ToString() + " is " + info.bridge_id +
-                      ", not " + expected_id +
-                      (config_.bridge_id.empty()
-                           ? " (the bridge this service paired with): run pair to use this one"
-                           : " (bridge_id in node.yaml)");
-      return true;
+      verified_ = false;
+      const std::string why =
+          "the bridge at " + client_.address()->ToString() + " is " + info.bridge_id + ", not " +
+          expected_id +
+          (config_.bridge_id.empty()
+               ? " (the bridge this service paired with): run pair to use this one"
+               : " (bridge_id in node.yaml)");
+      if (why != bridge_error_) host_.Warn(why);  // once, not every poll
+      bridge_error_ = why;
+      return !config_.auto_bridge;  // auto: look for the right one again soon
+    }
+    if (!verified_) {
+      host_.Info("bridge " + info.bridge_id + " at " + client_.address()->ToString() +
+                 " answers (API " + info.api_version + ")");
+      verified_ = true;
+      pacer_.Resume();  // queued commands go now, not after the backoff
+      changed_.notify_all();
     }
     if (!unauthorized_) bridge_error_.clear();
     username = UsernameLocked();
   }
-  if (username.empty()) return true;
+  if (username.empty() || Stopping()) return true;
 
   const HttpResult lights = client_.Get("/api/" + username + "/lights");
   if (!lights.answered()) return unreachable(lights.error);
@@ -843,7 +945,7 @@ bool LightsService::Probe() {
     if (unauthorized_) host_.Info("the bridge accepts the username again");
     unauthorized_ = false;
     bridge_error_.clear();
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     host_.Warn(std::string("cannot read the bridge's lights: ") + e.what());
   }
   return true;

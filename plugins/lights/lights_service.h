@@ -34,7 +34,9 @@ namespace domian::lights {
 inline constexpr int kMaxRequestsInFlight = 3;
 inline constexpr Millis kDefaultRequestTimeout{4000};
 inline constexpr Millis kMinRequestTimeout{100};
-inline constexpr Millis kMaxRequestTimeout{30000};
+// A bridge on the LAN answers in well under a second; one that takes
+// longer than this is as good as down.
+inline constexpr Millis kMaxRequestTimeout{10000};
 // How often a reachable bridge is checked and light states refreshed.
 inline constexpr Millis kDefaultPollInterval{10000};
 inline constexpr Millis kMinPollInterval{200};
@@ -48,9 +50,11 @@ inline constexpr Millis kDiscoveryTimeout{5000};
 // second within it.
 inline constexpr Millis kPairWindow{30000};
 inline constexpr Millis kPairPoll{1000};
-// How long set / group_set / scene wait for the bridge's answer (the host
-// waits 40 s for any call).
+// How long set / group_set / scene wait for the bridge's answer.
 inline constexpr Millis kCommandWait{20000};
+// Everything one call does ends within this, well inside the 40 s the
+// host allows any plugin call before it takes the plugin as stuck.
+inline constexpr Millis kCallBudget{35000};
 // The format of SaveState(); LoadState() refuses newer ones.
 inline constexpr int kStateFormat = 1;
 
@@ -107,6 +111,9 @@ class LightsService {
   nlohmann::json RecallScene(const nlohmann::json& args);
   nlohmann::json Submit(const Target& target, const StateChange& change, bool wait);
 
+  // A call's own requests must also leave time to answer: false when less
+  // than one request timeout is left of the call's budget.
+  bool TimeForARequest() const;
   // Name or id -> id; refreshes the bridge's list once if not found.
   std::string ResolveLight(const nlohmann::json& value);
   std::string ResolveGroup(const nlohmann::json& value);
@@ -131,6 +138,8 @@ class LightsService {
   void UpdateLightsLocked(const std::vector<LightInfo>& lights);  // requires mu_
 
   // Threads.
+  void RequestProbeLocked();  // requires mu_
+  bool Stopping();
   void Monitor();
   bool Probe();  // one check of the bridge; true when it answered
   void Send();
@@ -149,6 +158,9 @@ class LightsService {
   bool stopping_ = false;
   std::atomic<bool> cancel_{false};    // ends an mDNS search early on Stop
   bool started_ = false;
+  bool probe_requested_ = false;     // wake the monitor now
+  // When the call in progress must be answered by (calls are serial).
+  std::chrono::steady_clock::time_point call_deadline_{};
   std::vector<std::thread> threads_;
   Pacer pacer_;
   std::map<uint64_t, std::optional<CommandResult>> waiting_;  // ticket -> result
@@ -158,6 +170,9 @@ class LightsService {
   std::string bridge_error_;   // why it is unreachable or unusable
   std::optional<BridgeInfo> bridge_;
   bool wrong_bridge_ = false;
+  // The bridge at the address answered with the expected id since it was
+  // last unreachable or moved: only then is anything sent or read.
+  bool verified_ = false;
   // Pairing from `pair` or restored state (the config's username wins).
   std::string paired_username_;
   std::string paired_client_key_;

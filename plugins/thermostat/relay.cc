@@ -1,0 +1,111 @@
+#include "plugins/thermostat/relay.h"
+
+#include <domian/plugin.hpp>
+#include <fcntl.h>
+#include <gpiod.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace domian::thermostat {
+namespace {
+
+constexpr char kConsumer[] = "domian-thermostat";
+
+[[noreturn]] void ConfigError(const std::string& key, const std::string& message) {
+  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "thermostat config: 'relay." + key + "' " + message);
+}
+
+std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace
+
+void FileRelay::Set(bool on) {
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(Errno("cannot open relay file " + path_));
+  const char* value = on ? "1\n" : "0\n";
+  const bool written = ::write(fd, value, 2) == 2;
+  const int saved = errno;
+  ::close(fd);
+  if (!written) {
+    errno = saved;
+    throw std::runtime_error(Errno("cannot write relay file " + path_));
+  }
+}
+
+GpiodRelay::GpiodRelay(const std::string& chip, const std::string& line, bool active_low)
+    : chip_name_(chip), line_name_(line), active_low_(active_low) {
+  chip_ = ::gpiod_chip_open_lookup(chip.c_str());
+  if (chip_ == nullptr) throw std::runtime_error(Errno("cannot open GPIO chip " + chip));
+  line_ = ::gpiod_chip_find_line(chip_, line.c_str());
+  if (line_ == nullptr) {
+    ::gpiod_chip_close(chip_);
+    throw std::runtime_error("GPIO chip " + chip + " has no line named " + line);
+  }
+  // Requested once, as an output that starts off (logically: the flag
+  // makes libgpiod invert for an active-low relay).
+  const int flags = active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
+  if (::gpiod_line_request_output_flags(line_, kConsumer, flags, 0) != 0) {
+    const std::string why = Errno("cannot request GPIO line " + line + " on " + chip);
+    ::gpiod_chip_close(chip_);
+    throw std::runtime_error(why);
+  }
+}
+
+GpiodRelay::~GpiodRelay() {
+  if (line_ != nullptr) ::gpiod_line_release(line_);
+  if (chip_ != nullptr) ::gpiod_chip_close(chip_);
+}
+
+void GpiodRelay::Set(bool on) {
+  if (::gpiod_line_set_value(line_, on ? 1 : 0) != 0) {
+    throw std::runtime_error(Errno("cannot set GPIO line " + line_name_));
+  }
+}
+
+std::string GpiodRelay::Describe() const {
+  return "GPIO line " + line_name_ + " on " + chip_name_ + (active_low_ ? " (active low)" : "");
+}
+
+RelayConfig ParseRelayConfig(const nlohmann::json& json) {
+  if (!json.is_object()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "thermostat config: 'relay' must be a mapping with backend: gpiod or file");
+  }
+  RelayConfig config;
+  for (const auto& [key, value] : json.items()) {
+    if (key == "active_low") {
+      if (!value.is_boolean()) ConfigError(key, "must be true or false");
+      config.active_low = value.get<bool>();
+      continue;
+    }
+    if (key != "backend" && key != "path" && key != "chip" && key != "line") {
+      ConfigError(key, "is not a relay setting (backend, path, chip, line, active_low)");
+    }
+    if (!value.is_string() || value.get<std::string>().empty()) {
+      ConfigError(key, "must be a non-empty string");
+    }
+    const std::string text = value.get<std::string>();
+    if (key == "backend") config.backend = text;
+    if (key == "path") config.path = text;
+    if (key == "chip") config.chip = text;
+    if (key == "line") config.line = text;
+  }
+  if (config.backend == "file") {
+    if (config.path.empty()) ConfigError("path", "is missing (backend: file writes 1/0 to it)");
+  } else if (config.backend == "gpiod") {
+    if (config.line.empty()) ConfigError("line", "is missing: the relay's GPIO line name");
+  } else {
+    ConfigError("backend", "must be gpiod or file, not \"" + config.backend + "\"");
+  }
+  return config;
+}
+
+std::unique_ptr<Relay> OpenRelay(const RelayConfig& config) {
+  if (config.backend == "file") return std::make_unique<FileRelay>(config.path);
+  return std::make_unique<GpiodRelay>(config.chip, config.line, config.active_low);
+}
+
+}  // namespace domian::thermostat

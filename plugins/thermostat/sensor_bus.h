@@ -1,0 +1,76 @@
+// SensorBus: reads the DS18B20 sensors of one 1-Wire bus through the
+// Linux w1 sysfs interface, on a thread of its own. Every read of
+// `<root>/28-xxxx/w1_slave` starts a conversion (~750 ms at 12 bit), and
+// conversions on one bus are not concurrent, so the sensors are read one
+// at a time; the thermostat's control thread never waits for a read, it
+// only looks at the last results. A read that does not finish within
+// kReadTimeout (a hung bus) is abandoned and reported.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "plugins/thermostat/w1_reading.h"
+
+namespace domian::thermostat {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A 12-bit conversion takes 750 ms; a read taking this long is a hung bus.
+inline constexpr std::chrono::milliseconds kReadTimeout{3000};
+inline constexpr char kDefaultSysfsRoot[] = "/sys/bus/w1/devices";
+inline constexpr char kSensorPrefix[] = "28-";  // the DS18B20 family code
+
+struct SensorStatus {
+  std::string id;
+  bool present = false;                 // its folder exists
+  std::optional<double> celsius;        // the last valid reading
+  std::optional<SteadyClock::time_point> valid_at;  // when it was read
+  std::string problem;                  // why the last read was not valid ("" if it was)
+  int64_t reads = 0;
+  int64_t bad_reads = 0;
+};
+
+class SensorBus {
+ public:
+  // `ids` empty: every 28-* sensor found, looked for again every round.
+  SensorBus(std::filesystem::path root, std::vector<std::string> ids,
+            std::chrono::milliseconds interval,
+            std::function<void(const std::string&)> log_change);
+  ~SensorBus();  // Stop()
+  SensorBus(const SensorBus&) = delete;
+  SensorBus& operator=(const SensorBus&) = delete;
+
+  void Start();
+  void Stop();  // returns within kReadTimeout even if a read hangs
+  std::vector<SensorStatus> Snapshot() const;
+
+  // One read of one sensor's w1_slave, with the timeout (also for tests).
+  static Reading ReadSensor(const std::filesystem::path& w1_slave, std::chrono::milliseconds timeout);
+
+ private:
+  void Run();
+  std::vector<std::string> SensorIds();
+  void Record(const std::string& id, bool present, const Reading& reading);
+
+  const std::filesystem::path root_;
+  const std::vector<std::string> configured_;
+  const std::chrono::milliseconds interval_;
+  const std::function<void(const std::string&)> log_change_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::map<std::string, SensorStatus> sensors_;
+  std::thread thread_;
+};
+
+}  // namespace domian::thermostat

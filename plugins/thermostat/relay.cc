@@ -2,6 +2,7 @@
 
 #include <domian/plugin.hpp>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <gpiod.h>
 #include <unistd.h>
 
@@ -23,10 +24,19 @@ std::string Errno(const std::string& what) { return what + ": " + std::strerror(
 }  // namespace
 
 void FileRelay::Set(bool on) {
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Non-blocking, and only a regular file or a device: a FIFO nobody reads
+  // would otherwise hang the thermostat with its lock held.
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(Errno("cannot open relay file " + path_));
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !(S_ISREG(info.st_mode) || S_ISCHR(info.st_mode))) {
+    ::close(fd);
+    throw std::runtime_error("relay file " + path_ + " is not a regular file or a device");
+  }
+  // Overwritten in place, then cut to size: a reader never sees it empty.
   const char* value = on ? "1\n" : "0\n";
-  const bool written = ::write(fd, value, 2) == 2;
+  bool written = S_ISREG(info.st_mode) ? ::pwrite(fd, value, 2, 0) == 2 && ::ftruncate(fd, 2) == 0
+                                       : ::write(fd, value, 2) == 2;
   const int saved = errno;
   ::close(fd);
   if (!written) {

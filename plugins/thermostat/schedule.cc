@@ -133,4 +133,13 @@ std::optional<InForce> ScheduledTarget(const std::vector<ScheduleEntry>& schedul
   return target;
 }
 
+double EffectiveTarget(const std::vector<ScheduleEntry>& schedule, double set_target,
+                       std::optional<int>& set_during, int weekday, int minute) {
+  const std::optional<InForce> in_force = ScheduledTarget(schedule, weekday, minute);
+  if (!in_force) return set_target;
+  if (set_during == in_force->since) return set_target;
+  set_during.reset();
+  return in_force->target_c;
+}
+
 }  // namespace domian::thermostat

@@ -44,4 +44,12 @@ struct InForce {
 std::optional<InForce> ScheduledTarget(const std::vector<ScheduleEntry>& schedule, int weekday,
                                        int minute);
 
+// The target that holds now. Without a schedule: `set_target`. With one:
+// `set_target` while the entry in force is still the one that was in force
+// when it was set (`set_during`, its start), else the schedule's; a
+// `set_during` whose entry has passed is cleared, so it never comes back a
+// week later.
+double EffectiveTarget(const std::vector<ScheduleEntry>& schedule, double set_target,
+                       std::optional<int>& set_during, int weekday, int minute);
+
 }  // namespace domian::thermostat

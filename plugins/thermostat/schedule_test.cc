@@ -35,6 +35,22 @@ TEST(Schedule, TheLatestEntryHoldsGoingBackRoundTheWeek) {
   EXPECT_EQ(monday->since, 6 * 60 + 30);  // Monday 06:30, minute of the week
 }
 
+TEST(Schedule, ASetTargetHoldsUntilTheNextEntryAndNeverComesBack) {
+  const auto week = Week();
+  std::optional<int> set_during;
+  // Without a set_target, the schedule.
+  EXPECT_EQ(EffectiveTarget(week, 25, set_during, kMonday, 7 * 60), 21);
+  // Set on Monday at 07:00, during the 06:30 entry.
+  set_during = ScheduledTarget(week, kMonday, 7 * 60)->since;
+  EXPECT_EQ(EffectiveTarget(week, 25, set_during, kMonday, 21 * 60), 25);
+  EXPECT_EQ(EffectiveTarget(week, 25, set_during, kMonday, 22 * 60), 17);  // next entry
+  EXPECT_FALSE(set_during.has_value());
+  // A week later, the same entry again: the schedule's, not the old set.
+  EXPECT_EQ(EffectiveTarget(week, 25, set_during, kMonday, 7 * 60), 21);
+  // No schedule: always the set target.
+  EXPECT_EQ(EffectiveTarget({}, 25, set_during, kMonday, 7 * 60), 25);
+}
+
 TEST(Schedule, RoundTripsThroughJson) {
   EXPECT_EQ(ParseSchedule(ScheduleJson(Week())), Week());
 }

@@ -103,8 +103,9 @@ std::vector<std::string> SensorBus::SensorIds() {
   if (!configured_.empty()) return configured_;
   std::vector<std::string> ids;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(root_, error)) {
-    const std::string name = entry.path().filename().string();
+  for (auto it = std::filesystem::directory_iterator(root_, error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    const std::string name = it->path().filename().string();
     if (name.rfind(kSensorPrefix, 0) == 0) ids.push_back(name);
   }
   std::lock_guard lock(mu_);
@@ -142,15 +143,23 @@ void SensorBus::Run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    for (const std::string& id : SensorIds()) {
-      {
-        std::lock_guard check(mu_);
-        if (stopping_) return;
+    // Nothing may end this thread but Stop(): a failure here only means
+    // no new readings this round, which the readings' age then reports.
+    try {
+      for (const std::string& id : SensorIds()) {
+        {
+          std::lock_guard check(mu_);
+          if (stopping_) return;
+        }
+        const std::filesystem::path folder = root_ / id;
+        std::error_code error;
+        const bool present = std::filesystem::is_directory(folder, error);
+        Record(id, present, ReadSensor(folder / "w1_slave", kReadTimeout));
       }
-      const std::filesystem::path folder = root_ / id;
-      std::error_code error;
-      const bool present = std::filesystem::is_directory(folder, error);
-      Record(id, present, ReadSensor(folder / "w1_slave", kReadTimeout));
+    } catch (const std::exception& e) {
+      if (log_change_) log_change_(std::string("reading the sensors failed: ") + e.what());
+    } catch (...) {
+      if (log_change_) log_change_("reading the sensors failed");
     }
     lock.lock();
     wake_.wait_for(lock, interval_, [this] { return stopping_; });

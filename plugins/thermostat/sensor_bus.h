@@ -3,8 +3,11 @@
 // `<root>/28-xxxx/w1_slave` starts a conversion (~750 ms at 12 bit), and
 // conversions on one bus are not concurrent, so the sensors are read one
 // at a time; the thermostat's control thread never waits for a read, it
-// only looks at the last results. A read that does not finish within
-// kReadTimeout (a hung bus) is abandoned and reported.
+// only looks at the last results. A read that has produced nothing within
+// kReadTimeout is abandoned and reported; on real sysfs, though, read()
+// itself blocks in the kernel for the conversion (and any retries the w1
+// driver makes), so nothing that must be prompt ever waits for this
+// thread: the service switches its relay off before stopping the bus.
 #pragma once
 
 #include <chrono>
@@ -50,7 +53,7 @@ class SensorBus {
   SensorBus& operator=(const SensorBus&) = delete;
 
   void Start();
-  void Stop();  // returns within kReadTimeout even if a read hangs
+  void Stop();  // waits for the read in progress
   std::vector<SensorStatus> Snapshot() const;
 
   // One read of one sensor's w1_slave, with the timeout (also for tests).

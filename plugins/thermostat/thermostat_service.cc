@@ -23,6 +23,9 @@ constexpr int64_t kMinControlPeriodMs = 100;
 constexpr int64_t kMaxControlPeriodMs = 60000;
 constexpr int64_t kMaxReadIntervalMs = 600000;
 constexpr size_t kSensorIdLength = 15;  // "28-" and 12 hex digits
+// A relay that will not switch off at stop is tried this often.
+constexpr int kStopOffAttempts = 3;
+constexpr auto kStopOffRetry = std::chrono::milliseconds(100);
 
 [[noreturn]] void ConfigError(const std::string& key, const std::string& message) {
   throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "thermostat config: '" + key + "' " + message);
@@ -212,26 +215,26 @@ void ThermostatService::Start() {
       throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, std::string("the relay: ") + e.what());
     }
   }
-  std::lock_guard lock(mu_);
-  if (started_) return;
-  // OFF first, whatever the relay was left at; the minimum off time counts
-  // from here, so a restarting plugin cannot cycle the boiler.
-  controller_ = std::make_unique<Controller>(SteadyClock::now());
-  relay_on_.reset();
-  DriveRelayLocked(false);
+  {
+    std::lock_guard lock(mu_);
+    if (started_) return;
+    // OFF first, whatever the relay was left at; the minimum off time
+    // counts from here, so a restarting plugin cannot cycle the boiler.
+    controller_ = std::make_unique<Controller>(SteadyClock::now());
+    relay_on_.reset();
+    DriveRelayLocked(false);
+    stopping_ = false;
+  }
   host_.Info("relay off at start (" + relay_->Describe() + ")");
   bus_.Start();
-  stopping_ = false;
+  try {
+    thread_ = std::thread([this] { Control(); });
+  } catch (...) {
+    bus_.Stop();
+    throw;
+  }
+  std::lock_guard lock(mu_);
   started_ = true;
-  thread_ = std::thread([this] {
-    try {
-      Control();
-    } catch (const std::exception& e) {
-      host_.LogError(std::string("the control thread stopped: ") + e.what());
-      std::lock_guard failed(mu_);
-      DriveRelayLocked(false);
-    }
-  });
 }
 
 void ThermostatService::Stop() {
@@ -242,12 +245,20 @@ void ThermostatService::Stop() {
   }
   wake_.notify_all();
   thread_.join();
-  bus_.Stop();
-  std::lock_guard lock(mu_);
-  controller_->ForceOff(SteadyClock::now(), "stopped");
-  DriveRelayLocked(false);
+  // The relay first: the bus may be in the middle of a read that takes
+  // as long as the kernel says.
+  {
+    std::lock_guard lock(mu_);
+    controller_->ForceOff(SteadyClock::now(), "stopped");
+    for (int attempt = 0; attempt < kStopOffAttempts && relay_on_ != false; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(kStopOffRetry);
+      DriveRelayLocked(false);
+    }
+    if (relay_on_ != false) host_.LogError("the relay could not be switched off at stop: " + relay_error_);
+    started_ = false;
+  }
   host_.Info("relay off at stop");
-  started_ = false;
+  bus_.Stop();
 }
 
 void ThermostatService::DriveRelayLocked(bool on) {
@@ -257,29 +268,27 @@ void ThermostatService::DriveRelayLocked(bool on) {
     relay_error_.clear();
     if (relay_on_ != on) host_.Info(std::string("relay ") + (on ? "ON" : "OFF") + ": " + controller_->reason());
     relay_on_ = on;
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     if (relay_error_ != e.what()) host_.LogError(e.what());
     relay_error_ = e.what();
     relay_on_.reset();  // unknown: written again next step
   }
 }
 
-ControlSettings ThermostatService::SettingsLocked() const {
+ControlSettings ThermostatService::SettingsLocked() {
   ControlSettings settings = config_.control;
   settings.mode = mode_;
-  settings.target_c = target_c_;
-  if (!schedule_.empty()) {
-    const auto [weekday, minute] = LocalWeekdayAndMinute();
-    const auto in_force = ScheduledTarget(schedule_, weekday, minute);
-    if (in_force && target_set_during_ != in_force->since) settings.target_c = in_force->target_c;
-  }
+  const auto [weekday, minute] = LocalWeekdayAndMinute();
+  settings.target_c = EffectiveTarget(schedule_, target_c_, target_set_during_, weekday, minute);
   return settings;
 }
 
 void ThermostatService::ControlStep() {
   const std::vector<SensorStatus> sensors = bus_.Snapshot();
-  const auto now = SteadyClock::now();
   std::lock_guard lock(mu_);
+  // Under the lock: a step from set_mode and one from the control thread
+  // must not see time run backwards.
+  const auto now = SteadyClock::now();
   combined_ = CombineReadings(sensors, config_.combine, config_.combine_sensor,
                               config_.max_sensor_age, now);
   const bool on = controller_->Step(now, combined_.celsius, combined_.why_none, SettingsLocked());
@@ -290,12 +299,28 @@ void ThermostatService::ControlStep() {
 void ThermostatService::Control() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    poked_ = false;
     lock.unlock();
-    ControlStep();
+    // Nothing may end this thread but Stop(): on any failure the relay
+    // goes off, the failure is reported, and the next period tries again.
+    std::string failure;
+    try {
+      ControlStep();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    } catch (...) {
+      failure = "unknown error";
+    }
     lock.lock();
+    if (!failure.empty()) {
+      if (control_error_ != failure) host_.LogError("control step failed: " + failure);
+      controller_->ForceOff(SteadyClock::now(), "control step failed: " + failure);
+      DriveRelayLocked(false);
+    }
+    control_error_ = failure;
     auto until = SteadyClock::now() + config_.control_period;
     if (const auto deadline = controller_->Deadline(SettingsLocked())) until = std::min(until, *deadline);
-    wake_.wait_until(lock, until, [this] { return stopping_; });
+    wake_.wait_until(lock, until, [this] { return stopping_ || poked_; });
   }
 }
 
@@ -361,12 +386,11 @@ json ThermostatService::SetTarget(const json& args) {
     std::lock_guard lock(mu_);
     target_c_ = it->get<double>();
     target_set_during_.reset();
-    if (!schedule_.empty()) {
-      const auto [weekday, minute] = LocalWeekdayAndMinute();
-      if (const auto in_force = ScheduledTarget(schedule_, weekday, minute)) {
-        target_set_during_ = in_force->since;  // until the schedule's next entry
-      }
+    const auto [weekday, minute] = LocalWeekdayAndMinute();
+    if (const auto in_force = ScheduledTarget(schedule_, weekday, minute)) {
+      target_set_during_ = in_force->since;  // until the schedule's next entry
     }
+    poked_ = true;
   }
   wake_.notify_all();
   return Status();
@@ -381,6 +405,7 @@ json ThermostatService::SetMode(const json& args) {
   {
     std::lock_guard lock(mu_);
     mode_ = *mode;
+    poked_ = true;
   }
   wake_.notify_all();
   if (*mode == Mode::kOff) ControlStep();  // off now, not at the next period
@@ -397,6 +422,7 @@ json ThermostatService::SetSchedule(const json& args) {
     std::lock_guard lock(mu_);
     schedule_ = std::move(schedule);
     target_set_during_.reset();
+    poked_ = true;
   }
   wake_.notify_all();
   return Status();
@@ -447,6 +473,7 @@ void ThermostatService::LoadState(std::string_view text) {
 std::optional<std::string> ThermostatService::CheckHealth() {
   std::lock_guard lock(mu_);
   if (!relay_error_.empty()) return "relay: " + relay_error_;
+  if (!control_error_.empty()) return "control step failed: " + control_error_;
   if (!combined_.celsius && mode_ == Mode::kHeat) return "heating held off: " + combined_.why_none;
   return std::nullopt;
 }

@@ -86,7 +86,9 @@ class ThermostatService {
 
   void Control();            // the control thread
   void ControlStep();        // one step; requires nothing held
-  ControlSettings SettingsLocked() const;  // the target in force now; requires mu_
+  // The target in force now (clears a set_target whose schedule entry has
+  // passed); requires mu_.
+  ControlSettings SettingsLocked();
   void DriveRelayLocked(bool on);           // requires mu_
 
   sdk::Host host_;
@@ -109,6 +111,8 @@ class ThermostatService {
   std::unique_ptr<Controller> controller_;
   std::optional<bool> relay_on_;  // as last written; nullopt before the first write
   std::string relay_error_;
+  std::string control_error_;  // why the last control step failed
+  bool poked_ = false;         // re-evaluate now (a command changed something)
   Combined combined_{std::nullopt, "no reading yet"};
 };
 

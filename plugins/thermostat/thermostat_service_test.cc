@@ -6,7 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <thread>
 #include <mutex>
 
 #include "tests/support/cluster.h"
@@ -116,6 +119,66 @@ TEST_F(ThermostatControl, AFailingRelayIsReportedRetriedAndLeftOffAtStop) {
   ASSERT_TRUE(testing::Eventually([&] { return relay_->Last() == true; }, 10s));
   service->Stop();
   EXPECT_EQ(relay_->Last(), false);
+}
+
+TEST_F(ThermostatControl, StopSwitchesTheRelayOffBeforeWaitingForTheBus) {
+  sysfs_.Reading(kSensor, 15000);
+  auto service = Make();
+  service->Start();
+  ASSERT_TRUE(testing::Eventually([&] { return relay_->Last() == true; }, 10s));
+  // The next read hangs (a FIFO answered only after 5 s): the bus is stuck
+  // in it for its 3 s timeout.
+  sysfs_.Slow(kSensor, testing::W1SlaveText(15000), 5s);
+  std::this_thread::sleep_for(300ms);  // the bus is in that read by now
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    service->Stop();
+    stopped = true;
+  });
+  const auto began = std::chrono::steady_clock::now();
+  ASSERT_TRUE(testing::Eventually([&] { return relay_->Last() == false; }, 10s));
+  const auto off_after = std::chrono::steady_clock::now() - began;
+  stopper.join();
+  EXPECT_LT(off_after, 1500ms) << "the relay waited for the sensor read";
+}
+
+TEST_F(ThermostatControl, AFifoAsTheRelayFileIsAnErrorNotAHang) {
+  const auto fifo = dir_.path() / "relay-fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  FileRelay relay(fifo.string());
+  const auto began = std::chrono::steady_clock::now();
+  try {
+    relay.Set(false);
+    ADD_FAILURE() << "a FIFO was accepted as a relay file";
+  } catch (const std::runtime_error& e) {
+    // Refused at open (no reader: ENXIO) or by the file type check.
+    EXPECT_THAT(e.what(), HasSubstr(fifo.string()));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 2s);
+}
+
+TEST(CombineReadings, OnlyReadingsNoOlderThanTheMaximumAgeCount) {
+  const SteadyTime now = SteadyTime() + std::chrono::hours(100);
+  auto sensor = [&](const std::string& id, double c, std::chrono::seconds age) {
+    SensorStatus s;
+    s.id = id;
+    s.present = true;
+    s.celsius = c;
+    s.valid_at = now - age;
+    return s;
+  };
+  const std::vector<SensorStatus> sensors = {sensor("28-000000000001", 20.0, 10s),
+                                             sensor("28-000000000002", 22.0, 120s),
+                                             sensor("28-000000000003", 18.0, 121s)};
+  EXPECT_EQ(CombineReadings(sensors, Combine::kMean, "", 120s, now).celsius, 21.0);  // 3 is stale
+  EXPECT_EQ(CombineReadings(sensors, Combine::kMin, "", 120s, now).celsius, 20.0);
+  EXPECT_EQ(CombineReadings(sensors, Combine::kMax, "", 120s, now).celsius, 22.0);
+  EXPECT_EQ(CombineReadings(sensors, Combine::kOne, "28-000000000002", 120s, now).celsius, 22.0);
+  const Combined stale = CombineReadings(sensors, Combine::kOne, "28-000000000003", 120s, now);
+  EXPECT_FALSE(stale.celsius);
+  EXPECT_THAT(stale.why_none, HasSubstr("no valid reading younger than 120 s"));
+  EXPECT_FALSE(CombineReadings(sensors, Combine::kMean, "", 5s, now).celsius);
+  EXPECT_THAT(CombineReadings({}, Combine::kMean, "", 5s, now).why_none, HasSubstr("no sensor found"));
 }
 
 TEST_F(ThermostatControl, RefusesBadCommandsAndTakesOnlyValidSavedState) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <vector>
 
 namespace domian::thermostat {
@@ -70,7 +71,17 @@ Reading ParseW1Slave(std::string_view text) {
   const std::string_view number = second.substr(t + 2);
   int milli = 0;
   const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), milli);
-  if (ec != std::errc() || end == number.data()) return Invalid("t= is not a number");
+  if (ec != std::errc() || end == number.data() ||
+      std::string_view(end, static_cast<size_t>(number.data() + number.size() - end))
+              .find_first_not_of(" \r") != std::string_view::npos) {
+    return Invalid("t= is not a number");
+  }
+  // The kernel derives t= from the first two (CRC-checked) bytes, in
+  // 1/16 °C: anything else was not computed from this scratchpad.
+  const auto raw = static_cast<int16_t>(static_cast<uint16_t>(bytes[1] << 8 | bytes[0]));
+  if (std::abs(milli - raw * 1000 / 16) > 1) {
+    return Invalid("t=" + std::to_string(milli) + " does not match the scratchpad bytes");
+  }
   if (milli == kPowerOnMilliC) return Invalid("85 °C, the power-on value (a missed conversion)");
   if (milli < kMinMilliC || milli > kMaxMilliC) {
     return Invalid("t=" + std::to_string(milli) + " is outside the sensor's range");

@@ -58,6 +58,11 @@ TEST(ParseW1Slave, ReadingsThatMustNeverBeTrusted) {
             "not a number"},
            {"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57\n", "no t="},
            {testing::W1SlaveText(130000), "outside the sensor's range"},
+           // A t= that the CRC-checked bytes (23.125 °C) do not say.
+           {"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=99999\n",
+            "does not match the scratchpad bytes"},
+           {"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125junk\n",
+            "not a number"},
        }) {
     const Reading reading = ParseW1Slave(c.text);
     EXPECT_FALSE(reading.valid()) << c.text;
@@ -102,20 +107,24 @@ TEST_F(Bus, FindsEverySensorReadsOneAtATimeAndNoticesOneVanishing) {
         return sensors.size() == 2 && sensors[0].celsius && sensors[1].celsius;
       },
       10s));
-  // b was opened only after a had answered: one conversion at a time.
-  EXPECT_GE(b->opened_ns.load(), a->answered_ns.load());
+  // b was opened only after a had been answered (a's answer comes 300 ms
+  // after a was opened): one conversion at a time.
+  EXPECT_GE(b->opened_ns.load(),
+            a->opened_ns.load() + std::chrono::nanoseconds(300ms).count());
   auto sensors = bus.Snapshot();
   EXPECT_EQ(sensors[0].id, "28-00000000000a");
   EXPECT_EQ(*sensors[0].celsius, 20.0);
   EXPECT_EQ(*sensors[1].celsius, 22.0);
 
   sysfs_.Vanish("28-00000000000b");
+  // Generous: a's FIFO now has no writer, so each read of it takes the
+  // whole 3 s read timeout.
   ASSERT_TRUE(testing::Eventually(
       [&] {
         sensors = bus.Snapshot();
         return sensors.size() == 2 && !sensors[1].present;
       },
-      10s));
+      30s));
   EXPECT_THAT(sensors[1].problem, HasSubstr("vanished"));
   EXPECT_EQ(*sensors[1].celsius, 22.0);  // the last valid one, which ages from here
   bus.Stop();

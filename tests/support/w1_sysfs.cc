@@ -54,13 +54,14 @@ uint8_t W1Crc8(const std::vector<uint8_t>& bytes) {
 }
 
 std::string W1SlaveText(int milli_c) {
-  // 12-bit resolution: 1/16 °C per step, two's complement.
+  // 12-bit resolution: 1/16 °C per step, two's complement; t= as the
+  // kernel computes it from those bytes.
   const auto raw = static_cast<int16_t>(std::lround(milli_c / 62.5));
   const auto bits = static_cast<uint16_t>(raw);
   std::vector<uint8_t> bytes = {static_cast<uint8_t>(bits & 0xFF), static_cast<uint8_t>(bits >> 8),
                                 0x4b, 0x46, 0x7f, 0xff, 0x0c, 0x10};
   bytes.push_back(W1Crc8(bytes));
-  return Lines(bytes, "YES", milli_c);
+  return Lines(bytes, "YES", raw * 1000 / 16);
 }
 
 std::string W1SlaveCrcNo() {

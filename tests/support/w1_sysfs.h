@@ -22,7 +22,8 @@ namespace domian::testing {
 // implementation of its own, so the plugin's is checked, not copied).
 uint8_t W1Crc8(const std::vector<uint8_t>& bytes);
 
-// The two lines w1_slave holds for a reading of `milli_c` milli-degrees.
+// The two lines w1_slave holds for a reading of `milli_c` milli-degrees
+// (rounded to the sensor's 1/16 °C steps).
 std::string W1SlaveText(int milli_c);
 // A read whose CRC failed: the kernel says NO and still prints a t=.
 std::string W1SlaveCrcNo();

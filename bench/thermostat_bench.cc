@@ -1,0 +1,191 @@
+// Thermostat benchmark: one real domiand running the thermostat plugin
+// (in its own plugin host process, the default) on a w1 sysfs tree the
+// bench writes (tests/support/w1_sysfs.h) with the `file` relay backend,
+// control period and sensor read interval at their defaults (1 s, 2 s),
+// min_on_s/min_off_s 0 so every change may switch.
+//
+//   react:  the sensor file crosses the band (cold, then warm, in turn);
+//           time until the relay file follows.
+//   stale:  the sensor starts failing its CRC; how long after the last
+//           good reading became too old (max_sensor_age_s after it was
+//           read) the relay file says 0: the sensor's age in `status`,
+//           asked the moment the relay file changes, minus the maximum age
+//           (an upper bound: the status call itself adds ~2 ms).
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <thread>
+
+#include "bench/command_line.h"
+#include "bench/percentile.h"
+#include "core/cli/control_client.h"
+#include "tests/support/cluster.h"
+#include "tests/support/w1_sysfs.h"
+
+namespace po = boost::program_options;
+using namespace domian::testing;
+using domian::bench::Fixed;
+using domian::bench::Percentile;
+using Steady = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+constexpr char kSensor[] = "28-0000000a1b2c";
+constexpr int kColdMilli = 17000;  // below target 20 - 0.5
+constexpr int kWarmMilli = 23000;  // above target 20 + 0.5
+constexpr auto kMaxSensorAge = 5s;  // max_sensor_age_s, the smallest allowed
+constexpr auto kReady = 60s;
+constexpr auto kFollowDeadline = 30s;
+constexpr auto kPoll = 5ms;
+// Goals: a relay that follows within two control periods of a sensor read
+// (1 s period, 2 s reads: at most ~4 s), and that goes off within one
+// control period of the readings going stale.
+constexpr double kGoalReactP99Ms = 4000;
+constexpr double kGoalStaleP99Ms = 1000;
+
+double MsSince(Steady::time_point from) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - from).count();
+}
+
+json Summary(const std::vector<double>& values) {
+  double max = 0;
+  for (const double v : values) max = std::max(max, v);
+  return {{"p50", Percentile(values, 50)}, {"p99", Percentile(values, 99)}, {"max", max}};
+}
+
+struct Setup {
+  TempDir dir{"domian-thermostat-bench"};
+  W1Sysfs sysfs{dir.path() / "devices"};
+  std::filesystem::path relay = dir.path() / "relay";
+  std::unique_ptr<Daemon> node;
+
+  Setup() {
+    sysfs.Reading(kSensor, kWarmMilli);
+    MakePluginFolder(dir.path() / "plugins", DOMIAN_PLUGIN_DIR, {"thermostat"});
+    Daemon::Options options{.id = "bench", .log_level = "info"};
+    options.traits = {"w1"};
+    options.extra_yaml = "plugins:\n  dirs: [" + (dir.path() / "plugins").string() +
+                         "]\nplacement:\n  settle: 0s\nservices:\n  thermostat:\n    config:\n"
+                         "      sysfs_root: " + sysfs.root().string() + "\n"
+                         "      target_c: 20\n      hysteresis_c: 0.5\n"
+                         "      min_on_s: 0\n      min_off_s: 0\n"
+                         "      max_sensor_age_s: " + std::to_string(kMaxSensorAge.count()) + "\n"
+                         "      relay: {backend: file, path: " + relay.string() + "}\n";
+    node = std::make_unique<Daemon>(dir.path(), options);
+    node->Start();
+    if (!Eventually([&] { return Relay() == "0"; }, kReady)) {
+      throw std::runtime_error("the thermostat did not start: " + node->Log());
+    }
+  }
+
+  std::string Relay() const {
+    std::ifstream in(relay);
+    std::string value;
+    std::getline(in, value);
+    return value;
+  }
+
+  // Polls until the relay file says `value`; ms since `from`.
+  double Until(const std::string& value, Steady::time_point from) {
+    while (Relay() != value) {
+      if (Steady::now() - from > kFollowDeadline) throw std::runtime_error("the relay did not follow");
+      std::this_thread::sleep_for(kPoll);
+    }
+    return MsSince(from);
+  }
+};
+
+json RunReact(int trials) {
+  Setup setup;
+  std::vector<double> ms;
+  for (int i = 0; i < trials; ++i) {
+    const bool cold = i % 2 == 0;
+    const auto began = Steady::now();
+    setup.sysfs.Reading(kSensor, cold ? kColdMilli : kWarmMilli);
+    ms.push_back(setup.Until(cold ? "1" : "0", began));
+  }
+  return {{"scenario", "thermostat-react"}, {"trials", trials}, {"react_ms", Summary(ms)}};
+}
+
+json RunStale(int trials) {
+  Setup setup;
+  domian::cli::ControlClient client(setup.node->address());
+  std::vector<double> ms;
+  for (int i = 0; i < trials; ++i) {
+    setup.sysfs.Reading(kSensor, kColdMilli);
+    setup.Until("1", Steady::now());
+    // The last good reading is the one the bus takes before it sees the
+    // CRC failure: at most one read interval (2 s) after this write.
+    setup.sysfs.Write(kSensor, W1SlaveCrcNo());
+    setup.Until("0", Steady::now());
+    auto reply = client.Call("thermostat", "status", "{}");
+    const json* status = std::get_if<json>(&reply);
+    if (status == nullptr) throw std::runtime_error("status failed");
+    const double age_ms = (*status)["sensors"][0]["age_s"].get<double>() * 1000;
+    ms.push_back(age_ms - std::chrono::duration<double, std::milli>(kMaxSensorAge).count());
+  }
+  return {{"scenario", "thermostat-stale"}, {"trials", trials}, {"off_after_stale_ms", Summary(ms)}};
+}
+
+int Report(const std::string& file) {
+  std::ifstream in(file);
+  const json doc = json::parse(in);
+  auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
+                const std::string& verdict) {
+    std::cout << std::left << std::setw(48) << scenario << std::setw(16) << goal << std::setw(44)
+              << measured << verdict << "\n";
+  };
+  auto measured = [](const json& s) {
+    return "p50 " + Fixed(s["p50"], 0) + " p99 " + Fixed(s["p99"], 0) + " max " + Fixed(s["max"], 0) +
+           " ms";
+  };
+  row("thermostat scenario", "goal", "measured", "verdict");
+  for (const auto& r : doc["results"]) {
+    const std::string scenario = r.value("scenario", "");
+    if (scenario == "thermostat-react") {
+      const auto& s = r["react_ms"];
+      row("sensor crosses the band -> relay follows (" + std::to_string(r["trials"].get<int>()) + ")",
+          "p99<=" + Fixed(kGoalReactP99Ms, 0) + "ms", measured(s),
+          s["p99"] <= kGoalReactP99Ms ? "met" : "MISSED");
+    } else if (scenario == "thermostat-stale") {
+      const auto& s = r["off_after_stale_ms"];
+      row("CRC failures: max age passed -> relay off (" + std::to_string(r["trials"].get<int>()) + ")",
+          "p99<=" + Fixed(kGoalStaleP99Ms, 0) + "ms", measured(s),
+          s["p99"] <= kGoalStaleP99Ms ? "met" : "MISSED");
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("thermostat_bench");
+  options.add_options()
+      ("scenario", po::value<std::string>(), "react | stale")
+      ("trials", po::value<int>()->default_value(20), "changes (react) or failures (stale)")
+      ("report", po::value<std::string>(), "print the thermostat rows of a results file and exit")
+      ("help,h", "this help");
+  po::variables_map args;
+  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
+  if (args.count("report")) return Report(args["report"].as<std::string>());
+  const std::string scenario = args.count("scenario") ? args["scenario"].as<std::string>() : "";
+  if (scenario != "react" && scenario != "stale") {
+    std::cerr << "--scenario react|stale or --report is required\n" << options;
+    return 2;
+  }
+  if (args["trials"].as<int>() < 1) {
+    std::cerr << "--trials must be at least 1\n";
+    return 2;
+  }
+  try {
+    const int trials = args["trials"].as<int>();
+    std::cout << (scenario == "react" ? RunReact(trials) : RunStale(trials)).dump() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "thermostat_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

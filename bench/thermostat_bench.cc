@@ -4,8 +4,9 @@
 // control period and sensor read interval at their defaults (1 s, 2 s),
 // min_on_s/min_off_s 0 so every change may switch.
 //
-//   react:  the sensor file crosses the band (cold, then warm, in turn);
-//           time until the relay file follows.
+//   react:  the sensor file crosses the band (cold, then warm, in turn),
+//           at a random moment; time until the relay file follows (at
+//           most one read interval plus one control period).
 //   stale:  the sensor starts failing its CRC; how long after the last
 //           good reading became too old (max_sensor_age_s after it was
 //           read) the relay file says 0: the sensor's age in `status`,
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include "bench/command_line.h"
@@ -39,6 +41,7 @@ constexpr auto kMaxSensorAge = 5s;  // max_sensor_age_s, the smallest allowed
 constexpr auto kReady = 60s;
 constexpr auto kFollowDeadline = 30s;
 constexpr auto kPoll = 5ms;
+constexpr int kMaxPauseMs = 2500;  // before each change: past one read interval
 // Goals: a relay that follows within two control periods of a sensor read
 // (1 s period, 2 s reads: at most ~4 s), and that goes off within one
 // control period of the readings going stale.
@@ -100,7 +103,12 @@ struct Setup {
 json RunReact(int trials) {
   Setup setup;
   std::vector<double> ms;
+  // Changes land at a random point of the read and control cycles (right
+  // after the relay switched, they would always just miss a read).
+  std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pause_ms(0, kMaxPauseMs);
   for (int i = 0; i < trials; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
     const bool cold = i % 2 == 0;
     const auto began = Steady::now();
     setup.sysfs.Reading(kSensor, cold ? kColdMilli : kWarmMilli);

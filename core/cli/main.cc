@@ -38,7 +38,8 @@ constexpr char kUsage[] =
     "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
     "                              prints its JSON reply\n";
 
-// A service call may wait on a device (a Hue bridge's link button: ~30 s).
+// A service call may wait on a device (a Hue bridge's link button: ~30 s);
+// the node forwards it for up to 45 s (rpc::kForwardDeadline), plus room.
 constexpr int kDefaultCallTimeoutMs = 50000;
 
 std::string JoinNames(const nlohmann::json& names) {

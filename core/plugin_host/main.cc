@@ -16,7 +16,6 @@
 #include <mutex>
 
 #include "core/common/logging.h"
-#include "core/plugins/isolated_service.h"
 #include "core/plugins/plugin_instance.h"
 #include "core/plugins/plugin_library.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
@@ -31,10 +30,6 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitRefused = 3;
-// An invoke running longer than the core waits for any call (plus room)
-// is stuck: health checks then go unanswered, and the core replaces this
-// process. Shorter ones are busy, not unhealthy.
-constexpr auto kStuckInvoke = domian::plugins::kCallDeadline + std::chrono::seconds(10);
 
 class HostService final : public v1::PluginHostProcess::Service {
  public:
@@ -105,21 +100,13 @@ class HostService final : public v1::PluginHostProcess::Service {
       response->set_detail("not started");
       return grpc::Status::OK;
     }
-    // The plugin is called one call at a time: while a long invoke runs
-    // (a pairing waiting for a button press), the last answer stands.
-    if (const std::optional<CallResult> result = instance->TryCheckHealth()) {
-      std::lock_guard guard(endpoints_mu_);
-      last_health_ = *result;
-    } else if (const auto running = instance->InvokeRunningFor(); running && *running > kStuckInvoke) {
-      const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*running).count();
-      spdlog::error("[{}] a call has run for {} s", library_->description().name, seconds);
-      return {grpc::StatusCode::UNAVAILABLE,
-              "the plugin is stuck in a call for " + std::to_string(seconds) + " s"};
-    }
-    std::lock_guard health_guard(endpoints_mu_);
-    response->set_status(last_health_.status);
-    response->set_detail(last_health_.output);
+    // Never waits for a call in progress (IsolatedService ends a stuck one
+    // at the call deadline).
+    const CallResult result = instance->CheckHealth();
+    response->set_status(result.status);
+    response->set_detail(result.output);
     response->set_has_state(instance->has_state());
+    std::lock_guard guard(endpoints_mu_);
     for (const auto& [name, endpoint] : endpoints_) (*response->mutable_endpoints())[name] = endpoint;
     return grpc::Status::OK;
   }
@@ -157,8 +144,7 @@ class HostService final : public v1::PluginHostProcess::Service {
   std::condition_variable stopped_cv_;
   std::unique_ptr<PluginInstance> instance_;
   bool stopped_ = false;
-  std::mutex endpoints_mu_;  // also guards last_health_
-  CallResult last_health_;
+  std::mutex endpoints_mu_;
   std::map<std::string, std::string> endpoints_;
 };
 

@@ -17,9 +17,7 @@ namespace {
 // A file copied into a plugin folder arrives in several events (create,
 // writes, close); one rescan after they settle is enough.
 constexpr std::chrono::milliseconds kSettle{200};
-// How often inline services' health checks run (an isolated service's
-// runs in IsolatedService, every kHealthInterval).
-constexpr std::chrono::milliseconds kInlineHealthInterval{2000};
+
 
 }  // namespace
 
@@ -69,14 +67,14 @@ void PluginHost::Stop() {
 void PluginHost::Watch() {
   pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   char buffer[4096];
-  auto next_health = std::chrono::steady_clock::now() + kInlineHealthInterval;
+  auto next_health = std::chrono::steady_clock::now() + kHealthInterval;
   while (true) {
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
         next_health - std::chrono::steady_clock::now());
     const int ready = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
     if (std::chrono::steady_clock::now() >= next_health) {
       CheckInlineHealth();
-      next_health = std::chrono::steady_clock::now() + kInlineHealthInterval;
+      next_health = std::chrono::steady_clock::now() + kHealthInterval;
     }
     if (ready <= 0) continue;
     if ((fds[1].revents & POLLIN) != 0) return;
@@ -104,11 +102,8 @@ void PluginHost::CheckInlineHealth() {
   }
   bool changed = false;
   for (const auto& [service, instance] : inline_services) {
-    // A call in progress (which may wait for a person) is not a problem:
-    // the last answer stands until the plugin is free.
-    const std::optional<CallResult> health = instance->TryCheckHealth();
-    if (!health) continue;
-    const std::string detail = health->ok() ? "" : health->output;
+    const CallResult health = instance->CheckHealth();  // never waits for a call
+    const std::string detail = health.ok() ? "" : health.output;
     std::lock_guard lock(mu_);
     if (service->instance != instance || service->status.detail == detail) continue;
     if (!detail.empty()) spdlog::info("service {}: {}", service->config.name, detail);

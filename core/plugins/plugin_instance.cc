@@ -146,19 +146,10 @@ void PluginInstance::Stop() {
 
 CallResult PluginInstance::Invoke(const std::string& command, const std::string& args_json) {
   std::lock_guard lock(call_mu_);
-  invoke_since_ns_ = std::chrono::steady_clock::now().time_since_epoch().count();
   Output reply(kMaxReplyBytes), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().invoke(
       instance_, command.c_str(), args_json.c_str(), &reply.out, &error.out);
-  invoke_since_ns_ = 0;
   return Finish(status, reply, error, "the reply");
-}
-
-std::optional<std::chrono::steady_clock::duration> PluginInstance::InvokeRunningFor() const {
-  const int64_t since = invoke_since_ns_;
-  if (since == 0) return std::nullopt;
-  return std::chrono::steady_clock::now().time_since_epoch() -
-         std::chrono::steady_clock::duration(since);
 }
 
 CallResult PluginInstance::SaveState() {
@@ -179,14 +170,10 @@ CallResult PluginInstance::LoadState(const std::string& state) {
 }
 
 CallResult PluginInstance::CheckHealth() {
-  std::lock_guard lock(call_mu_);
-  return CheckHealthLocked();
-}
-
-std::optional<CallResult> PluginInstance::TryCheckHealth() {
   std::unique_lock lock(call_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return std::nullopt;
-  return CheckHealthLocked();
+  std::lock_guard health(health_mu_);
+  if (lock.owns_lock()) last_health_ = CheckHealthLocked();
+  return last_health_;
 }
 
 CallResult PluginInstance::CheckHealthLocked() {

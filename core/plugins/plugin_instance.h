@@ -7,8 +7,6 @@
 
 #include <domian/plugin.h>
 
-#include <atomic>
-#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -66,13 +64,10 @@ class PluginInstance {
   bool has_health() const { return health_ext_.check != nullptr; }
   CallResult SaveState();                        // not supported: DOMIAN_ERR_NOT_SUPPORTED
   CallResult LoadState(const std::string& state);  // before Start
-  CallResult CheckHealth();                      // without the extension: healthy
-  // CheckHealth() unless another call is running (a long invoke, e.g. a
-  // pairing that waits for a button): then nullopt at once, since the
-  // plugin is called one call at a time.
-  std::optional<CallResult> TryCheckHealth();
-  // How long the running invoke has taken; nullopt when none runs.
-  std::optional<std::chrono::steady_clock::duration> InvokeRunningFor() const;
+  // Without the extension: healthy. Never waits: while another call runs
+  // (one that may wait for a person, like a Hue pairing) the plugin cannot
+  // be asked, and the last answer stands.
+  CallResult CheckHealth();
 
   const PluginDescription& description() const { return library_->description(); }
 
@@ -96,8 +91,8 @@ class PluginInstance {
   domian_state_ext state_ext_{};
   domian_health_ext health_ext_{};
   std::mutex call_mu_;  // one plugin call at a time per instance
-  // When the invoke in progress began (0: none), read without call_mu_.
-  std::atomic<int64_t> invoke_since_ns_{0};
+  std::mutex health_mu_;  // guards last_health_ (read while call_mu_ is busy)
+  CallResult last_health_;
   bool started_ = false;
 };
 

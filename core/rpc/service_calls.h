@@ -33,8 +33,8 @@ inline constexpr size_t kMaxQueuedInvokes = 64;
 // A forwarded call's deadline: plugins talk to devices (a Hue bridge, a
 // sensor read of ~750 ms) and some calls wait for a person (pairing with
 // a Hue bridge waits up to 30 s for its button), so it covers the owner's
-// own wait for the plugin (plugins::kCallDeadline) and a hop.
-inline constexpr std::chrono::seconds kForwardDeadline{45};
+// own wait for the plugin and a hop.
+inline constexpr std::chrono::seconds kForwardDeadline = plugins::kCallDeadline + std::chrono::seconds(5);
 inline constexpr size_t kMaxArgsBytes = 1 << 20;
 
 class ServiceCalls final : public placement::HandOverTransport {

@@ -41,11 +41,6 @@ std::string LastPart(const std::string& address) {
   return address.substr(slash + 1);
 }
 
-std::string StringOr(const json& object, const char* key, const std::string& fallback = "") {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 const json& ObjectOfEntries(const json& body, const char* what) {
   if (!body.is_object()) {
     throw std::runtime_error(std::string("the bridge's ") + what + " list is not a JSON object");
@@ -54,6 +49,11 @@ const json& ObjectOfEntries(const json& body, const char* what) {
 }
 
 }  // namespace
+
+std::string StringOr(const json& object, const char* key, const std::string& fallback) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
 
 bool StateChange::empty() const { return !on && !bri && !HasColour() && !scene; }
 

@@ -85,6 +85,10 @@ struct ItemResult {
   nlohmann::json value;  // what a success item says was set
 };
 
+// object[key] when it is a string, else `fallback` (bridge replies, saved
+// state and files are read, never trusted to be well-formed).
+std::string StringOr(const nlohmann::json& object, const char* key, const std::string& fallback = "");
+
 // Every item of a v1 reply array. Throws std::runtime_error when the body
 // is not an array of success/error objects.
 std::vector<ItemResult> ReadItems(const nlohmann::json& body);

@@ -1,5 +1,6 @@
 #include "plugins/lights/lights_service.h"
 
+#include <domian/plugin_json.hpp>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,46 +24,10 @@ using Clock = std::chrono::steady_clock;
 constexpr char kPairingFile[] = "pairing.json";
 constexpr size_t kHostNameMax = 256;
 
-[[noreturn]] void ConfigError(const std::string& key, const std::string& message) {
-  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "lights config: '" + key + "' " + message);
-}
-
-std::string ConfigString(const json& config, const std::string& key) {
-  const json& value = config.at(key);
-  if (!value.is_string()) ConfigError(key, "must be a string, not " + value.dump());
-  return value.get<std::string>();
-}
-
-Millis ConfigMillis(const json& config, const std::string& key, Millis low, Millis high) {
-  const json& value = config.at(key);
-  if (!value.is_number_integer() || value.get<int64_t>() < low.count() ||
-      value.get<int64_t>() > high.count()) {
-    ConfigError(key, "must be a whole number of milliseconds from " + std::to_string(low.count()) +
-                         " to " + std::to_string(high.count()) + ", not " + value.dump());
-  }
-  return Millis(value.get<int64_t>());
-}
-
 std::string HostName() {
   char name[kHostNameMax] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) return "node";
   return name;
-}
-
-json Args(std::string_view text) {
-  if (text.empty()) return json::object();
-  json args = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (args.is_discarded() || !args.is_object()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "arguments must be a JSON object");
-  }
-  return args;
-}
-
-// A string member, or "" when it is missing or not a string (saved state
-// and the pairing file are read, never trusted to be well-formed).
-std::string StringField(const json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 bool WaitArg(const json& args) {
@@ -109,44 +74,41 @@ std::string Truncated(const std::string& secret) {
 }  // namespace
 
 LightsConfig LightsConfig::Parse(std::string_view text) {
-  const json config = json::parse(text.empty() ? std::string_view("{}") : text, nullptr,
-                                  /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "lights config: must be a mapping of keys");
-  }
+  const sdk::ConfigReader config("lights", text);
   LightsConfig parsed;
-  for (const auto& [key, value] : config.items()) {
+  auto millis = [&](const std::string& key, Millis low, Millis high) {
+    return Millis(config.Integer(key, low.count(), high.count()));
+  };
+  for (const auto& [key, value] : config.json().items()) {
     if (key == "bridge") {
-      const std::string bridge = ConfigString(config, key);
+      const std::string bridge = config.String(key);
       if (bridge == "auto") {
         parsed.auto_bridge = true;
       } else if (!(parsed.address = ParseBridgeAddress(bridge))) {
-        ConfigError(key, "must be auto or host[:port] (e.g. 192.168.1.20), not \"" + bridge +
-                             "\"");
+        config.Fail(key, "must be auto or host[:port] (e.g. 192.168.1.20), not \"" + bridge + "\"");
       }
     } else if (key == "username") {
-      parsed.username = ConfigString(config, key);
-      if (parsed.username.empty()) ConfigError(key, "must not be empty (leave it out to pair)");
+      parsed.username = config.String(key);  // leave it out to pair
     } else if (key == "clientkey") {
-      parsed.client_key = ConfigString(config, key);
+      parsed.client_key = config.String(key, /*allow_empty=*/true);
     } else if (key == "bridge_id") {
-      const std::string id = ConfigString(config, key);
+      const std::string id = config.String(key);
       if (!IsBridgeId(id)) {
-        ConfigError(key, "must be the bridge's 16 hex digit id (e.g. 001788FFFE0D0A1E), not \"" +
+        config.Fail(key, "must be the bridge's 16 hex digit id (e.g. 001788FFFE0D0A1E), not \"" +
                              id + "\"");
       }
       parsed.bridge_id = NormalizeBridgeId(id);
     } else if (key == "request_timeout_ms") {
-      parsed.request_timeout = ConfigMillis(config, key, kMinRequestTimeout, kMaxRequestTimeout);
+      parsed.request_timeout = millis(key, kMinRequestTimeout, kMaxRequestTimeout);
     } else if (key == "poll_interval_ms") {
-      parsed.poll_interval = ConfigMillis(config, key, kMinPollInterval, kMaxPollInterval);
+      parsed.poll_interval = millis(key, kMinPollInterval, kMaxPollInterval);
     } else {
-      ConfigError(key, "is not a lights setting (known: bridge, username, clientkey, bridge_id, "
+      config.Fail(key, "is not a lights setting (known: bridge, username, clientkey, bridge_id, "
                        "request_timeout_ms, poll_interval_ms)");
     }
   }
   if (!parsed.auto_bridge && !parsed.address) {
-    ConfigError("bridge", "is missing: the bridge's address (host[:port]) or auto");
+    config.Fail("bridge", "is missing: the bridge's address (host[:port]) or auto");
   }
   return parsed;
 }
@@ -203,7 +165,7 @@ void LightsService::Stop() {
 
 std::string LightsService::Invoke(std::string_view command, std::string_view args_json) {
   call_deadline_ = Clock::now() + kCallBudget;
-  const json args = Args(args_json);
+  const json args = sdk::ParseArgs(args_json);
   json reply;
   if (command == "status") {
     reply = Status();
@@ -246,29 +208,17 @@ std::string LightsService::SaveState() {
 }
 
 void LightsService::LoadState(std::string_view text) {
-  const json state = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (state.is_discarded() || !state.is_object() || !state.contains("format") ||
-      !state["format"].is_number_integer()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "the saved lights state is not valid JSON");
-  }
-  if (state["format"].get<int>() > kStateFormat) {
-    throw sdk::Error(DOMIAN_ERR_NOT_SUPPORTED,
-                     "the saved lights state has format " + state["format"].dump() +
-                         ", newer than this plugin's " + std::to_string(kStateFormat));
-  }
+  const json state = sdk::ParseSavedState(text, kStateFormat, "lights");
   std::lock_guard lock(mu_);
-  paired_username_ = StringField(state, "username");
-  paired_client_key_ = StringField(state, "clientkey");
-  paired_bridge_id_ = NormalizeBridgeId(StringField(state, "bridge_id"));
+  TakePairingLocked(state);
   if (config_.auto_bridge && !client_.address()) {
     // Where the bridge was last found: tried first, mDNS if it moved.
-    client_.SetAddress(ParseBridgeAddress(StringField(state, "address")));
+    client_.SetAddress(ParseBridgeAddress(StringOr(state, "address")));
   }
   if (state.contains("lights") && state["lights"].is_object()) {
     for (const auto& [id, light] : state["lights"].items()) {
       if (!light.is_object()) continue;
-      const std::string name = StringField(light, "name");
-      lights_[id] = KnownLight{name.empty() ? id : name, StringField(light, "type"),
+      lights_[id] = KnownLight{StringOr(light, "name", id), StringOr(light, "type"),
                                light.contains("state") && light["state"].is_object()
                                    ? light["state"]
                                    : json::object()};
@@ -319,9 +269,13 @@ void LightsService::LoadPairingFile() {
   if (pairing.is_discarded() || !pairing.is_object()) return;
   std::lock_guard lock(mu_);
   if (!paired_username_.empty()) return;  // the state handed over wins
-  paired_username_ = StringField(pairing, "username");
-  paired_client_key_ = StringField(pairing, "clientkey");
-  paired_bridge_id_ = NormalizeBridgeId(StringField(pairing, "bridge_id"));
+  TakePairingLocked(pairing);
+}
+
+void LightsService::TakePairingLocked(const json& pairing) {
+  paired_username_ = StringOr(pairing, "username");
+  paired_client_key_ = StringOr(pairing, "clientkey");
+  paired_bridge_id_ = NormalizeBridgeId(StringOr(pairing, "bridge_id"));
 }
 
 // ---------------------------------------------------------------------
@@ -532,11 +486,6 @@ std::vector<Entry> LightsService::ReadList(std::vector<Entry> (*reader)(const js
   }
 }
 
-void LightsService::UpdateLights(const std::vector<LightInfo>& lights) {
-  std::lock_guard lock(mu_);
-  UpdateLightsLocked(lights);
-}
-
 void LightsService::UpdateLightsLocked(const std::vector<LightInfo>& lights) {
   lights_.clear();
   for (const LightInfo& light : lights) {
@@ -546,7 +495,10 @@ void LightsService::UpdateLightsLocked(const std::vector<LightInfo>& lights) {
 
 json LightsService::ListLights() {
   const std::vector<LightInfo> lights = ReadList(&ReadLights, "lights");
-  UpdateLights(lights);
+  {
+    std::lock_guard lock(mu_);
+    UpdateLightsLocked(lights);
+  }
   json list = json::array();
   for (const LightInfo& light : lights) {
     json entry = {{"id", light.id}, {"name", light.name}, {"type", light.type}};
@@ -615,35 +567,28 @@ std::pair<std::string, std::string> LightsService::ResolveScene(const json& valu
 // Commands that change lights
 
 json LightsService::SetLight(const json& args) {
-  if (!args.contains("light")) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "light is missing: a light's id or name");
-  }
-  const StateChange change = ParseStateChange(args, /*allow_scene=*/false, {"light", "wait"});
-  if (change.empty()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
-                     "nothing to set: give on, bri, hue, sat, ct or xy");
-  }
-  RequireUsable();
-  const std::string id = ResolveLight(args["light"]);
-  json reply = Submit(Target{Target::Kind::kLight, id}, change, WaitArg(args));
-  reply["light"] = id;
-  return reply;
+  return SetState(args, Target::Kind::kLight, "light", "a light's id or name");
 }
 
 json LightsService::SetGroup(const json& args) {
-  if (!args.contains("group")) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
-                     "group is missing: a group's id or name (0 is all lights)");
+  return SetState(args, Target::Kind::kGroup, "group", "a group's id or name (0 is all lights)");
+}
+
+json LightsService::SetState(const json& args, Target::Kind kind, const char* key,
+                             const char* what) {
+  if (!args.contains(key)) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, std::string(key) + " is missing: " + what);
   }
-  const StateChange change = ParseStateChange(args, /*allow_scene=*/false, {"group", "wait"});
+  const StateChange change = ParseStateChange(args, /*allow_scene=*/false, {key, "wait"});
   if (change.empty()) {
     throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
                      "nothing to set: give on, bri, hue, sat, ct or xy");
   }
   RequireUsable();
-  const std::string id = ResolveGroup(args["group"]);
-  json reply = Submit(Target{Target::Kind::kGroup, id}, change, WaitArg(args));
-  reply["group"] = id;
+  const std::string id =
+      kind == Target::Kind::kLight ? ResolveLight(args[key]) : ResolveGroup(args[key]);
+  json reply = Submit(Target{kind, id}, change, WaitArg(args));
+  reply[key] = id;
   return reply;
 }
 
@@ -875,10 +820,13 @@ bool LightsService::Probe() {
     }
   };
 
+  std::optional<HttpResult> remembered;
   if (config_.auto_bridge && (!client_.address() || !was_usable)) {
     // Where it was last seen is tried first; then mDNS, in case it moved
     // (or another bridge took that address).
-    if (!client_.address() || !matches(client_.Get("/api/config"))) {
+    if (client_.address()) remembered = client_.Get("/api/config");
+    if (!remembered || !matches(*remembered)) {
+      remembered.reset();
       if (Stopping()) return true;
       const auto found = FindBridge(kDiscoveryTimeout, expected_id, &cancel_);
       if (const auto* why = std::get_if<std::string>(&found)) return unreachable(*why);
@@ -892,7 +840,7 @@ bool LightsService::Probe() {
   }
   if (Stopping()) return true;
 
-  const HttpResult config = client_.Get("/api/config");
+  const HttpResult config = remembered ? *remembered : client_.Get("/api/config");
   if (!config.answered()) return unreachable(config.error);
   if (config.throttled()) return true;  // busy, not gone: as it was
   BridgeInfo info;

@@ -108,6 +108,9 @@ class LightsService {
   nlohmann::json ListGroups();
   nlohmann::json SetLight(const nlohmann::json& args);
   nlohmann::json SetGroup(const nlohmann::json& args);
+  // set and group_set: `key` ("light" or "group") names the target.
+  nlohmann::json SetState(const nlohmann::json& args, Target::Kind kind, const char* key,
+                          const char* what);
   nlohmann::json RecallScene(const nlohmann::json& args);
   nlohmann::json Submit(const Target& target, const StateChange& change, bool wait);
 
@@ -134,8 +137,9 @@ class LightsService {
   std::string UsernameLocked() const;
   // The bridge rejected the username (error 1). Needs mu_.
   void UnauthorizedLocked(const std::string& where);
-  void UpdateLights(const std::vector<LightInfo>& lights);
   void UpdateLightsLocked(const std::vector<LightInfo>& lights);  // requires mu_
+  // The username, client key and bridge id of a saved pairing; requires mu_.
+  void TakePairingLocked(const nlohmann::json& pairing);
 
   // Threads.
   void RequestProbeLocked();  // requires mu_

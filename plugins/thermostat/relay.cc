@@ -1,6 +1,6 @@
 #include "plugins/thermostat/relay.h"
 
-#include <domian/plugin.hpp>
+#include <domian/plugin_json.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <gpiod.h>
@@ -14,10 +14,6 @@ namespace domian::thermostat {
 namespace {
 
 constexpr char kConsumer[] = "domian-thermostat";
-
-[[noreturn]] void ConfigError(const std::string& key, const std::string& message) {
-  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "thermostat config: 'relay." + key + "' " + message);
-}
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
 
@@ -79,38 +75,37 @@ std::string GpiodRelay::Describe() const {
   return "GPIO line " + line_name_ + " on " + chip_name_ + (active_low_ ? " (active low)" : "");
 }
 
-RelayConfig ParseRelayConfig(const nlohmann::json& json) {
-  if (!json.is_object()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
-                     "thermostat config: 'relay' must be a mapping with backend: gpiod or file");
-  }
-  RelayConfig config;
+RelayConfig ParseRelayConfig(const sdk::ConfigReader& config) {
+  const nlohmann::json& json = config.json().at("relay");
+  auto fail = [&](const std::string& key, const std::string& message) {
+    config.Fail("relay." + key, message);
+  };
+  if (!json.is_object()) config.Fail("relay", "must be a mapping with backend: gpiod or file");
+  RelayConfig relay;
   for (const auto& [key, value] : json.items()) {
     if (key == "active_low") {
-      if (!value.is_boolean()) ConfigError(key, "must be true or false");
-      config.active_low = value.get<bool>();
+      if (!value.is_boolean()) fail(key, "must be true or false");
+      relay.active_low = value.get<bool>();
       continue;
     }
     if (key != "backend" && key != "path" && key != "chip" && key != "line") {
-      ConfigError(key, "is not a relay setting (backend, path, chip, line, active_low)");
+      fail(key, "is not a relay setting (backend, path, chip, line, active_low)");
     }
-    if (!value.is_string() || value.get<std::string>().empty()) {
-      ConfigError(key, "must be a non-empty string");
-    }
+    if (!value.is_string() || value.get<std::string>().empty()) fail(key, "must be a non-empty string");
     const std::string text = value.get<std::string>();
-    if (key == "backend") config.backend = text;
-    if (key == "path") config.path = text;
-    if (key == "chip") config.chip = text;
-    if (key == "line") config.line = text;
+    if (key == "backend") relay.backend = text;
+    if (key == "path") relay.path = text;
+    if (key == "chip") relay.chip = text;
+    if (key == "line") relay.line = text;
   }
-  if (config.backend == "file") {
-    if (config.path.empty()) ConfigError("path", "is missing (backend: file writes 1/0 to it)");
-  } else if (config.backend == "gpiod") {
-    if (config.line.empty()) ConfigError("line", "is missing: the relay's GPIO line name");
+  if (relay.backend == "file") {
+    if (relay.path.empty()) fail("path", "is missing (backend: file writes 1/0 to it)");
+  } else if (relay.backend == "gpiod") {
+    if (relay.line.empty()) fail("line", "is missing: the relay's GPIO line name");
   } else {
-    ConfigError("backend", "must be gpiod or file, not \"" + config.backend + "\"");
+    fail("backend", "must be gpiod or file, not \"" + relay.backend + "\"");
   }
-  return config;
+  return relay;
 }
 
 std::unique_ptr<Relay> OpenRelay(const RelayConfig& config) {

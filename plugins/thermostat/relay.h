@@ -14,6 +14,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+namespace domian::sdk {
+class ConfigReader;
+}
+
 struct gpiod_chip;
 struct gpiod_line;
 
@@ -65,7 +69,7 @@ struct RelayConfig {
   std::string line;
   bool active_low = false;
 };
-RelayConfig ParseRelayConfig(const nlohmann::json& json);
+RelayConfig ParseRelayConfig(const sdk::ConfigReader& config);
 // Throws std::runtime_error when the backend cannot be opened.
 std::unique_ptr<Relay> OpenRelay(const RelayConfig& config);
 

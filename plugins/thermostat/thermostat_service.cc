@@ -1,5 +1,7 @@
 #include "plugins/thermostat/thermostat_service.h"
 
+#include <domian/plugin_json.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -27,40 +29,9 @@ constexpr size_t kSensorIdLength = 15;  // "28-" and 12 hex digits
 constexpr int kStopOffAttempts = 3;
 constexpr auto kStopOffRetry = std::chrono::milliseconds(100);
 
-[[noreturn]] void ConfigError(const std::string& key, const std::string& message) {
-  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "thermostat config: '" + key + "' " + message);
-}
-
-double Number(const json& config, const std::string& key, double low, double high) {
-  const json& value = config.at(key);
-  if (!value.is_number() || value.get<double>() < low || value.get<double>() > high) {
-    ConfigError(key, "must be a number from " + json(low).dump() + " to " + json(high).dump() +
-                         ", not " + value.dump());
-  }
-  return value.get<double>();
-}
-
-int64_t Whole(const json& config, const std::string& key, int64_t low, int64_t high) {
-  const json& value = config.at(key);
-  if (!value.is_number_integer() || value.get<int64_t>() < low || value.get<int64_t>() > high) {
-    ConfigError(key, "must be a whole number from " + std::to_string(low) + " to " +
-                         std::to_string(high) + ", not " + value.dump());
-  }
-  return value.get<int64_t>();
-}
-
 bool IsSensorId(const std::string& id) {
   return id.size() == kSensorIdLength && id.rfind(kSensorPrefix, 0) == 0 &&
          std::all_of(id.begin() + 3, id.end(), [](unsigned char c) { return std::isxdigit(c); });
-}
-
-json Args(std::string_view text) {
-  if (text.empty()) return json::object();
-  json args = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (args.is_discarded() || !args.is_object()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "arguments must be a JSON object");
-  }
-  return args;
 }
 
 // Now, as a minute of the week in local time (0 = Monday 00:00).
@@ -78,70 +49,67 @@ double SecondsOf(SteadyClock::duration duration) {
 }  // namespace
 
 ThermostatConfig ThermostatConfig::Parse(std::string_view text) {
-  const json config = json::parse(text.empty() ? std::string_view("{}") : text, nullptr,
-                                  /*allow_exceptions=*/false);
-  if (config.is_discarded() || !config.is_object()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "thermostat config: must be a mapping of keys");
-  }
+  const sdk::ConfigReader config("thermostat", text);
   ThermostatConfig parsed;
   std::string combine = "mean";
   bool has_relay = false;
-  for (const auto& [key, value] : config.items()) {
+  auto seconds = [&](const std::string& key, int64_t low, int64_t high) {
+    return Seconds(config.Integer(key, low, high));
+  };
+  for (const auto& [key, value] : config.json().items()) {
     if (key == "sysfs_root") {
-      if (!value.is_string() || value.get<std::string>().empty()) ConfigError(key, "must be a path");
-      parsed.sysfs_root = value.get<std::string>();
+      parsed.sysfs_root = config.String(key);
     } else if (key == "sensors") {
       if (value == "auto") continue;
       if (!value.is_array() || value.empty()) {
-        ConfigError(key, "must be auto or a list of sensor ids (28-xxxxxxxxxxxx)");
+        config.Fail(key, "must be auto or a list of sensor ids (28-xxxxxxxxxxxx)");
       }
       for (const json& id : value) {
         if (!id.is_string() || !IsSensorId(id.get<std::string>())) {
-          ConfigError(key, "holds " + id.dump() + ", not a DS18B20 id (28- and 12 hex digits)");
+          config.Fail(key, "holds " + id.dump() + ", not a DS18B20 id (28- and 12 hex digits)");
         }
         parsed.sensors.push_back(id.get<std::string>());
       }
     } else if (key == "combine") {
-      if (!value.is_string()) ConfigError(key, "must be mean, min, max or a sensor id");
-      combine = value.get<std::string>();
+      combine = config.String(key);
     } else if (key == "target_c") {
-      parsed.control.target_c = Number(config, key, kMinTargetC, kMaxTargetC);
+      parsed.control.target_c = config.Number(key, kMinTargetC, kMaxTargetC);
     } else if (key == "hysteresis_c") {
-      parsed.control.hysteresis_c = Number(config, key, kMinHysteresisC, kMaxHysteresisC);
+      parsed.control.hysteresis_c = config.Number(key, kMinHysteresisC, kMaxHysteresisC);
     } else if (key == "min_on_s") {
-      parsed.control.min_on = Seconds(Whole(config, key, 0, kMaxMinTimeS));
+      parsed.control.min_on = seconds(key, 0, kMaxMinTimeS);
     } else if (key == "min_off_s") {
-      parsed.control.min_off = Seconds(Whole(config, key, 0, kMaxMinTimeS));
+      parsed.control.min_off = seconds(key, 0, kMaxMinTimeS);
     } else if (key == "max_on_s") {
-      parsed.control.max_on = Seconds(Whole(config, key, kMinMaxOnS, kMaxMaxOnS));
+      parsed.control.max_on = seconds(key, kMinMaxOnS, kMaxMaxOnS);
     } else if (key == "max_sensor_age_s") {
-      parsed.max_sensor_age = Seconds(Whole(config, key, kMinSensorAgeS, kMaxSensorAgeS));
+      parsed.max_sensor_age = seconds(key, kMinSensorAgeS, kMaxSensorAgeS);
     } else if (key == "mode") {
       const auto mode = value.is_string() ? ParseMode(value.get<std::string>()) : std::nullopt;
-      if (!mode) ConfigError(key, "must be heat or off, not " + value.dump());
+      if (!mode) config.Fail(key, "must be heat or off, not " + value.dump());
       parsed.control.mode = *mode;
     } else if (key == "schedule") {
       try {
         parsed.schedule = ParseSchedule(value);
       } catch (const sdk::Error& e) {
-        ConfigError(key, e.what());
+        config.Fail(key, e.what());
       }
     } else if (key == "relay") {
-      parsed.relay = ParseRelayConfig(value);
+      parsed.relay = ParseRelayConfig(config);
       has_relay = true;
     } else if (key == "control_period_ms") {
-      parsed.control_period = Millis(Whole(config, key, kMinControlPeriodMs, kMaxControlPeriodMs));
+      parsed.control_period = Millis(config.Integer(key, kMinControlPeriodMs, kMaxControlPeriodMs));
     } else if (key == "read_interval_ms") {
-      parsed.read_interval = Millis(Whole(config, key, 0, kMaxReadIntervalMs));
+      parsed.read_interval = Millis(config.Integer(key, 0, kMaxReadIntervalMs));
     } else {
-      ConfigError(key, "is not a thermostat setting (sysfs_root, sensors, combine, target_c, "
+      config.Fail(key, "is not a thermostat setting (sysfs_root, sensors, combine, target_c, "
                        "hysteresis_c, min_on_s, min_off_s, max_on_s, max_sensor_age_s, mode, "
                        "schedule, relay, control_period_ms, read_interval_ms)");
     }
   }
-  if (!has_relay) ConfigError("relay", "is missing: {backend: gpiod, line: NAME} or {backend: file, path: PATH}");
+  if (!has_relay) config.Fail("relay", "is missing: {backend: gpiod, line: NAME} or {backend: file, path: PATH}");
   if (parsed.control.max_on < parsed.control.min_on) {
-    ConfigError("max_on_s", "must not be shorter than min_on_s");
+    config.Fail("max_on_s", "must not be shorter than min_on_s");
   }
   if (combine == "mean") {
     parsed.combine = Combine::kMean;
@@ -155,7 +123,7 @@ ThermostatConfig ThermostatConfig::Parse(std::string_view text) {
     parsed.combine = Combine::kOne;
     parsed.combine_sensor = combine;
   } else {
-    ConfigError("combine", "must be mean, min, max or one of the sensors' ids, not \"" + combine + "\"");
+    config.Fail("combine", "must be mean, min, max or one of the sensors' ids, not \"" + combine + "\"");
   }
   return parsed;
 }
@@ -319,13 +287,13 @@ void ThermostatService::Control() {
     }
     control_error_ = failure;
     auto until = SteadyClock::now() + config_.control_period;
-    if (const auto deadline = controller_->Deadline(SettingsLocked())) until = std::min(until, *deadline);
+    if (const auto deadline = controller_->Deadline(config_.control)) until = std::min(until, *deadline);
     wake_.wait_until(lock, until, [this] { return stopping_ || poked_; });
   }
 }
 
 std::string ThermostatService::Invoke(std::string_view command, std::string_view args_json) {
-  const json args = Args(args_json);
+  const json args = sdk::ParseArgs(args_json);
   json reply;
   if (command == "status") {
     reply = Status();
@@ -439,16 +407,7 @@ std::string ThermostatService::SaveState() {
 }
 
 void ThermostatService::LoadState(std::string_view text) {
-  const json state = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (state.is_discarded() || !state.is_object() || !state.contains("format") ||
-      !state["format"].is_number_integer()) {
-    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "the saved thermostat state is not valid JSON");
-  }
-  if (state["format"].get<int>() > kStateFormat) {
-    throw sdk::Error(DOMIAN_ERR_NOT_SUPPORTED, "the saved thermostat state has format " +
-                                                   state["format"].dump() + ", newer than " +
-                                                   std::to_string(kStateFormat));
-  }
+  const json state = sdk::ParseSavedState(text, kStateFormat, "thermostat");
   // Each part is taken only when valid; the configuration's stands otherwise.
   std::lock_guard lock(mu_);
   if (state.contains("target_c") && state["target_c"].is_number() &&

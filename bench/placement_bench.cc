@@ -48,6 +48,8 @@ using namespace domian::testing;
 using domian::bench::CountLines;
 using domian::bench::FirstLine;
 using domian::bench::Fixed;
+using domian::bench::MsBetween;
+using domian::bench::Summary;
 using domian::bench::Percentile;
 using domian::cli::ControlClient;
 using Steady = std::chrono::steady_clock;
@@ -76,21 +78,6 @@ const std::string kRunningLine = std::string("service ") + kService + " running 
 
 // Goals from the issue.
 constexpr double kGoalFailoverP50Ms = 2500, kGoalMigrationMs = 300, kGoalHealMs = 5000;
-
-double MsBetween(Steady::time_point from, Steady::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-double MsBetween(Wall::time_point from, Wall::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-nlohmann::json Summary(const std::vector<double>& values) {
-  return {{"p50", Percentile(values, 50)},
-          {"p99", Percentile(values, 99)},
-          {"max", Percentile(values, 100)},
-          {"samples", values.size()}};
-}
 
 // ---- logs ----
 

@@ -28,7 +28,8 @@
 namespace po = boost::program_options;
 using namespace domian::testing;
 using domian::bench::Fixed;
-using domian::bench::Percentile;
+using domian::bench::MsBetween;
+using domian::bench::Summary;
 using Steady = std::chrono::steady_clock;
 using nlohmann::json;
 
@@ -48,15 +49,7 @@ constexpr int kMaxPauseMs = 2500;  // before each change: past one read interval
 constexpr double kGoalReactP99Ms = 4000;
 constexpr double kGoalStaleP99Ms = 1000;
 
-double MsSince(Steady::time_point from) {
-  return std::chrono::duration<double, std::milli>(Steady::now() - from).count();
-}
-
-json Summary(const std::vector<double>& values) {
-  double max = 0;
-  for (const double v : values) max = std::max(max, v);
-  return {{"p50", Percentile(values, 50)}, {"p99", Percentile(values, 99)}, {"max", max}};
-}
+double MsSince(Steady::time_point from) { return MsBetween(from, Steady::now()); }
 
 struct Setup {
   TempDir dir{"domian-thermostat-bench"};

@@ -91,8 +91,7 @@ class Failover : public ::testing::Test {
   }
 
   CommandResult Call(const Daemon& asked, const std::string& service, const std::string& command) {
-    return RunCommand(DomianctlPath(),
-                      {"--node", asked.address(), "call", service, command, "{}", "--json"});
+    return CallService(asked, service, command);
   }
 
   std::string Logs() {

@@ -48,8 +48,7 @@ class LightsMdns : public ::testing::Test {
   }
 
   json Status() {
-    const CommandResult result = RunCommand(
-        DomianctlPath(), {"--node", node_->address(), "call", "lights", "status", "{}", "--json"});
+    const CommandResult result = CallService(*node_, "lights", "status");
     return result.exit_code == 0 ? json::parse(result.out, nullptr, false) : json();
   }
 
@@ -74,9 +73,7 @@ TEST_F(LightsMdns, FindsTheBridgeByItsHueRecordAndUsesIt) {
   EXPECT_EQ(status["bridge"]["configured"], "auto");
   EXPECT_EQ(status["bridge"]["address"], bridge_.address());
   EXPECT_EQ(status["bridge"]["id"], "001788FFFE0D0A1E");
-  const CommandResult set =
-      RunCommand(DomianctlPath(), {"--node", node_->address(), "call", "lights", "set",
-                                   R"({"light": "Desk", "on": true})", "--json"});
+  const CommandResult set = CallService(*node_, "lights", "set", R"({"light": "Desk", "on": true})");
   EXPECT_EQ(set.exit_code, 0) << set.err;
   EXPECT_EQ(bridge_.LightState(desk_)["on"], true);
   EXPECT_THAT(node_->Log(), HasSubstr("found bridge 001788FFFE0D0A1E at " + bridge_.address()));
@@ -97,9 +94,7 @@ TEST_F(LightsMdns, ABridgeWithAnotherIdIsNotUsed) {
       kSettle))
       << status.dump();
   EXPECT_EQ(status["bridge"]["reachable"], false);
-  const CommandResult set =
-      RunCommand(DomianctlPath(), {"--node", node_->address(), "call", "lights", "set",
-                                   R"({"light": "1", "on": true})", "--json"});
+  const CommandResult set = CallService(*node_, "lights", "set", R"({"light": "1", "on": true})");
   EXPECT_NE(set.exit_code, 0);
   EXPECT_EQ(bridge_.Stats().requests, 0) << "the bridge with another id was asked something";
 }

@@ -66,9 +66,7 @@ class Lights : public ::testing::Test {
 
   CommandResult Call(const Daemon& asked, const std::string& command,
                      const std::string& args = "{}") {
-    return RunCommand(DomianctlPath(),
-                      {"--node", asked.address(), "call", "lights", command, args, "--json"},
-                      kCallDeadline);
+    return CallService(asked, "lights", command, args, kCallDeadline);
   }
   // The reply of a call that must succeed.
   json Reply(const Daemon& asked, const std::string& command, const std::string& args = "{}") {

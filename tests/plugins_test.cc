@@ -75,8 +75,7 @@ class Plugins : public ::testing::Test {
 
   CommandResult Call(const Daemon& asked, const std::string& service, const std::string& command,
                      const std::string& args = "{}") {
-    return RunCommand(DomianctlPath(),
-                      {"--node", asked.address(), "call", service, command, args, "--json"});
+    return CallService(asked, service, command, args);
   }
 
   TempDir dir_{"domian-plugins-test"};
@@ -228,8 +227,7 @@ TEST_F(Plugins, AHungPluginIsKilledAndRestarted) {
   ASSERT_TRUE(Eventually([&] { return ServiceState(*a_, "echo-c") == "running"; }, kSettle));
   const int first = PluginHostPid(*a_, "echo-c");
   const auto began = std::chrono::steady_clock::now();
-  const CommandResult hang = RunCommand(
-      DomianctlPath(), {"--node", a_->address(), "call", "echo-c", "hang", "{}", "--json"}, 90s);
+  const CommandResult hang = CallService(*a_, "echo-c", "hang", "{}", 90s);
   // Health checks go on answering while a call runs (a call may wait for a
   // person, e.g. a Hue pairing): the call's own deadline (40 s) ends it, and
   // the host, which can take no further call, is killed and restarted.

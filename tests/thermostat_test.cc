@@ -60,8 +60,7 @@ class Thermostat : public ::testing::Test {
   }
 
   json Call(const std::string& command, const std::string& args = "{}") {
-    const CommandResult result = RunCommand(
-        DomianctlPath(), {"--node", node_->address(), "call", "thermostat", command, args, "--json"});
+    const CommandResult result = CallService(*node_, "thermostat", command, args);
     EXPECT_EQ(result.exit_code, 0) << command << ": " << result.err;
     return json::parse(result.out, nullptr, false);
   }
@@ -173,9 +172,7 @@ TEST_F(Thermostat, TargetModeAndScheduleSurviveARestart) {
   json status;
   ASSERT_TRUE(Eventually(
       [&] {
-        const CommandResult result =
-            RunCommand(DomianctlPath(),
-                       {"--node", node_->address(), "call", "thermostat", "status", "{}", "--json"});
+        const CommandResult result = CallService(*node_, "thermostat", "status");
         status = json::parse(result.out, nullptr, false);
         return result.exit_code == 0;
       },

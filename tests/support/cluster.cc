@@ -125,6 +125,13 @@ std::optional<nlohmann::json> Ctl(const std::string& address, const std::string&
   }
 }
 
+CommandResult CallService(const Daemon& asked, const std::string& service,
+                          const std::string& command, const std::string& args,
+                          std::chrono::milliseconds deadline) {
+  return RunCommand(DomianctlPath(),
+                    {"--node", asked.address(), "call", service, command, args, "--json"}, deadline);
+}
+
 struct Daemon::Process {
   bp::child child;
 };

@@ -117,6 +117,12 @@ void LeaveSegvToTheKernel();
 void MakePluginFolder(const std::filesystem::path& dir, const std::filesystem::path& from,
                       const std::vector<std::string>& names);
 
+// `domianctl --node ADDRESS call SERVICE COMMAND ARGS --json` (a service's
+// command, wherever it runs), with a deadline longer than any call's.
+CommandResult CallService(const Daemon& asked, const std::string& service,
+                          const std::string& command, const std::string& args = "{}",
+                          std::chrono::milliseconds deadline = 60s);
+
 // Daemons named `ids`, not yet started; the first is the seed every other
 // one is configured with (the seed itself knows nobody).
 std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& root,

@@ -4,6 +4,8 @@
 // written must be what was played.
 #include "plugins/speaker/pcm_output.h"
 
+#include <sndfile.h>
+
 #include <alsa/asoundlib.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,11 +15,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "plugins/speaker/player.h"
 #include "tests/support/cluster.h"
 
 namespace domian::speaker {
 namespace {
 
+using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
 struct Wav {
@@ -135,6 +139,54 @@ TEST_F(Playback, StoppingEndsAWriteEarly) {
   out.Write(Tone(format, 440.0, 5.0, 0.5), [&] { return ++polls > 3; });
   out.Drop();
   EXPECT_EQ(polls, 4);
+}
+
+// A sound file written with libsndfile: 22.05 kHz mono, a known ramp.
+std::vector<int16_t> WriteRampWav(const std::filesystem::path& path, size_t frames) {
+  std::vector<int16_t> samples(frames);
+  for (size_t i = 0; i < frames; ++i) samples[i] = static_cast<int16_t>((i * 37) % 20000 - 10000);
+  SF_INFO info{};
+  info.samplerate = 22050;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* file = sf_open(path.c_str(), SFM_WRITE, &info);
+  EXPECT_NE(file, nullptr) << sf_strerror(nullptr);
+  sf_writef_short(file, samples.data(), static_cast<sf_count_t>(frames));
+  sf_close(file);
+  return samples;
+}
+
+TEST_F(Playback, APlayedFileComesOutSampleForSample) {
+  const auto source = dir_.path() / "ramp.wav";
+  const std::vector<int16_t> ramp = WriteRampWav(source, 11025);
+  Player player("domian_test_wav", kDefaultBufferMs, 4, nullptr);
+  ASSERT_TRUE(player.Enqueue(LoadSoundFile(source.string(), 1 << 20)));
+  ASSERT_TRUE(testing::Eventually([&] { return player.Status().played == 1; }, 10s));
+  const Wav wav = ReadWav(wav_);
+  EXPECT_EQ(wav.rate, 22050U);
+  EXPECT_EQ(wav.channels, 1U);
+  EXPECT_EQ(wav.samples, ramp);
+  EXPECT_EQ(player.Status().format->rate, 22050U);
+}
+
+TEST_F(Playback, BadFilesAndAMissingDeviceAreClearErrors) {
+  EXPECT_THROW(LoadSoundFile((dir_.path() / "missing.wav").string(), 1 << 20), std::runtime_error);
+  const auto big = dir_.path() / "big.wav";
+  WriteRampWav(big, 5000);
+  try {
+    LoadSoundFile(big.string(), 1000);
+    ADD_FAILURE() << "a file over the frame limit was loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("over the limit of 1000"));
+  }
+  // A device that does not exist: each item fails and says so; the
+  // player goes on with the next.
+  Player player("domian_no_such_device", kDefaultBufferMs, 2, nullptr);
+  const PcmFormat format{.rate = 8000, .channels = 1};
+  ASSERT_TRUE(player.Enqueue(Item{"tone", format, Tone(format, 440, 0.1, 0.5)}));
+  ASSERT_TRUE(testing::Eventually([&] { return !player.Status().last_error.empty(); }, 10s));
+  EXPECT_THAT(player.Status().last_error, HasSubstr("cannot open ALSA device"));
+  player.Stop();
 }
 
 }  // namespace

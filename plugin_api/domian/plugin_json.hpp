@@ -10,11 +10,19 @@
 #include <domian/plugin.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 namespace domian::sdk {
+
+// `value` as people write it: 20, 0.5, 1e+06.
+inline std::string ShownNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
 
 // A command's arguments: a JSON object ({} when empty).
 inline nlohmann::json ParseArgs(std::string_view text) {
@@ -60,8 +68,8 @@ class ConfigReader {
   double Number(const std::string& key, double low, double high) const {
     const nlohmann::json& value = config_.at(key);
     if (!value.is_number() || value.get<double>() < low || value.get<double>() > high) {
-      Fail(key, "must be a number from " + nlohmann::json(low).dump() + " to " +
-                    nlohmann::json(high).dump() + ", not " + value.dump());
+      Fail(key, "must be a number from " + ShownNumber(low) + " to " + ShownNumber(high) +
+                    ", not " + value.dump());
     }
     return value.get<double>();
   }

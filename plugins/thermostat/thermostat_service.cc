@@ -348,7 +348,7 @@ json ThermostatService::SetTarget(const json& args) {
       it->get<double>() > kMaxTargetC || args.size() != 1) {
     throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
                      "set_target takes {\"target_c\": N} with N from " +
-                         json(kMinTargetC).dump() + " to " + json(kMaxTargetC).dump());
+                         sdk::ShownNumber(kMinTargetC) + " to " + sdk::ShownNumber(kMaxTargetC));
   }
   {
     std::lock_guard lock(mu_);

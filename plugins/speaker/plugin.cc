@@ -1,0 +1,21 @@
+// The speaker plugin's entry point: SpeakerService described to the host.
+#include <domian/plugin.hpp>
+
+#include "plugins/speaker/speaker_service.h"
+
+DOMIAN_SDK_PLUGIN(domian::speaker::SpeakerService,
+                  (domian::sdk::PluginInfo{
+                      .name = "speaker",
+                      .version = "0.1.0",
+                      .description = "sound on this node's ALSA device",
+                      .placement = DOMIAN_PLACEMENT_PER_NODE,
+                      .traits = {"speaker"},
+                      .depends = {},
+                      .commands = {
+                          {"tone", "{\"frequency_hz\": 440, \"duration_ms\": 1000, \"level\": 0.5}",
+                           "queue a sine tone"},
+                          {"play", "{\"file\": \"/path/to/sound.wav\"}",
+                           "queue a sound file (WAV, FLAC, Ogg)"},
+                          {"stop", "{}", "end what plays and empty the queue"},
+                          {"status", "{}",
+                           "device, what plays, the queue, underruns recovered, format"}}}))

@@ -1,0 +1,56 @@
+// SpeakerService: the `speaker` service, sound on this node's ALSA device.
+// Per-node (every node with a speaker offers one) and needs the trait
+// `speaker`. Commands queue items on the Player's thread and return at
+// once; `stop` ends playback within a period.
+#pragma once
+
+#include <domian/plugin.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "plugins/speaker/player.h"
+
+namespace domian::speaker {
+
+inline constexpr unsigned kMinBufferMs = 50;
+inline constexpr unsigned kMaxBufferMs = 500;
+inline constexpr size_t kDefaultMaxQueue = 8;
+inline constexpr size_t kMaxMaxQueue = 64;
+// Longest sound file or tone taken, in seconds of audio.
+inline constexpr unsigned kMaxItemSeconds = 600;
+// A sound file's frames, long enough for that at any rate up to 192 kHz.
+inline constexpr size_t kMaxItemFrames = size_t{kMaxItemSeconds} * 192000;
+inline constexpr PcmFormat kToneFormat{.rate = 48000, .channels = 2};
+
+struct SpeakerConfig {
+  std::string pcm = "default";
+  unsigned buffer_ms = kDefaultBufferMs;
+  size_t max_queue = kDefaultMaxQueue;
+  // Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
+  static SpeakerConfig Parse(std::string_view json);
+};
+
+class SpeakerService {
+ public:
+  SpeakerService(sdk::Host host, std::string_view config_json);
+  ~SpeakerService();  // Stop()
+  SpeakerService(const SpeakerService&) = delete;
+  SpeakerService& operator=(const SpeakerService&) = delete;
+
+  void Start();
+  void Stop();
+  std::string Invoke(std::string_view command, std::string_view args_json);
+  std::optional<std::string> CheckHealth();
+
+ private:
+  void Enqueue(Item item);
+
+  sdk::Host host_;
+  const SpeakerConfig config_;
+  std::unique_ptr<Player> player_;
+};
+
+}  // namespace domian::speaker

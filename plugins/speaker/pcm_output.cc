@@ -74,8 +74,18 @@ void PcmOutput::Open() {
   }
   snd_pcm_uframes_t buffer = 0, period = 0;
   if (snd_pcm_get_params(pcm_, &buffer, &period) == 0) {
-    buffer_frames_ = buffer;
-    period_frames_ = period;
+    negotiated_.buffer_frames = buffer;
+    negotiated_.period_frames = period;
+  }
+  snd_pcm_hw_params_t* params = nullptr;
+  snd_pcm_hw_params_alloca(&params);
+  if (snd_pcm_hw_params_current(pcm_, params) == 0) {
+    snd_pcm_format_t sample_format = SND_PCM_FORMAT_UNKNOWN;
+    snd_pcm_hw_params_get_format(params, &sample_format);
+    const char* name = snd_pcm_format_name(sample_format);
+    negotiated_.sample_format = name != nullptr ? name : "unknown";
+    snd_pcm_hw_params_get_rate(params, &negotiated_.rate, nullptr);
+    snd_pcm_hw_params_get_channels(params, &negotiated_.channels);
   }
 }
 
@@ -94,7 +104,7 @@ void PcmOutput::Write(std::span<const int16_t> samples, const std::function<bool
   while (frames_left > 0) {
     if (stop && stop()) return;
     const snd_pcm_sframes_t written =
-        snd_pcm_writei(pcm_, at, std::min<size_t>(frames_left, std::max<unsigned long>(period_frames_, 1)));
+        snd_pcm_writei(pcm_, at, std::min<size_t>(frames_left, std::max<unsigned long>(negotiated_.period_frames, 1)));
     if (written == -EAGAIN || written == 0) {  // full: wait for room
       snd_pcm_wait(pcm_, kWaitMs);
       continue;
@@ -121,14 +131,20 @@ void PcmOutput::Write(std::span<const int16_t> samples, const std::function<bool
   }
 }
 
-void PcmOutput::Finish() {
+void PcmOutput::Finish(const std::function<bool()>& stop) {
   if (pcm_ == nullptr) return;
-  // What is still queued plays for `delay` frames; wait that out (bounded)
-  // rather than call snd_pcm_drain, then drop whatever is left.
+  // What is still queued plays for `delay` frames; wait that out (bounded,
+  // in steps that notice `stop`) rather than call snd_pcm_drain, then drop
+  // whatever is left.
   snd_pcm_sframes_t delay = 0;
   if (snd_pcm_delay(pcm_, &delay) == 0 && delay > 0) {
-    const auto wait = std::chrono::milliseconds(delay * 1000 / format_.rate);
-    std::this_thread::sleep_for(std::min(wait, kMaxDrain));
+    const auto until = std::chrono::steady_clock::now() +
+                       std::min<std::chrono::milliseconds>(
+                           std::chrono::milliseconds(delay * 1000 / format_.rate), kMaxDrain);
+    while (std::chrono::steady_clock::now() < until && !(stop && stop())) {
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          std::chrono::milliseconds(kWaitMs), until - std::chrono::steady_clock::now()));
+    }
   }
   Drop();
 }

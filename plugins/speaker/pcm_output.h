@@ -35,6 +35,15 @@ struct PcmFormat {
   bool operator==(const PcmFormat&) const = default;
 };
 
+// What the device granted, read back after opening.
+struct Negotiated {
+  std::string sample_format;  // "S16_LE"
+  unsigned rate = 0;
+  unsigned channels = 0;
+  unsigned long buffer_frames = 0;
+  unsigned long period_frames = 0;
+};
+
 class PcmOutput {
  public:
   using Log = std::function<void(const std::string&)>;
@@ -49,16 +58,15 @@ class PcmOutput {
   // above; `stop` is polled between writes and ends it early. Throws when
   // the device fails and cannot be reopened.
   void Write(std::span<const int16_t> samples, const std::function<bool()>& stop = {});
-  // Lets what was written play out (at most kMaxDrain), then drops.
-  void Finish();
+  // Lets what was written play out (at most kMaxDrain, and no longer once
+  // `stop` says so), then drops.
+  void Finish(const std::function<bool()>& stop = {});
   // Drops what is queued at once.
   void Drop();
 
   const std::string& device() const { return device_; }
   const PcmFormat& format() const { return format_; }
-  // What the device granted.
-  unsigned long buffer_frames() const { return buffer_frames_; }
-  unsigned long period_frames() const { return period_frames_; }
+  const Negotiated& negotiated() const { return negotiated_; }
   int64_t underruns() const { return underruns_; }
   int64_t reopens() const { return reopens_; }
 
@@ -75,8 +83,7 @@ class PcmOutput {
   const unsigned buffer_ms_;
   Log log_;
   _snd_pcm* pcm_ = nullptr;
-  unsigned long buffer_frames_ = 0;
-  unsigned long period_frames_ = 0;
+  Negotiated negotiated_;
   int64_t underruns_ = 0;
   int64_t reopens_ = 0;
 };

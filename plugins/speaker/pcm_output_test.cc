@@ -95,7 +95,7 @@ TEST_F(Playback, ATonePlayedIsTheToneWritten) {
   const PcmFormat format{.rate = 48000, .channels = 2};
   {
     PcmOutput out("domian_test_wav", format, kDefaultBufferMs, nullptr);
-    EXPECT_GT(out.buffer_frames(), 0U);
+    EXPECT_GT(out.negotiated().buffer_frames, 0U);
     out.Write(Tone(format, 440.0, 0.5, 0.5));
     out.Finish();
     EXPECT_EQ(out.underruns(), 0);

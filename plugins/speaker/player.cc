@@ -84,16 +84,22 @@ void Player::Run() {
     const uint64_t generation = stop_generation_;
     status_.playing = item.what;
     status_.format = item.format;
+    status_.negotiated.reset();
+    const int64_t underruns_before = status_.underruns;
     lock.unlock();
     std::string error;
-    int64_t underruns = 0;
-    unsigned long buffer = 0;
     bool stopped = false;
     try {
       PcmOutput out(device_, item.format, buffer_ms_, log_);
-      buffer = out.buffer_frames();
+      {
+        std::lock_guard publish(mu_);
+        status_.negotiated = out.negotiated();
+      }
+      // Polled once a period: ends the item on Stop() and keeps the
+      // underrun count in Status() current during a long item.
       const auto stop = [&] {
         std::lock_guard check(mu_);
+        status_.underruns = underruns_before + out.underruns();
         return stop_generation_ != generation;
       };
       out.Write(item.samples, stop);
@@ -101,19 +107,20 @@ void Player::Run() {
       if (stopped) {
         out.Drop();
       } else {
-        out.Finish();
+        out.Finish(stop);
       }
-      underruns = out.underruns();
     } catch (const std::exception& e) {
       error = item.what + ": " + e.what();
       if (log_) log_(error);
     }
     lock.lock();
     status_.playing.clear();
-    status_.underruns += underruns;
-    status_.buffer_frames = buffer;
-    if (!error.empty()) status_.last_error = error;
-    if (error.empty() && !stopped) ++status_.played;
+    if (!error.empty()) {
+      status_.last_error = status_.problem = error;
+    } else if (!stopped) {
+      ++status_.played;
+      status_.problem.clear();
+    }
   }
 }
 

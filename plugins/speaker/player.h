@@ -36,9 +36,14 @@ struct PlayerStatus {
   int64_t played = 0;
   int64_t underruns = 0;  // recovered, over all items
   std::string last_error;
+  // last_error while it still stands: cleared when an item plays through,
+  // so the health check recovers with the device.
+  std::string problem;
   std::string device;
-  std::optional<PcmFormat> format;  // of the item playing or last played
-  unsigned long buffer_frames = 0;
+  // Of the item playing or last played: its own format, and what the
+  // device granted for it.
+  std::optional<PcmFormat> format;
+  std::optional<Negotiated> negotiated;
 };
 
 class Player {

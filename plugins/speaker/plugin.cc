@@ -16,6 +16,10 @@ DOMIAN_SDK_PLUGIN(domian::speaker::SpeakerService,
                            "queue a sine tone"},
                           {"play", "{\"file\": \"/path/to/sound.wav\"}",
                            "queue a sound file (WAV, FLAC, Ogg)"},
+                          {"say", "{\"text\": \"the front door is open\", \"voice\": \"en\"}",
+                           "queue text spoken by espeak-ng"},
                           {"stop", "{}", "end what plays and empty the queue"},
+                          {"volume", "{\"percent\": 40, \"muted\": false}",
+                           "read or set the mixer element's volume (both keys optional)"},
                           {"status", "{}",
-                           "device, what plays, the queue, underruns recovered, format"}}}))
+                           "device, what plays, the queue, underruns recovered, negotiated format"}}}))

@@ -21,6 +21,42 @@ double NumberArg(const json& args, const char* key, double low, double high, dou
   return it->get<double>();
 }
 
+// `mixer: {card: hw:1, element: PCM, index: 0}`; card defaults to "default".
+MixerConfig ParseMixer(const sdk::ConfigReader& config, const json& value) {
+  if (!value.is_object()) config.Fail("mixer", "must be a mapping with card and element");
+  MixerConfig mixer;
+  for (const auto& [key, item] : value.items()) {
+    const std::string name = "mixer." + key;
+    if (key == "card" || key == "element") {
+      if (!item.is_string() || item.get<std::string>().empty()) {
+        config.Fail(name, "must be a non-empty string, not " + item.dump());
+      }
+      (key == "card" ? mixer.card : mixer.element) = item.get<std::string>();
+    } else if (key == "index") {
+      if (!item.is_number_unsigned() || item.get<uint64_t>() > kMaxMixerIndex) {
+        config.Fail(name, "must be a whole number from 0 to " + std::to_string(kMaxMixerIndex));
+      }
+      mixer.index = item.get<unsigned>();
+    } else {
+      config.Fail(name, "is not a mixer setting (card, element, index)");
+    }
+  }
+  if (mixer.element.empty()) config.Fail("mixer.element", "is missing (\"Master\", \"PCM\"...: see amixer scontrols)");
+  return mixer;
+}
+
+json VolumeJson(const MixerConfig& config, const VolumeReading& reading) {
+  json reply = {{"card", config.card},
+                {"element", config.element},
+                {"percent", reading.percent},
+                {"scale", reading.db ? "dB" : "raw"},
+                {"raw", reading.raw},
+                {"raw_range", {reading.raw_min, reading.raw_max}}};
+  if (reading.db) reply["db"] = *reading.db;
+  if (reading.muted) reply["muted"] = *reading.muted;
+  return reply;
+}
+
 }  // namespace
 
 SpeakerConfig SpeakerConfig::Parse(std::string_view text) {
@@ -33,8 +69,12 @@ SpeakerConfig SpeakerConfig::Parse(std::string_view text) {
       parsed.buffer_ms = static_cast<unsigned>(config.Integer(key, kMinBufferMs, kMaxBufferMs));
     } else if (key == "max_queue") {
       parsed.max_queue = static_cast<size_t>(config.Integer(key, 1, kMaxMaxQueue));
+    } else if (key == "voice") {
+      parsed.voice = config.String(key);
+    } else if (key == "mixer") {
+      parsed.mixer = ParseMixer(config, value);
     } else {
-      config.Fail(key, "is not a speaker setting (pcm, buffer_ms, max_queue)");
+      config.Fail(key, "is not a speaker setting (pcm, mixer, buffer_ms, max_queue, voice)");
     }
   }
   return parsed;
@@ -47,6 +87,19 @@ SpeakerService::~SpeakerService() { Stop(); }
 
 void SpeakerService::Start() {
   if (player_) return;
+  try {
+    CheckVoice(config_.voice);
+  } catch (const std::runtime_error& e) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, std::string("speaker config: 'voice' ") + e.what());
+  }
+  if (config_.mixer) {
+    // Not fatal (the card may be plugged in later), but worth saying now.
+    try {
+      Mixer check(*config_.mixer);
+    } catch (const std::runtime_error& e) {
+      host_.Warn(std::string("volume will not work until this is fixed: ") + e.what());
+    }
+  }
   PcmOutput::RouteAlsaMessages([host = host_](const std::string& line) { host.Warn(line); });
   player_ = std::make_unique<Player>(config_.pcm, config_.buffer_ms, config_.max_queue,
                                      [host = host_](const std::string& line) { host.Warn(line); });
@@ -91,6 +144,28 @@ std::string SpeakerService::Invoke(std::string_view command, std::string_view ar
     Enqueue(std::move(item));
     return json{{"queued", true}}.dump();
   }
+  if (command == "say") {
+    const auto text = args.find("text");
+    if (text == args.end() || !text->is_string() || text->get<std::string>().empty()) {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "say takes {\"text\": \"what to say\"}");
+    }
+    std::string voice = config_.voice;
+    if (const auto it = args.find("voice"); it != args.end()) {
+      if (!it->is_string() || it->get<std::string>().empty()) {
+        throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "voice must be a non-empty string");
+      }
+      voice = it->get<std::string>();
+    }
+    Item item;
+    try {
+      item = Speak(text->get<std::string>(), voice, kMaxItemFrames);
+    } catch (const std::runtime_error& e) {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, std::string("cannot say it: ") + e.what());
+    }
+    Enqueue(std::move(item));
+    return json{{"queued", true}}.dump();
+  }
+  if (command == "volume") return Volume(args);
   if (command == "stop") {
     player_->Stop();
     return json{{"stopped", true}}.dump();
@@ -102,21 +177,52 @@ std::string SpeakerService::Invoke(std::string_view command, std::string_view ar
                   {"queue", status.queue},
                   {"played", status.played},
                   {"underruns_recovered", status.underruns},
-                  {"buffer_frames", status.buffer_frames},
                   {"last_error", status.last_error}};
     if (status.format) {
-      reply["format"] = {{"rate", status.format->rate}, {"channels", status.format->channels}};
+      reply["source_format"] = {{"rate", status.format->rate}, {"channels", status.format->channels}};
+    }
+    if (const auto& granted = status.negotiated) {
+      reply["format"] = {{"sample", granted->sample_format},
+                         {"rate", granted->rate},
+                         {"channels", granted->channels},
+                         {"buffer_frames", granted->buffer_frames},
+                         {"period_frames", granted->period_frames}};
     }
     return reply.dump();
   }
   throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
-                   "unknown command \"" + std::string(command) + "\" (tone, play, stop, status)");
+                   "unknown command \"" + std::string(command) +
+                       "\" (tone, play, say, stop, volume, status)");
+}
+
+std::string SpeakerService::Volume(const json& args) {
+  if (!config_.mixer) {
+    throw sdk::Error(DOMIAN_ERR_FAILED,
+                     "no mixer is configured: set speaker config mixer: {card: ..., element: ...}");
+  }
+  const auto percent = args.find("percent");
+  const auto muted = args.find("muted");
+  if (percent != args.end() && (!percent->is_number() || percent->get<double>() < 0 ||
+                                percent->get<double>() > 100)) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "percent must be a number from 0 to 100");
+  }
+  if (muted != args.end() && !muted->is_boolean()) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "muted must be true or false");
+  }
+  try {
+    Mixer mixer(*config_.mixer);
+    if (percent != args.end()) mixer.SetPercent(percent->get<double>());
+    if (muted != args.end()) mixer.SetMuted(muted->get<bool>());
+    return VolumeJson(*config_.mixer, mixer.Read()).dump();
+  } catch (const std::runtime_error& e) {
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, e.what());
+  }
 }
 
 std::optional<std::string> SpeakerService::CheckHealth() {
   if (!player_) return std::nullopt;
   const PlayerStatus status = player_->Status();
-  if (!status.last_error.empty()) return status.last_error;
+  if (!status.problem.empty()) return status.problem;
   return std::nullopt;
 }
 

@@ -1,17 +1,21 @@
 // SpeakerService: the `speaker` service, sound on this node's ALSA device.
 // Per-node (every node with a speaker offers one) and needs the trait
 // `speaker`. Commands queue items on the Player's thread and return at
-// once; `stop` ends playback within a period.
+// once; `stop` ends playback within a period. `volume` works the mixer
+// element named in config.
 #pragma once
 
 #include <domian/plugin.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "plugins/speaker/mixer.h"
 #include "plugins/speaker/player.h"
+#include "plugins/speaker/speech.h"
 
 namespace domian::speaker {
 
@@ -19,6 +23,7 @@ inline constexpr unsigned kMinBufferMs = 50;
 inline constexpr unsigned kMaxBufferMs = 500;
 inline constexpr size_t kDefaultMaxQueue = 8;
 inline constexpr size_t kMaxMaxQueue = 64;
+inline constexpr unsigned kMaxMixerIndex = 31;
 // Longest sound file or tone taken, in seconds of audio.
 inline constexpr unsigned kMaxItemSeconds = 600;
 // A sound file's frames, long enough for that at any rate up to 192 kHz.
@@ -29,6 +34,8 @@ struct SpeakerConfig {
   std::string pcm = "default";
   unsigned buffer_ms = kDefaultBufferMs;
   size_t max_queue = kDefaultMaxQueue;
+  std::string voice{kDefaultVoice};  // espeak-ng's name: "en", "de", "en-us"...
+  std::optional<MixerConfig> mixer;  // `volume` needs it
   // Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
   static SpeakerConfig Parse(std::string_view json);
 };
@@ -47,6 +54,7 @@ class SpeakerService {
 
  private:
   void Enqueue(Item item);
+  std::string Volume(const nlohmann::json& args);
 
   sdk::Host host_;
   const SpeakerConfig config_;

@@ -176,16 +176,6 @@ TEST_F(Plugins, AServiceKeepsItsStateAcrossARestart) {
   EXPECT_EQ(value.out, "{\"value\":3}\n") << value.err;
 }
 
-// The pid of the plugin host the daemon logged starting for `service`
-// (the latest one), or -1.
-int PluginHostPid(const Daemon& daemon, const std::string& service) {
-  const std::string log = daemon.Log();
-  const std::string needle = "service " + service + " running (plugin host pid ";
-  const size_t at = log.rfind(needle);
-  if (at == std::string::npos) return -1;
-  return std::stoi(log.substr(at + needle.size()));
-}
-
 bool ProcessGone(int pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
 TEST_F(Plugins, ACrashingPluginNeverTakesTheDaemonDown) {

@@ -125,6 +125,14 @@ std::optional<nlohmann::json> Ctl(const std::string& address, const std::string&
   }
 }
 
+int PluginHostPid(const Daemon& daemon, const std::string& service) {
+  const std::string log = daemon.Log();
+  const std::string needle = "service " + service + " running (plugin host pid ";
+  const size_t at = log.rfind(needle);
+  if (at == std::string::npos) return -1;
+  return std::stoi(log.substr(at + needle.size()));
+}
+
 CommandResult CallService(const Daemon& asked, const std::string& service,
                           const std::string& command, const std::string& args,
                           std::chrono::milliseconds deadline) {

@@ -117,6 +117,10 @@ void LeaveSegvToTheKernel();
 void MakePluginFolder(const std::filesystem::path& dir, const std::filesystem::path& from,
                       const std::vector<std::string>& names);
 
+// The pid of the plugin host the daemon logged starting for `service`
+// (the latest one), or -1.
+int PluginHostPid(const Daemon& daemon, const std::string& service);
+
 // `domianctl --node ADDRESS call SERVICE COMMAND ARGS --json` (a service's
 // command, wherever it runs), with a deadline longer than any call's.
 CommandResult CallService(const Daemon& asked, const std::string& service,

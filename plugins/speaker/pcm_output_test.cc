@@ -14,8 +14,10 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "plugins/speaker/player.h"
+#include "tests/support/alsa/alsa_test_config.h"
 #include "tests/support/cluster.h"
 
 namespace domian::speaker {
@@ -24,70 +26,21 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
-struct Wav {
-  unsigned rate = 0;
-  unsigned channels = 0;
-  unsigned bits = 0;
-  std::vector<int16_t> samples;
-};
-
-// Reads a PCM WAV file: its fmt chunk and its data.
-Wav ReadWav(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
-  Wav wav;
-  auto u32 = [&](size_t at) {
-    uint32_t v = 0;
-    std::memcpy(&v, bytes.data() + at, 4);
-    return v;
-  };
-  auto u16 = [&](size_t at) {
-    uint16_t v = 0;
-    std::memcpy(&v, bytes.data() + at, 2);
-    return v;
-  };
-  if (bytes.size() < 12 || bytes.compare(0, 4, "RIFF") != 0 || bytes.compare(8, 4, "WAVE") != 0) {
-    ADD_FAILURE() << path << " is not a WAV file (" << bytes.size() << " bytes)";
-    return wav;
-  }
-  size_t at = 12;
-  while (at + 8 <= bytes.size()) {
-    const std::string id = bytes.substr(at, 4);
-    uint32_t size = u32(at + 4);
-    if (id == "fmt ") {
-      wav.channels = u16(at + 10);
-      wav.rate = u32(at + 12);
-      wav.bits = u16(at + 22);
-    } else if (id == "data") {
-      // The file plugin fixes the sizes when it closes; trust the file.
-      size = static_cast<uint32_t>(std::min<size_t>(size, bytes.size() - at - 8));
-      if (size == 0) size = static_cast<uint32_t>(bytes.size() - at - 8);
-      wav.samples.resize(size / 2);
-      std::memcpy(wav.samples.data(), bytes.data() + at + 8, wav.samples.size() * 2);
-      break;
-    }
-    at += 8 + size + (size & 1);
-  }
-  return wav;
-}
+using testing::AlsaTestConfig;
+using testing::ReadWav;
+using testing::Wav;
 
 class Playback : public ::testing::Test {
  protected:
   void SetUp() override {
-    wav_ = dir_.path() / "out.wav";
-    const auto conf = dir_.path() / "asound.conf";
-    std::ofstream(conf) << "pcm.domian_test_wav {\n  type file\n  slave.pcm \"null\"\n  file \""
-                        << wav_.string() << "\"\n  format \"wav\"\n}\n";
-    ::setenv("ALSA_CONFIG_PATH", ("/usr/share/alsa/alsa.conf:" + conf.string()).c_str(), 1);
-    snd_config_update_free_global();  // read again, with this test's file
+    alsa_.UseInThisProcess();
     PcmOutput::RouteAlsaMessages([this](const std::string& line) { alsa_log_.push_back(line); });
   }
   void TearDown() override { PcmOutput::RouteAlsaMessages(nullptr); }
 
   testing::TempDir dir_{"domian-pcm-test"};
-  std::filesystem::path wav_;
+  AlsaTestConfig alsa_{dir_.path()};
+  const std::filesystem::path& wav_ = alsa_.wav();
   std::vector<std::string> alsa_log_;
 };
 
@@ -106,13 +59,7 @@ TEST_F(Playback, ATonePlayedIsTheToneWritten) {
   EXPECT_EQ(wav.bits, 16U);
   const size_t frames = wav.samples.size() / 2;
   EXPECT_EQ(frames, 24000U) << "0.5 s at 48 kHz";
-  // Frequency from the zero crossings of the left channel.
-  int crossings = 0;
-  for (size_t i = 1; i < frames; ++i) {
-    if ((wav.samples[(i - 1) * 2] < 0) != (wav.samples[i * 2] < 0)) ++crossings;
-  }
-  const double hz = crossings / 2.0 / 0.5;
-  EXPECT_NEAR(hz, 440.0, 4.0);
+  EXPECT_NEAR(testing::CrossingFrequency(wav.samples, 2, 48000), 440.0, 4.0);
   // Full level in the middle, both channels alike.
   int16_t peak = 0;
   for (size_t i = frames / 4; i < 3 * frames / 4; ++i) {
@@ -187,6 +134,74 @@ TEST_F(Playback, BadFilesAndAMissingDeviceAreClearErrors) {
   ASSERT_TRUE(testing::Eventually([&] { return !player.Status().last_error.empty(); }, 10s));
   EXPECT_THAT(player.Status().last_error, HasSubstr("cannot open ALSA device"));
   player.Stop();
+}
+
+// On the paced card stand-in, through `plug` as on a real card: the device
+// consumes in real time, underruns when starved, and records what it got.
+constexpr const char* kPaced = "domian_test_speaker";
+const PcmFormat kCardFormat{.rate = AlsaTestConfig::kPacedRate, .channels = AlsaTestConfig::kPacedChannels};
+
+TEST_F(Playback, APacedDeviceTakesRealTimeAndGetsEveryFrame) {
+  const std::vector<int16_t> tone = Tone(kCardFormat, 440.0, 0.5, 0.5);
+  const auto started = std::chrono::steady_clock::now();
+  {
+    PcmOutput out(kPaced, kCardFormat, kDefaultBufferMs, nullptr);
+    out.Write(tone);
+    out.Finish();
+    EXPECT_EQ(out.underruns(), 0);
+  }
+  // Generous: the device must have paced the writer at all, not how well.
+  EXPECT_GT(std::chrono::steady_clock::now() - started, 300ms);
+  EXPECT_EQ(testing::ReadRawSamples(alsa_.record()), tone);
+}
+
+TEST_F(Playback, AnUnderrunAfterAStallIsRecoveredAndCounted) {
+  const std::vector<int16_t> tone = Tone(kCardFormat, 440.0, 1.0, 0.5);
+  PcmOutput out(kPaced, kCardFormat, 100, nullptr);
+  int polls = 0;
+  // The writer stalls once, well past the 100 ms the device holds: the
+  // card runs dry, as when a process is descheduled or stopped.
+  out.Write(tone, [&] {
+    if (++polls == 10) std::this_thread::sleep_for(500ms);
+    return false;
+  });
+  out.Finish();
+  EXPECT_GE(out.underruns(), 1);
+  EXPECT_EQ(out.reopens(), 0) << "an underrun is recovered in place";
+  // Recovery retries the write that failed: nothing is lost or doubled.
+  EXPECT_EQ(testing::ReadRawSamples(alsa_.record()), tone);
+}
+
+TEST_F(Playback, StopDuringPacedPlaybackIsPrompt) {
+  Player player(kPaced, kDefaultBufferMs, 4, nullptr);
+  ASSERT_TRUE(player.Enqueue(Item{"long tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5)}));
+  ASSERT_TRUE(testing::Eventually([&] { return player.Status().negotiated.has_value(); }, 10s));
+  std::this_thread::sleep_for(300ms);  // well into the item
+  const auto stopped = std::chrono::steady_clock::now();
+  player.Stop();
+  ASSERT_TRUE(testing::Eventually([&] { return player.Status().playing.empty(); }, 10s));
+  // 10 s of tone; a period (tens of ms) and a buffer at most.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 2s);
+  EXPECT_EQ(player.Status().played, 0);
+  const PlayerStatus status = player.Status();
+  ASSERT_TRUE(status.negotiated.has_value());
+  EXPECT_EQ(status.negotiated->rate, 48000U);
+  EXPECT_EQ(status.negotiated->sample_format, "S16_LE");
+  EXPECT_GT(status.negotiated->period_frames, 0U);
+}
+
+TEST_F(Playback, TheQueueIsBoundedAndStopEmptiesIt) {
+  Player player(kPaced, kDefaultBufferMs, 2, nullptr);
+  const Item item{"tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5)};
+  ASSERT_TRUE(player.Enqueue(item));
+  ASSERT_TRUE(testing::Eventually([&] { return !player.Status().playing.empty(); }, 10s));
+  EXPECT_TRUE(player.Enqueue(item));
+  EXPECT_TRUE(player.Enqueue(item));
+  EXPECT_FALSE(player.Enqueue(item)) << "a third item waiting behind max_queue 2";
+  EXPECT_EQ(player.Status().queue.size(), 2U);
+  player.Stop();
+  EXPECT_TRUE(player.Status().queue.empty());
+  EXPECT_TRUE(player.Enqueue(item));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cmath>
 
+#include "plugins/speaker/pcm_output.h"
 #include "plugins/speaker/speech.h"
 #include "tests/support/alsa/alsa_test_config.h"
 #include "tests/support/cluster.h"
@@ -67,8 +68,11 @@ TEST_F(Speaker, AToneAskedForIsTheToneInTheFile) {
   const Wav wav = ReadWav(alsa_.wav());
   ASSERT_EQ(wav.channels, 2U);
   EXPECT_EQ(wav.rate, 48000U);
-  EXPECT_EQ(wav.samples.size() / 2, 12000U) << "250 ms at 48 kHz";
-  EXPECT_NEAR(CrossingFrequency(wav.samples, 2, 48000), 1000.0, 8.0);
+  // 250 ms at 48 kHz (the level is the default, 0.5), then silence.
+  const std::vector<int16_t> tone = speaker::Tone({48000, 2}, 1000.0, 0.25, 0.5);
+  EXPECT_TRUE(PlayedThenSilence(wav.samples, tone));
+  EXPECT_NEAR(CrossingFrequency({wav.samples.begin(), wav.samples.begin() + 24000}, 2, 48000), 1000.0,
+              8.0);
 }
 
 TEST_F(Speaker, SpeechAskedForIsSpokenIntoTheFile) {
@@ -81,10 +85,15 @@ TEST_F(Speaker, SpeechAskedForIsSpokenIntoTheFile) {
 
   // espeak-ng varies its pitch at random, so compare with the same text
   // spoken here by length and loudness, not sample for sample.
-  const Wav wav = ReadWav(alsa_.wav());
-  const speaker::Item here = speaker::Speak("the front door is open", "en", 60 * 22050);
+  Wav wav = ReadWav(alsa_.wav());
+  speaker::Item here = speaker::Speak("the front door is open", "en", 60 * 22050);
   ASSERT_EQ(wav.rate, here.format.rate);
   ASSERT_EQ(wav.channels, 1U);
+  // Up to the end of the speech: espeak-ng ends with a pause, and every
+  // item with a period of silence.
+  for (auto* samples : {&wav.samples, &here.samples}) {
+    while (!samples->empty() && samples->back() == 0) samples->pop_back();
+  }
   EXPECT_NEAR(static_cast<double>(wav.samples.size()), static_cast<double>(here.samples.size()),
               0.01 * static_cast<double>(here.samples.size()));
   double energy = 0;
@@ -92,12 +101,35 @@ TEST_F(Speaker, SpeechAskedForIsSpokenIntoTheFile) {
   EXPECT_GT(std::sqrt(energy / static_cast<double>(wav.samples.size())), 500.0) << "speech, not silence";
 }
 
+TEST_F(Speaker, SpeechIsConvertedForACardThatTakesOnly48kStereo) {
+  Start("{pcm: domian_test_speaker}");
+  Call("say", R"({"text": "the garage door is closing"})");
+  ASSERT_TRUE(Eventually([&] { return Status()["played"] == 1; }, kSettle));
+  const json status = Status();
+  EXPECT_EQ(status["source_format"]["rate"], 22050);
+  EXPECT_EQ(status["source_format"]["channels"], 1);
+  // What the card runs at, behind ALSA's plug layer.
+  EXPECT_EQ(status["format"]["rate"], 48000);
+  EXPECT_EQ(status["format"]["channels"], 2);
+  EXPECT_THAT(status["format"]["pcm"].get<std::string>(), HasSubstr("domian paced"));
+  const speaker::Item here = speaker::Speak("the garage door is closing", "en", 60 * 22050);
+  const double expected_frames = static_cast<double>(here.samples.size()) * 48000.0 / 22050.0;
+  // The whole speech (lengths vary by a few samples), and at most a period
+  // (62.5 ms) of the silence that ends an item.
+  const double played = static_cast<double>(ReadRawSamples(alsa_.record()).size() / 2);
+  EXPECT_GT(played, 0.99 * expected_frames);
+  EXPECT_LT(played, 1.01 * expected_frames + 3000);
+}
+
 TEST_F(Speaker, AStalledPluginHostUnderrunsTheCardAndPlaybackRecovers) {
   Start("{pcm: domian_test_speaker, buffer_ms: 100}");
-  Call("tone", R"({"frequency_hz": 440, "duration_ms": 3000})");
+  // Long enough to be playing still when the host is stopped, however
+  // slowly a loaded machine gets there.
+  Call("tone", R"({"frequency_hz": 440, "duration_ms": 6000})");
   ASSERT_TRUE(Eventually([&] { return !Status()["playing"].get<std::string>().empty(); }, kSettle));
   const int host = PluginHostPid(*node_, "speaker");
   ASSERT_GT(host, 0) << "no plugin host in the log";
+  ASSERT_EQ(Status()["played"], 0) << "the tone ended before the stall";
   // The whole process stops, as a descheduled or swapped-out one would:
   // the card plays on and runs dry.
   ASSERT_EQ(::kill(host, SIGSTOP), 0);
@@ -108,8 +140,10 @@ TEST_F(Speaker, AStalledPluginHostUnderrunsTheCardAndPlaybackRecovers) {
   EXPECT_GE(status["underruns_recovered"].get<int>(), 1);
   EXPECT_EQ(status["last_error"], "");
   EXPECT_EQ(status["format"]["rate"], 48000);
-  // Every frame reached the card: the write that underran was retried.
-  EXPECT_EQ(ReadRawSamples(alsa_.record()).size(), size_t{3 * 48000 * 2});
+  // Every frame was played: the write that underran was retried, and the
+  // tail was played out.
+  const std::vector<int16_t> tone = speaker::Tone({48000, 2}, 440, 6.0, 0.5);
+  EXPECT_TRUE(PlayedThenSilence(ReadRawSamples(alsa_.record()), tone));
 }
 
 TEST_F(Speaker, StopDuringPlaybackIsPromptAndTheQueueIsBounded) {
@@ -124,8 +158,12 @@ TEST_F(Speaker, StopDuringPlaybackIsPromptAndTheQueueIsBounded) {
 
   const auto asked = std::chrono::steady_clock::now();
   Call("stop");
-  ASSERT_TRUE(Eventually([&] { return Status()["playing"] == "" && Status()["queue"].empty(); },
-                         kSettle));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const json status = Status();
+        return status["playing"] == "" && status["queue"].empty();
+      },
+      kSettle));
   // A 20 s tone: stopped within a period or two, not played out.
   EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s);
   EXPECT_EQ(Status()["played"], 0);
@@ -159,16 +197,22 @@ TEST_F(Speaker, AnElementWithoutSwitchOrDbUsesTheRawRange) {
   EXPECT_FALSE(set.contains("db"));
   EXPECT_FALSE(set.contains("muted"));
   EXPECT_EQ(set["raw"], 128);
-  const CommandResult mute = CallService(*node_, "speaker", "volume", R"({"muted": true})");
+  // Muting it is refused before the volume changes: nothing half done.
+  const CommandResult mute =
+      CallService(*node_, "speaker", "volume", R"({"percent": 30, "muted": true})");
   EXPECT_NE(mute.exit_code, 0);
   EXPECT_THAT(mute.err, HasSubstr("has no playback switch"));
+  EXPECT_EQ(StoredMixerValue(alsa_.mixer_state(), "Digital Playback Volume"), "128,128");
+  // Unmuting an element that cannot be muted is no change.
+  const json unmuted = Call("volume", R"({"percent": 30, "muted": false})");
+  EXPECT_NEAR(unmuted["percent"].get<double>(), 30, 0.5);
 }
 
 TEST_F(Speaker, AMissingMixerElementIsAClearErrorAndPlaybackStillWorks) {
-  Start("{pcm: domian_test_wav, mixer: {card: domian_test_mixer, element: Headphone}}");
+  Start("{pcm: domian_test_wav, mixer: {card: domian_test_mixer, element: Speaker}}");
   const CommandResult volume = CallService(*node_, "speaker", "volume");
   EXPECT_NE(volume.exit_code, 0);
-  EXPECT_THAT(volume.err, HasSubstr("mixer element \"Headphone\" on \"domian_test_mixer\" not found "
+  EXPECT_THAT(volume.err, HasSubstr("mixer element \"Speaker\" on \"domian_test_mixer\" not found "
                                     "(elements there: "));
   for (const char* name : {"Master", "Digital", "Mic"}) EXPECT_THAT(volume.err, HasSubstr(name));
   EXPECT_THAT(node_->Log(), HasSubstr("volume will not work until this is fixed"));

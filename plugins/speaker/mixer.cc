@@ -53,12 +53,12 @@ std::string ElementNames(snd_mixer_t* mixer) {
 Mixer::Mixer(const MixerConfig& config) : config_(config) {
   const std::string where = "mixer element \"" + config_.element + "\" on \"" + config_.card + "\"";
   int err = snd_mixer_open(&mixer_, 0);
-  if (err < 0) throw std::runtime_error("cannot open a mixer: " + std::string(snd_strerror(err)));
+  if (err < 0) throw MixerUnavailable("cannot open a mixer: " + std::string(snd_strerror(err)));
   if ((err = snd_mixer_attach(mixer_, config_.card.c_str())) < 0 ||
       (err = snd_mixer_selem_register(mixer_, nullptr, nullptr)) < 0 ||
       (err = snd_mixer_load(mixer_)) < 0) {
     snd_mixer_close(mixer_);
-    throw std::runtime_error("cannot open the mixer of \"" + config_.card + "\": " + snd_strerror(err));
+    throw MixerUnavailable("cannot open the mixer of \"" + config_.card + "\": " + snd_strerror(err));
   }
   snd_mixer_selem_id_t* id = nullptr;
   snd_mixer_selem_id_alloca(&id);
@@ -101,7 +101,7 @@ VolumeReading Mixer::Read() const {
                       static_cast<double>(reading.raw_max - reading.raw_min);
   }
   reading.percent = std::round(std::clamp(reading.percent, 0.0, 100.0) * 10.0) / 10.0;
-  if (snd_mixer_selem_has_playback_switch(element_)) {
+  if (has_switch()) {
     int on = 1;
     snd_mixer_selem_get_playback_switch(element_, SND_MIXER_SCHN_FRONT_LEFT, &on);
     reading.muted = on == 0;
@@ -130,18 +130,21 @@ void Mixer::SetPercent(double percent) {
   }
   const int err = snd_mixer_selem_set_playback_volume_all(element_, raw);
   if (err < 0) {
-    throw std::runtime_error("cannot set mixer element \"" + config_.element + "\": " + snd_strerror(err));
+    throw MixerUnavailable("cannot set mixer element \"" + config_.element + "\": " + snd_strerror(err));
   }
 }
 
+bool Mixer::has_switch() const { return snd_mixer_selem_has_playback_switch(element_) != 0; }
+
 void Mixer::SetMuted(bool muted) {
-  if (!snd_mixer_selem_has_playback_switch(element_)) {
+  if (!has_switch()) {
+    if (!muted) return;
     throw std::runtime_error("mixer element \"" + config_.element + "\" on \"" + config_.card +
                              "\" has no playback switch, so it cannot be muted");
   }
   const int err = snd_mixer_selem_set_playback_switch_all(element_, muted ? 0 : 1);
   if (err < 0) {
-    throw std::runtime_error("cannot switch mixer element \"" + config_.element + "\": " + snd_strerror(err));
+    throw MixerUnavailable("cannot switch mixer element \"" + config_.element + "\": " + snd_strerror(err));
   }
 }
 

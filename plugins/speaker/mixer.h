@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 struct _snd_mixer;
@@ -29,10 +30,17 @@ struct VolumeReading {
   long raw = 0, raw_min = 0, raw_max = 0;
 };
 
+// The card's mixer cannot be opened (a USB card unplugged): try later.
+// Other errors (no such element, no volume or switch) are std::runtime_error:
+// the configuration or the request does not fit the card.
+struct MixerUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class Mixer {
  public:
-  // Opens `config.card` and finds the element; throws std::runtime_error
-  // naming the card and element (and listing the elements there).
+  // Opens `config.card` and finds the element; throws as above, naming the
+  // card and element (and listing the elements there).
   explicit Mixer(const MixerConfig& config);
   ~Mixer();
   Mixer(const Mixer&) = delete;
@@ -41,7 +49,9 @@ class Mixer {
   VolumeReading Read() const;
   // 0..100; every channel alike.
   void SetPercent(double percent);
-  // Throws when the element has no playback switch.
+  bool has_switch() const;
+  // Muting throws when the element has no playback switch; unmuting one
+  // without a switch does nothing (it cannot be muted).
   void SetMuted(bool muted);
 
  private:

@@ -5,6 +5,7 @@
 #include "plugins/speaker/pcm_output.h"
 
 #include <sndfile.h>
+#include <sys/stat.h>
 
 #include <alsa/asoundlib.h>
 #include <gmock/gmock.h>
@@ -46,10 +47,11 @@ class Playback : public ::testing::Test {
 
 TEST_F(Playback, ATonePlayedIsTheToneWritten) {
   const PcmFormat format{.rate = 48000, .channels = 2};
+  const std::vector<int16_t> tone = Tone(format, 440.0, 0.5, 0.5);
   {
     PcmOutput out("domian_test_wav", format, kDefaultBufferMs, nullptr);
     EXPECT_GT(out.negotiated().buffer_frames, 0U);
-    out.Write(Tone(format, 440.0, 0.5, 0.5));
+    out.Write(tone);
     out.Finish();
     EXPECT_EQ(out.underruns(), 0);
   }
@@ -57,9 +59,9 @@ TEST_F(Playback, ATonePlayedIsTheToneWritten) {
   EXPECT_EQ(wav.rate, 48000U);
   EXPECT_EQ(wav.channels, 2U);
   EXPECT_EQ(wav.bits, 16U);
-  const size_t frames = wav.samples.size() / 2;
-  EXPECT_EQ(frames, 24000U) << "0.5 s at 48 kHz";
-  EXPECT_NEAR(testing::CrossingFrequency(wav.samples, 2, 48000), 440.0, 4.0);
+  EXPECT_TRUE(testing::PlayedThenSilence(wav.samples, tone));
+  const size_t frames = 24000;  // 0.5 s at 48 kHz
+  EXPECT_NEAR(testing::CrossingFrequency(tone, 2, 48000), 440.0, 4.0) << "the tone itself";
   // Full level in the middle, both channels alike.
   int16_t peak = 0;
   for (size_t i = frames / 4; i < 3 * frames / 4; ++i) {
@@ -107,30 +109,55 @@ TEST_F(Playback, APlayedFileComesOutSampleForSample) {
   const auto source = dir_.path() / "ramp.wav";
   const std::vector<int16_t> ramp = WriteRampWav(source, 11025);
   Player player("domian_test_wav", kDefaultBufferMs, 4, nullptr);
-  ASSERT_TRUE(player.Enqueue(LoadSoundFile(source.string(), 1 << 20)));
+  ASSERT_EQ(player.Enqueue(OpenSoundFile(source.string(), 60)), Player::Refusal::kNone);
   ASSERT_TRUE(testing::Eventually([&] { return player.Status().played == 1; }, 10s));
   const Wav wav = ReadWav(wav_);
   EXPECT_EQ(wav.rate, 22050U);
   EXPECT_EQ(wav.channels, 1U);
-  EXPECT_EQ(wav.samples, ramp);
+  EXPECT_TRUE(testing::PlayedThenSilence(wav.samples, ramp));
   EXPECT_EQ(player.Status().format->rate, 22050U);
 }
 
 TEST_F(Playback, BadFilesAndAMissingDeviceAreClearErrors) {
-  EXPECT_THROW(LoadSoundFile((dir_.path() / "missing.wav").string(), 1 << 20), std::runtime_error);
-  const auto big = dir_.path() / "big.wav";
-  WriteRampWav(big, 5000);
+  EXPECT_THROW(OpenSoundFile((dir_.path() / "missing.wav").string(), 60), std::runtime_error);
+  const auto long_one = dir_.path() / "long.wav";
+  WriteRampWav(long_one, 3 * 22050);
   try {
-    LoadSoundFile(big.string(), 1000);
-    ADD_FAILURE() << "a file over the frame limit was loaded";
+    OpenSoundFile(long_one.string(), 2);
+    ADD_FAILURE() << "a file over the length limit was taken";
   } catch (const std::runtime_error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("over the limit of 1000"));
+    EXPECT_THAT(e.what(), HasSubstr("3 s long, over the limit of 2 s"));
+  }
+  // A FIFO without a writer: refused at once, where open() would wait.
+  const auto fifo = dir_.path() / "fifo.wav";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  try {
+    OpenSoundFile(fifo.string(), 60);
+    ADD_FAILURE() << "a FIFO was taken for a sound file";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not a regular file"));
+  }
+  const auto wide = dir_.path() / "wide.wav";
+  SF_INFO info{};
+  info.samplerate = 8000;
+  info.channels = 9;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+  SNDFILE* file = sf_open(wide.c_str(), SFM_WRITE, &info);
+  ASSERT_NE(file, nullptr) << sf_strerror(nullptr);
+  const std::vector<int16_t> silence(9 * 800);
+  sf_writef_short(file, silence.data(), 800);
+  sf_close(file);
+  try {
+    OpenSoundFile(wide.string(), 60);
+    ADD_FAILURE() << "a 9-channel file was taken";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("9 channels, over the limit of 8"));
   }
   // A device that does not exist: each item fails and says so; the
   // player goes on with the next.
   Player player("domian_no_such_device", kDefaultBufferMs, 2, nullptr);
   const PcmFormat format{.rate = 8000, .channels = 1};
-  ASSERT_TRUE(player.Enqueue(Item{"tone", format, Tone(format, 440, 0.1, 0.5)}));
+  ASSERT_EQ(player.Enqueue(Item{"tone", format, Tone(format, 440, 0.1, 0.5), ""}), Player::Refusal::kNone);
   ASSERT_TRUE(testing::Eventually([&] { return !player.Status().last_error.empty(); }, 10s));
   EXPECT_THAT(player.Status().last_error, HasSubstr("cannot open ALSA device"));
   player.Stop();
@@ -152,7 +179,7 @@ TEST_F(Playback, APacedDeviceTakesRealTimeAndGetsEveryFrame) {
   }
   // Generous: the device must have paced the writer at all, not how well.
   EXPECT_GT(std::chrono::steady_clock::now() - started, 300ms);
-  EXPECT_EQ(testing::ReadRawSamples(alsa_.record()), tone);
+  EXPECT_TRUE(testing::PlayedThenSilence(testing::ReadRawSamples(alsa_.record()), tone));
 }
 
 TEST_F(Playback, AnUnderrunAfterAStallIsRecoveredAndCounted) {
@@ -169,12 +196,13 @@ TEST_F(Playback, AnUnderrunAfterAStallIsRecoveredAndCounted) {
   EXPECT_GE(out.underruns(), 1);
   EXPECT_EQ(out.reopens(), 0) << "an underrun is recovered in place";
   // Recovery retries the write that failed: nothing is lost or doubled.
-  EXPECT_EQ(testing::ReadRawSamples(alsa_.record()), tone);
+  EXPECT_TRUE(testing::PlayedThenSilence(testing::ReadRawSamples(alsa_.record()), tone));
 }
 
 TEST_F(Playback, StopDuringPacedPlaybackIsPrompt) {
   Player player(kPaced, kDefaultBufferMs, 4, nullptr);
-  ASSERT_TRUE(player.Enqueue(Item{"long tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5)}));
+  ASSERT_EQ(player.Enqueue(Item{"long tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5), ""}),
+            Player::Refusal::kNone);
   ASSERT_TRUE(testing::Eventually([&] { return player.Status().negotiated.has_value(); }, 10s));
   std::this_thread::sleep_for(300ms);  // well into the item
   const auto stopped = std::chrono::steady_clock::now();
@@ -192,16 +220,28 @@ TEST_F(Playback, StopDuringPacedPlaybackIsPrompt) {
 
 TEST_F(Playback, TheQueueIsBoundedAndStopEmptiesIt) {
   Player player(kPaced, kDefaultBufferMs, 2, nullptr);
-  const Item item{"tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5)};
-  ASSERT_TRUE(player.Enqueue(item));
+  const Item item{"tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5), ""};
+  ASSERT_EQ(player.Enqueue(item), Player::Refusal::kNone);
   ASSERT_TRUE(testing::Eventually([&] { return !player.Status().playing.empty(); }, 10s));
-  EXPECT_TRUE(player.Enqueue(item));
-  EXPECT_TRUE(player.Enqueue(item));
-  EXPECT_FALSE(player.Enqueue(item)) << "a third item waiting behind max_queue 2";
+  EXPECT_EQ(player.Enqueue(item), Player::Refusal::kNone);
+  EXPECT_EQ(player.Enqueue(item), Player::Refusal::kNone);
+  EXPECT_EQ(player.Enqueue(item), Player::Refusal::kQueueFull) << "a third item behind max_queue 2";
   EXPECT_EQ(player.Status().queue.size(), 2U);
   player.Stop();
   EXPECT_TRUE(player.Status().queue.empty());
-  EXPECT_TRUE(player.Enqueue(item));
+  EXPECT_EQ(player.Enqueue(item), Player::Refusal::kNone);
+}
+
+TEST_F(Playback, TheQueueBoundsTheAudioItHolds) {
+  Player player(kPaced, kDefaultBufferMs, 64, nullptr);
+  // 60 s of 48 kHz stereo: 11 MiB each; the first plays, five wait.
+  const Item minute{"tone", kCardFormat, Tone(kCardFormat, 440, 60.0, 0.5), ""};
+  ASSERT_EQ(player.Enqueue(minute), Player::Refusal::kNone);
+  ASSERT_TRUE(testing::Eventually([&] { return !player.Status().playing.empty(); }, 10s));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(player.Enqueue(minute), Player::Refusal::kNone) << i;
+  EXPECT_EQ(player.Enqueue(minute), Player::Refusal::kTooMuchAudio);
+  player.Stop();
+  EXPECT_EQ(player.Enqueue(minute), Player::Refusal::kNone) << "Stop frees what was queued";
 }
 
 }  // namespace

@@ -1,31 +1,78 @@
 #include "plugins/speaker/player.h"
 
+#include <fcntl.h>
 #include <sndfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace domian::speaker {
+namespace {
 
-Item LoadSoundFile(const std::string& path, size_t max_frames) {
-  SF_INFO info{};
-  SNDFILE* file = sf_open(path.c_str(), SFM_READ, &info);
-  if (file == nullptr) {
-    throw std::runtime_error("cannot play " + path + ": " + sf_strerror(nullptr));
+// A sound file is read and written this many frames at a time.
+constexpr sf_count_t kStreamFrames = 4096;
+
+// An open sound file. Opened non-blocking and only when it is a regular
+// file: open() on a FIFO without a writer would wait for ever.
+class SoundFile {
+ public:
+  explicit SoundFile(const std::string& path) : path_(path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) Fail(std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      Fail("not a regular file");
+    }
+    file_ = sf_open_fd(fd, SFM_READ, &info_, /*close_desc=*/SF_TRUE);
+    if (file_ == nullptr) Fail(sf_strerror(nullptr));  // sf_open_fd closed fd
   }
-  if (info.channels < 1 || info.samplerate < 1 || info.frames < 0 ||
-      static_cast<size_t>(info.frames) > max_frames) {
-    sf_close(file);
-    throw std::runtime_error("cannot play " + path + ": " + std::to_string(info.frames) +
-                             " frames, over the limit of " + std::to_string(max_frames));
+  ~SoundFile() {
+    if (file_ != nullptr) sf_close(file_);
   }
-  Item item{"file " + path,
-            PcmFormat{static_cast<unsigned>(info.samplerate), static_cast<unsigned>(info.channels)},
-            std::vector<int16_t>(static_cast<size_t>(info.frames) * static_cast<size_t>(info.channels))};
-  // libsndfile converts any encoding (float, 24-bit, Vorbis...) to 16-bit.
-  const sf_count_t read = sf_readf_short(file, item.samples.data(), info.frames);
-  sf_close(file);
-  item.samples.resize(static_cast<size_t>(read) * static_cast<size_t>(info.channels));
-  return item;
+  SoundFile(const SoundFile&) = delete;
+  SoundFile& operator=(const SoundFile&) = delete;
+
+  const SF_INFO& info() const { return info_; }
+  PcmFormat format() const {
+    return PcmFormat{static_cast<unsigned>(info_.samplerate), static_cast<unsigned>(info_.channels)};
+  }
+  // Up to `frames` frames, 16-bit (libsndfile converts any encoding).
+  size_t Read(std::vector<int16_t>& buffer, sf_count_t frames) {
+    buffer.resize(static_cast<size_t>(frames) * static_cast<size_t>(info_.channels));
+    const sf_count_t read = sf_readf_short(file_, buffer.data(), frames);
+    buffer.resize(static_cast<size_t>(std::max<sf_count_t>(read, 0)) * static_cast<size_t>(info_.channels));
+    return buffer.size();
+  }
+
+  [[noreturn]] void Fail(const std::string& why) const {
+    throw std::runtime_error("cannot play " + path_ + ": " + why);
+  }
+
+ private:
+  std::string path_;
+  SF_INFO info_{};
+  SNDFILE* file_ = nullptr;
+};
+
+}  // namespace
+
+Item OpenSoundFile(const std::string& path, unsigned max_seconds) {
+  SoundFile file(path);
+  const SF_INFO& info = file.info();
+  if (info.channels < 1 || info.samplerate < 1 || info.frames < 1) file.Fail("it holds no audio");
+  if (static_cast<unsigned>(info.channels) > kMaxFileChannels) {
+    file.Fail(std::to_string(info.channels) + " channels, over the limit of " +
+              std::to_string(kMaxFileChannels));
+  }
+  if (info.frames / info.samplerate > static_cast<sf_count_t>(max_seconds)) {
+    file.Fail(std::to_string(info.frames / info.samplerate) + " s long, over the limit of " +
+              std::to_string(max_seconds) + " s");
+  }
+  return Item{"file " + path, file.format(), {}, path};
 }
 
 Player::Player(std::string device, unsigned buffer_ms, size_t max_queue, Log log)
@@ -36,20 +83,24 @@ Player::Player(std::string device, unsigned buffer_ms, size_t max_queue, Log log
 
 Player::~Player() { Shutdown(); }
 
-bool Player::Enqueue(Item item) {
+Player::Refusal Player::Enqueue(Item item) {
+  const size_t bytes = item.samples.size() * sizeof(int16_t);
   {
     std::lock_guard lock(mu_);
-    if (queue_.size() >= max_queue_) return false;
+    if (queue_.size() >= max_queue_) return Refusal::kQueueFull;
+    if (queued_bytes_ + bytes > kMaxQueuedBytes) return Refusal::kTooMuchAudio;
+    queued_bytes_ += bytes;
     queue_.push_back(std::move(item));
   }
   wake_.notify_all();
-  return true;
+  return Refusal::kNone;
 }
 
 void Player::Stop() {
   {
     std::lock_guard lock(mu_);
     queue_.clear();
+    queued_bytes_ = 0;
     ++stop_generation_;
   }
   wake_.notify_all();
@@ -61,6 +112,7 @@ void Player::Shutdown() {
     if (!thread_.joinable()) return;
     stopping_ = true;
     queue_.clear();
+    queued_bytes_ = 0;
     ++stop_generation_;
   }
   wake_.notify_all();
@@ -74,6 +126,40 @@ PlayerStatus Player::Status() const {
   return status;
 }
 
+void Player::Play(Item& item, const std::function<bool()>& stop) {
+  std::optional<SoundFile> file;
+  if (!item.file.empty()) {
+    file.emplace(item.file);  // its format now, should it have changed since queued
+    item.format = file->format();
+  }
+  PcmOutput out(device_, item.format, buffer_ms_, log_);
+  const PlayerStatus before = Status();
+  // Polled at every write and wait: ends the item on Stop() and keeps
+  // Status() current during a long item.
+  const auto poll = [&] {
+    std::lock_guard lock(mu_);
+    status_.format = item.format;
+    status_.negotiated = out.negotiated();  // changes when the device was reopened
+    status_.underruns = before.underruns + out.underruns();
+    status_.suspends = before.suspends + out.suspends();
+    status_.reopens = before.reopens + out.reopens();
+    return stop();
+  };
+  poll();
+  if (file) {
+    std::vector<int16_t> chunk;
+    while (!poll() && file->Read(chunk, kStreamFrames) > 0) out.Write(chunk, poll);
+  } else {
+    out.Write(item.samples, poll);
+  }
+  if (poll()) {
+    out.Drop();
+  } else {
+    out.Finish(poll);
+  }
+  poll();
+}
+
 void Player::Run() {
   std::unique_lock lock(mu_);
   while (true) {
@@ -81,34 +167,17 @@ void Player::Run() {
     if (stopping_) return;
     Item item = std::move(queue_.front());
     queue_.pop_front();
+    queued_bytes_ -= item.samples.size() * sizeof(int16_t);
     const uint64_t generation = stop_generation_;
     status_.playing = item.what;
-    status_.format = item.format;
     status_.negotiated.reset();
-    const int64_t underruns_before = status_.underruns;
     lock.unlock();
+    const auto stopped = [&] {  // called with mu_ held
+      return stop_generation_ != generation;
+    };
     std::string error;
-    bool stopped = false;
     try {
-      PcmOutput out(device_, item.format, buffer_ms_, log_);
-      {
-        std::lock_guard publish(mu_);
-        status_.negotiated = out.negotiated();
-      }
-      // Polled once a period: ends the item on Stop() and keeps the
-      // underrun count in Status() current during a long item.
-      const auto stop = [&] {
-        std::lock_guard check(mu_);
-        status_.underruns = underruns_before + out.underruns();
-        return stop_generation_ != generation;
-      };
-      out.Write(item.samples, stop);
-      stopped = stop();
-      if (stopped) {
-        out.Drop();
-      } else {
-        out.Finish(stop);
-      }
+      Play(item, stopped);
     } catch (const std::exception& e) {
       error = item.what + ": " + e.what();
       if (log_) log_(error);
@@ -117,7 +186,7 @@ void Player::Run() {
     status_.playing.clear();
     if (!error.empty()) {
       status_.last_error = status_.problem = error;
-    } else if (!stopped) {
+    } else if (!stopped()) {
       ++status_.played;
       status_.problem.clear();
     }

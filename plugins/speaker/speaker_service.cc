@@ -87,9 +87,17 @@ SpeakerService::~SpeakerService() { Stop(); }
 
 void SpeakerService::Start() {
   if (player_) return;
+  // First, so that ALSA's messages from the checks below reach the log.
+  PcmOutput::RouteAlsaMessages([host = host_](const std::string& line) { host.Warn(line); });
   try {
     CheckVoice(config_.voice);
+    speech_problem_.clear();
+  } catch (const SpeechUnavailable& e) {
+    // Tones and files still play; `say` answers with this.
+    speech_problem_ = e.what();
+    host_.Warn(std::string("say will not work: ") + e.what());
   } catch (const std::runtime_error& e) {
+    PcmOutput::RouteAlsaMessages(nullptr);
     throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, std::string("speaker config: 'voice' ") + e.what());
   }
   if (config_.mixer) {
@@ -100,7 +108,6 @@ void SpeakerService::Start() {
       host_.Warn(std::string("volume will not work until this is fixed: ") + e.what());
     }
   }
-  PcmOutput::RouteAlsaMessages([host = host_](const std::string& line) { host.Warn(line); });
   player_ = std::make_unique<Player>(config_.pcm, config_.buffer_ms, config_.max_queue,
                                      [host = host_](const std::string& line) { host.Warn(line); });
 }
@@ -113,18 +120,27 @@ void SpeakerService::Stop() {
 }
 
 void SpeakerService::Enqueue(Item item) {
-  if (!player_->Enqueue(std::move(item))) {
-    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "the queue is full (" +
-                                                 std::to_string(config_.max_queue) +
-                                                 " items); try again, or stop");
+  switch (player_->Enqueue(std::move(item))) {
+    case Player::Refusal::kNone:
+      return;
+    case Player::Refusal::kQueueFull:
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "the queue is full (" +
+                                                   std::to_string(config_.max_queue) +
+                                                   " items); try again, or stop");
+    case Player::Refusal::kTooMuchAudio:
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                       "the queue holds " + std::to_string(kMaxQueuedBytes >> 20) +
+                           " MiB of tones and speech already; try again, or stop");
   }
 }
 
 std::string SpeakerService::Invoke(std::string_view command, std::string_view args_json) {
   const json args = sdk::ParseArgs(args_json);
+  // A call may reach an instance that is not started, or no longer is.
+  if (!player_) throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "the speaker is not running");
   if (command == "tone") {
     const double frequency = NumberArg(args, "frequency_hz", 20, 20000, 440);
-    const double duration_ms = NumberArg(args, "duration_ms", 1, kMaxItemSeconds * 1000.0, 1000);
+    const double duration_ms = NumberArg(args, "duration_ms", 1, kMaxToneSeconds * 1000.0, 1000);
     const double level = NumberArg(args, "level", 0, 1, 0.5);
     Enqueue(Item{"tone " + sdk::ShownNumber(frequency) + " Hz " + sdk::ShownNumber(duration_ms) + " ms",
                  kToneFormat, Tone(kToneFormat, frequency, duration_ms / 1000.0, level)});
@@ -137,7 +153,7 @@ std::string SpeakerService::Invoke(std::string_view command, std::string_view ar
     }
     Item item;
     try {
-      item = LoadSoundFile(file->get<std::string>(), kMaxItemFrames);
+      item = OpenSoundFile(file->get<std::string>(), kMaxFileSeconds);
     } catch (const std::runtime_error& e) {
       throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, e.what());
     }
@@ -156,9 +172,14 @@ std::string SpeakerService::Invoke(std::string_view command, std::string_view ar
       }
       voice = it->get<std::string>();
     }
+    if (!speech_problem_.empty()) {
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "cannot say it: " + speech_problem_);
+    }
     Item item;
     try {
-      item = Speak(text->get<std::string>(), voice, kMaxItemFrames);
+      item = Speak(text->get<std::string>(), voice, kMaxSpeechFrames);
+    } catch (const SpeechUnavailable& e) {
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, std::string("cannot say it: ") + e.what());
     } catch (const std::runtime_error& e) {
       throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, std::string("cannot say it: ") + e.what());
     }
@@ -177,12 +198,15 @@ std::string SpeakerService::Invoke(std::string_view command, std::string_view ar
                   {"queue", status.queue},
                   {"played", status.played},
                   {"underruns_recovered", status.underruns},
+                  {"suspends_recovered", status.suspends},
+                  {"reopens", status.reopens},
                   {"last_error", status.last_error}};
     if (status.format) {
       reply["source_format"] = {{"rate", status.format->rate}, {"channels", status.format->channels}};
     }
     if (const auto& granted = status.negotiated) {
-      reply["format"] = {{"sample", granted->sample_format},
+      reply["format"] = {{"pcm", granted->pcm},
+                         {"sample", granted->sample_format},
                          {"rate", granted->rate},
                          {"channels", granted->channels},
                          {"buffer_frames", granted->buffer_frames},
@@ -211,11 +235,15 @@ std::string SpeakerService::Volume(const json& args) {
   }
   try {
     Mixer mixer(*config_.mixer);
+    // Refused before anything changes: no half-applied request.
+    if (muted != args.end() && muted->get<bool>() && !mixer.has_switch()) mixer.SetMuted(true);
     if (percent != args.end()) mixer.SetPercent(percent->get<double>());
     if (muted != args.end()) mixer.SetMuted(muted->get<bool>());
     return VolumeJson(*config_.mixer, mixer.Read()).dump();
-  } catch (const std::runtime_error& e) {
+  } catch (const MixerUnavailable& e) {
     throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, e.what());
+  } catch (const std::runtime_error& e) {  // the element does not fit the request
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, e.what());
   }
 }
 

@@ -19,15 +19,17 @@
 
 namespace domian::speaker {
 
-inline constexpr unsigned kMinBufferMs = 50;
+inline constexpr unsigned kMinBufferMs = 100;
 inline constexpr unsigned kMaxBufferMs = 500;
 inline constexpr size_t kDefaultMaxQueue = 8;
 inline constexpr size_t kMaxMaxQueue = 64;
 inline constexpr unsigned kMaxMixerIndex = 31;
-// Longest sound file or tone taken, in seconds of audio.
-inline constexpr unsigned kMaxItemSeconds = 600;
-// A sound file's frames, long enough for that at any rate up to 192 kHz.
-inline constexpr size_t kMaxItemFrames = size_t{kMaxItemSeconds} * 192000;
+// Longest sound file taken (it is read while it plays), in seconds.
+inline constexpr unsigned kMaxFileSeconds = 3600;
+// Longest tone: tones are made up front and held in memory.
+inline constexpr unsigned kMaxToneSeconds = 60;
+// Speech is made up front too; kMaxSpeechBytes of text stays well within.
+inline constexpr size_t kMaxSpeechFrames = size_t{600} * 22050;
 inline constexpr PcmFormat kToneFormat{.rate = 48000, .channels = 2};
 
 struct SpeakerConfig {
@@ -59,6 +61,7 @@ class SpeakerService {
   sdk::Host host_;
   const SpeakerConfig config_;
   std::unique_ptr<Player> player_;
+  std::string speech_problem_;  // why espeak-ng cannot be used, if it cannot
 };
 
 }  // namespace domian::speaker

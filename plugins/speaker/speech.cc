@@ -2,6 +2,7 @@
 
 #include <espeak-ng/espeak_ng.h>
 
+#include <cctype>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -65,10 +66,27 @@ void InitialiseLocked() {
     espeak_SetSynthCallback(&Collect);
     return std::string();
   }();
-  if (!failure.empty()) throw std::runtime_error(failure);
+  if (!failure.empty()) throw SpeechUnavailable(failure);
+}
+
+bool ValidVoiceName(std::string_view name) {
+  if (name.empty() || name.front() == '/' || name.back() == '/') return false;
+  int slashes = 0;
+  for (const char c : name) {
+    if (c == '/') {
+      ++slashes;
+    } else if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '+' && c != '_') {
+      return false;
+    }
+  }
+  return slashes <= 1;
 }
 
 void SetVoiceLocked(const std::string& voice) {
+  if (!ValidVoiceName(voice)) {
+    throw std::runtime_error("espeak-ng voice \"" + voice +
+                             "\": a voice name is letters, digits, -, + and _, with at most one /");
+  }
   const espeak_ng_STATUS status = espeak_ng_SetVoiceByName(voice.c_str());
   if (status != ENS_OK) {
     throw std::runtime_error("espeak-ng voice \"" + voice + "\": " + Message(status));
@@ -105,7 +123,7 @@ Item Speak(std::string_view text, const std::string& voice, size_t max_frames) {
   if (overflowed) {
     throw std::runtime_error("speech runs over the limit of " + std::to_string(max_frames) + " frames");
   }
-  if (status != ENS_OK) throw std::runtime_error("espeak-ng cannot speak it: " + Message(status));
+  if (status != ENS_OK) throw SpeechUnavailable("espeak-ng cannot speak it: " + Message(status));
   return item;
 }
 

@@ -3,6 +3,7 @@
 #include <alsa/asoundlib.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -100,6 +101,15 @@ std::string StoredMixerValue(const std::filesystem::path& state, const std::stri
     if (line.starts_with(control + "=")) return line.substr(control.size() + 1);
   }
   return "";
+}
+
+bool PlayedThenSilence(const std::vector<int16_t>& played, const std::vector<int16_t>& expected) {
+  if (played.size() < expected.size() ||
+      !std::equal(expected.begin(), expected.end(), played.begin())) {
+    return false;
+  }
+  return std::all_of(played.begin() + static_cast<std::ptrdiff_t>(expected.size()), played.end(),
+                     [](int16_t s) { return s == 0; });
 }
 
 double CrossingFrequency(const std::vector<int16_t>& samples, unsigned channels, unsigned rate) {

@@ -55,6 +55,10 @@ std::vector<int16_t> ReadRawSamples(const std::filesystem::path& path);
 // The fake mixer's stored raw values of `control` ("87,87"), "" if none.
 std::string StoredMixerValue(const std::filesystem::path& state, const std::string& control);
 
+// Whether `played` is `expected` followed by nothing but silence (players
+// end an item with a period of silence).
+bool PlayedThenSilence(const std::vector<int16_t>& played, const std::vector<int16_t>& expected);
+
 // Zero crossings of one channel, as a frequency in Hz.
 double CrossingFrequency(const std::vector<int16_t>& samples, unsigned channels, unsigned rate);
 

@@ -57,6 +57,19 @@ TEST(Speech, OtherVoicesWorkAndUnknownOnesAreNamed) {
   } catch (const std::runtime_error& e) {
     EXPECT_THAT(e.what(), HasSubstr("\"no-such-voice\""));
   }
+  // espeak-ng looks a name up as a path under its data folder: names that
+  // would reach outside it are refused before it sees them.
+  for (const char* path : {"../../../../../../etc/passwd", "/etc/passwd", "en/../../x", "a/b/c"}) {
+    try {
+      CheckVoice(path);
+      ADD_FAILURE() << "took the voice name " << path;
+    } catch (const SpeechUnavailable&) {
+      ADD_FAILURE() << "a bad voice name is not espeak-ng being unavailable";
+    } catch (const std::runtime_error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("a voice name is letters, digits")) << path;
+    }
+  }
+  EXPECT_NO_THROW(CheckVoice("en-us+f3")) << "a voice with a variant";
   // A failed voice change leaves the library usable.
   EXPECT_GT(Speak("still here", "en", kPlenty).samples.size(), 0U);
 }

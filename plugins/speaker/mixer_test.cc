@@ -56,6 +56,33 @@ TEST_F(FakeCard, PercentOnADbElementFollowsAlsamixersScale) {
   EXPECT_NEAR(*master.Read().db, -16.0, 0.75);
 }
 
+TEST_F(FakeCard, ANarrowDbRangeIsLinearInDb) {
+  // -24..0 dB: alsamixer shows a span this small linearly.
+  Mixer pcm(Element("PCM"));
+  pcm.SetPercent(50);
+  const VolumeReading reading = pcm.Read();
+  EXPECT_DOUBLE_EQ(*reading.db, -12.0);
+  EXPECT_EQ(reading.raw, 48);
+  EXPECT_DOUBLE_EQ(reading.percent, 50.0);
+  EXPECT_FALSE(reading.muted.has_value());
+}
+
+TEST_F(FakeCard, ADbRangeThatBottomsOutInMuteUsesThePlainCurve) {
+  // An HDA codec's scale whose lowest step is "mute", not -63 dB.
+  Mixer headphone(Element("Headphone"));
+  headphone.SetPercent(50);
+  VolumeReading reading = headphone.Read();
+  EXPECT_DOUBLE_EQ(*reading.db, -18.0) << "10^(-18/60) is about half";
+  EXPECT_NEAR(reading.percent, 50, 0.5);
+  headphone.SetPercent(0);
+  reading = headphone.Read();
+  EXPECT_EQ(reading.raw, 0);
+  EXPECT_DOUBLE_EQ(reading.percent, 0.0);
+  headphone.SetPercent(100);
+  EXPECT_EQ(headphone.Read().raw, 63);
+  ASSERT_TRUE(reading.muted.has_value());
+}
+
 TEST_F(FakeCard, ValuesPersistAndMutingUsesTheSwitch) {
   {
     Mixer master(Element("Master"));

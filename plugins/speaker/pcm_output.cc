@@ -150,8 +150,12 @@ int PcmOutput::Resume(const Stop& stop) {
   ++suspends_;
   const auto until = std::chrono::steady_clock::now() + kMaxResume;
   int err = 0;
-  while ((err = snd_pcm_resume(pcm_)) == -EAGAIN && std::chrono::steady_clock::now() < until &&
-         !(stop && stop())) {
+  while (true) {
+    err = snd_pcm_resume(pcm_);
+    // Some plugins (ALSA's ioplug among them) answer 0 before the device
+    // is back: still suspended is "try again", else the loop would spin.
+    if (err == 0 && snd_pcm_state(pcm_) == SND_PCM_STATE_SUSPENDED) err = -EAGAIN;
+    if (err != -EAGAIN || std::chrono::steady_clock::now() >= until || (stop && stop())) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(kWaitMs));
   }
   // Not resumable (or not in time): start the stream over.
@@ -179,16 +183,23 @@ void PcmOutput::Write(std::span<const int16_t> samples, const Stop& stop) {
       snd_pcm_wait(pcm_, kWaitMs);
       continue;
     }
-    if (written == -EPIPE || written == -EINTR) {
-      if (snd_pcm_recover(pcm_, static_cast<int>(written), /*silent=*/1) == 0) {
-        if (written == -EPIPE) ++underruns_;
-        continue;
-      }
-    } else if (written == -ESTRPIPE) {
-      if (Resume(stop) == 0) continue;
-    }
     if (written < 0) {
-      Reopen(reopened, snd_strerror(static_cast<int>(written)));
+      int err = static_cast<int>(written);
+      if (err == -EPIPE || err == -EINTR) {
+        // A device that failed underneath (unplugged) can also look like
+        // an underrun; then recovering fails, with the real reason.
+        const int recovered = snd_pcm_recover(pcm_, err, /*silent=*/1);
+        if (recovered == 0) {
+          if (err == -EPIPE) ++underruns_;
+          continue;
+        }
+        err = recovered;
+      } else if (err == -ESTRPIPE) {
+        const int resumed = Resume(stop);
+        if (resumed == 0) continue;
+        err = resumed;
+      }
+      Reopen(reopened, snd_strerror(err));
       progress = std::chrono::steady_clock::now();
       continue;
     }

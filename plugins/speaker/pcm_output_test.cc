@@ -244,5 +244,94 @@ TEST_F(Playback, TheQueueBoundsTheAudioItHolds) {
   EXPECT_EQ(player.Enqueue(minute), Player::Refusal::kNone) << "Stop frees what was queued";
 }
 
+TEST_F(Playback, AnItemShorterThanTheBufferIsPlayed) {
+  // 100 ms never reaches a 250 ms buffer's start threshold: unless the
+  // stream is started at the end, the card plays nothing.
+  const std::vector<int16_t> beep = Tone(kCardFormat, 880.0, 0.1, 0.5);
+  {
+    PcmOutput out(kPaced, kCardFormat, kDefaultBufferMs, nullptr);
+    out.Write(beep);
+    out.Finish();
+  }
+  EXPECT_TRUE(testing::PlayedThenSilence(testing::ReadRawSamples(alsa_.record()), beep));
+}
+
+TEST_F(Playback, ADeviceThatStopsTakingAudioIsAFailureNotAHang) {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    PcmOutput out("domian_test_stalling", kCardFormat, 100, nullptr);
+    out.Write(Tone(kCardFormat, 440.0, 10.0, 0.5));
+    ADD_FAILURE() << "10 s written to a device that stalls after 300 ms";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("it took no audio for 1100 ms"));
+  }
+  // Stalls after 300 ms, given up 1.1 s later; reopened, the same again.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s);
+}
+
+TEST_F(Playback, StopAndShutdownOnAStalledDeviceArePrompt) {
+  auto player = std::make_unique<Player>("domian_test_stalling", kDefaultBufferMs, 4, nullptr);
+  ASSERT_EQ(player->Enqueue(Item{"tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5), ""}),
+            Player::Refusal::kNone);
+  ASSERT_TRUE(testing::Eventually([&] { return player->Status().negotiated.has_value(); }, 10s));
+  std::this_thread::sleep_for(500ms);  // past the stall
+  auto asked = std::chrono::steady_clock::now();
+  player->Stop();
+  ASSERT_TRUE(testing::Eventually([&] { return player->Status().playing.empty(); }, 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 2s);
+
+  ASSERT_EQ(player->Enqueue(Item{"tone", kCardFormat, Tone(kCardFormat, 440, 10.0, 0.5), ""}),
+            Player::Refusal::kNone);
+  std::this_thread::sleep_for(700ms);
+  asked = std::chrono::steady_clock::now();
+  player.reset();  // Shutdown
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 2s);
+}
+
+TEST_F(Playback, ADeviceThatFailsOnceIsReopenedAndPlaysOn) {
+  PcmOutput out("domian_test_failing_once", kCardFormat, kDefaultBufferMs, nullptr);
+  out.Write(Tone(kCardFormat, 440.0, 1.0, 0.5));
+  out.Finish();
+  EXPECT_EQ(out.reopens(), 1);
+  EXPECT_FALSE(testing::ReadRawSamples(alsa_.record("domian_test_failing_once")).empty());
+}
+
+TEST_F(Playback, ADeviceThatKeepsFailingIsAnError) {
+  Player player("domian_test_failing", kDefaultBufferMs, 4, nullptr);
+  ASSERT_EQ(player.Enqueue(Item{"tone", kCardFormat, Tone(kCardFormat, 440, 2.0, 0.5), ""}),
+            Player::Refusal::kNone);
+  ASSERT_TRUE(testing::Eventually([&] { return !player.Status().last_error.empty(); }, 20s));
+  const PlayerStatus status = player.Status();
+  EXPECT_THAT(status.last_error, HasSubstr("ALSA device \"domian_test_failing\" failed: "));
+  EXPECT_THAT(status.last_error, HasSubstr("Input/output error")) << "the device's reason, not the underrun it looks like";
+  EXPECT_EQ(status.reopens, 1);
+  EXPECT_EQ(status.problem, status.last_error) << "for the health check";
+  EXPECT_EQ(status.played, 0);
+}
+
+TEST_F(Playback, ASuspendedDeviceIsResumedAndPlaysOn) {
+  PcmOutput out("domian_test_suspending", kCardFormat, kDefaultBufferMs, nullptr);
+  const auto started = std::chrono::steady_clock::now();
+  out.Write(Tone(kCardFormat, 440.0, 1.0, 0.5));
+  out.Finish();
+  EXPECT_EQ(out.suspends(), 1);
+  EXPECT_EQ(out.reopens(), 0);
+  // 1 s of audio, 300 ms of resuming (what was queued at the suspend is
+  // lost, as on a card); not the 3 s a resume may take at most.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+TEST_F(Playback, ABusyDeviceIsAnErrorAtOnce) {
+  PcmOutput holder("domian_test_exclusive", kCardFormat, kDefaultBufferMs, nullptr);
+  const auto asked = std::chrono::steady_clock::now();
+  try {
+    PcmOutput second("domian_test_exclusive", kCardFormat, kDefaultBufferMs, nullptr);
+    ADD_FAILURE() << "opened a device another user holds";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("cannot open ALSA device \"domian_test_exclusive\": Device or resource busy"));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 1s);
+}
+
 }  // namespace
 }  // namespace domian::speaker

@@ -11,8 +11,22 @@
 
 namespace domian::testing {
 
+namespace {
+
+// Paced cards that fail: name and the stand-in's settings for it.
+constexpr std::pair<const char*, const char*> kFaultyCards[] = {
+    {"domian_test_stalling", "stall_after_ms 300"},
+    {"domian_test_failing_once", "fail_after_ms 200\n  fail_opens 1"},
+    {"domian_test_failing", "fail_after_ms 200"},
+    {"domian_test_suspending", "suspend_after_ms 200\n  resume_delay_ms 300"},
+    {"domian_test_exclusive", "exclusive true"},
+};
+
+}  // namespace
+
 AlsaTestConfig::AlsaTestConfig(const std::filesystem::path& dir)
-    : conf_(dir / "asound.conf"),
+    : dir_(dir),
+      conf_(dir / "asound.conf"),
       wav_(dir / "played.wav"),
       record_(dir / "paced.raw"),
       mixer_state_(dir / "mixer.state") {
@@ -27,6 +41,17 @@ AlsaTestConfig::AlsaTestConfig(const std::filesystem::path& dir)
                        << "ctl_type.domian_mixer { lib \"" << DOMIAN_ALSA_FAKE_MIXER << "\" }\n"
                        << "ctl.domian_test_mixer {\n  type domian_mixer\n"
                        << "  state \"" << mixer_state_.string() << "\"\n}\n";
+  std::ofstream conf(conf_, std::ios::app);
+  for (const auto& [name, settings] : kFaultyCards) {
+    conf << "pcm." << name << "_hw {\n  type domian_paced\n"
+         << "  rate " << kPacedRate << "\n  channels " << kPacedChannels << "\n"
+         << "  record \"" << record(name).string() << "\"\n  " << settings << "\n}\n"
+         << "pcm." << name << " { type plug slave.pcm \"" << name << "_hw\" }\n";
+  }
+}
+
+std::filesystem::path AlsaTestConfig::record(const std::string& name) const {
+  return dir_ / (name + ".raw");
 }
 
 std::string AlsaTestConfig::ConfigPath() const {

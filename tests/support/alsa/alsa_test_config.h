@@ -8,7 +8,19 @@
 //                         stand-in (paced_pcm.cc, 48 kHz stereo S16_LE),
 //                         which records the frames it was given (raw);
 //   domian_test_mixer     a control device with a card's mixer controls
-//                         (fake_mixer_ctl.cc), its values in a state file.
+//                         (fake_mixer_ctl.cc), its values in a state file;
+//
+// and paced cards that fail as real ones do, each behind `plug` and
+// recording what it played into record(name):
+//
+//   domian_test_stalling      stops taking audio after 300 ms (a wedged USB
+//                             card, a stalled sound server)
+//   domian_test_failing_once  fails (-EIO) after 200 ms, on its first open
+//                             only: a reopen recovers
+//   domian_test_failing       fails after 200 ms on every open
+//   domian_test_suspending    suspends after 200 ms and takes 300 ms to
+//                             resume (system suspend)
+//   domian_test_exclusive     one open at a time, like a kernel hw device
 #pragma once
 
 #include <cstdint>
@@ -34,10 +46,12 @@ class AlsaTestConfig {
 
   const std::filesystem::path& wav() const { return wav_; }
   const std::filesystem::path& record() const { return record_; }
+  // What the paced card `name` (one of the failing ones above) played.
+  std::filesystem::path record(const std::string& name) const;
   const std::filesystem::path& mixer_state() const { return mixer_state_; }
 
  private:
-  std::filesystem::path conf_, wav_, record_, mixer_state_;
+  std::filesystem::path dir_, conf_, wav_, record_, mixer_state_;
 };
 
 struct Wav {

@@ -8,9 +8,19 @@
 //   "Digital Playback Volume"  2 channels, 0..255, no dB information and no
 //                              switch beside it
 //   "Mic Capture Volume"       1 channel, 0..31 (no playback side at all)
+//   "PCM Playback Volume"      2 channels, 0..96, dB scale -24.00 dB in
+//                              0.25 dB steps (a span of 24 dB, which mixers
+//                              show linearly), no switch
+//   "Headphone Playback Volume" 2 channels, 0..63, dB scale -63.00 dB in
+//                              1.00 dB steps whose minimum is mute (TLV mute
+//                              flag, as on many HDA codecs)
+//   "Headphone Playback Switch" 2 channels, boolean
 //
 // so the selems "Master", "Digital" and "Mic" cover a volume with dB and
-// mute, one with raw steps only, and one that cannot play.
+// mute, one with raw steps only, and one that cannot play; "PCM" a small dB
+// span with no switch, and "Headphone" a dB scale whose lowest step reads
+// as SND_CTL_TLV_DB_GAIN_MUTE (alsa-lib reports that as the minimum of its
+// dB range and as the dB of raw 0) beside a switch.
 //
 // The values live in a text file, one line per control,
 // `<control name>=<v0>[,<v1>]`, read when the control is opened and
@@ -19,8 +29,8 @@
 // read and preset them. Each handle keeps what it read at open, so of two
 // handles open at once the later writer wins. A missing file, or a control
 // it leaves out, means the card's power-on values: Master 60,60, switch
-// 1,1, Digital 200,200, Mic 20. A malformed file fails the open with
-// -EINVAL.
+// 1,1, Digital 200,200, Mic 20, PCM 96,96 (0 dB), Headphone 40,40 (-23 dB),
+// its switch 1,1. A malformed file fails the open with -EINVAL.
 //
 //   ctl_type.domian_mixer { lib "/abs/path/libasound_module_ctl_domian_mixer.so" }
 //   ctl.domian_test_mixer { type domian_mixer state "/abs/path/mixer.state" }
@@ -35,6 +45,7 @@
 
 #include <alsa/asoundlib.h>
 #include <alsa/control_external.h>
+#include <alsa/sound/tlv.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -54,6 +65,29 @@ namespace {
 
 constexpr unsigned kMaxChannels = 2;
 using Values = std::array<long, kMaxChannels>;
+using DbScale = std::array<unsigned, 4>;
+
+// SNDRV_CTL_TLVD_DB_SCALE_ITEM(min, step, mute), min and step in 0.01 dB.
+constexpr DbScale MakeDbScale(int min_centi_db, unsigned step_centi_db, bool mute) {
+  return {SND_CTL_TLVT_DB_SCALE, 2 * sizeof(unsigned), static_cast<unsigned>(min_centi_db),
+          step_centi_db | (mute ? SNDRV_CTL_TLVD_DB_SCALE_MUTE : 0U)};
+}
+
+// -65.25 dB at raw 0, 0.75 dB a step, so raw 87 is 0 dB; raw 0 is not
+// muted.
+constexpr int kMasterMinCentiDb = -6525;
+constexpr unsigned kMasterStepCentiDb = 75;
+constexpr DbScale kMasterDbScale = MakeDbScale(kMasterMinCentiDb, kMasterStepCentiDb, false);
+// -24 dB at raw 0, 0.25 dB a step, so raw 96 is 0 dB.
+constexpr int kPcmMinCentiDb = -2400;
+constexpr unsigned kPcmStepCentiDb = 25;
+constexpr DbScale kPcmDbScale = MakeDbScale(kPcmMinCentiDb, kPcmStepCentiDb, false);
+// -63 dB at raw 0, which the mute flag makes silence instead, 1 dB a
+// step, so raw 1 is -62 dB and raw 63 is 0 dB.
+constexpr int kHeadphoneMinCentiDb = -6300;
+constexpr unsigned kHeadphoneStepCentiDb = 100;
+constexpr DbScale kHeadphoneDbScale =
+    MakeDbScale(kHeadphoneMinCentiDb, kHeadphoneStepCentiDb, true);
 
 struct Control {
   const char* name;
@@ -62,25 +96,22 @@ struct Control {
   long min;
   long max;
   Values initial;
-  bool db_scale;  // has kMasterDbScale as its TLV
+  const DbScale* db_scale;  // its TLV, if it has one
 };
 
-// Indexes into kControls double as the plugin's element keys.
-constexpr std::array<Control, 4> kControls = {{
-    {"Master Playback Volume", SND_CTL_ELEM_TYPE_INTEGER, 2, 0, 87, {60, 60}, true},
-    {"Master Playback Switch", SND_CTL_ELEM_TYPE_BOOLEAN, 2, 0, 1, {1, 1}, false},
-    {"Digital Playback Volume", SND_CTL_ELEM_TYPE_INTEGER, 2, 0, 255, {200, 200}, false},
-    {"Mic Capture Volume", SND_CTL_ELEM_TYPE_INTEGER, 1, 0, 31, {20, 0}, false},
+// Indexes into kControls double as the plugin's element keys, so new
+// controls go at the end.
+constexpr std::array<Control, 7> kControls = {{
+    {"Master Playback Volume", SND_CTL_ELEM_TYPE_INTEGER, 2, 0, 87, {60, 60}, &kMasterDbScale},
+    {"Master Playback Switch", SND_CTL_ELEM_TYPE_BOOLEAN, 2, 0, 1, {1, 1}, nullptr},
+    {"Digital Playback Volume", SND_CTL_ELEM_TYPE_INTEGER, 2, 0, 255, {200, 200}, nullptr},
+    {"Mic Capture Volume", SND_CTL_ELEM_TYPE_INTEGER, 1, 0, 31, {20, 0}, nullptr},
+    {"PCM Playback Volume", SND_CTL_ELEM_TYPE_INTEGER, 2, 0, 96, {96, 96}, &kPcmDbScale},
+    {"Headphone Playback Volume", SND_CTL_ELEM_TYPE_INTEGER, 2, 0, 63, {40, 40},
+     &kHeadphoneDbScale},
+    {"Headphone Playback Switch", SND_CTL_ELEM_TYPE_BOOLEAN, 2, 0, 1, {1, 1}, nullptr},
 }};
 using State = std::array<Values, kControls.size()>;
-
-// SNDRV_CTL_TLVD_DB_SCALE(min, step, mute) in 0.01 dB: -65.25 dB at raw 0,
-// 0.75 dB a step, so raw 87 is 0 dB; raw 0 is not muted.
-constexpr int kMasterMinCentiDb = -6525;
-constexpr unsigned kMasterStepCentiDb = 75;
-constexpr std::array<unsigned, 4> kMasterDbScale = {
-    SND_CTL_TLVT_DB_SCALE, 2 * sizeof(unsigned), static_cast<unsigned>(kMasterMinCentiDb),
-    kMasterStepCentiDb};
 
 // Card identity; id and driver have 16 bytes, so the short forms.
 constexpr const char* kCardId = "DomianTest";
@@ -255,7 +286,9 @@ int GetAttribute(snd_ctl_ext_t*, snd_ctl_ext_key_t key, int* type, unsigned* acc
   *access = SND_CTL_EXT_ACCESS_READWRITE;
   // TLV_CALLBACK routes TLV reads to ext->tlv.c with this key, so one
   // handler serves every element; only those flagged TLV_READ get there.
-  if (control.db_scale) *access |= SND_CTL_EXT_ACCESS_TLV_READ | SND_CTL_EXT_ACCESS_TLV_CALLBACK;
+  if (control.db_scale != nullptr) {
+    *access |= SND_CTL_EXT_ACCESS_TLV_READ | SND_CTL_EXT_ACCESS_TLV_CALLBACK;
+  }
   *count = control.channels;
   return 0;
 }
@@ -294,11 +327,13 @@ int WriteInteger(snd_ctl_ext_t* ext, snd_ctl_ext_key_t key, long* value) {
 
 int ReadEvent(snd_ctl_ext_t*, snd_ctl_elem_id_t*, unsigned*) { return -EAGAIN; }
 
-// Only Master Playback Volume claims TLV access, and for reading only, so
+// Only controls with a dB scale claim TLV access, and for reading only, so
 // that is all that comes here.
-int ReadTlv(snd_ctl_ext_t*, snd_ctl_ext_key_t, int, unsigned, unsigned* tlv, unsigned tlv_size) {
-  if (tlv_size < sizeof kMasterDbScale) return -ENOMEM;
-  std::memcpy(tlv, kMasterDbScale.data(), sizeof kMasterDbScale);
+int ReadTlv(snd_ctl_ext_t*, snd_ctl_ext_key_t key, int, unsigned, unsigned* tlv,
+            unsigned tlv_size) {
+  const DbScale& scale = *kControls[key].db_scale;
+  if (tlv_size < sizeof scale) return -ENOMEM;
+  std::memcpy(tlv, scale.data(), sizeof scale);
   return 0;
 }
 

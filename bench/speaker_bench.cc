@@ -1,15 +1,16 @@
 // Speaker benchmark: one real domiand running the speaker plugin (in its
 // own plugin host process, the default) on the paced card stand-in
-// (tests/support/alsa: consumes 48 kHz stereo in real time through ALSA's
-// plug layer, recording each frame it is given), buffer_ms at its default
-// (250 ms).
+// (tests/support/alsa: consumes 48 kHz stereo in real time, a period at a
+// time, through ALSA's plug layer, recording each frame as it plays it),
+// buffer_ms at its default (250 ms).
 //
 //   announce:  `say` with a short sentence, from the call until the card
-//              is given the first frame of speech (the record file grows):
-//              speech synthesis, the queue and opening the device.
+//              plays the first frame of speech (the record file grows):
+//              speech synthesis, the queue, opening the device, the start
+//              threshold and the card's first period.
 //   stop:      a 20 s tone playing; `stop`, from the call until `status`
 //              says nothing plays (the device dropped what it held): at
-//              most a period of writing plus the drop.
+//              most one wait step plus the drop.
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iomanip>
@@ -140,7 +141,7 @@ int Report(const std::string& file) {
     const std::string trials = std::to_string(r.value("trials", 0));
     if (scenario == "speaker-announce") {
       const auto& s = r["first_frame_ms"];
-      row("say -> first frame at the card (" + trials + ")", "p99<=" + Fixed(kGoalAnnounceP99Ms, 0) + "ms",
+      row("say -> the card plays speech (" + trials + ")", "p99<=" + Fixed(kGoalAnnounceP99Ms, 0) + "ms",
           measured(s), s["p99"] <= kGoalAnnounceP99Ms ? "met" : "MISSED");
     } else if (scenario == "speaker-stop") {
       const auto& s = r["stop_ms"];

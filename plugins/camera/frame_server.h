@@ -1,0 +1,76 @@
+// FrameServer: the camera over HTTP (cpp-httplib), from a FrameHub.
+//
+//   GET /snapshot.jpg   one frame captured after the request came in
+//   GET /stream.mjpg    multipart/x-mixed-replace, one JPEG part per frame
+//
+// Each client waits for the hub's next frame on its own thread, so a slow
+// client skips frames and never slows another; a client that stops reading
+// is dropped after kClientWriteTimeout. Streams beyond max_streams get 503,
+// as do snapshots when no frame comes within kSnapshotTimeout (with the
+// capture's reason). Requests hold a FrameHub::Watch, which is what starts
+// the capture.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "plugins/camera/frame_hub.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace domian::camera {
+
+inline constexpr char kStreamBoundary[] = "domianframe";
+inline constexpr std::chrono::seconds kSnapshotTimeout{5};
+inline constexpr std::chrono::seconds kClientWriteTimeout{5};
+// How long a stream waits for a frame before looking again (whether the
+// server is stopping, whether the client is still there).
+inline constexpr std::chrono::milliseconds kStreamFrameWait{1000};
+inline constexpr size_t kDefaultMaxStreams = 8;
+
+class FrameServer {
+ public:
+  struct Options {
+    std::string host = "0.0.0.0";
+    uint16_t port = 0;  // 0: any free port
+    size_t max_streams = kDefaultMaxStreams;
+  };
+  // Why there is no frame, for a 503 ("the device ... vanished").
+  using WhyNoFrame = std::function<std::string()>;
+
+  FrameServer(FrameHub& hub, Options options, WhyNoFrame why_no_frame);
+  ~FrameServer();  // Stop()
+  FrameServer(const FrameServer&) = delete;
+  FrameServer& operator=(const FrameServer&) = delete;
+
+  // Binds and serves on a thread of its own; throws std::runtime_error
+  // naming the address when it cannot bind.
+  void Start();
+  // Ends every stream (the hub is closed) and stops serving.
+  void Stop();
+
+  uint16_t port() const { return port_; }
+  size_t streams() const { return streams_; }
+  int64_t frames_sent() const { return frames_sent_; }
+
+ private:
+  void Routes();
+
+  FrameHub& hub_;
+  const Options options_;
+  WhyNoFrame why_no_frame_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  uint16_t port_ = 0;
+  std::atomic<size_t> streams_{0};
+  std::atomic<int64_t> frames_sent_{0};
+};
+
+}  // namespace domian::camera

@@ -1,0 +1,160 @@
+// FrameServer over real HTTP on 127.0.0.1, fed by a publisher thread, read
+// by socket clients of controlled speed (tests/support/mjpeg_client.h).
+#include "plugins/camera/frame_server.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "plugins/camera/jpeg.h"
+#include "tests/support/cluster.h"
+#include "tests/support/mjpeg_client.h"
+
+namespace domian::camera {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using testing::HttpGet;
+using testing::ReadMjpeg;
+
+constexpr unsigned kWidth = 320;
+constexpr unsigned kHeight = 240;
+constexpr auto kFrameInterval = 33ms;  // ~30 frames a second
+
+// Distinct JPEG frames of a webcam's size (tens of KiB): noise, at
+// different brightness.
+std::vector<std::vector<uint8_t>> TestFrames() {
+  JpegEncoder encoder;
+  std::vector<std::vector<uint8_t>> frames;
+  for (size_t i = 0; i < 8; ++i) {
+    std::vector<uint8_t> yuyv(size_t{kWidth} * kHeight * 2, 128);
+    for (size_t p = 0; p < yuyv.size(); p += 2) {
+      yuyv[p] = static_cast<uint8_t>(i * 25 + ((p * 2654435761U) >> 13) % 64);
+    }
+    frames.push_back(encoder.EncodeYuyv(yuyv, kWidth, kHeight, kWidth * 2, 80));
+  }
+  return frames;
+}
+
+class Serving : public ::testing::Test {
+ protected:
+  void StartServer(size_t max_streams = kDefaultMaxStreams) {
+    server_ = std::make_unique<FrameServer>(
+        hub_, FrameServer::Options{.host = "127.0.0.1", .port = 0, .max_streams = max_streams},
+        [] { return std::string("the test camera is off"); });
+    server_->Start();
+  }
+  void StartPublishing() {
+    publisher_ = std::thread([this] {
+      const auto frames = TestFrames();
+      for (size_t i = 0; !stop_; ++i) {
+        hub_.Publish(frames[i % frames.size()], kWidth, kHeight);
+        ++published_;
+        std::this_thread::sleep_for(kFrameInterval);
+      }
+    });
+  }
+  void TearDown() override {
+    stop_ = true;
+    if (publisher_.joinable()) publisher_.join();
+    if (server_) server_->Stop();
+  }
+
+  std::atomic<size_t> watchers_seen_{0};
+  FrameHub hub_{[this](size_t now) { watchers_seen_ = std::max<size_t>(watchers_seen_, now); }};
+  std::unique_ptr<FrameServer> server_;
+  std::thread publisher_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> published_{0};
+};
+
+bool IsCompleteJpeg(const std::string& part) {
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(part.data()), part.size());
+  return CompleteJpegLength(bytes) == part.size();
+}
+
+TEST_F(Serving, ASnapshotIsAFreshJpeg) {
+  StartServer();
+  StartPublishing();
+  const testing::HttpReply reply = HttpGet(server_->port(), "/snapshot.jpg", 10s);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_THAT(reply.headers, HasSubstr("image/jpeg"));
+  EXPECT_TRUE(IsCompleteJpeg(reply.body));
+  EXPECT_EQ(watchers_seen_, 1U) << "the snapshot counted as a watcher";
+  EXPECT_EQ(hub_.watchers(), 0U);
+}
+
+TEST_F(Serving, AStreamIsJpegPartsAtTheCameraRate) {
+  StartServer();
+  StartPublishing();
+  const int before = published_;
+  const testing::MjpegRead read = ReadMjpeg(server_->port(), "/stream.mjpg", 2s);
+  const int during = published_ - before;
+  EXPECT_EQ(read.status, 200);
+  EXPECT_EQ(read.content_type, std::string("multipart/x-mixed-replace; boundary=") + kStreamBoundary);
+  EXPECT_TRUE(read.well_formed);
+  // Generous: a loaded machine may skip some, never most.
+  EXPECT_GT(read.parts.size(), static_cast<size_t>(during) / 2) << during << " published";
+  for (const std::string& part : read.parts) ASSERT_TRUE(IsCompleteJpeg(part));
+  EXPECT_TRUE(testing::Eventually([&] { return hub_.watchers() == 0; }, 10s)) << "the stream let go";
+}
+
+TEST_F(Serving, ASlowClientSkipsFramesAndDoesNotSlowAFastOne) {
+  StartServer();
+  StartPublishing();
+  // 4 KiB every 100 ms is ~40 KiB/s: a frame or two a second.
+  auto slow = std::async(std::launch::async, [&] {
+    return ReadMjpeg(server_->port(), "/stream.mjpg", 4s, 100ms, 4096);
+  });
+  const int first = published_;
+  std::this_thread::sleep_for(500ms);
+  const int before = published_;
+  const testing::MjpegRead fast = ReadMjpeg(server_->port(), "/stream.mjpg", 2s);
+  const int during = published_ - before;
+  const testing::MjpegRead slow_read = slow.get();
+  const int while_slow = published_ - first;
+  EXPECT_GT(fast.parts.size(), static_cast<size_t>(during) / 2) << during << " published";
+  EXPECT_LT(slow_read.parts.size(), static_cast<size_t>(while_slow) / 4)
+      << "the slow client got most frames: it did not skip (" << while_slow << " published)";
+  EXPECT_TRUE(slow_read.well_formed) << "skipping drops whole frames, never part of one";
+  for (const std::string& part : slow_read.parts) ASSERT_TRUE(IsCompleteJpeg(part));
+}
+
+TEST_F(Serving, StreamsBeyondTheLimitAreRefused) {
+  StartServer(/*max_streams=*/1);
+  StartPublishing();
+  auto first = std::async(std::launch::async, [&] { return ReadMjpeg(server_->port(), "/stream.mjpg", 2s); });
+  ASSERT_TRUE(testing::Eventually([&] { return server_->streams() == 1; }, 10s));
+  const testing::HttpReply second = HttpGet(server_->port(), "/stream.mjpg", 5s);
+  EXPECT_EQ(second.status, 503);
+  EXPECT_THAT(second.body, HasSubstr("already 1 streams"));
+  EXPECT_GT(first.get().parts.size(), 0U);
+}
+
+TEST_F(Serving, NoFrameMeansAClearServiceUnavailable) {
+  StartServer();
+  const auto asked = std::chrono::steady_clock::now();
+  const testing::HttpReply reply = HttpGet(server_->port(), "/snapshot.jpg", 20s);
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_THAT(reply.body, HasSubstr("no frame from the camera within 5 s: the test camera is off"));
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 15s);
+}
+
+TEST_F(Serving, StoppingEndsStreamsPromptly) {
+  StartServer();
+  StartPublishing();
+  auto reading = std::async(std::launch::async, [&] { return ReadMjpeg(server_->port(), "/stream.mjpg", 30s); });
+  ASSERT_TRUE(testing::Eventually([&] { return server_->streams() == 1; }, 10s));
+  const auto stopping = std::chrono::steady_clock::now();
+  server_->Stop();
+  ASSERT_EQ(reading.wait_for(10s), std::future_status::ready) << "the stream outlived the server";
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 5s);
+  EXPECT_GT(reading.get().parts.size(), 0U);
+}
+
+}  // namespace
+}  // namespace domian::camera

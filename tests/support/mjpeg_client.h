@@ -1,0 +1,36 @@
+// A minimal HTTP client for the camera's endpoints, on plain sockets to
+// 127.0.0.1, so tests control how fast it reads: a slow client is one that
+// sleeps between small reads with a small receive buffer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace domian::testing {
+
+struct HttpReply {
+  int status = 0;  // 0: no reply
+  std::string headers;
+  std::string body;
+};
+
+// GET `path` from 127.0.0.1:`port`; the whole reply (Connection: close).
+HttpReply HttpGet(uint16_t port, const std::string& path, std::chrono::milliseconds deadline);
+
+struct MjpegRead {
+  int status = 0;
+  std::string content_type;
+  std::vector<std::string> parts;  // each part's body (a JPEG, if all is well)
+  bool well_formed = true;         // every part had the boundary, headers and its length
+};
+
+// Reads `path` (a multipart/x-mixed-replace stream) for `duration`, then
+// closes. With `pause` > 0, sleeps that long after every `chunk` bytes read
+// (and keeps a small receive buffer): a slow client.
+MjpegRead ReadMjpeg(uint16_t port, const std::string& path, std::chrono::milliseconds duration,
+                    std::chrono::milliseconds pause = std::chrono::milliseconds(0),
+                    size_t chunk = 64 * 1024);
+
+}  // namespace domian::testing

@@ -84,4 +84,11 @@ std::string DeriveAdvertiseAddress(std::string_view listen_host, uint16_t port) 
   return v6.empty() ? JoinHostPort("127.0.0.1", port) : v6;
 }
 
+std::string ReachableEndpoint(std::string_view endpoint, std::string_view node_address) {
+  const auto published = SplitHostPort(endpoint);
+  const auto node = SplitHostPort(node_address);
+  if (!published || !node || !IsWildcardHost(published->host)) return std::string(endpoint);
+  return JoinHostPort(node->host, published->port);
+}
+
 }  // namespace domian

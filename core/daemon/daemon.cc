@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 
 #include "core/common/net.h"
@@ -58,7 +59,11 @@ class DiscoveryToMembership final : public discovery::Sink {
 // Placement acts on this node's services through the PluginHost.
 class PluginHostServices final : public placement::LocalServices {
  public:
-  explicit PluginHostServices(plugins::PluginHost& host) : host_(host) {}
+  // `node_address`: this node's address as peers use it (a plugin that
+  // listens on every interface publishes a wildcard host; others need
+  // this node's).
+  PluginHostServices(plugins::PluginHost& host, std::function<std::string()> node_address)
+      : host_(host), node_address_(std::move(node_address)) {}
   void Start(const std::string& service, const std::string& config_json, uint64_t epoch,
              const std::optional<std::string>& state) override {
     host_.StartService(service, config_json, epoch, state);
@@ -68,10 +73,11 @@ class PluginHostServices final : public placement::LocalServices {
   }
   std::vector<Status> Services() const override {
     std::vector<Status> out;
+    const std::string node_address = node_address_();
     for (const plugins::ServiceStatus& status : host_.Services()) {
       std::string endpoints;
       for (const auto& [name, endpoint] : status.endpoints) {
-        endpoints += (endpoints.empty() ? "" : ",") + name + "=" + endpoint;
+        endpoints += (endpoints.empty() ? "" : ",") + name + "=" + ReachableEndpoint(endpoint, node_address);
       }
       out.push_back({status.name, status.state, status.detail, endpoints});
     }
@@ -95,6 +101,7 @@ class PluginHostServices final : public placement::LocalServices {
 
  private:
   plugins::PluginHost& host_;
+  std::function<std::string()> node_address_;
 };
 
 // domian-plugin-host: $DOMIAN_PLUGIN_HOST, else beside domiand, else
@@ -190,7 +197,7 @@ int Daemon::Run() {
        .host_binary = PluginHostBinary()},
       poke_placement);
   rpc::ServiceCalls service_calls(membership, &plugin_host);
-  PluginHostServices local_services(plugin_host);
+  PluginHostServices local_services(plugin_host, [&membership] { return membership.Status().self.address; });
   placement::Placement placement(
       {.cluster = config_.cluster, .services = config_.services, .timings = config_.placement},
       local_services, service_calls,

@@ -9,6 +9,8 @@
 
 #include <cmath>
 
+#include "plugins/camera/scripted_video_device.h"
+
 namespace domian::camera {
 namespace {
 
@@ -54,22 +56,6 @@ Decoded Decode(const std::vector<uint8_t>& jpeg) {
   }
   tjDestroy(handle);
   return decoded;
-}
-
-// `jpeg` without its DHT segments, as table-less MJPEG cameras send it.
-std::vector<uint8_t> WithoutHuffmanTables(const std::vector<uint8_t>& jpeg) {
-  std::vector<uint8_t> out(jpeg.begin(), jpeg.begin() + 2);
-  size_t at = 2;
-  while (at + 4 <= jpeg.size() && jpeg[at + 1] != 0xDA) {
-    const size_t length = (size_t{jpeg[at + 2]} << 8) | jpeg[at + 3];
-    if (jpeg[at + 1] != 0xC4) {
-      out.insert(out.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(at),
-                 jpeg.begin() + static_cast<std::ptrdiff_t>(at + 2 + length));
-    }
-    at += 2 + length;
-  }
-  out.insert(out.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(at), jpeg.end());
-  return out;
 }
 
 TEST(JpegEncoder, YuyvBecomesAJpegOfThePicture) {
@@ -139,7 +125,7 @@ TEST(Jpeg, TablelessMjpegGetsTheStandardTablesAndDecodesAsBefore) {
   ASSERT_TRUE(HasHuffmanTables(jpeg));
   EXPECT_EQ(WithHuffmanTables(jpeg), jpeg) << "a frame with tables is left alone";
 
-  const std::vector<uint8_t> bare = WithoutHuffmanTables(jpeg);
+  const std::vector<uint8_t> bare = TablelessJpeg(jpeg);
   ASSERT_FALSE(HasHuffmanTables(bare));
   ASSERT_LT(bare.size(), jpeg.size());
   const std::vector<uint8_t> fixed = WithHuffmanTables(bare);

@@ -598,6 +598,7 @@ std::vector<uint8_t> ScriptedVideoDevice::GoodFrameBytes() const {
     for (size_t i = 0; i < bytes.size(); i += 2) bytes[i] = static_cast<uint8_t>(sequence_);
     return bytes;
   }
+  if (camera_.mjpeg_source) return camera_.mjpeg_source(width_, height_, sequence_);
   return JpegFrame(kGoodJpegBytes, static_cast<uint8_t>(0x10 + sequence_ % 0x40));
 }
 
@@ -621,6 +622,23 @@ void ScriptedVideoDevice::FreeBuffers() {
   // longer belong to a buffer.
   for (auto& [address, mapping] : mappings_) mapping.buffer = -1;
   buffers_.clear();
+}
+
+std::vector<uint8_t> TablelessJpeg(const std::vector<uint8_t>& jpeg) {
+  constexpr uint8_t kSos = 0xDA;
+  constexpr uint8_t kDht = 0xC4;
+  std::vector<uint8_t> out(jpeg.begin(), jpeg.begin() + 2);
+  size_t at = 2;
+  while (at + 4 <= jpeg.size() && jpeg[at + 1] != kSos) {
+    const size_t length = (size_t{jpeg[at + 2]} << 8) | jpeg[at + 3];
+    if (jpeg[at + 1] != kDht) {
+      out.insert(out.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(at),
+                 jpeg.begin() + static_cast<std::ptrdiff_t>(at + 2 + length));
+    }
+    at += 2 + length;
+  }
+  out.insert(out.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(at), jpeg.end());
+  return out;
 }
 
 }  // namespace domian::camera

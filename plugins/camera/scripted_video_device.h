@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,7 +67,15 @@ struct ScriptedCamera {
   // REQBUFS grants the count asked, clamped to these.
   unsigned min_buffers = 1;
   unsigned max_buffers = VIDEO_MAX_FRAME;
+  // A good MJPEG frame's bytes for the negotiated size and the frame's
+  // sequence number (real pictures, for tests that decode them); unset, a
+  // JPEG-shaped frame of filler. Called with the device's lock held.
+  std::function<std::vector<uint8_t>(unsigned width, unsigned height, uint32_t sequence)> mjpeg_source;
 };
+
+// `jpeg` without its Huffman tables (DHT segments), as many MJPEG cameras
+// send frames.
+std::vector<uint8_t> TablelessJpeg(const std::vector<uint8_t>& jpeg);
 
 // Opens refused after an unplug until Replug().
 inline constexpr int kUntilReplug = -1;

@@ -1,0 +1,310 @@
+#include "plugins/camera/camera_service.h"
+
+#include <domian/plugin_json.hpp>
+
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+
+namespace domian::camera {
+namespace {
+
+using nlohmann::json;
+
+// "host:port" or "[v6]:port" (port 0: any free port); nullopt if malformed.
+std::optional<std::pair<std::string, uint16_t>> SplitListen(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (text.starts_with('[')) {
+    const size_t close = text.find("]:");
+    if (close == std::string::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    return std::nullopt;
+  }
+  const unsigned long number = std::stoul(port);
+  if (number > 65535) return std::nullopt;
+  return std::pair{host, static_cast<uint16_t>(number)};
+}
+
+std::string JoinListen(const std::string& host, uint16_t port) {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// A snapshot's file name: letters, digits, '.', '-', '_', ending in .jpg,
+// so it stays inside the snapshots folder.
+bool ValidSnapshotName(const std::string& name) {
+  if (name.size() < 5 || name.size() > 100 || name.front() == '.' || !name.ends_with(".jpg")) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+  });
+}
+
+}  // namespace
+
+sdk::PluginInfo CameraPluginInfo() {
+  return sdk::PluginInfo{
+      .name = "camera",
+      .version = "0.1.0",
+      .description = "a V4L2 camera served as JPEG snapshots and an MJPEG stream",
+      .placement = DOMIAN_PLACEMENT_PER_NODE,
+      .traits = {"camera"},
+      .depends = {},
+      .commands = {{"status", "{}",
+                    "device, negotiated format and size, measured fps, clients, dropped frames, "
+                    "where to watch"},
+                   {"snapshot", "{\"file\": \"front-door.jpg\"}",
+                    "save a fresh frame in the service's snapshots folder; returns its path"}}};
+}
+
+CameraConfig CameraConfig::Parse(std::string_view text) {
+  const sdk::ConfigReader config("camera", text);
+  CameraConfig parsed;
+  bool has_device = false;
+  for (const auto& [key, value] : config.json().items()) {
+    if (key == "device") {
+      parsed.capture.device = config.String(key);
+      has_device = true;
+    } else if (key == "width") {
+      parsed.capture.width = static_cast<unsigned>(config.Integer(key, kMinSide, kMaxWidth));
+    } else if (key == "height") {
+      parsed.capture.height = static_cast<unsigned>(config.Integer(key, kMinSide, kMaxHeight));
+    } else if (key == "fps") {
+      parsed.capture.fps = static_cast<unsigned>(config.Integer(key, 1, kMaxFps));
+    } else if (key == "format") {
+      const std::string format = config.String(key);
+      if (format == "mjpeg") {
+        parsed.capture.format = PixelFormat::kMjpeg;
+      } else if (format == "yuyv") {
+        parsed.capture.format = PixelFormat::kYuyv;
+      } else if (format == "auto") {
+        parsed.capture.format = PixelFormat::kAuto;
+      } else {
+        config.Fail(key, "must be mjpeg, yuyv or auto, not \"" + format + "\"");
+      }
+    } else if (key == "jpeg_quality") {
+      parsed.jpeg_quality = static_cast<int>(config.Integer(key, 1, 100));
+    } else if (key == "listen") {
+      const auto listen = SplitListen(config.String(key));
+      if (!listen) config.Fail(key, "must be address:port, like 0.0.0.0:8080 or [::]:8080 (port 0: any free port)");
+      parsed.listen_host = listen->first;
+      parsed.listen_port = listen->second;
+    } else if (key == "keep_warm_s") {
+      parsed.keep_warm = std::chrono::seconds(config.Integer(key, 0, kMaxKeepWarm.count()));
+    } else if (key == "max_streams") {
+      parsed.max_streams = static_cast<size_t>(config.Integer(key, 1, kMaxMaxStreams));
+    } else {
+      config.Fail(key, "is not a camera setting (device, width, height, fps, format, jpeg_quality, "
+                       "listen, keep_warm_s, max_streams)");
+    }
+  }
+  if (!has_device) config.Fail("device", "is missing: the camera's device, best /dev/v4l/by-id/...");
+  return parsed;
+}
+
+CameraService::CameraService(sdk::Host host, std::string_view config_json, VideoDeviceFactory devices)
+    : host_(host), config_(CameraConfig::Parse(config_json)), devices_(std::move(devices)) {}
+
+CameraService::~CameraService() { Stop(); }
+
+void CameraService::Start() {
+  if (server_) return;
+  stopping_ = false;
+  watchers_ = 0;
+  hub_ = std::make_unique<FrameHub>([this](size_t watchers) { WatchersChanged(watchers); });
+  capture_ = std::make_unique<Capture>(
+      config_.capture, devices_(), [this](Frame frame) { OnFrame(std::move(frame)); },
+      [host = host_](const std::string& line) { host.Warn(line); });
+  server_ = std::make_unique<FrameServer>(
+      *hub_,
+      FrameServer::Options{.host = config_.listen_host, .port = config_.listen_port,
+                           .max_streams = config_.max_streams},
+      [this] { return WhyNoFrame(); });
+  try {
+    server_->Start();
+  } catch (const std::runtime_error& e) {
+    server_.reset();
+    capture_.reset();
+    hub_.reset();
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, std::string("camera: ") + e.what());
+  }
+  demand_ = std::thread([this] { RunDemand(); });
+  const std::string endpoint = JoinListen(config_.listen_host, server_->port());
+  host_.PublishEndpoint("http", endpoint);
+  host_.Info("serving " + config_.capture.device + " on http://" + endpoint +
+             "/stream.mjpg and /snapshot.jpg");
+}
+
+void CameraService::Stop() {
+  if (!server_) return;
+  host_.PublishEndpoint("http", std::nullopt);
+  server_->Stop();  // ends every stream and snapshot wait: no watchers left
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  demand_changed_.notify_all();
+  if (demand_.joinable()) demand_.join();
+  capture_->Stop();
+  server_.reset();
+  capture_.reset();
+  hub_.reset();
+}
+
+void CameraService::WatchersChanged(size_t watchers) {
+  {
+    std::lock_guard lock(mu_);
+    watchers_ = watchers;
+  }
+  demand_changed_.notify_all();
+}
+
+void CameraService::RunDemand() {
+  std::unique_lock lock(mu_);
+  bool capturing = false;
+  while (!stopping_) {
+    if (watchers_ > 0) {
+      if (!capturing) {
+        lock.unlock();
+        capture_->Start();
+        lock.lock();
+        capturing = true;
+      }
+      demand_changed_.wait(lock, [this] { return stopping_ || watchers_ == 0; });
+      continue;
+    }
+    // Nobody watches: keep the camera warm a while for the next one.
+    const bool back = demand_changed_.wait_for(lock, config_.keep_warm,
+                                               [this] { return stopping_ || watchers_ > 0; });
+    if (!back && capturing) {
+      lock.unlock();
+      capture_->Stop();
+      lock.lock();
+      capturing = false;
+    }
+    if (!back) demand_changed_.wait(lock, [this] { return stopping_ || watchers_ > 0; });
+  }
+}
+
+void CameraService::OnFrame(Frame frame) {
+  {
+    std::lock_guard lock(mu_);
+    if (watchers_ == 0) return;  // kept warm: captured, not encoded
+  }
+  std::vector<uint8_t> jpeg;
+  if (frame.format == PixelFormat::kMjpeg) {
+    jpeg = WithHuffmanTables(frame.data);
+  } else {
+    try {
+      jpeg = encoder_.EncodeYuyv(frame.data, frame.width, frame.height, frame.bytes_per_line,
+                                 config_.jpeg_quality);
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mu_);
+      ++encode_errors_;
+      last_frame_error_ = e.what();
+      return;
+    }
+  }
+  hub_->Publish(std::move(jpeg), frame.width, frame.height);
+}
+
+std::string CameraService::WhyNoFrame() const {
+  const CaptureStatus status = capture_->Status();
+  if (!status.last_error.empty() && status.state != "streaming") return status.last_error;
+  return "the camera is " + status.state;
+}
+
+std::string CameraService::Invoke(std::string_view command, std::string_view args_json) {
+  const json args = sdk::ParseArgs(args_json);
+  if (!server_) throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "the camera is not running");
+  if (command == "status") {
+    const CaptureStatus status = capture_->Status();
+    json reply = {{"device", status.device},
+                  {"state", status.state},
+                  {"driver", status.driver},
+                  {"card", status.card},
+                  {"format", PixelFormatName(status.format)},
+                  {"width", status.width},
+                  {"height", status.height},
+                  {"fps", status.fps},
+                  {"adjusted", status.adjusted},
+                  {"buffers", status.buffers},
+                  {"measured_fps", std::round(status.measured_fps * 10) / 10},
+                  {"frames_captured", status.frames_captured},
+                  {"frames_dropped", status.frames_dropped},
+                  {"last_drop_reason", status.last_drop_reason},
+                  {"reopen_attempts", status.reopen_attempts},
+                  {"retry_in_ms", status.retry_in.count()},
+                  {"last_error", status.last_error},
+                  {"clients", server_->streams()},
+                  {"frames_served", server_->frames_sent()},
+                  {"endpoint", "http://" + JoinListen(config_.listen_host, server_->port())}};
+    std::lock_guard lock(mu_);
+    reply["watchers"] = watchers_;
+    reply["frames_unusable"] = frames_invalid_ + encode_errors_;
+    reply["last_frame_error"] = last_frame_error_;
+    return reply.dump();
+  }
+  if (command == "snapshot") return Snapshot(args);
+  throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
+                   "unknown command \"" + std::string(command) + "\" (status, snapshot)");
+}
+
+std::string CameraService::Snapshot(const json& args) {
+  std::string name = "snapshot.jpg";
+  if (const auto it = args.find("file"); it != args.end()) {
+    if (!it->is_string() || !ValidSnapshotName(it->get<std::string>())) {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                       "file must be a name like front-door.jpg (letters, digits, . - _), "
+                       "saved in the service's snapshots folder");
+    }
+    name = it->get<std::string>();
+  }
+  std::optional<FrameHub::Frame> frame;
+  {
+    FrameHub::Watch watch(*hub_);
+    frame = hub_->WaitNewer(hub_->sequence(), kSnapshotCommandTimeout);
+  }
+  if (!frame) {
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, "no frame from the camera within " +
+                                                 std::to_string(kSnapshotCommandTimeout.count()) +
+                                                 " s: " + WhyNoFrame());
+  }
+  const std::filesystem::path folder = std::filesystem::path(host_.state_dir()) / "snapshots";
+  const std::filesystem::path path = folder / name;
+  const std::filesystem::path partial = folder / ("." + name + ".partial");
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(frame->jpeg->data()), static_cast<std::streamsize>(frame->jpeg->size()));
+    if (!out.flush()) {
+      throw sdk::Error(DOMIAN_ERR_FAILED, "cannot write " + partial.string());
+    }
+  }
+  std::filesystem::rename(partial, path, error);
+  if (error) throw sdk::Error(DOMIAN_ERR_FAILED, "cannot save " + path.string() + ": " + error.message());
+  return json{{"path", path.string()},
+              {"bytes", frame->jpeg->size()},
+              {"width", frame->width},
+              {"height", frame->height}}
+      .dump();
+}
+
+std::optional<std::string> CameraService::CheckHealth() {
+  if (!capture_) return std::nullopt;
+  const CaptureStatus status = capture_->Status();
+  if (status.state != "reopening") return std::nullopt;
+  return "camera " + status.device + ": " + status.last_error + " (retrying in " +
+         std::to_string(status.retry_in.count()) + " ms)";
+}
+
+}  // namespace domian::camera

@@ -1,0 +1,108 @@
+// CameraService: the `camera` service, one V4L2 camera on this node served
+// over HTTP. Per-node (every node with a camera offers one) and needs the
+// trait `camera`. Its HTTP address is published as the endpoint "http", so
+// `domianctl services` shows where to watch:
+//
+//   http://HOST:PORT/stream.mjpg     MJPEG (multipart/x-mixed-replace)
+//   http://HOST:PORT/snapshot.jpg    one fresh frame
+//
+// The camera captures, and frames are encoded, only while someone watches
+// or asks for a snapshot, and for keep_warm_s after (so the next request
+// does not wait for the camera to start). MJPEG frames are served as the
+// camera makes them (with Huffman tables added where it leaves them out);
+// YUYV frames are encoded with libjpeg-turbo.
+#pragma once
+
+#include <domian/plugin.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "plugins/camera/capture.h"
+#include "plugins/camera/frame_hub.h"
+#include "plugins/camera/frame_server.h"
+#include "plugins/camera/jpeg.h"
+
+namespace domian::camera {
+
+inline constexpr int kDefaultJpegQuality = 80;
+inline constexpr char kDefaultListen[] = "0.0.0.0:8080";
+inline constexpr std::chrono::seconds kDefaultKeepWarm{10};
+inline constexpr std::chrono::seconds kMaxKeepWarm{3600};
+inline constexpr unsigned kMinSide = 16;
+inline constexpr unsigned kMaxWidth = 4096;
+inline constexpr unsigned kMaxHeight = 3072;
+inline constexpr unsigned kMaxFps = 120;
+inline constexpr size_t kMaxMaxStreams = 64;
+// `snapshot` waits this long for a frame.
+inline constexpr std::chrono::seconds kSnapshotCommandTimeout{10};
+
+struct CameraConfig {
+  CaptureConfig capture;
+  int jpeg_quality = kDefaultJpegQuality;
+  std::string listen_host = "0.0.0.0";
+  uint16_t listen_port = 8080;  // 0: any free port
+  std::chrono::seconds keep_warm = kDefaultKeepWarm;
+  size_t max_streams = kDefaultMaxStreams;
+  // Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
+  static CameraConfig Parse(std::string_view json);
+};
+
+// Makes the device layer: the kernel's in the plugin, a scripted driver in
+// tests.
+using VideoDeviceFactory = std::function<std::unique_ptr<VideoDevice>()>;
+
+// What the plugin tells the host about itself (camera.so and its test
+// build alike).
+sdk::PluginInfo CameraPluginInfo();
+
+class CameraService {
+ public:
+  CameraService(sdk::Host host, std::string_view config_json,
+                VideoDeviceFactory devices = &MakeLinuxVideoDevice);
+  ~CameraService();  // Stop()
+  CameraService(const CameraService&) = delete;
+  CameraService& operator=(const CameraService&) = delete;
+
+  void Start();
+  void Stop();
+  std::string Invoke(std::string_view command, std::string_view args_json);
+  std::optional<std::string> CheckHealth();
+
+ private:
+  // The capture thread's sink: a JPEG for the hub.
+  void OnFrame(Frame frame);
+  // Starts the capture while anyone watches, stops it keep_warm after the
+  // last one left.
+  void RunDemand();
+  void WatchersChanged(size_t watchers);
+  std::string Snapshot(const nlohmann::json& args);
+  std::string WhyNoFrame() const;
+
+  sdk::Host host_;
+  const CameraConfig config_;
+  VideoDeviceFactory devices_;
+  std::unique_ptr<FrameHub> hub_;
+  std::unique_ptr<FrameServer> server_;
+  std::unique_ptr<Capture> capture_;
+  JpegEncoder encoder_;  // the capture thread's only
+
+  mutable std::mutex mu_;
+  std::condition_variable demand_changed_;
+  size_t watchers_ = 0;
+  bool stopping_ = false;
+  uint64_t frames_invalid_ = 0;  // MJPEG frames that would not serve
+  uint64_t encode_errors_ = 0;
+  std::string last_frame_error_;
+  std::thread demand_;
+};
+
+}  // namespace domian::camera

@@ -73,7 +73,7 @@ struct Setup {
                     kReady)) {
       throw std::runtime_error("the camera did not start: " + node->Log());
     }
-    const std::string endpoint = Status()["endpoint"];
+    const std::string endpoint = Status()["listen"];
     port = static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
   }
 

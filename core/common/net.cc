@@ -88,6 +88,8 @@ std::string ReachableEndpoint(std::string_view endpoint, std::string_view node_a
   const auto published = SplitHostPort(endpoint);
   const auto node = SplitHostPort(node_address);
   if (!published || !node || !IsWildcardHost(published->host)) return std::string(endpoint);
+  const bool ipv4_only = published->host.find(':') == std::string::npos;
+  if (ipv4_only && node->host.find(':') != std::string::npos) return std::string(endpoint);
   return JoinHostPort(node->host, published->port);
 }
 

@@ -27,8 +27,9 @@ bool IsWildcardHost(std::string_view host);
 std::string DeriveAdvertiseAddress(std::string_view listen_host, uint16_t port);
 
 // A plugin's published endpoint as others can reach it: a wildcard host
-// ("0.0.0.0:8080": the plugin listens on every interface) becomes the host
-// of this node's own address; anything else is kept as it is.
+// (the plugin listens on every interface) becomes the host of this node's
+// own address: "[::]:8080" (IPv6 and IPv4) always, "0.0.0.0:8080" (IPv4
+// only) when that address is IPv4. Anything else is kept as it is.
 std::string ReachableEndpoint(std::string_view endpoint, std::string_view node_address);
 
 }  // namespace domian

@@ -51,7 +51,9 @@ TEST(DeriveAdvertiseAddress, ReplacesTheWildcardWithAUsableAddress) {
 TEST(ReachableEndpoint, AWildcardHostBecomesTheNodesHost) {
   EXPECT_EQ(ReachableEndpoint("0.0.0.0:8080", "192.168.1.20:7420"), "192.168.1.20:8080");
   EXPECT_EQ(ReachableEndpoint("[::]:8080", "192.168.1.20:7420"), "192.168.1.20:8080");
-  EXPECT_EQ(ReachableEndpoint("0.0.0.0:8080", "[fd00::7]:7420"), "[fd00::7]:8080");
+  EXPECT_EQ(ReachableEndpoint("[::]:8080", "[fd00::7]:7420"), "[fd00::7]:8080");
+  // Listening on IPv4 only: not reachable at the node's IPv6 address.
+  EXPECT_EQ(ReachableEndpoint("0.0.0.0:8080", "[fd00::7]:7420"), "0.0.0.0:8080");
   // A specific host, or something that is not host:port, is left alone.
   EXPECT_EQ(ReachableEndpoint("127.0.0.1:8080", "192.168.1.20:7420"), "127.0.0.1:8080");
   EXPECT_EQ(ReachableEndpoint("http://cam.local/stream", "192.168.1.20:7420"), "http://cam.local/stream");

@@ -94,7 +94,7 @@ CameraConfig CameraConfig::Parse(std::string_view text) {
       parsed.jpeg_quality = static_cast<int>(config.Integer(key, 1, 100));
     } else if (key == "listen") {
       const auto listen = SplitListen(config.String(key));
-      if (!listen) config.Fail(key, "must be address:port, like 0.0.0.0:8080 or [::]:8080 (port 0: any free port)");
+      if (!listen) config.Fail(key, "must be address:port, like [::]:8080 or 192.168.1.31:8080 (port 0: any free port)");
       parsed.listen_host = listen->first;
       parsed.listen_port = listen->second;
     } else if (key == "keep_warm_s") {
@@ -246,7 +246,8 @@ std::string CameraService::Invoke(std::string_view command, std::string_view arg
                   {"last_error", status.last_error},
                   {"clients", server_->streams()},
                   {"frames_served", server_->frames_sent()},
-                  {"endpoint", "http://" + JoinListen(config_.listen_host, server_->port())}};
+                  // Where it listens; `domianctl services` shows the address to use.
+                  {"listen", JoinListen(config_.listen_host, server_->port())}};
     std::lock_guard lock(mu_);
     reply["watchers"] = watchers_;
     reply["frames_unusable"] = frames_invalid_ + encode_errors_;

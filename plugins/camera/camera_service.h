@@ -34,7 +34,6 @@
 namespace domian::camera {
 
 inline constexpr int kDefaultJpegQuality = 80;
-inline constexpr char kDefaultListen[] = "0.0.0.0:8080";
 inline constexpr std::chrono::seconds kDefaultKeepWarm{10};
 inline constexpr std::chrono::seconds kMaxKeepWarm{3600};
 inline constexpr unsigned kMinSide = 16;
@@ -48,7 +47,8 @@ inline constexpr std::chrono::seconds kSnapshotCommandTimeout{10};
 struct CameraConfig {
   CaptureConfig capture;
   int jpeg_quality = kDefaultJpegQuality;
-  std::string listen_host = "0.0.0.0";
+  // Every interface, IPv6 and IPv4 (as node.listen does by default).
+  std::string listen_host = "::";
   uint16_t listen_port = 8080;  // 0: any free port
   std::chrono::seconds keep_warm = kDefaultKeepWarm;
   size_t max_streams = kDefaultMaxStreams;

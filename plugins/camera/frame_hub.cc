@@ -49,6 +49,7 @@ size_t FrameHub::watchers() const {
 }
 
 void FrameHub::AddWatchers(int delta) {
+  std::lock_guard ordered(change_mu_);
   size_t now = 0;
   {
     std::lock_guard lock(mu_);

@@ -26,8 +26,8 @@ class FrameHub {
     std::chrono::steady_clock::time_point published;
   };
 
-  // Called (outside the hub's lock) whenever the number of watchers
-  // changes, with the new number.
+  // Called whenever the number of watchers changes, with the new number,
+  // in order; it must not create or destroy a Watch.
   using WatchersChanged = std::function<void(size_t)>;
   explicit FrameHub(WatchersChanged on_change = {});
 
@@ -59,6 +59,10 @@ class FrameHub {
   void AddWatchers(int delta);
 
   WatchersChanged on_change_;
+  // Held across a change and its callback, so the callbacks see the counts
+  // in the order they happened (a viewer leaving while another arrives
+  // must not leave the service believing nobody watches).
+  std::mutex change_mu_;
   mutable std::mutex mu_;
   std::condition_variable fresh_;
   std::optional<Frame> latest_;

@@ -1,14 +1,18 @@
 #include "plugins/camera/frame_server.h"
 
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <cstdlib>
 #include <stdexcept>
 
 namespace domian::camera {
 namespace {
 
 // Threads beyond the streams', for snapshots and refusals.
-constexpr size_t kSpareThreads = 4;
+constexpr size_t kSpareThreads = 8;
 constexpr auto kStartTimeout = std::chrono::seconds(5);
 constexpr auto kStartPoll = std::chrono::milliseconds(5);
 
@@ -16,14 +20,55 @@ constexpr auto kStartPoll = std::chrono::milliseconds(5);
 // (the content provider holding it is destroyed).
 class StreamSlot {
  public:
-  explicit StreamSlot(std::atomic<size_t>& streams) : streams_(streams) { ++streams_; }
-  ~StreamSlot() { --streams_; }
+  explicit StreamSlot(std::atomic<size_t>& streams) : streams_(streams) {}
+  ~StreamSlot() {
+    if (held_) --streams_;
+  }
   StreamSlot(const StreamSlot&) = delete;
   StreamSlot& operator=(const StreamSlot&) = delete;
 
+  // Claims a slot unless `limit` are taken (counted first, so two requests
+  // racing for the last slot cannot both get it).
+  bool Claim(size_t limit) {
+    if (++streams_ <= limit) return held_ = true;
+    --streams_;
+    return false;
+  }
+
  private:
   std::atomic<size_t>& streams_;
+  bool held_ = false;
 };
+
+// Shuts down this process's accepted connections on `port` (httplib keeps
+// no list of them): a worker blocked reading a client that drips its
+// request, or writing to one that stopped reading, returns at once.
+void ShutdownConnections(uint16_t port) {
+  DIR* fds = ::opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  while (const dirent* entry = ::readdir(fds)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == ::dirfd(fds)) continue;
+    const int socket = static_cast<int>(fd);
+    int listening = 0;
+    socklen_t length = sizeof listening;
+    if (::getsockopt(socket, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || listening != 0) {
+      continue;  // not a socket, or a listening one
+    }
+    sockaddr_storage local{};
+    socklen_t size = sizeof local;
+    if (::getsockname(socket, reinterpret_cast<sockaddr*>(&local), &size) != 0) continue;
+    uint16_t local_port = 0;
+    if (local.ss_family == AF_INET) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+    } else if (local.ss_family == AF_INET6) {
+      local_port = ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
+    }
+    if (local_port == port) ::shutdown(socket, SHUT_RDWR);
+  }
+  ::closedir(fds);
+}
 
 }  // namespace
 
@@ -50,22 +95,28 @@ void FrameServer::Routes() {
   });
 
   server_->Get("/stream.mjpg", [this](const httplib::Request&, httplib::Response& response) {
-    if (streams_ >= options_.max_streams) {
+    auto slot = std::make_shared<StreamSlot>(streams_);
+    if (!slot->Claim(options_.max_streams)) {
       response.status = 503;
       response.set_content("already " + std::to_string(options_.max_streams) + " streams; try later\n",
                            "text/plain");
       return;
     }
-    auto slot = std::make_shared<StreamSlot>(streams_);
     auto watch = std::make_shared<FrameHub::Watch>(hub_);
     auto last = std::make_shared<uint64_t>(0);
+    auto last_sent = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
     response.set_header("Cache-Control", "no-store");
     response.set_content_provider(
         std::string("multipart/x-mixed-replace; boundary=") + kStreamBoundary,
-        [this, slot, watch, last](size_t /*offset*/, httplib::DataSink& sink) {
+        [this, slot, watch, last, last_sent](size_t /*offset*/, httplib::DataSink& sink) {
           const auto frame = hub_.WaitNewer(*last, kStreamFrameWait);
-          if (!frame) return !hub_.closed();  // nothing yet: look again
+          if (!frame) {
+            // Nothing yet: look again, unless stopping or it has been long
+            // (the camera is gone; a client that left is let go too).
+            return !hub_.closed() && std::chrono::steady_clock::now() - *last_sent < kStreamIdleLimit;
+          }
           *last = frame->sequence;
+          *last_sent = std::chrono::steady_clock::now();
           const std::string head = std::string("--") + kStreamBoundary +
                                    "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
                                    std::to_string(frame->jpeg->size()) + "\r\n\r\n";
@@ -86,6 +137,22 @@ void FrameServer::Start() {
   const size_t threads = options_.max_streams + kSpareThreads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_write_timeout(kClientWriteTimeout);
+  server_->set_read_timeout(kRequestReadTimeout);
+  server_->set_keep_alive_max_count(1);
+  // Set on the listening socket, inherited by every accepted one.
+  server_->set_socket_options([](int socket) {
+    httplib::default_socket_options(socket);
+    ::setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
+  });
+  server_->set_payload_max_length(kMaxRequestBody);
+  server_->set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
+    if (request.has_header("Range")) {
+      response.status = 416;
+      response.set_content("byte ranges are not served\n", "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   Routes();
   const std::string where = options_.host + ":" + std::to_string(options_.port);
   if (options_.port == 0) {
@@ -104,10 +171,17 @@ void FrameServer::Start() {
   }
   httplib::Server* raw = server_.get();
   thread_ = std::thread([raw] { raw->listen_after_bind(); });
-  // httplib's stop() does nothing before the accept loop runs: wait for it.
+  // httplib's stop() does nothing before the accept loop runs: wait for it,
+  // or the server could never be stopped.
   const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(kStartPoll);
+  }
+  if (!server_->is_running()) {
+    thread_.detach();  // not joinable safely; its server object is leaked on purpose
+    (void)server_.release();
+    throw std::runtime_error("the HTTP server on " + where + " did not start within " +
+                             std::to_string(kStartTimeout.count()) + " s");
   }
 }
 
@@ -115,6 +189,7 @@ void FrameServer::Stop() {
   if (!server_) return;
   hub_.Close();  // streams waiting for a frame end now
   server_->stop();
+  ShutdownConnections(port_);  // and those blocked on a client
   if (thread_.joinable()) thread_.join();
   server_.reset();
 }

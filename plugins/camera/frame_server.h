@@ -5,10 +5,16 @@
 //
 // Each client waits for the hub's next frame on its own thread, so a slow
 // client skips frames and never slows another; a client that stops reading
-// is dropped after kClientWriteTimeout. Streams beyond max_streams get 503,
-// as do snapshots when no frame comes within kSnapshotTimeout (with the
-// capture's reason). Requests hold a FrameHub::Watch, which is what starts
-// the capture.
+// is dropped after kClientWriteTimeout, and a stream with no frame for
+// kStreamIdleLimit ends (the client reconnects; one that left is noticed).
+// Streams beyond max_streams get 503, as do snapshots when no frame comes
+// within kSnapshotTimeout (with the capture's reason). Requests hold a
+// FrameHub::Watch, which is what starts the capture.
+//
+// Anyone on the network may connect, so requests are kept cheap: no body,
+// no byte ranges (cpp-httplib would build any number of them), one request
+// per connection, a read timeout; and Stop() shuts every open connection
+// rather than wait for a client that reads slowly or not at all.
 #pragma once
 
 #include <atomic>
@@ -33,6 +39,14 @@ inline constexpr std::chrono::seconds kClientWriteTimeout{5};
 // How long a stream waits for a frame before looking again (whether the
 // server is stopping, whether the client is still there).
 inline constexpr std::chrono::milliseconds kStreamFrameWait{1000};
+inline constexpr std::chrono::seconds kStreamIdleLimit{20};
+// The kernel's send buffer per connection. Frames a slow client has not
+// read wait there, old by the time it reads them: a small buffer keeps
+// what it gets recent (a few frames at most), where the default grows to
+// megabytes.
+inline constexpr int kSendBufferBytes = 128 * 1024;
+inline constexpr std::chrono::seconds kRequestReadTimeout{2};
+inline constexpr size_t kMaxRequestBody = 0;
 inline constexpr size_t kDefaultMaxStreams = 8;
 
 class FrameServer {

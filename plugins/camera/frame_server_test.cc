@@ -5,7 +5,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -40,6 +46,31 @@ std::vector<std::vector<uint8_t>> TestFrames() {
   return frames;
 }
 
+constexpr char kFrameTag[] = "frame ";
+
+// `jpeg` with a comment segment (COM) after SOI saying "frame N", so a
+// client can tell which frames it got.
+std::vector<uint8_t> Numbered(const std::vector<uint8_t>& jpeg, size_t number) {
+  const std::string text = kFrameTag + std::to_string(number);
+  const size_t length = text.size() + 2;
+  std::vector<uint8_t> out;
+  out.reserve(jpeg.size() + 4 + text.size());
+  out.push_back(jpeg[0]);
+  out.push_back(jpeg[1]);
+  for (const uint8_t byte : {uint8_t{0xFF}, uint8_t{0xFE}, static_cast<uint8_t>(length >> 8),
+                             static_cast<uint8_t>(length & 0xFF)}) {
+    out.push_back(byte);
+  }
+  for (const char c : text) out.push_back(static_cast<uint8_t>(c));
+  for (size_t i = 2; i < jpeg.size(); ++i) out.push_back(jpeg[i]);
+  return out;
+}
+
+long FrameNumber(const std::string& part) {
+  const size_t at = part.find(kFrameTag);
+  return at == std::string::npos ? -1 : std::stol(part.substr(at + std::strlen(kFrameTag)));
+}
+
 class Serving : public ::testing::Test {
  protected:
   void StartServer(size_t max_streams = kDefaultMaxStreams) {
@@ -52,7 +83,7 @@ class Serving : public ::testing::Test {
     publisher_ = std::thread([this] {
       const auto frames = TestFrames();
       for (size_t i = 0; !stop_; ++i) {
-        hub_.Publish(frames[i % frames.size()], kWidth, kHeight);
+        hub_.Publish(Numbered(frames[i % frames.size()], i), kWidth, kHeight);
         ++published_;
         std::this_thread::sleep_for(kFrameInterval);
       }
@@ -106,9 +137,9 @@ TEST_F(Serving, AStreamIsJpegPartsAtTheCameraRate) {
 TEST_F(Serving, ASlowClientSkipsFramesAndDoesNotSlowAFastOne) {
   StartServer();
   StartPublishing();
-  // 4 KiB every 100 ms is ~40 KiB/s: a frame or two a second.
+  // 16 KiB every 100 ms is ~160 KiB/s: a few frames a second of 30.
   auto slow = std::async(std::launch::async, [&] {
-    return ReadMjpeg(server_->port(), "/stream.mjpg", 4s, 100ms, 4096);
+    return ReadMjpeg(server_->port(), "/stream.mjpg", 4s, 100ms, 16384);
   });
   const int first = published_;
   std::this_thread::sleep_for(500ms);
@@ -122,6 +153,16 @@ TEST_F(Serving, ASlowClientSkipsFramesAndDoesNotSlowAFastOne) {
       << "the slow client got most frames: it did not skip (" << while_slow << " published)";
   EXPECT_TRUE(slow_read.well_formed) << "skipping drops whole frames, never part of one";
   for (const std::string& part : slow_read.parts) ASSERT_TRUE(IsCompleteJpeg(part));
+  // It gets the newest frame each time it is ready, not the next in line:
+  // past the few its connection's buffer holds, the frames it got are far
+  // apart. A server that queued frames for it would send them one after
+  // another.
+  ASSERT_GE(slow_read.parts.size(), 3U);
+  long widest_gap = 0;
+  for (size_t i = 1; i < slow_read.parts.size(); ++i) {
+    widest_gap = std::max(widest_gap, FrameNumber(slow_read.parts[i]) - FrameNumber(slow_read.parts[i - 1]));
+  }
+  EXPECT_GT(widest_gap, 5);
 }
 
 TEST_F(Serving, StreamsBeyondTheLimitAreRefused) {
@@ -154,6 +195,72 @@ TEST_F(Serving, StoppingEndsStreamsPromptly) {
   ASSERT_EQ(reading.wait_for(10s), std::future_status::ready) << "the stream outlived the server";
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, 5s);
   EXPECT_GT(reading.get().parts.size(), 0U);
+}
+
+TEST(FrameHub, WatcherCountsArriveInTheOrderTheyHappened) {
+  // The service acts on the last count it was told: viewers coming and
+  // going at once must never leave it with a stale one.
+  std::atomic<size_t> told{0};
+  FrameHub hub([&](size_t watchers) { told = watchers; });
+  const FrameHub::Watch staying(hub);
+  std::vector<std::thread> churn;
+  for (int t = 0; t < 4; ++t) {
+    churn.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) FrameHub::Watch passing(hub);
+    });
+  }
+  for (auto& thread : churn) thread.join();
+  EXPECT_EQ(hub.watchers(), 1U);
+  EXPECT_EQ(told, 1U);
+}
+
+TEST_F(Serving, StoppingDoesNotWaitForClientsThatDripOrDoNotRead) {
+  StartServer();
+  StartPublishing();
+  // One sends half a request and then nothing; one streams and never reads.
+  const int dripping = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int stalled = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int small = 4096;
+  ::setsockopt(stalled, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server_->port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(dripping, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::connect(stalled, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  const std::string half = "GET /snapshot.jpg HTTP/1.1\r\nHost: x\r\n";
+  const std::string stream = "GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_GT(::send(dripping, half.data(), half.size(), MSG_NOSIGNAL), 0);
+  ASSERT_GT(::send(stalled, stream.data(), stream.size(), MSG_NOSIGNAL), 0);
+  ASSERT_TRUE(testing::Eventually([&] { return server_->streams() == 1; }, 10s));
+  std::this_thread::sleep_for(1s);  // the stream's socket buffers fill
+  const auto stopping = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 2s);
+  ::close(dripping);
+  ::close(stalled);
+}
+
+TEST_F(Serving, RequestsThatWouldCostMuchAreRefused) {
+  StartServer();
+  StartPublishing();
+  // Hundreds of byte ranges of one snapshot would be built in memory.
+  std::string ranges = "bytes=0-1";
+  for (int i = 1; i < 500; ++i) ranges += "," + std::to_string(i * 10) + "-" + std::to_string(i * 10 + 5);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(server_->port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  const std::string request = "GET /snapshot.jpg HTTP/1.1\r\nHost: x\r\nRange: " + ranges +
+                              "\r\nConnection: close\r\n\r\n";
+  ASSERT_GT(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), 0);
+  std::string reply(4096, '\0');
+  const ssize_t got = ::recv(fd, reply.data(), reply.size(), 0);
+  ::close(fd);
+  ASSERT_GT(got, 12);
+  EXPECT_EQ(reply.substr(0, 12), "HTTP/1.1 416");
 }
 
 }  // namespace

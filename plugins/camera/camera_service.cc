@@ -201,7 +201,15 @@ void CameraService::OnFrame(Frame frame) {
   }
   std::vector<uint8_t> jpeg;
   if (frame.format == PixelFormat::kMjpeg) {
-    jpeg = WithHuffmanTables(frame.data);
+    auto servable = ServableJpeg(frame.data);
+    if (!servable) {
+      std::lock_guard lock(mu_);
+      ++frames_invalid_;
+      last_frame_error_ = "an MJPEG frame of " + std::to_string(frame.data.size()) +
+                          " bytes whose markers are broken";
+      return;
+    }
+    jpeg = std::move(*servable);
   } else {
     try {
       jpeg = encoder_.EncodeYuyv(frame.data, frame.width, frame.height, frame.bytes_per_line,

@@ -73,6 +73,13 @@ uint32_t ChooseFourcc(PixelFormat asked, const std::vector<uint32_t>& offered) {
                            " (it offers " + offers + ")");
 }
 
+// The bytes a YUYV frame must hold: every line but the last with its
+// padding, then the last line's pixels. A driver need not pad the last
+// line, and JpegEncoder::EncodeYuyv reads no further.
+size_t YuyvBytesNeeded(unsigned bytes_per_line, unsigned width, unsigned height) {
+  return size_t{bytes_per_line} * (height - 1) + size_t{width} * 2;
+}
+
 std::string CString(const uint8_t* bytes, size_t size) {
   const auto* text = reinterpret_cast<const char*>(bytes);
   return std::string(text, strnlen(text, size));
@@ -609,10 +616,11 @@ void Capture::Pump(Stream& stream) {
     }
     timeouts = 0;
     eagains = 0;
+    size_t size = 0;
     const std::string problem =
-        WhyUnusable(stream, buffer->index, buffer->bytesused, buffer->flags);
+        WhyUnusable(stream, buffer->index, buffer->bytesused, buffer->flags, size);
     Frame frame;
-    if (problem.empty()) frame = CopyOut(stream, buffer->index, buffer->bytesused);
+    if (problem.empty()) frame = CopyOut(stream, buffer->index, size);
     stream.Queue(buffer->index);  // before the sink: the driver must never run dry
     if (problem.empty()) {
       Deliver(std::move(frame));
@@ -623,7 +631,7 @@ void Capture::Pump(Stream& stream) {
 }
 
 std::string Capture::WhyUnusable(const Stream& stream, uint32_t index, uint32_t bytesused,
-                                 uint32_t flags) const {
+                                 uint32_t flags, size_t& size) const {
   if ((flags & V4L2_BUF_FLAG_ERROR) != 0) {
     return "corrupt frame: the driver flagged it V4L2_BUF_FLAG_ERROR (" +
            std::to_string(bytesused) + " bytes)";
@@ -635,31 +643,30 @@ std::string Capture::WhyUnusable(const Stream& stream, uint32_t index, uint32_t 
   }
   const uint8_t* data = stream.Memory(index);
   if (stream.format() == PixelFormat::kYuyv) {
-    const size_t needed = size_t{stream.bytes_per_line()} * stream.height();
+    const size_t needed = YuyvBytesNeeded(stream.bytes_per_line(), stream.width(), stream.height());
     if (bytesused < needed) {
       return "short YUYV frame: " + std::to_string(bytesused) + " of " + std::to_string(needed) +
              " bytes";
     }
+    // What the driver filled, at most whole lines: a driver may report its
+    // whole buffer.
+    size = std::min(size_t{bytesused}, size_t{stream.bytes_per_line()} * stream.height());
     return "";
   }
   if (bytesused < kMinJpegBytes) {
     return "truncated JPEG: " + std::to_string(bytesused) + " bytes";
   }
   if (!StartsLikeJpeg({data, bytesused})) return "not a JPEG: no FFD8 start marker";
-  if (CompleteJpegLength({data, bytesused}) > 0) return "";
-  return "truncated JPEG: no FFD9 end marker in " + std::to_string(bytesused) + " bytes";
+  // Up to the end marker: some cameras report the whole buffer as used,
+  // with stale bytes after the image.
+  size = CompleteJpegLength({data, bytesused});
+  if (size > 0) return "";
+  return "truncated JPEG: no FFD9 end marker after its scan in " + std::to_string(bytesused) +
+         " bytes (or its markers are broken)";
 }
 
-Frame Capture::CopyOut(const Stream& stream, uint32_t index, uint32_t bytesused) const {
+Frame Capture::CopyOut(const Stream& stream, uint32_t index, size_t size) const {
   const uint8_t* data = stream.Memory(index);
-  size_t size = bytesused;
-  if (stream.format() == PixelFormat::kYuyv) {
-    size = size_t{stream.bytes_per_line()} * stream.height();
-  } else {
-    // Up to the last end marker (WhyUnusable found it): some cameras report the
-    // whole buffer as used, with stale bytes after the image.
-    size = CompleteJpegLength({data, bytesused});
-  }
   Frame frame;
   frame.format = stream.format();
   frame.width = stream.width();

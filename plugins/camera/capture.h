@@ -97,8 +97,10 @@ struct Frame {
   // YUYV: bytes from one line to the next (drivers may pad lines beyond
   // width * 2). MJPEG: 0.
   unsigned bytes_per_line = 0;
-  // MJPEG: from the FFD8 start marker to the last FFD9 end marker (bytes
-  // some cameras leave after it are cut off). YUYV: bytes_per_line * height.
+  // MJPEG: from the FFD8 start marker to the first FFD9 end marker after
+  // the scan data (bytes some cameras leave after it are cut off). YUYV:
+  // what the driver filled, at most bytes_per_line * height and at least
+  // bytes_per_line * (height - 1) + width * 2 (the last line unpadded).
   std::vector<uint8_t> data;
   // Counts the frames handed to the sink since this Capture was made, so a
   // consumer can tell a new frame from one it has seen (not reset by
@@ -167,10 +169,12 @@ class Capture {
   void Negotiate(Stream& stream);
   // Streams until Stop() (returns) or a failure (throws).
   void Pump(Stream& stream);
-  // Why a dequeued buffer is unusable, "" if it is usable.
+  // Why a dequeued buffer is unusable, "" if it is usable; then `size` is
+  // how many of its bytes are the frame (for MJPEG up to its end marker,
+  // found once here).
   std::string WhyUnusable(const Stream& stream, uint32_t index, uint32_t bytesused,
-                          uint32_t flags) const;
-  Frame CopyOut(const Stream& stream, uint32_t index, uint32_t bytesused) const;
+                          uint32_t flags, size_t& size) const;
+  Frame CopyOut(const Stream& stream, uint32_t index, size_t size) const;
   void Deliver(Frame frame);
   void CountDrop(const std::string& reason);
   bool StopRequested() const;

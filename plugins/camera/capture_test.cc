@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "plugins/camera/jpeg.h"
 #include "plugins/camera/scripted_video_device.h"
 
 namespace domian::camera {
@@ -59,6 +60,30 @@ CaptureConfig TestConfig() {
   return config;
 }
 
+// A real JPEG of `width` x `height`, a smooth picture. Capture walks a
+// frame's markers, so ScriptedVideoDevice's filler between FFD8 and FFD9
+// does not pass for a good frame.
+std::vector<uint8_t> TestJpeg(unsigned width, unsigned height) {
+  constexpr int kQuality = 75;
+  std::vector<uint8_t> yuyv(size_t{width} * height * 2, 128);
+  for (size_t i = 0; i < yuyv.size(); i += 2) yuyv[i] = static_cast<uint8_t>(i / 2 % width);
+  JpegEncoder encoder;
+  return encoder.EncodeYuyv(yuyv, width, height, width * 2, kQuality);
+}
+
+// `jpeg` with a comment segment (COM) after SOI holding `number` and
+// `padding` bytes more, so frames differ in content and size.
+std::vector<uint8_t> Numbered(const std::vector<uint8_t>& jpeg, size_t number, size_t padding) {
+  constexpr uint8_t kCom = 0xFE;
+  const size_t length = 2 + 2 + padding;  // the length field counts itself
+  std::vector<uint8_t> out = {0xFF, 0xD8, 0xFF, kCom, static_cast<uint8_t>(length >> 8),
+                              static_cast<uint8_t>(length), static_cast<uint8_t>(number >> 8),
+                              static_cast<uint8_t>(number)};
+  out.insert(out.end(), padding, 0x55);
+  out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
+  return out;
+}
+
 std::string Describe(const CaptureStatus& s) {
   return "state=" + s.state + " format=" + PixelFormatName(s.format) + " " +
          std::to_string(s.width) + "x" + std::to_string(s.height) +
@@ -72,6 +97,11 @@ std::string Describe(const CaptureStatus& s) {
 class CaptureTest : public ::testing::Test {
  protected:
   void Make(ScriptedCamera camera = {}, CaptureConfig config = TestConfig()) {
+    if (!camera.mjpeg_source) {
+      camera.mjpeg_source = [](unsigned width, unsigned height, uint32_t) {
+        return TestJpeg(width, height);
+      };
+    }
     auto device = std::make_unique<ScriptedVideoDevice>(std::move(camera));
     fake_ = device.get();
     capture_ = std::make_unique<Capture>(
@@ -328,6 +358,30 @@ TEST_F(CaptureTest, PaddedYuyvLinesKeepTheDriversStride) {
   EXPECT_EQ(frame.data.size(), (160U * 2 + 64) * 120);
 }
 
+TEST_F(CaptureTest, AYuyvFrameWithoutTheLastLinesPaddingIsUsed) {
+  ScriptedCamera camera = Formats({V4L2_PIX_FMT_YUYV});
+  camera.line_padding = 64;
+  Make(camera);
+  constexpr size_t kStride = 160 * 2 + 64;
+  constexpr size_t kPicture = kStride * (120 - 1) + 160 * 2;  // the last line unpadded
+  fake_->Push({ScriptEvent::Truncated(kPicture), ScriptEvent::Truncated(kPicture - 1)});
+  capture_->Start();
+  ASSERT_TRUE(WaitForFrames(1)) << Status();
+  ASSERT_TRUE(WaitForStatus([](const CaptureStatus& s) { return s.frames_dropped == 1; }))
+      << Status();
+  const Frame frame = Frames()[0];
+  EXPECT_EQ(frame.bytes_per_line, kStride);
+  EXPECT_EQ(frame.data.size(), kPicture);
+  EXPECT_EQ(capture_->Status().last_drop_reason,
+            "short YUYV frame: " + std::to_string(kPicture - 1) + " of " +
+                std::to_string(kPicture) + " bytes");
+  // All the encoder needs.
+  JpegEncoder encoder;
+  const std::vector<uint8_t> jpeg =
+      encoder.EncodeYuyv(frame.data, frame.width, frame.height, frame.bytes_per_line, 75);
+  EXPECT_EQ(CompleteJpegLength(jpeg), jpeg.size());
+}
+
 TEST_F(CaptureTest, AFrameRateTheDriverCannotDoIsReadBack) {
   ScriptedCamera camera;
   camera.max_fps = 10;
@@ -449,12 +503,12 @@ TEST_F(CaptureTest, MoreBuffersThanAskedAreAllUsed) {
 TEST_F(CaptureTest, EveryBufferIsQueuedAgainOverAThousandFrames) {
   Make();
   constexpr size_t kFrames = 1000;
+  const std::vector<uint8_t> jpeg = TestJpeg(160, 120);
+  std::vector<std::vector<uint8_t>> sent;
   std::vector<ScriptEvent> script;
   for (size_t i = 0; i < kFrames; ++i) {
-    std::vector<uint8_t> bytes = ScriptedVideoDevice::JpegFrame(200 + i % 50, 0x55);
-    bytes[2] = static_cast<uint8_t>(i >> 8);
-    bytes[3] = static_cast<uint8_t>(i);
-    script.push_back(ScriptEvent::FrameOf(std::move(bytes)));
+    sent.push_back(Numbered(jpeg, i, i % 50));
+    script.push_back(ScriptEvent::FrameOf(sent.back()));
   }
   fake_->Push(script);
   // The buffer is the driver's again before the sink sees the frame.
@@ -470,9 +524,7 @@ TEST_F(CaptureTest, EveryBufferIsQueuedAgainOverAThousandFrames) {
   ASSERT_EQ(frames.size(), kFrames);
   for (size_t i = 0; i < kFrames; ++i) {
     ASSERT_EQ(frames[i].sequence, i + 1);
-    ASSERT_EQ(frames[i].data.size(), 200 + i % 50) << "frame " << i;
-    ASSERT_EQ(frames[i].data[2], static_cast<uint8_t>(i >> 8)) << "frame " << i;
-    ASSERT_EQ(frames[i].data[3], static_cast<uint8_t>(i)) << "frame " << i;
+    ASSERT_EQ(frames[i].data, sent[i]) << "frame " << i;
   }
   const ScriptedStats stats = fake_->Stats();
   EXPECT_EQ(stats.frames_filled, static_cast<int>(kFrames));
@@ -561,7 +613,9 @@ TEST_F(CaptureTest, ErrorFlaggedTruncatedAndEmptyFramesAreDroppedAndCounted) {
       1U);
   EXPECT_EQ(LogLinesWith("dropped a frame: empty frame: bytesused 0"), 1U);
   EXPECT_EQ(LogLinesWith("dropped a frame: not a JPEG: no FFD8 start marker"), 1U);
-  EXPECT_EQ(LogLinesWith("dropped a frame: truncated JPEG: no FFD9 end marker in 400 bytes"), 1U);
+  EXPECT_EQ(LogLinesWith("dropped a frame: truncated JPEG: no FFD9 end marker after its scan in "
+                         "400 bytes"),
+            1U);
   // The second truncated frame within kDropLogInterval is only counted.
   EXPECT_EQ(LogLinesWith("truncated JPEG: 60 bytes"), 0U);
 }
@@ -587,13 +641,18 @@ TEST_F(CaptureTest, ATooLargeFrameTheDriverCutAndFlaggedIsDropped) {
 
 TEST_F(CaptureTest, BytesAfterTheJpegEndMarkerAreCutOff) {
   Make();
-  std::vector<uint8_t> padded = ScriptedVideoDevice::JpegFrame(300, 0x33);
+  const std::vector<uint8_t> jpeg = TestJpeg(160, 120);
+  std::vector<uint8_t> padded = jpeg;
   padded.insert(padded.end(), 100, 0x00);
-  fake_->Push(ScriptEvent::FrameOf(padded));
+  // Over what an older, longer frame left in the buffer: the rest of its
+  // scan data and its end marker.
+  std::vector<uint8_t> over_older = Numbered(jpeg, 1, 500);
+  std::copy(jpeg.begin(), jpeg.end(), over_older.begin());
+  fake_->Push({ScriptEvent::FrameOf(padded), ScriptEvent::FrameOf(over_older)});
   capture_->Start();
-  ASSERT_TRUE(WaitForFrames(1)) << Status();
-  const Frame frame = Frames()[0];
-  EXPECT_EQ(frame.data, ScriptedVideoDevice::JpegFrame(300, 0x33));
+  ASSERT_TRUE(WaitForFrames(2)) << Status();
+  EXPECT_EQ(Frames()[0].data, jpeg);
+  EXPECT_EQ(Frames()[1].data, jpeg);
 }
 
 // --- failures and reopening

@@ -3,85 +3,185 @@
 #include <turbojpeg.h>
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <stdexcept>
 
 namespace domian::camera {
 namespace {
 
 constexpr uint8_t kMarker = 0xFF;
+constexpr uint8_t kStuffed = 0x00;  // FF 00 in scan data: a data byte FF
+constexpr uint8_t kTem = 0x01;
+constexpr uint8_t kRst0 = 0xD0;
+constexpr uint8_t kRst7 = 0xD7;
 constexpr uint8_t kSoi = 0xD8;
 constexpr uint8_t kEoi = 0xD9;
 constexpr uint8_t kSos = 0xDA;
 constexpr uint8_t kDht = 0xC4;
+constexpr size_t kMarkerBytes = 2;  // FF and the marker's code
+constexpr size_t kLengthBytes = 2;  // a segment's big-endian length, counting itself
+constexpr size_t kNone = std::string::npos;
 
-// Where the first scan (SOS) starts, and whether a DHT segment comes before
-// it; npos when the marker structure is broken before any scan.
-struct Layout {
-  size_t sos = std::string::npos;
-  bool dht = false;
+// The standard Huffman tables of ITU-T T.81 (JPEG) Annex K.3 (tables K.3,
+// K.4, K.5 and K.6), as one DHT segment. The bytes are the tables
+// libjpeg-turbo 2.1.5 writes when not asked to optimise (generated from
+// it, not typed from the standard), so a frame stripped of its tables and
+// given these decodes as before. Constant data rather than asked of
+// TurboJPEG at run time: TJ_OPTIMIZE, TJ_ARITHMETIC and TJ_PROGRESSIVE in
+// the environment change what TurboJPEG writes.
+constexpr std::array<uint8_t, 420> kStandardHuffmanTables = {
+    // DHT, length 418
+    0xFF, 0xC4, 0x01, 0xA2,
+    // DC luminance, table K.3 (class 0, id 0): Tc/Th, BITS, HUFFVAL
+    0x00,
+    0x00, 0x01, 0x05, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B,
+    // AC luminance, table K.5 (class 1, id 0): Tc/Th, BITS, HUFFVAL
+    0x10,
+    0x00, 0x02, 0x01, 0x03, 0x03, 0x02, 0x04, 0x03, 0x05, 0x05, 0x04, 0x04, 0x00, 0x00, 0x01, 0x7D,
+    0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06,
+    0x13, 0x51, 0x61, 0x07, 0x22, 0x71, 0x14, 0x32, 0x81, 0x91, 0xA1, 0x08,
+    0x23, 0x42, 0xB1, 0xC1, 0x15, 0x52, 0xD1, 0xF0, 0x24, 0x33, 0x62, 0x72,
+    0x82, 0x09, 0x0A, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x25, 0x26, 0x27, 0x28,
+    0x29, 0x2A, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x43, 0x44, 0x45,
+    0x46, 0x47, 0x48, 0x49, 0x4A, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59,
+    0x5A, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x73, 0x74, 0x75,
+    0x76, 0x77, 0x78, 0x79, 0x7A, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89,
+    0x8A, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0xA2, 0xA3,
+    0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9, 0xAA, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6,
+    0xB7, 0xB8, 0xB9, 0xBA, 0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xC7, 0xC8, 0xC9,
+    0xCA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xD9, 0xDA, 0xE1, 0xE2,
+    0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEA, 0xF1, 0xF2, 0xF3, 0xF4,
+    0xF5, 0xF6, 0xF7, 0xF8, 0xF9, 0xFA,
+    // DC chrominance, table K.4 (class 0, id 1): Tc/Th, BITS, HUFFVAL
+    0x01,
+    0x00, 0x03, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B,
+    // AC chrominance, table K.6 (class 1, id 1): Tc/Th, BITS, HUFFVAL
+    0x11,
+    0x00, 0x02, 0x01, 0x02, 0x04, 0x04, 0x03, 0x04, 0x07, 0x05, 0x04, 0x04, 0x00, 0x01, 0x02, 0x77,
+    0x00, 0x01, 0x02, 0x03, 0x11, 0x04, 0x05, 0x21, 0x31, 0x06, 0x12, 0x41,
+    0x51, 0x07, 0x61, 0x71, 0x13, 0x22, 0x32, 0x81, 0x08, 0x14, 0x42, 0x91,
+    0xA1, 0xB1, 0xC1, 0x09, 0x23, 0x33, 0x52, 0xF0, 0x15, 0x62, 0x72, 0xD1,
+    0x0A, 0x16, 0x24, 0x34, 0xE1, 0x25, 0xF1, 0x17, 0x18, 0x19, 0x1A, 0x26,
+    0x27, 0x28, 0x29, 0x2A, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x43, 0x44,
+    0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58,
+    0x59, 0x5A, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x73, 0x74,
+    0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+    0x88, 0x89, 0x8A, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A,
+    0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8, 0xA9, 0xAA, 0xB2, 0xB3, 0xB4,
+    0xB5, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA, 0xC2, 0xC3, 0xC4, 0xC5, 0xC6, 0xC7,
+    0xC8, 0xC9, 0xCA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7, 0xD8, 0xD9, 0xDA,
+    0xE2, 0xE3, 0xE4, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9, 0xEA, 0xF2, 0xF3, 0xF4,
+    0xF5, 0xF6, 0xF7, 0xF8, 0xF9, 0xFA,
 };
 
-Layout ReadLayout(std::span<const uint8_t> jpeg) {
-  Layout layout;
-  if (jpeg.size() < 4 || jpeg[0] != kMarker || jpeg[1] != kSoi) return layout;
-  size_t at = 2;
-  while (at + 4 <= jpeg.size()) {
-    if (jpeg[at] != kMarker) return layout;
-    const uint8_t marker = jpeg[at + 1];
-    if (marker == kMarker) {  // fill bytes before a marker
+// Whether `dht` is one DHT segment whose length field covers it exactly and
+// whose tables each hold as many values as their BITS count, four of them.
+constexpr bool IsFourTableDht(std::span<const uint8_t> dht) {
+  constexpr size_t kBits = 16;  // BITS: how many codes of each length, 1..16
+  constexpr int kTables = 4;
+  if (dht[0] != kMarker || dht[1] != kDht) return false;
+  if (((size_t{dht[2]} << 8) | dht[3]) != dht.size() - kMarkerBytes) return false;
+  size_t at = kMarkerBytes + kLengthBytes;
+  int tables = 0;
+  while (at + 1 + kBits <= dht.size()) {
+    size_t values = 0;
+    for (size_t i = 0; i < kBits; ++i) values += dht[at + 1 + i];
+    at += 1 + kBits + values;
+    ++tables;
+  }
+  return at == dht.size() && tables == kTables;
+}
+static_assert(IsFourTableDht(kStandardHuffmanTables), "the Annex K.3 tables were pasted wrongly");
+
+bool IsRestart(uint8_t marker) { return marker >= kRst0 && marker <= kRst7; }
+
+// Markers without a length.
+bool IsStandalone(uint8_t marker) { return marker == kTem || IsRestart(marker); }
+
+// What a walk of a JPEG's markers found.
+struct Structure {
+  size_t first_scan = kNone;  // where the first SOS marker is
+  bool tables = false;        // a DHT segment comes before it
+  size_t end = 0;             // just past the EOI after the scan data; 0 if not reached
+};
+
+enum class WalkTo { kFirstScan, kEnd };
+
+// From `at` in a scan's entropy-coded data to the marker that ends it:
+// where that marker's FF is, or bytes.size() when the data runs out. In
+// the data FF is followed by 00 (a data byte FF), RST0..RST7 (restart
+// intervals, part of the scan) or more FFs (fill before a marker).
+size_t SkipScanData(std::span<const uint8_t> bytes, size_t at) {
+  while (at < bytes.size()) {
+    // memchr: a frame is mostly scan data, read here at memory speed.
+    const void* found = std::memchr(bytes.data() + at, kMarker, bytes.size() - at);
+    if (found == nullptr) return bytes.size();
+    at = static_cast<size_t>(static_cast<const uint8_t*>(found) - bytes.data());
+    size_t code = at + 1;
+    while (code < bytes.size() && bytes[code] == kMarker) ++code;
+    if (code == bytes.size()) return bytes.size();
+    if (bytes[code] != kStuffed && !IsRestart(bytes[code])) return code - 1;
+    at = code + 1;
+  }
+  return bytes.size();
+}
+
+// Walks the marker segments from SOI, each bounds-checked; with kEnd also
+// through the scans (a progressive JPEG has several, with tables between
+// them) to the EOI after the last. Stops where the structure breaks or the
+// bytes run out, with what it found so far.
+Structure Walk(std::span<const uint8_t> bytes, WalkTo to) {
+  Structure found;
+  if (!StartsLikeJpeg(bytes)) return found;
+  size_t at = kMarkerBytes;
+  while (at + kMarkerBytes <= bytes.size()) {
+    if (bytes[at] != kMarker) return found;  // not a marker where one must be
+    const uint8_t marker = bytes[at + 1];
+    if (marker == kMarker) {  // fill before a marker
       ++at;
       continue;
     }
-    if (marker == kSos) {
-      layout.sos = at;
-      return layout;
+    if (marker == kEoi) {
+      if (found.first_scan != kNone) found.end = at + kMarkerBytes;
+      return found;  // before any scan: an image without one
     }
-    if (marker == kDht) layout.dht = true;
-    const size_t length = (size_t{jpeg[at + 2]} << 8) | jpeg[at + 3];
-    if (length < 2) return layout;
-    at += 2 + length;
+    if (marker == kStuffed || marker == kSoi) return found;
+    if (IsStandalone(marker)) {
+      at += kMarkerBytes;
+      continue;
+    }
+    if (at + kMarkerBytes + kLengthBytes > bytes.size()) return found;
+    const size_t length = (size_t{bytes[at + 2]} << 8) | bytes[at + 3];
+    const size_t next = at + kMarkerBytes + length;
+    if (length < kLengthBytes || next > bytes.size()) return found;
+    if (marker == kDht && found.first_scan == kNone) found.tables = true;
+    if (marker != kSos) {
+      at = next;
+      continue;
+    }
+    if (found.first_scan == kNone) found.first_scan = at;
+    if (to == WalkTo::kFirstScan) return found;
+    // The scan's data, then its marker: EOI, or more segments and scans.
+    at = SkipScanData(bytes, next);
   }
-  return layout;
+  return found;
+}
+
+// `jpeg` with the standard tables inserted before its first scan.
+std::vector<uint8_t> InsertStandardTables(std::span<const uint8_t> jpeg, size_t first_scan) {
+  const auto scan = jpeg.begin() + static_cast<std::ptrdiff_t>(first_scan);
+  std::vector<uint8_t> fixed;
+  fixed.reserve(jpeg.size() + kStandardHuffmanTables.size());
+  fixed.insert(fixed.end(), jpeg.begin(), scan);
+  fixed.insert(fixed.end(), kStandardHuffmanTables.begin(), kStandardHuffmanTables.end());
+  fixed.insert(fixed.end(), scan, jpeg.end());
+  return fixed;
 }
 
 std::string TurboError(void* handle) { return tjGetErrorStr2(handle); }
-
-// The standard tables as libjpeg-turbo itself writes them: it encodes with
-// JPEG Annex K.3's tables unless asked to optimise, so a small colour image
-// carries all four (DC and AC, luminance and chrominance). Taken from the
-// library once rather than copied out of the standard by hand.
-std::vector<uint8_t> StandardHuffmanSegments() {
-  constexpr int kSide = 16;
-  constexpr int kQuality = 75;
-  tjhandle handle = tjInitCompress();
-  if (handle == nullptr) throw std::runtime_error("cannot start TurboJPEG: " + TurboError(nullptr));
-  std::vector<uint8_t> rgb(kSide * kSide * 3);
-  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>(i * 7);
-  unsigned char* out = nullptr;
-  unsigned long size = 0;
-  const int result = tjCompress2(handle, rgb.data(), kSide, 0, kSide, TJPF_RGB, &out, &size,
-                                 TJSAMP_420, kQuality, 0);
-  std::vector<uint8_t> jpeg;
-  if (result == 0) jpeg.assign(out, out + size);
-  tjFree(out);
-  tjDestroy(handle);
-  if (result != 0) throw std::runtime_error("cannot make the standard Huffman tables");
-  std::vector<uint8_t> segments;
-  const Layout layout = ReadLayout(jpeg);
-  size_t at = 2;
-  while (at < layout.sos) {
-    const size_t length = (size_t{jpeg[at + 2]} << 8) | jpeg[at + 3];
-    if (jpeg[at + 1] == kDht) segments.insert(segments.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(at),
-                                              jpeg.begin() + static_cast<std::ptrdiff_t>(at + 2 + length));
-    at += 2 + length;
-  }
-  return segments;
-}
-
-const std::vector<uint8_t>& StandardHuffman() {
-  static const std::vector<uint8_t> segments = StandardHuffmanSegments();
-  return segments;
-}
 
 }  // namespace
 
@@ -90,25 +190,28 @@ bool StartsLikeJpeg(std::span<const uint8_t> bytes) {
 }
 
 size_t CompleteJpegLength(std::span<const uint8_t> bytes) {
-  if (bytes.size() < kMinJpegBytes || !StartsLikeJpeg(bytes)) return 0;
-  for (size_t length = bytes.size(); length >= kMinJpegBytes; --length) {
-    if (bytes[length - 2] == kMarker && bytes[length - 1] == kEoi) return length;
-  }
-  return 0;
+  if (bytes.size() < kMinJpegBytes) return 0;
+  const size_t end = Walk(bytes, WalkTo::kEnd).end;
+  return end >= kMinJpegBytes ? end : 0;
 }
 
-bool HasHuffmanTables(std::span<const uint8_t> jpeg) { return ReadLayout(jpeg).dht; }
+bool HasHuffmanTables(std::span<const uint8_t> jpeg) {
+  return Walk(jpeg, WalkTo::kFirstScan).tables;
+}
 
 std::vector<uint8_t> WithHuffmanTables(std::span<const uint8_t> jpeg) {
-  const Layout layout = ReadLayout(jpeg);
-  if (layout.dht || layout.sos == std::string::npos) return {jpeg.begin(), jpeg.end()};
-  const std::vector<uint8_t>& tables = StandardHuffman();
-  std::vector<uint8_t> fixed;
-  fixed.reserve(jpeg.size() + tables.size());
-  fixed.insert(fixed.end(), jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(layout.sos));
-  fixed.insert(fixed.end(), tables.begin(), tables.end());
-  fixed.insert(fixed.end(), jpeg.begin() + static_cast<std::ptrdiff_t>(layout.sos), jpeg.end());
-  return fixed;
+  const Structure structure = Walk(jpeg, WalkTo::kFirstScan);
+  if (structure.tables || structure.first_scan == kNone) return {jpeg.begin(), jpeg.end()};
+  return InsertStandardTables(jpeg, structure.first_scan);
+}
+
+std::optional<std::vector<uint8_t>> ServableJpeg(std::span<const uint8_t> frame) {
+  if (frame.size() < kMinJpegBytes) return std::nullopt;
+  const Structure structure = Walk(frame, WalkTo::kEnd);
+  if (structure.end < kMinJpegBytes) return std::nullopt;  // also 0: incomplete or broken
+  const std::span<const uint8_t> jpeg = frame.first(structure.end);
+  if (structure.tables) return std::vector<uint8_t>(jpeg.begin(), jpeg.end());
+  return InsertStandardTables(jpeg, structure.first_scan);
 }
 
 JpegEncoder::JpegEncoder() : handle_(tjInitCompress()) {

@@ -14,26 +14,25 @@
 //              capture delivered per second meanwhile (the scripted camera
 //              cuts every seventh frame short, as cheap webcams do: those
 //              are dropped), and the plugin host's CPU share.
-#include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <fstream>
 #include <future>
-#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
 
-#include "bench/command_line.h"
-#include "bench/percentile.h"
+#include "bench/plugin_bench_main.h"
 #include "core/cli/control_client.h"
 #include "tests/support/cluster.h"
 #include "tests/support/mjpeg_client.h"
 
-namespace po = boost::program_options;
 using namespace domian::testing;
 using domian::bench::Fixed;
+using domian::bench::MeasuredMs;
+using domian::bench::PrintRow;
+using domian::bench::Verdict;
 using domian::bench::MsBetween;
 using domian::bench::Summary;
 using Steady = std::chrono::steady_clock;
@@ -163,73 +162,35 @@ json RunStream(int seconds) {
           {"host_cpu_share", cpu}};
 }
 
-int Report(const std::string& file) {
-  std::ifstream in(file);
-  const json doc = json::parse(in);
-  auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
-                const std::string& verdict) {
-    std::cout << std::left << std::setw(48) << scenario << std::setw(16) << goal << std::setw(44)
-              << measured << verdict << "\n";
-  };
-  auto measured = [](const json& s) {
-    return "p50 " + Fixed(s["p50"], 1) + " p99 " + Fixed(s["p99"], 1) + " max " + Fixed(s["max"], 1) +
-           " ms";
-  };
-  row("camera scenario", "goal", "measured", "verdict");
-  for (const auto& r : doc["results"]) {
-    const std::string scenario = r.value("scenario", "");
-    if (scenario == "camera-snapshot") {
-      const std::string trials = std::to_string(r.value("trials", 0));
-      const auto& cold = r["cold_ms"];
-      const auto& warm = r["warm_ms"];
-      row("snapshot, camera off (" + trials + ")", "p99<=" + Fixed(kGoalColdP99Ms, 0) + "ms",
-          measured(cold), cold["p99"] <= kGoalColdP99Ms ? "met" : "MISSED");
-      row("snapshot, camera streaming (" + trials + ")", "p99<=" + Fixed(kGoalWarmP99Ms, 0) + "ms",
-          measured(warm), warm["p99"] <= kGoalWarmP99Ms ? "met" : "MISSED");
-    } else if (scenario == "camera-stream") {
-      const double least = r["min_client_fps"];
-      const double floor = kGoalStreamShare * r["usable_fps"].get<double>();
-      row(std::to_string(r["clients"].get<int>()) + " viewers: frames/s each (camera " +
-              Fixed(r["usable_fps"], 1) + ")",
-          "min>=" + Fixed(floor, 1) + "/s",
-          "min " + Fixed(least, 1) + " p50 " + Fixed(r["client_fps"]["p50"], 1) + ", host CPU " +
-              Fixed(100 * r["host_cpu_share"].get<double>(), 1) + "%",
-          least >= floor ? "met" : "MISSED");
-    }
+void ReportResult(const json& r) {
+  const std::string scenario = r.value("scenario", "");
+  if (scenario == "camera-snapshot") {
+    const std::string trials = std::to_string(r.value("trials", 0));
+    const auto& cold = r["cold_ms"];
+    const auto& warm = r["warm_ms"];
+    PrintRow("snapshot, camera off (" + trials + ")", "p99<=" + Fixed(kGoalColdP99Ms, 0) + "ms",
+             MeasuredMs(cold, 1), Verdict(cold["p99"] <= kGoalColdP99Ms));
+    PrintRow("snapshot, camera streaming (" + trials + ")", "p99<=" + Fixed(kGoalWarmP99Ms, 0) + "ms",
+             MeasuredMs(warm, 1), Verdict(warm["p99"] <= kGoalWarmP99Ms));
+  } else if (scenario == "camera-stream") {
+    const double least = r["min_client_fps"];
+    const double floor = kGoalStreamShare * r["usable_fps"].get<double>();
+    PrintRow(std::to_string(r["clients"].get<int>()) + " viewers: frames/s each (camera " +
+                 Fixed(r["usable_fps"], 1) + ")",
+             "min>=" + Fixed(floor, 1) + "/s",
+             "min " + Fixed(least, 1) + " p50 " + Fixed(r["client_fps"]["p50"], 1) + ", host CPU " +
+                 Fixed(100 * r["host_cpu_share"].get<double>(), 1) + "%",
+             Verdict(least >= floor));
   }
-  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  po::options_description options("camera_bench");
-  options.add_options()
-      ("scenario", po::value<std::string>(), "snapshot | stream")
-      ("trials", po::value<int>()->default_value(20), "snapshots of each kind")
-      ("seconds", po::value<int>()->default_value(10), "the stream window")
-      ("report", po::value<std::string>(), "print the camera rows of a results file and exit")
-      ("help,h", "this help");
-  po::variables_map args;
-  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
-  if (args.count("report")) return Report(args["report"].as<std::string>());
-  const std::string scenario = args.count("scenario") ? args["scenario"].as<std::string>() : "";
-  if (scenario != "snapshot" && scenario != "stream") {
-    std::cerr << "--scenario snapshot|stream or --report is required\n" << options;
-    return 2;
-  }
-  if (args["trials"].as<int>() < 1 || args["seconds"].as<int>() < 1) {
-    std::cerr << "--trials and --seconds must be at least 1\n";
-    return 2;
-  }
-  try {
-    std::cout << (scenario == "snapshot" ? RunSnapshot(args["trials"].as<int>())
-                                         : RunStream(args["seconds"].as<int>()))
-                     .dump()
-              << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "camera_bench: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return domian::bench::PluginBenchMain(
+      argc, argv, "camera_bench", "camera scenario",
+      {{"trials", 20, "snapshots of each kind"}, {"seconds", 10, "the stream window"}},
+      {{"snapshot", [](const auto& counts) { return RunSnapshot(counts.at("trials")); }},
+       {"stream", [](const auto& counts) { return RunStream(counts.at("seconds")); }}},
+      ReportResult);
 }

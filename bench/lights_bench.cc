@@ -13,21 +13,20 @@
 //           (429/503: must be 0).
 //
 // Calls go through domian::cli::ControlClient (what domianctl uses).
-#include <boost/program_options.hpp>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <thread>
 
-#include "bench/command_line.h"
-#include "bench/percentile.h"
+#include "bench/plugin_bench_main.h"
 #include "core/cli/control_client.h"
 #include "tests/support/cluster.h"
 #include "tests/support/hue_bridge.h"
 
-namespace po = boost::program_options;
 using namespace domian::testing;
 using domian::bench::Fixed;
+using domian::bench::MeasuredMs;
+using domian::bench::PrintRow;
+using domian::bench::Verdict;
 using domian::bench::MsBetween;
 using domian::bench::Summary;
 using domian::cli::ControlClient;
@@ -152,68 +151,31 @@ json RunBurst(int trials) {
 }
 
 // Prints the lights rows of a results file written by bench/run.
-int Report(const std::string& file) {
-  std::ifstream in(file);
-  const json doc = json::parse(in);
-  auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
-                const std::string& verdict) {
-    std::cout << std::left << std::setw(44) << scenario << std::setw(22) << goal << std::setw(44)
-              << measured << verdict << "\n";
-  };
-  auto measured = [](const json& s) {
-    return "p50 " + Fixed(s["p50"], 1) + " p99 " + Fixed(s["p99"], 1) + " max " +
-           Fixed(s["max"], 1) + " ms";
-  };
-  row("lights scenario", "goal", "measured", "verdict");
-  for (const auto& r : doc["results"]) {
-    const std::string scenario = r.value("scenario", "");
-    if (scenario == "lights-set") {
-      const auto& s = r["set_ms"];
-      row("set round trip (" + std::to_string(r["calls"].get<int>()) + " calls)",
-          "p99<=" + Fixed(kGoalSetP99Ms, 0) + "ms", measured(s),
-          s["p99"] <= kGoalSetP99Ms && r["refused"] == 0 ? "met" : "MISSED");
-    } else if (scenario == "lights-burst") {
-      const auto& s = r["settle_ms"];
-      row("100 sets on 5 lights -> all applied (" + std::to_string(r["trials"].get<int>()) + ")",
-          "<=" + Fixed(kGoalBurstMs, 0) + "ms, 0 refused", measured(s),
-          s["max"] <= kGoalBurstMs && r["refused"] == 0 ? "met" : "MISSED");
-      row("  commands reaching the bridge per burst", "(reported)", r["commands"].dump(), "");
-      row("  refused by the bridge (429/503)", "0", std::to_string(r["refused"].get<int64_t>()),
-          r["refused"] == 0 ? "met" : "MISSED");
-    }
+void ReportResult(const json& r) {
+  const std::string scenario = r.value("scenario", "");
+  if (scenario == "lights-set") {
+    const auto& s = r["set_ms"];
+    PrintRow("set round trip (" + std::to_string(r["calls"].get<int>()) + " calls)",
+             "p99<=" + Fixed(kGoalSetP99Ms, 0) + "ms", MeasuredMs(s, 1),
+             Verdict(s["p99"] <= kGoalSetP99Ms && r["refused"] == 0));
+  } else if (scenario == "lights-burst") {
+    const auto& s = r["settle_ms"];
+    PrintRow("100 sets on 5 lights -> all applied (" + std::to_string(r["trials"].get<int>()) + ")",
+             "<=" + Fixed(kGoalBurstMs, 0) + "ms, 0 refused", MeasuredMs(s, 1),
+             Verdict(s["max"] <= kGoalBurstMs && r["refused"] == 0));
+    PrintRow("  commands reaching the bridge per burst", "(reported)", r["commands"].dump(), "");
+    PrintRow("  refused by the bridge (429/503)", "0", std::to_string(r["refused"].get<int64_t>()),
+             Verdict(r["refused"] == 0));
   }
-  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  po::options_description options("lights_bench");
-  options.add_options()
-      ("scenario", po::value<std::string>(), "set | burst")
-      ("calls", po::value<int>()->default_value(100), "set: calls")
-      ("trials", po::value<int>()->default_value(5), "burst: bursts")
-      ("report", po::value<std::string>(), "print the lights rows of a results file and exit")
-      ("help,h", "this help");
-  po::variables_map args;
-  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
-  if (args.count("report")) return Report(args["report"].as<std::string>());
-  const std::string scenario = args.count("scenario") ? args["scenario"].as<std::string>() : "";
-  if (scenario != "set" && scenario != "burst") {
-    std::cerr << "--scenario set|burst or --report is required\n" << options;
-    return 2;
-  }
-  if (args["calls"].as<int>() < 1 || args["trials"].as<int>() < 1) {
-    std::cerr << "--calls and --trials must be at least 1\n";
-    return 2;
-  }
-  try {
-    const json result =
-        scenario == "set" ? RunSet(args["calls"].as<int>()) : RunBurst(args["trials"].as<int>());
-    std::cout << result.dump() << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "lights_bench: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return domian::bench::PluginBenchMain(
+      argc, argv, "lights_bench", "lights scenario",
+      {{"calls", 100, "set: calls"}, {"trials", 5, "burst: bursts"}},
+      {{"set", [](const auto& counts) { return RunSet(counts.at("calls")); }},
+       {"burst", [](const auto& counts) { return RunBurst(counts.at("trials")); }}},
+      ReportResult);
 }

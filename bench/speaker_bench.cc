@@ -11,21 +11,20 @@
 //   stop:      a 20 s tone playing; `stop`, from the call until `status`
 //              says nothing plays (the device dropped what it held): at
 //              most one wait step plus the drop.
-#include <boost/program_options.hpp>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <thread>
 
-#include "bench/command_line.h"
-#include "bench/percentile.h"
+#include "bench/plugin_bench_main.h"
 #include "core/cli/control_client.h"
 #include "tests/support/alsa/alsa_test_config.h"
 #include "tests/support/cluster.h"
 
-namespace po = boost::program_options;
 using namespace domian::testing;
 using domian::bench::Fixed;
+using domian::bench::MeasuredMs;
+using domian::bench::PrintRow;
+using domian::bench::Verdict;
 using domian::bench::MsBetween;
 using domian::bench::Summary;
 using Steady = std::chrono::steady_clock;
@@ -123,62 +122,26 @@ json RunStop(int trials) {
   return {{"scenario", "speaker-stop"}, {"trials", trials}, {"stop_ms", Summary(ms)}};
 }
 
-int Report(const std::string& file) {
-  std::ifstream in(file);
-  const json doc = json::parse(in);
-  auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
-                const std::string& verdict) {
-    std::cout << std::left << std::setw(48) << scenario << std::setw(16) << goal << std::setw(44)
-              << measured << verdict << "\n";
-  };
-  auto measured = [](const json& s) {
-    return "p50 " + Fixed(s["p50"], 1) + " p99 " + Fixed(s["p99"], 1) + " max " + Fixed(s["max"], 1) +
-           " ms";
-  };
-  row("speaker scenario", "goal", "measured", "verdict");
-  for (const auto& r : doc["results"]) {
-    const std::string scenario = r.value("scenario", "");
-    const std::string trials = std::to_string(r.value("trials", 0));
-    if (scenario == "speaker-announce") {
-      const auto& s = r["first_frame_ms"];
-      row("say -> the card plays speech (" + trials + ")", "p99<=" + Fixed(kGoalAnnounceP99Ms, 0) + "ms",
-          measured(s), s["p99"] <= kGoalAnnounceP99Ms ? "met" : "MISSED");
-    } else if (scenario == "speaker-stop") {
-      const auto& s = r["stop_ms"];
-      row("stop during a tone -> idle (" + trials + ")", "p99<=" + Fixed(kGoalStopP99Ms, 0) + "ms",
-          measured(s), s["p99"] <= kGoalStopP99Ms ? "met" : "MISSED");
-    }
+void ReportResult(const json& r) {
+  const std::string scenario = r.value("scenario", "");
+  const std::string trials = std::to_string(r.value("trials", 0));
+  if (scenario == "speaker-announce") {
+    const auto& s = r["first_frame_ms"];
+    PrintRow("say -> the card plays speech (" + trials + ")", "p99<=" + Fixed(kGoalAnnounceP99Ms, 0) + "ms",
+             MeasuredMs(s, 1), Verdict(s["p99"] <= kGoalAnnounceP99Ms));
+  } else if (scenario == "speaker-stop") {
+    const auto& s = r["stop_ms"];
+    PrintRow("stop during a tone -> idle (" + trials + ")", "p99<=" + Fixed(kGoalStopP99Ms, 0) + "ms",
+             MeasuredMs(s, 1), Verdict(s["p99"] <= kGoalStopP99Ms));
   }
-  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  po::options_description options("speaker_bench");
-  options.add_options()
-      ("scenario", po::value<std::string>(), "announce | stop")
-      ("trials", po::value<int>()->default_value(20), "announcements or stops")
-      ("report", po::value<std::string>(), "print the speaker rows of a results file and exit")
-      ("help,h", "this help");
-  po::variables_map args;
-  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
-  if (args.count("report")) return Report(args["report"].as<std::string>());
-  const std::string scenario = args.count("scenario") ? args["scenario"].as<std::string>() : "";
-  if (scenario != "announce" && scenario != "stop") {
-    std::cerr << "--scenario announce|stop or --report is required\n" << options;
-    return 2;
-  }
-  if (args["trials"].as<int>() < 1) {
-    std::cerr << "--trials must be at least 1\n";
-    return 2;
-  }
-  try {
-    const int trials = args["trials"].as<int>();
-    std::cout << (scenario == "announce" ? RunAnnounce(trials) : RunStop(trials)).dump() << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "speaker_bench: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return domian::bench::PluginBenchMain(
+      argc, argv, "speaker_bench", "speaker scenario", {{"trials", 20, "announcements or stops"}},
+      {{"announce", [](const auto& counts) { return RunAnnounce(counts.at("trials")); }},
+       {"stop", [](const auto& counts) { return RunStop(counts.at("trials")); }}},
+      ReportResult);
 }

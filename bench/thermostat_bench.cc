@@ -12,22 +12,21 @@
 //           read) the relay file says 0: the sensor's age in `status`,
 //           asked the moment the relay file changes, minus the maximum age
 //           (an upper bound: the status call itself adds ~2 ms).
-#include <boost/program_options.hpp>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
 #include <random>
 #include <thread>
 
-#include "bench/command_line.h"
-#include "bench/percentile.h"
+#include "bench/plugin_bench_main.h"
 #include "core/cli/control_client.h"
 #include "tests/support/cluster.h"
 #include "tests/support/w1_sysfs.h"
 
-namespace po = boost::program_options;
 using namespace domian::testing;
 using domian::bench::Fixed;
+using domian::bench::MeasuredMs;
+using domian::bench::PrintRow;
+using domian::bench::Verdict;
 using domian::bench::MsBetween;
 using domian::bench::Summary;
 using Steady = std::chrono::steady_clock;
@@ -130,63 +129,27 @@ json RunStale(int trials) {
   return {{"scenario", "thermostat-stale"}, {"trials", trials}, {"off_after_stale_ms", Summary(ms)}};
 }
 
-int Report(const std::string& file) {
-  std::ifstream in(file);
-  const json doc = json::parse(in);
-  auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
-                const std::string& verdict) {
-    std::cout << std::left << std::setw(48) << scenario << std::setw(16) << goal << std::setw(44)
-              << measured << verdict << "\n";
-  };
-  auto measured = [](const json& s) {
-    return "p50 " + Fixed(s["p50"], 0) + " p99 " + Fixed(s["p99"], 0) + " max " + Fixed(s["max"], 0) +
-           " ms";
-  };
-  row("thermostat scenario", "goal", "measured", "verdict");
-  for (const auto& r : doc["results"]) {
-    const std::string scenario = r.value("scenario", "");
-    if (scenario == "thermostat-react") {
-      const auto& s = r["react_ms"];
-      row("sensor crosses the band -> relay follows (" + std::to_string(r["trials"].get<int>()) + ")",
-          "p99<=" + Fixed(kGoalReactP99Ms, 0) + "ms", measured(s),
-          s["p99"] <= kGoalReactP99Ms ? "met" : "MISSED");
-    } else if (scenario == "thermostat-stale") {
-      const auto& s = r["off_after_stale_ms"];
-      row("CRC failures: max age passed -> relay off (" + std::to_string(r["trials"].get<int>()) + ")",
-          "p99<=" + Fixed(kGoalStaleP99Ms, 0) + "ms", measured(s),
-          s["p99"] <= kGoalStaleP99Ms ? "met" : "MISSED");
-    }
+void ReportResult(const json& r) {
+  const std::string scenario = r.value("scenario", "");
+  const std::string trials = std::to_string(r.value("trials", 0));
+  if (scenario == "thermostat-react") {
+    const auto& s = r["react_ms"];
+    PrintRow("sensor crosses the band -> relay follows (" + trials + ")",
+             "p99<=" + Fixed(kGoalReactP99Ms, 0) + "ms", MeasuredMs(s, 0), Verdict(s["p99"] <= kGoalReactP99Ms));
+  } else if (scenario == "thermostat-stale") {
+    const auto& s = r["off_after_stale_ms"];
+    PrintRow("CRC failures: max age passed -> relay off (" + trials + ")",
+             "p99<=" + Fixed(kGoalStaleP99Ms, 0) + "ms", MeasuredMs(s, 0), Verdict(s["p99"] <= kGoalStaleP99Ms));
   }
-  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  po::options_description options("thermostat_bench");
-  options.add_options()
-      ("scenario", po::value<std::string>(), "react | stale")
-      ("trials", po::value<int>()->default_value(20), "changes (react) or failures (stale)")
-      ("report", po::value<std::string>(), "print the thermostat rows of a results file and exit")
-      ("help,h", "this help");
-  po::variables_map args;
-  if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
-  if (args.count("report")) return Report(args["report"].as<std::string>());
-  const std::string scenario = args.count("scenario") ? args["scenario"].as<std::string>() : "";
-  if (scenario != "react" && scenario != "stale") {
-    std::cerr << "--scenario react|stale or --report is required\n" << options;
-    return 2;
-  }
-  if (args["trials"].as<int>() < 1) {
-    std::cerr << "--trials must be at least 1\n";
-    return 2;
-  }
-  try {
-    const int trials = args["trials"].as<int>();
-    std::cout << (scenario == "react" ? RunReact(trials) : RunStale(trials)).dump() << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "thermostat_bench: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return domian::bench::PluginBenchMain(
+      argc, argv, "thermostat_bench", "thermostat scenario",
+      {{"trials", 20, "changes (react) or failures (stale)"}},
+      {{"react", [](const auto& counts) { return RunReact(counts.at("trials")); }},
+       {"stale", [](const auto& counts) { return RunStale(counts.at("trials")); }}},
+      ReportResult);
 }

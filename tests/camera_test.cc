@@ -2,8 +2,6 @@
 // test build: plugins/camera/scripted_camera_plugin.cc), watched over real
 // HTTP on 127.0.0.1: snapshots and stream parts must decode as JPEGs with
 // libjpeg-turbo here, and a slow client must not slow a fast one.
-#include <turbojpeg.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -22,28 +20,6 @@ using nlohmann::json;
 
 constexpr auto kSettle = 30s;
 const std::filesystem::path kScriptedCamera = DOMIAN_SCRIPTED_CAMERA_DIR;
-
-struct Picture {
-  int width = 0;
-  int height = 0;
-  bool decoded = false;
-};
-
-// Decodes `jpeg` fully with libjpeg-turbo.
-Picture Decode(const std::string& jpeg) {
-  Picture picture;
-  tjhandle handle = tjInitDecompress();
-  const auto* bytes = reinterpret_cast<const unsigned char*>(jpeg.data());
-  int subsampling = 0, colorspace = 0;
-  if (tjDecompressHeader3(handle, bytes, jpeg.size(), &picture.width, &picture.height, &subsampling,
-                          &colorspace) == 0) {
-    std::vector<unsigned char> pixels(static_cast<size_t>(picture.width * picture.height * 3));
-    picture.decoded = tjDecompress2(handle, bytes, jpeg.size(), pixels.data(), picture.width, 0,
-                                    picture.height, TJPF_RGB, TJFLAG_STOPONWARNING) == 0;
-  }
-  tjDestroy(handle);
-  return picture;
-}
 
 class Camera : public ::testing::Test {
  protected:
@@ -86,7 +62,7 @@ TEST_F(Camera, ASnapshotIsAJpegOfTheNegotiatedSize) {
   const HttpReply reply = HttpGet(port_, "/snapshot.jpg", 20s);
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_THAT(reply.headers, HasSubstr("Content-Type: image/jpeg"));
-  const Picture picture = Decode(reply.body);
+  const Picture picture = DecodeJpeg(reply.body);
   EXPECT_TRUE(picture.decoded);
   EXPECT_EQ(picture.width, 640);
   EXPECT_EQ(picture.height, 480);
@@ -106,7 +82,7 @@ TEST_F(Camera, EveryStreamPartDecodesAndCutFramesNeverArrive) {
   EXPECT_GE(read.parts.size(), 10U);
   // Half the camera's frames came without Huffman tables: served with them.
   for (const std::string& part : read.parts) {
-    const Picture picture = Decode(part);
+    const Picture picture = DecodeJpeg(part);
     ASSERT_TRUE(picture.decoded) << "a part that does not decode, of " << part.size() << " bytes";
     EXPECT_EQ(picture.width, 640);
   }
@@ -127,7 +103,7 @@ TEST_F(Camera, ASlowClientDoesNotSlowAFastOne) {
   EXPECT_GE(alone.parts.size(), 15U);
   EXPECT_LT(slow_read.parts.size(), alone.parts.size()) << "it read for twice as long";
   EXPECT_TRUE(slow_read.well_formed);
-  for (const std::string& part : slow_read.parts) ASSERT_TRUE(Decode(part).decoded);
+  for (const std::string& part : slow_read.parts) ASSERT_TRUE(DecodeJpeg(part).decoded);
 }
 
 TEST_F(Camera, YuyvIsEncodedAndSnapshotsAreSaved) {
@@ -142,7 +118,7 @@ TEST_F(Camera, YuyvIsEncodedAndSnapshotsAreSaved) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream bytes;
   bytes << in.rdbuf();
-  const Picture picture = Decode(bytes.str());
+  const Picture picture = DecodeJpeg(bytes.str());
   EXPECT_TRUE(picture.decoded);
   EXPECT_EQ(picture.width, 320);
   EXPECT_EQ(picture.height, 240);

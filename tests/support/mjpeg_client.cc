@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <thread>
+#include <vector>
+
+#include <turbojpeg.h>
 
 namespace domian::testing {
 namespace {
@@ -135,6 +138,45 @@ MjpegRead ReadMjpeg(uint16_t port, const std::string& path, std::chrono::millise
     at = body + size + 2;
   }
   return read;
+}
+
+Picture DecodeJpeg(const std::string& jpeg) {
+  Picture picture;
+  tjhandle handle = tjInitDecompress();
+  const auto* bytes = reinterpret_cast<const unsigned char*>(jpeg.data());
+  int subsampling = 0, colorspace = 0;
+  if (tjDecompressHeader3(handle, bytes, jpeg.size(), &picture.width, &picture.height, &subsampling,
+                          &colorspace) == 0) {
+    std::vector<unsigned char> pixels(static_cast<size_t>(picture.width * picture.height * 3));
+    picture.decoded = tjDecompress2(handle, bytes, jpeg.size(), pixels.data(), picture.width, 0,
+                                    picture.height, TJPF_RGB, TJFLAG_STOPONWARNING) == 0;
+  }
+  tjDestroy(handle);
+  return picture;
+}
+
+std::string EncodeTestJpeg(int width, int height, unsigned sequence) {
+  constexpr int kQuality = 80;
+  // Diagonal bands that move a step with every frame.
+  std::vector<unsigned char> rgb(static_cast<size_t>(width * height * 3));
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      unsigned char* pixel = &rgb[static_cast<size_t>((y * width + x) * 3)];
+      const unsigned band = (static_cast<unsigned>(x + y) + sequence * 8) / 32;
+      pixel[0] = static_cast<unsigned char>(band * 40);
+      pixel[1] = static_cast<unsigned char>(x * 255 / width);
+      pixel[2] = static_cast<unsigned char>(y * 255 / height);
+    }
+  }
+  tjhandle handle = tjInitCompress();
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  const int failed = tjCompress2(handle, rgb.data(), width, 0, height, TJPF_RGB, &out, &size,
+                                 TJSAMP_422, kQuality, 0);
+  std::string jpeg = failed == 0 ? std::string(reinterpret_cast<const char*>(out), size) : "";
+  tjFree(out);
+  tjDestroy(handle);
+  return jpeg;
 }
 
 }  // namespace domian::testing

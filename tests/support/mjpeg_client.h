@@ -1,4 +1,5 @@
-// A minimal HTTP client for the camera's endpoints, on plain sockets to
+// JPEGs decoded and made for tests, and a minimal HTTP client for the
+// camera's endpoints, on plain sockets to
 // 127.0.0.1, so tests control how fast it reads: a slow client is one that
 // sleeps between small reads with a small receive buffer.
 #pragma once
@@ -32,5 +33,18 @@ struct MjpegRead {
 MjpegRead ReadMjpeg(uint16_t port, const std::string& path, std::chrono::milliseconds duration,
                     std::chrono::milliseconds pause = std::chrono::milliseconds(0),
                     size_t chunk = 64 * 1024);
+
+struct Picture {
+  int width = 0;
+  int height = 0;
+  bool decoded = false;  // the whole picture, without a warning
+};
+
+// Decodes `jpeg` fully with libjpeg-turbo (not the camera's own code).
+Picture DecodeJpeg(const std::string& jpeg);
+
+// A `width` x `height` JPEG of a test picture that changes with `sequence`,
+// encoded with libjpeg-turbo: what an MJPEG camera would send.
+std::string EncodeTestJpeg(int width, int height, unsigned sequence);
 
 }  // namespace domian::testing

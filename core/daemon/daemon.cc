@@ -14,6 +14,7 @@
 
 #include "core/common/net.h"
 #include "core/daemon/node_state.h"
+#include "core/daemon/service_manager.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/membership/wire_limits.h"
@@ -261,6 +262,7 @@ int Daemon::Run() {
   }
   membership.Start();
   plugin_host.Start();
+  ServiceManager service_manager;
   {
     std::lock_guard lock(self_mu);
     plugin_host_ptr = &plugin_host;
@@ -269,11 +271,21 @@ int Daemon::Run() {
   publish_services();
   poke_target = &placement;
   placement.Start();
+  // Peers and domianctl can connect from here on.
+  service_manager.Ready("domain " + self.id + " of cluster '" + self.cluster + "' on " +
+                        self.address);
+  // Membership's lock is the one every heartbeat, call and status takes: a
+  // daemon that can still take it is alive.
+  const auto watchdog = service_manager.StartWatchdog([&membership] { (void)membership.Status(); });
+  if (watchdog.count() > 0) {
+    spdlog::info("service manager watchdog: {} ms", watchdog.count() / 1000);
+  }
 
   const sigset_t stop = StopSignals();
   int signal_number = 0;
   sigwait(&stop, &signal_number);
   spdlog::info("received {}: leaving the cluster", strsignal(signal_number));
+  service_manager.Stopping();
 
   // Withdrawing the mDNS record first tells browsers at once (goodbye
   // packets) instead of leaving them a record to try until it expires.

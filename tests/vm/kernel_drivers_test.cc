@@ -42,6 +42,7 @@ constexpr auto kDeviceAppears = 30s;
 // How long unloading may wait for the last user of a module to close it.
 constexpr auto kModuleReleased = 60s;
 constexpr auto kHttpDeadline = 60s;
+constexpr int kStatusAttempts = 3;
 const std::filesystem::path kPlugins = DOMIAN_PLUGIN_DIR;
 // kmod's, as Debian installs it (the image has it there too).
 constexpr char kModprobe[] = "/usr/sbin/modprobe";
@@ -100,10 +101,16 @@ class PluginNode {
     daemon_->Start();
   }
 
-  // The service's status, or null when it cannot be asked (yet).
+  // The service's status, or null when it cannot be asked (yet). Asked
+  // again when a call fails: under emulation a vCPU can stand still long
+  // enough for one gRPC connection attempt to time out (seen in CI), and
+  // status is safe to ask twice.
   json Status() const {
-    const CommandResult result = CallService(*daemon_, service_, "status");
-    return result.exit_code == 0 ? json::parse(result.out, nullptr, false) : json();
+    for (int attempt = 0; attempt < kStatusAttempts; ++attempt) {
+      const CommandResult result = CallService(*daemon_, service_, "status");
+      if (result.exit_code == 0) return json::parse(result.out, nullptr, false);
+    }
+    return json();
   }
 
   bool Ready() const {

@@ -316,6 +316,16 @@ class Capture::Stream {
     return buffer;
   }
 
+  // The driver's view of buffer `index` now (QUERYBUF).
+  v4l2_buffer Query(uint32_t index) {
+    v4l2_buffer buffer{};
+    buffer.index = index;
+    buffer.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    buffer.memory = V4L2_MEMORY_MMAP;
+    Call(VIDIOC_QUERYBUF, &buffer, "VIDIOC_QUERYBUF");
+    return buffer;
+  }
+
   // Polls for a frame (see VideoDevice::Poll).
   int Poll(int wake_fd, std::chrono::milliseconds timeout) {
     return device_.Poll(fd_, wake_fd, static_cast<int>(timeout.count()));
@@ -617,10 +627,13 @@ void Capture::Pump(Stream& stream) {
     timeouts = 0;
     eagains = 0;
     size_t size = 0;
-    const std::string problem =
+    std::string problem =
         WhyUnusable(stream, buffer->index, buffer->bytesused, buffer->flags, size);
     Frame frame;
-    if (problem.empty()) frame = CopyOut(stream, buffer->index, size);
+    if (problem.empty()) {
+      frame = CopyOut(stream, buffer->index, size);
+      problem = WhyOverwritten(stream, buffer->index, buffer->sequence, buffer->bytesused);
+    }
     stream.Queue(buffer->index);  // before the sink: the driver must never run dry
     if (problem.empty()) {
       Deliver(std::move(frame));
@@ -675,6 +688,17 @@ Frame Capture::CopyOut(const Stream& stream, uint32_t index, size_t size) const 
   frame.data.assign(data, data + size);
   frame.captured = SteadyClock::now();
   return frame;
+}
+
+std::string Capture::WhyOverwritten(Stream& stream, uint32_t index, uint32_t sequence,
+                                    uint32_t bytesused) const {
+  // A videobuf2 driver leaves a dequeued buffer's sequence and bytesused
+  // as DQBUF gave them until it is queued again.
+  const v4l2_buffer now = stream.Query(index);
+  if (now.sequence == sequence && now.bytesused == bytesused) return "";
+  return "overwritten while read: the driver refilled buffer " + std::to_string(index) +
+         " (frame " + std::to_string(sequence) + ", now " +
+         std::to_string(now.sequence) + ") before it was given back";
 }
 
 void Capture::Deliver(Frame frame) {

@@ -175,6 +175,13 @@ class Capture {
   std::string WhyUnusable(const Stream& stream, uint32_t index, uint32_t bytesused,
                           uint32_t flags, size_t& size) const;
   Frame CopyOut(const Stream& stream, uint32_t index, size_t size) const;
+  // "" while the driver has left a dequeued buffer alone, else why the copy
+  // just made of it cannot be trusted: a driver that does not respect
+  // buffer ownership (v4l2loopback, when its writer laps a reader) can
+  // refill the buffer while it is read, and a torn frame still passes the
+  // marker walk.
+  std::string WhyOverwritten(Stream& stream, uint32_t index, uint32_t sequence,
+                             uint32_t bytesused) const;
   void Deliver(Frame frame);
   void CountDrop(const std::string& reason);
   bool StopRequested() const;

@@ -620,6 +620,34 @@ TEST_F(CaptureTest, ErrorFlaggedTruncatedAndEmptyFramesAreDroppedAndCounted) {
   EXPECT_EQ(LogLinesWith("truncated JPEG: 60 bytes"), 0U);
 }
 
+// A torn frame is well formed JPEG on the outside; only the driver's
+// record of the buffer shows that it was written while being read.
+TEST_F(CaptureTest, AFrameTheDriverRefilledWhileItWasReadIsDropped) {
+  const std::vector<uint8_t> picture = TestJpeg(160, 120);
+  ScriptedCamera camera;
+  camera.sizes = {{160, 120}};
+  camera.mjpeg_source = [&picture](unsigned, unsigned, uint32_t sequence) {
+    return Numbered(picture, sequence, 0);
+  };
+  Make(camera);
+  fake_->Push({ScriptEvent::GoodFrame(), ScriptEvent::OverwrittenWhileRead(),
+               ScriptEvent::GoodFrame()});
+  capture_->Start();
+  ASSERT_TRUE(WaitForFrames(2)) << Status();
+  ASSERT_TRUE(WaitUntil([&] { return fake_->ScriptLeft() == 0; }));
+  const CaptureStatus status = capture_->Status();
+  EXPECT_EQ(status.frames_captured, 2U);
+  EXPECT_EQ(status.frames_dropped, 1U);
+  EXPECT_THAT(status.last_drop_reason, HasSubstr("overwritten while read: the driver refilled "
+                                                 "buffer"));
+  EXPECT_THAT(status.last_drop_reason, HasSubstr("(frame 1, now 2)"));
+  EXPECT_EQ(LogLinesWith("dropped a frame: overwritten while read"), 1U);
+  const std::vector<Frame> frames = Frames();
+  EXPECT_EQ(frames[0].data, Numbered(picture, 0, 0));
+  // Frame 2 went into the torn buffer; the next one is whole.
+  EXPECT_EQ(frames[1].data, Numbered(picture, 3, 0));
+}
+
 TEST_F(CaptureTest, AShortYuyvFrameIsDropped) {
   Make(Formats({V4L2_PIX_FMT_YUYV}));
   fake_->Push({ScriptEvent::Truncated(1000), ScriptEvent::GoodFrame()});

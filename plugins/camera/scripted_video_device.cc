@@ -49,6 +49,12 @@ ScriptEvent ScriptEvent::Truncated(uint32_t bytesused) {
 
 ScriptEvent ScriptEvent::Empty() { return Truncated(0); }
 
+ScriptEvent ScriptEvent::OverwrittenWhileRead() {
+  ScriptEvent event;
+  event.overwritten_while_read = true;
+  return event;
+}
+
 ScriptEvent ScriptEvent::Eagain() {
   ScriptEvent event;
   event.kind = Kind::kEagain;
@@ -440,6 +446,7 @@ int ScriptedVideoDevice::DequeueBuffer(v4l2_buffer& buffer) {
   done_.pop_front();
   buffers_[index].state = State::kDequeued;
   Describe(index, buffer);
+  if (buffers_[index].overwrite_when_dequeued) Overwrite(index);
   stats_.max_held = std::max(stats_.max_held, Held());
   return 0;
 }
@@ -586,10 +593,23 @@ bool ScriptedVideoDevice::Fill(const ScriptEvent& event) {
   if (bytes.size() > memory.size()) buffer.flags |= V4L2_BUF_FLAG_ERROR;
   buffer.bytesused = event.bytesused.value_or(static_cast<uint32_t>(copied));
   buffer.sequence = sequence_++;
+  buffer.overwrite_when_dequeued = event.overwritten_while_read;
   buffer.state = State::kDone;
   done_.push_back(index);
   ++stats_.frames_filled;
   return true;
+}
+
+void ScriptedVideoDevice::Overwrite(uint32_t index) {
+  Buffer& buffer = buffers_[index];
+  std::vector<uint8_t>& memory = *buffer.memory;
+  const std::vector<uint8_t> next = GoodFrameBytes();
+  const size_t copied = std::min(next.size() / 2, memory.size());
+  std::copy_n(next.begin(), copied, memory.begin());
+  // Bookkeeping as v4l2loopback's write() does it: after the copy.
+  buffer.bytesused = static_cast<uint32_t>(std::min(next.size(), memory.size()));
+  buffer.sequence = sequence_++;
+  buffer.overwrite_when_dequeued = false;
 }
 
 std::vector<uint8_t> ScriptedVideoDevice::GoodFrameBytes() const {

@@ -6,9 +6,10 @@
 // and the done queue, STREAMON/OFF — and is told by a script what the
 // camera does next: deliver a frame, wake a poll with nothing to dequeue
 // (EAGAIN), stay silent for a poll timeout, flag a frame as an error, cut
-// one short, break its queue (EIO), be unplugged (ENODEV, then absent for
-// some opens). With the script empty it is silent, or streams good frames
-// at a set interval.
+// one short, refill one while it is read (as v4l2loopback does), break
+// its queue (EIO), be unplugged (ENODEV, then absent for some opens).
+// With the script empty it is silent, or streams good frames at a set
+// interval.
 //
 // Like the hardware it punishes what a real driver punishes: a frame that
 // finds no queued buffer is lost and poll waits in vain (so a buffer never
@@ -94,12 +95,17 @@ struct ScriptEvent {
   std::optional<uint32_t> bytesused;  // kFrame: reported instead of the size
   uint32_t flags = 0;                 // kFrame: V4L2_BUF_FLAG_* added
   int absent_opens = 0;               // kUnplug: opens answered ENOENT, or kUntilReplug
+  // kFrame: as DQBUF hands the buffer out, the driver writes the next
+  // frame's first half into it, as v4l2loopback does when its writer laps
+  // a reader: the application reads a torn frame.
+  bool overwritten_while_read = false;
 
   static ScriptEvent GoodFrame() { return {}; }
   static ScriptEvent FrameOf(std::vector<uint8_t> bytes);
   static ScriptEvent ErrorFrame();                   // a good frame flagged V4L2_BUF_FLAG_ERROR
   static ScriptEvent Truncated(uint32_t bytesused);  // a good frame's first bytes
   static ScriptEvent Empty();                        // bytesused 0
+  static ScriptEvent OverwrittenWhileRead();         // a good frame, torn as it is read
   static ScriptEvent Eagain();
   static ScriptEvent PollTimeout();
   static ScriptEvent IoError();
@@ -169,6 +175,7 @@ class ScriptedVideoDevice final : public VideoDevice {
     uint32_t flags = 0;
     uint32_t sequence = 0;
     int mappings = 0;
+    bool overwrite_when_dequeued = false;
   };
   struct Mapping {
     std::shared_ptr<std::vector<uint8_t>> memory;  // outlives REQBUFS(0), as in the kernel
@@ -192,6 +199,8 @@ class ScriptedVideoDevice final : public VideoDevice {
   // Fills the first queued buffer; false (the frame lost) when none is.
   bool Fill(const ScriptEvent& event);
   std::vector<uint8_t> GoodFrameBytes() const;
+  // The next frame written over the first half of buffer `index`.
+  void Overwrite(uint32_t index);
   void Describe(uint32_t index, v4l2_buffer& buffer) const;
   void FreeBuffers();
   void ResetQueue();

@@ -258,9 +258,13 @@ TEST_F(CameraOnVivid, AnUnpluggedCameraIsReopenedReportedAndComesBack) {
 // v4l2loopback's device 10, fed by MjpegFeeder.
 constexpr char kLoopbackDevice[] = "/dev/video10";
 constexpr char kLoopbackCard[] = "domian loopback";
+// v4l2loopback's writer fills its buffers in turn whether or not a reader
+// holds one; with the default 2 it laps a reader stalled for two frames
+// (seen under TCG) and the camera must drop what it copied. 8 lets the
+// camera's 4 buffers (kWishedBuffers) all be in play.
 KernelModule Loopback() {
-  return KernelModule("v4l2loopback",
-                      {"devices=1", "video_nr=10", std::string("card_label=") + kLoopbackCard});
+  return KernelModule("v4l2loopback", {"devices=1", "video_nr=10", "max_buffers=8",
+                                       std::string("card_label=") + kLoopbackCard});
 }
 constexpr int kFeedWidth = 640;
 constexpr int kFeedHeight = 480;
@@ -384,7 +388,9 @@ TEST_F(CameraOnV4l2loopback, MjpegFedToItIsServedAndCutFramesAreDropped) {
   EXPECT_EQ(status["card"], kLoopbackCard);
   EXPECT_EQ(status["format"], "MJPEG");
   EXPECT_GT(status["frames_dropped"].get<int>(), 0) << "every fifth frame was cut";
-  EXPECT_THAT(status["last_drop_reason"].get<std::string>(), HasSubstr("truncated JPEG"));
+  // From the log, not last_drop_reason: a frame torn by a lapping writer
+  // (see Loopback()) may be the last one dropped.
+  EXPECT_THAT(node_->daemon().Log(), HasSubstr("dropped a frame: truncated JPEG"));
 }
 
 TEST_F(CameraOnV4l2loopback, AFeedThatStopsAndADeviceRemovedAreReportedThenRecovered) {

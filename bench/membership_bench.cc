@@ -29,6 +29,7 @@
 #include "bench/command_line.h"
 #include "bench/log_lines.h"
 #include "bench/percentile.h"
+#include "bench/serf_agent.h"
 #include "tests/support/cluster.h"
 #include "tests/support/private_mdns.h"
 
@@ -42,11 +43,20 @@ using domian::bench::CountLines;
 using domian::bench::FirstLine;
 using domian::bench::Fixed;
 using domian::bench::Percentile;
+using domian::bench::SerfAgent;
 
 constexpr auto kConvergeTimeout = 60s;
+// Starting N processes on two cores takes longer as N grows.
+std::chrono::milliseconds ConvergeTimeout(size_t nodes) {
+  return std::max<std::chrono::milliseconds>(kConvergeTimeout, 1200ms * nodes);
+}
 constexpr auto kDetectTimeout = 30s;
 constexpr auto kPollInterval = 50ms;
 constexpr auto kSettle = 1s;  // after a victim is back, before the next kill
+// A soak cluster that has not converged by then is measured as it is.
+constexpr std::chrono::milliseconds kSoakConvergeTimeout = 120s;
+// Before a traffic or footprint window: joins and their gossip die down.
+constexpr auto kWarmUp = 5s;
 
 
 struct Cluster {
@@ -60,10 +70,54 @@ struct Cluster {
     for (auto& node : nodes) node->Start();
   }
 
+  // From the logs: every node learned of every other one. Asking N
+  // daemons through domianctl costs a process start each, which at N=100
+  // or more is itself a load on two cores.
+  bool Converged(std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    return Eventually(
+        [&] {
+          for (auto& node : nodes) {
+            if (CountLines(node->Log(), "learned of peer ") + 1 < nodes.size()) return false;
+          }
+          return true;
+        },
+        timeout.value_or(ConvergeTimeout(nodes.size())));
+  }
+};
+
+// Serf agents s0..sN-1, each joining s0 at start.
+struct SerfCluster {
+  std::vector<std::unique_ptr<SerfAgent>> agents;
+
+  explicit SerfCluster(int size) {
+    agents.push_back(std::make_unique<SerfAgent>("s0", ""));
+    agents.back()->Start();
+    for (int i = 1; i < size; ++i) {
+      agents.push_back(std::make_unique<SerfAgent>("s" + std::to_string(i), agents[0]->bind()));
+    }
+    // Joining a seed that does not listen yet fails the agent.
+    if (!Eventually([&] { return agents[0]->AliveMembers() == 1; }, kConvergeTimeout)) {
+      throw std::runtime_error("serf agent s0 did not start");
+    }
+    for (size_t i = 1; i < agents.size(); ++i) agents[i]->Start();
+  }
+
+  // Every agent logged every other one joining.
   bool Converged() {
-    std::vector<Daemon*> all;
-    for (auto& node : nodes) all.push_back(node.get());
-    return AllSeeEachOtherAlive(all, kConvergeTimeout);
+    const auto epoch = Clock::time_point{};
+    return Eventually(
+        [&] {
+          for (auto& agent : agents) {
+            for (auto& other : agents) {
+              if (other == agent) continue;
+              if (!agent->LoggedAt({"EventMemberJoin: " + other->name() + " "}, epoch)) {
+                return false;
+              }
+            }
+          }
+          return true;
+        },
+        ConvergeTimeout(agents.size()));
   }
 };
 
@@ -151,13 +205,27 @@ nlohmann::json Detect(int size, int trials, const std::string& extra_yaml) {
   };
 }
 
-nlohmann::json Idle(int size, int seconds, const std::string& extra_yaml) {
+// `scenario` is "idle", or "soak" for a large cluster, where the daemons'
+// own traffic counters are not read: asking each of 200 daemons through
+// domianctl right before the window would load the machine in it.
+nlohmann::json Idle(const std::string& scenario, int size, int seconds,
+                    const std::string& extra_yaml) {
+  const bool counters = scenario == "idle";
   Cluster cluster(size, extra_yaml);
-  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  const auto starting = std::chrono::steady_clock::now();
+  // A soak that never converges is a result, not a harness failure.
+  const bool converged = cluster.Converged(counters ? ConvergeTimeout(cluster.nodes.size())
+                                                    : std::min(ConvergeTimeout(cluster.nodes.size()),
+                                                               kSoakConvergeTimeout));
+  if (!converged && counters) throw std::runtime_error("cluster did not converge");
+  const double converge_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - starting).count();
+  std::this_thread::sleep_for(kWarmUp);
   std::vector<std::pair<int, long>> start;
   for (auto& node : cluster.nodes) start.emplace_back(node->Pid(), CpuTicks(node->Pid()));
   auto traffic = [&](const char* key) {
     std::vector<double> values;
+    if (!counters) return values;
     for (auto& node : cluster.nodes) {
       const auto status = Ctl(node->address(), "status");
       values.push_back(status ? (*status)["traffic"][key].get<double>() : 0.0);
@@ -183,7 +251,7 @@ nlohmann::json Idle(int size, int seconds, const std::string& extra_yaml) {
   const auto sent_after = traffic("lists_sent");
   const auto bytes_after = traffic("bytes_sent");
   std::vector<double> lists_per_s, bytes_per_s;
-  for (size_t i = 0; i < cluster.nodes.size(); ++i) {
+  for (size_t i = 0; i < sent_after.size(); ++i) {
     lists_per_s.push_back((sent_after[i] - sent_before[i]) / wall);
     bytes_per_s.push_back((bytes_after[i] - bytes_before[i]) / wall);
   }
@@ -192,20 +260,25 @@ nlohmann::json Idle(int size, int seconds, const std::string& extra_yaml) {
     dead += CountLines(node->Log(), ") is dead");
     suspect += CountLines(node->Log(), ") is suspect");
   }
-  return {
-      {"scenario", "idle"},
+  nlohmann::json result = {
+      {"scenario", scenario},
       {"nodes", size},
       {"seconds", seconds},
+      {"converged", converged},
+      {"converge_s", converge_s},
       {"false_dead", dead - dead_before},
       {"suspect", suspect - suspect_before},
       {"cpu_percent_per_daemon", {{"p50", Percentile(cpu_percent, 50)},
                                   {"max", Percentile(cpu_percent, 100)}}},
       {"rss_mib_per_daemon", {{"p50", Percentile(rss_mib, 50)}, {"max", Percentile(rss_mib, 100)}}},
-      {"lists_sent_per_s_per_daemon", {{"p50", Percentile(lists_per_s, 50)},
-                                       {"max", Percentile(lists_per_s, 100)}}},
-      {"bytes_sent_per_s_per_daemon", {{"p50", Percentile(bytes_per_s, 50)},
-                                       {"max", Percentile(bytes_per_s, 100)}}},
   };
+  if (counters) {
+    result["lists_sent_per_s_per_daemon"] = {{"p50", Percentile(lists_per_s, 50)},
+                                             {"max", Percentile(lists_per_s, 100)}};
+    result["bytes_sent_per_s_per_daemon"] = {{"p50", Percentile(bytes_per_s, 50)},
+                                             {"max", Percentile(bytes_per_s, 100)}};
+  }
+  return result;
 }
 
 nlohmann::json Discover(int size, int trials, const std::string& advertise,
@@ -281,78 +354,426 @@ nlohmann::json Discover(int size, int trials, const std::string& advertise,
   };
 }
 
+double MillisSince(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+// The same kills as Detect, of Serf agents: the time until every survivor
+// logged the victim failed, which is when `serf members` there says so
+// (checked on one survivor after each kill).
+nlohmann::json DetectSerf(int size, int trials) {
+  SerfCluster cluster(size);
+  if (!cluster.Converged()) throw std::runtime_error("serf cluster did not converge");
+  std::vector<double> all_dead_ms, each_dead_ms;
+  for (int trial = 0; trial < trials; ++trial) {
+    SerfAgent& victim = *cluster.agents[1 + static_cast<size_t>(trial) % (cluster.agents.size() - 1)];
+    const auto killed = Clock::now();
+    victim.Kill();
+    std::vector<double> seen;
+    const bool detected = Eventually(
+        [&] {
+          seen.clear();
+          for (auto& agent : cluster.agents) {
+            if (agent.get() == &victim) continue;
+            const auto at = agent->LoggedAt({"EventMemberFailed: " + victim.name() + " "}, killed);
+            if (!at) return false;
+            seen.push_back(MillisSince(killed, *at));
+          }
+          return true;
+        },
+        kDetectTimeout);
+    if (!detected) throw std::runtime_error("serf trial " + std::to_string(trial) + ": not detected");
+    const std::string status = cluster.agents[0]->MemberStatus(victim.name());
+    if (status != "failed") {
+      throw std::runtime_error("serf trial " + std::to_string(trial) + ": serf members says " +
+                               victim.name() + " is '" + status + "', not failed");
+    }
+    all_dead_ms.push_back(*std::max_element(seen.begin(), seen.end()));
+    each_dead_ms.insert(each_dead_ms.end(), seen.begin(), seen.end());
+
+    const auto restarted = Clock::now();
+    victim.Start();
+    const bool back = Eventually(
+        [&] {
+          for (auto& agent : cluster.agents) {
+            if (agent.get() == &victim) continue;
+            if (!agent->LoggedAt({"EventMemberJoin: " + victim.name() + " "}, restarted)) return false;
+          }
+          return true;
+        },
+        kDetectTimeout);
+    if (!back) throw std::runtime_error("serf trial " + std::to_string(trial) + ": victim not back");
+    std::this_thread::sleep_for(kSettle);
+    std::cerr << "  serf detect N=" << size << " trial " << trial + 1 << "/" << trials << ": "
+              << static_cast<int>(all_dead_ms.back()) << " ms\n";
+  }
+  return {
+      {"scenario", "detect"},
+      {"system", "serf"},
+      {"nodes", size},
+      {"trials", trials},
+      {"all_dead_ms", {{"p50", Percentile(all_dead_ms, 50)},
+                       {"p99", Percentile(all_dead_ms, 99)},
+                       {"max", Percentile(all_dead_ms, 100)}}},
+      {"each_dead_ms", {{"p50", Percentile(each_dead_ms, 50)},
+                        {"p99", Percentile(each_dead_ms, 99)}}},
+  };
+}
+
+nlohmann::json JoinResult(const std::string& system, int size, int trials,
+                          const std::vector<double>& known_by_all_ms) {
+  return {
+      {"scenario", "join"},
+      {"system", system},
+      {"nodes", size},
+      {"trials", trials},
+      {"known_by_all_ms", {{"p50", Percentile(known_by_all_ms, 50)},
+                           {"p99", Percentile(known_by_all_ms, 99)},
+                           {"max", Percentile(known_by_all_ms, 100)}}},
+  };
+}
+
+// A new node with one seed (a member) joins N-1 members: the time until
+// every member logged learning of it. It then leaves (SIGTERM) and the next
+// newcomer has a new id.
+nlohmann::json Join(int size, int trials, const std::string& extra_yaml) {
+  Cluster cluster(size - 1, extra_yaml);
+  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  std::this_thread::sleep_for(kWarmUp);
+  std::vector<double> known_by_all_ms;
+  for (int trial = 0; trial < trials; ++trial) {
+    Daemon newcomer(cluster.dir.path(),
+                    {.id = "late-" + std::to_string(trial),
+                     .seeds = {cluster.nodes[static_cast<size_t>(trial) % cluster.nodes.size()]->address()},
+                     .log_level = "info",
+                     .extra_yaml = extra_yaml});
+    const std::string needle = "learned of peer " + newcomer.id() + " ";
+    const auto started = Clock::now();
+    newcomer.Start();
+    std::vector<double> seen;
+    const bool known = Eventually(
+        [&] {
+          seen.clear();
+          for (auto& node : cluster.nodes) {
+            const auto at = FirstLine(node->Log(), started, {needle});
+            if (!at) return false;
+            seen.push_back(MillisSince(started, at->at));
+          }
+          return true;
+        },
+        kDetectTimeout);
+    if (!known) throw std::runtime_error("join trial " + std::to_string(trial) + ": not known by all");
+    known_by_all_ms.push_back(*std::max_element(seen.begin(), seen.end()));
+    std::cerr << "  join N=" << size << " trial " << trial + 1 << "/" << trials << ": "
+              << static_cast<int>(known_by_all_ms.back()) << " ms\n";
+    newcomer.Signal(SIGTERM);
+    newcomer.WaitExit(10s);
+    std::this_thread::sleep_for(kSettle);
+  }
+  return JoinResult("domian", size, trials, known_by_all_ms);
+}
+
+nlohmann::json JoinSerf(int size, int trials) {
+  SerfCluster cluster(size - 1);
+  if (!cluster.Converged()) throw std::runtime_error("serf cluster did not converge");
+  std::this_thread::sleep_for(kWarmUp);
+  std::vector<double> known_by_all_ms;
+  for (int trial = 0; trial < trials; ++trial) {
+    SerfAgent newcomer("late-" + std::to_string(trial),
+                       cluster.agents[static_cast<size_t>(trial) % cluster.agents.size()]->bind());
+    const std::string needle = "EventMemberJoin: " + newcomer.name() + " ";
+    const auto started = Clock::now();
+    newcomer.Start();
+    std::vector<double> seen;
+    const bool known = Eventually(
+        [&] {
+          seen.clear();
+          for (auto& agent : cluster.agents) {
+            const auto at = agent->LoggedAt({needle}, started);
+            if (!at) return false;
+            seen.push_back(MillisSince(started, *at));
+          }
+          return true;
+        },
+        kDetectTimeout);
+    if (!known) throw std::runtime_error("serf join trial " + std::to_string(trial) + ": not known by all");
+    known_by_all_ms.push_back(*std::max_element(seen.begin(), seen.end()));
+    std::cerr << "  serf join N=" << size << " trial " << trial + 1 << "/" << trials << ": "
+              << static_cast<int>(known_by_all_ms.back()) << " ms\n";
+    newcomer.Leave();
+    std::this_thread::sleep_for(kSettle);
+  }
+  return JoinResult("serf", size, trials, known_by_all_ms);
+}
+
+// Bytes the loopback interface of this process's network namespace has
+// sent: every packet between the cluster's members, headers included, and
+// nothing else (see main: traffic runs in a namespace of its own).
+struct Loopback {
+  uint64_t bytes = 0;
+  uint64_t packets = 0;
+};
+Loopback LoopbackSent() {
+  std::ifstream dev("/proc/self/net/dev");
+  std::string line;
+  while (std::getline(dev, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    if (name != "lo") continue;
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t value = 0;
+    std::vector<uint64_t> values;
+    while (fields >> value) values.push_back(value);
+    // receive: bytes packets errs drop fifo frame compressed multicast;
+    // transmit: bytes packets ...
+    if (values.size() >= 10) return {values[8], values[9]};
+  }
+  throw std::runtime_error("no lo in /proc/self/net/dev");
+}
+
+// Steady-state traffic per node: after the cluster converged and warmed
+// up, the loopback bytes sent over `seconds`, divided by N.
+nlohmann::json Traffic(const std::string& system, int size, int seconds,
+                       const std::string& extra_yaml) {
+  std::unique_ptr<Cluster> domian;
+  std::unique_ptr<SerfCluster> serf;
+  // A cluster that does not converge still sends what it sends: reported,
+  // and marked.
+  bool converged = false;
+  if (system == "serf") {
+    serf = std::make_unique<SerfCluster>(size);
+    converged = serf->Converged();
+  } else {
+    domian = std::make_unique<Cluster>(size, extra_yaml);
+    converged = domian->Converged();
+  }
+  std::this_thread::sleep_for(kWarmUp);
+  const Loopback before = LoopbackSent();
+  const auto began = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const Loopback after = LoopbackSent();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  const double nodes = static_cast<double>(size);
+  std::cerr << "  traffic " << system << " N=" << size << ": "
+            << static_cast<int>(static_cast<double>(after.bytes - before.bytes) / wall / nodes)
+            << " B/s per node\n";
+  return {
+      {"scenario", "traffic"},
+      {"system", system},
+      {"nodes", size},
+      {"seconds", seconds},
+      {"converged", converged},
+      {"bytes_per_s_per_node", static_cast<double>(after.bytes - before.bytes) / wall / nodes},
+      {"packets_per_s_per_node", static_cast<double>(after.packets - before.packets) / wall / nodes},
+  };
+}
+
+struct Usage {
+  std::vector<double> cpu_percent;
+  std::vector<double> rss_mib;
+};
+
+// CPU share and RSS of `pids` over `seconds`.
+Usage Measure(const std::vector<int>& pids, int seconds) {
+  std::vector<long> start;
+  for (int pid : pids) start.push_back(CpuTicks(pid));
+  const auto began = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  Usage usage;
+  for (size_t i = 0; i < pids.size(); ++i) {
+    usage.cpu_percent.push_back(100.0 * static_cast<double>(CpuTicks(pids[i]) - start[i]) /
+                                ticks_per_second / wall);
+    usage.rss_mib.push_back(static_cast<double>(RssKiB(pids[i])) / 1024.0);
+  }
+  return usage;
+}
+
+nlohmann::json UsageJson(const Usage& usage) {
+  return {{"cpu_percent", {{"p50", Percentile(usage.cpu_percent, 50)},
+                           {"max", Percentile(usage.cpu_percent, 100)}}},
+          {"rss_mib", {{"p50", Percentile(usage.rss_mib, 50)}, {"max", Percentile(usage.rss_mib, 100)}}}};
+}
+
+// The four plugins of this tree, loaded by every daemon but placed
+// nowhere: what loading them costs the daemon itself (each running service
+// adds a plugin host process of its own).
+constexpr char kFourPluginsYaml[] =
+    "plugins:\n  dirs: [" DOMIAN_PLUGIN_DIR "]\n"
+    "services:\n  lights: {run: never}\n  speaker: {run: never}\n"
+    "  thermostat: {run: never}\n  camera: {run: never}\n";
+
+// RSS and idle CPU of each member of an idle cluster of `size`: domiand
+// without plugins and with the four, and Serf agents.
+nlohmann::json Footprint(int size, int seconds) {
+  nlohmann::json result = {{"scenario", "footprint"}, {"nodes", size}, {"seconds", seconds}};
+  for (const bool plugins : {false, true}) {
+    Cluster cluster(size, plugins ? kFourPluginsYaml : "");
+    if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+    std::this_thread::sleep_for(kWarmUp);
+    std::vector<int> pids;
+    for (auto& node : cluster.nodes) pids.push_back(node->Pid());
+    result[plugins ? "domian_four_plugins" : "domian"] = UsageJson(Measure(pids, seconds));
+    if (plugins) {
+      const auto listed = Ctl(cluster.nodes[0]->address(), "plugins");
+      result["plugins_loaded"] = listed ? listed->size() : 0;
+    }
+  }
+  SerfCluster serf(size);
+  if (!serf.Converged()) throw std::runtime_error("serf cluster did not converge");
+  std::this_thread::sleep_for(kWarmUp);
+  std::vector<int> pids;
+  for (auto& agent : serf.agents) pids.push_back(agent->Pid());
+  result["serf"] = UsageJson(Measure(pids, seconds));
+  return result;
+}
+
 // Exit status when a scenario cannot run on this machine (the discover
 // scenario without root); the same value CTest and automake use for "skipped".
 constexpr int kExitCannotRunHere = 77;
 
 // Goals from the issues, so the report can say met / missed.
 constexpr double kGoalDetectP50Ms = 1500, kGoalDetectP99Ms = 3000, kGoalIdleCpuPercent = 0.5,
-                 kGoalDiscoverP50Ms = 2000;
+                 kGoalDiscoverP50Ms = 2000, kGoalJoinP50Ms = 2000;
 
-// Prints the table for a results file written by bench/run.
+std::string Nodes(const nlohmann::json& r) {
+  return r.contains("nodes") ? std::to_string(r["nodes"].get<int>()) : "";
+}
+bool IsSerf(const nlohmann::json& r) { return r.value("system", "domian") == "serf"; }
+
+// Serf's result for the same scenario and N, if the run has one.
+const nlohmann::json* SerfFigure(const nlohmann::json& results, const nlohmann::json& r) {
+  for (const auto& other : results) {
+    if (IsSerf(other) && other["scenario"] == r["scenario"] && other["nodes"] == r["nodes"]) {
+      return &other;
+    }
+  }
+  return nullptr;
+}
+
+std::string P50P99(const nlohmann::json& figure, const std::string& unit, int digits = 0) {
+  return "p50 " + Fixed(figure["p50"], digits) + " p99 " + Fixed(figure["p99"], digits) + " " + unit;
+}
+
+// domian / Serf, "" when there is nothing to compare.
+std::string Ratio(double domian, double serf) {
+  if (serf <= 0) return "";
+  return Fixed(domian / serf, 2) + "x";
+}
+
+// Prints the table for a results file written by bench/run: goal, domian's
+// figure, Serf's from the same run, and their ratio (below 1: domian is
+// faster or smaller).
 int Report(const std::string& file) {
   std::ifstream in(file);
   const nlohmann::json doc = nlohmann::json::parse(in);
   std::cout << "machine: " << doc["machine"].get<std::string>() << "\ncommit:  "
             << doc["commit"].get<std::string>() << "\ndate:    " << doc["date"].get<std::string>()
             << "\n\n";
+  enum class Verdict { kMet, kMissed, kNone };
   auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
-                bool met) {
-    std::cout << std::left << std::setw(44) << scenario << std::setw(22) << goal << std::setw(42)
-              << measured << (met ? "met" : "MISSED") << "\n";
+                const std::string& serf, const std::string& ratio, Verdict verdict) {
+    std::cout << std::left << std::setw(46) << scenario << std::setw(22) << goal << std::setw(34)
+              << measured << std::setw(28) << serf << std::setw(8) << ratio
+              << (verdict == Verdict::kMet ? "met" : verdict == Verdict::kMissed ? "MISSED" : "")
+              << "\n";
   };
-  std::cout << std::left << std::setw(44) << "scenario" << std::setw(22) << "goal" << std::setw(42)
-            << "measured" << "verdict\n";
-  for (const auto& r : doc["results"]) {
-    const std::string n = r.contains("nodes") ? std::to_string(r["nodes"].get<int>()) : "";
+  auto judged = [](bool met) { return met ? Verdict::kMet : Verdict::kMissed; };
+  row("scenario", "goal", "domian", "serf (same run)", "ratio", Verdict::kNone);
+  const nlohmann::json& results = doc["results"];
+  for (const auto& r : results) {
+    const std::string n = Nodes(r);
+    if (r.contains("error")) {
+      row(r.value("scenario", "?") + " " + r.value("system", "") + (n.empty() ? "" : " N=" + n),
+          "", "FAILED: " + r["error"].get<std::string>(), "", "", Verdict::kMissed);
+      continue;
+    }
+    if (IsSerf(r)) continue;  // shown beside domian's figure
+    const nlohmann::json* serf = SerfFigure(results, r);
     if (r["scenario"] == "detect") {
       const double p50 = r["all_dead_ms"]["p50"], p99 = r["all_dead_ms"]["p99"];
       row("SIGKILL -> all say dead, N=" + n, "p50<=1500 p99<=3000ms",
-          "p50 " + Fixed(p50, 0) + " p99 " + Fixed(p99, 0) + " ms (" +
-              std::to_string(r["trials"].get<int>()) + " kills)",
-          p50 <= kGoalDetectP50Ms && p99 <= kGoalDetectP99Ms);
+          P50P99(r["all_dead_ms"], "ms") + " (" + std::to_string(r["trials"].get<int>()) + ")",
+          serf ? P50P99((*serf)["all_dead_ms"], "ms") : "",
+          serf ? Ratio(p50, (*serf)["all_dead_ms"]["p50"]) : "",
+          judged(p50 <= kGoalDetectP50Ms && p99 <= kGoalDetectP99Ms));
+    } else if (r["scenario"] == "join") {
+      const double p50 = r["known_by_all_ms"]["p50"];
+      row("new node -> known by all, N=" + n, "p50<=2000ms",
+          P50P99(r["known_by_all_ms"], "ms") + " (" + std::to_string(r["trials"].get<int>()) + ")",
+          serf ? P50P99((*serf)["known_by_all_ms"], "ms") : "",
+          serf ? Ratio(p50, (*serf)["known_by_all_ms"]["p50"]) : "", judged(p50 <= kGoalJoinP50Ms));
+    } else if (r["scenario"] == "traffic") {
+      const double bytes = r["bytes_per_s_per_node"];
+      row("traffic per node (loopback), N=" + n, "(reported)",
+          Fixed(bytes / 1024.0, 1) + " KiB/s, " + Fixed(r["packets_per_s_per_node"], 0) +
+              " pkt/s" + (r.value("converged", true) ? "" : " (never converged)"),
+          serf ? Fixed((*serf)["bytes_per_s_per_node"].get<double>() / 1024.0, 1) + " KiB/s, " +
+                     Fixed((*serf)["packets_per_s_per_node"], 0) + " pkt/s"
+               : "",
+          serf ? Ratio(bytes, (*serf)["bytes_per_s_per_node"]) : "", Verdict::kNone);
+    } else if (r["scenario"] == "footprint") {
+      const auto& s = r["serf"];
+      const double serf_rss = s["rss_mib"]["p50"], serf_cpu = s["cpu_percent"]["p50"];
+      for (const char* key : {"domian", "domian_four_plugins"}) {
+        const auto& d = r[key];
+        const std::string what = key == std::string("domian") ? "no plugins" : "4 plugins loaded";
+        row("RSS per member, " + what + ", N=" + n, "(reported)",
+            Fixed(d["rss_mib"]["p50"], 1) + " MiB p50", Fixed(serf_rss, 1) + " MiB p50",
+            Ratio(d["rss_mib"]["p50"], serf_rss), Verdict::kNone);
+        const double cpu = d["cpu_percent"]["p50"];
+        row("idle CPU per member, " + what + ", N=" + n, "<=0.5% of a core",
+            Fixed(cpu, 2) + "% p50", Fixed(serf_cpu, 2) + "% p50", Ratio(cpu, serf_cpu),
+            judged(cpu <= kGoalIdleCpuPercent));
+      }
     } else if (r["scenario"] == "discover") {
-      const double p50 = r["known_by_all_ms"]["p50"], p99 = r["known_by_all_ms"]["p99"];
-      row("lonely node -> known by all, N=" + n + " (" +
-              r["advertise"].get<std::string>() + ")",
+      const double p50 = r["known_by_all_ms"]["p50"];
+      row("lonely node -> known by all, N=" + n + " (" + r["advertise"].get<std::string>() + ")",
           "p50<=2000ms",
-          "p50 " + Fixed(p50, 0) + " p99 " + Fixed(p99, 0) + " ms (" +
-              std::to_string(r["trials"].get<int>()) + " starts)",
-          p50 <= kGoalDiscoverP50Ms);
+          P50P99(r["known_by_all_ms"], "ms") + " (" + std::to_string(r["trials"].get<int>()) + ")",
+          "", "", judged(p50 <= kGoalDiscoverP50Ms));
     } else if (r["scenario"] == "inline-load") {
       const double p50 = r["load_create_start_us"]["p50"];
       row("plugin inline load+create+start", "p50<=1ms",
           "p50 " + Fixed(p50 / 1000.0, 3) + " p99 " +
               Fixed(r["load_create_start_us"]["p99"].get<double>() / 1000.0, 3) + " ms",
-          p50 <= 1000.0);
+          "", "", judged(p50 <= 1000.0));
     } else if (r["scenario"] == "spawn") {
       const double p50 = r["ready_ms"]["p50"];
-      row("plugin host process spawn -> ready", "p50<=20ms",
-          "p50 " + Fixed(p50, 1) + " p99 " + Fixed(r["ready_ms"]["p99"], 1) + " ms",
-          p50 <= 20.0);
+      row("plugin host process spawn -> ready", "p50<=20ms", P50P99(r["ready_ms"], "ms", 1), "",
+          "", judged(p50 <= 20.0));
     } else if (r["scenario"] == "call") {
       const double routed = r["routed_us"]["p50"];
       row("plugin call routed via another node", "p50<=1ms",
           "p50 " + Fixed(routed / 1000.0, 3) + " p99 " +
-              Fixed(r["routed_us"]["p99"].get<double>() / 1000.0, 3) + " ms (local p50 " +
-              Fixed(r["local_us"]["p50"].get<double>() / 1000.0, 3) + ")",
-          routed <= 1000.0);
-    } else if (r["scenario"] == "idle") {
+              Fixed(r["routed_us"]["p99"].get<double>() / 1000.0, 3) + " ms",
+          "", "", judged(routed <= 1000.0));
+    } else if (r["scenario"] == "idle" || r["scenario"] == "soak") {
       const double cpu = r["cpu_percent_per_daemon"]["p50"];
       const auto false_dead = r["false_dead"].get<size_t>();
-      row("idle " + std::to_string(r["seconds"].get<int>()) + "s, N=" + n, "0 false dead",
-          std::to_string(false_dead) + " false dead, " + std::to_string(r["suspect"].get<size_t>()) +
-              " suspect",
-          false_dead == 0);
-      row("idle CPU per daemon, N=" + n, "<=0.5% of a core",
-          Fixed(cpu, 2) + "% p50, " + Fixed(r["cpu_percent_per_daemon"]["max"], 2) + "% max",
-          cpu <= kGoalIdleCpuPercent);
-      row("heartbeat traffic, N=" + n, "(reported)",
-          Fixed(r["lists_sent_per_s_per_daemon"]["p50"], 1) + " calls/s, " +
-              Fixed(r["bytes_sent_per_s_per_daemon"]["p50"].get<double>() / 1024.0, 1) + " KiB/s sent",
-          true);
-      row("idle RSS per daemon, N=" + n, "(reported)",
-          Fixed(r["rss_mib_per_daemon"]["p50"], 1) + " MiB p50", true);
+      const bool converged = r.value("converged", true);
+      row(r["scenario"].get<std::string>() + " " + std::to_string(r["seconds"].get<int>()) +
+              "s, N=" + n,
+          "0 false dead",
+          converged ? std::to_string(false_dead) + " false dead, " +
+                          std::to_string(r["suspect"].get<size_t>()) + " suspect"
+                    : "never converged; " + std::to_string(false_dead) + " dead verdicts",
+          "", "", judged(converged && false_dead == 0));
+      row("  CPU per daemon, N=" + n, "<=0.5% of a core",
+          Fixed(cpu, 2) + "% p50, " + Fixed(r["cpu_percent_per_daemon"]["max"], 2) + "% max", "",
+          "", judged(cpu <= kGoalIdleCpuPercent));
+      if (r.contains("bytes_sent_per_s_per_daemon")) {
+        row("  heartbeat payload, N=" + n, "(reported)",
+            Fixed(r["lists_sent_per_s_per_daemon"]["p50"], 1) + " calls/s, " +
+                Fixed(r["bytes_sent_per_s_per_daemon"]["p50"].get<double>() / 1024.0, 1) +
+                " KiB/s",
+            "", "", Verdict::kNone);
+      }
+      row("  RSS per daemon, N=" + n, "(reported)",
+          Fixed(r["rss_mib_per_daemon"]["p50"], 1) + " MiB p50", "", "", Verdict::kNone);
     }
   }
   return 0;
@@ -363,7 +784,10 @@ int Report(const std::string& file) {
 int main(int argc, char** argv) {
   po::options_description options("membership_bench");
   options.add_options()
-      ("scenario", po::value<std::string>(), "detect | idle | discover")
+      ("scenario", po::value<std::string>(),
+       "detect | join | traffic | footprint | idle | soak | discover")
+      ("system", po::value<std::string>()->default_value("domian"),
+       "detect, join, traffic: domian | serf")
       ("report", po::value<std::string>(), "print the table for a results file and exit")
       ("nodes", po::value<int>()->default_value(5), "cluster size")
       ("trials", po::value<int>()->default_value(20), "detect: kills; discover: starts")
@@ -386,23 +810,39 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string scenario = args["scenario"].as<std::string>();
+  const std::string system = args["system"].as<std::string>();
+  if (system != "domian" && system != "serf") {
+    std::cerr << "--system is domian or serf\n";
+    return 2;
+  }
   // Before any thread exists: namespaces are per thread until then.
-  if (scenario == "discover") {
+  // traffic counts every byte on the namespace's loopback interface.
+  if (scenario == "discover" || scenario == "traffic") {
     const std::string problem = EnterPrivateNetwork();
     if (!problem.empty()) {
-      std::cerr << "membership_bench: discover " << problem << "\n";
+      std::cerr << "membership_bench: " << scenario << " " << problem << "\n";
       return kExitCannotRunHere;
     }
   }
+  const bool serf = system == "serf";
   try {
     nlohmann::json result;
+    const int trials = args["trials"].as<int>();
+    const int seconds = args["seconds"].as<int>();
+    const std::string yaml = args["yaml"].as<std::string>();
     if (scenario == "detect") {
-      result = Detect(nodes, args["trials"].as<int>(), args["yaml"].as<std::string>());
+      result = serf ? DetectSerf(nodes, trials) : Detect(nodes, trials, yaml);
+    } else if (scenario == "join") {
+      result = serf ? JoinSerf(nodes, trials) : Join(nodes, trials, yaml);
+    } else if (scenario == "traffic") {
+      result = Traffic(system, nodes, seconds, yaml);
+    } else if (scenario == "footprint") {
+      result = Footprint(nodes, seconds);
+    } else if (scenario == "idle" || scenario == "soak") {
+      result = Idle(scenario, nodes, seconds, yaml);
     } else if (scenario == "discover") {
       result = Discover(nodes, args["trials"].as<int>(), args["advertise"].as<std::string>(),
                         args["yaml"].as<std::string>());
-    } else if (scenario == "idle") {
-      result = Idle(nodes, args["seconds"].as<int>(), args["yaml"].as<std::string>());
     } else {
       std::cerr << "unknown scenario " << scenario << "\n";
       return 2;

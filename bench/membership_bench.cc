@@ -48,13 +48,16 @@ using domian::bench::SerfAgent;
 constexpr auto kConvergeTimeout = 60s;
 // Starting N processes on two cores takes longer as N grows.
 std::chrono::milliseconds ConvergeTimeout(size_t nodes) {
-  return std::max<std::chrono::milliseconds>(kConvergeTimeout, 1200ms * nodes);
+  return std::max<std::chrono::milliseconds>(kConvergeTimeout, 1s * nodes);
 }
 constexpr auto kDetectTimeout = 30s;
 constexpr auto kPollInterval = 50ms;
 constexpr auto kSettle = 1s;  // after a victim is back, before the next kill
+// `serf members` is a process of its own, which can miss its deadline
+// while the machine is loaded (domian's N=100 runs beside it).
+constexpr int kSerfMembersAttempts = 3;
 // A soak cluster that has not converged by then is measured as it is.
-constexpr std::chrono::milliseconds kSoakConvergeTimeout = 120s;
+constexpr std::chrono::milliseconds kSoakConvergeTimeout = 90s;
 // Before a traffic or footprint window: joins and their gossip die down.
 constexpr auto kWarmUp = 5s;
 
@@ -102,18 +105,12 @@ struct SerfCluster {
     for (size_t i = 1; i < agents.size(); ++i) agents[i]->Start();
   }
 
-  // Every agent logged every other one joining.
+  // Every agent logged every member joining (itself included).
   bool Converged() {
-    const auto epoch = Clock::time_point{};
     return Eventually(
         [&] {
           for (auto& agent : agents) {
-            for (auto& other : agents) {
-              if (other == agent) continue;
-              if (!agent->LoggedAt({"EventMemberJoin: " + other->name() + " "}, epoch)) {
-                return false;
-              }
-            }
+            if (agent->CountLogged("EventMemberJoin: ") < agents.size()) return false;
           }
           return true;
         },
@@ -383,10 +380,17 @@ nlohmann::json DetectSerf(int size, int trials) {
         },
         kDetectTimeout);
     if (!detected) throw std::runtime_error("serf trial " + std::to_string(trial) + ": not detected");
-    const std::string status = cluster.agents[0]->MemberStatus(victim.name());
-    if (status != "failed") {
+    std::optional<std::string> status;
+    for (int attempt = 0; attempt < kSerfMembersAttempts && !status; ++attempt) {
+      status = cluster.agents[0]->MemberStatus(victim.name());
+    }
+    if (!status) {
+      throw std::runtime_error("serf trial " + std::to_string(trial) + ": serf members failed " +
+                               std::to_string(kSerfMembersAttempts) + " times");
+    }
+    if (*status != "failed") {
       throw std::runtime_error("serf trial " + std::to_string(trial) + ": serf members says " +
-                               victim.name() + " is '" + status + "', not failed");
+                               victim.name() + " is '" + *status + "', not failed");
     }
     all_dead_ms.push_back(*std::max_element(seen.begin(), seen.end()));
     each_dead_ms.insert(each_dead_ms.end(), seen.begin(), seen.end());

@@ -19,6 +19,7 @@ namespace {
 // `serf members` answers in milliseconds; this only bounds a hung one.
 constexpr auto kMembersDeadline = std::chrono::seconds(10);
 constexpr auto kExitWait = std::chrono::seconds(10);
+constexpr char kRetryInterval[] = "1s";
 
 }  // namespace
 
@@ -47,7 +48,11 @@ void SerfAgent::Start() {
   if (serf.empty()) throw std::runtime_error("serf is not installed (apt-get install serf)");
   std::vector<std::string> args = {"agent", "-node=" + name_, "-bind=" + bind_,
                                    "-rpc-addr=" + rpc_, "-log-level=info"};
-  if (!join_.empty()) args.push_back("-join=" + join_);
+  // -join exits the agent when its one attempt fails, which happens when
+  // many agents join the seed at once; -retry-join keeps trying.
+  if (!join_.empty()) {
+    args.insert(args.end(), {"-retry-join=" + join_, std::string("-retry-interval=") + kRetryInterval});
+  }
   process_ = std::make_unique<Process>();
   process_->child = bp::child(bp::exe(serf), bp::args(args),
                               (bp::std_out & bp::std_err) > process_->output,
@@ -103,15 +108,18 @@ size_t SerfAgent::CountLogged(const std::string& needle) const {
   }));
 }
 
-std::string SerfAgent::Members() const {
+std::optional<std::string> SerfAgent::Members() const {
   const testing::CommandResult result = testing::RunCommand(
       SerfPath(), {"members", "-rpc-addr=" + rpc_, "-format=json"}, kMembersDeadline);
-  return result.exit_code == 0 ? result.out : "";
+  if (result.exit_code != 0) return std::nullopt;
+  return result.out;
 }
 
-std::string SerfAgent::MemberStatus(const std::string& member) const {
-  const auto members = nlohmann::json::parse(Members(), nullptr, false);
-  if (!members.is_object()) return "";
+std::optional<std::string> SerfAgent::MemberStatus(const std::string& member) const {
+  const auto text = Members();
+  if (!text) return std::nullopt;
+  const auto members = nlohmann::json::parse(*text, nullptr, false);
+  if (!members.is_object()) return std::nullopt;
   for (const auto& entry : members.value("members", nlohmann::json::array())) {
     if (entry.value("name", "") == member) return entry.value("status", "");
   }
@@ -119,7 +127,7 @@ std::string SerfAgent::MemberStatus(const std::string& member) const {
 }
 
 int SerfAgent::AliveMembers() const {
-  const auto members = nlohmann::json::parse(Members(), nullptr, false);
+  const auto members = nlohmann::json::parse(Members().value_or(""), nullptr, false);
   if (!members.is_object()) return 0;
   int alive = 0;
   for (const auto& entry : members.value("members", nlohmann::json::array())) {

@@ -48,8 +48,9 @@ class SerfAgent {
                                                 WallClock::time_point since) const;
   size_t CountLogged(const std::string& needle) const;
   // `serf members` asked of this agent: "alive", "failed", "left", or ""
-  // when `member` is not listed.
-  std::string MemberStatus(const std::string& member) const;
+  // when `member` is not listed; nullopt when the command failed (on a
+  // loaded machine it can time out).
+  std::optional<std::string> MemberStatus(const std::string& member) const;
   // How many members `serf members` lists as alive (itself included).
   int AliveMembers() const;
 
@@ -60,7 +61,7 @@ class SerfAgent {
   };
   struct Process;
 
-  std::string Members() const;
+  std::optional<std::string> Members() const;
 
   std::string name_;
   std::string join_;

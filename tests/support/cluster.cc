@@ -8,9 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/process.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -45,21 +49,69 @@ std::string JoinHost(const std::string& host, uint16_t port) {
 std::string DomiandPath() { return DOMIAN_DOMIAND_PATH; }
 std::string DomianctlPath() { return DOMIAN_DOMIANCTL_PATH; }
 
-uint16_t FreeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+namespace {
+
+// bind(0) hands out ports from the ephemeral range, the range every
+// outgoing connection takes its source port from too. With a hundred
+// daemons connecting to each other, a port picked for a daemon not yet
+// started soon becomes some connection's source port, and that daemon
+// cannot listen. Listening ports are therefore picked below the range:
+// at random, so test processes running side by side rarely meet; checked
+// free for TCP and UDP (Serf listens on both); and never handed out twice
+// by one process.
+constexpr uint16_t kListenPortFloor = 10000;
+constexpr uint16_t kMinListenPorts = 1000;  // fewer below the range: use bind(0)
+constexpr int kListenPortAttempts = 2000;
+
+// The first port of the ephemeral range (Linux's default when unreadable).
+uint16_t EphemeralLow() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned low = 32768;
+  range >> low;
+  return static_cast<uint16_t>(std::clamp(low, 1u, 65535u));
+}
+
+// Binds `port` (0: any) on 127.0.0.1; the port bound, or 0 when taken.
+uint16_t BindLoopback(int type, uint16_t port) {
+  const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  address.sin_port = htons(port);
   socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port on 127.0.0.1");
-  }
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
   ::close(fd);
-  return ntohs(address.sin_port);
+  return bound ? ntohs(address.sin_port) : 0;
+}
+
+}  // namespace
+
+uint16_t FreeLoopbackPort() {
+  static std::mutex mu;
+  static std::set<uint16_t> handed_out;
+  static std::mt19937 random{std::random_device{}()};
+  std::lock_guard lock(mu);
+  const uint16_t low = EphemeralLow();
+  if (low >= kListenPortFloor + kMinListenPorts) {
+    std::uniform_int_distribution<int> pick(kListenPortFloor, low - 1);
+    for (int attempt = 0; attempt < kListenPortAttempts; ++attempt) {
+      const auto port = static_cast<uint16_t>(pick(random));
+      if (handed_out.contains(port) || BindLoopback(SOCK_STREAM, port) == 0 ||
+          BindLoopback(SOCK_DGRAM, port) == 0) {
+        continue;
+      }
+      handed_out.insert(port);
+      return port;
+    }
+  }
+  for (int attempt = 0; attempt < kListenPortAttempts; ++attempt) {
+    const uint16_t port = BindLoopback(SOCK_STREAM, 0);
+    if (port == 0) break;
+    if (handed_out.insert(port).second) return port;
+  }
+  throw std::runtime_error("cannot find a free port on 127.0.0.1");
 }
 
 TempDir::TempDir(const std::string& prefix) {

@@ -22,7 +22,9 @@ using namespace std::chrono_literals;
 std::string DomiandPath();
 std::string DomianctlPath();
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A port on 127.0.0.1 that was free for TCP and UDP a moment ago, outside
+// the range outgoing connections take their source ports from, and not
+// handed out before by this process.
 uint16_t FreeLoopbackPort();
 
 // A folder under the system temp dir, removed with everything in it.

@@ -197,6 +197,11 @@ Membership::Events Membership::CollectEvents(std::vector<PeerChange> changes) {
     events.lonely = lonely;
     events.lonely_sequence = ++lonely_sequence_;
   }
+  events.pace = table_.pace();
+  if (events.pace != reported_pace_) {
+    reported_pace_ = events.pace;
+    events.pace_changed = true;
+  }
   const uint64_t incarnation = table_.self_counters().incarnation;
   if (incarnation > reported_incarnation_) {
     reported_incarnation_ = incarnation;
@@ -218,7 +223,7 @@ void Membership::Report(const Events& events) {
         spdlog::info("peer {} ({}) left", change.id, change.address);
       } else {
         spdlog::warn("peer {} ({}) is dead: silent for {}", change.id, change.address,
-                     FormatDuration(timings_.dead_after));
+                     FormatDuration(events.pace.dead_after));
       }
     } else if (change.to == PeerState::kSuspect) {
       spdlog::info("peer {} ({}) is suspect", change.id, change.address);
@@ -226,6 +231,12 @@ void Membership::Report(const Events& events) {
       spdlog::info("peer {} ({}) is {} again (was {})", change.id, change.address, to,
                    PeerStateName(*change.from));
     }
+  }
+  if (events.pace_changed) {
+    spdlog::debug("{} member(s): {:.2f} heartbeat exchange(s) per interval, suspect after {}, "
+                  "dead after {}",
+                  events.pace.members, events.pace.exchanges_per_tick,
+                  FormatDuration(events.pace.suspect_after), FormatDuration(events.pace.dead_after));
   }
   if (!events.changes.empty() && peer_change_observer_) peer_change_observer_();
   if (events.lonely) {

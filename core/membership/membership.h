@@ -132,6 +132,8 @@ class Membership {
     std::optional<bool> lonely;            // set when it flipped
     uint64_t lonely_sequence = 0;          // orders flips reported by different threads
     std::optional<uint64_t> incarnation;   // set when it grew
+    GossipPace pace;                       // what verdicts were judged by
+    bool pace_changed = false;
   };
 
   void Loop();
@@ -140,6 +142,7 @@ class Membership {
   void Send(const HeartbeatTarget& target, bool force, std::function<void()> after);
   void OnReply(const HeartbeatTarget& target, PeerTransport::Result result);
   Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
+  GossipPace reported_pace_;                                // guarded by mu_
   void Report(const Events& events);                       // without mu_
   void LogRefusal(const std::string& from, const Refusal& refusal);
   void ApplyDiscoveries();  // requires mu_

@@ -2,6 +2,7 @@
 #include "core/membership/peer_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 namespace domian {
@@ -14,7 +15,22 @@ std::string AddressOf(const PeerT& peer) {
   return peer.identity ? peer.identity->address : std::string();
 }
 
+Millis Scaled(Millis value, double factor) {
+  return Millis(static_cast<Millis::rep>(std::llround(static_cast<double>(value.count()) * factor)));
+}
+
 }  // namespace
+
+GossipPace PaceFor(const MembershipTimings& timings, size_t members) {
+  members = std::max<size_t>(members, 1);
+  const double fanout = std::max<uint32_t>(timings.fanout, 1);
+  const double exchanges = std::min(fanout, kGossipRowsPerTick / static_cast<double>(members));
+  const double hops = std::max(1.0, std::log2(static_cast<double>(members)) /
+                                        std::log2(static_cast<double>(kFullSpeedMembers)));
+  const double stretch = fanout / exchanges * hops;
+  return {members, exchanges, Scaled(timings.suspect_after, stretch),
+          Scaled(timings.dead_after, stretch)};
+}
 
 PeerTable::PeerTable(Identity self, uint64_t incarnation, const Clock& clock,
                      MembershipTimings timings, WireLimits limits)
@@ -24,7 +40,8 @@ PeerTable::PeerTable(Identity self, uint64_t incarnation, const Clock& clock,
       timings_(timings),
       limits_(limits),
       last_tick_(clock.Now()),
-      last_dead_probe_(clock.Now()) {}
+      last_dead_probe_(clock.Now()),
+      pace_(PaceFor(timings, 1)) {}
 
 void PeerTable::UpdateSelf(Identity identity) {
   if (identity == self_) return;
@@ -65,10 +82,11 @@ IdentityEntry PeerTable::RowFor(const std::string& id, const Peer& peer,
   row.leaving = peer.left;
   row.state = peer.state;
   bool receiver_lacks = true;
-  if (receiver != nullptr && receiver->holds_known) {
+  if (receiver != nullptr && receiver->holds_message != 0) {
     auto held = receiver->holds.find(id);
     receiver_lacks = held == receiver->holds.end() ||
-                     held->second < PayloadVersion{peer.counters.incarnation, row.revision};
+                     held->second.message != receiver->holds_message ||
+                     held->second.version < PayloadVersion{peer.counters.incarnation, row.revision};
   }
   if (row.revision != 0 && receiver_lacks) row.identity = peer.identity;
   return row;
@@ -150,11 +168,16 @@ MergeOutcome PeerTable::Merge(const IdentityListMessage& message) {
   // full only what it lacks.
   if (auto it = peers_.find(sender.id); it != peers_.end()) {
     Peer& peer = it->second;
-    peer.holds.clear();
+    const uint64_t stamp = ++peer.holds_message;
     for (const IdentityEntry& row : message.identity_list) {
-      peer.holds[row.id] = {row.counters.incarnation, row.revision};
+      peer.holds.try_emplace(row.id).first->second = {{row.counters.incarnation, row.revision},
+                                                      stamp};
     }
-    peer.holds_known = true;
+    // Rows the sender no longer lists (peers it forgot) go; the rest were
+    // overwritten in place, without allocating.
+    if (peer.holds.size() > message.identity_list.size()) {
+      std::erase_if(peer.holds, [stamp](const auto& entry) { return entry.second.message != stamp; });
+    }
   }
   return outcome;
 }
@@ -254,6 +277,7 @@ std::vector<PeerChange> PeerTable::Tick() {
   }
   last_tick_ = now;
   ++self_counters_.heartbeat;
+  pace_ = PaceFor(timings_, peers_.size() + 1);
 
   for (auto it = peers_.begin(); it != peers_.end();) {
     const std::string& id = it->first;
@@ -267,9 +291,9 @@ std::vector<PeerChange> PeerTable::Tick() {
       }
     } else {
       const auto silent = now - peer.last_advanced;
-      const PeerState to = silent >= timings_.dead_after      ? PeerState::kDead
-                           : silent >= timings_.suspect_after ? PeerState::kSuspect
-                                                              : PeerState::kAlive;
+      const PeerState to = silent >= pace_.dead_after      ? PeerState::kDead
+                           : silent >= pace_.suspect_after ? PeerState::kSuspect
+                                                           : PeerState::kAlive;
       SetState(id, peer, to, changes);
     }
     ++it;
@@ -300,8 +324,12 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(const std::vector<std::strin
   };
   std::sort(live.begin(), live.end(),
             [&](const auto& a, const auto& b) { return key(a.second) < key(b.second); });
+  exchange_credit_ = std::min(exchange_credit_ + pace_.exchanges_per_tick,
+                              static_cast<double>(std::max<uint32_t>(timings_.fanout, 1)));
+  const auto due = static_cast<size_t>(exchange_credit_);
+  exchange_credit_ -= static_cast<double>(due);
   for (auto& [id, peer] : live) {
-    if (targets.size() >= timings_.fanout) break;
+    if (targets.size() >= due) break;
     targets.push_back({id, peer->identity->address});
     peer->last_attempt = now;
   }

@@ -56,6 +56,37 @@ struct HeartbeatTarget {
   std::string address;
 };
 
+// How hard gossip runs at the cluster's current size.
+//
+// Every message carries a row per known peer, so a node that kept the
+// configured fanout would send and parse O(N) rows per exchange and
+// O(N * fanout) per heartbeat: its CPU and bandwidth would grow with the
+// cluster, and on small machines that load delays heartbeats until
+// healthy peers look dead (an overload that feeds itself). Beyond a
+// budget of rows per heartbeat the exchange rate drops instead, to a
+// fraction of one exchange per heartbeat if need be, and the suspect and
+// dead timeouts stretch by the same factor and by the extra gossip hops a
+// larger cluster needs (log N, as memberlist scales suspicion). Up to
+// kFullSpeedMembers the configured timings apply unchanged.
+struct GossipPace {
+  size_t members = 1;             // this node and every peer in its table
+  double exchanges_per_tick = 0;  // heartbeats this node starts per interval
+  Millis suspect_after{0};
+  Millis dead_after{0};
+
+  bool operator==(const GossipPace&) const = default;
+};
+
+// Identity rows a node aims to send per heartbeat interval, summed over
+// the exchanges it starts. 64 keeps the configured fanout of 3 up to a
+// cluster of 21.
+inline constexpr double kGossipRowsPerTick = 64;
+// Clusters up to this size gossip with the configured timings; beyond it
+// each doubling adds a gossip hop, so timeouts grow with log2(N) / 4.
+inline constexpr size_t kFullSpeedMembers = 16;
+
+GossipPace PaceFor(const MembershipTimings& timings, size_t members);
+
 struct MergeOutcome {
   std::optional<Refusal> refusal;   // set: nothing was merged
   std::vector<PeerChange> changes;
@@ -99,9 +130,12 @@ class PeerTable {
   // Bumps our heartbeat and moves peers along alive -> suspect -> dead ->
   // forgotten according to the clock.
   std::vector<PeerChange> Tick();
+  // The pace the last Tick judged by (see GossipPace).
+  const GossipPace& pace() const { return pace_; }
   // Peers (and seeds) to contact now: the live peers heard from directly
-  // longest ago, up to `fanout`; one dead peer per reconnect interval (so
-  // partitions heal); every unanswered seed once per seed_retry.
+  // longest ago, as many as the pace allows this tick (up to `fanout`);
+  // one dead peer per reconnect interval (so partitions heal); every
+  // unanswered seed once per seed_retry.
   std::vector<HeartbeatTarget> PickTargets(const std::vector<std::string>& seeds);
   // A seed address answered as node `id`: while that peer is alive the
   // seed needs no separate heartbeat (its advertised address may differ,
@@ -129,10 +163,15 @@ class PeerTable {
     MonoTime dead_since;
     std::optional<MonoTime> last_direct;   // last request from / reply by it
     std::optional<MonoTime> last_attempt;  // last time we tried to reach it
-    // What this peer holds of every identity, per its last message:
-    // id -> (incarnation, revision). Decides which rows go in full.
-    std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> holds;
-    bool holds_known = false;
+    // What this peer holds of every identity, per its last message.
+    // Decides which rows go in full. Updated in place, since it is
+    // rewritten on every message the peer sends.
+    struct Held {
+      std::pair<uint64_t, uint64_t> version;  // (incarnation, revision)
+      uint64_t message = 0;                   // holds_message when last listed
+    };
+    std::unordered_map<std::string, Held> holds;
+    uint64_t holds_message = 0;  // 0: nothing known yet
   };
 
   void MergeSelfRow(const IdentityEntry& row, MergeOutcome& outcome);
@@ -152,6 +191,10 @@ class PeerTable {
   WireLimits limits_;
   MonoTime last_tick_;
   MonoTime last_dead_probe_;
+  GossipPace pace_;
+  // Fractional exchanges owed: a pace of 0.5 per tick starts one every
+  // other tick.
+  double exchange_credit_ = 0;
   std::map<std::string, Peer> peers_;  // ordered: stable output and tie-breaks
   // Forgotten peers' last counters, so an old row cannot bring them back.
   struct Tombstone {

@@ -296,6 +296,91 @@ TEST_F(PeerTableTest, FanoutBoundsTargetsAndRecentContactsAreSkipped) {
   }
 }
 
+TEST(GossipPaceTest, SmallClustersGossipWithTheConfiguredTimings) {
+  const MembershipTimings timings = Timings();
+  for (size_t members = 0; members <= kFullSpeedMembers; ++members) {
+    const GossipPace pace = PaceFor(timings, members);
+    EXPECT_EQ(pace.exchanges_per_tick, timings.fanout) << members;
+    EXPECT_EQ(pace.suspect_after, timings.suspect_after) << members;
+    EXPECT_EQ(pace.dead_after, timings.dead_after) << members;
+  }
+}
+
+TEST(GossipPaceTest, LargeClustersStayWithinTheRowBudgetAndWaitLongerBeforeVerdicts) {
+  const MembershipTimings timings = Timings();
+  GossipPace previous = PaceFor(timings, kFullSpeedMembers);
+  for (size_t members : std::vector<size_t>{17, 21, 22, 32, 50, 64, 100, 200, 500, 1024}) {
+    const GossipPace pace = PaceFor(timings, members);
+    EXPECT_LE(pace.exchanges_per_tick * static_cast<double>(members), kGossipRowsPerTick + 1e-9)
+        << members;
+    EXPECT_GT(pace.exchanges_per_tick, 0) << members;
+    EXPECT_GT(pace.suspect_after, previous.suspect_after) << members;
+    EXPECT_GT(pace.dead_after, previous.dead_after) << members;
+    EXPECT_LT(pace.suspect_after, pace.dead_after) << members;
+    previous = pace;
+  }
+  // 100 members: 0.64 exchanges per tick instead of 3 (4.69 times slower)
+  // and log2(100) / log2(16) = 1.66 times the hops: 1.2 s becomes 9.343 s.
+  const GossipPace hundred = PaceFor(timings, 100);
+  EXPECT_DOUBLE_EQ(hundred.exchanges_per_tick, 0.64);
+  EXPECT_EQ(hundred.dead_after, milliseconds(9343));
+  EXPECT_EQ(hundred.suspect_after, milliseconds(4671));
+}
+
+TEST(GossipPaceTest, AFanoutOfOneSlowsOnlyWhereItsRowsExceedTheBudget) {
+  MembershipTimings timings = Timings();
+  timings.fanout = 1;
+  EXPECT_EQ(PaceFor(timings, 64).exchanges_per_tick, 1.0);
+  EXPECT_DOUBLE_EQ(PaceFor(timings, 128).exchanges_per_tick, 0.5);
+  // Only the hops stretch the timeouts at 64 members: log2(64) / 4 = 1.5.
+  EXPECT_EQ(PaceFor(timings, 64).dead_after, milliseconds(1800));
+}
+
+class LargeClusterTest : public PeerTableTest {
+ protected:
+  // A hub that has exchanged lists with `peers` others just now.
+  void Populate(size_t peers) {
+    hub_ = Make("hub");
+    for (size_t i = 0; i < peers; ++i) {
+      others_.push_back(Make("n" + std::to_string(i)));
+      Exchange(*others_.back(), *hub_);
+    }
+  }
+  std::unique_ptr<PeerTable> hub_;
+  std::vector<std::unique_ptr<PeerTable>> others_;
+};
+
+TEST_F(LargeClusterTest, ExchangesPerTickFollowThePaceAcrossTicks) {
+  Populate(99);
+  constexpr int kTicks = 20;  // 4 s: everyone stays alive meanwhile
+  size_t started = 0;
+  for (int tick = 0; tick < kTicks; ++tick) {
+    clock_.Advance(Timings().heartbeat_interval);
+    hub_->Tick();
+    const auto targets = hub_->PickTargets({});
+    EXPECT_LE(targets.size(), 1u) << "tick " << tick;
+    started += targets.size();
+  }
+  EXPECT_EQ(hub_->pace().members, 100u);
+  // 0.64 per tick over 20 ticks: 12 or 13, never the configured 3 per tick.
+  EXPECT_GE(started, 12u);
+  EXPECT_LE(started, 13u);
+  for (const auto& other : others_) EXPECT_EQ(hub_->StateOf(other->self().id), PeerState::kAlive);
+}
+
+TEST_F(LargeClusterTest, VerdictsWaitForTheStretchedTimeouts) {
+  Populate(99);
+  Run(Timings().dead_after * 2, {hub_.get()});
+  // Twice the configured dead_after: in a cluster this size, gossip may
+  // not have brought a heartbeat yet, so nobody is even suspect.
+  EXPECT_EQ(hub_->StateOf("n0"), PeerState::kAlive);
+  const GossipPace pace = hub_->pace();
+  Run(pace.suspect_after - Timings().dead_after * 2, {hub_.get()});
+  EXPECT_EQ(hub_->StateOf("n0"), PeerState::kSuspect);
+  Run(pace.dead_after - pace.suspect_after, {hub_.get()});
+  EXPECT_EQ(hub_->StateOf("n0"), PeerState::kDead);
+}
+
 TEST_F(PeerTableTest, SeedsAreRetriedUntilTheyAnswerAndNeverIncludeSelf) {
   auto a = Make("a"), b = Make("b");
   const std::vector<std::string> seeds = {a->self().address, b->self().address};

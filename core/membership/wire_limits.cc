@@ -2,13 +2,32 @@
 // checked here, so the merge logic may assume well-formed rows.
 #include "core/membership/wire_limits.h"
 
+#include <algorithm>
+#include <optional>
 #include <regex>
 #include <unordered_set>
+#include <vector>
 
 #include "core/config/node_config.h"
 
 namespace domian {
 namespace {
+
+// Names the row a refusal is about ("sender", "identity_list[7]"). The
+// name is built only when a refusal needs it: validation runs on every
+// row of every message, and almost every row passes.
+class RowName {
+ public:
+  RowName(const char* name) : name_(name) {}  // NOLINT: a plain name converts
+  explicit RowName(size_t index) : index_(index) {}
+  std::string str() const {
+    return index_ ? "identity_list[" + std::to_string(*index_) + "]" : std::string(name_);
+  }
+
+ private:
+  std::string_view name_;
+  std::optional<size_t> index_;
+};
 
 std::string Quote(std::string_view s) {
   constexpr size_t kShown = 64;  // enough to recognise, not enough to flood a log
@@ -18,11 +37,11 @@ std::string Quote(std::string_view s) {
   return out + "'";
 }
 
-Refusal Malformed(std::string_view where, std::string message) {
-  return {RefusalKind::kMalformed, std::string(where) + ": " + std::move(message)};
+Refusal Malformed(const RowName& where, std::string message) {
+  return {RefusalKind::kMalformed, where.str() + ": " + std::move(message)};
 }
 
-std::optional<Refusal> CheckString(std::string_view where, std::string_view field,
+std::optional<Refusal> CheckString(const RowName& where, std::string_view field,
                                    std::string_view value, const WireLimits& limits) {
   if (value.size() > limits.max_string_bytes) {
     return Malformed(where, std::string(field) + " is " + std::to_string(value.size()) +
@@ -33,11 +52,11 @@ std::optional<Refusal> CheckString(std::string_view where, std::string_view fiel
 }
 
 // Offers feed placement on every node: a bad one must not reach it.
-std::optional<Refusal> CheckOffers(std::string_view where, const Identity& identity,
+std::optional<Refusal> CheckOffers(const RowName& where, const Identity& identity,
                                    const WireLimits& limits) {
   if (identity.offers.size() > limits.max_offers) {
     return Refusal{RefusalKind::kTooLarge,
-                   std::string(where) + ": " + std::to_string(identity.offers.size()) +
+                   where.str() + ": " + std::to_string(identity.offers.size()) +
                        " offers, over the limit of " + std::to_string(limits.max_offers)};
   }
   std::unordered_set<std::string_view> seen;
@@ -61,7 +80,7 @@ std::optional<Refusal> CheckOffers(std::string_view where, const Identity& ident
                                   " does not match has_plugin");
     }
     if (offer.traits.size() > limits.max_names || offer.depends.size() > limits.max_names) {
-      return Refusal{RefusalKind::kTooLarge, std::string(where) + ": " + what +
+      return Refusal{RefusalKind::kTooLarge, where.str() + ": " + what +
                                                  ": more than " +
                                                  std::to_string(limits.max_names) +
                                                  " traits or dependencies"};
@@ -77,7 +96,7 @@ std::optional<Refusal> CheckOffers(std::string_view where, const Identity& ident
     }
     if (offer.config_json.size() > limits.max_config_bytes) {
       return Refusal{RefusalKind::kTooLarge,
-                     std::string(where) + ": " + what + ": config is " +
+                     where.str() + ": " + what + ": config is " +
                          std::to_string(offer.config_json.size()) + " bytes, over the limit of " +
                          std::to_string(limits.max_config_bytes)};
     }
@@ -88,14 +107,14 @@ std::optional<Refusal> CheckOffers(std::string_view where, const Identity& ident
   return std::nullopt;
 }
 
-std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry& entry,
+std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& entry,
                                      std::string_view cluster, const WireLimits& limits) {
   const Identity& identity = *entry.identity;
   if (identity.id != entry.id) {
     return Malformed(where, "identity id " + Quote(identity.id) + " differs from row id");
   }
   if (identity.cluster != cluster) {
-    return Refusal{RefusalKind::kWrongCluster, std::string(where) + ": cluster " +
+    return Refusal{RefusalKind::kWrongCluster, where.str() + ": cluster " +
                                                    Quote(identity.cluster) + " is not ours (" +
                                                    Quote(cluster) + ")"};
   }
@@ -108,11 +127,11 @@ std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry
   if (identity.protocol == 0) return Malformed(where, "protocol version is missing");
   if (identity.services.size() > limits.max_services) {
     return Refusal{RefusalKind::kTooLarge,
-                   std::string(where) + ": " + std::to_string(identity.services.size()) +
+                   where.str() + ": " + std::to_string(identity.services.size()) +
                        " services, over the limit of " + std::to_string(limits.max_services)};
   }
   if (identity.traits.size() > limits.max_names || identity.hostable.size() > limits.max_names) {
-    return Refusal{RefusalKind::kTooLarge, std::string(where) + ": more than " +
+    return Refusal{RefusalKind::kTooLarge, where.str() + ": more than " +
                                                std::to_string(limits.max_names) +
                                                " traits or hostable services"};
   }
@@ -138,7 +157,7 @@ std::optional<Refusal> CheckIdentity(std::string_view where, const IdentityEntry
   return CheckOffers(where, identity, limits);
 }
 
-std::optional<Refusal> CheckEntry(std::string_view where, const IdentityEntry& entry,
+std::optional<Refusal> CheckEntry(const RowName& where, const IdentityEntry& entry,
                                   std::string_view cluster, const WireLimits& limits) {
   if (!IsValidNodeId(entry.id)) return Malformed(where, "id " + Quote(entry.id) + " is not valid");
   if (entry.counters.incarnation == 0) return Malformed(where, "incarnation is 0");
@@ -161,13 +180,23 @@ std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
                    "identity list has " + std::to_string(message.identity_list.size()) +
                        " entries, over the limit of " + std::to_string(limits.max_entries)};
   }
-  std::unordered_set<std::string_view> seen{message.sender.id};
   for (size_t i = 0; i < message.identity_list.size(); ++i) {
-    const IdentityEntry& entry = message.identity_list[i];
-    const std::string where = "identity_list[" + std::to_string(i) + "]";
-    if (auto refusal = CheckEntry(where, entry, cluster, limits)) return refusal;
-    if (!seen.insert(entry.id).second) {
-      return Malformed(where, "id " + Quote(entry.id) + " appears twice");
+    if (auto refusal = CheckEntry(RowName(i), message.identity_list[i], cluster, limits)) {
+      return refusal;
+    }
+  }
+  // Duplicates, found by sorting the ids (one allocation, not one per row).
+  std::vector<std::pair<std::string_view, size_t>> ids;
+  ids.reserve(message.identity_list.size() + 1);
+  ids.emplace_back(message.sender.id, 0);
+  for (size_t i = 0; i < message.identity_list.size(); ++i) {
+    ids.emplace_back(message.identity_list[i].id, i + 1);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (size_t k = 1; k < ids.size(); ++k) {
+    if (ids[k].first == ids[k - 1].first) {
+      // The later of the two rows is the one that repeats an id.
+      return Malformed(RowName(ids[k].second - 1), "id " + Quote(ids[k].first) + " appears twice");
     }
   }
   return std::nullopt;

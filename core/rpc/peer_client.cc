@@ -11,7 +11,7 @@ grpc::ChannelArguments DomainChannelArguments() {
   args.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
   args.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffMinMs);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kReconnectBackoffMinMs);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kConnectTimeoutMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kReconnectBackoffMaxMs);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   // Bandwidth probing pings suit bulk transfers, not a few hundred bytes

@@ -23,6 +23,18 @@ namespace domian::rpc {
 // for minutes. Heartbeats carry their own deadline, so no retries.
 inline constexpr int kReconnectBackoffMinMs = 100;
 inline constexpr int kReconnectBackoffMaxMs = 1000;
+// How long one connection attempt (TCP and the HTTP/2 handshake) may
+// take. gRPC reads this from GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, so it must
+// not follow the 100 ms backoff: a busy peer that takes longer to finish
+// its handshake would see every attempt abandoned and replaced by a new
+// socket, while it holds the abandoned ones until its handshake timeout.
+// A cluster under load then drowns in connections (thousands per daemon
+// were seen with 200 daemons on two cores).
+inline constexpr int kConnectTimeoutMs = 2000;
+// A server gives a connection this long to complete its handshake before
+// closing it (gRPC's default is 120 s), so that sockets clients gave up
+// on are not held for minutes.
+inline constexpr int kServerHandshakeTimeoutMs = 5000;
 
 // Channel arguments shared by the daemon and domianctl.
 grpc::ChannelArguments DomainChannelArguments();

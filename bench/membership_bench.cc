@@ -60,6 +60,12 @@ constexpr int kSerfMembersAttempts = 3;
 constexpr std::chrono::milliseconds kSoakConvergeTimeout = 90s;
 // Before a traffic or footprint window: joins and their gossip die down.
 constexpr auto kWarmUp = 5s;
+// A Serf cluster that did not converge names this many of the agents that
+// lack joins, and this many of the joins each lacks: enough to see a
+// pattern (one member nobody saw, one agent that saw nobody) while the
+// error stays one line at N=100.
+constexpr size_t kSerfLackingAgentsShown = 3;
+constexpr size_t kSerfMissingNamesShown = 5;
 
 
 struct Cluster {
@@ -115,6 +121,50 @@ struct SerfCluster {
           return true;
         },
         ConvergeTimeout(agents.size()));
+  }
+
+  // Why Converged() failed: which agents have not logged whose joins, so
+  // that a run which fails at one N says where the gossip stopped.
+  std::string NotConverged() const {
+    std::vector<std::pair<size_t, std::string>> lacking;  // joins missing, description
+    for (const auto& agent : agents) {
+      std::vector<std::string> missing;
+      for (const auto& member : agents) {
+        if (agent->CountLogged("EventMemberJoin: " + member->name() + " ") == 0) {
+          missing.push_back(member->name());
+        }
+      }
+      if (missing.empty()) continue;
+      std::string text = "agent " + agent->name() + (agent->Pid() < 0 ? " (not running)" : "") +
+                         " has seen " + std::to_string(agents.size() - missing.size()) + "/" +
+                         std::to_string(agents.size()) + " joins; missing ";
+      for (size_t i = 0; i < std::min(missing.size(), kSerfMissingNamesShown); ++i) {
+        text += (i == 0 ? "" : ", ") + missing[i];
+      }
+      if (missing.size() > kSerfMissingNamesShown) {
+        text += " and " + std::to_string(missing.size() - kSerfMissingNamesShown) + " more";
+      }
+      lacking.emplace_back(missing.size(), std::move(text));
+    }
+    // Those that lack the most first: an agent cut off from all the others
+    // says more than many that each miss one late join.
+    std::stable_sort(lacking.begin(), lacking.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    const auto limit = std::chrono::duration_cast<std::chrono::seconds>(ConvergeTimeout(agents.size()));
+    // The last joins can arrive between the last check and this one.
+    if (lacking.empty()) {
+      return "serf cluster converged only after its limit of " + std::to_string(limit.count()) + " s";
+    }
+    std::string message = "serf cluster did not converge within " + std::to_string(limit.count()) +
+                          " s: " + std::to_string(lacking.size()) + " of " +
+                          std::to_string(agents.size()) + " agents lack joins";
+    for (size_t i = 0; i < std::min(lacking.size(), kSerfLackingAgentsShown); ++i) {
+      message += "; " + lacking[i].second;
+    }
+    if (lacking.size() > kSerfLackingAgentsShown) {
+      message += "; and " + std::to_string(lacking.size() - kSerfLackingAgentsShown) + " more";
+    }
+    return message;
   }
 };
 
@@ -360,7 +410,7 @@ double MillisSince(Clock::time_point from, Clock::time_point to) {
 // (checked on one survivor after each kill).
 nlohmann::json DetectSerf(int size, int trials) {
   SerfCluster cluster(size);
-  if (!cluster.Converged()) throw std::runtime_error("serf cluster did not converge");
+  if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
   std::vector<double> all_dead_ms, each_dead_ms;
   for (int trial = 0; trial < trials; ++trial) {
     SerfAgent& victim = *cluster.agents[1 + static_cast<size_t>(trial) % (cluster.agents.size() - 1)];
@@ -479,7 +529,7 @@ nlohmann::json Join(int size, int trials, const std::string& extra_yaml) {
 
 nlohmann::json JoinSerf(int size, int trials) {
   SerfCluster cluster(size - 1);
-  if (!cluster.Converged()) throw std::runtime_error("serf cluster did not converge");
+  if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
   std::this_thread::sleep_for(kWarmUp);
   std::vector<double> known_by_all_ms;
   for (int trial = 0; trial < trials; ++trial) {
@@ -627,7 +677,7 @@ nlohmann::json Footprint(int size, int seconds) {
     }
   }
   SerfCluster serf(size);
-  if (!serf.Converged()) throw std::runtime_error("serf cluster did not converge");
+  if (!serf.Converged()) throw std::runtime_error(serf.NotConverged());
   std::this_thread::sleep_for(kWarmUp);
   std::vector<int> pids;
   for (auto& agent : serf.agents) pids.push_back(agent->Pid());
@@ -647,19 +697,35 @@ std::string Nodes(const nlohmann::json& r) {
   return r.contains("nodes") ? std::to_string(r["nodes"].get<int>()) : "";
 }
 bool IsSerf(const nlohmann::json& r) { return r.value("system", "domian") == "serf"; }
+// A run that produced figures: not an error or skipped row of bench/run.
+bool Measured(const nlohmann::json& r) { return !r.contains("error") && !r.contains("skipped"); }
 
-// Serf's result for the same scenario and N, if the run has one.
+// Serf's measured result for the same scenario and N, if the run has one.
+// Error rows from before bench/run recorded their N have none: they get
+// Serf's result when it is Serf's only one for the scenario.
 const nlohmann::json* SerfFigure(const nlohmann::json& results, const nlohmann::json& r) {
+  std::vector<const nlohmann::json*> same_scenario;
   for (const auto& other : results) {
-    if (IsSerf(other) && other["scenario"] == r["scenario"] && other["nodes"] == r["nodes"]) {
-      return &other;
-    }
+    if (!IsSerf(other) || !Measured(other) || other["scenario"] != r["scenario"]) continue;
+    if (r.contains("nodes") && other.value("nodes", 0) == r["nodes"].get<int>()) return &other;
+    same_scenario.push_back(&other);
   }
-  return nullptr;
+  return !r.contains("nodes") && same_scenario.size() == 1 ? same_scenario.front() : nullptr;
 }
 
 std::string P50P99(const nlohmann::json& figure, const std::string& unit, int digits = 0) {
   return "p50 " + Fixed(figure["p50"], digits) + " p99 " + Fixed(figure["p99"], digits) + " " + unit;
+}
+
+// Serf's column of the table for one of its results.
+std::string SerfColumn(const nlohmann::json& serf) {
+  if (serf["scenario"] == "detect") return P50P99(serf["all_dead_ms"], "ms");
+  if (serf["scenario"] == "join") return P50P99(serf["known_by_all_ms"], "ms");
+  if (serf["scenario"] == "traffic") {
+    return Fixed(serf["bytes_per_s_per_node"].get<double>() / 1024.0, 1) + " KiB/s, " +
+           Fixed(serf["packets_per_s_per_node"], 0) + " pkt/s";
+  }
+  return "";
 }
 
 // domian / Serf, "" when there is nothing to compare.
@@ -678,10 +744,13 @@ int Report(const std::string& file) {
             << doc["commit"].get<std::string>() << "\ndate:    " << doc["date"].get<std::string>()
             << "\n\n";
   enum class Verdict { kMet, kMissed, kNone };
+  // Each cell ends with a space, so that one longer than its column (an
+  // error, a skip's reason) stays apart from the next.
   auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
                 const std::string& serf, const std::string& ratio, Verdict verdict) {
-    std::cout << std::left << std::setw(46) << scenario << std::setw(22) << goal << std::setw(34)
-              << measured << std::setw(28) << serf << std::setw(8) << ratio
+    std::cout << std::left << std::setw(45) << scenario << ' ' << std::setw(21) << goal << ' '
+              << std::setw(33) << measured << ' ' << std::setw(27) << serf << ' ' << std::setw(7)
+              << ratio << ' '
               << (verdict == Verdict::kMet ? "met" : verdict == Verdict::kMissed ? "MISSED" : "")
               << "\n";
   };
@@ -690,35 +759,39 @@ int Report(const std::string& file) {
   const nlohmann::json& results = doc["results"];
   for (const auto& r : results) {
     const std::string n = Nodes(r);
-    if (r.contains("error")) {
-      row(r.value("scenario", "?") + " " + r.value("system", "") + (n.empty() ? "" : " N=" + n),
-          "", "FAILED: " + r["error"].get<std::string>(), "", "", Verdict::kMissed);
+    if (!Measured(r)) {
+      // domian's failed or skipped run keeps Serf's figure from the same
+      // run beside it: Serf's rows are shown only there.
+      const nlohmann::json* serf = IsSerf(r) ? nullptr : SerfFigure(results, r);
+      const bool failed = r.contains("error");
+      row(r.value("scenario", "?") + " " + r.value("system", "domian") + (n.empty() ? "" : " N=" + n),
+          "",
+          failed ? "FAILED: " + r["error"].get<std::string>()
+                 : "skipped: " + r["skipped"].get<std::string>(),
+          serf ? SerfColumn(*serf) : "", "", failed ? Verdict::kMissed : Verdict::kNone);
       continue;
     }
     if (IsSerf(r)) continue;  // shown beside domian's figure
     const nlohmann::json* serf = SerfFigure(results, r);
+    const std::string serf_column = serf ? SerfColumn(*serf) : "";
     if (r["scenario"] == "detect") {
       const double p50 = r["all_dead_ms"]["p50"], p99 = r["all_dead_ms"]["p99"];
       row("SIGKILL -> all say dead, N=" + n, "p50<=1500 p99<=3000ms",
           P50P99(r["all_dead_ms"], "ms") + " (" + std::to_string(r["trials"].get<int>()) + ")",
-          serf ? P50P99((*serf)["all_dead_ms"], "ms") : "",
-          serf ? Ratio(p50, (*serf)["all_dead_ms"]["p50"]) : "",
+          serf_column, serf ? Ratio(p50, (*serf)["all_dead_ms"]["p50"]) : "",
           judged(p50 <= kGoalDetectP50Ms && p99 <= kGoalDetectP99Ms));
     } else if (r["scenario"] == "join") {
       const double p50 = r["known_by_all_ms"]["p50"];
       row("new node -> known by all, N=" + n, "p50<=2000ms",
           P50P99(r["known_by_all_ms"], "ms") + " (" + std::to_string(r["trials"].get<int>()) + ")",
-          serf ? P50P99((*serf)["known_by_all_ms"], "ms") : "",
-          serf ? Ratio(p50, (*serf)["known_by_all_ms"]["p50"]) : "", judged(p50 <= kGoalJoinP50Ms));
+          serf_column, serf ? Ratio(p50, (*serf)["known_by_all_ms"]["p50"]) : "",
+          judged(p50 <= kGoalJoinP50Ms));
     } else if (r["scenario"] == "traffic") {
       const double bytes = r["bytes_per_s_per_node"];
       row("traffic per node (loopback), N=" + n, "(reported)",
           Fixed(bytes / 1024.0, 1) + " KiB/s, " + Fixed(r["packets_per_s_per_node"], 0) +
               " pkt/s" + (r.value("converged", true) ? "" : " (never converged)"),
-          serf ? Fixed((*serf)["bytes_per_s_per_node"].get<double>() / 1024.0, 1) + " KiB/s, " +
-                     Fixed((*serf)["packets_per_s_per_node"], 0) + " pkt/s"
-               : "",
-          serf ? Ratio(bytes, (*serf)["bytes_per_s_per_node"]) : "", Verdict::kNone);
+          serf_column, serf ? Ratio(bytes, (*serf)["bytes_per_s_per_node"]) : "", Verdict::kNone);
     } else if (r["scenario"] == "footprint") {
       const auto& s = r["serf"];
       const double serf_rss = s["rss_mib"]["p50"], serf_cpu = s["cpu_percent"]["p50"];

@@ -271,6 +271,7 @@ int Daemon::Run() {
   }
   publish_services();
   poke_target = &placement;
+  placement.SetViewGeneration([&membership] { return membership.ViewGeneration(); });
   placement.Start();
   // Peers and domianctl can connect from here on.
   service_manager.Ready("domain " + self.id + " of cluster '" + self.cluster + "' on " +

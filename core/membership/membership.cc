@@ -392,4 +392,9 @@ std::vector<PeerView> Membership::Peers() const {
   return table_.Peers();
 }
 
+uint64_t Membership::ViewGeneration() const {
+  std::lock_guard lock(mu_);
+  return table_.view_generation();
+}
+
 }  // namespace domian

@@ -120,6 +120,8 @@ class Membership {
 
   MembershipStatus Status() const;
   std::vector<PeerView> Peers() const;
+  // PeerTable::view_generation: cheaper to ask than Peers() is to copy.
+  uint64_t ViewGeneration() const;
 
   // One heartbeat round; the loop calls it every interval, tests may call
   // it directly.

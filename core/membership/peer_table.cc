@@ -47,6 +47,7 @@ void PeerTable::UpdateSelf(Identity identity) {
   if (identity == self_) return;
   self_ = std::move(identity);
   ++self_revision_;
+  ++view_generation_;
 }
 
 void PeerTable::Leave() {
@@ -112,6 +113,7 @@ IdentityListMessage PeerTable::MessageFor(const std::string& receiver_id) const 
 void PeerTable::SetState(const std::string& id, Peer& peer, PeerState to,
                          std::vector<PeerChange>& changes) {
   if (peer.state == to) return;
+  ++view_generation_;
   changes.push_back({id, AddressOf(peer), peer.state, to, peer.left, false});
   peer.state = to;
   if (to == PeerState::kDead) peer.dead_since = clock_.Now();
@@ -121,6 +123,7 @@ void PeerTable::AdoptIdentity(Peer& peer, const IdentityEntry& row) {
   peer.identity = *row.identity;
   peer.payload_incarnation = row.counters.incarnation;
   peer.revision = row.revision;
+  ++view_generation_;
 }
 
 MergeOutcome PeerTable::Merge(const IdentityListMessage& message) {
@@ -230,6 +233,7 @@ void PeerTable::MergeRow(const IdentityEntry& row, bool direct, MergeOutcome& ou
 
   if (direct) {
     if (row.counters < peer.counters) return;  // an old message: counters never go back
+    if (row.counters.incarnation != peer.counters.incarnation) ++view_generation_;
     peer.counters = row.counters;
     peer.last_direct = now;
     peer.last_advanced = now;
@@ -247,6 +251,7 @@ void PeerTable::MergeRow(const IdentityEntry& row, bool direct, MergeOutcome& ou
     }
     return;
   }
+  if (row.counters.incarnation != peer.counters.incarnation) ++view_generation_;
   peer.counters = row.counters;
   if (row.leaving) {
     peer.left = true;
@@ -287,6 +292,7 @@ std::vector<PeerChange> PeerTable::Tick() {
         tombstones_[id] = {peer.counters, now + timings_.forget_after};
         changes.push_back({id, AddressOf(peer), PeerState::kDead, PeerState::kDead, peer.left, true});
         it = peers_.erase(it);
+        ++view_generation_;
         continue;
       }
     } else {

@@ -146,6 +146,11 @@ class PeerTable {
 
   // --- views ---
   std::vector<PeerView> Peers() const;
+  // Grows whenever something Peers() or self() shows other than counters
+  // and times changes: a peer learned, forgotten or changing state, a new
+  // identity or incarnation, this node's identity. An unchanged value
+  // means a reader that acts on the view would find nothing new.
+  uint64_t view_generation() const { return view_generation_; }
   std::optional<PeerState> StateOf(const std::string& id) const;
   // No peer is alive or suspect: the seed's "lonely" domain.
   bool Lonely() const;
@@ -186,6 +191,7 @@ class PeerTable {
   Counters self_counters_;
   uint64_t self_revision_ = 1;
   bool leaving_ = false;
+  uint64_t view_generation_ = 0;
   const Clock& clock_;
   MembershipTimings timings_;
   WireLimits limits_;

@@ -199,6 +199,51 @@ TEST_F(PeerTableTest, RestartWithSameIdRejoins) {
   EXPECT_EQ(a->Peers()[0].counters.incarnation, 11u);
 }
 
+// Placement skips rounds while the generation stands still, so every
+// change it reads must move it, and heartbeats alone must not.
+TEST_F(PeerTableTest, ViewGenerationMovesWithWhatPeersShowNotWithHeartbeats) {
+  auto a = Make("a"), b = Make("b");
+  uint64_t seen = a->view_generation();
+  auto moved = [&] {
+    const bool grew = a->view_generation() > seen;
+    seen = a->view_generation();
+    return grew;
+  };
+  Exchange(*a, *b);
+  EXPECT_TRUE(moved()) << "a peer learned";
+  for (int i = 0; i < 5; ++i) {
+    Run(Timings().heartbeat_interval, {a.get(), b.get()});
+    Exchange(*a, *b);
+  }
+  EXPECT_FALSE(moved()) << "heartbeats changed nothing a view shows";
+
+  Identity with_service = b->self();
+  with_service.services.push_back({.name = "lights", .state = "running"});
+  b->UpdateSelf(with_service);
+  Exchange(*a, *b);
+  EXPECT_TRUE(moved()) << "a peer's new ServiceList";
+
+  Identity also_self = a->self();
+  also_self.traits.push_back("hue");
+  a->UpdateSelf(also_self);
+  EXPECT_TRUE(moved()) << "this node's own identity";
+  a->UpdateSelf(also_self);
+  EXPECT_FALSE(moved()) << "the same identity again";
+
+  Run(milliseconds(800), {a.get()});
+  EXPECT_TRUE(moved()) << "suspect";
+  Run(milliseconds(400), {a.get()});
+  EXPECT_TRUE(moved()) << "dead";
+  PeerTable restarted(b->self(), 5, clock_, Timings());
+  Exchange(restarted, *a);
+  EXPECT_TRUE(moved()) << "back with a new incarnation";
+  Run(milliseconds(1200), {a.get()});
+  EXPECT_TRUE(moved());
+  Run(Timings().forget_after, {a.get()});
+  ASSERT_EQ(a->size(), 0u);
+  EXPECT_TRUE(moved()) << "forgotten";
+}
+
 TEST_F(PeerTableTest, GoodbyeMarksDeadAtOnceAndSpreadsSecondHand) {
   auto a = Make("a"), b = Make("b"), c = Make("c");
   Exchange(*a, *b);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 namespace domian::placement {
@@ -125,14 +126,30 @@ void Placement::Poke() {
 
 void Placement::Loop() {
   while (true) {
+    bool poked = false;
     {
       std::unique_lock lock(loop_mu_);
       loop_cv_.wait_for(lock, kRoundInterval, [this] { return stopping_ || poked_; });
       if (stopping_) return;
-      poked_ = false;
+      poked = std::exchange(poked_, false);
     }
+    if (!RoundDue() && !poked) continue;
     RunOnce();
   }
+}
+
+bool Placement::RoundDue() {
+  if (!view_generation_) return true;
+  const MonoTime now = clock_.Now();
+  // Read before the round: a change while it runs makes the next one due.
+  const uint64_t generation = view_generation_();
+  const bool due = generation != round_generation_ ||
+                   now - last_round_ >= kQuietRoundInterval ||
+                   // The end of `settle` is a timer too; start-up is short.
+                   now - started_at_ < options_.timings.settle + kQuietRoundInterval;
+  round_generation_ = generation;
+  if (due) last_round_ = now;
+  return due;
 }
 
 void Placement::Changed() {

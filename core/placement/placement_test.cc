@@ -7,7 +7,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
+#include <thread>
 
 namespace domian::placement {
 namespace {
@@ -484,6 +487,90 @@ TEST_F(PlacementTest, NeverIsObeyedAndPerNodeServicesRunWhereListed) {
       << "never must keep it off a";
   EXPECT_THAT(a_->placement->Explain("lights").verdicts,
               ::testing::Contains(::testing::Field(&Verdict::reason, "never")));
+}
+
+
+// The loop thread on its own: a placement that reads the cluster view
+// from a counter, its generation from a number the test sets. The fake
+// clock moves only when told, so which rounds are due is deterministic;
+// only the waits for the loop to get there are real time.
+class PlacementLoopTest : public ::testing::Test {
+ protected:
+  static constexpr Millis kSettle{2000};
+
+  void Make(bool watch_generation) {
+    placement_ = std::make_unique<Placement>(
+        Placement::Options{.cluster = "home", .timings = {.settle = kSettle}}, services_,
+        handovers_,
+        [this] {
+          ++views_;
+          ClusterView view;
+          view.self.id = "a";
+          return view;
+        },
+        [] {}, clock_);
+    if (watch_generation) placement_->SetViewGeneration([this] { return generation_.load(); });
+    placement_->Start();
+  }
+
+  // Waits (real time, generously) until the loop has read the view more
+  // often than `count` times.
+  bool RoundAfter(int count) {
+    for (int i = 0; i < 500; ++i) {
+      if (views_ > count) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  // The view count once the loop has had time for several rounds.
+  int Quiet() {
+    std::this_thread::sleep_for(10 * kRoundInterval);
+    return views_;
+  }
+
+  class NoHandOvers final : public HandOverTransport {
+    std::string HandOver(const std::string&, const HandOverRequest&) override { return "none"; }
+  };
+
+  FakeClock clock_;
+  FakeServices services_;
+  NoHandOvers handovers_;
+  std::atomic<int> views_{0};
+  std::atomic<uint64_t> generation_{7};
+  std::unique_ptr<Placement> placement_;
+};
+
+TEST_F(PlacementLoopTest, AnUnchangedViewIsReadOncePerQuietIntervalAfterStartUp) {
+  Make(/*watch_generation=*/true);
+  // During `settle` every round runs: its end is a timer.
+  ASSERT_TRUE(RoundAfter(2));
+  clock_.Advance(kSettle + kQuietRoundInterval);
+  const int settled = Quiet();
+  std::this_thread::sleep_for(10 * kRoundInterval);
+  EXPECT_EQ(views_, settled) << "nothing changed and no interval passed, yet the view was read";
+
+  ++generation_;
+  EXPECT_TRUE(RoundAfter(settled)) << "a changed view was not read";
+  const int after_change = Quiet();
+  EXPECT_EQ(after_change, settled + 1) << "one change, one round";
+
+  placement_->Poke();
+  EXPECT_TRUE(RoundAfter(after_change)) << "a poke was not answered with a round";
+  const int after_poke = Quiet();
+
+  clock_.Advance(kQuietRoundInterval);
+  EXPECT_TRUE(RoundAfter(after_poke)) << "the quiet interval passed without a round";
+  EXPECT_EQ(Quiet(), after_poke + 1);
+  placement_->Stop();
+}
+
+TEST_F(PlacementLoopTest, WithoutAGenerationEveryRoundRuns) {
+  Make(/*watch_generation=*/false);
+  clock_.Advance(kSettle + kQuietRoundInterval);
+  const int before = views_;
+  EXPECT_TRUE(RoundAfter(before + 3)) << "rounds stopped with nothing to tell them apart";
+  placement_->Stop();
 }
 
 }  // namespace

@@ -82,9 +82,6 @@ void Membership::RunOnce() {
     events = CollectEvents(std::move(changes));
   }
   Report(events);
-  for (const PeerChange& change : events.changes) {
-    if (change.forgotten && !change.address.empty()) transport_.Forget(change.address);
-  }
   for (const HeartbeatTarget& target : targets) Send(target, /*force=*/false, nullptr);
 }
 
@@ -118,6 +115,15 @@ void Membership::Send(const HeartbeatTarget& target, bool force, std::function<v
 
 void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
   if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
+    bool reachable = false;
+    if (!target.id.empty()) {
+      std::lock_guard lock(mu_);
+      const auto state = table_.StateOf(target.id);
+      reachable = state && *state != PeerState::kDead;
+    }
+    // A probe of a dead peer or an unanswered seed: its channel would
+    // only reconnect in the background until the next try.
+    if (!reachable) transport_.Forget(target.address);
     if (IsRefusalCode(failure->grpc_code)) {
       if (const auto suppressed = refusal_log_.Admit("out " + target.address)) {
         spdlog::warn("peer at {} refused our identity list: {}{}", target.address,
@@ -212,6 +218,7 @@ Membership::Events Membership::CollectEvents(std::vector<PeerChange> changes) {
 
 void Membership::Report(const Events& events) {
   for (const PeerChange& change : events.changes) {
+    if (change.to == PeerState::kDead && !change.address.empty()) transport_.Forget(change.address);
     const auto to = PeerStateName(change.to);
     if (change.forgotten) {
       spdlog::info("forgot peer {} ({}), dead for {}", change.id, change.address,

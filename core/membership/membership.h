@@ -43,7 +43,10 @@ class PeerTransport {
   // Sends asynchronously; `done` runs exactly once, on any thread.
   virtual void ShareIdentityList(const std::string& address, IdentityListMessage message,
                                  Millis deadline, Done done) = 0;
-  // The peer is gone for good: release what is held for its address.
+  // Nobody answers at this address for now (a dead peer, a seed that did
+  // not answer): release what is held for it. gRPC would otherwise keep
+  // reconnecting a channel in the background, about once a second for
+  // every dead peer, while membership already decides when to try again.
   virtual void Forget(const std::string& address) = 0;
 };
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -181,6 +182,28 @@ TEST_F(MembershipTest, ForgottenPeersReleaseTheirChannel) {
   EXPECT_EQ(StateSeenBy("a", "b"), std::nullopt);
   EXPECT_NE(std::find(network_.forgotten_.begin(), network_.forgotten_.end(), Address("b")),
             network_.forgotten_.end());
+}
+
+TEST_F(MembershipTest, DeadPeersAndUnansweredSeedsReleaseTheirChannels) {
+  Add("b", {});
+  Add("a", {Address("b"), "nowhere.local:7420"});
+  Rounds(3);
+  auto released = [this](const std::string& address) {
+    return std::count(network_.forgotten_.begin(), network_.forgotten_.end(), address);
+  };
+  EXPECT_GE(released("nowhere.local:7420"), 1) << "a seed that did not answer";
+  EXPECT_EQ(released(Address("b")), 0) << "b is alive";
+  network_.Detach(Address("b"));
+  paused_.insert("b");
+  Rounds(4);  // 800 ms: suspect, its channel still wanted
+  ASSERT_EQ(StateSeenBy("a", "b"), PeerState::kSuspect);
+  EXPECT_EQ(released(Address("b")), 0);
+  Rounds(4);
+  ASSERT_EQ(StateSeenBy("a", "b"), PeerState::kDead);
+  const auto at_death = released(Address("b"));
+  EXPECT_GE(at_death, 1) << "declared dead, long before it is forgotten";
+  Rounds(15);  // 3 s: the dead peer is probed every second
+  EXPECT_GT(released(Address("b")), at_death) << "each failed probe lets go again";
 }
 
 TEST_F(MembershipTest, OversizedMessagesAreRefusedBeforeMerging) {

@@ -79,6 +79,13 @@ struct Cluster {
     for (auto& node : nodes) node->Start();
   }
 
+  // All at once: killed one after another, the survivors of a 200-node
+  // cluster spend minutes declaring each one dead and calling it back,
+  // and the machine with them.
+  ~Cluster() {
+    for (auto& node : nodes) node->Signal(SIGKILL);
+  }
+
   // From the logs: every node learned of every other one. Asking N
   // daemons through domianctl costs a process start each, which at N=100
   // or more is itself a load on two cores.

@@ -5,9 +5,14 @@
 // Timings are the defaults (a crash is declared dead in ~1.2-1.5 s); the
 // waits below are deliberately generous so a loaded CI machine never
 // flakes. bench/ measures the real numbers.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <filesystem>
 #include <thread>
 
 #include "tests/support/cluster.h"
@@ -17,6 +22,21 @@ namespace {
 
 constexpr auto kConverge = 20s;  // generous: convergence takes ~1 s here
 constexpr auto kDetect = 20s;    // generous: detection takes ~1.5 s here
+
+// Ports are picked long before they are bound, so test processes side by
+// side must not be handed the same one: each is held by a lock that any
+// other open of its file, in any process, cannot take.
+TEST(FreeLoopbackPortTest, APortHandedOutIsReservedAgainstOtherProcesses) {
+  const uint16_t port = FreeLoopbackPort();
+  const auto lock_file = std::filesystem::temp_directory_path() / "domian-test-ports" /
+                         std::to_string(port);
+  const int fd = ::open(lock_file.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << lock_file << " was not created";
+  EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0) << "port " << port << " is not reserved";
+  EXPECT_EQ(errno, EWOULDBLOCK);
+  ::close(fd);
+  EXPECT_NE(FreeLoopbackPort(), port);
+}
 
 class ThreeNodes : public ::testing::Test {
  protected:

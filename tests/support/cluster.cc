@@ -3,14 +3,17 @@
 #include "tests/support/cluster.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/process.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -57,8 +60,8 @@ namespace {
 // started soon becomes some connection's source port, and that daemon
 // cannot listen. Listening ports are therefore picked below the range:
 // at random, so test processes running side by side rarely meet; checked
-// free for TCP and UDP (Serf listens on both); and never handed out twice
-// by one process.
+// free for TCP and UDP (Serf listens on both); never handed out twice by
+// one process; and reserved against other test processes (ReservePort).
 constexpr uint16_t kListenPortFloor = 10000;
 constexpr uint16_t kMinListenPorts = 1000;  // fewer below the range: use bind(0)
 constexpr int kListenPortAttempts = 2000;
@@ -86,6 +89,33 @@ uint16_t BindLoopback(int type, uint16_t port) {
   return bound ? ntohs(address.sin_port) : 0;
 }
 
+// A port is picked long before its process binds it (a cluster picks all
+// its ports, then starts its members one by one), so a check that it is
+// free does not keep another test process from picking it meanwhile: the
+// benchmark runs Serf's three detect clusters and domian's side by side,
+// and one agent of 50 now and then found its port taken. Each port handed
+// out is therefore locked (flock) for the life of this process, in a
+// directory every test process shares; the kernel drops the locks when the
+// process ends, however it ends. Where the directory cannot be written
+// (another user's), ports go unreserved, as before.
+bool ReservePort(uint16_t port) {
+  static const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / "domian-test-ports";
+  std::error_code ignored;
+  if (std::filesystem::create_directories(dir, ignored)) {
+    std::filesystem::permissions(
+        dir, std::filesystem::perms::all | std::filesystem::perms::sticky_bit, ignored);
+  }
+  const std::string path = (dir / std::to_string(port)).string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return true;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;  // another test process holds it
+  }
+  return true;  // fd stays open: the lock lasts as long as this process
+}
+
 }  // namespace
 
 uint16_t FreeLoopbackPort() {
@@ -99,7 +129,7 @@ uint16_t FreeLoopbackPort() {
     for (int attempt = 0; attempt < kListenPortAttempts; ++attempt) {
       const auto port = static_cast<uint16_t>(pick(random));
       if (handed_out.contains(port) || BindLoopback(SOCK_STREAM, port) == 0 ||
-          BindLoopback(SOCK_DGRAM, port) == 0) {
+          BindLoopback(SOCK_DGRAM, port) == 0 || !ReservePort(port)) {
         continue;
       }
       handed_out.insert(port);

@@ -23,8 +23,9 @@ std::string DomiandPath();
 std::string DomianctlPath();
 
 // A port on 127.0.0.1 that was free for TCP and UDP a moment ago, outside
-// the range outgoing connections take their source ports from, and not
-// handed out before by this process.
+// the range outgoing connections take their source ports from, not
+// handed out before by this process, and reserved against other test
+// processes for as long as this one lives.
 uint16_t FreeLoopbackPort();
 
 // A folder under the system temp dir, removed with everything in it.

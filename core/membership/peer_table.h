@@ -146,9 +146,9 @@ class PeerTable {
 
   // --- views ---
   std::vector<PeerView> Peers() const;
-  // Grows whenever something Peers() or self() shows other than counters
-  // and times changes: a peer learned, forgotten or changing state, a new
-  // identity or incarnation, this node's identity. An unchanged value
+  // Grows whenever something Peers() or self() shows changes, other than
+  // heartbeat counters and times: a peer learned, forgotten or changing
+  // state, a new identity or incarnation, this node's identity. An unchanged value
   // means a reader that acts on the view would find nothing new.
   uint64_t view_generation() const { return view_generation_; }
   std::optional<PeerState> StateOf(const std::string& id) const;

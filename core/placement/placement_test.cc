@@ -489,7 +489,6 @@ TEST_F(PlacementTest, NeverIsObeyedAndPerNodeServicesRunWhereListed) {
               ::testing::Contains(::testing::Field(&Verdict::reason, "never")));
 }
 
-
 // The loop thread on its own: a placement that reads the cluster view
 // from a counter, its generation from a number the test sets. The fake
 // clock moves only when told, so which rounds are due is deterministic;

@@ -99,13 +99,16 @@ uint16_t BindLoopback(int type, uint16_t port) {
 // process ends, however it ends. Where the directory cannot be written
 // (another user's), ports go unreserved, as before.
 bool ReservePort(uint16_t port) {
-  static const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / "domian-test-ports";
-  std::error_code ignored;
-  if (std::filesystem::create_directories(dir, ignored)) {
-    std::filesystem::permissions(
-        dir, std::filesystem::perms::all | std::filesystem::perms::sticky_bit, ignored);
-  }
+  // Made once per process, open to every user like /tmp itself.
+  static const std::filesystem::path dir = [] {
+    const auto path = std::filesystem::temp_directory_path() / "domian-test-ports";
+    std::error_code ignored;
+    if (std::filesystem::create_directories(path, ignored)) {
+      std::filesystem::permissions(
+          path, std::filesystem::perms::all | std::filesystem::perms::sticky_bit, ignored);
+    }
+    return path;
+  }();
   const std::string path = (dir / std::to_string(port)).string();
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) return true;

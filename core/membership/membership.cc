@@ -85,14 +85,15 @@ void Membership::RunOnce() {
   for (const HeartbeatTarget& target : targets) Send(target, /*force=*/false, nullptr);
 }
 
-void Membership::Send(const HeartbeatTarget& target, bool force, std::function<void()> after) {
+void Membership::Send(const HeartbeatTarget& target, bool force,
+                      std::function<void(bool)> after) {
   IdentityListMessage message;
   {
     std::lock_guard lock(mu_);
     int& outstanding = in_flight_[target.address];
     if (outstanding > 0 && !force) {
       // A peer that is slow to answer gets no pile of calls.
-      if (after) after();
+      if (after) after(false);
       return;
     }
     ++outstanding;
@@ -102,18 +103,18 @@ void Membership::Send(const HeartbeatTarget& target, bool force, std::function<v
   transport_.ShareIdentityList(
       target.address, std::move(message), timings_.rpc_timeout,
       [this, target, after = std::move(after)](PeerTransport::Result result) {
-        OnReply(target, std::move(result));
+        const bool merged = OnReply(target, std::move(result));
         {
           std::lock_guard lock(mu_);
           if (--in_flight_[target.address] <= 0) in_flight_.erase(target.address);
           --in_flight_total_;
         }
         in_flight_cv_.notify_all();
-        if (after) after();
+        if (after) after(merged);
       });
 }
 
-void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
+bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
   if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
     bool reachable = false;
     if (!target.id.empty()) {
@@ -133,12 +134,12 @@ void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
       spdlog::debug("heartbeat to {} ({}) failed: {}", target.id.empty() ? "seed" : target.id,
                     target.address, failure->message);
     }
-    return;
+    return false;
   }
   const auto& [reply, wire_bytes] = std::get<PeerTransport::Reply>(result);
   if (auto refusal = CheckSize(wire_bytes)) {
     LogRefusal(target.address, *refusal);
-    return;
+    return false;
   }
   MergeOutcome outcome;
   Events events;
@@ -163,6 +164,7 @@ void Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
   }
   if (outcome.refusal) LogRefusal(target.address, *outcome.refusal);
   Report(events);
+  return !outcome.refusal && !outcome.from_self;
 }
 
 std::optional<Refusal> Membership::CheckSize(size_t wire_bytes) {
@@ -318,7 +320,7 @@ void Membership::Leave() {
   auto goodbyes = std::make_shared<Goodbyes>();
   goodbyes->remaining = targets.size();
   for (const HeartbeatTarget& target : targets) {
-    Send(target, /*force=*/true, [goodbyes] {
+    Send(target, /*force=*/true, [goodbyes](bool /*answered*/) {
       std::lock_guard lock(goodbyes->mu);
       --goodbyes->remaining;
       goodbyes->cv.notify_all();
@@ -387,6 +389,32 @@ void Membership::ApplyDiscoveries() {
       discovered_.Add(found.id, address, now);
     }
   }
+}
+
+bool Membership::Exchange(const std::string& id, Millis timeout) {
+  std::optional<HeartbeatTarget> target;
+  {
+    std::lock_guard lock(mu_);
+    for (HeartbeatTarget& live : table_.LiveTargets()) {
+      if (live.id == id) target = std::move(live);
+    }
+  }
+  if (!target) return false;
+  // Shared with the callback, which may outlive this call on a timeout.
+  struct Answer {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<bool> merged;
+  };
+  auto answer = std::make_shared<Answer>();
+  Send(*target, /*force=*/true, [answer](bool merged) {
+    std::lock_guard lock(answer->mu);
+    answer->merged = merged;
+    answer->cv.notify_all();
+  });
+  std::unique_lock lock(answer->mu);
+  answer->cv.wait_for(lock, timeout, [&] { return answer->merged.has_value(); });
+  return answer->merged.value_or(false);
 }
 
 MembershipStatus Membership::Status() const {

@@ -121,6 +121,14 @@ class Membership {
   // at its next round. Must not block. Set before Start().
   void SetPeerChangeObserver(std::function<void()> observer);
 
+  // Exchanges identity lists with live peer `id`, at the address this node
+  // knows for it, and merges the reply before returning: what the table
+  // then holds of `id` is what `id` itself said a moment ago (a hand-over
+  // is checked this way against the sender's own word). False when `id`
+  // is not a live peer or did not answer within `timeout`. Blocks: not for
+  // the heartbeat or gRPC event threads.
+  bool Exchange(const std::string& id, Millis timeout);
+
   MembershipStatus Status() const;
   std::vector<PeerView> Peers() const;
   // PeerTable::view_generation: cheaper to ask than Peers() is to copy.
@@ -143,9 +151,11 @@ class Membership {
 
   void Loop();
   // Sends our identity list to `target` unless a call to it is still out
-  // (`force`: send anyway, for goodbyes). `after` runs once the call ends.
-  void Send(const HeartbeatTarget& target, bool force, std::function<void()> after);
-  void OnReply(const HeartbeatTarget& target, PeerTransport::Result result);
+  // (`force`: send anyway, for goodbyes). `after` runs once the call ends,
+  // told whether a reply came back and was merged.
+  void Send(const HeartbeatTarget& target, bool force, std::function<void(bool)> after);
+  // Merges a reply (or notes a failure); true when a reply was merged.
+  bool OnReply(const HeartbeatTarget& target, PeerTransport::Result result);
   Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
   GossipPace reported_pace_;                                // guarded by mu_
   void Report(const Events& events);                       // without mu_

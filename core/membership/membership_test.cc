@@ -164,6 +164,29 @@ TEST_F(MembershipTest, RefutationIsPersisted) {
   EXPECT_GT(persisted_.at("b"), 1u);
 }
 
+TEST_F(MembershipTest, ExchangeReturnsOnceThePeersOwnWordIsMerged) {
+  Membership& a = Add("a", {});
+  Membership& b = Add("b", {Address("a")});
+  Rounds(3);
+  ASSERT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
+  Identity changed = b.Status().self;
+  changed.traits = {"w1"};
+  b.UpdateSelf(changed);
+  auto traits_of_b = [&] {
+    for (const PeerView& peer : a.Peers()) {
+      if (peer.identity.id == "b") return peer.identity.traits;
+    }
+    return std::vector<std::string>{};
+  };
+  ASSERT_TRUE(traits_of_b().empty());  // no round ran since
+  EXPECT_TRUE(a.Exchange("b", milliseconds(500)));
+  EXPECT_EQ(traits_of_b(), std::vector<std::string>{"w1"});
+  // Nobody to ask: an unknown id, or a peer that does not answer.
+  EXPECT_FALSE(a.Exchange("nobody", milliseconds(500)));
+  network_.Detach(Address("b"));
+  EXPECT_FALSE(a.Exchange("b", milliseconds(500)));
+}
+
 TEST_F(MembershipTest, SeedThatIsThisNodeIsDropped) {
   Membership& a = Add("a", {Address("a")});
   Rounds(2);

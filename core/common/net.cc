@@ -84,6 +84,85 @@ std::string DeriveAdvertiseAddress(std::string_view listen_host, uint16_t port) 
   return v6.empty() ? JoinHostPort("127.0.0.1", port) : v6;
 }
 
+namespace {
+
+struct IpLiteral {
+  int family = AF_UNSPEC;
+  in_addr v4{};
+  in6_addr v6{};
+};
+
+std::optional<IpLiteral> ParseIpLiteral(std::string host) {
+  // A zone ("fe80::1%wlan0") only ever follows a link-local address.
+  if (const auto zone = host.find('%'); zone != std::string::npos) host.resize(zone);
+  IpLiteral ip;
+  if (inet_pton(AF_INET, host.c_str(), &ip.v4) == 1) {
+    ip.family = AF_INET;
+    return ip;
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &ip.v6) == 1) {
+    ip.family = AF_INET6;
+    // An IPv4-mapped address is IPv4 in disguise: judge it as one.
+    if (IN6_IS_ADDR_V4MAPPED(&ip.v6)) {
+      ip.family = AF_INET;
+      std::memcpy(&ip.v4, &ip.v6.s6_addr[12], sizeof ip.v4);
+    }
+    return ip;
+  }
+  return std::nullopt;
+}
+
+enum class Scope { kLoopback, kLinkLocal, kUnicast, kNever };
+
+Scope ScopeOf(const IpLiteral& ip) {
+  if (ip.family == AF_INET) {
+    const uint32_t a = ntohl(ip.v4.s_addr);
+    if ((a >> 24) == 127) return Scope::kLoopback;
+    if ((a >> 16) == 0xA9FE) return Scope::kLinkLocal;  // 169.254/16
+    if (a == 0 || a == 0xFFFFFFFF || (a >> 28) == 0xE) return Scope::kNever;  // any, bcast, mcast
+    return Scope::kUnicast;
+  }
+  if (IN6_IS_ADDR_LOOPBACK(&ip.v6)) return Scope::kLoopback;
+  if (IN6_IS_ADDR_LINKLOCAL(&ip.v6)) return Scope::kLinkLocal;
+  if (IN6_IS_ADDR_UNSPECIFIED(&ip.v6) || IN6_IS_ADDR_MULTICAST(&ip.v6)) return Scope::kNever;
+  return Scope::kUnicast;
+}
+
+}  // namespace
+
+std::string UndialableHintReason(std::string_view address, std::string_view self_address) {
+  const auto hint = SplitHostPort(address);
+  if (!hint) return "not host:port";
+  if (hint->port == 0) return "port 0";
+  const auto ip = ParseIpLiteral(hint->host);
+  if (!ip) return "not an IP address (host names from peers are not looked up)";
+  const Scope scope = ScopeOf(*ip);
+  if (scope == Scope::kNever) return "not a unicast address";
+  if (scope == Scope::kLinkLocal) return "link-local (its zone is the sender's, not ours)";
+  const auto self = SplitHostPort(self_address);
+  const auto self_ip = self ? ParseIpLiteral(self->host) : std::nullopt;
+  if (!self_ip) {
+    return scope == Scope::kLoopback ? "loopback, and this node is not" : "";
+  }
+  const Scope self_scope = ScopeOf(*self_ip);
+  // Loopback is one machine whatever the family: 127.0.0.1 and ::1 both
+  // reach it.
+  if (ip->family != self_ip->family &&
+      !(scope == Scope::kLoopback && self_scope == Scope::kLoopback)) {
+    return ip->family == AF_INET ? "IPv4, and this node uses IPv6" : "IPv6, and this node uses IPv4";
+  }
+  if ((scope == Scope::kLoopback) != (self_scope == Scope::kLoopback)) {
+    return scope == Scope::kLoopback ? "loopback, and this node is not" : "off this machine, and this node is on loopback";
+  }
+  return "";
+}
+
+std::string UndialableClaimReason(std::string_view address, std::string_view self_address) {
+  const auto claimed = SplitHostPort(address);
+  if (claimed && claimed->port != 0 && !ParseIpLiteral(claimed->host)) return "";
+  return UndialableHintReason(address, self_address);
+}
+
 std::string ReachableEndpoint(std::string_view endpoint, std::string_view node_address) {
   const auto published = SplitHostPort(endpoint);
   const auto node = SplitHostPort(node_address);

@@ -60,5 +60,47 @@ TEST(ReachableEndpoint, AWildcardHostBecomesTheNodesHost) {
   EXPECT_EQ(ReachableEndpoint("0.0.0.0:8080", ""), "0.0.0.0:8080") << "the node's address not known yet";
 }
 
+
+TEST(UndialableHintReason, DialsOnlyUnicastLiteralsOfThisNodesFamilyAndScope) {
+  const std::string lan = "192.168.1.20:7420";
+  EXPECT_EQ(UndialableHintReason("192.168.1.21:7420", lan), "");
+  EXPECT_EQ(UndialableHintReason("10.0.0.7:7420", lan), "");
+  EXPECT_EQ(UndialableHintReason("[2001:db8::7]:7420", "[2001:db8::1]:7420"), "");
+  EXPECT_EQ(UndialableHintReason("127.0.0.1:7421", "127.0.0.1:7420"), "");
+  EXPECT_EQ(UndialableHintReason("127.0.0.2:7421", "127.0.0.1:7420"), "");
+  EXPECT_EQ(UndialableHintReason("127.0.0.1:7421", "[::1]:7420"), "") << "one machine";
+  // An IPv4-mapped IPv6 literal is judged as the IPv4 address it is.
+  EXPECT_EQ(UndialableHintReason("[::ffff:192.168.1.9]:7420", lan), "");
+
+  EXPECT_NE(UndialableHintReason("pi-kitchen.local:7420", lan).find("host names"),
+            std::string::npos);
+  EXPECT_NE(UndialableHintReason("127.0.0.1:6379", lan).find("loopback"), std::string::npos);
+  EXPECT_NE(UndialableHintReason("[::ffff:127.0.0.1]:6379", lan).find("loopback"),
+            std::string::npos);
+  EXPECT_NE(UndialableHintReason("192.168.1.21:7420", "127.0.0.1:7420").find("loopback"),
+            std::string::npos);
+  EXPECT_NE(UndialableHintReason("[2001:db8::7]:7420", lan).find("IPv6"), std::string::npos);
+  EXPECT_NE(UndialableHintReason("[fe80::1%eth0]:7420", "[2001:db8::1]:7420").find("link-local"),
+            std::string::npos);
+  EXPECT_NE(UndialableHintReason("169.254.3.4:7420", lan).find("link-local"), std::string::npos);
+  for (const char* never : {"0.0.0.0:7420", "255.255.255.255:7420", "224.0.0.251:5353",
+                            "[::]:7420", "[ff02::fb]:5353"}) {
+    EXPECT_NE(UndialableHintReason(never, lan), "") << never;
+  }
+  EXPECT_EQ(UndialableHintReason("192.168.1.21:0", lan), "port 0");
+  EXPECT_EQ(UndialableHintReason("192.168.1.21", lan), "not host:port");
+  // A node that advertises a name: any unicast literal off loopback.
+  EXPECT_EQ(UndialableHintReason("192.168.1.21:7420", "pi-hall.lan:7420"), "");
+  EXPECT_NE(UndialableHintReason("127.0.0.1:7420", "pi-hall.lan:7420"), "");
+}
+
+TEST(UndialableClaimReason, ANodesOwnHostNameIsItsBusinessItsLiteralsAreChecked) {
+  const std::string lan = "192.168.1.20:7420";
+  EXPECT_EQ(UndialableClaimReason("pi-kitchen.lan:7420", lan), "");
+  EXPECT_EQ(UndialableClaimReason("192.168.1.21:7420", lan), "");
+  EXPECT_NE(UndialableClaimReason("127.0.0.1:6379", lan), "");
+  EXPECT_NE(UndialableClaimReason("pi-kitchen.lan:0", lan), "");
+}
+
 }  // namespace
 }  // namespace domian

@@ -24,6 +24,27 @@ std::string_view PeerStateName(PeerState state);
 // above every epoch seen" can never wrap around.
 inline constexpr uint64_t kMaxEpoch = uint64_t{1} << 62;
 
+// Incarnations start at the wall-clock seconds of a node's start (about
+// 2^31 today) and grow by one per refutation; heartbeats grow five times a
+// second. 2^62 leaves room for billions of years of either, so a counter
+// above it can only come from a broken or hostile sender: that row is
+// refused, and every counter this node computes saturates there instead
+// of wrapping to 0 (which every peer would take for a very old row).
+inline constexpr uint64_t kMaxCounter = uint64_t{1} << 62;
+// How far a second-hand row may put a known node's incarnation (or, within
+// one incarnation, its heartbeat, or a service's epoch) ahead of what this
+// node already knows. A restart moves an incarnation by the seconds the
+// node was down, and a known peer is forgotten minutes after it died;
+// 2^32 (136 years of seconds) covers every honest jump, while a liar
+// pushing counters up one lead at a time would need 2^30 rounds to reach
+// the ceiling instead of one message.
+inline constexpr uint64_t kMaxCounterLead = uint64_t{1} << 32;
+
+// a + b, held at `ceiling` instead of wrapping.
+constexpr uint64_t SaturatingAdd(uint64_t a, uint64_t b, uint64_t ceiling = kMaxCounter) {
+  return a >= ceiling || b >= ceiling - a ? ceiling : a + b;
+}
+
 struct ServiceRecord {
   std::string name;
   std::string state;

@@ -24,7 +24,7 @@ bool IsRefusalCode(int code) {
 
 Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
                        MembershipTimings timings, PeerTransport& transport, const Clock& clock,
-                       std::function<void(uint64_t)> on_incarnation)
+                       std::function<void(uint64_t)> on_incarnation, PeerMemory memory)
     : transport_(transport),
       clock_(clock),
       timings_(timings),
@@ -33,8 +33,18 @@ Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::str
       refusal_log_(clock),
       table_(std::move(self), incarnation, clock, timings),
       discovered_(timings.seed_retry),
+      remembered_(timings.seed_retry),
+      remember_(std::move(memory.remember)),
+      next_remember_(clock.Now()),
       reported_incarnation_(incarnation),
-      persisted_incarnation_(incarnation) {}
+      persisted_incarnation_(incarnation) {
+  const MonoTime now = clock.Now();
+  for (const HeartbeatTarget& peer : memory.remembered) {
+    if (remembered_.size() >= kMaxRemembered) break;
+    if (peer.address != table_.self().address) remembered_.Add(peer.id, peer.address, now);
+  }
+  last_remembered_ = std::move(memory.remembered);
+}
 
 Membership::~Membership() { Stop(); }
 
@@ -62,6 +72,7 @@ void Membership::Loop() {
 
 void Membership::RunOnce() {
   std::vector<HeartbeatTarget> targets;
+  std::optional<std::vector<HeartbeatTarget>> remember;
   Events events;
   {
     std::lock_guard lock(mu_);
@@ -71,18 +82,75 @@ void Membership::RunOnce() {
     for (const std::string& seed : seeds_) {
       if (!self_seeds_.contains(seed)) seeds.push_back(seed);
     }
-    targets = table_.PickTargets(seeds);
+    auto busy = [this](const std::string& address) { return Busy(address); };
+    targets = table_.PickTargets(seeds, busy);
     ApplyDiscoveries();
-    for (HeartbeatTarget& target : discovered_.Due(clock_.Now(), [this](const std::string& id) {
+    const MonoTime now = clock_.Now();
+    for (HeartbeatTarget& target : discovered_.Due(now, [this](const std::string& id) {
            const auto state = table_.StateOf(id);
            return state && *state != PeerState::kDead;
          })) {
       targets.push_back(std::move(target));
     }
+    // Peers of an earlier life are called while nobody else answers.
+    const bool lonely = table_.Lonely();
+    for (HeartbeatTarget& target :
+         remembered_.Due(now, [lonely](const std::string& /*id*/) { return !lonely; })) {
+      if (!Busy(target.address)) targets.push_back(std::move(target));
+    }
+    for (HeartbeatTarget& target : table_.UrgentTargets(busy)) targets.push_back(std::move(target));
+    remember = PeersToRemember();
     events = CollectEvents(std::move(changes));
   }
   Report(events);
+  if (remember && remember_) remember_(*remember);
   for (const HeartbeatTarget& target : targets) Send(target, /*force=*/false, nullptr);
+}
+
+bool Membership::Busy(const std::string& address) const {
+  const auto it = in_flight_.find(address);
+  return it != in_flight_.end() && it->second > 0;
+}
+
+std::vector<HeartbeatTarget> Membership::UrgentTargetsLocked() {
+  if (table_.leaving()) return {};
+  return table_.UrgentTargets([this](const std::string& address) { return Busy(address); });
+}
+
+void Membership::SendUrgent() {
+  std::vector<HeartbeatTarget> targets;
+  {
+    std::lock_guard lock(mu_);
+    targets = UrgentTargetsLocked();
+  }
+  for (const HeartbeatTarget& target : targets) Send(target, /*force=*/false, nullptr);
+}
+
+std::optional<std::vector<HeartbeatTarget>> Membership::PeersToRemember() {
+  const MonoTime now = clock_.Now();
+  if (now < next_remember_) return std::nullopt;
+  next_remember_ = now + kRememberInterval;
+  std::vector<HeartbeatTarget> live = table_.LiveTargets();
+  // Live peers first, then those remembered before that are not live now
+  // (a node that is down today may be the only one up after a power cut).
+  std::vector<HeartbeatTarget> out = live;
+  for (const HeartbeatTarget& old : last_remembered_) {
+    if (out.size() >= kMaxRemembered) break;
+    const bool listed = std::any_of(out.begin(), out.end(), [&](const HeartbeatTarget& t) {
+      return t.id == old.id || t.address == old.address;
+    });
+    if (!listed) out.push_back(old);
+  }
+  if (out.size() > kMaxRemembered) out.resize(kMaxRemembered);
+  auto same = [](const std::vector<HeartbeatTarget>& a, const std::vector<HeartbeatTarget>& b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](const auto& x, const auto& y) {
+             return x.id == y.id && x.address == y.address;
+           });
+  };
+  if (live.empty() || same(out, last_remembered_)) return std::nullopt;
+  last_remembered_ = out;
+  return out;
 }
 
 void Membership::Send(const HeartbeatTarget& target, bool force,
@@ -117,9 +185,10 @@ void Membership::Send(const HeartbeatTarget& target, bool force,
 bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
   if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
     bool reachable = false;
-    if (!target.id.empty()) {
+    {
       std::lock_guard lock(mu_);
-      const auto state = table_.StateOf(target.id);
+      table_.NoteUnanswered(target);
+      const auto state = target.id.empty() ? std::nullopt : table_.StateOf(target.id);
       reachable = state && *state != PeerState::kDead;
     }
     // A probe of a dead peer or an unanswered seed: its channel would
@@ -143,9 +212,11 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
   }
   MergeOutcome outcome;
   Events events;
+  std::vector<HeartbeatTarget> urgent;
   {
     std::lock_guard lock(mu_);
-    outcome = table_.Merge(reply);
+    outcome = table_.Merge(reply, MessageOrigin::Reply(target.address));
+    if (outcome.refusal) table_.NoteUnanswered(target);
     const bool discovered = target.id.empty() && discovered_.Contains(target.address);
     if (outcome.from_self && discovered) {
       discovered_.IsSelf(target.address);
@@ -159,11 +230,17 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
       if (std::find(seeds_.begin(), seeds_.end(), target.address) != seeds_.end()) {
         table_.NoteSeedAnswer(target.address, reply.sender.id);
       }
+      if (remembered_.Contains(target.address)) {
+        remembered_.Answered(target.address, reply.sender.id);
+      }
     }
+    urgent = UrgentTargetsLocked();
     events = CollectEvents(std::move(outcome.changes));
   }
   if (outcome.refusal) LogRefusal(target.address, *outcome.refusal);
+  LogDropped(target.address, outcome.dropped);
   Report(events);
+  for (const HeartbeatTarget& next : urgent) Send(next, /*force=*/false, nullptr);
   return !outcome.refusal && !outcome.from_self;
 }
 
@@ -185,14 +262,24 @@ std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMes
   }
   MergeOutcome outcome;
   Events events;
+  std::vector<HeartbeatTarget> urgent;
   {
     std::lock_guard lock(mu_);
-    outcome = table_.Merge(request);
+    outcome = table_.Merge(request, MessageOrigin::Request());
     if (!outcome.refusal) reply = table_.MessageFor(request.sender.id);
+    if (table_.leaving() && !outcome.refusal) {
+      pulled_.insert(request.sender.id);
+      pulled_cv_.notify_all();
+    }
+    // A claim's news is taken from the claimant's own reply: call it now,
+    // not at the next tick (a goodbye must be heard before the node goes).
+    urgent = UrgentTargetsLocked();
     events = CollectEvents(std::move(outcome.changes));
   }
   if (outcome.refusal) LogRefusal(from, *outcome.refusal);
+  LogDropped(from, outcome.dropped);
   Report(events);
+  for (const HeartbeatTarget& next : urgent) Send(next, /*force=*/false, nullptr);
   return outcome.refusal;
 }
 
@@ -283,6 +370,15 @@ void Membership::LogRefusal(const std::string& from, const Refusal& refusal) {
   }
 }
 
+void Membership::LogDropped(const std::string& from, const std::vector<std::string>& dropped) {
+  if (dropped.empty()) return;
+  if (const auto suppressed = refusal_log_.Admit("dropped " + from)) {
+    spdlog::warn("ignored {} row(s) of the identity list from {}: {}{}{}", dropped.size(), from,
+                 dropped.front(), dropped.size() > 1 ? "; ..." : "",
+                 RefusalLog::Suffix(*suppressed));
+  }
+}
+
 std::optional<size_t> RefusalLog::Admit(const std::string& key) {
   std::lock_guard lock(mu_);
   const MonoTime now = clock_.Now();
@@ -326,10 +422,24 @@ void Membership::Leave() {
       goodbyes->cv.notify_all();
     });
   }
-  std::unique_lock lock(goodbyes->mu);
-  if (!goodbyes->cv.wait_for(lock, timings_.leave_timeout,
-                             [&] { return goodbyes->remaining == 0; })) {
-    spdlog::warn("{} peer(s) did not answer our goodbye in {}", goodbyes->remaining,
+  const auto deadline = std::chrono::steady_clock::now() + timings_.leave_timeout;
+  {
+    std::unique_lock lock(goodbyes->mu);
+    if (!goodbyes->cv.wait_until(lock, deadline, [&] { return goodbyes->remaining == 0; })) {
+      spdlog::warn("{} peer(s) did not answer our goodbye in {}", goodbyes->remaining,
+                   FormatDuration(timings_.leave_timeout));
+      return;
+    }
+  }
+  // Peers believe a goodbye only from our reply to their call: stay to
+  // answer each of them, within the same time.
+  std::unique_lock lock(mu_);
+  const bool all = pulled_cv_.wait_until(lock, deadline, [&] {
+    return std::all_of(targets.begin(), targets.end(),
+                       [&](const HeartbeatTarget& target) { return pulled_.contains(target.id); });
+  });
+  if (!all) {
+    spdlog::info("not every peer called back for our goodbye in {}; they will see us dead",
                  FormatDuration(timings_.leave_timeout));
   }
 }

@@ -50,6 +50,17 @@ class PeerTransport {
   virtual void Forget(const std::string& address) = 0;
 };
 
+// Peers a node knew in an earlier life, so that a restart with no seed that
+// answers (or without mDNS) still finds its cluster: Serf's snapshot, for
+// the same reason. Kept by the daemon in node.state_dir.
+struct PeerMemory {
+  // Called while lonely, with a growing pause, like discovered addresses.
+  std::vector<HeartbeatTarget> remembered;
+  // Told the peers worth remembering (live ones first) whenever they
+  // change, at most every kRememberInterval; on the heartbeat thread.
+  std::function<void(const std::vector<HeartbeatTarget>&)> remember;
+};
+
 struct MembershipStatus {
   Identity self;
   Counters counters;
@@ -83,16 +94,25 @@ class Membership {
  public:
   // `on_incarnation` persists the incarnation whenever it grows (refuting
   // a rumour), so a restart always starts above it.
+  // How many peers a node remembers across restarts, and how often it
+  // looks whether they changed.
+  static constexpr size_t kMaxRemembered = 64;
+  static constexpr std::chrono::seconds kRememberInterval{5};
+
+  // `on_incarnation` persists the incarnation whenever it grows (refuting
+  // a rumour), so a restart always starts above it.
   Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
              MembershipTimings timings, PeerTransport& transport, const Clock& clock,
-             std::function<void(uint64_t)> on_incarnation);
+             std::function<void(uint64_t)> on_incarnation, PeerMemory memory = {});
   ~Membership();
   Membership(const Membership&) = delete;
   Membership& operator=(const Membership&) = delete;
 
   void Start();
-  // Tells every live peer we are leaving and waits for their answers (at
-  // most timings.leave_timeout), then stops the loop.
+  // Tells every live peer we are leaving and waits (at most
+  // timings.leave_timeout) for each to answer and to call back for our
+  // own word on it (a goodbye is believed only from a reply: see
+  // peer_table.h), then stops the loop.
   void Leave();
   void Stop();
 
@@ -150,6 +170,14 @@ class Membership {
   };
 
   void Loop();
+  // Calls worth making at once after a merge (PeerTable::UrgentTargets),
+  // sent outside the lock. Not while leaving.
+  void SendUrgent();
+  std::vector<HeartbeatTarget> UrgentTargetsLocked();  // requires mu_
+  // Whether a call to `address` is out.
+  bool Busy(const std::string& address) const;  // requires mu_
+  // What to remember, when it changed (RunOnce).
+  std::optional<std::vector<HeartbeatTarget>> PeersToRemember();  // requires mu_
   // Sends our identity list to `target` unless a call to it is still out
   // (`force`: send anyway, for goodbyes). `after` runs once the call ends,
   // told whether a reply came back and was merged.
@@ -160,6 +188,7 @@ class Membership {
   GossipPace reported_pace_;                                // guarded by mu_
   void Report(const Events& events);                       // without mu_
   void LogRefusal(const std::string& from, const Refusal& refusal);
+  void LogDropped(const std::string& from, const std::vector<std::string>& dropped);
   void ApplyDiscoveries();  // requires mu_
   static std::optional<Refusal> CheckSize(size_t wire_bytes);
 
@@ -179,6 +208,14 @@ class Membership {
   bool was_lonely_ = true;
   uint64_t lonely_sequence_ = 0;
   DiscoveredPeers discovered_;        // guarded by mu_
+  DiscoveredPeers remembered_;        // guarded by mu_; called while lonely
+  std::function<void(const std::vector<HeartbeatTarget>&)> remember_;
+  std::vector<HeartbeatTarget> last_remembered_;  // guarded by mu_
+  MonoTime next_remember_;                        // guarded by mu_
+  // While leaving: the peers that called since, i.e. heard our goodbye
+  // from our own reply. Leave() waits for every goodbye target.
+  std::set<std::string> pulled_;                  // guarded by mu_
+  std::condition_variable pulled_cv_;
 
   // Discovery's findings wait here, behind a lock held only to store or
   // swap, so Avahi's thread never waits for a merge. Only the latest

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace domian {
 namespace {
@@ -49,15 +50,26 @@ class InMemoryNetwork final : public PeerTransport {
 
 class MembershipTest : public ::testing::Test {
  protected:
-  Membership& Add(const std::string& id, std::vector<std::string> seeds) {
+  Membership& Add(const std::string& id, std::vector<std::string> seeds,
+                  std::vector<HeartbeatTarget> remembered = {}, uint64_t incarnation = 1) {
     Identity self{id, "home", "0.1.0", Address(id), {}, {}, {}, kProtocolVersion};
     auto node = std::make_unique<Membership>(
-        self, 1, std::move(seeds), timings_, network_, clock_,
-        [this, id](uint64_t incarnation) { persisted_[id] = incarnation; });
+        self, incarnation, std::move(seeds), timings_, network_, clock_,
+        [this, id](uint64_t value) { persisted_[id] = value; },
+        PeerMemory{std::move(remembered), [this, id](const std::vector<HeartbeatTarget>& peers) {
+                     remembered_[id] = peers;
+                   }});
     network_.Attach(self.address, node.get());
-    return *nodes_.emplace(id, std::move(node)).first->second;
+    nodes_[id] = std::move(node);
+    return *nodes_[id];
   }
-  static std::string Address(const std::string& id) { return id + ".local:7420"; }
+  // Addresses are IP literals, as real nodes advertise them: addresses
+  // passed on by peers are dialled only when they are (see net.h).
+  static std::string Address(const std::string& id) {
+    static std::map<std::string, int> hosts;
+    const int host = hosts.try_emplace(id, static_cast<int>(hosts.size()) + 1).first->second;
+    return "127.0." + std::to_string(host / 250) + "." + std::to_string(host % 250 + 1) + ":7420";
+  }
 
   void Rounds(int count) {
     for (int i = 0; i < count; ++i) {
@@ -81,6 +93,7 @@ class MembershipTest : public ::testing::Test {
   std::map<std::string, std::unique_ptr<Membership>> nodes_;
   std::set<std::string> paused_;
   std::map<std::string, uint64_t> persisted_;
+  std::map<std::string, std::vector<HeartbeatTarget>> remembered_;
 };
 
 TEST_F(MembershipTest, NodesThatKnowOnlyTheSeedLearnEachOther) {
@@ -187,6 +200,62 @@ TEST_F(MembershipTest, ExchangeReturnsOnceThePeersOwnWordIsMerged) {
   EXPECT_FALSE(a.Exchange("b", milliseconds(500)));
 }
 
+TEST_F(MembershipTest, EachNodeRemembersItsPeersForItsNextLife) {
+  Add("a", {});
+  Add("b", {Address("a")});
+  Add("c", {Address("a")});
+  Rounds(static_cast<int>(Membership::kRememberInterval / timings_.heartbeat_interval) + 1);
+  ASSERT_TRUE(remembered_.contains("c"));
+  std::set<std::string> ids;
+  for (const HeartbeatTarget& peer : remembered_.at("c")) {
+    ids.insert(peer.id);
+    EXPECT_EQ(peer.address, Address(peer.id));
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"a", "b"}));
+}
+
+TEST_F(MembershipTest, ANodeThatLeftAndRestartsWithNoSeedIsTakenInByThePeersItRemembers) {
+  Add("a", {});
+  Add("b", {Address("a")});
+  Add("c", {Address("a")});
+  Rounds(3);
+  // c leaves cleanly; a and b stop calling it (it said goodbye).
+  nodes_.at("c")->Leave();
+  network_.Detach(Address("c"));
+  nodes_.erase("c");
+  Rounds(10);
+  ASSERT_EQ(StateSeenBy("a", "c"), PeerState::kDead);
+  // c comes back with only a seed that is gone, but remembers a and b.
+  Add("c", {"127.0.222.1:7420"}, {{"a", Address("a")}, {"b", Address("b")}}, 2);
+  Rounds(3);
+  for (const char* observer : {"a", "b"}) {
+    EXPECT_EQ(StateSeenBy(observer, "c"), PeerState::kAlive) << observer;
+    EXPECT_EQ(StateSeenBy("c", observer), PeerState::kAlive) << observer;
+  }
+  // Not lonely any more: remembered peers are not called on top of the
+  // heartbeats.
+  const int before = network_.calls_;
+  Rounds(10);
+  EXPECT_LE(network_.calls_ - before, 3 * 10 * static_cast<int>(timings_.fanout));
+}
+
+TEST_F(MembershipTest, AGoodbyeForgedInALiveNodesNameIsCheckedWithThatNode) {
+  Membership& a = Add("a", {});
+  Add("b", {Address("a")});
+  Rounds(3);
+  // A request in b's name, from b's address, with a newer heartbeat and a
+  // goodbye: a asks b, which is not leaving.
+  Identity b_self = nodes_.at("b")->Status().self;
+  PeerTable forger(b_self, nodes_.at("b")->Status().counters.incarnation, clock_, timings_);
+  for (int i = 0; i < 100; ++i) forger.Tick();
+  forger.Leave();
+  IdentityListMessage reply;
+  EXPECT_FALSE(a.HandleShareIdentityList(forger.MessageFor("a"), kSmallMessage, reply));
+  EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
+  Rounds(10);
+  EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
+}
+
 TEST_F(MembershipTest, SeedThatIsThisNodeIsDropped) {
   Membership& a = Add("a", {Address("a")});
   Rounds(2);
@@ -239,8 +308,12 @@ TEST_F(MembershipTest, OversizedMessagesAreRefusedBeforeMerging) {
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->kind, RefusalKind::kTooLarge);
   EXPECT_TRUE(a.Peers().empty());
+  const int calls = network_.calls_;
   EXPECT_FALSE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply));
-  EXPECT_EQ(a.Peers().size(), 1u);
+  // Accepted; the stranger is a peer once it answers a call back, which
+  // nobody does at its address here.
+  EXPECT_EQ(network_.calls_, calls + 1);
+  EXPECT_TRUE(a.Peers().empty());
 }
 
 TEST_F(MembershipTest, NodesFoundByDiscoveryLearnEachOther) {
@@ -317,8 +390,8 @@ TEST_F(MembershipTest, AVanishedRecordNeverMakesAPeerDead) {
 TEST_F(MembershipTest, ADiscoveredAddressThatIsThisNodeIsDropped) {
   Membership& a = Add("a", {});
   // A record that lies about its id but points at us.
-  a.NoteDiscovered("someone", Address("a") + "0");
-  network_.Attach(Address("a") + "0", &a);
+  a.NoteDiscovered("someone", "127.0.99.1:7420");
+  network_.Attach("127.0.99.1:7420", &a);
   Rounds(1);
   const int calls = network_.calls_;
   EXPECT_EQ(calls, 1);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <tuple>
 
+#include "core/common/net.h"
+
 namespace domian {
 namespace {
 
@@ -53,7 +55,7 @@ void PeerTable::UpdateSelf(Identity identity) {
 void PeerTable::Leave() {
   leaving_ = true;
   // A fresh counter makes the goodbye newer than every copy peers hold.
-  ++self_counters_.heartbeat;
+  self_counters_.heartbeat = SaturatingAdd(self_counters_.heartbeat, 1);
 }
 
 IdentityEntry PeerTable::SelfRow() const {
@@ -119,14 +121,42 @@ void PeerTable::SetState(const std::string& id, Peer& peer, PeerState to,
   if (to == PeerState::kDead) peer.dead_since = clock_.Now();
 }
 
-void PeerTable::AdoptIdentity(Peer& peer, const IdentityEntry& row) {
-  peer.identity = *row.identity;
+uint64_t PeerTable::KnownEpoch(const std::string& service) const {
+  uint64_t known = 0;
+  auto scan = [&](const Identity& identity) {
+    for (const ServiceRecord& record : identity.services) {
+      if (record.name == service) known = std::max(known, record.epoch);
+    }
+  };
+  scan(self_);
+  for (const auto& [id, peer] : peers_) {
+    if (peer.identity) scan(*peer.identity);
+  }
+  return known;
+}
+
+void PeerTable::AdoptIdentity(Peer& peer, const IdentityEntry& row, MergeOutcome& outcome) {
+  Identity identity = *row.identity;
+  // A service record with an epoch this node cannot fence with (beyond
+  // the ceiling, or far ahead of every epoch known for that service)
+  // costs that record, not the rest of the identity.
+  std::erase_if(identity.services, [&](const ServiceRecord& record) {
+    const uint64_t known = KnownEpoch(record.name);
+    if (record.epoch <= kMaxEpoch && record.epoch <= SaturatingAdd(known, kMaxCounterLead, kMaxEpoch)) {
+      return false;
+    }
+    outcome.dropped.push_back(row.id + ": service " + record.name + ": epoch " +
+                              std::to_string(record.epoch) + " is out of range (known: " +
+                              std::to_string(known) + ")");
+    return true;
+  });
+  peer.identity = std::move(identity);
   peer.payload_incarnation = row.counters.incarnation;
   peer.revision = row.revision;
   ++view_generation_;
 }
 
-MergeOutcome PeerTable::Merge(const IdentityListMessage& message) {
+MergeOutcome PeerTable::Merge(const IdentityListMessage& message, const MessageOrigin& origin) {
   MergeOutcome outcome;
   if (auto refusal = ValidateIdentityList(message, self_.cluster, limits_)) {
     outcome.refusal = std::move(refusal);
@@ -134,6 +164,7 @@ MergeOutcome PeerTable::Merge(const IdentityListMessage& message) {
   }
   const IdentityEntry& sender = message.sender;
   const std::string& address = sender.identity->address;
+  const bool reply = origin.kind == MessageOrigin::Kind::kReply;
   if (sender.id == self_.id) {
     if (sender.counters.incarnation == self_counters_.incarnation && address == self_.address) {
       outcome.from_self = true;  // a seed that turned out to be us
@@ -152,18 +183,26 @@ MergeOutcome PeerTable::Merge(const IdentityListMessage& message) {
                                     peer.identity->address + ") from " + address};
       return outcome;
     }
-  } else if (peers_.size() >= kMaxPeers) {
+  } else if (reply && address == origin.called && peers_.size() >= kMaxPeers) {
     outcome.refusal = Refusal{RefusalKind::kTooLarge,
                               "peer table is full (" + std::to_string(kMaxPeers) + " peers)"};
     return outcome;
   }
 
-  MergeRow(sender, /*direct=*/true, outcome);
+  // Only a reply from the address the domain advertises is its own word;
+  // a seed or a discovered address that answers as a domain advertising
+  // another address is called there too, like any claim.
+  if (reply && address == origin.called) {
+    MergeOwnWord(sender, outcome);
+  } else {
+    MergeClaim(sender, outcome);
+  }
+  size_t introductions_left = kMaxIntroductionsPerMessage;
   for (const IdentityEntry& row : message.identity_list) {
     if (row.id == self_.id) {
       MergeSelfRow(row, outcome);
     } else if (row.id != sender.id) {
-      MergeRow(row, /*direct=*/false, outcome);
+      MergeRelayed(row, introductions_left, outcome);
     }
   }
 
@@ -187,21 +226,142 @@ MergeOutcome PeerTable::Merge(const IdentityListMessage& message) {
 
 void PeerTable::MergeSelfRow(const IdentityEntry& row, MergeOutcome& outcome) {
   if (leaving_) return;
+  if (row.counters.incarnation > kMaxCounter || row.counters.heartbeat > kMaxCounter) {
+    outcome.dropped.push_back("a row for this node has counters out of range (" +
+                              std::to_string(row.counters.incarnation) + ", " +
+                              std::to_string(row.counters.heartbeat) + ")");
+    return;
+  }
   if (row.counters.incarnation > self_counters_.incarnation) {
     // Somebody holds a later incarnation of us than we have: an earlier
-    // life whose state was lost, or an impostor. Either way, outgrow it.
-    self_counters_.incarnation = row.counters.incarnation + 1;
+    // life whose state was lost, or an impostor. Either way, outgrow it,
+    // unless it is further ahead than any earlier life could be: then it
+    // is a lie meant to push our counter to its ceiling.
+    if (row.counters.incarnation - self_counters_.incarnation > kMaxCounterLead) {
+      outcome.dropped.push_back("a row for this node claims incarnation " +
+                                std::to_string(row.counters.incarnation) + ", too far above ours (" +
+                                std::to_string(self_counters_.incarnation) + ")");
+      return;
+    }
+    self_counters_.incarnation = SaturatingAdd(row.counters.incarnation, 1);
     outcome.refuted = true;
-  } else if (row.counters.incarnation == self_counters_.incarnation &&
-             row.state != PeerState::kAlive) {
+    return;
+  }
+  if (row.counters.incarnation != self_counters_.incarnation) return;
+  if (row.state != PeerState::kAlive) {
     // A peer suspects us or thinks us dead (we were paused, or a network
     // hiccup): a new incarnation overrides that rumour everywhere.
-    ++self_counters_.incarnation;
+    self_counters_.incarnation = SaturatingAdd(self_counters_.incarnation, 1);
     outcome.refuted = true;
+  } else if (row.counters.heartbeat > self_counters_.heartbeat &&
+             row.counters.heartbeat - self_counters_.heartbeat <= kMaxCounterLead) {
+    // Somebody spread a heartbeat of ours we never sent: peers would take
+    // our real ones for old news until we caught up. Jump past it.
+    self_counters_.heartbeat = SaturatingAdd(row.counters.heartbeat, 1);
   }
 }
 
-void PeerTable::MergeRow(const IdentityEntry& row, bool direct, MergeOutcome& outcome) {
+void PeerTable::Introduce(const std::string& id, const std::string& address, bool own_claim,
+                          MergeOutcome& outcome) {
+  if (introductions_.Contains(id) && !own_claim) return;
+  const std::string why = own_claim ? UndialableClaimReason(address, self_.address)
+                                    : UndialableHintReason(address, self_.address);
+  if (!why.empty()) {
+    outcome.dropped.push_back(id + ": not calling " + address + ": " + why);
+    return;
+  }
+  if (!introductions_.Add(id, address, own_claim, clock_.Now())) {
+    outcome.dropped.push_back(id + ": too many domains being introduced (" +
+                              std::to_string(Introductions::kMaxIntroductions) + ")");
+  }
+}
+
+void PeerTable::MergeOwnWord(const IdentityEntry& row, MergeOutcome& outcome) {
+  const MonoTime now = clock_.Now();
+  introductions_.Remove(row.id);
+  auto it = peers_.find(row.id);
+  if (it == peers_.end()) {
+    // A forgotten peer's tombstone holds back old rows about it; its own
+    // word is fresh.
+    tombstones_.erase(row.id);
+    Peer& peer = peers_[row.id];
+    peer.counters = row.counters;
+    AdoptIdentity(peer, row, outcome);
+    peer.last_advanced = now;
+    peer.last_direct = now;
+    peer.left = row.leaving;
+    peer.state = row.leaving ? PeerState::kDead : PeerState::kAlive;
+    peer.dead_since = now;
+    outcome.changes.push_back({row.id, AddressOf(peer), std::nullopt, peer.state, peer.left, false});
+    return;
+  }
+  Peer& peer = it->second;
+  if (PayloadVersion{row.counters.incarnation, row.revision} >
+      PayloadVersion{peer.payload_incarnation, peer.revision}) {
+    AdoptIdentity(peer, row, outcome);
+  }
+  // Counters never go back: lower ones here mean somebody spread higher
+  // ones in its name, which it outgrows once it sees them.
+  if (row.counters.incarnation > peer.counters.incarnation) ++view_generation_;
+  peer.counters = std::max(peer.counters, row.counters);
+  peer.last_direct = now;
+  peer.last_advanced = now;
+  peer.unanswered = 0;
+  peer.news = false;
+  peer.news_address.clear();
+  peer.left = row.leaving;
+  SetState(row.id, peer, row.leaving ? PeerState::kDead : PeerState::kAlive, outcome.changes);
+}
+
+void PeerTable::MergeClaim(const IdentityEntry& row, MergeOutcome& outcome) {
+  const std::string& address = row.identity->address;
+  auto it = peers_.find(row.id);
+  if (it == peers_.end()) {
+    if (auto tomb = tombstones_.find(row.id);
+        tomb != tombstones_.end() && row.counters <= tomb->second.counters) {
+      return;  // a forgotten peer's old message
+    }
+    Introduce(row.id, address, /*own_claim=*/true, outcome);
+    return;
+  }
+  Peer& peer = it->second;
+  if (!peer.identity || peer.identity->address != address) {
+    // A dead peer says it is back at another address: ask it there.
+    if (UndialableClaimReason(address, self_.address).empty()) {
+      peer.news = true;
+      peer.news_address = address;
+    }
+    return;
+  }
+  const bool same_life = row.counters.incarnation == peer.counters.incarnation;
+  if (same_life && !row.leaving && peer.state != PeerState::kDead &&
+      row.counters.heartbeat >= peer.counters.heartbeat &&
+      row.counters.heartbeat - peer.counters.heartbeat <= kMaxCounterLead) {
+    // What we know, with a fresh heartbeat: it keeps the peer alive, as a
+    // relayed "alive" would, and counts as this interval's exchange.
+    const MonoTime now = clock_.Now();
+    peer.counters.heartbeat = row.counters.heartbeat;
+    peer.last_direct = now;
+    peer.last_advanced = now;
+    SetState(row.id, peer, PeerState::kAlive, outcome.changes);
+    if (row.revision > HeldRevision(peer)) peer.news = true;
+    return;
+  }
+  // Another incarnation, a goodbye, or a dead peer calling again: only
+  // its own answer may change what we hold.
+  if (row.counters > peer.counters || row.leaving || peer.state == PeerState::kDead) {
+    peer.news = true;
+  }
+}
+
+void PeerTable::MergeRelayed(const IdentityEntry& row, size_t& introductions_left,
+                             MergeOutcome& outcome) {
+  if (row.counters.incarnation > kMaxCounter || row.counters.heartbeat > kMaxCounter) {
+    outcome.dropped.push_back(row.id + ": counters (" + std::to_string(row.counters.incarnation) +
+                              ", " + std::to_string(row.counters.heartbeat) +
+                              ") are out of range");
+    return;
+  }
   const MonoTime now = clock_.Now();
   auto it = peers_.find(row.id);
   if (it == peers_.end()) {
@@ -209,38 +369,44 @@ void PeerTable::MergeRow(const IdentityEntry& row, bool direct, MergeOutcome& ou
         tomb != tombstones_.end() && row.counters <= tomb->second.counters) {
       return;  // a forgotten peer's old row still going round
     }
-    // Without an identity we cannot reach it; a later row will carry one.
-    if (!row.identity || peers_.size() >= kMaxPeers) return;
-    Peer& peer = peers_[row.id];
-    peer.counters = row.counters;
-    AdoptIdentity(peer, row);
-    peer.last_advanced = now;
-    if (direct) peer.last_direct = now;
-    peer.left = row.leaving;
-    peer.state = row.leaving || (!direct && row.state == PeerState::kDead) ? PeerState::kDead
-                                                                           : PeerState::kAlive;
-    peer.dead_since = now;
-    tombstones_.erase(row.id);
-    outcome.changes.push_back({row.id, AddressOf(peer), std::nullopt, peer.state, peer.left, false});
+    // Only a live domain with an address is worth calling.
+    if (!row.identity || row.leaving || row.state != PeerState::kAlive) return;
+    if (introductions_.Contains(row.id)) return;
+    if (introductions_left == 0) {
+      outcome.dropped.push_back(row.id + ": more than " +
+                                std::to_string(kMaxIntroductionsPerMessage) +
+                                " unknown domains in one message");
+      return;
+    }
+    --introductions_left;
+    Introduce(row.id, row.identity->address, /*own_claim=*/false, outcome);
     return;
   }
 
   Peer& peer = it->second;
-  if (row.identity && PayloadVersion{row.counters.incarnation, row.revision} >
-                          PayloadVersion{peer.payload_incarnation, peer.revision}) {
-    AdoptIdentity(peer, row);
-  }
-
-  if (direct) {
-    if (row.counters < peer.counters) return;  // an old message: counters never go back
-    if (row.counters.incarnation != peer.counters.incarnation) ++view_generation_;
-    peer.counters = row.counters;
-    peer.last_direct = now;
-    peer.last_advanced = now;
-    peer.left = row.leaving;
-    SetState(row.id, peer, row.leaving ? PeerState::kDead : PeerState::kAlive, outcome.changes);
+  const bool ahead_too_far =
+      row.counters.incarnation > peer.counters.incarnation
+          ? row.counters.incarnation - peer.counters.incarnation > kMaxCounterLead
+          : row.counters.incarnation == peer.counters.incarnation &&
+                row.counters.heartbeat > peer.counters.heartbeat &&
+                row.counters.heartbeat - peer.counters.heartbeat > kMaxCounterLead;
+  if (ahead_too_far) {
+    outcome.dropped.push_back(row.id + ": counters (" + std::to_string(row.counters.incarnation) +
+                              ", " + std::to_string(row.counters.heartbeat) +
+                              ") are too far ahead of what is known (" +
+                              std::to_string(peer.counters.incarnation) + ", " +
+                              std::to_string(peer.counters.heartbeat) + ")");
     return;
   }
+  // News about it (a new life, a newer identity, a goodbye) is fetched
+  // from the peer itself; a relay only says there is some.
+  if (row.counters.incarnation > peer.counters.incarnation ||
+      (row.leaving && !peer.left && row.counters >= peer.counters) ||
+      (row.counters.incarnation == peer.counters.incarnation &&
+       row.revision > HeldRevision(peer))) {
+    peer.news = true;
+  }
+  if (row.leaving) return;
 
   if (row.counters <= peer.counters) {
     // Nothing newer, but a second opinion: the sender holds the same last
@@ -253,11 +419,6 @@ void PeerTable::MergeRow(const IdentityEntry& row, bool direct, MergeOutcome& ou
   }
   if (row.counters.incarnation != peer.counters.incarnation) ++view_generation_;
   peer.counters = row.counters;
-  if (row.leaving) {
-    peer.left = true;
-    SetState(row.id, peer, PeerState::kDead, outcome.changes);
-    return;
-  }
   // Only direct contact brings back a dead peer: a newer counter heard
   // second-hand may have been written just before it died.
   if (peer.state == PeerState::kDead) return;
@@ -281,8 +442,9 @@ std::vector<PeerChange> PeerTable::Tick() {
     }
   }
   last_tick_ = now;
-  ++self_counters_.heartbeat;
+  self_counters_.heartbeat = SaturatingAdd(self_counters_.heartbeat, 1);
   pace_ = PaceFor(timings_, peers_.size() + 1);
+  introduction_calls_left_ = kIntroductionCallsPerTick;
 
   for (auto it = peers_.begin(); it != peers_.end();) {
     const std::string& id = it->first;
@@ -308,37 +470,54 @@ std::vector<PeerChange> PeerTable::Tick() {
   return changes;
 }
 
-std::vector<HeartbeatTarget> PeerTable::PickTargets(const std::vector<std::string>& seeds) {
+std::vector<HeartbeatTarget> PeerTable::PickTargets(
+    const std::vector<std::string>& seeds,
+    const std::function<bool(const std::string& address)>& busy) {
   const MonoTime now = clock_.Now();
   std::vector<HeartbeatTarget> targets;
+  auto is_busy = [&](const std::string& address) { return busy && busy(address); };
 
   // Live peers heard from directly longest ago come first; a peer we
   // exchanged lists with within the last interval (either side asking)
   // needs no heartbeat from us: the seed's "contact when the last one is
   // too old". One exchange per pair per interval is enough, since each
-  // carries both sides' lists.
+  // carries both sides' lists. Peers that stopped answering would always
+  // be the ones heard from longest ago: left in that order, a partition
+  // would give every slot to the unreachable side and starve the
+  // reachable one, so they queue apart and get one slot per tick.
   const auto recent = timings_.heartbeat_interval;
-  std::vector<std::pair<std::string, Peer*>> live;
+  std::vector<std::pair<std::string, Peer*>> answering, silent;
   for (auto& [id, peer] : peers_) {
     if (peer.state == PeerState::kDead || !peer.identity) continue;
     if (peer.last_direct && now - *peer.last_direct < recent) continue;
-    live.emplace_back(id, &peer);
+    if (is_busy(peer.identity->address)) continue;
+    const bool answers = peer.state == PeerState::kAlive && peer.unanswered == 0;
+    (answers ? answering : silent).emplace_back(id, &peer);
   }
   auto key = [](const Peer* peer) {
     return std::make_tuple(peer->last_direct.value_or(MonoTime::min()),
                            peer->last_attempt.value_or(MonoTime::min()));
   };
-  std::sort(live.begin(), live.end(),
-            [&](const auto& a, const auto& b) { return key(a.second) < key(b.second); });
+  auto by_key = [&](const auto& a, const auto& b) { return key(a.second) < key(b.second); };
+  std::sort(answering.begin(), answering.end(), by_key);
+  // The silent take turns by when they were last tried.
+  std::sort(silent.begin(), silent.end(), [](const auto& a, const auto& b) {
+    return a.second->last_attempt.value_or(MonoTime::min()) <
+           b.second->last_attempt.value_or(MonoTime::min());
+  });
   exchange_credit_ = std::min(exchange_credit_ + pace_.exchanges_per_tick,
                               static_cast<double>(std::max<uint32_t>(timings_.fanout, 1)));
   const auto due = static_cast<size_t>(exchange_credit_);
   exchange_credit_ -= static_cast<double>(due);
-  for (auto& [id, peer] : live) {
-    if (targets.size() >= due) break;
+  auto take = [&](const std::string& id, Peer* peer) {
     targets.push_back({id, peer->identity->address});
     peer->last_attempt = now;
+  };
+  for (auto& [id, peer] : answering) {
+    if (targets.size() >= due) break;
+    take(id, peer);
   }
+  if (targets.size() < due && !silent.empty()) take(silent.front().first, silent.front().second);
 
   // One dead peer now and then, so both halves of a healed partition find
   // each other again. Peers that said goodbye will call us when they return.
@@ -347,6 +526,7 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(const std::vector<std::strin
     const std::string* oldest_id = nullptr;
     for (auto& [id, peer] : peers_) {
       if (peer.state != PeerState::kDead || peer.left || !peer.identity) continue;
+      if (is_busy(peer.identity->address)) continue;
       if (oldest == nullptr || peer.last_attempt < oldest->last_attempt) {
         oldest = &peer;
         oldest_id = &id;
@@ -367,13 +547,51 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(const std::vector<std::strin
                            (entry.second.identity && entry.second.identity->address == seed);
       return is_seed && entry.second.state != PeerState::kDead;
     });
-    if (answered) continue;
+    if (answered || is_busy(seed)) continue;
     auto [attempt, fresh] = seed_attempts_.try_emplace(seed, now);
     if (!fresh && now - attempt->second < timings_.seed_retry) continue;
     attempt->second = now;
     targets.push_back({"", seed});
   }
   return targets;
+}
+
+std::vector<HeartbeatTarget> PeerTable::UrgentTargets(
+    const std::function<bool(const std::string& address)>& busy) {
+  const MonoTime now = clock_.Now();
+  auto is_busy = [&](const std::string& address) { return busy && busy(address); };
+  std::vector<HeartbeatTarget> targets;
+  for (auto& [id, peer] : peers_) {
+    if (!peer.news || !peer.identity) continue;
+    const std::string& address = peer.news_address.empty() ? peer.identity->address
+                                                           : peer.news_address;
+    if (is_busy(address)) continue;
+    if (peer.last_news_call && now - *peer.last_news_call < timings_.heartbeat_interval) continue;
+    peer.last_news_call = now;
+    peer.last_attempt = now;
+    targets.push_back({id, address});
+  }
+  for (Introductions::Target& due :
+       introductions_.Due(now, introduction_calls_left_, is_busy)) {
+    --introduction_calls_left_;
+    targets.push_back({std::move(due.id), std::move(due.address)});
+  }
+  return targets;
+}
+
+void PeerTable::NoteUnanswered(const HeartbeatTarget& target) {
+  if (target.id.empty()) return;
+  auto it = peers_.find(target.id);
+  if (it == peers_.end()) {
+    introductions_.Unanswered(target.id, clock_.Now());
+    return;
+  }
+  Peer& peer = it->second;
+  peer.unanswered = std::min(peer.unanswered + 1, 1 << 20);
+  // The news waits for the next hint rather than calling a silent peer
+  // every interval.
+  peer.news = false;
+  peer.news_address.clear();
 }
 
 void PeerTable::NoteSeedAnswer(const std::string& seed, const std::string& id) {

@@ -1,23 +1,40 @@
 // PeerTable: what this node knows of every domain in its cluster, and the
 // rules that keep that knowledge right.
 //
-// It merges identity lists (newer owner counters win, unknown peers are
-// added), judges liveness on this node's own monotonic clock
-// (alive -> suspect -> dead -> forgotten), refutes rumours of its own
+// It merges identity lists, judges liveness on this node's own monotonic
+// clock (alive -> suspect -> dead -> forgotten), refutes rumours of its own
 // death, and decides what to send to whom. It does no I/O and takes no
 // locks: Membership owns it and serialises access; tests drive it with a
 // FakeClock.
+//
+// Who may say what. Any device on the LAN can send a message, so what a
+// message says is weighed by where it came from:
+//  - A reply to a call this node made, from the address it called, is the
+//    answering domain speaking for itself: it alone sets that domain's
+//    identity (address, traits, offers, services), its incarnation and its
+//    goodbye. Only such a reply makes a stranger a peer, or brings back a
+//    dead one.
+//  - A request is a claim by whoever connected. Its sender row keeps a
+//    known live peer alive when it matches what is known (same address,
+//    same incarnation); anything new it says (an unknown id, a new
+//    incarnation, a newer identity, a goodbye) only makes this node call
+//    that domain back at the address it knows, and take the news from the
+//    reply (see UrgentTargets).
+//  - Relayed rows (the rest of any message) spread liveness and suspicion
+//    of known peers, bounded to kMaxCounterLead ahead of what is known;
+//    news in them is a reason to call the domain, never a rewrite of it. A
+//    relayed row for an unknown id is an introduction (introductions.h).
 //
 // How liveness works: every node bumps its own heartbeat counter on each
 // tick and gossips its table. A peer is alive while its counters keep
 // growing *as seen here*; the time of the last growth is read from our
 // own clock, never from the peer's. Counters from second-hand rows
-// refresh a peer only when the sender also says it is alive; a dead peer
-// comes back only by direct contact (it talks to us, or answers us) so a
-// stale rumour cannot resurrect it.
+// refresh a peer only when the sender also says it is alive, and never a
+// dead one: a stale rumour cannot resurrect it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +44,7 @@
 #include "core/common/clock.h"
 #include "core/config/node_config.h"
 #include "core/membership/identity.h"
+#include "core/membership/introductions.h"
 #include "core/membership/wire_limits.h"
 
 namespace domian {
@@ -87,11 +105,25 @@ inline constexpr size_t kFullSpeedMembers = 16;
 
 GossipPace PaceFor(const MembershipTimings& timings, size_t members);
 
+// Where a message came from, which decides what it may change (see the
+// top of this file).
+struct MessageOrigin {
+  enum class Kind { kRequest, kReply };
+  Kind kind = Kind::kRequest;
+  std::string called;  // kReply: the address this node called
+
+  static MessageOrigin Request() { return {}; }
+  static MessageOrigin Reply(std::string called) { return {Kind::kReply, std::move(called)}; }
+};
+
 struct MergeOutcome {
   std::optional<Refusal> refusal;   // set: nothing was merged
   std::vector<PeerChange> changes;
   bool refuted = false;             // our incarnation grew to refute a rumour
   bool from_self = false;           // the message was our own (a seed that is us)
+  // Rows or service records left out of an accepted message, and why (for
+  // the log): one bad row costs that row, not the whole message.
+  std::vector<std::string> dropped;
 };
 
 class PeerTable {
@@ -103,6 +135,15 @@ class PeerTable {
   // is not held against peers (Lifeguard: a slow node must not declare
   // the others dead).
   static constexpr int kLateTickIntervals = 2;
+  // Ids one message may introduce. A join introduces one domain; a
+  // message naming hundreds of unknown ones is junk, and each
+  // introduction costs calls.
+  static constexpr size_t kMaxIntroductionsPerMessage = 8;
+  // Calls to introduced addresses per heartbeat interval, however many
+  // messages introduce them: what junk can cost this node in dialling
+  // (80 a second), and what lets a whole cluster starting at once (every
+  // node new to every other) meet within a few seconds.
+  static constexpr size_t kIntroductionCallsPerTick = 16;
 
   PeerTable(Identity self, uint64_t incarnation, const Clock& clock, MembershipTimings timings,
             WireLimits limits = {});
@@ -119,9 +160,9 @@ class PeerTable {
   bool leaving() const { return leaving_; }
 
   // --- messages ---
-  // Merges a request or reply. Validates first; a refused message leaves
-  // the table untouched.
-  MergeOutcome Merge(const IdentityListMessage& message);
+  // Merges a request or a reply (`origin`). Validates first; a refused
+  // message leaves the table untouched.
+  MergeOutcome Merge(const IdentityListMessage& message, const MessageOrigin& origin);
   // The message to send to `receiver_id` (empty: a seed we do not know
   // yet, which gets every identity in full).
   IdentityListMessage MessageFor(const std::string& receiver_id) const;
@@ -136,7 +177,23 @@ class PeerTable {
   // longest ago, as many as the pace allows this tick (up to `fanout`);
   // one dead peer per reconnect interval (so partitions heal); every
   // unanswered seed once per seed_retry.
-  std::vector<HeartbeatTarget> PickTargets(const std::vector<std::string>& seeds);
+  //
+  // Peers that answer come first: a peer whose last call went unanswered
+  // (or that is suspect) gets at most one of the slots per tick, so the
+  // peers a node can still reach keep getting exchanges however many
+  // others are cut off. Addresses `busy` says have a call out are skipped
+  // without using a slot.
+  std::vector<HeartbeatTarget> PickTargets(
+      const std::vector<std::string>& seeds,
+      const std::function<bool(const std::string& address)>& busy = nullptr);
+  // Calls worth making now rather than at the next tick: domains whose
+  // news this node heard second hand (a new incarnation or identity, a
+  // goodbye, a dead peer calling again), at most once per heartbeat
+  // interval each, and introductions due, within kIntroductionCallsPerTick.
+  std::vector<HeartbeatTarget> UrgentTargets(
+      const std::function<bool(const std::string& address)>& busy = nullptr);
+  // A call to `target` went unanswered (or was refused).
+  void NoteUnanswered(const HeartbeatTarget& target);
   // A seed address answered as node `id`: while that peer is alive the
   // seed needs no separate heartbeat (its advertised address may differ,
   // e.g. a seed given by host name).
@@ -158,7 +215,7 @@ class PeerTable {
 
  private:
   struct Peer {
-    std::optional<Identity> identity;  // absent until some row carries it
+    std::optional<Identity> identity;  // as the peer itself last said
     Counters counters;
     uint64_t payload_incarnation = 0;  // incarnation `identity` belongs to
     uint64_t revision = 0;
@@ -168,6 +225,12 @@ class PeerTable {
     MonoTime dead_since;
     std::optional<MonoTime> last_direct;   // last request from / reply by it
     std::optional<MonoTime> last_attempt;  // last time we tried to reach it
+    int unanswered = 0;                    // our calls since its last reply
+    // Heard second hand that it has news: call it (UrgentTargets), at
+    // `news_address` when a dead peer says it is back elsewhere.
+    bool news = false;
+    std::string news_address;
+    std::optional<MonoTime> last_news_call;
     // What this peer holds of every identity, per its last message.
     // Decides which rows go in full. Updated in place, since it is
     // rewritten on every message the peer sends.
@@ -180,8 +243,18 @@ class PeerTable {
   };
 
   void MergeSelfRow(const IdentityEntry& row, MergeOutcome& outcome);
-  void MergeRow(const IdentityEntry& row, bool direct, MergeOutcome& outcome);
-  void AdoptIdentity(Peer& peer, const IdentityEntry& row);
+  // The domain's own word (a reply from the address it advertises).
+  void MergeOwnWord(const IdentityEntry& row, MergeOutcome& outcome);
+  // A sender row nobody vouches for (a request, or a reply from another
+  // address than the one it advertises).
+  void MergeClaim(const IdentityEntry& row, MergeOutcome& outcome);
+  // A relayed row; `introductions_left` counts down per message.
+  void MergeRelayed(const IdentityEntry& row, size_t& introductions_left, MergeOutcome& outcome);
+  void Introduce(const std::string& id, const std::string& address, bool own_claim,
+                 MergeOutcome& outcome);
+  void AdoptIdentity(Peer& peer, const IdentityEntry& row, MergeOutcome& outcome);
+  // The highest epoch any identity this node holds reports for `service`.
+  uint64_t KnownEpoch(const std::string& service) const;
   void SetState(const std::string& id, Peer& peer, PeerState to, std::vector<PeerChange>& changes);
   IdentityEntry SelfRow() const;
   IdentityEntry RowFor(const std::string& id, const Peer& peer, const Peer* receiver) const;
@@ -210,6 +283,8 @@ class PeerTable {
   std::unordered_map<std::string, Tombstone> tombstones_;
   std::unordered_map<std::string, MonoTime> seed_attempts_;
   std::unordered_map<std::string, std::string> seed_ids_;  // seed address -> node id
+  Introductions introductions_;
+  size_t introduction_calls_left_ = kIntroductionCallsPerTick;
 };
 
 }  // namespace domian

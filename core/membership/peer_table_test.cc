@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
+#include <set>
 
 namespace domian {
 namespace {
@@ -34,15 +36,56 @@ class PeerTableTest : public ::testing::Test {
  protected:
   std::unique_ptr<PeerTable> Make(const std::string& id, uint64_t incarnation = 1) {
     const std::string address = "127.0.0.1:" + std::to_string(7000 + next_port_++);
-    return std::make_unique<PeerTable>(MakeIdentity(id, address), incarnation, clock_, Timings());
+    auto table =
+        std::make_unique<PeerTable>(MakeIdentity(id, address), incarnation, clock_, Timings());
+    Register(*table);
+    return table;
+  }
+  // `table` answers calls to its address (the latest one registered there).
+  void Register(PeerTable& table) { world_[table.self().address] = &table; }
+
+  // `from` calls `to` once (push-pull): `to` takes the request as a claim,
+  // `from` takes the reply as `to`'s own word. Nothing else happens.
+  void Call(PeerTable& from, PeerTable& to) {
+    Register(from);
+    Register(to);
+    const MergeOutcome request =
+        to.Merge(from.MessageFor(to.self().id), MessageOrigin::Request());
+    ASSERT_FALSE(request.refusal) << request.refusal->message;
+    const MergeOutcome reply =
+        from.Merge(to.MessageFor(from.self().id), MessageOrigin::Reply(to.self().address));
+    ASSERT_FALSE(reply.refusal) << reply.refusal->message;
   }
 
-  // `from` sends its list to `to`, and `to` replies (push-pull).
-  static void Exchange(PeerTable& from, PeerTable& to) {
-    const MergeOutcome request = to.Merge(from.MessageFor(to.self().id));
-    ASSERT_FALSE(request.refusal) << request.refusal->message;
-    const MergeOutcome reply = from.Merge(to.MessageFor(from.self().id));
-    ASSERT_FALSE(reply.refusal) << reply.refusal->message;
+  // `from` calls `to`; then, as Membership does at once, every table makes
+  // the calls the news it heard asks for (calling a stranger back, fetching
+  // a newer identity, checking a goodbye) until none is left. Tables whose
+  // id is in `down_` answer nothing, and calls across `cut_` fail.
+  void Exchange(PeerTable& from, PeerTable& to) {
+    Call(from, to);
+    Settle();
+  }
+  void Settle() {
+    constexpr int kMaxPasses = 10;  // news settles in two or three
+    for (int pass = 0; pass < kMaxPasses; ++pass) {
+      bool called = false;
+      const auto world = world_;
+      for (const auto& [address, table] : world) {
+        if (down_.contains(table->self().id) || world_.at(address) != table) continue;
+        for (const HeartbeatTarget& target : table->UrgentTargets()) {
+          called = true;
+          const auto there = world_.find(target.address);
+          if (there == world_.end() || down_.contains(there->second->self().id) ||
+              cut_.contains({table->self().id, there->second->self().id})) {
+            table->NoteUnanswered(target);
+          } else {
+            Call(*table, *there->second);
+          }
+        }
+      }
+      if (!called) return;
+    }
+    FAIL() << "news kept causing calls after " << kMaxPasses << " passes";
   }
 
   // Lets `duration` pass in heartbeat-sized steps, ticking every table.
@@ -55,6 +98,9 @@ class PeerTableTest : public ::testing::Test {
 
   FakeClock clock_;
   int next_port_ = 1;
+  std::map<std::string, PeerTable*> world_;  // by address; tables outlive their use here
+  std::set<std::string> down_;
+  std::set<std::pair<std::string, std::string>> cut_;  // (caller, callee) that fail
 };
 
 TEST_F(PeerTableTest, StartsLonely) {
@@ -68,15 +114,51 @@ TEST_F(PeerTableTest, SecondHandPeersAreLearnedThroughASeed) {
   Exchange(*a, *b);  // A knows only seed B
   Exchange(*c, *b);  // C knows only seed B; learns A from B's reply
   EXPECT_EQ(c->StateOf("a"), PeerState::kAlive);
-  Exchange(*a, *b);  // A learns C from B
+  Exchange(*a, *b);
   EXPECT_EQ(a->StateOf("c"), PeerState::kAlive);
   EXPECT_FALSE(a->Lonely());
-  // The second-hand peer is contacted directly: it has never been heard
-  // from, so it comes first among A's targets.
-  const auto targets = a->PickTargets({});
-  ASSERT_FALSE(targets.empty());
-  EXPECT_EQ(targets.front().id, "c");
-  EXPECT_EQ(targets.front().address, c->self().address);
+}
+
+TEST_F(PeerTableTest, SecondHandPeersAreBelievedOnlyOnceTheyAnswer) {
+  auto a = Make("a"), b = Make("b"), c = Make("c");
+  Exchange(*a, *b);
+  Call(*c, *b);  // B's reply introduces A to C
+  // Heard of, not heard from: not a peer, not counted, but called at once
+  // at the address B gave.
+  EXPECT_EQ(c->StateOf("a"), std::nullopt);
+  EXPECT_EQ(c->size(), 1u);
+  const auto urgent = c->UrgentTargets();
+  ASSERT_EQ(urgent.size(), 1u);
+  EXPECT_EQ(urgent[0].id, "a");
+  EXPECT_EQ(urgent[0].address, a->self().address);
+  Call(*c, *a);
+  EXPECT_EQ(c->StateOf("a"), PeerState::kAlive);
+  // A heard C's call: a claim, so A calls C back before believing it.
+  EXPECT_EQ(a->StateOf("c"), std::nullopt);
+  Settle();
+  EXPECT_EQ(a->StateOf("c"), PeerState::kAlive);
+}
+
+TEST_F(PeerTableTest, AnIntroductionNobodyAnswersIsDroppedAfterAFewCalls) {
+  auto a = Make("a"), b = Make("b");
+  down_.insert("ghost");
+  PeerTable ghost(MakeIdentity("ghost", "127.0.0.1:6999"), 1, clock_, Timings());
+  Call(ghost, *b);  // B calls the ghost back, which never answers again
+  Settle();
+  Exchange(*a, *b);
+  EXPECT_EQ(b->StateOf("ghost"), std::nullopt);
+  EXPECT_EQ(a->StateOf("ghost"), std::nullopt);
+  int calls = 0;
+  for (int i = 0; i < 50; ++i) {
+    Run(Timings().heartbeat_interval, {a.get(), b.get()});
+    for (const HeartbeatTarget& target : b->UrgentTargets()) {
+      if (target.id == "ghost") ++calls;
+      b->NoteUnanswered(target);
+    }
+  }
+  EXPECT_EQ(b->StateOf("ghost"), std::nullopt);
+  // The first call was made when it was introduced; two more, then none.
+  EXPECT_EQ(calls, Introductions::kMaxAttempts - 1);
 }
 
 TEST_F(PeerTableTest, NewerCountersWinOlderAreIgnored) {
@@ -91,7 +173,7 @@ TEST_F(PeerTableTest, NewerCountersWinOlderAreIgnored) {
   EXPECT_EQ(before[0].counters.heartbeat, 2u);
   // Replaying the older message changes nothing.
   clock_.Advance(milliseconds(100));
-  const MergeOutcome stale = a->Merge(fresh);
+  const MergeOutcome stale = a->Merge(fresh, MessageOrigin::Request());
   EXPECT_FALSE(stale.refusal);
   const auto after = a->Peers();
   EXPECT_EQ(after[0].counters, before[0].counters);
@@ -120,7 +202,7 @@ TEST_F(PeerTableTest, ForgottenPeerIsNotRevivedByItsOldRow) {
   const IdentityListMessage stale_from_c = c->MessageFor("b");
   Run(Timings().dead_after + Timings().forget_after + milliseconds(200), {b.get()});
   ASSERT_EQ(b->StateOf("a"), std::nullopt);
-  EXPECT_FALSE(b->Merge(stale_from_c).refusal);
+  EXPECT_FALSE(b->Merge(stale_from_c, MessageOrigin::Request()).refusal);
   EXPECT_EQ(b->StateOf("a"), std::nullopt);
 }
 
@@ -145,17 +227,24 @@ TEST_F(PeerTableTest, DeadPeerComesBackOnlyByDirectContact) {
   Exchange(*c, *b);
   Exchange(*a, *b);
   // C is cut off from A only; A declares it dead.
+  cut_.insert({"a", "c"});
   for (int i = 0; i < 8; ++i) {
     Run(milliseconds(200), {a.get(), b.get(), c.get()});
     Exchange(*b, *a);
   }
   ASSERT_EQ(a->StateOf("c"), PeerState::kDead);
-  // B now relays a newer heartbeat of C: a rumour, not proof.
+  // B now relays a newer heartbeat (even a new incarnation) of C: a
+  // rumour, not proof. A asks C, which it cannot reach.
   Exchange(*c, *b);
   Exchange(*b, *a);
   EXPECT_EQ(a->StateOf("c"), PeerState::kDead);
-  // C talks to A itself: alive again.
-  Exchange(*c, *a);
+  // The cut heals and C calls A: a claim, so A calls C back, and C's own
+  // answer brings it back.
+  cut_.clear();
+  clock_.Advance(Timings().heartbeat_interval);  // A asks a peer at most once an interval
+  Call(*c, *a);
+  EXPECT_EQ(a->StateOf("c"), PeerState::kDead);
+  Settle();
   EXPECT_EQ(a->StateOf("c"), PeerState::kAlive);
 }
 
@@ -250,12 +339,37 @@ TEST_F(PeerTableTest, GoodbyeMarksDeadAtOnceAndSpreadsSecondHand) {
   Exchange(*c, *b);
   Exchange(*a, *b);
   c->Leave();
-  Exchange(*c, *b);  // only B hears the goodbye directly
+  Call(*c, *b);  // C says goodbye to B only
+  // A goodbye is believed from C's own reply: B calls C back first.
+  EXPECT_EQ(b->StateOf("c"), PeerState::kAlive);
+  Settle();
   EXPECT_EQ(b->StateOf("c"), PeerState::kDead);
   EXPECT_TRUE(b->Peers()[1].left);
-  Exchange(*b, *a);  // A hears it from B
+  Exchange(*b, *a);  // A hears of it from B, and asks C too
   EXPECT_EQ(a->StateOf("c"), PeerState::kDead);
   EXPECT_TRUE(a->LiveTargets().size() == 1 && a->LiveTargets()[0].id == "b");
+}
+
+TEST_F(PeerTableTest, AGoodbyeInAnotherNodesNameIsNotBelieved) {
+  auto a = Make("a"), b = Make("b"), c = Make("c");
+  Exchange(*a, *b);
+  Exchange(*c, *b);
+  Exchange(*a, *c);
+  // A stranger sends B a request in C's name and at C's address, saying
+  // C leaves; and relays the same to A.
+  IdentityListMessage forged = c->MessageFor("b");
+  forged.sender.leaving = true;
+  forged.sender.counters.heartbeat += 1;
+  EXPECT_FALSE(b->Merge(forged, MessageOrigin::Request()).refusal);
+  IdentityListMessage relayed = b->MessageFor("a");
+  for (IdentityEntry& row : relayed.identity_list) {
+    if (row.id == "c") row.leaving = true;
+  }
+  EXPECT_FALSE(a->Merge(relayed, MessageOrigin::Request()).refusal);
+  // Both ask C itself, which says it is not leaving.
+  Settle();
+  EXPECT_EQ(b->StateOf("c"), PeerState::kAlive);
+  EXPECT_EQ(a->StateOf("c"), PeerState::kAlive);
 }
 
 TEST_F(PeerTableTest, CorroboratedDeathIsAdoptedOnlyWhenAlreadySuspect) {
@@ -388,7 +502,7 @@ class LargeClusterTest : public PeerTableTest {
     hub_ = Make("hub");
     for (size_t i = 0; i < peers; ++i) {
       others_.push_back(Make("n" + std::to_string(i)));
-      Exchange(*others_.back(), *hub_);
+      Exchange(*hub_, *others_.back());
     }
   }
   std::unique_ptr<PeerTable> hub_;
@@ -470,10 +584,217 @@ TEST_F(PeerTableTest, DeadPeersAreProbedNowAndThenSoPartitionsHeal) {
 
 TEST_F(PeerTableTest, MessageFromItselfIsRecognisedNotMerged) {
   auto a = Make("a");
-  const MergeOutcome outcome = a->Merge(a->MessageFor(""));
+  const MergeOutcome outcome = a->Merge(a->MessageFor(""), MessageOrigin::Reply(a->self().address));
   EXPECT_TRUE(outcome.from_self);
   EXPECT_FALSE(outcome.refusal);
   EXPECT_EQ(a->size(), 0u);
+}
+
+// --- hostile input that is well formed: bounded, and never believed blindly ---
+
+TEST_F(PeerTableTest, CountersNeverWrapAndALieCannotPushThemToTheCeiling) {
+  auto a = Make("a", 1000), b = Make("b"), c = Make("c");
+  Exchange(*a, *b);
+  Exchange(*c, *b);
+  // A row for A with the largest incarnation there is, relayed by B.
+  IdentityListMessage message = b->MessageFor("a");
+  for (IdentityEntry& row : message.identity_list) {
+    if (row.id == "a") row.counters.incarnation = UINT64_MAX;
+  }
+  MergeOutcome outcome = a->Merge(message, MessageOrigin::Request());
+  EXPECT_FALSE(outcome.refusal);
+  EXPECT_EQ(a->self_counters().incarnation, 1000u) << "a row out of range is dropped";
+  ASSERT_EQ(outcome.dropped.size(), 1u);
+  // In range, but further ahead than any earlier life of A could be.
+  for (IdentityEntry& row : message.identity_list) {
+    if (row.id == "a") row.counters.incarnation = 1000 + kMaxCounterLead + 1;
+  }
+  outcome = a->Merge(message, MessageOrigin::Request());
+  EXPECT_EQ(a->self_counters().incarnation, 1000u);
+  EXPECT_EQ(outcome.dropped.size(), 1u);
+  // A plausible earlier life is outgrown, as before.
+  for (IdentityEntry& row : message.identity_list) {
+    if (row.id == "a") row.counters.incarnation = 1005;
+  }
+  EXPECT_TRUE(a->Merge(message, MessageOrigin::Request()).refuted);
+  EXPECT_EQ(a->self_counters().incarnation, 1006u);
+  // A relayed row for C far ahead of what A knows of C costs that row.
+  message = b->MessageFor("a");
+  for (IdentityEntry& row : message.identity_list) {
+    if (row.id == "c") row.counters.incarnation += kMaxCounterLead + 1;
+  }
+  const Counters before = a->Peers()[1].counters;
+  outcome = a->Merge(message, MessageOrigin::Request());
+  EXPECT_FALSE(outcome.refusal);
+  EXPECT_EQ(a->Peers()[1].counters, before);
+  EXPECT_EQ(outcome.dropped.size(), 1u);
+  // A stranger whose own counters are at the top is refused outright.
+  PeerTable stranger(MakeIdentity("s", "127.0.0.1:6500"), UINT64_MAX, clock_, Timings());
+  outcome = a->Merge(stranger.MessageFor("a"), MessageOrigin::Request());
+  ASSERT_TRUE(outcome.refusal);
+  EXPECT_NE(outcome.refusal->message.find("out of range"), std::string::npos);
+}
+
+TEST_F(PeerTableTest, ACounterAtTheCeilingStaysThere) {
+  auto a = Make("a", kMaxCounter - 1), b = Make("b");
+  Exchange(*a, *b);
+  // B suspects A twice: A refutes up to the ceiling and no further.
+  for (int i = 0; i < 2; ++i) {
+    IdentityListMessage message = b->MessageFor("a");
+    for (IdentityEntry& row : message.identity_list) {
+      if (row.id == "a") {
+        row.state = PeerState::kSuspect;
+        row.counters.incarnation = a->self_counters().incarnation;
+      }
+    }
+    a->Merge(message, MessageOrigin::Request());
+  }
+  EXPECT_EQ(a->self_counters().incarnation, kMaxCounter);
+  EXPECT_EQ(SaturatingAdd(kMaxCounter, 1), kMaxCounter);
+  EXPECT_EQ(SaturatingAdd(UINT64_MAX, UINT64_MAX), kMaxCounter);
+}
+
+TEST_F(PeerTableTest, AHeartbeatSpreadAheadOfThisNodeIsOutgrown) {
+  auto a = Make("a"), b = Make("b");
+  Exchange(*a, *b);
+  IdentityListMessage message = b->MessageFor("a");
+  for (IdentityEntry& row : message.identity_list) {
+    if (row.id == "a") row.counters.heartbeat = 5000;
+  }
+  a->Merge(message, MessageOrigin::Request());
+  EXPECT_GT(a->self_counters().heartbeat, 5000u);
+}
+
+TEST_F(PeerTableTest, RelayedRowsNeverRewriteAKnownPeersIdentity) {
+  auto a = Make("a"), b = Make("b"), c = Make("c");
+  Exchange(*a, *b);
+  Exchange(*c, *b);
+  Exchange(*a, *c);
+  const std::string real = c->self().address;
+  // Somebody relays a row for C with a newer incarnation, another address
+  // and traits.
+  IdentityListMessage message = b->MessageFor("");
+  for (IdentityEntry& row : message.identity_list) {
+    if (row.id != "c") continue;
+    row.counters.incarnation += 1;
+    row.revision = 1;
+    row.identity = c->self();
+    row.identity->address = "127.0.0.1:6666";
+    row.identity->traits = {"w1"};
+  }
+  EXPECT_FALSE(a->Merge(message, MessageOrigin::Request()).refusal);
+  const auto peers = a->Peers();
+  const auto seen = std::find_if(peers.begin(), peers.end(),
+                                 [](const PeerView& p) { return p.identity.id == "c"; });
+  ASSERT_NE(seen, peers.end());
+  EXPECT_EQ(seen->identity.address, real);
+  EXPECT_TRUE(seen->identity.traits.empty());
+  // The news makes A ask C itself, at the address C gave.
+  const auto urgent = a->UrgentTargets();
+  ASSERT_EQ(urgent.size(), 1u);
+  EXPECT_EQ(urgent[0].id, "c");
+  EXPECT_EQ(urgent[0].address, real);
+}
+
+TEST_F(PeerTableTest, AThousandMadeUpPeersAreNeitherListedNorCounted) {
+  auto a = Make("a"), b = Make("b");
+  Exchange(*a, *b);
+  IdentityListMessage junk = b->MessageFor("a");
+  junk.identity_list.clear();
+  for (int i = 0; i < 1000; ++i) {
+    IdentityEntry row;
+    row.id = "fake-" + std::to_string(i);
+    row.counters = {1, 1};
+    row.revision = 1;
+    row.identity = MakeIdentity(row.id, "127.0.0.2:" + std::to_string(10000 + i));
+    junk.identity_list.push_back(row);
+  }
+  for (int message = 0; message < 20; ++message) {
+    const MergeOutcome outcome = a->Merge(junk, MessageOrigin::Request());
+    EXPECT_FALSE(outcome.refusal);
+  }
+  EXPECT_EQ(a->size(), 1u);
+  EXPECT_EQ(a->Peers().size(), 1u);
+  Run(Timings().heartbeat_interval, {a.get()});
+  EXPECT_EQ(a->pace().members, 2u) << "pacing counts only peers that answered";
+  // Calls to the introduced addresses: a bounded number per tick.
+  EXPECT_LE(a->UrgentTargets().size(), PeerTable::kIntroductionCallsPerTick);
+  EXPECT_TRUE(a->UrgentTargets().empty()) << "none left this tick";
+}
+
+TEST_F(PeerTableTest, AddressesFromGossipAreDialledOnlyInsideThisNodesScope) {
+  auto a = Make("a"), b = Make("b");
+  Exchange(*a, *b);
+  IdentityListMessage message = b->MessageFor("a");
+  message.identity_list.clear();
+  const std::vector<std::string> addresses = {"pi-attic.lan:7420", "192.168.1.50:7420",
+                                              "[::1]:7420", "224.0.0.251:5353", "127.0.0.9:7420"};
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    IdentityEntry row;
+    row.id = "x" + std::to_string(i);
+    row.counters = {1, 1};
+    row.revision = 1;
+    row.identity = MakeIdentity(row.id, addresses[i]);
+    message.identity_list.push_back(row);
+  }
+  const MergeOutcome outcome = a->Merge(message, MessageOrigin::Request());
+  EXPECT_EQ(outcome.dropped.size(), 4u);
+  const auto urgent = a->UrgentTargets();
+  ASSERT_EQ(urgent.size(), 1u);  // only the IPv4 loopback address, as A's own is
+  EXPECT_EQ(urgent[0].address, "127.0.0.9:7420");
+}
+
+TEST_F(PeerTableTest, ServiceRecordsWithImpossibleEpochsCostOnlyThemselves) {
+  auto a = Make("a"), b = Make("b");
+  Identity with = b->self();
+  with.services = {{"lights", "running", "", 3}, {"tally", "running", "", kMaxEpoch + 1},
+                   {"speaker", "running", "", kMaxCounterLead + 10}};
+  b->UpdateSelf(with);
+  Call(*a, *b);
+  const auto peers = a->Peers();
+  ASSERT_EQ(peers.size(), 1u);
+  ASSERT_EQ(peers[0].identity.services.size(), 1u);
+  EXPECT_EQ(peers[0].identity.services[0].name, "lights");
+}
+
+TEST_F(PeerTableTest, UnansweringPeersCannotTakeTheSlotsOfAnsweringOnes) {
+  // Six peers; three stop answering (a partition), the rest still do.
+  auto hub = Make("hub");
+  std::vector<std::unique_ptr<PeerTable>> others;
+  for (int i = 0; i < 6; ++i) {
+    others.push_back(Make("n" + std::to_string(i)));
+    Exchange(*hub, *others.back());
+  }
+  std::map<std::string, int> picked;
+  std::set<std::string> busy, failed;
+  for (int tick = 0; tick < 10; ++tick) {
+    clock_.Advance(Timings().heartbeat_interval);
+    hub->Tick();
+    const auto targets =
+        hub->PickTargets({}, [&](const std::string& address) { return busy.contains(address); });
+    // Until a call to it failed, a cut-off peer looks like any other.
+    int known_silent = 0;
+    for (const HeartbeatTarget& target : targets) {
+      ++picked[target.id];
+      if (target.id >= "n3") {
+        known_silent += failed.contains(target.id) ? 1 : 0;
+        failed.insert(target.id);
+        hub->NoteUnanswered(target);
+      } else {
+        Call(*hub, *world_.at(target.address));
+      }
+    }
+    EXPECT_LE(known_silent, 1) << "tick " << tick;
+  }
+  for (const char* id : {"n0", "n1", "n2"}) EXPECT_GE(picked[id], 4) << id;
+  // A peer with a call out is skipped without using a slot.
+  clock_.Advance(Timings().heartbeat_interval);
+  busy = {others[0]->self().address};
+  for (const HeartbeatTarget& target : hub->PickTargets({}, [&](const std::string& address) {
+         return busy.contains(address);
+       })) {
+    EXPECT_NE(target.id, "n0");
+  }
 }
 
 // --- bad input: refused, and the table stays exactly as it was ---
@@ -490,7 +811,7 @@ class PeerTableRefusalTest : public PeerTableTest {
   }
 
   void ExpectRefused(const IdentityListMessage& message, RefusalKind kind) {
-    const MergeOutcome outcome = a_->Merge(message);
+    const MergeOutcome outcome = a_->Merge(message, MessageOrigin::Request());
     ASSERT_TRUE(outcome.refusal);
     EXPECT_EQ(outcome.refusal->kind, kind) << outcome.refusal->message;
     EXPECT_FALSE(outcome.refusal->message.empty());
@@ -585,7 +906,13 @@ TEST_F(PeerTableRefusalTest, SpoofedIdFromSameAddressAfterDeathIsARestart) {
   Run(milliseconds(1400), {a_.get()});
   ASSERT_EQ(a_->StateOf("b"), PeerState::kDead);
   PeerTable moved(MakeIdentity("b", "127.0.0.1:6000"), 2, clock_, Timings());
-  EXPECT_FALSE(a_->Merge(moved.MessageFor("a")).refusal);
+  EXPECT_FALSE(a_->Merge(moved.MessageFor("a"), MessageOrigin::Request()).refusal);
+  // Its claim makes A call it there; its answer there brings it back.
+  EXPECT_EQ(a_->StateOf("b"), PeerState::kDead);
+  const auto urgent = a_->UrgentTargets();
+  ASSERT_EQ(urgent.size(), 1u);
+  EXPECT_EQ(urgent[0].address, "127.0.0.1:6000");
+  Call(*a_, moved);
   EXPECT_EQ(a_->StateOf("b"), PeerState::kAlive);
 }
 

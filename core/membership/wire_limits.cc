@@ -144,10 +144,8 @@ std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& 
       if (auto refusal = CheckString(where, field, value, limits)) return refusal;
     }
     if (service.name.empty()) return Malformed(where, "a service has no name");
-    if (service.epoch > kMaxEpoch) {
-      return Malformed(where, "service " + Quote(service.name) + ": epoch " +
-                                  std::to_string(service.epoch) + " is out of range");
-    }
+    // An epoch out of range costs that service record only (PeerTable
+    // drops it), not the member's whole row.
   }
   for (const auto* names : {&identity.traits, &identity.hostable}) {
     for (const std::string& name : *names) {
@@ -175,6 +173,15 @@ std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
                                             const WireLimits& limits) {
   if (!message.sender.identity) return Malformed("sender", "carries no identity");
   if (auto refusal = CheckEntry("sender", message.sender, cluster, limits)) return refusal;
+  // A sender's own counters at the ceiling could never grow again: it is
+  // broken or lying. (A relayed row out of range costs only that row.)
+  if (message.sender.counters.incarnation > kMaxCounter ||
+      message.sender.counters.heartbeat > kMaxCounter) {
+    return Malformed("sender", "counters (" + std::to_string(message.sender.counters.incarnation) +
+                                   ", " + std::to_string(message.sender.counters.heartbeat) +
+                                   ") are out of range (at most " + std::to_string(kMaxCounter) +
+                                   ")");
+  }
   if (message.identity_list.size() > limits.max_entries) {
     return Refusal{RefusalKind::kTooLarge,
                    "identity list has " + std::to_string(message.identity_list.size()) +

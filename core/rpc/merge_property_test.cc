@@ -7,6 +7,7 @@
 //  - a refused message leaves the table exactly as it was;
 //  - no peer's counters ever go backwards while it stays in the table;
 //  - our own incarnation never goes backwards;
+//  - no counter in the table, ours included, ever passes kMaxCounter;
 //  - the table never exceeds its cap.
 #include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
@@ -56,7 +57,7 @@ class MergeProperty : public ::testing::TestWithParam<uint32_t> {
   // Spoils a well-formed message in one of many ways (or not at all).
   void Spoil(v1::ShareIdentityListRequest& request) {
     auto* rows = request.mutable_identity_list();
-    switch (Pick(12)) {
+    switch (Pick(13)) {
       case 0:
         request.mutable_sender()->set_incarnation(Pick(4));
         break;
@@ -102,6 +103,20 @@ class MergeProperty : public ::testing::TestWithParam<uint32_t> {
       case 10:
         request.mutable_sender()->set_id(Pick(2) ? "target" : "n" + std::to_string(Pick(6)));
         break;
+      case 11: {
+        // Counters at or near the top of the range, ours or anybody's.
+        const uint64_t huge = UINT64_MAX - Pick(3);
+        v1::IdentityEntry* row = rows->empty() || Pick(3) == 0
+                                     ? request.mutable_sender()
+                                     : rows->Mutable(static_cast<int>(Pick(static_cast<uint64_t>(rows->size()))));
+        if (Pick(2)) {
+          row->set_incarnation(Pick(2) ? huge : kMaxCounter + Pick(2));
+        } else {
+          row->set_heartbeat(huge);
+        }
+        if (Pick(2) && !rows->empty()) rows->Mutable(0)->set_id("target");
+        break;
+      }
       default:
         break;  // well formed
     }
@@ -127,15 +142,19 @@ TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
     // Senders also gossip among themselves so lists carry second-hand rows.
     PeerTable& other = *senders_[Pick(senders_.size())];
     if (&other != &sender) {
-      other.Merge(sender.MessageFor(other.self().id));
-      sender.Merge(other.MessageFor(sender.self().id));
+      other.Merge(sender.MessageFor(other.self().id), MessageOrigin::Request());
+      sender.Merge(other.MessageFor(sender.self().id), MessageOrigin::Reply(other.self().address));
     }
     v1::ShareIdentityListRequest request;
     ToProto(sender.MessageFor(Pick(2) ? "target" : ""), request);
     Spoil(request);
 
     const Snapshot before = Take(target);
-    const MergeOutcome outcome = target.Merge(FromProto(request));
+    // As a request (a claim), or as the reply to a call the target made
+    // to the sender's address (its own word, unless spoiled).
+    const MessageOrigin origin = Pick(2) ? MessageOrigin::Request()
+                                         : MessageOrigin::Reply(sender.self().address);
+    const MergeOutcome outcome = target.Merge(FromProto(request), origin);
     const Snapshot after = Take(target);
     if (outcome.refusal) {
       ++refused;
@@ -154,6 +173,12 @@ TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
     std::erase_if(highest, [&](const auto& entry) { return !after.contains(entry.first); });
     ASSERT_GE(target.self_counters().incarnation, incarnation);
     incarnation = target.self_counters().incarnation;
+    ASSERT_LE(incarnation, kMaxCounter);
+    ASSERT_LE(target.self_counters().heartbeat, kMaxCounter);
+    for (const auto& [id, entry] : after) {
+      ASSERT_LE(std::get<0>(entry).incarnation, kMaxCounter) << id;
+      ASSERT_LE(std::get<0>(entry).heartbeat, kMaxCounter) << id;
+    }
     ASSERT_LE(target.size(), PeerTable::kMaxPeers);
   }
   // The spoiling must exercise both paths, or the test proves little.
@@ -164,7 +189,9 @@ TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
 TEST_P(MergeProperty, RandomBytesNeverCrashTheDecoder) {
   PeerTable target(MakeIdentity("target", 6999), 100, clock_, MembershipTimings{});
   // A list with rows for every sender, so mutations hit every field kind.
-  for (auto& other : senders_) senders_[0]->Merge(other->MessageFor(""));
+  for (auto& other : senders_) {
+    senders_[0]->Merge(other->MessageFor(""), MessageOrigin::Reply(other->self().address));
+  }
   v1::ShareIdentityListRequest valid;
   ToProto(senders_[0]->MessageFor(""), valid);
   const std::string seed_bytes = valid.SerializeAsString();
@@ -192,7 +219,9 @@ TEST_P(MergeProperty, RandomBytesNeverCrashTheDecoder) {
     if (!request.ParseFromString(bytes)) continue;
     ++parsed;
     const Snapshot before = Take(target);
-    const MergeOutcome outcome = target.Merge(FromProto(request));
+    const MergeOutcome outcome =
+        target.Merge(FromProto(request), Pick(2) ? MessageOrigin::Request()
+                                                 : MessageOrigin::Reply(senders_[0]->self().address));
     if (outcome.refusal) {
       ASSERT_EQ(before, Take(target));
     }

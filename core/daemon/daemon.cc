@@ -159,6 +159,20 @@ int Daemon::Run() {
   rpc::EventLoop loop(builder.AddCompletionQueue());
   rpc::TrafficCounters traffic;
   rpc::PeerClient client(loop, traffic);
+  // Peers of an earlier life: called while no seed (or mDNS) finds others.
+  PeerMemory memory;
+  for (RememberedPeer& peer : state.LoadPeers()) {
+    memory.remembered.push_back({std::move(peer.id), std::move(peer.address)});
+  }
+  memory.remember = [&state](const std::vector<HeartbeatTarget>& peers) {
+    std::vector<RememberedPeer> out;
+    for (const HeartbeatTarget& peer : peers) out.push_back({peer.id, peer.address});
+    try {
+      state.SavePeers(out);
+    } catch (const std::exception& error) {
+      spdlog::error("{}", error.what());
+    }
+  };
   Membership membership(self, incarnation, config_.seeds, config_.membership, client, clock,
                         [&state](uint64_t value) {
                           try {
@@ -166,7 +180,8 @@ int Daemon::Run() {
                           } catch (const std::exception& error) {
                             spdlog::error("{}", error.what());
                           }
-                        });
+                        },
+                        std::move(memory));
   rpc::DomainService service(membership, clock, traffic);
 
   // The node's services and offers go into its identity (ServiceList,

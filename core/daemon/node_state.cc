@@ -1,5 +1,6 @@
-// Files in node.state_dir, written atomically (temp file + fsync + rename)
-// so a power cut never leaves a half-written id.
+// Files in node.state_dir, written atomically (temp file + fsync + rename
+// + fsync of the folder) so a power cut never leaves a half-written id,
+// nor a rename the folder does not yet hold.
 #include "core/daemon/node_state.h"
 
 #include <fcntl.h>
@@ -15,7 +16,10 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "core/config/node_config.h"
+#include "core/membership/identity.h"
 
 namespace domian {
 namespace {
@@ -54,6 +58,12 @@ void NodeState::WriteAtomically(const std::filesystem::path& file, const std::st
   ::close(fd);
   if (!written) Fail("cannot write", temp, write_error);
   if (::rename(temp.c_str(), file.c_str()) != 0) Fail("cannot rename into", file, errno);
+  // The rename lives in the folder: without this, a power cut may undo it.
+  const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
 }
 
 std::string NodeState::LoadOrCreateNodeId() {
@@ -76,20 +86,64 @@ uint64_t NodeState::NextIncarnation() {
   const auto file = dir_ / kIncarnationFile;
   if (std::filesystem::exists(file)) {
     const std::string text = ReadSmallFile(file);
-    std::from_chars(text.data(), text.data() + text.size(), stored);
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), stored);
+    if (error != std::errc() || end != text.data() + text.size() || stored >= kMaxCounter) {
+      // Peers refuse a counter at the ceiling, and one that wrapped would
+      // look older than every earlier life: start over from the clock.
+      spdlog::warn("{} holds '{}', not an incarnation this node can use; starting from the clock",
+                   file.string(), text.substr(0, 40));
+      stored = 0;
+    }
   }
   // Wall-clock seconds only seed the counter (never compared with other
   // nodes' clocks); they keep it growing if the folder was wiped.
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  const uint64_t next = std::max(stored + 1, static_cast<uint64_t>(std::max<int64_t>(now, 1)));
+  const uint64_t next =
+      std::max(SaturatingAdd(stored, 1), static_cast<uint64_t>(std::max<int64_t>(now, 1)));
   SaveIncarnation(next);
   return next;
 }
 
 void NodeState::SaveIncarnation(uint64_t incarnation) {
   WriteAtomically(dir_ / kIncarnationFile, std::to_string(incarnation) + "\n");
+}
+
+std::vector<RememberedPeer> NodeState::LoadPeers() {
+  std::vector<RememberedPeer> peers;
+  const auto file = dir_ / kPeersFile;
+  std::ifstream in(file);
+  if (!in) return peers;
+  // A line is an id and an address; anything longer is not one.
+  constexpr size_t kMaxLineBytes = 512;
+  size_t skipped = 0;
+  std::string line;
+  while (peers.size() < kMaxRememberedPeers && std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto space = line.find(' ');
+    RememberedPeer peer;
+    if (line.size() <= kMaxLineBytes && space != std::string::npos) {
+      peer = {line.substr(0, space), line.substr(space + 1)};
+    }
+    if (!IsValidNodeId(peer.id) || !IsValidHostPort(peer.address)) {
+      ++skipped;
+      continue;
+    }
+    peers.push_back(std::move(peer));
+  }
+  if (skipped > 0) {
+    spdlog::warn("{}: skipped {} line(s) that are not 'id host:port'", file.string(), skipped);
+  }
+  return peers;
+}
+
+void NodeState::SavePeers(const std::vector<RememberedPeer>& peers) {
+  std::string text;
+  for (size_t i = 0; i < peers.size() && i < kMaxRememberedPeers; ++i) {
+    text += peers[i].id + " " + peers[i].address + "\n";
+  }
+  WriteAtomically(dir_ / kPeersFile, text);
 }
 
 }  // namespace domian

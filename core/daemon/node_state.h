@@ -1,16 +1,26 @@
-// What a node keeps in node.state_dir across restarts: its generated id
-// and its incarnation, so a restarted node always outranks its earlier
-// life in every peer's table.
+// What a node keeps in node.state_dir across restarts: its generated id,
+// its incarnation, so a restarted node always outranks its earlier life in
+// every peer's table, and the peers it knew, so it finds its cluster again
+// when no seed answers.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace domian {
 
 inline constexpr char kNodeIdFile[] = "node-id";
 inline constexpr char kIncarnationFile[] = "incarnation";
+inline constexpr char kPeersFile[] = "peers";
+
+// One remembered peer: its id and the address it answered at.
+struct RememberedPeer {
+  std::string id;
+  std::string address;
+  bool operator==(const RememberedPeer&) const = default;
+};
 
 class NodeState {
  public:
@@ -24,11 +34,21 @@ class NodeState {
 
   // The incarnation for this start: above every earlier one. Uses the
   // stored value + 1, or the wall-clock seconds if larger, so a wiped
-  // folder still yields a larger number than before. Stored at once.
+  // folder still yields a larger number than before. Stored at once. A
+  // stored value that is not a number, or at the counters' ceiling (which
+  // peers would refuse), is replaced by the clock's, with a log line.
   uint64_t NextIncarnation();
 
   // Stores a grown incarnation (after refuting a rumour).
   void SaveIncarnation(uint64_t incarnation);
+
+  // The peers remembered from an earlier life; lines that are not a valid
+  // id and host:port are skipped (with a log line), and at most
+  // kMaxRememberedPeers are read. Empty when there is no file.
+  std::vector<RememberedPeer> LoadPeers();
+  // Replaces them (at most kMaxRememberedPeers).
+  void SavePeers(const std::vector<RememberedPeer>& peers);
+  static constexpr size_t kMaxRememberedPeers = 64;
 
   const std::filesystem::path& dir() const { return dir_; }
 

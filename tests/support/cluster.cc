@@ -49,7 +49,12 @@ std::string JoinHost(const std::string& host, uint16_t port) {
 
 }  // namespace
 
-std::string DomiandPath() { return DOMIAN_DOMIAND_PATH; }
+std::string DomiandPath() {
+  // Another build's daemon, to show what a test finds there (a fix's
+  // "before"): DOMIAN_TEST_DOMIAND=/path/to/domiand.
+  const char* other = std::getenv("DOMIAN_TEST_DOMIAND");
+  return other != nullptr && *other != '\0' ? other : DOMIAN_DOMIAND_PATH;
+}
 std::string DomianctlPath() { return DOMIAN_DOMIANCTL_PATH; }
 
 namespace {

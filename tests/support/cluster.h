@@ -18,7 +18,8 @@ namespace domian::testing {
 
 using namespace std::chrono_literals;
 
-// Paths to the binaries under test (set by CMake).
+// Paths to the binaries under test (set by CMake; $DOMIAN_TEST_DOMIAND
+// runs the tests against another build's domiand).
 std::string DomiandPath();
 std::string DomianctlPath();
 

@@ -17,6 +17,8 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <sstream>
+#include <thread>
 
 #include "tests/support/cluster.h"
 #include "tests/support/net_lab.h"
@@ -182,6 +184,100 @@ TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
         return true;
       },
       kHeal));
+}
+
+// Seven nodes split 3 | 4, ten times over. Peers a node cannot reach used
+// to take every fanout slot (they are the ones heard from longest ago),
+// so peers on its own side went 0.6-1.2 s without an exchange and were
+// judged suspect, even dead, which started a second copy of a singleton
+// on one side. Each side must stay whole: no same-side dead verdict, at
+// most one owner of the singleton per side.
+TEST_F(Partition, SevenNodesSplitThreeFourTenTimesKeepEachSideWhole) {
+  const std::filesystem::path plugins = dir_.path() / "plugins";
+  MakePluginFolder(plugins, DOMIAN_TEST_PLUGIN_DIR, {"tally"});
+  const std::string yaml = "plugins:\n  dirs: [" + plugins.string() +
+                           "]\nservices:\n  tally: {run: allow}\n";
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 7; ++i) ids.push_back("node-" + std::to_string(i));
+  // Info, not debug: seven daemons' logs are read after every round.
+  Daemon& seed = Node(ids[0], {.log_level = "info", .extra_yaml = yaml});
+  for (size_t i = 1; i < ids.size(); ++i) {
+    Node(ids[i], {.seeds = {seed.address()}, .log_level = "info", .extra_yaml = yaml});
+  }
+  std::vector<Daemon*> all;
+  for (auto& daemon : daemons_) {
+    daemon->Start();
+    all.push_back(daemon.get());
+  }
+  ASSERT_TRUE(AllSeeEachOtherAlive(all, kConverge));
+  const std::vector<std::string> left(ids.begin(), ids.begin() + 3), right(ids.begin() + 3, ids.end());
+  auto side_of = [&](const std::string& id) {
+    return std::find(left.begin(), left.end(), id) != left.end() ? 0 : 1;
+  };
+  // How often `observer` logged a verdict `what` on `id` so far.
+  auto verdicts = [](const Daemon& observer, const std::string& id, const std::string& what) {
+    std::istringstream log(observer.Log());
+    const std::string needle = "peer " + id + " (";
+    size_t count = 0;
+    for (std::string line; std::getline(log, line);) {
+      const size_t at = line.find(needle);
+      if (at != std::string::npos && line.find(what, at) != std::string::npos) ++count;
+    }
+    return count;
+  };
+  size_t same_side_suspects = 0;
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    std::map<std::pair<std::string, std::string>, size_t> dead_before, suspect_before;
+    for (Daemon* observer : all) {
+      for (const std::string& id : ids) {
+        if (id == observer->id()) continue;
+        dead_before[{observer->id(), id}] = verdicts(*observer, id, ") is dead");
+        suspect_before[{observer->id(), id}] = verdicts(*observer, id, ") is suspect");
+      }
+    }
+    lab_->Partition(left, right);
+    // Both sides see the other dead ...
+    ASSERT_TRUE(Eventually(
+        [&] {
+          for (Daemon* observer : all) {
+            for (const std::string& id : ids) {
+              if (side_of(id) != side_of(observer->id()) && PeerState(*observer, id) != "dead") {
+                return false;
+              }
+            }
+          }
+          return true;
+        },
+        kDetect))
+        << "round " << round;
+    // ... and, for a while longer, at most one owner of tally on each.
+    for (int look = 0; look < 4; ++look) {
+      for (Daemon* observer : all) {
+        size_t owners_here = 0;
+        for (const auto& [node, epoch] : ServiceOwners(*observer, "tally")) {
+          if (node != kUnreachable && side_of(node) == side_of(observer->id())) ++owners_here;
+        }
+        EXPECT_LE(owners_here, 1u) << "round " << round << ", seen by " << observer->id();
+      }
+      std::this_thread::sleep_for(500ms);
+    }
+    for (Daemon* observer : all) {
+      for (const std::string& id : ids) {
+        if (id == observer->id() || side_of(id) != side_of(observer->id())) continue;
+        const size_t dead_now = verdicts(*observer, id, ") is dead");
+        EXPECT_EQ(dead_now, (dead_before[{observer->id(), id}]))
+            << "round " << round << ": " << observer->id() << " declared " << id
+            << ", on its own side, dead";
+        same_side_suspects +=
+            verdicts(*observer, id, ") is suspect") - suspect_before[{observer->id(), id}];
+      }
+    }
+    lab_->Heal();
+    ASSERT_TRUE(AllSeeEachOtherAlive(all, kHeal)) << "round " << round;
+  }
+  std::cout << same_side_suspects << " same-side suspect verdicts in " << kRounds
+            << " partitions\n";
 }
 
 // The wrapper execs domiand in the node's namespace: Pid() and Signal()

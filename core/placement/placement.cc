@@ -49,6 +49,10 @@ std::string Ms(std::chrono::nanoseconds d) {
 
 }  // namespace
 
+uint64_t EpochAfter(uint64_t epoch, uint64_t step) {
+  return epoch >= kMaxEpoch || kMaxEpoch - epoch <= step ? kMaxEpoch : epoch + step;
+}
+
 bool IsClaim(std::string_view state) {
   return state == "starting" || state == "running" || state == "restarting" ||
          state == kHandingOver;
@@ -339,7 +343,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
       if (mine == local_.end()) {
         if (wanted && chosen_here) {
           // Each node's copy has epochs of its own.
-          StartHere(name, local_services_.LastEpoch(name) + 1, [&] {
+          StartHere(name, EpochAfter(local_services_.LastEpoch(name)), [&] {
             for (const ServiceConfig& s : options_.services) {
               if (s.name == name) return s.config_json;
             }
@@ -416,7 +420,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
     // A node that just started may not have heard of the owner yet.
     if (now - started_at_ < options_.timings.settle) continue;
     const auto config = seen.config.find(name);
-    StartHere(name, seen.max_epoch[name] + 1,
+    StartHere(name, EpochAfter(seen.max_epoch[name]),
               config == seen.config.end() ? "{}" : config->second, std::nullopt);
   }
   return move;
@@ -472,7 +476,7 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
   // Above every epoch seen for it anywhere, not just this node's.
   const auto seen_epoch = seen.max_epoch.find(service);
   if (seen_epoch != seen.max_epoch.end()) epoch = std::max(epoch, seen_epoch->second);
-  request.epoch = epoch + 1;
+  request.epoch = EpochAfter(epoch);
   const std::string problem = transport_.HandOver(address->second, request);
   {
     std::lock_guard lock(mu_);
@@ -489,7 +493,7 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
                    problem);
       refused_[{service, node}] = clock_.Now() + options_.timings.migrate_after;
       // Above the epoch offered, in case the other node did start it.
-      StartHere(service, epoch + 2, request.config_json, std::nullopt);
+      StartHere(service, EpochAfter(epoch, 2), request.config_json, std::nullopt);
     }
   }
   Changed();
@@ -574,7 +578,7 @@ std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code)
       }
     }
     // Never below an epoch this node used before for it.
-    epoch = std::max(request.epoch, local_services_.LastEpoch(request.service) + 1);
+    epoch = std::max(request.epoch, EpochAfter(local_services_.LastEpoch(request.service)));
     StartHere(request.service, epoch, request.config_json, request.state);
   }
   Changed();

@@ -56,6 +56,13 @@ inline constexpr std::chrono::seconds kHandOverStartDeadline{12};
 // How long the old owner waits for the HandOver answer (start included).
 inline constexpr std::chrono::seconds kHandOverDeadline{15};
 
+// `epoch` + `step`, at most kMaxEpoch: "one above every epoch seen" must
+// never wrap around to 0 (every peer refuses an identity above the range,
+// and 0 loses to every other claim). At the top, starts reuse kMaxEpoch
+// and the two-owner rule settles equal epochs; no honest cluster gets
+// there (one step per start or move).
+uint64_t EpochAfter(uint64_t epoch, uint64_t step = 1);
+
 // Service states that claim ownership: whoever reports one of these runs
 // (or is about to run, or is moving) the service.
 bool IsClaim(std::string_view state);

@@ -489,6 +489,30 @@ TEST_F(PlacementTest, NeverIsObeyedAndPerNodeServicesRunWhereListed) {
               ::testing::Contains(::testing::Field(&Verdict::reason, "never")));
 }
 
+TEST(EpochAfterTest, SaturatesAtTheTopOfTheRange) {
+  EXPECT_EQ(EpochAfter(0), 1u);
+  EXPECT_EQ(EpochAfter(5, 2), 7u);
+  EXPECT_EQ(EpochAfter(kMaxEpoch - 2), kMaxEpoch - 1);
+  EXPECT_EQ(EpochAfter(kMaxEpoch - 1, 2), kMaxEpoch);
+  EXPECT_EQ(EpochAfter(kMaxEpoch), kMaxEpoch);
+  EXPECT_EQ(EpochAfter(UINT64_MAX), kMaxEpoch);
+  EXPECT_EQ(EpochAfter(UINT64_MAX - 1, 2), kMaxEpoch);
+}
+
+TEST_F(PlacementTest, EpochsStopAtTheTopOfTheRangeInsteadOfWrapping) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kPrefer), Wants("speaker", RunMode::kPrefer)});
+  b_ = &world_.Add("b", {Wants("lights", RunMode::kAllow)});
+  a_->services.last_epoch["lights"] = kMaxEpoch - 1;
+  a_->services.last_epoch["speaker"] = UINT64_MAX;  // as if read from a poisoned file
+  world_.Pass(3s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", kMaxEpoch}}));
+  EXPECT_EQ(world_.Owners("speaker"), (std::map<std::string, uint64_t>{{"a", kMaxEpoch}}));
+  world_.Kill(*a_);
+  world_.Rounds();
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", kMaxEpoch}}))
+      << "one above the dead owner's epoch wrapped";
+}
+
 // The loop thread on its own: a placement that reads the cluster view
 // from a counter, its generation from a number the test sets. The fake
 // clock moves only when told, so which rounds are due is deterministic;

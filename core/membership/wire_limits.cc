@@ -148,6 +148,14 @@ std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& 
       return Malformed(where, "service " + Quote(service.name) + ": epoch " +
                                   std::to_string(service.epoch) + " is out of range");
     }
+    if (!service.hand_over_to.empty() && !IsValidNodeId(service.hand_over_to)) {
+      return Malformed(where, "service " + Quote(service.name) + ": hand_over_to " +
+                                  Quote(service.hand_over_to) + " is not a node id");
+    }
+    if (service.hand_over_epoch > kMaxEpoch) {
+      return Malformed(where, "service " + Quote(service.name) + ": hand_over_epoch " +
+                                  std::to_string(service.hand_over_epoch) + " is out of range");
+    }
   }
   for (const auto* names : {&identity.traits, &identity.hostable}) {
     for (const std::string& name : *names) {

@@ -55,6 +55,21 @@ inline constexpr std::chrono::milliseconds kQuietRoundInterval{1000};
 inline constexpr std::chrono::seconds kHandOverStartDeadline{12};
 // How long the old owner waits for the HandOver answer (start included).
 inline constexpr std::chrono::seconds kHandOverDeadline{15};
+// How long a node receiving a HandOver waits for the sender to confirm it
+// (one identity-list exchange with the sender: milliseconds on a home LAN).
+inline constexpr std::chrono::milliseconds kHandOverConfirmTimeout{2000};
+static_assert(kHandOverConfirmTimeout + kHandOverStartDeadline < kHandOverDeadline,
+              "the receiver must answer before the sender stops waiting");
+// How far a handed-over epoch may be above the highest this node knows
+// for the service. The sender offers one above the highest it knows, and
+// may have seen a few starts this node did not (the other side of a
+// healed partition); each is a start or a move, so never many. Anything
+// more is a broken or hostile sender pushing epochs towards the top.
+inline constexpr uint64_t kMaxHandOverEpochLead = 16;
+// Largest state a HandOver carries: what a plugin may save
+// (plugins::kMaxStateBytes, kept equal), so any state that can be saved
+// can be handed over.
+inline constexpr size_t kMaxHandOverStateBytes = size_t{1} << 20;
 
 // `epoch` + `step`, at most kMaxEpoch: "one above every epoch seen" must
 // never wrap around to 0 (every peer refuses an identity above the range,
@@ -92,7 +107,12 @@ class LocalServices {
   virtual uint64_t LastEpoch(const std::string& service) const = 0;
 };
 
-// A planned move, as sent to the new owner.
+// A planned move, as sent to the new owner. The receiver takes it only
+// from the node it sees owning the service, which must say so itself:
+// asked directly (ClusterSource::Confirm), the sender's record for the
+// service is handing-over to the receiver at exactly `epoch`, and `epoch`
+// is above every epoch the receiver knows for it, by at most
+// kMaxHandOverEpochLead.
 struct HandOverRequest {
   std::string service;
   uint64_t epoch = 0;
@@ -116,6 +136,19 @@ struct ClusterView {
   std::vector<PeerView> peers;
 };
 
+// Where placement reads the cluster (Membership in the daemon).
+class ClusterSource {
+ public:
+  virtual ~ClusterSource() = default;
+  virtual ClusterView View() const = 0;
+  // Asks live peer `id` for its own word now (a call to it, its reply
+  // merged), so that the next View() holds what `id` says of itself, not
+  // what others relayed. False when `id` is not a live peer or did not
+  // answer within `timeout`. Blocks: never called with placement's lock
+  // held.
+  virtual bool Confirm(const std::string& id, std::chrono::milliseconds timeout) = 0;
+};
+
 // One node running (or moving) a service.
 struct Claim {
   std::string node;
@@ -123,6 +156,9 @@ struct Claim {
   std::string state;
   uint64_t epoch = 0;
   std::string endpoint;
+  // While state is handing-over: to which node, under which epoch.
+  std::string hand_over_to;
+  uint64_t hand_over_epoch = 0;
 };
 
 // What `domianctl explain` shows.
@@ -158,8 +194,7 @@ class Placement {
   // move, so the node can update its identity from Records and Offers
   // (it compares; most rounds change nothing).
   Placement(Options options, LocalServices& local, HandOverTransport& transport,
-            std::function<ClusterView()> view, std::function<void()> on_change,
-            const Clock& clock);
+            ClusterSource& cluster, std::function<void()> on_change, const Clock& clock);
   ~Placement();  // Stop()
   Placement(const Placement&) = delete;
   Placement& operator=(const Placement&) = delete;
@@ -188,6 +223,7 @@ class Placement {
 
   // A peer hands us `request.service`. Blocks until it runs here (or
   // failed); "" on success, else the reason (with a gRPC code in `code`).
+  // Confirms the hand-over with the sender first (see HandOverRequest).
   std::string AcceptHandOver(const HandOverRequest& request, int& code);
 
   // For this node's identity.
@@ -202,6 +238,7 @@ class Placement {
     uint64_t epoch = 0;
     MonoTime since;             // started, or taken over, here
     std::string handing_over;   // to this node, while a move is under way
+    uint64_t hand_over_epoch = 0;  // the epoch offered to it
     std::string config_json;
     std::optional<MonoTime> failed_at;  // a per-node service that failed here
   };
@@ -213,6 +250,11 @@ class Placement {
   bool RoundDue();
   // The move to make after the round, if any: service and target.
   std::optional<std::pair<std::string, std::string>> Reconcile(Observed& seen);
+  // Why `request` cannot be taken (with its gRPC code), or "" when it can
+  // as far as `seen` tells. `confirmed`: `seen` holds the sender's own
+  // word, so its record for the service is checked too. Requires mu_.
+  std::string RefuseHandOver(const HandOverRequest& request, const Observed& seen,
+                             bool confirmed, int& code) const;
   // Hands `service` to `node`. When the node does not take it: runs it
   // here again, or (leaving) just leaves it stopped. True when moved.
   bool MoveTo(const std::string& service, const std::string& node, const Observed& seen,
@@ -225,7 +267,7 @@ class Placement {
   Options options_;
   LocalServices& local_services_;
   HandOverTransport& transport_;
-  std::function<ClusterView()> view_;
+  ClusterSource& cluster_;
   std::function<void()> on_change_;
   const Clock& clock_;
   MonoTime started_at_;

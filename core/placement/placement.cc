@@ -213,8 +213,9 @@ Placement::Observed Placement::Observe() {
   }
   seen.nodes.push_back(std::move(self));
 
-  // Peers, from their identities. Dead ones still count for epochs and
-  // for the configuration a service carries.
+  // Peers, from their identities. Dead ones still count for epochs (an
+  // epoch must stay above every one ever used), for nothing else: not for
+  // what is wanted, where, nor how it is described or configured.
   std::set<std::string> present;
   for (const PeerView& peer : view.peers) {
     const Identity& identity = peer.identity;
@@ -229,7 +230,7 @@ Placement::Observed Placement::Observe() {
       if (offer.has_plugin) {
         node.plugins.insert(offer.service);
         const auto kind = ParseKind(offer.placement);
-        if (kind && !seen.specs.contains(offer.service)) {
+        if (kind && node.alive && !seen.specs.contains(offer.service)) {
           seen.specs[offer.service] = {offer.service, *kind, offer.traits, offer.depends};
         }
       }
@@ -263,8 +264,11 @@ Placement::Observed Placement::Observe() {
   }
   std::erase_if(alive_since_, [&](const auto& entry) { return !present.contains(entry.first); });
 
-  // The configuration a singleton carries: that of the best-ranked node
-  // listing it with settings, so every node starts it the same way.
+  // The configuration a singleton carries: that of the best-ranked live
+  // node listing it with settings, so every node starts it the same way.
+  // It is read only when a singleton starts afresh (a first start or a
+  // failover); a running one keeps the configuration it started or was
+  // handed with, whatever other nodes list meanwhile.
   std::map<std::string, std::tuple<int, int64_t, std::string>> best;  // lower is better
   auto consider = [&](const std::string& node, const std::string& service, RunMode run,
                       int64_t weight, const std::string& config) {
@@ -280,18 +284,44 @@ Placement::Observed Placement::Observe() {
     consider(seen.self, service.name, service.run, service.weight, service.config_json);
   }
   for (const PeerView& peer : view.peers) {
+    if (peer.state == PeerState::kDead) continue;
     for (const Offer& offer : peer.identity.offers) {
       if (!offer.listed) continue;
       consider(peer.identity.id, offer.service, ParseRunMode(offer.run).value_or(RunMode::kAllow),
                offer.weight, offer.config_json);
     }
   }
+  RememberConfigs(seen, best);
   for (const auto& [name, spec] : seen.specs) {
     seen.max_epoch[name] = std::max(seen.max_epoch[name], local_services_.LastEpoch(name));
   }
   const std::vector<std::string> wanted = Wanted(seen.nodes, seen.specs);
   seen.wanted = {wanted.begin(), wanted.end()};
   return seen;
+}
+
+void Placement::RememberConfigs(
+    Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best) {
+  for (const auto& [service, config] : seen.config) {
+    if (last_config_.size() >= kMaxRememberedConfigs && !last_config_.contains(service)) continue;
+    last_config_[service] = {std::get<2>(best.at(service)), config};
+  }
+  // No live node configures it now: the configuration last seen from a
+  // live node, so a failover after the node that configured it died
+  // still starts it that way. Unless that node is alive and lists it
+  // without one now: then it was taken away on purpose.
+  for (auto it = last_config_.begin(); it != last_config_.end();) {
+    const auto& [service, remembered] = *it;
+    if (!seen.config.contains(service)) {
+      const NodeView* node = seen.Node(remembered.node);
+      if (node != nullptr && node->alive) {
+        it = last_config_.erase(it);
+        continue;
+      }
+      seen.config[service] = remembered.config;
+    }
+    ++it;
+  }
 }
 
 void Placement::RunOnce() {
@@ -762,7 +792,7 @@ Explanation Placement::Explain(const std::string& service) {
       }
     }
     out.state = out.wanted ? "unplaced" : "not wanted";
-    out.detail = "no node has a plugin for it";
+    out.detail = "no live node has a plugin for it";
     for (const NodeView& node : seen.nodes) out.verdicts.push_back({node.id, false, "no plugin"});
     return out;
   }
@@ -797,7 +827,7 @@ std::vector<Unrun> Placement::UnrunServices() {
     }
     out.push_back(std::move(unrun));
   }
-  // Listed by a live node, yet no node has its plugin.
+  // Listed by a live node, yet no live node has its plugin.
   std::set<std::string> listed;
   for (const NodeView& node : seen.nodes) {
     for (const auto& [name, preference] : node.preferences) {
@@ -808,7 +838,7 @@ std::vector<Unrun> Placement::UnrunServices() {
     }
   }
   for (const std::string& name : listed) {
-    out.push_back({name, "unplaced", "", "no node has a plugin for it"});
+    out.push_back({name, "unplaced", "", "no live node has a plugin for it"});
   }
   return out;
 }

@@ -31,6 +31,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "core/common/clock.h"
@@ -106,6 +107,11 @@ class LocalServices {
   // The last epoch this node ran `service` under (kept across restarts).
   virtual uint64_t LastEpoch(const std::string& service) const = 0;
 };
+
+// Services whose configuration placement remembers after the live node
+// that listed it is gone (see Placement::RememberConfigs); each is at
+// most WireLimits::max_config_bytes (4 KiB).
+inline constexpr size_t kMaxRememberedConfigs = 256;
 
 // A planned move, as sent to the new owner. The receiver takes it only
 // from the node it sees owning the service, which must say so itself:
@@ -245,6 +251,11 @@ class Placement {
   struct Observed;  // one round's reading of the cluster
 
   Observed Observe();  // requires mu_
+  // Keeps the configuration `seen` found for each service from a live node
+  // (`best`: its rank and node), and fills in a remembered one where no
+  // live node gives any. Requires mu_.
+  void RememberConfigs(
+      Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best);
   void Loop();
   // Whether the loop's next round has anything new to read (loop thread).
   bool RoundDue();
@@ -278,6 +289,11 @@ class Placement {
   mutable std::mutex mu_;
   std::map<std::string, Local> local_;            // services this node owns
   std::map<std::string, MonoTime> gave_up_;       // service -> until
+  struct RememberedConfig {
+    std::string node;  // the live node it came from
+    std::string config;
+  };
+  std::map<std::string, RememberedConfig> last_config_;  // by service
   std::map<std::pair<std::string, std::string>, MonoTime> refused_;  // (service, node) -> until
   struct AliveSince {
     uint64_t incarnation;

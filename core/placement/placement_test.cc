@@ -681,6 +681,90 @@ TEST_F(PlacementTest, NeverIsObeyedAndPerNodeServicesRunWhereListed) {
               ::testing::Contains(::testing::Field(&Verdict::reason, "never")));
 }
 
+// A member that is dead (or was only ever seen dead) has no say: its
+// offers neither make a service wanted, nor rank it, nor configure it.
+TEST_F(PlacementTest, ADeadMembersOffersCountForNothing) {
+  ThreeNodes();
+  world_.specs.push_back({"garage", Kind::kSingleton, {}, {"lights"}});
+  Node& m = world_.Add("m", {Wants("lights", RunMode::kAlways, 1000000, R"({"relay":"10.6.6.6"})"),
+                             Wants("scenes", RunMode::kAlways), Wants("garage", RunMode::kAlways)});
+  world_.Kill(m);
+  b_->yaml.push_back(Wants("garage", RunMode::kAllow));  // b wants it, has no plugin for it
+  world_.Boot(*b_);
+  world_.Pass(World::kSettle + 1s);
+  EXPECT_FALSE(b_->placement->Explain("scenes").wanted) << "wanted by a dead node";
+  const Explanation garage = b_->placement->Explain("garage");
+  EXPECT_EQ(garage.placement, "") << "the dead node's plugin still described it";
+  EXPECT_EQ(garage.detail, "no live node has a plugin for it");
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  EXPECT_EQ(b_->services.configs["lights"], R"({"bridge":"10.0.0.2"})")
+      << "started with the configuration of a node that was dead all along";
+  for (const Verdict& verdict : b_->placement->Explain("lights").verdicts) {
+    if (verdict.node == "m") {
+      EXPECT_EQ(verdict.reason, "not alive");
+    }
+  }
+}
+
+// The configuration comes from live nodes, and is remembered: a failover
+// after the node that configured the service died still uses it, for as
+// long as no live node says otherwise.
+TEST_F(PlacementTest, AFailoverLongAfterTheConfiguringNodeDiedKeepsItsConfiguration) {
+  ThreeNodes();
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  // Dead rows leave peer tables after a while: a is forgotten.
+  world_.Pass(15min, 30s);
+  world_.unknown = {{"a", "b"}, {"a", "c"}};
+  world_.Rounds();
+  world_.Kill(*b_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"c", 3}}));
+  EXPECT_EQ(c_->services.configs["lights"], R"({"bridge":"10.0.0.2"})");
+}
+
+TEST_F(PlacementTest, AConfigurationTakenAwayByItsNodeIsForgotten) {
+  ThreeNodes();
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  // a comes back without a configuration for it (and will not run it).
+  a_->yaml = {Wants("lights", RunMode::kNever)};
+  world_.Boot(*a_);
+  world_.Rounds();
+  world_.Kill(*b_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"c", 3}}));
+  EXPECT_EQ(c_->services.configs["lights"], "{}");
+}
+
+// Another node's offer is no reason to restart a running singleton: its
+// configuration is the one it started (or was handed) with.
+TEST_F(PlacementTest, ARunningOwnerIgnoresOtherNodesChangingTheirOffers) {
+  ThreeNodes();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  Node& m = world_.Add("m", {Wants("lights", RunMode::kAlways, 1000000, R"({"relay":"1"})")});
+  m.services.specs.clear();  // it cannot run it, only list it
+  world_.Republish(m);
+  world_.Pass(30s);
+  for (int i = 2; i < 10; ++i) {
+    m.lie = [i](Identity& identity) {
+      for (Offer& offer : identity.offers) {
+        offer.config_json = R"({"relay":")" + std::to_string(i) + R"("})";
+      }
+    };
+    world_.Republish(m);
+    world_.Pass(5s);
+  }
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  EXPECT_EQ(a_->services.starts, 1);
+  EXPECT_EQ(a_->services.configs["lights"], R"({"bridge":"10.0.0.2"})");
+  EXPECT_EQ(world_.handovers, 0);
+}
+
 TEST(EpochAfterTest, SaturatesAtTheTopOfTheRange) {
   EXPECT_EQ(EpochAfter(0), 1u);
   EXPECT_EQ(EpochAfter(5, 2), 7u);

@@ -522,7 +522,7 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
     std::lock_guard lock(mu_);
     if (problem.empty()) {
       local_.erase(service);
-      spdlog::info("service {} moved to {} under epoch {} ({} from stop to running there)",
+      spdlog::info("service {} moved to {}, offered epoch {} ({} from stop to running there)",
                    service, node, request.epoch, Ms(clock_.Now() - begun));
     } else if (leaving) {
       local_.erase(service);

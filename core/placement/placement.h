@@ -9,7 +9,9 @@
 //    weight, never just a tie-breaker) once that node has been alive for
 //    migrate_after and the service has stayed here as long: it stops the
 //    service, saves its state and sends state and configuration with
-//    HandOver; if the receiver cannot take it, it starts it again here;
+//    HandOver; if the receiver cannot take it, it starts it again here.
+//    A receiver takes a HandOver only once the sender, asked directly,
+//    confirms it (see HandOverRequest);
 //  - stops a singleton when another live node claims it with a higher
 //    epoch (or the same epoch and a better preference, or the same and a
 //    lower id): the rule both sides of a healed partition apply alike;
@@ -18,7 +20,11 @@
 //  - runs per-node services wherever they are listed and can run.
 //
 // Epochs: a singleton's owner starts it under an epoch above every epoch
-// it has seen for it (in any identity, and its own last one); only grows.
+// it has seen for it (in any identity, and its own last one); only grows,
+// and never past kMaxEpoch.
+//
+// Only live nodes have a say: a dead node's offers make nothing wanted,
+// rank nothing and configure nothing (its epochs still count).
 #pragma once
 
 #include <atomic>

@@ -105,6 +105,22 @@ class PluginHostServices final : public placement::LocalServices {
   std::function<std::string()> node_address_;
 };
 
+// Placement reads the cluster from Membership, and asks a peer for its own
+// word through it (a HandOver is checked against the sender's reply).
+class MembershipCluster final : public placement::ClusterSource {
+ public:
+  explicit MembershipCluster(Membership& membership) : membership_(membership) {}
+  placement::ClusterView View() const override {
+    return {membership_.Status().self, membership_.Peers()};
+  }
+  bool Confirm(const std::string& id, std::chrono::milliseconds timeout) override {
+    return membership_.Exchange(id, timeout);
+  }
+
+ private:
+  Membership& membership_;
+};
+
 // domian-plugin-host: $DOMIAN_PLUGIN_HOST, else beside domiand, else
 // where it is installed, else in the build tree (running from a build).
 std::filesystem::path PluginHostBinary() {
@@ -214,13 +230,10 @@ int Daemon::Run() {
       poke_placement);
   rpc::ServiceCalls service_calls(membership, &plugin_host);
   PluginHostServices local_services(plugin_host, [&membership] { return membership.Status().self.address; });
+  MembershipCluster cluster(membership);
   placement::Placement placement(
       {.cluster = config_.cluster, .services = config_.services, .timings = config_.placement},
-      local_services, service_calls,
-      [&membership] {
-        return placement::ClusterView{membership.Status().self, membership.Peers()};
-      },
-      publish_services, clock);
+      local_services, service_calls, cluster, publish_services, clock);
   service_calls.SetPlacement(&placement);
   // A peer's death (or return) is acted on at once, not at the next round.
   membership.SetPeerChangeObserver(poke_placement);

@@ -51,6 +51,10 @@ struct ServiceRecord {
   std::string endpoint;
   uint64_t epoch = 0;
   std::string detail;  // why it is not healthy; empty when it is
+  // Only while state is handing-over: to which node, under which epoch
+  // (what the receiver checks a HandOver against).
+  std::string hand_over_to;
+  uint64_t hand_over_epoch = 0;
   bool operator==(const ServiceRecord&) const = default;
 };
 

@@ -142,11 +142,12 @@ void PeerTable::AdoptIdentity(Peer& peer, const IdentityEntry& row, MergeOutcome
   // costs that record, not the rest of the identity.
   std::erase_if(identity.services, [&](const ServiceRecord& record) {
     const uint64_t known = KnownEpoch(record.name);
-    if (record.epoch <= kMaxEpoch && record.epoch <= SaturatingAdd(known, kMaxCounterLead, kMaxEpoch)) {
+    const uint64_t highest = std::max(record.epoch, record.hand_over_epoch);
+    if (highest <= kMaxEpoch && highest <= SaturatingAdd(known, kMaxCounterLead, kMaxEpoch)) {
       return false;
     }
     outcome.dropped.push_back(row.id + ": service " + record.name + ": epoch " +
-                              std::to_string(record.epoch) + " is out of range (known: " +
+                              std::to_string(highest) + " is out of range (known: " +
                               std::to_string(known) + ")");
     return true;
   });
@@ -556,6 +557,10 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(
   return targets;
 }
 
+Millis PeerTable::NewsCallSpacing() const {
+  return std::max(Millis(1), timings_.heartbeat_interval / kNewsCallsPerInterval);
+}
+
 std::vector<HeartbeatTarget> PeerTable::UrgentTargets(
     const std::function<bool(const std::string& address)>& busy) {
   const MonoTime now = clock_.Now();
@@ -566,7 +571,7 @@ std::vector<HeartbeatTarget> PeerTable::UrgentTargets(
     const std::string& address = peer.news_address.empty() ? peer.identity->address
                                                            : peer.news_address;
     if (is_busy(address)) continue;
-    if (peer.last_news_call && now - *peer.last_news_call < timings_.heartbeat_interval) continue;
+    if (peer.last_news_call && now - *peer.last_news_call < NewsCallSpacing()) continue;
     peer.last_news_call = now;
     peer.last_attempt = now;
     targets.push_back({id, address});

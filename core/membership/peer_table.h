@@ -144,6 +144,11 @@ class PeerTable {
   // (80 a second), and what lets a whole cluster starting at once (every
   // node new to every other) meet within a few seconds.
   static constexpr size_t kIntroductionCallsPerTick = 16;
+  // Calls one peer gets for its news, at most, per heartbeat interval. A
+  // change often comes in steps (a service starting, then running) a few
+  // tens of milliseconds apart, and each step is worth fetching; a liar
+  // repeating "X has news" costs X no more than this.
+  static constexpr int kNewsCallsPerInterval = 4;
 
   PeerTable(Identity self, uint64_t incarnation, const Clock& clock, MembershipTimings timings,
             WireLimits limits = {});
@@ -188,8 +193,9 @@ class PeerTable {
       const std::function<bool(const std::string& address)>& busy = nullptr);
   // Calls worth making now rather than at the next tick: domains whose
   // news this node heard second hand (a new incarnation or identity, a
-  // goodbye, a dead peer calling again), at most once per heartbeat
-  // interval each, and introductions due, within kIntroductionCallsPerTick.
+  // goodbye, a dead peer calling again), at most kNewsCallsPerInterval per
+  // heartbeat interval each, and introductions due, within
+  // kIntroductionCallsPerTick.
   std::vector<HeartbeatTarget> UrgentTargets(
       const std::function<bool(const std::string& address)>& busy = nullptr);
   // A call to `target` went unanswered (or was refused).
@@ -253,6 +259,7 @@ class PeerTable {
   void Introduce(const std::string& id, const std::string& address, bool own_claim,
                  MergeOutcome& outcome);
   void AdoptIdentity(Peer& peer, const IdentityEntry& row, MergeOutcome& outcome);
+  Millis NewsCallSpacing() const;
   // The highest epoch any identity this node holds reports for `service`.
   uint64_t KnownEpoch(const std::string& service) const;
   void SetState(const std::string& id, Peer& peer, PeerState to, std::vector<PeerChange>& changes);

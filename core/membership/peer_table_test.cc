@@ -241,7 +241,7 @@ TEST_F(PeerTableTest, DeadPeerComesBackOnlyByDirectContact) {
   // The cut heals and C calls A: a claim, so A calls C back, and C's own
   // answer brings it back.
   cut_.clear();
-  clock_.Advance(Timings().heartbeat_interval);  // A asks a peer at most once an interval
+  clock_.Advance(Timings().heartbeat_interval);  // A asks a peer for news only so often
   Call(*c, *a);
   EXPECT_EQ(a->StateOf("c"), PeerState::kDead);
   Settle();
@@ -728,7 +728,8 @@ TEST_F(PeerTableTest, AddressesFromGossipAreDialledOnlyInsideThisNodesScope) {
   IdentityListMessage message = b->MessageFor("a");
   message.identity_list.clear();
   const std::vector<std::string> addresses = {"pi-attic.lan:7420", "192.168.1.50:7420",
-                                              "[::1]:7420", "224.0.0.251:5353", "127.0.0.9:7420"};
+                                              "[2001:db8::5]:7420", "224.0.0.251:5353",
+                                              "127.0.0.9:7420"};
   for (size_t i = 0; i < addresses.size(); ++i) {
     IdentityEntry row;
     row.id = "x" + std::to_string(i);
@@ -744,11 +745,15 @@ TEST_F(PeerTableTest, AddressesFromGossipAreDialledOnlyInsideThisNodesScope) {
   EXPECT_EQ(urgent[0].address, "127.0.0.9:7420");
 }
 
+// An epoch out of range used to refuse the member's whole identity list,
+// and with it the member: every peer saw it dead.
 TEST_F(PeerTableTest, ServiceRecordsWithImpossibleEpochsCostOnlyThemselves) {
   auto a = Make("a"), b = Make("b");
   Identity with = b->self();
-  with.services = {{"lights", "running", "", 3}, {"tally", "running", "", kMaxEpoch + 1},
-                   {"speaker", "running", "", kMaxCounterLead + 10}};
+  with.services = {{"lights", "running", "", 3},
+                   {"tally", "running", "", kMaxEpoch + 1},
+                   {"speaker", "running", "", kMaxCounterLead + 10},
+                   {"camera", "handing-over", "", 2, "", "a", kMaxEpoch + 1}};
   b->UpdateSelf(with);
   Call(*a, *b);
   const auto peers = a->Peers();

@@ -144,8 +144,12 @@ std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& 
       if (auto refusal = CheckString(where, field, value, limits)) return refusal;
     }
     if (service.name.empty()) return Malformed(where, "a service has no name");
-    // An epoch out of range costs that service record only (PeerTable
-    // drops it), not the member's whole row.
+    // An epoch out of range (the service's or the hand-over's) costs that
+    // service record only (PeerTable drops it), not the member's whole row.
+    if (!service.hand_over_to.empty() && !IsValidNodeId(service.hand_over_to)) {
+      return Malformed(where, "service " + Quote(service.name) + ": hand_over_to " +
+                                  Quote(service.hand_over_to) + " is not a node id");
+    }
   }
   for (const auto* names : {&identity.traits, &identity.hostable}) {
     for (const std::string& name : *names) {

@@ -44,6 +44,12 @@ TEST(ValidateIdentityList, AcceptsAWellFormedMessage) {
   EXPECT_FALSE(ValidateIdentityList(Message(), "home", WireLimits{}));
 }
 
+TEST(ValidateIdentityList, AcceptsAServiceBeingHandedOver) {
+  auto message = Message();
+  message.sender.identity->services = {{"s", "handing-over", "", 4, "", "node-b", 5}};
+  EXPECT_FALSE(ValidateIdentityList(message, "home", WireLimits{}));
+}
+
 TEST(ValidateIdentityList, NamesTheOffendingRowAndField) {
   auto message = Message();
   message.identity_list[0].identity->address = "nowhere";
@@ -80,6 +86,11 @@ TEST(ValidateIdentityList, RefusesEachKindOfBadRow) {
        RefusalKind::kMalformed},
       {"nameless service",
        [](auto& m) { m.sender.identity->services = {{"", "running", "", 1}}; },
+       RefusalKind::kMalformed},
+      {"hand-over to no node id",
+       [](auto& m) {
+         m.sender.identity->services = {{"s", "handing-over", "", 1, "", "b c\n", 2}};
+       },
        RefusalKind::kMalformed},
   };
   for (const Case& c : cases) {

@@ -14,10 +14,12 @@ constexpr std::chrono::milliseconds kHandOverPoll{10};
 
 // gRPC status codes used in AcceptHandOver's answers (grpc::StatusCode
 // values; this layer does not include gRPC).
+constexpr int kAlreadyExists = 6;
+constexpr int kPermissionDenied = 7;
+constexpr int kResourceExhausted = 8;
 constexpr int kFailedPrecondition = 9;
 constexpr int kAborted = 10;
-constexpr int kPermissionDenied = 7;
-constexpr int kAlreadyExists = 6;
+constexpr int kOutOfRange = 11;
 constexpr int kUnavailable = 14;
 
 constexpr char kHandingOver[] = "handing-over";
@@ -49,6 +51,10 @@ std::string Ms(std::chrono::nanoseconds d) {
 
 }  // namespace
 
+uint64_t EpochAfter(uint64_t epoch, uint64_t step) {
+  return epoch >= kMaxEpoch || kMaxEpoch - epoch <= step ? kMaxEpoch : epoch + step;
+}
+
 bool IsClaim(std::string_view state) {
   return state == "starting" || state == "running" || state == "restarting" ||
          state == kHandingOver;
@@ -62,6 +68,9 @@ struct Placement::Observed {
   std::map<std::string, ServiceSpec> specs;
   std::map<std::string, std::vector<Claim>> claims;   // service -> live claims
   std::map<std::string, uint64_t> max_epoch;          // service -> highest seen anywhere
+  // service -> highest in any node's records (this node's included), not
+  // counting this node's saved history (LocalServices::LastEpoch)
+  std::map<std::string, uint64_t> reported_epoch;
   std::set<std::string> running_anywhere;
   std::map<std::string, std::string> config;          // service -> config that travels
   std::map<std::string, std::string> address;         // node -> address
@@ -89,12 +98,11 @@ struct Placement::Observed {
 };
 
 Placement::Placement(Options options, LocalServices& local, HandOverTransport& transport,
-                     std::function<ClusterView()> view, std::function<void()> on_change,
-                     const Clock& clock)
+                     ClusterSource& cluster, std::function<void()> on_change, const Clock& clock)
     : options_(std::move(options)),
       local_services_(local),
       transport_(transport),
-      view_(std::move(view)),
+      cluster_(cluster),
       on_change_(std::move(on_change)),
       clock_(clock),
       started_at_(clock.Now()) {}
@@ -158,7 +166,7 @@ void Placement::Changed() {
 
 Placement::Observed Placement::Observe() {
   Observed seen;
-  const ClusterView view = view_();
+  const ClusterView view = cluster_.View();
   const MonoTime now = clock_.Now();
   seen.self = view.self.id;
   seen.address[view.self.id] = view.self.address;
@@ -189,6 +197,7 @@ Placement::Observed Placement::Observe() {
   }
   for (const auto& [name, local] : local_) {
     seen.max_epoch[name] = std::max(seen.max_epoch[name], local.epoch);
+    seen.reported_epoch[name] = std::max(seen.reported_epoch[name], local.epoch);
     std::string state = local.handing_over.empty() ? "" : kHandingOver;
     std::string endpoint;
     if (const auto it = seen.local.find(name); it != seen.local.end()) {
@@ -196,15 +205,17 @@ Placement::Observed Placement::Observe() {
       endpoint = it->second.endpoint;
     }
     if (IsClaim(state)) {
-      seen.claims[name].push_back({self.id, view.self.address, state, local.epoch, endpoint});
+      seen.claims[name].push_back({self.id, view.self.address, state, local.epoch, endpoint,
+                                   local.handing_over, local.hand_over_epoch});
       seen.runs[self.id].insert(name);
       if (state == "running") seen.running_anywhere.insert(name);
     }
   }
   seen.nodes.push_back(std::move(self));
 
-  // Peers, from their identities. Dead ones still count for epochs and
-  // for the configuration a service carries.
+  // Peers, from their identities. Dead ones still count for epochs (an
+  // epoch must stay above every one ever used), for nothing else: not for
+  // what is wanted, where, nor how it is described or configured.
   std::set<std::string> present;
   for (const PeerView& peer : view.peers) {
     const Identity& identity = peer.identity;
@@ -219,7 +230,7 @@ Placement::Observed Placement::Observe() {
       if (offer.has_plugin) {
         node.plugins.insert(offer.service);
         const auto kind = ParseKind(offer.placement);
-        if (kind && !seen.specs.contains(offer.service)) {
+        if (kind && node.alive && !seen.specs.contains(offer.service)) {
           seen.specs[offer.service] = {offer.service, *kind, offer.traits, offer.depends};
         }
       }
@@ -231,9 +242,11 @@ Placement::Observed Placement::Observe() {
     }
     for (const ServiceRecord& record : identity.services) {
       seen.max_epoch[record.name] = std::max(seen.max_epoch[record.name], record.epoch);
+      seen.reported_epoch[record.name] = std::max(seen.reported_epoch[record.name], record.epoch);
       if (!node.alive || !IsClaim(record.state)) continue;
-      seen.claims[record.name].push_back(
-          {identity.id, identity.address, record.state, record.epoch, record.endpoint});
+      seen.claims[record.name].push_back({identity.id, identity.address, record.state,
+                                          record.epoch, record.endpoint, record.hand_over_to,
+                                          record.hand_over_epoch});
       seen.runs[identity.id].insert(record.name);
       if (record.state == "running") seen.running_anywhere.insert(record.name);
     }
@@ -251,8 +264,11 @@ Placement::Observed Placement::Observe() {
   }
   std::erase_if(alive_since_, [&](const auto& entry) { return !present.contains(entry.first); });
 
-  // The configuration a singleton carries: that of the best-ranked node
-  // listing it with settings, so every node starts it the same way.
+  // The configuration a singleton carries: that of the best-ranked live
+  // node listing it with settings, so every node starts it the same way.
+  // It is read only when a singleton starts afresh (a first start or a
+  // failover); a running one keeps the configuration it started or was
+  // handed with, whatever other nodes list meanwhile.
   std::map<std::string, std::tuple<int, int64_t, std::string>> best;  // lower is better
   auto consider = [&](const std::string& node, const std::string& service, RunMode run,
                       int64_t weight, const std::string& config) {
@@ -268,18 +284,44 @@ Placement::Observed Placement::Observe() {
     consider(seen.self, service.name, service.run, service.weight, service.config_json);
   }
   for (const PeerView& peer : view.peers) {
+    if (peer.state == PeerState::kDead) continue;
     for (const Offer& offer : peer.identity.offers) {
       if (!offer.listed) continue;
       consider(peer.identity.id, offer.service, ParseRunMode(offer.run).value_or(RunMode::kAllow),
                offer.weight, offer.config_json);
     }
   }
+  RememberConfigs(seen, best);
   for (const auto& [name, spec] : seen.specs) {
     seen.max_epoch[name] = std::max(seen.max_epoch[name], local_services_.LastEpoch(name));
   }
   const std::vector<std::string> wanted = Wanted(seen.nodes, seen.specs);
   seen.wanted = {wanted.begin(), wanted.end()};
   return seen;
+}
+
+void Placement::RememberConfigs(
+    Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best) {
+  for (const auto& [service, config] : seen.config) {
+    if (last_config_.size() >= kMaxRememberedConfigs && !last_config_.contains(service)) continue;
+    last_config_[service] = {std::get<2>(best.at(service)), config};
+  }
+  // No live node configures it now: the configuration last seen from a
+  // live node, so a failover after the node that configured it died
+  // still starts it that way. Unless that node is alive and lists it
+  // without one now: then it was taken away on purpose.
+  for (auto it = last_config_.begin(); it != last_config_.end();) {
+    const auto& [service, remembered] = *it;
+    if (!seen.config.contains(service)) {
+      const NodeView* node = seen.Node(remembered.node);
+      if (node != nullptr && node->alive) {
+        it = last_config_.erase(it);
+        continue;
+      }
+      seen.config[service] = remembered.config;
+    }
+    ++it;
+  }
 }
 
 void Placement::RunOnce() {
@@ -339,7 +381,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
       if (mine == local_.end()) {
         if (wanted && chosen_here) {
           // Each node's copy has epochs of its own.
-          StartHere(name, local_services_.LastEpoch(name) + 1, [&] {
+          StartHere(name, EpochAfter(local_services_.LastEpoch(name)), [&] {
             for (const ServiceConfig& s : options_.services) {
               if (s.name == name) return s.config_json;
             }
@@ -416,7 +458,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
     // A node that just started may not have heard of the owner yet.
     if (now - started_at_ < options_.timings.settle) continue;
     const auto config = seen.config.find(name);
-    StartHere(name, seen.max_epoch[name] + 1,
+    StartHere(name, EpochAfter(seen.max_epoch[name]),
               config == seen.config.end() ? "{}" : config->second, std::nullopt);
   }
   return move;
@@ -430,7 +472,7 @@ void Placement::StartHere(const std::string& service, uint64_t epoch,
     spdlog::warn("service {}: its configuration is not JSON; starting it with {{}}", service);
   }
   spdlog::info("starting service {} here under epoch {}", service, epoch);
-  local_[service] = {epoch, clock_.Now(), "", config};
+  local_[service] = {.epoch = epoch, .since = clock_.Now(), .config_json = config};
   local_services_.Start(service, config, epoch, state);
 }
 
@@ -448,13 +490,19 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
   request.cluster = options_.cluster;
   const auto address = seen.address.find(node);
   if (address == seen.address.end()) return false;
-  uint64_t epoch = 0;
+  uint64_t epoch = 0;  // the highest known for it, here or anywhere
   {
     std::lock_guard lock(mu_);
     const auto it = local_.find(service);
     if (it == local_.end()) return false;
-    it->second.handing_over = node;
     epoch = it->second.epoch;
+    const auto seen_epoch = seen.max_epoch.find(service);
+    if (seen_epoch != seen.max_epoch.end()) epoch = std::max(epoch, seen_epoch->second);
+    request.epoch = EpochAfter(epoch);
+    // Published before the request goes out: the receiver asks this node
+    // and takes the service only if this record names it and the epoch.
+    it->second.handing_over = node;
+    it->second.hand_over_epoch = request.epoch;
     request.config_json = it->second.config_json;
   }
   Changed();  // peers see it moving, not free
@@ -469,10 +517,6 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
     std::lock_guard lock(mu_);
     request.state = local_services_.Stop(service);
   }
-  // Above every epoch seen for it anywhere, not just this node's.
-  const auto seen_epoch = seen.max_epoch.find(service);
-  if (seen_epoch != seen.max_epoch.end()) epoch = std::max(epoch, seen_epoch->second);
-  request.epoch = epoch + 1;
   const std::string problem = transport_.HandOver(address->second, request);
   {
     std::lock_guard lock(mu_);
@@ -489,10 +533,14 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
                    problem);
       refused_[{service, node}] = clock_.Now() + options_.timings.migrate_after;
       // Above the epoch offered, in case the other node did start it.
-      StartHere(service, epoch + 2, request.config_json, std::nullopt);
+      StartHere(service, EpochAfter(epoch, 2), request.config_json, std::nullopt);
     }
   }
   Changed();
+  // Calls to the service reach this node first for a while (clients ask
+  // the node they know): learn the new owner's record from the owner now,
+  // rather than at its next heartbeat.
+  if (problem.empty() && !leaving) cluster_.Confirm(node, kHandOverConfirmTimeout);
   return problem.empty();
 }
 
@@ -523,58 +571,129 @@ void Placement::HandOffAll(std::chrono::milliseconds budget) {
   }
 }
 
+std::string Placement::RefuseHandOver(const HandOverRequest& request, const Observed& seen,
+                                      bool confirmed, int& code) const {
+  auto refuse = [&code](int with, std::string why) {
+    code = with;
+    return why;
+  };
+  const std::string& service = request.service;
+  if (request.cluster != options_.cluster) {
+    return refuse(kFailedPrecondition, "cluster '" + request.cluster + "' is not ours");
+  }
+  // A stopping node would only stop it again, with its state stuck here.
+  if (leaving_) return refuse(kUnavailable, "this node is stopping");
+  if (request.state && request.state->size() > kMaxHandOverStateBytes) {
+    return refuse(kResourceExhausted,
+                  "its state is " + std::to_string(request.state->size()) +
+                      " bytes, over the limit of " + std::to_string(kMaxHandOverStateBytes));
+  }
+  if (request.epoch == 0 || request.epoch > kMaxEpoch) {
+    return refuse(kOutOfRange, "epoch " + std::to_string(request.epoch) +
+                                   " is out of range (1 to " + std::to_string(kMaxEpoch) + ")");
+  }
+  const NodeView* from = seen.Node(request.from);
+  if (from == nullptr || !from->alive || request.from == seen.self) {
+    return refuse(kPermissionDenied, "'" + request.from + "' is not a live peer of this node");
+  }
+  const auto spec = seen.specs.find(service);
+  if (spec == seen.specs.end() || !seen.Node(seen.self)->plugins.contains(service)) {
+    return refuse(kFailedPrecondition, "no plugin for " + service + " here");
+  }
+  if (spec->second.kind != Kind::kSingleton) {
+    return refuse(kFailedPrecondition, service + " is a per-node service: each node runs its own");
+  }
+  const Decision decision = seen.Decide(service);
+  for (const Verdict& verdict : decision.verdicts) {
+    if (verdict.node == seen.self && !verdict.candidate) {
+      return refuse(kFailedPrecondition, service + " cannot run here: " + verdict.reason);
+    }
+  }
+  if (local_.contains(service)) return refuse(kAlreadyExists, service + " already runs here");
+  static const std::vector<Claim> kNoClaims;
+  const auto found = seen.claims.find(service);
+  const std::vector<Claim>& claims = found == seen.claims.end() ? kNoClaims : found->second;
+  // The sender's own claim counts too: a hand-over that arrives late,
+  // after the sender gave up and runs it again under a higher epoch, is
+  // refused rather than making a second owner.
+  for (const Claim& claim : claims) {
+    if (claim.epoch >= request.epoch) {
+      return refuse(kAborted, "node " + claim.node + " runs " + service + " under epoch " +
+                                  std::to_string(claim.epoch));
+    }
+  }
+  if (!confirmed) return "";
+
+  // The sender, in its own words: the owner, moving it here, under this epoch.
+  const auto sender = std::find_if(claims.begin(), claims.end(),
+                                   [&](const Claim& claim) { return claim.node == request.from; });
+  if (sender == claims.end()) {
+    return refuse(kPermissionDenied, "node " + request.from + " does not run " + service +
+                                         " (asked just now)");
+  }
+  if (sender->state != kHandingOver || sender->hand_over_to != seen.self ||
+      sender->hand_over_epoch != request.epoch) {
+    return refuse(kPermissionDenied,
+                  "node " + request.from + " does not hand " + service +
+                      " to this node under epoch " + std::to_string(request.epoch) +
+                      ": asked just now, it says " + sender->state +
+                      (sender->state == kHandingOver
+                           ? " to '" + sender->hand_over_to + "' under epoch " +
+                                 std::to_string(sender->hand_over_epoch)
+                           : " under epoch " + std::to_string(sender->epoch)));
+  }
+  for (const Claim& claim : claims) {
+    if (claim.node != request.from && claim.epoch >= sender->epoch) {
+      return refuse(kAborted, "node " + claim.node + " runs " + service + " under epoch " +
+                                  std::to_string(claim.epoch) + ", not below " + request.from +
+                                  "'s " + std::to_string(sender->epoch));
+    }
+  }
+  // Above every epoch any node reports for it (dead ones included); this
+  // node's own saved history is not in the sender's view, so a lower
+  // offer is raised above it when started, not refused.
+  const auto reported = seen.reported_epoch.find(service);
+  if (reported != seen.reported_epoch.end() && request.epoch <= reported->second) {
+    return refuse(kOutOfRange, "epoch " + std::to_string(request.epoch) + " is not above " +
+                                   std::to_string(reported->second) +
+                                   ", the highest this node knows for " + service);
+  }
+  const auto known = seen.max_epoch.find(service);
+  const uint64_t highest = known == seen.max_epoch.end() ? 0 : known->second;
+  if (request.epoch > EpochAfter(highest, kMaxHandOverEpochLead)) {
+    return refuse(kOutOfRange, "epoch " + std::to_string(request.epoch) + " is more than " +
+                                   std::to_string(kMaxHandOverEpochLead) + " above " +
+                                   std::to_string(highest) + ", the highest this node knows for " +
+                                   service);
+  }
+  return "";
+}
+
 std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code) {
+  // What this node already holds rules most bad requests out before it
+  // calls anyone.
+  {
+    std::lock_guard lock(mu_);
+    const Observed seen = Observe();
+    std::string problem = RefuseHandOver(request, seen, /*confirmed=*/false, code);
+    if (!problem.empty()) return problem;
+  }
+  // The request is only a claim by whoever connected; the sender's record
+  // for the service, as the sender itself states it now, decides. Outside
+  // the lock: it is a call over the network.
+  if (!cluster_.Confirm(request.from, kHandOverConfirmTimeout)) {
+    code = kPermissionDenied;
+    return "node " + request.from + " did not confirm it: not a live peer, or no answer within " +
+           Ms(kHandOverConfirmTimeout);
+  }
   uint64_t epoch = 0;
   {
     std::lock_guard lock(mu_);
-    if (request.cluster != options_.cluster) {
-      code = kFailedPrecondition;
-      return "cluster '" + request.cluster + "' is not ours";
-    }
-    // A stopping node would only stop it again, with its state stuck here.
-    if (leaving_) {
-      code = kUnavailable;
-      return "this node is stopping";
-    }
-    Observed seen = Observe();
-    const NodeView* from = seen.Node(request.from);
-    if (from == nullptr || !from->alive || request.from == seen.self) {
-      code = kPermissionDenied;
-      return "'" + request.from + "' is not a live peer of this node";
-    }
-    if (!seen.specs.contains(request.service) ||
-        !seen.Node(seen.self)->plugins.contains(request.service)) {
-      code = kFailedPrecondition;
-      return "no plugin for " + request.service + " here";
-    }
-    if (seen.specs.at(request.service).kind != Kind::kSingleton) {
-      code = kFailedPrecondition;
-      return request.service + " is a per-node service: each node runs its own";
-    }
-
-    const Decision decision = seen.Decide(request.service);
-    for (const Verdict& verdict : decision.verdicts) {
-      if (verdict.node == seen.self && !verdict.candidate) {
-        code = kFailedPrecondition;
-        return request.service + " cannot run here: " + verdict.reason;
-      }
-    }
-    if (local_.contains(request.service)) {
-      code = kAlreadyExists;
-      return request.service + " already runs here";
-    }
-    // The sender's own claim counts too: a hand-over that arrives late,
-    // after the sender gave up and runs it again under a higher epoch, is
-    // refused rather than making a second owner.
-    for (const Claim& claim : seen.claims[request.service]) {
-      if (claim.epoch >= request.epoch) {
-        code = kAborted;
-        return "node " + claim.node + " runs " + request.service + " under epoch " +
-               std::to_string(claim.epoch);
-      }
-    }
+    const Observed seen = Observe();
+    std::string problem = RefuseHandOver(request, seen, /*confirmed=*/true, code);
+    if (!problem.empty()) return problem;
     // Never below an epoch this node used before for it.
-    epoch = std::max(request.epoch, local_services_.LastEpoch(request.service) + 1);
+    epoch = std::max(request.epoch, EpochAfter(local_services_.LastEpoch(request.service)));
     StartHere(request.service, epoch, request.config_json, request.state);
   }
   Changed();
@@ -622,7 +741,11 @@ std::vector<ServiceRecord> Placement::Records() const {
       record.endpoint = it->second.endpoint;
       record.detail = BoundedDetail(it->second.detail);
     }
-    if (!local.handing_over.empty()) record.state = kHandingOver;
+    if (!local.handing_over.empty()) {
+      record.state = kHandingOver;
+      record.hand_over_to = local.handing_over;
+      record.hand_over_epoch = local.hand_over_epoch;
+    }
     records.push_back(std::move(record));
   }
   return records;
@@ -673,7 +796,7 @@ Explanation Placement::Explain(const std::string& service) {
       }
     }
     out.state = out.wanted ? "unplaced" : "not wanted";
-    out.detail = "no node has a plugin for it";
+    out.detail = "no live node has a plugin for it";
     for (const NodeView& node : seen.nodes) out.verdicts.push_back({node.id, false, "no plugin"});
     return out;
   }
@@ -708,7 +831,7 @@ std::vector<Unrun> Placement::UnrunServices() {
     }
     out.push_back(std::move(unrun));
   }
-  // Listed by a live node, yet no node has its plugin.
+  // Listed by a live node, yet no live node has its plugin.
   std::set<std::string> listed;
   for (const NodeView& node : seen.nodes) {
     for (const auto& [name, preference] : node.preferences) {
@@ -719,7 +842,7 @@ std::vector<Unrun> Placement::UnrunServices() {
     }
   }
   for (const std::string& name : listed) {
-    out.push_back({name, "unplaced", "", "no node has a plugin for it"});
+    out.push_back({name, "unplaced", "", "no live node has a plugin for it"});
   }
   return out;
 }

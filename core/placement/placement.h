@@ -9,7 +9,9 @@
 //    weight, never just a tie-breaker) once that node has been alive for
 //    migrate_after and the service has stayed here as long: it stops the
 //    service, saves its state and sends state and configuration with
-//    HandOver; if the receiver cannot take it, it starts it again here;
+//    HandOver; if the receiver cannot take it, it starts it again here.
+//    A receiver takes a HandOver only once the sender, asked directly,
+//    confirms it (see HandOverRequest);
 //  - stops a singleton when another live node claims it with a higher
 //    epoch (or the same epoch and a better preference, or the same and a
 //    lower id): the rule both sides of a healed partition apply alike;
@@ -18,7 +20,11 @@
 //  - runs per-node services wherever they are listed and can run.
 //
 // Epochs: a singleton's owner starts it under an epoch above every epoch
-// it has seen for it (in any identity, and its own last one); only grows.
+// it has seen for it (in any identity, and its own last one); only grows,
+// and never past kMaxEpoch.
+//
+// Only live nodes have a say: a dead node's offers make nothing wanted,
+// rank nothing and configure nothing (its epochs still count).
 #pragma once
 
 #include <atomic>
@@ -31,6 +37,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "core/common/clock.h"
@@ -55,6 +62,28 @@ inline constexpr std::chrono::milliseconds kQuietRoundInterval{1000};
 inline constexpr std::chrono::seconds kHandOverStartDeadline{12};
 // How long the old owner waits for the HandOver answer (start included).
 inline constexpr std::chrono::seconds kHandOverDeadline{15};
+// How long a node receiving a HandOver waits for the sender to confirm it
+// (one identity-list exchange with the sender: milliseconds on a home LAN).
+inline constexpr std::chrono::milliseconds kHandOverConfirmTimeout{2000};
+static_assert(kHandOverConfirmTimeout + kHandOverStartDeadline < kHandOverDeadline,
+              "the receiver must answer before the sender stops waiting");
+// How far a handed-over epoch may be above the highest this node knows
+// for the service. The sender offers one above the highest it knows, and
+// may have seen a few starts this node did not (the other side of a
+// healed partition); each is a start or a move, so never many. Anything
+// more is a broken or hostile sender pushing epochs towards the top.
+inline constexpr uint64_t kMaxHandOverEpochLead = 16;
+// Largest state a HandOver carries: what a plugin may save
+// (plugins::kMaxStateBytes, kept equal), so any state that can be saved
+// can be handed over.
+inline constexpr size_t kMaxHandOverStateBytes = size_t{1} << 20;
+
+// `epoch` + `step`, at most kMaxEpoch: "one above every epoch seen" must
+// never wrap around to 0 (every peer refuses an identity above the range,
+// and 0 loses to every other claim). At the top, starts reuse kMaxEpoch
+// and the two-owner rule settles equal epochs; no honest cluster gets
+// there (one step per start or move).
+uint64_t EpochAfter(uint64_t epoch, uint64_t step = 1);
 
 // Service states that claim ownership: whoever reports one of these runs
 // (or is about to run, or is moving) the service.
@@ -85,7 +114,17 @@ class LocalServices {
   virtual uint64_t LastEpoch(const std::string& service) const = 0;
 };
 
-// A planned move, as sent to the new owner.
+// Services whose configuration placement remembers after the live node
+// that listed it is gone (see Placement::RememberConfigs); each is at
+// most WireLimits::max_config_bytes (4 KiB).
+inline constexpr size_t kMaxRememberedConfigs = 256;
+
+// A planned move, as sent to the new owner. The receiver takes it only
+// from the node it sees owning the service, which must say so itself:
+// asked directly (ClusterSource::Confirm), the sender's record for the
+// service is handing-over to the receiver at exactly `epoch`, and `epoch`
+// is above every epoch the receiver knows for it, by at most
+// kMaxHandOverEpochLead.
 struct HandOverRequest {
   std::string service;
   uint64_t epoch = 0;
@@ -109,6 +148,19 @@ struct ClusterView {
   std::vector<PeerView> peers;
 };
 
+// Where placement reads the cluster (Membership in the daemon).
+class ClusterSource {
+ public:
+  virtual ~ClusterSource() = default;
+  virtual ClusterView View() const = 0;
+  // Asks live peer `id` for its own word now (a call to it, its reply
+  // merged), so that the next View() holds what `id` says of itself, not
+  // what others relayed. False when `id` is not a live peer or did not
+  // answer within `timeout`. Blocks: never called with placement's lock
+  // held.
+  virtual bool Confirm(const std::string& id, std::chrono::milliseconds timeout) = 0;
+};
+
 // One node running (or moving) a service.
 struct Claim {
   std::string node;
@@ -116,6 +168,9 @@ struct Claim {
   std::string state;
   uint64_t epoch = 0;
   std::string endpoint;
+  // While state is handing-over: to which node, under which epoch.
+  std::string hand_over_to;
+  uint64_t hand_over_epoch = 0;
 };
 
 // What `domianctl explain` shows.
@@ -151,8 +206,7 @@ class Placement {
   // move, so the node can update its identity from Records and Offers
   // (it compares; most rounds change nothing).
   Placement(Options options, LocalServices& local, HandOverTransport& transport,
-            std::function<ClusterView()> view, std::function<void()> on_change,
-            const Clock& clock);
+            ClusterSource& cluster, std::function<void()> on_change, const Clock& clock);
   ~Placement();  // Stop()
   Placement(const Placement&) = delete;
   Placement& operator=(const Placement&) = delete;
@@ -181,6 +235,7 @@ class Placement {
 
   // A peer hands us `request.service`. Blocks until it runs here (or
   // failed); "" on success, else the reason (with a gRPC code in `code`).
+  // Confirms the hand-over with the sender first (see HandOverRequest).
   std::string AcceptHandOver(const HandOverRequest& request, int& code);
 
   // For this node's identity.
@@ -195,17 +250,28 @@ class Placement {
     uint64_t epoch = 0;
     MonoTime since;             // started, or taken over, here
     std::string handing_over;   // to this node, while a move is under way
+    uint64_t hand_over_epoch = 0;  // the epoch offered to it
     std::string config_json;
     std::optional<MonoTime> failed_at;  // a per-node service that failed here
   };
   struct Observed;  // one round's reading of the cluster
 
   Observed Observe();  // requires mu_
+  // Keeps the configuration `seen` found for each service from a live node
+  // (`best`: its rank and node), and fills in a remembered one where no
+  // live node gives any. Requires mu_.
+  void RememberConfigs(
+      Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best);
   void Loop();
   // Whether the loop's next round has anything new to read (loop thread).
   bool RoundDue();
   // The move to make after the round, if any: service and target.
   std::optional<std::pair<std::string, std::string>> Reconcile(Observed& seen);
+  // Why `request` cannot be taken (with its gRPC code), or "" when it can
+  // as far as `seen` tells. `confirmed`: `seen` holds the sender's own
+  // word, so its record for the service is checked too. Requires mu_.
+  std::string RefuseHandOver(const HandOverRequest& request, const Observed& seen,
+                             bool confirmed, int& code) const;
   // Hands `service` to `node`. When the node does not take it: runs it
   // here again, or (leaving) just leaves it stopped. True when moved.
   bool MoveTo(const std::string& service, const std::string& node, const Observed& seen,
@@ -218,7 +284,7 @@ class Placement {
   Options options_;
   LocalServices& local_services_;
   HandOverTransport& transport_;
-  std::function<ClusterView()> view_;
+  ClusterSource& cluster_;
   std::function<void()> on_change_;
   const Clock& clock_;
   MonoTime started_at_;
@@ -229,6 +295,11 @@ class Placement {
   mutable std::mutex mu_;
   std::map<std::string, Local> local_;            // services this node owns
   std::map<std::string, MonoTime> gave_up_;       // service -> until
+  struct RememberedConfig {
+    std::string node;  // the live node it came from
+    std::string config;
+  };
+  std::map<std::string, RememberedConfig> last_config_;  // by service
   std::map<std::pair<std::string, std::string>, MonoTime> refused_;  // (service, node) -> until
   struct AliveSince {
     uint64_t incarnation;

@@ -1,7 +1,8 @@
 // Placement with several nodes wired together in memory on a FakeClock:
-// each node's identity is what its Placement last published, liveness is
-// set by the test, hand-overs go straight to the other node's Placement.
-// Rounds run one node at a time, so every step is deterministic.
+// each node's identity is what its Placement last published (a test may
+// make a node lie about itself), liveness is set by the test, hand-overs
+// go straight to the other node's Placement. Rounds run one node at a
+// time, so every step is deterministic.
 #include "core/placement/placement.h"
 
 #include <gmock/gmock.h>
@@ -65,8 +66,11 @@ struct Node {
   uint64_t incarnation = 1;
   bool alive = true;
   FakeServices services;
+  std::unique_ptr<ClusterSource> cluster;  // its view of the others
   std::unique_ptr<Placement> placement;
   Identity published;  // what peers see
+  // A hostile or broken node: changes what it publishes about itself.
+  std::function<void(Identity&)> lie;
 };
 
 // Hand-overs between nodes, straight into the receiver's Placement.
@@ -94,16 +98,19 @@ class World final : public HandOverTransport {
     node.services.running.clear();
     node.alive = true;
     ++node.incarnation;
+    node.cluster = std::make_unique<NodeCluster>(*this, node);
     node.placement = std::make_unique<Placement>(
         Placement::Options{.cluster = "home",
                            .services = node.yaml,
                            .timings = {.migrate_after = kMigrateAfter,
                                        .settle = kSettle,
                                        .failed_hold = 10min}},
-        node.services, *this, [this, &node] { return ViewFrom(node); },
-        [this, &node] { Publish(node); }, clock);
+        node.services, *this, *node.cluster, [this, &node] { Publish(node); }, clock);
     Publish(node);
   }
+
+  // Publishes what `node` says of itself again (after changing its lie).
+  void Republish(Node& node) { Publish(node); }
 
   void Kill(Node& node) {
     node.alive = false;
@@ -158,8 +165,28 @@ class World final : public HandOverTransport {
   std::set<std::pair<std::string, std::string>> unknown;
   bool refuse_handovers = false;
   int handovers = 0;
+  int confirms = 0;                 // ClusterSource::Confirm calls, by any node
+  std::set<std::string> silent;     // nodes that never answer a Confirm
 
  private:
+  // One node's view of the others; Confirm is one node asking another.
+  class NodeCluster final : public ClusterSource {
+   public:
+    NodeCluster(World& world, Node& node) : world_(world), node_(node) {}
+    ClusterView View() const override { return world_.ViewFrom(node_); }
+    bool Confirm(const std::string& id, std::chrono::milliseconds /*timeout*/) override {
+      ++world_.confirms;
+      const auto it = world_.nodes_.find(id);
+      return it != world_.nodes_.end() && it->second->alive && !world_.silent.contains(id) &&
+             !world_.Cut(id, node_.id) && !world_.unknown.contains({id, node_.id}) &&
+             !world_.unknown.contains({node_.id, id});
+    }
+
+   private:
+    World& world_;
+    Node& node_;
+  };
+
   void Publish(Node& node) {
     Identity identity;
     identity.id = node.id;
@@ -168,6 +195,7 @@ class World final : public HandOverTransport {
     identity.traits = node.traits;
     identity.services = node.placement->Records();
     identity.offers = node.placement->Offers();
+    if (node.lie) node.lie(identity);
     node.published = identity;
   }
 
@@ -247,6 +275,7 @@ TEST_F(PlacementTest, FailsOverWhenTheOwnerDiesAndComesBackWithItsState) {
   EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 3}}));
   EXPECT_EQ(a_->services.value["lights"], "41") << "the state did not travel";
   EXPECT_EQ(world_.handovers, 1);
+  EXPECT_EQ(world_.confirms, 1) << "a asked b whether it hands it over, once";
 }
 
 TEST_F(PlacementTest, ACleanStopHandsSingletonsOverWithTheirState) {
@@ -263,28 +292,191 @@ TEST_F(PlacementTest, ACleanStopHandsSingletonsOverWithTheirState) {
   EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
 }
 
-TEST_F(PlacementTest, HandOversThatWouldGoWrongAreRefused) {
+// What node `node` says of `service` while it is moving it (or claims to).
+void SaysHandingOver(World& world, Node& node, const std::string& service, const std::string& to,
+                     uint64_t epoch) {
+  node.lie = [=](Identity& identity) {
+    for (ServiceRecord& record : identity.services) {
+      if (record.name != service) continue;
+      record.state = "handing-over";
+      record.hand_over_to = to;
+      record.hand_over_epoch = epoch;
+    }
+  };
+  world.Republish(node);
+}
+
+// What a node says about itself, changed by `lie` (the service records
+// of `service` get `epoch`, or a record is added when it has none).
+void SaysItRuns(World& world, Node& node, const std::string& service, uint64_t epoch) {
+  node.lie = [=](Identity& identity) {
+    for (ServiceRecord& record : identity.services) {
+      if (record.name == service) {
+        record.epoch = epoch;
+        return;
+      }
+    }
+    identity.services.push_back({service, "running", "", epoch});
+  };
+  world.Republish(node);
+}
+
+// A HandOver is only a claim by whoever connected: it is taken when the
+// sender, asked directly, says it is handing the service to this node
+// under exactly that epoch, and never otherwise.
+TEST_F(PlacementTest, AHandOverTheSenderDoesNotConfirmIsRefused) {
+  ThreeNodes();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  a_->services.value["lights"] = "41";
+  HandOverRequest request{.service = "lights", .epoch = 2, .from = "a", .cluster = "home",
+                          .state = "garbage", .config_json = R"({"relay":"10.6.6.6"})"};
+  int code = 0;
+  // The owner, which is not moving it.
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "node a does not hand lights to this node under epoch 2: asked just now, it says "
+            "running under epoch 1");
+  EXPECT_EQ(code, 7);
+  EXPECT_EQ(world_.confirms, 1);
+  // A live node that does not run it.
+  request.from = "c";
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "node c does not run lights (asked just now)");
+  EXPECT_EQ(code, 7);
+  // A stranger is refused before anyone is asked.
+  request.from = "intruder";
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "'intruder' is not a live peer of this node");
+  EXPECT_EQ(code, 7);
+  EXPECT_EQ(world_.confirms, 2);
+  // The owner moving it, but to another node, or under another epoch.
+  request.from = "a";
+  SaysHandingOver(world_, *a_, "lights", "c", 2);
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "node a does not hand lights to this node under epoch 2: asked just now, it says "
+            "handing-over to 'c' under epoch 2");
+  EXPECT_EQ(code, 7);
+  SaysHandingOver(world_, *a_, "lights", "b", 3);
+  EXPECT_THAT(b_->placement->AcceptHandOver(request, code),
+              ::testing::HasSubstr("it says handing-over to 'b' under epoch 3"));
+  EXPECT_EQ(code, 7);
+  // The right record, but the sender does not answer when asked.
+  SaysHandingOver(world_, *a_, "lights", "b", 2);
+  world_.silent = {"a"};
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "node a did not confirm it: not a live peer, or no answer within 2000 ms");
+  EXPECT_EQ(code, 7);
+
+  // Nothing was started, and the owner's state is its own.
+  EXPECT_EQ(b_->services.starts, 0);
+  EXPECT_EQ(b_->services.value.count("lights"), 0u);
+  world_.silent.clear();
+  a_->lie = nullptr;
+  world_.Republish(*a_);
+  world_.Pass(30s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  EXPECT_EQ(a_->services.value["lights"], "41");
+  EXPECT_EQ(a_->services.starts, 1);
+}
+
+TEST_F(PlacementTest, AHandedOverEpochIsAboveEveryKnownOneAndNotFarAbove) {
+  ThreeNodes();
+  HandOverRequest request{.service = "lights", .epoch = kMaxEpoch, .from = "a",
+                          .cluster = "home", .state = "1", .config_json = "{}"};
+  int code = 0;
+  auto hand_to_b = [&](uint64_t epoch) {
+    SaysHandingOver(world_, *a_, "lights", "b", epoch);
+    request.epoch = epoch;
+    return b_->placement->AcceptHandOver(request, code);
+  };
+  // The one that split the cluster: the sender's own word, but 2^62.
+  EXPECT_EQ(hand_to_b(kMaxEpoch), "epoch 4611686018427387904 is more than 16 above 1, the "
+                                  "highest this node knows for lights");
+  EXPECT_EQ(code, 11);
+  EXPECT_THAT(hand_to_b(1 + kMaxHandOverEpochLead + 1), ::testing::HasSubstr("more than 16"));
+  // Past the range altogether: refused before anyone is asked.
+  const int confirms = world_.confirms;
+  request.epoch = kMaxEpoch + 1;
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "epoch 4611686018427387905 is out of range (1 to 4611686018427387904)");
+  EXPECT_EQ(code, 11);
+  EXPECT_EQ(world_.confirms, confirms);
+  // Not above what a dead node reported: it ran it under epoch 5.
+  Node& d = world_.Add("d", {});
+  SaysItRuns(world_, d, "lights", 5);
+  world_.Kill(d);
+  EXPECT_EQ(hand_to_b(3), "epoch 3 is not above 5, the highest this node knows for lights");
+  EXPECT_EQ(code, 11);
+  EXPECT_EQ(b_->services.starts, 0);
+  // The largest lead is taken.
+  EXPECT_EQ(hand_to_b(5 + kMaxHandOverEpochLead), "");
+  a_->lie = nullptr;
+  world_.Rounds();
+  EXPECT_EQ(world_.Owners("lights"),
+            (std::map<std::string, uint64_t>{{"b", 5 + kMaxHandOverEpochLead}}));
+}
+
+TEST_F(PlacementTest, AHandOverFromANodeThatIsNotTheNewestOwnerIsRefused) {
   ThreeNodes();
   HandOverRequest request{.service = "lights", .epoch = 2, .from = "a", .cluster = "home",
                           .state = "1", .config_json = "{}"};
   int code = 0;
-  // A late one: a still runs it under epoch 1... then under 5.
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "");
-  world_.Rounds();  // a stops its copy (b's epoch 2 is higher)
-  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
-  request.from = "b";
-  EXPECT_NE(c_->placement->AcceptHandOver(request, code), "") << "epoch 2 is already b's";
+  // c says it runs it too, under the same epoch as a.
+  SaysItRuns(world_, *c_, "lights", 1);
+  SaysHandingOver(world_, *a_, "lights", "b", 2);
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "node c runs lights under epoch 1, not below a's 1");
   EXPECT_EQ(code, 10);
+  c_->lie = nullptr;
+  world_.Republish(*c_);
+  // A late one: a gave up on the move and runs it again under epoch 3.
+  SaysItRuns(world_, *a_, "lights", 3);
+  const int confirms = world_.confirms;
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "node a runs lights under epoch 3");
+  EXPECT_EQ(code, 10);
+  EXPECT_EQ(world_.confirms, confirms) << "refused on what b knew already";
+  EXPECT_EQ(b_->services.starts, 0);
+}
+
+TEST_F(PlacementTest, HandOversThatCannotBeTakenHereAreRefusedBeforeAskingTheSender) {
+  ThreeNodes();
+  SaysHandingOver(world_, *a_, "lights", "b", 2);
+  HandOverRequest request{.service = "lights", .epoch = 2, .from = "a", .cluster = "home",
+                          .state = std::string(kMaxHandOverStateBytes + 1, 'x'),
+                          .config_json = "{}"};
+  int code = 0;
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "its state is 1048577 bytes, over the limit of 1048576");
+  EXPECT_EQ(code, 8);
+  request.state = "1";
   // A per-node service is each node's own.
   request.service = "speaker";
-  request.epoch = 9;
-  EXPECT_NE(c_->placement->AcceptHandOver(request, code), "");
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+            "speaker is a per-node service: each node runs its own");
+  EXPECT_EQ(code, 9);
+  // Another cluster's.
+  request.service = "lights";
+  request.cluster = "next-door";
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "cluster 'next-door' is not ours");
   EXPECT_EQ(code, 9);
   // A stopping node takes nothing.
-  request.service = "lights";
-  c_->placement->Stop();
-  EXPECT_EQ(c_->placement->AcceptHandOver(request, code), "this node is stopping");
+  request.cluster = "home";
+  b_->placement->Stop();
+  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "this node is stopping");
   EXPECT_EQ(code, 14);
+  EXPECT_EQ(world_.confirms, 0);
+  // The same one, confirmed and within every limit, is taken.
+  EXPECT_NE(c_->placement->AcceptHandOver(request, code), "") << "c is not the node a names";
+  SaysHandingOver(world_, *a_, "lights", "c", 2);
+  EXPECT_EQ(c_->placement->AcceptHandOver(request, code), "");
+  EXPECT_EQ(c_->services.value["lights"], "1");
+}
+
+TEST_F(PlacementTest, AHandOverBelowTheReceiversOwnHistoryStartsAboveIt) {
+  ThreeNodes();
+  // b ran it long ago under epoch 40; nobody else can know.
+  b_->services.last_epoch["lights"] = 40;
+  a_->placement->HandOffAll(5s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 41}}));
 }
 
 TEST_F(PlacementTest, ANodeThatCannotStartAServiceItIsHandedIsNotAskedAgain) {
@@ -489,6 +681,114 @@ TEST_F(PlacementTest, NeverIsObeyedAndPerNodeServicesRunWhereListed) {
               ::testing::Contains(::testing::Field(&Verdict::reason, "never")));
 }
 
+// A member that is dead (or was only ever seen dead) has no say: its
+// offers neither make a service wanted, nor rank it, nor configure it.
+TEST_F(PlacementTest, ADeadMembersOffersCountForNothing) {
+  ThreeNodes();
+  world_.specs.push_back({"garage", Kind::kSingleton, {}, {"lights"}});
+  Node& m = world_.Add("m", {Wants("lights", RunMode::kAlways, 1000000, R"({"relay":"10.6.6.6"})"),
+                             Wants("scenes", RunMode::kAlways), Wants("garage", RunMode::kAlways)});
+  world_.Kill(m);
+  b_->yaml.push_back(Wants("garage", RunMode::kAllow));  // b wants it, has no plugin for it
+  world_.Boot(*b_);
+  world_.Pass(World::kSettle + 1s);
+  EXPECT_FALSE(b_->placement->Explain("scenes").wanted) << "wanted by a dead node";
+  const Explanation garage = b_->placement->Explain("garage");
+  EXPECT_EQ(garage.placement, "") << "the dead node's plugin still described it";
+  EXPECT_EQ(garage.detail, "no live node has a plugin for it");
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  EXPECT_EQ(b_->services.configs["lights"], R"({"bridge":"10.0.0.2"})")
+      << "started with the configuration of a node that was dead all along";
+  for (const Verdict& verdict : b_->placement->Explain("lights").verdicts) {
+    if (verdict.node == "m") {
+      EXPECT_EQ(verdict.reason, "not alive");
+    }
+  }
+}
+
+// The configuration comes from live nodes, and is remembered: a failover
+// after the node that configured the service died still uses it, for as
+// long as no live node says otherwise.
+TEST_F(PlacementTest, AFailoverLongAfterTheConfiguringNodeDiedKeepsItsConfiguration) {
+  ThreeNodes();
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  // Dead rows leave peer tables after a while: a is forgotten.
+  world_.Pass(15min, 30s);
+  world_.unknown = {{"a", "b"}, {"a", "c"}};
+  world_.Rounds();
+  world_.Kill(*b_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"c", 3}}));
+  EXPECT_EQ(c_->services.configs["lights"], R"({"bridge":"10.0.0.2"})");
+}
+
+TEST_F(PlacementTest, AConfigurationTakenAwayByItsNodeIsForgotten) {
+  ThreeNodes();
+  world_.Kill(*a_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", 2}}));
+  // a comes back without a configuration for it (and will not run it).
+  a_->yaml = {Wants("lights", RunMode::kNever)};
+  world_.Boot(*a_);
+  world_.Rounds();
+  world_.Kill(*b_);
+  world_.Rounds();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"c", 3}}));
+  EXPECT_EQ(c_->services.configs["lights"], "{}");
+}
+
+// Another node's offer is no reason to restart a running singleton: its
+// configuration is the one it started (or was handed) with.
+TEST_F(PlacementTest, ARunningOwnerIgnoresOtherNodesChangingTheirOffers) {
+  ThreeNodes();
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  Node& m = world_.Add("m", {Wants("lights", RunMode::kAlways, 1000000, R"({"relay":"1"})")});
+  m.services.specs.clear();  // it cannot run it, only list it
+  world_.Republish(m);
+  world_.Pass(30s);
+  for (int i = 2; i < 10; ++i) {
+    m.lie = [i](Identity& identity) {
+      for (Offer& offer : identity.offers) {
+        offer.config_json = R"({"relay":")" + std::to_string(i) + R"("})";
+      }
+    };
+    world_.Republish(m);
+    world_.Pass(5s);
+  }
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  EXPECT_EQ(a_->services.starts, 1);
+  EXPECT_EQ(a_->services.configs["lights"], R"({"bridge":"10.0.0.2"})");
+  EXPECT_EQ(world_.handovers, 0);
+}
+
+TEST(EpochAfterTest, SaturatesAtTheTopOfTheRange) {
+  EXPECT_EQ(EpochAfter(0), 1u);
+  EXPECT_EQ(EpochAfter(5, 2), 7u);
+  EXPECT_EQ(EpochAfter(kMaxEpoch - 2), kMaxEpoch - 1);
+  EXPECT_EQ(EpochAfter(kMaxEpoch - 1, 2), kMaxEpoch);
+  EXPECT_EQ(EpochAfter(kMaxEpoch), kMaxEpoch);
+  EXPECT_EQ(EpochAfter(UINT64_MAX), kMaxEpoch);
+  EXPECT_EQ(EpochAfter(UINT64_MAX - 1, 2), kMaxEpoch);
+}
+
+TEST_F(PlacementTest, EpochsStopAtTheTopOfTheRangeInsteadOfWrapping) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kPrefer), Wants("speaker", RunMode::kPrefer)});
+  b_ = &world_.Add("b", {Wants("lights", RunMode::kAllow)});
+  a_->services.last_epoch["lights"] = kMaxEpoch - 1;
+  a_->services.last_epoch["speaker"] = UINT64_MAX;  // as if read from a poisoned file
+  world_.Pass(3s);
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", kMaxEpoch}}));
+  EXPECT_EQ(world_.Owners("speaker"), (std::map<std::string, uint64_t>{{"a", kMaxEpoch}}));
+  world_.Kill(*a_);
+  world_.Rounds();
+  EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"b", kMaxEpoch}}))
+      << "one above the dead owner's epoch wrapped";
+}
+
 // The loop thread on its own: a placement that reads the cluster view
 // from a counter, its generation from a number the test sets. The fake
 // clock moves only when told, so which rounds are due is deterministic;
@@ -500,14 +800,7 @@ class PlacementLoopTest : public ::testing::Test {
   void Make(bool watch_generation) {
     placement_ = std::make_unique<Placement>(
         Placement::Options{.cluster = "home", .timings = {.settle = kSettle}}, services_,
-        handovers_,
-        [this] {
-          ++views_;
-          ClusterView view;
-          view.self.id = "a";
-          return view;
-        },
-        [] {}, clock_);
+        handovers_, cluster_, [] {}, clock_);
     if (watch_generation) placement_->SetViewGeneration([this] { return generation_.load(); });
     placement_->Start();
   }
@@ -531,11 +824,27 @@ class PlacementLoopTest : public ::testing::Test {
   class NoHandOvers final : public HandOverTransport {
     std::string HandOver(const std::string&, const HandOverRequest&) override { return "none"; }
   };
+  // A node alone, counting how often its view is read.
+  class CountingCluster final : public ClusterSource {
+   public:
+    explicit CountingCluster(std::atomic<int>& views) : views_(views) {}
+    ClusterView View() const override {
+      ++views_;
+      ClusterView view;
+      view.self.id = "a";
+      return view;
+    }
+    bool Confirm(const std::string&, std::chrono::milliseconds) override { return false; }
+
+   private:
+    std::atomic<int>& views_;
+  };
 
   FakeClock clock_;
   FakeServices services_;
   NoHandOvers handovers_;
   std::atomic<int> views_{0};
+  CountingCluster cluster_{views_};
   std::atomic<uint64_t> generation_{7};
   std::unique_ptr<Placement> placement_;
 };

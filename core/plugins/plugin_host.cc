@@ -27,6 +27,9 @@ PluginHost::PluginHost(Options options, std::function<void()> on_change)
 PluginHost::~PluginHost() { Stop(); }
 
 void PluginHost::Start() {
+  // Before placement reads any of them: a poisoned epoch would be
+  // carried into every start and move of the service.
+  RecoverServiceEpochs(options_.state_dir / "services");
   Rescan();
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -20,9 +20,11 @@
 namespace domian::plugins {
 
 // Largest reply, error message or saved state taken from a plugin; more
-// is cut off and reported, so a runaway plugin cannot exhaust memory.
+// is cut off and reported, so a runaway plugin cannot exhaust memory. A
+// saved state travels in a HandOver, which carries at most
+// placement::kMaxHandOverStateBytes (equal to this).
 inline constexpr size_t kMaxReplyBytes = 1 << 20;
-inline constexpr size_t kMaxStateBytes = 4 << 20;
+inline constexpr size_t kMaxStateBytes = 1 << 20;
 inline constexpr size_t kMaxMessageBytes = 4096;
 
 // What the plugin asks of the node, reported to its owner. Called on any

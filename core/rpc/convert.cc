@@ -43,6 +43,8 @@ v1::Identity ToProto(const Identity& identity) {
     s->set_endpoint(service.endpoint);
     s->set_epoch(service.epoch);
     s->set_detail(service.detail);
+    s->set_hand_over_to(service.hand_over_to);
+    s->set_hand_over_epoch(service.hand_over_epoch);
   }
   for (const std::string& name : identity.hostable) out.add_hostable(name);
   for (const std::string& trait : identity.traits) out.add_traits(trait);
@@ -113,8 +115,8 @@ Identity FromProto(const v1::Identity& identity) {
   out.address = identity.address();
   out.protocol = identity.protocol();
   for (const v1::Service& service : identity.service_list().services()) {
-    out.services.push_back(
-        {service.name(), service.state(), service.endpoint(), service.epoch(), service.detail()});
+    out.services.push_back({service.name(), service.state(), service.endpoint(), service.epoch(),
+                            service.detail(), service.hand_over_to(), service.hand_over_epoch()});
   }
   out.hostable.assign(identity.hostable().begin(), identity.hostable().end());
   out.traits.assign(identity.traits().begin(), identity.traits().end());

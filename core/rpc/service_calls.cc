@@ -235,13 +235,34 @@ void ServiceCalls::HandOver(const v1::HandOverRequest& request, v1::HandOverResp
     done({grpc::StatusCode::UNIMPLEMENTED, "no placement here"});
     return;
   }
-  if (!IsValidServiceName(request.service()) || !IsValidNodeId(request.from()) ||
-      request.epoch() == 0 || request.epoch() > kMaxEpoch ||
-      request.config_json().size() > kMaxArgsBytes ||
-      request.state().size() > plugins::kMaxStateBytes) {
-    spdlog::warn("refused a hand-over of '{}' from '{}': malformed", request.service(),
-                 request.from());
-    done({grpc::StatusCode::INVALID_ARGUMENT, "malformed hand-over"});
+  static_assert(plugins::kMaxStateBytes <= placement::kMaxHandOverStateBytes,
+                "a state a plugin can save must be one that can be handed over");
+  // Refused here, before a worker or placement sees it; placement checks
+  // the rest (above all, that the sender itself confirms the move).
+  std::string malformed;
+  if (!IsValidServiceName(request.service())) {
+    malformed = "service is not a service name";
+  } else if (!IsValidNodeId(request.from())) {
+    malformed = "from is not a node id";
+  } else if (request.epoch() == 0 || request.epoch() > kMaxEpoch) {
+    malformed = "epoch " + std::to_string(request.epoch()) + " is out of range (1 to " +
+                std::to_string(kMaxEpoch) + ")";
+  } else if (request.config_json().size() > kMaxArgsBytes) {
+    malformed = "config_json is " + std::to_string(request.config_json().size()) +
+                " bytes, over the limit of " + std::to_string(kMaxArgsBytes);
+  }
+  if (!malformed.empty()) {
+    // The names may be anything here: not logged.
+    spdlog::warn("refused a malformed hand-over: {}", malformed);
+    done({grpc::StatusCode::INVALID_ARGUMENT, "malformed hand-over: " + malformed});
+    return;
+  }
+  if (request.state().size() > placement::kMaxHandOverStateBytes) {
+    const std::string why = "its state is " + std::to_string(request.state().size()) +
+                            " bytes, over the limit of " +
+                            std::to_string(placement::kMaxHandOverStateBytes);
+    spdlog::warn("refused a hand-over of {} from {}: {}", request.service(), request.from(), why);
+    done({grpc::StatusCode::RESOURCE_EXHAUSTED, why});
     return;
   }
   OnWorker(

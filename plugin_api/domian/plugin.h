@@ -244,7 +244,9 @@ DOMIAN_PLUGIN_EXPORT const domian_plugin_descriptor *domian_plugin_entry(
 typedef struct domian_state_ext {
   uint32_t struct_size;
   uint32_t reserved0;
-  /* [host-serial] Writes the state to `data`. */
+  /* [host-serial] Writes the state to `data`. domiand takes at most 1 MiB
+   * of state (so that any saved state can travel with the service); over
+   * that, `data`'s write fails and the state is not saved. */
   domian_status (*save)(domian_instance *instance, domian_out *data, domian_out *error);
   /* [host-serial] Restores state saved by this or another version of the
    * plugin, after create and before start. `data` is valid during the call.

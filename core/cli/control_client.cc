@@ -36,6 +36,10 @@ nlohmann::json Location(const v1::ServiceLocation& service) {
 
 }  // namespace
 
+std::string JsonText(const nlohmann::json& document, int indent) {
+  return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 struct ControlClient::Impl {
   std::string address;
   std::chrono::milliseconds timeout;

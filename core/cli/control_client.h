@@ -23,6 +23,12 @@ using ControlResult = std::variant<T, ControlError>;
 // How long one CLI request may take before it is reported as unreachable.
 inline constexpr std::chrono::milliseconds kDefaultControlTimeout{3000};
 
+// `document` as JSON text (indented by `indent` when not -1). A string
+// that is not UTF-8 (from a peer or a plugin) would make nlohmann's dump
+// throw; its bad bytes become U+FFFD instead, so the output is always one
+// valid JSON document.
+std::string JsonText(const nlohmann::json& document, int indent = -1);
+
 class ControlClient {
  public:
   explicit ControlClient(const std::string& node_address,

@@ -46,7 +46,8 @@ TEST(Printable, CutsAfterMaxCharactersAndMarksIt) {
   // An escape is never cut in half.
   EXPECT_EQ(Printable("ab\x1b", 4), "ab" + std::string(kCutMark));
   EXPECT_EQ(Printable(std::string(1 << 20, 'x')).size(), kMaxFieldChars + kCutMark.size());
-  EXPECT_EQ(Printable(std::string(1 << 20, '\x1b')).size(), kMaxFieldChars / 4 * 4 + kCutMark.size());
+  EXPECT_EQ(Printable(std::string(1 << 20, '\x1b')).size(),
+            kMaxFieldChars / 4 * 4 + kCutMark.size());
 }
 
 TEST(Printable, OfItsOwnResultIsThatResult) {

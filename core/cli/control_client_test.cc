@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace domian::cli {
 namespace {
 
@@ -13,6 +15,28 @@ TEST(JsonText, StaysOneValidDocumentWhenAStringIsNotUtf8) {
   EXPECT_EQ(back["detail"], "ok \xef\xbf\xbd\xef\xbf\xbd end");  // U+FFFD twice
   EXPECT_EQ(back["escape"], "\x1b[2J");  // exact: JSON escapes it, the reader gets it back
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+TEST(ReadArguments, ReturnsADocumentWithinTheLimit) {
+  std::istringstream in(R"({"on": true})");
+  const auto read = ReadArguments(in);
+  ASSERT_TRUE(std::holds_alternative<std::string>(read));
+  EXPECT_EQ(std::get<std::string>(read), R"({"on": true})");
+}
+
+TEST(ReadArguments, NamesTheSizeAndTheLimitWhenOver) {
+  std::istringstream in(std::string(3 << 20, ' '));
+  const auto read = ReadArguments(in);
+  ASSERT_TRUE(std::holds_alternative<ControlError>(read));
+  EXPECT_EQ(std::get<ControlError>(read).message,
+            "the arguments are 3145728 bytes, over the limit of 1048576 (1 MiB)");
+}
+
+TEST(ReadArguments, TakesADocumentOfExactlyTheLimit) {
+  std::istringstream in(std::string(1 << 20, ' '));
+  const auto read = ReadArguments(in);
+  ASSERT_TRUE(std::holds_alternative<std::string>(read));
+  EXPECT_EQ(std::get<std::string>(read).size(), size_t{1} << 20);
 }
 
 }  // namespace

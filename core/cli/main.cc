@@ -5,7 +5,7 @@
 //   domianctl [--node HOST:PORT] services [NAME] [--json]
 //   domianctl [--node HOST:PORT] explain SERVICE [--json]
 //   domianctl [--node HOST:PORT] plugins  [--json]
-//   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON]
+//   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON | -]
 //
 // --json prints exactly one JSON document on stdout, for scripts. Any
 // failure exits non-zero with a message on stderr. Tables and messages
@@ -41,7 +41,8 @@ constexpr char kUsage[] =
     "                              and why each node is or is not a candidate\n"
     "  plugins                     the plugins this node found (loaded or refused)\n"
     "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
-    "                              prints its JSON reply\n";
+    "                              prints its JSON reply; JSON '-' reads the\n"
+    "                              arguments from stdin (at most 1 MiB)\n";
 
 // A service call may wait on a device (a Hue bridge's link button: ~30 s);
 // the node forwards it for up to 45 s (rpc::kForwardDeadline), plus room.
@@ -191,6 +192,17 @@ void PrintReply(const nlohmann::json& reply) {
   std::cout << domian::cli::JsonText(reply, 2) << "\n";
 }
 
+// `call SERVICE COMMAND [JSON | -]`: "-" reads the arguments from stdin.
+domian::cli::ControlResult<nlohmann::json> Call(domian::cli::ControlClient& client,
+                                                const std::vector<std::string>& words) {
+  if (words.size() < 4 || words[3] != "-") {
+    return client.Call(words[1], words[2], words.size() > 3 ? words[3] : "{}");
+  }
+  auto read = domian::cli::ReadArguments(std::cin);
+  if (const auto* error = std::get_if<domian::cli::ControlError>(&read)) return *error;
+  return client.Call(words[1], words[2], std::get<std::string>(read));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -269,7 +281,7 @@ int main(int argc, char** argv) {
     result = client.Plugins();
     print = PrintPlugins;
   } else if (command == "call") {
-    result = client.Call(words[1], words[2], words.size() > 3 ? words[3] : "{}");
+    result = Call(client, words);
     print = PrintReply;
   } else {
     std::cerr << "domianctl: unknown command '" << Printable(command) << "'\n\n" << kUsage;

@@ -33,10 +33,12 @@ bench() {
   elif ((rc != 0)); then
     local system=domian
     [[ " $* " == *" --system serf "* ]] && system=serf
-    # With its N, so that the report can set Serf's figure beside it.
-    local nodes="" previous="" arg
+    # With its N, so that the report can set Serf's figure beside it, and
+    # detect's junk rows, so that it is not taken for the clean figure.
+    local fields="" previous="" arg
     for arg in "$@"; do
-      [[ $previous == --nodes ]] && nodes=",\"nodes\":$arg"
+      [[ $previous == --nodes ]] && fields+=",\"nodes\":$arg"
+      [[ $previous == --junk ]] && fields+=",\"junk_rows\":$arg"
       previous=$arg
     done
     # The program's own last word on why, as a JSON string.
@@ -46,7 +48,7 @@ bench() {
     why=$({ grep "^$program: " "$err" || true; } | tail -n 1 | cut -c1-400 |
       tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g')
     printf '{"scenario":"%s","system":"%s"%s,"error":"%s exited %d%s"}\n' \
-      "$name" "$system" "$nodes" "$program" "$rc" "${why:+: ${why#"$program: "}}" >"$out"
+      "$name" "$system" "$fields" "$program" "$rc" "${why:+: ${why#"$program: "}}" >"$out"
   fi
   rm -f "$err"
   last_result=$out

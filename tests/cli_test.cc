@@ -1,13 +1,126 @@
 // The command-line contracts: domiand --check-config and refusing a bad
-// file, domianctl's exit status and messages when something fails.
+// file, domianctl's exit status and messages when something fails, and
+// what it shows of strings other nodes chose (escaped, never raw) and of
+// messages over a size limit (the limit named).
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 
+#include "core/cli/printable.h"
+#include "domian/v1/domian.grpc.pb.h"
 #include "tests/support/cluster.h"
 
 namespace domian::testing {
 namespace {
+
+// Strings a hostile or broken member is free to choose, each trying to
+// take over the terminal of whoever lists it: clear the screen and move
+// home, start a fake row of the table, hide text, set the window title.
+constexpr char kClearScreen[] = "http=127.0.0.1:80\x1b[2J\x1b[H";
+constexpr char kFakeRow[] = "dimmed\nlamp              hostile                  running       1";
+constexpr char kHiddenName[] = "lamp\x1b[8m";
+constexpr char kTitleTrait[] = "\x1b]0;owned\x07" "camera";
+// An error a service call gets from it: escapes, a bidirectional override
+// and bytes that are not UTF-8 (gRPC carries status messages as bytes).
+constexpr char kCallError[] = "lamp: \x1b[2J\xe2\x80\xae\xff\xfe\nfake line";
+
+// A member of the cluster written in the test: it answers ShareIdentityList
+// at its own address as itself, as every peer does (so a node that calls
+// it believes it, however strict its trust), and every string it may
+// choose carries an escape sequence. Invoke fails with kCallError, or
+// replies with kBigReplyBytes for the command "big".
+class HostileMember final : public v1::Domain::Service {
+ public:
+  static constexpr size_t kBigReplyBytes = 5 << 20;  // over every node's 4 MiB
+
+  HostileMember() : address_("127.0.0.1:" + std::to_string(FreeLoopbackPort())) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~HostileMember() override { server_->Shutdown(std::chrono::system_clock::now() + 2s); }
+
+  const std::string& address() const { return address_; }
+  int invokes() const { return invokes_; }
+  static v1::InvokeResponse BigReply() {
+    v1::InvokeResponse reply;
+    reply.set_reply_json("\"" + std::string(kBigReplyBytes, 'x') + "\"");
+    reply.set_node("hostile");
+    return reply;
+  }
+
+  grpc::Status ShareIdentityList(grpc::ServerContext* /*context*/,
+                                 const v1::ShareIdentityListRequest* /*request*/,
+                                 v1::ShareIdentityListResponse* response) override {
+    v1::IdentityEntry* self = response->mutable_sender();
+    self->set_id("hostile");
+    self->set_incarnation(1);
+    self->set_heartbeat(++heartbeat_);
+    self->set_revision(1);
+    self->set_state(v1::PEER_STATE_ALIVE);
+    v1::Identity* identity = self->mutable_identity();
+    identity->set_id("hostile");
+    identity->set_cluster("test");
+    identity->set_version("0.1.0");
+    identity->set_address(address_);
+    identity->set_protocol(1);
+    v1::Service* lamp = identity->mutable_service_list()->add_services();
+    lamp->set_name("lamp");
+    lamp->set_state("running");
+    lamp->set_epoch(1);
+    lamp->set_endpoint(kClearScreen);
+    lamp->set_detail(kFakeRow);
+    v1::Service* hidden = identity->mutable_service_list()->add_services();
+    hidden->set_name(kHiddenName);
+    hidden->set_state("running");
+    hidden->set_epoch(1);
+    // It has the plugin for "siren", which needs a trait no node has:
+    // explain shows why nobody is a candidate, quoting the trait.
+    v1::Offer* siren = identity->add_offers();
+    siren->set_service("siren");
+    siren->set_run("allow");
+    siren->set_has_plugin(true);
+    siren->set_placement("singleton");
+    siren->add_traits(kTitleTrait);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Invoke(grpc::ServerContext* /*context*/, const v1::InvokeRequest* request,
+                      v1::InvokeResponse* response) override {
+    ++invokes_;
+    if (request->command() == "big") {
+      *response = BigReply();
+      return grpc::Status::OK;
+    }
+    return {grpc::StatusCode::ABORTED, kCallError};
+  }
+
+ private:
+  std::string address_;
+  std::unique_ptr<grpc::Server> server_;
+  std::atomic<uint64_t> heartbeat_{0};
+  std::atomic<int> invokes_{0};
+};
+
+// No byte of `text` is a control character other than the line ends the
+// table itself writes.
+::testing::AssertionResult NoRawControls(const std::string& text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if ((byte < 0x20 && byte != '\n') || byte == 0x7f) {
+      return ::testing::AssertionFailure() << "raw byte " << int(byte) << " at " << i << " in:\n"
+                                           << text;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+size_t Lines(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -96,6 +209,173 @@ TEST_F(CliTest, DomianctlPrintsReadableTables) {
   const auto peers = RunCommand(DomianctlPath(), {"--node", node.address(), "peers"});
   EXPECT_EQ(peers.exit_code, 0) << peers.err;
   EXPECT_NE(peers.out.find("no peers known"), std::string::npos) << peers.out;
+}
+
+// A daemon whose only seed is a hostile member: it calls the member,
+// which answers as itself, so the member's strings reach every table.
+class CliHostilePeerTest : public CliTest {
+ protected:
+  void SetUp() override {
+    node_.Start();
+    ASSERT_TRUE(Eventually([&] { return PeerState(node_, "hostile") == "alive"; }, 20s))
+        << node_.Log();
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << node_.Log();
+  }
+  CommandResult Domianctl(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {"--node", node_.address()};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunCommand(DomianctlPath(), all);
+  }
+
+  HostileMember hostile_;
+  // Slow to suspect: on a loaded machine the member must stay alive, or
+  // its rows would leave the tables under the test's feet.
+  Daemon node_{dir_.path(),
+               {.id = "honest",
+                .seeds = {hostile_.address()},
+                .extra_yaml = "membership:\n  suspect_after: 5s\n  dead_after: 10s\n"}};
+};
+
+TEST_F(CliHostilePeerTest, ServicesShowsAPeersEndpointAndDetailEscaped) {
+  const auto table = Domianctl({"services"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(NoRawControls(table.out));
+  EXPECT_NE(table.out.find("http=127.0.0.1:80\\x1b[2J\\x1b[H"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("dimmed\\nlamp "), std::string::npos) << table.out;
+  // One line per row: the detail's line break drew no fake row.
+  const auto rows = Ctl(node_.address(), "services");
+  ASSERT_TRUE(rows.has_value());
+  EXPECT_EQ(Lines(table.out), rows->size() + 1) << table.out;
+  // --json keeps the strings exactly as the member sent them.
+  bool found = false;
+  for (const auto& row : *rows) {
+    if (row["name"] != "lamp" || row["node"] != "hostile") continue;
+    found = true;
+    EXPECT_EQ(row["endpoint"], kClearScreen);
+    EXPECT_EQ(row["detail"], kFakeRow);
+  }
+  EXPECT_TRUE(found) << rows->dump();
+}
+
+TEST_F(CliHostilePeerTest, PeersShowsAPeersServiceNamesEscaped) {
+  const auto table = Domianctl({"peers"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(NoRawControls(table.out));
+  const auto peer = PeerEntry(node_, "hostile");
+  ASSERT_TRUE(peer.has_value());
+  // Whatever names the node keeps of the member's (a stricter node may
+  // drop a row whose name is no service name), each is shown escaped.
+  std::string names;
+  for (const auto& name : (*peer)["services"]) {
+    names += (names.empty() ? "" : ",") + name.get<std::string>();
+  }
+  ASSERT_FALSE(names.empty()) << peer->dump();
+  EXPECT_NE(table.out.find(cli::Printable(names, cli::kMaxListChars)), std::string::npos)
+      << table.out;
+  if (names.find('\x1b') != std::string::npos) {
+    EXPECT_NE(table.out.find("lamp\\x1b[8m"), std::string::npos) << table.out;
+  }
+  EXPECT_EQ(Lines(table.out), 2u) << table.out;  // the header and the member
+}
+
+TEST_F(CliHostilePeerTest, ExplainShowsAPeersTraitEscaped) {
+  const auto table = Domianctl({"explain", "siren"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(NoRawControls(table.out));
+  const auto json = RunCommand(DomianctlPath(), {"--node", node_.address(), "explain", "siren",
+                                                 "--json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto explanation = nlohmann::json::parse(json.out);
+  ASSERT_FALSE(explanation["verdicts"].empty()) << json.out;
+  for (const auto& verdict : explanation["verdicts"]) {
+    const std::string reason = verdict["reason"];
+    EXPECT_NE(table.out.find(cli::Printable(reason, cli::kMaxMessageChars)), std::string::npos)
+        << reason << " in\n" << table.out;
+    if (reason.find(kTitleTrait) != std::string::npos) {
+      EXPECT_NE(table.out.find("\\x1b]0;owned\\x07camera"), std::string::npos) << table.out;
+    }
+  }
+}
+
+TEST_F(CliHostilePeerTest, AnErrorFromTheNodeRunningACallIsShownEscaped) {
+  const auto result = Domianctl({"call", "lamp", "on"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_TRUE(result.out.empty()) << result.out;
+  EXPECT_TRUE(NoRawControls(result.err));
+  EXPECT_NE(result.err.find("lamp: \\x1b[2J\\u202e\\xff\\xfe\\nfake line"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(Lines(result.err), 1u) << result.err;
+  EXPECT_GE(hostile_.invokes(), 1);
+}
+
+TEST_F(CliHostilePeerTest, AReplyOverTheReceiveLimitNamesTheLimit) {
+  // Straight from the member: over domianctl's own limit.
+  const auto direct =
+      RunCommand(DomianctlPath(), {"--node", hostile_.address(), "call", "lamp", "big"}, 30s);
+  EXPECT_EQ(direct.exit_code, 1);
+  EXPECT_NE(direct.err.find("the reply from domiand at " + hostile_.address() + " is " +
+                            std::to_string(HostileMember::BigReply().ByteSizeLong()) +
+                            " bytes, over the limit of 4194304 (4 MiB)"),
+            std::string::npos)
+      << direct.err;
+  // Through the node, which forwards the call and gets the reply.
+  const auto forwarded = Domianctl({"call", "lamp", "big"});
+  EXPECT_EQ(forwarded.exit_code, 1);
+  EXPECT_NE(forwarded.err.find("4194304"), std::string::npos) << forwarded.err;
+}
+
+TEST_F(CliHostilePeerTest, CallRefusesArgumentsOverTheLimitBeforeSending) {
+  const auto file = dir_.path() / "big.json";
+  std::ofstream(file) << "\"" << std::string(3 << 20, 'x') << "\"";
+  const int before = hostile_.invokes();
+  // One command-line argument is limited to 128 KiB: "-" reads stdin.
+  const auto result = RunCommand(
+      "/bin/sh", {"-c", "exec \"$0\" --node " + hostile_.address() + " call lamp on - < \"$1\"",
+                  DomianctlPath(), file.string()});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("the arguments are 3145730 bytes, over the limit of 1048576 (1 MiB)"),
+            std::string::npos)
+      << result.err;
+  EXPECT_EQ(hostile_.invokes(), before);
+}
+
+TEST_F(CliTest, DaemonRefusesArgumentsOverTheLimitNamingIt) {
+  Daemon node(dir_.path(), {.id = "limits"});
+  node.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s));
+  // A client that does not check first, as any client of the protocol may
+  // be. Just over the limit: well within any node's message size limit.
+  auto stub = v1::Domain::NewStub(grpc::CreateChannel(node.address(),
+                                                      grpc::InsecureChannelCredentials()));
+  v1::InvokeRequest request;
+  request.set_service("lamp");
+  request.set_command("on");
+  request.set_args_json("\"" + std::string((1 << 20) + 100, 'x') + "\"");
+  v1::InvokeResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 10s);
+  const grpc::Status status = stub->Invoke(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "the arguments are 1048678 bytes, over the limit of 1048576 (1 MiB)");
+}
+
+TEST_F(CliTest, PluginsShowsAFileNameEscaped) {
+  const auto plugins = dir_.path() / "plugins";
+  MakePluginFolder(plugins, DOMIAN_TEST_PLUGIN_DIR, {"echo-c"});
+  // A plugin file whose name draws over the terminal: refused (the plugin
+  // calls itself echo-c), and the refusal quotes the name.
+  std::filesystem::copy_file(plugins / "echo-c.so", plugins / "echo\x1b[2J\x1b[H.so");
+  Daemon node(dir_.path(), {.id = "plugins-node",
+                            .extra_yaml = "plugins:\n  dirs: [" + plugins.string() + "]\n"});
+  node.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s));
+  const auto result = RunCommand(DomianctlPath(), {"--node", node.address(), "plugins"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(NoRawControls(result.out));
+  EXPECT_NE(result.out.find("echo\\x1b[2J\\x1b[H"), std::string::npos) << result.out;
 }
 
 }  // namespace

@@ -3,9 +3,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cinttypes>
+#include <cstdio>
+
 #include "core/membership/identity.h"
+#include "core/membership/wire_limits.h"
 #include "core/rpc/convert.h"
 #include "core/rpc/peer_client.h"
+#include "core/rpc/service_calls.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::cli {
@@ -34,7 +39,72 @@ nlohmann::json Location(const v1::ServiceLocation& service) {
           {"detail", service.detail()}};
 }
 
+// "1048576 (1 MiB)": a limit in bytes, and in the unit people think of.
+std::string Limit(uint64_t bytes) {
+  constexpr uint64_t kKiB = 1024, kMiB = kKiB * kKiB;
+  const std::string text = std::to_string(bytes);
+  if (bytes >= kMiB && bytes % kMiB == 0) {
+    return text + " (" + std::to_string(bytes / kMiB) + " MiB)";
+  }
+  if (bytes >= kKiB && bytes % kKiB == 0) {
+    return text + " (" + std::to_string(bytes / kKiB) + " KiB)";
+  }
+  return text;
+}
+
+// gRPC refuses a message over a size limit, on either side, with
+// RESOURCE_EXHAUSTED and "Received message larger than max (N vs. M)" or
+// "Sent message larger than max (N vs. M)": said here with the limit
+// named, and whose limit it is. Empty for any other status.
+std::string SizeRefusal(const grpc::Status& status, const std::string& address) {
+  if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) return "";
+  const std::string& message = status.error_message();
+  uint64_t size = 0, limit = 0;
+  if (std::sscanf(message.c_str(), "Received message larger than max (%" SCNu64 " vs. %" SCNu64 ")",
+                  &size, &limit) == 2) {
+    // Every node's receive limit, this client's too. A request from here
+    // is far below it, so what went over is a reply: the node's to this
+    // client, or the one a node got when it forwarded the call.
+    if (limit == kTransportMessageBytes) {
+      return "the reply from domiand at " + address + " is " + std::to_string(size) +
+             " bytes, over the limit of " + Limit(limit);
+    }
+    return "domiand at " + address + " refused a request of " + std::to_string(size) +
+           " bytes, over its limit of " + Limit(limit);
+  }
+  if (std::sscanf(message.c_str(), "Sent message larger than max (%" SCNu64 " vs. %" SCNu64 ")",
+                  &size, &limit) == 2) {
+    return "domiand at " + address + " could not send a reply of " + std::to_string(size) +
+           " bytes, over its limit of " + Limit(limit);
+  }
+  return "";
+}
+
+std::string ArgumentsOverLimit(uint64_t bytes) {
+  return "the arguments are " + std::to_string(bytes) + " bytes, over the limit of " +
+         Limit(rpc::kMaxArgsBytes);
+}
+
 }  // namespace
+
+std::string JsonText(const nlohmann::json& document, int indent) {
+  return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+ControlResult<std::string> ReadArguments(std::istream& in) {
+  constexpr size_t kChunk = 64 * 1024;
+  std::string document;
+  uint64_t total = 0;
+  char buffer[kChunk];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    const auto got = static_cast<size_t>(in.gcount());
+    total += got;
+    if (document.size() <= rpc::kMaxArgsBytes) document.append(buffer, got);
+  }
+  if (in.bad()) return ControlError{"cannot read the arguments from stdin"};
+  if (total > rpc::kMaxArgsBytes) return ControlError{ArgumentsOverLimit(total)};
+  return document;
+}
 
 struct ControlClient::Impl {
   std::string address;
@@ -52,6 +122,7 @@ struct ControlClient::Impl {
     if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED && status.error_message().empty()) {
       return {"domiand at " + address + " does not know this request (an older version?)"};
     }
+    if (std::string size = SizeRefusal(status, address); !size.empty()) return {std::move(size)};
     return {"domiand at " + address + " answered: " + status.error_message()};
   }
 };
@@ -202,6 +273,11 @@ ControlResult<nlohmann::json> ControlClient::Plugins() {
 ControlResult<nlohmann::json> ControlClient::Call(const std::string& service,
                                                   const std::string& command,
                                                   const std::string& args_json) {
+  // Said here rather than sent: the node would refuse it anyway, and
+  // parsing megabytes only to say "not JSON" would hide the reason.
+  if (args_json.size() > rpc::kMaxArgsBytes) {
+    return ControlError{ArgumentsOverLimit(args_json.size())};
+  }
   if (!nlohmann::json::accept(args_json)) {
     return ControlError{"the arguments are not valid JSON: " + args_json};
   }

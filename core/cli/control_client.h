@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <istream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,6 +23,18 @@ using ControlResult = std::variant<T, ControlError>;
 
 // How long one CLI request may take before it is reported as unreachable.
 inline constexpr std::chrono::milliseconds kDefaultControlTimeout{3000};
+
+// `document` as JSON text (indented by `indent` when not -1). A string
+// that is not UTF-8 (from a peer or a plugin) would make nlohmann's dump
+// throw; its bad bytes become U+FFFD instead, so the output is always one
+// valid JSON document.
+std::string JsonText(const nlohmann::json& document, int indent = -1);
+
+// The arguments document of a call read from `in` (domianctl's "-": one
+// command-line argument is limited to 128 KiB on Linux, the call's
+// arguments to 1 MiB). Past the limit the rest is only counted, not kept,
+// so the refusal can say how large the document was.
+ControlResult<std::string> ReadArguments(std::istream& in);
 
 class ControlClient {
  public:

@@ -5,19 +5,24 @@
 //   domianctl [--node HOST:PORT] services [NAME] [--json]
 //   domianctl [--node HOST:PORT] explain SERVICE [--json]
 //   domianctl [--node HOST:PORT] plugins  [--json]
-//   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON]
+//   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON | -]
 //
 // --json prints exactly one JSON document on stdout, for scripts. Any
-// failure exits non-zero with a message on stderr.
+// failure exits non-zero with a message on stderr. Tables and messages
+// show strings from other nodes and plugins through Printable: escaped,
+// never as raw control characters.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <boost/program_options.hpp>
 #include <iostream>
 
 #include "core/cli/control_client.h"
+#include "core/cli/printable.h"
+#include "core/cli/table.h"
 
 namespace po = boost::program_options;
+using domian::cli::Printable;
+using domian::cli::Table;
 
 namespace {
 
@@ -36,12 +41,22 @@ constexpr char kUsage[] =
     "                              and why each node is or is not a candidate\n"
     "  plugins                     the plugins this node found (loaded or refused)\n"
     "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
-    "                              prints its JSON reply\n";
+    "                              prints its JSON reply; JSON '-' reads the\n"
+    "                              arguments from stdin (at most 1 MiB)\n";
 
 // A service call may wait on a device (a Hue bridge's link button: ~30 s);
 // the node forwards it for up to 45 s (rpc::kForwardDeadline), plus room.
 constexpr int kDefaultCallTimeoutMs = 50000;
 
+// A string field of a document, as it may be shown (it can come from
+// another node or a plugin).
+std::string Shown(const nlohmann::json& document, const char* key,
+                  size_t max_chars = domian::cli::kMaxFieldChars) {
+  return Printable(document.value(key, ""), max_chars);
+}
+
+// Names joined with commas, "-" for none; raw (a Table cell, or Printable
+// before it is shown).
 std::string JoinNames(const nlohmann::json& names) {
   std::string out;
   for (const auto& name : names) {
@@ -51,21 +66,25 @@ std::string JoinNames(const nlohmann::json& names) {
   return out.empty() ? "-" : out;
 }
 
+std::string ShownNames(const nlohmann::json& names) {
+  return Printable(JoinNames(names), domian::cli::kMaxListChars);
+}
+
 void PrintStatus(const nlohmann::json& status) {
-  fmt::print("id:        {}\n", status["id"].get<std::string>());
-  fmt::print("cluster:   {}\n", status["cluster"].get<std::string>());
-  fmt::print("version:   {}\n", status["version"].get<std::string>());
-  fmt::print("address:   {}\n", status["address"].get<std::string>());
-  fmt::print("traits:    {}\n", JoinNames(status["traits"]));
+  fmt::print("id:        {}\n", Shown(status, "id"));
+  fmt::print("cluster:   {}\n", Shown(status, "cluster"));
+  fmt::print("version:   {}\n", Shown(status, "version"));
+  fmt::print("address:   {}\n", Shown(status, "address"));
+  fmt::print("traits:    {}\n", ShownNames(status["traits"]));
   fmt::print("lonely:    {}\n", status["lonely"].get<bool>() ? "yes" : "no");
   fmt::print("uptime:    {:.0f}s\n", status["uptime_s"].get<double>());
   const auto& discovery = status["discovery"];
-  std::string mdns = discovery["state"].get<std::string>();
+  std::string mdns = Shown(discovery, "state");
   if (mdns != "off") {
     mdns += discovery["advertising"].get<bool>()
-                ? ", advertising as '" + discovery["instance_name"].get<std::string>() + "'"
+                ? ", advertising as '" + Shown(discovery, "instance_name") + "'"
                 : std::string(", not advertising");
-    mdns += " (advertise: " + discovery["advertise"].get<std::string>() + ")";
+    mdns += " (advertise: " + Shown(discovery, "advertise") + ")";
   }
   fmt::print("mdns:      {}\n", mdns);
 }
@@ -75,80 +94,78 @@ void PrintPeers(const nlohmann::json& peers) {
     fmt::print("no peers known (this domain is lonely)\n");
     return;
   }
-  static constexpr char kRow[] = "{:<38} {:<22} {:<10} {:<9} {:>10}  {}\n";
-  fmt::print(kRow, "ID", "ADDRESS", "STATE", "VERSION", "HEARD", "SERVICES");
+  Table table({{.header = "ID", .min_width = 38},
+               {.header = "ADDRESS", .min_width = 22},
+               {.header = "STATE", .min_width = 10},
+               {.header = "VERSION", .min_width = 9},
+               {.header = "HEARD", .min_width = 10, .align = Table::Align::kRight, .gap = 2},
+               {.header = "SERVICES", .max_chars = domian::cli::kMaxListChars}});
   for (const auto& peer : peers) {
     std::string state = peer["state"].get<std::string>();
     if (peer["left"].get<bool>()) state += "(left)";
-    fmt::print(kRow, peer["id"].get<std::string>(), peer["address"].get<std::string>(), state,
+    table.Add({peer["id"].get<std::string>(), peer["address"].get<std::string>(), state,
                peer["version"].get<std::string>(),
                fmt::format("{:.1f}s ago", peer["last_heard_s"].get<double>()),
-               JoinNames(peer["services"]));
+               JoinNames(peer["services"])});
   }
+  fmt::print("{}", table.Render());
 }
 
 // `text`, or "-" when it is empty (a wanted service that runs nowhere has
 // no node).
 std::string OrDash(const std::string& text) { return text.empty() ? "-" : text; }
 
-// The width of a table column: `minimum`, or wider to fit every row's
-// `key` (as OrDash prints it), so long names do not shift later columns.
-size_t ColumnWidth(const nlohmann::json& rows, const char* key, size_t minimum) {
-  size_t width = minimum;
-  for (const auto& row : rows) width = std::max(width, OrDash(row[key].get<std::string>()).size());
-  return width;
-}
-
 void PrintServices(const nlohmann::json& services) {
   if (services.empty()) {
     fmt::print("no services known\n");
     return;
   }
-  static constexpr char kRow[] = "{:<{}} {:<{}} {:<{}} {:>6}  {:<{}}  {}\n";
-  const size_t name_width = ColumnWidth(services, "name", 16);
-  const size_t node_width = ColumnWidth(services, "node", 24);
-  const size_t state_width = ColumnWidth(services, "state", 12);
-  const size_t endpoint_width = ColumnWidth(services, "endpoint", 8);
-  fmt::print(kRow, "SERVICE", name_width, "NODE", node_width, "STATE", state_width, "EPOCH",
-             "ENDPOINT", endpoint_width, "DETAIL");
+  Table table({{.header = "SERVICE", .min_width = 16},
+               {.header = "NODE", .min_width = 24},
+               {.header = "STATE", .min_width = 12},
+               {.header = "EPOCH", .min_width = 6, .align = Table::Align::kRight, .gap = 2},
+               {.header = "ENDPOINT", .min_width = 8, .gap = 2},
+               {.header = "DETAIL"}});
   for (const auto& service : services) {
-    fmt::print(kRow, service["name"].get<std::string>(), name_width,
-               OrDash(service["node"].get<std::string>()), node_width,
-               service["state"].get<std::string>(), state_width, service["epoch"].get<uint64_t>(),
-               OrDash(service["endpoint"].get<std::string>()), endpoint_width,
-               OrDash(service.value("detail", "")));
+    table.Add({service["name"].get<std::string>(), OrDash(service["node"].get<std::string>()),
+               service["state"].get<std::string>(),
+               std::to_string(service["epoch"].get<uint64_t>()),
+               OrDash(service["endpoint"].get<std::string>()),
+               OrDash(service.value("detail", ""))});
   }
+  fmt::print("{}", table.Render());
 }
 
 void PrintExplanation(const nlohmann::json& explanation) {
-  const std::string placement = explanation["placement"].get<std::string>();
-  fmt::print("{} ({}): {}\n", explanation["service"].get<std::string>(),
+  const std::string placement = Shown(explanation, "placement");
+  fmt::print("{} ({}): {}\n", Shown(explanation, "service"),
              placement.empty() ? "no node has its plugin" : placement,
-             explanation["state"].get<std::string>());
-  const std::string detail = explanation["detail"].get<std::string>();
+             Shown(explanation, "state"));
+  const std::string detail = Shown(explanation, "detail", domian::cli::kMaxMessageChars);
   if (!detail.empty()) fmt::print("  detail:    {}\n", detail);
   const auto& running = explanation["running"];
   if (running.empty()) fmt::print("  runs nowhere\n");
   for (size_t i = 0; i < running.size(); ++i) {
     fmt::print("  {:<10} {} (epoch {}, {})\n", i == 0 ? "runs on:" : "",
-               OrDash(running[i]["node"].get<std::string>()), running[i]["epoch"].get<uint64_t>(),
-               running[i]["state"].get<std::string>());
+               Printable(OrDash(running[i]["node"].get<std::string>())),
+               running[i]["epoch"].get<uint64_t>(), Shown(running[i], "state"));
   }
-  fmt::print("  wanted on: {}\n", JoinNames(explanation["chosen"]));
-  fmt::print("  depends:   {}\n", JoinNames(explanation["depends"]));
+  fmt::print("  wanted on: {}\n", ShownNames(explanation["chosen"]));
+  fmt::print("  depends:   {}\n", ShownNames(explanation["depends"]));
   const auto& verdicts = explanation["verdicts"];
   if (verdicts.empty()) {
     fmt::print("no nodes known\n");
     return;
   }
-  static constexpr char kRow[] = "{:<{}} {:<10} {}\n";
-  const size_t node_width = ColumnWidth(verdicts, "node", 11);
-  fmt::print(kRow, "NODE", node_width, "CANDIDATE", "WHY");
+  Table table({{.header = "NODE", .min_width = 11},
+               {.header = "CANDIDATE", .min_width = 10},
+               {.header = "WHY", .max_chars = domian::cli::kMaxMessageChars}});
   for (const auto& verdict : verdicts) {
-    fmt::print(kRow, OrDash(verdict["node"].get<std::string>()), node_width,
+    table.Add({OrDash(verdict["node"].get<std::string>()),
                verdict["candidate"].get<bool>() ? "yes" : "no",
-               OrDash(verdict["reason"].get<std::string>()));
+               OrDash(verdict["reason"].get<std::string>())});
   }
+  fmt::print("{}", table.Render());
 }
 
 void PrintPlugins(const nlohmann::json& plugins) {
@@ -158,22 +175,33 @@ void PrintPlugins(const nlohmann::json& plugins) {
   }
   for (const auto& plugin : plugins) {
     if (!plugin["loaded"].get<bool>()) {
-      fmt::print("refused  {}\n", plugin["refusal"].get<std::string>());
+      fmt::print("refused  {}\n", Shown(plugin, "refusal", domian::cli::kMaxMessageChars));
       continue;
     }
-    fmt::print("{} {} ({}, ABI {}): {}\n    {}\n", plugin["name"].get<std::string>(),
-               plugin["version"].get<std::string>(), plugin["placement"].get<std::string>(),
-               plugin["abi"].get<std::string>(), plugin["description"].get<std::string>(),
-               plugin["path"].get<std::string>());
+    fmt::print("{} {} ({}, ABI {}): {}\n    {}\n", Shown(plugin, "name"), Shown(plugin, "version"),
+               Shown(plugin, "placement"), Shown(plugin, "abi"), Shown(plugin, "description"),
+               Shown(plugin, "path", domian::cli::kMaxMessageChars));
     for (const auto& command : plugin["commands"]) {
-      fmt::print("    {:<12} {:<20} {}\n", command["name"].get<std::string>(),
-                 command["arguments"].get<std::string>(),
-                 command["description"].get<std::string>());
+      fmt::print("    {:<12} {:<20} {}\n", Shown(command, "name"), Shown(command, "arguments"),
+                 Shown(command, "description"));
     }
   }
 }
 
-void PrintReply(const nlohmann::json& reply) { std::cout << reply.dump(2) << "\n"; }
+void PrintReply(const nlohmann::json& reply) {
+  std::cout << domian::cli::JsonText(reply, 2) << "\n";
+}
+
+// `call SERVICE COMMAND [JSON | -]`: "-" reads the arguments from stdin.
+domian::cli::ControlResult<nlohmann::json> Call(domian::cli::ControlClient& client,
+                                                const std::vector<std::string>& words) {
+  if (words.size() < 4 || words[3] != "-") {
+    return client.Call(words[1], words[2], words.size() > 3 ? words[3] : "{}");
+  }
+  auto read = domian::cli::ReadArguments(std::cin);
+  if (const auto* error = std::get_if<domian::cli::ControlError>(&read)) return *error;
+  return client.Call(words[1], words[2], std::get<std::string>(read));
+}
 
 }  // namespace
 
@@ -228,7 +256,8 @@ int main(int argc, char** argv) {
     max_words = 2;
   }
   if (words.size() > max_words || words.size() < min_words) {
-    std::cerr << "domianctl: wrong number of arguments for " << command << "\n\n" << kUsage;
+    std::cerr << "domianctl: wrong number of arguments for " << Printable(command) << "\n\n"
+              << kUsage;
     return kExitUsage;
   }
 
@@ -252,20 +281,20 @@ int main(int argc, char** argv) {
     result = client.Plugins();
     print = PrintPlugins;
   } else if (command == "call") {
-    result = client.Call(words[1], words[2], words.size() > 3 ? words[3] : "{}");
+    result = Call(client, words);
     print = PrintReply;
   } else {
-    std::cerr << "domianctl: unknown command '" << command << "'\n\n" << kUsage;
+    std::cerr << "domianctl: unknown command '" << Printable(command) << "'\n\n" << kUsage;
     return kExitUsage;
   }
 
   if (const auto* error = std::get_if<domian::cli::ControlError>(&result)) {
-    std::cerr << "domianctl: " << error->message << "\n";
+    std::cerr << "domianctl: " << Printable(error->message, domian::cli::kMaxMessageChars) << "\n";
     return kExitFailure;
   }
   const auto& document = std::get<nlohmann::json>(result);
   if (json) {
-    std::cout << document.dump() << "\n";
+    std::cout << domian::cli::JsonText(document) << "\n";
   } else {
     print(document);
   }

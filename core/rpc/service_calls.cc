@@ -106,7 +106,14 @@ std::shared_ptr<v1::Domain::Stub> ServiceCalls::StubFor(const std::string& addre
 grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
                                      v1::InvokeResponse& response) {
   const std::string args = request.args_json().empty() ? "{}" : request.args_json();
-  if (args.size() > kMaxArgsBytes || !nlohmann::json::accept(args)) {
+  static_assert(kMaxArgsBytes % (1 << 20) == 0, "the refusal names the limit in whole MiB");
+  if (args.size() > kMaxArgsBytes) {
+    return {grpc::StatusCode::INVALID_ARGUMENT,
+            "the arguments are " + std::to_string(args.size()) + " bytes, over the limit of " +
+                std::to_string(kMaxArgsBytes) + " (" + std::to_string(kMaxArgsBytes >> 20) +
+                " MiB)"};
+  }
+  if (!nlohmann::json::accept(args)) {
     return {grpc::StatusCode::INVALID_ARGUMENT, "the arguments are not a JSON document"};
   }
   const std::string self = membership_.Status().self.id;

@@ -378,5 +378,22 @@ TEST_F(CliTest, PluginsShowsAFileNameEscaped) {
   EXPECT_NE(result.out.find("echo\\x1b[2J\\x1b[H"), std::string::npos) << result.out;
 }
 
+// A file name that is not UTF-8 used to make the whole ListPlugins reply
+// unparseable ("No message returned"): protobuf strings must be UTF-8.
+TEST_F(CliTest, PluginsShowsAFileNameThatIsNotUtf8) {
+  const auto plugins = dir_.path() / "plugins";
+  MakePluginFolder(plugins, DOMIAN_TEST_PLUGIN_DIR, {"echo-c"});
+  std::filesystem::copy_file(plugins / "echo-c.so", plugins / "echo\xff\xfe.so");
+  Daemon node(dir_.path(), {.id = "plugins-node",
+                            .extra_yaml = "plugins:\n  dirs: [" + plugins.string() + "]\n"});
+  node.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s));
+  const auto result = RunCommand(DomianctlPath(), {"--node", node.address(), "plugins"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // Each bad byte arrives as U+FFFD, which the table shows as it is.
+  EXPECT_NE(result.out.find("echo\xef\xbf\xbd\xef\xbf\xbd.so"), std::string::npos) << result.out;
+  EXPECT_TRUE(Ctl(node.address(), "plugins").has_value());
+}
+
 }  // namespace
 }  // namespace domian::testing

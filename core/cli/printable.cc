@@ -1,5 +1,7 @@
 #include "core/cli/printable.h"
 
+#include "core/common/utf8.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,45 +11,8 @@
 namespace domian::cli {
 namespace {
 
-struct CodePoint {
-  char32_t value;
-  size_t bytes;
-};
-
-// The UTF-8 character at the start of `text`, if it is well formed
-// (Unicode 15, table 3-7: no overlong forms, no surrogates, nothing past
-// U+10FFFF).
-std::optional<CodePoint> Decode(std::string_view text) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  if (lead < 0x80) return CodePoint{lead, 1};
-  size_t length = 0;
-  unsigned char second_low = 0x80, second_high = 0xBF;
-  char32_t value = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-    value = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    value = lead & 0x0F;
-    if (lead == 0xE0) second_low = 0xA0;
-    if (lead == 0xED) second_high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    value = lead & 0x07;
-    if (lead == 0xF0) second_low = 0x90;
-    if (lead == 0xF4) second_high = 0x8F;
-  } else {
-    return std::nullopt;
-  }
-  if (text.size() < length) return std::nullopt;
-  for (size_t i = 1; i < length; ++i) {
-    const unsigned char low = i == 1 ? second_low : 0x80, high = i == 1 ? second_high : 0xBF;
-    if (byte(i) < low || byte(i) > high) return std::nullopt;
-    value = (value << 6) | (byte(i) & 0x3F);
-  }
-  return CodePoint{value, length};
-}
+using CodePoint = Utf8Char;
+constexpr auto Decode = DecodeUtf8;
 
 // Characters a terminal does not show as themselves: C1 controls, and
 // format characters that are invisible or reorder the text around them,

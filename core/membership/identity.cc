@@ -1,6 +1,8 @@
 // Names of peer states as people and scripts see them.
 #include "core/membership/identity.h"
 
+#include "core/common/utf8.h"
+
 namespace domian {
 
 std::string_view PeerStateName(PeerState state) {
@@ -16,6 +18,7 @@ std::string_view PeerStateName(PeerState state) {
 }
 
 std::string BoundedDetail(std::string detail) {
+  detail = ToValidUtf8(std::move(detail));
   if (detail.size() <= kMaxServiceDetailBytes) return detail;
   constexpr std::string_view kCut = "...";
   size_t end = kMaxServiceDetailBytes - kCut.size();

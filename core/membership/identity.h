@@ -61,8 +61,9 @@ struct ServiceRecord {
 // A service's detail as a node shares it: it travels in every heartbeat,
 // and peers refuse strings over WireLimits::max_string_bytes.
 inline constexpr size_t kMaxServiceDetailBytes = 200;
-// `detail` cut to kMaxServiceDetailBytes at a UTF-8 character boundary
-// (protobuf strings must stay valid UTF-8), marked with "..." when cut.
+// `detail` made valid UTF-8 (protobuf strings must be) and cut to
+// kMaxServiceDetailBytes at a character boundary, marked with "..." when
+// cut.
 std::string BoundedDetail(std::string detail);
 
 // What a node says about running one service: its YAML preference and,

@@ -1,5 +1,7 @@
 #include "core/placement/placement.h"
 
+#include "core/common/utf8.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -738,7 +740,8 @@ std::vector<ServiceRecord> Placement::Records() const {
     ServiceRecord record{name, "starting", "", local.epoch};
     if (const auto it = statuses.find(name); it != statuses.end()) {
       record.state = it->second.state;
-      record.endpoint = it->second.endpoint;
+      // Plugin text: peers refuse a whole list that is not UTF-8.
+      record.endpoint = ToValidUtf8(it->second.endpoint);
       record.detail = BoundedDetail(it->second.detail);
     }
     if (!local.handing_over.empty()) {

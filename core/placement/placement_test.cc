@@ -5,6 +5,8 @@
 // time, so every step is deterministic.
 #include "core/placement/placement.h"
 
+#include "core/common/utf8.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -254,6 +256,21 @@ TEST_F(PlacementTest, ASingletonStartsOnlyOnItsBestNodeAfterSettling) {
   world_.Pass(30s);
   EXPECT_EQ(b_->services.starts, 0);
   EXPECT_EQ(world_.handovers, 0);
+}
+
+// A plugin's endpoint or health detail goes into this node's identity;
+// one byte that is not UTF-8 there and every peer would refuse its lists.
+TEST_F(PlacementTest, ThePluginTextARecordCarriesIsValidUtf8) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kPrefer)});
+  world_.Pass(2500ms);
+  ASSERT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 1}}));
+  a_->services.running["lights"].endpoint = "http=10.0.0.1:80\xff";
+  a_->services.running["lights"].detail = std::string(300, 'x') + "\xc3";
+  const auto records = a_->placement->Records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].endpoint, "http=10.0.0.1:80\xef\xbf\xbd");
+  EXPECT_TRUE(IsValidUtf8(records[0].detail));
+  EXPECT_LE(records[0].detail.size(), kMaxServiceDetailBytes);
 }
 
 TEST_F(PlacementTest, FailsOverWhenTheOwnerDiesAndComesBackWithItsState) {

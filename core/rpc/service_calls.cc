@@ -1,5 +1,7 @@
 #include "core/rpc/service_calls.h"
 
+#include "core/common/utf8.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -123,7 +125,9 @@ grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
         return StatusOf(result->status, request.service() + " " + request.command() + ": " +
                                             result->output);
       }
-      response.set_reply_json(result->output);
+      // Plugin text: a reply that is not UTF-8 would not even parse at the
+      // caller.
+      response.set_reply_json(ToValidUtf8(result->output));
       response.set_node(self);
       return grpc::Status::OK;
     }
@@ -318,21 +322,23 @@ grpc::Status ServiceCalls::ListPlugins(const v1::ListPluginsRequest& /*request*/
   if (plugins_ == nullptr) return grpc::Status::OK;
   for (const plugins::CatalogEntry& entry : plugins_->Plugins()) {
     v1::PluginEntry* out = response.add_plugins();
-    out->set_path(entry.path.string());
-    out->set_refusal(entry.refusal);
+    // File names and plugin text may hold any bytes; a reply that is not
+    // UTF-8 would not parse in domianctl.
+    out->set_path(ToValidUtf8(entry.path.string()));
+    out->set_refusal(ToValidUtf8(entry.refusal));
     if (!entry.library) continue;
     const plugins::PluginDescription& d = entry.library->description();
-    out->set_name(d.name);
-    out->set_version(d.version);
-    out->set_description(d.description);
+    out->set_name(ToValidUtf8(d.name));
+    out->set_version(ToValidUtf8(d.version));
+    out->set_description(ToValidUtf8(d.description));
     out->set_placement(d.placement == plugins::Placement::kSingleton ? "singleton" : "per-node");
     for (const std::string& trait : d.traits) out->add_traits(trait);
     for (const std::string& depend : d.depends) out->add_depends(depend);
     for (const plugins::CommandDescription& command : d.commands) {
       v1::PluginCommand* c = out->add_commands();
-      c->set_name(command.name);
-      c->set_arguments(command.arguments);
-      c->set_description(command.description);
+      c->set_name(ToValidUtf8(command.name));
+      c->set_arguments(ToValidUtf8(command.arguments));
+      c->set_description(ToValidUtf8(command.description));
     }
     out->set_abi(std::to_string(d.abi.major) + "." + std::to_string(d.abi.minor));
   }

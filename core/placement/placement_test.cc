@@ -168,6 +168,7 @@ class World final : public HandOverTransport {
   bool refuse_handovers = false;
   int handovers = 0;
   int confirms = 0;                 // ClusterSource::Confirm calls, by any node
+  std::map<std::pair<std::string, std::string>, int> asked;  // (asker, asked) -> calls
   std::set<std::string> silent;     // nodes that never answer a Confirm
 
  private:
@@ -178,6 +179,7 @@ class World final : public HandOverTransport {
     ClusterView View() const override { return world_.ViewFrom(node_); }
     bool Confirm(const std::string& id, std::chrono::milliseconds /*timeout*/) override {
       ++world_.confirms;
+      ++world_.asked[{node_.id, id}];
       const auto it = world_.nodes_.find(id);
       return it != world_.nodes_.end() && it->second->alive && !world_.silent.contains(id) &&
              !world_.Cut(id, node_.id) && !world_.unknown.contains({id, node_.id}) &&
@@ -292,7 +294,12 @@ TEST_F(PlacementTest, FailsOverWhenTheOwnerDiesAndComesBackWithItsState) {
   EXPECT_EQ(world_.Owners("lights"), (std::map<std::string, uint64_t>{{"a", 3}}));
   EXPECT_EQ(a_->services.value["lights"], "41") << "the state did not travel";
   EXPECT_EQ(world_.handovers, 1);
-  EXPECT_EQ(world_.confirms, 1) << "a asked b whether it hands it over, once";
+  EXPECT_EQ((world_.asked[{"a", "b"}]), 1)
+      << "a asked b whether it hands it over, once";
+  // And b, once it moved, asked a for the record of the service running
+  // there (calls keep reaching b for a while).
+  EXPECT_EQ((world_.asked[{"b", "a"}]), 1);
+  EXPECT_EQ(world_.confirms, 2);
 }
 
 TEST_F(PlacementTest, ACleanStopHandsSingletonsOverWithTheirState) {

@@ -130,22 +130,29 @@ PluginInstance::~PluginInstance() {
 
 CallResult PluginInstance::Start() {
   std::lock_guard lock(call_mu_);
-  if (started_) return {DOMIAN_OK, ""};
+  if (state_ == State::kStarted) return {DOMIAN_OK, ""};
+  if (state_ == State::kStopped) return NotStarted();
   Output none(0), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().start(instance_, &error.out);
-  started_ = status == DOMIAN_OK;
+  if (status == DOMIAN_OK) state_ = State::kStarted;
   return Finish(status, none, error, "start");
 }
 
 void PluginInstance::Stop() {
   std::lock_guard lock(call_mu_);
-  if (!started_) return;
+  if (state_ != State::kStarted) return;
   library_->instance_api().stop(instance_);
-  started_ = false;
+  state_ = State::kStopped;
+}
+
+CallResult PluginInstance::NotStarted() const {
+  return {DOMIAN_ERR_UNAVAILABLE,
+          state_ == State::kStopped ? "the service is stopped" : "the service is not started"};
 }
 
 CallResult PluginInstance::Invoke(const std::string& command, const std::string& args_json) {
   std::lock_guard lock(call_mu_);
+  if (state_ != State::kStarted) return NotStarted();
   Output reply(kMaxReplyBytes), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().invoke(
       instance_, command.c_str(), args_json.c_str(), &reply.out, &error.out);
@@ -177,6 +184,7 @@ CallResult PluginInstance::CheckHealth() {
 }
 
 CallResult PluginInstance::CheckHealthLocked() {
+  if (state_ != State::kStarted) return NotStarted();
   if (health_ext_.check == nullptr) return {DOMIAN_OK, ""};
   Output detail(kMaxMessageBytes), none(0);
   const domian_status status = health_ext_.check(instance_, &detail.out);

@@ -39,6 +39,7 @@ class HostService final : public v1::PluginHostProcess::Service {
   grpc::Status Start(grpc::ServerContext*, const v1::PluginStartRequest* request,
                      v1::PluginResult* response) override {
     std::lock_guard lock(mu_);
+    if (stopping_) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "stopped");
     if (instance_) return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, "already started");
     domian::plugins::HostCallbacks callbacks;
     callbacks.publish_endpoint = [this](const std::string& name,
@@ -57,7 +58,8 @@ class HostService final : public v1::PluginHostProcess::Service {
     if (auto* error = std::get_if<std::string>(&created)) {
       return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, *error);
     }
-    auto instance = std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+    std::shared_ptr<PluginInstance> instance =
+        std::move(std::get<std::unique_ptr<PluginInstance>>(created));
     if (request->has_state() && instance->has_state()) {
       const CallResult loaded = instance->LoadState(request->state());
       if (!loaded.ok()) {
@@ -74,7 +76,7 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   grpc::Status Invoke(grpc::ServerContext*, const v1::PluginInvokeRequest* request,
                       v1::PluginResult* response) override {
-    PluginInstance* instance = Instance();
+    const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
     const CallResult result = instance->Invoke(request->command(), request->args_json());
     response->set_status(result.status);
@@ -84,7 +86,7 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   grpc::Status SaveState(grpc::ServerContext*, const v1::PluginEmpty*,
                          v1::PluginResult* response) override {
-    PluginInstance* instance = Instance();
+    const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
     const CallResult result = instance->SaveState();
     response->set_status(result.status);
@@ -94,7 +96,7 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   grpc::Status Health(grpc::ServerContext*, const v1::PluginEmpty*,
                       v1::PluginHealth* response) override {
-    PluginInstance* instance = Instance();
+    const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) {
       response->set_status(DOMIAN_ERR_UNAVAILABLE);
       response->set_detail("not started");
@@ -111,10 +113,20 @@ class HostService final : public v1::PluginHostProcess::Service {
     return grpc::Status::OK;
   }
 
+  // Calls that took the instance before keep it alive until they return:
+  // Stop waits for the one in progress, later ones are refused
+  // (PluginInstance), and the last holder destroys it.
   grpc::Status Stop(grpc::ServerContext*, const v1::PluginEmpty*, v1::PluginEmpty*) override {
+    std::shared_ptr<PluginInstance> instance;
     {
       std::lock_guard lock(mu_);
-      instance_.reset();  // stops and destroys
+      stopping_ = true;
+      instance = std::move(instance_);
+    }
+    if (instance) instance->Stop();
+    instance.reset();
+    {
+      std::lock_guard lock(mu_);
       stopped_ = true;
     }
     stopped_cv_.notify_all();
@@ -127,9 +139,9 @@ class HostService final : public v1::PluginHostProcess::Service {
   }
 
  private:
-  PluginInstance* Instance() {
+  std::shared_ptr<PluginInstance> Instance() {
     std::lock_guard lock(mu_);
-    return instance_.get();
+    return instance_;
   }
   static grpc::Status Fail(v1::PluginResult* response, domian_status status,
                            const std::string& message) {
@@ -140,10 +152,12 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   std::shared_ptr<const PluginLibrary> library_;
   std::string state_dir_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards instance_, stopping_, stopped_
   std::condition_variable stopped_cv_;
-  std::unique_ptr<PluginInstance> instance_;
-  bool stopped_ = false;
+  // Shared with the calls in flight, so Stop never frees it under one.
+  std::shared_ptr<PluginInstance> instance_;
+  bool stopping_ = false;  // Stop came: no Start any more
+  bool stopped_ = false;   // the plugin is stopped: the process may end
   std::mutex endpoints_mu_;
   std::map<std::string, std::string> endpoints_;
 };

@@ -54,22 +54,13 @@ class HostService final : public v1::PluginHostProcess::Service {
     callbacks.emit_event = [this](const std::string& name, const std::string& json) {
       spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
     };
-    auto created = PluginInstance::Create(library_, request->config_json(), state_dir_, callbacks);
-    if (auto* error = std::get_if<std::string>(&created)) {
-      return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, *error);
+    auto started = domian::plugins::StartInstance(
+        library_, request->config_json(), state_dir_, std::move(callbacks),
+        request->has_state() ? std::optional<std::string>(request->state()) : std::nullopt);
+    if (auto* failure = std::get_if<CallResult>(&started)) {
+      return Fail(response, failure->status, failure->output);
     }
-    std::shared_ptr<PluginInstance> instance =
-        std::move(std::get<std::unique_ptr<PluginInstance>>(created));
-    if (request->has_state() && instance->has_state()) {
-      const CallResult loaded = instance->LoadState(request->state());
-      if (!loaded.ok()) {
-        spdlog::warn("[{}] saved state not restored: {}", library_->description().name,
-                     loaded.output);
-      }
-    }
-    const CallResult started = instance->Start();
-    if (!started.ok()) return Fail(response, started.status, "start failed: " + started.output);
-    instance_ = std::move(instance);
+    instance_ = std::move(std::get<std::shared_ptr<PluginInstance>>(started));
     response->set_status(DOMIAN_OK);
     return grpc::Status::OK;
   }

@@ -229,6 +229,29 @@ domian_status PluginInstance::EmitEvent(const domian_host* host, const char* nam
   return DOMIAN_OK;
 }
 
+std::variant<std::shared_ptr<PluginInstance>, CallResult> StartInstance(
+    std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+    const std::filesystem::path& state_dir, HostCallbacks callbacks,
+    const std::optional<std::string>& saved_state) {
+  auto created =
+      PluginInstance::Create(std::move(library), config_json, state_dir, std::move(callbacks));
+  if (auto* problem = std::get_if<std::string>(&created)) {
+    return CallResult{DOMIAN_ERR_INVALID_ARGUMENT, std::move(*problem)};
+  }
+  std::shared_ptr<PluginInstance> instance =
+      std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+  if (saved_state && instance->has_state()) {
+    const CallResult loaded = instance->LoadState(*saved_state);
+    if (!loaded.ok()) {
+      spdlog::warn("service {}: saved state not restored: {}", instance->description().name,
+                   loaded.output);
+    }
+  }
+  const CallResult started = instance->Start();
+  if (!started.ok()) return CallResult{started.status, "start failed: " + started.output};
+  return instance;
+}
+
 const void* PluginInstance::HostExtension(const domian_host* /*host*/, const char* /*id*/) {
   return nullptr;  // none in ABI 1.0
 }

@@ -106,4 +106,15 @@ class PluginInstance {
   State state_ = State::kCreated;  // guarded by call_mu_
 };
 
+// The one way a service's instance comes up, inline (PluginHost) and in
+// a plugin host process: created with `config_json`, given
+// `saved_state` when there is one and the plugin keeps state (a state the
+// plugin refuses is logged, and the service starts without it), started.
+// On failure, why: DOMIAN_ERR_INVALID_ARGUMENT and create's message, or
+// start's status and "start failed: <its message>".
+std::variant<std::shared_ptr<PluginInstance>, CallResult> StartInstance(
+    std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+    const std::filesystem::path& state_dir, HostCallbacks callbacks,
+    const std::optional<std::string>& saved_state);
+
 }  // namespace domian::plugins

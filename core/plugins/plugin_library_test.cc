@@ -148,6 +148,27 @@ TEST(PluginLibraryTest, OnlyAStartedInstanceIsInvokedOrChecked) {
   EXPECT_EQ(echo->SaveState().output, "v1:1");
 }
 
+TEST(PluginLibraryTest, StartInstanceRestoresTheStateAndStarts) {
+  const auto library = MustLoad(kPlugins / "echo-c.so");
+  ASSERT_TRUE(library);
+  auto started = StartInstance(library, "{}", "/tmp", {}, "v1:41");
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<PluginInstance>>(started));
+  auto& echo = std::get<std::shared_ptr<PluginInstance>>(started);
+  EXPECT_EQ(echo->Invoke("count", "{}").output, R"({"calls":42})");
+
+  // A state the plugin refuses is left out; the service still starts.
+  auto fresh = StartInstance(library, "{}", "/tmp", {}, "v9:garbage");
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<PluginInstance>>(fresh));
+  EXPECT_EQ(std::get<std::shared_ptr<PluginInstance>>(fresh)->Invoke("count", "{}").output,
+            R"({"calls":1})");
+
+  auto refused = StartInstance(library, R"({"refuse":1})", "/tmp", {}, std::nullopt);
+  ASSERT_TRUE(std::holds_alternative<CallResult>(refused));
+  EXPECT_EQ(std::get<CallResult>(refused).status, DOMIAN_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(std::get<CallResult>(refused).output,
+            "echo-c: create failed (invalid argument): configuration says refuse");
+}
+
 TEST(PluginLibraryTest, ACreateThatFailsReportsTheMessage) {
   auto created = PluginInstance::Create(MustLoad(kPlugins / "echo-c.so"), R"({"refuse":1})",
                                         "/tmp", {});

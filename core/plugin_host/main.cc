@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "core/common/logging.h"
+#include "core/common/utf8.h"
 #include "core/plugins/plugin_instance.h"
 #include "core/plugins/plugin_library.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
@@ -96,11 +97,15 @@ class HostService final : public v1::PluginHostProcess::Service {
     // Never waits for a call in progress (IsolatedService ends a stuck one
     // at the call deadline).
     const CallResult result = instance->CheckHealth();
+    // Plugin text: domiand cannot parse a reply whose strings are not
+    // UTF-8, and would take the host for unresponsive.
     response->set_status(result.status);
-    response->set_detail(result.output);
+    response->set_detail(domian::ToValidUtf8(result.output));
     response->set_has_state(instance->has_state());
     std::lock_guard guard(endpoints_mu_);
-    for (const auto& [name, endpoint] : endpoints_) (*response->mutable_endpoints())[name] = endpoint;
+    for (const auto& [name, endpoint] : endpoints_) {
+      (*response->mutable_endpoints())[name] = domian::ToValidUtf8(endpoint);
+    }
     return grpc::Status::OK;
   }
 

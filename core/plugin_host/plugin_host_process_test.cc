@@ -175,12 +175,12 @@ class CalledHost {
   CalledHost& operator=(const CalledHost&) = delete;
 
   // Starts the plugin: "" or what went wrong.
-  std::string Start() {
+  std::string Start(const std::string& config_json = "{}") {
     if (!host_.serving()) return "the host did not start serving: " + host_.Log();
     grpc::ClientContext context;
     context.set_deadline(In(kCallDeadline));
     v1::PluginStartRequest request;
-    request.set_config_json("{}");
+    request.set_config_json(config_json);
     v1::PluginResult started;
     const grpc::Status status = host_.stub().Start(&context, request, &started);
     if (!status.ok()) return "Start: " + status.error_message() + "\n" + host_.Log();
@@ -245,6 +245,8 @@ class CalledHost {
       });
     }
   }
+
+  HostProcess& host() { return host_; }
 
   // Once `count` calls got the plugin's answer (or kCallDeadline passed).
   void WaitForAnswers(int count) {
@@ -348,6 +350,32 @@ TEST(PluginHostProcess, CallsRacingAStopGetTheirAnswerOrUnavailable) {
       if (HasFatalFailure()) return;
     }
   }
+}
+
+// domiand cannot parse a reply whose strings are not UTF-8 (proto3), so a
+// plugin's Latin-1 endpoint would make every health check fail and the
+// host be killed as unresponsive. The text is repaired instead.
+TEST(PluginHostProcess, TextThatIsNotUtf8ReachesDomiandRepaired) {
+  CalledHost called("echo-c");
+  ASSERT_EQ(called.Start(R"({"latin1_endpoint": true})"), "");
+  {
+    grpc::ClientContext context;
+    context.set_deadline(In(kCallDeadline));
+    v1::PluginInvokeRequest request;
+    request.set_command("publish");
+    request.set_args_json("{}");
+    v1::PluginResult result;
+    ASSERT_TRUE(called.host().stub().Invoke(&context, request, &result).ok());
+    ASSERT_EQ(result.status(), DOMIAN_OK) << result.output();
+  }
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginHealth health;
+  const grpc::Status status = called.host().stub().Health(&context, v1::PluginEmpty(), &health);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(health.endpoints().at("http"), "caf\uFFFD:8080");
+  called.Stop();
+  called.ExpectCleanEnd();
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "core/common/logging.h"
+#include "core/common/utf8.h"
 #include "core/plugins/plugin_instance.h"
 #include "core/plugins/plugin_library.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
@@ -39,6 +40,7 @@ class HostService final : public v1::PluginHostProcess::Service {
   grpc::Status Start(grpc::ServerContext*, const v1::PluginStartRequest* request,
                      v1::PluginResult* response) override {
     std::lock_guard lock(mu_);
+    if (stopping_) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "stopped");
     if (instance_) return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, "already started");
     domian::plugins::HostCallbacks callbacks;
     callbacks.publish_endpoint = [this](const std::string& name,
@@ -53,28 +55,20 @@ class HostService final : public v1::PluginHostProcess::Service {
     callbacks.emit_event = [this](const std::string& name, const std::string& json) {
       spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
     };
-    auto created = PluginInstance::Create(library_, request->config_json(), state_dir_, callbacks);
-    if (auto* error = std::get_if<std::string>(&created)) {
-      return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, *error);
+    auto started = domian::plugins::StartInstance(
+        library_, request->config_json(), state_dir_, std::move(callbacks),
+        request->has_state() ? std::optional<std::string>(request->state()) : std::nullopt);
+    if (auto* failure = std::get_if<CallResult>(&started)) {
+      return Fail(response, failure->status, failure->output);
     }
-    auto instance = std::move(std::get<std::unique_ptr<PluginInstance>>(created));
-    if (request->has_state() && instance->has_state()) {
-      const CallResult loaded = instance->LoadState(request->state());
-      if (!loaded.ok()) {
-        spdlog::warn("[{}] saved state not restored: {}", library_->description().name,
-                     loaded.output);
-      }
-    }
-    const CallResult started = instance->Start();
-    if (!started.ok()) return Fail(response, started.status, "start failed: " + started.output);
-    instance_ = std::move(instance);
+    instance_ = std::move(std::get<std::shared_ptr<PluginInstance>>(started));
     response->set_status(DOMIAN_OK);
     return grpc::Status::OK;
   }
 
   grpc::Status Invoke(grpc::ServerContext*, const v1::PluginInvokeRequest* request,
                       v1::PluginResult* response) override {
-    PluginInstance* instance = Instance();
+    const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
     const CallResult result = instance->Invoke(request->command(), request->args_json());
     response->set_status(result.status);
@@ -84,7 +78,7 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   grpc::Status SaveState(grpc::ServerContext*, const v1::PluginEmpty*,
                          v1::PluginResult* response) override {
-    PluginInstance* instance = Instance();
+    const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
     const CallResult result = instance->SaveState();
     response->set_status(result.status);
@@ -94,7 +88,7 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   grpc::Status Health(grpc::ServerContext*, const v1::PluginEmpty*,
                       v1::PluginHealth* response) override {
-    PluginInstance* instance = Instance();
+    const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) {
       response->set_status(DOMIAN_ERR_UNAVAILABLE);
       response->set_detail("not started");
@@ -103,18 +97,32 @@ class HostService final : public v1::PluginHostProcess::Service {
     // Never waits for a call in progress (IsolatedService ends a stuck one
     // at the call deadline).
     const CallResult result = instance->CheckHealth();
+    // Plugin text: domiand cannot parse a reply whose strings are not
+    // UTF-8, and would take the host for unresponsive.
     response->set_status(result.status);
-    response->set_detail(result.output);
+    response->set_detail(domian::ToValidUtf8(result.output));
     response->set_has_state(instance->has_state());
     std::lock_guard guard(endpoints_mu_);
-    for (const auto& [name, endpoint] : endpoints_) (*response->mutable_endpoints())[name] = endpoint;
+    for (const auto& [name, endpoint] : endpoints_) {
+      (*response->mutable_endpoints())[name] = domian::ToValidUtf8(endpoint);
+    }
     return grpc::Status::OK;
   }
 
+  // Calls that took the instance before keep it alive until they return:
+  // Stop waits for the one in progress, later ones are refused
+  // (PluginInstance), and the last holder destroys it.
   grpc::Status Stop(grpc::ServerContext*, const v1::PluginEmpty*, v1::PluginEmpty*) override {
+    std::shared_ptr<PluginInstance> instance;
     {
       std::lock_guard lock(mu_);
-      instance_.reset();  // stops and destroys
+      stopping_ = true;
+      instance = std::move(instance_);
+    }
+    if (instance) instance->Stop();
+    instance.reset();
+    {
+      std::lock_guard lock(mu_);
       stopped_ = true;
     }
     stopped_cv_.notify_all();
@@ -127,9 +135,9 @@ class HostService final : public v1::PluginHostProcess::Service {
   }
 
  private:
-  PluginInstance* Instance() {
+  std::shared_ptr<PluginInstance> Instance() {
     std::lock_guard lock(mu_);
-    return instance_.get();
+    return instance_;
   }
   static grpc::Status Fail(v1::PluginResult* response, domian_status status,
                            const std::string& message) {
@@ -140,10 +148,12 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   std::shared_ptr<const PluginLibrary> library_;
   std::string state_dir_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards instance_, stopping_, stopped_
   std::condition_variable stopped_cv_;
-  std::unique_ptr<PluginInstance> instance_;
-  bool stopped_ = false;
+  // Shared with the calls in flight, so Stop never frees it under one.
+  std::shared_ptr<PluginInstance> instance_;
+  bool stopping_ = false;  // Stop came: no Start any more
+  bool stopped_ = false;   // the plugin is stopped: the process may end
   std::mutex endpoints_mu_;
   std::map<std::string, std::string> endpoints_;
 };

@@ -232,19 +232,11 @@ void PluginHost::Launch(Service& service) {
   callbacks.emit_event = [name](const std::string& event, const std::string& json) {
     spdlog::info("[{}] event {}: {}", name, event, json);
   };
-  auto created = PluginInstance::Create(library, service.config.config_json, dir, callbacks);
-  if (auto* problem = std::get_if<std::string>(&created)) return fail(*problem);
+  auto started = StartInstance(library, service.config.config_json, dir, std::move(callbacks),
+                               ReadServiceState(dir));
+  if (auto* failure = std::get_if<CallResult>(&started)) return fail(failure->output);
   std::shared_ptr<PluginInstance> instance =
-      std::move(std::get<std::unique_ptr<PluginInstance>>(created));
-  const std::optional<std::string> saved = ReadServiceState(dir);
-  if (instance->has_state() && saved) {
-    const CallResult loaded = instance->LoadState(*saved);
-    if (!loaded.ok()) {
-      spdlog::warn("service {}: saved state not restored: {}", name, loaded.output);
-    }
-  }
-  const CallResult started = instance->Start();
-  if (!started.ok()) return fail("start failed: " + started.output);
+      std::move(std::get<std::shared_ptr<PluginInstance>>(started));
   {
     std::lock_guard lock(mu_);
     service.instance = instance;

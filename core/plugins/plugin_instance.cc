@@ -130,22 +130,29 @@ PluginInstance::~PluginInstance() {
 
 CallResult PluginInstance::Start() {
   std::lock_guard lock(call_mu_);
-  if (started_) return {DOMIAN_OK, ""};
+  if (state_ == State::kStarted) return {DOMIAN_OK, ""};
+  if (state_ == State::kStopped) return NotStarted();
   Output none(0), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().start(instance_, &error.out);
-  started_ = status == DOMIAN_OK;
+  if (status == DOMIAN_OK) state_ = State::kStarted;
   return Finish(status, none, error, "start");
 }
 
 void PluginInstance::Stop() {
   std::lock_guard lock(call_mu_);
-  if (!started_) return;
+  if (state_ != State::kStarted) return;
   library_->instance_api().stop(instance_);
-  started_ = false;
+  state_ = State::kStopped;
+}
+
+CallResult PluginInstance::NotStarted() const {
+  return {DOMIAN_ERR_UNAVAILABLE,
+          state_ == State::kStopped ? "the service is stopped" : "the service is not started"};
 }
 
 CallResult PluginInstance::Invoke(const std::string& command, const std::string& args_json) {
   std::lock_guard lock(call_mu_);
+  if (state_ != State::kStarted) return NotStarted();
   Output reply(kMaxReplyBytes), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().invoke(
       instance_, command.c_str(), args_json.c_str(), &reply.out, &error.out);
@@ -177,6 +184,7 @@ CallResult PluginInstance::CheckHealth() {
 }
 
 CallResult PluginInstance::CheckHealthLocked() {
+  if (state_ != State::kStarted) return NotStarted();
   if (health_ext_.check == nullptr) return {DOMIAN_OK, ""};
   Output detail(kMaxMessageBytes), none(0);
   const domian_status status = health_ext_.check(instance_, &detail.out);
@@ -219,6 +227,29 @@ domian_status PluginInstance::EmitEvent(const domian_host* host, const char* nam
   }
   if (self->callbacks_.emit_event) self->callbacks_.emit_event(key, body);
   return DOMIAN_OK;
+}
+
+std::variant<std::shared_ptr<PluginInstance>, CallResult> StartInstance(
+    std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+    const std::filesystem::path& state_dir, HostCallbacks callbacks,
+    const std::optional<std::string>& saved_state) {
+  auto created =
+      PluginInstance::Create(std::move(library), config_json, state_dir, std::move(callbacks));
+  if (auto* problem = std::get_if<std::string>(&created)) {
+    return CallResult{DOMIAN_ERR_INVALID_ARGUMENT, std::move(*problem)};
+  }
+  std::shared_ptr<PluginInstance> instance =
+      std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+  if (saved_state && instance->has_state()) {
+    const CallResult loaded = instance->LoadState(*saved_state);
+    if (!loaded.ok()) {
+      spdlog::warn("service {}: saved state not restored: {}", instance->description().name,
+                   loaded.output);
+    }
+  }
+  const CallResult started = instance->Start();
+  if (!started.ok()) return CallResult{started.status, "start failed: " + started.output};
+  return instance;
 }
 
 const void* PluginInstance::HostExtension(const domian_host* /*host*/, const char* /*id*/) {

@@ -58,25 +58,33 @@ class PluginInstance {
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
 
-  CallResult Start();
+  // An instance is started at most once: created, started, stopped. The
+  // plugin is called only in the states the ABI allows (plugin.h), so a
+  // call that still holds the instance after Stop is refused with
+  // DOMIAN_ERR_UNAVAILABLE instead of reaching a stopped plugin.
+  CallResult Start();  // again after Stop: refused
   void Stop();
-  CallResult Invoke(const std::string& command, const std::string& args_json);
+  CallResult Invoke(const std::string& command, const std::string& args_json);  // when started
 
   bool has_state() const { return state_ext_.save != nullptr; }
   bool has_health() const { return health_ext_.check != nullptr; }
   CallResult SaveState();                        // not supported: DOMIAN_ERR_NOT_SUPPORTED
   CallResult LoadState(const std::string& state);  // before Start
-  // Without the extension: healthy. Never waits: while another call runs
-  // (one that may wait for a person, like a Hue pairing) the plugin cannot
-  // be asked, and the last answer stands.
+  // Without the extension: healthy; not started (or stopped):
+  // DOMIAN_ERR_UNAVAILABLE. Never waits: while another call runs (one that
+  // may wait for a person, like a Hue pairing) the plugin cannot be asked,
+  // and the last answer stands.
   CallResult CheckHealth();
 
   const PluginDescription& description() const { return library_->description(); }
 
  private:
+  enum class State { kCreated, kStarted, kStopped };
+
   PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks);
 
   CallResult CheckHealthLocked();  // requires call_mu_
+  CallResult NotStarted() const;   // requires call_mu_
 
   static void Log(const domian_host* host, domian_log_level level, const char* message);
   static domian_status PublishEndpoint(const domian_host* host, const char* name,
@@ -95,7 +103,18 @@ class PluginInstance {
   std::mutex call_mu_;  // one plugin call at a time per instance
   std::mutex health_mu_;  // guards last_health_ (read while call_mu_ is busy)
   CallResult last_health_;
-  bool started_ = false;
+  State state_ = State::kCreated;  // guarded by call_mu_
 };
+
+// The one way a service's instance comes up, inline (PluginHost) and in
+// a plugin host process: created with `config_json`, given
+// `saved_state` when there is one and the plugin keeps state (a state the
+// plugin refuses is logged, and the service starts without it), started.
+// On failure, why: DOMIAN_ERR_INVALID_ARGUMENT and create's message, or
+// start's status and "start failed: <its message>".
+std::variant<std::shared_ptr<PluginInstance>, CallResult> StartInstance(
+    std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+    const std::filesystem::path& state_dir, HostCallbacks callbacks,
+    const std::optional<std::string>& saved_state);
 
 }  // namespace domian::plugins

@@ -123,6 +123,52 @@ TEST(PluginLibraryTest, ACPluginRunsAnswersAndKeepsState) {
   EXPECT_EQ(moved->LoadState("v9:garbage").status, DOMIAN_ERR_NOT_SUPPORTED);
 }
 
+// A call that took the instance before a stop may reach it after: the
+// plugin must not see it (plugin.h: invoke and check need a started
+// instance), and an instance is started once.
+TEST(PluginLibraryTest, OnlyAStartedInstanceIsInvokedOrChecked) {
+  auto echo = MustCreate(MustLoad(kPlugins / "echo-c.so"), "{}", nullptr);
+  ASSERT_TRUE(echo);
+  const CallResult early = echo->Invoke("count", "{}");
+  EXPECT_EQ(early.status, DOMIAN_ERR_UNAVAILABLE);
+  EXPECT_EQ(early.output, "the service is not started");
+  EXPECT_EQ(echo->CheckHealth().status, DOMIAN_ERR_UNAVAILABLE);
+
+  ASSERT_TRUE(echo->Start().ok());
+  EXPECT_EQ(echo->Invoke("count", "{}").output, R"({"calls":1})");
+  EXPECT_TRUE(echo->CheckHealth().ok());
+  echo->Stop();
+  const CallResult late = echo->Invoke("count", "{}");
+  EXPECT_EQ(late.status, DOMIAN_ERR_UNAVAILABLE);
+  EXPECT_EQ(late.output, "the service is stopped");
+  EXPECT_EQ(echo->CheckHealth().status, DOMIAN_ERR_UNAVAILABLE);
+  EXPECT_EQ(echo->Start().status, DOMIAN_ERR_UNAVAILABLE);
+  // Saving after stop is how the host keeps the state; the plugin saw one
+  // call only.
+  EXPECT_EQ(echo->SaveState().output, "v1:1");
+}
+
+TEST(PluginLibraryTest, StartInstanceRestoresTheStateAndStarts) {
+  const auto library = MustLoad(kPlugins / "echo-c.so");
+  ASSERT_TRUE(library);
+  auto started = StartInstance(library, "{}", "/tmp", {}, "v1:41");
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<PluginInstance>>(started));
+  auto& echo = std::get<std::shared_ptr<PluginInstance>>(started);
+  EXPECT_EQ(echo->Invoke("count", "{}").output, R"({"calls":42})");
+
+  // A state the plugin refuses is left out; the service still starts.
+  auto fresh = StartInstance(library, "{}", "/tmp", {}, "v9:garbage");
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<PluginInstance>>(fresh));
+  EXPECT_EQ(std::get<std::shared_ptr<PluginInstance>>(fresh)->Invoke("count", "{}").output,
+            R"({"calls":1})");
+
+  auto refused = StartInstance(library, R"({"refuse":1})", "/tmp", {}, std::nullopt);
+  ASSERT_TRUE(std::holds_alternative<CallResult>(refused));
+  EXPECT_EQ(std::get<CallResult>(refused).status, DOMIAN_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(std::get<CallResult>(refused).output,
+            "echo-c: create failed (invalid argument): configuration says refuse");
+}
+
 TEST(PluginLibraryTest, ACreateThatFailsReportsTheMessage) {
   auto created = PluginInstance::Create(MustLoad(kPlugins / "echo-c.so"), R"({"refuse":1})",
                                         "/tmp", {});

@@ -4,9 +4,18 @@
  * header checks (check_header.c as C99 and C11, check_header.cc as C++17
  * and C++20), so a change that moves a field breaks the build.
  *
- * The numbers were measured by compiling plugin.h 1.0 (gcc 12, amd64),
- * not worked out by hand. They hold for every LP64 target (amd64, arm64):
- * the structs hold only uint16_t, uint32_t, int32_t, size_t and pointers.
+ * The structs hold only uint16_t, uint32_t, int32_t, size_t and pointers,
+ * so their layout depends only on the width of pointers and size_t. Each
+ * line below gives it for both data models Debian builds plugins for:
+ *  - LP64 (amd64, arm64): 8-byte pointers and size_t;
+ *  - ILP32 (armhf, i386, a 32-bit Raspberry Pi OS): 4-byte ones, every
+ *    field aligned to at most 4.
+ * The numbers were measured by compiling plugin.h 1.0 (gcc 12 for amd64
+ * and armhf, clang 14 for i386), not worked out by hand; armhf and i386
+ * agree. A target of another data model fails to compile this file until
+ * its column is measured and added. The build checks the column of the
+ * machine it runs on; the test plugin_abi_layout_ilp32 compiles the
+ * header checks for armhf (README.md).
  *
  * Rules for later 1.x minors:
  *  - An offset never changes. A reserved slot may be given a name and a
@@ -14,8 +23,9 @@
  *    baseline, see README.md).
  *  - A struct may only grow at its end; update its size line.
  *
- * No struct has implicit padding: every byte belongs to a field, so every
- * reserved byte is zero and can be given a meaning later.
+ * No struct has implicit padding in either data model: every byte belongs
+ * to a field, so every reserved byte is zero and can be given a meaning
+ * later.
  */
 #ifndef DOMIAN_ABI_LAYOUT_H
 #define DOMIAN_ABI_LAYOUT_H
@@ -40,11 +50,23 @@
 #define DOMIAN_ABI_MEMBER_SIZE(type, field) sizeof(((type *)0)->field)
 #endif
 
-#define DOMIAN_ABI_SIZE(type, size) \
-  DOMIAN_ABI_ASSERT(sizeof(type) == (size), "plugin ABI: sizeof(" #type ") changed")
-#define DOMIAN_ABI_FIELD(type, field, offset, size)                   \
-  DOMIAN_ABI_ASSERT(offsetof(type, field) == (offset) &&              \
-                        DOMIAN_ABI_MEMBER_SIZE(type, field) == (size), \
+#if UINTPTR_MAX == 0xffffffffffffffffu && SIZE_MAX == 0xffffffffffffffffu
+#define DOMIAN_ABI_BY_MODEL(lp64, ilp32) (lp64)
+#elif UINTPTR_MAX == 0xffffffffu && SIZE_MAX == 0xffffffffu
+#define DOMIAN_ABI_BY_MODEL(lp64, ilp32) (ilp32)
+#else
+#error "plugin ABI: pointers and size_t are neither 64 nor 32 bits: measure this target's layout"
+#endif
+
+/* DOMIAN_ABI_SIZE(type, LP64 size, ILP32 size)
+ * DOMIAN_ABI_FIELD(type, field, LP64 offset, LP64 size, ILP32 offset, ILP32 size) */
+#define DOMIAN_ABI_SIZE(type, lp64, ilp32)                           \
+  DOMIAN_ABI_ASSERT(sizeof(type) == DOMIAN_ABI_BY_MODEL(lp64, ilp32), \
+                    "plugin ABI: sizeof(" #type ") changed")
+#define DOMIAN_ABI_FIELD(type, field, lp64_offset, lp64_size, ilp32_offset, ilp32_size)      \
+  DOMIAN_ABI_ASSERT(offsetof(type, field) == DOMIAN_ABI_BY_MODEL(lp64_offset, ilp32_offset) && \
+                        DOMIAN_ABI_MEMBER_SIZE(type, field) ==                              \
+                            DOMIAN_ABI_BY_MODEL(lp64_size, ilp32_size),                     \
                     "plugin ABI: " #type "." #field " moved or changed size")
 
 /* Values every target agrees on. */
@@ -64,85 +86,82 @@ DOMIAN_ABI_ASSERT(DOMIAN_LOG_TRACE == 0 && DOMIAN_LOG_DEBUG == 1 && DOMIAN_LOG_I
 DOMIAN_ABI_ASSERT(DOMIAN_PLACEMENT_SINGLETON == 0 && DOMIAN_PLACEMENT_PER_NODE == 1,
                   "plugin ABI: placements are fixed");
 
-DOMIAN_ABI_SIZE(domian_abi_version, 4);
-DOMIAN_ABI_FIELD(domian_abi_version, major, 0, 2);
-DOMIAN_ABI_FIELD(domian_abi_version, minor, 2, 2);
+/* Each field: LP64 offset and size, then ILP32 offset and size. */
+DOMIAN_ABI_SIZE(domian_abi_version,                         4,         4);
+DOMIAN_ABI_FIELD(domian_abi_version, major,                 0,  2,     0,  2);
+DOMIAN_ABI_FIELD(domian_abi_version, minor,                 2,  2,     2,  2);
 
-#if UINTPTR_MAX == 0xffffffffffffffffu && SIZE_MAX == 0xffffffffffffffffu /* LP64 */
+DOMIAN_ABI_SIZE(domian_out,                                56,        32);
+DOMIAN_ABI_FIELD(domian_out, struct_size,                   0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_out, reserved0,                     4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_out, host_data,                     8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_out, write,                        16,  8,    12,  4);
+DOMIAN_ABI_FIELD(domian_out, reserved,                     24, 32,    16, 16);
 
-DOMIAN_ABI_SIZE(domian_out, 56);
-DOMIAN_ABI_FIELD(domian_out, struct_size, 0, 4);
-DOMIAN_ABI_FIELD(domian_out, reserved0, 4, 4);
-DOMIAN_ABI_FIELD(domian_out, host_data, 8, 8);
-DOMIAN_ABI_FIELD(domian_out, write, 16, 8);
-DOMIAN_ABI_FIELD(domian_out, reserved, 24, 32);
+DOMIAN_ABI_SIZE(domian_host,                              136,        76);
+DOMIAN_ABI_FIELD(domian_host, struct_size,                  0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_host, abi,                          4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_host, reserved0,                    8,  2,     8,  2);
+DOMIAN_ABI_FIELD(domian_host, reserved1,                   10,  2,    10,  2);
+DOMIAN_ABI_FIELD(domian_host, reserved2,                   12,  4,    12,  4);
+DOMIAN_ABI_FIELD(domian_host, host_data,                   16,  8,    16,  4);
+DOMIAN_ABI_FIELD(domian_host, service_name,                24,  8,    20,  4);
+DOMIAN_ABI_FIELD(domian_host, state_dir,                   32,  8,    24,  4);
+DOMIAN_ABI_FIELD(domian_host, log,                         40,  8,    28,  4);
+DOMIAN_ABI_FIELD(domian_host, publish_endpoint,            48,  8,    32,  4);
+DOMIAN_ABI_FIELD(domian_host, emit_event,                  56,  8,    36,  4);
+DOMIAN_ABI_FIELD(domian_host, get_extension,               64,  8,    40,  4);
+DOMIAN_ABI_FIELD(domian_host, reserved,                    72, 64,    44, 32);
 
-DOMIAN_ABI_SIZE(domian_host, 136);
-DOMIAN_ABI_FIELD(domian_host, struct_size, 0, 4);
-DOMIAN_ABI_FIELD(domian_host, abi, 4, 4);
-DOMIAN_ABI_FIELD(domian_host, reserved0, 8, 2);
-DOMIAN_ABI_FIELD(domian_host, reserved1, 10, 2);
-DOMIAN_ABI_FIELD(domian_host, reserved2, 12, 4);
-DOMIAN_ABI_FIELD(domian_host, host_data, 16, 8);
-DOMIAN_ABI_FIELD(domian_host, service_name, 24, 8);
-DOMIAN_ABI_FIELD(domian_host, state_dir, 32, 8);
-DOMIAN_ABI_FIELD(domian_host, log, 40, 8);
-DOMIAN_ABI_FIELD(domian_host, publish_endpoint, 48, 8);
-DOMIAN_ABI_FIELD(domian_host, emit_event, 56, 8);
-DOMIAN_ABI_FIELD(domian_host, get_extension, 64, 8);
-DOMIAN_ABI_FIELD(domian_host, reserved, 72, 64);
+DOMIAN_ABI_SIZE(domian_command_info,                       48,        28);
+DOMIAN_ABI_FIELD(domian_command_info, struct_size,          0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_command_info, reserved0,            4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_command_info, name,                 8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_command_info, arguments,           16,  8,    12,  4);
+DOMIAN_ABI_FIELD(domian_command_info, description,         24,  8,    16,  4);
+DOMIAN_ABI_FIELD(domian_command_info, reserved,            32, 16,    20,  8);
 
-DOMIAN_ABI_SIZE(domian_command_info, 48);
-DOMIAN_ABI_FIELD(domian_command_info, struct_size, 0, 4);
-DOMIAN_ABI_FIELD(domian_command_info, reserved0, 4, 4);
-DOMIAN_ABI_FIELD(domian_command_info, name, 8, 8);
-DOMIAN_ABI_FIELD(domian_command_info, arguments, 16, 8);
-DOMIAN_ABI_FIELD(domian_command_info, description, 24, 8);
-DOMIAN_ABI_FIELD(domian_command_info, reserved, 32, 16);
+DOMIAN_ABI_SIZE(domian_instance_api,                      112,        60);
+DOMIAN_ABI_FIELD(domian_instance_api, struct_size,          0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_instance_api, reserved0,            4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_instance_api, start,                8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_instance_api, stop,                16,  8,    12,  4);
+DOMIAN_ABI_FIELD(domian_instance_api, destroy,             24,  8,    16,  4);
+DOMIAN_ABI_FIELD(domian_instance_api, invoke,              32,  8,    20,  4);
+DOMIAN_ABI_FIELD(domian_instance_api, get_extension,       40,  8,    24,  4);
+DOMIAN_ABI_FIELD(domian_instance_api, reserved,            48, 64,    28, 32);
 
-DOMIAN_ABI_SIZE(domian_instance_api, 112);
-DOMIAN_ABI_FIELD(domian_instance_api, struct_size, 0, 4);
-DOMIAN_ABI_FIELD(domian_instance_api, reserved0, 4, 4);
-DOMIAN_ABI_FIELD(domian_instance_api, start, 8, 8);
-DOMIAN_ABI_FIELD(domian_instance_api, stop, 16, 8);
-DOMIAN_ABI_FIELD(domian_instance_api, destroy, 24, 8);
-DOMIAN_ABI_FIELD(domian_instance_api, invoke, 32, 8);
-DOMIAN_ABI_FIELD(domian_instance_api, get_extension, 40, 8);
-DOMIAN_ABI_FIELD(domian_instance_api, reserved, 48, 64);
+DOMIAN_ABI_SIZE(domian_plugin_descriptor,                 160,        92);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, struct_size,     0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, abi,             4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved0,       8,  2,     8,  2);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved1,      10,  2,    10,  2);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved2,      12,  4,    12,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, name,           16,  8,    16,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, version,        24,  8,    20,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, description,    32,  8,    24,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, placement,      40,  4,    28,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved3,      44,  4,    32,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, traits,         48,  8,    36,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, depends,        56,  8,    40,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, commands,       64,  8,    44,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, command_count,  72,  8,    48,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, create,         80,  8,    52,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, instance_api,   88,  8,    56,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved,       96, 64,    60, 32);
 
-DOMIAN_ABI_SIZE(domian_plugin_descriptor, 160);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, struct_size, 0, 4);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, abi, 4, 4);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved0, 8, 2);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved1, 10, 2);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved2, 12, 4);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, name, 16, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, version, 24, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, description, 32, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, placement, 40, 4);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved3, 44, 4);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, traits, 48, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, depends, 56, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, commands, 64, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, command_count, 72, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, create, 80, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, instance_api, 88, 8);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved, 96, 64);
+DOMIAN_ABI_SIZE(domian_state_ext,                          56,        32);
+DOMIAN_ABI_FIELD(domian_state_ext, struct_size,             0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_state_ext, reserved0,               4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_state_ext, save,                    8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_state_ext, load,                   16,  8,    12,  4);
+DOMIAN_ABI_FIELD(domian_state_ext, reserved,               24, 32,    16, 16);
 
-DOMIAN_ABI_SIZE(domian_state_ext, 56);
-DOMIAN_ABI_FIELD(domian_state_ext, struct_size, 0, 4);
-DOMIAN_ABI_FIELD(domian_state_ext, reserved0, 4, 4);
-DOMIAN_ABI_FIELD(domian_state_ext, save, 8, 8);
-DOMIAN_ABI_FIELD(domian_state_ext, load, 16, 8);
-DOMIAN_ABI_FIELD(domian_state_ext, reserved, 24, 32);
-
-DOMIAN_ABI_SIZE(domian_health_ext, 48);
-DOMIAN_ABI_FIELD(domian_health_ext, struct_size, 0, 4);
-DOMIAN_ABI_FIELD(domian_health_ext, reserved0, 4, 4);
-DOMIAN_ABI_FIELD(domian_health_ext, check, 8, 8);
-DOMIAN_ABI_FIELD(domian_health_ext, reserved, 16, 32);
-
-#endif /* LP64 */
+DOMIAN_ABI_SIZE(domian_health_ext,                         48,        28);
+DOMIAN_ABI_FIELD(domian_health_ext, struct_size,            0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_health_ext, reserved0,              4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_health_ext, check,                  8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_health_ext, reserved,              16, 32,    12, 16);
 
 #if defined(__cplusplus)
 /* C++ can also pin the exact type of every field, function pointers

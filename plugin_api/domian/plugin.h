@@ -28,6 +28,42 @@
  *                 instance), so the plugin needs no locks for host calls.
  *  [any-thread]   may be called from any thread, concurrently.
  *
+ * Instance states follow the thread rule on every instance function, as
+ * in [host-serial; started]; the host calls a function only in the
+ * states written on it:
+ *  created  create returned DOMIAN_OK; not started yet, or start failed
+ *  started  start returned DOMIAN_OK; stop not called yet
+ *  stopped  stop returned
+ * An instance is started at most once, so its life is one of
+ *   create, [load], start, (invoke | check | save)..., stop, [save], destroy
+ *   create, [load], start that fails, destroy
+ *   create, destroy
+ * A host that wants the service again creates a new instance.
+ *
+ * Libraries are never unloaded. The host never calls dlclose on a plugin:
+ * its code and static data stay mapped until the process exits, after
+ * the last destroy too, so a thread or callback that outlives its
+ * instance by mistake does not run unmapped code. For the same reason a
+ * plugin must not count on its library destructors (C++ static
+ * destructors, __attribute__((destructor))) running at a given time: at
+ * process exit at the earliest, and not at all when the process is
+ * killed. Release everything in stop and destroy. A plugin is replaced
+ * by installing a new file, which a new plugin host process loads.
+ *
+ * Every string that crosses the ABI, in either direction, is UTF-8 (and
+ * NUL-terminated where a function takes a const char *):
+ *  - what the host passes (service_name, state_dir, config_json, command,
+ *    args_json) is valid UTF-8;
+ *  - what a plugin passes or writes (descriptor strings, log messages,
+ *    endpoint names and values, event names and JSON, replies, error
+ *    messages, health details) must be UTF-8. domiand replaces each byte
+ *    that does not begin a well-formed character with U+FFFD before the
+ *    text goes into a message to another process or node (the protocol's
+ *    messages must be UTF-8), so a bad byte shows as a replacement
+ *    character instead of costing the whole message; emit_event refuses
+ *    JSON that is not UTF-8.
+ * Saved state (domian_state_ext) is bytes, not text: any values.
+ *
  * This header compiles as C99 and as C++ (checked with -Wall -Wextra
  * -pedantic -Werror), and its layout is pinned by static assertions and an
  * abidiff baseline (plugin_api/abi/).
@@ -113,11 +149,14 @@ typedef struct domian_host {
   uint32_t reserved2;
   void *host_data; /* the host's; the plugin does not touch it */
   /* NUL-terminated, owned by the host, valid until the instance is
-   * destroyed. */
+   * destroyed. [a-z0-9_-], the plugin's name. */
   const char *service_name;
   /* A folder for this service's files on this node; it exists and is
-   * writable. Owned by the host, valid until destroy. */
+   * writable. UTF-8, owned by the host, valid until destroy. */
   const char *state_dir;
+
+  /* The functions below may be called from create until destroy returns,
+   * in every state. */
 
   /* [any-thread] Writes `message` (NUL-terminated, copied) to the
    * daemon's log, tagged with the service name. */
@@ -166,28 +205,35 @@ typedef struct domian_instance_api {
   uint32_t struct_size;
   uint32_t reserved0;
 
-  /* [host-serial] Starts the service (threads, devices, sockets). On
-   * failure returns an error code and writes a message to `error`. */
+  /* [host-serial; created] Starts the service (threads, devices,
+   * sockets); called once. On failure returns an error code and writes a
+   * message to `error`; the instance then stays created, and the next
+   * call is destroy. */
   domian_status (*start)(domian_instance *instance, domian_out *error);
 
-  /* [host-serial] Stops the service and joins every thread it started;
-   * after it returns, no code of the plugin runs for this instance. */
+  /* [host-serial; started] Stops the service and joins every thread it
+   * started; called once. After it returns, no code of the plugin runs
+   * for this instance except the calls written for the stopped state
+   * (save, destroy). */
   void (*stop)(domian_instance *instance);
 
-  /* [host-serial] Frees the instance; called after stop (or instead of
-   * start when start failed or never happened). */
+  /* [host-serial; created or stopped] Frees the instance; the last call
+   * for it. Never called on a started instance: the host stops it first. */
   void (*destroy)(domian_instance *instance);
 
-  /* [host-serial] Runs `command` (NUL-terminated) with `args_json` (a
-   * NUL-terminated JSON document, "{}" when there are none), writing a
-   * JSON reply to `reply`; on failure returns an error code and writes a
-   * message to `error`. Both strings are valid during the call only. */
+  /* [host-serial; started] Runs `command` (NUL-terminated) with
+   * `args_json` (a NUL-terminated JSON document, "{}" when there are
+   * none), writing a JSON reply to `reply`; on failure returns an error
+   * code and writes a message to `error`. Both strings are valid during
+   * the call only. A call that reaches the host after stop is answered by
+   * the host (unavailable) and never reaches the plugin. */
   domian_status (*invoke)(domian_instance *instance, const char *command, const char *args_json,
                           domian_out *reply, domian_out *error);
 
-  /* [host-serial] An instance extension by id (see the DOMIAN_EXT_*
-   * below), or NULL. The result is owned by the plugin and valid until
-   * destroy. */
+  /* [host-serial; created, started or stopped] An instance extension by
+   * id (see the DOMIAN_EXT_* below), or NULL. domiand asks right after
+   * create, once per id. The result is owned by the plugin and valid
+   * until destroy. */
   const void *(*get_extension)(domian_instance *instance, const char *id);
 
   void *reserved[8];
@@ -214,8 +260,11 @@ typedef struct domian_plugin_descriptor {
   /* [host-serial] Creates an instance for `host` (which stays valid until
    * destroy) with its configuration `config_json` (a NUL-terminated JSON
    * object, valid during the call). On success stores it in *instance and
-   * returns DOMIAN_OK; otherwise returns an error code and writes a
-   * message to `error`. */
+   * returns DOMIAN_OK: the instance is created. Otherwise returns an error
+   * code and writes a message to `error`, and there is no instance. A
+   * library may have more than one instance at a time (a new one may be
+   * created before the last one is destroyed), each with its own host:
+   * keep what belongs to an instance in it, not in globals. */
   domian_status (*create)(const domian_host *host, const char *config_json,
                           domian_instance **instance, domian_out *error);
 
@@ -226,9 +275,11 @@ typedef struct domian_plugin_descriptor {
 
 /* The one exported symbol. The host passes the ABI version it speaks;
  * the plugin returns its descriptor (which names the version it was built
- * against), or NULL when it cannot work with that host. [host-serial]
- * Called once per load; the result stays valid while the library is
- * loaded. */
+ * against), or NULL when it cannot work with that host. [host-serial; no
+ * instance needed] Called when the host loads the library, and may be
+ * called again when it looks at the file again: it should only return the
+ * descriptor. The result stays valid while the library is loaded, which
+ * is until the process exits. */
 typedef const domian_plugin_descriptor *(*domian_plugin_entry_fn)(domian_abi_version host_abi);
 
 DOMIAN_PLUGIN_EXPORT const domian_plugin_descriptor *domian_plugin_entry(
@@ -244,13 +295,18 @@ DOMIAN_PLUGIN_EXPORT const domian_plugin_descriptor *domian_plugin_entry(
 typedef struct domian_state_ext {
   uint32_t struct_size;
   uint32_t reserved0;
-  /* [host-serial] Writes the state to `data`. domiand takes at most 1 MiB
-   * of state (so that any saved state can travel with the service); over
-   * that, `data`'s write fails and the state is not saved. */
+  /* [host-serial; started or stopped] Writes the state to `data`, any
+   * bytes. domiand saves a service in a plugin host process while it is
+   * still started, just before stop, and an inline one just after stop;
+   * never before start. domiand takes at most 1 MiB of state (so that any
+   * saved state can travel with the service); over that, `data`'s write
+   * fails and the state is not saved. */
   domian_status (*save)(domian_instance *instance, domian_out *data, domian_out *error);
-  /* [host-serial] Restores state saved by this or another version of the
-   * plugin, after create and before start. `data` is valid during the call.
-   * Unknown layouts: DOMIAN_ERR_NOT_SUPPORTED with a message. */
+  /* [host-serial; created] Restores state saved by this or another
+   * version of the plugin, after create and before start, at most once.
+   * `data` is valid during the call. Unknown layouts:
+   * DOMIAN_ERR_NOT_SUPPORTED with a message; the service then starts
+   * without the state. */
   domian_status (*load)(domian_instance *instance, const uint8_t *data, size_t size,
                         domian_out *error);
   void *reserved[4];
@@ -261,9 +317,10 @@ typedef struct domian_state_ext {
 typedef struct domian_health_ext {
   uint32_t struct_size;
   uint32_t reserved0;
-  /* [host-serial] DOMIAN_OK when healthy; otherwise DOMIAN_ERR_UNAVAILABLE
-   * or DOMIAN_ERR_FAILED with a reason in `detail`. Must return quickly
-   * (well under a second). */
+  /* [host-serial; started] DOMIAN_OK when healthy; otherwise
+   * DOMIAN_ERR_UNAVAILABLE or DOMIAN_ERR_FAILED with a reason in `detail`.
+   * Must return quickly (well under a second). The host skips a check
+   * while another call of the instance runs. */
   domian_status (*check)(domian_instance *instance, domian_out *detail);
   void *reserved[4];
 } domian_health_ext;

@@ -3,7 +3,9 @@
  * fail (an error with a message), publish (an endpoint), event (emits one),
  * crash (SIGSEGV), hang (never returns), and state (the call counter)
  * through domian.state/1. With {"crash_in_start": true} in its
- * configuration it aborts in start. */
+ * configuration it aborts in start; with {"latin1_endpoint": true} the
+ * endpoint it publishes is not UTF-8 ("caf\xe9:8080", as a plugin
+ * writing Latin-1 would). */
 #include <domian/plugin.h>
 
 #include <signal.h>
@@ -17,6 +19,7 @@ struct domian_instance {
   unsigned long calls;
   int started;
   int abort_in_start;
+  int latin1_endpoint;
 };
 
 static void put(domian_out *out, const char *text) { out->write(out, text, strlen(text)); }
@@ -32,6 +35,7 @@ static domian_status create(const domian_host *host, const char *config_json,
   if (self == NULL) return DOMIAN_ERR_INTERNAL;
   self->host = host;
   self->abort_in_start = strstr(config_json, "\"crash_in_start\"") != NULL;
+  self->latin1_endpoint = strstr(config_json, "\"latin1_endpoint\"") != NULL;
   *instance = self;
   return DOMIAN_OK;
 }
@@ -67,7 +71,8 @@ static domian_status invoke(domian_instance *self, const char *command, const ch
   }
   if (strcmp(command, "publish") == 0) {
     put(reply, "{}");
-    return self->host->publish_endpoint(self->host, "http", "127.0.0.1:8080");
+    return self->host->publish_endpoint(self->host, "http",
+                                        self->latin1_endpoint ? "caf\xe9:8080" : "127.0.0.1:8080");
   }
   if (strcmp(command, "event") == 0) {
     put(reply, "{}");

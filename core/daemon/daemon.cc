@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -17,12 +18,13 @@
 #include "core/daemon/service_manager.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
-#include "core/membership/wire_limits.h"
 #include "core/placement/placement.h"
 #include "core/plugins/plugin_host.h"
 #include "core/rpc/domain_service.h"
 #include "core/rpc/event_loop.h"
+#include "core/rpc/listener.h"
 #include "core/rpc/peer_client.h"
+#include "core/rpc/server_limits.h"
 #include "core/rpc/service_calls.h"
 #include "domian/version.h"
 
@@ -122,6 +124,30 @@ std::filesystem::path PluginHostBinary() {
   return DOMIAN_PLUGIN_HOST_INSTALLED;
 }
 
+// The soft open-file limit up to the hard one, so the descriptors the
+// unit allows (LimitNOFILE=) are there to use; systemd's default soft
+// limit (1024) is for programs that still use select(2), which the daemon
+// does not. Logs both: the Listener's connection caps follow from them.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot read the open-file limit: {}", std::strerror(errno));
+    return;
+  }
+  const rlim_t soft = limit.rlim_cur;
+  if (soft < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      spdlog::warn("cannot raise the open-file limit from {} to {}: {}", soft, limit.rlim_max,
+                   std::strerror(errno));
+      return;
+    }
+  }
+  spdlog::info("open files: soft limit {} (was {}), hard limit {}; incoming connections stop "
+               "at descriptor {}",
+               limit.rlim_cur, soft, limit.rlim_max, rpc::DescriptorCeiling(limit.rlim_cur));
+}
+
 }  // namespace
 
 void BlockStopSignals() {
@@ -137,6 +163,7 @@ Daemon::Daemon(NodeConfig config) : config_(std::move(config)) {}
 Daemon::~Daemon() = default;
 
 int Daemon::Run() {
+  RaiseOpenFileLimit();
   // node.listen was validated with the configuration.
   const HostPort listen = SplitHostPort(config_.listen).value_or(HostPort{"0.0.0.0", 0});
   NodeState state(config_.state_dir);
@@ -211,20 +238,24 @@ int Daemon::Run() {
   membership.SetPeerChangeObserver(poke_placement);
   service.SetServiceCalls(&service_calls);
 
-  int bound_port = 0;
-  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &bound_port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
-  // gRPC sets SO_REUSEPORT by default: a second domiand on the same port
-  // would then start "fine" and steal half the connections.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, rpc::kServerHandshakeTimeoutMs);
+  // The daemon accepts connections itself and hands them to gRPC (see
+  // core/rpc/listener.h); the server applies its credentials to them.
+  std::unique_ptr<rpc::Listener> listener;
+  try {
+    listener = rpc::Listener::Open(config_.listen);
+  } catch (const std::exception& error) {
+    spdlog::critical("{}", error.what());
+    return 1;
+  }
+  const int bound_port = listener->port();
+  auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      grpc::InsecureServerCredentials());
+  rpc::ApplyServerLimits(builder);
   builder.RegisterService(service.service());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || bound_port == 0) {
-    spdlog::critical("cannot listen on {}: the address is in use or not on this machine",
-                     config_.listen);
+  if (!server) {
+    spdlog::critical("cannot start the gRPC server on {}", config_.listen);
     return 1;
   }
   DiscoveryToMembership discovered(membership);
@@ -249,6 +280,7 @@ int Daemon::Run() {
   }
   service.Serve(loop);
   loop.Start();
+  listener->Start(std::move(acceptor));
   if (self.address.empty()) {
     self.address = DeriveAdvertiseAddress(listen.host, static_cast<uint16_t>(bound_port));
     membership.UpdateSelf(self);
@@ -307,6 +339,8 @@ int Daemon::Run() {
   plugin_host.Stop();
   membership.Leave();
   membership.Stop();
+  // gRPC would not close a connection handed to it once it shuts down.
+  listener->Stop();
   server->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop.Shutdown();
   spdlog::info("stopped");

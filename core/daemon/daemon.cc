@@ -24,6 +24,7 @@
 #include "core/rpc/event_loop.h"
 #include "core/rpc/listener.h"
 #include "core/rpc/peer_client.h"
+#include "core/rpc/port_probe.h"
 #include "core/rpc/server_limits.h"
 #include "core/rpc/service_calls.h"
 #include "domian/version.h"
@@ -308,11 +309,19 @@ int Daemon::Run() {
   // Peers and domianctl can connect from here on.
   service_manager.Ready("domain " + self.id + " of cluster '" + self.cluster + "' on " +
                         self.address);
-  // Membership's lock is the one every heartbeat, call and status takes: a
-  // daemon that can still take it is alive.
-  const auto watchdog = service_manager.StartWatchdog([&membership] { (void)membership.Status(); });
+  // A daemon is alive when a new connection to its own port is answered:
+  // that takes the listener, the EventLoop and Membership's lock (the one
+  // every heartbeat, call and status takes). Peers that still exchange
+  // heartbeats over old connections do not prove it (see port_probe.h).
+  const std::string probe_address =
+      rpc::ProbeAddress(config_.listen, static_cast<uint16_t>(bound_port));
+  const auto watchdog = service_manager.StartWatchdog(
+      [probe_address](std::chrono::milliseconds deadline) {
+        return rpc::ProbePort(probe_address, deadline);
+      });
   if (watchdog.count() > 0) {
-    spdlog::info("service manager watchdog: {} ms", watchdog.count() / 1000);
+    spdlog::info("service manager watchdog: {} ms, probing {}", watchdog.count() / 1000,
+                 probe_address);
   }
 
   const sigset_t stop = StopSignals();

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "core/common/net.h"
+#include "core/daemon/heap_trimmer.h"
 #include "core/daemon/node_state.h"
 #include "core/daemon/service_manager.h"
 #include "core/discovery/discovery.h"
@@ -323,6 +324,8 @@ int Daemon::Run() {
     spdlog::info("service manager watchdog: {} ms, probing {}", watchdog.count() / 1000,
                  probe_address);
   }
+  HeapTrimmer heap_trimmer;
+  heap_trimmer.Start();
 
   const sigset_t stop = StopSignals();
   int signal_number = 0;
@@ -348,6 +351,7 @@ int Daemon::Run() {
   plugin_host.Stop();
   membership.Leave();
   membership.Stop();
+  heap_trimmer.Stop();
   // gRPC would not close a connection handed to it once it shuts down.
   listener->Stop();
   server->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);

@@ -226,7 +226,7 @@ int Daemon::Run() {
        .state_dir = config_.state_dir,
        .host_binary = PluginHostBinary()},
       poke_placement);
-  rpc::ServiceCalls service_calls(membership, &plugin_host);
+  rpc::ServiceCalls service_calls(membership, &plugin_host, loop);
   PluginHostServices local_services(plugin_host, [&membership] { return membership.Status().self.address; });
   placement::Placement placement(
       {.cluster = config_.cluster, .services = config_.services, .timings = config_.placement},

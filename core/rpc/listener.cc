@@ -349,8 +349,8 @@ void Listener::AcceptFrom(int socket) {
         // Its source address is the address it reached us at: this machine.
         .local = AddressBytes(peer) == AddressBytes(local)};
     if (auto refusal = table_.Admit(connection, std::chrono::steady_clock::now())) {
-      CloseNow(fd);
       Refused((connection.local ? "" : "from " + connection.host + ": ") + *refusal);
+      CloseNow(fd);
       continue;
     }
     ++accepted_;
@@ -390,10 +390,12 @@ bool Listener::HandleAcceptError(int socket, int error) {
       if (spare_ >= 0) {
         ::close(spare_);
         const int fd = ::accept4(socket, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd >= 0) CloseNow(fd);
+        if (fd >= 0) {
+          Refused("this process reached its open-file limit (accept4: " +
+                  std::string(std::strerror(error)) + ")");
+          CloseNow(fd);
+        }
         spare_ = OpenSpare();
-        Refused("this process reached its open-file limit (accept4: " +
-                std::string(std::strerror(error)) + ")");
         return fd >= 0;
       }
       spare_ = OpenSpare();
@@ -408,6 +410,8 @@ bool Listener::HandleAcceptError(int socket, int error) {
   return false;
 }
 
+// Counted before the connection is closed: whoever sees it closed sees it
+// counted.
 void Listener::Refused(const std::string& why) {
   if (!why.empty()) {
     ++refused_;

@@ -3,7 +3,8 @@
 // 4 and 12):
 //  - a flood of plain TCP connections at an open-file limit of 1024: the
 //    daemon keeps accepting once the flood ends, and its peers never see
-//    it dead; the watchdog's probe fails when a port does not answer;
+//    it dead; the watchdog's probe fails when a port does not answer, and
+//    a daemon that takes no new connection stops pinging its watchdog;
 //  - slow-loris HTTP/2: 20 000 streams opened (request headers sent, the
 //    request never finished) over connections from several hosts: the
 //    daemon holds a bounded share, its memory stays bounded and comes back,
@@ -18,6 +19,7 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -386,6 +388,82 @@ TEST_F(HostileLoad, TheWatchdogProbeFailsWhenThePortDoesNotAnswer) {
   EXPECT_EQ(rpc::ProbeAddress("0.0.0.0:7420", 7420), "127.0.0.1:7420");
   EXPECT_EQ(rpc::ProbeAddress("[::]:0", 7421), "[::1]:7421");
   EXPECT_EQ(rpc::ProbeAddress("192.168.1.20:7420", 7420), "192.168.1.20:7420");
+}
+
+// The service manager's end of sd_notify: a datagram socket at a path.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    path.string().copy(address.sun_path, sizeof address.sun_path - 1);
+    bound_ = fd_ >= 0 &&
+             ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~NotifySocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+  bool bound() const { return bound_; }
+  const std::filesystem::path& path() const { return path_; }
+
+  // Whether a message containing `wanted` came within `timeout`.
+  bool WaitFor(const std::string& wanted, std::chrono::milliseconds timeout) {
+    const auto until = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < until) {
+      pollfd ready{fd_, POLLIN, 0};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now());
+      if (::poll(&ready, 1, static_cast<int>(std::max<int64_t>(1, left.count()))) != 1) continue;
+      char buffer[4096];
+      const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (got > 0 && std::string(buffer, static_cast<size_t>(got)).find(wanted) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+TEST_F(HostileLoad, ADaemonThatTakesNoNewConnectionStopsPingingTheWatchdog) {
+  constexpr int kLocalPlaces = 512;  // connections this machine may hold
+  if (!AllowOpenFiles(kLocalPlaces + 200)) GTEST_SKIP() << "this process cannot open enough sockets";
+  NotifySocket manager(dir_.path() / "notify");
+  ASSERT_TRUE(manager.bound());
+  Daemon::Options options{.id = "watched"};
+  // systemd's WatchdogSec=2s: a ping (after a probe) every second.
+  options.env = {{"NOTIFY_SOCKET", manager.path().string()}, {"WATCHDOG_USEC", "2000000"}};
+  daemons_.push_back(std::make_unique<Daemon>(dir_.path(), options));
+  victim().Start();
+  ASSERT_TRUE(manager.WaitFor("READY=1", kSettle));
+  ASSERT_TRUE(manager.WaitFor("WATCHDOG=1", kSettle));
+
+  // Every place for connections from this machine taken by idle HTTP/2
+  // connections: the daemon accepts no new one, though it runs.
+  std::vector<int> held;
+  for (int i = 0; i < kLocalPlaces + 8; ++i) {
+    const int fd = HoldStreams(PortOf(victim()), "", 0);
+    if (fd >= 0) held.push_back(fd);
+  }
+  // Pings already sent, or from a probe under way, drain (a quiet spell
+  // longer than the interval); then none comes.
+  for (int i = 0; i < 5 && manager.WaitFor("WATCHDOG=1", 2500ms); ++i) {
+  }
+  EXPECT_FALSE(manager.WaitFor("WATCHDOG=1", 4s)) << "pinged while no connection was taken";
+  EXPECT_TRUE(victim().Running());
+  EXPECT_THAT(victim().Log(), HasSubstr("watchdog: " + victim().address() + " did not answer"));
+
+  for (const int fd : held) ::close(fd);
+  EXPECT_TRUE(manager.WaitFor("WATCHDOG=1", kSettle));
+  EXPECT_TRUE(Eventually([&] { return Count(victim().Log(), "watchdog: the daemon answers again") > 0; },
+                         kSettle));
+  std::cout << "watchdog: " << held.size() << " idle connections held; no ping while they were\n";
 }
 
 // ---- item 4: slow-loris ------------------------------------------------

@@ -227,9 +227,17 @@ TEST(CallLanes, StopRefusesWaitingCallsAndLaterOnes) {
   Gate gate;
   Answers answers;
   {
+    std::promise<void> started;
     CallLanes lanes;
-    lanes.Submit("service slow", kLaptop, 10, Waits(gate), answers.For("running"));
+    lanes.Submit("service slow", kLaptop, 10,
+                 [&](const CallLanes::SlotRef&, CallLanes::Done done) {
+                   started.set_value();
+                   gate.Wait();
+                   done(grpc::Status::OK);
+                 },
+                 answers.For("running"));
     lanes.Submit("service slow", kLaptop, 10, Quick(), answers.For("waiting"));
+    ASSERT_EQ(started.get_future().wait_for(kWait), std::future_status::ready);
     // Stop waits for the running call: open the gate once it is refusing.
     std::thread stopper([&] { lanes.Stop(); });
     const auto waiting = answers.Await("waiting");

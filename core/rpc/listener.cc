@@ -69,6 +69,9 @@ int ListenOn(const sockaddr* address, socklen_t length, bool dual_stack, std::st
   }
   const int on = 1;
   const int v6only = dual_stack ? 0 : 1;
+  // SO_REUSEADDR (a restart need not wait out TIME_WAIT), never
+  // SO_REUSEPORT: a second domiand on the same port must fail to start,
+  // not start "fine" and take half the connections.
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   // Accepted sockets inherit it: small calls are not held back (Nagle).
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);

@@ -17,13 +17,14 @@ namespace domian::rpc {
 // SETTINGS_MAX_CONCURRENT_STREAMS). A peer's heartbeat connection has one
 // or two in flight, domianctl one; forwarded calls travel on connections
 // of their own. A stream held open without its request costs the server
-// ~12 KB until it ends; with the Listener's connection caps this bounds
-// what a slow-loris client can make it hold: 32 connections per host x 8
-// streams ~ 3 MiB, 256 remote connections x 8 ~ 25 MiB. gRPC 1.51 applies
-// the limit once the client acknowledged it (SETTINGS ACK), as every gRPC
-// client does; a raw client that never acknowledges is not limited by this
-// gRPC version (grpc/grpc#34638, in gRPC 1.60, limits it): mTLS on this
-// port keeps such clients out.
+// ~15 KB until it ends (measured: 1024 streams on 128 connections, +15
+// MiB); with the Listener's connection caps this bounds what slow-loris
+// clients can make it hold: one host 32 x 8 streams (~4 MiB), all other
+// hosts 128 x 8 (~15 MiB). gRPC 1.51 applies the limit once the client
+// acknowledged it (SETTINGS ACK), as every gRPC client does; a raw client
+// that never acknowledges is not held to it by this gRPC version
+// (grpc/grpc#34638, gRPC 1.60, is): only mTLS on this port, which keeps
+// strangers from speaking HTTP/2 at all, closes that.
 inline constexpr int kMaxStreamsPerConnection = 8;
 // A connection without a call for this long is closed (clients reconnect
 // when they need to).

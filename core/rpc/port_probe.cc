@@ -12,8 +12,10 @@ std::string ProbeAddress(const std::string& listen, uint16_t bound_port) {
   const std::optional<HostPort> split = SplitHostPort(listen);
   const std::string host = split ? split->host : "";
   if (!IsWildcardHost(host)) return JoinHostPort(host, bound_port);
-  const bool v6 = host.find(':') != std::string::npos;
-  return JoinHostPort(v6 ? "::1" : "127.0.0.1", bound_port);
+  // A wildcard, 0.0.0.0 or [::], always takes IPv4 (Listener: [::] is
+  // dual-stack, with 0.0.0.0 as the fallback), while [::1] may not exist
+  // on a host without IPv6.
+  return JoinHostPort("127.0.0.1", bound_port);
 }
 
 std::optional<std::string> ProbePort(const std::string& address,

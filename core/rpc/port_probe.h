@@ -14,7 +14,7 @@
 namespace domian::rpc {
 
 // Where the daemon reaches its own port: the listen host, or for a
-// wildcard (0.0.0.0, [::]) the loopback address of that family.
+// wildcard (0.0.0.0, [::]) 127.0.0.1.
 std::string ProbeAddress(const std::string& listen, uint16_t bound_port);
 
 // Connects afresh to `address` (never a connection another channel

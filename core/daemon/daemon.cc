@@ -315,8 +315,10 @@ int Daemon::Run() {
   // that takes the listener, the EventLoop and Membership's lock (the one
   // every heartbeat, call and status takes). Peers that still exchange
   // heartbeats over old connections do not prove it (see port_probe.h).
+  // The address bound, numeric: a name in node.listen may be one gRPC's
+  // resolver cannot look up (an mDNS .local name).
   const std::string probe_address =
-      rpc::ProbeAddress(config_.listen, static_cast<uint16_t>(bound_port));
+      rpc::ProbeAddress(listener->address(), static_cast<uint16_t>(bound_port));
   const auto watchdog = service_manager.StartWatchdog(
       [probe_address](std::chrono::milliseconds deadline) {
         return rpc::ProbePort(probe_address, deadline);

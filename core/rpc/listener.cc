@@ -86,14 +86,32 @@ int ListenOn(const sockaddr* address, socklen_t length, bool dual_stack, std::st
   return fd;
 }
 
-uint16_t BoundPort(int fd) {
+sockaddr_storage BoundAddress(int fd) {
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) return 0;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  return bound;
+}
+
+uint16_t BoundPort(int fd) {
+  const sockaddr_storage bound = BoundAddress(fd);
   if (bound.ss_family == AF_INET) {
     return ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
   }
   return ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port);
+}
+
+std::string BoundHost(int fd) {
+  const sockaddr_storage bound = BoundAddress(fd);
+  char text[INET6_ADDRSTRLEN] = {};
+  if (bound.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&bound)->sin_addr, text,
+                sizeof text);
+  } else {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_addr, text,
+                sizeof text);
+  }
+  return text;
 }
 
 void SetPort(sockaddr_storage& address, uint16_t port) {
@@ -276,6 +294,7 @@ std::unique_ptr<Listener> Listener::Open(const std::string& address,
 Listener::Listener(std::vector<int> sockets, uint16_t port, ConnectionLimits limits)
     : sockets_(std::move(sockets)),
       port_(port),
+      address_(JoinHostPort(BoundHost(sockets_.front()), port)),
       limits_(limits),
       table_(limits, StillOpen),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),

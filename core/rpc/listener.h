@@ -141,6 +141,9 @@ class Listener {
   Listener& operator=(const Listener&) = delete;
 
   uint16_t port() const { return port_; }
+  // Where it listens, numeric ("[::]:7420", "192.168.1.20:7420"; for a
+  // name, the first address it resolved to).
+  const std::string& address() const { return address_; }
   const ConnectionLimits& limits() const { return limits_; }
 
   // Accepts on a thread of its own from now on; every admitted connection
@@ -165,6 +168,7 @@ class Listener {
 
   std::vector<int> sockets_;
   uint16_t port_ = 0;
+  std::string address_;
   ConnectionLimits limits_;
   ConnectionTable table_;
   int wake_ = -1;    // eventfd: Stop() wakes the accept thread

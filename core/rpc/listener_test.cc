@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -262,6 +263,13 @@ TEST(Listener, ABusyPortIsNamedInTheError) {
   } catch (const std::runtime_error& error) {
     EXPECT_EQ(std::string(error.what()), "cannot listen on " + address + ": Address already in use");
   }
+}
+
+TEST(Listener, ANameListensOnWhatItResolvesTo) {
+  auto listener = Listener::Open("localhost:0");
+  EXPECT_THAT(listener->address(),
+              ::testing::AnyOf("127.0.0.1:" + std::to_string(listener->port()),
+                               "[::1]:" + std::to_string(listener->port())));
 }
 
 TEST(Listener, AWildcardHostListensForIPv4Too) {

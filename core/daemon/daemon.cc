@@ -4,8 +4,10 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,16 +15,19 @@
 #include <mutex>
 
 #include "core/common/net.h"
+#include "core/daemon/heap_trimmer.h"
 #include "core/daemon/node_state.h"
 #include "core/daemon/service_manager.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
-#include "core/membership/wire_limits.h"
 #include "core/placement/placement.h"
 #include "core/plugins/plugin_host.h"
 #include "core/rpc/domain_service.h"
 #include "core/rpc/event_loop.h"
+#include "core/rpc/listener.h"
 #include "core/rpc/peer_client.h"
+#include "core/rpc/port_probe.h"
+#include "core/rpc/server_limits.h"
 #include "core/rpc/service_calls.h"
 #include "domian/version.h"
 
@@ -138,6 +143,30 @@ std::filesystem::path PluginHostBinary() {
   return DOMIAN_PLUGIN_HOST_INSTALLED;
 }
 
+// The soft open-file limit up to the hard one, so the descriptors the
+// unit allows (LimitNOFILE=) are there to use; systemd's default soft
+// limit (1024) is for programs that still use select(2), which the daemon
+// does not. Logs both: the Listener's connection caps follow from them.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot read the open-file limit: {}", std::strerror(errno));
+    return;
+  }
+  const rlim_t soft = limit.rlim_cur;
+  if (soft < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      spdlog::warn("cannot raise the open-file limit from {} to {}: {}", soft, limit.rlim_max,
+                   std::strerror(errno));
+      return;
+    }
+  }
+  spdlog::info("open files: soft limit {} (was {}), hard limit {}; incoming connections stop "
+               "at descriptor {}",
+               limit.rlim_cur, soft, limit.rlim_max, rpc::DescriptorCeiling(limit.rlim_cur));
+}
+
 }  // namespace
 
 void BlockStopSignals() {
@@ -153,6 +182,7 @@ Daemon::Daemon(NodeConfig config) : config_(std::move(config)) {}
 Daemon::~Daemon() = default;
 
 int Daemon::Run() {
+  RaiseOpenFileLimit();
   // node.listen was validated with the configuration.
   const HostPort listen = SplitHostPort(config_.listen).value_or(HostPort{"0.0.0.0", 0});
   NodeState state(config_.state_dir);
@@ -228,7 +258,7 @@ int Daemon::Run() {
        .state_dir = config_.state_dir,
        .host_binary = PluginHostBinary()},
       poke_placement);
-  rpc::ServiceCalls service_calls(membership, &plugin_host);
+  rpc::ServiceCalls service_calls(membership, &plugin_host, loop);
   PluginHostServices local_services(plugin_host, [&membership] { return membership.Status().self.address; });
   MembershipCluster cluster(membership);
   placement::Placement placement(
@@ -239,20 +269,24 @@ int Daemon::Run() {
   membership.SetPeerChangeObserver(poke_placement);
   service.SetServiceCalls(&service_calls);
 
-  int bound_port = 0;
-  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(), &bound_port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
-  // gRPC sets SO_REUSEPORT by default: a second domiand on the same port
-  // would then start "fine" and steal half the connections.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, rpc::kServerHandshakeTimeoutMs);
+  // The daemon accepts connections itself and hands them to gRPC (see
+  // core/rpc/listener.h); the server applies its credentials to them.
+  std::unique_ptr<rpc::Listener> listener;
+  try {
+    listener = rpc::Listener::Open(config_.listen);
+  } catch (const std::exception& error) {
+    spdlog::critical("{}", error.what());
+    return 1;
+  }
+  const int bound_port = listener->port();
+  auto acceptor = builder.experimental().AddExternalConnectionAcceptor(
+      grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+      grpc::InsecureServerCredentials());
+  rpc::ApplyServerLimits(builder);
   builder.RegisterService(service.service());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || bound_port == 0) {
-    spdlog::critical("cannot listen on {}: the address is in use or not on this machine",
-                     config_.listen);
+  if (!server) {
+    spdlog::critical("cannot start the gRPC server on {}", config_.listen);
     return 1;
   }
   DiscoveryToMembership discovered(membership);
@@ -277,6 +311,7 @@ int Daemon::Run() {
   }
   service.Serve(loop);
   loop.Start();
+  listener->Start(std::move(acceptor));
   if (self.address.empty()) {
     self.address = DeriveAdvertiseAddress(listen.host, static_cast<uint16_t>(bound_port));
     membership.UpdateSelf(self);
@@ -304,12 +339,24 @@ int Daemon::Run() {
   // Peers and domianctl can connect from here on.
   service_manager.Ready("domain " + self.id + " of cluster '" + self.cluster + "' on " +
                         self.address);
-  // Membership's lock is the one every heartbeat, call and status takes: a
-  // daemon that can still take it is alive.
-  const auto watchdog = service_manager.StartWatchdog([&membership] { (void)membership.Status(); });
+  // A daemon is alive when a new connection to its own port is answered:
+  // that takes the listener, the EventLoop and Membership's lock (the one
+  // every heartbeat, call and status takes). Peers that still exchange
+  // heartbeats over old connections do not prove it (see port_probe.h).
+  // The address bound, numeric: a name in node.listen may be one gRPC's
+  // resolver cannot look up (an mDNS .local name).
+  const std::string probe_address =
+      rpc::ProbeAddress(listener->address(), static_cast<uint16_t>(bound_port));
+  const auto watchdog = service_manager.StartWatchdog(
+      [probe_address](std::chrono::milliseconds deadline) {
+        return rpc::ProbePort(probe_address, deadline);
+      });
   if (watchdog.count() > 0) {
-    spdlog::info("service manager watchdog: {} ms", watchdog.count() / 1000);
+    spdlog::info("service manager watchdog: {} ms, probing {}", watchdog.count() / 1000,
+                 probe_address);
   }
+  HeapTrimmer heap_trimmer;
+  heap_trimmer.Start();
 
   const sigset_t stop = StopSignals();
   int signal_number = 0;
@@ -335,6 +382,9 @@ int Daemon::Run() {
   plugin_host.Stop();
   membership.Leave();
   membership.Stop();
+  heap_trimmer.Stop();
+  // gRPC would not close a connection handed to it once it shuts down.
+  listener->Stop();
   server->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop.Shutdown();
   spdlog::info("stopped");

@@ -2,9 +2,10 @@
 
 #include <systemd/sd-daemon.h>
 
-#include <cstdlib>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 namespace domian {
 
@@ -19,7 +20,7 @@ void ServiceManager::Ready(const std::string& status) {
 
 void ServiceManager::Stopping() { sd_notify(0, "STOPPING=1\nSTATUS=leaving the cluster"); }
 
-std::chrono::microseconds ServiceManager::StartWatchdog(std::function<void()> probe) {
+std::chrono::microseconds ServiceManager::StartWatchdog(Probe probe) {
   // Pings with nobody to hear them (a unit's environment copied into a
   // shell) would only cost wake-ups.
   const char* socket = std::getenv("NOTIFY_SOCKET");
@@ -30,14 +31,38 @@ std::chrono::microseconds ServiceManager::StartWatchdog(std::function<void()> pr
   // Half the interval, as sd_watchdog_enabled(3) advises: one late ping is
   // not yet a restart.
   const std::chrono::microseconds interval(usec / 2);
-  watchdog_ = std::thread([this, interval, probe = std::move(probe)] {
+  // A probe that takes its whole deadline still leaves the ping in time.
+  const auto deadline = std::min<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(interval / 2), kMaxProbeDeadline);
+  const auto retry = std::min<std::chrono::microseconds>(interval, kProbeRetry);
+  watchdog_ = std::thread([this, usec, interval, deadline, retry, probe = std::move(probe)] {
+    using SteadyClock = std::chrono::steady_clock;
     std::unique_lock lock(mu_);
+    std::optional<SteadyClock::time_point> failing_since;
+    SteadyClock::time_point last_log{};
     while (!stop_) {
       lock.unlock();
-      probe();
-      sd_notify(0, "WATCHDOG=1");
+      const std::optional<std::string> problem = probe(deadline);
+      const auto now = SteadyClock::now();
+      if (!problem) {
+        if (failing_since) {
+          spdlog::info("watchdog: the daemon answers again after {} ms of not answering",
+                       std::chrono::duration_cast<std::chrono::milliseconds>(now - *failing_since)
+                           .count());
+          failing_since.reset();
+        }
+        sd_notify(0, "WATCHDOG=1");
+      } else {
+        if (!failing_since || now - last_log >= kProbeFailureLogInterval) {
+          spdlog::error("watchdog: {}; not pinging the service manager, which restarts this "
+                        "daemon {} ms after the last ping",
+                        *problem, usec / 1000);
+          last_log = now;
+        }
+        if (!failing_since) failing_since = now;
+      }
       lock.lock();
-      wake_.wait_for(lock, interval, [this] { return stop_; });
+      wake_.wait_for(lock, problem ? retry : interval, [this] { return stop_; });
     }
   });
   return std::chrono::microseconds(usec);

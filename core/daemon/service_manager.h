@@ -10,10 +10,19 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 namespace domian {
+
+// Longest wait for one probe (less when the watchdog interval is short:
+// a probe gets a quarter of it).
+inline constexpr std::chrono::seconds kMaxProbeDeadline{5};
+// Pause between probes while the probe fails.
+inline constexpr std::chrono::seconds kProbeRetry{1};
+// While the probe keeps failing, a reminder is logged this often.
+inline constexpr std::chrono::seconds kProbeFailureLogInterval{10};
 
 class ServiceManager {
  public:
@@ -27,11 +36,18 @@ class ServiceManager {
   // STOPPING=1: systemd shows "deactivating" and waits (TimeoutStopSec=).
   void Stopping();
 
+  // What the watchdog checks before each ping: nullopt when the daemon
+  // answers, else what failed. It must give up within `deadline`.
+  using Probe = std::function<std::optional<std::string>(std::chrono::milliseconds deadline)>;
+
   // When the unit asked for a watchdog, pings it every half interval on a
-  // thread of its own, each time after `probe` returned: a daemon whose
-  // probe hangs (a deadlock) stops pinging, and systemd restarts it.
-  // Returns the interval, or zero when no watchdog was asked for.
-  std::chrono::microseconds StartWatchdog(std::function<void()> probe);
+  // thread of its own, each time after `probe` succeeded. A failed probe
+  // is logged and tried again every kProbeRetry without a ping, so a
+  // daemon that stays unreachable (or whose probe hangs: a deadlock) until
+  // the watchdog interval is over is restarted by systemd, while one late
+  // answer is not. Returns the interval, or zero when no watchdog was
+  // asked for.
+  std::chrono::microseconds StartWatchdog(Probe probe);
   void StopWatchdog();
 
  private:

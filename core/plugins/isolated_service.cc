@@ -30,6 +30,14 @@ std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
   return std::chrono::system_clock::now() + delay;
 }
 
+// Boost.Process 1.74 makes the pipe that reports a failed exec with pipe()
+// and marks its write end close-on-exec only afterwards
+// (detail/posix/executor.hpp). A fork from another thread in between hands
+// that write end to the other child for good, and the launch that made the
+// pipe waits for its end forever: a service stuck "starting" (seen when a
+// node starts several at once). Launches take turns at the fork.
+std::mutex spawn_mu;
+
 }  // namespace
 
 struct IsolatedService::Process {
@@ -121,6 +129,7 @@ bool IsolatedService::Launch(std::string& problem) {
   std::filesystem::remove(socket, ignored);
   auto process = std::make_shared<Process>();
   try {
+    std::lock_guard spawning(spawn_mu);
     process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
                                "--service", options_.service, "--state-dir",
                                options_.state_dir.string(), "--socket", socket.string(),

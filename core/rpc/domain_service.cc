@@ -12,8 +12,9 @@ namespace {
 // One incoming unary call: waits for a caller, re-arms for the next one,
 // runs the handler and sends the answer, then deletes itself. A handler
 // answers at once (Answer) or later, from any thread, through `done`
-// (Defer; finishing from another thread is allowed by gRPC's async API,
-// and the completion comes back to the loop).
+// (Defer, told who called and until when; finishing from another thread
+// is allowed by gRPC's async API, and the completion comes back to the
+// loop).
 template <typename Request, typename Response>
 class UnaryCall final : public EventLoop::Tag {
  public:
@@ -21,7 +22,7 @@ class UnaryCall final : public EventLoop::Tag {
       grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
       grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
   using Answer = grpc::Status (DomainService::*)(const Request&, Response&);
-  using Defer = void (DomainService::*)(const Request&, Response*,
+  using Defer = void (DomainService::*)(const CallInfo&, const Request&, Response*,
                                         std::function<void(grpc::Status)>);
   using Handler = std::variant<Answer, Defer>;
 
@@ -49,7 +50,8 @@ class UnaryCall final : public EventLoop::Tag {
     if (const Answer* answer = std::get_if<Answer>(&handle_)) {
       finish((handler_.**answer)(request_, response_));
     } else {
-      (handler_.*std::get<Defer>(handle_))(request_, &response_, finish);
+      const CallInfo call{CallerHost(context_.peer()), context_.deadline()};
+      (handler_.*std::get<Defer>(handle_))(call, request_, &response_, finish);
     }
   }
 
@@ -167,16 +169,14 @@ grpc::Status DomainService::ListPeers(const v1::ListPeersRequest& /*request*/,
   return grpc::Status::OK;
 }
 
-void DomainService::GetServices(const v1::GetServicesRequest& request,
+void DomainService::GetServices(const CallInfo& call, const v1::GetServicesRequest& request,
                                 v1::GetServicesResponse* response,
                                 std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;
   }
-  calls_->OnWorker([calls = calls_, request, response] {
-    return calls->GetServices(request, *response);
-  }, std::move(done));
+  calls_->GetServices(call, request, response, std::move(done));
 }
 
 grpc::Status DomainService::ListPlugins(const v1::ListPluginsRequest& request,
@@ -185,33 +185,33 @@ grpc::Status DomainService::ListPlugins(const v1::ListPluginsRequest& request,
   return calls_->ListPlugins(request, response);
 }
 
-void DomainService::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
-                           std::function<void(grpc::Status)> done) {
+void DomainService::Invoke(const CallInfo& call, const v1::InvokeRequest& request,
+                           v1::InvokeResponse* response, std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;
   }
-  calls_->Invoke(request, response, std::move(done));
+  calls_->Invoke(call, request, response, std::move(done));
 }
 
-void DomainService::Explain(const v1::ExplainRequest& request, v1::ExplainResponse* response,
+void DomainService::Explain(const CallInfo& call, const v1::ExplainRequest& request,
+                            v1::ExplainResponse* response,
                             std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;
   }
-  calls_->OnWorker([calls = calls_, request, response] {
-    return calls->Explain(request, *response);
-  }, std::move(done));
+  calls_->Explain(call, request, response, std::move(done));
 }
 
-void DomainService::HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,
+void DomainService::HandOver(const CallInfo& call, const v1::HandOverRequest& request,
+                             v1::HandOverResponse* response,
                              std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;
   }
-  calls_->HandOver(request, response, std::move(done));
+  calls_->HandOver(call, request, response, std::move(done));
 }
 
 }  // namespace domian::rpc

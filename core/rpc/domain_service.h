@@ -38,18 +38,18 @@ class DomainService {
   grpc::Status GetStatus(const v1::GetStatusRequest& request, v1::GetStatusResponse& response);
   grpc::Status ListPeers(const v1::ListPeersRequest& request, v1::ListPeersResponse& response);
   // GetServices and Explain read placement, which may be busy starting or
-  // stopping a plugin: they run on ServiceCalls' workers, never on the
-  // EventLoop thread that heartbeats depend on.
-  void GetServices(const v1::GetServicesRequest& request, v1::GetServicesResponse* response,
-                   std::function<void(grpc::Status)> done);
+  // stopping a plugin: they run in ServiceCalls' lanes, never on the
+  // EventLoop thread that heartbeats depend on; so do Invoke and HandOver.
+  void GetServices(const CallInfo& call, const v1::GetServicesRequest& request,
+                   v1::GetServicesResponse* response, std::function<void(grpc::Status)> done);
   grpc::Status ListPlugins(const v1::ListPluginsRequest& request,
                            v1::ListPluginsResponse& response);
-  void Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
-              std::function<void(grpc::Status)> done);
-  void Explain(const v1::ExplainRequest& request, v1::ExplainResponse* response,
-               std::function<void(grpc::Status)> done);
-  void HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,
-                std::function<void(grpc::Status)> done);
+  void Invoke(const CallInfo& call, const v1::InvokeRequest& request,
+              v1::InvokeResponse* response, std::function<void(grpc::Status)> done);
+  void Explain(const CallInfo& call, const v1::ExplainRequest& request,
+               v1::ExplainResponse* response, std::function<void(grpc::Status)> done);
+  void HandOver(const CallInfo& call, const v1::HandOverRequest& request,
+                v1::HandOverResponse* response, std::function<void(grpc::Status)> done);
 
  private:
   v1::Domain::AsyncService service_;

@@ -27,86 +27,147 @@ grpc::Status StatusOf(domian_status status, const std::string& message) {
 
 }  // namespace
 
-ServiceCalls::ServiceCalls(Membership& membership, plugins::PluginHost* plugins)
-    : membership_(membership), plugins_(plugins) {
-  for (size_t i = 0; i < kInvokeWorkers; ++i) workers_.emplace_back([this] { Work(); });
-}
+// One forwarded Invoke, alive until its answer (or failure) has been
+// handed on; deletes itself on the EventLoop thread. It holds the call's
+// place in its lane until then.
+class ServiceCalls::Forward final : public EventLoop::Tag {
+ public:
+  Forward(ServiceCalls& owner, std::shared_ptr<v1::Domain::Stub> stub, std::string service,
+          ForwardTarget target, v1::InvokeResponse* response, CallLanes::SlotRef slot, Done done)
+      : owner_(owner),
+        stub_(std::move(stub)),
+        service_(std::move(service)),
+        target_(std::move(target)),
+        response_(response),
+        slot_(std::move(slot)),
+        done_(std::move(done)) {}
+
+  void Start(const v1::InvokeRequest& request, std::chrono::system_clock::time_point deadline,
+             grpc::CompletionQueue* queue) {
+    context_.set_deadline(deadline);
+    reader_ = stub_->PrepareAsyncInvoke(&context_, request, queue);
+    reader_->StartCall();
+    reader_->Finish(response_, &status_, this);
+  }
+  void Cancel() { context_.TryCancel(); }
+
+  void Proceed(bool /*ok: always true for a unary Finish*/) override {
+    owner_.ForwardEnded(this);
+    if (status_.error_code() == grpc::StatusCode::UNAVAILABLE ||
+        status_.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      done_({grpc::StatusCode::FAILED_PRECONDITION,
+             "node " + target_.node + " (" + target_.address + "), which runs " + service_ +
+                 ", did not answer: " + status_.error_message()});
+    } else {
+      done_(status_);
+    }
+    delete this;
+  }
+
+ private:
+  ServiceCalls& owner_;
+  std::shared_ptr<v1::Domain::Stub> stub_;
+  std::string service_;
+  ForwardTarget target_;
+  v1::InvokeResponse* response_;
+  CallLanes::SlotRef slot_;
+  Done done_;
+  grpc::ClientContext context_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::InvokeResponse>> reader_;
+};
+
+ServiceCalls::ServiceCalls(Membership& membership, plugins::PluginHost* plugins, EventLoop& loop)
+    : membership_(membership), plugins_(plugins), loop_(loop) {}
 
 ServiceCalls::~ServiceCalls() { Stop(); }
 
 void ServiceCalls::Stop() {
-  std::deque<std::function<void()>> refused;
   {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;
+    std::lock_guard lock(forwards_mu_);
     stopping_ = true;
-    refused.swap(queue_);
+    // Their answers come back on the EventLoop, cancelled, before it stops.
+    for (Forward* forward : forwards_) forward->Cancel();
   }
-  cv_.notify_all();
-  for (auto& job : refused) job();  // each job sees stopping_ and refuses
-  for (std::thread& worker : workers_) worker.join();
+  lanes_.Stop();
 }
 
-void ServiceCalls::Work() {
-  while (true) {
-    std::function<void()> job;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    job();
-  }
+void ServiceCalls::OnLane(const std::string& lane, const CallInfo& call, size_t bytes,
+                          std::function<grpc::Status()> job, Done done) {
+  lanes_.Submit(
+      lane, call, bytes,
+      [job = std::move(job)](const CallLanes::SlotRef& /*held until answered*/, Done answer) {
+        answer(job());
+      },
+      std::move(done));
 }
 
-void ServiceCalls::OnWorker(std::function<grpc::Status()> job,
-                           std::function<void(grpc::Status)> done) {
-  std::unique_lock lock(mu_);
+void ServiceCalls::Invoke(const CallInfo& call, const v1::InvokeRequest& request,
+                          v1::InvokeResponse* response, Done done) {
+  // The service name keys its lane: only names a service can have.
+  if (!IsValidServiceName(request.service())) {
+    done({grpc::StatusCode::INVALID_ARGUMENT, "not a service name: " + request.service()});
+    return;
+  }
+  lanes_.Submit(
+      "service " + request.service(), call, request.ByteSizeLong(),
+      [this, call, request, response](CallLanes::SlotRef slot, Done answer) {
+        std::optional<ForwardTarget> forward;
+        const grpc::Status status = RunInvoke(request, *response, forward);
+        if (!forward) {
+          answer(status);
+          return;
+        }
+        StartForward(call, request, response, *forward, std::move(slot), std::move(answer));
+      },
+      std::move(done));
+}
+
+void ServiceCalls::StartForward(const CallInfo& call, const v1::InvokeRequest& request,
+                                v1::InvokeResponse* response, const ForwardTarget& target,
+                                CallLanes::SlotRef slot, Done done) {
+  v1::InvokeRequest forwarded = request;
+  forwarded.set_hops(request.hops() + 1);
+  // No later than the caller still waits.
+  const auto deadline = std::min(std::chrono::system_clock::now() + kForwardDeadline,
+                                 call.deadline);
+  std::shared_ptr<v1::Domain::Stub> stub = StubFor(target.address);
+  std::unique_lock lock(forwards_mu_);
   if (stopping_) {
     lock.unlock();
     done({grpc::StatusCode::UNAVAILABLE, "the node is shutting down"});
     return;
   }
-  if (queue_.size() >= kMaxQueuedInvokes) {
-    lock.unlock();
-    done({grpc::StatusCode::RESOURCE_EXHAUSTED, "too many calls waiting on this node"});
-    return;
-  }
-  queue_.push_back([this, job = std::move(job), done = std::move(done)] {
-    bool stopping;
-    {
-      std::lock_guard guard(mu_);
-      stopping = stopping_;
-    }
-    if (stopping) {
-      done({grpc::StatusCode::UNAVAILABLE, "the node is shutting down"});
-      return;
-    }
-    done(job());
-  });
-  lock.unlock();
-  cv_.notify_one();
+  // Started under the lock, so Stop() either refuses it above or cancels it.
+  auto* forward = new Forward(*this, std::move(stub), request.service(), target, response,
+                              std::move(slot), std::move(done));
+  forwards_.insert(forward);
+  forward->Start(forwarded, deadline, loop_.queue());
 }
 
-void ServiceCalls::Invoke(const v1::InvokeRequest& request, v1::InvokeResponse* response,
-                          std::function<void(grpc::Status)> done) {
-  OnWorker([this, request, response] { return RunInvoke(request, *response); }, std::move(done));
+void ServiceCalls::ForwardEnded(Forward* forward) {
+  std::lock_guard lock(forwards_mu_);
+  forwards_.erase(forward);
 }
 
 std::shared_ptr<v1::Domain::Stub> ServiceCalls::StubFor(const std::string& address) {
   std::lock_guard lock(stubs_mu_);
   auto& slot = stubs_[address];
   if (!slot) {
-    slot = v1::Domain::NewStub(grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), DomainChannelArguments()));
+    grpc::ChannelArguments args = DomainChannelArguments();
+    // A connection of their own: forwarded calls and hand-overs may take
+    // tens of seconds, and must not take the streams a peer's server
+    // allows one connection (server_limits.h) from its heartbeats.
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    slot = v1::Domain::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
   }
   return slot;
 }
 
 grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
-                                     v1::InvokeResponse& response) {
+                                     v1::InvokeResponse& response,
+                                     std::optional<ForwardTarget>& forward) {
   const std::string args = request.args_json().empty() ? "{}" : request.args_json();
   static_assert(kMaxArgsBytes % (1 << 20) == 0, "the refusal names the limit in whole MiB");
   if (args.size() > kMaxArgsBytes) {
@@ -160,21 +221,20 @@ grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
     return std::pair(-static_cast<int64_t>(a.epoch), a.id) <
            std::pair(-static_cast<int64_t>(b.epoch), b.id);
   });
-  const std::string node = candidates.front().id;
-  const std::string address = candidates.front().address;
-  std::shared_ptr<v1::Domain::Stub> stub = StubFor(address);
-  v1::InvokeRequest forwarded = request;
-  forwarded.set_hops(request.hops() + 1);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kForwardDeadline);
-  const grpc::Status status = stub->Invoke(&context, forwarded, &response);
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return {grpc::StatusCode::FAILED_PRECONDITION,
-            "node " + node + " (" + address + "), which runs " + request.service() +
-                ", did not answer: " + status.error_message()};
-  }
-  return status;
+  forward = ForwardTarget{candidates.front().id, candidates.front().address};
+  return grpc::Status::OK;
+}
+
+void ServiceCalls::GetServices(const CallInfo& call, const v1::GetServicesRequest& request,
+                               v1::GetServicesResponse* response, Done done) {
+  OnLane(kPlacementQueriesLane, call, request.ByteSizeLong(),
+         [this, request, response] { return GetServices(request, *response); }, std::move(done));
+}
+
+void ServiceCalls::Explain(const CallInfo& call, const v1::ExplainRequest& request,
+                           v1::ExplainResponse* response, Done done) {
+  OnLane(kPlacementQueriesLane, call, request.ByteSizeLong(),
+         [this, request, response] { return Explain(request, *response); }, std::move(done));
 }
 
 grpc::Status ServiceCalls::GetServices(const v1::GetServicesRequest& request,
@@ -240,8 +300,8 @@ grpc::Status ServiceCalls::Explain(const v1::ExplainRequest& request,
   return grpc::Status::OK;
 }
 
-void ServiceCalls::HandOver(const v1::HandOverRequest& request, v1::HandOverResponse* response,
-                            std::function<void(grpc::Status)> done) {
+void ServiceCalls::HandOver(const CallInfo& call, const v1::HandOverRequest& request,
+                            v1::HandOverResponse* response, Done done) {
   if (placement_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no placement here"});
     return;
@@ -276,7 +336,7 @@ void ServiceCalls::HandOver(const v1::HandOverRequest& request, v1::HandOverResp
     done({grpc::StatusCode::RESOURCE_EXHAUSTED, why});
     return;
   }
-  OnWorker(
+  OnLane(kHandOverLane, call, request.ByteSizeLong(),
       [this, request, response] {
         placement::HandOverRequest in;
         in.service = request.service();

@@ -1,10 +1,15 @@
 // A test plugin with the C++ SDK: service "counter-cpp". Exceptions of
-// every kind must come out as error codes, never cross the ABI.
+// every kind must come out as error codes, never cross the ABI. Its
+// "sleep" command stands in for a slow device (or a person to wait for).
 #include <domian/plugin.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -17,11 +22,15 @@ class Counter {
   }
   void Start() { host_.Info("counter started"); }
   void Stop() {}
-  std::string Invoke(std::string_view command, std::string_view /*args_json*/) {
+  std::string Invoke(std::string_view command, std::string_view args_json) {
     if (command == "inc") return "{\"value\":" + std::to_string(++value_) + "}";
     if (command == "get") return "{\"value\":" + std::to_string(value_) + "}";
     if (command == "boom") throw std::logic_error("boom as asked");
     if (command == "weird") throw 42;
+    if (command == "sleep") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(SleepMillis(args_json)));
+      return "{\"value\":" + std::to_string(value_) + "}";
+    }
     throw domian::sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND, "no command " + std::string(command));
   }
   std::string SaveState() { return std::to_string(value_); }
@@ -32,6 +41,21 @@ class Counter {
   }
 
  private:
+  // {"ms": N}, at most a minute.
+  static long SleepMillis(std::string_view args_json) {
+    constexpr long kMaxSleepMillis = 60000;
+    long ms = 0;
+    const size_t key = args_json.find("\"ms\"");
+    const size_t colon = key == std::string_view::npos ? key : args_json.find(':', key);
+    if (colon != std::string_view::npos) {
+      const size_t digits = args_json.find_first_not_of(' ', colon + 1);
+      if (digits != std::string_view::npos) {
+        std::from_chars(args_json.data() + digits, args_json.data() + args_json.size(), ms);
+      }
+    }
+    return std::clamp(ms, 0L, kMaxSleepMillis);
+  }
+
   domian::sdk::Host host_;
   long value_ = 0;
 };
@@ -47,5 +71,7 @@ DOMIAN_SDK_PLUGIN(Counter, (domian::sdk::PluginInfo{
                                .depends = {"echo-c"},
                                .commands = {{"inc", "{}", "adds one"},
                                             {"get", "{}", "the value"},
-                                            {"boom", "{}", "throws"}},
+                                            {"boom", "{}", "throws"},
+                                            {"sleep", "{\"ms\": N}",
+                                             "answers after N ms (at most 60000)"}},
                            }))

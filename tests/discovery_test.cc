@@ -79,14 +79,6 @@ class Discovery : public ::testing::Test {
     return records;
   }
 
-  static size_t Count(const std::string& text, const std::string& needle) {
-    size_t count = 0;
-    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-      ++count;
-    }
-    return count;
-  }
-
   TempDir dir_{"domian-discovery-test"};
   PrivateMdns mdns_{dir_.path()};
   std::vector<std::unique_ptr<Daemon>> daemons_;
@@ -227,7 +219,7 @@ TEST_F(Discovery, HostileTxtRecordsDoNotDisturbTheCluster) {
     EXPECT_THAT(log, HasSubstr("ignoring mDNS record 'two-ids': the key 'id' is given twice"));
     EXPECT_THAT(log, HasSubstr("ignoring mDNS record 'no-txt': no usable txtvers"));
     // One line per record, not one per address family or announcement.
-    EXPECT_EQ(Count(log, "ignoring mDNS record 'no-id'"), 1u) << node->id();
+    EXPECT_EQ(Occurrences(log, "ignoring mDNS record 'no-id'"), 1u) << node->id();
   }
 }
 
@@ -240,7 +232,7 @@ TEST_F(Discovery, WithNoAvahiAtAllSeedsStillWork) {
   std::this_thread::sleep_for(kQuietPeriod);  // several retries of the connection
   for (Daemon* node : {&a, &b, &c}) {
     EXPECT_EQ(DiscoveryField(*node, "state"), "connecting");
-    EXPECT_EQ(Count(node->Log(), "mDNS discovery unavailable"), 1u) << node->id();
+    EXPECT_EQ(Occurrences(node->Log(), "mDNS discovery unavailable"), 1u) << node->id();
   }
 }
 
@@ -255,7 +247,7 @@ TEST_F(Discovery, AvahiThatAppearsLaterIsUsed) {
   EXPECT_TRUE(Eventually([&] { return DiscoveryField(a, "advertising") == "true"; }, kConverge));
   Daemon& b = StartNode("node-b");
   EXPECT_TRUE(AllSeeEachOtherAlive({&a, &b}, kConverge));
-  EXPECT_EQ(Count(a.Log(), "mDNS discovery unavailable"), 1u);
+  EXPECT_EQ(Occurrences(a.Log(), "mDNS discovery unavailable"), 1u);
 }
 
 TEST_F(Discovery, ATakenInstanceNameIsReplacedAndTheNodeIsStillFound) {

@@ -37,6 +37,7 @@
 #include "core/rpc/port_probe.h"
 #include "domian/v1/domian.grpc.pb.h"
 #include "tests/support/cluster.h"
+#include "tests/support/notify_socket.h"
 
 namespace domian::testing {
 namespace {
@@ -86,20 +87,12 @@ bool AllowOpenFiles(rlim_t needed) {
   return ::setrlimit(RLIMIT_NOFILE, &limit) == 0;
 }
 
-size_t Count(const std::string& text, const std::string& what) {
-  size_t count = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 // Suspect and dead verdicts in the logs of `daemons` so far.
 size_t Verdicts(const std::vector<Daemon*>& daemons) {
   size_t verdicts = 0;
   for (const Daemon* daemon : daemons) {
     const std::string log = daemon->Log();
-    verdicts += Count(log, ") is suspect") + Count(log, ") is dead");
+    verdicts += Occurrences(log, ") is suspect") + Occurrences(log, ") is dead");
   }
   return verdicts;
 }
@@ -390,47 +383,6 @@ TEST_F(HostileLoad, TheWatchdogProbeFailsWhenThePortDoesNotAnswer) {
   EXPECT_EQ(rpc::ProbeAddress("192.168.1.20:7420", 7420), "192.168.1.20:7420");
 }
 
-// The service manager's end of sd_notify: a datagram socket at a path.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    path.string().copy(address.sun_path, sizeof address.sun_path - 1);
-    bound_ = fd_ >= 0 &&
-             ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~NotifySocket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  NotifySocket(const NotifySocket&) = delete;
-  NotifySocket& operator=(const NotifySocket&) = delete;
-  bool bound() const { return bound_; }
-  const std::filesystem::path& path() const { return path_; }
-
-  // Whether a message containing `wanted` came within `timeout`.
-  bool WaitFor(const std::string& wanted, std::chrono::milliseconds timeout) {
-    const auto until = SteadyClock::now() + timeout;
-    while (SteadyClock::now() < until) {
-      pollfd ready{fd_, POLLIN, 0};
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now());
-      if (::poll(&ready, 1, static_cast<int>(std::max<int64_t>(1, left.count()))) != 1) continue;
-      char buffer[4096];
-      const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (got > 0 && std::string(buffer, static_cast<size_t>(got)).find(wanted) != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }
-
- private:
-  std::filesystem::path path_;
-  int fd_ = -1;
-  bool bound_ = false;
-};
-
 TEST_F(HostileLoad, ADaemonThatTakesNoNewConnectionStopsPingingTheWatchdog) {
   constexpr int kLocalPlaces = 512;  // connections this machine may hold
   if (!AllowOpenFiles(kLocalPlaces + 200)) GTEST_SKIP() << "this process cannot open enough sockets";
@@ -461,7 +413,7 @@ TEST_F(HostileLoad, ADaemonThatTakesNoNewConnectionStopsPingingTheWatchdog) {
 
   for (const int fd : held) ::close(fd);
   EXPECT_TRUE(manager.WaitFor("WATCHDOG=1", kSettle));
-  EXPECT_TRUE(Eventually([&] { return Count(victim().Log(), "watchdog: the daemon answers again") > 0; },
+  EXPECT_TRUE(Eventually([&] { return Occurrences(victim().Log(), "watchdog: the daemon answers again") > 0; },
                          kSettle));
   std::cout << "watchdog: " << held.size() << " idle connections held; no ping while they were\n";
 }

@@ -74,14 +74,6 @@ v1::ShareIdentityListRequest FromStranger(const std::string& id = "intruder") {
   return request;
 }
 
-size_t Count(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-    ++count;
-  }
-  return count;
-}
-
 class HostilePeers : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -142,10 +134,10 @@ class HostilePeers : public ::testing::Test {
       // No member's list was refused, in either direction.
       const std::string log = observer->Log();
       for (const auto& [id, address] : real_) {
-        EXPECT_EQ(Count(log, "refused identity list from " + address), 0u)
+        EXPECT_EQ(Occurrences(log, "refused identity list from " + address), 0u)
             << observer->id() << " refused " << id;
       }
-      EXPECT_EQ(Count(log, "refused our identity list"), 0u) << observer->id();
+      EXPECT_EQ(Occurrences(log, "refused our identity list"), 0u) << observer->id();
     }
   }
 

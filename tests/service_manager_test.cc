@@ -12,6 +12,7 @@
 #include <csignal>
 
 #include "tests/support/cluster.h"
+#include "tests/support/notify_socket.h"
 
 namespace domian::testing {
 namespace {
@@ -22,50 +23,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kSettle = 30s;
 // systemd's WatchdogSec= in microseconds, as it passes it.
 constexpr char kWatchdogUsec[] = "1000000";
-
-// The manager's end: a datagram socket bound to a path.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    path.string().copy(address.sun_path, sizeof address.sun_path - 1);
-    bound_ = fd_ >= 0 && ::bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~NotifySocket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  NotifySocket(const NotifySocket&) = delete;
-  NotifySocket& operator=(const NotifySocket&) = delete;
-
-  bool bound() const { return bound_; }
-  const std::filesystem::path& path() const { return path_; }
-
-  // The next message, or "" when none came within `timeout`.
-  std::string Next(std::chrono::milliseconds timeout) {
-    pollfd ready{fd_, POLLIN, 0};
-    if (::poll(&ready, 1, static_cast<int>(timeout.count())) != 1) return "";
-    char buffer[4096];
-    const ssize_t got = ::recv(fd_, buffer, sizeof buffer, 0);
-    return got > 0 ? std::string(buffer, static_cast<size_t>(got)) : "";
-  }
-
-  // Messages until one contains `wanted`; whether it came within `timeout`.
-  bool WaitFor(const std::string& wanted, std::chrono::milliseconds timeout) {
-    const auto until = Clock::now() + timeout;
-    while (Clock::now() < until) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-      if (Next(left).find(wanted) != std::string::npos) return true;
-    }
-    return false;
-  }
-
- private:
-  std::filesystem::path path_;
-  int fd_ = -1;
-  bool bound_ = false;
-};
 
 class UnderAServiceManager : public ::testing::Test {
  protected:

@@ -138,6 +138,9 @@ std::vector<std::unique_ptr<Daemon>> SeededDaemons(const std::filesystem::path& 
                                                    const std::string& log_level = "debug",
                                                    const std::string& extra_yaml = "");
 
+// How many times `needle` occurs in `text` (a log, say), overlaps included.
+size_t Occurrences(const std::string& text, const std::string& needle);
+
 // Polls `condition` every 100 ms until it holds or `timeout` passes.
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 

@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <future>
@@ -420,6 +421,24 @@ TEST_F(HostileLoad, ADaemonThatTakesNoNewConnectionStopsPingingTheWatchdog) {
 
 // ---- item 4: slow-loris ------------------------------------------------
 
+// Whether the daemon's resident size says anything about a user's. A
+// sanitizer build's allocator keeps freed memory in quarantine and pads
+// every block, so the daemon of this test's own ASan build cannot be held
+// to the bounds below; scripts/test runs these tests again against the
+// packaged release daemon (DOMIAN_TEST_DOMIAND), where they are judged.
+bool MemoryIsJudged() {
+#if defined(__SANITIZE_ADDRESS__)
+  const char* other = std::getenv("DOMIAN_TEST_DOMIAND");
+  return other != nullptr && *other != '\0';
+#else
+  return true;
+#endif
+}
+
+constexpr char kMemoryNotJudged[] =
+    "RSS not judged: the daemon is a sanitizer build (scripts/test judges it on the release "
+    "daemon)\n";
+
 TEST_F(HostileLoad, SlowLorisStreamsAreCappedAndTheirMemoryComesBack) {
   constexpr int kStreams = 20000;
   constexpr int kStreamsPerConnection = 8;  // what the server allows one connection
@@ -470,8 +489,12 @@ TEST_F(HostileLoad, SlowLorisStreamsAreCappedAndTheirMemoryComesBack) {
             << " connections taken, " << kept << " still open after 10 s; RSS baseline "
             << baseline / 1024 << " MiB, peak " << peak / 1024 << " MiB, after "
             << after / 1024 << " MiB\n";
-  EXPECT_LE(peak, baseline + kBudgetKiB);
-  EXPECT_LE(after, baseline + kReturnedKiB);
+  if (MemoryIsJudged()) {
+    EXPECT_LE(peak, baseline + kBudgetKiB);
+    EXPECT_LE(after, baseline + kReturnedKiB);
+  } else {
+    std::cout << kMemoryNotJudged;
+  }
   EXPECT_TRUE(answered_during);
   EXPECT_EQ(verdicts_during, verdicts_before) << "a suspect or dead verdict during the attack";
   EXPECT_THAT(victim().Log(), HasSubstr("connections from other hosts are open (limit 128)"));
@@ -533,13 +556,19 @@ TEST_F(HostileLoad, OversizeMessagesLeaveNoMemoryBehind) {
   EXPECT_EQ(answers[grpc::StatusCode::RESOURCE_EXHAUSTED], kSenders * kEach * 2);
   const size_t right_after = ResidentKiB(pid);
   size_t after = 0;
-  EXPECT_TRUE(Eventually(
+  const bool returned = Eventually(
       [&] {
         after = ResidentKiB(pid);
         return after <= baseline + kReturnedKiB;
       },
-      30s))
-      << "RSS " << after / 1024 << " MiB, baseline " << baseline / 1024 << " MiB";
+      MemoryIsJudged() ? 30s : 0s);
+  if (MemoryIsJudged()) {
+    EXPECT_TRUE(returned) << "RSS " << after / 1024 << " MiB, baseline " << baseline / 1024
+                          << " MiB";
+  } else {
+    std::cout << kMemoryNotJudged;
+  }
+  EXPECT_TRUE(Ctl(victim().address(), "status").has_value());
   std::cout << "oversize messages: RSS baseline " << baseline / 1024 << " MiB, right after "
             << right_after / 1024 << " MiB, later " << after / 1024 << " MiB\n";
 }

@@ -297,8 +297,22 @@ Listener::Listener(std::vector<int> sockets, uint16_t port, ConnectionLimits lim
       address_(JoinHostPort(BoundHost(sockets_.front()), port)),
       limits_(limits),
       table_(limits, StillOpen),
-      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
-      spare_(OpenSpare()) {}
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  OpenSpares();
+}
+
+void Listener::OpenSpares() {
+  for (int& spare : spares_) {
+    if (spare < 0) spare = OpenSpare();
+  }
+}
+
+void Listener::CloseSpares() {
+  for (int& spare : spares_) {
+    if (spare >= 0) ::close(spare);
+    spare = -1;
+  }
+}
 
 Listener::~Listener() { Stop(); }
 
@@ -317,8 +331,8 @@ void Listener::Stop() {
   for (const int fd : sockets_) ::close(fd);
   sockets_.clear();
   if (wake_ >= 0) ::close(wake_);
-  if (spare_ >= 0) ::close(spare_);
-  wake_ = spare_ = -1;
+  wake_ = -1;
+  CloseSpares();
 }
 
 void Listener::Run() {
@@ -409,18 +423,19 @@ bool Listener::HandleAcceptError(int socket, int error) {
       // the spare one makes room to take the waiting connection off the
       // queue and close it, so its client hears at once rather than
       // waiting on a queue nobody drains.
-      if (spare_ >= 0) {
-        ::close(spare_);
+      if (spares_.front() >= 0) {
+        CloseSpares();
         const int fd = ::accept4(socket, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd >= 0) {
+          // Reported while the other spares leave room to report it.
           Refused("this process reached its open-file limit (accept4: " +
                   std::string(std::strerror(error)) + ")");
           CloseNow(fd);
         }
-        spare_ = OpenSpare();
+        OpenSpares();
         return fd >= 0;
       }
-      spare_ = OpenSpare();
+      OpenSpares();
       break;
     default:
       break;

@@ -26,6 +26,7 @@
 #include <grpcpp/server_builder.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -172,7 +173,13 @@ class Listener {
   ConnectionLimits limits_;
   ConnectionTable table_;
   int wake_ = -1;    // eventfd: Stop() wakes the accept thread
-  int spare_ = -1;   // reserved descriptor, given up to drain a connection on EMFILE
+  void OpenSpares();
+  void CloseSpares();
+  // Descriptors held in reserve and given up on EMFILE: one to take the
+  // waiting connection off the queue, the others for what reporting the
+  // refusal may open (a log sink; a sanitizer's checks open a pipe).
+  static constexpr size_t kSpareDescriptors = 3;
+  std::array<int, kSpareDescriptors> spares_{-1, -1, -1};
   std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};

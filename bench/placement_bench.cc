@@ -72,7 +72,7 @@ constexpr auto kHealDeadline = 60s;      // heal -> one owner (the goal is 5 s)
 constexpr auto kSettle = 1s;             // after a trial, before the next
 constexpr int kIncrements = 3;           // tally inc calls before each move back
 
-// Daemon log lines (core/placement/placement.cc, core/plugins/isolated_service.cc).
+// Daemon log lines (core/placement/placement.cc, core/services/isolated_service.cc).
 const std::string kStarting = std::string("starting service ") + kService + " here";
 const std::string kRunningLine = std::string("service ") + kService + " running (plugin host pid";
 

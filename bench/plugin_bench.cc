@@ -19,9 +19,9 @@
 #include <iostream>
 
 #include "core/cli/control_client.h"
-#include "core/plugins/isolated_service.h"
-#include "core/plugins/plugin_instance.h"
-#include "core/plugins/plugin_library.h"
+#include "core/services/isolated_service.h"
+#include "core/services/plugin_instance.h"
+#include "core/services/plugin_library.h"
 #include "bench/command_line.h"
 #include "bench/percentile.h"
 #include "tests/support/cluster.h"
@@ -50,13 +50,13 @@ nlohmann::json InlineLoad(const std::filesystem::path& plugin, int trials) {
     std::filesystem::copy_file(plugin, copy);
     std::filesystem::permissions(copy, std::filesystem::perms(0644));
     const auto began = std::chrono::steady_clock::now();
-    auto loaded = domian::plugins::PluginLibrary::Load(copy);
+    auto loaded = domian::services::PluginLibrary::Load(copy);
     const auto loaded_at = std::chrono::steady_clock::now();
     if (auto* error = std::get_if<std::string>(&loaded)) throw std::runtime_error(*error);
-    auto created = domian::plugins::PluginInstance::Create(
-        std::get<std::shared_ptr<const domian::plugins::PluginLibrary>>(loaded), "{}", folder, {});
+    auto created = domian::services::PluginInstance::Create(
+        std::get<std::shared_ptr<const domian::services::PluginLibrary>>(loaded), "{}", folder, {});
     if (auto* error = std::get_if<std::string>(&created)) throw std::runtime_error(*error);
-    auto& instance = std::get<std::unique_ptr<domian::plugins::PluginInstance>>(created);
+    auto& instance = std::get<std::unique_ptr<domian::services::PluginInstance>>(created);
     if (!instance->Start().ok()) throw std::runtime_error("start failed");
     const auto started_at = std::chrono::steady_clock::now();
     load_us.push_back(Micros(loaded_at - began).count());
@@ -78,8 +78,8 @@ nlohmann::json Spawn(const std::filesystem::path& plugin, int trials) {
     std::mutex mu;
     std::condition_variable cv;
     bool running = false;
-    domian::plugins::IsolatedService* service_ptr = nullptr;
-    domian::plugins::IsolatedService service(
+    domian::services::IsolatedService* service_ptr = nullptr;
+    domian::services::IsolatedService service(
         {.service = plugin.stem().string(),
          .plugin = plugin,
          .state_dir = folder,

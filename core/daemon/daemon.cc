@@ -21,7 +21,7 @@
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/placement/placement.h"
-#include "core/plugins/plugin_host.h"
+#include "core/services/service_host.h"
 #include "core/rpc/domain_service.h"
 #include "core/rpc/event_loop.h"
 #include "core/rpc/listener.h"
@@ -62,13 +62,13 @@ class DiscoveryToMembership final : public discovery::Sink {
   Membership& membership_;
 };
 
-// Placement acts on this node's services through the PluginHost.
-class PluginHostServices final : public placement::LocalServices {
+// Placement acts on this node's services through the ServiceHost.
+class ServiceHostServices final : public placement::LocalServices {
  public:
   // `node_address`: this node's address as peers use it (a plugin that
   // listens on every interface publishes a wildcard host; others need
   // this node's).
-  PluginHostServices(plugins::PluginHost& host, std::function<std::string()> node_address)
+  ServiceHostServices(services::ServiceHost& host, std::function<std::string()> node_address)
       : host_(host), node_address_(std::move(node_address)) {}
   void Start(const std::string& service, const std::string& config_json, uint64_t epoch,
              const std::optional<std::string>& state) override {
@@ -80,7 +80,7 @@ class PluginHostServices final : public placement::LocalServices {
   std::vector<Status> Services() const override {
     std::vector<Status> out;
     const std::string node_address = node_address_();
-    for (const plugins::ServiceStatus& status : host_.Services()) {
+    for (const services::ServiceStatus& status : host_.Services()) {
       std::string endpoints;
       for (const auto& [name, endpoint] : status.endpoints) {
         endpoints += (endpoints.empty() ? "" : ",") + name + "=" + ReachableEndpoint(endpoint, node_address);
@@ -91,11 +91,11 @@ class PluginHostServices final : public placement::LocalServices {
   }
   std::vector<placement::ServiceSpec> Plugins() const override {
     std::vector<placement::ServiceSpec> out;
-    for (const plugins::CatalogEntry& entry : host_.Plugins()) {
+    for (const services::CatalogEntry& entry : host_.Plugins()) {
       if (!entry.library) continue;
-      const plugins::PluginDescription& d = entry.library->description();
+      const services::PluginDescription& d = entry.library->description();
       out.push_back({d.name,
-                     d.placement == plugins::Placement::kSingleton ? placement::Kind::kSingleton
+                     d.placement == services::Placement::kSingleton ? placement::Kind::kSingleton
                                                                    : placement::Kind::kPerNode,
                      d.traits, d.depends});
     }
@@ -106,7 +106,7 @@ class PluginHostServices final : public placement::LocalServices {
   }
 
  private:
-  plugins::PluginHost& host_;
+  services::ServiceHost& host_;
   std::function<std::string()> node_address_;
 };
 
@@ -234,7 +234,7 @@ int Daemon::Run() {
   // hostable, offers) after each placement round; `self_mu` orders those
   // updates, and Membership ignores one that changes nothing.
   std::mutex self_mu;
-  plugins::PluginHost* plugin_host_ptr = nullptr;         // guarded by self_mu
+  services::ServiceHost* service_host_ptr = nullptr;      // guarded by self_mu
   placement::Placement* placement_ptr = nullptr;          // guarded by self_mu
   std::atomic<placement::Placement*> poke_target{nullptr};  // read from other threads
   // Makes placement look again soon; never calls into it otherwise.
@@ -243,23 +243,23 @@ int Daemon::Run() {
   };
   auto publish_services = [&] {
     std::lock_guard lock(self_mu);
-    if (plugin_host_ptr == nullptr || placement_ptr == nullptr) return;
+    if (service_host_ptr == nullptr || placement_ptr == nullptr) return;
     Identity updated = membership.Status().self;
     updated.services = placement_ptr->Records();
-    updated.hostable = plugin_host_ptr->Hostable();
+    updated.hostable = service_host_ptr->Hostable();
     updated.offers = placement_ptr->Offers();
     membership.UpdateSelf(updated);
   };
   // Plugin and service changes make placement look again (never a call
-  // back into placement from the plugin host's threads).
-  plugins::PluginHost plugin_host(
+  // back into placement from the service host's threads).
+  services::ServiceHost service_host(
       {.dirs = config_.plugin_dirs,
        .services = config_.services,
        .state_dir = config_.state_dir,
        .host_binary = PluginHostBinary()},
       poke_placement);
-  rpc::ServiceCalls service_calls(membership, &plugin_host, loop);
-  PluginHostServices local_services(plugin_host, [&membership] { return membership.Status().self.address; });
+  rpc::ServiceCalls service_calls(membership, &service_host, loop);
+  ServiceHostServices local_services(service_host, [&membership] { return membership.Status().self.address; });
   MembershipCluster cluster(membership);
   placement::Placement placement(
       {.cluster = config_.cluster, .services = config_.services, .timings = config_.placement},
@@ -325,11 +325,11 @@ int Daemon::Run() {
     spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
   membership.Start();
-  plugin_host.Start();
+  service_host.Start();
   ServiceManager service_manager;
   {
     std::lock_guard lock(self_mu);
-    plugin_host_ptr = &plugin_host;
+    service_host_ptr = &service_host;
     placement_ptr = &placement;
   }
   publish_services();
@@ -379,7 +379,7 @@ int Daemon::Run() {
   // node can still answer and call.
   placement.HandOffAll(kHandOffBudget);
   service_calls.Stop();
-  plugin_host.Stop();
+  service_host.Stop();
   membership.Leave();
   membership.Stop();
   heap_trimmer.Stop();

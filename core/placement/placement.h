@@ -74,7 +74,7 @@ static_assert(kHandOverConfirmTimeout + kHandOverStartDeadline < kHandOverDeadli
 // more is a broken or hostile sender pushing epochs towards the top.
 inline constexpr uint64_t kMaxHandOverEpochLead = 16;
 // Largest state a HandOver carries: what a plugin may save
-// (plugins::kMaxStateBytes, kept equal), so any state that can be saved
+// (services::kMaxStateBytes, kept equal), so any state that can be saved
 // can be handed over.
 inline constexpr size_t kMaxHandOverStateBytes = size_t{1} << 20;
 
@@ -89,7 +89,7 @@ uint64_t EpochAfter(uint64_t epoch, uint64_t step = 1);
 // (or is about to run, or is moving) the service.
 bool IsClaim(std::string_view state);
 
-// The services of this node, as placement needs them (PluginHost in the
+// The services of this node, as placement needs them (ServiceHost in the
 // daemon).
 class LocalServices {
  public:

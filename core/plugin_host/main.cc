@@ -17,15 +17,15 @@
 
 #include "core/common/logging.h"
 #include "core/common/utf8.h"
-#include "core/plugins/plugin_instance.h"
-#include "core/plugins/plugin_library.h"
+#include "core/services/plugin_instance.h"
+#include "core/services/plugin_library.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace po = boost::program_options;
 namespace v1 = domian::v1;
-using domian::plugins::CallResult;
-using domian::plugins::PluginInstance;
-using domian::plugins::PluginLibrary;
+using domian::services::CallResult;
+using domian::services::PluginInstance;
+using domian::services::PluginLibrary;
 
 namespace {
 
@@ -42,7 +42,7 @@ class HostService final : public v1::PluginHostProcess::Service {
     std::lock_guard lock(mu_);
     if (stopping_) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "stopped");
     if (instance_) return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, "already started");
-    domian::plugins::HostCallbacks callbacks;
+    domian::services::HostCallbacks callbacks;
     callbacks.publish_endpoint = [this](const std::string& name,
                                         const std::optional<std::string>& endpoint) {
       std::lock_guard guard(endpoints_mu_);
@@ -55,7 +55,7 @@ class HostService final : public v1::PluginHostProcess::Service {
     callbacks.emit_event = [this](const std::string& name, const std::string& json) {
       spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
     };
-    auto started = domian::plugins::StartInstance(
+    auto started = domian::services::StartInstance(
         library_, request->config_json(), state_dir_, std::move(callbacks),
         request->has_state() ? std::optional<std::string>(request->state()) : std::nullopt);
     if (auto* failure = std::get_if<CallResult>(&started)) {

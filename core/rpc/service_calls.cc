@@ -77,7 +77,7 @@ class ServiceCalls::Forward final : public EventLoop::Tag {
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::InvokeResponse>> reader_;
 };
 
-ServiceCalls::ServiceCalls(Membership& membership, plugins::PluginHost* plugins, EventLoop& loop)
+ServiceCalls::ServiceCalls(Membership& membership, services::ServiceHost* plugins, EventLoop& loop)
     : membership_(membership), plugins_(plugins), loop_(loop) {}
 
 ServiceCalls::~ServiceCalls() { Stop(); }
@@ -306,7 +306,7 @@ void ServiceCalls::HandOver(const CallInfo& call, const v1::HandOverRequest& req
     done({grpc::StatusCode::UNIMPLEMENTED, "no placement here"});
     return;
   }
-  static_assert(plugins::kMaxStateBytes <= placement::kMaxHandOverStateBytes,
+  static_assert(services::kMaxStateBytes <= placement::kMaxHandOverStateBytes,
                 "a state a plugin can save must be one that can be handed over");
   // Refused here, before a worker or placement sees it; placement checks
   // the rest (above all, that the sender itself confirms the move).
@@ -380,21 +380,21 @@ std::string ServiceCalls::HandOver(const std::string& address,
 grpc::Status ServiceCalls::ListPlugins(const v1::ListPluginsRequest& /*request*/,
                                        v1::ListPluginsResponse& response) {
   if (plugins_ == nullptr) return grpc::Status::OK;
-  for (const plugins::CatalogEntry& entry : plugins_->Plugins()) {
+  for (const services::CatalogEntry& entry : plugins_->Plugins()) {
     v1::PluginEntry* out = response.add_plugins();
     // File names and plugin text may hold any bytes; a reply that is not
     // UTF-8 would not parse in domianctl.
     out->set_path(ToValidUtf8(entry.path.string()));
     out->set_refusal(ToValidUtf8(entry.refusal));
     if (!entry.library) continue;
-    const plugins::PluginDescription& d = entry.library->description();
+    const services::PluginDescription& d = entry.library->description();
     out->set_name(ToValidUtf8(d.name));
     out->set_version(ToValidUtf8(d.version));
     out->set_description(ToValidUtf8(d.description));
-    out->set_placement(d.placement == plugins::Placement::kSingleton ? "singleton" : "per-node");
+    out->set_placement(d.placement == services::Placement::kSingleton ? "singleton" : "per-node");
     for (const std::string& trait : d.traits) out->add_traits(trait);
     for (const std::string& depend : d.depends) out->add_depends(depend);
-    for (const plugins::CommandDescription& command : d.commands) {
+    for (const services::CommandDescription& command : d.commands) {
       v1::PluginCommand* c = out->add_commands();
       c->set_name(ToValidUtf8(command.name));
       c->set_arguments(ToValidUtf8(command.arguments));

@@ -26,9 +26,9 @@
 
 #include "core/membership/membership.h"
 #include "core/placement/placement.h"
-#include "core/plugins/plugin_host.h"
 #include "core/rpc/call_lanes.h"
 #include "core/rpc/event_loop.h"
+#include "core/services/service_host.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::rpc {
@@ -40,7 +40,7 @@ inline constexpr char kHandOverLane[] = "hand-overs";
 // sensor read of ~750 ms) and some calls wait for a person (pairing with
 // a Hue bridge waits up to 30 s for its button), so it covers the owner's
 // own wait for the plugin and a hop.
-inline constexpr std::chrono::seconds kForwardDeadline = plugins::kCallDeadline + std::chrono::seconds(5);
+inline constexpr std::chrono::seconds kForwardDeadline = services::kCallDeadline + std::chrono::seconds(5);
 inline constexpr size_t kMaxArgsBytes = 1 << 20;
 
 class ServiceCalls final : public placement::HandOverTransport {
@@ -48,9 +48,9 @@ class ServiceCalls final : public placement::HandOverTransport {
   // Answers a call: exactly once, from any thread.
   using Done = std::function<void(grpc::Status)>;
 
-  // `plugins` may be null (a node without a plugin host). Forwarded calls
+  // `plugins` may be null (a node without a service host). Forwarded calls
   // complete on `loop`.
-  ServiceCalls(Membership& membership, plugins::PluginHost* plugins, EventLoop& loop);
+  ServiceCalls(Membership& membership, services::ServiceHost* plugins, EventLoop& loop);
   // Where Explain, HandOver and the unrun rows of GetServices come from.
   // Before calls arrive.
   void SetPlacement(placement::Placement* placement) { placement_ = placement; }
@@ -110,7 +110,7 @@ class ServiceCalls final : public placement::HandOverTransport {
   std::shared_ptr<v1::Domain::Stub> StubFor(const std::string& address);
 
   Membership& membership_;
-  plugins::PluginHost* plugins_;
+  services::ServiceHost* plugins_;
   EventLoop& loop_;
   placement::Placement* placement_ = nullptr;
   CallLanes lanes_;

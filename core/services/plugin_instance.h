@@ -15,9 +15,9 @@
 #include <string>
 #include <variant>
 
-#include "core/plugins/plugin_library.h"
+#include "core/services/plugin_library.h"
 
-namespace domian::plugins {
+namespace domian::services {
 
 // Largest reply, error message or saved state taken from a plugin; more
 // is cut off and reported, so a runaway plugin cannot exhaust memory. A
@@ -106,7 +106,7 @@ class PluginInstance {
   State state_ = State::kCreated;  // guarded by call_mu_
 };
 
-// The one way a service's instance comes up, inline (PluginHost) and in
+// The one way a service's instance comes up, inline (ServiceHost) and in
 // a plugin host process: created with `config_json`, given
 // `saved_state` when there is one and the plugin keeps state (a state the
 // plugin refuses is logged, and the service starts without it), started.
@@ -117,4 +117,4 @@ std::variant<std::shared_ptr<PluginInstance>, CallResult> StartInstance(
     const std::filesystem::path& state_dir, HostCallbacks callbacks,
     const std::optional<std::string>& saved_state);
 
-}  // namespace domian::plugins
+}  // namespace domian::services

@@ -1,4 +1,4 @@
-// PluginHost: the owner of this node's plugins and the services it runs
+// ServiceHost: the owner of this node's plugins and the services it runs
 // from them. It keeps the PluginCatalog current (rescanning when a plugin
 // folder changes, through inotify), starts and stops services when
 // placement says so, saves each service's state when it stops and
@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "core/config/node_config.h"
-#include "core/plugins/isolated_service.h"
-#include "core/plugins/plugin_catalog.h"
-#include "core/plugins/plugin_instance.h"
+#include "core/services/isolated_service.h"
+#include "core/services/plugin_catalog.h"
+#include "core/services/plugin_instance.h"
 
-namespace domian::plugins {
+namespace domian::services {
 
 // One service of this node, as `domianctl services` shows it.
 struct ServiceStatus {
@@ -39,7 +39,7 @@ struct ServiceStatus {
   std::string plugin_version;
 };
 
-class PluginHost {
+class ServiceHost {
  public:
   struct Options {
     std::vector<std::filesystem::path> dirs;
@@ -50,10 +50,10 @@ class PluginHost {
 
   // `on_change` runs (on any thread, without locks held) whenever the
   // services or the plugins change, so the node can update its identity.
-  PluginHost(Options options, std::function<void()> on_change);
-  ~PluginHost();  // Stop()
-  PluginHost(const PluginHost&) = delete;
-  PluginHost& operator=(const PluginHost&) = delete;
+  ServiceHost(Options options, std::function<void()> on_change);
+  ~ServiceHost();  // Stop()
+  ServiceHost(const ServiceHost&) = delete;
+  ServiceHost& operator=(const ServiceHost&) = delete;
 
   // Scans and watches the folders.
   void Start();
@@ -113,4 +113,4 @@ class PluginHost {
   std::thread watcher_;
 };
 
-}  // namespace domian::plugins
+}  // namespace domian::services

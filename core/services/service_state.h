@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace domian::plugins {
+namespace domian::services {
 
 inline constexpr char kServiceStateFile[] = "state";
 // The last ownership epoch the service ran under here, in decimal: a
@@ -39,4 +39,4 @@ bool WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch)
 // cluster reports take over. Returns how many were removed.
 size_t RecoverServiceEpochs(const std::filesystem::path& services_dir);
 
-}  // namespace domian::plugins
+}  // namespace domian::services

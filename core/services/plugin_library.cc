@@ -1,4 +1,4 @@
-#include "core/plugins/plugin_library.h"
+#include "core/services/plugin_library.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "core/config/node_config.h"
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 constexpr domian_abi_version kCoreAbi{DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR};
@@ -203,4 +203,4 @@ std::variant<std::shared_ptr<const PluginLibrary>, std::string> PluginLibrary::L
   return std::shared_ptr<const PluginLibrary>(std::move(loaded));
 }
 
-}  // namespace domian::plugins
+}  // namespace domian::services

@@ -1,4 +1,4 @@
-#include "core/plugins/isolated_service.h"
+#include "core/services/isolated_service.h"
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -8,12 +8,12 @@
 #include <boost/process.hpp>
 #include <deque>
 
-#include "core/plugins/service_state.h"
+#include "core/services/service_state.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace bp = boost::process;
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 constexpr char kSocketFile[] = "host.sock";
@@ -324,4 +324,4 @@ CallResult IsolatedService::Invoke(const std::string& command, const std::string
   return {result.status(), result.output()};
 }
 
-}  // namespace domian::plugins
+}  // namespace domian::services

@@ -1,4 +1,4 @@
-#include "core/plugins/plugin_instance.h"
+#include "core/services/plugin_instance.h"
 
 #include "core/config/node_config.h"
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 // A domian_out collecting into a string, up to a limit.
@@ -256,4 +256,4 @@ const void* PluginInstance::HostExtension(const domian_host* /*host*/, const cha
   return nullptr;  // none in ABI 1.0
 }
 
-}  // namespace domian::plugins
+}  // namespace domian::services

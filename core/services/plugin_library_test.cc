@@ -1,7 +1,7 @@
 // Loading real plugin .so files built from test_plugins/ (a C plugin, a
 // C++ SDK plugin, and plugins that must be refused), and running them
 // inline.
-#include "core/plugins/plugin_library.h"
+#include "core/services/plugin_library.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 
 #include <fstream>
 
-#include "core/plugins/plugin_instance.h"
+#include "core/services/plugin_instance.h"
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 using ::testing::ElementsAre;
@@ -274,4 +274,4 @@ TEST(PluginLibraryTest, AsRootFilesOthersCanWriteAreRefused) {
 }
 
 }  // namespace
-}  // namespace domian::plugins
+}  // namespace domian::services

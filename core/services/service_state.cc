@@ -1,4 +1,4 @@
-#include "core/plugins/service_state.h"
+#include "core/services/service_state.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -11,7 +11,7 @@
 
 #include "core/membership/identity.h"
 
-namespace domian::plugins {
+namespace domian::services {
 
 namespace {
 
@@ -147,4 +147,4 @@ size_t RecoverServiceEpochs(const std::filesystem::path& services_dir) {
   return recovered;
 }
 
-}  // namespace domian::plugins
+}  // namespace domian::services

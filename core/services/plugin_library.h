@@ -19,7 +19,7 @@
 #include <variant>
 #include <vector>
 
-namespace domian::plugins {
+namespace domian::services {
 
 // Bounds on what a descriptor may claim, so a broken plugin cannot make
 // the core walk megabytes of garbage.
@@ -80,4 +80,4 @@ std::string UnsafePermissions(const std::filesystem::path& path);
 // writable by their owner only, and owned by root or by `owner`.
 std::string PermissionProblem(const std::filesystem::path& path, uid_t owner);
 
-}  // namespace domian::plugins
+}  // namespace domian::services

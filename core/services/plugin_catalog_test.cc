@@ -1,5 +1,5 @@
 // The catalog over real folders holding the test plugins.
-#include "core/plugins/plugin_catalog.h"
+#include "core/services/plugin_catalog.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 using ::testing::HasSubstr;
@@ -112,4 +112,4 @@ TEST_F(PluginCatalogTest, DropInReplaceAndRemoveAreSeenByTheNextScan) {
 }
 
 }  // namespace
-}  // namespace domian::plugins
+}  // namespace domian::services

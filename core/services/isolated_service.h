@@ -21,9 +21,9 @@
 #include <string>
 #include <thread>
 
-#include "core/plugins/plugin_instance.h"
+#include "core/services/plugin_instance.h"
 
-namespace domian::plugins {
+namespace domian::services {
 
 inline constexpr std::chrono::milliseconds kFirstRestartDelay{100};
 inline constexpr std::chrono::milliseconds kMaxRestartDelay{10000};
@@ -87,4 +87,4 @@ class IsolatedService {
   std::thread supervisor_;
 };
 
-}  // namespace domian::plugins
+}  // namespace domian::services

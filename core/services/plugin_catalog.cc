@@ -1,11 +1,11 @@
-#include "core/plugins/plugin_catalog.h"
+#include "core/services/plugin_catalog.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <set>
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 // Bound on files looked at per folder: a folder of thousands of files is
@@ -122,4 +122,4 @@ std::vector<CatalogEntry> PluginCatalog::Entries() const {
   return entries;
 }
 
-}  // namespace domian::plugins
+}  // namespace domian::services

@@ -1,6 +1,6 @@
-#include "core/plugins/plugin_host.h"
+#include "core/services/service_host.h"
 
-#include "core/plugins/service_state.h"
+#include "core/services/service_state.h"
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <chrono>
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 // A file copied into a plugin folder arrives in several events (create,
@@ -21,12 +21,12 @@ constexpr std::chrono::milliseconds kSettle{200};
 
 }  // namespace
 
-PluginHost::PluginHost(Options options, std::function<void()> on_change)
+ServiceHost::ServiceHost(Options options, std::function<void()> on_change)
     : options_(std::move(options)), on_change_(std::move(on_change)), catalog_(options_.dirs) {}
 
-PluginHost::~PluginHost() { Stop(); }
+ServiceHost::~ServiceHost() { Stop(); }
 
-void PluginHost::Start() {
+void ServiceHost::Start() {
   // Before placement reads any of them: a poisoned epoch would be
   // carried into every start and move of the service.
   RecoverServiceEpochs(options_.state_dir / "services");
@@ -48,7 +48,7 @@ void PluginHost::Start() {
   watcher_ = std::thread([this] { Watch(); });
 }
 
-void PluginHost::Stop() {
+void ServiceHost::Stop() {
   if (watcher_.joinable()) {
     const uint64_t one = 1;
     [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof one);
@@ -67,7 +67,7 @@ void PluginHost::Stop() {
   for (const auto& service : services) Shutdown(*service);
 }
 
-void PluginHost::Watch() {
+void ServiceHost::Watch() {
   pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   char buffer[4096];
   auto next_health = std::chrono::steady_clock::now() + kHealthInterval;
@@ -93,7 +93,7 @@ void PluginHost::Watch() {
   }
 }
 
-void PluginHost::CheckInlineHealth() {
+void ServiceHost::CheckInlineHealth() {
   std::vector<std::pair<std::shared_ptr<Service>, std::shared_ptr<PluginInstance>>> inline_services;
   {
     std::lock_guard lock(mu_);
@@ -116,7 +116,7 @@ void PluginHost::CheckInlineHealth() {
   if (changed) Changed();
 }
 
-void PluginHost::Rescan() {
+void ServiceHost::Rescan() {
   const auto changes = catalog_.Scan();
   for (const auto& change : changes) {
     if (change.kind == PluginCatalog::Change::Kind::kRefused) {
@@ -128,7 +128,7 @@ void PluginHost::Rescan() {
   if (!changes.empty()) Changed();
 }
 
-void PluginHost::StartService(const std::string& name, const std::string& config_json,
+void ServiceHost::StartService(const std::string& name, const std::string& config_json,
                               uint64_t epoch, const std::optional<std::string>& state) {
   std::lock_guard lifecycle(lifecycle_mu_);
   std::shared_ptr<Service> service;
@@ -162,7 +162,7 @@ void PluginHost::StartService(const std::string& name, const std::string& config
   Changed();
 }
 
-std::optional<std::string> PluginHost::StopService(const std::string& name) {
+std::optional<std::string> ServiceHost::StopService(const std::string& name) {
   std::lock_guard lifecycle(lifecycle_mu_);
   std::shared_ptr<Service> service;
   {
@@ -177,14 +177,14 @@ std::optional<std::string> PluginHost::StopService(const std::string& name) {
   return ReadServiceState(ServiceDir(name));
 }
 
-uint64_t PluginHost::LastEpoch(const std::string& service) const {
+uint64_t ServiceHost::LastEpoch(const std::string& service) const {
   return ReadServiceEpoch(ServiceDir(service));
 }
 
 // Runs without mu_: plugin code (create, start) may call back into the
 // host (publishing an endpoint), and an isolated service reports on its
 // own thread. lifecycle_mu_ keeps starts and stops apart.
-void PluginHost::Launch(Service& service) {
+void ServiceHost::Launch(Service& service) {
   const std::string name = service.config.name;
   auto fail = [&](const std::string& detail) {
     spdlog::error("service {}: {}", name, detail);
@@ -248,7 +248,7 @@ void PluginHost::Launch(Service& service) {
 }
 
 // Runs without mu_, like Launch.
-void PluginHost::Shutdown(Service& service) {
+void ServiceHost::Shutdown(Service& service) {
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
   {
@@ -275,15 +275,15 @@ void PluginHost::Shutdown(Service& service) {
   }
 }
 
-std::filesystem::path PluginHost::ServiceDir(const std::string& name) const {
+std::filesystem::path ServiceHost::ServiceDir(const std::string& name) const {
   return options_.state_dir / "services" / name;
 }
 
-void PluginHost::Changed() {
+void ServiceHost::Changed() {
   if (on_change_) on_change_();
 }
 
-std::vector<ServiceStatus> PluginHost::Services() const {
+std::vector<ServiceStatus> ServiceHost::Services() const {
   std::lock_guard lock(mu_);
   std::vector<ServiceStatus> out;
   for (const auto& [name, service] : services_) {
@@ -299,7 +299,7 @@ std::vector<ServiceStatus> PluginHost::Services() const {
   return out;
 }
 
-std::vector<std::string> PluginHost::Hostable() const {
+std::vector<std::string> ServiceHost::Hostable() const {
   std::vector<std::string> names;
   for (const CatalogEntry& entry : catalog_.Entries()) {
     if (entry.library) names.push_back(entry.library->description().name);
@@ -307,7 +307,7 @@ std::vector<std::string> PluginHost::Hostable() const {
   return names;
 }
 
-std::optional<CallResult> PluginHost::Invoke(const std::string& service,
+std::optional<CallResult> ServiceHost::Invoke(const std::string& service,
                                              const std::string& command,
                                              const std::string& args_json) {
   std::shared_ptr<PluginInstance> instance;
@@ -326,4 +326,4 @@ std::optional<CallResult> PluginHost::Invoke(const std::string& service,
   return instance->Invoke(command, args_json);
 }
 
-}  // namespace domian::plugins
+}  // namespace domian::services

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "core/plugins/plugin_library.h"
+#include "core/services/plugin_library.h"
 
-namespace domian::plugins {
+namespace domian::services {
 
 // One file the catalog looked at.
 struct CatalogEntry {
@@ -70,4 +70,4 @@ class PluginCatalog {
   std::map<std::string, std::filesystem::path> services_;    // service -> path in use
 };
 
-}  // namespace domian::plugins
+}  // namespace domian::services

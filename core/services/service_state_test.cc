@@ -1,6 +1,6 @@
 // Saved epochs: what counts as one, what is recovered at start, and that
 // a write replaces the file whole.
-#include "core/plugins/service_state.h"
+#include "core/services/service_state.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "core/membership/identity.h"
 
-namespace domian::plugins {
+namespace domian::services {
 namespace {
 
 class ServiceStateTest : public ::testing::Test {
@@ -83,4 +83,4 @@ TEST_F(ServiceStateTest, PoisonedEpochFilesAreRemovedAtStartAndGoodOnesKept) {
 }
 
 }  // namespace
-}  // namespace domian::plugins
+}  // namespace domian::services

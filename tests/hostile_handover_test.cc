@@ -7,7 +7,7 @@
 // still work. A poisoned epoch file, as such a HandOver used to leave on
 // every node, is recovered when the daemon starts.
 //
-// Service: tally (core/services/test_plugins/placed.cc), a singleton
+// Service: tally (tests/plugins/placed.cc), a singleton
 // counter whose value is its state.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>

@@ -1,6 +1,6 @@
 // domian-plugin-host as domiand runs it: a real process serving
 // PluginHostProcess on a Unix socket, with the test plugins
-// (core/services/test_plugins). Its calls arrive on gRPC's threads, so a
+// (tests/plugins). Its calls arrive on gRPC's threads, so a
 // Stop can come while Invoke, SaveState and Health are running. Built
 // with the asan preset (as CI builds), a call that touches a destroyed
 // instance makes the process exit with AddressSanitizer's report, which

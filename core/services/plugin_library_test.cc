@@ -1,4 +1,4 @@
-// Loading real plugin .so files built from test_plugins/ (a C plugin, a
+// Loading real plugin .so files built from tests/plugins/ (a C plugin, a
 // C++ SDK plugin, and plugins that must be refused), and running them
 // inline.
 #include "core/services/plugin_library.h"

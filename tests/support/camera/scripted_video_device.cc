@@ -1,4 +1,4 @@
-#include "plugins/camera/scripted_video_device.h"
+#include "tests/support/camera/scripted_video_device.h"
 
 #include <poll.h>
 

@@ -6,8 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "core/membership/identity.h"
 #include "core/membership/wire_limits.h"
+#include "core/model/identity.h"
 #include "core/rpc/convert.h"
 #include "core/rpc/peer_client.h"
 #include "core/rpc/service_calls.h"

@@ -6,10 +6,6 @@
 // problem in the file instead of one per attempt.
 #include "core/config/node_config.h"
 
-#include "core/common/net.h"
-
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -30,12 +26,6 @@
 
 namespace domian {
 namespace {
-
-constexpr size_t kMaxNodeIdLength = 64;
-constexpr size_t kMaxClusterNameLength = 63;
-constexpr size_t kMaxHostPortLength = 255;
-constexpr size_t kMaxDnsNameLength = 253;
-constexpr size_t kMaxDnsLabelLength = 63;
 
 constexpr uint32_t kMinFanout = 1;
 constexpr uint32_t kMaxFanout = 64;
@@ -103,98 +93,6 @@ constexpr char kClusterNameHelp[] =
     "1 to 63 lowercase letters, digits or '-', not starting with '-'";
 constexpr char kDurationHelp[] =
     "a number with a unit ms, s, m or h, like 1500ms or 1.5s";
-
-bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAsciiLower(char c) { return c >= 'a' && c <= 'z'; }
-bool IsAsciiAlnum(char c) {
-  return IsAsciiDigit(c) || IsAsciiLower(c) || (c >= 'A' && c <= 'Z');
-}
-
-// A validated "host:port": the split of SplitHostPort plus what the host
-// was written as.
-struct ParsedAddress {
-  std::string host;  // brackets of an IPv6 host removed
-  uint16_t port = 0;
-  bool is_ipv6 = false;
-};
-
-// Dotted quad with no leading zeros: "010.0.0.1" is octal to some resolvers
-// and decimal to others, so it is refused rather than guessed.
-bool IsValidIpv4(std::string_view host) {
-  int parts = 0;
-  while (true) {
-    const size_t dot = host.find('.');
-    const std::string_view part = host.substr(0, dot);
-    if (part.empty() || part.size() > 3) return false;
-    if (!std::all_of(part.begin(), part.end(), IsAsciiDigit)) return false;
-    if (part.size() > 1 && part[0] == '0') return false;
-    int value = 0;
-    std::from_chars(part.data(), part.data() + part.size(), value);
-    if (value > 255) return false;
-    ++parts;
-    if (dot == std::string_view::npos) break;
-    host.remove_prefix(dot + 1);
-  }
-  return parts == 4;
-}
-
-bool IsValidIpv6(std::string_view host, bool* unspecified = nullptr) {
-  // inet_pton needs a terminated string; zone ids ("%eth0") are refused
-  // because they mean nothing to another host.
-  const std::string copy(host);
-  unsigned char bytes[16];
-  if (inet_pton(AF_INET6, copy.c_str(), bytes) != 1) return false;
-  if (unspecified != nullptr) {
-    *unspecified = std::all_of(std::begin(bytes), std::end(bytes),
-                               [](unsigned char b) { return b == 0; });
-  }
-  return true;
-}
-
-bool IsValidDnsName(std::string_view host) {
-  if (host.empty() || host.size() > kMaxDnsNameLength) return false;
-  while (true) {
-    const size_t dot = host.find('.');
-    const std::string_view label = host.substr(0, dot);
-    if (label.empty() || label.size() > kMaxDnsLabelLength) return false;
-    if (label.front() == '-' || label.back() == '-') return false;
-    for (char c : label) {
-      if (!IsAsciiAlnum(c) && c != '-') return false;
-    }
-    if (dot == std::string_view::npos) return true;
-    host.remove_prefix(dot + 1);
-  }
-}
-
-std::optional<ParsedAddress> ParseAddress(std::string_view address) {
-  if (address.empty() || address.size() > kMaxHostPortLength) {
-    return std::nullopt;
-  }
-  std::optional<HostPort> split = SplitHostPort(address);
-  if (!split) return std::nullopt;
-  ParsedAddress result{std::move(split->host), split->port, address.front() == '['};
-  if (result.is_ipv6) {
-    if (!IsValidIpv6(result.host)) return std::nullopt;
-    return result;
-  }
-  // Only digits and dots: meant as an IPv4 address, so "1.2.3" or
-  // "1.2.3.256" are errors rather than odd host names.
-  const bool numeric =
-      !result.host.empty() &&
-      std::all_of(result.host.begin(), result.host.end(),
-                  [](char c) { return IsAsciiDigit(c) || c == '.'; });
-  if (numeric ? !IsValidIpv4(result.host) : !IsValidDnsName(result.host)) {
-    return std::nullopt;
-  }
-  return result;
-}
-
-// True for 0.0.0.0 and [::]: fine to listen on, useless to connect to.
-bool IsUnspecifiedHost(const ParsedAddress& address) {
-  if (!address.is_ipv6) return address.host == "0.0.0.0";
-  bool unspecified = false;
-  return IsValidIpv6(address.host, &unspecified) && unspecified;
-}
 
 // Optimal string alignment distance: Levenshtein plus transposition of
 // neighbours, the most common typing slip ("cluser" vs "clsuter").
@@ -932,23 +830,6 @@ struct FileCloser {
 
 }  // namespace
 
-std::optional<RunMode> ParseRunMode(std::string_view text) {
-  for (RunMode mode : {RunMode::kNever, RunMode::kAllow, RunMode::kPrefer, RunMode::kAlways}) {
-    if (text == RunModeName(mode)) return mode;
-  }
-  return std::nullopt;
-}
-
-std::string_view RunModeName(RunMode mode) {
-  switch (mode) {
-    case RunMode::kNever: return "never";
-    case RunMode::kAllow: return "allow";
-    case RunMode::kPrefer: return "prefer";
-    case RunMode::kAlways: return "always";
-  }
-  return "allow";
-}
-
 std::string ConfigIssue::ToString() const {
   std::string out = file;
   if (line > 0) {
@@ -1006,32 +887,6 @@ std::optional<AdvertiseMode> ParseAdvertiseMode(std::string_view text) {
 
 std::string_view AdvertiseModeName(AdvertiseMode mode) {
   return mode == AdvertiseMode::kLonely ? "lonely" : "always";
-}
-
-bool IsValidServiceName(std::string_view name) {
-  if (name.empty() || name.size() > 63 || name.front() == '-') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  });
-}
-
-bool IsValidNodeId(std::string_view id) {
-  if (id.empty() || id.size() > kMaxNodeIdLength) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return IsAsciiAlnum(c) || c == '.' || c == '_' || c == '-';
-  });
-}
-
-bool IsValidClusterName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxClusterNameLength) return false;
-  if (name.front() == '-') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return IsAsciiLower(c) || IsAsciiDigit(c) || c == '-';
-  });
-}
-
-bool IsValidHostPort(std::string_view address) {
-  return ParseAddress(address).has_value();
 }
 
 }  // namespace domian

@@ -18,8 +18,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/config/node_config.h"
-#include "core/membership/identity.h"
+#include "core/model/identity.h"
+#include "core/model/values.h"
 
 namespace domian {
 namespace {

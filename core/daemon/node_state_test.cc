@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "core/config/node_config.h"
-#include "core/membership/identity.h"
+#include "core/model/identity.h"
 
 namespace domian {
 namespace {

@@ -4,8 +4,7 @@
 #include <charconv>
 #include <map>
 
-#include "core/config/node_config.h"
-#include "core/membership/wire_limits.h"
+#include "core/model/values.h"
 
 namespace domian::discovery {
 namespace {

@@ -43,9 +43,9 @@
 
 #include "core/common/clock.h"
 #include "core/config/node_config.h"
-#include "core/membership/identity.h"
 #include "core/membership/introductions.h"
 #include "core/membership/wire_limits.h"
+#include "core/model/identity.h"
 
 namespace domian {
 

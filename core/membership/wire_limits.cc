@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <optional>
-#include <regex>
 #include <unordered_set>
 #include <vector>
 
-#include "core/config/node_config.h"
+#include "core/model/values.h"
 
 namespace domian {
 namespace {
@@ -211,17 +210,6 @@ std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
     }
   }
   return std::nullopt;
-}
-
-bool IsValidSemver(std::string_view version) {
-  // The regular expression published with the specification.
-  static const std::regex kSemver(
-      R"(^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*))"
-      R"((?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?)"
-      R"((?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$)");
-  constexpr size_t kMaxVersionBytes = 64;
-  if (version.empty() || version.size() > kMaxVersionBytes) return false;
-  return std::regex_match(version.begin(), version.end(), kSemver);
 }
 
 }  // namespace domian

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/membership/identity.h"
+#include "core/model/identity.h"
 
 namespace domian {
 
@@ -48,8 +48,5 @@ struct Refusal {
 std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
                                             std::string_view cluster,
                                             const WireLimits& limits);
-
-// Semantic Versioning 2.0.0 (https://semver.org), e.g. "1.4.0-rc.1+build.7".
-bool IsValidSemver(std::string_view version);
 
 }  // namespace domian

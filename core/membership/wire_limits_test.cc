@@ -5,7 +5,7 @@
 
 #include <functional>
 
-#include "core/config/node_config.h"
+#include "core/model/values.h"
 
 namespace domian {
 namespace {
@@ -25,19 +25,6 @@ IdentityListMessage Message() {
   message.identity_list = {Row("x"), Row("y")};
   message.identity_list[1].identity.reset();  // a digest row
   return message;
-}
-
-TEST(IsValidSemver, FollowsTheSpecification) {
-  for (const char* good : {"0.0.0", "1.2.3", "10.20.30", "1.0.0-alpha", "1.0.0-alpha.1",
-                           "1.0.0-0.3.7", "1.0.0-x.7.z.92", "1.0.0+20130313144700",
-                           "1.0.0-beta+exp.sha.5114f85"}) {
-    EXPECT_TRUE(IsValidSemver(good)) << good;
-  }
-  for (const char* bad : {"", "1", "1.2", "1.2.3.4", "01.1.1", "1.01.1", "1.2.3-", "1.2.3+",
-                          "1.2.3-01", "v1.2.3", " 1.2.3", "1.2.3 ", "1.2.3-alpha..1", "a.b.c"}) {
-    EXPECT_FALSE(IsValidSemver(bad)) << bad;
-  }
-  EXPECT_FALSE(IsValidSemver("1.2.3-" + std::string(100, 'a')));  // over the length cap
 }
 
 TEST(ValidateIdentityList, AcceptsAWellFormedMessage) {

@@ -42,8 +42,8 @@
 
 #include "core/common/clock.h"
 #include "core/config/node_config.h"
-#include "core/membership/identity.h"
 #include "core/membership/peer_table.h"
+#include "core/model/identity.h"
 #include "core/placement/ranking.h"
 
 namespace domian::placement {

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config/node_config.h"
+#include "core/model/values.h"
 
 namespace domian::placement {
 

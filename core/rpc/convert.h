@@ -2,8 +2,8 @@
 // layer is the only place that sees both.
 #pragma once
 
-#include "core/membership/identity.h"
 #include "core/membership/peer_table.h"
+#include "core/model/identity.h"
 #include "domian/v1/domian.pb.h"
 
 namespace domian::rpc {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/model/values.h"
 #include "core/rpc/peer_client.h"
 
 namespace domian::rpc {

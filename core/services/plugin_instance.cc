@@ -1,6 +1,6 @@
 #include "core/services/plugin_instance.h"
 
-#include "core/config/node_config.h"
+#include "core/model/values.h"
 
 #include <spdlog/spdlog.h>
 

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <set>
 
-#include "core/config/node_config.h"
+#include "core/model/values.h"
 
 namespace domian::services {
 namespace {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/membership/identity.h"
+#include "core/model/identity.h"
 
 namespace domian::services {
 

@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "core/membership/identity.h"
+#include "core/model/identity.h"
 
 namespace domian::services {
 namespace {

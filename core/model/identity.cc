@@ -1,5 +1,5 @@
 // Names of peer states as people and scripts see them.
-#include "core/membership/identity.h"
+#include "core/model/identity.h"
 
 #include "core/common/utf8.h"
 

@@ -65,7 +65,7 @@ std::string SizeRefusal(const grpc::Status& status, const std::string& address) 
     // Every node's receive limit, this client's too. A request from here
     // is far below it, so what went over is a reply: the node's to this
     // client, or the one a node got when it forwarded the call.
-    if (limit == kTransportMessageBytes) {
+    if (limit == membership::kTransportMessageBytes) {
       return "the reply from domiand at " + address + " is " + std::to_string(size) +
              " bytes, over the limit of " + Limit(limit);
     }

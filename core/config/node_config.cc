@@ -24,7 +24,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-namespace domian {
+namespace domian::config {
 namespace {
 
 constexpr uint32_t kMinFanout = 1;
@@ -889,4 +889,4 @@ std::string_view AdvertiseModeName(AdvertiseMode mode) {
   return mode == AdvertiseMode::kLonely ? "lonely" : "always";
 }
 
-}  // namespace domian
+}  // namespace domian::config

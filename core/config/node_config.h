@@ -16,7 +16,7 @@
 #include "core/common/duration.h"
 #include "core/model/values.h"
 
-namespace domian {
+namespace domian::config {
 
 // Defaults, documented in README.md and packaging/node.yaml.
 inline constexpr char kDefaultCluster[] = "home";
@@ -150,4 +150,4 @@ ConfigResult LoadNodeConfig(const std::filesystem::path& file);
 // Same, from text (tests, and `file` names the source in messages).
 ConfigResult ParseNodeConfig(const std::string& yaml_text, const std::string& file);
 
-}  // namespace domian
+}  // namespace domian::config

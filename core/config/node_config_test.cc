@@ -13,7 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace domian {
+namespace domian::config {
 namespace {
 
 using std::chrono::minutes;
@@ -838,4 +838,4 @@ TEST_F(LoadNodeConfigTest, DirectoryIsOneIssue) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::config

@@ -31,7 +31,7 @@
 #include "core/rpc/service_calls.h"
 #include "domian/version.h"
 
-namespace domian {
+namespace domian::daemon {
 namespace {
 
 // How long in-flight RPCs may take to finish once the server stops.
@@ -52,14 +52,14 @@ sigset_t StopSignals() {
 // Discovery's findings go to Membership's inbox (which never blocks).
 class DiscoveryToMembership final : public discovery::Sink {
  public:
-  explicit DiscoveryToMembership(Membership& membership) : membership_(membership) {}
+  explicit DiscoveryToMembership(membership::Membership& membership) : membership_(membership) {}
   void Discovered(const std::string& id, const std::string& address) override {
     membership_.NoteDiscovered(id, address);
   }
   void Vanished(const std::string& address) override { membership_.NoteVanished(address); }
 
  private:
-  Membership& membership_;
+  membership::Membership& membership_;
 };
 
 // Placement acts on this node's services through the ServiceHost.
@@ -114,7 +114,7 @@ class ServiceHostServices final : public placement::LocalServices {
 // word through it (a HandOver is checked against the sender's reply).
 class MembershipCluster final : public placement::ClusterSource {
  public:
-  explicit MembershipCluster(Membership& membership) : membership_(membership) {}
+  explicit MembershipCluster(membership::Membership& membership) : membership_(membership) {}
   placement::ClusterView View() const override {
     return {membership_.Status().self, membership_.Peers()};
   }
@@ -123,7 +123,7 @@ class MembershipCluster final : public placement::ClusterSource {
   }
 
  private:
-  Membership& membership_;
+  membership::Membership& membership_;
 };
 
 // domian-plugin-host: $DOMIAN_PLUGIN_HOST, else beside domiand, else
@@ -178,7 +178,7 @@ void BlockStopSignals() {
 
 const char* DaemonVersion() { return kDomianVersion; }
 
-Daemon::Daemon(NodeConfig config) : config_(std::move(config)) {}
+Daemon::Daemon(config::NodeConfig config) : config_(std::move(config)) {}
 Daemon::~Daemon() = default;
 
 int Daemon::Run() {
@@ -206,28 +206,29 @@ int Daemon::Run() {
   rpc::TrafficCounters traffic;
   rpc::PeerClient client(loop, traffic);
   // Peers of an earlier life: called while no seed (or mDNS) finds others.
-  PeerMemory memory;
+  membership::PeerMemory memory;
   for (RememberedPeer& peer : state.LoadPeers()) {
     memory.remembered.push_back({std::move(peer.id), std::move(peer.address)});
   }
-  memory.remember = [&state](const std::vector<HeartbeatTarget>& peers) {
+  memory.remember = [&state](const std::vector<membership::HeartbeatTarget>& peers) {
     std::vector<RememberedPeer> out;
-    for (const HeartbeatTarget& peer : peers) out.push_back({peer.id, peer.address});
+    for (const membership::HeartbeatTarget& peer : peers) out.push_back({peer.id, peer.address});
     try {
       state.SavePeers(out);
     } catch (const std::exception& error) {
       spdlog::error("{}", error.what());
     }
   };
-  Membership membership(self, incarnation, config_.seeds, config_.membership, client, clock,
-                        [&state](uint64_t value) {
-                          try {
-                            state.SaveIncarnation(value);
-                          } catch (const std::exception& error) {
-                            spdlog::error("{}", error.what());
-                          }
-                        },
-                        std::move(memory));
+  membership::Membership membership(self, incarnation, config_.seeds, config_.membership, client,
+                                    clock,
+                                    [&state](uint64_t value) {
+                                      try {
+                                        state.SaveIncarnation(value);
+                                      } catch (const std::exception& error) {
+                                        spdlog::error("{}", error.what());
+                                      }
+                                    },
+                                    std::move(memory));
   rpc::DomainService service(membership, clock, traffic);
 
   // The node's services and offers go into its identity (ServiceList,
@@ -391,4 +392,4 @@ int Daemon::Run() {
   return 0;
 }
 
-}  // namespace domian
+}  // namespace domian::daemon

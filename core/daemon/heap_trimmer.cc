@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-namespace domian {
+namespace domian::daemon {
 
 size_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -45,4 +45,4 @@ void HeapTrimmer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace domian
+}  // namespace domian::daemon

@@ -15,7 +15,7 @@
 #include <mutex>
 #include <thread>
 
-namespace domian {
+namespace domian::daemon {
 
 inline constexpr std::chrono::seconds kHeapTrimInterval{5};
 // A trim that returned at least this much is logged.
@@ -41,4 +41,4 @@ class HeapTrimmer {
 // This process's resident set, in bytes (0 if unreadable).
 size_t ResidentBytes();
 
-}  // namespace domian
+}  // namespace domian::daemon

@@ -25,8 +25,8 @@ int Usage(const po::options_description& options, const std::string& error) {
   return kExitUsage;
 }
 
-void PrintIssues(const domian::ConfigResult& result) {
-  for (const domian::ConfigIssue& issue : result.issues) {
+void PrintIssues(const domian::config::ConfigResult& result) {
+  for (const domian::config::ConfigIssue& issue : result.issues) {
     std::cerr << issue.ToString() << "\n";
   }
 }
@@ -53,13 +53,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.count("version") != 0) {
-    std::cout << "domiand " << domian::DaemonVersion() << "\n";
+    std::cout << "domiand " << domian::daemon::DaemonVersion() << "\n";
     return 0;
   }
 
   if (args.count("check-config") != 0) {
     const std::string file = args["check-config"].as<std::string>();
-    const domian::ConfigResult result = domian::LoadNodeConfig(file);
+    const domian::config::ConfigResult result = domian::config::LoadNodeConfig(file);
     if (!result.config) {
       PrintIssues(result);
       std::cerr << file << ": " << result.issues.size() << " problem(s)\n";
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   }
 
   const std::string file = args["config"].as<std::string>();
-  domian::ConfigResult result = domian::LoadNodeConfig(file);
+  domian::config::ConfigResult result = domian::config::LoadNodeConfig(file);
   if (!result.config) {
     PrintIssues(result);
     std::cerr << "domiand: refusing to start with an invalid configuration\n";
@@ -88,10 +88,10 @@ int main(int argc, char** argv) {
   // debug and sanitizer builds the tests run keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 #endif
-  domian::BlockStopSignals();  // before any thread starts
+  domian::daemon::BlockStopSignals();  // before any thread starts
   domian::SetupLogging(*level);
   try {
-    domian::Daemon daemon(std::move(*result.config));
+    domian::daemon::Daemon daemon(std::move(*result.config));
     return daemon.Run();
   } catch (const std::exception& error) {
     spdlog::critical("{}", error.what());

@@ -21,7 +21,7 @@
 #include "core/model/identity.h"
 #include "core/model/values.h"
 
-namespace domian {
+namespace domian::daemon {
 namespace {
 
 std::string ReadSmallFile(const std::filesystem::path& file) {
@@ -146,4 +146,4 @@ void NodeState::SavePeers(const std::vector<RememberedPeer>& peers) {
   WriteAtomically(dir_ / kPeersFile, text);
 }
 
-}  // namespace domian
+}  // namespace domian::daemon

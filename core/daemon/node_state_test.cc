@@ -8,7 +8,7 @@
 #include "core/config/node_config.h"
 #include "core/model/identity.h"
 
-namespace domian {
+namespace domian::daemon {
 namespace {
 
 class NodeStateTest : public ::testing::Test {
@@ -99,4 +99,4 @@ TEST_F(NodeStateTest, UnwritableFolderIsAClearError) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::daemon

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-namespace domian {
+namespace domian::daemon {
 
 ServiceManager::~ServiceManager() { StopWatchdog(); }
 
@@ -77,4 +77,4 @@ void ServiceManager::StopWatchdog() {
   if (watchdog_.joinable()) watchdog_.join();
 }
 
-}  // namespace domian
+}  // namespace domian::daemon

@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-namespace domian {
+namespace domian::daemon {
 
 // Longest wait for one probe (less when the watchdog interval is short:
 // a probe gets a quarter of it).
@@ -57,4 +57,4 @@ class ServiceManager {
   std::thread watchdog_;
 };
 
-}  // namespace domian
+}  // namespace domian::daemon

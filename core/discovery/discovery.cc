@@ -272,7 +272,7 @@ class Discovery::Avahi {
   // --- advertising ---
 
   bool WantAdvertisement() const {
-    return options_.advertise == AdvertiseMode::kAlways || lonely_.load();
+    return options_.advertise == config::AdvertiseMode::kAlways || lonely_.load();
   }
 
   void UpdateAdvertisement() {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <memory>
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 // gRPC status codes a peer uses to refuse our message (as opposed to not
@@ -23,8 +23,9 @@ bool IsRefusalCode(int code) {
 }  // namespace
 
 Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
-                       MembershipTimings timings, PeerTransport& transport, const Clock& clock,
-                       std::function<void(uint64_t)> on_incarnation, PeerMemory memory)
+                       config::MembershipTimings timings, PeerTransport& transport,
+                       const Clock& clock, std::function<void(uint64_t)> on_incarnation,
+                       PeerMemory memory)
     : transport_(transport),
       clock_(clock),
       timings_(timings),
@@ -542,4 +543,4 @@ uint64_t Membership::ViewGeneration() const {
   return table_.view_generation();
 }
 
-}  // namespace domian
+}  // namespace domian::membership

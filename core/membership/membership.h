@@ -21,7 +21,7 @@
 #include "core/membership/discovered_peers.h"
 #include "core/membership/peer_table.h"
 
-namespace domian {
+namespace domian::membership {
 
 // How Membership reaches peers; the gRPC client implements it, tests may
 // wire nodes together in memory.
@@ -102,8 +102,9 @@ class Membership {
   // `on_incarnation` persists the incarnation whenever it grows (refuting
   // a rumour), so a restart always starts above it.
   Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
-             MembershipTimings timings, PeerTransport& transport, const Clock& clock,
-             std::function<void(uint64_t)> on_incarnation, PeerMemory memory = {});
+             config::MembershipTimings timings, PeerTransport& transport,
+             const Clock& clock, std::function<void(uint64_t)> on_incarnation,
+             PeerMemory memory = {});
   ~Membership();
   Membership(const Membership&) = delete;
   Membership& operator=(const Membership&) = delete;
@@ -194,7 +195,7 @@ class Membership {
 
   PeerTransport& transport_;
   const Clock& clock_;
-  MembershipTimings timings_;
+  config::MembershipTimings timings_;
   std::vector<std::string> seeds_;
   std::function<void(uint64_t)> on_incarnation_;
   RefusalLog refusal_log_;
@@ -243,4 +244,4 @@ class Membership {
   std::thread loop_;
 };
 
-}  // namespace domian
+}  // namespace domian::membership

@@ -9,7 +9,7 @@
 #include <memory>
 #include <set>
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 using std::chrono::milliseconds;
@@ -87,7 +87,7 @@ class MembershipTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  MembershipTimings timings_;
+  config::MembershipTimings timings_;
   FakeClock clock_;
   InMemoryNetwork network_;
   std::map<std::string, std::unique_ptr<Membership>> nodes_;
@@ -447,4 +447,4 @@ TEST(RefusalLog, OneLinePerSenderAndIntervalWithACountOfTheRest) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::membership

@@ -7,7 +7,7 @@
 
 #include "core/common/net.h"
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 using PayloadVersion = std::pair<uint64_t, uint64_t>;  // (incarnation, revision)
@@ -23,7 +23,7 @@ Millis Scaled(Millis value, double factor) {
 
 }  // namespace
 
-GossipPace PaceFor(const MembershipTimings& timings, size_t members) {
+GossipPace PaceFor(const config::MembershipTimings& timings, size_t members) {
   members = std::max<size_t>(members, 1);
   const double fanout = std::max<uint32_t>(timings.fanout, 1);
   const double exchanges = std::min(fanout, kGossipRowsPerTick / static_cast<double>(members));
@@ -35,7 +35,7 @@ GossipPace PaceFor(const MembershipTimings& timings, size_t members) {
 }
 
 PeerTable::PeerTable(Identity self, uint64_t incarnation, const Clock& clock,
-                     MembershipTimings timings, WireLimits limits)
+                     config::MembershipTimings timings, WireLimits limits)
     : self_(std::move(self)),
       self_counters_{incarnation, 0},
       clock_(clock),
@@ -635,4 +635,4 @@ bool PeerTable::Lonely() const {
   });
 }
 
-}  // namespace domian
+}  // namespace domian::membership

@@ -8,7 +8,7 @@
 #include <memory>
 #include <set>
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 using std::chrono::milliseconds;
@@ -24,8 +24,8 @@ Identity MakeIdentity(const std::string& id, const std::string& address) {
   return identity;
 }
 
-MembershipTimings Timings() {
-  MembershipTimings timings;  // the defaults: 200ms / 600ms / 1200ms
+config::MembershipTimings Timings() {
+  config::MembershipTimings timings;  // the defaults: 200ms / 600ms / 1200ms
   timings.forget_after = std::chrono::seconds(10);
   return timings;
 }
@@ -456,7 +456,7 @@ TEST_F(PeerTableTest, FanoutBoundsTargetsAndRecentContactsAreSkipped) {
 }
 
 TEST(GossipPaceTest, SmallClustersGossipWithTheConfiguredTimings) {
-  const MembershipTimings timings = Timings();
+  const config::MembershipTimings timings = Timings();
   for (size_t members = 0; members <= kFullSpeedMembers; ++members) {
     const GossipPace pace = PaceFor(timings, members);
     EXPECT_EQ(pace.exchanges_per_tick, timings.fanout) << members;
@@ -466,7 +466,7 @@ TEST(GossipPaceTest, SmallClustersGossipWithTheConfiguredTimings) {
 }
 
 TEST(GossipPaceTest, LargeClustersStayWithinTheRowBudgetAndWaitLongerBeforeVerdicts) {
-  const MembershipTimings timings = Timings();
+  const config::MembershipTimings timings = Timings();
   GossipPace previous = PaceFor(timings, kFullSpeedMembers);
   for (size_t members : std::vector<size_t>{17, 21, 22, 32, 50, 64, 100, 200, 500, 1024}) {
     const GossipPace pace = PaceFor(timings, members);
@@ -487,7 +487,7 @@ TEST(GossipPaceTest, LargeClustersStayWithinTheRowBudgetAndWaitLongerBeforeVerdi
 }
 
 TEST(GossipPaceTest, AFanoutOfOneSlowsOnlyWhereItsRowsExceedTheBudget) {
-  MembershipTimings timings = Timings();
+  config::MembershipTimings timings = Timings();
   timings.fanout = 1;
   EXPECT_EQ(PaceFor(timings, 64).exchanges_per_tick, 1.0);
   EXPECT_DOUBLE_EQ(PaceFor(timings, 128).exchanges_per_tick, 0.5);
@@ -922,4 +922,4 @@ TEST_F(PeerTableRefusalTest, SpoofedIdFromSameAddressAfterDeathIsARestart) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::membership

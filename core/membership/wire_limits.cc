@@ -9,7 +9,7 @@
 
 #include "core/model/values.h"
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 // Names the row a refusal is about ("sender", "identity_list[7]"). The
@@ -212,4 +212,4 @@ std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
   return std::nullopt;
 }
 
-}  // namespace domian
+}  // namespace domian::membership

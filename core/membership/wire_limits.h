@@ -10,7 +10,7 @@
 
 #include "core/model/identity.h"
 
-namespace domian {
+namespace domian::membership {
 
 // Caps on what one peer may tell us. Generous for a home (tens of nodes,
 // a handful of services each) yet small enough that a hostile or broken
@@ -49,4 +49,4 @@ std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
                                             std::string_view cluster,
                                             const WireLimits& limits);
 
-}  // namespace domian
+}  // namespace domian::membership

@@ -7,7 +7,7 @@
 
 #include "core/model/values.h"
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 IdentityEntry Row(const std::string& id) {
@@ -165,4 +165,4 @@ TEST(ValidateIdentityList, EnforcesTheEntryCap) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::membership

@@ -181,7 +181,7 @@ Placement::Observed Placement::Observe() {
     self.plugins.insert(spec.name);
     seen.specs[spec.name] = spec;
   }
-  for (const ServiceConfig& service : options_.services) {
+  for (const config::ServiceConfig& service : options_.services) {
     self.preferences[service.name] = {service.run, service.weight, true};
   }
   for (auto it = gave_up_.begin(); it != gave_up_.end();) {
@@ -219,7 +219,7 @@ Placement::Observed Placement::Observe() {
   // epoch must stay above every one ever used), for nothing else: not for
   // what is wanted, where, nor how it is described or configured.
   std::set<std::string> present;
-  for (const PeerView& peer : view.peers) {
+  for (const membership::PeerView& peer : view.peers) {
     const Identity& identity = peer.identity;
     if (identity.id.empty()) continue;
     present.insert(identity.id);
@@ -282,10 +282,10 @@ Placement::Observed Placement::Observe() {
       seen.config[service] = config;
     }
   };
-  for (const ServiceConfig& service : options_.services) {
+  for (const config::ServiceConfig& service : options_.services) {
     consider(seen.self, service.name, service.run, service.weight, service.config_json);
   }
-  for (const PeerView& peer : view.peers) {
+  for (const membership::PeerView& peer : view.peers) {
     if (peer.state == PeerState::kDead) continue;
     for (const Offer& offer : peer.identity.offers) {
       if (!offer.listed) continue;
@@ -384,7 +384,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
         if (wanted && chosen_here) {
           // Each node's copy has epochs of its own.
           StartHere(name, EpochAfter(local_services_.LastEpoch(name)), [&] {
-            for (const ServiceConfig& s : options_.services) {
+            for (const config::ServiceConfig& s : options_.services) {
               if (s.name == name) return s.config_json;
             }
             return std::string("{}");
@@ -765,7 +765,7 @@ std::vector<Offer> Placement::Offers() const {
     offer.traits = spec.traits;
     offer.depends = spec.depends;
   }
-  for (const ServiceConfig& service : options_.services) {
+  for (const config::ServiceConfig& service : options_.services) {
     Offer& offer = offers[service.name];
     offer.service = service.name;
     offer.run = RunModeName(service.run);

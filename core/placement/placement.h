@@ -145,7 +145,7 @@ class HandOverTransport {
 // This node and its peers, as Membership knows them.
 struct ClusterView {
   Identity self;
-  std::vector<PeerView> peers;
+  std::vector<membership::PeerView> peers;
 };
 
 // Where placement reads the cluster (Membership in the daemon).
@@ -198,8 +198,8 @@ class Placement {
  public:
   struct Options {
     std::string cluster;
-    std::vector<ServiceConfig> services;  // this node's YAML
-    PlacementTimings timings;
+    std::vector<config::ServiceConfig> services;  // this node's YAML
+    config::PlacementTimings timings;
   };
 
   // `on_change` runs (without locks held) after every round and every

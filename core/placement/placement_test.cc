@@ -64,7 +64,7 @@ class World;
 struct Node {
   std::string id;
   std::vector<std::string> traits;
-  std::vector<ServiceConfig> yaml;
+  std::vector<config::ServiceConfig> yaml;
   uint64_t incarnation = 1;
   bool alive = true;
   FakeServices services;
@@ -81,7 +81,7 @@ class World final : public HandOverTransport {
   static constexpr Millis kMigrateAfter{10000};
   static constexpr Millis kSettle{2000};
 
-  Node& Add(const std::string& id, std::vector<ServiceConfig> yaml,
+  Node& Add(const std::string& id, std::vector<config::ServiceConfig> yaml,
             std::vector<std::string> traits = {}) {
     auto node = std::make_unique<Node>();
     node->id = id;
@@ -214,7 +214,7 @@ class World final : public HandOverTransport {
       if (id == self.id || unknown.contains({id, self.id}) || unknown.contains({self.id, id})) {
         continue;
       }
-      PeerView peer;
+      membership::PeerView peer;
       peer.identity = node->published;
       peer.state = node->alive && !Cut(id, self.id) ? PeerState::kAlive : PeerState::kDead;
       peer.counters.incarnation = node->incarnation;
@@ -226,8 +226,8 @@ class World final : public HandOverTransport {
   std::map<std::string, std::unique_ptr<Node>> nodes_;
 };
 
-ServiceConfig Wants(const std::string& service, RunMode run, int64_t weight = 0,
-                    std::string config = "{}") {
+config::ServiceConfig Wants(const std::string& service, RunMode run, int64_t weight = 0,
+                            std::string config = "{}") {
   return {.name = service, .run = run, .weight = weight, .config_json = std::move(config)};
 }
 

@@ -28,7 +28,7 @@
 
 #include "domian/v1/plugin_host.grpc.pb.h"
 
-namespace domian {
+namespace domian::plugin_host {
 namespace {
 
 namespace bp = boost::process;
@@ -379,4 +379,4 @@ TEST(PluginHostProcess, TextThatIsNotUtf8ReachesDomiandRepaired) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::plugin_host

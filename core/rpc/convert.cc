@@ -88,7 +88,7 @@ v1::IdentityEntry ToProto(const IdentityEntry& entry) {
   return out;
 }
 
-v1::PeerInfo ToProto(const PeerView& peer) {
+v1::PeerInfo ToProto(const membership::PeerView& peer) {
   v1::PeerInfo out;
   *out.mutable_identity() = ToProto(peer.identity);
   out.set_state(ToProto(peer.state));

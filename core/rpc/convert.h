@@ -11,7 +11,7 @@ namespace domian::rpc {
 v1::Identity ToProto(const Identity& identity);
 v1::IdentityEntry ToProto(const IdentityEntry& entry);
 v1::PeerState ToProto(PeerState state);
-v1::PeerInfo ToProto(const PeerView& peer);
+v1::PeerInfo ToProto(const membership::PeerView& peer);
 void ToProto(const IdentityListMessage& message, v1::ShareIdentityListRequest& out);
 void ToProto(const IdentityListMessage& message, v1::ShareIdentityListResponse& out);
 

@@ -79,12 +79,12 @@ class UnaryCall final : public EventLoop::Tag {
 
 }  // namespace
 
-DomainService::DomainService(Membership& membership, const Clock& clock,
+DomainService::DomainService(membership::Membership& membership, const Clock& clock,
                              TrafficCounters& traffic)
     : membership_(membership), clock_(clock), traffic_(traffic), started_(clock.Now()) {}
 
 void DomainService::SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
-                                       AdvertiseMode mode) {
+                                       config::AdvertiseMode mode) {
   discovery_status_ = std::move(source);
   advertise_mode_ = mode;
 }
@@ -112,15 +112,15 @@ void DomainService::Serve(EventLoop& loop) {
       loop, service_, *this, &Domain::AsyncService::RequestHandOver, &DomainService::HandOver);
 }
 
-grpc::Status ToStatus(const Refusal& refusal) {
+grpc::Status ToStatus(const membership::Refusal& refusal) {
   switch (refusal.kind) {
-    case RefusalKind::kMalformed:
+    case membership::RefusalKind::kMalformed:
       return {grpc::StatusCode::INVALID_ARGUMENT, refusal.message};
-    case RefusalKind::kWrongCluster:
+    case membership::RefusalKind::kWrongCluster:
       return {grpc::StatusCode::FAILED_PRECONDITION, refusal.message};
-    case RefusalKind::kTooLarge:
+    case membership::RefusalKind::kTooLarge:
       return {grpc::StatusCode::RESOURCE_EXHAUSTED, refusal.message};
-    case RefusalKind::kSpoofed:
+    case membership::RefusalKind::kSpoofed:
       return {grpc::StatusCode::PERMISSION_DENIED, refusal.message};
   }
   return {grpc::StatusCode::INTERNAL, refusal.message};
@@ -142,7 +142,7 @@ grpc::Status DomainService::ShareIdentityList(const v1::ShareIdentityListRequest
 
 grpc::Status DomainService::GetStatus(const v1::GetStatusRequest& /*request*/,
                                       v1::GetStatusResponse& response) {
-  const MembershipStatus status = membership_.Status();
+  const membership::MembershipStatus status = membership_.Status();
   *response.mutable_identity() = ToProto(status.self);
   response.set_incarnation(status.counters.incarnation);
   response.set_lonely(status.lonely);
@@ -156,7 +156,7 @@ grpc::Status DomainService::GetStatus(const v1::GetStatusRequest& /*request*/,
       discovery_status_ ? discovery_status_() : discovery::DiscoveryStatus{};
   v1::DiscoveryStatus* discovery = response.mutable_discovery();
   discovery->set_state(found.state);
-  discovery->set_advertise(std::string(AdvertiseModeName(advertise_mode_)));
+  discovery->set_advertise(std::string(config::AdvertiseModeName(advertise_mode_)));
   discovery->set_advertising(found.advertising);
   discovery->set_instance_name(found.instance_name);
   discovery->set_domains_seen(static_cast<uint32_t>(found.domains_seen));
@@ -165,7 +165,9 @@ grpc::Status DomainService::GetStatus(const v1::GetStatusRequest& /*request*/,
 
 grpc::Status DomainService::ListPeers(const v1::ListPeersRequest& /*request*/,
                                       v1::ListPeersResponse& response) {
-  for (const PeerView& peer : membership_.Peers()) *response.add_peers() = ToProto(peer);
+  for (const membership::PeerView& peer : membership_.Peers()) {
+    *response.add_peers() = ToProto(peer);
+  }
   return grpc::Status::OK;
 }
 

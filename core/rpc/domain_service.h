@@ -19,7 +19,7 @@ namespace domian::rpc {
 
 class DomainService {
  public:
-  DomainService(Membership& membership, const Clock& clock, TrafficCounters& traffic);
+  DomainService(membership::Membership& membership, const Clock& clock, TrafficCounters& traffic);
 
   // For grpc::ServerBuilder::RegisterService.
   grpc::Service* service() { return &service_; }
@@ -28,7 +28,7 @@ class DomainService {
   // Where GetStatus reads discovery's state (unset: discovery is off).
   // Before Serve().
   void SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
-                          AdvertiseMode mode);
+                          config::AdvertiseMode mode);
   // Where GetServices, ListPlugins, Invoke, Explain and HandOver go. Before Serve().
   void SetServiceCalls(ServiceCalls* calls) { calls_ = calls; }
 
@@ -53,16 +53,16 @@ class DomainService {
 
  private:
   v1::Domain::AsyncService service_;
-  Membership& membership_;
+  membership::Membership& membership_;
   const Clock& clock_;
   TrafficCounters& traffic_;
   MonoTime started_;
   std::function<discovery::DiscoveryStatus()> discovery_status_;
-  AdvertiseMode advertise_mode_ = AdvertiseMode::kAlways;
+  config::AdvertiseMode advertise_mode_ = config::AdvertiseMode::kAlways;
   ServiceCalls* calls_ = nullptr;
 };
 
 // The gRPC status a refusal is answered with.
-grpc::Status ToStatus(const Refusal& refusal);
+grpc::Status ToStatus(const membership::Refusal& refusal);
 
 }  // namespace domian::rpc

@@ -8,8 +8,8 @@ namespace domian::rpc {
 
 grpc::ChannelArguments DomainChannelArguments() {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
-  args.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
+  args.SetMaxReceiveMessageSize(static_cast<int>(membership::kTransportMessageBytes));
+  args.SetMaxSendMessageSize(static_cast<int>(membership::kTransportMessageBytes));
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffMinMs);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kConnectTimeoutMs);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kReconnectBackoffMaxMs);
@@ -42,7 +42,7 @@ namespace {
 class ShareCall final : public EventLoop::Tag {
  public:
   ShareCall(std::shared_ptr<v1::Domain::Stub> stub, TrafficCounters& traffic,
-            PeerTransport::Done done)
+            membership::PeerTransport::Done done)
       : stub_(std::move(stub)), traffic_(traffic), done_(std::move(done)) {}
 
   void Start(const IdentityListMessage& message, Millis deadline, grpc::CompletionQueue* queue) {
@@ -59,10 +59,10 @@ class ShareCall final : public EventLoop::Tag {
     if (status_.ok()) {
       const size_t bytes = response_.ByteSizeLong();
       traffic_.bytes_received += bytes;
-      done_(PeerTransport::Reply{FromProto(response_), bytes});
+      done_(membership::PeerTransport::Reply{FromProto(response_), bytes});
     } else {
-      done_(PeerTransport::Failure{static_cast<int>(status_.error_code()),
-                                   status_.error_message()});
+      done_(membership::PeerTransport::Failure{static_cast<int>(status_.error_code()),
+                                               status_.error_message()});
     }
     delete this;
   }
@@ -70,7 +70,7 @@ class ShareCall final : public EventLoop::Tag {
  private:
   std::shared_ptr<v1::Domain::Stub> stub_;
   TrafficCounters& traffic_;
-  PeerTransport::Done done_;
+  membership::PeerTransport::Done done_;
   grpc::ClientContext context_;
   v1::ShareIdentityListRequest request_;
   v1::ShareIdentityListResponse response_;

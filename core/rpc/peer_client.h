@@ -39,7 +39,7 @@ inline constexpr int kServerHandshakeTimeoutMs = 5000;
 // Channel arguments shared by the daemon and domianctl.
 grpc::ChannelArguments DomainChannelArguments();
 
-class PeerClient final : public PeerTransport {
+class PeerClient final : public membership::PeerTransport {
  public:
   PeerClient(EventLoop& loop, TrafficCounters& traffic) : loop_(loop), traffic_(traffic) {}
   void ShareIdentityList(const std::string& address, IdentityListMessage message, Millis deadline,

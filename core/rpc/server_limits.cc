@@ -25,8 +25,8 @@ void ApplyServerLimits(grpc::ServerBuilder& builder) {
     return made;
   }();
   builder.SetResourceQuota(*quota);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(membership::kTransportMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(membership::kTransportMessageBytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, Millis(kMaxConnectionIdle));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, Millis(kMaxConnectionAge));

@@ -78,7 +78,8 @@ class ServiceCalls::Forward final : public EventLoop::Tag {
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::InvokeResponse>> reader_;
 };
 
-ServiceCalls::ServiceCalls(Membership& membership, services::ServiceHost* plugins, EventLoop& loop)
+ServiceCalls::ServiceCalls(membership::Membership& membership, services::ServiceHost* plugins,
+                           EventLoop& loop)
     : membership_(membership), plugins_(plugins), loop_(loop) {}
 
 ServiceCalls::~ServiceCalls() { Stop(); }
@@ -206,7 +207,7 @@ grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
     std::string address;
   };
   std::vector<Candidate> candidates;
-  for (const PeerView& peer : membership_.Peers()) {
+  for (const membership::PeerView& peer : membership_.Peers()) {
     if (peer.state != PeerState::kAlive) continue;
     for (const ServiceRecord& service : peer.identity.services) {
       if (service.name == request.service() && service.state == "running") {
@@ -254,7 +255,7 @@ grpc::Status ServiceCalls::GetServices(const v1::GetServicesRequest& request,
     }
   };
   add(membership_.Status().self);
-  for (const PeerView& peer : membership_.Peers()) {
+  for (const membership::PeerView& peer : membership_.Peers()) {
     if (peer.state == PeerState::kAlive) add(peer.identity);
   }
   if (placement_ != nullptr) {

@@ -50,7 +50,7 @@ class ServiceCalls final : public placement::HandOverTransport {
 
   // `plugins` may be null (a node without a service host). Forwarded calls
   // complete on `loop`.
-  ServiceCalls(Membership& membership, services::ServiceHost* plugins, EventLoop& loop);
+  ServiceCalls(membership::Membership& membership, services::ServiceHost* plugins, EventLoop& loop);
   // Where Explain, HandOver and the unrun rows of GetServices come from.
   // Before calls arrive.
   void SetPlacement(placement::Placement* placement) { placement_ = placement; }
@@ -109,7 +109,7 @@ class ServiceCalls final : public placement::HandOverTransport {
   void ForwardEnded(Forward* forward);
   std::shared_ptr<v1::Domain::Stub> StubFor(const std::string& address);
 
-  Membership& membership_;
+  membership::Membership& membership_;
   services::ServiceHost* plugins_;
   EventLoop& loop_;
   placement::Placement* placement_ = nullptr;

@@ -139,7 +139,7 @@ void ServiceHost::StartService(const std::string& name, const std::string& confi
     if (slot && (slot->instance || slot->isolated)) return;
     slot = std::make_shared<Service>();
     slot->config.name = name;
-    for (const ServiceConfig& configured : options_.services) {
+    for (const config::ServiceConfig& configured : options_.services) {
       if (configured.name == name) slot->config = configured;
     }
     slot->config.config_json = config_json;
@@ -197,7 +197,7 @@ void ServiceHost::Launch(Service& service) {
   const std::filesystem::path dir = ServiceDir(name);
   const std::string version = library->description().version;
 
-  if (service.config.isolation == Isolation::kProcess) {
+  if (service.config.isolation == config::Isolation::kProcess) {
     auto isolated = std::make_shared<IsolatedService>(
         IsolatedService::Options{.service = name,
                                  .plugin = library->description().path,

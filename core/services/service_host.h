@@ -43,7 +43,7 @@ class ServiceHost {
  public:
   struct Options {
     std::vector<std::filesystem::path> dirs;
-    std::vector<ServiceConfig> services;  // for each one's isolation
+    std::vector<config::ServiceConfig> services;  // for each one's isolation
     std::filesystem::path state_dir;  // services' folders: state_dir/services/<name>
     std::filesystem::path host_binary;  // domian-plugin-host
   };
@@ -84,7 +84,7 @@ class ServiceHost {
 
  private:
   struct Service {
-    ServiceConfig config;
+    config::ServiceConfig config;
     ServiceStatus status;
     // Shared with calls in flight, so stopping never frees an instance
     // under a running call (PluginInstance serialises the two).

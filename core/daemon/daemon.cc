@@ -17,7 +17,7 @@
 #include "core/common/net.h"
 #include "core/daemon/heap_trimmer.h"
 #include "core/daemon/node_state.h"
-#include "core/daemon/service_manager.h"
+#include "core/daemon/systemd_notifier.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/placement/placement.h"
@@ -260,7 +260,8 @@ int Daemon::Run() {
        .host_binary = PluginHostBinary()},
       poke_placement);
   rpc::ServiceCalls service_calls(membership, &service_host, loop);
-  ServiceHostServices local_services(service_host, [&membership] { return membership.Status().self.address; });
+  ServiceHostServices local_services(service_host,
+                                     [&membership] { return membership.Status().self.address; });
   MembershipCluster cluster(membership);
   placement::Placement placement(
       {.cluster = config_.cluster, .services = config_.services, .timings = config_.placement},
@@ -327,7 +328,7 @@ int Daemon::Run() {
   }
   membership.Start();
   service_host.Start();
-  ServiceManager service_manager;
+  SystemdNotifier systemd_notifier;
   {
     std::lock_guard lock(self_mu);
     service_host_ptr = &service_host;
@@ -338,8 +339,8 @@ int Daemon::Run() {
   placement.SetViewGeneration([&membership] { return membership.ViewGeneration(); });
   placement.Start();
   // Peers and domianctl can connect from here on.
-  service_manager.Ready("domain " + self.id + " of cluster '" + self.cluster + "' on " +
-                        self.address);
+  systemd_notifier.Ready("domain " + self.id + " of cluster '" + self.cluster + "' on " +
+                         self.address);
   // A daemon is alive when a new connection to its own port is answered:
   // that takes the listener, the EventLoop and Membership's lock (the one
   // every heartbeat, call and status takes). Peers that still exchange
@@ -348,7 +349,7 @@ int Daemon::Run() {
   // resolver cannot look up (an mDNS .local name).
   const std::string probe_address =
       rpc::ProbeAddress(listener->address(), static_cast<uint16_t>(bound_port));
-  const auto watchdog = service_manager.StartWatchdog(
+  const auto watchdog = systemd_notifier.StartWatchdog(
       [probe_address](std::chrono::milliseconds deadline) {
         return rpc::ProbePort(probe_address, deadline);
       });
@@ -363,7 +364,7 @@ int Daemon::Run() {
   int signal_number = 0;
   sigwait(&stop, &signal_number);
   spdlog::info("received {}: leaving the cluster", strsignal(signal_number));
-  service_manager.Stopping();
+  systemd_notifier.Stopping();
 
   // Withdrawing the mDNS record first tells browsers at once (goodbye
   // packets) instead of leaving them a record to try until it expires.

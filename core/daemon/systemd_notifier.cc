@@ -1,4 +1,4 @@
-#include "core/daemon/service_manager.h"
+#include "core/daemon/systemd_notifier.h"
 
 #include <systemd/sd-daemon.h>
 
@@ -9,18 +9,18 @@
 
 namespace domian::daemon {
 
-ServiceManager::~ServiceManager() { StopWatchdog(); }
+SystemdNotifier::~SystemdNotifier() { StopWatchdog(); }
 
-void ServiceManager::Ready(const std::string& status) {
+void SystemdNotifier::Ready(const std::string& status) {
   // sd_notify returns 0 without a $NOTIFY_SOCKET: not run by systemd.
   if (sd_notify(0, ("READY=1\nSTATUS=" + status).c_str()) < 0) {
     spdlog::warn("could not tell the service manager this domain is ready");
   }
 }
 
-void ServiceManager::Stopping() { sd_notify(0, "STOPPING=1\nSTATUS=leaving the cluster"); }
+void SystemdNotifier::Stopping() { sd_notify(0, "STOPPING=1\nSTATUS=leaving the cluster"); }
 
-std::chrono::microseconds ServiceManager::StartWatchdog(Probe probe) {
+std::chrono::microseconds SystemdNotifier::StartWatchdog(Probe probe) {
   // Pings with nobody to hear them (a unit's environment copied into a
   // shell) would only cost wake-ups.
   const char* socket = std::getenv("NOTIFY_SOCKET");
@@ -68,7 +68,7 @@ std::chrono::microseconds ServiceManager::StartWatchdog(Probe probe) {
   return std::chrono::microseconds(usec);
 }
 
-void ServiceManager::StopWatchdog() {
+void SystemdNotifier::StopWatchdog() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;

@@ -1,6 +1,7 @@
-// domiand under a service manager: the sd_notify protocol as systemd runs
-// it (Type=notify, WatchdogSec=), with this test as the manager, listening
-// on the datagram socket it names in $NOTIFY_SOCKET.
+// domiand under a service manager (its side is SystemdNotifier): the
+// sd_notify protocol as systemd runs it (Type=notify, WatchdogSec=), with
+// this test as the manager, listening on the datagram socket it names in
+// $NOTIFY_SOCKET.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <poll.h>

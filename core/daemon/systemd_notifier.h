@@ -1,4 +1,4 @@
-// ServiceManager: what domiand tells systemd (or any service manager that
+// SystemdNotifier: what domiand tells systemd (or any service manager that
 // speaks its notify protocol), through libsystemd's sd_notify: READY=1 once
 // peers and domianctl can connect (Type=notify), STOPPING=1 when it starts
 // leaving, and watchdog pings (WatchdogSec=) for as long as the daemon
@@ -24,12 +24,12 @@ inline constexpr std::chrono::seconds kProbeRetry{1};
 // While the probe keeps failing, a reminder is logged this often.
 inline constexpr std::chrono::seconds kProbeFailureLogInterval{10};
 
-class ServiceManager {
+class SystemdNotifier {
  public:
-  ServiceManager() = default;
-  ~ServiceManager();  // stops the watchdog
-  ServiceManager(const ServiceManager&) = delete;
-  ServiceManager& operator=(const ServiceManager&) = delete;
+  SystemdNotifier() = default;
+  ~SystemdNotifier();  // stops the watchdog
+  SystemdNotifier(const SystemdNotifier&) = delete;
+  SystemdNotifier& operator=(const SystemdNotifier&) = delete;
 
   // READY=1 with a one-line STATUS= for `systemctl status`.
   void Ready(const std::string& status);

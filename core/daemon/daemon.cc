@@ -21,14 +21,14 @@
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/placement/placement.h"
-#include "core/services/service_host.h"
-#include "core/rpc/domain_service.h"
 #include "core/rpc/event_loop.h"
 #include "core/rpc/listener.h"
+#include "core/rpc/node_service.h"
 #include "core/rpc/peer_client.h"
 #include "core/rpc/port_probe.h"
 #include "core/rpc/server_limits.h"
 #include "core/rpc/service_calls.h"
+#include "core/services/service_host.h"
 #include "domian/version.h"
 
 namespace domian::daemon {
@@ -229,7 +229,7 @@ int Daemon::Run() {
                                       }
                                     },
                                     std::move(memory));
-  rpc::DomainService service(membership, clock, traffic);
+  rpc::NodeService service(membership, clock, traffic);
 
   // The node's services and offers go into its identity (ServiceList,
   // hostable, offers) after each placement round; `self_mu` orders those

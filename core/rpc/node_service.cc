@@ -1,6 +1,6 @@
 // Handlers of the Domain service, and the per-call state machine that
 // serves them on the EventLoop.
-#include "core/rpc/domain_service.h"
+#include "core/rpc/node_service.h"
 
 #include <variant>
 
@@ -21,12 +21,12 @@ class UnaryCall final : public EventLoop::Tag {
   using RequestMethod = void (v1::Domain::AsyncService::*)(
       grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
       grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  using Answer = grpc::Status (DomainService::*)(const Request&, Response&);
-  using Defer = void (DomainService::*)(const CallInfo&, const Request&, Response*,
-                                        std::function<void(grpc::Status)>);
+  using Answer = grpc::Status (NodeService::*)(const Request&, Response&);
+  using Defer = void (NodeService::*)(const CallInfo&, const Request&, Response*,
+                                      std::function<void(grpc::Status)>);
   using Handler = std::variant<Answer, Defer>;
 
-  static void Arm(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
+  static void Arm(EventLoop& loop, v1::Domain::AsyncService& service, NodeService& handler,
                   RequestMethod request, Handler handle) {
     auto* call = new UnaryCall(loop, service, handler, request, handle);
     (service.*request)(&call->context_, &call->request_, &call->responder_, loop.queue(),
@@ -56,7 +56,7 @@ class UnaryCall final : public EventLoop::Tag {
   }
 
  private:
-  UnaryCall(EventLoop& loop, v1::Domain::AsyncService& service, DomainService& handler,
+  UnaryCall(EventLoop& loop, v1::Domain::AsyncService& service, NodeService& handler,
             RequestMethod request, Handler handle)
       : loop_(loop),
         service_(service),
@@ -67,7 +67,7 @@ class UnaryCall final : public EventLoop::Tag {
 
   EventLoop& loop_;
   v1::Domain::AsyncService& service_;
-  DomainService& handler_;
+  NodeService& handler_;
   RequestMethod request_method_;
   Handler handle_;
   grpc::ServerContext context_;
@@ -79,37 +79,37 @@ class UnaryCall final : public EventLoop::Tag {
 
 }  // namespace
 
-DomainService::DomainService(membership::Membership& membership, const Clock& clock,
-                             TrafficCounters& traffic)
+NodeService::NodeService(membership::Membership& membership, const Clock& clock,
+                         TrafficCounters& traffic)
     : membership_(membership), clock_(clock), traffic_(traffic), started_(clock.Now()) {}
 
-void DomainService::SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
-                                       config::AdvertiseMode mode) {
+void NodeService::SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
+                                     config::AdvertiseMode mode) {
   discovery_status_ = std::move(source);
   advertise_mode_ = mode;
 }
 
-void DomainService::Serve(EventLoop& loop) {
+void NodeService::Serve(EventLoop& loop) {
   using v1::Domain;
   UnaryCall<v1::ShareIdentityListRequest, v1::ShareIdentityListResponse>::Arm(
       loop, service_, *this, &Domain::AsyncService::RequestShareIdentityList,
-      &DomainService::ShareIdentityList);
+      &NodeService::ShareIdentityList);
   UnaryCall<v1::GetStatusRequest, v1::GetStatusResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestGetStatus, &DomainService::GetStatus);
+      loop, service_, *this, &Domain::AsyncService::RequestGetStatus, &NodeService::GetStatus);
   UnaryCall<v1::ListPeersRequest, v1::ListPeersResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestListPeers, &DomainService::ListPeers);
+      loop, service_, *this, &Domain::AsyncService::RequestListPeers, &NodeService::ListPeers);
   UnaryCall<v1::GetServicesRequest, v1::GetServicesResponse>::Arm(
       loop, service_, *this, &Domain::AsyncService::RequestGetServices,
-      &DomainService::GetServices);
+      &NodeService::GetServices);
   UnaryCall<v1::ListPluginsRequest, v1::ListPluginsResponse>::Arm(
       loop, service_, *this, &Domain::AsyncService::RequestListPlugins,
-      &DomainService::ListPlugins);
+      &NodeService::ListPlugins);
   UnaryCall<v1::InvokeRequest, v1::InvokeResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestInvoke, &DomainService::Invoke);
+      loop, service_, *this, &Domain::AsyncService::RequestInvoke, &NodeService::Invoke);
   UnaryCall<v1::ExplainRequest, v1::ExplainResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestExplain, &DomainService::Explain);
+      loop, service_, *this, &Domain::AsyncService::RequestExplain, &NodeService::Explain);
   UnaryCall<v1::HandOverRequest, v1::HandOverResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestHandOver, &DomainService::HandOver);
+      loop, service_, *this, &Domain::AsyncService::RequestHandOver, &NodeService::HandOver);
 }
 
 grpc::Status ToStatus(const membership::Refusal& refusal) {
@@ -126,8 +126,8 @@ grpc::Status ToStatus(const membership::Refusal& refusal) {
   return {grpc::StatusCode::INTERNAL, refusal.message};
 }
 
-grpc::Status DomainService::ShareIdentityList(const v1::ShareIdentityListRequest& request,
-                                              v1::ShareIdentityListResponse& response) {
+grpc::Status NodeService::ShareIdentityList(const v1::ShareIdentityListRequest& request,
+                                            v1::ShareIdentityListResponse& response) {
   ++traffic_.lists_received;
   const size_t bytes = request.ByteSizeLong();
   traffic_.bytes_received += bytes;
@@ -140,8 +140,8 @@ grpc::Status DomainService::ShareIdentityList(const v1::ShareIdentityListRequest
   return grpc::Status::OK;
 }
 
-grpc::Status DomainService::GetStatus(const v1::GetStatusRequest& /*request*/,
-                                      v1::GetStatusResponse& response) {
+grpc::Status NodeService::GetStatus(const v1::GetStatusRequest& /*request*/,
+                                    v1::GetStatusResponse& response) {
   const membership::MembershipStatus status = membership_.Status();
   *response.mutable_identity() = ToProto(status.self);
   response.set_incarnation(status.counters.incarnation);
@@ -163,17 +163,17 @@ grpc::Status DomainService::GetStatus(const v1::GetStatusRequest& /*request*/,
   return grpc::Status::OK;
 }
 
-grpc::Status DomainService::ListPeers(const v1::ListPeersRequest& /*request*/,
-                                      v1::ListPeersResponse& response) {
+grpc::Status NodeService::ListPeers(const v1::ListPeersRequest& /*request*/,
+                                    v1::ListPeersResponse& response) {
   for (const membership::PeerView& peer : membership_.Peers()) {
     *response.add_peers() = ToProto(peer);
   }
   return grpc::Status::OK;
 }
 
-void DomainService::GetServices(const CallInfo& call, const v1::GetServicesRequest& request,
-                                v1::GetServicesResponse* response,
-                                std::function<void(grpc::Status)> done) {
+void NodeService::GetServices(const CallInfo& call, const v1::GetServicesRequest& request,
+                              v1::GetServicesResponse* response,
+                              std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;
@@ -181,14 +181,14 @@ void DomainService::GetServices(const CallInfo& call, const v1::GetServicesReque
   calls_->GetServices(call, request, response, std::move(done));
 }
 
-grpc::Status DomainService::ListPlugins(const v1::ListPluginsRequest& request,
-                                        v1::ListPluginsResponse& response) {
+grpc::Status NodeService::ListPlugins(const v1::ListPluginsRequest& request,
+                                      v1::ListPluginsResponse& response) {
   if (calls_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no plugins on this node"};
   return calls_->ListPlugins(request, response);
 }
 
-void DomainService::Invoke(const CallInfo& call, const v1::InvokeRequest& request,
-                           v1::InvokeResponse* response, std::function<void(grpc::Status)> done) {
+void NodeService::Invoke(const CallInfo& call, const v1::InvokeRequest& request,
+                         v1::InvokeResponse* response, std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;
@@ -196,9 +196,9 @@ void DomainService::Invoke(const CallInfo& call, const v1::InvokeRequest& reques
   calls_->Invoke(call, request, response, std::move(done));
 }
 
-void DomainService::Explain(const CallInfo& call, const v1::ExplainRequest& request,
-                            v1::ExplainResponse* response,
-                            std::function<void(grpc::Status)> done) {
+void NodeService::Explain(const CallInfo& call, const v1::ExplainRequest& request,
+                          v1::ExplainResponse* response,
+                          std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;
@@ -206,9 +206,9 @@ void DomainService::Explain(const CallInfo& call, const v1::ExplainRequest& requ
   calls_->Explain(call, request, response, std::move(done));
 }
 
-void DomainService::HandOver(const CallInfo& call, const v1::HandOverRequest& request,
-                             v1::HandOverResponse* response,
-                             std::function<void(grpc::Status)> done) {
+void NodeService::HandOver(const CallInfo& call, const v1::HandOverRequest& request,
+                           v1::HandOverResponse* response,
+                           std::function<void(grpc::Status)> done) {
   if (calls_ == nullptr) {
     done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
     return;

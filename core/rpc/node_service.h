@@ -1,6 +1,8 @@
-// The gRPC face of a domain: a thin layer that converts requests to the
-// core's types, hands them to Membership, and converts the answer back.
-// Calls are served on the daemon's EventLoop thread.
+// NodeService: the gRPC face of a node, serving the proto service
+// domian.v1.Domain (a wire contract, so it keeps its name). A thin layer
+// that converts requests to the core's types, hands them to Membership,
+// and converts the answer back. Calls are served on the daemon's
+// EventLoop thread.
 #pragma once
 
 #include <chrono>
@@ -17,9 +19,9 @@
 
 namespace domian::rpc {
 
-class DomainService {
+class NodeService {
  public:
-  DomainService(membership::Membership& membership, const Clock& clock, TrafficCounters& traffic);
+  NodeService(membership::Membership& membership, const Clock& clock, TrafficCounters& traffic);
 
   // For grpc::ServerBuilder::RegisterService.
   grpc::Service* service() { return &service_; }

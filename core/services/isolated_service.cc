@@ -8,7 +8,7 @@
 #include <boost/process.hpp>
 #include <deque>
 
-#include "core/services/service_state.h"
+#include "core/services/saved_state.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace bp = boost::process;

@@ -1,6 +1,6 @@
 #include "core/services/service_host.h"
 
-#include "core/services/service_state.h"
+#include "core/services/saved_state.h"
 
 #include <poll.h>
 #include <spdlog/spdlog.h>

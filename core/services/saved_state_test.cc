@@ -1,6 +1,6 @@
 // Saved epochs: what counts as one, what is recovered at start, and that
 // a write replaces the file whole.
-#include "core/services/service_state.h"
+#include "core/services/saved_state.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

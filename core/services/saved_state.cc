@@ -1,4 +1,4 @@
-#include "core/services/service_state.h"
+#include "core/services/saved_state.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>

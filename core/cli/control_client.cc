@@ -9,8 +9,8 @@
 #include "core/membership/wire_limits.h"
 #include "core/model/identity.h"
 #include "core/rpc/convert.h"
-#include "core/rpc/peer_client.h"
-#include "core/rpc/service_calls.h"
+#include "core/routing/service_router.h"
+#include "core/rpc/channels.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::cli {
@@ -82,7 +82,7 @@ std::string SizeRefusal(const grpc::Status& status, const std::string& address) 
 
 std::string ArgumentsOverLimit(uint64_t bytes) {
   return "the arguments are " + std::to_string(bytes) + " bytes, over the limit of " +
-         Limit(rpc::kMaxArgsBytes);
+         Limit(routing::kMaxArgsBytes);
 }
 
 }  // namespace
@@ -99,10 +99,10 @@ ControlResult<std::string> ReadArguments(std::istream& in) {
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     const auto got = static_cast<size_t>(in.gcount());
     total += got;
-    if (document.size() <= rpc::kMaxArgsBytes) document.append(buffer, got);
+    if (document.size() <= routing::kMaxArgsBytes) document.append(buffer, got);
   }
   if (in.bad()) return ControlError{"cannot read the arguments from stdin"};
-  if (total > rpc::kMaxArgsBytes) return ControlError{ArgumentsOverLimit(total)};
+  if (total > routing::kMaxArgsBytes) return ControlError{ArgumentsOverLimit(total)};
   return document;
 }
 
@@ -275,7 +275,7 @@ ControlResult<nlohmann::json> ControlClient::Call(const std::string& service,
                                                   const std::string& args_json) {
   // Said here rather than sent: the node would refuse it anyway, and
   // parsing megabytes only to say "not JSON" would hide the reason.
-  if (args_json.size() > rpc::kMaxArgsBytes) {
+  if (args_json.size() > routing::kMaxArgsBytes) {
     return ControlError{ArgumentsOverLimit(args_json.size())};
   }
   if (!nlohmann::json::accept(args_json)) {

@@ -1,6 +1,6 @@
-// Daemon: one running domain. Owns the order of start-up and shutdown:
-// state folder -> membership -> gRPC server; on SIGTERM/SIGINT the reverse,
-// after telling peers it is leaving.
+// Daemon: domiand's process around one Node (core/node): the open-file
+// limit, readiness and the watchdog for the service manager, and the wait
+// for SIGTERM/SIGINT, on which the node says goodbye and stops.
 #pragma once
 
 #include <memory>

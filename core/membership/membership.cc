@@ -25,7 +25,7 @@ bool IsRefusalCode(int code) {
 Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
                        config::MembershipTimings timings, PeerTransport& transport,
                        const Clock& clock, std::function<void(uint64_t)> on_incarnation,
-                       PeerMemory memory)
+                       PeerMemory memory, MembershipObservers observers)
     : transport_(transport),
       clock_(clock),
       timings_(timings),
@@ -37,6 +37,7 @@ Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::str
       remembered_(timings.seed_retry),
       remember_(std::move(memory.remember)),
       next_remember_(clock.Now()),
+      observers_(std::move(observers)),
       reported_incarnation_(incarnation),
       persisted_incarnation_(incarnation) {
   const MonoTime now = clock.Now();
@@ -335,7 +336,7 @@ void Membership::Report(const Events& events) {
                   events.pace.members, events.pace.exchanges_per_tick,
                   FormatDuration(events.pace.suspect_after), FormatDuration(events.pace.dead_after));
   }
-  if (!events.changes.empty() && peer_change_observer_) peer_change_observer_();
+  if (!events.changes.empty() && observers_.peers_changed) observers_.peers_changed();
   if (events.lonely) {
     if (*events.lonely) {
       spdlog::warn("no live peers: this domain is lonely");
@@ -346,9 +347,9 @@ void Membership::Report(const Events& events) {
     // older flip arriving late is dropped, so the observer ends on the
     // latest value.
     std::lock_guard lock(observer_mu_);
-    if (lonely_observer_ && events.lonely_sequence > observed_lonely_sequence_) {
+    if (observers_.lonely && events.lonely_sequence > observed_lonely_sequence_) {
       observed_lonely_sequence_ = events.lonely_sequence;
-      lonely_observer_(*events.lonely);
+      observers_.lonely(*events.lonely);
     }
   }
   if (events.incarnation) {
@@ -475,15 +476,6 @@ void Membership::NoteVanished(const std::string& address) {
   if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
     inbox_[address] = {"", true};
   }
-}
-
-void Membership::SetPeerChangeObserver(std::function<void()> observer) {
-  peer_change_observer_ = std::move(observer);
-}
-
-void Membership::SetLonelyObserver(std::function<void(bool)> observer) {
-  std::lock_guard lock(observer_mu_);
-  lonely_observer_ = std::move(observer);
 }
 
 void Membership::ApplyDiscoveries() {

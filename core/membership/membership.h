@@ -53,6 +53,19 @@ class PeerTransport {
 // Peers a node knew in an earlier life, so that a restart with no seed that
 // answers (or without mDNS) still finds its cluster: Serf's snapshot, for
 // the same reason. Kept by the daemon in node.state_dir.
+// Who hears of changes; wired when the node is built, before anything
+// starts, so no observer is ever missing or replaced while in use.
+struct MembershipObservers {
+  // Called with the new value whenever this node becomes lonely or stops
+  // being lonely, in order, never concurrently (Discovery browses harder
+  // while lonely).
+  std::function<void(bool lonely)> lonely;
+  // Called (outside the membership lock, on the thread that noticed) after
+  // any peer changed state: placement reacts to a death at once instead of
+  // at its next round. Must not block.
+  std::function<void()> peers_changed;
+};
+
 struct PeerMemory {
   // Called while lonely, with a growing pause, like discovered addresses.
   std::vector<HeartbeatTarget> remembered;
@@ -104,7 +117,7 @@ class Membership {
   Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
              config::MembershipTimings timings, PeerTransport& transport,
              const Clock& clock, std::function<void(uint64_t)> on_incarnation,
-             PeerMemory memory = {});
+             PeerMemory memory = {}, MembershipObservers observers = {});
   ~Membership();
   Membership(const Membership&) = delete;
   Membership& operator=(const Membership&) = delete;
@@ -132,15 +145,6 @@ class Membership {
   // heartbeat tick. A vanished record never makes a peer dead.
   void NoteDiscovered(const std::string& id, const std::string& address);
   void NoteVanished(const std::string& address);
-
-  // Called with the new value whenever this node becomes lonely or stops
-  // being lonely, in order, never concurrently. Set before Start().
-  void SetLonelyObserver(std::function<void(bool lonely)> observer);
-
-  // Called (outside the membership lock, on the thread that noticed) after
-  // any peer changed state: placement reacts to a death at once instead of
-  // at its next round. Must not block. Set before Start().
-  void SetPeerChangeObserver(std::function<void()> observer);
 
   // Exchanges identity lists with live peer `id`, at the address this node
   // knows for it, and merges the reply before returning: what the table
@@ -230,9 +234,8 @@ class Membership {
   std::mutex inbox_mu_;
   std::map<std::string, Finding> inbox_;  // by address; guarded by inbox_mu_
 
-  std::mutex observer_mu_;            // serialises lonely_observer_ calls
-  std::function<void(bool)> lonely_observer_;
-  std::function<void()> peer_change_observer_;  // set before Start(), then only read
+  std::mutex observer_mu_;            // serialises observers_.lonely calls
+  const MembershipObservers observers_;
   uint64_t observed_lonely_sequence_ = 0;  // guarded by observer_mu_
   uint64_t reported_incarnation_;
   std::mutex persist_mu_;             // orders on_incarnation_ calls

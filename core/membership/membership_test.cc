@@ -51,14 +51,16 @@ class InMemoryNetwork final : public PeerTransport {
 class MembershipTest : public ::testing::Test {
  protected:
   Membership& Add(const std::string& id, std::vector<std::string> seeds,
-                  std::vector<HeartbeatTarget> remembered = {}, uint64_t incarnation = 1) {
+                  std::vector<HeartbeatTarget> remembered = {}, uint64_t incarnation = 1,
+                  MembershipObservers observers = {}) {
     Identity self{id, "home", "0.1.0", Address(id), {}, {}, {}, kProtocolVersion};
     auto node = std::make_unique<Membership>(
         self, incarnation, std::move(seeds), timings_, network_, clock_,
         [this, id](uint64_t value) { persisted_[id] = value; },
         PeerMemory{std::move(remembered), [this, id](const std::vector<HeartbeatTarget>& peers) {
                      remembered_[id] = peers;
-                   }});
+                   }},
+        std::move(observers));
     network_.Attach(self.address, node.get());
     nodes_[id] = std::move(node);
     return *nodes_[id];
@@ -401,10 +403,9 @@ TEST_F(MembershipTest, ADiscoveredAddressThatIsThisNodeIsDropped) {
 }
 
 TEST_F(MembershipTest, TheLonelyObserverHearsEveryFlipInOrder) {
-  Membership& a = Add("a", {});
-  Add("b", {Address("a")});
   std::vector<bool> heard;
-  a.SetLonelyObserver([&](bool lonely) { heard.push_back(lonely); });
+  Add("a", {}, {}, 1, {.lonely = [&](bool lonely) { heard.push_back(lonely); }});
+  Add("b", {Address("a")});
   Rounds(3);
   network_.Detach(Address("b"));
   paused_.insert("b");
@@ -413,10 +414,9 @@ TEST_F(MembershipTest, TheLonelyObserverHearsEveryFlipInOrder) {
 }
 
 TEST_F(MembershipTest, ThePeerChangeObserverHearsOfADeathInTheRoundItIsDeclared) {
-  Membership& a = Add("a", {});
-  Add("b", {Address("a")});
   int heard = 0;
-  a.SetPeerChangeObserver([&] { ++heard; });
+  Add("a", {}, {}, 1, {.peers_changed = [&] { ++heard; }});
+  Add("b", {Address("a")});
   Rounds(3);
   EXPECT_EQ(heard, 1) << "learning of b is a change";
   network_.Detach(Address("b"));

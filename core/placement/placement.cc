@@ -11,20 +11,9 @@
 namespace domian::placement {
 namespace {
 
-// How often an incoming HandOver looks whether the service runs yet.
-constexpr std::chrono::milliseconds kHandOverPoll{10};
-
-// gRPC status codes used in AcceptHandOver's answers (grpc::StatusCode
-// values; this layer does not include gRPC).
-constexpr int kAlreadyExists = 6;
-constexpr int kPermissionDenied = 7;
-constexpr int kResourceExhausted = 8;
-constexpr int kFailedPrecondition = 9;
-constexpr int kAborted = 10;
-constexpr int kOutOfRange = 11;
-constexpr int kUnavailable = 14;
-
-constexpr char kHandingOver[] = "handing-over";
+// How often a hand-over being started here looks again without a Poke():
+// a change a LocalServices did not report is seen this late at worst.
+constexpr std::chrono::milliseconds kStartRecheck{1000};
 
 std::optional<Kind> ParseKind(std::string_view text) {
   if (text == "singleton") return Kind::kSingleton;
@@ -57,9 +46,31 @@ uint64_t EpochAfter(uint64_t epoch, uint64_t step) {
   return epoch >= kMaxEpoch || kMaxEpoch - epoch <= step ? kMaxEpoch : epoch + step;
 }
 
-bool IsClaim(std::string_view state) {
-  return state == "starting" || state == "running" || state == "restarting" ||
-         state == kHandingOver;
+absl::Status CheckHandOverRequest(const HandOverRequest& request) {
+  std::string malformed;
+  if (!IsValidServiceName(request.service)) {
+    malformed = "service is not a service name";
+  } else if (!IsValidNodeId(request.from)) {
+    malformed = "from is not a node id";
+  } else if (request.epoch == 0 || request.epoch > kMaxEpoch) {
+    malformed = "epoch " + std::to_string(request.epoch) + " is out of range (1 to " +
+                std::to_string(kMaxEpoch) + ")";
+  } else if (request.config_json.size() > kMaxHandOverConfigBytes) {
+    malformed = "config_json is " + std::to_string(request.config_json.size()) +
+                " bytes, over the limit of " + std::to_string(kMaxHandOverConfigBytes);
+  }
+  if (!malformed.empty()) {
+    // The names may be anything here: not logged.
+    spdlog::warn("refused a malformed hand-over: {}", malformed);
+    return absl::InvalidArgumentError("malformed hand-over: " + malformed);
+  }
+  if (request.state && request.state->size() > kMaxHandOverStateBytes) {
+    const std::string why = "its state is " + std::to_string(request.state->size()) +
+                            " bytes, over the limit of " + std::to_string(kMaxHandOverStateBytes);
+    spdlog::warn("refused a hand-over of {} from {}: {}", request.service, request.from, why);
+    return absl::ResourceExhaustedError(why);
+  }
+  return absl::OkStatus();
 }
 
 // One round's reading of the cluster: every node's offers and claims.
@@ -130,6 +141,7 @@ void Placement::Poke() {
   {
     std::lock_guard lock(loop_mu_);
     poked_ = true;
+    ++pokes_;
   }
   loop_cv_.notify_all();
 }
@@ -149,10 +161,10 @@ void Placement::Loop() {
 }
 
 bool Placement::RoundDue() {
-  if (!view_generation_) return true;
+  if (!options_.view_generation) return true;
   const MonoTime now = clock_.Now();
   // Read before the round: a change while it runs makes the next one due.
-  const uint64_t generation = view_generation_();
+  const uint64_t generation = options_.view_generation();
   const bool due = generation != round_generation_ ||
                    now - last_round_ >= kQuietRoundInterval ||
                    // The end of `settle` is a timer too; start-up is short.
@@ -200,17 +212,18 @@ Placement::Observed Placement::Observe() {
   for (const auto& [name, local] : local_) {
     seen.max_epoch[name] = std::max(seen.max_epoch[name], local.epoch);
     seen.reported_epoch[name] = std::max(seen.reported_epoch[name], local.epoch);
-    std::string state = local.handing_over.empty() ? "" : kHandingOver;
+    std::optional<ServiceState> state;
+    if (!local.handing_over.empty()) state = ServiceState::kHandingOver;
     std::string endpoint;
     if (const auto it = seen.local.find(name); it != seen.local.end()) {
-      if (state.empty()) state = it->second.state;
+      if (!state) state = it->second.state;
       endpoint = it->second.endpoint;
     }
-    if (IsClaim(state)) {
-      seen.claims[name].push_back({self.id, view.self.address, state, local.epoch, endpoint,
+    if (state && IsClaim(*state)) {
+      seen.claims[name].push_back({self.id, view.self.address, *state, local.epoch, endpoint,
                                    local.handing_over, local.hand_over_epoch});
       seen.runs[self.id].insert(name);
-      if (state == "running") seen.running_anywhere.insert(name);
+      if (*state == ServiceState::kRunning) seen.running_anywhere.insert(name);
     }
   }
   seen.nodes.push_back(std::move(self));
@@ -245,12 +258,13 @@ Placement::Observed Placement::Observe() {
     for (const ServiceRecord& record : identity.services) {
       seen.max_epoch[record.name] = std::max(seen.max_epoch[record.name], record.epoch);
       seen.reported_epoch[record.name] = std::max(seen.reported_epoch[record.name], record.epoch);
-      if (!node.alive || !IsClaim(record.state)) continue;
-      seen.claims[record.name].push_back({identity.id, identity.address, record.state,
-                                          record.epoch, record.endpoint, record.hand_over_to,
+      const ServiceState state = ParseServiceState(record.state);
+      if (!node.alive || !IsClaim(state)) continue;
+      seen.claims[record.name].push_back({identity.id, identity.address, state, record.epoch,
+                                          record.endpoint, record.hand_over_to,
                                           record.hand_over_epoch});
       seen.runs[identity.id].insert(record.name);
-      if (record.state == "running") seen.running_anywhere.insert(record.name);
+      if (state == ServiceState::kRunning) seen.running_anywhere.insert(record.name);
     }
     // Alive without a break, in the same incarnation: what migrate_after
     // is measured from.
@@ -327,21 +341,43 @@ void Placement::RememberConfigs(
 }
 
 void Placement::RunOnce() {
-  std::optional<std::pair<std::string, std::string>> move;
+  std::vector<Action> actions;
   Observed seen;
   {
-    std::lock_guard lock(mu_);
-    seen = Observe();
-    move = Reconcile(seen);
+    std::lock_guard apply(apply_mu_);
+    {
+      std::lock_guard lock(mu_);
+      seen = Observe();
+      actions = Reconcile(seen);
+    }
+    Apply(actions);
   }
-  if (move) MoveTo(move->first, move->second, seen);
+  if (!actions.empty() && actions.back().kind == Action::Kind::kMove) {
+    MoveTo(actions.back().service, actions.back().node, seen);
+  }
   // Records also change with the plugin host's own state (starting ->
   // running, endpoints), so the node looks after every round.
   Changed();
 }
 
-std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed& seen) {
+void Placement::Apply(const std::vector<Action>& actions) {
+  for (const Action& action : actions) {
+    switch (action.kind) {
+      case Action::Kind::kStart:
+        local_services_.Start(action.service, action.config_json, action.epoch, action.state);
+        break;
+      case Action::Kind::kStop:
+        local_services_.Stop(action.service);
+        break;
+      case Action::Kind::kMove:
+        break;  // MoveTo, once apply_mu_ is released
+    }
+  }
+}
+
+std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
   const MonoTime now = clock_.Now();
+  std::vector<Action> actions;
   std::optional<std::pair<std::string, std::string>> move;
   std::set<std::string> services = seen.wanted;
   for (const auto& [name, local] : local_) services.insert(name);
@@ -351,7 +387,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
     auto mine = local_.find(name);
     if (spec == seen.specs.end()) {
       // Its plugin is gone everywhere, this node included.
-      if (mine != local_.end()) StopHere(name, "its plugin is gone");
+      if (mine != local_.end()) actions.push_back(StopHere(name, "its plugin is gone"));
       continue;
     }
     const bool wanted = seen.wanted.contains(name);
@@ -366,7 +402,7 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
     if (mine != local_.end() && !mine->second.handing_over.empty()) continue;
     const auto status = seen.local.find(name);
     const bool failed = mine != local_.end() && status != seen.local.end() &&
-                        status->second.state == "failed";
+                        status->second.state == ServiceState::kFailed;
 
     if (spec->second.kind == Kind::kPerNode) {
       // No other node can stand in for this one's copy: a copy that kept
@@ -376,24 +412,26 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
         if (!local.failed_at) {
           local.failed_at = now;
         } else if (now - *local.failed_at >= options_.timings.failed_hold) {
-          StopHere(name, "it failed " + Ms(options_.timings.failed_hold) + " ago; trying again");
+          actions.push_back(
+              StopHere(name, "it failed " + Ms(options_.timings.failed_hold) + " ago; trying again"));
         }
         continue;
       }
       if (mine == local_.end()) {
         if (wanted && chosen_here) {
           // Each node's copy has epochs of its own.
-          StartHere(name, EpochAfter(local_services_.LastEpoch(name)), [&] {
+          actions.push_back(StartHere(name, EpochAfter(local_services_.LastEpoch(name)), [&] {
             for (const config::ServiceConfig& s : options_.services) {
               if (s.name == name) return s.config_json;
             }
             return std::string("{}");
-          }(), std::nullopt);
+          }(), std::nullopt));
         }
       } else if (!wanted || !candidate) {
-        StopHere(name, !wanted ? "no node wants it any more"
-                       : verdict != decision.verdicts.end() ? verdict->reason
-                                                            : "it cannot run here");
+        actions.push_back(StopHere(name, !wanted ? "no node wants it any more"
+                                         : verdict != decision.verdicts.end()
+                                             ? verdict->reason
+                                             : "it cannot run here"));
       }
       continue;
     }
@@ -403,13 +441,13 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
       Local& local = mine->second;
       if (failed) {
         gave_up_[name] = now + options_.timings.failed_hold;
-        StopHere(name, "it kept failing here (" + status->second.detail +
-                           "); the next candidate takes it for " +
-                           Ms(options_.timings.failed_hold));
+        actions.push_back(StopHere(name, "it kept failing here (" + status->second.detail +
+                                             "); the next candidate takes it for " +
+                                             Ms(options_.timings.failed_hold)));
         continue;
       }
       if (!wanted) {
-        StopHere(name, "no live node wants it any more");
+        actions.push_back(StopHere(name, "no live node wants it any more"));
         continue;
       }
       // Two owners (a healed partition, a paused owner that woke up):
@@ -432,9 +470,9 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
         }
       }
       if (winner != nullptr) {
-        StopHere(name, "node " + winner->node + " also runs it, under epoch " +
-                           std::to_string(winner->epoch) + " (here " +
-                           std::to_string(local.epoch) + "), and keeps it");
+        actions.push_back(StopHere(name, "node " + winner->node + " also runs it, under epoch " +
+                                             std::to_string(winner->epoch) + " (here " +
+                                             std::to_string(local.epoch) + "), and keeps it"));
         continue;
       }
       if (move || decision.state != "placed" || decision.owners.front() == seen.self) continue;
@@ -460,28 +498,32 @@ std::optional<std::pair<std::string, std::string>> Placement::Reconcile(Observed
     // A node that just started may not have heard of the owner yet.
     if (now - started_at_ < options_.timings.settle) continue;
     const auto config = seen.config.find(name);
-    StartHere(name, EpochAfter(seen.max_epoch[name]),
-              config == seen.config.end() ? "{}" : config->second, std::nullopt);
+    actions.push_back(StartHere(name, EpochAfter(seen.max_epoch[name]),
+                                config == seen.config.end() ? "{}" : config->second,
+                                std::nullopt));
   }
-  return move;
+  if (move) actions.push_back({.kind = Action::Kind::kMove, .service = move->first,
+                               .node = move->second});
+  return actions;
 }
 
-void Placement::StartHere(const std::string& service, uint64_t epoch,
-                          const std::string& config_json,
-                          const std::optional<std::string>& state) {
+Placement::Action Placement::StartHere(const std::string& service, uint64_t epoch,
+                                       const std::string& config_json,
+                                       const std::optional<std::string>& state) {
   const std::string config = nlohmann::json::accept(config_json) ? config_json : "{}";
   if (config != config_json) {
     spdlog::warn("service {}: its configuration is not JSON; starting it with {{}}", service);
   }
   spdlog::info("starting service {} here under epoch {}", service, epoch);
   local_[service] = {.epoch = epoch, .since = clock_.Now(), .config_json = config};
-  local_services_.Start(service, config, epoch, state);
+  return {.kind = Action::Kind::kStart, .service = service, .epoch = epoch,
+          .config_json = config, .state = state};
 }
 
-void Placement::StopHere(const std::string& service, const std::string& why) {
+Placement::Action Placement::StopHere(const std::string& service, const std::string& why) {
   spdlog::info("stopping service {} here: {}", service, why);
   local_.erase(service);
-  local_services_.Stop(service);
+  return {.kind = Action::Kind::kStop, .service = service};
 }
 
 bool Placement::MoveTo(const std::string& service, const std::string& node,
@@ -516,34 +558,43 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
   }
   const MonoTime begun = clock_.Now();
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard apply(apply_mu_);
     request.state = local_services_.Stop(service);
   }
-  const std::string problem = transport_.HandOver(address->second, request);
+  const absl::Status answer = transport_.HandOver(address->second, request);
+  // The receiver's words, or the code when it gave none.
+  const std::string problem =
+      answer.message().empty() ? absl::StatusCodeToString(answer.code())
+                               : std::string(answer.message());
   {
-    std::lock_guard lock(mu_);
-    if (problem.empty()) {
-      local_.erase(service);
-      spdlog::info("service {} moved to {} under epoch {} ({} from stop to running there)",
-                   service, node, request.epoch, Ms(clock_.Now() - begun));
-    } else if (leaving) {
-      local_.erase(service);
-      spdlog::warn("service {}: {} did not take it ({}); it stays stopped here", service, node,
-                   problem);
-    } else {
-      spdlog::warn("service {}: {} did not take it ({}); running it here again", service, node,
-                   problem);
-      refused_[{service, node}] = clock_.Now() + options_.timings.migrate_after;
-      // Above the epoch offered, in case the other node did start it.
-      StartHere(service, EpochAfter(epoch, 2), request.config_json, std::nullopt);
+    std::lock_guard apply(apply_mu_);
+    std::optional<Action> restart;
+    {
+      std::lock_guard lock(mu_);
+      if (answer.ok()) {
+        local_.erase(service);
+        spdlog::info("service {} moved to {} under epoch {} ({} from stop to running there)",
+                     service, node, request.epoch, Ms(clock_.Now() - begun));
+      } else if (leaving) {
+        local_.erase(service);
+        spdlog::warn("service {}: {} did not take it ({}); it stays stopped here", service, node,
+                     problem);
+      } else {
+        spdlog::warn("service {}: {} did not take it ({}); running it here again", service, node,
+                     problem);
+        refused_[{service, node}] = clock_.Now() + options_.timings.migrate_after;
+        // Above the epoch offered, in case the other node did start it.
+        restart = StartHere(service, EpochAfter(epoch, 2), request.config_json, std::nullopt);
+      }
     }
+    if (restart) Apply({*restart});
   }
   Changed();
   // Calls to the service reach this node first for a while (clients ask
   // the node they know): learn the new owner's record from the owner now,
   // rather than at its next heartbeat.
-  if (problem.empty() && !leaving) cluster_.Confirm(node, kHandOverConfirmTimeout);
-  return problem.empty();
+  if (answer.ok() && !leaving) cluster_.Confirm(node, kHandOverConfirmTimeout);
+  return answer.ok();
 }
 
 void Placement::HandOffAll(std::chrono::milliseconds budget) {
@@ -573,45 +624,45 @@ void Placement::HandOffAll(std::chrono::milliseconds budget) {
   }
 }
 
-std::string Placement::RefuseHandOver(const HandOverRequest& request, const Observed& seen,
-                                      bool confirmed, int& code) const {
-  auto refuse = [&code](int with, std::string why) {
-    code = with;
-    return why;
+absl::Status Placement::RefuseHandOver(const HandOverRequest& request, const Observed& seen,
+                                       bool confirmed) const {
+  using Code = absl::StatusCode;
+  auto refuse = [](Code code, const std::string& why) {
+    return absl::Status(code, why);
   };
   const std::string& service = request.service;
   if (request.cluster != options_.cluster) {
-    return refuse(kFailedPrecondition, "cluster '" + request.cluster + "' is not ours");
+    return refuse(Code::kFailedPrecondition, "cluster '" + request.cluster + "' is not ours");
   }
   // A stopping node would only stop it again, with its state stuck here.
-  if (leaving_) return refuse(kUnavailable, "this node is stopping");
+  if (leaving_) return refuse(Code::kUnavailable, "this node is stopping");
   if (request.state && request.state->size() > kMaxHandOverStateBytes) {
-    return refuse(kResourceExhausted,
+    return refuse(Code::kResourceExhausted,
                   "its state is " + std::to_string(request.state->size()) +
                       " bytes, over the limit of " + std::to_string(kMaxHandOverStateBytes));
   }
   if (request.epoch == 0 || request.epoch > kMaxEpoch) {
-    return refuse(kOutOfRange, "epoch " + std::to_string(request.epoch) +
+    return refuse(Code::kOutOfRange, "epoch " + std::to_string(request.epoch) +
                                    " is out of range (1 to " + std::to_string(kMaxEpoch) + ")");
   }
   const NodeView* from = seen.Node(request.from);
   if (from == nullptr || !from->alive || request.from == seen.self) {
-    return refuse(kPermissionDenied, "'" + request.from + "' is not a live peer of this node");
+    return refuse(Code::kPermissionDenied, "'" + request.from + "' is not a live peer of this node");
   }
   const auto spec = seen.specs.find(service);
   if (spec == seen.specs.end() || !seen.Node(seen.self)->plugins.contains(service)) {
-    return refuse(kFailedPrecondition, "no plugin for " + service + " here");
+    return refuse(Code::kFailedPrecondition, "no plugin for " + service + " here");
   }
   if (spec->second.kind != Kind::kSingleton) {
-    return refuse(kFailedPrecondition, service + " is a per-node service: each node runs its own");
+    return refuse(Code::kFailedPrecondition, service + " is a per-node service: each node runs its own");
   }
   const Decision decision = seen.Decide(service);
   for (const Verdict& verdict : decision.verdicts) {
     if (verdict.node == seen.self && !verdict.candidate) {
-      return refuse(kFailedPrecondition, service + " cannot run here: " + verdict.reason);
+      return refuse(Code::kFailedPrecondition, service + " cannot run here: " + verdict.reason);
     }
   }
-  if (local_.contains(service)) return refuse(kAlreadyExists, service + " already runs here");
+  if (local_.contains(service)) return refuse(Code::kAlreadyExists, service + " already runs here");
   static const std::vector<Claim> kNoClaims;
   const auto found = seen.claims.find(service);
   const std::vector<Claim>& claims = found == seen.claims.end() ? kNoClaims : found->second;
@@ -620,33 +671,33 @@ std::string Placement::RefuseHandOver(const HandOverRequest& request, const Obse
   // refused rather than making a second owner.
   for (const Claim& claim : claims) {
     if (claim.epoch >= request.epoch) {
-      return refuse(kAborted, "node " + claim.node + " runs " + service + " under epoch " +
+      return refuse(Code::kAborted, "node " + claim.node + " runs " + service + " under epoch " +
                                   std::to_string(claim.epoch));
     }
   }
-  if (!confirmed) return "";
+  if (!confirmed) return absl::OkStatus();
 
   // The sender, in its own words: the owner, moving it here, under this epoch.
   const auto sender = std::find_if(claims.begin(), claims.end(),
                                    [&](const Claim& claim) { return claim.node == request.from; });
   if (sender == claims.end()) {
-    return refuse(kPermissionDenied, "node " + request.from + " does not run " + service +
+    return refuse(Code::kPermissionDenied, "node " + request.from + " does not run " + service +
                                          " (asked just now)");
   }
-  if (sender->state != kHandingOver || sender->hand_over_to != seen.self ||
+  if (sender->state != ServiceState::kHandingOver || sender->hand_over_to != seen.self ||
       sender->hand_over_epoch != request.epoch) {
-    return refuse(kPermissionDenied,
+    return refuse(Code::kPermissionDenied,
                   "node " + request.from + " does not hand " + service +
                       " to this node under epoch " + std::to_string(request.epoch) +
-                      ": asked just now, it says " + sender->state +
-                      (sender->state == kHandingOver
+                      ": asked just now, it says " + std::string(ServiceStateName(sender->state)) +
+                      (sender->state == ServiceState::kHandingOver
                            ? " to '" + sender->hand_over_to + "' under epoch " +
                                  std::to_string(sender->hand_over_epoch)
                            : " under epoch " + std::to_string(sender->epoch)));
   }
   for (const Claim& claim : claims) {
     if (claim.node != request.from && claim.epoch >= sender->epoch) {
-      return refuse(kAborted, "node " + claim.node + " runs " + service + " under epoch " +
+      return refuse(Code::kAborted, "node " + claim.node + " runs " + service + " under epoch " +
                                   std::to_string(claim.epoch) + ", not below " + request.from +
                                   "'s " + std::to_string(sender->epoch));
     }
@@ -656,77 +707,117 @@ std::string Placement::RefuseHandOver(const HandOverRequest& request, const Obse
   // offer is raised above it when started, not refused.
   const auto reported = seen.reported_epoch.find(service);
   if (reported != seen.reported_epoch.end() && request.epoch <= reported->second) {
-    return refuse(kOutOfRange, "epoch " + std::to_string(request.epoch) + " is not above " +
+    return refuse(Code::kOutOfRange, "epoch " + std::to_string(request.epoch) + " is not above " +
                                    std::to_string(reported->second) +
                                    ", the highest this node knows for " + service);
   }
   const auto known = seen.max_epoch.find(service);
   const uint64_t highest = known == seen.max_epoch.end() ? 0 : known->second;
   if (request.epoch > EpochAfter(highest, kMaxHandOverEpochLead)) {
-    return refuse(kOutOfRange, "epoch " + std::to_string(request.epoch) + " is more than " +
+    return refuse(Code::kOutOfRange, "epoch " + std::to_string(request.epoch) + " is more than " +
                                    std::to_string(kMaxHandOverEpochLead) + " above " +
                                    std::to_string(highest) + ", the highest this node knows for " +
                                    service);
   }
-  return "";
+  return absl::OkStatus();
 }
 
-std::string Placement::AcceptHandOver(const HandOverRequest& request, int& code) {
+absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
+  auto refused = [&request](absl::Status status) {
+    spdlog::warn("refused a hand-over of {} from {}: {}", request.service, request.from,
+                 StatusMessage(status));
+    return status;
+  };
   // What this node already holds rules most bad requests out before it
   // calls anyone.
   {
     std::lock_guard lock(mu_);
     const Observed seen = Observe();
-    std::string problem = RefuseHandOver(request, seen, /*confirmed=*/false, code);
-    if (!problem.empty()) return problem;
+    if (absl::Status problem = RefuseHandOver(request, seen, /*confirmed=*/false); !problem.ok()) {
+      return refused(problem);
+    }
   }
   // The request is only a claim by whoever connected; the sender's record
   // for the service, as the sender itself states it now, decides. Outside
   // the lock: it is a call over the network.
   if (!cluster_.Confirm(request.from, kHandOverConfirmTimeout)) {
-    code = kPermissionDenied;
-    return "node " + request.from + " did not confirm it: not a live peer, or no answer within " +
-           Ms(kHandOverConfirmTimeout);
+    return refused(absl::PermissionDeniedError(
+        "node " + request.from + " did not confirm it: not a live peer, or no answer within " +
+        Ms(kHandOverConfirmTimeout)));
   }
+  const auto deadline = std::chrono::steady_clock::now() + kHandOverStartDeadline;
   uint64_t epoch = 0;
   {
-    std::lock_guard lock(mu_);
-    const Observed seen = Observe();
-    std::string problem = RefuseHandOver(request, seen, /*confirmed=*/true, code);
-    if (!problem.empty()) return problem;
-    // Never below an epoch this node used before for it.
-    epoch = std::max(request.epoch, EpochAfter(local_services_.LastEpoch(request.service)));
-    StartHere(request.service, epoch, request.config_json, request.state);
+    std::lock_guard apply(apply_mu_);
+    Action start;
+    {
+      std::lock_guard lock(mu_);
+      const Observed seen = Observe();
+      if (absl::Status problem = RefuseHandOver(request, seen, /*confirmed=*/true);
+          !problem.ok()) {
+        return refused(problem);
+      }
+      // Never below an epoch this node used before for it.
+      epoch = std::max(request.epoch, EpochAfter(local_services_.LastEpoch(request.service)));
+      start = StartHere(request.service, epoch, request.config_json, request.state);
+    }
+    Apply({start});
   }
   Changed();
-  std::string state;
   std::string detail;
-  for (int poll = 0; poll < kHandOverStartDeadline / kHandOverPoll; ++poll) {
-    state = "gone";  // stopped meanwhile (a round found it failed)
+  const std::optional<ServiceState> state = AwaitStarted(request.service, detail, deadline);
+  if (state == ServiceState::kRunning) {
+    spdlog::info("took over service {} from {} under epoch {}", request.service, request.from,
+                 epoch);
+    return absl::OkStatus();
+  }
+  {
+    std::lock_guard apply(apply_mu_);
+    std::optional<Action> stop;
+    {
+      std::lock_guard lock(mu_);
+      if (local_.contains(request.service)) {
+        stop = StopHere(request.service, "taking it over failed");
+      }
+      // Not a candidate for a while, or the sender would try again and again.
+      gave_up_[request.service] = clock_.Now() + options_.timings.failed_hold;
+    }
+    if (stop) Apply({*stop});
+  }
+  Changed();
+  return refused(absl::AbortedError(
+      request.service + " did not start here: " +
+      (!detail.empty() ? detail
+       : state        ? std::string(ServiceStateName(*state))
+                      : std::string("gone"))));
+}
+
+std::optional<ServiceState> Placement::AwaitStarted(
+    const std::string& service, std::string& detail,
+    std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    uint64_t pokes = 0;
+    {
+      std::lock_guard lock(loop_mu_);
+      pokes = pokes_;
+    }
+    // nullopt: stopped meanwhile (a round found it failed).
+    std::optional<ServiceState> state;
     detail.clear();
     for (const LocalServices::Status& status : local_services_.Services()) {
-      if (status.name == request.service) {
+      if (status.name == service) {
         state = status.state;
         detail = status.detail;
       }
     }
-    if (state == "running" || state == "failed" || state == "gone") break;
-    std::this_thread::sleep_for(kHandOverPoll);
+    if (!state || *state == ServiceState::kRunning || *state == ServiceState::kFailed) {
+      return state;
+    }
+    std::unique_lock lock(loop_mu_);
+    if (stopping_ || std::chrono::steady_clock::now() >= deadline) return state;
+    loop_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + kStartRecheck),
+                        [&] { return pokes_ != pokes || stopping_; });
   }
-  if (state == "running") {
-    spdlog::info("took over service {} from {} under epoch {}", request.service, request.from,
-                 epoch);
-    return "";
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (local_.contains(request.service)) StopHere(request.service, "taking it over failed");
-    // Not a candidate for a while, or the sender would try again and again.
-    gave_up_[request.service] = clock_.Now() + options_.timings.failed_hold;
-  }
-  Changed();
-  code = kAborted;
-  return request.service + " did not start here: " + (detail.empty() ? state : detail);
 }
 
 std::vector<ServiceRecord> Placement::Records() const {
@@ -737,15 +828,16 @@ std::vector<ServiceRecord> Placement::Records() const {
   std::lock_guard lock(mu_);
   std::vector<ServiceRecord> records;
   for (const auto& [name, local] : local_) {
-    ServiceRecord record{name, "starting", "", local.epoch};
+    ServiceRecord record{name, std::string(ServiceStateName(ServiceState::kStarting)), "",
+                         local.epoch};
     if (const auto it = statuses.find(name); it != statuses.end()) {
-      record.state = it->second.state;
+      record.state = ServiceStateName(it->second.state);
       // Plugin text: peers refuse a whole list that is not UTF-8.
       record.endpoint = ToValidUtf8(it->second.endpoint);
       record.detail = BoundedDetail(it->second.detail);
     }
     if (!local.handing_over.empty()) {
-      record.state = kHandingOver;
+      record.state = ServiceStateName(ServiceState::kHandingOver);
       record.hand_over_to = local.handing_over;
       record.hand_over_epoch = local.hand_over_epoch;
     }

@@ -4,7 +4,10 @@
 
 #include <variant>
 
+#include "core/model/service_state.h"
+#include "core/model/values.h"
 #include "core/rpc/convert.h"
+#include "core/rpc/convert_services.h"
 
 namespace domian::rpc {
 namespace {
@@ -22,7 +25,7 @@ class UnaryCall final : public EventLoop::Tag {
       grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
       grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
   using Answer = grpc::Status (NodeService::*)(const Request&, Response&);
-  using Defer = void (NodeService::*)(const CallInfo&, const Request&, Response*,
+  using Defer = void (NodeService::*)(const routing::CallInfo&, const Request&, Response*,
                                       std::function<void(grpc::Status)>);
   using Handler = std::variant<Answer, Defer>;
 
@@ -50,7 +53,7 @@ class UnaryCall final : public EventLoop::Tag {
     if (const Answer* answer = std::get_if<Answer>(&handle_)) {
       finish((handler_.**answer)(request_, response_));
     } else {
-      const CallInfo call{CallerHost(context_.peer()), context_.deadline()};
+      const routing::CallInfo call{CallerHost(context_.peer()), context_.deadline()};
       (handler_.*std::get<Defer>(handle_))(call, request_, &response_, finish);
     }
   }
@@ -79,15 +82,7 @@ class UnaryCall final : public EventLoop::Tag {
 
 }  // namespace
 
-NodeService::NodeService(membership::Membership& membership, const Clock& clock,
-                         TrafficCounters& traffic)
-    : membership_(membership), clock_(clock), traffic_(traffic), started_(clock.Now()) {}
-
-void NodeService::SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
-                                     config::AdvertiseMode mode) {
-  discovery_status_ = std::move(source);
-  advertise_mode_ = mode;
-}
+NodeService::NodeService(Parts parts) : parts_(std::move(parts)), started_(parts_.clock.Now()) {}
 
 void NodeService::Serve(EventLoop& loop) {
   using v1::Domain;
@@ -128,35 +123,37 @@ grpc::Status ToStatus(const membership::Refusal& refusal) {
 
 grpc::Status NodeService::ShareIdentityList(const v1::ShareIdentityListRequest& request,
                                             v1::ShareIdentityListResponse& response) {
-  ++traffic_.lists_received;
+  TrafficCounters& traffic = parts_.traffic;
+  ++traffic.lists_received;
   const size_t bytes = request.ByteSizeLong();
-  traffic_.bytes_received += bytes;
+  traffic.bytes_received += bytes;
   IdentityListMessage reply;
-  if (auto refusal = membership_.HandleShareIdentityList(FromProto(request), bytes, reply)) {
+  if (auto refusal = parts_.membership.HandleShareIdentityList(FromProto(request), bytes, reply)) {
     return ToStatus(*refusal);
   }
   ToProto(reply, response);
-  traffic_.bytes_sent += response.ByteSizeLong();
+  traffic.bytes_sent += response.ByteSizeLong();
   return grpc::Status::OK;
 }
 
 grpc::Status NodeService::GetStatus(const v1::GetStatusRequest& /*request*/,
                                     v1::GetStatusResponse& response) {
-  const membership::MembershipStatus status = membership_.Status();
+  const membership::MembershipStatus status = parts_.membership.Status();
   *response.mutable_identity() = ToProto(status.self);
   response.set_incarnation(status.counters.incarnation);
   response.set_lonely(status.lonely);
-  response.set_uptime_seconds(std::chrono::duration<double>(clock_.Now() - started_).count());
+  response.set_uptime_seconds(
+      std::chrono::duration<double>(parts_.clock.Now() - started_).count());
   v1::Traffic* traffic = response.mutable_traffic();
-  traffic->set_lists_sent(traffic_.lists_sent);
-  traffic->set_lists_received(traffic_.lists_received);
-  traffic->set_bytes_sent(traffic_.bytes_sent);
-  traffic->set_bytes_received(traffic_.bytes_received);
+  traffic->set_lists_sent(parts_.traffic.lists_sent);
+  traffic->set_lists_received(parts_.traffic.lists_received);
+  traffic->set_bytes_sent(parts_.traffic.bytes_sent);
+  traffic->set_bytes_received(parts_.traffic.bytes_received);
   const discovery::DiscoveryStatus found =
-      discovery_status_ ? discovery_status_() : discovery::DiscoveryStatus{};
+      parts_.discovery_status ? parts_.discovery_status() : discovery::DiscoveryStatus{};
   v1::DiscoveryStatus* discovery = response.mutable_discovery();
   discovery->set_state(found.state);
-  discovery->set_advertise(std::string(config::AdvertiseModeName(advertise_mode_)));
+  discovery->set_advertise(std::string(config::AdvertiseModeName(parts_.advertise_mode)));
   discovery->set_advertising(found.advertising);
   discovery->set_instance_name(found.instance_name);
   discovery->set_domains_seen(static_cast<uint32_t>(found.domains_seen));
@@ -165,55 +162,87 @@ grpc::Status NodeService::GetStatus(const v1::GetStatusRequest& /*request*/,
 
 grpc::Status NodeService::ListPeers(const v1::ListPeersRequest& /*request*/,
                                     v1::ListPeersResponse& response) {
-  for (const membership::PeerView& peer : membership_.Peers()) {
+  for (const membership::PeerView& peer : parts_.membership.Peers()) {
     *response.add_peers() = ToProto(peer);
   }
   return grpc::Status::OK;
 }
 
-void NodeService::GetServices(const CallInfo& call, const v1::GetServicesRequest& request,
-                              v1::GetServicesResponse* response,
-                              std::function<void(grpc::Status)> done) {
-  if (calls_ == nullptr) {
-    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
-    return;
-  }
-  calls_->GetServices(call, request, response, std::move(done));
-}
-
-grpc::Status NodeService::ListPlugins(const v1::ListPluginsRequest& request,
+grpc::Status NodeService::ListPlugins(const v1::ListPluginsRequest& /*request*/,
                                       v1::ListPluginsResponse& response) {
-  if (calls_ == nullptr) return {grpc::StatusCode::UNIMPLEMENTED, "no plugins on this node"};
-  return calls_->ListPlugins(request, response);
+  // At once: it reads the plugin catalog only.
+  for (const services::CatalogEntry& entry : parts_.plugins.Plugins()) {
+    ToProto(entry, *response.add_plugins());
+  }
+  return grpc::Status::OK;
 }
 
-void NodeService::Invoke(const CallInfo& call, const v1::InvokeRequest& request,
-                         v1::InvokeResponse* response, std::function<void(grpc::Status)> done) {
-  if (calls_ == nullptr) {
-    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
-    return;
-  }
-  calls_->Invoke(call, request, response, std::move(done));
+void NodeService::GetServices(const routing::CallInfo& call,
+                              const v1::GetServicesRequest& request,
+                              v1::GetServicesResponse* response, Done done) {
+  parts_.router.Query(
+      call, request.ByteSizeLong(),
+      [this, name = request.name(), response] {
+        for (const routing::ServiceLocation& location : parts_.router.Locations(name)) {
+          ToProto(location, *response->add_services());
+        }
+        for (const placement::Unrun& unrun : parts_.placement.UnrunServices()) {
+          if (name.empty() || unrun.service == name) ToProto(unrun, *response->add_services());
+        }
+        return absl::OkStatus();
+      },
+      [done = std::move(done)](const absl::Status& status) { done(ToGrpc(status)); });
 }
 
-void NodeService::Explain(const CallInfo& call, const v1::ExplainRequest& request,
-                          v1::ExplainResponse* response,
-                          std::function<void(grpc::Status)> done) {
-  if (calls_ == nullptr) {
-    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
-    return;
-  }
-  calls_->Explain(call, request, response, std::move(done));
+void NodeService::Invoke(const routing::CallInfo& call, const v1::InvokeRequest& request,
+                         v1::InvokeResponse* response, Done done) {
+  parts_.router.Invoke(call, FromProto(request),
+                       [response, done = std::move(done)](
+                           absl::StatusOr<routing::ServiceReply> reply) {
+                         if (!reply.ok()) {
+                           done(ToGrpc(reply.status()));
+                           return;
+                         }
+                         response->set_reply_json(std::move(reply->reply_json));
+                         response->set_node(std::move(reply->node));
+                         done(grpc::Status::OK);
+                       });
 }
 
-void NodeService::HandOver(const CallInfo& call, const v1::HandOverRequest& request,
-                           v1::HandOverResponse* response,
-                           std::function<void(grpc::Status)> done) {
-  if (calls_ == nullptr) {
-    done({grpc::StatusCode::UNIMPLEMENTED, "no services on this node"});
+void NodeService::Explain(const routing::CallInfo& call, const v1::ExplainRequest& request,
+                          v1::ExplainResponse* response, Done done) {
+  if (!IsValidServiceName(request.service())) {
+    done({grpc::StatusCode::INVALID_ARGUMENT, "not a service name: " + request.service()});
     return;
   }
-  calls_->HandOver(call, request, response, std::move(done));
+  parts_.router.Query(
+      call, request.ByteSizeLong(),
+      [this, service = request.service(), response] {
+        ToProto(parts_.placement.Explain(service), *response);
+        return absl::OkStatus();
+      },
+      [done = std::move(done)](const absl::Status& status) { done(ToGrpc(status)); });
+}
+
+void NodeService::HandOver(const routing::CallInfo& call, const v1::HandOverRequest& request,
+                           v1::HandOverResponse* response, Done done) {
+  placement::HandOverRequest handed = FromProto(request);
+  // Refused before a lane or placement's lock sees it.
+  if (absl::Status malformed = placement::CheckHandOverRequest(handed); !malformed.ok()) {
+    done(ToGrpc(malformed));
+    return;
+  }
+  parts_.router.AcceptHandOver(
+      call, request.ByteSizeLong(),
+      [this, handed = std::move(handed), response] {
+        absl::Status taken = parts_.placement.AcceptHandOver(handed);
+        if (taken.ok()) {
+          response->set_node(parts_.membership.Status().self.id);
+          response->set_state(std::string(ServiceStateName(ServiceState::kRunning)));
+        }
+        return taken;
+      },
+      [done = std::move(done)](const absl::Status& status) { done(ToGrpc(status)); });
 }
 
 }  // namespace domian::rpc

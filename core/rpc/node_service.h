@@ -1,8 +1,19 @@
 // NodeService: the gRPC face of a node, serving the proto service
-// domian.v1.Domain (a wire contract, so it keeps its name). A thin layer
-// that converts requests to the core's types, hands them to Membership,
-// and converts the answer back. Calls are served on the daemon's
-// EventLoop thread.
+// domian.v1.Domain (a wire contract, so it keeps its name). A thin layer:
+// each handler converts the request to the core's types, hands it to the
+// part of the node that owns the answer, and converts the answer back.
+//
+//   ShareIdentityList, GetStatus, ListPeers  -> Membership
+//   ListPlugins                               -> ServiceHost's catalog
+//   Invoke                                    -> ServiceRouter
+//   GetServices, Explain                      -> ServiceRouter's queries
+//                                                lane, reading Placement
+//   HandOver                                  -> Placement, in the
+//                                                router's hand-overs lane
+//
+// Calls arrive on the daemon's EventLoop thread. Handlers that may wait
+// (for a plugin, for placement) hand their work to the router's lanes and
+// answer later, from the lane's thread, so heartbeats never wait.
 #pragma once
 
 #include <chrono>
@@ -12,56 +23,58 @@
 #include "core/common/clock.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
+#include "core/placement/placement.h"
+#include "core/routing/service_router.h"
 #include "core/rpc/event_loop.h"
-#include "core/rpc/service_calls.h"
 #include "core/rpc/traffic.h"
+#include "core/services/service_host.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::rpc {
 
 class NodeService {
  public:
-  NodeService(membership::Membership& membership, const Clock& clock, TrafficCounters& traffic);
+  // What the handlers hand calls to.
+  struct Parts {
+    membership::Membership& membership;
+    routing::ServiceRouter& router;
+    placement::Placement& placement;
+    services::ServiceHost& plugins;
+    const Clock& clock;
+    TrafficCounters& traffic;
+    // Discovery's state for GetStatus; unset when discovery is off.
+    std::function<discovery::DiscoveryStatus()> discovery_status;
+    config::AdvertiseMode advertise_mode = config::AdvertiseMode::kAlways;
+  };
+  using Done = std::function<void(grpc::Status)>;
+
+  explicit NodeService(Parts parts);
 
   // For grpc::ServerBuilder::RegisterService.
   grpc::Service* service() { return &service_; }
   // Starts accepting calls on `loop`; after the server was built.
   void Serve(EventLoop& loop);
-  // Where GetStatus reads discovery's state (unset: discovery is off).
-  // Before Serve().
-  void SetDiscoveryStatus(std::function<discovery::DiscoveryStatus()> source,
-                          config::AdvertiseMode mode);
-  // Where GetServices, ListPlugins, Invoke, Explain and HandOver go. Before Serve().
-  void SetServiceCalls(ServiceCalls* calls) { calls_ = calls; }
 
-  // The handlers, callable directly (tests) and by the loop.
+  // The handlers, called by the loop. `call`: who called, until when.
   grpc::Status ShareIdentityList(const v1::ShareIdentityListRequest& request,
                                  v1::ShareIdentityListResponse& response);
   grpc::Status GetStatus(const v1::GetStatusRequest& request, v1::GetStatusResponse& response);
   grpc::Status ListPeers(const v1::ListPeersRequest& request, v1::ListPeersResponse& response);
-  // GetServices and Explain read placement, which may be busy starting or
-  // stopping a plugin: they run in ServiceCalls' lanes, never on the
-  // EventLoop thread that heartbeats depend on; so do Invoke and HandOver.
-  void GetServices(const CallInfo& call, const v1::GetServicesRequest& request,
-                   v1::GetServicesResponse* response, std::function<void(grpc::Status)> done);
   grpc::Status ListPlugins(const v1::ListPluginsRequest& request,
                            v1::ListPluginsResponse& response);
-  void Invoke(const CallInfo& call, const v1::InvokeRequest& request,
-              v1::InvokeResponse* response, std::function<void(grpc::Status)> done);
-  void Explain(const CallInfo& call, const v1::ExplainRequest& request,
-               v1::ExplainResponse* response, std::function<void(grpc::Status)> done);
-  void HandOver(const CallInfo& call, const v1::HandOverRequest& request,
-                v1::HandOverResponse* response, std::function<void(grpc::Status)> done);
+  void GetServices(const routing::CallInfo& call, const v1::GetServicesRequest& request,
+                   v1::GetServicesResponse* response, Done done);
+  void Invoke(const routing::CallInfo& call, const v1::InvokeRequest& request,
+              v1::InvokeResponse* response, Done done);
+  void Explain(const routing::CallInfo& call, const v1::ExplainRequest& request,
+               v1::ExplainResponse* response, Done done);
+  void HandOver(const routing::CallInfo& call, const v1::HandOverRequest& request,
+                v1::HandOverResponse* response, Done done);
 
  private:
   v1::Domain::AsyncService service_;
-  membership::Membership& membership_;
-  const Clock& clock_;
-  TrafficCounters& traffic_;
+  Parts parts_;
   MonoTime started_;
-  std::function<discovery::DiscoveryStatus()> discovery_status_;
-  config::AdvertiseMode advertise_mode_ = config::AdvertiseMode::kAlways;
-  ServiceCalls* calls_ = nullptr;
 };
 
 // The gRPC status a refusal is answered with.

@@ -3,7 +3,7 @@
 #include <grpcpp/resource_quota.h>
 
 #include "core/membership/wire_limits.h"
-#include "core/rpc/peer_client.h"
+#include "core/rpc/channels.h"
 
 namespace domian::rpc {
 namespace {

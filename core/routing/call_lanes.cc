@@ -1,9 +1,9 @@
-#include "core/rpc/call_lanes.h"
+#include "core/routing/call_lanes.h"
 
 #include <optional>
 #include <utility>
 
-namespace domian::rpc {
+namespace domian::routing {
 namespace {
 
 std::string Size(size_t bytes) {
@@ -13,19 +13,6 @@ std::string Size(size_t bytes) {
 }
 
 }  // namespace
-
-std::string CallerHost(const std::string& peer) {
-  std::string_view rest = peer;
-  for (const std::string_view scheme : {"ipv4:", "ipv6:"}) {
-    if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
-  }
-  if (rest.starts_with('[')) {
-    const size_t close = rest.find(']');
-    return std::string(rest.substr(1, close == std::string_view::npos ? rest.npos : close - 1));
-  }
-  const size_t colon = rest.rfind(':');
-  return std::string(colon == std::string_view::npos ? rest : rest.substr(0, colon));
-}
 
 CallLanes::CallLanes(Limits limits) : limits_(limits) {}
 
@@ -71,14 +58,14 @@ std::optional<std::string> CallLanes::Refusal(const std::string& lane, const Cal
 void CallLanes::Submit(const std::string& lane, const CallInfo& call, size_t bytes, Job job,
                        Done done) {
   std::vector<std::thread> finished;
-  std::optional<grpc::Status> refused;
+  std::optional<absl::Status> refused;
   {
     std::unique_lock lock(mu_);
     finished.swap(finished_);
     if (stopping_) {
-      refused = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the node is shutting down");
+      refused = absl::Status(absl::StatusCode::kUnavailable, "the node is shutting down");
     } else if (auto why = Refusal(lane, call, bytes)) {
-      refused = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, *why);
+      refused = absl::Status(absl::StatusCode::kResourceExhausted, *why);
     } else {
       Lane& target = lanes_[lane];
       if (target.admitted++ == 0) ++busy_lanes_;
@@ -125,8 +112,8 @@ void CallLanes::RunLane(const std::string& lane) {
           std::chrono::steady_clock::now() - next.queued);
       const bool too_late = std::chrono::system_clock::now() >= next.call.deadline;
       if (too_late || waited >= limits_.max_wait) {
-        next.done(grpc::Status(
-            grpc::StatusCode::DEADLINE_EXCEEDED,
+        next.done(absl::Status(
+            absl::StatusCode::kDeadlineExceeded,
             "waited " + std::to_string(waited.count()) + " ms behind other calls for " + lane +
                 (too_late ? ", past the caller's deadline"
                           : ", the longest a call may wait (" +
@@ -159,7 +146,7 @@ void CallLanes::Stop() {
     }
   }
   for (Waiting& waiting : refused) {
-    waiting.done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the node is shutting down"));
+    waiting.done(absl::Status(absl::StatusCode::kUnavailable, "the node is shutting down"));
   }
   refused.clear();
   std::vector<std::thread> finished;
@@ -171,4 +158,4 @@ void CallLanes::Stop() {
   for (std::thread& thread : finished) thread.join();
 }
 
-}  // namespace domian::rpc
+}  // namespace domian::routing

@@ -1,7 +1,7 @@
 // Files in node.state_dir, written atomically (temp file + fsync + rename
 // + fsync of the folder) so a power cut never leaves a half-written id,
 // nor a rename the folder does not yet hold.
-#include "core/daemon/node_state.h"
+#include "core/node/node_state.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,7 +21,7 @@
 #include "core/model/identity.h"
 #include "core/model/values.h"
 
-namespace domian::daemon {
+namespace domian::node {
 namespace {
 
 std::string ReadSmallFile(const std::filesystem::path& file) {
@@ -146,4 +146,4 @@ void NodeState::SavePeers(const std::vector<RememberedPeer>& peers) {
   WriteAtomically(dir_ / kPeersFile, text);
 }
 
-}  // namespace domian::daemon
+}  // namespace domian::node

@@ -19,7 +19,7 @@
 // running.
 #pragma once
 
-#include <grpcpp/grpcpp.h>
+#include "core/common/status.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -34,7 +34,7 @@
 #include <thread>
 #include <vector>
 
-namespace domian::rpc {
+namespace domian::routing {
 
 // A plugin call may wait for a person (30 s for a Hue button), so a few
 // such calls queue behind each other; more are a client's mistake.
@@ -55,13 +55,9 @@ struct CallInfo {
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
 };
 
-// The caller host from gRPC's peer string ("ipv4:192.168.1.9:51234",
-// "ipv6:[fe80::1]:51234"): the address without its port.
-std::string CallerHost(const std::string& peer);
-
 class CallLanes {
  public:
-  using Done = std::function<void(grpc::Status)>;
+  using Done = std::function<void(absl::Status)>;
   // A call's place in the bounds, held until the last copy is destroyed:
   // a forwarded call keeps it until its answer came back.
   class Slot;
@@ -146,4 +142,4 @@ class CallLanes::Slot {
   size_t bytes_;
 };
 
-}  // namespace domian::rpc
+}  // namespace domian::routing

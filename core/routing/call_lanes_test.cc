@@ -1,4 +1,4 @@
-#include "core/rpc/call_lanes.h"
+#include "core/routing/call_lanes.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <future>
 #include <mutex>
 
-namespace domian::rpc {
+namespace domian::routing {
 namespace {
 
 using namespace std::chrono_literals;
@@ -37,13 +37,13 @@ class Gate {
 class Answers {
  public:
   CallLanes::Done For(const std::string& name) {
-    return [this, name](grpc::Status status) {
+    return [this, name](absl::Status status) {
       std::lock_guard lock(mu_);
       answers_[name] = status;
       cv_.notify_all();
     };
   }
-  std::optional<grpc::Status> Await(const std::string& name) {
+  std::optional<absl::Status> Await(const std::string& name) {
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, kWait, [&] { return answers_.contains(name); })) return std::nullopt;
     return answers_[name];
@@ -56,18 +56,18 @@ class Answers {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, grpc::Status> answers_;
+  std::map<std::string, absl::Status> answers_;
 };
 
 CallLanes::Job Waits(Gate& gate) {
   return [&gate](const CallLanes::SlotRef&, CallLanes::Done done) {
     gate.Wait();
-    done(grpc::Status::OK);
+    done(absl::OkStatus());
   };
 }
 
 CallLanes::Job Quick() {
-  return [](const CallLanes::SlotRef&, CallLanes::Done done) { done(grpc::Status::OK); };
+  return [](const CallLanes::SlotRef&, CallLanes::Done done) { done(absl::OkStatus()); };
 }
 
 const CallInfo kLaptop{.caller = "192.168.1.9"};
@@ -108,7 +108,7 @@ TEST(CallLanes, ALaneRunsItsCallsOneAtATimeInOrder) {
                      order.push_back(i);
                    }
                    --running;
-                   done(grpc::Status::OK);
+                   done(absl::OkStatus());
                  },
                  answers.For(std::to_string(i)));
   }
@@ -126,8 +126,8 @@ TEST(CallLanes, ALaneTakesABoundedNumberOfCalls) {
   lanes.Submit("service slow", kLaptop, 10, Waits(gate), answers.For("c"));
   const auto refused = answers.Await("c");
   ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(refused->error_message(),
+  EXPECT_EQ(refused->code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused->message(),
             "the limit of 2 calls at once for service slow is reached on this node; try again "
             "later");
   gate.Open();
@@ -149,7 +149,7 @@ TEST(CallLanes, OneCallerTakesABoundedNumberOfCalls) {
   lanes.Submit("service c", {.caller = "192.168.1.10"}, 10, Quick(), answers.For("other"));
   const auto refused = answers.Await("c");
   ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->error_message(),
+  EXPECT_EQ(refused->message(),
             "the limit of 2 calls at once from 192.168.1.9 is reached on this node; try again "
             "later");
   const auto other = answers.Await("other");
@@ -166,9 +166,9 @@ TEST(CallLanes, BusyLanesAndHeldBytesAreBounded) {
   lanes.Submit("service b", kLaptop, 10, Waits(gate), answers.For("b"));
   lanes.Submit("service c", kLaptop, 10, Quick(), answers.For("c"));
   lanes.Submit("service a", kLaptop, 90, Quick(), answers.For("big"));
-  EXPECT_EQ(answers.Await("c")->error_message(),
+  EXPECT_EQ(answers.Await("c")->message(),
             "the limit of 2 services with calls at once is reached on this node; try again later");
-  EXPECT_EQ(answers.Await("big")->error_message(),
+  EXPECT_EQ(answers.Await("big")->message(),
             "the requests of the calls in progress on this node would exceed 100 bytes; try again "
             "later");
   gate.Open();
@@ -189,9 +189,9 @@ TEST(CallLanes, AForwardedCallKeepsItsPlaceUntilItsSlotIsLetGo) {
                answers.For("forwarded"));
   ASSERT_EQ(started.get_future().wait_for(kWait), std::future_status::ready);
   lanes.Submit("service remote", kLaptop, 10, Quick(), answers.For("second"));
-  EXPECT_EQ(answers.Await("second")->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(answers.Await("second")->code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(lanes.InLane("service remote"), 1u);
-  kept_done(grpc::Status::OK);
+  kept_done(absl::OkStatus());
   kept.reset();
   EXPECT_EQ(lanes.InLane("service remote"), 0u);
   EXPECT_EQ(lanes.FromCaller(kLaptop.caller), 0u);
@@ -208,18 +208,18 @@ TEST(CallLanes, ACallWhoseCallerGaveUpIsNotRun) {
                10,
                [&](const CallLanes::SlotRef&, CallLanes::Done done) {
                  ran = true;
-                 done(grpc::Status::OK);
+                 done(absl::OkStatus());
                },
                answers.For("late"));
   std::this_thread::sleep_for(100ms);
   gate.Open();
   const auto late = answers.Await("late");
   ASSERT_TRUE(late);
-  EXPECT_EQ(late->error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_NE(late->error_message().find("behind other calls for service slow, past the caller's "
+  EXPECT_EQ(late->code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(late->message().find("behind other calls for service slow, past the caller's "
                                        "deadline"),
             std::string::npos)
-      << late->error_message();
+      << late->message();
   EXPECT_FALSE(ran);
 }
 
@@ -233,7 +233,7 @@ TEST(CallLanes, StopRefusesWaitingCallsAndLaterOnes) {
                  [&](const CallLanes::SlotRef&, CallLanes::Done done) {
                    started.set_value();
                    gate.Wait();
-                   done(grpc::Status::OK);
+                   done(absl::OkStatus());
                  },
                  answers.For("running"));
     lanes.Submit("service slow", kLaptop, 10, Quick(), answers.For("waiting"));
@@ -242,21 +242,14 @@ TEST(CallLanes, StopRefusesWaitingCallsAndLaterOnes) {
     std::thread stopper([&] { lanes.Stop(); });
     const auto waiting = answers.Await("waiting");
     ASSERT_TRUE(waiting);
-    EXPECT_EQ(waiting->error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(waiting->code(), absl::StatusCode::kUnavailable);
     gate.Open();
     stopper.join();
     EXPECT_TRUE(answers.Await("running")->ok());
     lanes.Submit("service slow", kLaptop, 10, Quick(), answers.For("after"));
-    EXPECT_EQ(answers.Await("after")->error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(answers.Await("after")->code(), absl::StatusCode::kUnavailable);
   }
 }
 
-TEST(CallerHost, IsThePeerAddressWithoutItsPort) {
-  EXPECT_EQ(CallerHost("ipv4:192.168.1.9:51234"), "192.168.1.9");
-  EXPECT_EQ(CallerHost("ipv6:[fe80::1]:51234"), "fe80::1");
-  EXPECT_EQ(CallerHost("ipv6:[::ffff:127.0.0.1]:80"), "::ffff:127.0.0.1");
-  EXPECT_EQ(CallerHost(""), "");
-}
-
 }  // namespace
-}  // namespace domian::rpc
+}  // namespace domian::routing

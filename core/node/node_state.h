@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace domian::daemon {
+namespace domian::node {
 
 inline constexpr char kNodeIdFile[] = "node-id";
 inline constexpr char kIncarnationFile[] = "incarnation";
@@ -58,4 +58,4 @@ class NodeState {
   std::filesystem::path dir_;
 };
 
-}  // namespace domian::daemon
+}  // namespace domian::node

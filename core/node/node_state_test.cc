@@ -1,5 +1,5 @@
 // NodeState: the id and incarnation kept across restarts.
-#include "core/daemon/node_state.h"
+#include "core/node/node_state.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include "core/config/node_config.h"
 #include "core/model/identity.h"
 
-namespace domian::daemon {
+namespace domian::node {
 namespace {
 
 class NodeStateTest : public ::testing::Test {
@@ -99,4 +99,4 @@ TEST_F(NodeStateTest, UnwritableFolderIsAClearError) {
 }
 
 }  // namespace
-}  // namespace domian::daemon
+}  // namespace domian::node

@@ -395,7 +395,7 @@ std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
     const auto verdict = std::find_if(decision.verdicts.begin(), decision.verdicts.end(),
                                       [&](const Verdict& v) { return v.node == seen.self; });
     const bool candidate = verdict != decision.verdicts.end() && verdict->candidate;
-    const bool chosen_here = decision.state == "placed" &&
+    const bool chosen_here = decision.state == PlacementState::kPlaced &&
                              std::find(decision.owners.begin(), decision.owners.end(),
                                        seen.self) != decision.owners.end();
 
@@ -475,7 +475,7 @@ std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
                                              std::to_string(local.epoch) + "), and keeps it"));
         continue;
       }
-      if (move || decision.state != "placed" || decision.owners.front() == seen.self) continue;
+      if (move || decision.state != PlacementState::kPlaced || decision.owners.front() == seen.self) continue;
       const std::string& better = decision.owners.front();
       if (candidate && !StrictlyBetter(seen.PreferenceOn(better, name), here)) continue;
       // Hysteresis: the better node has been alive long enough, and the
@@ -494,7 +494,7 @@ std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
     }
 
     if (!wanted || !seen.claims[name].empty()) continue;
-    if (decision.state != "placed" || decision.owners.front() != seen.self) continue;
+    if (decision.state != PlacementState::kPlaced || decision.owners.front() != seen.self) continue;
     // A node that just started may not have heard of the owner yet.
     if (now - started_at_ < options_.timings.settle) continue;
     const auto config = seen.config.find(name);
@@ -612,7 +612,7 @@ void Placement::HandOffAll(std::chrono::milliseconds budget) {
       const auto spec = seen.specs.find(name);
       if (spec == seen.specs.end() || spec->second.kind != Kind::kSingleton) continue;
       const Decision decision = seen.Decide(name);
-      if (decision.state == "placed") moves.emplace_back(name, decision.owners.front());
+      if (decision.state == PlacementState::kPlaced) moves.emplace_back(name, decision.owners.front());
     }
   }
   for (const auto& [service, node] : moves) {
@@ -890,7 +890,7 @@ Explanation Placement::Explain(const std::string& service) {
         out.wanted = true;
       }
     }
-    out.state = out.wanted ? "unplaced" : "not wanted";
+    out.state = out.wanted ? PlacementState::kUnplaced : PlacementState::kNotWanted;
     out.detail = "no live node has a plugin for it";
     for (const NodeView& node : seen.nodes) out.verdicts.push_back({node.id, false, "no plugin"});
     return out;
@@ -901,7 +901,7 @@ Explanation Placement::Explain(const std::string& service) {
   const Decision decision = seen.Decide(service);
   out.verdicts = decision.verdicts;
   if (!out.wanted) {
-    out.state = "not wanted";
+    out.state = PlacementState::kNotWanted;
     out.detail = "no live node lists it with always, prefer or allow, and no wanted service "
                  "depends on it";
     return out;
@@ -920,8 +920,8 @@ std::vector<Unrun> Placement::UnrunServices() {
     if (!seen.claims[name].empty()) continue;
     const Decision decision = seen.Decide(name);
     Unrun unrun{name, decision.state, "", decision.detail};
-    if (decision.state == "placed") {
-      unrun.state = "starting";
+    if (decision.state == PlacementState::kPlaced) {
+      unrun.state = PlacementState::kStarting;
       unrun.node = decision.owners.front();
     }
     out.push_back(std::move(unrun));
@@ -937,7 +937,7 @@ std::vector<Unrun> Placement::UnrunServices() {
     }
   }
   for (const std::string& name : listed) {
-    out.push_back({name, "unplaced", "", "no live node has a plugin for it"});
+    out.push_back({name, PlacementState::kUnplaced, "", "no live node has a plugin for it"});
   }
   return out;
 }

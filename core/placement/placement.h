@@ -187,7 +187,7 @@ struct Explanation {
   std::string service;
   std::string placement;  // singleton | per-node | "" when no node has its plugin
   bool wanted = false;
-  std::string state;      // placed | waiting | unplaced | not wanted
+  PlacementState state = PlacementState::kNotWanted;  // placed, waiting, unplaced, not wanted
   std::string detail;
   std::vector<std::string> chosen;
   std::vector<Claim> running;
@@ -198,7 +198,7 @@ struct Explanation {
 // A wanted service that runs nowhere, for `domianctl services`.
 struct Unrun {
   std::string service;
-  std::string state;  // waiting | unplaced | starting (placed, about to start)
+  PlacementState state = PlacementState::kUnplaced;  // waiting, unplaced or starting
   std::string node;   // where it is about to start, when starting
   std::string detail;
 };

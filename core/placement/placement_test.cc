@@ -649,7 +649,7 @@ TEST_F(PlacementTest, TraitBoundServiceIsUnplacedWithoutItsHostAndReturnsWithIt)
   world_.Pass(3s);
   EXPECT_THAT(world_.Owners("heating"), IsEmpty());
   const Explanation why = b_->placement->Explain("heating");
-  EXPECT_EQ(why.state, "unplaced");
+  EXPECT_EQ(why.state, PlacementState::kUnplaced);
   EXPECT_THAT(why.verdicts,
               ElementsAre(::testing::Field(&Verdict::reason, "not alive"),
                           ::testing::Field(&Verdict::reason, "missing trait w1")));
@@ -665,7 +665,7 @@ TEST_F(PlacementTest, AWantedServiceWithNoHostIsReportedUnplaced) {
   const auto unrun = a_->placement->UnrunServices();
   ASSERT_EQ(unrun.size(), 1u);
   EXPECT_EQ(unrun[0].service, "heating");
-  EXPECT_EQ(unrun[0].state, "unplaced");
+  EXPECT_EQ(unrun[0].state, PlacementState::kUnplaced);
   const Explanation why = a_->placement->Explain("heating");
   ASSERT_EQ(why.verdicts.size(), 1u);
   EXPECT_EQ(why.verdicts[0].reason, "missing trait w1");
@@ -692,9 +692,9 @@ TEST_F(PlacementTest, AServiceWhoseDependencyRunsNowhereWaits) {
   const auto unrun = a_->placement->UnrunServices();
   ASSERT_EQ(unrun.size(), 2u);
   EXPECT_EQ(unrun[0].service, "lights");
-  EXPECT_EQ(unrun[0].state, "unplaced");
+  EXPECT_EQ(unrun[0].state, PlacementState::kUnplaced);
   EXPECT_EQ(unrun[1].service, "scenes");
-  EXPECT_EQ(unrun[1].state, "waiting");
+  EXPECT_EQ(unrun[1].state, PlacementState::kWaiting);
   EXPECT_EQ(unrun[1].detail, "waiting for lights");
 }
 

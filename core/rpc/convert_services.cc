@@ -17,14 +17,14 @@ void ToProto(const routing::ServiceLocation& location, v1::ServiceLocation& out)
 void ToProto(const placement::Unrun& unrun, v1::ServiceLocation& out) {
   out.set_name(unrun.service);
   out.set_node(unrun.node);
-  out.set_state(unrun.state);
+  out.set_state(std::string(placement::PlacementStateName(unrun.state)));
 }
 
 void ToProto(const placement::Explanation& explanation, v1::ExplainResponse& out) {
   out.set_service(explanation.service);
   out.set_placement(explanation.placement);
   out.set_wanted(explanation.wanted);
-  out.set_state(explanation.state);
+  out.set_state(std::string(placement::PlacementStateName(explanation.state)));
   out.set_detail(explanation.detail);
   for (const std::string& node : explanation.chosen) out.add_chosen(node);
   for (const placement::Claim& claim : explanation.running) {

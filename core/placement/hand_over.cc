@@ -150,7 +150,7 @@ absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
   // What this node already holds rules most bad requests out before it
   // calls anyone.
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     const Observed seen = Observe();
     if (absl::Status problem = RefuseHandOver(request, seen, /*confirmed=*/false); !problem.ok()) {
       return refused(problem);
@@ -167,10 +167,10 @@ absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
   const auto deadline = std::chrono::steady_clock::now() + kHandOverStartDeadline;
   uint64_t epoch = 0;
   {
-    std::lock_guard apply(apply_mu_);
+    absl::MutexLock apply(&apply_mu_);
     Action start;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       const Observed seen = Observe();
       if (absl::Status problem = RefuseHandOver(request, seen, /*confirmed=*/true);
           !problem.ok()) {
@@ -191,10 +191,10 @@ absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
     return absl::OkStatus();
   }
   {
-    std::lock_guard apply(apply_mu_);
+    absl::MutexLock apply(&apply_mu_);
     std::optional<Action> stop;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (local_.contains(request.service)) {
         stop = StopHere(request.service, "taking it over failed");
       }
@@ -217,7 +217,7 @@ std::optional<ServiceState> Placement::AwaitStarted(
   while (true) {
     uint64_t pokes = 0;
     {
-      std::lock_guard lock(loop_mu_);
+      absl::MutexLock lock(&loop_mu_);
       pokes = pokes_;
     }
     // nullopt: stopped meanwhile (a round found it failed).
@@ -232,10 +232,13 @@ std::optional<ServiceState> Placement::AwaitStarted(
     if (!state || *state == ServiceState::kRunning || *state == ServiceState::kFailed) {
       return state;
     }
-    std::unique_lock lock(loop_mu_);
-    if (stopping_ || std::chrono::steady_clock::now() >= deadline) return state;
-    loop_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + kStartRecheck),
-                        [&] { return pokes_ != pokes || stopping_; });
+    absl::MutexLock lock(&loop_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (stopping_ || now >= deadline) return state;
+    const absl::Time until =
+        absl::Now() + absl::FromChrono(std::min<std::chrono::nanoseconds>(deadline - now, kStartRecheck));
+    while (pokes_ == pokes && !stopping_ && !loop_cv_.WaitWithDeadline(&loop_mu_, until)) {
+    }
   }
 }
 

@@ -34,28 +34,30 @@ void Placement::Start() {
 void Placement::Stop() {
   leaving_ = true;  // from now on, hand-overs to this node are refused
   {
-    std::lock_guard lock(loop_mu_);
+    absl::MutexLock lock(&loop_mu_);
     stopping_ = true;
   }
-  loop_cv_.notify_all();
+  loop_cv_.SignalAll();
   if (loop_.joinable()) loop_.join();
 }
 
 void Placement::Poke() {
   {
-    std::lock_guard lock(loop_mu_);
+    absl::MutexLock lock(&loop_mu_);
     poked_ = true;
     ++pokes_;
   }
-  loop_cv_.notify_all();
+  loop_cv_.SignalAll();
 }
 
 void Placement::Loop() {
   while (true) {
     bool poked = false;
     {
-      std::unique_lock lock(loop_mu_);
-      loop_cv_.wait_for(lock, kRoundInterval, [this] { return stopping_ || poked_; });
+      absl::MutexLock lock(&loop_mu_);
+      const absl::Time until = absl::Now() + absl::FromChrono(kRoundInterval);
+      while (!stopping_ && !poked_ && !loop_cv_.WaitWithDeadline(&loop_mu_, until)) {
+      }
       if (stopping_) return;
       poked = std::exchange(poked_, false);
     }
@@ -86,9 +88,9 @@ void Placement::RunOnce() {
   std::vector<Action> actions;
   Observed seen;
   {
-    std::lock_guard apply(apply_mu_);
+    absl::MutexLock apply(&apply_mu_);
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       seen = Observe();
       actions = Reconcile(seen);
     }
@@ -278,7 +280,7 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
   if (address == seen.address.end()) return false;
   uint64_t epoch = 0;  // the highest known for it, here or anywhere
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     const auto it = local_.find(service);
     if (it == local_.end()) return false;
     epoch = it->second.epoch;
@@ -300,7 +302,7 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
   }
   const MonoTime begun = clock_.Now();
   {
-    std::lock_guard apply(apply_mu_);
+    absl::MutexLock apply(&apply_mu_);
     request.state = local_services_.Stop(service);
   }
   const absl::Status answer = transport_.HandOver(address->second, request);
@@ -309,10 +311,10 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
       answer.message().empty() ? absl::StatusCodeToString(answer.code())
                                : std::string(answer.message());
   {
-    std::lock_guard apply(apply_mu_);
+    absl::MutexLock apply(&apply_mu_);
     std::optional<Action> restart;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (answer.ok()) {
         local_.erase(service);
         spdlog::info("service {} moved to {} under epoch {} ({} from stop to running there)",
@@ -344,7 +346,7 @@ void Placement::HandOffAll(std::chrono::milliseconds budget) {
   std::vector<std::pair<std::string, std::string>> moves;  // service, to
   Observed seen;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     seen = Observe();
     // Ranked as if this node were already gone.
     for (NodeView& node : seen.nodes) {

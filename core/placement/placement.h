@@ -27,12 +27,13 @@
 // rank nothing and configure nothing (its epochs still count).
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -262,12 +263,13 @@ class Placement {
   };
   struct Observed;  // one round's reading of the cluster
 
-  Observed Observe();  // requires mu_
+  Observed Observe() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps the configuration `seen` found for each service from a live node
   // (`best`: its rank and node), and fills in a remembered one where no
-  // live node gives any. Requires mu_.
+  // live node gives any.
   void RememberConfigs(
-      Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best);
+      Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
   // Whether the loop's next round has anything new to read (loop thread).
   bool RoundDue();
@@ -287,30 +289,32 @@ class Placement {
   };
 
   // The round's decisions, in order; at most one move (last).
-  std::vector<Action> Reconcile(Observed& seen);  // requires mu_
-  // Runs the starts and stops of `actions` (not the move). Requires
-  // apply_mu_, not mu_.
-  void Apply(const std::vector<Action>& actions);
+  std::vector<Action> Reconcile(Observed& seen) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the starts and stops of `actions` (not the move).
+  void Apply(const std::vector<Action>& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Why `request` cannot be taken, or OK when it can as far as `seen`
   // tells. `confirmed`: `seen` holds the sender's own word, so its record
-  // for the service is checked too. Requires mu_.
+  // for the service is checked too.
   absl::Status RefuseHandOver(const HandOverRequest& request, const Observed& seen,
-                              bool confirmed) const;
+                              bool confirmed) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands `service` to `node`. When the node does not take it: runs it
   // here again, or (leaving) just leaves it stopped. True when moved.
   // Takes apply_mu_ for the stop and a restart, never across the call.
   bool MoveTo(const std::string& service, const std::string& node, const Observed& seen,
-              bool leaving = false);
+              bool leaving = false) ABSL_LOCKS_EXCLUDED(apply_mu_, mu_);
   // Records a start or stop in local_ and returns the action that does
-  // it. Require mu_.
+  // it.
   Action StartHere(const std::string& service, uint64_t epoch, const std::string& config_json,
-                   const std::optional<std::string>& state);
-  Action StopHere(const std::string& service, const std::string& why);
+                   const std::optional<std::string>& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Action StopHere(const std::string& service, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waits until `service` is running or failed here (nullopt: gone), up
   // to `deadline`: woken by Poke(), which the node calls on every change
   // of a local service.
   std::optional<ServiceState> AwaitStarted(const std::string& service, std::string& detail,
-                            std::chrono::steady_clock::time_point deadline);
+                                          std::chrono::steady_clock::time_point deadline)
+      ABSL_LOCKS_EXCLUDED(loop_mu_);
   void Changed();
 
   Options options_;
@@ -325,31 +329,34 @@ class Placement {
   // a move's stop and restart): local starts and stops never interleave.
   // Never held across an outgoing HandOver, so two nodes moving services
   // to each other cannot wait on each other. Taken before mu_.
-  std::mutex apply_mu_;
+  absl::Mutex apply_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Guards what placement knows (local_ and the maps below); held while a
   // round reads the cluster and decides, never while a plugin starts or
   // stops.
-  mutable std::mutex mu_;
-  std::map<std::string, Local> local_;            // services this node owns
-  std::map<std::string, MonoTime> gave_up_;       // service -> until
+  mutable absl::Mutex mu_;
+  std::map<std::string, Local> local_ ABSL_GUARDED_BY(mu_);  // services this node owns
+  std::map<std::string, MonoTime> gave_up_ ABSL_GUARDED_BY(mu_);  // service -> until
   struct RememberedConfig {
     std::string node;  // the live node it came from
     std::string config;
   };
-  std::map<std::string, RememberedConfig> last_config_;  // by service
-  std::map<std::pair<std::string, std::string>, MonoTime> refused_;  // (service, node) -> until
+  std::map<std::string, RememberedConfig> last_config_ ABSL_GUARDED_BY(mu_);  // by service
+  // (service, node) -> until
+  std::map<std::pair<std::string, std::string>, MonoTime> refused_ ABSL_GUARDED_BY(mu_);
   struct AliveSince {
     uint64_t incarnation;
     MonoTime since;
   };
-  std::map<std::string, AliveSince> alive_since_;  // peers alive without a break
+  // Peers alive without a break.
+  std::map<std::string, AliveSince> alive_since_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> leaving_{false};               // Stop() was called
 
-  std::mutex loop_mu_;
-  std::condition_variable loop_cv_;
-  bool stopping_ = false;
-  bool poked_ = false;
-  uint64_t pokes_ = 0;  // every Poke(): what a waiting hand-over watches
+  absl::Mutex loop_mu_;
+  absl::CondVar loop_cv_;  // stop, a poke
+  bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
+  bool poked_ ABSL_GUARDED_BY(loop_mu_) = false;
+  // Every Poke(): what a waiting hand-over watches.
+  uint64_t pokes_ ABSL_GUARDED_BY(loop_mu_) = 0;
   // The loop thread's own: what its last round read, and when.
   std::optional<uint64_t> round_generation_;
   MonoTime last_round_;

@@ -16,7 +16,7 @@ std::vector<ServiceRecord> Placement::Records() const {
   for (const LocalServices::Status& status : local_services_.Services()) {
     statuses[status.name] = status;
   }
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<ServiceRecord> records;
   for (const auto& [name, local] : local_) {
     ServiceRecord record{name, std::string(ServiceStateName(ServiceState::kStarting)), "",
@@ -56,7 +56,7 @@ std::vector<Offer> Placement::Offers() const {
     offer.listed = true;
     offer.config_json = service.config_json;
   }
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const MonoTime now = clock_.Now();
   for (const auto& [name, until] : gave_up_) {
     if (until > now && offers.contains(name)) offers[name].gave_up = true;
@@ -67,7 +67,7 @@ std::vector<Offer> Placement::Offers() const {
 }
 
 Explanation Placement::Explain(const std::string& service) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   Observed seen = Observe();
   Explanation out;
   out.service = service;
@@ -104,7 +104,7 @@ Explanation Placement::Explain(const std::string& service) {
 }
 
 std::vector<Unrun> Placement::UnrunServices() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   Observed seen = Observe();
   std::vector<Unrun> out;
   for (const std::string& name : seen.wanted) {

@@ -179,7 +179,7 @@ std::string Node::ProbeAddress() const {
 }
 
 void Node::PublishServices() {
-  std::lock_guard lock(publish_mu_);
+  absl::MutexLock lock(&publish_mu_);
   Identity updated = membership_.Status().self;
   updated.services = placement_.Records();
   updated.hostable = service_host_.Hostable();

@@ -17,11 +17,13 @@
 // run their own (see docs/architecture.md, "Threads and locks").
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <grpcpp/grpcpp.h>
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "core/common/clock.h"
@@ -99,7 +101,7 @@ class Node {
   std::unique_ptr<rpc::Listener> listener_;
   std::unique_ptr<grpc::Server> server_;
 
-  std::mutex publish_mu_;  // orders PublishServices' read-modify-write
+  absl::Mutex publish_mu_;  // orders PublishServices' read-modify-write
   bool started_ = false;
   bool stopped_ = false;
 };

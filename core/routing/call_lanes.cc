@@ -19,13 +19,13 @@ CallLanes::CallLanes(Limits limits) : limits_(limits) {}
 CallLanes::~CallLanes() { Stop(); }
 
 size_t CallLanes::InLane(const std::string& lane) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const auto it = lanes_.find(lane);
   return it == lanes_.end() ? 0 : it->second.admitted;
 }
 
 size_t CallLanes::FromCaller(const std::string& caller) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const auto it = callers_.find(caller);
   return it == callers_.end() ? 0 : it->second;
 }
@@ -60,7 +60,7 @@ void CallLanes::Submit(const std::string& lane, const CallInfo& call, size_t byt
   std::vector<std::thread> finished;
   std::optional<absl::Status> refused;
   {
-    std::unique_lock lock(mu_);
+    absl::MutexLock lock(&mu_);
     finished.swap(finished_);
     if (stopping_) {
       refused = absl::Status(absl::StatusCode::kUnavailable, "the node is shutting down");
@@ -86,7 +86,7 @@ void CallLanes::Submit(const std::string& lane, const CallInfo& call, size_t byt
 }
 
 void CallLanes::Release(const std::string& lane, const std::string& caller, size_t bytes) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (const auto it = lanes_.find(lane); it != lanes_.end() && --it->second.admitted == 0) {
     --busy_lanes_;
     if (!it->second.running && it->second.waiting.empty()) lanes_.erase(it);
@@ -98,46 +98,47 @@ void CallLanes::Release(const std::string& lane, const std::string& caller, size
 }
 
 void CallLanes::RunLane(const std::string& lane) {
-  std::unique_lock lock(mu_);
   while (true) {
-    std::deque<Waiting>& waiting = lanes_[lane].waiting;
-    if (waiting.empty()) break;
+    // Destroyed (its Slot released, which takes the lock) at the end of
+    // the iteration, before the lock is taken again.
+    std::optional<Waiting> next;
     {
-      // Destroyed (its Slot released, which takes the lock) before the
-      // lock is taken again.
-      Waiting next = std::move(waiting.front());
-      waiting.pop_front();
-      lock.unlock();
-      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - next.queued);
-      const bool too_late = std::chrono::system_clock::now() >= next.call.deadline;
-      if (too_late || waited >= limits_.max_wait) {
-        next.done(absl::Status(
-            absl::StatusCode::kDeadlineExceeded,
-            "waited " + std::to_string(waited.count()) + " ms behind other calls for " + lane +
-                (too_late ? ", past the caller's deadline"
-                          : ", the longest a call may wait (" +
-                                std::to_string(limits_.max_wait.count()) + " ms)")));
-      } else {
-        next.job(std::move(next.slot), std::move(next.done));
+      absl::MutexLock lock(&mu_);
+      std::deque<Waiting>& waiting = lanes_[lane].waiting;
+      if (waiting.empty()) {
+        Lane& done = lanes_[lane];
+        done.running = false;
+        if (done.admitted == 0) lanes_.erase(lane);
+        // A thread cannot join itself: the next Submit (or Stop) joins it.
+        const auto self = threads_.find(lane);
+        finished_.push_back(std::move(self->second));
+        threads_.erase(self);
+        idle_.SignalAll();
+        return;
       }
+      next.emplace(std::move(waiting.front()));
+      waiting.pop_front();
     }
-    lock.lock();
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - next->queued);
+    const bool too_late = std::chrono::system_clock::now() >= next->call.deadline;
+    if (too_late || waited >= limits_.max_wait) {
+      next->done(absl::Status(
+          absl::StatusCode::kDeadlineExceeded,
+          "waited " + std::to_string(waited.count()) + " ms behind other calls for " + lane +
+              (too_late ? ", past the caller's deadline"
+                        : ", the longest a call may wait (" +
+                              std::to_string(limits_.max_wait.count()) + " ms)")));
+    } else {
+      next->job(std::move(next->slot), std::move(next->done));
+    }
   }
-  Lane& done = lanes_[lane];
-  done.running = false;
-  if (done.admitted == 0) lanes_.erase(lane);
-  // A thread cannot join itself: the next Submit (or Stop) joins it.
-  const auto self = threads_.find(lane);
-  finished_.push_back(std::move(self->second));
-  threads_.erase(self);
-  idle_.notify_all();
 }
 
 void CallLanes::Stop() {
   std::vector<Waiting> refused;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
     for (auto& [name, lane] : lanes_) {
@@ -151,8 +152,8 @@ void CallLanes::Stop() {
   refused.clear();
   std::vector<std::thread> finished;
   {
-    std::unique_lock lock(mu_);
-    idle_.wait(lock, [this] { return threads_.empty(); });
+    absl::MutexLock lock(&mu_);
+    while (!threads_.empty()) idle_.Wait(&mu_);
     finished.swap(finished_);
   }
   for (std::thread& thread : finished) thread.join();

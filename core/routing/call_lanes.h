@@ -21,14 +21,15 @@
 
 #include "core/common/status.h"
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -109,20 +110,24 @@ class CallLanes {
   };
 
   std::optional<std::string> Refusal(const std::string& lane, const CallInfo& call,
-                                     size_t bytes) const;
-  void Release(const std::string& lane, const std::string& caller, size_t bytes);
-  void RunLane(const std::string& lane);
+                                     size_t bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Release(const std::string& lane, const std::string& caller, size_t bytes)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RunLane(const std::string& lane) ABSL_LOCKS_EXCLUDED(mu_);
 
   Limits limits_;
-  mutable std::mutex mu_;
-  std::condition_variable idle_;  // a lane thread finished
-  std::map<std::string, Lane> lanes_;
-  std::map<std::string, size_t> callers_;
-  size_t held_bytes_ = 0;
-  size_t busy_lanes_ = 0;  // lanes with admitted > 0
-  bool stopping_ = false;
-  std::map<std::string, std::thread> threads_;  // running lane threads
-  std::vector<std::thread> finished_;           // returned, to be joined
+  // Held to admit, hand over and release calls; never while a job runs.
+  mutable absl::Mutex mu_;
+  absl::CondVar idle_;  // a lane thread finished
+  std::map<std::string, Lane> lanes_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, size_t> callers_ ABSL_GUARDED_BY(mu_);
+  size_t held_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t busy_lanes_ ABSL_GUARDED_BY(mu_) = 0;  // lanes with admitted > 0
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Running lane threads.
+  std::map<std::string, std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  // Returned, to be joined.
+  std::vector<std::thread> finished_ ABSL_GUARDED_BY(mu_);
 
   friend class Slot;
 };

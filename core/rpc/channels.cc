@@ -19,7 +19,7 @@ grpc::ChannelArguments DomainChannelArguments() {
 }
 
 std::shared_ptr<v1::Domain::Stub> Channels::Stub(const std::string& address, Purpose purpose) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto& stub = stubs_[{address, purpose}];
   if (!stub) {
     grpc::ChannelArguments args = DomainChannelArguments();
@@ -33,7 +33,7 @@ std::shared_ptr<v1::Domain::Stub> Channels::Stub(const std::string& address, Pur
 }
 
 void Channels::Forget(const std::string& address) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   stubs_.erase({address, Purpose::kMembership});
   stubs_.erase({address, Purpose::kServiceCalls});
 }

@@ -7,9 +7,11 @@
 // address, so a dead peer's channels stop reconnecting.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 
@@ -53,8 +55,9 @@ class Channels {
   void Forget(const std::string& address);
 
  private:
-  std::mutex mu_;
-  std::map<std::pair<std::string, Purpose>, std::shared_ptr<v1::Domain::Stub>> stubs_;
+  absl::Mutex mu_;
+  std::map<std::pair<std::string, Purpose>, std::shared_ptr<v1::Domain::Stub>> stubs_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace domian::rpc

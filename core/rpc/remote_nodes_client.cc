@@ -49,26 +49,27 @@ void RemoteNodesClient::Invoke(const std::string& address, const routing::Servic
                                routing::Deadline deadline, ReplyDone done) {
   std::shared_ptr<v1::Domain::Stub> stub =
       channels_.Stub(address, Channels::Purpose::kServiceCalls);
-  std::unique_lock lock(mu_);
-  if (cancelled_) {
-    lock.unlock();
-    done(absl::CancelledError("the node is shutting down"));
-    return;
+  {
+    // Started under the lock, so CancelCalls() either refuses it below or
+    // cancels it.
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_) {
+      auto* forward = new Forward(*this, std::move(stub), std::move(done));
+      forwards_.insert(forward);
+      forward->Start(call, deadline, loop_.queue());
+      return;
+    }
   }
-  // Started under the lock, so CancelCalls() either refuses it above or
-  // cancels it.
-  auto* forward = new Forward(*this, std::move(stub), std::move(done));
-  forwards_.insert(forward);
-  forward->Start(call, deadline, loop_.queue());
+  done(absl::CancelledError("the node is shutting down"));
 }
 
 void RemoteNodesClient::Ended(Forward* forward) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   forwards_.erase(forward);
 }
 
 void RemoteNodesClient::CancelCalls() {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   cancelled_ = true;
   // Their answers come back on the EventLoop, cancelled, before it stops.
   for (Forward* forward : forwards_) forward->Cancel();

@@ -4,7 +4,9 @@
 // EventLoop, so no thread waits for another node's plugin.
 #pragma once
 
-#include <mutex>
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <set>
 #include <string>
 
@@ -32,9 +34,9 @@ class RemoteNodesClient final : public routing::RemoteNodes {
 
   EventLoop& loop_;
   Channels& channels_;
-  std::mutex mu_;
-  std::set<Forward*> forwards_;  // in flight; cancelled by CancelCalls()
-  bool cancelled_ = false;       // guarded by mu_
+  absl::Mutex mu_;
+  std::set<Forward*> forwards_ ABSL_GUARDED_BY(mu_);  // in flight; cancelled by CancelCalls()
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace domian::rpc

@@ -10,10 +10,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <mutex>
 #include <thread>
+
+#include "core/common/stop_signal.h"
 
 namespace domian::daemon {
 
@@ -32,9 +32,7 @@ class HeapTrimmer {
   void Stop();
 
  private:
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;  // guarded by mu_
+  StopSignal stop_;
   std::thread thread_;
 };
 

@@ -37,11 +37,9 @@ std::chrono::microseconds SystemdNotifier::StartWatchdog(Probe probe) {
   const auto retry = std::min<std::chrono::microseconds>(interval, kProbeRetry);
   watchdog_ = std::thread([this, usec, interval, deadline, retry, probe = std::move(probe)] {
     using SteadyClock = std::chrono::steady_clock;
-    std::unique_lock lock(mu_);
     std::optional<SteadyClock::time_point> failing_since;
     SteadyClock::time_point last_log{};
-    while (!stop_) {
-      lock.unlock();
+    while (!stop_.stopped()) {
       const std::optional<std::string> problem = probe(deadline);
       const auto now = SteadyClock::now();
       if (!problem) {
@@ -61,19 +59,14 @@ std::chrono::microseconds SystemdNotifier::StartWatchdog(Probe probe) {
         }
         if (!failing_since) failing_since = now;
       }
-      lock.lock();
-      wake_.wait_for(lock, problem ? retry : interval, [this] { return stop_; });
+      if (stop_.WaitFor(problem ? retry : interval)) break;
     }
   });
   return std::chrono::microseconds(usec);
 }
 
 void SystemdNotifier::StopWatchdog() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
+  stop_.Stop();
   if (watchdog_.joinable()) watchdog_.join();
 }
 

@@ -7,12 +7,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+
+#include "core/common/stop_signal.h"
 
 namespace domian::daemon {
 
@@ -51,9 +51,7 @@ class SystemdNotifier {
   void StopWatchdog();
 
  private:
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;  // guarded by mu_
+  StopSignal stop_;
   std::thread watchdog_;
 };
 

@@ -52,11 +52,10 @@ nlohmann::json InlineLoad(const std::filesystem::path& plugin, int trials) {
     const auto began = std::chrono::steady_clock::now();
     auto loaded = domian::services::PluginLibrary::Load(copy);
     const auto loaded_at = std::chrono::steady_clock::now();
-    if (auto* error = std::get_if<std::string>(&loaded)) throw std::runtime_error(*error);
-    auto created = domian::services::PluginInstance::Create(
-        std::get<std::shared_ptr<const domian::services::PluginLibrary>>(loaded), "{}", folder, {});
-    if (auto* error = std::get_if<std::string>(&created)) throw std::runtime_error(*error);
-    auto& instance = std::get<std::unique_ptr<domian::services::PluginInstance>>(created);
+    if (!loaded.ok()) throw std::runtime_error(loaded.status().ToString());
+    auto created = domian::services::PluginInstance::Create(*loaded, "{}", folder, {});
+    if (!created.ok()) throw std::runtime_error(created.status().ToString());
+    auto& instance = *created;
     if (!instance->Start().ok()) throw std::runtime_error("start failed");
     const auto started_at = std::chrono::steady_clock::now();
     load_us.push_back(Micros(loaded_at - began).count());

@@ -11,22 +11,6 @@
 #include "core/rpc/peer_client.h"
 
 namespace domian::rpc {
-namespace {
-
-// Service-level failures never use UNAVAILABLE or DEADLINE_EXCEEDED:
-// clients read those as "the node itself could not be reached".
-grpc::Status StatusOf(domian_status status, const std::string& message) {
-  switch (status) {
-    case DOMIAN_ERR_INVALID_ARGUMENT: return {grpc::StatusCode::INVALID_ARGUMENT, message};
-    case DOMIAN_ERR_UNKNOWN_COMMAND:
-    case DOMIAN_ERR_NOT_SUPPORTED: return {grpc::StatusCode::UNIMPLEMENTED, message};
-    case DOMIAN_ERR_UNAVAILABLE: return {grpc::StatusCode::FAILED_PRECONDITION, message};
-    case DOMIAN_ERR_FAILED: return {grpc::StatusCode::ABORTED, message};
-    default: return {grpc::StatusCode::INTERNAL, message};
-  }
-}
-
-}  // namespace
 
 // One forwarded Invoke, alive until its answer (or failure) has been
 // handed on; deletes itself on the EventLoop thread. It holds the call's
@@ -183,16 +167,20 @@ grpc::Status ServiceCalls::RunInvoke(const v1::InvokeRequest& request,
   }
   const std::string self = membership_.Status().self.id;
   if (plugins_ != nullptr) {
-    if (auto result = plugins_->Invoke(request.service(), request.command(), args)) {
-      if (!result->ok()) {
-        return StatusOf(result->status, request.service() + " " + request.command() + ": " +
-                                            result->output);
-      }
+    const absl::StatusOr<std::string> result =
+        plugins_->Invoke(request.service(), request.command(), args);
+    if (result.ok()) {
       // Plugin text: a reply that is not UTF-8 would not even parse at the
       // caller.
-      response.set_reply_json(ToValidUtf8(result->output));
+      response.set_reply_json(ToValidUtf8(*result));
       response.set_node(self);
       return grpc::Status::OK;
+    }
+    // NOT_FOUND: it does not run here.
+    if (!absl::IsNotFound(result.status())) {
+      return {static_cast<grpc::StatusCode>(result.status().code()),
+              request.service() + " " + request.command() + ": " +
+                  std::string(result.status().message())};
     }
   }
   if (request.hops() > 0) {

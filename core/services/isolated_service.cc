@@ -8,6 +8,7 @@
 #include <boost/process.hpp>
 #include <deque>
 
+#include "core/services/plugin_status.h"
 #include "core/services/saved_state.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
@@ -28,6 +29,12 @@ std::string ExitDescription(int status) {
 
 std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
   return std::chrono::system_clock::now() + delay;
+}
+
+// A plugin host's answer: the reply, or the plugin's failure.
+absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
+  if (result.status() == DOMIAN_OK) return result.output();
+  return StatusFromPlugin(result.status(), result.output());
 }
 
 // Boost.Process 1.74 makes the pipe that reports a failed exec with pipe()
@@ -178,8 +185,9 @@ bool IsolatedService::Launch(std::string& problem) {
   context.set_deadline(In(kCallDeadline));
   v1::PluginResult result;
   const grpc::Status status = process->stub->Start(&context, request, &result);
-  if (!status.ok() || result.status() != DOMIAN_OK) {
-    problem = status.ok() ? "start failed: " + result.output()
+  const absl::Status started = status.ok() ? Outcome(result).status() : absl::OkStatus();
+  if (!status.ok() || !started.ok()) {
+    problem = status.ok() ? "start failed: " + StatusMessage(started)
                           : "the plugin host died while starting (" + status.error_message() + ")";
     Reap(/*kill=*/true);
     return false;
@@ -225,7 +233,8 @@ void IsolatedService::Watch() {
       std::lock_guard lock(mu_);
       std::map<std::string, std::string> endpoints(health.endpoints().begin(),
                                                    health.endpoints().end());
-      const std::string detail = health.status() == DOMIAN_OK ? "" : health.detail();
+      const std::string detail =
+          StatusMessage(StatusFromPlugin(health.status(), health.detail()));
       changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail;
       snapshot_.endpoints = std::move(endpoints);
       snapshot_.detail = detail;
@@ -273,13 +282,13 @@ void IsolatedService::Shutdown() {
     if (!status.ok()) {
       spdlog::warn("service {}: state not saved: the plugin host did not answer ({})",
                    options_.service, status.error_message());
-    } else if (saved.status() == DOMIAN_OK) {
-      if (!WriteServiceState(options_.state_dir, saved.output())) {
+    } else if (const absl::StatusOr<std::string> state = Outcome(saved); state.ok()) {
+      if (!WriteServiceState(options_.state_dir, *state)) {
         spdlog::warn("service {}: state not saved: cannot write in {}", options_.service,
                      options_.state_dir.string());
       }
-    } else if (saved.status() != DOMIAN_ERR_NOT_SUPPORTED) {
-      spdlog::warn("service {}: state not saved: {}", options_.service, saved.output());
+    } else if (PluginStatusOf(state.status()) != DOMIAN_ERR_NOT_SUPPORTED) {
+      spdlog::warn("service {}: state not saved: {}", options_.service, StatusMessage(state.status()));
     }
     grpc::ClientContext stop_context;
     stop_context.set_deadline(In(kStopDeadline));
@@ -293,14 +302,16 @@ void IsolatedService::Shutdown() {
   Reap(/*kill=*/true);
 }
 
-CallResult IsolatedService::Invoke(const std::string& command, const std::string& args_json) {
+absl::StatusOr<std::string> IsolatedService::Invoke(const std::string& command,
+                                                    const std::string& args_json) {
   std::shared_ptr<Process> process;
   {
     std::lock_guard lock(mu_);
     process = process_;
     if (!process || !process->stub || snapshot_.state != "running") {
-      return {DOMIAN_ERR_UNAVAILABLE, "the service is " + snapshot_.state + " on this node" +
-                                          (snapshot_.detail.empty() ? "" : ": " + snapshot_.detail)};
+      return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE,
+                              "the service is " + snapshot_.state + " on this node" +
+                                  (snapshot_.detail.empty() ? "" : ": " + snapshot_.detail));
     }
   }
   grpc::ClientContext context;
@@ -318,10 +329,11 @@ CallResult IsolatedService::Invoke(const std::string& command, const std::string
     if (process->child.running()) ::kill(process->child.id(), SIGKILL);
   }
   if (!status.ok()) {
-    return {DOMIAN_ERR_UNAVAILABLE,
-            "the plugin host did not answer (" + status.error_message() + "); it is restarted"};
+    return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "the plugin host did not answer (" +
+                                                        status.error_message() +
+                                                        "); it is restarted");
   }
-  return {result.status(), result.output()};
+  return Outcome(result);
 }
 
 }  // namespace domian::services

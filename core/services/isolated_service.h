@@ -63,7 +63,9 @@ class IsolatedService {
   // Saves the state, stops the plugin and the process (killed if it does
   // not exit in time).
   void Stop();
-  CallResult Invoke(const std::string& command, const std::string& args_json);
+  // The reply; FAILED_PRECONDITION when the service is not running (or
+  // its host did not answer), else the plugin's answer (StatusFromPlugin).
+  absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json);
   Snapshot Status() const;
 
  private:

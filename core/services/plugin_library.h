@@ -16,8 +16,9 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "core/common/status.h"
 
 namespace domian::services {
 
@@ -50,10 +51,10 @@ struct PluginDescription {
 
 class PluginLibrary {
  public:
-  // Loads and validates `path`. On refusal, the message names the file
-  // and the reason ("/usr/lib/domian/plugins/x.so: built for plugin ABI
-  // 2.0, this domiand speaks 1.0").
-  static std::variant<std::shared_ptr<const PluginLibrary>, std::string> Load(
+  // Loads and validates `path`. A refusal is FAILED_PRECONDITION, its
+  // message names the file and the reason ("/usr/lib/domian/plugins/x.so:
+  // built for plugin ABI 2.0, this domiand speaks 1.0").
+  static absl::StatusOr<std::shared_ptr<const PluginLibrary>> Load(
       const std::filesystem::path& path);
 
   const PluginDescription& description() const { return description_; }

@@ -105,8 +105,8 @@ void ServiceHost::CheckInlineHealth() {
   }
   bool changed = false;
   for (const auto& [service, instance] : inline_services) {
-    const CallResult health = instance->CheckHealth();  // never waits for a call
-    const std::string detail = health.ok() ? "" : health.output;
+    // Never waits for a call; "" when healthy.
+    const std::string detail = StatusMessage(instance->CheckHealth());
     std::lock_guard lock(mu_);
     if (service->instance != instance || service->status.detail == detail) continue;
     if (!detail.empty()) spdlog::info("service {}: {}", service->config.name, detail);
@@ -234,9 +234,8 @@ void ServiceHost::Launch(Service& service) {
   };
   auto started = StartInstance(library, service.config.config_json, dir, std::move(callbacks),
                                ReadServiceState(dir));
-  if (auto* failure = std::get_if<CallResult>(&started)) return fail(failure->output);
-  std::shared_ptr<PluginInstance> instance =
-      std::move(std::get<std::shared_ptr<PluginInstance>>(started));
+  if (!started.ok()) return fail(StatusMessage(started.status()));
+  std::shared_ptr<PluginInstance> instance = *std::move(started);
   {
     std::lock_guard lock(mu_);
     service.instance = instance;
@@ -267,10 +266,14 @@ void ServiceHost::Shutdown(Service& service) {
   }
   instance->Stop();
   if (instance->has_state()) {
-    const CallResult saved = instance->SaveState();
-    if (!saved.ok() ||
-        !WriteServiceState(ServiceDir(service.config.name), saved.output)) {
-      spdlog::warn("service {}: state not saved: {}", service.config.name, saved.output);
+    const std::filesystem::path dir = ServiceDir(service.config.name);
+    const absl::StatusOr<std::string> saved = instance->SaveState();
+    if (!saved.ok()) {
+      spdlog::warn("service {}: state not saved: {}", service.config.name,
+                   StatusMessage(saved.status()));
+    } else if (!WriteServiceState(dir, *saved)) {
+      spdlog::warn("service {}: state not saved: cannot write in {}", service.config.name,
+                   dir.string());
     }
   }
 }
@@ -307,18 +310,21 @@ std::vector<std::string> ServiceHost::Hostable() const {
   return names;
 }
 
-std::optional<CallResult> ServiceHost::Invoke(const std::string& service,
-                                             const std::string& command,
-                                             const std::string& args_json) {
+absl::StatusOr<std::string> ServiceHost::Invoke(const std::string& service,
+                                                const std::string& command,
+                                                const std::string& args_json) {
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
   {
     std::lock_guard lock(mu_);
     const auto it = services_.find(service);
-    if (it == services_.end()) return std::nullopt;
-    instance = it->second->instance;
-    isolated = it->second->isolated;
-    if (!instance && !isolated) return std::nullopt;
+    if (it != services_.end()) {
+      instance = it->second->instance;
+      isolated = it->second->isolated;
+    }
+  }
+  if (!instance && !isolated) {
+    return absl::NotFoundError("service " + service + " does not run on this node");
   }
   if (isolated) return isolated->Invoke(command, args_json);
   // The instance serialises its own calls; the host lock is not held

@@ -78,9 +78,11 @@ class ServiceHost {
   // Names of the plugins that loaded (what this node could host).
   std::vector<std::string> Hostable() const;
 
-  // Runs `command` on `service` if it runs here; nullopt if it does not.
-  std::optional<CallResult> Invoke(const std::string& service, const std::string& command,
-                                   const std::string& args_json);
+  // Runs `command` on `service`: its reply, or its failure with the
+  // plugin's message (StatusFromPlugin). NOT_FOUND, a code no plugin
+  // answer becomes, when the service does not run here.
+  absl::StatusOr<std::string> Invoke(const std::string& service, const std::string& command,
+                                     const std::string& args_json);
 
  private:
   struct Service {

@@ -85,7 +85,7 @@ nlohmann::json Spawn(const std::filesystem::path& plugin, int trials) {
          .host_binary = DOMIAN_PLUGIN_HOST_BUILT},
         [&] {
           std::lock_guard lock(mu);
-          if (service_ptr != nullptr && service_ptr->Status().state == "running") running = true;
+          if (service_ptr != nullptr && service_ptr->Status().state == domian::ServiceState::kRunning) running = true;
           cv.notify_all();
         });
     {

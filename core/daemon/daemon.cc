@@ -85,7 +85,7 @@ class ServiceHostServices final : public placement::LocalServices {
       for (const auto& [name, endpoint] : status.endpoints) {
         endpoints += (endpoints.empty() ? "" : ",") + name + "=" + ReachableEndpoint(endpoint, node_address);
       }
-      out.push_back({status.name, status.state, status.detail, endpoints});
+      out.push_back({status.name, std::string(ServiceStateName(status.state)), status.detail, endpoints});
     }
     return out;
   }

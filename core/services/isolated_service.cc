@@ -53,9 +53,7 @@ struct IsolatedService::Process {
 };
 
 IsolatedService::IsolatedService(Options options, std::function<void()> on_change)
-    : options_(std::move(options)), on_change_(std::move(on_change)) {
-  snapshot_.state = "starting";
-}
+    : options_(std::move(options)), on_change_(std::move(on_change)) {}
 
 IsolatedService::~IsolatedService() { Stop(); }
 
@@ -63,12 +61,12 @@ void IsolatedService::Start() {
   supervisor_ = std::thread([this] { Supervise(); });
 }
 
-void IsolatedService::SetState(const std::string& state, const std::string& detail) {
+void IsolatedService::SetState(ServiceState state, const std::string& detail) {
   {
     std::lock_guard lock(mu_);
     snapshot_.state = state;
     snapshot_.detail = detail;
-    if (state != "running") snapshot_.endpoints.clear();
+    if (state != ServiceState::kRunning) snapshot_.endpoints.clear();
   }
   if (on_change_) on_change_();
 }
@@ -120,11 +118,11 @@ void IsolatedService::Run() {
                                  std::to_string(kCrashWindow.count()) +
                                  " s, giving up on this node; last: " + problem;
       spdlog::error("service {}: {}", options_.service, detail);
-      SetState("failed", detail);
+      SetState(ServiceState::kFailed, detail);
       return;
     }
     spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem, delay.count());
-    SetState("restarting", problem);
+    SetState(ServiceState::kRestarting, problem);
     if (!Sleep(delay)) return;
     delay = std::min(delay * 2, kMaxRestartDelay);
   }
@@ -193,7 +191,7 @@ bool IsolatedService::Launch(std::string& problem) {
     return false;
   }
   spdlog::info("service {} running (plugin host pid {})", options_.service, process->child.id());
-  SetState("running", "");
+  SetState(ServiceState::kRunning, "");
   return true;
 }
 
@@ -263,7 +261,7 @@ void IsolatedService::Stop() {
   }
   cv_.notify_all();
   if (supervisor_.joinable()) supervisor_.join();
-  SetState("stopped", "");
+  SetState(ServiceState::kStopped, "");
 }
 
 // On the supervising thread: saves the state, asks the host to stop, and
@@ -308,9 +306,10 @@ absl::StatusOr<std::string> IsolatedService::Invoke(const std::string& command,
   {
     std::lock_guard lock(mu_);
     process = process_;
-    if (!process || !process->stub || snapshot_.state != "running") {
+    if (!process || !process->stub || snapshot_.state != ServiceState::kRunning) {
       return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE,
-                              "the service is " + snapshot_.state + " on this node" +
+                              "the service is " + std::string(ServiceStateName(snapshot_.state)) +
+                                  " on this node" +
                                   (snapshot_.detail.empty() ? "" : ": " + snapshot_.detail));
     }
   }

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "core/model/service_state.h"
 #include "core/services/plugin_instance.h"
 
 namespace domian::services {
@@ -48,7 +49,8 @@ class IsolatedService {
     std::string config_json = "{}";
   };
   struct Snapshot {
-    std::string state;  // starting | running | restarting | failed | stopped
+    // kStarting, kRunning, kRestarting, kFailed or kStopped.
+    ServiceState state = ServiceState::kStarting;
     std::string detail;
     std::map<std::string, std::string> endpoints;
   };
@@ -76,7 +78,7 @@ class IsolatedService {
   bool Launch(std::string& problem);  // spawn, connect, start
   void Watch();                       // health checks until the process is gone
   void Reap(bool kill);
-  void SetState(const std::string& state, const std::string& detail);
+  void SetState(ServiceState state, const std::string& detail);
   bool Sleep(std::chrono::milliseconds delay);  // false when stopping
 
   Options options_;

@@ -144,7 +144,7 @@ void ServiceHost::StartService(const std::string& name, const std::string& confi
     }
     slot->config.config_json = config_json;
     slot->status.name = name;
-    slot->status.state = "starting";
+    slot->status.state = ServiceState::kStarting;
     slot->status.epoch = epoch;
     service = slot;
   }
@@ -189,7 +189,7 @@ void ServiceHost::Launch(Service& service) {
   auto fail = [&](const std::string& detail) {
     spdlog::error("service {}: {}", name, detail);
     std::lock_guard lock(mu_);
-    service.status.state = "failed";
+    service.status.state = ServiceState::kFailed;
     service.status.detail = detail;
   };
   const auto library = catalog_.Find(name);
@@ -239,7 +239,7 @@ void ServiceHost::Launch(Service& service) {
   {
     std::lock_guard lock(mu_);
     service.instance = instance;
-    service.status.state = "running";
+    service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
     service.status.plugin_version = version;
   }
@@ -257,7 +257,7 @@ void ServiceHost::Shutdown(Service& service) {
     service.instance.reset();
     service.isolated.reset();
     if (!instance && !isolated) return;
-    service.status.state = "stopped";
+    service.status.state = ServiceState::kStopped;
     service.status.endpoints.clear();
   }
   if (isolated) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/config/node_config.h"
+#include "core/model/service_state.h"
 #include "core/services/isolated_service.h"
 #include "core/services/plugin_catalog.h"
 #include "core/services/plugin_instance.h"
@@ -31,8 +32,8 @@ namespace domian::services {
 // One service of this node, as `domianctl services` shows it.
 struct ServiceStatus {
   std::string name;
-  // starting | running | restarting | failed | stopped
-  std::string state;
+  // kStarting, kRunning, kRestarting (isolated), kFailed or kStopped.
+  ServiceState state = ServiceState::kStopped;
   std::string detail;   // why it failed
   uint64_t epoch = 0;   // the ownership epoch placement started it under
   std::map<std::string, std::string> endpoints;  // published by the plugin
@@ -63,7 +64,7 @@ class ServiceHost {
   // Starts `service` here under `epoch` with `config_json`, after
   // replacing its saved state with `state` when set. A service already
   // running here is left alone. A missing plugin or a failed start shows
-  // as state "failed".
+  // as ServiceState::kFailed.
   void StartService(const std::string& service, const std::string& config_json, uint64_t epoch,
                     const std::optional<std::string>& state);
   // Stops it (saving its state) and forgets it; the state as saved.

@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 
 #include <boost/process.hpp>
-#include <deque>
 
 #include "core/services/plugin_status.h"
 #include "core/services/saved_state.h"
@@ -18,6 +17,12 @@ namespace domian::services {
 namespace {
 
 constexpr char kSocketFile[] = "host.sock";
+// A spawned host is asked for a connection in attempts this long, with
+// this pause between them: it is local and serves within milliseconds.
+constexpr std::chrono::milliseconds kConnectAttempt{50};
+constexpr std::chrono::milliseconds kConnectPause{2};
+// How often a host told to stop is looked at until it has exited.
+constexpr std::chrono::milliseconds kExitPoll{10};
 
 std::string ExitDescription(int status) {
   if (WIFSIGNALED(status)) {
@@ -27,6 +32,7 @@ std::string ExitDescription(int status) {
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
+// A gRPC call's deadline: gRPC keeps it itself, on the system clock.
 std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
   return std::chrono::system_clock::now() + delay;
 }
@@ -52,8 +58,14 @@ struct IsolatedService::Process {
   std::unique_ptr<v1::PluginHostProcess::Stub> stub;
 };
 
-IsolatedService::IsolatedService(Options options, std::function<void()> on_change)
-    : options_(std::move(options)), on_change_(std::move(on_change)) {}
+const Clock& DefaultServiceClock() {
+  static const SteadyClock clock;
+  return clock;
+}
+
+IsolatedService::IsolatedService(Options options, std::function<void()> on_change,
+                                 const Clock& clock)
+    : options_(std::move(options)), on_change_(std::move(on_change)), clock_(clock) {}
 
 IsolatedService::~IsolatedService() { Stop(); }
 
@@ -72,8 +84,14 @@ void IsolatedService::SetState(ServiceState state, const std::string& detail) {
 }
 
 bool IsolatedService::Sleep(std::chrono::milliseconds delay) {
+  const MonoTime until = clock_.Now() + delay;
   std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, delay, [this] { return stopping_; });
+  while (!stopping_) {
+    const MonoTime now = clock_.Now();
+    if (now >= until) return true;
+    cv_.wait_for(lock, std::min<std::chrono::nanoseconds>(until - now, kClockRecheck));
+  }
+  return false;
 }
 
 IsolatedService::Snapshot IsolatedService::Status() const {
@@ -90,41 +108,33 @@ void IsolatedService::Supervise() {
 }
 
 void IsolatedService::Run() {
-  auto delay = kFirstRestartDelay;
-  std::deque<std::chrono::steady_clock::time_point> crashes;
+  RestartBackoff backoff(clock_);
   while (true) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
     std::string problem;
-    const auto launched_at = std::chrono::steady_clock::now();
+    backoff.Launched();
     if (Launch(problem)) {
       Watch();
       std::lock_guard lock(mu_);
       if (stopping_) return;
       problem = snapshot_.detail;
     }
-    const auto now = std::chrono::steady_clock::now();
-    // A long healthy run forgives earlier trouble.
-    if (now - launched_at >= kHealthyPeriod) {
-      delay = kFirstRestartDelay;
-      crashes.clear();
-    }
-    crashes.push_back(now);
-    while (!crashes.empty() && now - crashes.front() > kCrashWindow) crashes.pop_front();
-    if (crashes.size() >= kMaxCrashesInWindow) {
-      const std::string detail = std::to_string(crashes.size()) + " failures within " +
+    const std::optional<std::chrono::milliseconds> delay = backoff.Ended();
+    if (!delay) {
+      const std::string detail = std::to_string(backoff.recent_ends()) + " failures within " +
                                  std::to_string(kCrashWindow.count()) +
                                  " s, giving up on this node; last: " + problem;
       spdlog::error("service {}: {}", options_.service, detail);
       SetState(ServiceState::kFailed, detail);
       return;
     }
-    spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem, delay.count());
+    spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem,
+                 delay->count());
     SetState(ServiceState::kRestarting, problem);
-    if (!Sleep(delay)) return;
-    delay = std::min(delay * 2, kMaxRestartDelay);
+    if (!Sleep(*delay)) return;
   }
 }
 
@@ -157,12 +167,12 @@ bool IsolatedService::Launch(std::string& problem) {
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
   auto channel = grpc::CreateCustomChannel("unix:" + socket.string(),
                                            grpc::InsecureChannelCredentials(), arguments);
-  const auto until = std::chrono::steady_clock::now() + kSpawnDeadline;
+  const MonoTime until = clock_.Now() + kSpawnDeadline;
   bool connected = false;
-  while (!connected && std::chrono::steady_clock::now() < until && process->child.running()) {
+  while (!connected && clock_.Now() < until && process->child.running()) {
     connected = std::filesystem::exists(socket) &&
-                channel->WaitForConnected(In(std::chrono::milliseconds(50)));
-    if (!connected) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                channel->WaitForConnected(In(kConnectAttempt));
+    if (!connected) std::this_thread::sleep_for(kConnectPause);
   }
   if (!connected) {
     const bool alive = process->child.running();
@@ -286,15 +296,16 @@ void IsolatedService::Shutdown() {
                      options_.state_dir.string());
       }
     } else if (PluginStatusOf(state.status()) != DOMIAN_ERR_NOT_SUPPORTED) {
-      spdlog::warn("service {}: state not saved: {}", options_.service, StatusMessage(state.status()));
+      spdlog::warn("service {}: state not saved: {}", options_.service,
+                   StatusMessage(state.status()));
     }
     grpc::ClientContext stop_context;
     stop_context.set_deadline(In(kStopDeadline));
     v1::PluginEmpty none;
     process->stub->Stop(&stop_context, v1::PluginEmpty(), &none);
-    const auto until = std::chrono::steady_clock::now() + kStopDeadline;
-    while (process->child.running() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const MonoTime until = clock_.Now() + kStopDeadline;
+    while (process->child.running() && clock_.Now() < until) {
+      std::this_thread::sleep_for(kExitPoll);
     }
   }
   Reap(/*kill=*/true);

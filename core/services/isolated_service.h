@@ -4,11 +4,14 @@
 // The process is started with Boost.Process and spoken to over gRPC on a
 // Unix socket in the service's folder. A process that exits, crashes or
 // stops answering its health check (twice in a row) is killed if needed
-// and started again after a pause that starts at 100 ms and doubles up to
-// 10 s, back to 100 ms once it ran healthy for 30 s; a service that
+// and started again after a pause (RestartBackoff: 100 ms doubling up to
+// 10 s, back to 100 ms once it ran healthy for 30 s); a service that
 // crashes 5 times within a minute is marked failed on this node and left
 // alone. Exit codes and signals are logged. The host process dies with
 // domiand (PR_SET_PDEATHSIG), so none is ever orphaned.
+//
+// Every pause and deadline of its own (restarts, health checks, spawning,
+// stopping) is measured on the clock it is given.
 #pragma once
 
 #include <chrono>
@@ -21,16 +24,13 @@
 #include <string>
 #include <thread>
 
+#include "core/common/clock.h"
 #include "core/model/service_state.h"
 #include "core/services/plugin_instance.h"
+#include "core/services/restart_backoff.h"
 
 namespace domian::services {
 
-inline constexpr std::chrono::milliseconds kFirstRestartDelay{100};
-inline constexpr std::chrono::milliseconds kMaxRestartDelay{10000};
-inline constexpr std::chrono::seconds kHealthyPeriod{30};   // resets the restart delay
-inline constexpr std::chrono::seconds kCrashWindow{60};
-inline constexpr size_t kMaxCrashesInWindow = 5;
 inline constexpr std::chrono::milliseconds kHealthInterval{1000};
 inline constexpr std::chrono::milliseconds kHealthDeadline{2000};
 inline constexpr int kMaxMissedHealthChecks = 2;
@@ -38,6 +38,13 @@ inline constexpr std::chrono::seconds kSpawnDeadline{10};   // start to serving
 // Longest plugin call: a command may wait up to 30 s for a person.
 inline constexpr std::chrono::seconds kCallDeadline{40};
 inline constexpr std::chrono::seconds kStopDeadline{5};
+// Longest wait without looking at the clock again: a test's clock moves
+// without waking anyone. As long as a health check's pause, so on the
+// real clock that pause is one wait.
+inline constexpr std::chrono::milliseconds kClockRecheck = kHealthInterval;
+
+// The clock of an owner that passes none: the system's monotonic clock.
+const Clock& DefaultServiceClock();
 
 class IsolatedService {
  public:
@@ -56,7 +63,8 @@ class IsolatedService {
   };
 
   // `on_change` runs (without locks held) when the snapshot changes.
-  IsolatedService(Options options, std::function<void()> on_change);
+  IsolatedService(Options options, std::function<void()> on_change,
+                  const Clock& clock = DefaultServiceClock());
   ~IsolatedService();  // Stop()
   IsolatedService(const IsolatedService&) = delete;
   IsolatedService& operator=(const IsolatedService&) = delete;
@@ -79,10 +87,12 @@ class IsolatedService {
   void Watch();                       // health checks until the process is gone
   void Reap(bool kill);
   void SetState(ServiceState state, const std::string& detail);
-  bool Sleep(std::chrono::milliseconds delay);  // false when stopping
+  // Waits `delay` on clock_; false when stopping.
+  bool Sleep(std::chrono::milliseconds delay);
 
   Options options_;
   std::function<void()> on_change_;
+  const Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

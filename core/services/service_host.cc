@@ -21,8 +21,11 @@ constexpr std::chrono::milliseconds kSettle{200};
 
 }  // namespace
 
-ServiceHost::ServiceHost(Options options, std::function<void()> on_change)
-    : options_(std::move(options)), on_change_(std::move(on_change)), catalog_(options_.dirs) {}
+ServiceHost::ServiceHost(Options options, std::function<void()> on_change, const Clock& clock)
+    : options_(std::move(options)),
+      on_change_(std::move(on_change)),
+      clock_(clock),
+      catalog_(options_.dirs) {}
 
 ServiceHost::~ServiceHost() { Stop(); }
 
@@ -70,14 +73,16 @@ void ServiceHost::Stop() {
 void ServiceHost::Watch() {
   pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   char buffer[4096];
-  auto next_health = std::chrono::steady_clock::now() + kHealthInterval;
+  MonoTime next_health = clock_.Now() + kHealthInterval;
   while (true) {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-        next_health - std::chrono::steady_clock::now());
-    const int ready = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
-    if (std::chrono::steady_clock::now() >= next_health) {
+    // At most kClockRecheck: a test's clock moves without waking poll.
+    const auto wait = std::clamp(
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_health - clock_.Now()),
+        std::chrono::milliseconds(0), kClockRecheck);
+    const int ready = ::poll(fds, 2, static_cast<int>(wait.count()));
+    if (clock_.Now() >= next_health) {
       CheckInlineHealth();
-      next_health = std::chrono::steady_clock::now() + kHealthInterval;
+      next_health = clock_.Now() + kHealthInterval;
     }
     if (ready <= 0) continue;
     if ((fds[1].revents & POLLIN) != 0) return;
@@ -204,7 +209,7 @@ void ServiceHost::Launch(Service& service) {
                                  .state_dir = dir,
                                  .host_binary = options_.host_binary,
                                  .config_json = service.config.config_json},
-        [this] { Changed(); });
+        [this] { Changed(); }, clock_);
     {
       std::lock_guard lock(mu_);
       service.isolated = isolated;

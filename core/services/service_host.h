@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/common/clock.h"
 #include "core/config/node_config.h"
 #include "core/model/service_state.h"
 #include "core/services/isolated_service.h"
@@ -51,7 +52,9 @@ class ServiceHost {
 
   // `on_change` runs (on any thread, without locks held) whenever the
   // services or the plugins change, so the node can update its identity.
-  ServiceHost(Options options, std::function<void()> on_change);
+  // Restart pauses and health checks are timed on `clock`.
+  ServiceHost(Options options, std::function<void()> on_change,
+              const Clock& clock = DefaultServiceClock());
   ~ServiceHost();  // Stop()
   ServiceHost(const ServiceHost&) = delete;
   ServiceHost& operator=(const ServiceHost&) = delete;
@@ -104,6 +107,7 @@ class ServiceHost {
 
   Options options_;
   std::function<void()> on_change_;
+  const Clock& clock_;
   PluginCatalog catalog_;
 
   std::mutex lifecycle_mu_;  // one start or stop round at a time

@@ -291,9 +291,10 @@ void IsolatedService::Shutdown() {
       spdlog::warn("service {}: state not saved: the plugin host did not answer ({})",
                    options_.service, status.error_message());
     } else if (const absl::StatusOr<std::string> state = Outcome(saved); state.ok()) {
-      if (!WriteServiceState(options_.state_dir, *state)) {
-        spdlog::warn("service {}: state not saved: cannot write in {}", options_.service,
-                     options_.state_dir.string());
+      if (const absl::Status written = WriteServiceState(options_.state_dir, *state);
+          !written.ok()) {
+        spdlog::warn("service {}: state not saved: {}", options_.service,
+                     StatusMessage(written));
       }
     } else if (PluginStatusOf(state.status()) != DOMIAN_ERR_NOT_SUPPORTED) {
       spdlog::warn("service {}: state not saved: {}", options_.service,

@@ -134,29 +134,31 @@ absl::Status Describe(const domian_plugin_descriptor& raw, const std::filesystem
 
 }  // namespace
 
-std::string UnsafePermissions(const std::filesystem::path& path) {
-  return ::geteuid() == 0 ? PermissionProblem(path, 0) : "";
+absl::Status UnsafePermissions(const std::filesystem::path& path) {
+  return ::geteuid() == 0 ? PermissionProblem(path, 0) : absl::OkStatus();
 }
 
-std::string PermissionProblem(const std::filesystem::path& path, uid_t owner) {
+absl::Status PermissionProblem(const std::filesystem::path& path, uid_t owner) {
   for (const std::filesystem::path& item : {path, path.parent_path()}) {
     struct stat info {};
-    if (::stat(item.c_str(), &info) != 0) return "cannot stat " + item.string();
+    if (::stat(item.c_str(), &info) != 0) {
+      return absl::PermissionDeniedError("cannot stat " + item.string());
+    }
     if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-      return item.string() + " is writable by " +
-             ((info.st_mode & S_IWOTH) != 0 ? "others" : "its group") +
-             " (mode " + [&] {
-               char mode[8];
-               std::snprintf(mode, sizeof mode, "%04o", info.st_mode & 07777);
-               return std::string(mode);
-             }() + "); domiand runs as root and loads only files that only their owner can change";
+      return absl::PermissionDeniedError(
+          item.string() + " is writable by " +
+          ((info.st_mode & S_IWOTH) != 0 ? "others" : "its group") + " (mode " + [&] {
+            char mode[8];
+            std::snprintf(mode, sizeof mode, "%04o", info.st_mode & 07777);
+            return std::string(mode);
+          }() + "); domiand runs as root and loads only files that only their owner can change");
     }
     if (info.st_uid != 0 && info.st_uid != owner) {
-      return item.string() + " is owned by uid " + std::to_string(info.st_uid) +
-             ", not by root";
+      return absl::PermissionDeniedError(item.string() + " is owned by uid " +
+                                         std::to_string(info.st_uid) + ", not by root");
     }
   }
-  return "";
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(
@@ -165,7 +167,9 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(
   auto refuse = [&path](std::string_view why) {
     return absl::FailedPreconditionError(path.string() + ": " + std::string(why));
   };
-  if (const std::string unsafe = UnsafePermissions(path); !unsafe.empty()) return refuse(unsafe);
+  if (const absl::Status unsafe = UnsafePermissions(path); !unsafe.ok()) {
+    return refuse(StatusMessage(unsafe));
+  }
   boost::dll::shared_library library;
   try {
     // RTLD_NOW: a missing symbol is a refusal now, not a crash later.

@@ -72,13 +72,13 @@ class PluginLibrary {
   domian_instance_api instance_api_{};
 };
 
-// "why the file may not be loaded", when the daemon runs as root and
-// `path` or its folder is writable by group or others (anyone who can
-// write it could run code as root, as sshd's StrictModes guards against);
-// empty when it is fine.
-std::string UnsafePermissions(const std::filesystem::path& path);
+// PERMISSION_DENIED and why the file may not be loaded, when the daemon
+// runs as root and `path` or its folder is writable by group or others
+// (anyone who can write it could run code as root, as sshd's StrictModes
+// guards against); OK when it is fine.
+absl::Status UnsafePermissions(const std::filesystem::path& path);
 // The check itself, for any daemon user: `path` and its folder must be
 // writable by their owner only, and owned by root or by `owner`.
-std::string PermissionProblem(const std::filesystem::path& path, uid_t owner);
+absl::Status PermissionProblem(const std::filesystem::path& path, uid_t owner);
 
 }  // namespace domian::services

@@ -37,6 +37,13 @@ std::string RefusalOf(const std::filesystem::path& path) {
   return StatusMessage(loaded.status());
 }
 
+// Why a permission check refused; "(fine)" when it did not.
+std::string ProblemOf(const absl::Status& problem) {
+  if (problem.ok()) return "(fine)";
+  EXPECT_EQ(problem.code(), absl::StatusCode::kPermissionDenied);
+  return StatusMessage(problem);
+}
+
 // A call's reply; a failure never equals one.
 std::string Reply(const absl::StatusOr<std::string>& result) {
   return result.ok() ? *result : "(failed: " + result.status().ToString() + ")";
@@ -253,24 +260,25 @@ TEST(PluginLibraryTest, ThePermissionRuleRefusesWhatOthersCouldChange) {
   const auto copy = folder.path() / "echo-c.so";
   std::filesystem::copy_file(kPlugins / "echo-c.so", copy);
   std::filesystem::permissions(copy, std::filesystem::perms(0644));
-  EXPECT_EQ(PermissionProblem(copy, ::geteuid()), "");
+  EXPECT_TRUE(PermissionProblem(copy, ::geteuid()).ok());
   std::filesystem::permissions(copy, std::filesystem::perms(0666));
-  EXPECT_THAT(PermissionProblem(copy, ::geteuid()),
+  EXPECT_THAT(ProblemOf(PermissionProblem(copy, ::geteuid())),
               HasSubstr(copy.string() + " is writable by others (mode 0666)"));
   std::filesystem::permissions(copy, std::filesystem::perms(0664));
-  EXPECT_THAT(PermissionProblem(copy, ::geteuid()),
+  EXPECT_THAT(ProblemOf(PermissionProblem(copy, ::geteuid())),
               HasSubstr("is writable by its group (mode 0664)"));
   std::filesystem::permissions(copy, std::filesystem::perms(0644));
   std::filesystem::permissions(folder.path(), std::filesystem::perms(0777));
-  EXPECT_THAT(PermissionProblem(copy, ::geteuid()),
+  EXPECT_THAT(ProblemOf(PermissionProblem(copy, ::geteuid())),
               HasSubstr(folder.path().string() + " is writable by others (mode 0777)"));
   std::filesystem::permissions(folder.path(), std::filesystem::perms(0755));
   // Owned by neither root nor the daemon's user: refused too.
   if (::geteuid() != 0) {
-    EXPECT_THAT(PermissionProblem(copy, ::geteuid() + 1), HasSubstr("not by root"));
+    EXPECT_THAT(ProblemOf(PermissionProblem(copy, ::geteuid() + 1)), HasSubstr("not by root"));
   } else {
     EXPECT_EQ(::chown(copy.c_str(), 4242, 4242), 0);
-    EXPECT_THAT(PermissionProblem(copy, 0), HasSubstr("is owned by uid 4242, not by root"));
+    EXPECT_THAT(ProblemOf(PermissionProblem(copy, 0)),
+                HasSubstr("is owned by uid 4242, not by root"));
   }
 }
 
@@ -281,7 +289,7 @@ TEST(PluginLibraryTest, AsRootFilesOthersCanWriteAreRefused) {
   const auto copy = folder.path() / "echo-c.so";
   std::filesystem::copy_file(kPlugins / "echo-c.so", copy);
   std::filesystem::permissions(copy, std::filesystem::perms(0644));
-  EXPECT_TRUE(UnsafePermissions(copy).empty());
+  EXPECT_TRUE(UnsafePermissions(copy).ok());
   std::filesystem::permissions(copy, std::filesystem::perms(0666));
   EXPECT_THAT(RefusalOf(copy), HasSubstr(copy.string() + " is writable by others (mode 0666)"));
   std::filesystem::permissions(copy, std::filesystem::perms(0664));

@@ -156,12 +156,14 @@ void ServiceHost::StartService(const std::string& name, const std::string& confi
   const std::filesystem::path dir = ServiceDir(name);
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  if (!WriteServiceEpoch(dir, epoch)) {
-    spdlog::warn("service {}: cannot keep its epoch in {}", name, dir.string());
+  if (const absl::Status kept = WriteServiceEpoch(dir, epoch); !kept.ok()) {
+    spdlog::warn("service {}: cannot keep its epoch: {}", name, StatusMessage(kept));
   }
-  if (state && !WriteServiceState(dir, *state)) {
-    spdlog::warn("service {}: the state it came with could not be written to {}", name,
-                 dir.string());
+  if (state) {
+    if (const absl::Status written = WriteServiceState(dir, *state); !written.ok()) {
+      spdlog::warn("service {}: the state it came with could not be written: {}", name,
+                   StatusMessage(written));
+    }
   }
   Launch(*service);
   Changed();
@@ -271,14 +273,11 @@ void ServiceHost::Shutdown(Service& service) {
   }
   instance->Stop();
   if (instance->has_state()) {
-    const std::filesystem::path dir = ServiceDir(service.config.name);
     const absl::StatusOr<std::string> saved = instance->SaveState();
-    if (!saved.ok()) {
-      spdlog::warn("service {}: state not saved: {}", service.config.name,
-                   StatusMessage(saved.status()));
-    } else if (!WriteServiceState(dir, *saved)) {
-      spdlog::warn("service {}: state not saved: cannot write in {}", service.config.name,
-                   dir.string());
+    const absl::Status kept =
+        saved.ok() ? WriteServiceState(ServiceDir(service.config.name), *saved) : saved.status();
+    if (!kept.ok()) {
+      spdlog::warn("service {}: state not saved: {}", service.config.name, StatusMessage(kept));
     }
   }
 }

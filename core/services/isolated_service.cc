@@ -114,9 +114,10 @@ void IsolatedService::Run() {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    std::string problem;
     backoff.Launched();
-    if (Launch(problem)) {
+    const absl::Status launched = Launch();
+    std::string problem = StatusMessage(launched);
+    if (launched.ok()) {
       Watch();
       std::lock_guard lock(mu_);
       if (stopping_) return;
@@ -138,7 +139,7 @@ void IsolatedService::Run() {
   }
 }
 
-bool IsolatedService::Launch(std::string& problem) {
+absl::Status IsolatedService::Launch() {
   const std::filesystem::path socket = options_.state_dir / kSocketFile;
   std::error_code ignored;
   std::filesystem::remove(socket, ignored);
@@ -151,8 +152,8 @@ bool IsolatedService::Launch(std::string& problem) {
                                "--log-level", spdlog::level::to_string_view(spdlog::get_level()).data(),
                                bp::std_in < bp::null, bp::std_out > bp::null);
   } catch (const std::exception& error) {
-    problem = "cannot start " + options_.host_binary.string() + ": " + error.what();
-    return false;
+    return absl::InternalError("cannot start " + options_.host_binary.string() + ": " +
+                               error.what());
   }
   {
     std::lock_guard lock(mu_);
@@ -177,10 +178,10 @@ bool IsolatedService::Launch(std::string& problem) {
   if (!connected) {
     const bool alive = process->child.running();
     Reap(/*kill=*/true);
-    problem = alive ? "the plugin host did not start serving"
-                    : "the plugin host " + ExitDescription(process->child.native_exit_code()) +
-                          " before serving";
-    return false;
+    if (alive) return absl::DeadlineExceededError("the plugin host did not start serving");
+    return absl::AbortedError("the plugin host " +
+                              ExitDescription(process->child.native_exit_code()) +
+                              " before serving");
   }
   process->stub = v1::PluginHostProcess::NewStub(channel);
   v1::PluginStartRequest request;
@@ -193,16 +194,18 @@ bool IsolatedService::Launch(std::string& problem) {
   context.set_deadline(In(kCallDeadline));
   v1::PluginResult result;
   const grpc::Status status = process->stub->Start(&context, request, &result);
-  const absl::Status started = status.ok() ? Outcome(result).status() : absl::OkStatus();
-  if (!status.ok() || !started.ok()) {
-    problem = status.ok() ? "start failed: " + StatusMessage(started)
-                          : "the plugin host died while starting (" + status.error_message() + ")";
+  if (!status.ok()) {
     Reap(/*kill=*/true);
-    return false;
+    return absl::AbortedError("the plugin host died while starting (" + status.error_message() +
+                              ")");
+  }
+  if (const absl::Status started = Outcome(result).status(); !started.ok()) {
+    Reap(/*kill=*/true);
+    return StatusFromPlugin(PluginStatusOf(started), "start failed: " + StatusMessage(started));
   }
   spdlog::info("service {} running (plugin host pid {})", options_.service, process->child.id());
   SetState(ServiceState::kRunning, "");
-  return true;
+  return absl::OkStatus();
 }
 
 void IsolatedService::Watch() {

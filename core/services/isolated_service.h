@@ -83,7 +83,9 @@ class IsolatedService {
   void Supervise();
   void Run();       // launches and restarts until stopping or failed
   void Shutdown();  // graceful end of the current host
-  bool Launch(std::string& problem);  // spawn, connect, start
+  // Spawns a host, connects, starts the plugin: OK once it runs, else
+  // why not (the message is the service's detail).
+  absl::Status Launch();
   void Watch();                       // health checks until the process is gone
   void Reap(bool kill);
   void SetState(ServiceState state, const std::string& detail);

@@ -83,8 +83,7 @@ void IsolatedService::SetState(ServiceState state, const std::string& detail) {
   if (on_change_) on_change_();
 }
 
-bool IsolatedService::Sleep(std::chrono::milliseconds delay) {
-  const MonoTime until = clock_.Now() + delay;
+bool IsolatedService::SleepUntil(MonoTime until) {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     const MonoTime now = clock_.Now();
@@ -132,10 +131,12 @@ void IsolatedService::Run() {
       SetState(ServiceState::kFailed, detail);
       return;
     }
+    // The pause runs from the end, not from when the end is reported.
+    const MonoTime restart_at = clock_.Now() + *delay;
     spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem,
                  delay->count());
     SetState(ServiceState::kRestarting, problem);
-    if (!Sleep(*delay)) return;
+    if (!SleepUntil(restart_at)) return;
   }
 }
 
@@ -215,7 +216,7 @@ void IsolatedService::Watch() {
     process = process_;
   }
   int missed = 0;
-  while (Sleep(kHealthInterval)) {
+  while (SleepUntil(clock_.Now() + kHealthInterval)) {
     if (!process->child.running()) {
       process->child.wait();
       const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());

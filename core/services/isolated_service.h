@@ -89,8 +89,8 @@ class IsolatedService {
   void Watch();                       // health checks until the process is gone
   void Reap(bool kill);
   void SetState(ServiceState state, const std::string& detail);
-  // Waits `delay` on clock_; false when stopping.
-  bool Sleep(std::chrono::milliseconds delay);
+  // Waits until `until` on clock_; false when stopping.
+  bool SleepUntil(MonoTime until);
 
   Options options_;
   std::function<void()> on_change_;

@@ -48,7 +48,8 @@ void ServiceHost::Start() {
                    dir.string());
     }
   }
-  watcher_ = std::thread([this] { Watch(); });
+  watcher_ = std::thread(
+      [this, first_health = clock_.Now() + kHealthInterval] { Watch(first_health); });
 }
 
 void ServiceHost::Stop() {
@@ -70,10 +71,10 @@ void ServiceHost::Stop() {
   for (const auto& service : services) Shutdown(*service);
 }
 
-void ServiceHost::Watch() {
+void ServiceHost::Watch(MonoTime first_health) {
   pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   char buffer[4096];
-  MonoTime next_health = clock_.Now() + kHealthInterval;
+  MonoTime next_health = first_health;
   while (true) {
     // At most kClockRecheck: a test's clock moves without waking poll.
     const auto wait = std::clamp(

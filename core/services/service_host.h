@@ -101,7 +101,9 @@ class ServiceHost {
   void Launch(Service& service);    // requires lifecycle_mu_, not mu_
   void Shutdown(Service& service);  // requires lifecycle_mu_, not mu_
   std::filesystem::path ServiceDir(const std::string& name) const;
-  void Watch();  // folder changes, and inline services' health checks
+  // Folder changes, and inline services' health checks from `first_health`
+  // on, one per kHealthInterval.
+  void Watch(MonoTime first_health);
   void CheckInlineHealth();
   void Changed();
 

@@ -6,16 +6,18 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <condition_variable>
 #include <mutex>
+
+#include "core/services/testing/temp_folder.h"
 
 namespace domian::services {
 namespace {
 
 using std::chrono::milliseconds;
 using ::testing::StartsWith;
+using testing::TempFolder;
 
 // Long enough for a launch that is due to happen, even on a loaded
 // machine; never waited for in a passing test.
@@ -23,20 +25,6 @@ constexpr milliseconds kDue{10000};
 // How long a launch that is not due is given to happen anyway: a few
 // times the first restart pause in real time.
 constexpr milliseconds kNotDue{300};
-
-class TempFolder {
- public:
-  TempFolder() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "domian-isolated-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempFolder() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Counts the service's reports; each failed launch makes one.
 class Reports {
@@ -74,7 +62,7 @@ class IsolatedServiceTest : public ::testing::Test {
                  [this] { reports_.Add(); }, clock_) {}
 
   FakeClock clock_;
-  TempFolder folder_;
+  TempFolder folder_{"domian-isolated-service"};
   Reports reports_;
   IsolatedService service_;
 };

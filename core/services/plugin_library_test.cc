@@ -11,12 +11,14 @@
 #include <fstream>
 
 #include "core/services/plugin_instance.h"
+#include "core/services/testing/temp_folder.h"
 
 namespace domian::services {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::TempFolder;
 
 const std::filesystem::path kPlugins = DOMIAN_TEST_PLUGIN_DIR;
 const std::filesystem::path kRefused = DOMIAN_TEST_REFUSED_DIR;
@@ -60,20 +62,6 @@ template <typename T>
 domian_status PluginStatus(const absl::StatusOr<T>& result) {
   return PluginStatus(result.status());
 }
-
-class TempFolder {
- public:
-  TempFolder() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "domian-plugins-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-    std::filesystem::permissions(path_, std::filesystem::perms(0755));
-  }
-  ~TempFolder() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct Recorded {
   std::vector<std::pair<std::string, std::optional<std::string>>> endpoints;
@@ -247,7 +235,7 @@ TEST(PluginLibraryTest, RefusalsNameTheFileAndTheReason) {
               HasSubstr("the plugin declined this domiand's plugin ABI"));
   EXPECT_THAT(RefusalOf(kRefused / "twice.so"), HasSubstr("command 'go' is listed twice"));
 
-  TempFolder folder;
+  TempFolder folder("domian-plugins");
   const auto junk = folder.path() / "junk.so";
   std::ofstream(junk) << "not an ELF file\n";
   EXPECT_THAT(RefusalOf(junk), HasSubstr(junk.string() + ": not a loadable shared object ("));
@@ -256,7 +244,7 @@ TEST(PluginLibraryTest, RefusalsNameTheFileAndTheReason) {
 
 TEST(PluginLibraryTest, ThePermissionRuleRefusesWhatOthersCouldChange) {
   // The rule domiand applies as root, checked here as whoever runs the test.
-  TempFolder folder;
+  TempFolder folder("domian-plugins");
   const auto copy = folder.path() / "echo-c.so";
   std::filesystem::copy_file(kPlugins / "echo-c.so", copy);
   std::filesystem::permissions(copy, std::filesystem::perms(0644));
@@ -285,7 +273,7 @@ TEST(PluginLibraryTest, ThePermissionRuleRefusesWhatOthersCouldChange) {
 // Load applies the rule when domiand runs as root, which only root can test.
 TEST(PluginLibraryTest, AsRootFilesOthersCanWriteAreRefused) {
   if (::geteuid() != 0) GTEST_SKIP() << "the permission rule applies when domiand runs as root";
-  TempFolder folder;
+  TempFolder folder("domian-plugins");
   const auto copy = folder.path() / "echo-c.so";
   std::filesystem::copy_file(kPlugins / "echo-c.so", copy);
   std::filesystem::permissions(copy, std::filesystem::perms(0644));

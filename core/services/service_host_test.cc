@@ -3,14 +3,16 @@
 #include "core/services/service_host.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <thread>
+
+#include "core/services/testing/temp_folder.h"
 
 namespace domian::services {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::TempFolder;
 
 const std::filesystem::path kPlugins = DOMIAN_TEST_PLUGIN_DIR;
 
@@ -18,20 +20,6 @@ const std::filesystem::path kPlugins = DOMIAN_TEST_PLUGIN_DIR;
 // waited for in a passing test.
 constexpr milliseconds kDue{10000};
 constexpr milliseconds kPollPause{10};
-
-class TempFolder {
- public:
-  TempFolder() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "domian-service-host-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempFolder() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 template <typename Condition>
 bool Within(milliseconds timeout, Condition condition) {
@@ -64,7 +52,7 @@ class ServiceHostTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  TempFolder state_;
+  TempFolder state_{"domian-service-host"};
   ServiceHost host_;
 };
 

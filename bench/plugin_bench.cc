@@ -52,11 +52,10 @@ nlohmann::json InlineLoad(const std::filesystem::path& plugin, int trials) {
     const auto began = std::chrono::steady_clock::now();
     auto loaded = domian::services::PluginLibrary::Load(copy);
     const auto loaded_at = std::chrono::steady_clock::now();
-    if (auto* error = std::get_if<std::string>(&loaded)) throw std::runtime_error(*error);
-    auto created = domian::services::PluginInstance::Create(
-        std::get<std::shared_ptr<const domian::services::PluginLibrary>>(loaded), "{}", folder, {});
-    if (auto* error = std::get_if<std::string>(&created)) throw std::runtime_error(*error);
-    auto& instance = std::get<std::unique_ptr<domian::services::PluginInstance>>(created);
+    if (!loaded.ok()) throw std::runtime_error(loaded.status().ToString());
+    auto created = domian::services::PluginInstance::Create(*loaded, "{}", folder, {});
+    if (!created.ok()) throw std::runtime_error(created.status().ToString());
+    auto& instance = *created;
     if (!instance->Start().ok()) throw std::runtime_error("start failed");
     const auto started_at = std::chrono::steady_clock::now();
     load_us.push_back(Micros(loaded_at - began).count());
@@ -86,7 +85,7 @@ nlohmann::json Spawn(const std::filesystem::path& plugin, int trials) {
          .host_binary = DOMIAN_PLUGIN_HOST_BUILT},
         [&] {
           std::lock_guard lock(mu);
-          if (service_ptr != nullptr && service_ptr->Status().state == "running") running = true;
+          if (service_ptr != nullptr && service_ptr->Status().state == domian::ServiceState::kRunning) running = true;
           cv.notify_all();
         });
     {
@@ -117,7 +116,7 @@ nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
   if (!AllSeeEachOtherAlive({&a, &b}, 30s)) throw std::runtime_error("no cluster");
   domian::cli::ControlClient local(a.address()), routed(b.address());
   // b must have learned that a runs echo-c.
-  if (!Eventually([&] { return std::holds_alternative<nlohmann::json>(routed.Call("echo-c", "echo", "{}")); },
+  if (!Eventually([&] { return routed.Call("echo-c", "echo", "{}").ok(); },
                   30s)) {
     throw std::runtime_error("echo-c not reachable through the other node");
   }
@@ -127,7 +126,7 @@ nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
       const auto began = std::chrono::steady_clock::now();
       const auto reply = client.Call("echo-c", "echo", R"({"n":1})");
       us.push_back(Micros(std::chrono::steady_clock::now() - began).count());
-      if (!std::holds_alternative<nlohmann::json>(reply)) throw std::runtime_error("call failed");
+      if (!reply.ok()) throw std::runtime_error("call failed");
     }
     return us;
   };

@@ -30,7 +30,7 @@ std::vector<placement::LocalServices::Status> ServiceHostServices::Services() co
       endpoints += (endpoints.empty() ? "" : ",") + name + "=" +
                    ReachableEndpoint(endpoint, node_address);
     }
-    out.push_back({status.name, ParseServiceState(status.state), status.detail, endpoints});
+    out.push_back({status.name, status.state, status.detail, endpoints});
   }
   return out;
 }

@@ -16,16 +16,18 @@
 #include <mutex>
 
 #include "core/common/logging.h"
+#include "core/common/status.h"
 #include "core/common/utf8.h"
 #include "core/services/plugin_instance.h"
 #include "core/services/plugin_library.h"
+#include "core/services/plugin_status.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace po = boost::program_options;
 namespace v1 = domian::v1;
-using domian::services::CallResult;
 using domian::services::PluginInstance;
 using domian::services::PluginLibrary;
+using domian::services::PluginStatusOf;
 
 namespace {
 
@@ -58,10 +60,8 @@ class HostService final : public v1::PluginHostProcess::Service {
     auto started = domian::services::StartInstance(
         library_, request->config_json(), state_dir_, std::move(callbacks),
         request->has_state() ? std::optional<std::string>(request->state()) : std::nullopt);
-    if (auto* failure = std::get_if<CallResult>(&started)) {
-      return Fail(response, failure->status, failure->output);
-    }
-    instance_ = std::move(std::get<std::shared_ptr<PluginInstance>>(started));
+    if (!started.ok()) return Fail(response, started.status());
+    instance_ = *std::move(started);
     response->set_status(DOMIAN_OK);
     return grpc::Status::OK;
   }
@@ -70,20 +70,14 @@ class HostService final : public v1::PluginHostProcess::Service {
                       v1::PluginResult* response) override {
     const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
-    const CallResult result = instance->Invoke(request->command(), request->args_json());
-    response->set_status(result.status);
-    response->set_output(result.output);
-    return grpc::Status::OK;
+    return Answer(response, instance->Invoke(request->command(), request->args_json()));
   }
 
   grpc::Status SaveState(grpc::ServerContext*, const v1::PluginEmpty*,
                          v1::PluginResult* response) override {
     const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
-    const CallResult result = instance->SaveState();
-    response->set_status(result.status);
-    response->set_output(result.output);
-    return grpc::Status::OK;
+    return Answer(response, instance->SaveState());
   }
 
   grpc::Status Health(grpc::ServerContext*, const v1::PluginEmpty*,
@@ -96,11 +90,11 @@ class HostService final : public v1::PluginHostProcess::Service {
     }
     // Never waits for a call in progress (IsolatedService ends a stuck one
     // at the call deadline).
-    const CallResult result = instance->CheckHealth();
+    const absl::Status health = instance->CheckHealth();
     // Plugin text: domiand cannot parse a reply whose strings are not
     // UTF-8, and would take the host for unresponsive.
-    response->set_status(result.status);
-    response->set_detail(domian::ToValidUtf8(result.output));
+    response->set_status(PluginStatusOf(health));
+    response->set_detail(domian::ToValidUtf8(domian::StatusMessage(health)));
     response->set_has_state(instance->has_state());
     std::lock_guard guard(endpoints_mu_);
     for (const auto& [name, endpoint] : endpoints_) {
@@ -139,10 +133,22 @@ class HostService final : public v1::PluginHostProcess::Service {
     std::lock_guard lock(mu_);
     return instance_;
   }
+  // The plugin's answer travels as the plugin gave it (a domian_status and
+  // its message); domiand maps it to a code on its side.
   static grpc::Status Fail(v1::PluginResult* response, domian_status status,
                            const std::string& message) {
     response->set_status(status);
     response->set_output(message);
+    return grpc::Status::OK;
+  }
+  static grpc::Status Fail(v1::PluginResult* response, const absl::Status& status) {
+    return Fail(response, PluginStatusOf(status), domian::StatusMessage(status));
+  }
+  static grpc::Status Answer(v1::PluginResult* response,
+                             const absl::StatusOr<std::string>& result) {
+    if (!result.ok()) return Fail(response, result.status());
+    response->set_status(DOMIAN_OK);
+    response->set_output(*result);
     return grpc::Status::OK;
   }
 
@@ -182,12 +188,11 @@ int main(int argc, char** argv) {
   domian::SetupLogging(
       domian::ParseLogLevel(args["log-level"].as<std::string>()).value_or(spdlog::level::info));
   auto loaded = PluginLibrary::Load(args["plugin"].as<std::string>());
-  if (auto* error = std::get_if<std::string>(&loaded)) {
-    spdlog::error("plugin refused: {}", *error);
+  if (!loaded.ok()) {
+    spdlog::error("plugin refused: {}", domian::StatusMessage(loaded.status()));
     return kExitRefused;
   }
-  HostService service(std::get<std::shared_ptr<const PluginLibrary>>(loaded),
-                      args["state-dir"].as<std::string>());
+  HostService service(*std::move(loaded), args["state-dir"].as<std::string>());
   const std::string socket = args["socket"].as<std::string>();
   ::unlink(socket.c_str());
   grpc::ServerBuilder builder;

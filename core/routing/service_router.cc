@@ -13,19 +13,6 @@
 namespace domian::routing {
 namespace {
 
-// Service-level failures never use UNAVAILABLE or DEADLINE_EXCEEDED:
-// clients read those as "the node itself could not be reached".
-absl::Status StatusOf(domian_status status, const std::string& message) {
-  switch (status) {
-    case DOMIAN_ERR_INVALID_ARGUMENT: return absl::InvalidArgumentError(message);
-    case DOMIAN_ERR_UNKNOWN_COMMAND:
-    case DOMIAN_ERR_NOT_SUPPORTED: return absl::UnimplementedError(message);
-    case DOMIAN_ERR_UNAVAILABLE: return absl::FailedPreconditionError(message);
-    case DOMIAN_ERR_FAILED: return absl::AbortedError(message);
-    default: return absl::InternalError(message);
-  }
-}
-
 // What is wrong with a call's arguments, before any plugin or peer sees
 // them.
 absl::Status CheckArguments(const std::string& args) {
@@ -115,16 +102,18 @@ void ServiceRouter::Invoke(const CallInfo& call, ServiceCall request, ReplyDone 
 
 std::optional<absl::StatusOr<ServiceReply>> ServiceRouter::RunHere(const ServiceCall& request) {
   if (local_ == nullptr) return std::nullopt;
-  std::optional<services::CallResult> result =
+  absl::StatusOr<std::string> reply =
       local_->Invoke(request.service, request.command, request.args_json);
-  if (!result) return std::nullopt;
-  if (!result->ok()) {
-    return StatusOf(result->status,
-                    request.service + " " + request.command + ": " + result->output);
+  // NOT_FOUND is the service host's "it does not run here"; a plugin's
+  // own failures never map to it (services::StatusFromPlugin).
+  if (absl::IsNotFound(reply.status())) return std::nullopt;
+  if (!reply.ok()) {
+    return absl::Status(reply.status().code(), request.service + " " + request.command + ": " +
+                                                   StatusMessage(reply.status()));
   }
   // Plugin text: a reply that is not UTF-8 would not even parse at the
   // caller.
-  return ServiceReply{ToValidUtf8(result->output), cluster_.View().self.id};
+  return ServiceReply{ToValidUtf8(*reply), cluster_.View().self.id};
 }
 
 absl::StatusOr<ServiceRouter::Owner> ServiceRouter::OwnerOf(const std::string& service) const {

@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 
 #include <boost/process.hpp>
-#include <deque>
 
+#include "core/services/plugin_status.h"
 #include "core/services/saved_state.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
@@ -17,6 +17,12 @@ namespace domian::services {
 namespace {
 
 constexpr char kSocketFile[] = "host.sock";
+// A spawned host is asked for a connection in attempts this long, with
+// this pause between them: it is local and serves within milliseconds.
+constexpr std::chrono::milliseconds kConnectAttempt{50};
+constexpr std::chrono::milliseconds kConnectPause{2};
+// How often a host told to stop is looked at until it has exited.
+constexpr std::chrono::milliseconds kExitPoll{10};
 
 std::string ExitDescription(int status) {
   if (WIFSIGNALED(status)) {
@@ -26,8 +32,15 @@ std::string ExitDescription(int status) {
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
 
+// A gRPC call's deadline: gRPC keeps it itself, on the system clock.
 std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
   return std::chrono::system_clock::now() + delay;
+}
+
+// A plugin host's answer: the reply, or the plugin's failure.
+absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
+  if (result.status() == DOMIAN_OK) return result.output();
+  return StatusFromPlugin(result.status(), result.output());
 }
 
 // Boost.Process 1.74 makes the pipe that reports a failed exec with pipe()
@@ -45,10 +58,14 @@ struct IsolatedService::Process {
   std::unique_ptr<v1::PluginHostProcess::Stub> stub;
 };
 
-IsolatedService::IsolatedService(Options options, std::function<void()> on_change)
-    : options_(std::move(options)), on_change_(std::move(on_change)) {
-  snapshot_.state = "starting";
+const Clock& DefaultServiceClock() {
+  static const SteadyClock clock;
+  return clock;
 }
+
+IsolatedService::IsolatedService(Options options, std::function<void()> on_change,
+                                 const Clock& clock)
+    : options_(std::move(options)), on_change_(std::move(on_change)), clock_(clock) {}
 
 IsolatedService::~IsolatedService() { Stop(); }
 
@@ -56,19 +73,24 @@ void IsolatedService::Start() {
   supervisor_ = std::thread([this] { Supervise(); });
 }
 
-void IsolatedService::SetState(const std::string& state, const std::string& detail) {
+void IsolatedService::SetState(ServiceState state, const std::string& detail) {
   {
     std::lock_guard lock(mu_);
     snapshot_.state = state;
     snapshot_.detail = detail;
-    if (state != "running") snapshot_.endpoints.clear();
+    if (state != ServiceState::kRunning) snapshot_.endpoints.clear();
   }
   if (on_change_) on_change_();
 }
 
-bool IsolatedService::Sleep(std::chrono::milliseconds delay) {
+bool IsolatedService::SleepUntil(MonoTime until) {
   std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, delay, [this] { return stopping_; });
+  while (!stopping_) {
+    const MonoTime now = clock_.Now();
+    if (now >= until) return true;
+    cv_.wait_for(lock, std::min<std::chrono::nanoseconds>(until - now, kClockRecheck));
+  }
+  return false;
 }
 
 IsolatedService::Snapshot IsolatedService::Status() const {
@@ -85,45 +107,40 @@ void IsolatedService::Supervise() {
 }
 
 void IsolatedService::Run() {
-  auto delay = kFirstRestartDelay;
-  std::deque<std::chrono::steady_clock::time_point> crashes;
+  RestartBackoff backoff(clock_);
   while (true) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    std::string problem;
-    const auto launched_at = std::chrono::steady_clock::now();
-    if (Launch(problem)) {
+    backoff.Launched();
+    const absl::Status launched = Launch();
+    std::string problem = StatusMessage(launched);
+    if (launched.ok()) {
       Watch();
       std::lock_guard lock(mu_);
       if (stopping_) return;
       problem = snapshot_.detail;
     }
-    const auto now = std::chrono::steady_clock::now();
-    // A long healthy run forgives earlier trouble.
-    if (now - launched_at >= kHealthyPeriod) {
-      delay = kFirstRestartDelay;
-      crashes.clear();
-    }
-    crashes.push_back(now);
-    while (!crashes.empty() && now - crashes.front() > kCrashWindow) crashes.pop_front();
-    if (crashes.size() >= kMaxCrashesInWindow) {
-      const std::string detail = std::to_string(crashes.size()) + " failures within " +
+    const std::optional<std::chrono::milliseconds> delay = backoff.Ended();
+    if (!delay) {
+      const std::string detail = std::to_string(backoff.recent_ends()) + " failures within " +
                                  std::to_string(kCrashWindow.count()) +
                                  " s, giving up on this node; last: " + problem;
       spdlog::error("service {}: {}", options_.service, detail);
-      SetState("failed", detail);
+      SetState(ServiceState::kFailed, detail);
       return;
     }
-    spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem, delay.count());
-    SetState("restarting", problem);
-    if (!Sleep(delay)) return;
-    delay = std::min(delay * 2, kMaxRestartDelay);
+    // The pause runs from the end, not from when the end is reported.
+    const MonoTime restart_at = clock_.Now() + *delay;
+    spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem,
+                 delay->count());
+    SetState(ServiceState::kRestarting, problem);
+    if (!SleepUntil(restart_at)) return;
   }
 }
 
-bool IsolatedService::Launch(std::string& problem) {
+absl::Status IsolatedService::Launch() {
   const std::filesystem::path socket = options_.state_dir / kSocketFile;
   std::error_code ignored;
   std::filesystem::remove(socket, ignored);
@@ -136,8 +153,8 @@ bool IsolatedService::Launch(std::string& problem) {
                                "--log-level", spdlog::level::to_string_view(spdlog::get_level()).data(),
                                bp::std_in < bp::null, bp::std_out > bp::null);
   } catch (const std::exception& error) {
-    problem = "cannot start " + options_.host_binary.string() + ": " + error.what();
-    return false;
+    return absl::InternalError("cannot start " + options_.host_binary.string() + ": " +
+                               error.what());
   }
   {
     std::lock_guard lock(mu_);
@@ -152,20 +169,20 @@ bool IsolatedService::Launch(std::string& problem) {
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
   auto channel = grpc::CreateCustomChannel("unix:" + socket.string(),
                                            grpc::InsecureChannelCredentials(), arguments);
-  const auto until = std::chrono::steady_clock::now() + kSpawnDeadline;
+  const MonoTime until = clock_.Now() + kSpawnDeadline;
   bool connected = false;
-  while (!connected && std::chrono::steady_clock::now() < until && process->child.running()) {
+  while (!connected && clock_.Now() < until && process->child.running()) {
     connected = std::filesystem::exists(socket) &&
-                channel->WaitForConnected(In(std::chrono::milliseconds(50)));
-    if (!connected) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                channel->WaitForConnected(In(kConnectAttempt));
+    if (!connected) std::this_thread::sleep_for(kConnectPause);
   }
   if (!connected) {
     const bool alive = process->child.running();
     Reap(/*kill=*/true);
-    problem = alive ? "the plugin host did not start serving"
-                    : "the plugin host " + ExitDescription(process->child.native_exit_code()) +
-                          " before serving";
-    return false;
+    if (alive) return absl::DeadlineExceededError("the plugin host did not start serving");
+    return absl::AbortedError("the plugin host " +
+                              ExitDescription(process->child.native_exit_code()) +
+                              " before serving");
   }
   process->stub = v1::PluginHostProcess::NewStub(channel);
   v1::PluginStartRequest request;
@@ -178,15 +195,18 @@ bool IsolatedService::Launch(std::string& problem) {
   context.set_deadline(In(kCallDeadline));
   v1::PluginResult result;
   const grpc::Status status = process->stub->Start(&context, request, &result);
-  if (!status.ok() || result.status() != DOMIAN_OK) {
-    problem = status.ok() ? "start failed: " + result.output()
-                          : "the plugin host died while starting (" + status.error_message() + ")";
+  if (!status.ok()) {
     Reap(/*kill=*/true);
-    return false;
+    return absl::AbortedError("the plugin host died while starting (" + status.error_message() +
+                              ")");
+  }
+  if (const absl::Status started = Outcome(result).status(); !started.ok()) {
+    Reap(/*kill=*/true);
+    return StatusFromPlugin(PluginStatusOf(started), "start failed: " + StatusMessage(started));
   }
   spdlog::info("service {} running (plugin host pid {})", options_.service, process->child.id());
-  SetState("running", "");
-  return true;
+  SetState(ServiceState::kRunning, "");
+  return absl::OkStatus();
 }
 
 void IsolatedService::Watch() {
@@ -196,7 +216,7 @@ void IsolatedService::Watch() {
     process = process_;
   }
   int missed = 0;
-  while (Sleep(kHealthInterval)) {
+  while (SleepUntil(clock_.Now() + kHealthInterval)) {
     if (!process->child.running()) {
       process->child.wait();
       const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
@@ -225,7 +245,8 @@ void IsolatedService::Watch() {
       std::lock_guard lock(mu_);
       std::map<std::string, std::string> endpoints(health.endpoints().begin(),
                                                    health.endpoints().end());
-      const std::string detail = health.status() == DOMIAN_OK ? "" : health.detail();
+      const std::string detail =
+          StatusMessage(StatusFromPlugin(health.status(), health.detail()));
       changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail;
       snapshot_.endpoints = std::move(endpoints);
       snapshot_.detail = detail;
@@ -254,7 +275,7 @@ void IsolatedService::Stop() {
   }
   cv_.notify_all();
   if (supervisor_.joinable()) supervisor_.join();
-  SetState("stopped", "");
+  SetState(ServiceState::kStopped, "");
 }
 
 // On the supervising thread: saves the state, asks the host to stop, and
@@ -273,34 +294,39 @@ void IsolatedService::Shutdown() {
     if (!status.ok()) {
       spdlog::warn("service {}: state not saved: the plugin host did not answer ({})",
                    options_.service, status.error_message());
-    } else if (saved.status() == DOMIAN_OK) {
-      if (!WriteServiceState(options_.state_dir, saved.output())) {
-        spdlog::warn("service {}: state not saved: cannot write in {}", options_.service,
-                     options_.state_dir.string());
+    } else if (const absl::StatusOr<std::string> state = Outcome(saved); state.ok()) {
+      if (const absl::Status written = WriteServiceState(options_.state_dir, *state);
+          !written.ok()) {
+        spdlog::warn("service {}: state not saved: {}", options_.service,
+                     StatusMessage(written));
       }
-    } else if (saved.status() != DOMIAN_ERR_NOT_SUPPORTED) {
-      spdlog::warn("service {}: state not saved: {}", options_.service, saved.output());
+    } else if (PluginStatusOf(state.status()) != DOMIAN_ERR_NOT_SUPPORTED) {
+      spdlog::warn("service {}: state not saved: {}", options_.service,
+                   StatusMessage(state.status()));
     }
     grpc::ClientContext stop_context;
     stop_context.set_deadline(In(kStopDeadline));
     v1::PluginEmpty none;
     process->stub->Stop(&stop_context, v1::PluginEmpty(), &none);
-    const auto until = std::chrono::steady_clock::now() + kStopDeadline;
-    while (process->child.running() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const MonoTime until = clock_.Now() + kStopDeadline;
+    while (process->child.running() && clock_.Now() < until) {
+      std::this_thread::sleep_for(kExitPoll);
     }
   }
   Reap(/*kill=*/true);
 }
 
-CallResult IsolatedService::Invoke(const std::string& command, const std::string& args_json) {
+absl::StatusOr<std::string> IsolatedService::Invoke(const std::string& command,
+                                                    const std::string& args_json) {
   std::shared_ptr<Process> process;
   {
     std::lock_guard lock(mu_);
     process = process_;
-    if (!process || !process->stub || snapshot_.state != "running") {
-      return {DOMIAN_ERR_UNAVAILABLE, "the service is " + snapshot_.state + " on this node" +
-                                          (snapshot_.detail.empty() ? "" : ": " + snapshot_.detail)};
+    if (!process || !process->stub || snapshot_.state != ServiceState::kRunning) {
+      return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE,
+                              "the service is " + std::string(ServiceStateName(snapshot_.state)) +
+                                  " on this node" +
+                                  (snapshot_.detail.empty() ? "" : ": " + snapshot_.detail));
     }
   }
   grpc::ClientContext context;
@@ -318,10 +344,11 @@ CallResult IsolatedService::Invoke(const std::string& command, const std::string
     if (process->child.running()) ::kill(process->child.id(), SIGKILL);
   }
   if (!status.ok()) {
-    return {DOMIAN_ERR_UNAVAILABLE,
-            "the plugin host did not answer (" + status.error_message() + "); it is restarted"};
+    return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "the plugin host did not answer (" +
+                                                        status.error_message() +
+                                                        "); it is restarted");
   }
-  return {result.status(), result.output()};
+  return Outcome(result);
 }
 
 }  // namespace domian::services

@@ -4,11 +4,14 @@
 // The process is started with Boost.Process and spoken to over gRPC on a
 // Unix socket in the service's folder. A process that exits, crashes or
 // stops answering its health check (twice in a row) is killed if needed
-// and started again after a pause that starts at 100 ms and doubles up to
-// 10 s, back to 100 ms once it ran healthy for 30 s; a service that
+// and started again after a pause (RestartBackoff: 100 ms doubling up to
+// 10 s, back to 100 ms once it ran healthy for 30 s); a service that
 // crashes 5 times within a minute is marked failed on this node and left
 // alone. Exit codes and signals are logged. The host process dies with
 // domiand (PR_SET_PDEATHSIG), so none is ever orphaned.
+//
+// Every pause and deadline of its own (restarts, health checks, spawning,
+// stopping) is measured on the clock it is given.
 #pragma once
 
 #include <chrono>
@@ -21,15 +24,13 @@
 #include <string>
 #include <thread>
 
+#include "core/common/clock.h"
+#include "core/model/service_state.h"
 #include "core/services/plugin_instance.h"
+#include "core/services/restart_backoff.h"
 
 namespace domian::services {
 
-inline constexpr std::chrono::milliseconds kFirstRestartDelay{100};
-inline constexpr std::chrono::milliseconds kMaxRestartDelay{10000};
-inline constexpr std::chrono::seconds kHealthyPeriod{30};   // resets the restart delay
-inline constexpr std::chrono::seconds kCrashWindow{60};
-inline constexpr size_t kMaxCrashesInWindow = 5;
 inline constexpr std::chrono::milliseconds kHealthInterval{1000};
 inline constexpr std::chrono::milliseconds kHealthDeadline{2000};
 inline constexpr int kMaxMissedHealthChecks = 2;
@@ -37,6 +38,13 @@ inline constexpr std::chrono::seconds kSpawnDeadline{10};   // start to serving
 // Longest plugin call: a command may wait up to 30 s for a person.
 inline constexpr std::chrono::seconds kCallDeadline{40};
 inline constexpr std::chrono::seconds kStopDeadline{5};
+// Longest wait without looking at the clock again: a test's clock moves
+// without waking anyone. As long as a health check's pause, so on the
+// real clock that pause is one wait.
+inline constexpr std::chrono::milliseconds kClockRecheck = kHealthInterval;
+
+// The clock of an owner that passes none: the system's monotonic clock.
+const Clock& DefaultServiceClock();
 
 class IsolatedService {
  public:
@@ -48,13 +56,15 @@ class IsolatedService {
     std::string config_json = "{}";
   };
   struct Snapshot {
-    std::string state;  // starting | running | restarting | failed | stopped
+    // kStarting, kRunning, kRestarting, kFailed or kStopped.
+    ServiceState state = ServiceState::kStarting;
     std::string detail;
     std::map<std::string, std::string> endpoints;
   };
 
   // `on_change` runs (without locks held) when the snapshot changes.
-  IsolatedService(Options options, std::function<void()> on_change);
+  IsolatedService(Options options, std::function<void()> on_change,
+                  const Clock& clock = DefaultServiceClock());
   ~IsolatedService();  // Stop()
   IsolatedService(const IsolatedService&) = delete;
   IsolatedService& operator=(const IsolatedService&) = delete;
@@ -63,7 +73,9 @@ class IsolatedService {
   // Saves the state, stops the plugin and the process (killed if it does
   // not exit in time).
   void Stop();
-  CallResult Invoke(const std::string& command, const std::string& args_json);
+  // The reply; FAILED_PRECONDITION when the service is not running (or
+  // its host did not answer), else the plugin's answer (StatusFromPlugin).
+  absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json);
   Snapshot Status() const;
 
  private:
@@ -71,14 +83,18 @@ class IsolatedService {
   void Supervise();
   void Run();       // launches and restarts until stopping or failed
   void Shutdown();  // graceful end of the current host
-  bool Launch(std::string& problem);  // spawn, connect, start
+  // Spawns a host, connects, starts the plugin: OK once it runs, else
+  // why not (the message is the service's detail).
+  absl::Status Launch();
   void Watch();                       // health checks until the process is gone
   void Reap(bool kill);
-  void SetState(const std::string& state, const std::string& detail);
-  bool Sleep(std::chrono::milliseconds delay);  // false when stopping
+  void SetState(ServiceState state, const std::string& detail);
+  // Waits until `until` on clock_; false when stopping.
+  bool SleepUntil(MonoTime until);
 
   Options options_;
   std::function<void()> on_change_;
+  const Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -63,11 +63,11 @@ std::vector<PluginCatalog::Change> PluginCatalog::Scan() {
     if (!unchanged) {
       auto loaded = PluginLibrary::Load(path);
       Seen seen{version, {path, nullptr, ""}};
-      if (auto* refusal = std::get_if<std::string>(&loaded)) {
-        seen.entry.refusal = *refusal;
-        changes.push_back({Change::Kind::kRefused, "", *refusal});
+      if (loaded.ok()) {
+        seen.entry.library = *std::move(loaded);
       } else {
-        seen.entry.library = std::get<std::shared_ptr<const PluginLibrary>>(loaded);
+        seen.entry.refusal = StatusMessage(loaded.status());
+        changes.push_back({Change::Kind::kRefused, "", seen.entry.refusal});
       }
       const bool replaced = known != files_.end() && known->second.entry.library;
       files_[path] = seen;

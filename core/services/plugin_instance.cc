@@ -43,39 +43,32 @@ std::string Bounded(const char* text, size_t limit) {
   return std::string(text, ::strnlen(text, limit));
 }
 
-CallResult Finish(domian_status status, Output& result, Output& error, const char* what) {
+// A state call to a plugin without the state extension.
+absl::Status NoState() {
+  return StatusFromPlugin(DOMIAN_ERR_NOT_SUPPORTED, "the plugin keeps no state");
+}
+
+// The outcome of one plugin call that wrote `result` and `error`.
+absl::StatusOr<std::string> Finish(domian_status status, Output& result, Output& error,
+                                   const char* what) {
   if (status == DOMIAN_OK) {
     if (result.truncated) {
-      return {DOMIAN_ERR_INTERNAL, std::string(what) + " is larger than the limit of " +
-                                       std::to_string(result.limit) + " bytes"};
+      return StatusFromPlugin(DOMIAN_ERR_INTERNAL, std::string(what) +
+                                                       " is larger than the limit of " +
+                                                       std::to_string(result.limit) + " bytes");
     }
-    return {DOMIAN_OK, std::move(result.data)};
+    return std::move(result.data);
   }
-  std::string message = std::move(error.data);
-  if (message.empty()) message = std::string(StatusName(status));
-  return {status, std::move(message)};
+  return StatusFromPlugin(status, error.data.empty() ? StatusName(status) : error.data);
 }
 
 }  // namespace
-
-std::string_view StatusName(domian_status status) {
-  switch (status) {
-    case DOMIAN_OK: return "ok";
-    case DOMIAN_ERR_INVALID_ARGUMENT: return "invalid argument";
-    case DOMIAN_ERR_UNKNOWN_COMMAND: return "unknown command";
-    case DOMIAN_ERR_UNAVAILABLE: return "unavailable";
-    case DOMIAN_ERR_FAILED: return "failed";
-    case DOMIAN_ERR_INTERNAL: return "internal error";
-    case DOMIAN_ERR_NOT_SUPPORTED: return "not supported";
-    default: return "unknown error";
-  }
-}
 
 PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library,
                                HostCallbacks callbacks)
     : library_(std::move(library)), callbacks_(std::move(callbacks)) {}
 
-std::variant<std::unique_ptr<PluginInstance>, std::string> PluginInstance::Create(
+absl::StatusOr<std::unique_ptr<PluginInstance>> PluginInstance::Create(
     std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
     const std::filesystem::path& state_dir, HostCallbacks callbacks) {
   std::unique_ptr<PluginInstance> self(new PluginInstance(std::move(library), std::move(callbacks)));
@@ -97,8 +90,10 @@ std::variant<std::unique_ptr<PluginInstance>, std::string> PluginInstance::Creat
   const domian_status status =
       self->library_->descriptor().create(&host, config_json.c_str(), &instance, &error.out);
   if (status != DOMIAN_OK || instance == nullptr) {
-    return self->service_name_ + ": create failed (" + std::string(StatusName(status)) + ")" +
-           (error.data.empty() ? "" : ": " + error.data);
+    return StatusFromPlugin(DOMIAN_ERR_INVALID_ARGUMENT,
+                            self->service_name_ + ": create failed (" +
+                                std::string(StatusName(status)) + ")" +
+                                (error.data.empty() ? "" : ": " + error.data));
   }
   self->instance_ = instance;
   // Extensions are looked up once; a plugin of an older minor may lack
@@ -128,14 +123,14 @@ PluginInstance::~PluginInstance() {
   instance_ = nullptr;
 }
 
-CallResult PluginInstance::Start() {
+absl::Status PluginInstance::Start() {
   std::lock_guard lock(call_mu_);
-  if (state_ == State::kStarted) return {DOMIAN_OK, ""};
+  if (state_ == State::kStarted) return absl::OkStatus();
   if (state_ == State::kStopped) return NotStarted();
   Output none(0), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().start(instance_, &error.out);
   if (status == DOMIAN_OK) state_ = State::kStarted;
-  return Finish(status, none, error, "start");
+  return Finish(status, none, error, "start").status();
 }
 
 void PluginInstance::Stop() {
@@ -145,12 +140,14 @@ void PluginInstance::Stop() {
   state_ = State::kStopped;
 }
 
-CallResult PluginInstance::NotStarted() const {
-  return {DOMIAN_ERR_UNAVAILABLE,
-          state_ == State::kStopped ? "the service is stopped" : "the service is not started"};
+absl::Status PluginInstance::NotStarted() const {
+  return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, state_ == State::kStopped
+                                                      ? "the service is stopped"
+                                                      : "the service is not started");
 }
 
-CallResult PluginInstance::Invoke(const std::string& command, const std::string& args_json) {
+absl::StatusOr<std::string> PluginInstance::Invoke(const std::string& command,
+                                                   const std::string& args_json) {
   std::lock_guard lock(call_mu_);
   if (state_ != State::kStarted) return NotStarted();
   Output reply(kMaxReplyBytes), error(kMaxMessageBytes);
@@ -159,37 +156,36 @@ CallResult PluginInstance::Invoke(const std::string& command, const std::string&
   return Finish(status, reply, error, "the reply");
 }
 
-CallResult PluginInstance::SaveState() {
+absl::StatusOr<std::string> PluginInstance::SaveState() {
   std::lock_guard lock(call_mu_);
-  if (state_ext_.save == nullptr) return {DOMIAN_ERR_NOT_SUPPORTED, "the plugin keeps no state"};
+  if (state_ext_.save == nullptr) return NoState();
   Output data(kMaxStateBytes), error(kMaxMessageBytes);
   const domian_status status = state_ext_.save(instance_, &data.out, &error.out);
   return Finish(status, data, error, "the saved state");
 }
 
-CallResult PluginInstance::LoadState(const std::string& state) {
+absl::Status PluginInstance::LoadState(const std::string& state) {
   std::lock_guard lock(call_mu_);
-  if (state_ext_.load == nullptr) return {DOMIAN_ERR_NOT_SUPPORTED, "the plugin keeps no state"};
+  if (state_ext_.load == nullptr) return NoState();
   Output none(0), error(kMaxMessageBytes);
   const domian_status status = state_ext_.load(
       instance_, reinterpret_cast<const uint8_t*>(state.data()), state.size(), &error.out);
-  return Finish(status, none, error, "load");
+  return Finish(status, none, error, "load").status();
 }
 
-CallResult PluginInstance::CheckHealth() {
+absl::Status PluginInstance::CheckHealth() {
   std::unique_lock lock(call_mu_, std::try_to_lock);
   std::lock_guard health(health_mu_);
   if (lock.owns_lock()) last_health_ = CheckHealthLocked();
   return last_health_;
 }
 
-CallResult PluginInstance::CheckHealthLocked() {
+absl::Status PluginInstance::CheckHealthLocked() {
   if (state_ != State::kStarted) return NotStarted();
-  if (health_ext_.check == nullptr) return {DOMIAN_OK, ""};
-  Output detail(kMaxMessageBytes), none(0);
+  if (health_ext_.check == nullptr) return absl::OkStatus();
+  Output detail(kMaxMessageBytes);
   const domian_status status = health_ext_.check(instance_, &detail.out);
-  if (status == DOMIAN_OK) return {DOMIAN_OK, ""};
-  return {status, detail.data.empty() ? std::string(StatusName(status)) : detail.data};
+  return StatusFromPlugin(status, detail.data.empty() ? StatusName(status) : detail.data);
 }
 
 void PluginInstance::Log(const domian_host* host, domian_log_level level, const char* message) {
@@ -229,26 +225,25 @@ domian_status PluginInstance::EmitEvent(const domian_host* host, const char* nam
   return DOMIAN_OK;
 }
 
-std::variant<std::shared_ptr<PluginInstance>, CallResult> StartInstance(
+absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
     std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
     const std::filesystem::path& state_dir, HostCallbacks callbacks,
     const std::optional<std::string>& saved_state) {
-  auto created =
+  absl::StatusOr<std::unique_ptr<PluginInstance>> created =
       PluginInstance::Create(std::move(library), config_json, state_dir, std::move(callbacks));
-  if (auto* problem = std::get_if<std::string>(&created)) {
-    return CallResult{DOMIAN_ERR_INVALID_ARGUMENT, std::move(*problem)};
-  }
-  std::shared_ptr<PluginInstance> instance =
-      std::move(std::get<std::unique_ptr<PluginInstance>>(created));
+  if (!created.ok()) return created.status();
+  std::shared_ptr<PluginInstance> instance = std::move(*created);
   if (saved_state && instance->has_state()) {
-    const CallResult loaded = instance->LoadState(*saved_state);
+    const absl::Status loaded = instance->LoadState(*saved_state);
     if (!loaded.ok()) {
       spdlog::warn("service {}: saved state not restored: {}", instance->description().name,
-                   loaded.output);
+                   StatusMessage(loaded));
     }
   }
-  const CallResult started = instance->Start();
-  if (!started.ok()) return CallResult{started.status, "start failed: " + started.output};
+  const absl::Status started = instance->Start();
+  if (!started.ok()) {
+    return StatusFromPlugin(PluginStatusOf(started), "start failed: " + StatusMessage(started));
+  }
   return instance;
 }
 

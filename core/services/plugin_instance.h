@@ -13,9 +13,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <variant>
 
+#include "core/common/status.h"
 #include "core/services/plugin_library.h"
+#include "core/services/plugin_status.h"
 
 namespace domian::services {
 
@@ -36,45 +37,42 @@ struct HostCallbacks {
   std::function<void(const std::string& name, const std::string& json)> emit_event;
 };
 
-// A plugin call's outcome: DOMIAN_OK and the reply (or state), or an error
-// code and the plugin's message.
-struct CallResult {
-  domian_status status = DOMIAN_OK;
-  std::string output;
-  bool ok() const { return status == DOMIAN_OK; }
-};
-
-// "invalid argument", "unknown command", ... for messages.
-std::string_view StatusName(domian_status status);
-
 class PluginInstance {
  public:
   // Creates the instance (the plugin's create) with its configuration.
-  // `state_dir` must exist. The message on failure names the service.
-  static std::variant<std::unique_ptr<PluginInstance>, std::string> Create(
+  // `state_dir` must exist. A refusal is INVALID_ARGUMENT, whatever the
+  // plugin answered (a configuration it cannot take), and its message
+  // names the service.
+  static absl::StatusOr<std::unique_ptr<PluginInstance>> Create(
       std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
       const std::filesystem::path& state_dir, HostCallbacks callbacks);
   ~PluginInstance();  // stops (if started) and destroys
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
 
+  // Every failure below is the plugin's answer (or one in its terms) as
+  // StatusFromPlugin makes it: its message as the plugin wrote it, or the
+  // status's name when it wrote none.
+  //
   // An instance is started at most once: created, started, stopped. The
   // plugin is called only in the states the ABI allows (plugin.h), so a
   // call that still holds the instance after Stop is refused with
   // DOMIAN_ERR_UNAVAILABLE instead of reaching a stopped plugin.
-  CallResult Start();  // again after Stop: refused
+  absl::Status Start();  // again after Stop: refused
   void Stop();
-  CallResult Invoke(const std::string& command, const std::string& args_json);  // when started
+  // The reply; when started.
+  absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json);
 
   bool has_state() const { return state_ext_.save != nullptr; }
   bool has_health() const { return health_ext_.check != nullptr; }
-  CallResult SaveState();                        // not supported: DOMIAN_ERR_NOT_SUPPORTED
-  CallResult LoadState(const std::string& state);  // before Start
+  // The saved state; without the extension DOMIAN_ERR_NOT_SUPPORTED.
+  absl::StatusOr<std::string> SaveState();
+  absl::Status LoadState(const std::string& state);  // before Start
   // Without the extension: healthy; not started (or stopped):
   // DOMIAN_ERR_UNAVAILABLE. Never waits: while another call runs (one that
   // may wait for a person, like a Hue pairing) the plugin cannot be asked,
   // and the last answer stands.
-  CallResult CheckHealth();
+  absl::Status CheckHealth();
 
   const PluginDescription& description() const { return library_->description(); }
 
@@ -83,8 +81,8 @@ class PluginInstance {
 
   PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks);
 
-  CallResult CheckHealthLocked();  // requires call_mu_
-  CallResult NotStarted() const;   // requires call_mu_
+  absl::Status CheckHealthLocked();  // requires call_mu_
+  absl::Status NotStarted() const;   // requires call_mu_
 
   static void Log(const domian_host* host, domian_log_level level, const char* message);
   static domian_status PublishEndpoint(const domian_host* host, const char* name,
@@ -102,7 +100,7 @@ class PluginInstance {
   domian_health_ext health_ext_{};
   std::mutex call_mu_;  // one plugin call at a time per instance
   std::mutex health_mu_;  // guards last_health_ (read while call_mu_ is busy)
-  CallResult last_health_;
+  absl::Status last_health_;
   State state_ = State::kCreated;  // guarded by call_mu_
 };
 
@@ -110,9 +108,9 @@ class PluginInstance {
 // a plugin host process: created with `config_json`, given
 // `saved_state` when there is one and the plugin keeps state (a state the
 // plugin refuses is logged, and the service starts without it), started.
-// On failure, why: DOMIAN_ERR_INVALID_ARGUMENT and create's message, or
-// start's status and "start failed: <its message>".
-std::variant<std::shared_ptr<PluginInstance>, CallResult> StartInstance(
+// On failure, why: Create's refusal, or start's status with "start
+// failed: <its message>".
+absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
     std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
     const std::filesystem::path& state_dir, HostCallbacks callbacks,
     const std::optional<std::string>& saved_state);

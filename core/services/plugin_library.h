@@ -16,8 +16,9 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "core/common/status.h"
 
 namespace domian::services {
 
@@ -50,10 +51,10 @@ struct PluginDescription {
 
 class PluginLibrary {
  public:
-  // Loads and validates `path`. On refusal, the message names the file
-  // and the reason ("/usr/lib/domian/plugins/x.so: built for plugin ABI
-  // 2.0, this domiand speaks 1.0").
-  static std::variant<std::shared_ptr<const PluginLibrary>, std::string> Load(
+  // Loads and validates `path`. A refusal is FAILED_PRECONDITION, its
+  // message names the file and the reason ("/usr/lib/domian/plugins/x.so:
+  // built for plugin ABI 2.0, this domiand speaks 1.0").
+  static absl::StatusOr<std::shared_ptr<const PluginLibrary>> Load(
       const std::filesystem::path& path);
 
   const PluginDescription& description() const { return description_; }
@@ -71,13 +72,13 @@ class PluginLibrary {
   domian_instance_api instance_api_{};
 };
 
-// "why the file may not be loaded", when the daemon runs as root and
-// `path` or its folder is writable by group or others (anyone who can
-// write it could run code as root, as sshd's StrictModes guards against);
-// empty when it is fine.
-std::string UnsafePermissions(const std::filesystem::path& path);
+// PERMISSION_DENIED and why the file may not be loaded, when the daemon
+// runs as root and `path` or its folder is writable by group or others
+// (anyone who can write it could run code as root, as sshd's StrictModes
+// guards against); OK when it is fine.
+absl::Status UnsafePermissions(const std::filesystem::path& path);
 // The check itself, for any daemon user: `path` and its folder must be
 // writable by their owner only, and owned by root or by `owner`.
-std::string PermissionProblem(const std::filesystem::path& path, uid_t owner);
+absl::Status PermissionProblem(const std::filesystem::path& path, uid_t owner);
 
 }  // namespace domian::services

@@ -34,21 +34,28 @@ std::optional<std::string> ReadFile(const std::filesystem::path& file,
   return text;
 }
 
-bool WriteAll(int fd, const std::string& data) {
+// What failed on which file, with the system's reason (errno).
+absl::Status FileError(std::string_view what, const std::filesystem::path& file, int error) {
+  return absl::ErrnoToStatus(error, std::string(what) + " " + file.string());
+}
+
+absl::Status WriteAll(int fd, const std::string& data, const std::filesystem::path& file) {
   size_t written = 0;
   while (written < data.size()) {
     const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n < 0) return FileError("cannot write", file, errno);
+    if (n == 0) return FileError("cannot write", file, EIO);
     written += static_cast<size_t>(n);
   }
-  return true;
+  return absl::OkStatus();
 }
 
-bool SyncFolder(const std::filesystem::path& folder) {
+absl::Status SyncFolder(const std::filesystem::path& folder) {
   const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return false;
-  const bool synced = ::fsync(fd) == 0;
+  if (fd < 0) return FileError("cannot open", folder, errno);
+  const absl::Status synced =
+      ::fsync(fd) == 0 ? absl::OkStatus() : FileError("cannot sync", folder, errno);
   ::close(fd);
   return synced;
 }
@@ -56,19 +63,22 @@ bool SyncFolder(const std::filesystem::path& folder) {
 // Writes a new file and renames it over the old one. `durable`: the new
 // file is synced before the rename and the folder after it, so after a
 // power cut the file holds either the old content or the new, never an
-// empty one and never the old one once this returned true.
-bool ReplaceFile(const std::filesystem::path& file, const std::string& content, bool durable) {
+// empty one and never the old one once this returned OK.
+absl::Status ReplaceFile(const std::filesystem::path& file, const std::string& content,
+                         bool durable) {
   const std::filesystem::path temporary = file.string() + ".new";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
-  bool ok = WriteAll(fd, content);
-  if (ok && durable) ok = ::fsync(fd) == 0;
-  if (::close(fd) != 0) ok = false;
-  if (!ok) return false;
+  if (fd < 0) return FileError("cannot create", temporary, errno);
+  absl::Status written = WriteAll(fd, content, temporary);
+  if (written.ok() && durable && ::fsync(fd) != 0) {
+    written = FileError("cannot sync", temporary, errno);
+  }
+  if (::close(fd) != 0 && written.ok()) written = FileError("cannot close", temporary, errno);
+  if (!written.ok()) return written;
   std::error_code error;
   std::filesystem::rename(temporary, file, error);
-  if (error) return false;
-  return !durable || SyncFolder(file.parent_path());
+  if (error) return FileError("cannot rename " + temporary.string() + " to", file, error.value());
+  return durable ? SyncFolder(file.parent_path()) : absl::OkStatus();
 }
 
 // `text` for a log line: printable ASCII as is, the rest as \xNN.
@@ -94,7 +104,8 @@ std::optional<std::string> ReadServiceState(const std::filesystem::path& service
   return ReadFile(service_dir / kServiceStateFile);
 }
 
-bool WriteServiceState(const std::filesystem::path& service_dir, const std::string& state) {
+absl::Status WriteServiceState(const std::filesystem::path& service_dir,
+                               const std::string& state) {
   return ReplaceFile(service_dir / kServiceStateFile, state, /*durable=*/false);
 }
 
@@ -119,7 +130,7 @@ uint64_t ReadServiceEpoch(const std::filesystem::path& service_dir) {
   return ParseServiceEpoch(*text).value_or(0);
 }
 
-bool WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch) {
+absl::Status WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch) {
   return ReplaceFile(service_dir / kServiceEpochFile, std::to_string(epoch), /*durable=*/true);
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/common/status.h"
+
 namespace domian::services {
 
 inline constexpr char kServiceStateFile[] = "state";
@@ -19,8 +21,10 @@ inline constexpr char kServiceEpochFile[] = "epoch";
 
 // The saved state in `service_dir`, if there is one.
 std::optional<std::string> ReadServiceState(const std::filesystem::path& service_dir);
-// Writes a new file and renames it over the old one. False on failure.
-bool WriteServiceState(const std::filesystem::path& service_dir, const std::string& state);
+// Writes a new file and renames it over the old one. A failure names the
+// file and the system's reason.
+absl::Status WriteServiceState(const std::filesystem::path& service_dir,
+                               const std::string& state);
 
 // An epoch file's text as an epoch: decimal digits (trailing whitespace
 // allowed, as an editor or `echo` leaves it), at most kMaxEpoch. nullopt
@@ -31,7 +35,7 @@ std::optional<uint64_t> ParseServiceEpoch(std::string_view text);
 uint64_t ReadServiceEpoch(const std::filesystem::path& service_dir);
 // Durable (the file and its folder are synced before this returns): the
 // epoch fences ownership, so a power cut must not bring back an older one.
-bool WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch);
+absl::Status WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch);
 
 // At start: removes every poisoned epoch file under `services_dir`
 // (state_dir/services), with one log line each naming the file and what

@@ -52,7 +52,7 @@ TEST_F(ServiceStateTest, AnEpochIsDecimalDigitsUpToTheLimit) {
 TEST_F(ServiceStateTest, WrittenEpochsReadBackAndPoisonedOnesReadAsNone) {
   const auto dir = Service("tally");
   EXPECT_EQ(ReadServiceEpoch(dir), 0u) << "never ran here";
-  ASSERT_TRUE(WriteServiceEpoch(dir, 41));
+  ASSERT_TRUE(WriteServiceEpoch(dir, 41).ok());
   EXPECT_EQ(ReadServiceEpoch(dir), 41u);
   EXPECT_FALSE(std::filesystem::exists(dir / "epoch.new"));
   Write(dir, "18446744073709551615");
@@ -67,7 +67,7 @@ TEST_F(ServiceStateTest, PoisonedEpochFilesAreRemovedAtStartAndGoodOnesKept) {
   const auto garbage = Service("garbage");
   const auto huge = Service("huge");
   Service("no-epoch");
-  ASSERT_TRUE(WriteServiceEpoch(good, 7));
+  ASSERT_TRUE(WriteServiceEpoch(good, 7).ok());
   Write(wrapped, std::to_string(kMaxEpoch + 1));
   Write(garbage, "\x1b[2Jseven");
   Write(huge, std::string(1 << 16, '9'));
@@ -80,6 +80,18 @@ TEST_F(ServiceStateTest, PoisonedEpochFilesAreRemovedAtStartAndGoodOnesKept) {
   EXPECT_FALSE(std::filesystem::exists(huge / kServiceEpochFile));
   EXPECT_EQ(RecoverServiceEpochs(root_ / "services"), 0u) << "recovered once, for good";
   EXPECT_EQ(RecoverServiceEpochs(root_ / "nowhere"), 0u);
+}
+
+TEST_F(ServiceStateTest, AFailedWriteNamesTheFileAndWhy) {
+  const auto gone = root_ / "services" / "gone";
+  const absl::Status written = WriteServiceState(gone, "v1:1");
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(written.message(), "cannot create " + (gone / kServiceStateFile).string() +
+                                   ".new: No such file or directory");
+  EXPECT_FALSE(WriteServiceEpoch(gone, 3).ok());
+  EXPECT_TRUE(WriteServiceState(Service("tally"), "v1:1").ok());
+  EXPECT_EQ(ReadServiceState(Service("tally")), "v1:1");
 }
 
 }  // namespace

@@ -21,8 +21,11 @@ constexpr std::chrono::milliseconds kSettle{200};
 
 }  // namespace
 
-ServiceHost::ServiceHost(Options options, std::function<void()> on_change)
-    : options_(std::move(options)), on_change_(std::move(on_change)), catalog_(options_.dirs) {}
+ServiceHost::ServiceHost(Options options, std::function<void()> on_change, const Clock& clock)
+    : options_(std::move(options)),
+      on_change_(std::move(on_change)),
+      clock_(clock),
+      catalog_(options_.dirs) {}
 
 ServiceHost::~ServiceHost() { Stop(); }
 
@@ -45,7 +48,8 @@ void ServiceHost::Start() {
                    dir.string());
     }
   }
-  watcher_ = std::thread([this] { Watch(); });
+  watcher_ = std::thread(
+      [this, first_health = clock_.Now() + kHealthInterval] { Watch(first_health); });
 }
 
 void ServiceHost::Stop() {
@@ -67,17 +71,19 @@ void ServiceHost::Stop() {
   for (const auto& service : services) Shutdown(*service);
 }
 
-void ServiceHost::Watch() {
+void ServiceHost::Watch(MonoTime first_health) {
   pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   char buffer[4096];
-  auto next_health = std::chrono::steady_clock::now() + kHealthInterval;
+  MonoTime next_health = first_health;
   while (true) {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-        next_health - std::chrono::steady_clock::now());
-    const int ready = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
-    if (std::chrono::steady_clock::now() >= next_health) {
+    // At most kClockRecheck: a test's clock moves without waking poll.
+    const auto wait = std::clamp(
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_health - clock_.Now()),
+        std::chrono::milliseconds(0), kClockRecheck);
+    const int ready = ::poll(fds, 2, static_cast<int>(wait.count()));
+    if (clock_.Now() >= next_health) {
       CheckInlineHealth();
-      next_health = std::chrono::steady_clock::now() + kHealthInterval;
+      next_health = clock_.Now() + kHealthInterval;
     }
     if (ready <= 0) continue;
     if ((fds[1].revents & POLLIN) != 0) return;
@@ -105,8 +111,8 @@ void ServiceHost::CheckInlineHealth() {
   }
   bool changed = false;
   for (const auto& [service, instance] : inline_services) {
-    const CallResult health = instance->CheckHealth();  // never waits for a call
-    const std::string detail = health.ok() ? "" : health.output;
+    // Never waits for a call; "" when healthy.
+    const std::string detail = StatusMessage(instance->CheckHealth());
     std::lock_guard lock(mu_);
     if (service->instance != instance || service->status.detail == detail) continue;
     if (!detail.empty()) spdlog::info("service {}: {}", service->config.name, detail);
@@ -144,19 +150,21 @@ void ServiceHost::StartService(const std::string& name, const std::string& confi
     }
     slot->config.config_json = config_json;
     slot->status.name = name;
-    slot->status.state = "starting";
+    slot->status.state = ServiceState::kStarting;
     slot->status.epoch = epoch;
     service = slot;
   }
   const std::filesystem::path dir = ServiceDir(name);
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  if (!WriteServiceEpoch(dir, epoch)) {
-    spdlog::warn("service {}: cannot keep its epoch in {}", name, dir.string());
+  if (const absl::Status kept = WriteServiceEpoch(dir, epoch); !kept.ok()) {
+    spdlog::warn("service {}: cannot keep its epoch: {}", name, StatusMessage(kept));
   }
-  if (state && !WriteServiceState(dir, *state)) {
-    spdlog::warn("service {}: the state it came with could not be written to {}", name,
-                 dir.string());
+  if (state) {
+    if (const absl::Status written = WriteServiceState(dir, *state); !written.ok()) {
+      spdlog::warn("service {}: the state it came with could not be written: {}", name,
+                   StatusMessage(written));
+    }
   }
   Launch(*service);
   Changed();
@@ -189,7 +197,7 @@ void ServiceHost::Launch(Service& service) {
   auto fail = [&](const std::string& detail) {
     spdlog::error("service {}: {}", name, detail);
     std::lock_guard lock(mu_);
-    service.status.state = "failed";
+    service.status.state = ServiceState::kFailed;
     service.status.detail = detail;
   };
   const auto library = catalog_.Find(name);
@@ -204,7 +212,7 @@ void ServiceHost::Launch(Service& service) {
                                  .state_dir = dir,
                                  .host_binary = options_.host_binary,
                                  .config_json = service.config.config_json},
-        [this] { Changed(); });
+        [this] { Changed(); }, clock_);
     {
       std::lock_guard lock(mu_);
       service.isolated = isolated;
@@ -234,13 +242,12 @@ void ServiceHost::Launch(Service& service) {
   };
   auto started = StartInstance(library, service.config.config_json, dir, std::move(callbacks),
                                ReadServiceState(dir));
-  if (auto* failure = std::get_if<CallResult>(&started)) return fail(failure->output);
-  std::shared_ptr<PluginInstance> instance =
-      std::move(std::get<std::shared_ptr<PluginInstance>>(started));
+  if (!started.ok()) return fail(StatusMessage(started.status()));
+  std::shared_ptr<PluginInstance> instance = *std::move(started);
   {
     std::lock_guard lock(mu_);
     service.instance = instance;
-    service.status.state = "running";
+    service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
     service.status.plugin_version = version;
   }
@@ -258,7 +265,7 @@ void ServiceHost::Shutdown(Service& service) {
     service.instance.reset();
     service.isolated.reset();
     if (!instance && !isolated) return;
-    service.status.state = "stopped";
+    service.status.state = ServiceState::kStopped;
     service.status.endpoints.clear();
   }
   if (isolated) {
@@ -267,10 +274,11 @@ void ServiceHost::Shutdown(Service& service) {
   }
   instance->Stop();
   if (instance->has_state()) {
-    const CallResult saved = instance->SaveState();
-    if (!saved.ok() ||
-        !WriteServiceState(ServiceDir(service.config.name), saved.output)) {
-      spdlog::warn("service {}: state not saved: {}", service.config.name, saved.output);
+    const absl::StatusOr<std::string> saved = instance->SaveState();
+    const absl::Status kept =
+        saved.ok() ? WriteServiceState(ServiceDir(service.config.name), *saved) : saved.status();
+    if (!kept.ok()) {
+      spdlog::warn("service {}: state not saved: {}", service.config.name, StatusMessage(kept));
     }
   }
 }
@@ -307,18 +315,21 @@ std::vector<std::string> ServiceHost::Hostable() const {
   return names;
 }
 
-std::optional<CallResult> ServiceHost::Invoke(const std::string& service,
-                                             const std::string& command,
-                                             const std::string& args_json) {
+absl::StatusOr<std::string> ServiceHost::Invoke(const std::string& service,
+                                                const std::string& command,
+                                                const std::string& args_json) {
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
   {
     std::lock_guard lock(mu_);
     const auto it = services_.find(service);
-    if (it == services_.end()) return std::nullopt;
-    instance = it->second->instance;
-    isolated = it->second->isolated;
-    if (!instance && !isolated) return std::nullopt;
+    if (it != services_.end()) {
+      instance = it->second->instance;
+      isolated = it->second->isolated;
+    }
+  }
+  if (!instance && !isolated) {
+    return absl::NotFoundError("service " + service + " does not run on this node");
   }
   if (isolated) return isolated->Invoke(command, args_json);
   // The instance serialises its own calls; the host lock is not held

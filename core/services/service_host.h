@@ -21,7 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/common/clock.h"
 #include "core/config/node_config.h"
+#include "core/model/service_state.h"
 #include "core/services/isolated_service.h"
 #include "core/services/plugin_catalog.h"
 #include "core/services/plugin_instance.h"
@@ -31,8 +33,8 @@ namespace domian::services {
 // One service of this node, as `domianctl services` shows it.
 struct ServiceStatus {
   std::string name;
-  // starting | running | restarting | failed | stopped
-  std::string state;
+  // kStarting, kRunning, kRestarting (isolated), kFailed or kStopped.
+  ServiceState state = ServiceState::kStopped;
   std::string detail;   // why it failed
   uint64_t epoch = 0;   // the ownership epoch placement started it under
   std::map<std::string, std::string> endpoints;  // published by the plugin
@@ -50,7 +52,9 @@ class ServiceHost {
 
   // `on_change` runs (on any thread, without locks held) whenever the
   // services or the plugins change, so the node can update its identity.
-  ServiceHost(Options options, std::function<void()> on_change);
+  // Restart pauses and health checks are timed on `clock`.
+  ServiceHost(Options options, std::function<void()> on_change,
+              const Clock& clock = DefaultServiceClock());
   ~ServiceHost();  // Stop()
   ServiceHost(const ServiceHost&) = delete;
   ServiceHost& operator=(const ServiceHost&) = delete;
@@ -63,7 +67,7 @@ class ServiceHost {
   // Starts `service` here under `epoch` with `config_json`, after
   // replacing its saved state with `state` when set. A service already
   // running here is left alone. A missing plugin or a failed start shows
-  // as state "failed".
+  // as ServiceState::kFailed.
   void StartService(const std::string& service, const std::string& config_json, uint64_t epoch,
                     const std::optional<std::string>& state);
   // Stops it (saving its state) and forgets it; the state as saved.
@@ -78,9 +82,11 @@ class ServiceHost {
   // Names of the plugins that loaded (what this node could host).
   std::vector<std::string> Hostable() const;
 
-  // Runs `command` on `service` if it runs here; nullopt if it does not.
-  std::optional<CallResult> Invoke(const std::string& service, const std::string& command,
-                                   const std::string& args_json);
+  // Runs `command` on `service`: its reply, or its failure with the
+  // plugin's message (StatusFromPlugin). NOT_FOUND, a code no plugin
+  // answer becomes, when the service does not run here.
+  absl::StatusOr<std::string> Invoke(const std::string& service, const std::string& command,
+                                     const std::string& args_json);
 
  private:
   struct Service {
@@ -95,12 +101,15 @@ class ServiceHost {
   void Launch(Service& service);    // requires lifecycle_mu_, not mu_
   void Shutdown(Service& service);  // requires lifecycle_mu_, not mu_
   std::filesystem::path ServiceDir(const std::string& name) const;
-  void Watch();  // folder changes, and inline services' health checks
+  // Folder changes, and inline services' health checks from `first_health`
+  // on, one per kHealthInterval.
+  void Watch(MonoTime first_health);
   void CheckInlineHealth();
   void Changed();
 
   Options options_;
   std::function<void()> on_change_;
+  const Clock& clock_;
   PluginCatalog catalog_;
 
   std::mutex lifecycle_mu_;  // one start or stop round at a time

@@ -24,6 +24,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/common/net.h"
+
 namespace domian::config {
 namespace {
 
@@ -405,7 +407,7 @@ class Loader {
       AddIssue(field, "invalid address " + Quote(*advertise) +
                           ": peers cannot connect to port 0 (it is only "
                           "allowed in node.listen)");
-    } else if (IsUnspecifiedHost(*address)) {
+    } else if (IsWildcardHost(address->host)) {
       AddIssue(field, "invalid address " + Quote(*advertise) +
                           ": peers cannot connect to an unspecified "
                           "address; give one this node is reachable at");

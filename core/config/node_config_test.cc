@@ -368,6 +368,8 @@ TEST(BadValueTest, AdvertiseRejectsPortZeroAndUnspecifiedHosts) {
                           "reachable at"));
   EXPECT_THAT(Issues("node:\n  advertise: '[::]:7420'\n"),
               ElementsAre(HasSubstr("unspecified address")));
+  EXPECT_THAT(Issues("node:\n  advertise: '[0:0::0]:7420'\n"),
+              ElementsAre(HasSubstr("unspecified address")));
   EXPECT_THAT(Issues("node:\n  advertise: kitchen\n"),
               ElementsAre("node.yaml:2:3: node.advertise: invalid address "
                           "'kitchen': expected host:port, like "

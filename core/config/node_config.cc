@@ -25,6 +25,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/common/net.h"
+#include "core/config/internal/issues_status.h"
 
 namespace domian::config {
 namespace {
@@ -207,16 +208,14 @@ class Loader {
     }
   }
 
-  ConfigResult Finish() && {
+  absl::StatusOr<NodeConfig> Finish() && {
+    if (issues_.empty()) return std::move(config_);
     std::stable_sort(issues_.begin(), issues_.end(),
                      [](const ConfigIssue& a, const ConfigIssue& b) {
                        return std::pair(a.line, a.column) <
                               std::pair(b.line, b.column);
                      });
-    ConfigResult result;
-    if (issues_.empty()) result.config = std::move(config_);
-    result.issues = std::move(issues_);
-    return result;
+    return internal::IssuesStatus(absl::StatusCode::kInvalidArgument, issues_);
   }
 
  private:
@@ -830,21 +829,23 @@ struct FileCloser {
   void operator()(std::FILE* stream) const { std::fclose(stream); }
 };
 
-}  // namespace
-
-std::string ConfigIssue::ToString() const {
-  std::string out = file;
-  if (line > 0) {
-    out += ':' + std::to_string(line);
-    if (column > 0) out += ':' + std::to_string(column);
+// Only what tells a person where to look: the file is missing, or they
+// may not read it, or something else is in the way (a directory, a
+// failing disk).
+absl::StatusCode ReadErrorCode(int error) {
+  switch (error) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::StatusCode::kNotFound;
+    case EACCES:
+    case EPERM:
+      return absl::StatusCode::kPermissionDenied;
+    default:
+      return absl::StatusCode::kFailedPrecondition;
   }
-  if (!out.empty()) out += ": ";
-  if (!key.empty()) out += key + ": ";
-  out += message;
-  return out;
 }
 
-ConfigResult LoadNodeConfig(const std::filesystem::path& file) {
+absl::StatusOr<std::string> ReadFile(const std::filesystem::path& file) {
   // C stdio rather than iostreams: errno after fopen/fread is what
   // strerror needs, and reading a directory fails here with EISDIR.
   std::string text;
@@ -861,21 +862,29 @@ ConfigResult LoadNodeConfig(const std::filesystem::path& file) {
     if (std::ferror(stream.get())) error = errno != 0 ? errno : EIO;
   }
   if (error != 0) {
-    ConfigResult result;
-    ConfigIssue issue;
-    issue.file = file.string();
-    issue.message =
-        std::string("cannot read the file: ") + std::strerror(error);
-    result.issues.push_back(std::move(issue));
-    return result;
+    return absl::Status(ReadErrorCode(error),
+                        std::string("cannot read the file: ") + std::strerror(error));
   }
-  ConfigResult result = ParseNodeConfig(text, file.string());
-  if (result.config) result.config->source = file;
-  return result;
+  return text;
 }
 
-ConfigResult ParseNodeConfig(const std::string& yaml_text,
-                             const std::string& file) {
+}  // namespace
+
+absl::StatusOr<NodeConfig> LoadNodeConfig(const std::filesystem::path& file) {
+  absl::StatusOr<std::string> text = ReadFile(file);
+  if (!text.ok()) {
+    ConfigIssue issue;
+    issue.file = file.string();
+    issue.message = StatusMessage(text.status());
+    return internal::IssuesStatus(text.status().code(), {std::move(issue)});
+  }
+  absl::StatusOr<NodeConfig> config = ParseNodeConfig(*text, file.string());
+  if (config.ok()) config->source = file;
+  return config;
+}
+
+absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& yaml_text,
+                                           const std::string& file) {
   Loader loader(file);
   loader.Load(yaml_text);
   return std::move(loader).Finish();

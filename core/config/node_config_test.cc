@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -23,6 +24,8 @@ using testing::IsEmpty;
 
 constexpr char kFile[] = "node.yaml";
 
+using ConfigResult = absl::StatusOr<NodeConfig>;
+
 ConfigResult Parse(const std::string& yaml) {
   return ParseNodeConfig(yaml, kFile);
 }
@@ -30,7 +33,7 @@ ConfigResult Parse(const std::string& yaml) {
 // The issues as a person would see them.
 std::vector<std::string> Issues(const std::string& yaml) {
   std::vector<std::string> out;
-  for (const ConfigIssue& issue : Parse(yaml).issues) {
+  for (const ConfigIssue& issue : ConfigIssues(Parse(yaml).status())) {
     out.push_back(issue.ToString());
   }
   return out;
@@ -39,14 +42,14 @@ std::vector<std::string> Issues(const std::string& yaml) {
 // Parses a file expected to be valid and returns its config.
 NodeConfig ParseValid(const std::string& yaml) {
   ConfigResult result = Parse(yaml);
-  for (const ConfigIssue& issue : result.issues) {
+  for (const ConfigIssue& issue : ConfigIssues(result.status())) {
     ADD_FAILURE() << "unexpected issue: " << issue.ToString();
   }
-  if (!result.config) {
+  if (!result.ok()) {
     ADD_FAILURE() << "no config";
     return NodeConfig{};
   }
-  return *result.config;
+  return *result;
 }
 
 void ExpectDefaults(const NodeConfig& config) {
@@ -669,13 +672,14 @@ TEST(CrossFieldTest, SeveralViolationsAreAllReported) {
 
 TEST(SyntaxErrorTest, BecomesOneIssueAtTheParserPosition) {
   const ConfigResult result = Parse("node:\n  id: a\n  traits: [a, b\n");
-  EXPECT_FALSE(result.config.has_value());
-  ASSERT_EQ(result.issues.size(), 1u);
-  EXPECT_EQ(result.issues[0].file, kFile);
-  EXPECT_EQ(result.issues[0].line, 4);
-  EXPECT_GT(result.issues[0].column, 0);
-  EXPECT_EQ(result.issues[0].key, "");
-  EXPECT_THAT(result.issues[0].message,
+  EXPECT_FALSE(result.ok());
+  const std::vector<ConfigIssue> issues = ConfigIssues(result.status());
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].file, kFile);
+  EXPECT_EQ(issues[0].line, 4);
+  EXPECT_GT(issues[0].column, 0);
+  EXPECT_EQ(issues[0].key, "");
+  EXPECT_THAT(issues[0].message,
               HasSubstr("YAML syntax error: end of sequence flow not found"));
 
   EXPECT_THAT(Issues("node:\n  id: a: b\n"),
@@ -722,9 +726,9 @@ node:
 discovery:
   seeds: [nowhere]
 )");
-  EXPECT_FALSE(result.config.has_value());
+  EXPECT_FALSE(result.ok());
   std::vector<std::string> issues;
-  for (const ConfigIssue& issue : result.issues) {
+  for (const ConfigIssue& issue : ConfigIssues(result.status())) {
     issues.push_back(issue.ToString());
   }
   EXPECT_THAT(
@@ -743,8 +747,40 @@ discovery:
 
 TEST(NodeConfigTest, ConfigIsUnsetWhenThereIsAnyIssue) {
   const ConfigResult result = Parse("node:\n  id: ok\nlog:\n  level: x\n");
-  EXPECT_FALSE(result.config.has_value());
-  EXPECT_EQ(result.issues.size(), 1u);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(ConfigIssues(result.status()).size(), 1u);
+}
+
+// ---------------------------------------------------------------------------
+// The status a failed load returns.
+
+TEST(StatusTest, TheMessageIsEveryIssueOneALine) {
+  const ConfigResult result = Parse("node:\n  idd: a\nlog:\n  level: x\n");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(result.status().message(),
+            "node.yaml:2:3: node.idd: unknown key 'idd' (did you mean 'id'?)\n"
+            "node.yaml:4:3: log.level: invalid log level 'x': expected one of "
+            "trace, debug, info, warn, error, critical, off");
+}
+
+TEST(StatusTest, IssuesComeBackExactlyWhateverTheyHold) {
+  // A file name with colons, a key with a line break and a byte that is
+  // not UTF-8: none of them may blur where one field ends.
+  const std::string file = "/etc/dom:ian/node.yaml";
+  const ConfigResult result = ParseNodeConfig("node:\n  \"a\\nb:\xff\": 1\n", file);
+  ASSERT_FALSE(result.ok());
+  const std::vector<ConfigIssue> issues = ConfigIssues(result.status());
+  ASSERT_EQ(issues.size(), 1u);
+  const ConfigIssue& issue = issues[0];
+  EXPECT_EQ(std::make_tuple(issue.file, issue.line, issue.column, issue.key),
+            std::make_tuple(file, 2, 3, std::string("node.a\nb:\xff")));
+  EXPECT_EQ(issue.ToString(), result.status().message());
+}
+
+TEST(StatusTest, OnlyAConfigStatusCarriesIssues) {
+  EXPECT_THAT(ConfigIssues(absl::OkStatus()), IsEmpty());
+  EXPECT_THAT(ConfigIssues(absl::InvalidArgumentError("node.yaml:1:1: bad")), IsEmpty());
 }
 
 // ---------------------------------------------------------------------------
@@ -792,51 +828,57 @@ class LoadNodeConfigTest : public testing::Test {
 TEST_F(LoadNodeConfigTest, ReadsAValidFile) {
   const std::filesystem::path path = Write("node.yaml", kFullFile);
   const ConfigResult result = LoadNodeConfig(path);
-  EXPECT_THAT(result.issues, IsEmpty());
-  ASSERT_TRUE(result.config.has_value());
-  EXPECT_EQ(result.config->source, path);
-  EXPECT_EQ(result.config->id, "kitchen-pi");
-  EXPECT_EQ(result.config->membership.fanout, 5u);
+  EXPECT_THAT(ConfigIssues(result.status()), IsEmpty());
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->source, path);
+  EXPECT_EQ(result->id, "kitchen-pi");
+  EXPECT_EQ(result->membership.fanout, 5u);
 }
 
 TEST_F(LoadNodeConfigTest, EmptyFileGivesDefaults) {
   const std::filesystem::path path = Write("empty.yaml", "");
   const ConfigResult result = LoadNodeConfig(path);
-  EXPECT_THAT(result.issues, IsEmpty());
-  ASSERT_TRUE(result.config.has_value());
-  EXPECT_EQ(result.config->source, path);
-  EXPECT_EQ(result.config->cluster, "home");
+  EXPECT_THAT(ConfigIssues(result.status()), IsEmpty());
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->source, path);
+  EXPECT_EQ(result->cluster, "home");
 }
 
 TEST_F(LoadNodeConfigTest, IssuesNameTheFile) {
   const std::filesystem::path path = Write("bad.yaml", "node:\n  idd: a\n");
   const ConfigResult result = LoadNodeConfig(path);
-  EXPECT_FALSE(result.config.has_value());
-  ASSERT_EQ(result.issues.size(), 1u);
+  EXPECT_FALSE(result.ok());
+  const std::vector<ConfigIssue> issues = ConfigIssues(result.status());
+  ASSERT_EQ(issues.size(), 1u);
   EXPECT_EQ(
-      result.issues[0].ToString(),
+      issues[0].ToString(),
       path.string() + ":2:3: node.idd: unknown key 'idd' (did you mean 'id'?)");
 }
 
 TEST_F(LoadNodeConfigTest, MissingFileIsOneIssueOnLineZero) {
   const std::filesystem::path path = dir_ / "absent.yaml";
   const ConfigResult result = LoadNodeConfig(path);
-  EXPECT_FALSE(result.config.has_value());
-  ASSERT_EQ(result.issues.size(), 1u);
-  EXPECT_EQ(result.issues[0].file, path.string());
-  EXPECT_EQ(result.issues[0].line, 0);
-  EXPECT_EQ(result.issues[0].column, 0);
-  EXPECT_EQ(result.issues[0].ToString(),
+  EXPECT_FALSE(result.ok());
+  const std::vector<ConfigIssue> issues = ConfigIssues(result.status());
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].file, path.string());
+  EXPECT_EQ(issues[0].line, 0);
+  EXPECT_EQ(issues[0].column, 0);
+  EXPECT_EQ(issues[0].ToString(),
             path.string() + ": cannot read the file: " + std::strerror(ENOENT));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(result.status().message(), issues[0].ToString());
 }
 
 TEST_F(LoadNodeConfigTest, DirectoryIsOneIssue) {
   const ConfigResult result = LoadNodeConfig(dir_);
-  EXPECT_FALSE(result.config.has_value());
-  ASSERT_EQ(result.issues.size(), 1u);
-  EXPECT_EQ(result.issues[0].line, 0);
-  EXPECT_EQ(result.issues[0].message,
+  EXPECT_FALSE(result.ok());
+  const std::vector<ConfigIssue> issues = ConfigIssues(result.status());
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].line, 0);
+  EXPECT_EQ(issues[0].message,
             std::string("cannot read the file: ") + std::strerror(EISDIR));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

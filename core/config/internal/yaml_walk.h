@@ -1,0 +1,82 @@
+// Walking a node.yaml tree against a schema, recording every deviation as
+// a ConfigIssue at the key it concerns; internal to core/config.
+//
+// A walk never stops at the first problem: each helper reports what it
+// found instead of what it expected and hands back only what can be used,
+// so the section parsers read as a list of checks and one run of
+// --check-config shows every problem in the file.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/config/node_config.h"
+
+namespace domian::config::internal {
+
+// A key of a mapping and its value, with where it was written.
+struct Field {
+  std::string name;  // the key as written, e.g. "dead_after"
+  std::string path;  // dotted, e.g. "membership.dead_after"
+  YAML::Mark mark;   // of the key: the value's mark is unreliable for
+                     // empty values, and the key is what people look for
+  YAML::Node value;
+};
+
+// The value between quotes, cut and with control characters escaped so a
+// message always stays on one line.
+std::string Quote(std::string_view value);
+
+// "a list", "an empty value"...: what was found where something else was
+// expected.
+std::string Describe(const YAML::Node& node);
+
+// "membership" + "dead_after" -> "membership.dead_after"
+std::string JoinPath(std::string_view path, std::string_view key);
+
+class YamlWalk {
+ public:
+  explicit YamlWalk(std::string file) : file_(std::move(file)) {}
+
+  void AddIssue(const YAML::Mark& mark, std::string key, std::string message);
+  void AddIssue(const Field& field, std::string message);
+
+  // The known entries of `map`, after reporting keys that are not
+  // strings, repeated or unknown (with a suggestion for a likely typo).
+  // Repeats are skipped: which one would win is exactly the kind of guess
+  // the person should not have to make. `known` is in documentation order,
+  // which also breaks ties between suggestions.
+  std::vector<Field> Fields(const YAML::Node& map, std::string_view path,
+                            std::span<const std::string_view> known);
+
+  // True when `field` holds a mapping to walk; an empty section is the
+  // same as an absent one.
+  bool IsSection(const Field& field);
+
+  // The text of a scalar, or nullopt after reporting what is there
+  // instead. `expected` completes "expected ...".
+  std::optional<std::string> Scalar(const Field& field, std::string_view expected);
+
+  // The items of a list of scalars, each with its own position and path
+  // ("node.traits[1]"); an empty value is an empty list. `one` and `many`
+  // name the items in messages.
+  std::vector<std::pair<std::string, Field>> Items(const Field& field, std::string_view one,
+                                                   std::string_view many);
+
+  // OK when nothing was reported, else every issue in file order
+  // (IssuesStatus).
+  absl::Status Finish() &&;
+
+ private:
+  std::string file_;
+  std::vector<ConfigIssue> issues_;
+};
+
+}  // namespace domian::config::internal

@@ -451,6 +451,34 @@ services:
   EXPECT_EQ(config.services[2].name, "camera");
 }
 
+TEST(NodeConfigTest, PluginSettingsKeepTheValueOfEveryNumber) {
+  // Numbers reach the plugin as a JSON parser reads the digits written:
+  // integers stay exact (up to 2^64 - 1), a fraction or an exponent makes
+  // a double. What is not a JSON number stays text.
+  const NodeConfig config = ParseValid(R"(services:
+  lights:
+    config: {thousand: 1e3, neg: -0.25, max: 18446744073709551615, huge: 1e300,
+             octal: 007, hex: 0x10, yes: yes, bell: "a\bb", tiny: 1e-400}
+)");
+  ASSERT_EQ(config.services.size(), 1u);
+  EXPECT_EQ(config.services[0].config_json,
+            R"({"thousand":1000.0,"neg":-0.25,"max":18446744073709551615,"huge":1e+300,)"
+            R"("octal":"007","hex":"0x10","yes":"yes","bell":"a\bb","tiny":0.0})");
+}
+
+TEST(BadValueTest, PluginSettingsJsonCannotCarry) {
+  EXPECT_THAT(Issues("services:\n  lights:\n    config:\n      level: 1e400\n"),
+              ElementsAre("node.yaml:4:14: services.lights.config.level: invalid number "
+                          "'1e400': out of the range a plugin can read (a 64-bit double); "
+                          "quote it to pass it as text"));
+  EXPECT_THAT(Issues("services:\n  lights:\n    config:\n      rooms: [hall, 'k\xffz']\n"),
+              ElementsAre("node.yaml:4:21: services.lights.config.rooms[1]: invalid UTF-8 in "
+                          "'k\xef\xbf\xbdz': plugins receive their settings as UTF-8 JSON; "
+                          "save the file as UTF-8"));
+  EXPECT_THAT(Issues("services:\n  lights:\n    config: {\xfe: 1}\n"),
+              ElementsAre(HasSubstr("node.yaml:3:14: services.lights.config.\xfe: invalid UTF-8")));
+}
+
 TEST(BadValueTest, PluginsAndServices) {
   EXPECT_THAT(Issues("plugins:\n  dirs: [relative/path]\n"),
               ElementsAre("node.yaml:2:10: plugins.dirs[0]: invalid folder "

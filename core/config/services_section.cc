@@ -2,6 +2,7 @@
 // how isolated, and with which settings for the plugin.
 #include <array>
 #include <charconv>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -71,7 +72,9 @@ void ParsePluginConfig(YamlWalk& walk, const Field& field, ServiceConfig& servic
                              Describe(field.value));
     return;
   }
-  service.config_json = ServiceConfigJson(field.value);
+  if (std::optional<std::string> json = ServiceConfigJson(walk, field)) {
+    service.config_json = std::move(*json);
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -29,10 +30,22 @@ namespace {
 using internal::Field;
 using internal::YamlWalk;
 
-// The sections, in documentation order (which also breaks ties between
-// suggestions for a mistyped one).
-constexpr std::array<std::string_view, 7> kSectionKeys = {
-    "node", "discovery", "membership", "plugins", "services", "placement", "log"};
+struct Section {
+  std::string_view name;
+  void (*parse)(YamlWalk& walk, const Field& section, NodeConfig& config);
+};
+// In documentation order, which also breaks ties between suggestions for
+// a mistyped section.
+constexpr std::array<Section, 7> kSections = {{
+    {"node", internal::ParseNodeSection},
+    {"discovery", internal::ParseDiscoverySection},
+    {"membership", internal::ParseMembershipSection},
+    {"plugins", internal::ParsePluginsSection},
+    {"services", internal::ParseServicesSection},
+    {"placement", internal::ParsePlacementSection},
+    {"log", internal::ParseLogSection},
+}};
+constexpr auto kSectionNames = internal::KeyNames(kSections);
 
 constexpr size_t kReadChunkBytes = 8192;
 
@@ -45,23 +58,13 @@ void ParseRoot(YamlWalk& walk, const YAML::Node& root, NodeConfig& config) {
                       internal::Describe(root));
     return;
   }
-  for (const Field& section : walk.Fields(root, "", kSectionKeys)) {
+  for (const Field& section : walk.Fields(root, "", kSectionNames)) {
     if (!walk.IsSection(section)) continue;
-    if (section.name == "node") {
-      internal::ParseNodeSection(walk, section, config);
-    } else if (section.name == "discovery") {
-      internal::ParseDiscoverySection(walk, section, config);
-    } else if (section.name == "membership") {
-      internal::ParseMembershipSection(walk, section, config);
-    } else if (section.name == "plugins") {
-      internal::ParsePluginsSection(walk, section, config);
-    } else if (section.name == "services") {
-      internal::ParseServicesSection(walk, section, config);
-    } else if (section.name == "placement") {
-      internal::ParsePlacementSection(walk, section, config);
-    } else if (section.name == "log") {
-      internal::ParseLogSection(walk, section, config);
-    }
+    // Fields() passed only known names on.
+    const auto known =
+        std::find_if(kSections.begin(), kSections.end(),
+                     [&](const Section& entry) { return entry.name == section.name; });
+    known->parse(walk, section, config);
   }
 }
 

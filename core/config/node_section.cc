@@ -69,12 +69,8 @@ void ReadTraits(YamlWalk& walk, const Field& field, NodeConfig& config) {
 void ReadMdns(YamlWalk& walk, const Field& field, NodeConfig& config) {
   const auto text = walk.Scalar(field, "true or false");
   if (!text) return;
-  // YAML 1.2 core schema booleans; "yes"/"on" are YAML 1.1 and are
-  // refused rather than guessed at.
-  if (*text == "true" || *text == "True" || *text == "TRUE") {
-    config.mdns = true;
-  } else if (*text == "false" || *text == "False" || *text == "FALSE") {
-    config.mdns = false;
+  if (const std::optional<bool> mdns = ParseYamlBool(*text)) {
+    config.mdns = *mdns;
   } else {
     walk.AddIssue(field, "invalid value " + Quote(*text) + ": expected true or false");
   }

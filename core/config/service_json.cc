@@ -23,18 +23,6 @@ const std::regex& JsonNumber() {
   return kNumber;
 }
 
-// The YAML 1.2 core schema's spellings; "yes"/"on" are YAML 1.1 and stay
-// text.
-bool IsNullWord(std::string_view text) {
-  return text == "~" || text == "null" || text == "Null" || text == "NULL";
-}
-bool IsTrueWord(std::string_view text) {
-  return text == "true" || text == "True" || text == "TRUE";
-}
-bool IsFalseWord(std::string_view text) {
-  return text == "false" || text == "False" || text == "FALSE";
-}
-
 // Walks one settings tree; reports on `walk` and remembers that it did.
 class Converter {
  public:
@@ -74,12 +62,11 @@ class Converter {
 
  private:
   Json Scalar(const YAML::Node& node, const std::string& path) {
+    if (node.Tag() == "!") return Text(node, path);  // quoted: text whatever it says
     const std::string& text = node.Scalar();
-    const bool quoted = node.Tag() == "!";
-    if (!quoted && IsNullWord(text)) return nullptr;
-    if (!quoted && IsTrueWord(text)) return true;
-    if (!quoted && IsFalseWord(text)) return false;
-    if (!quoted && std::regex_match(text, JsonNumber())) {
+    if (IsYamlNull(text)) return nullptr;
+    if (const std::optional<bool> boolean = ParseYamlBool(text)) return *boolean;
+    if (std::regex_match(text, JsonNumber())) {
       // nlohmann reads the number as a plugin reading the same digits
       // would: an integer when it has no fraction or exponent and fits,
       // else a double.
@@ -87,13 +74,18 @@ class Converter {
       if (number.is_discarded()) {
         Report(node.Mark(), path,
                "invalid number " + Quote(text) +
-                   ": out of the range a plugin can read (a 64-bit double); quote it to pass it as text");
+                   ": out of the range a plugin can read (a 64-bit double); quote it to "
+                   "pass it as text");
         return nullptr;
       }
       return number;
     }
-    if (!CheckText(text, node.Mark(), path)) return nullptr;
-    return text;
+    return Text(node, path);
+  }
+
+  Json Text(const YAML::Node& node, const std::string& path) {
+    if (!CheckText(node.Scalar(), node.Mark(), path)) return nullptr;
+    return node.Scalar();
   }
 
   // JSON text is UTF-8; bytes that are not would make the plugin's parser,

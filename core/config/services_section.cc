@@ -1,12 +1,10 @@
 // The services: section: which services this node wants to run, how much,
 // how isolated, and with which settings for the plugin.
 #include <array>
-#include <charconv>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
 #include "core/config/internal/sections.h"
@@ -37,15 +35,13 @@ void ParseRun(YamlWalk& walk, const Field& field, ServiceConfig& service) {
 void ParseWeight(YamlWalk& walk, const Field& field, ServiceConfig& service) {
   const auto text = walk.Scalar(field, "a whole number");
   if (!text) return;
-  int64_t weight = 0;
-  const char* end = text->data() + text->size();
-  const auto [ptr, ec] = std::from_chars(text->data(), end, weight);
-  if (ec != std::errc() || ptr != end || weight < kMinWeight || weight > kMaxWeight) {
+  const std::optional<int64_t> weight = ParseWholeNumber(*text, kMinWeight, kMaxWeight);
+  if (!weight) {
     walk.AddIssue(field, "invalid weight " + Quote(*text) + ": expected a whole number from " +
                              std::to_string(kMinWeight) + " to " + std::to_string(kMaxWeight));
     return;
   }
-  service.weight = weight;
+  service.weight = *weight;
 }
 
 void ParseIsolation(YamlWalk& walk, const Field& field, ServiceConfig& service) {

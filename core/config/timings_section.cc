@@ -5,12 +5,12 @@
 // the file leaves in place.
 #include <algorithm>
 #include <array>
-#include <charconv>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 
 #include "core/common/duration.h"
 #include "core/config/internal/sections.h"
@@ -27,11 +27,14 @@ constexpr Millis kMinHeartbeatInterval{10};
 
 constexpr char kDurationHelp[] = "a number with a unit ms, s, m or h, like 1500ms or 1.5s";
 
-struct TimingKey {
+// A duration key of a section and the field it sets.
+template <typename Timings>
+struct DurationKey {
   std::string_view name;
-  Millis MembershipTimings::*field;
+  Millis Timings::*field;
 };
-constexpr std::array<TimingKey, 8> kTimingKeys = {{
+
+constexpr std::array<DurationKey<MembershipTimings>, 8> kTimingKeys = {{
     {"heartbeat_interval", &MembershipTimings::heartbeat_interval},
     {"suspect_after", &MembershipTimings::suspect_after},
     {"dead_after", &MembershipTimings::dead_after},
@@ -42,27 +45,43 @@ constexpr std::array<TimingKey, 8> kTimingKeys = {{
     {"leave_timeout", &MembershipTimings::leave_timeout},
 }};
 constexpr std::string_view kFanoutKey = "fanout";
-// In documentation order (which also breaks ties between suggestions for a
-// mistyped key).
-constexpr std::array<std::string_view, 9> kMembershipKeys = {
-    "heartbeat_interval", "suspect_after", "dead_after",
-    "forget_after",       "rpc_timeout",   "seed_retry",
-    "reconnect_interval", "leave_timeout", kFanoutKey};
+// The timings, then fanout: documentation order, which also breaks ties
+// between suggestions for a mistyped key.
+constexpr std::array<std::string_view, kTimingKeys.size() + 1> kMembershipKeys = [] {
+  std::array<std::string_view, kTimingKeys.size() + 1> names{};
+  for (size_t i = 0; i < kTimingKeys.size(); ++i) names[i] = kTimingKeys[i].name;
+  names.back() = kFanoutKey;
+  return names;
+}();
 
-struct PlacementKey {
-  std::string_view name;
-  Millis PlacementTimings::*field;
-};
-constexpr std::array<PlacementKey, 3> kPlacementKeys = {{
+constexpr std::array<DurationKey<PlacementTimings>, 3> kPlacementKeys = {{
     {"migrate_after", &PlacementTimings::migrate_after},
     {"settle", &PlacementTimings::settle},
     {"failed_hold", &PlacementTimings::failed_hold},
 }};
-constexpr std::array<std::string_view, 3> kPlacementKeyNames = {"migrate_after", "settle",
-                                                                "failed_hold"};
+constexpr auto kPlacementKeyNames = KeyNames(kPlacementKeys);
 // The one placement timing that may be zero: the node then starts
 // singletons as soon as it is up, without listening first.
 constexpr std::string_view kSettleKey = "settle";
+
+template <typename Timings, size_t N>
+const DurationKey<Timings>& FindKey(const std::array<DurationKey<Timings>, N>& keys,
+                                    std::string_view name) {
+  // Fields() passed only known names on.
+  return *std::find_if(keys.begin(), keys.end(),
+                       [&](const DurationKey<Timings>& key) { return key.name == name; });
+}
+
+// The duration in `field`, or nullopt after reporting why there is none.
+std::optional<Millis> ReadDuration(YamlWalk& walk, const Field& field) {
+  const auto text = walk.Scalar(field, "a duration like 1500ms or 1.5s");
+  if (!text) return std::nullopt;
+  std::optional<Millis> value = ParseDuration(*text);
+  if (!value) {
+    walk.AddIssue(field, "invalid duration " + Quote(*text) + ": expected " + kDurationHelp);
+  }
+  return value;
+}
 
 // A membership timing as the cross-field checks see it.
 struct Timing {
@@ -92,48 +111,38 @@ class MembershipParser {
 
  private:
   void ParseTiming(const Field& field) {
-    const auto key =
-        std::find_if(kTimingKeys.begin(), kTimingKeys.end(),
-                     [&](const TimingKey& timing) { return timing.name == field.name; });
-    Timing& timing = TimingState(key->name);
+    const DurationKey<MembershipTimings>& key = FindKey(kTimingKeys, field.name);
+    Timing& timing = TimingState(key.name);
     timing.in_file = true;
     timing.mark = field.mark;
     timing.valid = false;
-    const auto text = walk_.Scalar(field, "a duration like 1500ms or 1.5s");
-    if (!text) return;
-    const std::optional<Millis> value = ParseDuration(*text);
-    if (!value) {
-      walk_.AddIssue(field, "invalid duration " + Quote(*text) + ": expected " + kDurationHelp);
-      return;
-    }
-    membership_.*(key->field) = *value;
+    const std::optional<Millis> value = ReadDuration(walk_, field);
+    if (!value) return;
+    membership_.*(key.field) = *value;
     timing.value = *value;
     timing.valid = true;
   }
 
   void ParseFanout(const Field& field) {
-    const auto text = walk_.Scalar(field, "a whole number from 1 to 64");
+    const std::string expected = "a whole number from " + std::to_string(kMinFanout) + " to " +
+                                 std::to_string(kMaxFanout);
+    const auto text = walk_.Scalar(field, expected);
     if (!text) return;
-    uint32_t fanout = 0;
-    const char* end = text->data() + text->size();
-    const auto [ptr, ec] = std::from_chars(text->data(), end, fanout);
-    if (ec != std::errc() || ptr != end || fanout < kMinFanout || fanout > kMaxFanout) {
-      walk_.AddIssue(field, "invalid fanout " + Quote(*text) +
-                                ": expected a whole number from 1 to 64");
+    const std::optional<int64_t> fanout = ParseWholeNumber(*text, kMinFanout, kMaxFanout);
+    if (!fanout) {
+      walk_.AddIssue(field, "invalid fanout " + Quote(*text) + ": expected " + expected);
       return;
     }
-    membership_.fanout = fanout;
+    membership_.fanout = static_cast<uint32_t>(*fanout);
   }
 
   Timing& TimingState(std::string_view name) {
     auto it = timings_.find(name);
     if (it == timings_.end()) {
-      const auto key =
-          std::find_if(kTimingKeys.begin(), kTimingKeys.end(),
-                       [&](const TimingKey& timing) { return timing.name == name; });
+      const DurationKey<MembershipTimings>& key = FindKey(kTimingKeys, name);
       Timing timing;
-      timing.name = key->name;
-      timing.value = membership_.*(key->field);
+      timing.name = key.name;
+      timing.value = membership_.*(key.field);
       it = timings_.emplace(std::string(name), timing).first;
     }
     return it->second;
@@ -214,20 +223,13 @@ void ParseMembershipSection(YamlWalk& walk, const Field& section, NodeConfig& co
 
 void ParsePlacementSection(YamlWalk& walk, const Field& section, NodeConfig& config) {
   for (const Field& field : walk.Fields(section.value, section.path, kPlacementKeyNames)) {
-    const auto key = std::find_if(kPlacementKeys.begin(), kPlacementKeys.end(),
-                                  [&](const PlacementKey& k) { return k.name == field.name; });
-    const auto text = walk.Scalar(field, "a duration like 1500ms or 1.5s");
-    if (!text) continue;
-    const std::optional<Millis> value = ParseDuration(*text);
-    if (!value) {
-      walk.AddIssue(field, "invalid duration " + Quote(*text) + ": expected " + kDurationHelp);
-      continue;
-    }
+    const std::optional<Millis> value = ReadDuration(walk, field);
+    if (!value) continue;
     if (*value <= Millis::zero() && field.name != kSettleKey) {
       walk.AddIssue(field, field.name + " must be longer than 0ms");
       continue;
     }
-    config.placement.*(key->field) = *value;
+    config.placement.*(FindKey(kPlacementKeys, field.name).field) = *value;
   }
 }
 

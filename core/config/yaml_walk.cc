@@ -2,7 +2,9 @@
 #include "core/config/internal/yaml_walk.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
+#include <system_error>
 
 #include "core/config/internal/issues_status.h"
 
@@ -102,6 +104,24 @@ std::string JoinPath(std::string_view path, std::string_view key) {
   if (!out.empty()) out += '.';
   out += key;
   return out;
+}
+
+std::optional<bool> ParseYamlBool(std::string_view text) {
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  return std::nullopt;
+}
+
+bool IsYamlNull(std::string_view text) {
+  return text == "~" || text == "null" || text == "Null" || text == "NULL";
+}
+
+std::optional<int64_t> ParseWholeNumber(std::string_view text, int64_t min, int64_t max) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < min || value > max) return std::nullopt;
+  return value;
 }
 
 void YamlWalk::AddIssue(const YAML::Mark& mark, std::string key, std::string message) {

@@ -9,6 +9,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <array>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +43,24 @@ std::string Describe(const YAML::Node& node);
 
 // "membership" + "dead_after" -> "membership.dead_after"
 std::string JoinPath(std::string_view path, std::string_view key);
+
+// The YAML 1.2 core schema's booleans and null. "yes" and "on" are YAML
+// 1.1 booleans and stay text rather than being guessed at.
+std::optional<bool> ParseYamlBool(std::string_view text);
+bool IsYamlNull(std::string_view text);
+
+// `text` as a whole number from `min` to `max`: decimal digits with an
+// optional '-', nothing else ("+1", " 1" and "1.0" are refused).
+std::optional<int64_t> ParseWholeNumber(std::string_view text, int64_t min, int64_t max);
+
+// The names of a schema table's entries (each with a `name`), in its
+// order, for YamlWalk::Fields: the table stays the one list of the keys.
+template <typename Entry, size_t N>
+constexpr std::array<std::string_view, N> KeyNames(const std::array<Entry, N>& entries) {
+  std::array<std::string_view, N> names{};
+  for (size_t i = 0; i < N; ++i) names[i] = entries[i].name;
+  return names;
+}
 
 class YamlWalk {
  public:

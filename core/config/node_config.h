@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/common/duration.h"
+#include "core/common/status.h"
 #include "core/model/values.h"
 
 namespace domian::config {
@@ -138,16 +139,22 @@ struct ConfigIssue {
   std::string ToString() const;
 };
 
-struct ConfigResult {
-  std::optional<NodeConfig> config;  // set when issues is empty
-  std::vector<ConfigIssue> issues;   // every problem found, in file order
-};
-
 // Reads and validates a YAML file. Collects all problems rather than
 // stopping at the first, so one run of --check-config shows them all.
-ConfigResult LoadNodeConfig(const std::filesystem::path& file);
+//
+// On failure the status message is every problem, one ConfigIssue a line
+// in file order, ready to print as it is; ConfigIssues() hands them back
+// one by one. The code is INVALID_ARGUMENT for a file with problems, and
+// NOT_FOUND, PERMISSION_DENIED or FAILED_PRECONDITION for one that cannot
+// be read.
+absl::StatusOr<NodeConfig> LoadNodeConfig(const std::filesystem::path& file);
 
 // Same, from text (tests, and `file` names the source in messages).
-ConfigResult ParseNodeConfig(const std::string& yaml_text, const std::string& file);
+absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& yaml_text,
+                                           const std::string& file);
+
+// The problems behind a status from LoadNodeConfig or ParseNodeConfig, in
+// file order; empty for OK and for any other status.
+std::vector<ConfigIssue> ConfigIssues(const absl::Status& status);
 
 }  // namespace domian::config

@@ -25,11 +25,8 @@ int Usage(const po::options_description& options, const std::string& error) {
   return kExitUsage;
 }
 
-void PrintIssues(const domian::config::ConfigResult& result) {
-  for (const domian::config::ConfigIssue& issue : result.issues) {
-    std::cerr << issue.ToString() << "\n";
-  }
-}
+// One problem a line, as LoadNodeConfig's status message has them.
+void PrintIssues(const absl::Status& status) { std::cerr << status.message() << "\n"; }
 
 }  // namespace
 
@@ -59,10 +56,11 @@ int main(int argc, char** argv) {
 
   if (args.count("check-config") != 0) {
     const std::string file = args["check-config"].as<std::string>();
-    const domian::config::ConfigResult result = domian::config::LoadNodeConfig(file);
-    if (!result.config) {
-      PrintIssues(result);
-      std::cerr << file << ": " << result.issues.size() << " problem(s)\n";
+    const absl::StatusOr<domian::config::NodeConfig> config = domian::config::LoadNodeConfig(file);
+    if (!config.ok()) {
+      PrintIssues(config.status());
+      std::cerr << file << ": " << domian::config::ConfigIssues(config.status()).size()
+                << " problem(s)\n";
       return 1;
     }
     std::cout << file << ": configuration is valid\n";
@@ -70,13 +68,13 @@ int main(int argc, char** argv) {
   }
 
   const std::string file = args["config"].as<std::string>();
-  domian::config::ConfigResult result = domian::config::LoadNodeConfig(file);
-  if (!result.config) {
-    PrintIssues(result);
+  absl::StatusOr<domian::config::NodeConfig> config = domian::config::LoadNodeConfig(file);
+  if (!config.ok()) {
+    PrintIssues(config.status());
     std::cerr << "domiand: refusing to start with an invalid configuration\n";
     return 1;
   }
-  std::string level_name = result.config->log_level;
+  std::string level_name = config->log_level;
   if (args.count("log-level") != 0) level_name = args["log-level"].as<std::string>();
   const auto level = domian::ParseLogLevel(level_name);
   if (!level) return Usage(options, "unknown log level '" + level_name + "'");
@@ -91,7 +89,7 @@ int main(int argc, char** argv) {
   domian::daemon::BlockStopSignals();  // before any thread starts
   domian::SetupLogging(*level);
   try {
-    domian::daemon::Daemon daemon(std::move(*result.config));
+    domian::daemon::Daemon daemon(std::move(*config));
     return daemon.Run();
   } catch (const std::exception& error) {
     spdlog::critical("{}", error.what());

@@ -2,11 +2,11 @@
 #include "core/model/values.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
-#include <charconv>
-#include <iterator>
 #include <regex>
+#include <string>
 
 #include "core/common/net.h"
 
@@ -25,37 +25,22 @@ bool IsAsciiAlnum(char c) {
   return IsAsciiDigit(c) || IsAsciiLower(c) || (c >= 'A' && c <= 'Z');
 }
 
-// Dotted quad with no leading zeros: "010.0.0.1" is octal to some resolvers
-// and decimal to others, so it is refused rather than guessed.
+// A dotted quad. inet_pton takes exactly four decimal parts and, in glibc,
+// refuses leading zeros: "010.0.0.1" is octal to some resolvers and
+// decimal to others, so it is refused rather than guessed.
 bool IsValidIpv4(std::string_view host) {
-  int parts = 0;
-  while (true) {
-    const size_t dot = host.find('.');
-    const std::string_view part = host.substr(0, dot);
-    if (part.empty() || part.size() > 3) return false;
-    if (!std::all_of(part.begin(), part.end(), IsAsciiDigit)) return false;
-    if (part.size() > 1 && part[0] == '0') return false;
-    int value = 0;
-    std::from_chars(part.data(), part.data() + part.size(), value);
-    if (value > 255) return false;
-    ++parts;
-    if (dot == std::string_view::npos) break;
-    host.remove_prefix(dot + 1);
-  }
-  return parts == 4;
+  // inet_pton needs a terminated string.
+  const std::string copy(host);
+  in_addr address{};
+  return inet_pton(AF_INET, copy.c_str(), &address) == 1;
 }
 
-bool IsValidIpv6(std::string_view host, bool* unspecified = nullptr) {
-  // inet_pton needs a terminated string; zone ids ("%eth0") are refused
-  // because they mean nothing to another host.
+bool IsValidIpv6(std::string_view host) {
+  // Zone ids ("%eth0") are refused because they mean nothing to another
+  // host; inet_pton does not take them.
   const std::string copy(host);
-  unsigned char bytes[16];
-  if (inet_pton(AF_INET6, copy.c_str(), bytes) != 1) return false;
-  if (unspecified != nullptr) {
-    *unspecified = std::all_of(std::begin(bytes), std::end(bytes),
-                               [](unsigned char b) { return b == 0; });
-  }
-  return true;
+  in6_addr address{};
+  return inet_pton(AF_INET6, copy.c_str(), &address) == 1;
 }
 
 bool IsValidDnsName(std::string_view host) {
@@ -96,12 +81,6 @@ std::optional<ParsedAddress> ParseAddress(std::string_view address) {
     return std::nullopt;
   }
   return result;
-}
-
-bool IsUnspecifiedHost(const ParsedAddress& address) {
-  if (!address.is_ipv6) return address.host == "0.0.0.0";
-  bool unspecified = false;
-  return IsValidIpv6(address.host, &unspecified) && unspecified;
 }
 
 std::optional<RunMode> ParseRunMode(std::string_view text) {

@@ -44,9 +44,9 @@ struct ParsedAddress {
 };
 
 // The address IsValidHostPort accepts, split; nullopt for one it refuses.
+// Whether its host is the unspecified address is IsWildcardHost's
+// (core/common/net.h) to say, for listeners and this check alike.
 std::optional<ParsedAddress> ParseAddress(std::string_view address);
-// True for 0.0.0.0 and [::]: fine to listen on, useless to connect to.
-bool IsUnspecifiedHost(const ParsedAddress& address);
 
 // Semantic Versioning 2.0.0 (https://semver.org), e.g. "1.4.0-rc.1+build.7".
 bool IsValidSemver(std::string_view version);

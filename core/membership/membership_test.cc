@@ -33,8 +33,9 @@ class InMemoryNetwork final : public PeerTransport {
       return;
     }
     IdentityListMessage reply;
-    if (auto refusal = it->second->HandleShareIdentityList(message, kSmallMessage, reply)) {
-      done(Failure{3, refusal->message});
+    if (absl::Status refused = it->second->HandleShareIdentityList(message, kSmallMessage, reply);
+        !refused.ok()) {
+      done(Failure{3, StatusMessage(refused)});
       return;
     }
     done(Reply{std::move(reply), kSmallMessage});
@@ -252,7 +253,7 @@ TEST_F(MembershipTest, AGoodbyeForgedInALiveNodesNameIsCheckedWithThatNode) {
   for (int i = 0; i < 100; ++i) forger.Tick();
   forger.Leave();
   IdentityListMessage reply;
-  EXPECT_FALSE(a.HandleShareIdentityList(forger.MessageFor("a"), kSmallMessage, reply));
+  EXPECT_TRUE(a.HandleShareIdentityList(forger.MessageFor("a"), kSmallMessage, reply).ok());
   EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
   Rounds(10);
   EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
@@ -307,11 +308,11 @@ TEST_F(MembershipTest, OversizedMessagesAreRefusedBeforeMerging) {
   IdentityListMessage reply;
   const auto refusal =
       a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes + 1, reply);
-  ASSERT_TRUE(refusal);
-  EXPECT_EQ(refusal->kind, RefusalKind::kTooLarge);
+  ASSERT_FALSE(refusal.ok());
+  EXPECT_EQ(refusal.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(a.Peers().empty());
   const int calls = network_.calls_;
-  EXPECT_FALSE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply));
+  EXPECT_TRUE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply).ok());
   // Accepted; the stranger is a peer once it answers a call back, which
   // nobody does at its address here.
   EXPECT_EQ(network_.calls_, calls + 1);

@@ -192,7 +192,7 @@ void Membership::Send(const HeartbeatTarget& target, bool force,
 }
 
 bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
-  if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
+  if (!result.ok()) {
     bool reachable = false;
     {
       std::lock_guard lock(mu_);
@@ -203,18 +203,18 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
     // A probe of a dead peer or an unanswered seed: its channel would
     // only reconnect in the background until the next try.
     if (!reachable) transport_.Forget(target.address);
-    if (IsRefusal(static_cast<absl::StatusCode>(failure->grpc_code))) {
+    if (IsRefusal(result.status().code())) {
       if (const auto suppressed = refusal_log_.Admit("out " + target.address)) {
         spdlog::warn("peer at {} refused our identity list: {}{}", target.address,
-                     failure->message, RefusalLog::Suffix(*suppressed));
+                     StatusMessage(result.status()), RefusalLog::Suffix(*suppressed));
       }
     } else {
       spdlog::debug("heartbeat to {} ({}) failed: {}", target.id.empty() ? "seed" : target.id,
-                    target.address, failure->message);
+                    target.address, StatusMessage(result.status()));
     }
     return false;
   }
-  const auto& [reply, wire_bytes] = std::get<PeerTransport::Reply>(result);
+  const auto& [reply, wire_bytes] = *result;
   if (absl::Status refused = CheckSize(wire_bytes); !refused.ok()) {
     LogRefusal(target.address, refused);
     return false;

@@ -13,7 +13,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
 #include "core/common/clock.h"
@@ -28,16 +27,13 @@ namespace domian::membership {
 // wire nodes together in memory.
 class PeerTransport {
  public:
-  // The reply, or the refusal/failure that came back instead.
-  struct Failure {
-    int grpc_code;
-    std::string message;
-  };
   struct Reply {
     IdentityListMessage message;
     size_t wire_bytes = 0;  // serialized size, checked against kMaxMessageBytes
   };
-  using Result = std::variant<Reply, Failure>;
+  // The reply, or the status that came back instead: a refusal
+  // (wire_limits.h) or why the call failed (UNAVAILABLE, DEADLINE_EXCEEDED...).
+  using Result = absl::StatusOr<Reply>;
   using Done = std::function<void(Result)>;
 
   virtual ~PeerTransport() = default;

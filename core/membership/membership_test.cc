@@ -14,7 +14,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr int kUnavailable = 14;  // gRPC UNAVAILABLE
 constexpr size_t kSmallMessage = 1000;  // wire size reported for in-memory messages
 
 // Delivers calls synchronously to the Membership registered at an address;
@@ -29,13 +28,13 @@ class InMemoryNetwork final : public PeerTransport {
     ++calls_;
     auto it = nodes_.find(address);
     if (it == nodes_.end()) {
-      done(Failure{kUnavailable, "connection refused"});
+      done(absl::UnavailableError("connection refused"));
       return;
     }
     IdentityListMessage reply;
     if (absl::Status refused = it->second->HandleShareIdentityList(message, kSmallMessage, reply);
         !refused.ok()) {
-      done(Failure{3, StatusMessage(refused)});
+      done(refused);
       return;
     }
     done(Reply{std::move(reply), kSmallMessage});

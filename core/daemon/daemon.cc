@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "core/daemon/heap_trimmer.h"
 #include "core/daemon/systemd_notifier.h"
@@ -87,7 +88,13 @@ Daemon::~Daemon() = default;
 int Daemon::Run() {
   RaiseOpenFileLimit();
   SteadyClock clock;
-  node::Node node(config_, clock, PluginHostBinary());
+  absl::StatusOr<std::unique_ptr<node::Node>> created =
+      node::Node::Create(config_, clock, PluginHostBinary());
+  if (!created.ok()) {
+    spdlog::critical("{}", StatusMessage(created.status()));
+    return 1;
+  }
+  node::Node& node = **created;
   if (absl::Status started = node.Start(); !started.ok()) {
     spdlog::critical("{}", StatusMessage(started));
     return 1;

@@ -489,15 +489,16 @@ class Discovery::Avahi {
       }
       return;
     }
-    const auto parsed = ParseTxt(TxtStrings(txt));
-    if (const auto* error = std::get_if<std::string>(&parsed)) {
+    const absl::StatusOr<Advertisement> parsed = ParseTxt(TxtStrings(txt));
+    if (!parsed.ok()) {
       if (Note("bad " + std::get<2>(key))) {
-        spdlog::warn("ignoring mDNS record '{}': {}", Printable(name), *error);
+        spdlog::warn("ignoring mDNS record '{}': {}", Printable(name),
+                     StatusMessage(parsed.status()));
       }
       Erase(record_it);  // not ours to follow; frees this resolver too
       return;
     }
-    const Advertisement& ad = std::get<Advertisement>(parsed);
+    const Advertisement& ad = *parsed;
     if (ad.id == options_.self.id) {  // ourselves, on some interface
       Erase(record_it);
       return;

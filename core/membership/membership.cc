@@ -10,14 +10,21 @@
 namespace domian::membership {
 namespace {
 
-// gRPC status codes a peer uses to refuse our message (as opposed to not
-// answering at all): worth a warning, since the configuration is wrong
-// somewhere.
-bool IsRefusalCode(int code) {
-  constexpr int kInvalidArgument = 3, kPermissionDenied = 7, kResourceExhausted = 8,
-                kFailedPrecondition = 9;
-  return code == kInvalidArgument || code == kPermissionDenied || code == kResourceExhausted ||
-         code == kFailedPrecondition;
+// The kind of refusal in a RefusalLog key, so that one sender's refusals
+// of different kinds are each logged.
+std::string RefusalKindKey(absl::StatusCode code) {
+  switch (code) {
+    case kMalformed:
+      return "0";
+    case kWrongCluster:
+      return "1";
+    case kTooLarge:
+      return "2";
+    case kSpoofed:
+      return "3";
+    default:  // not a refusal (wire_limits.h); kept apart all the same
+      return "code " + std::to_string(static_cast<int>(code));
+  }
 }
 
 }  // namespace
@@ -185,7 +192,7 @@ void Membership::Send(const HeartbeatTarget& target, bool force,
 }
 
 bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
-  if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
+  if (!result.ok()) {
     bool reachable = false;
     {
       std::lock_guard lock(mu_);
@@ -196,20 +203,20 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
     // A probe of a dead peer or an unanswered seed: its channel would
     // only reconnect in the background until the next try.
     if (!reachable) transport_.Forget(target.address);
-    if (IsRefusalCode(failure->grpc_code)) {
+    if (IsRefusal(result.status().code())) {
       if (const auto suppressed = refusal_log_.Admit("out " + target.address)) {
         spdlog::warn("peer at {} refused our identity list: {}{}", target.address,
-                     failure->message, RefusalLog::Suffix(*suppressed));
+                     StatusMessage(result.status()), RefusalLog::Suffix(*suppressed));
       }
     } else {
       spdlog::debug("heartbeat to {} ({}) failed: {}", target.id.empty() ? "seed" : target.id,
-                    target.address, failure->message);
+                    target.address, StatusMessage(result.status()));
     }
     return false;
   }
-  const auto& [reply, wire_bytes] = std::get<PeerTransport::Reply>(result);
-  if (auto refusal = CheckSize(wire_bytes)) {
-    LogRefusal(target.address, *refusal);
+  const auto& [reply, wire_bytes] = *result;
+  if (absl::Status refused = CheckSize(wire_bytes); !refused.ok()) {
+    LogRefusal(target.address, refused);
     return false;
   }
   MergeOutcome outcome;
@@ -218,14 +225,14 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
   {
     std::lock_guard lock(mu_);
     outcome = table_.Merge(reply, MessageOrigin::Reply(target.address));
-    if (outcome.refusal) table_.NoteUnanswered(target);
+    if (!outcome.status.ok()) table_.NoteUnanswered(target);
     const bool discovered = target.id.empty() && discovered_.Contains(target.address);
     if (outcome.from_self && discovered) {
       discovered_.IsSelf(target.address);
     } else if (outcome.from_self && self_seeds_.insert(target.address).second) {
       spdlog::info("seed {} is this node; not contacting it again", target.address);
     }
-    if (!outcome.refusal && !outcome.from_self && target.id.empty()) {
+    if (outcome.status.ok() && !outcome.from_self && target.id.empty()) {
       if (discovered) discovered_.Answered(target.address, reply.sender.id);
       // Only configured seeds are remembered by address: discovered
       // addresses come and go (IPv6 privacy addresses, link-local ones).
@@ -239,28 +246,27 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
     urgent = UrgentTargetsLocked();
     events = CollectEvents(std::move(outcome.changes));
   }
-  if (outcome.refusal) LogRefusal(target.address, *outcome.refusal);
+  if (!outcome.status.ok()) LogRefusal(target.address, outcome.status);
   LogDropped(target.address, outcome.dropped);
   Report(events);
   for (const HeartbeatTarget& next : urgent) Send(next, /*force=*/false, nullptr);
-  return !outcome.refusal && !outcome.from_self;
+  return outcome.status.ok() && !outcome.from_self;
 }
 
-std::optional<Refusal> Membership::CheckSize(size_t wire_bytes) {
-  if (wire_bytes <= kMaxMessageBytes) return std::nullopt;
-  return Refusal{RefusalKind::kTooLarge, "message of " + std::to_string(wire_bytes) +
-                                             " bytes is over the limit of " +
-                                             std::to_string(kMaxMessageBytes)};
+absl::Status Membership::CheckSize(size_t wire_bytes) {
+  if (wire_bytes <= kMaxMessageBytes) return absl::OkStatus();
+  return absl::Status(kTooLarge, "message of " + std::to_string(wire_bytes) +
+                                     " bytes is over the limit of " +
+                                     std::to_string(kMaxMessageBytes));
 }
 
-std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMessage& request,
-                                                           size_t wire_bytes,
-                                                           IdentityListMessage& reply) {
+absl::Status Membership::HandleShareIdentityList(const IdentityListMessage& request,
+                                                 size_t wire_bytes, IdentityListMessage& reply) {
   const std::string from = request.sender.identity ? request.sender.identity->address
                                                    : std::string("an unnamed sender");
-  if (auto refusal = CheckSize(wire_bytes)) {
-    LogRefusal(from, *refusal);
-    return refusal;
+  if (absl::Status refused = CheckSize(wire_bytes); !refused.ok()) {
+    LogRefusal(from, refused);
+    return refused;
   }
   MergeOutcome outcome;
   Events events;
@@ -268,8 +274,8 @@ std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMes
   {
     std::lock_guard lock(mu_);
     outcome = table_.Merge(request, MessageOrigin::Request());
-    if (!outcome.refusal) reply = table_.MessageFor(request.sender.id);
-    if (table_.leaving() && !outcome.refusal) {
+    if (outcome.status.ok()) reply = table_.MessageFor(request.sender.id);
+    if (table_.leaving() && outcome.status.ok()) {
       pulled_.insert(request.sender.id);
       pulled_cv_.notify_all();
     }
@@ -278,11 +284,11 @@ std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMes
     urgent = UrgentTargetsLocked();
     events = CollectEvents(std::move(outcome.changes));
   }
-  if (outcome.refusal) LogRefusal(from, *outcome.refusal);
+  if (!outcome.status.ok()) LogRefusal(from, outcome.status);
   LogDropped(from, outcome.dropped);
   Report(events);
   for (const HeartbeatTarget& next : urgent) Send(next, /*force=*/false, nullptr);
-  return outcome.refusal;
+  return outcome.status;
 }
 
 Membership::Events Membership::CollectEvents(std::vector<PeerChange> changes) {
@@ -363,11 +369,10 @@ void Membership::Report(const Events& events) {
   }
 }
 
-void Membership::LogRefusal(const std::string& from, const Refusal& refusal) {
-  const auto suppressed =
-      refusal_log_.Admit("in " + from + " " + std::to_string(static_cast<int>(refusal.kind)));
+void Membership::LogRefusal(const std::string& from, const absl::Status& refusal) {
+  const auto suppressed = refusal_log_.Admit("in " + from + " " + RefusalKindKey(refusal.code()));
   if (suppressed) {
-    spdlog::warn("refused identity list from {}: {}{}", from, refusal.message,
+    spdlog::warn("refused identity list from {}: {}{}", from, StatusMessage(refusal),
                  RefusalLog::Suffix(*suppressed));
   }
 }

@@ -13,10 +13,10 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/status.h"
 #include "core/config/node_config.h"
 #include "core/membership/discovered_peers.h"
 #include "core/membership/peer_table.h"
@@ -27,16 +27,13 @@ namespace domian::membership {
 // wire nodes together in memory.
 class PeerTransport {
  public:
-  // The reply, or the refusal/failure that came back instead.
-  struct Failure {
-    int grpc_code;
-    std::string message;
-  };
   struct Reply {
     IdentityListMessage message;
     size_t wire_bytes = 0;  // serialized size, checked against kMaxMessageBytes
   };
-  using Result = std::variant<Reply, Failure>;
+  // The reply, or the status that came back instead: a refusal
+  // (wire_limits.h) or why the call failed (UNAVAILABLE, DEADLINE_EXCEEDED...).
+  using Result = absl::StatusOr<Reply>;
   using Done = std::function<void(Result)>;
 
   virtual ~PeerTransport() = default;
@@ -131,10 +128,10 @@ class Membership {
   void Stop();
 
   // An incoming ShareIdentityList of `wire_bytes` serialized bytes: merge
-  // it and fill the reply. Returns the refusal, if any (the reply is then
-  // empty); every refusal is logged.
-  std::optional<Refusal> HandleShareIdentityList(const IdentityListMessage& request,
-                                                 size_t wire_bytes, IdentityListMessage& reply);
+  // it and fill the reply. Returns OK, or the refusal (wire_limits.h; the
+  // reply is then empty); every refusal is logged.
+  absl::Status HandleShareIdentityList(const IdentityListMessage& request, size_t wire_bytes,
+                                       IdentityListMessage& reply);
 
   // Replaces this node's identity (address once bound, ServiceList).
   void UpdateSelf(Identity self);
@@ -192,10 +189,10 @@ class Membership {
   Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
   GossipPace reported_pace_;                                // guarded by mu_
   void Report(const Events& events);                       // without mu_
-  void LogRefusal(const std::string& from, const Refusal& refusal);
+  void LogRefusal(const std::string& from, const absl::Status& refusal);
   void LogDropped(const std::string& from, const std::vector<std::string>& dropped);
   void ApplyDiscoveries();  // requires mu_
-  static std::optional<Refusal> CheckSize(size_t wire_bytes);
+  static absl::Status CheckSize(size_t wire_bytes);
 
   PeerTransport& transport_;
   const Clock& clock_;

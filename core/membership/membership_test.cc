@@ -14,7 +14,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr int kUnavailable = 14;  // gRPC UNAVAILABLE
 constexpr size_t kSmallMessage = 1000;  // wire size reported for in-memory messages
 
 // Delivers calls synchronously to the Membership registered at an address;
@@ -29,12 +28,13 @@ class InMemoryNetwork final : public PeerTransport {
     ++calls_;
     auto it = nodes_.find(address);
     if (it == nodes_.end()) {
-      done(Failure{kUnavailable, "connection refused"});
+      done(absl::UnavailableError("connection refused"));
       return;
     }
     IdentityListMessage reply;
-    if (auto refusal = it->second->HandleShareIdentityList(message, kSmallMessage, reply)) {
-      done(Failure{3, refusal->message});
+    if (absl::Status refused = it->second->HandleShareIdentityList(message, kSmallMessage, reply);
+        !refused.ok()) {
+      done(refused);
       return;
     }
     done(Reply{std::move(reply), kSmallMessage});
@@ -252,7 +252,7 @@ TEST_F(MembershipTest, AGoodbyeForgedInALiveNodesNameIsCheckedWithThatNode) {
   for (int i = 0; i < 100; ++i) forger.Tick();
   forger.Leave();
   IdentityListMessage reply;
-  EXPECT_FALSE(a.HandleShareIdentityList(forger.MessageFor("a"), kSmallMessage, reply));
+  EXPECT_TRUE(a.HandleShareIdentityList(forger.MessageFor("a"), kSmallMessage, reply).ok());
   EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
   Rounds(10);
   EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
@@ -307,11 +307,11 @@ TEST_F(MembershipTest, OversizedMessagesAreRefusedBeforeMerging) {
   IdentityListMessage reply;
   const auto refusal =
       a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes + 1, reply);
-  ASSERT_TRUE(refusal);
-  EXPECT_EQ(refusal->kind, RefusalKind::kTooLarge);
+  ASSERT_FALSE(refusal.ok());
+  EXPECT_EQ(refusal.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(a.Peers().empty());
   const int calls = network_.calls_;
-  EXPECT_FALSE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply));
+  EXPECT_TRUE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply).ok());
   // Accepted; the stranger is a peer once it answers a call back, which
   // nobody does at its address here.
   EXPECT_EQ(network_.calls_, calls + 1);

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/status.h"
 #include "core/config/node_config.h"
 #include "core/membership/introductions.h"
 #include "core/membership/wire_limits.h"
@@ -117,7 +118,7 @@ struct MessageOrigin {
 };
 
 struct MergeOutcome {
-  std::optional<Refusal> refusal;   // set: nothing was merged
+  absl::Status status;              // not OK: refused, nothing was merged
   std::vector<PeerChange> changes;
   bool refuted = false;             // our incarnation grew to refute a rumour
   bool from_self = false;           // the message was our own (a seed that is us)

@@ -27,9 +27,15 @@ HostPort ListenAddress(const config::NodeConfig& config) {
   return SplitHostPort(config.listen).value_or(HostPort{"0.0.0.0", 0});
 }
 
-Identity InitialIdentity(const config::NodeConfig& config, NodeState& state) {
+absl::StatusOr<Identity> InitialIdentity(const config::NodeConfig& config, NodeState& state) {
   Identity self;
-  self.id = config.id ? *config.id : state.LoadOrCreateNodeId();
+  if (config.id) {
+    self.id = *config.id;
+  } else {
+    absl::StatusOr<std::string> stored = state.LoadOrCreateNodeId();
+    if (!stored.ok()) return stored.status();
+    self.id = *std::move(stored);
+  }
   self.cluster = config.cluster;
   self.version = kDomianVersion;
   self.traits = config.traits;
@@ -54,10 +60,8 @@ membership::PeerMemory Remembered(NodeState& state) {
   memory.remember = [&state](const std::vector<membership::HeartbeatTarget>& peers) {
     std::vector<RememberedPeer> out;
     for (const membership::HeartbeatTarget& peer : peers) out.push_back({peer.id, peer.address});
-    try {
-      state.SavePeers(out);
-    } catch (const std::exception& error) {
-      spdlog::error("{}", error.what());
+    if (absl::Status saved = state.SavePeers(out); !saved.ok()) {
+      spdlog::error("{}", StatusMessage(saved));
     }
   };
   return memory;
@@ -65,22 +69,34 @@ membership::PeerMemory Remembered(NodeState& state) {
 
 }  // namespace
 
-Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host)
+absl::StatusOr<std::unique_ptr<Node>> Node::Create(config::NodeConfig config, const Clock& clock,
+                                                   std::filesystem::path plugin_host) {
+  absl::StatusOr<NodeState> state = NodeState::Open(config.state_dir);
+  if (!state.ok()) return state.status();
+  absl::StatusOr<Identity> self = InitialIdentity(config, *state);
+  if (!self.ok()) return self.status();
+  absl::StatusOr<uint64_t> incarnation = state->NextIncarnation();
+  if (!incarnation.ok()) return incarnation.status();
+  // The constructor is private: a Node exists only with its state read.
+  return std::unique_ptr<Node>(new Node(std::move(config), clock, std::move(plugin_host),
+                                        Stored{*std::move(state), *std::move(self), *incarnation}));
+}
+
+Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
+           Stored stored)
     : config_(std::move(config)),
       clock_(clock),
-      state_(config_.state_dir),
-      initial_self_(InitialIdentity(config_, state_)),
-      incarnation_(state_.NextIncarnation()),
+      state_(std::move(stored.state)),
+      initial_self_(std::move(stored.self)),
+      incarnation_(stored.incarnation),
       loop_(builder_.AddCompletionQueue()),
       peer_client_(loop_, channels_, traffic_),
       remote_nodes_(loop_, channels_),
       membership_(initial_self_, incarnation_, config_.seeds, config_.membership, peer_client_,
                   clock_,
                   [this](uint64_t incarnation) {
-                    try {
-                      state_.SaveIncarnation(incarnation);
-                    } catch (const std::exception& error) {
-                      spdlog::error("{}", error.what());
+                    if (absl::Status saved = state_.SaveIncarnation(incarnation); !saved.ok()) {
+                      spdlog::error("{}", StatusMessage(saved));
                     }
                   },
                   Remembered(state_),

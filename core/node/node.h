@@ -48,10 +48,11 @@ namespace domian::node {
 
 class Node {
  public:
-  // Reads node.state_dir (creating it if needed): throws
-  // std::runtime_error naming the path when it cannot. `plugin_host`:
-  // the domian-plugin-host binary for isolated services.
-  Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host);
+  // Opens node.state_dir (creating it if needed) and reads this node's id
+  // and incarnation there; the error names the path when it cannot.
+  // `plugin_host`: the domian-plugin-host binary for isolated services.
+  static absl::StatusOr<std::unique_ptr<Node>> Create(config::NodeConfig config, const Clock& clock,
+                                                      std::filesystem::path plugin_host);
   ~Node();  // Stop()
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -72,6 +73,15 @@ class Node {
   std::string ProbeAddress() const;
 
  private:
+  // What Create() reads from the state folder before any part is made.
+  struct Stored {
+    NodeState state;
+    Identity self;
+    uint64_t incarnation;
+  };
+  Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
+       Stored stored);
+
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
   void PublishServices();

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
@@ -33,55 +32,62 @@ std::string ReadSmallFile(const std::filesystem::path& file) {
   return out;
 }
 
-[[noreturn]] void Fail(const std::string& what, const std::filesystem::path& path, int error) {
-  throw std::runtime_error(what + " " + path.string() + ": " + std::strerror(error));
+// What failed, on which path, and the system's reason; the code follows
+// the errno (a full disk is RESOURCE_EXHAUSTED, no permission
+// PERMISSION_DENIED).
+absl::Status IoError(const std::string& what, const std::filesystem::path& path, int error) {
+  return absl::Status(absl::ErrnoToStatusCode(error),
+                      what + " " + path.string() + ": " + std::strerror(error));
 }
 
 }  // namespace
 
-NodeState::NodeState(std::filesystem::path dir) : dir_(std::move(dir)) {
+absl::StatusOr<NodeState> NodeState::Open(std::filesystem::path dir) {
   std::error_code error;
-  std::filesystem::create_directories(dir_, error);
+  std::filesystem::create_directories(dir, error);
   if (error) {
-    throw std::runtime_error("cannot create state folder " + dir_.string() + ": " +
-                             error.message());
+    return absl::Status(absl::ErrnoToStatusCode(error.value()),
+                        "cannot create state folder " + dir.string() + ": " + error.message());
   }
+  return NodeState(std::move(dir));
 }
 
-void NodeState::WriteAtomically(const std::filesystem::path& file, const std::string& text) {
+absl::Status NodeState::WriteAtomically(const std::filesystem::path& file,
+                                        const std::string& text) {
   const std::filesystem::path temp = file.string() + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) Fail("cannot write", temp, errno);
+  if (fd < 0) return IoError("cannot write", temp, errno);
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                        ::fsync(fd) == 0;
   const int write_error = errno;
   ::close(fd);
-  if (!written) Fail("cannot write", temp, write_error);
-  if (::rename(temp.c_str(), file.c_str()) != 0) Fail("cannot rename into", file, errno);
+  if (!written) return IoError("cannot write", temp, write_error);
+  if (::rename(temp.c_str(), file.c_str()) != 0) return IoError("cannot rename into", file, errno);
   // The rename lives in the folder: without this, a power cut may undo it.
   const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+  return absl::OkStatus();
 }
 
-std::string NodeState::LoadOrCreateNodeId() {
+absl::StatusOr<std::string> NodeState::LoadOrCreateNodeId() {
   const auto file = dir_ / kNodeIdFile;
   if (std::filesystem::exists(file)) {
     std::string id = ReadSmallFile(file);
     if (!IsValidNodeId(id)) {
-      throw std::runtime_error(file.string() + " holds an invalid node id '" + id +
-                               "'; remove the file to generate a new one");
+      return absl::FailedPreconditionError(file.string() + " holds an invalid node id '" + id +
+                                           "'; remove the file to generate a new one");
     }
     return id;
   }
   std::string id = boost::uuids::to_string(boost::uuids::random_generator()());
-  WriteAtomically(file, id + "\n");
+  if (absl::Status written = WriteAtomically(file, id + "\n"); !written.ok()) return written;
   return id;
 }
 
-uint64_t NodeState::NextIncarnation() {
+absl::StatusOr<uint64_t> NodeState::NextIncarnation() {
   uint64_t stored = 0;
   const auto file = dir_ / kIncarnationFile;
   if (std::filesystem::exists(file)) {
@@ -102,12 +108,12 @@ uint64_t NodeState::NextIncarnation() {
                        .count();
   const uint64_t next =
       std::max(SaturatingAdd(stored, 1), static_cast<uint64_t>(std::max<int64_t>(now, 1)));
-  SaveIncarnation(next);
+  if (absl::Status saved = SaveIncarnation(next); !saved.ok()) return saved;
   return next;
 }
 
-void NodeState::SaveIncarnation(uint64_t incarnation) {
-  WriteAtomically(dir_ / kIncarnationFile, std::to_string(incarnation) + "\n");
+absl::Status NodeState::SaveIncarnation(uint64_t incarnation) {
+  return WriteAtomically(dir_ / kIncarnationFile, std::to_string(incarnation) + "\n");
 }
 
 std::vector<RememberedPeer> NodeState::LoadPeers() {
@@ -138,12 +144,12 @@ std::vector<RememberedPeer> NodeState::LoadPeers() {
   return peers;
 }
 
-void NodeState::SavePeers(const std::vector<RememberedPeer>& peers) {
+absl::Status NodeState::SavePeers(const std::vector<RememberedPeer>& peers) {
   std::string text;
   for (size_t i = 0; i < peers.size() && i < kMaxRememberedPeers; ++i) {
     text += peers[i].id + " " + peers[i].address + "\n";
   }
-  WriteAtomically(dir_ / kPeersFile, text);
+  return WriteAtomically(dir_ / kPeersFile, text);
 }
 
 }  // namespace domian::node

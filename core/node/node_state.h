@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/common/status.h"
+
 namespace domian::node {
 
 inline constexpr char kNodeIdFile[] = "node-id";
@@ -24,36 +26,41 @@ struct RememberedPeer {
 
 class NodeState {
  public:
-  // Creates the folder if needed (mode 0750). Throws std::runtime_error
-  // naming the path when it cannot.
-  explicit NodeState(std::filesystem::path dir);
+  // Opens the folder, creating it if needed (mode 0750). The error names
+  // the path when it cannot.
+  static absl::StatusOr<NodeState> Open(std::filesystem::path dir);
 
   // The id stored in the folder, generated (a random UUID) and stored on
-  // first use.
-  std::string LoadOrCreateNodeId();
+  // first use. A stored id that is not valid is an error (naming the file)
+  // rather than replaced: peers know this node by it.
+  absl::StatusOr<std::string> LoadOrCreateNodeId();
 
   // The incarnation for this start: above every earlier one. Uses the
   // stored value + 1, or the wall-clock seconds if larger, so a wiped
   // folder still yields a larger number than before. Stored at once. A
   // stored value that is not a number, or at the counters' ceiling (which
   // peers would refuse), is replaced by the clock's, with a log line.
-  uint64_t NextIncarnation();
+  absl::StatusOr<uint64_t> NextIncarnation();
 
   // Stores a grown incarnation (after refuting a rumour).
-  void SaveIncarnation(uint64_t incarnation);
+  absl::Status SaveIncarnation(uint64_t incarnation);
 
   // The peers remembered from an earlier life; lines that are not a valid
   // id and host:port are skipped (with a log line), and at most
-  // kMaxRememberedPeers are read. Empty when there is no file.
+  // kMaxRememberedPeers are read. Empty when there is no file (or it
+  // cannot be read): remembered peers only help to find the cluster, so
+  // their loss never stops a start.
   std::vector<RememberedPeer> LoadPeers();
   // Replaces them (at most kMaxRememberedPeers).
-  void SavePeers(const std::vector<RememberedPeer>& peers);
+  absl::Status SavePeers(const std::vector<RememberedPeer>& peers);
   static constexpr size_t kMaxRememberedPeers = 64;
 
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  void WriteAtomically(const std::filesystem::path& file, const std::string& text);
+  explicit NodeState(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+  absl::Status WriteAtomically(const std::filesystem::path& file, const std::string& text);
 
   std::filesystem::path dir_;
 };

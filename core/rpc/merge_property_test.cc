@@ -158,10 +158,10 @@ TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
                                          : membership::MessageOrigin::Reply(sender.self().address);
     const membership::MergeOutcome outcome = target.Merge(FromProto(request), origin);
     const Snapshot after = Take(target);
-    if (outcome.refusal) {
+    if (!outcome.status.ok()) {
       ++refused;
       ASSERT_EQ(before, after) << "message " << i << " was refused but changed the table: "
-                               << outcome.refusal->message;
+                               << StatusMessage(outcome.status);
     } else {
       ++merged;
     }
@@ -227,7 +227,7 @@ TEST_P(MergeProperty, RandomBytesNeverCrashTheDecoder) {
         target.Merge(FromProto(request),
                      Pick(2) ? membership::MessageOrigin::Request()
                              : membership::MessageOrigin::Reply(senders_[0]->self().address));
-    if (outcome.refusal) {
+    if (!outcome.status.ok()) {
       ASSERT_EQ(before, Take(target));
     }
   }

@@ -107,20 +107,6 @@ void NodeService::Serve(EventLoop& loop) {
       loop, service_, *this, &Domain::AsyncService::RequestHandOver, &NodeService::HandOver);
 }
 
-grpc::Status ToStatus(const membership::Refusal& refusal) {
-  switch (refusal.kind) {
-    case membership::RefusalKind::kMalformed:
-      return {grpc::StatusCode::INVALID_ARGUMENT, refusal.message};
-    case membership::RefusalKind::kWrongCluster:
-      return {grpc::StatusCode::FAILED_PRECONDITION, refusal.message};
-    case membership::RefusalKind::kTooLarge:
-      return {grpc::StatusCode::RESOURCE_EXHAUSTED, refusal.message};
-    case membership::RefusalKind::kSpoofed:
-      return {grpc::StatusCode::PERMISSION_DENIED, refusal.message};
-  }
-  return {grpc::StatusCode::INTERNAL, refusal.message};
-}
-
 grpc::Status NodeService::ShareIdentityList(const v1::ShareIdentityListRequest& request,
                                             v1::ShareIdentityListResponse& response) {
   TrafficCounters& traffic = parts_.traffic;
@@ -128,9 +114,9 @@ grpc::Status NodeService::ShareIdentityList(const v1::ShareIdentityListRequest& 
   const size_t bytes = request.ByteSizeLong();
   traffic.bytes_received += bytes;
   IdentityListMessage reply;
-  if (auto refusal = parts_.membership.HandleShareIdentityList(FromProto(request), bytes, reply)) {
-    return ToStatus(*refusal);
-  }
+  const absl::Status merged =
+      parts_.membership.HandleShareIdentityList(FromProto(request), bytes, reply);
+  if (!merged.ok()) return ToGrpc(merged);
   ToProto(reply, response);
   traffic.bytes_sent += response.ByteSizeLong();
   return grpc::Status::OK;

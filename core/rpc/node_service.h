@@ -77,7 +77,4 @@ class NodeService {
   MonoTime started_;
 };
 
-// The gRPC status a refusal is answered with.
-grpc::Status ToStatus(const membership::Refusal& refusal);
-
 }  // namespace domian::rpc

@@ -33,8 +33,7 @@ class ShareCall final : public EventLoop::Tag {
       traffic_.bytes_received += bytes;
       done_(membership::PeerTransport::Reply{FromProto(response_), bytes});
     } else {
-      done_(membership::PeerTransport::Failure{static_cast<int>(status_.error_code()),
-                                               status_.error_message()});
+      done_(FromGrpc(status_));
     }
     delete this;
   }

@@ -58,24 +58,28 @@ Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::str
 Membership::~Membership() { Stop(); }
 
 void Membership::Start() {
-  std::lock_guard lock(loop_mu_);
+  absl::MutexLock lock(&loop_mu_);
   if (loop_.joinable()) return;
   stopping_ = false;
   loop_ = std::thread([this] { Loop(); });
 }
 
 void Membership::Loop() {
-  std::unique_lock lock(loop_mu_);
   auto next = std::chrono::steady_clock::now();
-  while (!stopping_) {
-    lock.unlock();
+  while (true) {
+    {
+      absl::MutexLock lock(&loop_mu_);
+      if (stopping_) return;
+    }
     RunOnce();
-    lock.lock();
     next += timings_.heartbeat_interval;
     const auto now = std::chrono::steady_clock::now();
     // After a pause, carry on from now instead of catching up in a burst.
     if (next < now) next = now + timings_.heartbeat_interval;
-    loop_cv_.wait_until(lock, next, [this] { return stopping_; });
+    absl::MutexLock lock(&loop_mu_);
+    const absl::Time until = absl::Now() + absl::FromChrono(next - now);
+    while (!stopping_ && !loop_cv_.WaitWithDeadline(&loop_mu_, until)) {
+    }
   }
 }
 
@@ -84,18 +88,22 @@ void Membership::RunOnce() {
   std::optional<std::vector<HeartbeatTarget>> remember;
   Events events;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (table_.leaving()) return;
     auto changes = table_.Tick();
     std::vector<std::string> seeds;
     for (const std::string& seed : seeds_) {
       if (!self_seeds_.contains(seed)) seeds.push_back(seed);
     }
-    auto busy = [this](const std::string& address) { return Busy(address); };
+    // Called by the table while mu_ is held.
+    auto busy = [this](const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return Busy(address);
+    };
     targets = table_.PickTargets(seeds, busy);
     ApplyDiscoveries();
     const MonoTime now = clock_.Now();
-    for (HeartbeatTarget& target : discovered_.Due(now, [this](const std::string& id) {
+    for (HeartbeatTarget& target :
+         discovered_.Due(now, [this](const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
            const auto state = table_.StateOf(id);
            return state && *state != PeerState::kDead;
          })) {
@@ -123,13 +131,16 @@ bool Membership::Busy(const std::string& address) const {
 
 std::vector<HeartbeatTarget> Membership::UrgentTargetsLocked() {
   if (table_.leaving()) return {};
-  return table_.UrgentTargets([this](const std::string& address) { return Busy(address); });
+  return table_.UrgentTargets(
+      [this](const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return Busy(address);
+      });
 }
 
 void Membership::SendUrgent() {
   std::vector<HeartbeatTarget> targets;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     targets = UrgentTargetsLocked();
   }
   for (const HeartbeatTarget& target : targets) Send(target, /*force=*/false, nullptr);
@@ -166,7 +177,7 @@ void Membership::Send(const HeartbeatTarget& target, bool force,
                       std::function<void(bool)> after) {
   IdentityListMessage message;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     int& outstanding = in_flight_[target.address];
     if (outstanding > 0 && !force) {
       // A peer that is slow to answer gets no pile of calls.
@@ -182,11 +193,11 @@ void Membership::Send(const HeartbeatTarget& target, bool force,
       [this, target, after = std::move(after)](PeerTransport::Result result) {
         const bool merged = OnReply(target, std::move(result));
         {
-          std::lock_guard lock(mu_);
+          absl::MutexLock lock(&mu_);
           if (--in_flight_[target.address] <= 0) in_flight_.erase(target.address);
           --in_flight_total_;
         }
-        in_flight_cv_.notify_all();
+        in_flight_cv_.SignalAll();
         if (after) after(merged);
       });
 }
@@ -195,7 +206,7 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
   if (!result.ok()) {
     bool reachable = false;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       table_.NoteUnanswered(target);
       const auto state = target.id.empty() ? std::nullopt : table_.StateOf(target.id);
       reachable = state && *state != PeerState::kDead;
@@ -223,7 +234,7 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
   Events events;
   std::vector<HeartbeatTarget> urgent;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     outcome = table_.Merge(reply, MessageOrigin::Reply(target.address));
     if (!outcome.status.ok()) table_.NoteUnanswered(target);
     const bool discovered = target.id.empty() && discovered_.Contains(target.address);
@@ -272,12 +283,12 @@ absl::Status Membership::HandleShareIdentityList(const IdentityListMessage& requ
   Events events;
   std::vector<HeartbeatTarget> urgent;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     outcome = table_.Merge(request, MessageOrigin::Request());
     if (outcome.status.ok()) reply = table_.MessageFor(request.sender.id);
     if (table_.leaving() && outcome.status.ok()) {
       pulled_.insert(request.sender.id);
-      pulled_cv_.notify_all();
+      pulled_cv_.SignalAll();
     }
     // A claim's news is taken from the claimant's own reply: call it now,
     // not at the next tick (a goodbye must be heard before the node goes).
@@ -352,7 +363,7 @@ void Membership::Report(const Events& events) {
     // Threads may report in another order than the flips happened; an
     // older flip arriving late is dropped, so the observer ends on the
     // latest value.
-    std::lock_guard lock(observer_mu_);
+    absl::MutexLock lock(&observer_mu_);
     if (observers_.lonely && events.lonely_sequence > observed_lonely_sequence_) {
       observed_lonely_sequence_ = events.lonely_sequence;
       observers_.lonely(*events.lonely);
@@ -361,7 +372,7 @@ void Membership::Report(const Events& events) {
   if (events.incarnation) {
     spdlog::info("refuted a rumour of this node's death: incarnation is now {}",
                  *events.incarnation);
-    std::lock_guard lock(persist_mu_);
+    absl::MutexLock lock(&persist_mu_);
     if (*events.incarnation > persisted_incarnation_) {
       persisted_incarnation_ = *events.incarnation;
       if (on_incarnation_) on_incarnation_(*events.incarnation);
@@ -387,7 +398,7 @@ void Membership::LogDropped(const std::string& from, const std::vector<std::stri
 }
 
 std::optional<size_t> RefusalLog::Admit(const std::string& key) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const MonoTime now = clock_.Now();
   if (entries_.size() > kMaxKeys) entries_.clear();  // a flood of senders: start afresh
   auto [it, fresh] = entries_.try_emplace(key, Entry{now, 0});
@@ -408,7 +419,7 @@ std::string RefusalLog::Suffix(size_t suppressed) {
 void Membership::Leave() {
   std::vector<HeartbeatTarget> targets;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (table_.leaving()) return;
     table_.Leave();
     targets = table_.LiveTargets();
@@ -416,23 +427,28 @@ void Membership::Leave() {
   spdlog::info("leaving: saying goodbye to {} peer(s)", targets.size());
   // Shared with the callbacks, which may outlive this call on a timeout.
   struct Goodbyes {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t remaining;
+    absl::Mutex mu;
+    absl::CondVar cv;
+    size_t remaining ABSL_GUARDED_BY(mu) = 0;
   };
   auto goodbyes = std::make_shared<Goodbyes>();
-  goodbyes->remaining = targets.size();
+  {
+    absl::MutexLock lock(&goodbyes->mu);
+    goodbyes->remaining = targets.size();
+  }
   for (const HeartbeatTarget& target : targets) {
     Send(target, /*force=*/true, [goodbyes](bool /*answered*/) {
-      std::lock_guard lock(goodbyes->mu);
+      absl::MutexLock lock(&goodbyes->mu);
       --goodbyes->remaining;
-      goodbyes->cv.notify_all();
+      goodbyes->cv.SignalAll();
     });
   }
-  const auto deadline = std::chrono::steady_clock::now() + timings_.leave_timeout;
+  const absl::Time deadline = absl::Now() + absl::FromChrono(timings_.leave_timeout);
   {
-    std::unique_lock lock(goodbyes->mu);
-    if (!goodbyes->cv.wait_until(lock, deadline, [&] { return goodbyes->remaining == 0; })) {
+    absl::MutexLock lock(&goodbyes->mu);
+    while (goodbyes->remaining > 0 && !goodbyes->cv.WaitWithDeadline(&goodbyes->mu, deadline)) {
+    }
+    if (goodbyes->remaining > 0) {
       spdlog::warn("{} peer(s) did not answer our goodbye in {}", goodbyes->remaining,
                    FormatDuration(timings_.leave_timeout));
       return;
@@ -440,12 +456,16 @@ void Membership::Leave() {
   }
   // Peers believe a goodbye only from our reply to their call: stay to
   // answer each of them, within the same time.
-  std::unique_lock lock(mu_);
-  const bool all = pulled_cv_.wait_until(lock, deadline, [&] {
-    return std::all_of(targets.begin(), targets.end(),
-                       [&](const HeartbeatTarget& target) { return pulled_.contains(target.id); });
-  });
-  if (!all) {
+  absl::MutexLock lock(&mu_);
+  auto all_pulled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const HeartbeatTarget& target : targets) {
+      if (!pulled_.contains(target.id)) return false;
+    }
+    return true;
+  };
+  while (!all_pulled() && !pulled_cv_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  if (!all_pulled()) {
     spdlog::info("not every peer called back for our goodbye in {}; they will see us dead",
                  FormatDuration(timings_.leave_timeout));
   }
@@ -453,31 +473,33 @@ void Membership::Leave() {
 
 void Membership::Stop() {
   {
-    std::lock_guard lock(loop_mu_);
+    absl::MutexLock lock(&loop_mu_);
     stopping_ = true;
   }
-  loop_cv_.notify_all();
+  loop_cv_.SignalAll();
   if (loop_.joinable()) loop_.join();
   // Calls carry a deadline, so this wait is bounded; their callbacks
   // touch this object and must finish before it goes away.
-  std::unique_lock lock(mu_);
-  in_flight_cv_.wait_for(lock, timings_.rpc_timeout * 2, [this] { return in_flight_total_ == 0; });
+  absl::MutexLock lock(&mu_);
+  const absl::Time until = absl::Now() + absl::FromChrono(timings_.rpc_timeout * 2);
+  while (in_flight_total_ != 0 && !in_flight_cv_.WaitWithDeadline(&mu_, until)) {
+  }
 }
 
 void Membership::UpdateSelf(Identity self) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   table_.UpdateSelf(std::move(self));
 }
 
 void Membership::NoteDiscovered(const std::string& id, const std::string& address) {
-  std::lock_guard lock(inbox_mu_);
+  absl::MutexLock lock(&inbox_mu_);
   if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
     inbox_[address] = {id, false};
   }
 }
 
 void Membership::NoteVanished(const std::string& address) {
-  std::lock_guard lock(inbox_mu_);
+  absl::MutexLock lock(&inbox_mu_);
   if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
     inbox_[address] = {"", true};
   }
@@ -486,7 +508,7 @@ void Membership::NoteVanished(const std::string& address) {
 void Membership::ApplyDiscoveries() {
   std::map<std::string, Finding> pending;
   {
-    std::lock_guard lock(inbox_mu_);
+    absl::MutexLock lock(&inbox_mu_);
     pending.swap(inbox_);
   }
   const MonoTime now = clock_.Now();
@@ -502,7 +524,7 @@ void Membership::ApplyDiscoveries() {
 bool Membership::Exchange(const std::string& id, Millis timeout) {
   std::optional<HeartbeatTarget> target;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (HeartbeatTarget& live : table_.LiveTargets()) {
       if (live.id == id) target = std::move(live);
     }
@@ -510,33 +532,35 @@ bool Membership::Exchange(const std::string& id, Millis timeout) {
   if (!target) return false;
   // Shared with the callback, which may outlive this call on a timeout.
   struct Answer {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<bool> merged;
+    absl::Mutex mu;
+    absl::CondVar cv;
+    std::optional<bool> merged ABSL_GUARDED_BY(mu);
   };
   auto answer = std::make_shared<Answer>();
   Send(*target, /*force=*/true, [answer](bool merged) {
-    std::lock_guard lock(answer->mu);
+    absl::MutexLock lock(&answer->mu);
     answer->merged = merged;
-    answer->cv.notify_all();
+    answer->cv.SignalAll();
   });
-  std::unique_lock lock(answer->mu);
-  answer->cv.wait_for(lock, timeout, [&] { return answer->merged.has_value(); });
+  absl::MutexLock lock(&answer->mu);
+  const absl::Time until = absl::Now() + absl::FromChrono(timeout);
+  while (!answer->merged && !answer->cv.WaitWithDeadline(&answer->mu, until)) {
+  }
   return answer->merged.value_or(false);
 }
 
 MembershipStatus Membership::Status() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return {table_.self(), table_.self_counters(), table_.Lonely()};
 }
 
 std::vector<PeerView> Membership::Peers() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return table_.Peers();
 }
 
 uint64_t Membership::ViewGeneration() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return table_.view_generation();
 }
 

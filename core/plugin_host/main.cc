@@ -4,6 +4,8 @@
 // domiand goes away (PR_SET_PDEATHSIG), or when its plugin crashes it.
 //
 //   domian-plugin-host --plugin FILE --service NAME --state-dir DIR --socket PATH
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -11,9 +13,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
 
 #include "core/common/logging.h"
 #include "core/common/status.h"
@@ -41,13 +41,13 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   grpc::Status Start(grpc::ServerContext*, const v1::PluginStartRequest* request,
                      v1::PluginResult* response) override {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "stopped");
     if (instance_) return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, "already started");
     domian::services::HostCallbacks callbacks;
     callbacks.publish_endpoint = [this](const std::string& name,
                                         const std::optional<std::string>& endpoint) {
-      std::lock_guard guard(endpoints_mu_);
+      absl::MutexLock guard(&endpoints_mu_);
       if (endpoint) {
         endpoints_[name] = *endpoint;
       } else {
@@ -96,7 +96,7 @@ class HostService final : public v1::PluginHostProcess::Service {
     response->set_status(PluginStatusOf(health));
     response->set_detail(domian::ToValidUtf8(domian::StatusMessage(health)));
     response->set_has_state(instance->has_state());
-    std::lock_guard guard(endpoints_mu_);
+    absl::MutexLock guard(&endpoints_mu_);
     for (const auto& [name, endpoint] : endpoints_) {
       (*response->mutable_endpoints())[name] = domian::ToValidUtf8(endpoint);
     }
@@ -109,28 +109,28 @@ class HostService final : public v1::PluginHostProcess::Service {
   grpc::Status Stop(grpc::ServerContext*, const v1::PluginEmpty*, v1::PluginEmpty*) override {
     std::shared_ptr<PluginInstance> instance;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       stopping_ = true;
       instance = std::move(instance_);
     }
     if (instance) instance->Stop();
     instance.reset();
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       stopped_ = true;
     }
-    stopped_cv_.notify_all();
+    stopped_cv_.SignalAll();
     return grpc::Status::OK;
   }
 
   void WaitStopped() {
-    std::unique_lock lock(mu_);
-    stopped_cv_.wait(lock, [this] { return stopped_; });
+    absl::MutexLock lock(&mu_);
+    while (!stopped_) stopped_cv_.Wait(&mu_);
   }
 
  private:
   std::shared_ptr<PluginInstance> Instance() {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     return instance_;
   }
   // The plugin's answer travels as the plugin gave it (a domian_status and
@@ -154,14 +154,14 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   std::shared_ptr<const PluginLibrary> library_;
   std::string state_dir_;
-  std::mutex mu_;  // guards instance_, stopping_, stopped_
-  std::condition_variable stopped_cv_;
+  absl::Mutex mu_;
+  absl::CondVar stopped_cv_;
   // Shared with the calls in flight, so Stop never frees it under one.
-  std::shared_ptr<PluginInstance> instance_;
-  bool stopping_ = false;  // Stop came: no Start any more
-  bool stopped_ = false;   // the plugin is stopped: the process may end
-  std::mutex endpoints_mu_;
-  std::map<std::string, std::string> endpoints_;
+  std::shared_ptr<PluginInstance> instance_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // Stop came: no Start any more
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;   // the plugin is stopped: the process may end
+  absl::Mutex endpoints_mu_;
+  std::map<std::string, std::string> endpoints_ ABSL_GUARDED_BY(endpoints_mu_);
 };
 
 }  // namespace

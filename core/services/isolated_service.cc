@@ -1,5 +1,6 @@
 #include "core/services/isolated_service.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -49,7 +50,7 @@ absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
 // that write end to the other child for good, and the launch that made the
 // pipe waits for its end forever: a service stuck "starting" (seen when a
 // node starts several at once). Launches take turns at the fork.
-std::mutex spawn_mu;
+ABSL_CONST_INIT absl::Mutex spawn_mu(absl::kConstInit);
 
 }  // namespace
 
@@ -75,7 +76,7 @@ void IsolatedService::Start() {
 
 void IsolatedService::SetState(ServiceState state, const std::string& detail) {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     snapshot_.state = state;
     snapshot_.detail = detail;
     if (state != ServiceState::kRunning) snapshot_.endpoints.clear();
@@ -84,17 +85,18 @@ void IsolatedService::SetState(ServiceState state, const std::string& detail) {
 }
 
 bool IsolatedService::SleepUntil(MonoTime until) {
-  std::unique_lock lock(mu_);
+  absl::MutexLock lock(&mu_);
   while (!stopping_) {
     const MonoTime now = clock_.Now();
     if (now >= until) return true;
-    cv_.wait_for(lock, std::min<std::chrono::nanoseconds>(until - now, kClockRecheck));
+    cv_.WaitWithTimeout(
+        &mu_, absl::FromChrono(std::min<std::chrono::nanoseconds>(until - now, kClockRecheck)));
   }
   return false;
 }
 
 IsolatedService::Snapshot IsolatedService::Status() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return snapshot_;
 }
 
@@ -110,7 +112,7 @@ void IsolatedService::Run() {
   RestartBackoff backoff(clock_);
   while (true) {
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
     backoff.Launched();
@@ -118,7 +120,7 @@ void IsolatedService::Run() {
     std::string problem = StatusMessage(launched);
     if (launched.ok()) {
       Watch();
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (stopping_) return;
       problem = snapshot_.detail;
     }
@@ -146,7 +148,7 @@ absl::Status IsolatedService::Launch() {
   std::filesystem::remove(socket, ignored);
   auto process = std::make_shared<Process>();
   try {
-    std::lock_guard spawning(spawn_mu);
+    absl::MutexLock spawning(&spawn_mu);
     process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
                                "--service", options_.service, "--state-dir",
                                options_.state_dir.string(), "--socket", socket.string(),
@@ -157,7 +159,7 @@ absl::Status IsolatedService::Launch() {
                                error.what());
   }
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     process_ = process;
   }
   // Serving once the socket answers; the process may also die first.
@@ -212,7 +214,7 @@ absl::Status IsolatedService::Launch() {
 void IsolatedService::Watch() {
   std::shared_ptr<Process> process;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     process = process_;
   }
   int missed = 0;
@@ -221,7 +223,7 @@ void IsolatedService::Watch() {
       process->child.wait();
       const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
       spdlog::error("service {}: {}", options_.service, how);
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       snapshot_.detail = how;
       process_.reset();
       return;
@@ -235,14 +237,14 @@ void IsolatedService::Watch() {
       const std::string how = "the plugin host stopped answering (" + status.error_message() + ")";
       spdlog::error("service {}: {}; killing it", options_.service, how);
       Reap(/*kill=*/true);
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       snapshot_.detail = how;
       return;
     }
     missed = 0;
     bool changed = false;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       std::map<std::string, std::string> endpoints(health.endpoints().begin(),
                                                    health.endpoints().end());
       const std::string detail =
@@ -258,7 +260,7 @@ void IsolatedService::Watch() {
 void IsolatedService::Reap(bool kill) {
   std::shared_ptr<Process> process;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     process = std::move(process_);
   }
   if (!process) return;
@@ -269,11 +271,11 @@ void IsolatedService::Reap(bool kill) {
 
 void IsolatedService::Stop() {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (supervisor_.joinable()) supervisor_.join();
   SetState(ServiceState::kStopped, "");
 }
@@ -283,7 +285,7 @@ void IsolatedService::Stop() {
 void IsolatedService::Shutdown() {
   std::shared_ptr<Process> process;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     process = process_;
   }
   if (process && process->stub && process->child.running()) {
@@ -320,7 +322,7 @@ absl::StatusOr<std::string> IsolatedService::Invoke(const std::string& command,
                                                     const std::string& args_json) {
   std::shared_ptr<Process> process;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     process = process_;
     if (!process || !process->stub || snapshot_.state != ServiceState::kRunning) {
       return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE,

@@ -14,13 +14,14 @@
 // stopping) is measured on the clock it is given.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -90,16 +91,16 @@ class IsolatedService {
   void Reap(bool kill);
   void SetState(ServiceState state, const std::string& detail);
   // Waits until `until` on clock_; false when stopping.
-  bool SleepUntil(MonoTime until);
+  bool SleepUntil(MonoTime until) ABSL_LOCKS_EXCLUDED(mu_);
 
   Options options_;
   std::function<void()> on_change_;
   const Clock& clock_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  Snapshot snapshot_;
-  std::shared_ptr<Process> process_;  // the current one, if any
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // stopping
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  Snapshot snapshot_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Process> process_ ABSL_GUARDED_BY(mu_);  // the current one, if any
   std::thread supervisor_;
 };
 

@@ -33,7 +33,7 @@ std::vector<PluginCatalog::Change> PluginCatalog::Scan() {
     found.insert(found.end(), here.begin(), here.end());
   }
 
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::set<std::filesystem::path> present(found.begin(), found.end());
   // Files that went away.
   for (auto it = files_.begin(); it != files_.end();) {
@@ -101,14 +101,14 @@ std::vector<PluginCatalog::Change> PluginCatalog::Scan() {
 }
 
 std::shared_ptr<const PluginLibrary> PluginCatalog::Find(const std::string& service) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const auto it = services_.find(service);
   if (it == services_.end()) return nullptr;
   return files_.at(it->second).entry.library;
 }
 
 std::vector<CatalogEntry> PluginCatalog::Entries() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<CatalogEntry> entries;
   for (const std::filesystem::path& dir : dirs_) {
     for (const auto& [path, seen] : files_) {

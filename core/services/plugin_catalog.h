@@ -6,13 +6,15 @@
 // instances. Rescanned whenever a folder changes (PluginWatcher).
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <sys/types.h>
 
 #include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,9 +67,10 @@ class PluginCatalog {
   };
 
   std::vector<std::filesystem::path> dirs_;
-  mutable std::mutex mu_;
-  std::map<std::filesystem::path, Seen> files_;              // by path
-  std::map<std::string, std::filesystem::path> services_;    // service -> path in use
+  mutable absl::Mutex mu_;
+  std::map<std::filesystem::path, Seen> files_ ABSL_GUARDED_BY(mu_);  // by path
+  // service -> path in use
+  std::map<std::string, std::filesystem::path> services_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace domian::services

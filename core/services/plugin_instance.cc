@@ -118,13 +118,13 @@ absl::StatusOr<std::unique_ptr<PluginInstance>> PluginInstance::Create(
 
 PluginInstance::~PluginInstance() {
   Stop();
-  std::lock_guard lock(call_mu_);
+  absl::MutexLock lock(&call_mu_);
   if (instance_ != nullptr) library_->instance_api().destroy(instance_);
   instance_ = nullptr;
 }
 
 absl::Status PluginInstance::Start() {
-  std::lock_guard lock(call_mu_);
+  absl::MutexLock lock(&call_mu_);
   if (state_ == State::kStarted) return absl::OkStatus();
   if (state_ == State::kStopped) return NotStarted();
   Output none(0), error(kMaxMessageBytes);
@@ -134,7 +134,7 @@ absl::Status PluginInstance::Start() {
 }
 
 void PluginInstance::Stop() {
-  std::lock_guard lock(call_mu_);
+  absl::MutexLock lock(&call_mu_);
   if (state_ != State::kStarted) return;
   library_->instance_api().stop(instance_);
   state_ = State::kStopped;
@@ -148,7 +148,7 @@ absl::Status PluginInstance::NotStarted() const {
 
 absl::StatusOr<std::string> PluginInstance::Invoke(const std::string& command,
                                                    const std::string& args_json) {
-  std::lock_guard lock(call_mu_);
+  absl::MutexLock lock(&call_mu_);
   if (state_ != State::kStarted) return NotStarted();
   Output reply(kMaxReplyBytes), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().invoke(
@@ -157,7 +157,7 @@ absl::StatusOr<std::string> PluginInstance::Invoke(const std::string& command,
 }
 
 absl::StatusOr<std::string> PluginInstance::SaveState() {
-  std::lock_guard lock(call_mu_);
+  absl::MutexLock lock(&call_mu_);
   if (state_ext_.save == nullptr) return NoState();
   Output data(kMaxStateBytes), error(kMaxMessageBytes);
   const domian_status status = state_ext_.save(instance_, &data.out, &error.out);
@@ -165,7 +165,7 @@ absl::StatusOr<std::string> PluginInstance::SaveState() {
 }
 
 absl::Status PluginInstance::LoadState(const std::string& state) {
-  std::lock_guard lock(call_mu_);
+  absl::MutexLock lock(&call_mu_);
   if (state_ext_.load == nullptr) return NoState();
   Output none(0), error(kMaxMessageBytes);
   const domian_status status = state_ext_.load(
@@ -174,9 +174,16 @@ absl::Status PluginInstance::LoadState(const std::string& state) {
 }
 
 absl::Status PluginInstance::CheckHealth() {
-  std::unique_lock lock(call_mu_, std::try_to_lock);
-  std::lock_guard health(health_mu_);
-  if (lock.owns_lock()) last_health_ = CheckHealthLocked();
+  // A check never waits behind a long call (a pairing waits 30 s for a
+  // button): while one runs, the last result stands.
+  if (call_mu_.TryLock()) {
+    absl::Status checked = CheckHealthLocked();
+    call_mu_.Unlock();
+    absl::MutexLock health(&health_mu_);
+    last_health_ = checked;
+    return checked;
+  }
+  absl::MutexLock health(&health_mu_);
   return last_health_;
 }
 

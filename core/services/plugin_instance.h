@@ -5,12 +5,14 @@
 // output into host-owned strings with a size limit.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <domian/plugin.h>
 
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -81,8 +83,8 @@ class PluginInstance {
 
   PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks);
 
-  absl::Status CheckHealthLocked();  // requires call_mu_
-  absl::Status NotStarted() const;   // requires call_mu_
+  absl::Status CheckHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
+  absl::Status NotStarted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
 
   static void Log(const domian_host* host, domian_log_level level, const char* message);
   static domian_status PublishEndpoint(const domian_host* host, const char* name,
@@ -98,10 +100,12 @@ class PluginInstance {
   domian_instance* instance_ = nullptr;
   domian_state_ext state_ext_{};
   domian_health_ext health_ext_{};
-  std::mutex call_mu_;  // one plugin call at a time per instance
-  std::mutex health_mu_;  // guards last_health_ (read while call_mu_ is busy)
-  absl::Status last_health_;
-  State state_ = State::kCreated;  // guarded by call_mu_
+  mutable absl::Mutex call_mu_;  // one plugin call at a time per instance
+  // The last health result, read while a call holds call_mu_; never
+  // held together with call_mu_.
+  absl::Mutex health_mu_;
+  absl::Status last_health_ ABSL_GUARDED_BY(health_mu_);
+  State state_ ABSL_GUARDED_BY(call_mu_) = State::kCreated;
 };
 
 // The one way a service's instance comes up, inline (ServiceHost) and in

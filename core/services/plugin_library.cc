@@ -1,12 +1,12 @@
 #include "core/services/plugin_library.h"
 
+#include <absl/synchronization/mutex.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/dll/shared_library.hpp>
 #include <cstring>
-#include <mutex>
 #include <set>
 
 #include "core/model/values.h"
@@ -24,9 +24,9 @@ std::string Version(domian_abi_version abi) {
 // Deliberately never freed: destroying them at exit would dlclose while
 // plugin threads may still run.
 void KeepLoaded(boost::dll::shared_library library) {
-  static std::mutex mu;
+  ABSL_CONST_INIT static absl::Mutex mu(absl::kConstInit);
   static auto* loaded = new std::vector<boost::dll::shared_library>();
-  std::lock_guard lock(mu);
+  absl::MutexLock lock(&mu);
   loaded->push_back(std::move(library));
 }
 

@@ -61,10 +61,10 @@ void ServiceHost::Stop() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   inotify_fd_ = wake_fd_ = -1;
-  std::lock_guard lifecycle(lifecycle_mu_);
+  absl::MutexLock lifecycle(&lifecycle_mu_);
   std::vector<std::shared_ptr<Service>> services;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     stopped_ = true;
     for (auto& [name, service] : services_) services.push_back(service);
   }
@@ -102,7 +102,7 @@ void ServiceHost::Watch(MonoTime first_health) {
 void ServiceHost::CheckInlineHealth() {
   std::vector<std::pair<std::shared_ptr<Service>, std::shared_ptr<PluginInstance>>> inline_services;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (const auto& [name, service] : services_) {
       if (service->instance && service->instance->has_health()) {
         inline_services.emplace_back(service, service->instance);
@@ -113,7 +113,7 @@ void ServiceHost::CheckInlineHealth() {
   for (const auto& [service, instance] : inline_services) {
     // Never waits for a call; "" when healthy.
     const std::string detail = StatusMessage(instance->CheckHealth());
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (service->instance != instance || service->status.detail == detail) continue;
     if (!detail.empty()) spdlog::info("service {}: {}", service->config.name, detail);
     service->status.detail = detail;
@@ -136,10 +136,10 @@ void ServiceHost::Rescan() {
 
 void ServiceHost::StartService(const std::string& name, const std::string& config_json,
                               uint64_t epoch, const std::optional<std::string>& state) {
-  std::lock_guard lifecycle(lifecycle_mu_);
+  absl::MutexLock lifecycle(&lifecycle_mu_);
   std::shared_ptr<Service> service;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopped_) return;
     auto& slot = services_[name];
     if (slot && (slot->instance || slot->isolated)) return;
@@ -171,10 +171,10 @@ void ServiceHost::StartService(const std::string& name, const std::string& confi
 }
 
 std::optional<std::string> ServiceHost::StopService(const std::string& name) {
-  std::lock_guard lifecycle(lifecycle_mu_);
+  absl::MutexLock lifecycle(&lifecycle_mu_);
   std::shared_ptr<Service> service;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     const auto it = services_.find(name);
     if (it == services_.end()) return std::nullopt;
     service = it->second;
@@ -196,7 +196,7 @@ void ServiceHost::Launch(Service& service) {
   const std::string name = service.config.name;
   auto fail = [&](const std::string& detail) {
     spdlog::error("service {}: {}", name, detail);
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     service.status.state = ServiceState::kFailed;
     service.status.detail = detail;
   };
@@ -214,7 +214,7 @@ void ServiceHost::Launch(Service& service) {
                                  .config_json = service.config.config_json},
         [this] { Changed(); }, clock_);
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       service.isolated = isolated;
       service.status.plugin_version = version;
     }
@@ -226,7 +226,7 @@ void ServiceHost::Launch(Service& service) {
   callbacks.publish_endpoint = [this, name](const std::string& key,
                                             const std::optional<std::string>& endpoint) {
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       const auto it = services_.find(name);
       if (it == services_.end()) return;
       if (endpoint) {
@@ -245,7 +245,7 @@ void ServiceHost::Launch(Service& service) {
   if (!started.ok()) return fail(StatusMessage(started.status()));
   std::shared_ptr<PluginInstance> instance = *std::move(started);
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     service.instance = instance;
     service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
@@ -259,7 +259,7 @@ void ServiceHost::Shutdown(Service& service) {
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     instance = std::move(service.instance);
     isolated = std::move(service.isolated);
     service.instance.reset();
@@ -292,7 +292,7 @@ void ServiceHost::Changed() {
 }
 
 std::vector<ServiceStatus> ServiceHost::Services() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<ServiceStatus> out;
   for (const auto& [name, service] : services_) {
     ServiceStatus status = service->status;
@@ -321,7 +321,7 @@ absl::StatusOr<std::string> ServiceHost::Invoke(const std::string& service,
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     const auto it = services_.find(service);
     if (it != services_.end()) {
       instance = it->second->instance;

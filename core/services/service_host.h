@@ -10,12 +10,14 @@
 // this process (isolation: inline).
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -98,8 +100,10 @@ class ServiceHost {
     std::shared_ptr<IsolatedService> isolated;  // isolation: process
   };
 
-  void Launch(Service& service);    // requires lifecycle_mu_, not mu_
-  void Shutdown(Service& service);  // requires lifecycle_mu_, not mu_
+  void Launch(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Shutdown(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
   std::filesystem::path ServiceDir(const std::string& name) const;
   // Folder changes, and inline services' health checks from `first_health`
   // on, one per kHealthInterval.
@@ -112,10 +116,10 @@ class ServiceHost {
   const Clock& clock_;
   PluginCatalog catalog_;
 
-  std::mutex lifecycle_mu_;  // one start or stop round at a time
-  mutable std::mutex mu_;   // guards services_ and what they hold
-  std::map<std::string, std::shared_ptr<Service>> services_;  // by name
-  bool stopped_ = false;
+  absl::Mutex lifecycle_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one start or stop at a time
+  mutable absl::Mutex mu_;  // guards services_ and what they hold
+  std::map<std::string, std::shared_ptr<Service>> services_ ABSL_GUARDED_BY(mu_);  // by name
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 
   int inotify_fd_ = -1;
   int wake_fd_ = -1;

@@ -53,10 +53,10 @@ double MsSince(Steady::time_point from) { return MsBetween(from, Steady::now());
 // The reply of a call that must succeed.
 json Call(ControlClient& client, const std::string& command, const std::string& args) {
   auto reply = client.Call("lights", command, args);
-  if (const auto* error = std::get_if<domian::cli::ControlError>(&reply)) {
-    throw std::runtime_error(command + " failed: " + error->message);
+  if (!reply.ok()) {
+    throw std::runtime_error(command + " failed: " + std::string(reply.status().message()));
   }
-  return std::get<json>(std::move(reply));
+  return *std::move(reply);
 }
 
 // A node running lights with a user the bridge knows, ready to use.
@@ -80,7 +80,7 @@ struct Setup {
     if (!Eventually(
             [&] {
               const auto reply = client.Call("lights", "status", "{}");
-              const json* status = std::get_if<json>(&reply);
+              const json* status = reply.ok() ? &*reply : nullptr;
               return status != nullptr && (*status)["paired"] == true &&
                      (*status)["bridge"]["reachable"] == true &&
                      (*status)["lights_known"] == kBurstLights;

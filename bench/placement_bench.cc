@@ -72,7 +72,7 @@ constexpr auto kHealDeadline = 60s;      // heal -> one owner (the goal is 5 s)
 constexpr auto kSettle = 1s;             // after a trial, before the next
 constexpr int kIncrements = 3;           // tally inc calls before each move back
 
-// Daemon log lines (core/placement/placement.cc, core/plugins/isolated_service.cc).
+// Daemon log lines (core/placement/placement.cc, core/services/isolated_service.cc).
 const std::string kStarting = std::string("starting service ") + kService + " here";
 const std::string kRunningLine = std::string("service ") + kService + " running (plugin host pid";
 
@@ -110,7 +110,8 @@ Poll Ask(ControlClient& client) {
   poll.sent = Steady::now();
   const auto reply = client.Services(kService);
   poll.received = Steady::now();
-  if (const auto* rows = std::get_if<nlohmann::json>(&reply)) {
+  if (reply.ok()) {
+    const nlohmann::json* rows = &*reply;
     poll.owners.emplace();
     for (const auto& row : *rows) {
       if (row.value("name", "") == kService && row.value("state", "") == "running") {
@@ -156,7 +157,8 @@ void WaitForOwner(const std::vector<ControlClient*>& clients, const std::string&
 // tally's value through `client` (routed to wherever it runs).
 std::optional<long> TallyCall(ControlClient& client, const std::string& command) {
   const auto reply = client.Call(kService, command, "{}");
-  if (const auto* value = std::get_if<nlohmann::json>(&reply)) {
+  if (reply.ok()) {
+    const nlohmann::json* value = &*reply;
     if (value->contains("value")) return (*value)["value"].get<long>();
   }
   return std::nullopt;
@@ -293,7 +295,7 @@ nlohmann::json Cycle(const std::string& scenario, int trials) {
     // back-off cannot delay what we see of a later.
     if (!PollUntil(restarted + kRestartDeadline, [&] {
           on_a = std::make_unique<ControlClient>(a.address(), kRequest);
-          return std::holds_alternative<nlohmann::json>(on_a->Status());
+          return on_a->Status().ok();
         })) {
       throw std::runtime_error(label + ": restarted node-a does not answer");
     }

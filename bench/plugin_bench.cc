@@ -19,9 +19,9 @@
 #include <iostream>
 
 #include "core/cli/control_client.h"
-#include "core/plugins/isolated_service.h"
-#include "core/plugins/plugin_instance.h"
-#include "core/plugins/plugin_library.h"
+#include "core/services/isolated_service.h"
+#include "core/services/plugin_instance.h"
+#include "core/services/plugin_library.h"
 #include "bench/command_line.h"
 #include "bench/percentile.h"
 #include "tests/support/cluster.h"
@@ -50,13 +50,12 @@ nlohmann::json InlineLoad(const std::filesystem::path& plugin, int trials) {
     std::filesystem::copy_file(plugin, copy);
     std::filesystem::permissions(copy, std::filesystem::perms(0644));
     const auto began = std::chrono::steady_clock::now();
-    auto loaded = domian::plugins::PluginLibrary::Load(copy);
+    auto loaded = domian::services::PluginLibrary::Load(copy);
     const auto loaded_at = std::chrono::steady_clock::now();
-    if (auto* error = std::get_if<std::string>(&loaded)) throw std::runtime_error(*error);
-    auto created = domian::plugins::PluginInstance::Create(
-        std::get<std::shared_ptr<const domian::plugins::PluginLibrary>>(loaded), "{}", folder, {});
-    if (auto* error = std::get_if<std::string>(&created)) throw std::runtime_error(*error);
-    auto& instance = std::get<std::unique_ptr<domian::plugins::PluginInstance>>(created);
+    if (!loaded.ok()) throw std::runtime_error(loaded.status().ToString());
+    auto created = domian::services::PluginInstance::Create(*loaded, "{}", folder, {});
+    if (!created.ok()) throw std::runtime_error(created.status().ToString());
+    auto& instance = *created;
     if (!instance->Start().ok()) throw std::runtime_error("start failed");
     const auto started_at = std::chrono::steady_clock::now();
     load_us.push_back(Micros(loaded_at - began).count());
@@ -78,15 +77,15 @@ nlohmann::json Spawn(const std::filesystem::path& plugin, int trials) {
     std::mutex mu;
     std::condition_variable cv;
     bool running = false;
-    domian::plugins::IsolatedService* service_ptr = nullptr;
-    domian::plugins::IsolatedService service(
+    domian::services::IsolatedService* service_ptr = nullptr;
+    domian::services::IsolatedService service(
         {.service = plugin.stem().string(),
          .plugin = plugin,
          .state_dir = folder,
          .host_binary = DOMIAN_PLUGIN_HOST_BUILT},
         [&] {
           std::lock_guard lock(mu);
-          if (service_ptr != nullptr && service_ptr->Status().state == "running") running = true;
+          if (service_ptr != nullptr && service_ptr->Status().state == domian::ServiceState::kRunning) running = true;
           cv.notify_all();
         });
     {
@@ -117,7 +116,7 @@ nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
   if (!AllSeeEachOtherAlive({&a, &b}, 30s)) throw std::runtime_error("no cluster");
   domian::cli::ControlClient local(a.address()), routed(b.address());
   // b must have learned that a runs echo-c.
-  if (!Eventually([&] { return std::holds_alternative<nlohmann::json>(routed.Call("echo-c", "echo", "{}")); },
+  if (!Eventually([&] { return routed.Call("echo-c", "echo", "{}").ok(); },
                   30s)) {
     throw std::runtime_error("echo-c not reachable through the other node");
   }
@@ -127,7 +126,7 @@ nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
       const auto began = std::chrono::steady_clock::now();
       const auto reply = client.Call("echo-c", "echo", R"({"n":1})");
       us.push_back(Micros(std::chrono::steady_clock::now() - began).count());
-      if (!std::holds_alternative<nlohmann::json>(reply)) throw std::runtime_error("call failed");
+      if (!reply.ok()) throw std::runtime_error("call failed");
     }
     return us;
   };

@@ -59,7 +59,7 @@ struct Setup {
     node = std::make_unique<Daemon>(dir.path(), options);
     node->Start();
     client = std::make_unique<domian::cli::ControlClient>(node->address());
-    if (!Eventually([&] { return std::holds_alternative<json>(client->Call("speaker", "status", "{}")); },
+    if (!Eventually([&] { return client->Call("speaker", "status", "{}").ok(); },
                     kReady)) {
       throw std::runtime_error("the speaker did not start: " + node->Log());
     }
@@ -67,7 +67,7 @@ struct Setup {
 
   json Call(const std::string& command, const std::string& args = "{}") {
     auto reply = client->Call("speaker", command, args);
-    if (const json* value = std::get_if<json>(&reply)) return *value;
+    if (reply.ok()) return *reply;
     throw std::runtime_error("speaker " + command + " failed");
   }
 

@@ -121,8 +121,8 @@ json RunStale(int trials) {
     setup.sysfs.Write(kSensor, W1SlaveCrcNo());
     setup.Until("0", Steady::now());
     auto reply = client.Call("thermostat", "status", "{}");
-    const json* status = std::get_if<json>(&reply);
-    if (status == nullptr) throw std::runtime_error("status failed");
+    if (!reply.ok()) throw std::runtime_error("status failed");
+    const json* status = &*reply;
     const double age_ms = (*status)["sensors"][0]["age_s"].get<double>() * 1000;
     ms.push_back(age_ms - std::chrono::duration<double, std::milli>(kMaxSensorAge).count());
   }

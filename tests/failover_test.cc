@@ -1,5 +1,5 @@
 // Placement across real domiand processes on 127.0.0.1, with the test
-// plugins of core/plugins/test_plugins (tally: a singleton counter whose
+// plugins of tests/plugins (tally: a singleton counter whose
 // state must travel; sensor: needs the trait w1-test; chain-a -> chain-b
 // -> chain-c: a dependency chain). Nodes are killed, paused, restarted
 // and made to flap; the cluster must keep exactly one owner and move the

@@ -7,7 +7,7 @@
 // still work. A poisoned epoch file, as such a HandOver used to leave on
 // every node, is recovered when the daemon starts.
 //
-// Service: tally (core/plugins/test_plugins/placed.cc), a singleton
+// Service: tally (tests/plugins/placed.cc), a singleton
 // counter whose value is its state.
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -37,7 +37,7 @@ constexpr auto kMove = kMigrateAfter + 20s;
 constexpr char kMembership[] = "membership:\n  suspect_after: 2s\n  dead_after: 4s\n";
 // How long the cluster is watched after an attack for a split or a move.
 constexpr auto kWatch = 8s;
-// The highest epoch any node accepts (core/membership/identity.h), and
+// The highest epoch any node accepts (core/model/identity.h), and
 // the first one above it.
 constexpr uint64_t kMaxEpoch = uint64_t{1} << 62;
 // The largest state a hand-over carries (placement::kMaxHandOverStateBytes).

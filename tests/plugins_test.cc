@@ -1,5 +1,5 @@
 // Services from plugins in real daemons: the test plugins (a C plugin and
-// a C++ SDK plugin, core/plugins/test_plugins) run inline, are called
+// a C++ SDK plugin, tests/plugins) run inline, are called
 // through domianctl on their node and through another node, are picked up
 // when dropped into a plugin folder, keep their state across a restart,
 // and refused files are listed with their reason.

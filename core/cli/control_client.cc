@@ -6,11 +6,11 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "core/membership/identity.h"
 #include "core/membership/wire_limits.h"
+#include "core/model/identity.h"
+#include "core/routing/service_router.h"
+#include "core/rpc/channels.h"
 #include "core/rpc/convert.h"
-#include "core/rpc/peer_client.h"
-#include "core/rpc/service_calls.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::cli {
@@ -65,7 +65,7 @@ std::string SizeRefusal(const grpc::Status& status, const std::string& address) 
     // Every node's receive limit, this client's too. A request from here
     // is far below it, so what went over is a reply: the node's to this
     // client, or the one a node got when it forwarded the call.
-    if (limit == kTransportMessageBytes) {
+    if (limit == membership::kTransportMessageBytes) {
       return "the reply from domiand at " + address + " is " + std::to_string(size) +
              " bytes, over the limit of " + Limit(limit);
     }
@@ -82,7 +82,7 @@ std::string SizeRefusal(const grpc::Status& status, const std::string& address) 
 
 std::string ArgumentsOverLimit(uint64_t bytes) {
   return "the arguments are " + std::to_string(bytes) + " bytes, over the limit of " +
-         Limit(rpc::kMaxArgsBytes);
+         Limit(routing::kMaxArgsBytes);
 }
 
 }  // namespace
@@ -91,7 +91,7 @@ std::string JsonText(const nlohmann::json& document, int indent) {
   return document.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-ControlResult<std::string> ReadArguments(std::istream& in) {
+absl::StatusOr<std::string> ReadArguments(std::istream& in) {
   constexpr size_t kChunk = 64 * 1024;
   std::string document;
   uint64_t total = 0;
@@ -99,10 +99,11 @@ ControlResult<std::string> ReadArguments(std::istream& in) {
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     const auto got = static_cast<size_t>(in.gcount());
     total += got;
-    if (document.size() <= rpc::kMaxArgsBytes) document.append(buffer, got);
+    if (document.size() <= routing::kMaxArgsBytes) document.append(buffer, got);
   }
-  if (in.bad()) return ControlError{"cannot read the arguments from stdin"};
-  if (total > rpc::kMaxArgsBytes) return ControlError{ArgumentsOverLimit(total)};
+  // The stream tells nothing more about why.
+  if (in.bad()) return absl::UnknownError("cannot read the arguments from stdin");
+  if (total > routing::kMaxArgsBytes) return absl::InvalidArgumentError(ArgumentsOverLimit(total));
   return document;
 }
 
@@ -114,16 +115,19 @@ struct ControlClient::Impl {
   void Prepare(grpc::ClientContext& context) const {
     context.set_deadline(std::chrono::system_clock::now() + timeout);
   }
-  ControlError Error(const grpc::Status& status) const {
+  // The node's code (gRPC's and absl's are the same numbers), with a
+  // message for people.
+  absl::Status Error(const grpc::Status& status) const {
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      return {"cannot reach domiand at " + address + ": " + status.error_message()};
+      return {code, "cannot reach domiand at " + address + ": " + status.error_message()};
     }
     if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED && status.error_message().empty()) {
-      return {"domiand at " + address + " does not know this request (an older version?)"};
+      return {code, "domiand at " + address + " does not know this request (an older version?)"};
     }
-    if (std::string size = SizeRefusal(status, address); !size.empty()) return {std::move(size)};
-    return {"domiand at " + address + " answered: " + status.error_message()};
+    if (std::string size = SizeRefusal(status, address); !size.empty()) return {code, size};
+    return {code, "domiand at " + address + " answered: " + status.error_message()};
   }
 };
 
@@ -137,7 +141,7 @@ ControlClient::ControlClient(const std::string& node_address, std::chrono::milli
 
 ControlClient::~ControlClient() = default;
 
-ControlResult<nlohmann::json> ControlClient::Status() {
+absl::StatusOr<nlohmann::json> ControlClient::Status() {
   grpc::ClientContext context;
   impl_->Prepare(context);
   v1::GetStatusResponse response;
@@ -168,7 +172,7 @@ ControlResult<nlohmann::json> ControlClient::Status() {
   };
 }
 
-ControlResult<nlohmann::json> ControlClient::Peers() {
+absl::StatusOr<nlohmann::json> ControlClient::Peers() {
   grpc::ClientContext context;
   impl_->Prepare(context);
   v1::ListPeersResponse response;
@@ -194,7 +198,7 @@ ControlResult<nlohmann::json> ControlClient::Peers() {
   return peers;
 }
 
-ControlResult<nlohmann::json> ControlClient::Services(const std::string& name) {
+absl::StatusOr<nlohmann::json> ControlClient::Services(const std::string& name) {
   grpc::ClientContext context;
   impl_->Prepare(context);
   v1::GetServicesRequest request;
@@ -209,7 +213,7 @@ ControlResult<nlohmann::json> ControlClient::Services(const std::string& name) {
   return services;
 }
 
-ControlResult<nlohmann::json> ControlClient::Explain(const std::string& service) {
+absl::StatusOr<nlohmann::json> ControlClient::Explain(const std::string& service) {
   grpc::ClientContext context;
   impl_->Prepare(context);
   v1::ExplainRequest request;
@@ -240,7 +244,7 @@ ControlResult<nlohmann::json> ControlClient::Explain(const std::string& service)
   };
 }
 
-ControlResult<nlohmann::json> ControlClient::Plugins() {
+absl::StatusOr<nlohmann::json> ControlClient::Plugins() {
   grpc::ClientContext context;
   impl_->Prepare(context);
   v1::ListPluginsResponse response;
@@ -270,16 +274,16 @@ ControlResult<nlohmann::json> ControlClient::Plugins() {
   return plugins;
 }
 
-ControlResult<nlohmann::json> ControlClient::Call(const std::string& service,
-                                                  const std::string& command,
-                                                  const std::string& args_json) {
+absl::StatusOr<nlohmann::json> ControlClient::Call(const std::string& service,
+                                                   const std::string& command,
+                                                   const std::string& args_json) {
   // Said here rather than sent: the node would refuse it anyway, and
   // parsing megabytes only to say "not JSON" would hide the reason.
-  if (args_json.size() > rpc::kMaxArgsBytes) {
-    return ControlError{ArgumentsOverLimit(args_json.size())};
+  if (args_json.size() > routing::kMaxArgsBytes) {
+    return absl::InvalidArgumentError(ArgumentsOverLimit(args_json.size()));
   }
   if (!nlohmann::json::accept(args_json)) {
-    return ControlError{"the arguments are not valid JSON: " + args_json};
+    return absl::InvalidArgumentError("the arguments are not valid JSON: " + args_json);
   }
   grpc::ClientContext context;
   impl_->Prepare(context);
@@ -291,7 +295,8 @@ ControlResult<nlohmann::json> ControlClient::Call(const std::string& service,
   const grpc::Status status = impl_->stub->Invoke(&context, request, &response);
   if (!status.ok()) return impl_->Error(status);
   if (!nlohmann::json::accept(response.reply_json())) {
-    return ControlError{service + " " + command + " replied with something that is not JSON"};
+    return absl::InternalError(service + " " + command +
+                               " replied with something that is not JSON");
   }
   return nlohmann::json::parse(response.reply_json());
 }

@@ -2,6 +2,11 @@
 // domiand, returned as JSON documents in the shapes the CLI contract
 // names. Kept apart from main() so tests and benchmarks use the very same
 // code path as people.
+//
+// A failed request is a Status whose message is what to tell the user on
+// stderr; its code is the node's gRPC code when the node answered (or
+// could not be reached: UNAVAILABLE, DEADLINE_EXCEEDED), INVALID_ARGUMENT
+// when the arguments were refused here.
 #pragma once
 
 #include <chrono>
@@ -9,17 +14,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <variant>
+
+#include "core/common/status.h"
 
 namespace domian::cli {
-
-// A failed request: what to tell the user on stderr.
-struct ControlError {
-  std::string message;
-};
-
-template <typename T>
-using ControlResult = std::variant<T, ControlError>;
 
 // How long one CLI request may take before it is reported as unreachable.
 inline constexpr std::chrono::milliseconds kDefaultControlTimeout{3000};
@@ -34,7 +32,7 @@ std::string JsonText(const nlohmann::json& document, int indent = -1);
 // command-line argument is limited to 128 KiB on Linux, the call's
 // arguments to 1 MiB). Past the limit the rest is only counted, not kept,
 // so the refusal can say how large the document was.
-ControlResult<std::string> ReadArguments(std::istream& in);
+absl::StatusOr<std::string> ReadArguments(std::istream& in);
 
 class ControlClient {
  public:
@@ -45,26 +43,26 @@ class ControlClient {
   // {"id", "cluster", "version", "address", "incarnation", "lonely",
   //  "uptime_s", "traits", "services", "traffic": {lists_sent, lists_received,
   //  bytes_sent, bytes_received}}
-  ControlResult<nlohmann::json> Status();
+  absl::StatusOr<nlohmann::json> Status();
   // [{"id", "address", "state", "version", "services", "left", ...}]
-  ControlResult<nlohmann::json> Peers();
+  absl::StatusOr<nlohmann::json> Peers();
   // [{"name", "node", "address", "state", "epoch", "endpoint"}], every
   // service the node knows of in the cluster (or only `name`); a wanted
   // service that runs nowhere comes with node "" and state waiting or
   // unplaced.
-  ControlResult<nlohmann::json> Services(const std::string& name = "");
+  absl::StatusOr<nlohmann::json> Services(const std::string& name = "");
   // Where `service` runs, where placement wants it and why not elsewhere:
   // {"service", "placement", "wanted", "state", "detail", "chosen": [ids],
   //  "running": [rows as Services() gives them], "verdicts": [{"node",
   //  "candidate", "reason"}], "depends": [names]}
-  ControlResult<nlohmann::json> Explain(const std::string& service);
+  absl::StatusOr<nlohmann::json> Explain(const std::string& service);
   // [{"name", "version", "description", "path", "placement", "traits",
   //   "depends", "commands": [{"name", "arguments", "description"}], "abi",
   //   "loaded", "refusal"}]
-  ControlResult<nlohmann::json> Plugins();
+  absl::StatusOr<nlohmann::json> Plugins();
   // The service's reply to `command` with `args_json`, wherever it runs.
-  ControlResult<nlohmann::json> Call(const std::string& service, const std::string& command,
-                                     const std::string& args_json);
+  absl::StatusOr<nlohmann::json> Call(const std::string& service, const std::string& command,
+                                      const std::string& args_json);
 
  private:
   struct Impl;

@@ -193,14 +193,14 @@ void PrintReply(const nlohmann::json& reply) {
 }
 
 // `call SERVICE COMMAND [JSON | -]`: "-" reads the arguments from stdin.
-domian::cli::ControlResult<nlohmann::json> Call(domian::cli::ControlClient& client,
-                                                const std::vector<std::string>& words) {
+absl::StatusOr<nlohmann::json> Call(domian::cli::ControlClient& client,
+                                    const std::vector<std::string>& words) {
   if (words.size() < 4 || words[3] != "-") {
     return client.Call(words[1], words[2], words.size() > 3 ? words[3] : "{}");
   }
-  auto read = domian::cli::ReadArguments(std::cin);
-  if (const auto* error = std::get_if<domian::cli::ControlError>(&read)) return *error;
-  return client.Call(words[1], words[2], std::get<std::string>(read));
+  const absl::StatusOr<std::string> read = domian::cli::ReadArguments(std::cin);
+  if (!read.ok()) return read.status();
+  return client.Call(words[1], words[2], *read);
 }
 
 }  // namespace
@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
 
   domian::cli::ControlClient client(args["node"].as<std::string>(),
                                     std::chrono::milliseconds(timeout_ms));
-  domian::cli::ControlResult<nlohmann::json> result;
+  absl::StatusOr<nlohmann::json> result;
   void (*print)(const nlohmann::json&) = nullptr;
   if (command == "status") {
     result = client.Status();
@@ -288,11 +288,13 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (const auto* error = std::get_if<domian::cli::ControlError>(&result)) {
-    std::cerr << "domianctl: " << Printable(error->message, domian::cli::kMaxMessageChars) << "\n";
+  if (!result.ok()) {
+    std::cerr << "domianctl: "
+              << Printable(domian::StatusMessage(result.status()), domian::cli::kMaxMessageChars)
+              << "\n";
     return kExitFailure;
   }
-  const auto& document = std::get<nlohmann::json>(result);
+  const nlohmann::json& document = *result;
   if (json) {
     std::cout << domian::cli::JsonText(document) << "\n";
   } else {

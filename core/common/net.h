@@ -18,7 +18,10 @@ std::optional<HostPort> SplitHostPort(std::string_view address);
 // Joins, bracketing IPv6 literals.
 std::string JoinHostPort(std::string_view host, uint16_t port);
 
-// True for 0.0.0.0, ::, [::] and empty: "every interface".
+// True for a host that means "every interface": empty, or the unspecified
+// address of either family however it is spelled (0.0.0.0, ::, [::],
+// 0:0::0). Fine to listen on, useless to connect to, so the listener binds
+// every interface for it and node.advertise refuses it.
 bool IsWildcardHost(std::string_view host);
 
 // The address peers should use when node.advertise is not set: the listen

@@ -33,6 +33,16 @@ TEST(JoinHostPort, BracketsIpv6) {
   EXPECT_EQ(JoinHostPort("10.0.0.1", 7420), "10.0.0.1:7420");
 }
 
+TEST(IsWildcardHost, EverySpellingOfTheUnspecifiedAddress) {
+  for (const char* wildcard : {"", "0.0.0.0", "::", "[::]", "0:0::0", "[0:0:0:0:0:0:0:0]", "::0"}) {
+    EXPECT_TRUE(IsWildcardHost(wildcard)) << wildcard;
+  }
+  for (const char* specific : {"0.0.0.1", "::1", "[::1]", "localhost",
+                               "00.0.0.0", "[]x", "0"}) {
+    EXPECT_FALSE(IsWildcardHost(specific)) << specific;
+  }
+}
+
 TEST(DeriveAdvertiseAddress, KeepsASpecificListenHost) {
   EXPECT_EQ(DeriveAdvertiseAddress("127.0.0.5", 9000), "127.0.0.5:9000");
   EXPECT_EQ(DeriveAdvertiseAddress("::1", 9000), "[::1]:9000");

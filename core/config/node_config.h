@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "core/common/duration.h"
+#include "core/common/status.h"
+#include "core/model/values.h"
 
-namespace domian {
+namespace domian::config {
 
 // Defaults, documented in README.md and packaging/node.yaml.
 inline constexpr char kDefaultCluster[] = "home";
@@ -61,22 +63,6 @@ std::string_view AdvertiseModeName(AdvertiseMode mode);
 //    plugin that crashes or hangs takes only itself down.
 //  - inline: loaded into domiand (cheaper, for trusted plugins).
 enum class Isolation { kProcess, kInline };
-
-// How much a node wants to run a service (services.<name>.run). Ordered:
-// a higher value ranks first when placement picks a node.
-//  - always: run it here whenever this node is alive (ranks first).
-//  - prefer: run it here rather than on allow nodes (the default for a
-//    service written in the file: listing it says "here, please").
-//  - allow:  may run here; a plugin present but not listed counts as this,
-//    with weight 0.
-//  - never:  never here.
-enum class RunMode { kNever = 0, kAllow = 1, kPrefer = 2, kAlways = 3 };
-std::optional<RunMode> ParseRunMode(std::string_view text);
-std::string_view RunModeName(RunMode mode);
-
-// Weights rank nodes with the same run mode; kept small enough to print.
-inline constexpr int64_t kMinWeight = -1000000;
-inline constexpr int64_t kMaxWeight = 1000000;
 
 // One entry of the services: section.
 struct ServiceConfig {
@@ -153,23 +139,22 @@ struct ConfigIssue {
   std::string ToString() const;
 };
 
-struct ConfigResult {
-  std::optional<NodeConfig> config;  // set when issues is empty
-  std::vector<ConfigIssue> issues;   // every problem found, in file order
-};
-
 // Reads and validates a YAML file. Collects all problems rather than
 // stopping at the first, so one run of --check-config shows them all.
-ConfigResult LoadNodeConfig(const std::filesystem::path& file);
+//
+// On failure the status message is every problem, one ConfigIssue a line
+// in file order, ready to print as it is; ConfigIssues() hands them back
+// one by one. The code is INVALID_ARGUMENT for a file with problems, and
+// NOT_FOUND, PERMISSION_DENIED or FAILED_PRECONDITION for one that cannot
+// be read.
+absl::StatusOr<NodeConfig> LoadNodeConfig(const std::filesystem::path& file);
 
 // Same, from text (tests, and `file` names the source in messages).
-ConfigResult ParseNodeConfig(const std::string& yaml_text, const std::string& file);
+absl::StatusOr<NodeConfig> ParseNodeConfig(const std::string& yaml_text,
+                                           const std::string& file);
 
-// Checks used by the loader and by the wire validation.
-bool IsValidNodeId(std::string_view id);        // [A-Za-z0-9._-], 1..64
-bool IsValidServiceName(std::string_view name); // [a-z0-9_-], 1..63, not starting with '-'
-bool IsValidClusterName(std::string_view name); // [a-z0-9-], 1..63, not starting with '-'
-// host:port with a port 0..65535; host a name, an IPv4 or a [bracketed] IPv6.
-bool IsValidHostPort(std::string_view address);
+// The problems behind a status from LoadNodeConfig or ParseNodeConfig, in
+// file order; empty for OK and for any other status.
+std::vector<ConfigIssue> ConfigIssues(const absl::Status& status);
 
-}  // namespace domian
+}  // namespace domian::config

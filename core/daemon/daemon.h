@@ -1,17 +1,17 @@
-// Daemon: one running domain. Owns the order of start-up and shutdown:
-// state folder -> membership -> gRPC server; on SIGTERM/SIGINT the reverse,
-// after telling peers it is leaving.
+// Daemon: domiand's process around one Node (core/node): the open-file
+// limit, readiness and the watchdog for the service manager, and the wait
+// for SIGTERM/SIGINT, on which the node says goodbye and stops.
 #pragma once
 
 #include <memory>
 
 #include "core/config/node_config.h"
 
-namespace domian {
+namespace domian::daemon {
 
 class Daemon {
  public:
-  explicit Daemon(NodeConfig config);
+  explicit Daemon(config::NodeConfig config);
   ~Daemon();
 
   // Runs until SIGTERM or SIGINT; returns the process exit code. The
@@ -19,7 +19,7 @@ class Daemon {
   int Run();
 
  private:
-  NodeConfig config_;
+  config::NodeConfig config_;
 };
 
 // Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread and every thread
@@ -29,4 +29,4 @@ void BlockStopSignals();
 // The version domiand reports in its identity (from CMake's project()).
 const char* DaemonVersion();
 
-}  // namespace domian
+}  // namespace domian::daemon

@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-namespace domian {
+namespace domian::daemon {
 
 size_t ResidentBytes() {
   std::ifstream statm("/proc/self/statm");
@@ -21,9 +21,7 @@ HeapTrimmer::~HeapTrimmer() { Stop(); }
 
 void HeapTrimmer::Start() {
   thread_ = std::thread([this] {
-    std::unique_lock lock(mu_);
-    while (!wake_.wait_for(lock, kHeapTrimInterval, [this] { return stop_; })) {
-      lock.unlock();
+    while (!stop_.WaitFor(kHeapTrimInterval)) {
       const size_t before = ResidentBytes();
       ::malloc_trim(0);
       const size_t after = ResidentBytes();
@@ -31,18 +29,13 @@ void HeapTrimmer::Start() {
         spdlog::info("returned {} MiB of freed memory to the system (resident {} -> {} MiB)",
                      (before - after) >> 20, before >> 20, after >> 20);
       }
-      lock.lock();
     }
   });
 }
 
 void HeapTrimmer::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  wake_.notify_all();
+  stop_.Stop();
   if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace domian
+}  // namespace domian::daemon

@@ -10,12 +10,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <mutex>
 #include <thread>
 
-namespace domian {
+#include "core/common/stop_signal.h"
+
+namespace domian::daemon {
 
 inline constexpr std::chrono::seconds kHeapTrimInterval{5};
 // A trim that returned at least this much is logged.
@@ -32,13 +32,11 @@ class HeapTrimmer {
   void Stop();
 
  private:
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;  // guarded by mu_
+  StopSignal stop_;
   std::thread thread_;
 };
 
 // This process's resident set, in bytes (0 if unreadable).
 size_t ResidentBytes();
 
-}  // namespace domian
+}  // namespace domian::daemon

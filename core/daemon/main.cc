@@ -25,11 +25,8 @@ int Usage(const po::options_description& options, const std::string& error) {
   return kExitUsage;
 }
 
-void PrintIssues(const domian::ConfigResult& result) {
-  for (const domian::ConfigIssue& issue : result.issues) {
-    std::cerr << issue.ToString() << "\n";
-  }
-}
+// One problem a line, as LoadNodeConfig's status message has them.
+void PrintIssues(const absl::Status& status) { std::cerr << status.message() << "\n"; }
 
 }  // namespace
 
@@ -53,16 +50,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.count("version") != 0) {
-    std::cout << "domiand " << domian::DaemonVersion() << "\n";
+    std::cout << "domiand " << domian::daemon::DaemonVersion() << "\n";
     return 0;
   }
 
   if (args.count("check-config") != 0) {
     const std::string file = args["check-config"].as<std::string>();
-    const domian::ConfigResult result = domian::LoadNodeConfig(file);
-    if (!result.config) {
-      PrintIssues(result);
-      std::cerr << file << ": " << result.issues.size() << " problem(s)\n";
+    const absl::StatusOr<domian::config::NodeConfig> config = domian::config::LoadNodeConfig(file);
+    if (!config.ok()) {
+      PrintIssues(config.status());
+      std::cerr << file << ": " << domian::config::ConfigIssues(config.status()).size()
+                << " problem(s)\n";
       return 1;
     }
     std::cout << file << ": configuration is valid\n";
@@ -70,13 +68,13 @@ int main(int argc, char** argv) {
   }
 
   const std::string file = args["config"].as<std::string>();
-  domian::ConfigResult result = domian::LoadNodeConfig(file);
-  if (!result.config) {
-    PrintIssues(result);
+  absl::StatusOr<domian::config::NodeConfig> config = domian::config::LoadNodeConfig(file);
+  if (!config.ok()) {
+    PrintIssues(config.status());
     std::cerr << "domiand: refusing to start with an invalid configuration\n";
     return 1;
   }
-  std::string level_name = result.config->log_level;
+  std::string level_name = config->log_level;
   if (args.count("log-level") != 0) level_name = args["log-level"].as<std::string>();
   const auto level = domian::ParseLogLevel(level_name);
   if (!level) return Usage(options, "unknown log level '" + level_name + "'");
@@ -88,10 +86,10 @@ int main(int argc, char** argv) {
   // debug and sanitizer builds the tests run keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 #endif
-  domian::BlockStopSignals();  // before any thread starts
+  domian::daemon::BlockStopSignals();  // before any thread starts
   domian::SetupLogging(*level);
   try {
-    domian::Daemon daemon(std::move(*result.config));
+    domian::daemon::Daemon daemon(std::move(*config));
     return daemon.Run();
   } catch (const std::exception& error) {
     spdlog::critical("{}", error.what());

@@ -15,6 +15,8 @@
 #include <avahi-common/strlst.h>
 #include <avahi-common/thread-watch.h>
 #include <avahi-common/timeval.h>
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -131,7 +133,7 @@ class Discovery::Avahi {
   }
 
   DiscoveryStatus Status() const {
-    std::lock_guard lock(status_mu_);
+    absl::MutexLock lock(&status_mu_);
     return status_;
   }
 
@@ -272,7 +274,7 @@ class Discovery::Avahi {
   // --- advertising ---
 
   bool WantAdvertisement() const {
-    return options_.advertise == AdvertiseMode::kAlways || lonely_.load();
+    return options_.advertise == config::AdvertiseMode::kAlways || lonely_.load();
   }
 
   void UpdateAdvertisement() {
@@ -487,15 +489,16 @@ class Discovery::Avahi {
       }
       return;
     }
-    const auto parsed = ParseTxt(TxtStrings(txt));
-    if (const auto* error = std::get_if<std::string>(&parsed)) {
+    const absl::StatusOr<Advertisement> parsed = ParseTxt(TxtStrings(txt));
+    if (!parsed.ok()) {
       if (Note("bad " + std::get<2>(key))) {
-        spdlog::warn("ignoring mDNS record '{}': {}", Printable(name), *error);
+        spdlog::warn("ignoring mDNS record '{}': {}", Printable(name),
+                     StatusMessage(parsed.status()));
       }
       Erase(record_it);  // not ours to follow; frees this resolver too
       return;
     }
-    const Advertisement& ad = std::get<Advertisement>(parsed);
+    const Advertisement& ad = *parsed;
     if (ad.id == options_.self.id) {  // ourselves, on some interface
       Erase(record_it);
       return;
@@ -609,11 +612,11 @@ class Discovery::Avahi {
   // --- status ---
 
   void SetState(const char* state) {
-    std::lock_guard lock(status_mu_);
+    absl::MutexLock lock(&status_mu_);
     status_.state = state;
   }
   void SetAdvertising(bool advertising) {
-    std::lock_guard lock(status_mu_);
+    absl::MutexLock lock(&status_mu_);
     status_.advertising = advertising;
     status_.instance_name = advertising ? name_ : std::string();
   }
@@ -624,7 +627,7 @@ class Discovery::Avahi {
         if (!lookup->address.empty()) ids.insert(lookup->id);
       }
     }
-    std::lock_guard lock(status_mu_);
+    absl::MutexLock lock(&status_mu_);
     status_.domains_seen = ids.size();
   }
 
@@ -651,8 +654,8 @@ class Discovery::Avahi {
   // Shared with other threads.
   const int wake_fd_;                  // SetLonely() -> Avahi's thread
   std::atomic<bool> lonely_{true};     // a domain starts lonely
-  mutable std::mutex status_mu_;
-  DiscoveryStatus status_;
+  mutable absl::Mutex status_mu_;
+  DiscoveryStatus status_ ABSL_GUARDED_BY(status_mu_);
 };
 
 Discovery::Discovery(Options options, Sink& sink)

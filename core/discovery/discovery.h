@@ -49,7 +49,7 @@ class Discovery {
   struct Options {
     Advertisement self;   // what this domain advertises; its id is ignored when seen
     uint16_t port = 0;    // the gRPC port
-    AdvertiseMode advertise = AdvertiseMode::kAlways;
+    config::AdvertiseMode advertise = config::AdvertiseMode::kAlways;
   };
 
   Discovery(Options options, Sink& sink);

@@ -4,8 +4,7 @@
 #include <charconv>
 #include <map>
 
-#include "core/config/node_config.h"
-#include "core/membership/wire_limits.h"
+#include "core/model/values.h"
 
 namespace domian::discovery {
 namespace {
@@ -39,6 +38,12 @@ std::string Printable(const std::string& text, size_t limit = 64) {
   return out;
 }
 
+// Why a record without a usable `key` is refused: "no id", "invalid id 'x'".
+absl::Status Unusable(const std::string& key, const std::string* value) {
+  if (!value) return absl::InvalidArgumentError("no " + key);
+  return absl::InvalidArgumentError("invalid " + key + " '" + Printable(*value) + "'");
+}
+
 bool ParseUint32(const std::string& text, uint32_t& value) {
   if (text.empty() || text.size() > 9) return false;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -57,16 +62,18 @@ std::vector<std::string> EncodeTxt(const Advertisement& ad) {
   };
 }
 
-std::variant<Advertisement, std::string> ParseTxt(const std::vector<std::string>& entries) {
+absl::StatusOr<Advertisement> ParseTxt(const std::vector<std::string>& entries) {
   if (entries.size() > kMaxTxtEntries) {
-    return std::to_string(entries.size()) + " TXT strings, more than the " +
-           std::to_string(kMaxTxtEntries) + " a domain sends";
+    return absl::InvalidArgumentError(std::to_string(entries.size()) +
+                                      " TXT strings, more than the " +
+                                      std::to_string(kMaxTxtEntries) + " a domain sends");
   }
   size_t total = 0;
   std::map<std::string, std::string> values;
   for (const std::string& entry : entries) {
     if (entry.size() > kMaxTxtEntryBytes) {
-      return "a TXT string of " + std::to_string(entry.size()) + " bytes";
+      return absl::InvalidArgumentError("a TXT string of " + std::to_string(entry.size()) +
+                                        " bytes");
     }
     total += entry.size() + 1;  // with its length byte
     const size_t equals = entry.find('=');
@@ -79,12 +86,13 @@ std::variant<Advertisement, std::string> ParseTxt(const std::vector<std::string>
     // things about itself is not trusted at all.
     const auto [it, fresh] = values.try_emplace(key, entry.substr(equals + 1));
     if (!fresh && it->second != entry.substr(equals + 1)) {
-      return "the key '" + Printable(key) + "' is given twice with different values";
+      return absl::InvalidArgumentError("the key '" + Printable(key) +
+                                        "' is given twice with different values");
     }
   }
   if (total > kMaxTxtBytes) {
-    return "a TXT record of " + std::to_string(total) + " bytes, over the limit of " +
-           std::to_string(kMaxTxtBytes);
+    return absl::InvalidArgumentError("a TXT record of " + std::to_string(total) +
+                                      " bytes, over the limit of " + std::to_string(kMaxTxtBytes));
   }
   const auto value = [&](const char* key) -> const std::string* {
     const auto it = values.find(key);
@@ -92,29 +100,29 @@ std::variant<Advertisement, std::string> ParseTxt(const std::vector<std::string>
   };
   uint32_t txt_version = 0;
   if (const std::string* text = value(kKeyTxtVersion); !text || !ParseUint32(*text, txt_version)) {
-    return "no usable txtvers";
+    return absl::InvalidArgumentError("no usable txtvers");
   }
   // A later layout keeps these keys (they are what makes it a domain);
   // it may add others, which are ignored above.
   Advertisement ad;
   const std::string* id = value(kKeyId);
   if (!id || !IsValidNodeId(*id)) {
-    return id ? "invalid id '" + Printable(*id) + "'" : std::string("no id");
+    return Unusable(kKeyId, id);
   }
   ad.id = *id;
   const std::string* cluster = value(kKeyCluster);
   if (!cluster || !IsValidClusterName(*cluster)) {
-    return cluster ? "invalid cluster '" + Printable(*cluster) + "'" : std::string("no cluster");
+    return Unusable(kKeyCluster, cluster);
   }
   ad.cluster = *cluster;
   const std::string* version = value(kKeyVersion);
   if (!version || !IsValidSemver(*version)) {
-    return version ? "invalid version '" + Printable(*version) + "'" : std::string("no version");
+    return Unusable(kKeyVersion, version);
   }
   ad.version = *version;
   const std::string* protocol = value(kKeyProtocol);
   if (!protocol || !ParseUint32(*protocol, ad.protocol) || ad.protocol == 0) {
-    return protocol ? "invalid proto '" + Printable(*protocol) + "'" : std::string("no proto");
+    return Unusable(kKeyProtocol, protocol);
   }
   return ad;
 }

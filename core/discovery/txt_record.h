@@ -9,8 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <variant>
 #include <vector>
+
+#include "core/common/status.h"
 
 namespace domian::discovery {
 
@@ -41,9 +42,9 @@ std::vector<std::string> EncodeTxt(const Advertisement& ad);
 // Reads the TXT strings of a record seen on the network. Keys are
 // case-insensitive (RFC 6763 6.4); a key repeated with another value
 // spoils the record; unknown keys are ignored so later versions can add
-// some. Returns the
-// advertisement, or why the record was not accepted.
-std::variant<Advertisement, std::string> ParseTxt(const std::vector<std::string>& entries);
+// some. Returns the advertisement, or why the record was not accepted
+// (INVALID_ARGUMENT: not a domain's record).
+absl::StatusOr<Advertisement> ParseTxt(const std::vector<std::string>& entries);
 
 // The instance name a domain registers first: its id, cut to a DNS label.
 std::string InstanceName(const std::string& id);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace domian {
+namespace domian::membership {
 
 void DiscoveredPeers::Add(const std::string& id, const std::string& address, MonoTime now) {
   auto it = entries_.find(address);
@@ -43,4 +43,4 @@ std::vector<HeartbeatTarget> DiscoveredPeers::Due(
   return due;
 }
 
-}  // namespace domian
+}  // namespace domian::membership

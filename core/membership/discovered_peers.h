@@ -19,7 +19,7 @@
 #include "core/common/duration.h"
 #include "core/membership/peer_table.h"
 
-namespace domian {
+namespace domian::membership {
 
 class DiscoveredPeers {
  public:
@@ -61,4 +61,4 @@ class DiscoveredPeers {
   std::map<std::string, Entry> entries_;  // by address
 };
 
-}  // namespace domian
+}  // namespace domian::membership

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 using std::chrono::seconds;
@@ -80,4 +80,4 @@ TEST_F(DiscoveredPeersTest, HoldsABoundedNumberOfAddresses) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::membership

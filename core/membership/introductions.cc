@@ -1,6 +1,6 @@
 #include "core/membership/introductions.h"
 
-namespace domian {
+namespace domian::membership {
 
 bool Introductions::Add(const std::string& id, const std::string& address, bool own_claim,
                         MonoTime now) {
@@ -43,4 +43,4 @@ std::vector<Introductions::Target> Introductions::Due(
   return due;
 }
 
-}  // namespace domian
+}  // namespace domian::membership

@@ -24,7 +24,7 @@
 #include "core/common/clock.h"
 #include "core/common/duration.h"
 
-namespace domian {
+namespace domian::membership {
 
 class Introductions {
  public:
@@ -67,4 +67,4 @@ class Introductions {
   std::map<std::string, Entry> entries_;  // by id
 };
 
-}  // namespace domian
+}  // namespace domian::membership

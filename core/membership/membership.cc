@@ -7,24 +7,32 @@
 #include <algorithm>
 #include <memory>
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
-// gRPC status codes a peer uses to refuse our message (as opposed to not
-// answering at all): worth a warning, since the configuration is wrong
-// somewhere.
-bool IsRefusalCode(int code) {
-  constexpr int kInvalidArgument = 3, kPermissionDenied = 7, kResourceExhausted = 8,
-                kFailedPrecondition = 9;
-  return code == kInvalidArgument || code == kPermissionDenied || code == kResourceExhausted ||
-         code == kFailedPrecondition;
+// The kind of refusal in a RefusalLog key, so that one sender's refusals
+// of different kinds are each logged.
+std::string RefusalKindKey(absl::StatusCode code) {
+  switch (code) {
+    case kMalformed:
+      return "0";
+    case kWrongCluster:
+      return "1";
+    case kTooLarge:
+      return "2";
+    case kSpoofed:
+      return "3";
+    default:  // not a refusal (wire_limits.h); kept apart all the same
+      return "code " + std::to_string(static_cast<int>(code));
+  }
 }
 
 }  // namespace
 
 Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
-                       MembershipTimings timings, PeerTransport& transport, const Clock& clock,
-                       std::function<void(uint64_t)> on_incarnation, PeerMemory memory)
+                       config::MembershipTimings timings, PeerTransport& transport,
+                       const Clock& clock, std::function<void(uint64_t)> on_incarnation,
+                       PeerMemory memory, MembershipObservers observers)
     : transport_(transport),
       clock_(clock),
       timings_(timings),
@@ -36,6 +44,7 @@ Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::str
       remembered_(timings.seed_retry),
       remember_(std::move(memory.remember)),
       next_remember_(clock.Now()),
+      observers_(std::move(observers)),
       reported_incarnation_(incarnation),
       persisted_incarnation_(incarnation) {
   const MonoTime now = clock.Now();
@@ -49,24 +58,28 @@ Membership::Membership(Identity self, uint64_t incarnation, std::vector<std::str
 Membership::~Membership() { Stop(); }
 
 void Membership::Start() {
-  std::lock_guard lock(loop_mu_);
+  absl::MutexLock lock(&loop_mu_);
   if (loop_.joinable()) return;
   stopping_ = false;
   loop_ = std::thread([this] { Loop(); });
 }
 
 void Membership::Loop() {
-  std::unique_lock lock(loop_mu_);
   auto next = std::chrono::steady_clock::now();
-  while (!stopping_) {
-    lock.unlock();
+  while (true) {
+    {
+      absl::MutexLock lock(&loop_mu_);
+      if (stopping_) return;
+    }
     RunOnce();
-    lock.lock();
     next += timings_.heartbeat_interval;
     const auto now = std::chrono::steady_clock::now();
     // After a pause, carry on from now instead of catching up in a burst.
     if (next < now) next = now + timings_.heartbeat_interval;
-    loop_cv_.wait_until(lock, next, [this] { return stopping_; });
+    absl::MutexLock lock(&loop_mu_);
+    const absl::Time until = absl::Now() + absl::FromChrono(next - now);
+    while (!stopping_ && !loop_cv_.WaitWithDeadline(&loop_mu_, until)) {
+    }
   }
 }
 
@@ -75,18 +88,22 @@ void Membership::RunOnce() {
   std::optional<std::vector<HeartbeatTarget>> remember;
   Events events;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (table_.leaving()) return;
     auto changes = table_.Tick();
     std::vector<std::string> seeds;
     for (const std::string& seed : seeds_) {
       if (!self_seeds_.contains(seed)) seeds.push_back(seed);
     }
-    auto busy = [this](const std::string& address) { return Busy(address); };
+    // Called by the table while mu_ is held.
+    auto busy = [this](const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return Busy(address);
+    };
     targets = table_.PickTargets(seeds, busy);
     ApplyDiscoveries();
     const MonoTime now = clock_.Now();
-    for (HeartbeatTarget& target : discovered_.Due(now, [this](const std::string& id) {
+    for (HeartbeatTarget& target :
+         discovered_.Due(now, [this](const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
            const auto state = table_.StateOf(id);
            return state && *state != PeerState::kDead;
          })) {
@@ -114,13 +131,16 @@ bool Membership::Busy(const std::string& address) const {
 
 std::vector<HeartbeatTarget> Membership::UrgentTargetsLocked() {
   if (table_.leaving()) return {};
-  return table_.UrgentTargets([this](const std::string& address) { return Busy(address); });
+  return table_.UrgentTargets(
+      [this](const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return Busy(address);
+      });
 }
 
 void Membership::SendUrgent() {
   std::vector<HeartbeatTarget> targets;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     targets = UrgentTargetsLocked();
   }
   for (const HeartbeatTarget& target : targets) Send(target, /*force=*/false, nullptr);
@@ -157,7 +177,7 @@ void Membership::Send(const HeartbeatTarget& target, bool force,
                       std::function<void(bool)> after) {
   IdentityListMessage message;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     int& outstanding = in_flight_[target.address];
     if (outstanding > 0 && !force) {
       // A peer that is slow to answer gets no pile of calls.
@@ -173,20 +193,20 @@ void Membership::Send(const HeartbeatTarget& target, bool force,
       [this, target, after = std::move(after)](PeerTransport::Result result) {
         const bool merged = OnReply(target, std::move(result));
         {
-          std::lock_guard lock(mu_);
+          absl::MutexLock lock(&mu_);
           if (--in_flight_[target.address] <= 0) in_flight_.erase(target.address);
           --in_flight_total_;
         }
-        in_flight_cv_.notify_all();
+        in_flight_cv_.SignalAll();
         if (after) after(merged);
       });
 }
 
 bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result result) {
-  if (auto* failure = std::get_if<PeerTransport::Failure>(&result)) {
+  if (!result.ok()) {
     bool reachable = false;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       table_.NoteUnanswered(target);
       const auto state = target.id.empty() ? std::nullopt : table_.StateOf(target.id);
       reachable = state && *state != PeerState::kDead;
@@ -194,36 +214,36 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
     // A probe of a dead peer or an unanswered seed: its channel would
     // only reconnect in the background until the next try.
     if (!reachable) transport_.Forget(target.address);
-    if (IsRefusalCode(failure->grpc_code)) {
+    if (IsRefusal(result.status().code())) {
       if (const auto suppressed = refusal_log_.Admit("out " + target.address)) {
         spdlog::warn("peer at {} refused our identity list: {}{}", target.address,
-                     failure->message, RefusalLog::Suffix(*suppressed));
+                     StatusMessage(result.status()), RefusalLog::Suffix(*suppressed));
       }
     } else {
       spdlog::debug("heartbeat to {} ({}) failed: {}", target.id.empty() ? "seed" : target.id,
-                    target.address, failure->message);
+                    target.address, StatusMessage(result.status()));
     }
     return false;
   }
-  const auto& [reply, wire_bytes] = std::get<PeerTransport::Reply>(result);
-  if (auto refusal = CheckSize(wire_bytes)) {
-    LogRefusal(target.address, *refusal);
+  const auto& [reply, wire_bytes] = *result;
+  if (absl::Status refused = CheckSize(wire_bytes); !refused.ok()) {
+    LogRefusal(target.address, refused);
     return false;
   }
   MergeOutcome outcome;
   Events events;
   std::vector<HeartbeatTarget> urgent;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     outcome = table_.Merge(reply, MessageOrigin::Reply(target.address));
-    if (outcome.refusal) table_.NoteUnanswered(target);
+    if (!outcome.status.ok()) table_.NoteUnanswered(target);
     const bool discovered = target.id.empty() && discovered_.Contains(target.address);
     if (outcome.from_self && discovered) {
       discovered_.IsSelf(target.address);
     } else if (outcome.from_self && self_seeds_.insert(target.address).second) {
       spdlog::info("seed {} is this node; not contacting it again", target.address);
     }
-    if (!outcome.refusal && !outcome.from_self && target.id.empty()) {
+    if (outcome.status.ok() && !outcome.from_self && target.id.empty()) {
       if (discovered) discovered_.Answered(target.address, reply.sender.id);
       // Only configured seeds are remembered by address: discovered
       // addresses come and go (IPv6 privacy addresses, link-local ones).
@@ -237,50 +257,49 @@ bool Membership::OnReply(const HeartbeatTarget& target, PeerTransport::Result re
     urgent = UrgentTargetsLocked();
     events = CollectEvents(std::move(outcome.changes));
   }
-  if (outcome.refusal) LogRefusal(target.address, *outcome.refusal);
+  if (!outcome.status.ok()) LogRefusal(target.address, outcome.status);
   LogDropped(target.address, outcome.dropped);
   Report(events);
   for (const HeartbeatTarget& next : urgent) Send(next, /*force=*/false, nullptr);
-  return !outcome.refusal && !outcome.from_self;
+  return outcome.status.ok() && !outcome.from_self;
 }
 
-std::optional<Refusal> Membership::CheckSize(size_t wire_bytes) {
-  if (wire_bytes <= kMaxMessageBytes) return std::nullopt;
-  return Refusal{RefusalKind::kTooLarge, "message of " + std::to_string(wire_bytes) +
-                                             " bytes is over the limit of " +
-                                             std::to_string(kMaxMessageBytes)};
+absl::Status Membership::CheckSize(size_t wire_bytes) {
+  if (wire_bytes <= kMaxMessageBytes) return absl::OkStatus();
+  return absl::Status(kTooLarge, "message of " + std::to_string(wire_bytes) +
+                                     " bytes is over the limit of " +
+                                     std::to_string(kMaxMessageBytes));
 }
 
-std::optional<Refusal> Membership::HandleShareIdentityList(const IdentityListMessage& request,
-                                                           size_t wire_bytes,
-                                                           IdentityListMessage& reply) {
+absl::Status Membership::HandleShareIdentityList(const IdentityListMessage& request,
+                                                 size_t wire_bytes, IdentityListMessage& reply) {
   const std::string from = request.sender.identity ? request.sender.identity->address
                                                    : std::string("an unnamed sender");
-  if (auto refusal = CheckSize(wire_bytes)) {
-    LogRefusal(from, *refusal);
-    return refusal;
+  if (absl::Status refused = CheckSize(wire_bytes); !refused.ok()) {
+    LogRefusal(from, refused);
+    return refused;
   }
   MergeOutcome outcome;
   Events events;
   std::vector<HeartbeatTarget> urgent;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     outcome = table_.Merge(request, MessageOrigin::Request());
-    if (!outcome.refusal) reply = table_.MessageFor(request.sender.id);
-    if (table_.leaving() && !outcome.refusal) {
+    if (outcome.status.ok()) reply = table_.MessageFor(request.sender.id);
+    if (table_.leaving() && outcome.status.ok()) {
       pulled_.insert(request.sender.id);
-      pulled_cv_.notify_all();
+      pulled_cv_.SignalAll();
     }
     // A claim's news is taken from the claimant's own reply: call it now,
     // not at the next tick (a goodbye must be heard before the node goes).
     urgent = UrgentTargetsLocked();
     events = CollectEvents(std::move(outcome.changes));
   }
-  if (outcome.refusal) LogRefusal(from, *outcome.refusal);
+  if (!outcome.status.ok()) LogRefusal(from, outcome.status);
   LogDropped(from, outcome.dropped);
   Report(events);
   for (const HeartbeatTarget& next : urgent) Send(next, /*force=*/false, nullptr);
-  return outcome.refusal;
+  return outcome.status;
 }
 
 Membership::Events Membership::CollectEvents(std::vector<PeerChange> changes) {
@@ -334,7 +353,7 @@ void Membership::Report(const Events& events) {
                   events.pace.members, events.pace.exchanges_per_tick,
                   FormatDuration(events.pace.suspect_after), FormatDuration(events.pace.dead_after));
   }
-  if (!events.changes.empty() && peer_change_observer_) peer_change_observer_();
+  if (!events.changes.empty() && observers_.peers_changed) observers_.peers_changed();
   if (events.lonely) {
     if (*events.lonely) {
       spdlog::warn("no live peers: this domain is lonely");
@@ -344,16 +363,16 @@ void Membership::Report(const Events& events) {
     // Threads may report in another order than the flips happened; an
     // older flip arriving late is dropped, so the observer ends on the
     // latest value.
-    std::lock_guard lock(observer_mu_);
-    if (lonely_observer_ && events.lonely_sequence > observed_lonely_sequence_) {
+    absl::MutexLock lock(&observer_mu_);
+    if (observers_.lonely && events.lonely_sequence > observed_lonely_sequence_) {
       observed_lonely_sequence_ = events.lonely_sequence;
-      lonely_observer_(*events.lonely);
+      observers_.lonely(*events.lonely);
     }
   }
   if (events.incarnation) {
     spdlog::info("refuted a rumour of this node's death: incarnation is now {}",
                  *events.incarnation);
-    std::lock_guard lock(persist_mu_);
+    absl::MutexLock lock(&persist_mu_);
     if (*events.incarnation > persisted_incarnation_) {
       persisted_incarnation_ = *events.incarnation;
       if (on_incarnation_) on_incarnation_(*events.incarnation);
@@ -361,11 +380,10 @@ void Membership::Report(const Events& events) {
   }
 }
 
-void Membership::LogRefusal(const std::string& from, const Refusal& refusal) {
-  const auto suppressed =
-      refusal_log_.Admit("in " + from + " " + std::to_string(static_cast<int>(refusal.kind)));
+void Membership::LogRefusal(const std::string& from, const absl::Status& refusal) {
+  const auto suppressed = refusal_log_.Admit("in " + from + " " + RefusalKindKey(refusal.code()));
   if (suppressed) {
-    spdlog::warn("refused identity list from {}: {}{}", from, refusal.message,
+    spdlog::warn("refused identity list from {}: {}{}", from, StatusMessage(refusal),
                  RefusalLog::Suffix(*suppressed));
   }
 }
@@ -380,7 +398,7 @@ void Membership::LogDropped(const std::string& from, const std::vector<std::stri
 }
 
 std::optional<size_t> RefusalLog::Admit(const std::string& key) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const MonoTime now = clock_.Now();
   if (entries_.size() > kMaxKeys) entries_.clear();  // a flood of senders: start afresh
   auto [it, fresh] = entries_.try_emplace(key, Entry{now, 0});
@@ -401,7 +419,7 @@ std::string RefusalLog::Suffix(size_t suppressed) {
 void Membership::Leave() {
   std::vector<HeartbeatTarget> targets;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (table_.leaving()) return;
     table_.Leave();
     targets = table_.LiveTargets();
@@ -409,23 +427,28 @@ void Membership::Leave() {
   spdlog::info("leaving: saying goodbye to {} peer(s)", targets.size());
   // Shared with the callbacks, which may outlive this call on a timeout.
   struct Goodbyes {
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t remaining;
+    absl::Mutex mu;
+    absl::CondVar cv;
+    size_t remaining ABSL_GUARDED_BY(mu) = 0;
   };
   auto goodbyes = std::make_shared<Goodbyes>();
-  goodbyes->remaining = targets.size();
+  {
+    absl::MutexLock lock(&goodbyes->mu);
+    goodbyes->remaining = targets.size();
+  }
   for (const HeartbeatTarget& target : targets) {
     Send(target, /*force=*/true, [goodbyes](bool /*answered*/) {
-      std::lock_guard lock(goodbyes->mu);
+      absl::MutexLock lock(&goodbyes->mu);
       --goodbyes->remaining;
-      goodbyes->cv.notify_all();
+      goodbyes->cv.SignalAll();
     });
   }
-  const auto deadline = std::chrono::steady_clock::now() + timings_.leave_timeout;
+  const absl::Time deadline = absl::Now() + absl::FromChrono(timings_.leave_timeout);
   {
-    std::unique_lock lock(goodbyes->mu);
-    if (!goodbyes->cv.wait_until(lock, deadline, [&] { return goodbyes->remaining == 0; })) {
+    absl::MutexLock lock(&goodbyes->mu);
+    while (goodbyes->remaining > 0 && !goodbyes->cv.WaitWithDeadline(&goodbyes->mu, deadline)) {
+    }
+    if (goodbyes->remaining > 0) {
       spdlog::warn("{} peer(s) did not answer our goodbye in {}", goodbyes->remaining,
                    FormatDuration(timings_.leave_timeout));
       return;
@@ -433,12 +456,16 @@ void Membership::Leave() {
   }
   // Peers believe a goodbye only from our reply to their call: stay to
   // answer each of them, within the same time.
-  std::unique_lock lock(mu_);
-  const bool all = pulled_cv_.wait_until(lock, deadline, [&] {
-    return std::all_of(targets.begin(), targets.end(),
-                       [&](const HeartbeatTarget& target) { return pulled_.contains(target.id); });
-  });
-  if (!all) {
+  absl::MutexLock lock(&mu_);
+  auto all_pulled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const HeartbeatTarget& target : targets) {
+      if (!pulled_.contains(target.id)) return false;
+    }
+    return true;
+  };
+  while (!all_pulled() && !pulled_cv_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  if (!all_pulled()) {
     spdlog::info("not every peer called back for our goodbye in {}; they will see us dead",
                  FormatDuration(timings_.leave_timeout));
   }
@@ -446,49 +473,42 @@ void Membership::Leave() {
 
 void Membership::Stop() {
   {
-    std::lock_guard lock(loop_mu_);
+    absl::MutexLock lock(&loop_mu_);
     stopping_ = true;
   }
-  loop_cv_.notify_all();
+  loop_cv_.SignalAll();
   if (loop_.joinable()) loop_.join();
   // Calls carry a deadline, so this wait is bounded; their callbacks
   // touch this object and must finish before it goes away.
-  std::unique_lock lock(mu_);
-  in_flight_cv_.wait_for(lock, timings_.rpc_timeout * 2, [this] { return in_flight_total_ == 0; });
+  absl::MutexLock lock(&mu_);
+  const absl::Time until = absl::Now() + absl::FromChrono(timings_.rpc_timeout * 2);
+  while (in_flight_total_ != 0 && !in_flight_cv_.WaitWithDeadline(&mu_, until)) {
+  }
 }
 
 void Membership::UpdateSelf(Identity self) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   table_.UpdateSelf(std::move(self));
 }
 
 void Membership::NoteDiscovered(const std::string& id, const std::string& address) {
-  std::lock_guard lock(inbox_mu_);
+  absl::MutexLock lock(&inbox_mu_);
   if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
     inbox_[address] = {id, false};
   }
 }
 
 void Membership::NoteVanished(const std::string& address) {
-  std::lock_guard lock(inbox_mu_);
+  absl::MutexLock lock(&inbox_mu_);
   if (inbox_.size() < kMaxPendingDiscoveries || inbox_.contains(address)) {
     inbox_[address] = {"", true};
   }
 }
 
-void Membership::SetPeerChangeObserver(std::function<void()> observer) {
-  peer_change_observer_ = std::move(observer);
-}
-
-void Membership::SetLonelyObserver(std::function<void(bool)> observer) {
-  std::lock_guard lock(observer_mu_);
-  lonely_observer_ = std::move(observer);
-}
-
 void Membership::ApplyDiscoveries() {
   std::map<std::string, Finding> pending;
   {
-    std::lock_guard lock(inbox_mu_);
+    absl::MutexLock lock(&inbox_mu_);
     pending.swap(inbox_);
   }
   const MonoTime now = clock_.Now();
@@ -504,7 +524,7 @@ void Membership::ApplyDiscoveries() {
 bool Membership::Exchange(const std::string& id, Millis timeout) {
   std::optional<HeartbeatTarget> target;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (HeartbeatTarget& live : table_.LiveTargets()) {
       if (live.id == id) target = std::move(live);
     }
@@ -512,34 +532,36 @@ bool Membership::Exchange(const std::string& id, Millis timeout) {
   if (!target) return false;
   // Shared with the callback, which may outlive this call on a timeout.
   struct Answer {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<bool> merged;
+    absl::Mutex mu;
+    absl::CondVar cv;
+    std::optional<bool> merged ABSL_GUARDED_BY(mu);
   };
   auto answer = std::make_shared<Answer>();
   Send(*target, /*force=*/true, [answer](bool merged) {
-    std::lock_guard lock(answer->mu);
+    absl::MutexLock lock(&answer->mu);
     answer->merged = merged;
-    answer->cv.notify_all();
+    answer->cv.SignalAll();
   });
-  std::unique_lock lock(answer->mu);
-  answer->cv.wait_for(lock, timeout, [&] { return answer->merged.has_value(); });
+  absl::MutexLock lock(&answer->mu);
+  const absl::Time until = absl::Now() + absl::FromChrono(timeout);
+  while (!answer->merged && !answer->cv.WaitWithDeadline(&answer->mu, until)) {
+  }
   return answer->merged.value_or(false);
 }
 
 MembershipStatus Membership::Status() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return {table_.self(), table_.self_counters(), table_.Lonely()};
 }
 
 std::vector<PeerView> Membership::Peers() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return table_.Peers();
 }
 
 uint64_t Membership::ViewGeneration() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return table_.view_generation();
 }
 
-}  // namespace domian
+}  // namespace domian::membership

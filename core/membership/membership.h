@@ -4,39 +4,37 @@
 // from gRPC threads; all table access is serialised here.
 #pragma once
 
-#include <condition_variable>
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <functional>
 #include <map>
 #include <optional>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/status.h"
 #include "core/config/node_config.h"
 #include "core/membership/discovered_peers.h"
 #include "core/membership/peer_table.h"
 
-namespace domian {
+namespace domian::membership {
 
 // How Membership reaches peers; the gRPC client implements it, tests may
 // wire nodes together in memory.
 class PeerTransport {
  public:
-  // The reply, or the refusal/failure that came back instead.
-  struct Failure {
-    int grpc_code;
-    std::string message;
-  };
   struct Reply {
     IdentityListMessage message;
     size_t wire_bytes = 0;  // serialized size, checked against kMaxMessageBytes
   };
-  using Result = std::variant<Reply, Failure>;
+  // The reply, or the status that came back instead: a refusal
+  // (wire_limits.h) or why the call failed (UNAVAILABLE, DEADLINE_EXCEEDED...).
+  using Result = absl::StatusOr<Reply>;
   using Done = std::function<void(Result)>;
 
   virtual ~PeerTransport() = default;
@@ -53,6 +51,19 @@ class PeerTransport {
 // Peers a node knew in an earlier life, so that a restart with no seed that
 // answers (or without mDNS) still finds its cluster: Serf's snapshot, for
 // the same reason. Kept by the daemon in node.state_dir.
+// Who hears of changes; wired when the node is built, before anything
+// starts, so no observer is ever missing or replaced while in use.
+struct MembershipObservers {
+  // Called with the new value whenever this node becomes lonely or stops
+  // being lonely, in order, never concurrently (Discovery browses harder
+  // while lonely).
+  std::function<void(bool lonely)> lonely;
+  // Called (outside the membership lock, on the thread that noticed) after
+  // any peer changed state: placement reacts to a death at once instead of
+  // at its next round. Must not block.
+  std::function<void()> peers_changed;
+};
+
 struct PeerMemory {
   // Called while lonely, with a growing pause, like discovered addresses.
   std::vector<HeartbeatTarget> remembered;
@@ -86,8 +97,8 @@ class RefusalLog {
     size_t suppressed;
   };
   const Clock& clock_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  absl::Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
 };
 
 class Membership {
@@ -102,8 +113,9 @@ class Membership {
   // `on_incarnation` persists the incarnation whenever it grows (refuting
   // a rumour), so a restart always starts above it.
   Membership(Identity self, uint64_t incarnation, std::vector<std::string> seeds,
-             MembershipTimings timings, PeerTransport& transport, const Clock& clock,
-             std::function<void(uint64_t)> on_incarnation, PeerMemory memory = {});
+             config::MembershipTimings timings, PeerTransport& transport,
+             const Clock& clock, std::function<void(uint64_t)> on_incarnation,
+             PeerMemory memory = {}, MembershipObservers observers = {});
   ~Membership();
   Membership(const Membership&) = delete;
   Membership& operator=(const Membership&) = delete;
@@ -117,10 +129,10 @@ class Membership {
   void Stop();
 
   // An incoming ShareIdentityList of `wire_bytes` serialized bytes: merge
-  // it and fill the reply. Returns the refusal, if any (the reply is then
-  // empty); every refusal is logged.
-  std::optional<Refusal> HandleShareIdentityList(const IdentityListMessage& request,
-                                                 size_t wire_bytes, IdentityListMessage& reply);
+  // it and fill the reply. Returns OK, or the refusal (wire_limits.h; the
+  // reply is then empty); every refusal is logged.
+  absl::Status HandleShareIdentityList(const IdentityListMessage& request, size_t wire_bytes,
+                                       IdentityListMessage& reply);
 
   // Replaces this node's identity (address once bound, ServiceList).
   void UpdateSelf(Identity self);
@@ -131,15 +143,6 @@ class Membership {
   // heartbeat tick. A vanished record never makes a peer dead.
   void NoteDiscovered(const std::string& id, const std::string& address);
   void NoteVanished(const std::string& address);
-
-  // Called with the new value whenever this node becomes lonely or stops
-  // being lonely, in order, never concurrently. Set before Start().
-  void SetLonelyObserver(std::function<void(bool lonely)> observer);
-
-  // Called (outside the membership lock, on the thread that noticed) after
-  // any peer changed state: placement reacts to a death at once instead of
-  // at its next round. Must not block. Set before Start().
-  void SetPeerChangeObserver(std::function<void()> observer);
 
   // Exchanges identity lists with live peer `id`, at the address this node
   // knows for it, and merges the reply before returning: what the table
@@ -173,49 +176,55 @@ class Membership {
   // Calls worth making at once after a merge (PeerTable::UrgentTargets),
   // sent outside the lock. Not while leaving.
   void SendUrgent();
-  std::vector<HeartbeatTarget> UrgentTargetsLocked();  // requires mu_
+  std::vector<HeartbeatTarget> UrgentTargetsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether a call to `address` is out.
-  bool Busy(const std::string& address) const;  // requires mu_
+  bool Busy(const std::string& address) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What to remember, when it changed (RunOnce).
-  std::optional<std::vector<HeartbeatTarget>> PeersToRemember();  // requires mu_
+  std::optional<std::vector<HeartbeatTarget>> PeersToRemember()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends our identity list to `target` unless a call to it is still out
   // (`force`: send anyway, for goodbyes). `after` runs once the call ends,
   // told whether a reply came back and was merged.
-  void Send(const HeartbeatTarget& target, bool force, std::function<void(bool)> after);
+  void Send(const HeartbeatTarget& target, bool force, std::function<void(bool)> after)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Merges a reply (or notes a failure); true when a reply was merged.
   bool OnReply(const HeartbeatTarget& target, PeerTransport::Result result);
-  Events CollectEvents(std::vector<PeerChange> changes);  // requires mu_
-  GossipPace reported_pace_;                                // guarded by mu_
-  void Report(const Events& events);                       // without mu_
-  void LogRefusal(const std::string& from, const Refusal& refusal);
+  Events CollectEvents(std::vector<PeerChange> changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  GossipPace reported_pace_ ABSL_GUARDED_BY(mu_);
+  void Report(const Events& events) ABSL_LOCKS_EXCLUDED(mu_);
+  void LogRefusal(const std::string& from, const absl::Status& refusal);
   void LogDropped(const std::string& from, const std::vector<std::string>& dropped);
-  void ApplyDiscoveries();  // requires mu_
-  static std::optional<Refusal> CheckSize(size_t wire_bytes);
+  void ApplyDiscoveries() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static absl::Status CheckSize(size_t wire_bytes);
 
   PeerTransport& transport_;
   const Clock& clock_;
-  MembershipTimings timings_;
+  config::MembershipTimings timings_;
   std::vector<std::string> seeds_;
   std::function<void(uint64_t)> on_incarnation_;
   RefusalLog refusal_log_;
 
-  mutable std::mutex mu_;
-  PeerTable table_;             // guarded by mu_
-  std::map<std::string, int> in_flight_;  // address -> calls outstanding
-  int in_flight_total_ = 0;
-  std::condition_variable in_flight_cv_;
-  std::set<std::string> self_seeds_;  // seed addresses that turned out to be us
-  bool was_lonely_ = true;
-  uint64_t lonely_sequence_ = 0;
-  DiscoveredPeers discovered_;        // guarded by mu_
-  DiscoveredPeers remembered_;        // guarded by mu_; called while lonely
+  // The one every heartbeat, incoming list and status takes; never held
+  // across a call to another node or an observer.
+  mutable absl::Mutex mu_;
+  PeerTable table_ ABSL_GUARDED_BY(mu_);
+  // address -> calls outstanding
+  std::map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);
+  int in_flight_total_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::CondVar in_flight_cv_;  // a call ended
+  // Seed addresses that turned out to be us.
+  std::set<std::string> self_seeds_ ABSL_GUARDED_BY(mu_);
+  bool was_lonely_ ABSL_GUARDED_BY(mu_) = true;
+  uint64_t lonely_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  DiscoveredPeers discovered_ ABSL_GUARDED_BY(mu_);
+  DiscoveredPeers remembered_ ABSL_GUARDED_BY(mu_);  // called while lonely
   std::function<void(const std::vector<HeartbeatTarget>&)> remember_;
-  std::vector<HeartbeatTarget> last_remembered_;  // guarded by mu_
-  MonoTime next_remember_;                        // guarded by mu_
+  std::vector<HeartbeatTarget> last_remembered_ ABSL_GUARDED_BY(mu_);
+  MonoTime next_remember_ ABSL_GUARDED_BY(mu_);
   // While leaving: the peers that called since, i.e. heard our goodbye
   // from our own reply. Leave() waits for every goodbye target.
-  std::set<std::string> pulled_;                  // guarded by mu_
-  std::condition_variable pulled_cv_;
+  std::set<std::string> pulled_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar pulled_cv_;  // a peer called while leaving
 
   // Discovery's findings wait here, behind a lock held only to store or
   // swap, so Avahi's thread never waits for a merge. Only the latest
@@ -226,21 +235,20 @@ class Membership {
     bool vanished = false;
   };
   static constexpr size_t kMaxPendingDiscoveries = 1024;  // addresses
-  std::mutex inbox_mu_;
-  std::map<std::string, Finding> inbox_;  // by address; guarded by inbox_mu_
+  absl::Mutex inbox_mu_ ABSL_ACQUIRED_AFTER(mu_);  // swapped out under mu_
+  std::map<std::string, Finding> inbox_ ABSL_GUARDED_BY(inbox_mu_);  // by address
 
-  std::mutex observer_mu_;            // serialises lonely_observer_ calls
-  std::function<void(bool)> lonely_observer_;
-  std::function<void()> peer_change_observer_;  // set before Start(), then only read
-  uint64_t observed_lonely_sequence_ = 0;  // guarded by observer_mu_
-  uint64_t reported_incarnation_;
-  std::mutex persist_mu_;             // orders on_incarnation_ calls
-  uint64_t persisted_incarnation_;
+  absl::Mutex observer_mu_;  // serialises observers_.lonely calls
+  const MembershipObservers observers_;
+  uint64_t observed_lonely_sequence_ ABSL_GUARDED_BY(observer_mu_) = 0;
+  uint64_t reported_incarnation_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex persist_mu_;  // orders on_incarnation_ calls
+  uint64_t persisted_incarnation_ ABSL_GUARDED_BY(persist_mu_);
 
-  std::mutex loop_mu_;
-  std::condition_variable loop_cv_;
-  bool stopping_ = false;
+  absl::Mutex loop_mu_;
+  absl::CondVar loop_cv_;  // stop
+  bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
   std::thread loop_;
 };
 
-}  // namespace domian
+}  // namespace domian::membership

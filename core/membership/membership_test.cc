@@ -9,12 +9,11 @@
 #include <memory>
 #include <set>
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 using std::chrono::milliseconds;
 
-constexpr int kUnavailable = 14;  // gRPC UNAVAILABLE
 constexpr size_t kSmallMessage = 1000;  // wire size reported for in-memory messages
 
 // Delivers calls synchronously to the Membership registered at an address;
@@ -29,12 +28,13 @@ class InMemoryNetwork final : public PeerTransport {
     ++calls_;
     auto it = nodes_.find(address);
     if (it == nodes_.end()) {
-      done(Failure{kUnavailable, "connection refused"});
+      done(absl::UnavailableError("connection refused"));
       return;
     }
     IdentityListMessage reply;
-    if (auto refusal = it->second->HandleShareIdentityList(message, kSmallMessage, reply)) {
-      done(Failure{3, refusal->message});
+    if (absl::Status refused = it->second->HandleShareIdentityList(message, kSmallMessage, reply);
+        !refused.ok()) {
+      done(refused);
       return;
     }
     done(Reply{std::move(reply), kSmallMessage});
@@ -51,14 +51,16 @@ class InMemoryNetwork final : public PeerTransport {
 class MembershipTest : public ::testing::Test {
  protected:
   Membership& Add(const std::string& id, std::vector<std::string> seeds,
-                  std::vector<HeartbeatTarget> remembered = {}, uint64_t incarnation = 1) {
+                  std::vector<HeartbeatTarget> remembered = {}, uint64_t incarnation = 1,
+                  MembershipObservers observers = {}) {
     Identity self{id, "home", "0.1.0", Address(id), {}, {}, {}, kProtocolVersion};
     auto node = std::make_unique<Membership>(
         self, incarnation, std::move(seeds), timings_, network_, clock_,
         [this, id](uint64_t value) { persisted_[id] = value; },
         PeerMemory{std::move(remembered), [this, id](const std::vector<HeartbeatTarget>& peers) {
                      remembered_[id] = peers;
-                   }});
+                   }},
+        std::move(observers));
     network_.Attach(self.address, node.get());
     nodes_[id] = std::move(node);
     return *nodes_[id];
@@ -87,7 +89,7 @@ class MembershipTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  MembershipTimings timings_;
+  config::MembershipTimings timings_;
   FakeClock clock_;
   InMemoryNetwork network_;
   std::map<std::string, std::unique_ptr<Membership>> nodes_;
@@ -250,7 +252,7 @@ TEST_F(MembershipTest, AGoodbyeForgedInALiveNodesNameIsCheckedWithThatNode) {
   for (int i = 0; i < 100; ++i) forger.Tick();
   forger.Leave();
   IdentityListMessage reply;
-  EXPECT_FALSE(a.HandleShareIdentityList(forger.MessageFor("a"), kSmallMessage, reply));
+  EXPECT_TRUE(a.HandleShareIdentityList(forger.MessageFor("a"), kSmallMessage, reply).ok());
   EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
   Rounds(10);
   EXPECT_EQ(StateSeenBy("a", "b"), PeerState::kAlive);
@@ -305,11 +307,11 @@ TEST_F(MembershipTest, OversizedMessagesAreRefusedBeforeMerging) {
   IdentityListMessage reply;
   const auto refusal =
       a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes + 1, reply);
-  ASSERT_TRUE(refusal);
-  EXPECT_EQ(refusal->kind, RefusalKind::kTooLarge);
+  ASSERT_FALSE(refusal.ok());
+  EXPECT_EQ(refusal.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(a.Peers().empty());
   const int calls = network_.calls_;
-  EXPECT_FALSE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply));
+  EXPECT_TRUE(a.HandleShareIdentityList(sender.MessageFor("a"), kMaxMessageBytes, reply).ok());
   // Accepted; the stranger is a peer once it answers a call back, which
   // nobody does at its address here.
   EXPECT_EQ(network_.calls_, calls + 1);
@@ -401,10 +403,9 @@ TEST_F(MembershipTest, ADiscoveredAddressThatIsThisNodeIsDropped) {
 }
 
 TEST_F(MembershipTest, TheLonelyObserverHearsEveryFlipInOrder) {
-  Membership& a = Add("a", {});
-  Add("b", {Address("a")});
   std::vector<bool> heard;
-  a.SetLonelyObserver([&](bool lonely) { heard.push_back(lonely); });
+  Add("a", {}, {}, 1, {.lonely = [&](bool lonely) { heard.push_back(lonely); }});
+  Add("b", {Address("a")});
   Rounds(3);
   network_.Detach(Address("b"));
   paused_.insert("b");
@@ -413,10 +414,9 @@ TEST_F(MembershipTest, TheLonelyObserverHearsEveryFlipInOrder) {
 }
 
 TEST_F(MembershipTest, ThePeerChangeObserverHearsOfADeathInTheRoundItIsDeclared) {
-  Membership& a = Add("a", {});
-  Add("b", {Address("a")});
   int heard = 0;
-  a.SetPeerChangeObserver([&] { ++heard; });
+  Add("a", {}, {}, 1, {.peers_changed = [&] { ++heard; }});
+  Add("b", {Address("a")});
   Rounds(3);
   EXPECT_EQ(heard, 1) << "learning of b is a change";
   network_.Detach(Address("b"));
@@ -447,4 +447,4 @@ TEST(RefusalLog, OneLinePerSenderAndIntervalWithACountOfTheRest) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::membership

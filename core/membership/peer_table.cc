@@ -7,7 +7,7 @@
 
 #include "core/common/net.h"
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 using PayloadVersion = std::pair<uint64_t, uint64_t>;  // (incarnation, revision)
@@ -23,7 +23,7 @@ Millis Scaled(Millis value, double factor) {
 
 }  // namespace
 
-GossipPace PaceFor(const MembershipTimings& timings, size_t members) {
+GossipPace PaceFor(const config::MembershipTimings& timings, size_t members) {
   members = std::max<size_t>(members, 1);
   const double fanout = std::max<uint32_t>(timings.fanout, 1);
   const double exchanges = std::min(fanout, kGossipRowsPerTick / static_cast<double>(members));
@@ -35,7 +35,7 @@ GossipPace PaceFor(const MembershipTimings& timings, size_t members) {
 }
 
 PeerTable::PeerTable(Identity self, uint64_t incarnation, const Clock& clock,
-                     MembershipTimings timings, WireLimits limits)
+                     config::MembershipTimings timings, WireLimits limits)
     : self_(std::move(self)),
       self_counters_{incarnation, 0},
       clock_(clock),
@@ -159,10 +159,8 @@ void PeerTable::AdoptIdentity(Peer& peer, const IdentityEntry& row, MergeOutcome
 
 MergeOutcome PeerTable::Merge(const IdentityListMessage& message, const MessageOrigin& origin) {
   MergeOutcome outcome;
-  if (auto refusal = ValidateIdentityList(message, self_.cluster, limits_)) {
-    outcome.refusal = std::move(refusal);
-    return outcome;
-  }
+  outcome.status = ValidateIdentityList(message, self_.cluster, limits_);
+  if (!outcome.status.ok()) return outcome;
   const IdentityEntry& sender = message.sender;
   const std::string& address = sender.identity->address;
   const bool reply = origin.kind == MessageOrigin::Kind::kReply;
@@ -170,8 +168,8 @@ MergeOutcome PeerTable::Merge(const IdentityListMessage& message, const MessageO
     if (sender.counters.incarnation == self_counters_.incarnation && address == self_.address) {
       outcome.from_self = true;  // a seed that turned out to be us
     } else {
-      outcome.refusal = Refusal{RefusalKind::kSpoofed,
-                                "sender claims this node's id '" + self_.id + "' from " + address};
+      outcome.status =
+          absl::Status(kSpoofed, "sender claims this node's id '" + self_.id + "' from " + address);
     }
     return outcome;
   }
@@ -179,14 +177,14 @@ MergeOutcome PeerTable::Merge(const IdentityListMessage& message, const MessageO
   if (known != peers_.end()) {
     const Peer& peer = known->second;
     if (peer.state != PeerState::kDead && peer.identity && peer.identity->address != address) {
-      outcome.refusal = Refusal{RefusalKind::kSpoofed,
-                                "sender claims the id of live peer '" + sender.id + "' (at " +
-                                    peer.identity->address + ") from " + address};
+      outcome.status =
+          absl::Status(kSpoofed, "sender claims the id of live peer '" + sender.id + "' (at " +
+                                     peer.identity->address + ") from " + address);
       return outcome;
     }
   } else if (reply && address == origin.called && peers_.size() >= kMaxPeers) {
-    outcome.refusal = Refusal{RefusalKind::kTooLarge,
-                              "peer table is full (" + std::to_string(kMaxPeers) + " peers)"};
+    outcome.status =
+        absl::Status(kTooLarge, "peer table is full (" + std::to_string(kMaxPeers) + " peers)");
     return outcome;
   }
 
@@ -635,4 +633,4 @@ bool PeerTable::Lonely() const {
   });
 }
 
-}  // namespace domian
+}  // namespace domian::membership

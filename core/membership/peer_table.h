@@ -42,12 +42,13 @@
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/status.h"
 #include "core/config/node_config.h"
-#include "core/membership/identity.h"
 #include "core/membership/introductions.h"
 #include "core/membership/wire_limits.h"
+#include "core/model/identity.h"
 
-namespace domian {
+namespace domian::membership {
 
 // A change worth logging (and, later, acting on).
 struct PeerChange {
@@ -103,7 +104,7 @@ inline constexpr double kGossipRowsPerTick = 64;
 // each doubling adds a gossip hop, so timeouts grow with log2(N) / 4.
 inline constexpr size_t kFullSpeedMembers = 16;
 
-GossipPace PaceFor(const MembershipTimings& timings, size_t members);
+GossipPace PaceFor(const config::MembershipTimings& timings, size_t members);
 
 // Where a message came from, which decides what it may change (see the
 // top of this file).
@@ -117,7 +118,7 @@ struct MessageOrigin {
 };
 
 struct MergeOutcome {
-  std::optional<Refusal> refusal;   // set: nothing was merged
+  absl::Status status;              // not OK: refused, nothing was merged
   std::vector<PeerChange> changes;
   bool refuted = false;             // our incarnation grew to refute a rumour
   bool from_self = false;           // the message was our own (a seed that is us)
@@ -150,8 +151,8 @@ class PeerTable {
   // repeating "X has news" costs X no more than this.
   static constexpr int kNewsCallsPerInterval = 4;
 
-  PeerTable(Identity self, uint64_t incarnation, const Clock& clock, MembershipTimings timings,
-            WireLimits limits = {});
+  PeerTable(Identity self, uint64_t incarnation, const Clock& clock,
+            config::MembershipTimings timings, WireLimits limits = {});
 
   // --- this node ---
   const Identity& self() const { return self_; }
@@ -273,7 +274,7 @@ class PeerTable {
   bool leaving_ = false;
   uint64_t view_generation_ = 0;
   const Clock& clock_;
-  MembershipTimings timings_;
+  config::MembershipTimings timings_;
   WireLimits limits_;
   MonoTime last_tick_;
   MonoTime last_dead_probe_;
@@ -294,4 +295,4 @@ class PeerTable {
   size_t introduction_calls_left_ = kIntroductionCallsPerTick;
 };
 
-}  // namespace domian
+}  // namespace domian::membership

@@ -8,7 +8,7 @@
 #include <memory>
 #include <set>
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 using std::chrono::milliseconds;
@@ -24,8 +24,8 @@ Identity MakeIdentity(const std::string& id, const std::string& address) {
   return identity;
 }
 
-MembershipTimings Timings() {
-  MembershipTimings timings;  // the defaults: 200ms / 600ms / 1200ms
+config::MembershipTimings Timings() {
+  config::MembershipTimings timings;  // the defaults: 200ms / 600ms / 1200ms
   timings.forget_after = std::chrono::seconds(10);
   return timings;
 }
@@ -51,10 +51,10 @@ class PeerTableTest : public ::testing::Test {
     Register(to);
     const MergeOutcome request =
         to.Merge(from.MessageFor(to.self().id), MessageOrigin::Request());
-    ASSERT_FALSE(request.refusal) << request.refusal->message;
+    ASSERT_TRUE(request.status.ok()) << StatusMessage(request.status);
     const MergeOutcome reply =
         from.Merge(to.MessageFor(from.self().id), MessageOrigin::Reply(to.self().address));
-    ASSERT_FALSE(reply.refusal) << reply.refusal->message;
+    ASSERT_TRUE(reply.status.ok()) << StatusMessage(reply.status);
   }
 
   // `from` calls `to`; then, as Membership does at once, every table makes
@@ -174,7 +174,7 @@ TEST_F(PeerTableTest, NewerCountersWinOlderAreIgnored) {
   // Replaying the older message changes nothing.
   clock_.Advance(milliseconds(100));
   const MergeOutcome stale = a->Merge(fresh, MessageOrigin::Request());
-  EXPECT_FALSE(stale.refusal);
+  EXPECT_TRUE(stale.status.ok());
   const auto after = a->Peers();
   EXPECT_EQ(after[0].counters, before[0].counters);
 }
@@ -202,7 +202,7 @@ TEST_F(PeerTableTest, ForgottenPeerIsNotRevivedByItsOldRow) {
   const IdentityListMessage stale_from_c = c->MessageFor("b");
   Run(Timings().dead_after + Timings().forget_after + milliseconds(200), {b.get()});
   ASSERT_EQ(b->StateOf("a"), std::nullopt);
-  EXPECT_FALSE(b->Merge(stale_from_c, MessageOrigin::Request()).refusal);
+  EXPECT_TRUE(b->Merge(stale_from_c, MessageOrigin::Request()).status.ok());
   EXPECT_EQ(b->StateOf("a"), std::nullopt);
 }
 
@@ -360,12 +360,12 @@ TEST_F(PeerTableTest, AGoodbyeInAnotherNodesNameIsNotBelieved) {
   IdentityListMessage forged = c->MessageFor("b");
   forged.sender.leaving = true;
   forged.sender.counters.heartbeat += 1;
-  EXPECT_FALSE(b->Merge(forged, MessageOrigin::Request()).refusal);
+  EXPECT_TRUE(b->Merge(forged, MessageOrigin::Request()).status.ok());
   IdentityListMessage relayed = b->MessageFor("a");
   for (IdentityEntry& row : relayed.identity_list) {
     if (row.id == "c") row.leaving = true;
   }
-  EXPECT_FALSE(a->Merge(relayed, MessageOrigin::Request()).refusal);
+  EXPECT_TRUE(a->Merge(relayed, MessageOrigin::Request()).status.ok());
   // Both ask C itself, which says it is not leaving.
   Settle();
   EXPECT_EQ(b->StateOf("c"), PeerState::kAlive);
@@ -456,7 +456,7 @@ TEST_F(PeerTableTest, FanoutBoundsTargetsAndRecentContactsAreSkipped) {
 }
 
 TEST(GossipPaceTest, SmallClustersGossipWithTheConfiguredTimings) {
-  const MembershipTimings timings = Timings();
+  const config::MembershipTimings timings = Timings();
   for (size_t members = 0; members <= kFullSpeedMembers; ++members) {
     const GossipPace pace = PaceFor(timings, members);
     EXPECT_EQ(pace.exchanges_per_tick, timings.fanout) << members;
@@ -466,7 +466,7 @@ TEST(GossipPaceTest, SmallClustersGossipWithTheConfiguredTimings) {
 }
 
 TEST(GossipPaceTest, LargeClustersStayWithinTheRowBudgetAndWaitLongerBeforeVerdicts) {
-  const MembershipTimings timings = Timings();
+  const config::MembershipTimings timings = Timings();
   GossipPace previous = PaceFor(timings, kFullSpeedMembers);
   for (size_t members : std::vector<size_t>{17, 21, 22, 32, 50, 64, 100, 200, 500, 1024}) {
     const GossipPace pace = PaceFor(timings, members);
@@ -487,7 +487,7 @@ TEST(GossipPaceTest, LargeClustersStayWithinTheRowBudgetAndWaitLongerBeforeVerdi
 }
 
 TEST(GossipPaceTest, AFanoutOfOneSlowsOnlyWhereItsRowsExceedTheBudget) {
-  MembershipTimings timings = Timings();
+  config::MembershipTimings timings = Timings();
   timings.fanout = 1;
   EXPECT_EQ(PaceFor(timings, 64).exchanges_per_tick, 1.0);
   EXPECT_DOUBLE_EQ(PaceFor(timings, 128).exchanges_per_tick, 0.5);
@@ -586,7 +586,7 @@ TEST_F(PeerTableTest, MessageFromItselfIsRecognisedNotMerged) {
   auto a = Make("a");
   const MergeOutcome outcome = a->Merge(a->MessageFor(""), MessageOrigin::Reply(a->self().address));
   EXPECT_TRUE(outcome.from_self);
-  EXPECT_FALSE(outcome.refusal);
+  EXPECT_TRUE(outcome.status.ok());
   EXPECT_EQ(a->size(), 0u);
 }
 
@@ -602,7 +602,7 @@ TEST_F(PeerTableTest, CountersNeverWrapAndALieCannotPushThemToTheCeiling) {
     if (row.id == "a") row.counters.incarnation = UINT64_MAX;
   }
   MergeOutcome outcome = a->Merge(message, MessageOrigin::Request());
-  EXPECT_FALSE(outcome.refusal);
+  EXPECT_TRUE(outcome.status.ok());
   EXPECT_EQ(a->self_counters().incarnation, 1000u) << "a row out of range is dropped";
   ASSERT_EQ(outcome.dropped.size(), 1u);
   // In range, but further ahead than any earlier life of A could be.
@@ -625,14 +625,14 @@ TEST_F(PeerTableTest, CountersNeverWrapAndALieCannotPushThemToTheCeiling) {
   }
   const Counters before = a->Peers()[1].counters;
   outcome = a->Merge(message, MessageOrigin::Request());
-  EXPECT_FALSE(outcome.refusal);
+  EXPECT_TRUE(outcome.status.ok());
   EXPECT_EQ(a->Peers()[1].counters, before);
   EXPECT_EQ(outcome.dropped.size(), 1u);
   // A stranger whose own counters are at the top is refused outright.
   PeerTable stranger(MakeIdentity("s", "127.0.0.1:6500"), UINT64_MAX, clock_, Timings());
   outcome = a->Merge(stranger.MessageFor("a"), MessageOrigin::Request());
-  ASSERT_TRUE(outcome.refusal);
-  EXPECT_NE(outcome.refusal->message.find("out of range"), std::string::npos);
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_NE(StatusMessage(outcome.status).find("out of range"), std::string::npos);
 }
 
 TEST_F(PeerTableTest, ACounterAtTheCeilingStaysThere) {
@@ -682,7 +682,7 @@ TEST_F(PeerTableTest, RelayedRowsNeverRewriteAKnownPeersIdentity) {
     row.identity->address = "127.0.0.1:6666";
     row.identity->traits = {"w1"};
   }
-  EXPECT_FALSE(a->Merge(message, MessageOrigin::Request()).refusal);
+  EXPECT_TRUE(a->Merge(message, MessageOrigin::Request()).status.ok());
   const auto peers = a->Peers();
   const auto seen = std::find_if(peers.begin(), peers.end(),
                                  [](const PeerView& p) { return p.identity.id == "c"; });
@@ -711,7 +711,7 @@ TEST_F(PeerTableTest, AThousandMadeUpPeersAreNeitherListedNorCounted) {
   }
   for (int message = 0; message < 20; ++message) {
     const MergeOutcome outcome = a->Merge(junk, MessageOrigin::Request());
-    EXPECT_FALSE(outcome.refusal);
+    EXPECT_TRUE(outcome.status.ok());
   }
   EXPECT_EQ(a->size(), 1u);
   EXPECT_EQ(a->Peers().size(), 1u);
@@ -815,11 +815,11 @@ class PeerTableRefusalTest : public PeerTableTest {
     before_ = a_->Peers();
   }
 
-  void ExpectRefused(const IdentityListMessage& message, RefusalKind kind) {
+  void ExpectRefused(const IdentityListMessage& message, absl::StatusCode code) {
     const MergeOutcome outcome = a_->Merge(message, MessageOrigin::Request());
-    ASSERT_TRUE(outcome.refusal);
-    EXPECT_EQ(outcome.refusal->kind, kind) << outcome.refusal->message;
-    EXPECT_FALSE(outcome.refusal->message.empty());
+    ASSERT_FALSE(outcome.status.ok());
+    EXPECT_EQ(outcome.status.code(), code) << StatusMessage(outcome.status);
+    EXPECT_FALSE(outcome.status.message().empty());
     const auto after = a_->Peers();
     ASSERT_EQ(after.size(), before_.size());
     for (size_t i = 0; i < after.size(); ++i) {
@@ -837,20 +837,20 @@ class PeerTableRefusalTest : public PeerTableTest {
 TEST_F(PeerTableRefusalTest, WrongCluster) {
   auto message = b_->MessageFor("a");
   message.sender.identity->cluster = "neighbours";
-  ExpectRefused(message, RefusalKind::kWrongCluster);
+  ExpectRefused(message, absl::StatusCode::kFailedPrecondition);
   // A second-hand row of another cluster poisons the whole message.
   message = b_->MessageFor("");
   for (auto& row : message.identity_list) {
     if (row.identity) row.identity->cluster = "neighbours";
   }
-  ExpectRefused(message, RefusalKind::kWrongCluster);
+  ExpectRefused(message, absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(PeerTableRefusalTest, MalformedVersion) {
   for (const char* version : {"", "1", "1.2", "v1.2.3", "01.2.3", "1.2.3-", "1.2.3 "}) {
     auto message = b_->MessageFor("a");
     message.sender.identity->version = version;
-    ExpectRefused(message, RefusalKind::kMalformed);
+    ExpectRefused(message, absl::StatusCode::kInvalidArgument);
   }
 }
 
@@ -864,46 +864,46 @@ TEST_F(PeerTableRefusalTest, TooManyEntries) {
     row.identity->id = row.id;
     message.identity_list.push_back(row);
   }
-  ExpectRefused(message, RefusalKind::kTooLarge);
+  ExpectRefused(message, absl::StatusCode::kResourceExhausted);
 }
 
 TEST_F(PeerTableRefusalTest, SpoofedLivePeerId) {
   // Someone at another address claims to be B while B is alive.
   PeerTable impostor(MakeIdentity("b", "127.0.0.1:6666"), 99, clock_, Timings());
-  ExpectRefused(impostor.MessageFor("a"), RefusalKind::kSpoofed);
+  ExpectRefused(impostor.MessageFor("a"), absl::StatusCode::kPermissionDenied);
   // ... or to be A itself.
   PeerTable self_impostor(MakeIdentity("a", "127.0.0.1:6667"), 99, clock_, Timings());
-  ExpectRefused(self_impostor.MessageFor("a"), RefusalKind::kSpoofed);
+  ExpectRefused(self_impostor.MessageFor("a"), absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(PeerTableRefusalTest, MalformedRows) {
   auto message = b_->MessageFor("a");
   message.sender.identity.reset();
-  ExpectRefused(message, RefusalKind::kMalformed);
+  ExpectRefused(message, absl::StatusCode::kInvalidArgument);
 
   message = b_->MessageFor("a");
   message.sender.identity->address = "no-port";
-  ExpectRefused(message, RefusalKind::kMalformed);
+  ExpectRefused(message, absl::StatusCode::kInvalidArgument);
 
   message = b_->MessageFor("a");
   message.identity_list.push_back(message.identity_list.front());  // duplicate id
-  ExpectRefused(message, RefusalKind::kMalformed);
+  ExpectRefused(message, absl::StatusCode::kInvalidArgument);
 
   message = b_->MessageFor("a");
   message.identity_list.front().id = "bad id!";
-  ExpectRefused(message, RefusalKind::kMalformed);
+  ExpectRefused(message, absl::StatusCode::kInvalidArgument);
 
   message = b_->MessageFor("a");
   message.sender.counters.incarnation = 0;
-  ExpectRefused(message, RefusalKind::kMalformed);
+  ExpectRefused(message, absl::StatusCode::kInvalidArgument);
 
   message = b_->MessageFor("a");
   message.sender.identity->services.assign(65, {"svc", "running", "", 1});
-  ExpectRefused(message, RefusalKind::kTooLarge);
+  ExpectRefused(message, absl::StatusCode::kResourceExhausted);
 
   message = b_->MessageFor("a");
   message.sender.identity->services.push_back({std::string(300, 'x'), "running", "", 1});
-  ExpectRefused(message, RefusalKind::kMalformed);
+  ExpectRefused(message, absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(PeerTableRefusalTest, SpoofedIdFromSameAddressAfterDeathIsARestart) {
@@ -911,7 +911,7 @@ TEST_F(PeerTableRefusalTest, SpoofedIdFromSameAddressAfterDeathIsARestart) {
   Run(milliseconds(1400), {a_.get()});
   ASSERT_EQ(a_->StateOf("b"), PeerState::kDead);
   PeerTable moved(MakeIdentity("b", "127.0.0.1:6000"), 2, clock_, Timings());
-  EXPECT_FALSE(a_->Merge(moved.MessageFor("a"), MessageOrigin::Request()).refusal);
+  EXPECT_TRUE(a_->Merge(moved.MessageFor("a"), MessageOrigin::Request()).status.ok());
   // Its claim makes A call it there; its answer there brings it back.
   EXPECT_EQ(a_->StateOf("b"), PeerState::kDead);
   const auto urgent = a_->UrgentTargets();
@@ -922,4 +922,4 @@ TEST_F(PeerTableRefusalTest, SpoofedIdFromSameAddressAfterDeathIsARestart) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::membership

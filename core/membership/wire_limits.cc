@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <optional>
-#include <regex>
 #include <unordered_set>
 #include <vector>
 
-#include "core/config/node_config.h"
+#include "core/model/values.h"
 
-namespace domian {
+namespace domian::membership {
 namespace {
 
 // Names the row a refusal is about ("sender", "identity_list[7]"). The
@@ -37,27 +36,26 @@ std::string Quote(std::string_view s) {
   return out + "'";
 }
 
-Refusal Malformed(const RowName& where, std::string message) {
-  return {RefusalKind::kMalformed, where.str() + ": " + std::move(message)};
+absl::Status Malformed(const RowName& where, std::string message) {
+  return absl::Status(kMalformed, where.str() + ": " + std::move(message));
 }
 
-std::optional<Refusal> CheckString(const RowName& where, std::string_view field,
-                                   std::string_view value, const WireLimits& limits) {
+absl::Status CheckString(const RowName& where, std::string_view field, std::string_view value,
+                         const WireLimits& limits) {
   if (value.size() > limits.max_string_bytes) {
     return Malformed(where, std::string(field) + " is " + std::to_string(value.size()) +
                                 " bytes, over the limit of " +
                                 std::to_string(limits.max_string_bytes));
   }
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
 // Offers feed placement on every node: a bad one must not reach it.
-std::optional<Refusal> CheckOffers(const RowName& where, const Identity& identity,
-                                   const WireLimits& limits) {
+absl::Status CheckOffers(const RowName& where, const Identity& identity, const WireLimits& limits) {
   if (identity.offers.size() > limits.max_offers) {
-    return Refusal{RefusalKind::kTooLarge,
-                   where.str() + ": " + std::to_string(identity.offers.size()) +
-                       " offers, over the limit of " + std::to_string(limits.max_offers)};
+    return absl::Status(kTooLarge, where.str() + ": " + std::to_string(identity.offers.size()) +
+                                       " offers, over the limit of " +
+                                       std::to_string(limits.max_offers));
   }
   std::unordered_set<std::string_view> seen;
   for (const Offer& offer : identity.offers) {
@@ -80,13 +78,13 @@ std::optional<Refusal> CheckOffers(const RowName& where, const Identity& identit
                                   " does not match has_plugin");
     }
     if (offer.traits.size() > limits.max_names || offer.depends.size() > limits.max_names) {
-      return Refusal{RefusalKind::kTooLarge, where.str() + ": " + what +
-                                                 ": more than " +
-                                                 std::to_string(limits.max_names) +
-                                                 " traits or dependencies"};
+      return absl::Status(kTooLarge, where.str() + ": " + what + ": more than " +
+                                         std::to_string(limits.max_names) +
+                                         " traits or dependencies");
     }
     for (const std::string& trait : offer.traits) {
-      if (auto refusal = CheckString(where, "offer trait", trait, limits)) return refusal;
+      absl::Status refused = CheckString(where, "offer trait", trait, limits);
+      if (!refused.ok()) return refused;
     }
     for (const std::string& depend : offer.depends) {
       if (!IsValidServiceName(depend)) {
@@ -95,28 +93,27 @@ std::optional<Refusal> CheckOffers(const RowName& where, const Identity& identit
       }
     }
     if (offer.config_json.size() > limits.max_config_bytes) {
-      return Refusal{RefusalKind::kTooLarge,
-                     where.str() + ": " + what + ": config is " +
-                         std::to_string(offer.config_json.size()) + " bytes, over the limit of " +
-                         std::to_string(limits.max_config_bytes)};
+      return absl::Status(kTooLarge, where.str() + ": " + what + ": config is " +
+                                         std::to_string(offer.config_json.size()) +
+                                         " bytes, over the limit of " +
+                                         std::to_string(limits.max_config_bytes));
     }
     if (!offer.config_json.empty() && !offer.listed) {
       return Malformed(where, what + ": carries a config but is not listed");
     }
   }
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
-std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& entry,
-                                     std::string_view cluster, const WireLimits& limits) {
+absl::Status CheckIdentity(const RowName& where, const IdentityEntry& entry,
+                           std::string_view cluster, const WireLimits& limits) {
   const Identity& identity = *entry.identity;
   if (identity.id != entry.id) {
     return Malformed(where, "identity id " + Quote(identity.id) + " differs from row id");
   }
   if (identity.cluster != cluster) {
-    return Refusal{RefusalKind::kWrongCluster, where.str() + ": cluster " +
-                                                   Quote(identity.cluster) + " is not ours (" +
-                                                   Quote(cluster) + ")"};
+    return absl::Status(kWrongCluster, where.str() + ": cluster " + Quote(identity.cluster) +
+                                           " is not ours (" + Quote(cluster) + ")");
   }
   if (!IsValidSemver(identity.version)) {
     return Malformed(where, "version " + Quote(identity.version) + " is not a semantic version");
@@ -126,14 +123,13 @@ std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& 
   }
   if (identity.protocol == 0) return Malformed(where, "protocol version is missing");
   if (identity.services.size() > limits.max_services) {
-    return Refusal{RefusalKind::kTooLarge,
-                   where.str() + ": " + std::to_string(identity.services.size()) +
-                       " services, over the limit of " + std::to_string(limits.max_services)};
+    return absl::Status(kTooLarge, where.str() + ": " + std::to_string(identity.services.size()) +
+                                       " services, over the limit of " +
+                                       std::to_string(limits.max_services));
   }
   if (identity.traits.size() > limits.max_names || identity.hostable.size() > limits.max_names) {
-    return Refusal{RefusalKind::kTooLarge, where.str() + ": more than " +
-                                               std::to_string(limits.max_names) +
-                                               " traits or hostable services"};
+    return absl::Status(kTooLarge, where.str() + ": more than " + std::to_string(limits.max_names) +
+                                       " traits or hostable services");
   }
   for (const ServiceRecord& service : identity.services) {
     for (auto [field, value] : {std::pair<std::string_view, std::string_view>{"service name",
@@ -141,7 +137,9 @@ std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& 
                                 {"service state", service.state},
                                 {"service endpoint", service.endpoint},
                                 {"service detail", service.detail}}) {
-      if (auto refusal = CheckString(where, field, value, limits)) return refusal;
+      if (absl::Status refused = CheckString(where, field, value, limits); !refused.ok()) {
+        return refused;
+      }
     }
     if (service.name.empty()) return Malformed(where, "a service has no name");
     // An epoch out of range (the service's or the hand-over's) costs that
@@ -153,30 +151,36 @@ std::optional<Refusal> CheckIdentity(const RowName& where, const IdentityEntry& 
   }
   for (const auto* names : {&identity.traits, &identity.hostable}) {
     for (const std::string& name : *names) {
-      if (auto refusal = CheckString(where, "trait or service name", name, limits)) return refusal;
+      absl::Status refused = CheckString(where, "trait or service name", name, limits);
+      if (!refused.ok()) return refused;
     }
   }
   return CheckOffers(where, identity, limits);
 }
 
-std::optional<Refusal> CheckEntry(const RowName& where, const IdentityEntry& entry,
-                                  std::string_view cluster, const WireLimits& limits) {
+absl::Status CheckEntry(const RowName& where, const IdentityEntry& entry, std::string_view cluster,
+                        const WireLimits& limits) {
   if (!IsValidNodeId(entry.id)) return Malformed(where, "id " + Quote(entry.id) + " is not valid");
   if (entry.counters.incarnation == 0) return Malformed(where, "incarnation is 0");
   if (entry.identity && entry.revision == 0) {
     return Malformed(where, "carries an identity but revision 0");
   }
   if (entry.identity) return CheckIdentity(where, entry, cluster, limits);
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
-                                            std::string_view cluster,
-                                            const WireLimits& limits) {
+bool IsRefusal(absl::StatusCode code) {
+  return code == kMalformed || code == kWrongCluster || code == kTooLarge || code == kSpoofed;
+}
+
+absl::Status ValidateIdentityList(const IdentityListMessage& message, std::string_view cluster,
+                                  const WireLimits& limits) {
   if (!message.sender.identity) return Malformed("sender", "carries no identity");
-  if (auto refusal = CheckEntry("sender", message.sender, cluster, limits)) return refusal;
+  if (absl::Status refused = CheckEntry("sender", message.sender, cluster, limits); !refused.ok()) {
+    return refused;
+  }
   // A sender's own counters at the ceiling could never grow again: it is
   // broken or lying. (A relayed row out of range costs only that row.)
   if (message.sender.counters.incarnation > kMaxCounter ||
@@ -187,14 +191,13 @@ std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
                                    ")");
   }
   if (message.identity_list.size() > limits.max_entries) {
-    return Refusal{RefusalKind::kTooLarge,
-                   "identity list has " + std::to_string(message.identity_list.size()) +
-                       " entries, over the limit of " + std::to_string(limits.max_entries)};
+    return absl::Status(kTooLarge,
+                        "identity list has " + std::to_string(message.identity_list.size()) +
+                            " entries, over the limit of " + std::to_string(limits.max_entries));
   }
   for (size_t i = 0; i < message.identity_list.size(); ++i) {
-    if (auto refusal = CheckEntry(RowName(i), message.identity_list[i], cluster, limits)) {
-      return refusal;
-    }
+    absl::Status refused = CheckEntry(RowName(i), message.identity_list[i], cluster, limits);
+    if (!refused.ok()) return refused;
   }
   // Duplicates, found by sorting the ids (one allocation, not one per row).
   std::vector<std::pair<std::string_view, size_t>> ids;
@@ -210,18 +213,7 @@ std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
       return Malformed(RowName(ids[k].second - 1), "id " + Quote(ids[k].first) + " appears twice");
     }
   }
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
-bool IsValidSemver(std::string_view version) {
-  // The regular expression published with the specification.
-  static const std::regex kSemver(
-      R"(^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*))"
-      R"((?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?)"
-      R"((?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$)");
-  constexpr size_t kMaxVersionBytes = 64;
-  if (version.empty() || version.size() > kMaxVersionBytes) return false;
-  return std::regex_match(version.begin(), version.end(), kSemver);
-}
-
-}  // namespace domian
+}  // namespace domian::membership

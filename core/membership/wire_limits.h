@@ -4,13 +4,12 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
-#include <string>
 #include <string_view>
 
-#include "core/membership/identity.h"
+#include "core/common/status.h"
+#include "core/model/identity.h"
 
-namespace domian {
+namespace domian::membership {
 
 // Caps on what one peer may tell us. Generous for a home (tens of nodes,
 // a handful of services each) yet small enough that a hostile or broken
@@ -31,25 +30,29 @@ struct WireLimits {
 inline constexpr size_t kMaxMessageBytes = 512 * 1024;
 inline constexpr size_t kTransportMessageBytes = 4 * 1024 * 1024;
 
-enum class RefusalKind {
-  kMalformed,       // gRPC INVALID_ARGUMENT
-  kWrongCluster,    // gRPC FAILED_PRECONDITION
-  kTooLarge,        // gRPC RESOURCE_EXHAUSTED
-  kSpoofed,         // gRPC PERMISSION_DENIED
-};
+// Why a message is refused, as the status code the sender gets back
+// (gRPC's codes, so the RPC layer answers with the status as it is). A
+// refused message changes nothing; OK means accepted.
+//   kMalformed:    a field is missing, out of range or not what it says
+//   kWrongCluster: the sender belongs to another cluster (a configuration
+//                  mistake on one side, not an attack)
+//   kTooLarge:     over a limit (one of the above, the message size, the
+//                  peer table's size)
+//   kSpoofed:      the sender claims an id that is another node's
+inline constexpr absl::StatusCode kMalformed = absl::StatusCode::kInvalidArgument;
+inline constexpr absl::StatusCode kWrongCluster = absl::StatusCode::kFailedPrecondition;
+inline constexpr absl::StatusCode kTooLarge = absl::StatusCode::kResourceExhausted;
+inline constexpr absl::StatusCode kSpoofed = absl::StatusCode::kPermissionDenied;
 
-struct Refusal {
-  RefusalKind kind;
-  std::string message;  // names the offending row and field
-};
+// Whether `code` is one of the refusals above (as opposed to a peer that
+// did not answer): worth a warning, since a configuration is wrong
+// somewhere.
+bool IsRefusal(absl::StatusCode code);
 
 // Validates a whole message for a node of `cluster`. Returns the first
-// problem, or nullopt when every row is well formed.
-std::optional<Refusal> ValidateIdentityList(const IdentityListMessage& message,
-                                            std::string_view cluster,
-                                            const WireLimits& limits);
+// problem (its message names the offending row and field), or OK when
+// every row is well formed.
+absl::Status ValidateIdentityList(const IdentityListMessage& message, std::string_view cluster,
+                                  const WireLimits& limits);
 
-// Semantic Versioning 2.0.0 (https://semver.org), e.g. "1.4.0-rc.1+build.7".
-bool IsValidSemver(std::string_view version);
-
-}  // namespace domian
+}  // namespace domian::membership

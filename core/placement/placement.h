@@ -27,12 +27,13 @@
 // rank nothing and configure nothing (its epochs still count).
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,9 +42,11 @@
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/status.h"
 #include "core/config/node_config.h"
-#include "core/membership/identity.h"
 #include "core/membership/peer_table.h"
+#include "core/model/identity.h"
+#include "core/model/service_state.h"
 #include "core/placement/ranking.h"
 
 namespace domian::placement {
@@ -51,7 +54,7 @@ namespace domian::placement {
 // How often the cluster view is read again; bounds how late placement
 // reacts to a peer's death on top of the failure detector itself.
 inline constexpr std::chrono::milliseconds kRoundInterval{100};
-// With a view generation to watch (SetViewGeneration), a round whose
+// With a view generation to watch (Options::view_generation), a round whose
 // cluster view has not changed and that nobody poked is skipped, down to
 // one round per this interval for placement's own timers (migrate_after,
 // failed_hold: seconds to minutes, so up to this much later is harmless).
@@ -74,9 +77,13 @@ static_assert(kHandOverConfirmTimeout + kHandOverStartDeadline < kHandOverDeadli
 // more is a broken or hostile sender pushing epochs towards the top.
 inline constexpr uint64_t kMaxHandOverEpochLead = 16;
 // Largest state a HandOver carries: what a plugin may save
-// (plugins::kMaxStateBytes, kept equal), so any state that can be saved
+// (services::kMaxStateBytes, kept equal), so any state that can be saved
 // can be handed over.
 inline constexpr size_t kMaxHandOverStateBytes = size_t{1} << 20;
+// Largest configuration a HandOver carries: a service's configuration is
+// at most 4 KiB where it is written (WireLimits::max_config_bytes), so
+// this only bounds what a broken sender can make a receiver hold.
+inline constexpr size_t kMaxHandOverConfigBytes = size_t{1} << 20;
 
 // `epoch` + `step`, at most kMaxEpoch: "one above every epoch seen" must
 // never wrap around to 0 (every peer refuses an identity above the range,
@@ -85,17 +92,13 @@ inline constexpr size_t kMaxHandOverStateBytes = size_t{1} << 20;
 // there (one step per start or move).
 uint64_t EpochAfter(uint64_t epoch, uint64_t step = 1);
 
-// Service states that claim ownership: whoever reports one of these runs
-// (or is about to run, or is moving) the service.
-bool IsClaim(std::string_view state);
-
-// The services of this node, as placement needs them (PluginHost in the
+// The services of this node, as placement needs them (ServiceHost in the
 // daemon).
 class LocalServices {
  public:
   struct Status {
     std::string name;
-    std::string state;  // starting | running | restarting | failed | stopped
+    ServiceState state = ServiceState::kStopped;
     std::string detail;
     std::string endpoint;  // "name=host:port,..." as the plugin published them
   };
@@ -134,18 +137,25 @@ struct HandOverRequest {
   std::string config_json;
 };
 
-// How the old owner reaches the new one (gRPC in the daemon).
+// What is wrong with `request` by itself, before a lane or placement's
+// own state is involved: INVALID_ARGUMENT ("malformed hand-over: ...")
+// for a field no honest sender writes, RESOURCE_EXHAUSTED for a state
+// over kMaxHandOverStateBytes. OK when placement may look at it.
+absl::Status CheckHandOverRequest(const HandOverRequest& request);
+
+// How the old owner reaches the new one (routing::ServiceRouter in the
+// daemon).
 class HandOverTransport {
  public:
   virtual ~HandOverTransport() = default;
-  // Blocks until the receiver runs it; "" on success, else why not.
-  virtual std::string HandOver(const std::string& address, const HandOverRequest& request) = 0;
+  // Blocks until the receiver runs it; OK, or why not.
+  virtual absl::Status HandOver(const std::string& address, const HandOverRequest& request) = 0;
 };
 
 // This node and its peers, as Membership knows them.
 struct ClusterView {
   Identity self;
-  std::vector<PeerView> peers;
+  std::vector<membership::PeerView> peers;
 };
 
 // Where placement reads the cluster (Membership in the daemon).
@@ -165,7 +175,7 @@ class ClusterSource {
 struct Claim {
   std::string node;
   std::string address;
-  std::string state;
+  ServiceState state = ServiceState::kUnknown;
   uint64_t epoch = 0;
   std::string endpoint;
   // While state is handing-over: to which node, under which epoch.
@@ -178,7 +188,7 @@ struct Explanation {
   std::string service;
   std::string placement;  // singleton | per-node | "" when no node has its plugin
   bool wanted = false;
-  std::string state;      // placed | waiting | unplaced | not wanted
+  PlacementState state = PlacementState::kNotWanted;  // placed, waiting, unplaced, not wanted
   std::string detail;
   std::vector<std::string> chosen;
   std::vector<Claim> running;
@@ -189,7 +199,7 @@ struct Explanation {
 // A wanted service that runs nowhere, for `domianctl services`.
 struct Unrun {
   std::string service;
-  std::string state;  // waiting | unplaced | starting (placed, about to start)
+  PlacementState state = PlacementState::kUnplaced;  // waiting, unplaced or starting
   std::string node;   // where it is about to start, when starting
   std::string detail;
 };
@@ -198,8 +208,12 @@ class Placement {
  public:
   struct Options {
     std::string cluster;
-    std::vector<ServiceConfig> services;  // this node's YAML
-    PlacementTimings timings;
+    std::vector<config::ServiceConfig> services;  // this node's YAML
+    config::PlacementTimings timings;
+    // Where to read whether the cluster view changed (Membership's
+    // ViewGeneration): rounds that would read the same view are skipped
+    // as kQuietRoundInterval allows. Unset: every round runs.
+    std::function<uint64_t()> view_generation;
   };
 
   // `on_change` runs (without locks held) after every round and every
@@ -210,13 +224,6 @@ class Placement {
   ~Placement();  // Stop()
   Placement(const Placement&) = delete;
   Placement& operator=(const Placement&) = delete;
-
-  // Where to read whether the cluster view changed (Membership's
-  // ViewGeneration): rounds that would read the same view are skipped as
-  // kQuietRoundInterval allows. Unset: every round runs. Before Start().
-  void SetViewGeneration(std::function<uint64_t()> generation) {
-    view_generation_ = std::move(generation);
-  }
 
   void Start();
   // Stops deciding (services keep running; the daemon stops them after).
@@ -234,9 +241,9 @@ class Placement {
   void RunOnce();
 
   // A peer hands us `request.service`. Blocks until it runs here (or
-  // failed); "" on success, else the reason (with a gRPC code in `code`).
-  // Confirms the hand-over with the sender first (see HandOverRequest).
-  std::string AcceptHandOver(const HandOverRequest& request, int& code);
+  // failed); OK, or why not (logged). Confirms the hand-over with the
+  // sender first (see HandOverRequest).
+  absl::Status AcceptHandOver(const HandOverRequest& request);
 
   // For this node's identity.
   std::vector<ServiceRecord> Records() const;
@@ -256,29 +263,58 @@ class Placement {
   };
   struct Observed;  // one round's reading of the cluster
 
-  Observed Observe();  // requires mu_
+  Observed Observe() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Keeps the configuration `seen` found for each service from a live node
   // (`best`: its rank and node), and fills in a remembered one where no
-  // live node gives any. Requires mu_.
+  // live node gives any.
   void RememberConfigs(
-      Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best);
+      Observed& seen, const std::map<std::string, std::tuple<int, int64_t, std::string>>& best)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
   // Whether the loop's next round has anything new to read (loop thread).
   bool RoundDue();
-  // The move to make after the round, if any: service and target.
-  std::optional<std::pair<std::string, std::string>> Reconcile(Observed& seen);
-  // Why `request` cannot be taken (with its gRPC code), or "" when it can
-  // as far as `seen` tells. `confirmed`: `seen` holds the sender's own
-  // word, so its record for the service is checked too. Requires mu_.
-  std::string RefuseHandOver(const HandOverRequest& request, const Observed& seen,
-                             bool confirmed, int& code) const;
+  // What a round (or an accepted hand-over) does to this node's services.
+  // Decided under mu_, where local_ already records the outcome; applied
+  // after mu_ is released (Apply), because a plugin may take seconds to
+  // start and an isolated one up to ~15 s to stop, and Records, Offers,
+  // Explain and the services list must not wait for that.
+  struct Action {
+    enum class Kind { kStart, kStop, kMove };
+    Kind kind;
+    std::string service;
+    uint64_t epoch = 0;        // kStart
+    std::string config_json;   // kStart
+    std::optional<std::string> state;  // kStart: replaces the saved state
+    std::string node;          // kMove: to
+  };
+
+  // The round's decisions, in order; at most one move (last).
+  std::vector<Action> Reconcile(Observed& seen) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the starts and stops of `actions` (not the move).
+  void Apply(const std::vector<Action>& actions) ABSL_EXCLUSIVE_LOCKS_REQUIRED(apply_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Why `request` cannot be taken, or OK when it can as far as `seen`
+  // tells. `confirmed`: `seen` holds the sender's own word, so its record
+  // for the service is checked too.
+  absl::Status RefuseHandOver(const HandOverRequest& request, const Observed& seen,
+                              bool confirmed) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands `service` to `node`. When the node does not take it: runs it
   // here again, or (leaving) just leaves it stopped. True when moved.
+  // Takes apply_mu_ for the stop and a restart, never across the call.
   bool MoveTo(const std::string& service, const std::string& node, const Observed& seen,
-              bool leaving = false);
-  void StartHere(const std::string& service, uint64_t epoch, const std::string& config_json,
-                 const std::optional<std::string>& state);  // requires mu_
-  void StopHere(const std::string& service, const std::string& why);  // requires mu_
+              bool leaving = false) ABSL_LOCKS_EXCLUDED(apply_mu_, mu_);
+  // Records a start or stop in local_ and returns the action that does
+  // it.
+  Action StartHere(const std::string& service, uint64_t epoch, const std::string& config_json,
+                   const std::optional<std::string>& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Action StopHere(const std::string& service, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits until `service` is running or failed here (nullopt: gone), up
+  // to `deadline`: woken by Poke(), which the node calls on every change
+  // of a local service.
+  std::optional<ServiceState> AwaitStarted(const std::string& service, std::string& detail,
+                                          std::chrono::steady_clock::time_point deadline)
+      ABSL_LOCKS_EXCLUDED(loop_mu_);
   void Changed();
 
   Options options_;
@@ -289,31 +325,39 @@ class Placement {
   const Clock& clock_;
   MonoTime started_at_;
 
-  // Held for a whole round and while a HandOver is accepted: local starts
-  // and stops never interleave. Never held across an outgoing HandOver,
-  // so two nodes moving services to each other cannot wait on each other.
-  mutable std::mutex mu_;
-  std::map<std::string, Local> local_;            // services this node owns
-  std::map<std::string, MonoTime> gave_up_;       // service -> until
+  // Held while actions are applied (a round's, an accepted hand-over's,
+  // a move's stop and restart): local starts and stops never interleave.
+  // Never held across an outgoing HandOver, so two nodes moving services
+  // to each other cannot wait on each other. Taken before mu_.
+  absl::Mutex apply_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Guards what placement knows (local_ and the maps below); held while a
+  // round reads the cluster and decides, never while a plugin starts or
+  // stops.
+  mutable absl::Mutex mu_;
+  std::map<std::string, Local> local_ ABSL_GUARDED_BY(mu_);  // services this node owns
+  std::map<std::string, MonoTime> gave_up_ ABSL_GUARDED_BY(mu_);  // service -> until
   struct RememberedConfig {
     std::string node;  // the live node it came from
     std::string config;
   };
-  std::map<std::string, RememberedConfig> last_config_;  // by service
-  std::map<std::pair<std::string, std::string>, MonoTime> refused_;  // (service, node) -> until
+  std::map<std::string, RememberedConfig> last_config_ ABSL_GUARDED_BY(mu_);  // by service
+  // (service, node) -> until
+  std::map<std::pair<std::string, std::string>, MonoTime> refused_ ABSL_GUARDED_BY(mu_);
   struct AliveSince {
     uint64_t incarnation;
     MonoTime since;
   };
-  std::map<std::string, AliveSince> alive_since_;  // peers alive without a break
+  // Peers alive without a break.
+  std::map<std::string, AliveSince> alive_since_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> leaving_{false};               // Stop() was called
 
-  std::mutex loop_mu_;
-  std::condition_variable loop_cv_;
-  bool stopping_ = false;
-  bool poked_ = false;
+  absl::Mutex loop_mu_;
+  absl::CondVar loop_cv_;  // stop, a poke
+  bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
+  bool poked_ ABSL_GUARDED_BY(loop_mu_) = false;
+  // Every Poke(): what a waiting hand-over watches.
+  uint64_t pokes_ ABSL_GUARDED_BY(loop_mu_) = 0;
   // The loop thread's own: what its last round read, and when.
-  std::function<uint64_t()> view_generation_;
   std::optional<uint64_t> round_generation_;
   MonoTime last_round_;
   std::thread loop_;

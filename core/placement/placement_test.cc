@@ -29,7 +29,9 @@ class FakeServices final : public LocalServices {
   void Start(const std::string& service, const std::string& config_json, uint64_t epoch,
              const std::optional<std::string>& state) override {
     if (state) value[service] = *state;
-    running[service] = {service, crash.contains(service) ? "failed" : "running", "", ""};
+    running[service] = {service, crash.contains(service) ? ServiceState::kFailed
+                                                         : ServiceState::kRunning,
+                        "", ""};
     last_epoch[service] = epoch;
     configs[service] = config_json;
     ++starts;
@@ -61,10 +63,18 @@ class FakeServices final : public LocalServices {
 
 class World;
 
+// A hand-over's answer as the tests compare it: "" when taken, else the
+// reason, with its gRPC code in `code`.
+std::string Answer(Placement& placement, const HandOverRequest& request, int& code) {
+  const absl::Status status = placement.AcceptHandOver(request);
+  code = static_cast<int>(status.code());
+  return std::string(status.message());
+}
+
 struct Node {
   std::string id;
   std::vector<std::string> traits;
-  std::vector<ServiceConfig> yaml;
+  std::vector<config::ServiceConfig> yaml;
   uint64_t incarnation = 1;
   bool alive = true;
   FakeServices services;
@@ -81,7 +91,7 @@ class World final : public HandOverTransport {
   static constexpr Millis kMigrateAfter{10000};
   static constexpr Millis kSettle{2000};
 
-  Node& Add(const std::string& id, std::vector<ServiceConfig> yaml,
+  Node& Add(const std::string& id, std::vector<config::ServiceConfig> yaml,
             std::vector<std::string> traits = {}) {
     auto node = std::make_unique<Node>();
     node->id = id;
@@ -148,12 +158,11 @@ class World final : public HandOverTransport {
     return owners;
   }
 
-  std::string HandOver(const std::string& address, const HandOverRequest& request) override {
+  absl::Status HandOver(const std::string& address, const HandOverRequest& request) override {
     ++handovers;
     Node& target = *nodes_.at(address);
-    if (!target.alive || refuse_handovers) return "unreachable";
-    int code = 0;
-    return target.placement->AcceptHandOver(request, code);
+    if (!target.alive || refuse_handovers) return absl::UnavailableError("unreachable");
+    return target.placement->AcceptHandOver(request);
   }
 
   FakeClock clock;
@@ -214,7 +223,7 @@ class World final : public HandOverTransport {
       if (id == self.id || unknown.contains({id, self.id}) || unknown.contains({self.id, id})) {
         continue;
       }
-      PeerView peer;
+      membership::PeerView peer;
       peer.identity = node->published;
       peer.state = node->alive && !Cut(id, self.id) ? PeerState::kAlive : PeerState::kDead;
       peer.counters.incarnation = node->incarnation;
@@ -226,8 +235,8 @@ class World final : public HandOverTransport {
   std::map<std::string, std::unique_ptr<Node>> nodes_;
 };
 
-ServiceConfig Wants(const std::string& service, RunMode run, int64_t weight = 0,
-                    std::string config = "{}") {
+config::ServiceConfig Wants(const std::string& service, RunMode run, int64_t weight = 0,
+                            std::string config = "{}") {
   return {.name = service, .run = run, .weight = weight, .config_json = std::move(config)};
 }
 
@@ -356,37 +365,37 @@ TEST_F(PlacementTest, AHandOverTheSenderDoesNotConfirmIsRefused) {
                           .state = "garbage", .config_json = R"({"relay":"10.6.6.6"})"};
   int code = 0;
   // The owner, which is not moving it.
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "node a does not hand lights to this node under epoch 2: asked just now, it says "
             "running under epoch 1");
   EXPECT_EQ(code, 7);
   EXPECT_EQ(world_.confirms, 1);
   // A live node that does not run it.
   request.from = "c";
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "node c does not run lights (asked just now)");
   EXPECT_EQ(code, 7);
   // A stranger is refused before anyone is asked.
   request.from = "intruder";
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "'intruder' is not a live peer of this node");
   EXPECT_EQ(code, 7);
   EXPECT_EQ(world_.confirms, 2);
   // The owner moving it, but to another node, or under another epoch.
   request.from = "a";
   SaysHandingOver(world_, *a_, "lights", "c", 2);
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "node a does not hand lights to this node under epoch 2: asked just now, it says "
             "handing-over to 'c' under epoch 2");
   EXPECT_EQ(code, 7);
   SaysHandingOver(world_, *a_, "lights", "b", 3);
-  EXPECT_THAT(b_->placement->AcceptHandOver(request, code),
+  EXPECT_THAT(Answer(*b_->placement, request, code),
               ::testing::HasSubstr("it says handing-over to 'b' under epoch 3"));
   EXPECT_EQ(code, 7);
   // The right record, but the sender does not answer when asked.
   SaysHandingOver(world_, *a_, "lights", "b", 2);
   world_.silent = {"a"};
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "node a did not confirm it: not a live peer, or no answer within 2000 ms");
   EXPECT_EQ(code, 7);
 
@@ -410,7 +419,7 @@ TEST_F(PlacementTest, AHandedOverEpochIsAboveEveryKnownOneAndNotFarAbove) {
   auto hand_to_b = [&](uint64_t epoch) {
     SaysHandingOver(world_, *a_, "lights", "b", epoch);
     request.epoch = epoch;
-    return b_->placement->AcceptHandOver(request, code);
+    return Answer(*b_->placement, request, code);
   };
   // The one that split the cluster: the sender's own word, but 2^62.
   EXPECT_EQ(hand_to_b(kMaxEpoch), "epoch 4611686018427387904 is more than 16 above 1, the "
@@ -420,7 +429,7 @@ TEST_F(PlacementTest, AHandedOverEpochIsAboveEveryKnownOneAndNotFarAbove) {
   // Past the range altogether: refused before anyone is asked.
   const int confirms = world_.confirms;
   request.epoch = kMaxEpoch + 1;
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "epoch 4611686018427387905 is out of range (1 to 4611686018427387904)");
   EXPECT_EQ(code, 11);
   EXPECT_EQ(world_.confirms, confirms);
@@ -447,7 +456,7 @@ TEST_F(PlacementTest, AHandOverFromANodeThatIsNotTheNewestOwnerIsRefused) {
   // c says it runs it too, under the same epoch as a.
   SaysItRuns(world_, *c_, "lights", 1);
   SaysHandingOver(world_, *a_, "lights", "b", 2);
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "node c runs lights under epoch 1, not below a's 1");
   EXPECT_EQ(code, 10);
   c_->lie = nullptr;
@@ -455,7 +464,7 @@ TEST_F(PlacementTest, AHandOverFromANodeThatIsNotTheNewestOwnerIsRefused) {
   // A late one: a gave up on the move and runs it again under epoch 3.
   SaysItRuns(world_, *a_, "lights", 3);
   const int confirms = world_.confirms;
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "node a runs lights under epoch 3");
+  EXPECT_EQ(Answer(*b_->placement, request, code), "node a runs lights under epoch 3");
   EXPECT_EQ(code, 10);
   EXPECT_EQ(world_.confirms, confirms) << "refused on what b knew already";
   EXPECT_EQ(b_->services.starts, 0);
@@ -468,30 +477,30 @@ TEST_F(PlacementTest, HandOversThatCannotBeTakenHereAreRefusedBeforeAskingTheSen
                           .state = std::string(kMaxHandOverStateBytes + 1, 'x'),
                           .config_json = "{}"};
   int code = 0;
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "its state is 1048577 bytes, over the limit of 1048576");
   EXPECT_EQ(code, 8);
   request.state = "1";
   // A per-node service is each node's own.
   request.service = "speaker";
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code),
+  EXPECT_EQ(Answer(*b_->placement, request, code),
             "speaker is a per-node service: each node runs its own");
   EXPECT_EQ(code, 9);
   // Another cluster's.
   request.service = "lights";
   request.cluster = "next-door";
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "cluster 'next-door' is not ours");
+  EXPECT_EQ(Answer(*b_->placement, request, code), "cluster 'next-door' is not ours");
   EXPECT_EQ(code, 9);
   // A stopping node takes nothing.
   request.cluster = "home";
   b_->placement->Stop();
-  EXPECT_EQ(b_->placement->AcceptHandOver(request, code), "this node is stopping");
+  EXPECT_EQ(Answer(*b_->placement, request, code), "this node is stopping");
   EXPECT_EQ(code, 14);
   EXPECT_EQ(world_.confirms, 0);
   // The same one, confirmed and within every limit, is taken.
-  EXPECT_NE(c_->placement->AcceptHandOver(request, code), "") << "c is not the node a names";
+  EXPECT_NE(Answer(*c_->placement, request, code), "") << "c is not the node a names";
   SaysHandingOver(world_, *a_, "lights", "c", 2);
-  EXPECT_EQ(c_->placement->AcceptHandOver(request, code), "");
+  EXPECT_EQ(Answer(*c_->placement, request, code), "");
   EXPECT_EQ(c_->services.value["lights"], "1");
 }
 
@@ -640,7 +649,7 @@ TEST_F(PlacementTest, TraitBoundServiceIsUnplacedWithoutItsHostAndReturnsWithIt)
   world_.Pass(3s);
   EXPECT_THAT(world_.Owners("heating"), IsEmpty());
   const Explanation why = b_->placement->Explain("heating");
-  EXPECT_EQ(why.state, "unplaced");
+  EXPECT_EQ(why.state, PlacementState::kUnplaced);
   EXPECT_THAT(why.verdicts,
               ElementsAre(::testing::Field(&Verdict::reason, "not alive"),
                           ::testing::Field(&Verdict::reason, "missing trait w1")));
@@ -656,7 +665,7 @@ TEST_F(PlacementTest, AWantedServiceWithNoHostIsReportedUnplaced) {
   const auto unrun = a_->placement->UnrunServices();
   ASSERT_EQ(unrun.size(), 1u);
   EXPECT_EQ(unrun[0].service, "heating");
-  EXPECT_EQ(unrun[0].state, "unplaced");
+  EXPECT_EQ(unrun[0].state, PlacementState::kUnplaced);
   const Explanation why = a_->placement->Explain("heating");
   ASSERT_EQ(why.verdicts.size(), 1u);
   EXPECT_EQ(why.verdicts[0].reason, "missing trait w1");
@@ -683,9 +692,9 @@ TEST_F(PlacementTest, AServiceWhoseDependencyRunsNowhereWaits) {
   const auto unrun = a_->placement->UnrunServices();
   ASSERT_EQ(unrun.size(), 2u);
   EXPECT_EQ(unrun[0].service, "lights");
-  EXPECT_EQ(unrun[0].state, "unplaced");
+  EXPECT_EQ(unrun[0].state, PlacementState::kUnplaced);
   EXPECT_EQ(unrun[1].service, "scenes");
-  EXPECT_EQ(unrun[1].state, "waiting");
+  EXPECT_EQ(unrun[1].state, PlacementState::kWaiting);
   EXPECT_EQ(unrun[1].detail, "waiting for lights");
 }
 
@@ -822,10 +831,10 @@ class PlacementLoopTest : public ::testing::Test {
   static constexpr Millis kSettle{2000};
 
   void Make(bool watch_generation) {
-    placement_ = std::make_unique<Placement>(
-        Placement::Options{.cluster = "home", .timings = {.settle = kSettle}}, services_,
-        handovers_, cluster_, [] {}, clock_);
-    if (watch_generation) placement_->SetViewGeneration([this] { return generation_.load(); });
+    Placement::Options options{.cluster = "home", .timings = {.settle = kSettle}};
+    if (watch_generation) options.view_generation = [this] { return generation_.load(); };
+    placement_ = std::make_unique<Placement>(std::move(options), services_, handovers_, cluster_,
+                                             [] {}, clock_);
     placement_->Start();
   }
 
@@ -846,7 +855,9 @@ class PlacementLoopTest : public ::testing::Test {
   }
 
   class NoHandOvers final : public HandOverTransport {
-    std::string HandOver(const std::string&, const HandOverRequest&) override { return "none"; }
+    absl::Status HandOver(const std::string&, const HandOverRequest&) override {
+      return absl::UnavailableError("none");
+    }
   };
   // A node alone, counting how often its view is read.
   class CountingCluster final : public ClusterSource {

@@ -4,6 +4,17 @@
 #include <tuple>
 
 namespace domian::placement {
+
+std::string_view PlacementStateName(PlacementState state) {
+  switch (state) {
+    case PlacementState::kPlaced: return "placed";
+    case PlacementState::kWaiting: return "waiting";
+    case PlacementState::kUnplaced: return "unplaced";
+    case PlacementState::kNotWanted: return "not wanted";
+    case PlacementState::kStarting: return "starting";
+  }
+  return "unplaced";
+}
 namespace {
 
 // The node's preference for `service`: as written, or `allow` with
@@ -99,17 +110,17 @@ Decision Decide(const ServiceSpec& service, const std::vector<NodeView>& nodes,
 
   for (const std::string& dependency : service.depends) {
     if (!running_anywhere.contains(dependency)) {
-      decision.state = "waiting";
+      decision.state = PlacementState::kWaiting;
       decision.detail = "waiting for " + dependency;
       return decision;
     }
   }
   if (candidates.empty()) {
-    decision.state = "unplaced";
+    decision.state = PlacementState::kUnplaced;
     decision.detail = "no node can host it";
     return decision;
   }
-  decision.state = "placed";
+  decision.state = PlacementState::kPlaced;
   if (service.kind == Kind::kSingleton) {
     decision.owners.push_back(candidates.front().node->id);
   } else {

@@ -23,9 +23,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "core/config/node_config.h"
+#include "core/model/values.h"
 
 namespace domian::placement {
 
@@ -65,10 +66,21 @@ struct Verdict {
   std::string reason;  // e.g. "no plugin", "missing trait camera", "never", "rank 2"
 };
 
+// Where a wanted service stands in the cluster, as `domianctl explain`
+// and `domianctl services` show it.
+enum class PlacementState {
+  kPlaced,     // it has its node(s)
+  kWaiting,    // a dependency runs nowhere yet
+  kUnplaced,   // no node can run it
+  kNotWanted,  // no live node lists it, and nothing wanted depends on it
+  kStarting,   // placed, about to start on its node (runs nowhere yet)
+};
+// "placed", "waiting", "unplaced", "not wanted", "starting".
+std::string_view PlacementStateName(PlacementState state);
+
 struct Decision {
   std::string service;
-  // placed | waiting (a dependency runs nowhere) | unplaced (no candidate)
-  std::string state;
+  PlacementState state = PlacementState::kUnplaced;  // placed, waiting or unplaced
   std::vector<std::string> owners;  // the best first; one for a singleton
   std::vector<Verdict> verdicts;    // every node, candidates in rank order first
   std::string detail;               // e.g. "waiting for hue-bridge"

@@ -36,7 +36,7 @@ TEST(RankingTest, ASingletonGoesToTheBestCandidate) {
   Prefer(b, "lights", RunMode::kPrefer, 1);
   Prefer(c, "lights", RunMode::kPrefer, 5);
   const Decision decision = Decide(kLights, {a, b, c}, {});
-  EXPECT_EQ(decision.state, "placed");
+  EXPECT_EQ(decision.state, PlacementState::kPlaced);
   EXPECT_THAT(decision.owners, ElementsAre("c"));  // prefer beats allow, then weight
   EXPECT_EQ(ReasonFor(decision, "c"), "rank 1 (prefer, weight 5, running 0)");
   EXPECT_EQ(ReasonFor(decision, "a"), "lower rank 3 (allow, weight 50, running 0)");
@@ -75,7 +75,7 @@ TEST(RankingTest, NodesThatCannotHostAreRefusedWithTheReason) {
   crashed.traits = {"camera"};
   crashed.gave_up = {"camera"};
   const Decision decision = Decide(camera, {no_plugin, no_trait, never, dead, crashed}, {});
-  EXPECT_EQ(decision.state, "unplaced");
+  EXPECT_EQ(decision.state, PlacementState::kUnplaced);
   EXPECT_TRUE(decision.owners.empty());
   EXPECT_EQ(ReasonFor(decision, "a"), "no plugin");
   EXPECT_EQ(ReasonFor(decision, "b"), "missing trait camera");
@@ -99,7 +99,7 @@ TEST(RankingTest, AServiceWaitsForItsDependencies) {
   const ServiceSpec scenes{"scenes", Kind::kSingleton, {}, {"lights"}};
   NodeView a = Node("a", {"scenes", "lights"});
   const Decision waiting = Decide(scenes, {a}, {});
-  EXPECT_EQ(waiting.state, "waiting");
+  EXPECT_EQ(waiting.state, PlacementState::kWaiting);
   EXPECT_EQ(waiting.detail, "waiting for lights");
   EXPECT_TRUE(waiting.owners.empty());
   EXPECT_THAT(Decide(scenes, {a}, {"lights"}).owners, ElementsAre("a"));

@@ -4,6 +4,8 @@
 // domiand goes away (PR_SET_PDEATHSIG), or when its plugin crashes it.
 //
 //   domian-plugin-host --plugin FILE --service NAME --state-dir DIR --socket PATH
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -11,21 +13,21 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
 
 #include "core/common/logging.h"
+#include "core/common/status.h"
 #include "core/common/utf8.h"
-#include "core/plugins/plugin_instance.h"
-#include "core/plugins/plugin_library.h"
+#include "core/services/plugin_instance.h"
+#include "core/services/plugin_library.h"
+#include "core/services/plugin_status.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace po = boost::program_options;
 namespace v1 = domian::v1;
-using domian::plugins::CallResult;
-using domian::plugins::PluginInstance;
-using domian::plugins::PluginLibrary;
+using domian::services::PluginInstance;
+using domian::services::PluginLibrary;
+using domian::services::PluginStatusOf;
 
 namespace {
 
@@ -39,13 +41,13 @@ class HostService final : public v1::PluginHostProcess::Service {
 
   grpc::Status Start(grpc::ServerContext*, const v1::PluginStartRequest* request,
                      v1::PluginResult* response) override {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (stopping_) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "stopped");
     if (instance_) return Fail(response, DOMIAN_ERR_INVALID_ARGUMENT, "already started");
-    domian::plugins::HostCallbacks callbacks;
+    domian::services::HostCallbacks callbacks;
     callbacks.publish_endpoint = [this](const std::string& name,
                                         const std::optional<std::string>& endpoint) {
-      std::lock_guard guard(endpoints_mu_);
+      absl::MutexLock guard(&endpoints_mu_);
       if (endpoint) {
         endpoints_[name] = *endpoint;
       } else {
@@ -55,13 +57,11 @@ class HostService final : public v1::PluginHostProcess::Service {
     callbacks.emit_event = [this](const std::string& name, const std::string& json) {
       spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
     };
-    auto started = domian::plugins::StartInstance(
+    auto started = domian::services::StartInstance(
         library_, request->config_json(), state_dir_, std::move(callbacks),
         request->has_state() ? std::optional<std::string>(request->state()) : std::nullopt);
-    if (auto* failure = std::get_if<CallResult>(&started)) {
-      return Fail(response, failure->status, failure->output);
-    }
-    instance_ = std::move(std::get<std::shared_ptr<PluginInstance>>(started));
+    if (!started.ok()) return Fail(response, started.status());
+    instance_ = *std::move(started);
     response->set_status(DOMIAN_OK);
     return grpc::Status::OK;
   }
@@ -70,20 +70,14 @@ class HostService final : public v1::PluginHostProcess::Service {
                       v1::PluginResult* response) override {
     const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
-    const CallResult result = instance->Invoke(request->command(), request->args_json());
-    response->set_status(result.status);
-    response->set_output(result.output);
-    return grpc::Status::OK;
+    return Answer(response, instance->Invoke(request->command(), request->args_json()));
   }
 
   grpc::Status SaveState(grpc::ServerContext*, const v1::PluginEmpty*,
                          v1::PluginResult* response) override {
     const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
-    const CallResult result = instance->SaveState();
-    response->set_status(result.status);
-    response->set_output(result.output);
-    return grpc::Status::OK;
+    return Answer(response, instance->SaveState());
   }
 
   grpc::Status Health(grpc::ServerContext*, const v1::PluginEmpty*,
@@ -96,13 +90,13 @@ class HostService final : public v1::PluginHostProcess::Service {
     }
     // Never waits for a call in progress (IsolatedService ends a stuck one
     // at the call deadline).
-    const CallResult result = instance->CheckHealth();
+    const absl::Status health = instance->CheckHealth();
     // Plugin text: domiand cannot parse a reply whose strings are not
     // UTF-8, and would take the host for unresponsive.
-    response->set_status(result.status);
-    response->set_detail(domian::ToValidUtf8(result.output));
+    response->set_status(PluginStatusOf(health));
+    response->set_detail(domian::ToValidUtf8(domian::StatusMessage(health)));
     response->set_has_state(instance->has_state());
-    std::lock_guard guard(endpoints_mu_);
+    absl::MutexLock guard(&endpoints_mu_);
     for (const auto& [name, endpoint] : endpoints_) {
       (*response->mutable_endpoints())[name] = domian::ToValidUtf8(endpoint);
     }
@@ -115,47 +109,59 @@ class HostService final : public v1::PluginHostProcess::Service {
   grpc::Status Stop(grpc::ServerContext*, const v1::PluginEmpty*, v1::PluginEmpty*) override {
     std::shared_ptr<PluginInstance> instance;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       stopping_ = true;
       instance = std::move(instance_);
     }
     if (instance) instance->Stop();
     instance.reset();
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       stopped_ = true;
     }
-    stopped_cv_.notify_all();
+    stopped_cv_.SignalAll();
     return grpc::Status::OK;
   }
 
   void WaitStopped() {
-    std::unique_lock lock(mu_);
-    stopped_cv_.wait(lock, [this] { return stopped_; });
+    absl::MutexLock lock(&mu_);
+    while (!stopped_) stopped_cv_.Wait(&mu_);
   }
 
  private:
   std::shared_ptr<PluginInstance> Instance() {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     return instance_;
   }
+  // The plugin's answer travels as the plugin gave it (a domian_status and
+  // its message); domiand maps it to a code on its side.
   static grpc::Status Fail(v1::PluginResult* response, domian_status status,
                            const std::string& message) {
     response->set_status(status);
     response->set_output(message);
     return grpc::Status::OK;
   }
+  static grpc::Status Fail(v1::PluginResult* response, const absl::Status& status) {
+    return Fail(response, PluginStatusOf(status), domian::StatusMessage(status));
+  }
+  static grpc::Status Answer(v1::PluginResult* response,
+                             const absl::StatusOr<std::string>& result) {
+    if (!result.ok()) return Fail(response, result.status());
+    response->set_status(DOMIAN_OK);
+    response->set_output(*result);
+    return grpc::Status::OK;
+  }
 
   std::shared_ptr<const PluginLibrary> library_;
   std::string state_dir_;
-  std::mutex mu_;  // guards instance_, stopping_, stopped_
-  std::condition_variable stopped_cv_;
+  absl::Mutex mu_;
+  absl::CondVar stopped_cv_;
   // Shared with the calls in flight, so Stop never frees it under one.
-  std::shared_ptr<PluginInstance> instance_;
-  bool stopping_ = false;  // Stop came: no Start any more
-  bool stopped_ = false;   // the plugin is stopped: the process may end
-  std::mutex endpoints_mu_;
-  std::map<std::string, std::string> endpoints_;
+  std::shared_ptr<PluginInstance> instance_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // Stop came: no Start any more
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;   // the plugin is stopped: the process may end
+  absl::Mutex endpoints_mu_;
+  std::map<std::string, std::string> endpoints_ ABSL_GUARDED_BY(endpoints_mu_);
 };
 
 }  // namespace
@@ -182,12 +188,11 @@ int main(int argc, char** argv) {
   domian::SetupLogging(
       domian::ParseLogLevel(args["log-level"].as<std::string>()).value_or(spdlog::level::info));
   auto loaded = PluginLibrary::Load(args["plugin"].as<std::string>());
-  if (auto* error = std::get_if<std::string>(&loaded)) {
-    spdlog::error("plugin refused: {}", *error);
+  if (!loaded.ok()) {
+    spdlog::error("plugin refused: {}", domian::StatusMessage(loaded.status()));
     return kExitRefused;
   }
-  HostService service(std::get<std::shared_ptr<const PluginLibrary>>(loaded),
-                      args["state-dir"].as<std::string>());
+  HostService service(*std::move(loaded), args["state-dir"].as<std::string>());
   const std::string socket = args["socket"].as<std::string>();
   ::unlink(socket.c_str());
   grpc::ServerBuilder builder;

@@ -1,6 +1,6 @@
 // domian-plugin-host as domiand runs it: a real process serving
 // PluginHostProcess on a Unix socket, with the test plugins
-// (core/plugins/test_plugins). Its calls arrive on gRPC's threads, so a
+// (tests/plugins). Its calls arrive on gRPC's threads, so a
 // Stop can come while Invoke, SaveState and Health are running. Built
 // with the asan preset (as CI builds), a call that touches a destroyed
 // instance makes the process exit with AddressSanitizer's report, which
@@ -26,12 +26,14 @@
 #include <thread>
 #include <vector>
 
+#include "core/services/testing/temp_folder.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
-namespace domian {
+namespace domian::plugin_host {
 namespace {
 
 namespace bp = boost::process;
+using services::testing::TempFolder;
 using namespace std::chrono_literals;
 
 const std::filesystem::path kHostBinary = DOMIAN_PLUGIN_HOST_BUILT;
@@ -45,22 +47,6 @@ constexpr auto kExitDeadline = 10s;
 std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
   return std::chrono::system_clock::now() + delay;
 }
-
-class TempFolder {
- public:
-  TempFolder() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "domian-plugin-host-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempFolder() { std::filesystem::remove_all(path_); }
-  TempFolder(const TempFolder&) = delete;
-  TempFolder& operator=(const TempFolder&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Keeps a process (and every thread it starts) on one CPU, as on a
 // single-core Pi Zero: a thread that wakes another is then often
@@ -135,7 +121,7 @@ class HostProcess {
   }
 
  private:
-  TempFolder folder_;
+  TempFolder folder_{"domian-plugin-host"};
   std::filesystem::path socket_;
   std::filesystem::path log_;
   bp::child child_;
@@ -379,4 +365,4 @@ TEST(PluginHostProcess, TextThatIsNotUtf8ReachesDomiandRepaired) {
 }
 
 }  // namespace
-}  // namespace domian
+}  // namespace domian::plugin_host

@@ -88,7 +88,7 @@ v1::IdentityEntry ToProto(const IdentityEntry& entry) {
   return out;
 }
 
-v1::PeerInfo ToProto(const PeerView& peer) {
+v1::PeerInfo ToProto(const membership::PeerView& peer) {
   v1::PeerInfo out;
   *out.mutable_identity() = ToProto(peer.identity);
   out.set_state(ToProto(peer.state));
@@ -167,6 +167,29 @@ IdentityListMessage FromProto(const v1::ShareIdentityListRequest& request) {
 
 IdentityListMessage FromProto(const v1::ShareIdentityListResponse& response) {
   return ReadMessage(response);
+}
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return {static_cast<grpc::StatusCode>(status.code()), std::string(status.message())};
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return {static_cast<absl::StatusCode>(status.error_code()), status.error_message()};
+}
+
+std::string CallerHost(const std::string& peer) {
+  std::string_view rest = peer;
+  for (const std::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
+  }
+  if (rest.starts_with('[')) {
+    const size_t close = rest.find(']');
+    return std::string(rest.substr(1, close == std::string_view::npos ? rest.npos : close - 1));
+  }
+  const size_t colon = rest.rfind(':');
+  return std::string(colon == std::string_view::npos ? rest : rest.substr(0, colon));
 }
 
 }  // namespace domian::rpc

@@ -31,9 +31,9 @@ Identity MakeIdentity(const std::string& id, int port) {
 
 using Snapshot = std::map<std::string, std::tuple<Counters, PeerState, Identity, bool>>;
 
-Snapshot Take(const PeerTable& table) {
+Snapshot Take(const membership::PeerTable& table) {
   Snapshot out;
-  for (const PeerView& peer : table.Peers()) {
+  for (const membership::PeerView& peer : table.Peers()) {
     out[peer.identity.id] = {peer.counters, peer.state, peer.identity, peer.left};
   }
   return out;
@@ -44,9 +44,9 @@ class MergeProperty : public ::testing::TestWithParam<uint32_t> {
   void SetUp() override {
     random_.seed(GetParam());
     for (int i = 0; i < 6; ++i) {
-      senders_.push_back(std::make_unique<PeerTable>(MakeIdentity("n" + std::to_string(i), 7000 + i),
-                                                     1 + static_cast<uint64_t>(i), clock_,
-                                                     MembershipTimings{}));
+      senders_.push_back(std::make_unique<membership::PeerTable>(
+          MakeIdentity("n" + std::to_string(i), 7000 + i), 1 + static_cast<uint64_t>(i), clock_,
+          config::MembershipTimings{}));
     }
   }
 
@@ -124,26 +124,28 @@ class MergeProperty : public ::testing::TestWithParam<uint32_t> {
 
   FakeClock clock_;
   std::mt19937 random_;
-  std::vector<std::unique_ptr<PeerTable>> senders_;
+  std::vector<std::unique_ptr<membership::PeerTable>> senders_;
 };
 
 TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
-  PeerTable target(MakeIdentity("target", 6999), 100, clock_, MembershipTimings{});
+  membership::PeerTable target(MakeIdentity("target", 6999), 100, clock_,
+                               config::MembershipTimings{});
   std::map<std::string, Counters> highest;  // per peer, while it stays in the table
   uint64_t incarnation = target.self_counters().incarnation;
   int refused = 0, merged = 0;
   for (int i = 0; i < kMessages; ++i) {
-    PeerTable& sender = *senders_[Pick(senders_.size())];
+    membership::PeerTable& sender = *senders_[Pick(senders_.size())];
     if (Pick(3) == 0) {
       clock_.Advance(std::chrono::milliseconds(Pick(400)));
       sender.Tick();
       target.Tick();
     }
     // Senders also gossip among themselves so lists carry second-hand rows.
-    PeerTable& other = *senders_[Pick(senders_.size())];
+    membership::PeerTable& other = *senders_[Pick(senders_.size())];
     if (&other != &sender) {
-      other.Merge(sender.MessageFor(other.self().id), MessageOrigin::Request());
-      sender.Merge(other.MessageFor(sender.self().id), MessageOrigin::Reply(other.self().address));
+      other.Merge(sender.MessageFor(other.self().id), membership::MessageOrigin::Request());
+      sender.Merge(other.MessageFor(sender.self().id),
+                   membership::MessageOrigin::Reply(other.self().address));
     }
     v1::ShareIdentityListRequest request;
     ToProto(sender.MessageFor(Pick(2) ? "target" : ""), request);
@@ -152,14 +154,14 @@ TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
     const Snapshot before = Take(target);
     // As a request (a claim), or as the reply to a call the target made
     // to the sender's address (its own word, unless spoiled).
-    const MessageOrigin origin = Pick(2) ? MessageOrigin::Request()
-                                         : MessageOrigin::Reply(sender.self().address);
-    const MergeOutcome outcome = target.Merge(FromProto(request), origin);
+    const membership::MessageOrigin origin = Pick(2) ? membership::MessageOrigin::Request()
+                                         : membership::MessageOrigin::Reply(sender.self().address);
+    const membership::MergeOutcome outcome = target.Merge(FromProto(request), origin);
     const Snapshot after = Take(target);
-    if (outcome.refusal) {
+    if (!outcome.status.ok()) {
       ++refused;
       ASSERT_EQ(before, after) << "message " << i << " was refused but changed the table: "
-                               << outcome.refusal->message;
+                               << StatusMessage(outcome.status);
     } else {
       ++merged;
     }
@@ -179,7 +181,7 @@ TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
       ASSERT_LE(std::get<0>(entry).incarnation, kMaxCounter) << id;
       ASSERT_LE(std::get<0>(entry).heartbeat, kMaxCounter) << id;
     }
-    ASSERT_LE(target.size(), PeerTable::kMaxPeers);
+    ASSERT_LE(target.size(), membership::PeerTable::kMaxPeers);
   }
   // The spoiling must exercise both paths, or the test proves little.
   EXPECT_GT(refused, kMessages / 20);
@@ -187,10 +189,12 @@ TEST_P(MergeProperty, InvariantsHoldForSpoiledMessages) {
 }
 
 TEST_P(MergeProperty, RandomBytesNeverCrashTheDecoder) {
-  PeerTable target(MakeIdentity("target", 6999), 100, clock_, MembershipTimings{});
+  membership::PeerTable target(MakeIdentity("target", 6999), 100, clock_,
+                               config::MembershipTimings{});
   // A list with rows for every sender, so mutations hit every field kind.
   for (auto& other : senders_) {
-    senders_[0]->Merge(other->MessageFor(""), MessageOrigin::Reply(other->self().address));
+    senders_[0]->Merge(other->MessageFor(""),
+                       membership::MessageOrigin::Reply(other->self().address));
   }
   v1::ShareIdentityListRequest valid;
   ToProto(senders_[0]->MessageFor(""), valid);
@@ -219,10 +223,11 @@ TEST_P(MergeProperty, RandomBytesNeverCrashTheDecoder) {
     if (!request.ParseFromString(bytes)) continue;
     ++parsed;
     const Snapshot before = Take(target);
-    const MergeOutcome outcome =
-        target.Merge(FromProto(request), Pick(2) ? MessageOrigin::Request()
-                                                 : MessageOrigin::Reply(senders_[0]->self().address));
-    if (outcome.refusal) {
+    const membership::MergeOutcome outcome =
+        target.Merge(FromProto(request),
+                     Pick(2) ? membership::MessageOrigin::Request()
+                             : membership::MessageOrigin::Reply(senders_[0]->self().address));
+    if (!outcome.status.ok()) {
       ASSERT_EQ(before, Take(target));
     }
   }

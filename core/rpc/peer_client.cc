@@ -1,39 +1,11 @@
 // Asynchronous ShareIdentityList calls on the gRPC callback API.
 #include "core/rpc/peer_client.h"
 
-#include "core/membership/wire_limits.h"
 #include "core/rpc/convert.h"
 
 namespace domian::rpc {
 
-grpc::ChannelArguments DomainChannelArguments() {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
-  args.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffMinMs);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kConnectTimeoutMs);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kReconnectBackoffMaxMs);
-  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  // Bandwidth probing pings suit bulk transfers, not a few hundred bytes
-  // five times a second: they only cost CPU here.
-  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  return args;
-}
-
-std::shared_ptr<v1::Domain::Stub> PeerClient::StubFor(const std::string& address) {
-  std::lock_guard lock(mu_);
-  auto& stub = stubs_[address];
-  if (!stub) {
-    stub = v1::Domain::NewStub(grpc::CreateCustomChannel(
-        address, grpc::InsecureChannelCredentials(), DomainChannelArguments()));
-  }
-  return stub;
-}
-
-void PeerClient::Forget(const std::string& address) {
-  std::lock_guard lock(mu_);
-  stubs_.erase(address);
-}
+void PeerClient::Forget(const std::string& address) { channels_.Forget(address); }
 
 namespace {
 
@@ -42,7 +14,7 @@ namespace {
 class ShareCall final : public EventLoop::Tag {
  public:
   ShareCall(std::shared_ptr<v1::Domain::Stub> stub, TrafficCounters& traffic,
-            PeerTransport::Done done)
+            membership::PeerTransport::Done done)
       : stub_(std::move(stub)), traffic_(traffic), done_(std::move(done)) {}
 
   void Start(const IdentityListMessage& message, Millis deadline, grpc::CompletionQueue* queue) {
@@ -59,10 +31,9 @@ class ShareCall final : public EventLoop::Tag {
     if (status_.ok()) {
       const size_t bytes = response_.ByteSizeLong();
       traffic_.bytes_received += bytes;
-      done_(PeerTransport::Reply{FromProto(response_), bytes});
+      done_(membership::PeerTransport::Reply{FromProto(response_), bytes});
     } else {
-      done_(PeerTransport::Failure{static_cast<int>(status_.error_code()),
-                                   status_.error_message()});
+      done_(FromGrpc(status_));
     }
     delete this;
   }
@@ -70,7 +41,7 @@ class ShareCall final : public EventLoop::Tag {
  private:
   std::shared_ptr<v1::Domain::Stub> stub_;
   TrafficCounters& traffic_;
-  PeerTransport::Done done_;
+  membership::PeerTransport::Done done_;
   grpc::ClientContext context_;
   v1::ShareIdentityListRequest request_;
   v1::ShareIdentityListResponse response_;
@@ -82,7 +53,7 @@ class ShareCall final : public EventLoop::Tag {
 
 void PeerClient::ShareIdentityList(const std::string& address, IdentityListMessage message,
                                    Millis deadline, Done done) {
-  auto* call = new ShareCall(StubFor(address), traffic_, std::move(done));
+  auto* call = new ShareCall(channels_.Stub(address, Channels::Purpose::kMembership), traffic_, std::move(done));
   call->Start(message, deadline, loop_.queue());
 }
 

@@ -3,7 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "core/common/net.h"
-#include "core/rpc/peer_client.h"
+#include "core/rpc/channels.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::rpc {

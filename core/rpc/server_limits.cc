@@ -3,7 +3,7 @@
 #include <grpcpp/resource_quota.h>
 
 #include "core/membership/wire_limits.h"
-#include "core/rpc/peer_client.h"
+#include "core/rpc/channels.h"
 
 namespace domian::rpc {
 namespace {
@@ -25,8 +25,8 @@ void ApplyServerLimits(grpc::ServerBuilder& builder) {
     return made;
   }();
   builder.SetResourceQuota(*quota);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kTransportMessageBytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(kTransportMessageBytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(membership::kTransportMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(membership::kTransportMessageBytes));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, Millis(kMaxConnectionIdle));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, Millis(kMaxConnectionAge));

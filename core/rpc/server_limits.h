@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstddef>
 
-#include "core/plugins/isolated_service.h"
+#include "core/services/isolated_service.h"
 
 namespace domian::rpc {
 
@@ -34,7 +34,7 @@ inline constexpr std::chrono::minutes kMaxConnectionIdle{5};
 // whose request never completes, is released within age + grace.
 inline constexpr std::chrono::minutes kMaxConnectionAge{10};
 inline constexpr std::chrono::seconds kMaxConnectionAgeGrace =
-    plugins::kCallDeadline + std::chrono::seconds(10);
+    services::kCallDeadline + std::chrono::seconds(10);
 // The server pings a connection that has been quiet this long, and closes
 // it if the ping is not answered in time: a client that vanished (a laptop
 // closed mid-call) does not hold its streams until the connection's age.

@@ -25,7 +25,7 @@
 #include <thread>
 
 #include "plugins/camera/jpeg.h"
-#include "plugins/camera/scripted_video_device.h"
+#include "tests/support/camera/scripted_video_device.h"
 
 namespace domian::camera {
 namespace {

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "plugins/camera/scripted_video_device.h"
+#include "tests/support/camera/scripted_video_device.h"
 
 namespace domian::camera {
 namespace {

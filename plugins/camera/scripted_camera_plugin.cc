@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "plugins/camera/camera_service.h"
-#include "plugins/camera/scripted_video_device.h"
+#include "tests/support/camera/scripted_video_device.h"
 
 namespace domian::camera {
 namespace {

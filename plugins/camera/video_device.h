@@ -1,10 +1,10 @@
 // VideoDevice: the few kernel calls a V4L2 capture makes (open, ioctl,
 // mmap, poll, close), behind an interface so tests can put a scripted
-// driver (scripted_video_device.h) where the kernel would be: the build
-// machines have no camera and cannot load vivid. Everything V4L2 itself
-// means (which ioctl, in which order, what the answers say) stays with the
-// caller; an implementation only passes calls through and reports errors
-// as -errno, never by throwing.
+// driver (tests/support/camera/scripted_video_device.h) where the kernel
+// would be: the build machines have no camera and cannot load vivid.
+// Everything V4L2 itself means (which ioctl, in which order, what the
+// answers say) stays with the caller; an implementation only passes calls
+// through and reports errors as -errno, never by throwing.
 #pragma once
 
 #include <sys/types.h>

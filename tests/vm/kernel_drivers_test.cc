@@ -23,8 +23,8 @@
 #include <future>
 #include <thread>
 
-#include "plugins/camera/scripted_video_device.h"
 #include "tests/support/alsa/alsa_test_config.h"
+#include "tests/support/camera/scripted_video_device.h"
 #include "tests/support/cluster.h"
 #include "tests/support/mjpeg_client.h"
 

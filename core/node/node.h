@@ -1,0 +1,119 @@
+// Node: one domain, everything it runs. It owns its parts as members, in
+// the order they depend on each other, and wires them once, here, with
+// one-way notifications given at construction:
+//
+//   Discovery ──findings──▶ Membership ──peers changed──▶ Placement.Poke
+//   Membership ──lonely──▶ Discovery (browse harder)
+//   ServiceHost ──services changed──▶ Placement.Poke
+//   Placement ──round done──▶ Node.PublishServices ──▶ Membership.UpdateSelf
+//   Placement ──HandOver──▶ ServiceRouter ──▶ RemoteNodes (gRPC)
+//   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
+//
+// Nothing is set late: every part gets what it calls in its constructor;
+// none calls another before Start(), and Stop() ends them in the reverse
+// order, so no notification reaches a part that is gone.
+//
+// Threads: Start() and Stop() on one thread (domiand's main); the parts
+// run their own (see docs/architecture.md, "Threads and locks").
+#pragma once
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "core/common/clock.h"
+#include "core/common/status.h"
+#include "core/config/node_config.h"
+#include "core/discovery/discovery.h"
+#include "core/membership/membership.h"
+#include "core/node/node_state.h"
+#include "core/node/wiring.h"
+#include "core/placement/placement.h"
+#include "core/routing/service_router.h"
+#include "core/rpc/channels.h"
+#include "core/rpc/event_loop.h"
+#include "core/rpc/listener.h"
+#include "core/rpc/node_service.h"
+#include "core/rpc/peer_client.h"
+#include "core/rpc/remote_nodes_client.h"
+#include "core/rpc/traffic.h"
+#include "core/services/service_host.h"
+
+namespace domian::node {
+
+class Node {
+ public:
+  // Opens node.state_dir (creating it if needed) and reads this node's id
+  // and incarnation there; the error names the path when it cannot.
+  // `plugin_host`: the domian-plugin-host binary for isolated services.
+  static absl::StatusOr<std::unique_ptr<Node>> Create(config::NodeConfig config, const Clock& clock,
+                                                      std::filesystem::path plugin_host);
+  ~Node();  // Stop()
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Listens, then starts discovery, membership, the services and
+  // placement. An error (the port is taken, the server cannot start)
+  // says why; what started is stopped by Stop() or the destructor.
+  absl::Status Start();
+  // The goodbye, once: withdraws the mDNS record, hands singletons to
+  // other nodes, stops the services (saving their state), tells peers it
+  // is leaving, closes the server.
+  void Stop();
+
+  // This node as peers know it (its address once bound).
+  Identity self() const { return membership_.Status().self; }
+  // The address a new connection to this node's own port is made to, to
+  // prove it answers (the service manager's watchdog): numeric, as bound.
+  std::string ProbeAddress() const;
+
+ private:
+  // What Create() reads from the state folder before any part is made.
+  struct Stored {
+    NodeState state;
+    Identity self;
+    uint64_t incarnation;
+  };
+  Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
+       Stored stored);
+
+  // This node's identity after every placement round: its services and
+  // offers (Membership ignores an update that changes nothing).
+  void PublishServices();
+
+  config::NodeConfig config_;
+  const Clock& clock_;
+  NodeState state_;
+  Identity initial_self_;
+  const uint64_t incarnation_;
+
+  grpc::ServerBuilder builder_;
+  rpc::EventLoop loop_;
+  rpc::TrafficCounters traffic_;
+  rpc::Channels channels_;
+  rpc::PeerClient peer_client_;
+  rpc::RemoteNodesClient remote_nodes_;
+  membership::Membership membership_;
+  MembershipCluster cluster_;
+  services::ServiceHost service_host_;
+  ServiceHostServices local_services_;
+  routing::ServiceRouter router_;
+  placement::Placement placement_;
+  rpc::NodeService node_service_;
+  DiscoveryToMembership discovered_;
+  // Made by Start(): they need the bound port.
+  std::unique_ptr<discovery::Discovery> discovery_;
+  std::unique_ptr<rpc::Listener> listener_;
+  std::unique_ptr<grpc::Server> server_;
+
+  absl::Mutex publish_mu_;  // orders PublishServices' read-modify-write
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace domian::node

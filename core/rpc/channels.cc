@@ -1,0 +1,41 @@
+#include "core/rpc/channels.h"
+
+#include "core/membership/wire_limits.h"
+
+namespace domian::rpc {
+
+grpc::ChannelArguments DomainChannelArguments() {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(membership::kTransportMessageBytes));
+  args.SetMaxSendMessageSize(static_cast<int>(membership::kTransportMessageBytes));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, kReconnectBackoffMinMs);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, kConnectTimeoutMs);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, kReconnectBackoffMaxMs);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // Bandwidth probing pings suit bulk transfers, not a few hundred bytes
+  // five times a second: they only cost CPU here.
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  return args;
+}
+
+std::shared_ptr<v1::Domain::Stub> Channels::Stub(const std::string& address, Purpose purpose) {
+  absl::MutexLock lock(&mu_);
+  auto& stub = stubs_[{address, purpose}];
+  if (!stub) {
+    grpc::ChannelArguments args = DomainChannelArguments();
+    // A subchannel pool of its own: gRPC would otherwise share one
+    // connection between both channels to the same address.
+    if (purpose == Purpose::kServiceCalls) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stub = v1::Domain::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  }
+  return stub;
+}
+
+void Channels::Forget(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  stubs_.erase({address, Purpose::kMembership});
+  stubs_.erase({address, Purpose::kServiceCalls});
+}
+
+}  // namespace domian::rpc

@@ -1,0 +1,63 @@
+// Channels: the node's one cache of gRPC channels to other nodes, by
+// address. Heartbeats and service calls to a node use channels of their
+// own (each its own connection): a forwarded call or a hand-over may take
+// tens of seconds, and must not take the streams a peer's server allows
+// one connection (server_limits.h) from the heartbeats that keep this
+// node alive in its eyes. Forget drops both when membership forgets the
+// address, so a dead peer's channels stop reconnecting.
+#pragma once
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+
+#include "domian/v1/domian.grpc.pb.h"
+
+namespace domian::rpc {
+
+// Reconnect quickly to a peer that comes back: gRPC's default backoff
+// (1 s growing to 120 s) would leave a restarted peer unreachable from us
+// for minutes. Heartbeats carry their own deadline, so no retries.
+inline constexpr int kReconnectBackoffMinMs = 100;
+inline constexpr int kReconnectBackoffMaxMs = 1000;
+// How long one connection attempt (TCP and the HTTP/2 handshake) may
+// take. gRPC reads this from GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, so it must
+// not follow the 100 ms backoff: a busy peer that takes longer to finish
+// its handshake would see every attempt abandoned and replaced by a new
+// socket, while it holds the abandoned ones until its handshake timeout.
+// A cluster under load then drowns in connections (thousands per daemon
+// were seen with 200 daemons on two cores).
+inline constexpr int kConnectTimeoutMs = 2000;
+// A server gives a connection this long to complete its handshake before
+// closing it (gRPC's default is 120 s), so that sockets clients gave up
+// on are not held for minutes.
+inline constexpr int kServerHandshakeTimeoutMs = 5000;
+
+// Channel arguments shared by the daemon and domianctl.
+grpc::ChannelArguments DomainChannelArguments();
+
+class Channels {
+ public:
+  enum class Purpose {
+    kMembership,    // ShareIdentityList: small, five times a second
+    kServiceCalls,  // forwarded Invoke and HandOver: long
+  };
+
+  // The stub for `address`, made on first use.
+  std::shared_ptr<v1::Domain::Stub> Stub(const std::string& address, Purpose purpose);
+  // Drops every channel to `address`; calls in flight keep theirs.
+  void Forget(const std::string& address);
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::pair<std::string, Purpose>, std::shared_ptr<v1::Domain::Stub>> stubs_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace domian::rpc

@@ -1,0 +1,80 @@
+// NodeService: the gRPC face of a node, serving the proto service
+// domian.v1.Domain (a wire contract, so it keeps its name). A thin layer:
+// each handler converts the request to the core's types, hands it to the
+// part of the node that owns the answer, and converts the answer back.
+//
+//   ShareIdentityList, GetStatus, ListPeers  -> Membership
+//   ListPlugins                               -> ServiceHost's catalog
+//   Invoke                                    -> ServiceRouter
+//   GetServices, Explain                      -> ServiceRouter's queries
+//                                                lane, reading Placement
+//   HandOver                                  -> Placement, in the
+//                                                router's hand-overs lane
+//
+// Calls arrive on the daemon's EventLoop thread. Handlers that may wait
+// (for a plugin, for placement) hand their work to the router's lanes and
+// answer later, from the lane's thread, so heartbeats never wait.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "core/common/clock.h"
+#include "core/discovery/discovery.h"
+#include "core/membership/membership.h"
+#include "core/placement/placement.h"
+#include "core/routing/service_router.h"
+#include "core/rpc/event_loop.h"
+#include "core/rpc/traffic.h"
+#include "core/services/service_host.h"
+#include "domian/v1/domian.grpc.pb.h"
+
+namespace domian::rpc {
+
+class NodeService {
+ public:
+  // What the handlers hand calls to.
+  struct Parts {
+    membership::Membership& membership;
+    routing::ServiceRouter& router;
+    placement::Placement& placement;
+    services::ServiceHost& plugins;
+    const Clock& clock;
+    TrafficCounters& traffic;
+    // Discovery's state for GetStatus; unset when discovery is off.
+    std::function<discovery::DiscoveryStatus()> discovery_status;
+    config::AdvertiseMode advertise_mode = config::AdvertiseMode::kAlways;
+  };
+  using Done = std::function<void(grpc::Status)>;
+
+  explicit NodeService(Parts parts);
+
+  // For grpc::ServerBuilder::RegisterService.
+  grpc::Service* service() { return &service_; }
+  // Starts accepting calls on `loop`; after the server was built.
+  void Serve(EventLoop& loop);
+
+  // The handlers, called by the loop. `call`: who called, until when.
+  grpc::Status ShareIdentityList(const v1::ShareIdentityListRequest& request,
+                                 v1::ShareIdentityListResponse& response);
+  grpc::Status GetStatus(const v1::GetStatusRequest& request, v1::GetStatusResponse& response);
+  grpc::Status ListPeers(const v1::ListPeersRequest& request, v1::ListPeersResponse& response);
+  grpc::Status ListPlugins(const v1::ListPluginsRequest& request,
+                           v1::ListPluginsResponse& response);
+  void GetServices(const routing::CallInfo& call, const v1::GetServicesRequest& request,
+                   v1::GetServicesResponse* response, Done done);
+  void Invoke(const routing::CallInfo& call, const v1::InvokeRequest& request,
+              v1::InvokeResponse* response, Done done);
+  void Explain(const routing::CallInfo& call, const v1::ExplainRequest& request,
+               v1::ExplainResponse* response, Done done);
+  void HandOver(const routing::CallInfo& call, const v1::HandOverRequest& request,
+                v1::HandOverResponse* response, Done done);
+
+ private:
+  v1::Domain::AsyncService service_;
+  Parts parts_;
+  MonoTime started_;
+};
+
+}  // namespace domian::rpc

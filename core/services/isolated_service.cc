@@ -1,0 +1,356 @@
+#include "core/services/isolated_service.h"
+
+#include <absl/synchronization/mutex.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <boost/process.hpp>
+
+#include "core/services/plugin_status.h"
+#include "core/services/saved_state.h"
+#include "domian/v1/plugin_host.grpc.pb.h"
+
+namespace bp = boost::process;
+
+namespace domian::services {
+namespace {
+
+constexpr char kSocketFile[] = "host.sock";
+// A spawned host is asked for a connection in attempts this long, with
+// this pause between them: it is local and serves within milliseconds.
+constexpr std::chrono::milliseconds kConnectAttempt{50};
+constexpr std::chrono::milliseconds kConnectPause{2};
+// How often a host told to stop is looked at until it has exited.
+constexpr std::chrono::milliseconds kExitPoll{10};
+
+std::string ExitDescription(int status) {
+  if (WIFSIGNALED(status)) {
+    return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")";
+  }
+  return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+// A gRPC call's deadline: gRPC keeps it itself, on the system clock.
+std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
+  return std::chrono::system_clock::now() + delay;
+}
+
+// A plugin host's answer: the reply, or the plugin's failure.
+absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
+  if (result.status() == DOMIAN_OK) return result.output();
+  return StatusFromPlugin(result.status(), result.output());
+}
+
+// Boost.Process 1.74 makes the pipe that reports a failed exec with pipe()
+// and marks its write end close-on-exec only afterwards
+// (detail/posix/executor.hpp). A fork from another thread in between hands
+// that write end to the other child for good, and the launch that made the
+// pipe waits for its end forever: a service stuck "starting" (seen when a
+// node starts several at once). Launches take turns at the fork.
+ABSL_CONST_INIT absl::Mutex spawn_mu(absl::kConstInit);
+
+}  // namespace
+
+struct IsolatedService::Process {
+  bp::child child;
+  std::unique_ptr<v1::PluginHostProcess::Stub> stub;
+};
+
+const Clock& DefaultServiceClock() {
+  static const SteadyClock clock;
+  return clock;
+}
+
+IsolatedService::IsolatedService(Options options, std::function<void()> on_change,
+                                 const Clock& clock)
+    : options_(std::move(options)), on_change_(std::move(on_change)), clock_(clock) {}
+
+IsolatedService::~IsolatedService() { Stop(); }
+
+void IsolatedService::Start() {
+  supervisor_ = std::thread([this] { Supervise(); });
+}
+
+void IsolatedService::SetState(ServiceState state, const std::string& detail) {
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_.state = state;
+    snapshot_.detail = detail;
+    if (state != ServiceState::kRunning) snapshot_.endpoints.clear();
+  }
+  if (on_change_) on_change_();
+}
+
+bool IsolatedService::SleepUntil(MonoTime until) {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    const MonoTime now = clock_.Now();
+    if (now >= until) return true;
+    cv_.WaitWithTimeout(
+        &mu_, absl::FromChrono(std::min<std::chrono::nanoseconds>(until - now, kClockRecheck)));
+  }
+  return false;
+}
+
+IsolatedService::Snapshot IsolatedService::Status() const {
+  absl::MutexLock lock(&mu_);
+  return snapshot_;
+}
+
+// The supervising thread spawns every plugin host and also ends it: the
+// host dies with the *thread* that started it (PR_SET_PDEATHSIG follows
+// the parent thread), so this thread outlives each of its hosts.
+void IsolatedService::Supervise() {
+  Run();
+  Shutdown();
+}
+
+void IsolatedService::Run() {
+  RestartBackoff backoff(clock_);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    backoff.Launched();
+    const absl::Status launched = Launch();
+    std::string problem = StatusMessage(launched);
+    if (launched.ok()) {
+      Watch();
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      problem = snapshot_.detail;
+    }
+    const std::optional<std::chrono::milliseconds> delay = backoff.Ended();
+    if (!delay) {
+      const std::string detail = std::to_string(backoff.recent_ends()) + " failures within " +
+                                 std::to_string(kCrashWindow.count()) +
+                                 " s, giving up on this node; last: " + problem;
+      spdlog::error("service {}: {}", options_.service, detail);
+      SetState(ServiceState::kFailed, detail);
+      return;
+    }
+    // The pause runs from the end, not from when the end is reported.
+    const MonoTime restart_at = clock_.Now() + *delay;
+    spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem,
+                 delay->count());
+    SetState(ServiceState::kRestarting, problem);
+    if (!SleepUntil(restart_at)) return;
+  }
+}
+
+absl::Status IsolatedService::Launch() {
+  const std::filesystem::path socket = options_.state_dir / kSocketFile;
+  std::error_code ignored;
+  std::filesystem::remove(socket, ignored);
+  auto process = std::make_shared<Process>();
+  try {
+    absl::MutexLock spawning(&spawn_mu);
+    process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
+                               "--service", options_.service, "--state-dir",
+                               options_.state_dir.string(), "--socket", socket.string(),
+                               "--log-level", spdlog::level::to_string_view(spdlog::get_level()).data(),
+                               bp::std_in < bp::null, bp::std_out > bp::null);
+  } catch (const std::exception& error) {
+    return absl::InternalError("cannot start " + options_.host_binary.string() + ": " +
+                               error.what());
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    process_ = process;
+  }
+  // Serving once the socket answers; the process may also die first.
+  // The host is local and starts in milliseconds: retry the connection
+  // quickly instead of gRPC's default 1 s backoff.
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 5);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  auto channel = grpc::CreateCustomChannel("unix:" + socket.string(),
+                                           grpc::InsecureChannelCredentials(), arguments);
+  const MonoTime until = clock_.Now() + kSpawnDeadline;
+  bool connected = false;
+  while (!connected && clock_.Now() < until && process->child.running()) {
+    connected = std::filesystem::exists(socket) &&
+                channel->WaitForConnected(In(kConnectAttempt));
+    if (!connected) std::this_thread::sleep_for(kConnectPause);
+  }
+  if (!connected) {
+    const bool alive = process->child.running();
+    Reap(/*kill=*/true);
+    if (alive) return absl::DeadlineExceededError("the plugin host did not start serving");
+    return absl::AbortedError("the plugin host " +
+                              ExitDescription(process->child.native_exit_code()) +
+                              " before serving");
+  }
+  process->stub = v1::PluginHostProcess::NewStub(channel);
+  v1::PluginStartRequest request;
+  request.set_config_json(options_.config_json);
+  if (const std::optional<std::string> saved = ReadServiceState(options_.state_dir)) {
+    request.set_state(*saved);
+    request.set_has_state(true);
+  }
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginResult result;
+  const grpc::Status status = process->stub->Start(&context, request, &result);
+  if (!status.ok()) {
+    Reap(/*kill=*/true);
+    return absl::AbortedError("the plugin host died while starting (" + status.error_message() +
+                              ")");
+  }
+  if (const absl::Status started = Outcome(result).status(); !started.ok()) {
+    Reap(/*kill=*/true);
+    return StatusFromPlugin(PluginStatusOf(started), "start failed: " + StatusMessage(started));
+  }
+  spdlog::info("service {} running (plugin host pid {})", options_.service, process->child.id());
+  SetState(ServiceState::kRunning, "");
+  return absl::OkStatus();
+}
+
+void IsolatedService::Watch() {
+  std::shared_ptr<Process> process;
+  {
+    absl::MutexLock lock(&mu_);
+    process = process_;
+  }
+  int missed = 0;
+  while (SleepUntil(clock_.Now() + kHealthInterval)) {
+    if (!process->child.running()) {
+      process->child.wait();
+      const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
+      spdlog::error("service {}: {}", options_.service, how);
+      absl::MutexLock lock(&mu_);
+      snapshot_.detail = how;
+      process_.reset();
+      return;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(In(kHealthDeadline));
+    v1::PluginHealth health;
+    const grpc::Status status = process->stub->Health(&context, v1::PluginEmpty(), &health);
+    if (!status.ok()) {
+      if (++missed < kMaxMissedHealthChecks) continue;
+      const std::string how = "the plugin host stopped answering (" + status.error_message() + ")";
+      spdlog::error("service {}: {}; killing it", options_.service, how);
+      Reap(/*kill=*/true);
+      absl::MutexLock lock(&mu_);
+      snapshot_.detail = how;
+      return;
+    }
+    missed = 0;
+    bool changed = false;
+    {
+      absl::MutexLock lock(&mu_);
+      std::map<std::string, std::string> endpoints(health.endpoints().begin(),
+                                                   health.endpoints().end());
+      const std::string detail =
+          StatusMessage(StatusFromPlugin(health.status(), health.detail()));
+      changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail;
+      snapshot_.endpoints = std::move(endpoints);
+      snapshot_.detail = detail;
+    }
+    if (changed && on_change_) on_change_();
+  }
+}
+
+void IsolatedService::Reap(bool kill) {
+  std::shared_ptr<Process> process;
+  {
+    absl::MutexLock lock(&mu_);
+    process = std::move(process_);
+  }
+  if (!process) return;
+  if (kill && process->child.running()) ::kill(process->child.id(), SIGKILL);
+  std::error_code ignored;
+  process->child.wait(ignored);
+}
+
+void IsolatedService::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.SignalAll();
+  if (supervisor_.joinable()) supervisor_.join();
+  SetState(ServiceState::kStopped, "");
+}
+
+// On the supervising thread: saves the state, asks the host to stop, and
+// kills it if it does not exit in time.
+void IsolatedService::Shutdown() {
+  std::shared_ptr<Process> process;
+  {
+    absl::MutexLock lock(&mu_);
+    process = process_;
+  }
+  if (process && process->stub && process->child.running()) {
+    grpc::ClientContext save_context;
+    save_context.set_deadline(In(kStopDeadline));
+    v1::PluginResult saved;
+    const grpc::Status status = process->stub->SaveState(&save_context, v1::PluginEmpty(), &saved);
+    if (!status.ok()) {
+      spdlog::warn("service {}: state not saved: the plugin host did not answer ({})",
+                   options_.service, status.error_message());
+    } else if (const absl::StatusOr<std::string> state = Outcome(saved); state.ok()) {
+      if (const absl::Status written = WriteServiceState(options_.state_dir, *state);
+          !written.ok()) {
+        spdlog::warn("service {}: state not saved: {}", options_.service,
+                     StatusMessage(written));
+      }
+    } else if (PluginStatusOf(state.status()) != DOMIAN_ERR_NOT_SUPPORTED) {
+      spdlog::warn("service {}: state not saved: {}", options_.service,
+                   StatusMessage(state.status()));
+    }
+    grpc::ClientContext stop_context;
+    stop_context.set_deadline(In(kStopDeadline));
+    v1::PluginEmpty none;
+    process->stub->Stop(&stop_context, v1::PluginEmpty(), &none);
+    const MonoTime until = clock_.Now() + kStopDeadline;
+    while (process->child.running() && clock_.Now() < until) {
+      std::this_thread::sleep_for(kExitPoll);
+    }
+  }
+  Reap(/*kill=*/true);
+}
+
+absl::StatusOr<std::string> IsolatedService::Invoke(const std::string& command,
+                                                    const std::string& args_json) {
+  std::shared_ptr<Process> process;
+  {
+    absl::MutexLock lock(&mu_);
+    process = process_;
+    if (!process || !process->stub || snapshot_.state != ServiceState::kRunning) {
+      return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE,
+                              "the service is " + std::string(ServiceStateName(snapshot_.state)) +
+                                  " on this node" +
+                                  (snapshot_.detail.empty() ? "" : ": " + snapshot_.detail));
+    }
+  }
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginInvokeRequest request;
+  request.set_command(command);
+  request.set_args_json(args_json);
+  v1::PluginResult result;
+  const grpc::Status status = process->stub->Invoke(&context, request, &result);
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // The plugin is called one call at a time, so one that never returns
+    // blocks every later call: replace the process (Watch() restarts it).
+    spdlog::error("service {}: '{}' ran past the {} s call deadline; killing the plugin host",
+                  options_.service, command, kCallDeadline.count());
+    if (process->child.running()) ::kill(process->child.id(), SIGKILL);
+  }
+  if (!status.ok()) {
+    return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "the plugin host did not answer (" +
+                                                        status.error_message() +
+                                                        "); it is restarted");
+  }
+  return Outcome(result);
+}
+
+}  // namespace domian::services

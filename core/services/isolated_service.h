@@ -1,0 +1,107 @@
+// IsolatedService: one service whose plugin runs in a domian-plugin-host
+// process of its own (isolation: process), supervised from here.
+//
+// The process is started with Boost.Process and spoken to over gRPC on a
+// Unix socket in the service's folder. A process that exits, crashes or
+// stops answering its health check (twice in a row) is killed if needed
+// and started again after a pause (RestartBackoff: 100 ms doubling up to
+// 10 s, back to 100 ms once it ran healthy for 30 s); a service that
+// crashes 5 times within a minute is marked failed on this node and left
+// alone. Exit codes and signals are logged. The host process dies with
+// domiand (PR_SET_PDEATHSIG), so none is ever orphaned.
+//
+// Every pause and deadline of its own (restarts, health checks, spawning,
+// stopping) is measured on the clock it is given.
+#pragma once
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/common/clock.h"
+#include "core/model/service_state.h"
+#include "core/services/plugin_instance.h"
+#include "core/services/restart_backoff.h"
+
+namespace domian::services {
+
+inline constexpr std::chrono::milliseconds kHealthInterval{1000};
+inline constexpr std::chrono::milliseconds kHealthDeadline{2000};
+inline constexpr int kMaxMissedHealthChecks = 2;
+inline constexpr std::chrono::seconds kSpawnDeadline{10};   // start to serving
+// Longest plugin call: a command may wait up to 30 s for a person.
+inline constexpr std::chrono::seconds kCallDeadline{40};
+inline constexpr std::chrono::seconds kStopDeadline{5};
+// Longest wait without looking at the clock again: a test's clock moves
+// without waking anyone. As long as a health check's pause, so on the
+// real clock that pause is one wait.
+inline constexpr std::chrono::milliseconds kClockRecheck = kHealthInterval;
+
+// The clock of an owner that passes none: the system's monotonic clock.
+const Clock& DefaultServiceClock();
+
+class IsolatedService {
+ public:
+  struct Options {
+    std::string service;
+    std::filesystem::path plugin;       // the .so
+    std::filesystem::path state_dir;    // the service's folder
+    std::filesystem::path host_binary;  // domian-plugin-host
+    std::string config_json = "{}";
+  };
+  struct Snapshot {
+    // kStarting, kRunning, kRestarting, kFailed or kStopped.
+    ServiceState state = ServiceState::kStarting;
+    std::string detail;
+    std::map<std::string, std::string> endpoints;
+  };
+
+  // `on_change` runs (without locks held) when the snapshot changes.
+  IsolatedService(Options options, std::function<void()> on_change,
+                  const Clock& clock = DefaultServiceClock());
+  ~IsolatedService();  // Stop()
+  IsolatedService(const IsolatedService&) = delete;
+  IsolatedService& operator=(const IsolatedService&) = delete;
+
+  void Start();
+  // Saves the state, stops the plugin and the process (killed if it does
+  // not exit in time).
+  void Stop();
+  // The reply; FAILED_PRECONDITION when the service is not running (or
+  // its host did not answer), else the plugin's answer (StatusFromPlugin).
+  absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json);
+  Snapshot Status() const;
+
+ private:
+  struct Process;
+  void Supervise();
+  void Run();       // launches and restarts until stopping or failed
+  void Shutdown();  // graceful end of the current host
+  // Spawns a host, connects, starts the plugin: OK once it runs, else
+  // why not (the message is the service's detail).
+  absl::Status Launch();
+  void Watch();                       // health checks until the process is gone
+  void Reap(bool kill);
+  void SetState(ServiceState state, const std::string& detail);
+  // Waits until `until` on clock_; false when stopping.
+  bool SleepUntil(MonoTime until) ABSL_LOCKS_EXCLUDED(mu_);
+
+  Options options_;
+  std::function<void()> on_change_;
+  const Clock& clock_;
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // stopping
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  Snapshot snapshot_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<Process> process_ ABSL_GUARDED_BY(mu_);  // the current one, if any
+  std::thread supervisor_;
+};
+
+}  // namespace domian::services

@@ -1,0 +1,261 @@
+#include "core/services/plugin_instance.h"
+
+#include "core/model/values.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace domian::services {
+namespace {
+
+// A domian_out collecting into a string, up to a limit.
+struct Output {
+  domian_out out{};
+  std::string data;
+  size_t limit;
+  bool truncated = false;
+
+  explicit Output(size_t max_bytes) : limit(max_bytes) {
+    out.struct_size = sizeof(domian_out);
+    out.host_data = this;
+    out.write = &Output::Write;
+  }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  static domian_status Write(domian_out* out, const char* bytes, size_t size) {
+    auto* self = static_cast<Output*>(out->host_data);
+    if (bytes == nullptr && size > 0) return DOMIAN_ERR_INVALID_ARGUMENT;
+    const size_t room = self->limit - self->data.size();
+    self->data.append(bytes, std::min(size, room));
+    if (size > room) {
+      self->truncated = true;
+      return DOMIAN_ERR_INVALID_ARGUMENT;
+    }
+    return DOMIAN_OK;
+  }
+};
+
+std::string Bounded(const char* text, size_t limit) {
+  if (text == nullptr) return "";
+  return std::string(text, ::strnlen(text, limit));
+}
+
+// A state call to a plugin without the state extension.
+absl::Status NoState() {
+  return StatusFromPlugin(DOMIAN_ERR_NOT_SUPPORTED, "the plugin keeps no state");
+}
+
+// The outcome of one plugin call that wrote `result` and `error`.
+absl::StatusOr<std::string> Finish(domian_status status, Output& result, Output& error,
+                                   const char* what) {
+  if (status == DOMIAN_OK) {
+    if (result.truncated) {
+      return StatusFromPlugin(DOMIAN_ERR_INTERNAL, std::string(what) +
+                                                       " is larger than the limit of " +
+                                                       std::to_string(result.limit) + " bytes");
+    }
+    return std::move(result.data);
+  }
+  return StatusFromPlugin(status, error.data.empty() ? StatusName(status) : error.data);
+}
+
+}  // namespace
+
+PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library,
+                               HostCallbacks callbacks)
+    : library_(std::move(library)), callbacks_(std::move(callbacks)) {}
+
+absl::StatusOr<std::unique_ptr<PluginInstance>> PluginInstance::Create(
+    std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+    const std::filesystem::path& state_dir, HostCallbacks callbacks) {
+  std::unique_ptr<PluginInstance> self(new PluginInstance(std::move(library), std::move(callbacks)));
+  self->service_name_ = self->library_->description().name;
+  self->state_dir_ = state_dir.string();
+  domian_host& host = self->host_;
+  host.struct_size = sizeof(domian_host);
+  host.abi = {DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR};
+  host.host_data = self.get();
+  host.service_name = self->service_name_.c_str();
+  host.state_dir = self->state_dir_.c_str();
+  host.log = &PluginInstance::Log;
+  host.publish_endpoint = &PluginInstance::PublishEndpoint;
+  host.emit_event = &PluginInstance::EmitEvent;
+  host.get_extension = &PluginInstance::HostExtension;
+
+  Output error(kMaxMessageBytes);
+  domian_instance* instance = nullptr;
+  const domian_status status =
+      self->library_->descriptor().create(&host, config_json.c_str(), &instance, &error.out);
+  if (status != DOMIAN_OK || instance == nullptr) {
+    return StatusFromPlugin(DOMIAN_ERR_INVALID_ARGUMENT,
+                            self->service_name_ + ": create failed (" +
+                                std::string(StatusName(status)) + ")" +
+                                (error.data.empty() ? "" : ": " + error.data));
+  }
+  self->instance_ = instance;
+  // Extensions are looked up once; a plugin of an older minor may lack
+  // fields, so copy what its struct_size covers.
+  const domian_instance_api& api = self->library_->instance_api();
+  if (api.get_extension != nullptr) {
+    const auto* state =
+        static_cast<const domian_state_ext*>(api.get_extension(instance, DOMIAN_EXT_STATE));
+    if (state != nullptr && state->struct_size >= offsetof(domian_state_ext, reserved) &&
+        state->save != nullptr && state->load != nullptr) {
+      std::memcpy(&self->state_ext_, state, std::min<size_t>(state->struct_size, sizeof(domian_state_ext)));
+    }
+    const auto* health =
+        static_cast<const domian_health_ext*>(api.get_extension(instance, DOMIAN_EXT_HEALTH));
+    if (health != nullptr && health->struct_size >= offsetof(domian_health_ext, reserved) &&
+        health->check != nullptr) {
+      std::memcpy(&self->health_ext_, health, std::min<size_t>(health->struct_size, sizeof(domian_health_ext)));
+    }
+  }
+  return self;
+}
+
+PluginInstance::~PluginInstance() {
+  Stop();
+  absl::MutexLock lock(&call_mu_);
+  if (instance_ != nullptr) library_->instance_api().destroy(instance_);
+  instance_ = nullptr;
+}
+
+absl::Status PluginInstance::Start() {
+  absl::MutexLock lock(&call_mu_);
+  if (state_ == State::kStarted) return absl::OkStatus();
+  if (state_ == State::kStopped) return NotStarted();
+  Output none(0), error(kMaxMessageBytes);
+  const domian_status status = library_->instance_api().start(instance_, &error.out);
+  if (status == DOMIAN_OK) state_ = State::kStarted;
+  return Finish(status, none, error, "start").status();
+}
+
+void PluginInstance::Stop() {
+  absl::MutexLock lock(&call_mu_);
+  if (state_ != State::kStarted) return;
+  library_->instance_api().stop(instance_);
+  state_ = State::kStopped;
+}
+
+absl::Status PluginInstance::NotStarted() const {
+  return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, state_ == State::kStopped
+                                                      ? "the service is stopped"
+                                                      : "the service is not started");
+}
+
+absl::StatusOr<std::string> PluginInstance::Invoke(const std::string& command,
+                                                   const std::string& args_json) {
+  absl::MutexLock lock(&call_mu_);
+  if (state_ != State::kStarted) return NotStarted();
+  Output reply(kMaxReplyBytes), error(kMaxMessageBytes);
+  const domian_status status = library_->instance_api().invoke(
+      instance_, command.c_str(), args_json.c_str(), &reply.out, &error.out);
+  return Finish(status, reply, error, "the reply");
+}
+
+absl::StatusOr<std::string> PluginInstance::SaveState() {
+  absl::MutexLock lock(&call_mu_);
+  if (state_ext_.save == nullptr) return NoState();
+  Output data(kMaxStateBytes), error(kMaxMessageBytes);
+  const domian_status status = state_ext_.save(instance_, &data.out, &error.out);
+  return Finish(status, data, error, "the saved state");
+}
+
+absl::Status PluginInstance::LoadState(const std::string& state) {
+  absl::MutexLock lock(&call_mu_);
+  if (state_ext_.load == nullptr) return NoState();
+  Output none(0), error(kMaxMessageBytes);
+  const domian_status status = state_ext_.load(
+      instance_, reinterpret_cast<const uint8_t*>(state.data()), state.size(), &error.out);
+  return Finish(status, none, error, "load").status();
+}
+
+absl::Status PluginInstance::CheckHealth() {
+  // A check never waits behind a long call (a pairing waits 30 s for a
+  // button): while one runs, the last result stands.
+  if (call_mu_.TryLock()) {
+    absl::Status checked = CheckHealthLocked();
+    call_mu_.Unlock();
+    absl::MutexLock health(&health_mu_);
+    last_health_ = checked;
+    return checked;
+  }
+  absl::MutexLock health(&health_mu_);
+  return last_health_;
+}
+
+absl::Status PluginInstance::CheckHealthLocked() {
+  if (state_ != State::kStarted) return NotStarted();
+  if (health_ext_.check == nullptr) return absl::OkStatus();
+  Output detail(kMaxMessageBytes);
+  const domian_status status = health_ext_.check(instance_, &detail.out);
+  return StatusFromPlugin(status, detail.data.empty() ? StatusName(status) : detail.data);
+}
+
+void PluginInstance::Log(const domian_host* host, domian_log_level level, const char* message) {
+  const auto* self = static_cast<const PluginInstance*>(host->host_data);
+  const std::string text = Bounded(message, kMaxMessageBytes);
+  const auto spd = level <= DOMIAN_LOG_TRACE ? spdlog::level::trace
+                   : level == DOMIAN_LOG_DEBUG ? spdlog::level::debug
+                   : level == DOMIAN_LOG_INFO  ? spdlog::level::info
+                   : level == DOMIAN_LOG_WARN  ? spdlog::level::warn
+                                               : spdlog::level::err;
+  spdlog::log(spd, "[{}] {}", self->service_name_, text);
+}
+
+domian_status PluginInstance::PublishEndpoint(const domian_host* host, const char* name,
+                                              const char* endpoint) {
+  const auto* self = static_cast<const PluginInstance*>(host->host_data);
+  const std::string key = Bounded(name, kMaxStringBytes);
+  if (!IsValidServiceName(key)) return DOMIAN_ERR_INVALID_ARGUMENT;
+  std::optional<std::string> value;
+  if (endpoint != nullptr) {
+    value = Bounded(endpoint, kMaxStringBytes);
+    if (value->empty()) return DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  if (self->callbacks_.publish_endpoint) self->callbacks_.publish_endpoint(key, value);
+  return DOMIAN_OK;
+}
+
+domian_status PluginInstance::EmitEvent(const domian_host* host, const char* name,
+                                        const char* json) {
+  const auto* self = static_cast<const PluginInstance*>(host->host_data);
+  const std::string key = Bounded(name, kMaxStringBytes);
+  const std::string body = Bounded(json, kMaxReplyBytes);
+  if (!IsValidServiceName(key) || !nlohmann::json::accept(body)) {
+    return DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  if (self->callbacks_.emit_event) self->callbacks_.emit_event(key, body);
+  return DOMIAN_OK;
+}
+
+absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
+    std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+    const std::filesystem::path& state_dir, HostCallbacks callbacks,
+    const std::optional<std::string>& saved_state) {
+  absl::StatusOr<std::unique_ptr<PluginInstance>> created =
+      PluginInstance::Create(std::move(library), config_json, state_dir, std::move(callbacks));
+  if (!created.ok()) return created.status();
+  std::shared_ptr<PluginInstance> instance = std::move(*created);
+  if (saved_state && instance->has_state()) {
+    const absl::Status loaded = instance->LoadState(*saved_state);
+    if (!loaded.ok()) {
+      spdlog::warn("service {}: saved state not restored: {}", instance->description().name,
+                   StatusMessage(loaded));
+    }
+  }
+  const absl::Status started = instance->Start();
+  if (!started.ok()) {
+    return StatusFromPlugin(PluginStatusOf(started), "start failed: " + StatusMessage(started));
+  }
+  return instance;
+}
+
+const void* PluginInstance::HostExtension(const domian_host* /*host*/, const char* /*id*/) {
+  return nullptr;  // none in ABI 1.0
+}
+
+}  // namespace domian::services

@@ -1,0 +1,122 @@
+// PluginInstance: one running service from a PluginLibrary, inside this
+// process (isolation: inline; the plugin host process runs the same
+// object). It owns the domian_host table the plugin sees, calls the
+// plugin's functions one at a time as the ABI promises, and turns every
+// output into host-owned strings with a size limit.
+#pragma once
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
+#include <domian/plugin.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/common/status.h"
+#include "core/services/plugin_library.h"
+#include "core/services/plugin_status.h"
+
+namespace domian::services {
+
+// Largest reply, error message or saved state taken from a plugin; more
+// is cut off and reported, so a runaway plugin cannot exhaust memory. A
+// saved state travels in a HandOver, which carries at most
+// placement::kMaxHandOverStateBytes (equal to this).
+inline constexpr size_t kMaxReplyBytes = 1 << 20;
+inline constexpr size_t kMaxStateBytes = 1 << 20;
+inline constexpr size_t kMaxMessageBytes = 4096;
+
+// What the plugin asks of the node, reported to its owner. Called on any
+// thread (the plugin's own threads included); must not block for long.
+struct HostCallbacks {
+  // endpoint nullopt: withdrawn.
+  std::function<void(const std::string& name, const std::optional<std::string>& endpoint)>
+      publish_endpoint;
+  std::function<void(const std::string& name, const std::string& json)> emit_event;
+};
+
+class PluginInstance {
+ public:
+  // Creates the instance (the plugin's create) with its configuration.
+  // `state_dir` must exist. A refusal is INVALID_ARGUMENT, whatever the
+  // plugin answered (a configuration it cannot take), and its message
+  // names the service.
+  static absl::StatusOr<std::unique_ptr<PluginInstance>> Create(
+      std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+      const std::filesystem::path& state_dir, HostCallbacks callbacks);
+  ~PluginInstance();  // stops (if started) and destroys
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  // Every failure below is the plugin's answer (or one in its terms) as
+  // StatusFromPlugin makes it: its message as the plugin wrote it, or the
+  // status's name when it wrote none.
+  //
+  // An instance is started at most once: created, started, stopped. The
+  // plugin is called only in the states the ABI allows (plugin.h), so a
+  // call that still holds the instance after Stop is refused with
+  // DOMIAN_ERR_UNAVAILABLE instead of reaching a stopped plugin.
+  absl::Status Start();  // again after Stop: refused
+  void Stop();
+  // The reply; when started.
+  absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json);
+
+  bool has_state() const { return state_ext_.save != nullptr; }
+  bool has_health() const { return health_ext_.check != nullptr; }
+  // The saved state; without the extension DOMIAN_ERR_NOT_SUPPORTED.
+  absl::StatusOr<std::string> SaveState();
+  absl::Status LoadState(const std::string& state);  // before Start
+  // Without the extension: healthy; not started (or stopped):
+  // DOMIAN_ERR_UNAVAILABLE. Never waits: while another call runs (one that
+  // may wait for a person, like a Hue pairing) the plugin cannot be asked,
+  // and the last answer stands.
+  absl::Status CheckHealth();
+
+  const PluginDescription& description() const { return library_->description(); }
+
+ private:
+  enum class State { kCreated, kStarted, kStopped };
+
+  PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks);
+
+  absl::Status CheckHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
+  absl::Status NotStarted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
+
+  static void Log(const domian_host* host, domian_log_level level, const char* message);
+  static domian_status PublishEndpoint(const domian_host* host, const char* name,
+                                       const char* endpoint);
+  static domian_status EmitEvent(const domian_host* host, const char* name, const char* json);
+  static const void* HostExtension(const domian_host* host, const char* id);
+
+  std::shared_ptr<const PluginLibrary> library_;
+  HostCallbacks callbacks_;
+  std::string service_name_;
+  std::string state_dir_;
+  domian_host host_{};  // the plugin holds a pointer to it: this object never moves
+  domian_instance* instance_ = nullptr;
+  domian_state_ext state_ext_{};
+  domian_health_ext health_ext_{};
+  mutable absl::Mutex call_mu_;  // one plugin call at a time per instance
+  // The last health result, read while a call holds call_mu_; never
+  // held together with call_mu_.
+  absl::Mutex health_mu_;
+  absl::Status last_health_ ABSL_GUARDED_BY(health_mu_);
+  State state_ ABSL_GUARDED_BY(call_mu_) = State::kCreated;
+};
+
+// The one way a service's instance comes up, inline (ServiceHost) and in
+// a plugin host process: created with `config_json`, given
+// `saved_state` when there is one and the plugin keeps state (a state the
+// plugin refuses is logged, and the service starts without it), started.
+// On failure, why: Create's refusal, or start's status with "start
+// failed: <its message>".
+absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
+    std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
+    const std::filesystem::path& state_dir, HostCallbacks callbacks,
+    const std::optional<std::string>& saved_state);
+
+}  // namespace domian::services

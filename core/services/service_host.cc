@@ -1,0 +1,340 @@
+#include "core/services/service_host.h"
+
+#include "core/services/saved_state.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace domian::services {
+namespace {
+
+// A file copied into a plugin folder arrives in several events (create,
+// writes, close); one rescan after they settle is enough.
+constexpr std::chrono::milliseconds kSettle{200};
+
+
+}  // namespace
+
+ServiceHost::ServiceHost(Options options, std::function<void()> on_change, const Clock& clock)
+    : options_(std::move(options)),
+      on_change_(std::move(on_change)),
+      clock_(clock),
+      catalog_(options_.dirs) {}
+
+ServiceHost::~ServiceHost() { Stop(); }
+
+void ServiceHost::Start() {
+  // Before placement reads any of them: a poisoned epoch would be
+  // carried into every start and move of the service.
+  RecoverServiceEpochs(options_.state_dir / "services");
+  Rescan();
+  inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (inotify_fd_ < 0 || wake_fd_ < 0) {
+    spdlog::warn("cannot watch the plugin folders (inotify); new plugins need a restart");
+    return;
+  }
+  for (const std::filesystem::path& dir : options_.dirs) {
+    const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |
+                          IN_ATTRIB;
+    if (::inotify_add_watch(inotify_fd_, dir.c_str(), mask) < 0) {
+      spdlog::info("plugin folder {} is not there; plugins dropped into it later need a restart",
+                   dir.string());
+    }
+  }
+  watcher_ = std::thread(
+      [this, first_health = clock_.Now() + kHealthInterval] { Watch(first_health); });
+}
+
+void ServiceHost::Stop() {
+  if (watcher_.joinable()) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof one);
+    watcher_.join();
+  }
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  inotify_fd_ = wake_fd_ = -1;
+  absl::MutexLock lifecycle(&lifecycle_mu_);
+  std::vector<std::shared_ptr<Service>> services;
+  {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+    for (auto& [name, service] : services_) services.push_back(service);
+  }
+  for (const auto& service : services) Shutdown(*service);
+}
+
+void ServiceHost::Watch(MonoTime first_health) {
+  pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  char buffer[4096];
+  MonoTime next_health = first_health;
+  while (true) {
+    // At most kClockRecheck: a test's clock moves without waking poll.
+    const auto wait = std::clamp(
+        std::chrono::duration_cast<std::chrono::milliseconds>(next_health - clock_.Now()),
+        std::chrono::milliseconds(0), kClockRecheck);
+    const int ready = ::poll(fds, 2, static_cast<int>(wait.count()));
+    if (clock_.Now() >= next_health) {
+      CheckInlineHealth();
+      next_health = clock_.Now() + kHealthInterval;
+    }
+    if (ready <= 0) continue;
+    if ((fds[1].revents & POLLIN) != 0) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    // Drain, let the burst settle, drain again, then look.
+    while (::read(inotify_fd_, buffer, sizeof buffer) > 0) {
+    }
+    pollfd wake = {wake_fd_, POLLIN, 0};
+    if (::poll(&wake, 1, static_cast<int>(kSettle.count())) > 0) return;
+    while (::read(inotify_fd_, buffer, sizeof buffer) > 0) {
+    }
+    Rescan();
+  }
+}
+
+void ServiceHost::CheckInlineHealth() {
+  std::vector<std::pair<std::shared_ptr<Service>, std::shared_ptr<PluginInstance>>> inline_services;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, service] : services_) {
+      if (service->instance && service->instance->has_health()) {
+        inline_services.emplace_back(service, service->instance);
+      }
+    }
+  }
+  bool changed = false;
+  for (const auto& [service, instance] : inline_services) {
+    // Never waits for a call; "" when healthy.
+    const std::string detail = StatusMessage(instance->CheckHealth());
+    absl::MutexLock lock(&mu_);
+    if (service->instance != instance || service->status.detail == detail) continue;
+    if (!detail.empty()) spdlog::info("service {}: {}", service->config.name, detail);
+    service->status.detail = detail;
+    changed = true;
+  }
+  if (changed) Changed();
+}
+
+void ServiceHost::Rescan() {
+  const auto changes = catalog_.Scan();
+  for (const auto& change : changes) {
+    if (change.kind == PluginCatalog::Change::Kind::kRefused) {
+      spdlog::warn("plugin refused: {}", change.message);
+    } else {
+      spdlog::info("{}", change.message);
+    }
+  }
+  if (!changes.empty()) Changed();
+}
+
+void ServiceHost::StartService(const std::string& name, const std::string& config_json,
+                              uint64_t epoch, const std::optional<std::string>& state) {
+  absl::MutexLock lifecycle(&lifecycle_mu_);
+  std::shared_ptr<Service> service;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopped_) return;
+    auto& slot = services_[name];
+    if (slot && (slot->instance || slot->isolated)) return;
+    slot = std::make_shared<Service>();
+    slot->config.name = name;
+    for (const config::ServiceConfig& configured : options_.services) {
+      if (configured.name == name) slot->config = configured;
+    }
+    slot->config.config_json = config_json;
+    slot->status.name = name;
+    slot->status.state = ServiceState::kStarting;
+    slot->status.epoch = epoch;
+    service = slot;
+  }
+  const std::filesystem::path dir = ServiceDir(name);
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (const absl::Status kept = WriteServiceEpoch(dir, epoch); !kept.ok()) {
+    spdlog::warn("service {}: cannot keep its epoch: {}", name, StatusMessage(kept));
+  }
+  if (state) {
+    if (const absl::Status written = WriteServiceState(dir, *state); !written.ok()) {
+      spdlog::warn("service {}: the state it came with could not be written: {}", name,
+                   StatusMessage(written));
+    }
+  }
+  Launch(*service);
+  Changed();
+}
+
+std::optional<std::string> ServiceHost::StopService(const std::string& name) {
+  absl::MutexLock lifecycle(&lifecycle_mu_);
+  std::shared_ptr<Service> service;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = services_.find(name);
+    if (it == services_.end()) return std::nullopt;
+    service = it->second;
+    services_.erase(it);
+  }
+  Shutdown(*service);
+  Changed();
+  return ReadServiceState(ServiceDir(name));
+}
+
+uint64_t ServiceHost::LastEpoch(const std::string& service) const {
+  return ReadServiceEpoch(ServiceDir(service));
+}
+
+// Runs without mu_: plugin code (create, start) may call back into the
+// host (publishing an endpoint), and an isolated service reports on its
+// own thread. lifecycle_mu_ keeps starts and stops apart.
+void ServiceHost::Launch(Service& service) {
+  const std::string name = service.config.name;
+  auto fail = [&](const std::string& detail) {
+    spdlog::error("service {}: {}", name, detail);
+    absl::MutexLock lock(&mu_);
+    service.status.state = ServiceState::kFailed;
+    service.status.detail = detail;
+  };
+  const auto library = catalog_.Find(name);
+  if (!library) return fail("no plugin " + name + ".so in the plugin folders");
+  const std::filesystem::path dir = ServiceDir(name);
+  const std::string version = library->description().version;
+
+  if (service.config.isolation == config::Isolation::kProcess) {
+    auto isolated = std::make_shared<IsolatedService>(
+        IsolatedService::Options{.service = name,
+                                 .plugin = library->description().path,
+                                 .state_dir = dir,
+                                 .host_binary = options_.host_binary,
+                                 .config_json = service.config.config_json},
+        [this] { Changed(); }, clock_);
+    {
+      absl::MutexLock lock(&mu_);
+      service.isolated = isolated;
+      service.status.plugin_version = version;
+    }
+    isolated->Start();
+    return;
+  }
+
+  HostCallbacks callbacks;
+  callbacks.publish_endpoint = [this, name](const std::string& key,
+                                            const std::optional<std::string>& endpoint) {
+    {
+      absl::MutexLock lock(&mu_);
+      const auto it = services_.find(name);
+      if (it == services_.end()) return;
+      if (endpoint) {
+        it->second->status.endpoints[key] = *endpoint;
+      } else {
+        it->second->status.endpoints.erase(key);
+      }
+    }
+    Changed();
+  };
+  callbacks.emit_event = [name](const std::string& event, const std::string& json) {
+    spdlog::info("[{}] event {}: {}", name, event, json);
+  };
+  auto started = StartInstance(library, service.config.config_json, dir, std::move(callbacks),
+                               ReadServiceState(dir));
+  if (!started.ok()) return fail(StatusMessage(started.status()));
+  std::shared_ptr<PluginInstance> instance = *std::move(started);
+  {
+    absl::MutexLock lock(&mu_);
+    service.instance = instance;
+    service.status.state = ServiceState::kRunning;
+    service.status.detail.clear();
+    service.status.plugin_version = version;
+  }
+  spdlog::info("service {} running (plugin {} {}, inline)", name, name, version);
+}
+
+// Runs without mu_, like Launch.
+void ServiceHost::Shutdown(Service& service) {
+  std::shared_ptr<PluginInstance> instance;
+  std::shared_ptr<IsolatedService> isolated;
+  {
+    absl::MutexLock lock(&mu_);
+    instance = std::move(service.instance);
+    isolated = std::move(service.isolated);
+    service.instance.reset();
+    service.isolated.reset();
+    if (!instance && !isolated) return;
+    service.status.state = ServiceState::kStopped;
+    service.status.endpoints.clear();
+  }
+  if (isolated) {
+    isolated->Stop();  // saves the state itself
+    return;
+  }
+  instance->Stop();
+  if (instance->has_state()) {
+    const absl::StatusOr<std::string> saved = instance->SaveState();
+    const absl::Status kept =
+        saved.ok() ? WriteServiceState(ServiceDir(service.config.name), *saved) : saved.status();
+    if (!kept.ok()) {
+      spdlog::warn("service {}: state not saved: {}", service.config.name, StatusMessage(kept));
+    }
+  }
+}
+
+std::filesystem::path ServiceHost::ServiceDir(const std::string& name) const {
+  return options_.state_dir / "services" / name;
+}
+
+void ServiceHost::Changed() {
+  if (on_change_) on_change_();
+}
+
+std::vector<ServiceStatus> ServiceHost::Services() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<ServiceStatus> out;
+  for (const auto& [name, service] : services_) {
+    ServiceStatus status = service->status;
+    if (service->isolated) {
+      const IsolatedService::Snapshot snapshot = service->isolated->Status();
+      status.state = snapshot.state;
+      status.detail = snapshot.detail;
+      status.endpoints = snapshot.endpoints;
+    }
+    out.push_back(std::move(status));
+  }
+  return out;
+}
+
+std::vector<std::string> ServiceHost::Hostable() const {
+  std::vector<std::string> names;
+  for (const CatalogEntry& entry : catalog_.Entries()) {
+    if (entry.library) names.push_back(entry.library->description().name);
+  }
+  return names;
+}
+
+absl::StatusOr<std::string> ServiceHost::Invoke(const std::string& service,
+                                                const std::string& command,
+                                                const std::string& args_json) {
+  std::shared_ptr<PluginInstance> instance;
+  std::shared_ptr<IsolatedService> isolated;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = services_.find(service);
+    if (it != services_.end()) {
+      instance = it->second->instance;
+      isolated = it->second->isolated;
+    }
+  }
+  if (!instance && !isolated) {
+    return absl::NotFoundError("service " + service + " does not run on this node");
+  }
+  if (isolated) return isolated->Invoke(command, args_json);
+  // The instance serialises its own calls; the host lock is not held
+  // while plugin code runs.
+  return instance->Invoke(command, args_json);
+}
+
+}  // namespace domian::services

@@ -1,0 +1,129 @@
+// ServiceHost: the owner of this node's plugins and the services it runs
+// from them. It keeps the PluginCatalog current (rescanning when a plugin
+// folder changes, through inotify), starts and stops services when
+// placement says so, saves each service's state when it stops and
+// restores it when it starts again, and answers calls for the services
+// running here.
+//
+// A service runs in a domian-plugin-host process of its own
+// (isolation: process, the default; see IsolatedService) or inline, in
+// this process (isolation: inline).
+#pragma once
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/common/clock.h"
+#include "core/config/node_config.h"
+#include "core/model/service_state.h"
+#include "core/services/isolated_service.h"
+#include "core/services/plugin_catalog.h"
+#include "core/services/plugin_instance.h"
+
+namespace domian::services {
+
+// One service of this node, as `domianctl services` shows it.
+struct ServiceStatus {
+  std::string name;
+  // kStarting, kRunning, kRestarting (isolated), kFailed or kStopped.
+  ServiceState state = ServiceState::kStopped;
+  std::string detail;   // why it failed
+  uint64_t epoch = 0;   // the ownership epoch placement started it under
+  std::map<std::string, std::string> endpoints;  // published by the plugin
+  std::string plugin_version;
+};
+
+class ServiceHost {
+ public:
+  struct Options {
+    std::vector<std::filesystem::path> dirs;
+    std::vector<config::ServiceConfig> services;  // for each one's isolation
+    std::filesystem::path state_dir;  // services' folders: state_dir/services/<name>
+    std::filesystem::path host_binary;  // domian-plugin-host
+  };
+
+  // `on_change` runs (on any thread, without locks held) whenever the
+  // services or the plugins change, so the node can update its identity.
+  // Restart pauses and health checks are timed on `clock`.
+  ServiceHost(Options options, std::function<void()> on_change,
+              const Clock& clock = DefaultServiceClock());
+  ~ServiceHost();  // Stop()
+  ServiceHost(const ServiceHost&) = delete;
+  ServiceHost& operator=(const ServiceHost&) = delete;
+
+  // Scans and watches the folders.
+  void Start();
+  // Stops every service (saving its state) and the watcher.
+  void Stop();
+
+  // Starts `service` here under `epoch` with `config_json`, after
+  // replacing its saved state with `state` when set. A service already
+  // running here is left alone. A missing plugin or a failed start shows
+  // as ServiceState::kFailed.
+  void StartService(const std::string& service, const std::string& config_json, uint64_t epoch,
+                    const std::optional<std::string>& state);
+  // Stops it (saving its state) and forgets it; the state as saved.
+  std::optional<std::string> StopService(const std::string& service);
+  // The epoch it last ran under here (0: never).
+  uint64_t LastEpoch(const std::string& service) const;
+  // Looks at the folders again (the watcher calls it; tests may).
+  void Rescan();
+
+  std::vector<ServiceStatus> Services() const;
+  std::vector<CatalogEntry> Plugins() const { return catalog_.Entries(); }
+  // Names of the plugins that loaded (what this node could host).
+  std::vector<std::string> Hostable() const;
+
+  // Runs `command` on `service`: its reply, or its failure with the
+  // plugin's message (StatusFromPlugin). NOT_FOUND, a code no plugin
+  // answer becomes, when the service does not run here.
+  absl::StatusOr<std::string> Invoke(const std::string& service, const std::string& command,
+                                     const std::string& args_json);
+
+ private:
+  struct Service {
+    config::ServiceConfig config;
+    ServiceStatus status;
+    // Shared with calls in flight, so stopping never frees an instance
+    // under a running call (PluginInstance serialises the two).
+    std::shared_ptr<PluginInstance> instance;
+    std::shared_ptr<IsolatedService> isolated;  // isolation: process
+  };
+
+  void Launch(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Shutdown(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  std::filesystem::path ServiceDir(const std::string& name) const;
+  // Folder changes, and inline services' health checks from `first_health`
+  // on, one per kHealthInterval.
+  void Watch(MonoTime first_health);
+  void CheckInlineHealth();
+  void Changed();
+
+  Options options_;
+  std::function<void()> on_change_;
+  const Clock& clock_;
+  PluginCatalog catalog_;
+
+  absl::Mutex lifecycle_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one start or stop at a time
+  mutable absl::Mutex mu_;  // guards services_ and what they hold
+  std::map<std::string, std::shared_ptr<Service>> services_ ABSL_GUARDED_BY(mu_);  // by name
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+
+  int inotify_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread watcher_;
+};
+
+}  // namespace domian::services

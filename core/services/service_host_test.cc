@@ -1,0 +1,105 @@
+// ServiceHost with services inline (in this process), from the test
+// plugins in tests/plugins, on a FakeClock.
+#include "core/services/service_host.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "core/services/testing/temp_folder.h"
+
+namespace domian::services {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::TempFolder;
+
+const std::filesystem::path kPlugins = DOMIAN_TEST_PLUGIN_DIR;
+
+// Long enough for what is due to happen, even on a loaded machine; never
+// waited for in a passing test.
+constexpr milliseconds kDue{10000};
+constexpr milliseconds kPollPause{10};
+
+template <typename Condition>
+bool Within(milliseconds timeout, Condition condition) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(kPollPause);
+  }
+  return true;
+}
+
+class ServiceHostTest : public ::testing::Test {
+ protected:
+  ServiceHostTest()
+      : host_({.dirs = {kPlugins},
+               .services = {{.name = "echo-c", .isolation = config::Isolation::kInline},
+                            {.name = "counter-cpp", .isolation = config::Isolation::kInline}},
+               .state_dir = state_.path()},
+              nullptr, clock_) {
+    host_.Start();
+  }
+  ~ServiceHostTest() override { host_.Stop(); }
+
+  // The service's row, or one with state kUnknown when it has none.
+  ServiceStatus Row(const std::string& name) const {
+    for (const ServiceStatus& status : host_.Services()) {
+      if (status.name == name) return status;
+    }
+    return {.name = name, .state = ServiceState::kUnknown};
+  }
+
+  FakeClock clock_;
+  TempFolder state_{"domian-service-host"};
+  ServiceHost host_;
+};
+
+TEST_F(ServiceHostTest, AnInlineServiceAnswersAndKeepsItsStateWhenStopped) {
+  host_.StartService("echo-c", "{}", 7, std::nullopt);
+  const ServiceStatus row = Row("echo-c");
+  EXPECT_EQ(row.state, ServiceState::kRunning);
+  EXPECT_EQ(row.epoch, 7u);
+  EXPECT_EQ(host_.LastEpoch("echo-c"), 7u);
+
+  const absl::StatusOr<std::string> reply = host_.Invoke("echo-c", "echo", R"({"x":1})");
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(*reply, R"({"x":1})");
+  const absl::StatusOr<std::string> failed = host_.Invoke("echo-c", "fail", "{}");
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(failed.status().message(), "failing as asked");
+
+  EXPECT_EQ(host_.StopService("echo-c"), "v1:2");
+  EXPECT_EQ(Row("echo-c").state, ServiceState::kUnknown);
+  EXPECT_EQ(host_.Invoke("echo-c", "echo", "{}").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ServiceHostTest, AServiceThatDoesNotRunHereIsNotFound) {
+  const absl::StatusOr<std::string> reply = host_.Invoke("counter-cpp", "inc", "{}");
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(reply.status().message(), "service counter-cpp does not run on this node");
+}
+
+TEST_F(ServiceHostTest, AServiceWithoutAPluginFails) {
+  host_.StartService("no-such-plugin", "{}", 1, std::nullopt);
+  const ServiceStatus row = Row("no-such-plugin");
+  EXPECT_EQ(row.state, ServiceState::kFailed);
+  EXPECT_EQ(row.detail, "no plugin no-such-plugin.so in the plugin folders");
+  EXPECT_EQ(host_.Invoke("no-such-plugin", "go", "{}").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ServiceHostTest, InlineHealthIsCheckedOnTheInjectedClock) {
+  // counter-cpp reports itself unhealthy with a negative value.
+  host_.StartService("counter-cpp", "{}", 1, "-5");
+  ASSERT_EQ(Row("counter-cpp").state, ServiceState::kRunning);
+  // A health interval and more of real time, none on the clock: no check.
+  EXPECT_FALSE(Within(kHealthInterval + milliseconds(500),
+                      [&] { return !Row("counter-cpp").detail.empty(); }));
+  clock_.Advance(kHealthInterval);
+  EXPECT_TRUE(Within(kDue, [&] { return Row("counter-cpp").detail == "negative"; }));
+}
+
+}  // namespace
+}  // namespace domian::services

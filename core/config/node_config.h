@@ -19,7 +19,7 @@
 
 namespace domian::config {
 
-// Defaults, documented in README.md and packaging/node.yaml.
+// Defaults, documented in docs/configuration.md and packaging/node.yaml.
 inline constexpr char kDefaultCluster[] = "home";
 inline constexpr uint16_t kDefaultPort = 7420;
 // Every interface, IPv6 and IPv4 alike (a dual-stack socket; gRPC falls

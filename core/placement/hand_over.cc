@@ -188,6 +188,11 @@ absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
   if (state == ServiceState::kRunning) {
     spdlog::info("took over service {} from {} under epoch {}", request.service, request.from,
                  epoch);
+    // Published before the answer: the sender asks this node for its
+    // record as soon as it hears (ClusterSource::Confirm) and routes calls
+    // by it, so the record must already say running, not wait for the
+    // round the same change pokes.
+    Changed();
     return absl::OkStatus();
   }
   {

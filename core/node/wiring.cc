@@ -56,6 +56,8 @@ placement::ClusterView MembershipCluster::View() const {
   return {membership_.Status().self, membership_.Peers()};
 }
 
+std::string MembershipCluster::SelfId() const { return membership_.Status().self.id; }
+
 bool MembershipCluster::Confirm(const std::string& id, std::chrono::milliseconds timeout) {
   return membership_.Exchange(id, timeout);
 }

@@ -52,6 +52,7 @@ class MembershipCluster final : public placement::ClusterSource {
  public:
   explicit MembershipCluster(membership::Membership& membership) : membership_(membership) {}
   placement::ClusterView View() const override;
+  std::string SelfId() const override;
   bool Confirm(const std::string& id, std::chrono::milliseconds timeout) override;
 
  private:

@@ -163,6 +163,9 @@ class ClusterSource {
  public:
   virtual ~ClusterSource() = default;
   virtual ClusterView View() const = 0;
+  // This node's id, without copying every peer as View() does (a call
+  // answered here names the node that answered).
+  virtual std::string SelfId() const { return View().self.id; }
   // Asks live peer `id` for its own word now (a call to it, its reply
   // merged), so that the next View() holds what `id` says of itself, not
   // what others relayed. False when `id` is not a live peer or did not

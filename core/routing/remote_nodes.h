@@ -40,8 +40,10 @@ class RemoteNodes {
   // Runs `call` on the node at `address` without blocking: `done` gets the
   // answer exactly once, from any thread; the status is the remote node's
   // own, or UNAVAILABLE / DEADLINE_EXCEEDED when it could not be reached.
-  virtual void Invoke(const std::string& address, const ServiceCall& call, Deadline deadline,
-                      ReplyDone done) = 0;
+  // A call that cannot even start (this node is stopping) is refused with
+  // the returned status instead, and `done` is never called.
+  virtual absl::Status Invoke(const std::string& address, const ServiceCall& call,
+                              Deadline deadline, ReplyDone done) = 0;
   // Hands a service to the node at `address`; blocks until it answered.
   virtual absl::Status HandOver(const std::string& address,
                                 const placement::HandOverRequest& request, Deadline deadline) = 0;

@@ -68,7 +68,7 @@ void ServiceRouter::Invoke(const CallInfo& call, ServiceCall request, ReplyDone 
         }
         if (request.hops > 0) {
           (*reply)(absl::NotFoundError("service " + request.service + " is not running on " +
-                                       cluster_.View().self.id + " any more"));
+                                       cluster_.SelfId() + " any more"));
           return;
         }
         absl::StatusOr<Owner> owner = OwnerOf(request.service);
@@ -83,19 +83,22 @@ void ServiceRouter::Invoke(const CallInfo& call, ServiceCall request, ReplyDone 
             std::min(std::chrono::system_clock::now() + kForwardDeadline, call.deadline);
         // The slot travels with the answer: the lane counts the call
         // until the owner answered.
-        remote_.Invoke(owner->address, forwarded, deadline,
-                       [slot, reply, owner = *owner, service = request.service](
-                           absl::StatusOr<ServiceReply> answer) {
-                         if (absl::IsUnavailable(answer.status()) ||
-                             absl::IsDeadlineExceeded(answer.status())) {
-                           (*reply)(absl::FailedPreconditionError(
-                               "node " + owner.node + " (" + owner.address + "), which runs " +
-                               service + ", did not answer: " +
-                               StatusMessage(answer.status())));
-                           return;
-                         }
-                         (*reply)(std::move(answer));
-                       });
+        const absl::Status started = remote_.Invoke(
+            owner->address, forwarded, deadline,
+            [slot, reply, owner = *owner, service = request.service](
+                absl::StatusOr<ServiceReply> answer) {
+              if (absl::IsUnavailable(answer.status()) ||
+                  absl::IsDeadlineExceeded(answer.status())) {
+                (*reply)(absl::FailedPreconditionError(
+                    "node " + owner.node + " (" + owner.address + "), which runs " + service +
+                    ", did not answer: " + StatusMessage(answer.status())));
+                return;
+              }
+              (*reply)(std::move(answer));
+            });
+        // Not started (this node is stopping): said as it is, not as the
+        // owner's silence.
+        if (!started.ok()) (*reply)(started);
       },
       [reply](absl::Status refused) { (*reply)(std::move(refused)); });
 }
@@ -113,7 +116,7 @@ std::optional<absl::StatusOr<ServiceReply>> ServiceRouter::RunHere(const Service
   }
   // Plugin text: a reply that is not UTF-8 would not even parse at the
   // caller.
-  return ServiceReply{ToValidUtf8(*reply), cluster_.View().self.id};
+  return ServiceReply{ToValidUtf8(*reply), cluster_.SelfId()};
 }
 
 absl::StatusOr<ServiceRouter::Owner> ServiceRouter::OwnerOf(const std::string& service) const {

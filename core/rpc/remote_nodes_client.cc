@@ -45,22 +45,19 @@ class RemoteNodesClient::Forward final : public EventLoop::Tag {
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::InvokeResponse>> reader_;
 };
 
-void RemoteNodesClient::Invoke(const std::string& address, const routing::ServiceCall& call,
-                               routing::Deadline deadline, ReplyDone done) {
+absl::Status RemoteNodesClient::Invoke(const std::string& address,
+                                       const routing::ServiceCall& call,
+                                       routing::Deadline deadline, ReplyDone done) {
   std::shared_ptr<v1::Domain::Stub> stub =
       channels_.Stub(address, Channels::Purpose::kServiceCalls);
-  {
-    // Started under the lock, so CancelCalls() either refuses it below or
-    // cancels it.
-    absl::MutexLock lock(&mu_);
-    if (!cancelled_) {
-      auto* forward = new Forward(*this, std::move(stub), std::move(done));
-      forwards_.insert(forward);
-      forward->Start(call, deadline, loop_.queue());
-      return;
-    }
-  }
-  done(absl::CancelledError("the node is shutting down"));
+  // Started under the lock, so CancelCalls() either refuses it here or
+  // cancels it.
+  absl::MutexLock lock(&mu_);
+  if (cancelled_) return absl::UnavailableError("the node is shutting down");
+  auto* forward = new Forward(*this, std::move(stub), std::move(done));
+  forwards_.insert(forward);
+  forward->Start(call, deadline, loop_.queue());
+  return absl::OkStatus();
 }
 
 void RemoteNodesClient::Ended(Forward* forward) {

@@ -20,8 +20,8 @@ class RemoteNodesClient final : public routing::RemoteNodes {
  public:
   RemoteNodesClient(EventLoop& loop, Channels& channels) : loop_(loop), channels_(channels) {}
 
-  void Invoke(const std::string& address, const routing::ServiceCall& call,
-              routing::Deadline deadline, ReplyDone done) override;
+  absl::Status Invoke(const std::string& address, const routing::ServiceCall& call,
+                      routing::Deadline deadline, ReplyDone done) override;
   absl::Status HandOver(const std::string& address, const placement::HandOverRequest& request,
                         routing::Deadline deadline) override;
   void CancelCalls() override;

@@ -213,8 +213,18 @@ void NodeService::Explain(const routing::CallInfo& call, const v1::ExplainReques
 void NodeService::HandOver(const routing::CallInfo& call, const v1::HandOverRequest& request,
                            v1::HandOverResponse* response, Done done) {
   placement::HandOverRequest handed = FromProto(request);
-  // Refused before a lane or placement's lock sees it.
-  if (absl::Status malformed = placement::CheckHandOverRequest(handed); !malformed.ok()) {
+  // Refused before a lane or placement's lock sees it. The state field is
+  // bounded even when has_state says it carries nothing: its bytes were
+  // received all the same.
+  absl::Status malformed;
+  if (!handed.state && !request.state().empty()) {
+    placement::HandOverRequest bounded = handed;
+    bounded.state = request.state();
+    malformed = placement::CheckHandOverRequest(bounded);
+  } else {
+    malformed = placement::CheckHandOverRequest(handed);
+  }
+  if (!malformed.ok()) {
     done(ToGrpc(malformed));
     return;
   }

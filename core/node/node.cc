@@ -117,7 +117,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                      .services = config_.services,
                      .state_dir = config_.state_dir,
                      .host_binary = std::move(plugin_host)},
-                    [this] { placement_.Poke(); }),
+                    [this] { placement_.Poke(); }, clock_),
       local_services_(service_host_, [this] { return membership_.Status().self.address; }),
       router_(cluster_, &service_host_, remote_nodes_),
       placement_({.cluster = config_.cluster,

@@ -52,8 +52,11 @@ class ServiceHost {
     std::filesystem::path host_binary;  // domian-plugin-host
   };
 
-  // `on_change` runs (on any thread, without locks held) whenever the
-  // services or the plugins change, so the node can update its identity.
+  // `on_change` runs whenever the services or the plugins change, so the
+  // node can update its identity: on any thread, possibly while a start
+  // or stop is under way here (a plugin publishing an endpoint as it
+  // starts), so it must only take note (the node pokes placement), never
+  // call StartService or StopService.
   // Restart pauses and health checks are timed on `clock`.
   ServiceHost(Options options, std::function<void()> on_change,
               const Clock& clock = DefaultServiceClock());

@@ -146,17 +146,18 @@ absl::StatusOr<ServiceRouter::Owner> ServiceRouter::OwnerOf(const std::string& s
 
 void ServiceRouter::Query(const CallInfo& call, size_t bytes, std::function<absl::Status()> job,
                           Done done) {
-  lanes_.Submit(
-      kPlacementQueriesLane, call, bytes,
-      [job = std::move(job)](const CallLanes::SlotRef& /*held until answered*/,
-                             CallLanes::Done answer) { answer(job()); },
-      std::move(done));
+  RunInLane(kPlacementQueriesLane, call, bytes, std::move(job), std::move(done));
 }
 
 void ServiceRouter::AcceptHandOver(const CallInfo& call, size_t bytes,
                                    std::function<absl::Status()> job, Done done) {
+  RunInLane(kHandOverLane, call, bytes, std::move(job), std::move(done));
+}
+
+void ServiceRouter::RunInLane(const std::string& lane, const CallInfo& call, size_t bytes,
+                              std::function<absl::Status()> job, Done done) {
   lanes_.Submit(
-      kHandOverLane, call, bytes,
+      lane, call, bytes,
       [job = std::move(job)](const CallLanes::SlotRef& /*held until answered*/,
                              CallLanes::Done answer) { answer(job()); },
       std::move(done));

@@ -89,6 +89,9 @@ class ServiceRouter final : public placement::HandOverTransport {
     std::string node;
     std::string address;
   };
+  // Runs `job` in `lane`; `done` gets its status, or the lane's refusal.
+  void RunInLane(const std::string& lane, const CallInfo& call, size_t bytes,
+                 std::function<absl::Status()> job, Done done);
   // Runs the command here; nullopt when the service does not run here.
   std::optional<absl::StatusOr<ServiceReply>> RunHere(const ServiceCall& request);
   // The live node to forward a call for `service` to, or why there is none.

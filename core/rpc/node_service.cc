@@ -80,6 +80,11 @@ class UnaryCall final : public EventLoop::Tag {
   bool answered_ = false;
 };
 
+// A core status handed to a gRPC answer: the codes are the same numbers.
+std::function<void(absl::Status)> AsGrpc(NodeService::Done done) {
+  return [done = std::move(done)](const absl::Status& status) { done(ToGrpc(status)); };
+}
+
 }  // namespace
 
 NodeService::NodeService(Parts parts) : parts_(std::move(parts)), started_(parts_.clock.Now()) {}
@@ -177,7 +182,7 @@ void NodeService::GetServices(const routing::CallInfo& call,
         }
         return absl::OkStatus();
       },
-      [done = std::move(done)](const absl::Status& status) { done(ToGrpc(status)); });
+      AsGrpc(std::move(done)));
 }
 
 void NodeService::Invoke(const routing::CallInfo& call, const v1::InvokeRequest& request,
@@ -207,7 +212,7 @@ void NodeService::Explain(const routing::CallInfo& call, const v1::ExplainReques
         ToProto(parts_.placement.Explain(service), *response);
         return absl::OkStatus();
       },
-      [done = std::move(done)](const absl::Status& status) { done(ToGrpc(status)); });
+      AsGrpc(std::move(done)));
 }
 
 void NodeService::HandOver(const routing::CallInfo& call, const v1::HandOverRequest& request,
@@ -238,7 +243,7 @@ void NodeService::HandOver(const routing::CallInfo& call, const v1::HandOverRequ
         }
         return taken;
       },
-      [done = std::move(done)](const absl::Status& status) { done(ToGrpc(status)); });
+      AsGrpc(std::move(done)));
 }
 
 }  // namespace domian::rpc

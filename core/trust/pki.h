@@ -57,8 +57,9 @@ std::string Describe(const Subject& subject);
 absl::StatusOr<std::string> NewPrivateKey();
 
 // A cluster's CA: a self-signed certificate (CA:TRUE, keyCertSign and
-// cRLSign, subject CN "domian <cluster> CA", a random 128-bit serial) and
-// its key, both PEM.
+// cRLSign, subject CN "domian <cluster> CA", cut to RFC 5280's 64
+// characters for a long cluster name, a random 128-bit serial) and its
+// key, both PEM.
 struct Authority {
   std::string cert_pem;
   std::string key_pem;
@@ -69,12 +70,12 @@ absl::StatusOr<Authority> NewAuthority(std::string_view cluster);
 // the signer can show what was asked; Issue names what it decides).
 absl::StatusOr<std::string> NewCsr(std::string_view key_pem, const Subject& subject);
 
-// The public key a CSR carries, after checking the CSR's own signature
-// (proof that its sender holds the key); INVALID_ARGUMENT otherwise.
-// The names in the CSR are not trusted: Issue writes `subject`.
 // A leaf certificate for the CSR's key naming only `subject` (CA:FALSE,
 // digitalSignature, serverAuth and clientAuth, a random 128-bit serial),
-// signed by `authority`.
+// signed by `authority`. The CSR's own signature must check out (proof
+// that its sender holds the key), and its key must be EC P-256;
+// INVALID_ARGUMENT otherwise. The names in the CSR are not trusted: Issue
+// writes `subject`.
 absl::StatusOr<std::string> Issue(const Authority& authority, std::string_view csr_pem,
                                   const Subject& subject);
 

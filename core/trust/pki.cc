@@ -362,12 +362,18 @@ absl::StatusOr<Authority> NewAuthority(std::string_view cluster) {
 
 absl::StatusOr<std::string> NewCsr(std::string_view key_pem, const Subject& subject) {
   ErrorQueueGuard guard;
-  if (absl::Status valid = CheckSubject(subject); !valid.ok()) return valid;
+  // A joiner that does not know its cluster yet (an operator with no
+  // node.yaml) asks under the cluster of its placeholder; the signer
+  // writes the real one either way.
+  const Subject asked = subject.cluster.empty()
+                            ? Subject{kUnknownCluster, subject.role, subject.name}
+                            : subject;
+  if (absl::Status valid = CheckSubject(asked); !valid.ok()) return valid;
   absl::StatusOr<KeyPtr> key = ReadSigningKey(key_pem, "the private key");
   if (!key.ok()) return key.status();
-  absl::StatusOr<X509NamePtr> name = CommonName(subject.name);
+  absl::StatusOr<X509NamePtr> name = CommonName(asked.name);
   if (!name.ok()) return name.status();
-  absl::StatusOr<GeneralNamesPtr> names = UriName(SubjectUri(subject));
+  absl::StatusOr<GeneralNamesPtr> names = UriName(SubjectUri(asked));
   if (!names.ok()) return names.status();
 
   CsrPtr request(X509_REQ_new());
@@ -504,7 +510,8 @@ struct RootSet::Store {
   std::vector<Root> roots;
 
   // The verification itself, without the memory.
-  absl::StatusOr<PeerCertificate> Check(std::string_view leaf_pem, std::string_view cluster) const;
+  absl::StatusOr<PeerCertificate> Check(std::string_view leaf_pem, std::string_view cluster,
+                                        bool any_cluster = false) const;
 
   absl::Mutex mutex;
   // Key: SHA-256 of the cluster and the presented PEM.
@@ -577,8 +584,17 @@ absl::StatusOr<PeerCertificate> RootSet::Verify(std::string_view leaf_pem,
   return peer;
 }
 
+absl::StatusOr<PeerCertificate> RootSet::VerifyAnyCluster(std::string_view leaf_pem) const {
+  if (leaf_pem.size() > kMaxPemBytes) {
+    return absl::UnauthenticatedError(
+        internal::Concat("the certificate is longer than ", kMaxPemBytes, " bytes"));
+  }
+  return store_->Check(leaf_pem, "", /*any_cluster=*/true);
+}
+
 absl::StatusOr<PeerCertificate> RootSet::Store::Check(std::string_view leaf_pem,
-                                                      std::string_view cluster) const {
+                                                      std::string_view cluster,
+                                                      bool any_cluster) const {
   ErrorQueueGuard guard;
   auto refuse = [](std::string message) { return absl::UnauthenticatedError(std::move(message)); };
   absl::StatusOr<X509Ptr> leaf = internal::ReadCertificate(leaf_pem, "the certificate");
@@ -596,6 +612,10 @@ absl::StatusOr<PeerCertificate> RootSet::Store::Check(std::string_view leaf_pem,
   }
   if (X509_verify_cert(context.get()) != 1) {
     int error = X509_STORE_CTX_get_error(context.get());
+    if (any_cluster) {
+      return refuse(internal::Concat("the certificate is not signed by a trusted CA (",
+                                     X509_verify_cert_error_string(error), ")"));
+    }
     return refuse(internal::Concat("the certificate is not signed by cluster ", Shown(cluster),
                                    "'s CA (", X509_verify_cert_error_string(error), ")"));
   }
@@ -634,7 +654,7 @@ absl::StatusOr<PeerCertificate> RootSet::Store::Check(std::string_view leaf_pem,
     return refuse(internal::Concat("the certificate names no domian identity (",
                                    std::string(subject.status().message()), ")"));
   }
-  if (subject->cluster != cluster) {
+  if (!any_cluster && subject->cluster != cluster) {
     return refuse(internal::Concat("the certificate names cluster ", subject->cluster, ", not ",
                                    Shown(cluster)));
   }

@@ -67,7 +67,10 @@ struct Authority {
 absl::StatusOr<Authority> NewAuthority(std::string_view cluster);
 
 // A certificate signing request for `key_pem`, naming `subject` (so that
-// the signer can show what was asked; Issue names what it decides).
+// the signer can show what was asked; Issue names what it decides). An
+// empty cluster (a joiner that does not know it yet) is asked as
+// kUnknownCluster.
+inline constexpr char kUnknownCluster[] = "unknown";
 absl::StatusOr<std::string> NewCsr(std::string_view key_pem, const Subject& subject);
 
 // A leaf certificate for the CSR's key naming only `subject` (CA:FALSE,
@@ -117,6 +120,9 @@ class RootSet {
   // is not signed by cluster home's CA".
   absl::StatusOr<PeerCertificate> Verify(std::string_view leaf_pem,
                                          std::string_view cluster) const;
+  // The same checks for a certificate of whichever cluster it names (a
+  // holder's own files; an operator joining without a node.yaml).
+  absl::StatusOr<PeerCertificate> VerifyAnyCluster(std::string_view leaf_pem) const;
 
   // The roots as one PEM bundle, and their fingerprints.
   const std::string& pem() const { return pem_; }

@@ -1,0 +1,180 @@
+#include "core/trust/credentials.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace domian::trust {
+namespace {
+
+namespace fs = std::filesystem;
+
+absl::Status IoError(const std::string& what, const fs::path& path, int error) {
+  return absl::FailedPreconditionError(what + " " + path.string() + ": " + std::strerror(error));
+}
+
+void SyncFolder(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Gives `path` the owner of `like` (root writing for the daemon's user);
+// a process that may not change owners leaves them as they are.
+void OwnLike(const fs::path& path, const fs::path& like) {
+  struct stat folder {};
+  if (::stat(like.c_str(), &folder) != 0) return;
+  if (::geteuid() != 0) return;
+  (void)::chown(path.c_str(), folder.st_uid, folder.st_gid);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadBoundedFile(const fs::path& file, size_t max_bytes) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(file.string() + " does not exist");
+    return IoError("cannot read", file, errno);
+  }
+  std::string content;
+  char buffer[4096];
+  while (true) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0) {
+      const int error = errno;
+      ::close(fd);
+      return IoError("cannot read", file, error);
+    }
+    if (got == 0) break;
+    content.append(buffer, static_cast<size_t>(got));
+    if (content.size() > max_bytes) {
+      ::close(fd);
+      return absl::FailedPreconditionError(file.string() + " is larger than " +
+                                           std::to_string(max_bytes) + " bytes");
+    }
+  }
+  ::close(fd);
+  return content;
+}
+
+absl::Status WriteFileAtomically(const fs::path& file, const std::string& content, mode_t mode) {
+  const fs::path temp = file.string() + ".tmp";
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return IoError("cannot write", temp, errno);
+  // open() applies the umask; the mode is what was asked, whatever it is.
+  const bool written = ::fchmod(fd, mode) == 0 &&
+                       ::write(fd, content.data(), content.size()) ==
+                           static_cast<ssize_t>(content.size()) &&
+                       ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!written) {
+    ::unlink(temp.c_str());
+    return IoError("cannot write", temp, error);
+  }
+  OwnLike(temp, file.parent_path());
+  if (::rename(temp.c_str(), file.c_str()) != 0) return IoError("cannot rename into", file, errno);
+  SyncFolder(file.parent_path());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Credentials> LoadCredentials(const fs::path& dir) {
+  std::error_code error;
+  if (!fs::exists(dir, error)) {
+    return absl::NotFoundError(dir.string() + " does not exist: this machine has not joined a "
+                               "cluster (domianctl cluster init, or cluster join)");
+  }
+  auto read = [&dir](const char* name) { return ReadBoundedFile(dir / name, kMaxPemBytes); };
+  auto refuse = [&dir](const char* name, const std::string& why) {
+    return absl::FailedPreconditionError((dir / name).string() + ": " + why);
+  };
+  for (const char* secret : {kKeyFile, kAuthorityKeyFile}) {
+    struct stat info {};
+    if (::stat((dir / secret).c_str(), &info) == 0 && (info.st_mode & 077) != 0) {
+      return refuse(secret, fmt::format("others may read this key (mode {:o}): chmod 600 it",
+                                        info.st_mode & 0777));
+    }
+  }
+  absl::StatusOr<std::string> roots = read(kRootsFile);
+  if (!roots.ok()) return refuse(kRootsFile, std::string(StatusMessage(roots.status())));
+  absl::StatusOr<std::string> cert = read(kCertFile);
+  if (!cert.ok()) return refuse(kCertFile, std::string(StatusMessage(cert.status())));
+  absl::StatusOr<std::string> key = read(kKeyFile);
+  if (!key.ok()) return refuse(kKeyFile, std::string(StatusMessage(key.status())));
+
+  absl::StatusOr<std::shared_ptr<const RootSet>> root_set = RootSet::Parse(*roots);
+  if (!root_set.ok()) return refuse(kRootsFile, std::string(StatusMessage(root_set.status())));
+  // The cluster is the certificate's own: Verify checks it against itself
+  // here, and the daemon checks it against node.yaml.
+  absl::StatusOr<std::vector<std::string>> leaf = SplitBundle(*cert);
+  if (!leaf.ok()) return refuse(kCertFile, std::string(StatusMessage(leaf.status())));
+  absl::StatusOr<bool> matches = KeyMatches(*key, *cert);
+  if (!matches.ok()) return refuse(kKeyFile, std::string(StatusMessage(matches.status())));
+  if (!*matches) return refuse(kKeyFile, "is not the key of " + (dir / kCertFile).string());
+
+  Credentials credentials;
+  credentials.roots_pem = *std::move(roots);
+  credentials.cert_pem = *std::move(cert);
+  credentials.key_pem = *std::move(key);
+  absl::StatusOr<PeerCertificate> self = (*root_set)->VerifyAnyCluster(credentials.cert_pem);
+  if (!self.ok()) return refuse(kCertFile, std::string(StatusMessage(self.status())));
+  credentials.self = self->subject;
+
+  absl::StatusOr<std::string> authority_key = read(kAuthorityKeyFile);
+  if (authority_key.ok()) {
+    const std::string first_root = SplitBundle(credentials.roots_pem)->front();
+    absl::StatusOr<bool> ours = KeyMatches(*authority_key, first_root);
+    if (!ours.ok() || !*ours) {
+      return refuse(kAuthorityKeyFile, "is not the key of the first CA in " +
+                                           (dir / kRootsFile).string());
+    }
+    credentials.authority = Authority{first_root, *std::move(authority_key)};
+  } else if (!absl::IsNotFound(authority_key.status())) {
+    return refuse(kAuthorityKeyFile, std::string(StatusMessage(authority_key.status())));
+  }
+  return credentials;
+}
+
+absl::Status SaveCredentials(const fs::path& dir, const Credentials& credentials) {
+  std::error_code error;
+  if (fs::exists(dir, error)) {
+    return absl::AlreadyExistsError(dir.string() +
+                                    " exists: this machine already has cluster credentials");
+  }
+  const fs::path parent = dir.parent_path();
+  fs::create_directories(parent, error);
+  const fs::path temp = dir.string() + ".new";
+  fs::remove_all(temp, error);  // a run cut short before
+  if (::mkdir(temp.c_str(), 0700) != 0) return IoError("cannot create", temp, errno);
+  ::chmod(temp.c_str(), 0700);
+  OwnLike(temp, parent);
+  struct File {
+    const char* name;
+    const std::string* content;
+    mode_t mode;
+  };
+  std::vector<File> files = {{kRootsFile, &credentials.roots_pem, 0644},
+                             {kCertFile, &credentials.cert_pem, 0644},
+                             {kKeyFile, &credentials.key_pem, 0600}};
+  if (credentials.authority) {
+    files.push_back({kAuthorityKeyFile, &credentials.authority->key_pem, 0600});
+  }
+  for (const File& file : files) {
+    if (absl::Status written = WriteFileAtomically(temp / file.name, *file.content, file.mode);
+        !written.ok()) {
+      return written;
+    }
+  }
+  if (::rename(temp.c_str(), dir.c_str()) != 0) return IoError("cannot rename into", dir, errno);
+  SyncFolder(parent);
+  return absl::OkStatus();
+}
+
+}  // namespace domian::trust

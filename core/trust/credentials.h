@@ -1,0 +1,58 @@
+// A holder's credentials on disk: a folder (mode 0700) of
+//
+//   ca.pem    the roots it trusts: the cluster's CA (two while it rotates)
+//   ca.key    the CA's key; nodes only, so that any member can admit a
+//             joiner while any one member is up (mode 0600)
+//   cert.pem  its certificate (0644), naming it in a URI SAN (pki.h)
+//   key.pem   its key (0600); it never leaves the machine
+//
+// A node keeps them in <state_dir>/tls; an operator's domianctl in
+// $DOMIAN_CREDENTIALS or ~/.config/domian/credentials. A folder is
+// written whole under another name and renamed into place, so a reader
+// sees all of it or none, and `cluster init` or `join` never leaves half a
+// cluster behind after a power cut.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "core/common/status.h"
+#include "core/trust/pki.h"
+
+namespace domian::trust {
+
+inline constexpr char kRootsFile[] = "ca.pem";
+inline constexpr char kAuthorityKeyFile[] = "ca.key";
+inline constexpr char kCertFile[] = "cert.pem";
+inline constexpr char kKeyFile[] = "key.pem";
+
+struct Credentials {
+  Subject self;                     // what cert.pem names
+  std::string roots_pem;
+  std::string cert_pem;
+  std::string key_pem;
+  std::optional<Authority> authority;  // the first root and ca.key, when held
+};
+
+// Reads and checks a folder: the files belong together (the key is the
+// certificate's, the certificate verifies under the roots, ca.key is the
+// first root's). NOT_FOUND when the folder does not exist (not enrolled
+// yet); FAILED_PRECONDITION naming the file for anything else wrong,
+// including a key file others can read.
+absl::StatusOr<Credentials> LoadCredentials(const std::filesystem::path& dir);
+
+// Writes `credentials` as `dir`, which must not exist yet
+// (ALREADY_EXISTS: enrolling twice would orphan the first identity).
+// Files and folder get the owner and group of dir's parent, so that
+// `sudo domianctl cluster init` leaves them to the daemon's user.
+absl::Status SaveCredentials(const std::filesystem::path& dir, const Credentials& credentials);
+
+// A small file written whole (fsync, rename, fsync of the folder) with
+// `mode`, owned like its folder.
+absl::Status WriteFileAtomically(const std::filesystem::path& file, const std::string& content,
+                                 mode_t mode);
+// A file of at most `max_bytes`; the error names it.
+absl::StatusOr<std::string> ReadBoundedFile(const std::filesystem::path& file, size_t max_bytes);
+
+}  // namespace domian::trust

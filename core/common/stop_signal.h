@@ -21,6 +21,11 @@ class StopSignal {
     absl::MutexLock lock(&mu_);
     stopped_ = true;
   }
+  // For an owner that starts its thread again after joining it.
+  void Reset() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    stopped_ = false;
+  }
   bool stopped() const ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     return stopped_;

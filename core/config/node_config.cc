@@ -36,13 +36,14 @@ struct Section {
 };
 // In documentation order, which also breaks ties between suggestions for
 // a mistyped section.
-constexpr std::array<Section, 7> kSections = {{
+constexpr std::array<Section, 8> kSections = {{
     {"node", internal::ParseNodeSection},
     {"discovery", internal::ParseDiscoverySection},
     {"membership", internal::ParseMembershipSection},
     {"plugins", internal::ParsePluginsSection},
     {"services", internal::ParseServicesSection},
     {"placement", internal::ParsePlacementSection},
+    {"security", internal::ParseSecuritySection},
     {"log", internal::ParseLogSection},
 }};
 constexpr auto kSectionNames = internal::KeyNames(kSections);

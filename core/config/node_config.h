@@ -95,6 +95,8 @@ struct PlacementTimings {
 inline const std::vector<std::filesystem::path> kDefaultPluginDirs = {
     "/usr/lib/domian/plugins", "/usr/local/lib/domian/plugins"};
 
+inline constexpr char kDefaultControlSocket[] = "/run/domian/domiand.sock";
+
 struct NodeConfig {
   std::filesystem::path source;  // the file it came from (for messages)
 
@@ -122,6 +124,15 @@ struct NodeConfig {
 
   // placement:
   PlacementTimings placement;
+
+  // security:
+  // Plaintext gRPC on node.listen: for development only (anyone on the
+  // network could then call every service). The default is mutual TLS
+  // with the cluster's certificates in <state_dir>/tls.
+  bool plaintext = false;
+  // The operators' Unix socket (no certificate needed: file permissions,
+  // root and group domian, guard it). Empty: none.
+  std::filesystem::path control_socket = kDefaultControlSocket;
 
   // log:
   std::string log_level = kDefaultLogLevel;  // trace|debug|info|warn|error|critical|off

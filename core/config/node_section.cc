@@ -1,4 +1,4 @@
-// The node:, discovery:, plugins: and log: sections: who this node is,
+// The node:, discovery:, plugins:, security: and log: sections: who this node is,
 // where it listens, how it finds its peers, where its plugins are and how
 // much it logs.
 #include <algorithm>
@@ -22,6 +22,9 @@ constexpr std::array<std::string_view, 6> kNodeKeys = {
 constexpr std::array<std::string_view, 3> kDiscoveryKeys = {"seeds", "mdns", "advertise"};
 constexpr std::array<std::string_view, 1> kPluginsKeys = {"dirs"};
 constexpr std::array<std::string_view, 1> kLogKeys = {"level"};
+constexpr std::array<std::string_view, 2> kSecurityKeys = {"plaintext", "control_socket"};
+// sockaddr_un's sun_path, with its terminating NUL.
+constexpr size_t kMaxSocketPathBytes = 107;
 constexpr std::array<std::string_view, 7> kLogLevels = {
     "trace", "debug", "info", "warn", "error", "critical", "off"};
 
@@ -195,6 +198,39 @@ void ParseLogSection(YamlWalk& walk, const Field& section, NodeConfig& config) {
       continue;
     }
     config.log_level = *level;
+  }
+}
+
+
+void ParseSecuritySection(YamlWalk& walk, const Field& section, NodeConfig& config) {
+  for (const Field& field : walk.Fields(section.value, section.path, kSecurityKeys)) {
+    if (field.name == "plaintext") {
+      const auto text = walk.Scalar(field, "true or false");
+      if (!text) continue;
+      if (const std::optional<bool> plaintext = ParseYamlBool(*text)) {
+        config.plaintext = *plaintext;
+      } else {
+        walk.AddIssue(field, "invalid value " + Quote(*text) + ": expected true or false");
+      }
+    } else {  // control_socket
+      if (field.value.IsNull()) {
+        config.control_socket.clear();
+        continue;
+      }
+      const auto path = walk.Scalar(field, "a socket path");
+      if (!path) continue;
+      if (path->empty()) {
+        config.control_socket.clear();
+      } else if (path->front() != '/') {
+        walk.AddIssue(field, "invalid socket path " + Quote(*path) + ": expected an absolute path");
+      } else if (path->size() > kMaxSocketPathBytes) {
+        walk.AddIssue(field, "socket path of " + std::to_string(path->size()) +
+                                 " bytes: a Unix socket's path has at most " +
+                                 std::to_string(kMaxSocketPathBytes));
+      } else {
+        config.control_socket = *path;
+      }
+    }
   }
 }
 

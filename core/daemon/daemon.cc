@@ -22,6 +22,10 @@
 namespace domian::daemon {
 namespace {
 
+// Without credentials: how often to look for them, and to say so again.
+constexpr std::chrono::seconds kCredentialsPoll{1};
+constexpr std::chrono::minutes kCredentialsReminder{10};
+
 sigset_t StopSignals() {
   sigset_t set;
   sigemptyset(&set);
@@ -88,20 +92,59 @@ Daemon::~Daemon() = default;
 int Daemon::Run() {
   RaiseOpenFileLimit();
   SteadyClock clock;
-  absl::StatusOr<std::unique_ptr<node::Node>> created =
-      node::Node::Create(config_, clock, PluginHostBinary());
-  if (!created.ok()) {
-    spdlog::critical("{}", StatusMessage(created.status()));
-    return 1;
+  SystemdNotifier systemd_notifier;
+  const sigset_t stop = StopSignals();
+  std::unique_ptr<node::Node> node;
+  bool waiting = false;
+  auto last_reminder = std::chrono::steady_clock::now();
+  while (!node) {
+    absl::StatusOr<std::unique_ptr<node::Node>> created =
+        node::Node::Create(config_, clock, PluginHostBinary());
+    if (created.ok()) {
+      node = *std::move(created);
+      break;
+    }
+    if (!absl::IsNotFound(created.status())) {
+      spdlog::critical("{}", StatusMessage(created.status()));
+      return 1;
+    }
+    // A node without credentials refuses everybody: it waits, up and
+    // quiet, for `domianctl cluster init` or `cluster join` to give it
+    // some (a fresh package install is safe until then).
+    const auto now = std::chrono::steady_clock::now();
+    if (!waiting || now - last_reminder >= kCredentialsReminder) {
+      spdlog::warn("{}; this node refuses all calls until then, and starts as soon as they are "
+                   "there",
+                   StatusMessage(created.status()));
+      last_reminder = now;
+    }
+    if (!waiting) {
+      waiting = true;
+      systemd_notifier.Ready("waiting for cluster credentials in " +
+                             node::CredentialsFolder(config_).string() +
+                             ": domianctl cluster init, or cluster join");
+      // Alive while it waits: nothing to probe yet.
+      systemd_notifier.StartWatchdog(
+          [](std::chrono::milliseconds) { return std::optional<std::string>(); });
+    }
+    const timespec poll{.tv_sec = kCredentialsPoll.count(), .tv_nsec = 0};
+    if (sigtimedwait(&stop, nullptr, &poll) > 0) {
+      systemd_notifier.Stopping();
+      spdlog::info("stopped before joining a cluster");
+      return 0;
+    }
   }
-  node::Node& node = **created;
-  if (absl::Status started = node.Start(); !started.ok()) {
+  if (waiting) {
+    // The port is probed from now on (a stopped watchdog starts afresh).
+    systemd_notifier.StopWatchdog();
+    spdlog::info("cluster credentials found in {}", node::CredentialsFolder(config_).string());
+  }
+  if (absl::Status started = node->Start(); !started.ok()) {
     spdlog::critical("{}", StatusMessage(started));
     return 1;
   }
-  SystemdNotifier systemd_notifier;
   // Peers and domianctl can connect from here on.
-  const Identity self = node.self();
+  const Identity self = node->self();
   systemd_notifier.Ready("domain " + self.id + " of cluster '" + self.cluster + "' on " +
                          self.address);
   // A daemon is alive when a new connection to its own port is answered:
@@ -110,10 +153,10 @@ int Daemon::Run() {
   // heartbeats over old connections do not prove it (see port_probe.h).
   // The address bound, numeric: a name in node.listen may be one gRPC's
   // resolver cannot look up (an mDNS .local name).
-  const std::string probe_address = node.ProbeAddress();
+  const std::string probe_address = node->ProbeAddress();
   const auto watchdog = systemd_notifier.StartWatchdog(
-      [probe_address](std::chrono::milliseconds deadline) {
-        return rpc::ProbePort(probe_address, deadline);
+      [probe_address, credentials = node->ClientCredentials()](std::chrono::milliseconds deadline) {
+        return rpc::ProbePort(probe_address, deadline, credentials);
       });
   if (watchdog.count() > 0) {
     spdlog::info("service manager watchdog: {} ms, probing {}", watchdog.count() / 1000,
@@ -122,12 +165,11 @@ int Daemon::Run() {
   HeapTrimmer heap_trimmer;
   heap_trimmer.Start();
 
-  const sigset_t stop = StopSignals();
   int signal_number = 0;
   sigwait(&stop, &signal_number);
   spdlog::info("received {}: leaving the cluster", strsignal(signal_number));
   systemd_notifier.Stopping();
-  node.Stop();
+  node->Stop();
   heap_trimmer.Stop();
   spdlog::info("stopped");
   return 0;

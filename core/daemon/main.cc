@@ -11,6 +11,7 @@
 #include "core/common/logging.h"
 #include "core/config/node_config.h"
 #include "core/daemon/daemon.h"
+#include "core/rpc/grpc_logging.h"
 
 namespace po = boost::program_options;
 
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
 #endif
   domian::daemon::BlockStopSignals();  // before any thread starts
   domian::SetupLogging(*level);
+  domian::rpc::RouteGrpcLogs();
   try {
     domian::daemon::Daemon daemon(std::move(*config));
     return daemon.Run();

@@ -68,6 +68,7 @@ std::chrono::microseconds SystemdNotifier::StartWatchdog(Probe probe) {
 void SystemdNotifier::StopWatchdog() {
   stop_.Stop();
   if (watchdog_.joinable()) watchdog_.join();
+  stop_.Reset();
 }
 
 }  // namespace domian::daemon

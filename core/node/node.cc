@@ -2,11 +2,19 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <exception>
 
 #include "core/common/net.h"
 #include "core/rpc/port_probe.h"
 #include "core/rpc/server_limits.h"
+#include "core/rpc/transport_security.h"
 #include "domian/version.h"
 
 namespace domian::node {
@@ -67,7 +75,47 @@ membership::PeerMemory Remembered(NodeState& state) {
   return memory;
 }
 
+int64_t WallClockSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The node's credentials, checked against who node.yaml says it is.
+absl::StatusOr<trust::Credentials> LoadNodeCredentials(const config::NodeConfig& config,
+                                                       const Identity& self) {
+  const std::filesystem::path folder = CredentialsFolder(config);
+  absl::StatusOr<trust::Credentials> credentials = trust::LoadCredentials(folder);
+  if (!credentials.ok()) return credentials.status();
+  const trust::Subject expected{self.cluster, trust::Role::kNode, self.id};
+  if (credentials->self != expected) {
+    return absl::FailedPreconditionError(
+        (folder / trust::kCertFile).string() + " is the certificate of " +
+        trust::Describe(credentials->self) + ", but this is " + trust::Describe(expected) +
+        " (node.id and node.cluster in " + config.source.string() +
+        "): put them back, or move the folder away and join again");
+  }
+  return credentials;
+}
+
+// A process listens on the Unix socket at `path`.
+bool SocketAnswers(const std::filesystem::path& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  const bool answers =
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return answers;
+}
+
 }  // namespace
+
+std::filesystem::path CredentialsFolder(const config::NodeConfig& config) {
+  return config.state_dir / "tls";
+}
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Create(config::NodeConfig config, const Clock& clock,
                                                    std::filesystem::path plugin_host) {
@@ -75,11 +123,18 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(config::NodeConfig config, co
   if (!state.ok()) return state.status();
   absl::StatusOr<Identity> self = InitialIdentity(config, *state);
   if (!self.ok()) return self.status();
+  std::optional<trust::Credentials> credentials;
+  if (!config.plaintext) {
+    absl::StatusOr<trust::Credentials> loaded = LoadNodeCredentials(config, *self);
+    if (!loaded.ok()) return loaded.status();
+    credentials = *std::move(loaded);
+  }
   absl::StatusOr<uint64_t> incarnation = state->NextIncarnation();
   if (!incarnation.ok()) return incarnation.status();
   // The constructor is private: a Node exists only with its state read.
-  return std::unique_ptr<Node>(new Node(std::move(config), clock, std::move(plugin_host),
-                                        Stored{*std::move(state), *std::move(self), *incarnation}));
+  return std::unique_ptr<Node>(
+      new Node(std::move(config), clock, std::move(plugin_host),
+               Stored{*std::move(state), *std::move(self), *incarnation, std::move(credentials)}));
 }
 
 Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
@@ -89,8 +144,11 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       state_(std::move(stored.state)),
       initial_self_(std::move(stored.self)),
       incarnation_(stored.incarnation),
+      trust_(std::move(stored.credentials), CredentialsFolder(config_), clock_, WallClockSeconds),
+      client_credentials_(rpc::NodeClientCredentials(trust_)),
       loop_(builder_.AddCompletionQueue()),
-      peer_client_(loop_, channels_, traffic_),
+      channels_(client_credentials_),
+      peer_client_(loop_, channels_, traffic_, trust_),
       remote_nodes_(loop_, channels_),
       membership_(initial_self_, incarnation_, config_.seeds, config_.membership, peer_client_,
                   clock_,
@@ -129,6 +187,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                      .router = router_,
                      .placement = placement_,
                      .plugins = service_host_,
+                     .trust = trust_,
                      .clock = clock_,
                      .traffic = traffic_,
                      .discovery_status =
@@ -153,11 +212,16 @@ absl::Status Node::Start() {
   const auto port = static_cast<uint16_t>(listener_->port());
   auto acceptor = builder_.experimental().AddExternalConnectionAcceptor(
       grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
-      grpc::InsecureServerCredentials());
+      rpc::ServerCredentials(trust_));
+  AddControlSocket();
   rpc::ApplyServerLimits(builder_);
   builder_.RegisterService(node_service_.service());
   server_ = builder_.BuildAndStart();
   if (!server_) return absl::UnavailableError("cannot start the gRPC server on " + config_.listen);
+  if (!config_.control_socket.empty()) {
+    // Root and group domian (the socket's folder and the unit's group).
+    ::chmod(config_.control_socket.c_str(), 0660);
+  }
   if (config_.mdns) {
     discovery_ = std::make_unique<discovery::Discovery>(
         discovery::Discovery::Options{.self = {initial_self_.id, initial_self_.cluster,
@@ -180,6 +244,14 @@ absl::Status Node::Start() {
                "advertising {}",
                self.id, self.cluster, kDomianVersion, incarnation_,
                JoinHostPort(listen.host, port), self.address);
+  if (trust_.secure()) {
+    spdlog::info("mutual TLS: certificate of {}, cluster CA {}",
+                 trust::Describe(trust_.credentials()->self), trust_.Status().ca_fingerprint);
+  } else {
+    spdlog::critical("PLAINTEXT: security.plaintext is set in {}: anyone who can reach {} can "
+                     "call every service, read its state and forge gossip. For development only.",
+                     config_.source.string(), JoinHostPort(listen.host, port));
+  }
   if (config_.seeds.empty() && !config_.mdns) {
     spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
@@ -188,6 +260,31 @@ absl::Status Node::Start() {
   PublishServices();
   placement_.Start();
   return absl::OkStatus();
+}
+
+void Node::AddControlSocket() {
+  const std::filesystem::path& socket = config_.control_socket;
+  if (socket.empty()) return;
+  std::error_code error;
+  const std::filesystem::path folder = socket.parent_path();
+  if (!std::filesystem::exists(folder, error)) {
+    // Only root and the daemon's group get through the folder.
+    if (::mkdir(folder.c_str(), 0750) != 0 && errno != EEXIST) {
+      spdlog::warn("no control socket: cannot create {}: {}", folder.string(),
+                   std::strerror(errno));
+      return;
+    }
+  }
+  if (std::filesystem::is_socket(socket, error)) {
+    if (SocketAnswers(socket)) {
+      spdlog::warn("no control socket: another daemon answers at {}", socket.string());
+      return;
+    }
+    // Left by a daemon that did not stop cleanly.
+    std::filesystem::remove(socket, error);
+  }
+  builder_.AddListeningPort("unix:" + socket.string(), grpc::InsecureServerCredentials());
+  spdlog::info("control socket {} (root and group domian)", socket.string());
 }
 
 std::string Node::ProbeAddress() const {

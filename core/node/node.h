@@ -43,13 +43,19 @@
 #include "core/rpc/remote_nodes_client.h"
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
+#include "core/trust/trust_book.h"
 
 namespace domian::node {
+
+// Where a node keeps its cluster credentials: <state_dir>/tls.
+std::filesystem::path CredentialsFolder(const config::NodeConfig& config);
 
 class Node {
  public:
   // Opens node.state_dir (creating it if needed) and reads this node's id
-  // and incarnation there; the error names the path when it cannot.
+  // and incarnation there, and its credentials (unless security.plaintext):
+  // NOT_FOUND when it has none yet, FAILED_PRECONDITION when they do not
+  // name this node of this cluster. The error names the path.
   // `plugin_host`: the domian-plugin-host binary for isolated services.
   static absl::StatusOr<std::unique_ptr<Node>> Create(config::NodeConfig config, const Clock& clock,
                                                       std::filesystem::path plugin_host);
@@ -69,8 +75,12 @@ class Node {
   // This node as peers know it (its address once bound).
   Identity self() const { return membership_.Status().self; }
   // The address a new connection to this node's own port is made to, to
-  // prove it answers (the service manager's watchdog): numeric, as bound.
+  // prove it answers (the service manager's watchdog): numeric, as bound;
+  // and the credentials to make it with.
   std::string ProbeAddress() const;
+  std::shared_ptr<grpc::ChannelCredentials> ClientCredentials() const {
+    return client_credentials_;
+  }
 
  private:
   // What Create() reads from the state folder before any part is made.
@@ -78,9 +88,14 @@ class Node {
     NodeState state;
     Identity self;
     uint64_t incarnation;
+    std::optional<trust::Credentials> credentials;  // nullopt: plaintext
   };
   Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
        Stored stored);
+
+  // The operators' Unix socket, added to the server being built (a
+  // failure is logged: domianctl can still reach the node over TLS).
+  void AddControlSocket();
 
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
@@ -92,6 +107,8 @@ class Node {
   Identity initial_self_;
   const uint64_t incarnation_;
 
+  trust::TrustBook trust_;
+  const std::shared_ptr<grpc::ChannelCredentials> client_credentials_;
   grpc::ServerBuilder builder_;
   rpc::EventLoop loop_;
   rpc::TrafficCounters traffic_;

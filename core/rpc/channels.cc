@@ -27,7 +27,7 @@ std::shared_ptr<v1::Domain::Stub> Channels::Stub(const std::string& address, Pur
     // connection between both channels to the same address.
     if (purpose == Purpose::kServiceCalls) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     stub = v1::Domain::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+        grpc::CreateCustomChannel(address, credentials_, args));
   }
   return stub;
 }

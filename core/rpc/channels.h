@@ -44,6 +44,11 @@ grpc::ChannelArguments DomainChannelArguments();
 
 class Channels {
  public:
+  // Every channel uses `credentials` (the node's TLS client credentials,
+  // or insecure ones on a plaintext node).
+  explicit Channels(std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : credentials_(std::move(credentials)) {}
+
   enum class Purpose {
     kMembership,    // ShareIdentityList: small, five times a second
     kServiceCalls,  // forwarded Invoke and HandOver: long
@@ -55,6 +60,7 @@ class Channels {
   void Forget(const std::string& address);
 
  private:
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   std::map<std::pair<std::string, Purpose>, std::shared_ptr<v1::Domain::Stub>> stubs_
       ABSL_GUARDED_BY(mu_);

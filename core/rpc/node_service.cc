@@ -2,12 +2,16 @@
 // serves them on the EventLoop.
 #include "core/rpc/node_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <variant>
 
 #include "core/model/service_state.h"
 #include "core/model/values.h"
 #include "core/rpc/convert.h"
 #include "core/rpc/convert_services.h"
+#include "core/rpc/transport_security.h"
+#include "core/trust/join_code.h"
 
 namespace domian::rpc {
 namespace {
@@ -24,14 +28,17 @@ class UnaryCall final : public EventLoop::Tag {
   using RequestMethod = void (v1::Domain::AsyncService::*)(
       grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
       grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  using Answer = grpc::Status (NodeService::*)(const Request&, Response&);
-  using Defer = void (NodeService::*)(const routing::CallInfo&, const Request&, Response*,
+  using Answer = grpc::Status (NodeService::*)(const trust::Caller&, const Request&, Response&);
+  using Defer = void (NodeService::*)(const trust::Caller&, const routing::CallInfo&,
+                                      const Request&, Response*,
                                       std::function<void(grpc::Status)>);
   using Handler = std::variant<Answer, Defer>;
 
+  // `rpc`: what the call is, for trust::Permit (a handler may check more
+  // once it has read the request).
   static void Arm(EventLoop& loop, v1::Domain::AsyncService& service, NodeService& handler,
-                  RequestMethod request, Handler handle) {
-    auto* call = new UnaryCall(loop, service, handler, request, handle);
+                  trust::TrustBook& book, trust::Rpc rpc, RequestMethod request, Handler handle) {
+    auto* call = new UnaryCall(loop, service, handler, book, rpc, request, handle);
     (service.*request)(&call->context_, &call->request_, &call->responder_, loop.queue(),
                        loop.queue(), call);
   }
@@ -41,7 +48,7 @@ class UnaryCall final : public EventLoop::Tag {
       delete this;
       return;
     }
-    if (!loop_.stopping()) Arm(loop_, service_, handler_, request_method_, handle_);
+    if (!loop_.stopping()) Arm(loop_, service_, handler_, book_, rpc_, request_method_, handle_);
     answered_ = true;
     auto finish = [this](const grpc::Status& status) {
       if (status.ok()) {
@@ -50,20 +57,28 @@ class UnaryCall final : public EventLoop::Tag {
         responder_.FinishWithError(status, this);
       }
     };
+    absl::StatusOr<trust::Caller> caller = IdentifyCaller(context_, book_);
+    absl::Status permitted = caller.ok() ? trust::Permit(*caller, rpc_) : caller.status();
+    if (!permitted.ok()) {
+      finish(ToGrpc(permitted));
+      return;
+    }
     if (const Answer* answer = std::get_if<Answer>(&handle_)) {
-      finish((handler_.**answer)(request_, response_));
+      finish((handler_.**answer)(*caller, request_, response_));
     } else {
       const routing::CallInfo call{CallerHost(context_.peer()), context_.deadline()};
-      (handler_.*std::get<Defer>(handle_))(call, request_, &response_, finish);
+      (handler_.*std::get<Defer>(handle_))(*caller, call, request_, &response_, finish);
     }
   }
 
  private:
   UnaryCall(EventLoop& loop, v1::Domain::AsyncService& service, NodeService& handler,
-            RequestMethod request, Handler handle)
+            trust::TrustBook& book, trust::Rpc rpc, RequestMethod request, Handler handle)
       : loop_(loop),
         service_(service),
         handler_(handler),
+        book_(book),
+        rpc_(rpc),
         request_method_(request),
         handle_(handle),
         responder_(&context_) {}
@@ -71,6 +86,8 @@ class UnaryCall final : public EventLoop::Tag {
   EventLoop& loop_;
   v1::Domain::AsyncService& service_;
   NodeService& handler_;
+  trust::TrustBook& book_;
+  const trust::Rpc rpc_;
   RequestMethod request_method_;
   Handler handle_;
   grpc::ServerContext context_;
@@ -91,44 +108,72 @@ NodeService::NodeService(Parts parts) : parts_(std::move(parts)), started_(parts
 
 void NodeService::Serve(EventLoop& loop) {
   using v1::Domain;
+  using trust::Rpc;
+  trust::TrustBook& book = parts_.trust;
   UnaryCall<v1::ShareIdentityListRequest, v1::ShareIdentityListResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestShareIdentityList,
-      &NodeService::ShareIdentityList);
+      loop, service_, *this, book, Rpc::kShareIdentityList,
+      &Domain::AsyncService::RequestShareIdentityList, &NodeService::ShareIdentityList);
   UnaryCall<v1::GetStatusRequest, v1::GetStatusResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestGetStatus, &NodeService::GetStatus);
+      loop, service_, *this, book, Rpc::kStatus, &Domain::AsyncService::RequestGetStatus,
+      &NodeService::GetStatus);
   UnaryCall<v1::ListPeersRequest, v1::ListPeersResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestListPeers, &NodeService::ListPeers);
+      loop, service_, *this, book, Rpc::kPeers, &Domain::AsyncService::RequestListPeers,
+      &NodeService::ListPeers);
   UnaryCall<v1::GetServicesRequest, v1::GetServicesResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestGetServices,
+      loop, service_, *this, book, Rpc::kServices, &Domain::AsyncService::RequestGetServices,
       &NodeService::GetServices);
   UnaryCall<v1::ListPluginsRequest, v1::ListPluginsResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestListPlugins,
+      loop, service_, *this, book, Rpc::kPlugins, &Domain::AsyncService::RequestListPlugins,
       &NodeService::ListPlugins);
+  // Nodes pass operators' calls on (hops > 0); Invoke checks the rest.
   UnaryCall<v1::InvokeRequest, v1::InvokeResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestInvoke, &NodeService::Invoke);
+      loop, service_, *this, book, Rpc::kForwardedInvoke, &Domain::AsyncService::RequestInvoke,
+      &NodeService::Invoke);
   UnaryCall<v1::ExplainRequest, v1::ExplainResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestExplain, &NodeService::Explain);
+      loop, service_, *this, book, Rpc::kExplain, &Domain::AsyncService::RequestExplain,
+      &NodeService::Explain);
   UnaryCall<v1::HandOverRequest, v1::HandOverResponse>::Arm(
-      loop, service_, *this, &Domain::AsyncService::RequestHandOver, &NodeService::HandOver);
+      loop, service_, *this, book, Rpc::kHandOver, &Domain::AsyncService::RequestHandOver,
+      &NodeService::HandOver);
+  UnaryCall<v1::JoinRequest, v1::JoinResponse>::Arm(
+      loop, service_, *this, book, Rpc::kJoin, &Domain::AsyncService::RequestJoin,
+      &NodeService::Join);
+  UnaryCall<v1::CreateInviteRequest, v1::CreateInviteResponse>::Arm(
+      loop, service_, *this, book, Rpc::kCreateInvite,
+      &Domain::AsyncService::RequestCreateInvite, &NodeService::CreateInvite);
+  UnaryCall<v1::RemoveRequest, v1::RemoveResponse>::Arm(
+      loop, service_, *this, book, Rpc::kRemove, &Domain::AsyncService::RequestRemove,
+      &NodeService::Remove);
 }
 
-grpc::Status NodeService::ShareIdentityList(const v1::ShareIdentityListRequest& request,
+grpc::Status NodeService::ShareIdentityList(const Caller& caller,
+                                            const v1::ShareIdentityListRequest& request,
                                             v1::ShareIdentityListResponse& response) {
   TrafficCounters& traffic = parts_.traffic;
   ++traffic.lists_received;
   const size_t bytes = request.ByteSizeLong();
   traffic.bytes_received += bytes;
+  if (absl::Status own = trust::CheckSpeaksFor(caller, request.sender().id()); !own.ok()) {
+    return ToGrpc(own);
+  }
   IdentityListMessage reply;
   const absl::Status merged =
       parts_.membership.HandleShareIdentityList(FromProto(request), bytes, reply);
   if (!merged.ok()) return ToGrpc(merged);
   ToProto(reply, response);
+  // The trust bulletin rides along: what the sender knows, and ours when
+  // its digest says it lacks something.
+  trust::TrustBook& book = parts_.trust;
+  if (request.has_trust()) book.Merge(request.trust(), request.sender().id());
+  const uint64_t digest = book.Digest();
+  response.set_trust_digest(digest);
+  if (book.secure() && request.trust_digest() != digest) *response.mutable_trust() = book.Bulletin();
   traffic.bytes_sent += response.ByteSizeLong();
   return grpc::Status::OK;
 }
 
-grpc::Status NodeService::GetStatus(const v1::GetStatusRequest& /*request*/,
-                                    v1::GetStatusResponse& response) {
+grpc::Status NodeService::GetStatus(const Caller& /*caller*/, const v1::GetStatusRequest& /*request*/,
+                                v1::GetStatusResponse& response) {
   const membership::MembershipStatus status = parts_.membership.Status();
   *response.mutable_identity() = ToProto(status.self);
   response.set_incarnation(status.counters.incarnation);
@@ -148,19 +193,26 @@ grpc::Status NodeService::GetStatus(const v1::GetStatusRequest& /*request*/,
   discovery->set_advertising(found.advertising);
   discovery->set_instance_name(found.instance_name);
   discovery->set_domains_seen(static_cast<uint32_t>(found.domains_seen));
+  const trust::TrustStatus trusted = parts_.trust.Status();
+  v1::SecurityStatus* security = response.mutable_security();
+  security->set_transport(trusted.secure ? "mtls" : "plaintext");
+  security->set_ca_fingerprint(trusted.ca_fingerprint);
+  security->set_revocation_number(trusted.revocation_number);
+  security->set_revoked(static_cast<uint32_t>(trusted.revoked));
+  security->set_open_invites(static_cast<uint32_t>(trusted.open_invites));
   return grpc::Status::OK;
 }
 
-grpc::Status NodeService::ListPeers(const v1::ListPeersRequest& /*request*/,
-                                    v1::ListPeersResponse& response) {
+grpc::Status NodeService::ListPeers(const Caller& /*caller*/, const v1::ListPeersRequest& /*request*/,
+                                v1::ListPeersResponse& response) {
   for (const membership::PeerView& peer : parts_.membership.Peers()) {
     *response.add_peers() = ToProto(peer);
   }
   return grpc::Status::OK;
 }
 
-grpc::Status NodeService::ListPlugins(const v1::ListPluginsRequest& /*request*/,
-                                      v1::ListPluginsResponse& response) {
+grpc::Status NodeService::ListPlugins(const Caller& /*caller*/, const v1::ListPluginsRequest& /*request*/,
+                                v1::ListPluginsResponse& response) {
   // At once: it reads the plugin catalog only.
   for (const services::CatalogEntry& entry : parts_.plugins.Plugins()) {
     ToProto(entry, *response.add_plugins());
@@ -168,7 +220,7 @@ grpc::Status NodeService::ListPlugins(const v1::ListPluginsRequest& /*request*/,
   return grpc::Status::OK;
 }
 
-void NodeService::GetServices(const routing::CallInfo& call,
+void NodeService::GetServices(const Caller& /*caller*/, const routing::CallInfo& call,
                               const v1::GetServicesRequest& request,
                               v1::GetServicesResponse* response, Done done) {
   parts_.router.Query(
@@ -185,8 +237,15 @@ void NodeService::GetServices(const routing::CallInfo& call,
       AsGrpc(std::move(done)));
 }
 
-void NodeService::Invoke(const routing::CallInfo& call, const v1::InvokeRequest& request,
-                         v1::InvokeResponse* response, Done done) {
+void NodeService::Invoke(const Caller& caller, const routing::CallInfo& call,
+                         const v1::InvokeRequest& request, v1::InvokeResponse* response,
+                         Done done) {
+  if (request.hops() == 0) {
+    if (absl::Status permitted = trust::Permit(caller, trust::Rpc::kInvoke); !permitted.ok()) {
+      done(ToGrpc(permitted));
+      return;
+    }
+  }
   parts_.router.Invoke(call, FromProto(request),
                        [response, done = std::move(done)](
                            absl::StatusOr<routing::ServiceReply> reply) {
@@ -200,8 +259,9 @@ void NodeService::Invoke(const routing::CallInfo& call, const v1::InvokeRequest&
                        });
 }
 
-void NodeService::Explain(const routing::CallInfo& call, const v1::ExplainRequest& request,
-                          v1::ExplainResponse* response, Done done) {
+void NodeService::Explain(const Caller& /*caller*/, const routing::CallInfo& call,
+                          const v1::ExplainRequest& request, v1::ExplainResponse* response,
+                          Done done) {
   if (!IsValidServiceName(request.service())) {
     done({grpc::StatusCode::INVALID_ARGUMENT, "not a service name: " + request.service()});
     return;
@@ -215,8 +275,13 @@ void NodeService::Explain(const routing::CallInfo& call, const v1::ExplainReques
       AsGrpc(std::move(done)));
 }
 
-void NodeService::HandOver(const routing::CallInfo& call, const v1::HandOverRequest& request,
-                           v1::HandOverResponse* response, Done done) {
+void NodeService::HandOver(const Caller& caller, const routing::CallInfo& call,
+                           const v1::HandOverRequest& request, v1::HandOverResponse* response,
+                           Done done) {
+  if (absl::Status own = trust::CheckSpeaksFor(caller, request.from()); !own.ok()) {
+    done(ToGrpc(own));
+    return;
+  }
   placement::HandOverRequest handed = FromProto(request);
   // Refused before a lane or placement's lock sees it. The state field is
   // bounded even when has_state says it carries nothing: its bytes were
@@ -244,6 +309,61 @@ void NodeService::HandOver(const routing::CallInfo& call, const v1::HandOverRequ
         return taken;
       },
       AsGrpc(std::move(done)));
+}
+
+std::vector<std::string> NodeService::MemberAddresses() const {
+  std::vector<std::string> addresses;
+  const membership::MembershipStatus status = parts_.membership.Status();
+  if (!status.self.address.empty()) addresses.push_back(status.self.address);
+  for (const membership::PeerView& peer : parts_.membership.Peers()) {
+    if (addresses.size() >= trust::kMaxCodeMembers) break;
+    if (peer.state == PeerState::kAlive && !peer.identity.address.empty()) {
+      addresses.push_back(peer.identity.address);
+    }
+  }
+  return addresses;
+}
+
+grpc::Status NodeService::Join(const Caller& caller, const v1::JoinRequest& request,
+                               v1::JoinResponse& response) {
+  absl::StatusOr<v1::JoinResponse> admitted = parts_.trust.Admit(request);
+  if (!admitted.ok()) {
+    spdlog::warn("refused a join request from {} as '{}': {}", caller.Describe(),
+                 request.name().substr(0, 64), StatusMessage(admitted.status()));
+    return ToGrpc(admitted.status());
+  }
+  response = *std::move(admitted);
+  for (std::string& address : MemberAddresses()) response.add_members(std::move(address));
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeService::CreateInvite(const Caller& caller,
+                                       const v1::CreateInviteRequest& request,
+                                       v1::CreateInviteResponse& response) {
+  absl::StatusOr<trust::Role> role = trust::ParseRole(request.role());
+  if (!role.ok()) return ToGrpc(role.status());
+  const std::chrono::seconds ttl = request.ttl_seconds() == 0
+                                       ? trust::kDefaultInviteTtl
+                                       : std::chrono::seconds(request.ttl_seconds());
+  absl::StatusOr<std::pair<std::string, int64_t>> made =
+      parts_.trust.Invite(*role, ttl, MemberAddresses());
+  if (!made.ok()) return ToGrpc(made.status());
+  spdlog::info("{} made an invitation for a {} (valid {} s)", caller.Describe(), request.role(),
+               ttl.count());
+  response.set_code(made->first);
+  response.set_expires_unix(made->second);
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeService::Remove(const Caller& caller, const v1::RemoveRequest& request,
+                                 v1::RemoveResponse& response) {
+  absl::StatusOr<trust::Role> role = trust::ParseRole(request.role());
+  if (!role.ok()) return ToGrpc(role.status());
+  absl::StatusOr<uint64_t> number = parts_.trust.Remove(*role, request.name());
+  if (!number.ok()) return ToGrpc(number.status());
+  spdlog::warn("{} removed {} {}", caller.Describe(), request.role(), request.name());
+  response.set_number(*number);
+  return grpc::Status::OK;
 }
 
 }  // namespace domian::rpc

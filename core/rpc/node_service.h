@@ -10,6 +10,12 @@
 //                                                lane, reading Placement
 //   HandOver                                  -> Placement, in the
 //                                                router's hand-overs lane
+//   Join, CreateInvite, Remove                -> TrustBook
+//
+// Before any handler runs, the caller is identified (the control socket,
+// or the TLS client certificate checked by the TrustBook) and the call is
+// refused unless trust::Permit allows it; ShareIdentityList and HandOver
+// are refused when they speak for another node than the certificate's.
 //
 // Calls arrive on the daemon's EventLoop thread. Handlers that may wait
 // (for a plugin, for placement) hand their work to the router's lanes and
@@ -28,6 +34,8 @@
 #include "core/rpc/event_loop.h"
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
+#include "core/trust/access.h"
+#include "core/trust/trust_book.h"
 #include "domian/v1/domian.grpc.pb.h"
 
 namespace domian::rpc {
@@ -40,6 +48,7 @@ class NodeService {
     routing::ServiceRouter& router;
     placement::Placement& placement;
     services::ServiceHost& plugins;
+    trust::TrustBook& trust;
     const Clock& clock;
     TrafficCounters& traffic;
     // Discovery's state for GetStatus; unset when discovery is off.
@@ -55,23 +64,37 @@ class NodeService {
   // Starts accepting calls on `loop`; after the server was built.
   void Serve(EventLoop& loop);
 
-  // The handlers, called by the loop. `call`: who called, until when.
-  grpc::Status ShareIdentityList(const v1::ShareIdentityListRequest& request,
+  // The handlers, called by the loop once the caller may make the call.
+  // `caller`: who it is; `call`: from which host, until when.
+  using Caller = trust::Caller;
+  grpc::Status ShareIdentityList(const Caller& caller, const v1::ShareIdentityListRequest& request,
                                  v1::ShareIdentityListResponse& response);
-  grpc::Status GetStatus(const v1::GetStatusRequest& request, v1::GetStatusResponse& response);
-  grpc::Status ListPeers(const v1::ListPeersRequest& request, v1::ListPeersResponse& response);
-  grpc::Status ListPlugins(const v1::ListPluginsRequest& request,
+  grpc::Status GetStatus(const Caller& caller, const v1::GetStatusRequest& request,
+                         v1::GetStatusResponse& response);
+  grpc::Status ListPeers(const Caller& caller, const v1::ListPeersRequest& request,
+                         v1::ListPeersResponse& response);
+  grpc::Status ListPlugins(const Caller& caller, const v1::ListPluginsRequest& request,
                            v1::ListPluginsResponse& response);
-  void GetServices(const routing::CallInfo& call, const v1::GetServicesRequest& request,
-                   v1::GetServicesResponse* response, Done done);
-  void Invoke(const routing::CallInfo& call, const v1::InvokeRequest& request,
-              v1::InvokeResponse* response, Done done);
-  void Explain(const routing::CallInfo& call, const v1::ExplainRequest& request,
-               v1::ExplainResponse* response, Done done);
-  void HandOver(const routing::CallInfo& call, const v1::HandOverRequest& request,
-                v1::HandOverResponse* response, Done done);
+  grpc::Status Join(const Caller& caller, const v1::JoinRequest& request,
+                    v1::JoinResponse& response);
+  grpc::Status CreateInvite(const Caller& caller, const v1::CreateInviteRequest& request,
+                            v1::CreateInviteResponse& response);
+  grpc::Status Remove(const Caller& caller, const v1::RemoveRequest& request,
+                      v1::RemoveResponse& response);
+  void GetServices(const Caller& caller, const routing::CallInfo& call,
+                   const v1::GetServicesRequest& request, v1::GetServicesResponse* response,
+                   Done done);
+  void Invoke(const Caller& caller, const routing::CallInfo& call,
+              const v1::InvokeRequest& request, v1::InvokeResponse* response, Done done);
+  void Explain(const Caller& caller, const routing::CallInfo& call,
+               const v1::ExplainRequest& request, v1::ExplainResponse* response, Done done);
+  void HandOver(const Caller& caller, const routing::CallInfo& call,
+                const v1::HandOverRequest& request, v1::HandOverResponse* response, Done done);
 
  private:
+  // The addresses a join code lists: this node's, then live peers'.
+  std::vector<std::string> MemberAddresses() const;
+
   v1::Domain::AsyncService service_;
   Parts parts_;
   MonoTime started_;

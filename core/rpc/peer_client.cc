@@ -2,6 +2,7 @@
 #include "core/rpc/peer_client.h"
 
 #include "core/rpc/convert.h"
+#include "core/rpc/transport_security.h"
 
 namespace domian::rpc {
 
@@ -14,12 +15,17 @@ namespace {
 class ShareCall final : public EventLoop::Tag {
  public:
   ShareCall(std::shared_ptr<v1::Domain::Stub> stub, TrafficCounters& traffic,
-            membership::PeerTransport::Done done)
-      : stub_(std::move(stub)), traffic_(traffic), done_(std::move(done)) {}
+            trust::TrustBook& trust, std::string address, membership::PeerTransport::Done done)
+      : stub_(std::move(stub)),
+        traffic_(traffic),
+        trust_(trust),
+        address_(std::move(address)),
+        done_(std::move(done)) {}
 
   void Start(const IdentityListMessage& message, Millis deadline, grpc::CompletionQueue* queue) {
     context_.set_deadline(std::chrono::system_clock::now() + deadline);
     ToProto(message, request_);
+    request_.set_trust_digest(trust_.Digest());
     ++traffic_.lists_sent;
     traffic_.bytes_sent += request_.ByteSizeLong();
     reader_ = stub_->PrepareAsyncShareIdentityList(&context_, request_, queue);
@@ -28,19 +34,39 @@ class ShareCall final : public EventLoop::Tag {
   }
 
   void Proceed(bool /*ok: always true for a unary Finish*/) override {
-    if (status_.ok()) {
+    if (!status_.ok()) {
+      done_(FromGrpc(status_));
+    } else if (absl::Status own = CheckResponder(); !own.ok()) {
+      done_(own);
+    } else {
       const size_t bytes = response_.ByteSizeLong();
       traffic_.bytes_received += bytes;
+      if (response_.has_trust()) trust_.Merge(response_.trust(), response_.sender().id());
       done_(membership::PeerTransport::Reply{FromProto(response_), bytes});
-    } else {
-      done_(FromGrpc(status_));
     }
     delete this;
   }
 
  private:
+  // The node that answered is the one its certificate names, still a
+  // member (the handshake checked that only when the connection opened).
+  absl::Status CheckResponder() const {
+    if (!trust_.secure()) return absl::OkStatus();
+    const std::optional<trust::Subject> server = ServerSubject(context_);
+    if (!server) return absl::UnauthenticatedError(address_ + " presented no node certificate");
+    if (absl::Status member = trust_.CheckServer(*server); !member.ok()) return member;
+    if (server->name != response_.sender().id()) {
+      return absl::PermissionDeniedError(address_ + " answered for node " +
+                                         response_.sender().id().substr(0, 64) +
+                                         ", but its certificate names " + server->name);
+    }
+    return absl::OkStatus();
+  }
+
   std::shared_ptr<v1::Domain::Stub> stub_;
   TrafficCounters& traffic_;
+  trust::TrustBook& trust_;
+  const std::string address_;
   membership::PeerTransport::Done done_;
   grpc::ClientContext context_;
   v1::ShareIdentityListRequest request_;
@@ -53,7 +79,8 @@ class ShareCall final : public EventLoop::Tag {
 
 void PeerClient::ShareIdentityList(const std::string& address, IdentityListMessage message,
                                    Millis deadline, Done done) {
-  auto* call = new ShareCall(channels_.Stub(address, Channels::Purpose::kMembership), traffic_, std::move(done));
+  auto* call = new ShareCall(channels_.Stub(address, Channels::Purpose::kMembership), traffic_,
+                             trust_, address, std::move(done));
   call->Start(message, deadline, loop_.queue());
 }
 

@@ -18,15 +18,16 @@ std::string ProbeAddress(const std::string& listen, uint16_t bound_port) {
   return JoinHostPort("127.0.0.1", bound_port);
 }
 
-std::optional<std::string> ProbePort(const std::string& address,
-                                     std::chrono::milliseconds deadline) {
+std::optional<std::string> ProbePort(
+    const std::string& address, std::chrono::milliseconds deadline,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   grpc::ChannelArguments args = DomainChannelArguments();
   // A subchannel pool of this channel's own: gRPC would otherwise reuse a
   // connection another channel to the same address already has, and the
   // probe would not prove that a new one is accepted.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   const auto stub = v1::Domain::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      grpc::CreateCustomChannel(address, credentials, args));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + deadline);
   v1::GetStatusResponse response;

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include <grpcpp/grpcpp.h>
+
 namespace domian::rpc {
 
 // Where the daemon reaches its own port: the listen host, or for a
@@ -18,9 +20,11 @@ namespace domian::rpc {
 std::string ProbeAddress(const std::string& listen, uint16_t bound_port);
 
 // Connects afresh to `address` (never a connection another channel
-// shares), calls GetStatus with `deadline`, and closes the connection.
-// Nullopt when it answered, else what failed.
+// shares) with the node's own client credentials (a node may ask a node
+// for its status), calls GetStatus with `deadline`, and closes the
+// connection. Nullopt when it answered, else what failed.
 std::optional<std::string> ProbePort(const std::string& address,
-                                     std::chrono::milliseconds deadline);
+                                     std::chrono::milliseconds deadline,
+                                     const std::shared_ptr<grpc::ChannelCredentials>& credentials);
 
 }  // namespace domian::rpc

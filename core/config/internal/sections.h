@@ -15,6 +15,7 @@ void ParseNodeSection(YamlWalk& walk, const Field& section, NodeConfig& config);
 void ParseDiscoverySection(YamlWalk& walk, const Field& section, NodeConfig& config);
 void ParsePluginsSection(YamlWalk& walk, const Field& section, NodeConfig& config);
 void ParseLogSection(YamlWalk& walk, const Field& section, NodeConfig& config);
+void ParseSecuritySection(YamlWalk& walk, const Field& section, NodeConfig& config);
 
 // timings_section.cc. The membership parser also checks how its timings
 // relate to each other (and to defaults the file does not override).

@@ -1,0 +1,16 @@
+// gRPC's own log lines (gpr_log) into the daemon's log, with its level
+// and format, instead of raw lines on stderr.
+//
+// One message is known and expected, and shown at debug only: a server
+// whose certificate names no host logs "No match found for server name"
+// for every TLS connection whose client sent the address it dialled as
+// the server name (SNI). domian's certificates name identities, never
+// hosts (docs/security.md), so there is never a match to find.
+#pragma once
+
+namespace domian::rpc {
+
+// Once, before gRPC starts threads.
+void RouteGrpcLogs();
+
+}  // namespace domian::rpc

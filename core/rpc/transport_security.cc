@@ -1,0 +1,218 @@
+#include "core/rpc/transport_security.h"
+
+#include <grpc/grpc_security_constants.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+namespace domian::rpc {
+namespace {
+
+using grpc::experimental::ExternalCertificateVerifier;
+using grpc::experimental::IdentityKeyCertPair;
+using grpc::experimental::StaticDataCertificateProvider;
+using grpc::experimental::TlsCustomVerificationCheckRequest;
+
+// After gRPC verified the chain under the roots: the one URI SAN must
+// name a subject `check` accepts.
+class SubjectVerifier final : public ExternalCertificateVerifier {
+ public:
+  explicit SubjectVerifier(ServerCheck check) : check_(std::move(check)) {}
+  bool Verify(TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/,
+              grpc::Status* sync_status) override {
+    *sync_status = Check(*request);
+    return true;
+  }
+  void Cancel(TlsCustomVerificationCheckRequest* /*request*/) override {}
+
+ private:
+  grpc::Status Check(const TlsCustomVerificationCheckRequest& request) const {
+    const std::vector<grpc::string_ref> uris = request.uri_names();
+    if (uris.size() != 1) {
+      return {grpc::StatusCode::UNAUTHENTICATED,
+              "the server's certificate names no single domian identity"};
+    }
+    absl::StatusOr<trust::Subject> subject =
+        trust::ParseSubjectUri(std::string_view(uris.front().data(), uris.front().size()));
+    if (!subject.ok()) {
+      return {grpc::StatusCode::UNAUTHENTICATED, std::string(StatusMessage(subject.status()))};
+    }
+    const absl::Status accepted = check_(*subject);
+    if (!accepted.ok()) {
+      return {static_cast<grpc::StatusCode>(accepted.code()), std::string(StatusMessage(accepted))};
+    }
+    return grpc::Status::OK;
+  }
+
+  ServerCheck check_;
+};
+
+// A joiner's check of a server it has no roots for yet: the chain must
+// hold the pinned CA, which must have signed the server's certificate.
+class PinnedVerifier final : public ExternalCertificateVerifier {
+ public:
+  explicit PinnedVerifier(PinnedServer pinned) : pinned_(std::move(pinned)) {}
+  bool Verify(TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/,
+              grpc::Status* sync_status) override {
+    const absl::Status checked = Check(*request);
+    if (!checked.ok()) *pinned_.refusal = std::string(StatusMessage(checked));
+    *sync_status = checked.ok() ? grpc::Status::OK
+                                : grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                               std::string(StatusMessage(checked)));
+    return true;
+  }
+  void Cancel(TlsCustomVerificationCheckRequest* /*request*/) override {}
+
+ private:
+  absl::Status Check(const TlsCustomVerificationCheckRequest& request) const {
+    const grpc::string_ref chain_ref = request.peer_cert_full_chain();
+    const grpc::string_ref leaf_ref = request.peer_cert();
+    const std::string_view chain(chain_ref.data(), chain_ref.size());
+    const std::string_view leaf(leaf_ref.data(), leaf_ref.size());
+    if (chain.size() > 4 * trust::kMaxPemBytes) {
+      return absl::UnauthenticatedError("the member's certificate chain is too long");
+    }
+    absl::StatusOr<std::vector<std::string>> certificates = trust::SplitBundle(chain);
+    if (!certificates.ok()) {
+      return absl::UnauthenticatedError("the member presents no readable certificate chain");
+    }
+    std::vector<std::string> seen;
+    for (const std::string& certificate : *certificates) {
+      absl::StatusOr<std::string> fingerprint = trust::Fingerprint(certificate);
+      if (!fingerprint.ok()) continue;
+      if (*fingerprint != pinned_.fingerprint) {
+        seen.push_back(*fingerprint);
+        continue;
+      }
+      absl::StatusOr<std::shared_ptr<const trust::RootSet>> roots =
+          trust::RootSet::Parse(certificate);
+      if (!roots.ok()) return roots.status();
+      // An operator joining from a laptop has no node.yaml to name the
+      // cluster: the pinned CA's is the one.
+      absl::StatusOr<trust::PeerCertificate> server =
+          pinned_.cluster.empty() ? (*roots)->VerifyAnyCluster(leaf)
+                                  : (*roots)->Verify(leaf, pinned_.cluster);
+      if (!server.ok()) return server.status();
+      if (server->subject.role != trust::Role::kNode) {
+        return absl::UnauthenticatedError("the member presents an operator's certificate");
+      }
+      *pinned_.roots_pem = certificate;
+      return absl::OkStatus();
+    }
+    std::string message = "the member presents a certificate of another CA (";
+    message += seen.empty() ? std::string("none in its chain") : "fingerprint " + seen.front();
+    message += "), not the one the join code pins (" + pinned_.fingerprint +
+               "): not sending the code to it";
+    return absl::UnauthenticatedError(message);
+  }
+
+  PinnedServer pinned_;
+};
+
+// gRPC 1.51 wants root certificates on a client even when its own
+// verification is off and a custom verifier decides (grpc/grpc#29667): a
+// throwaway CA nobody holds the key of serves.
+const std::string& UnusedRoots() {
+  static const std::string roots = [] {
+    absl::StatusOr<trust::Authority> authority = trust::NewAuthority("unused");
+    return authority.ok() ? authority->cert_pem : std::string();
+  }();
+  return roots;
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::TrustBook& book) {
+  const trust::Credentials* credentials = book.credentials();
+  if (credentials == nullptr) return grpc::InsecureServerCredentials();
+  return ServerCredentials(*credentials);
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credentials& given) {
+  const trust::Credentials* credentials = &given;
+  // The CA follows the node's certificate: a joiner checks it against the
+  // join code's pin before it trusts this server with the code.
+  const std::string first_root = trust::SplitBundle(credentials->roots_pem)->front();
+  auto provider = std::make_shared<StaticDataCertificateProvider>(
+      credentials->roots_pem,
+      std::vector<IdentityKeyCertPair>{
+          {credentials->key_pem, credentials->cert_pem + "\n" + first_root}});
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  // Not to verify with (NodeService does, per call): gRPC wants roots on
+  // a server that asks for client certificates, and names them to clients.
+  options.watch_root_certs();
+  options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const trust::Credentials& credentials,
+                                                            ServerCheck check) {
+  auto provider = std::make_shared<StaticDataCertificateProvider>(
+      credentials.roots_pem,
+      std::vector<IdentityKeyCertPair>{{credentials.key_pem, credentials.cert_pem}});
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_verify_server_certs(true);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      ExternalCertificateVerifier::Create<SubjectVerifier>(std::move(check)));
+  return grpc::experimental::TlsCredentials(options);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> NodeClientCredentials(trust::TrustBook& book) {
+  const trust::Credentials* credentials = book.credentials();
+  if (credentials == nullptr) return grpc::InsecureChannelCredentials();
+  return ClientCredentials(*credentials,
+                           [&book](const trust::Subject& subject) { return book.CheckServer(subject); });
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> PinnedCredentials(
+    const PinnedServer& pinned) {
+  if (UnusedRoots().empty()) return absl::InternalError("cannot make a TLS client");
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(std::make_shared<StaticDataCertificateProvider>(UnusedRoots()));
+  options.watch_root_certs();
+  options.set_verify_server_certs(false);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(
+      ExternalCertificateVerifier::Create<PinnedVerifier>(pinned));
+  return grpc::experimental::TlsCredentials(options);
+}
+
+absl::StatusOr<trust::Caller> IdentifyCaller(const grpc::ServerContext& context,
+                                             trust::TrustBook& book) {
+  // The control socket is the one port without TLS on a secure node.
+  if (context.peer().rfind("unix:", 0) == 0) return trust::Caller{.kind = trust::Caller::Kind::kLocal};
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  const std::vector<grpc::string_ref> security =
+      auth->FindPropertyValues(GRPC_TRANSPORT_SECURITY_TYPE_PROPERTY_NAME);
+  // "tls" from the TLS credentials this file makes, "ssl" from gRPC's
+  // older SSL credentials.
+  const bool tls = !security.empty() && (security.front() == "tls" ||
+                                         security.front() == GRPC_SSL_TRANSPORT_SECURITY_TYPE);
+  if (!tls) {
+    if (book.secure()) return absl::UnauthenticatedError("this node takes only TLS connections");
+    return trust::Caller{.kind = trust::Caller::Kind::kPlaintext};
+  }
+  const std::vector<grpc::string_ref> pem = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pem.empty()) return book.Identify("");
+  return book.Identify(std::string_view(pem.front().data(), pem.front().size()));
+}
+
+std::optional<trust::Subject> ServerSubject(const grpc::ClientContext& context) {
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (!auth) return std::nullopt;
+  const std::vector<grpc::string_ref> uris = auth->FindPropertyValues(GRPC_PEER_URI_PROPERTY_NAME);
+  if (uris.size() != 1) return std::nullopt;
+  absl::StatusOr<trust::Subject> subject =
+      trust::ParseSubjectUri(std::string_view(uris.front().data(), uris.front().size()));
+  if (!subject.ok()) return std::nullopt;
+  return *subject;
+}
+
+}  // namespace domian::rpc

@@ -131,12 +131,16 @@ struct ControlClient::Impl {
   }
 };
 
-ControlClient::ControlClient(const std::string& node_address, std::chrono::milliseconds timeout)
+ControlClient::ControlClient(const std::string& node_address, std::chrono::milliseconds timeout,
+                             std::shared_ptr<grpc::ChannelCredentials> credentials)
     : impl_(std::make_unique<Impl>()) {
   impl_->address = node_address;
   impl_->timeout = timeout;
-  impl_->stub = v1::Domain::NewStub(grpc::CreateCustomChannel(
-      node_address, grpc::InsecureChannelCredentials(), rpc::DomainChannelArguments()));
+  if (node_address.rfind("unix:", 0) == 0 || !credentials) {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  impl_->stub = v1::Domain::NewStub(
+      grpc::CreateCustomChannel(node_address, credentials, rpc::DomainChannelArguments()));
 }
 
 ControlClient::~ControlClient() = default;
@@ -169,7 +173,39 @@ absl::StatusOr<nlohmann::json> ControlClient::Status() {
         {"advertising", response.discovery().advertising()},
         {"instance_name", response.discovery().instance_name()},
         {"domains_seen", response.discovery().domains_seen()}}},
+      {"security",
+       {{"transport", response.security().transport()},
+        {"ca_fingerprint", response.security().ca_fingerprint()},
+        {"revocation_number", response.security().revocation_number()},
+        {"revoked", response.security().revoked()},
+        {"open_invites", response.security().open_invites()}}},
   };
+}
+
+absl::StatusOr<nlohmann::json> ControlClient::Invite(const std::string& role,
+                                                     uint32_t ttl_seconds) {
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::CreateInviteRequest request;
+  request.set_role(role);
+  request.set_ttl_seconds(ttl_seconds);
+  v1::CreateInviteResponse response;
+  const grpc::Status status = impl_->stub->CreateInvite(&context, request, &response);
+  if (!status.ok()) return impl_->Error(status);
+  return nlohmann::json{{"code", response.code()}, {"expires_unix", response.expires_unix()}};
+}
+
+absl::StatusOr<nlohmann::json> ControlClient::Remove(const std::string& role,
+                                                     const std::string& name) {
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::RemoveRequest request;
+  request.set_role(role);
+  request.set_name(name);
+  v1::RemoveResponse response;
+  const grpc::Status status = impl_->stub->Remove(&context, request, &response);
+  if (!status.ok()) return impl_->Error(status);
+  return nlohmann::json{{"revocation_number", response.number()}};
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Peers() {

@@ -15,6 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <grpcpp/security/credentials.h>
+
 #include "core/common/status.h"
 
 namespace domian::cli {
@@ -34,10 +36,16 @@ std::string JsonText(const nlohmann::json& document, int indent = -1);
 // so the refusal can say how large the document was.
 absl::StatusOr<std::string> ReadArguments(std::istream& in);
 
+// The node domianctl asks when --node is not given: the control socket
+// on this machine.
+inline constexpr char kLocalNode[] = "unix:/run/domian/domiand.sock";
+
 class ControlClient {
  public:
-  explicit ControlClient(const std::string& node_address,
-                         std::chrono::milliseconds timeout = kDefaultControlTimeout);
+  // `node_address`: host:port (over TLS with `credentials`, an operator's)
+  // or unix:PATH (the control socket; `credentials` unused).
+  ControlClient(const std::string& node_address, std::chrono::milliseconds timeout,
+                std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~ControlClient();
 
   // {"id", "cluster", "version", "address", "incarnation", "lonely",
@@ -63,6 +71,11 @@ class ControlClient {
   // The service's reply to `command` with `args_json`, wherever it runs.
   absl::StatusOr<nlohmann::json> Call(const std::string& service, const std::string& command,
                                       const std::string& args_json);
+  // {"code", "expires_unix"}: a single-use join code for a node or an
+  // operator ("node" | "operator"), valid for `ttl_seconds`.
+  absl::StatusOr<nlohmann::json> Invite(const std::string& role, uint32_t ttl_seconds);
+  // {"revocation_number"}: shuts a node or operator out cluster-wide.
+  absl::StatusOr<nlohmann::json> Remove(const std::string& role, const std::string& name);
 
  private:
   struct Impl;

@@ -7,16 +7,34 @@
 //   domianctl [--node HOST:PORT] plugins  [--json]
 //   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON | -]
 //
+//   domianctl cluster init [--config FILE]             (root, on the first node)
+//   domianctl cluster invite [--ttl 1h] [--operator]   (prints a join code)
+//   domianctl cluster join [--config FILE] [--via HOST:PORT]
+//   domianctl cluster join --operator NAME [--via HOST:PORT]
+//   domianctl node remove ID | operator remove NAME
+//
+// Without --node, domianctl asks the daemon on this machine over its
+// control socket (root and group domian may). With --node HOST:PORT it
+// connects over mutual TLS with an operator's certificate from
+// --credentials, $DOMIAN_CREDENTIALS or ~/.config/domian/credentials.
+//
 // --json prints exactly one JSON document on stdout, for scripts. Any
 // failure exits non-zero with a message on stderr. Tables and messages
 // show strings from other nodes and plugins through Printable: escaped,
 // never as raw control characters.
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "core/cli/control_client.h"
+#include "core/cli/enrol.h"
+#include "core/common/duration.h"
+#include "core/config/node_config.h"
+#include "core/rpc/transport_security.h"
 #include "core/cli/printable.h"
 #include "core/cli/table.h"
 
@@ -26,12 +44,12 @@ using domian::cli::Table;
 
 namespace {
 
-constexpr char kDefaultNode[] = "127.0.0.1:7420";
+constexpr char kDefaultConfig[] = "/etc/domian/node.yaml";
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr char kUsage[] =
-    "usage: domianctl [--node HOST:PORT] [--json] COMMAND\n"
+    "usage: domianctl [--node HOST:PORT | unix:PATH] [--json] COMMAND\n"
     "\n"
     "commands:\n"
     "  status                      this node's identity\n"
@@ -42,7 +60,20 @@ constexpr char kUsage[] =
     "  plugins                     the plugins this node found (loaded or refused)\n"
     "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
     "                              prints its JSON reply; JSON '-' reads the\n"
-    "                              arguments from stdin (at most 1 MiB)\n";
+    "                              arguments from stdin (at most 1 MiB)\n"
+    "\n"
+    "cluster membership:\n"
+    "  cluster init                make the cluster's CA and this node's certificate\n"
+    "                              (root, on the first node; reads --config)\n"
+    "  cluster invite [--ttl 1h] [--operator]\n"
+    "                              print a single-use code for a node (or an operator)\n"
+    "  cluster join [--via HOST:PORT]\n"
+    "                              join with a code read from stdin (root, on a new\n"
+    "                              node; reads --config)\n"
+    "  cluster join --operator NAME [--via HOST:PORT]\n"
+    "                              get an operator certificate for this user\n"
+    "  node remove ID              shut a node out of the cluster, everywhere\n"
+    "  operator remove NAME        shut an operator out\n";
 
 // A service call may wait on a device (a Hue bridge's link button: ~30 s);
 // the node forwards it for up to 45 s (rpc::kForwardDeadline), plus room.
@@ -87,6 +118,15 @@ void PrintStatus(const nlohmann::json& status) {
     mdns += " (advertise: " + Shown(discovery, "advertise") + ")";
   }
   fmt::print("mdns:      {}\n", mdns);
+  const auto& security = status["security"];
+  if (security["transport"] == "mtls") {
+    fmt::print("security:  mutual TLS, CA {}, {} removed, {} open invitation(s)\n",
+               Shown(security, "ca_fingerprint"), security["revoked"].get<uint64_t>(),
+               security["open_invites"].get<uint64_t>());
+  } else {
+    fmt::print("security:  PLAINTEXT (security.plaintext: anyone on the network can call every "
+               "service; for development only)\n");
+  }
 }
 
 void PrintPeers(const nlohmann::json& peers) {
@@ -188,6 +228,21 @@ void PrintPlugins(const nlohmann::json& plugins) {
   }
 }
 
+void PrintInvite(const nlohmann::json& invite) {
+  // The code alone on stdout, so that it can be piped; the rest for people.
+  std::cerr << "single-use join code (enter it at `domianctl cluster join` on the new machine; "
+               "valid until "
+            << fmt::format("{:%Y-%m-%d %H:%M:%S} UTC",
+                           fmt::gmtime(static_cast<std::time_t>(invite["expires_unix"].get<int64_t>())))
+            << "):\n";
+  std::cout << invite["code"].get<std::string>() << "\n";
+}
+
+void PrintRemoved(const nlohmann::json& removed) {
+  fmt::print("removed; revocation list {} spreads to every member within seconds\n",
+             removed["revocation_number"].get<uint64_t>());
+}
+
 void PrintReply(const nlohmann::json& reply) {
   std::cout << domian::cli::JsonText(reply, 2) << "\n";
 }
@@ -203,14 +258,135 @@ absl::StatusOr<nlohmann::json> Call(domian::cli::ControlClient& client,
   return client.Call(words[1], words[2], *read);
 }
 
+// The credentials to reach `node` with: none over the control socket or
+// with --plaintext, else the operator's.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> CredentialsFor(
+    const std::string& node, const po::variables_map& args) {
+  if (node.rfind("unix:", 0) == 0 || args.count("plaintext") != 0) {
+    return grpc::InsecureChannelCredentials();
+  }
+  const std::filesystem::path folder = args.count("credentials") != 0
+                                           ? std::filesystem::path(args["credentials"].as<std::string>())
+                                           : domian::cli::OperatorCredentialsFolder();
+  absl::StatusOr<domian::trust::Credentials> credentials = domian::trust::LoadCredentials(folder);
+  if (!credentials.ok()) {
+    if (absl::IsNotFound(credentials.status())) {
+      return absl::FailedPreconditionError(
+          "no operator certificate in " + folder.string() +
+          " to reach " + node + " with. On a node, leave out --node: domianctl then uses the "
+          "control socket (as root or in group domian). Elsewhere, get one: `domianctl cluster "
+          "invite --operator` on a node, then `domianctl cluster join --operator NAME` here");
+    }
+    return credentials.status();
+  }
+  const std::string cluster = credentials->self.cluster;
+  return domian::rpc::ClientCredentials(
+      *credentials, [cluster](const domian::trust::Subject& server) -> absl::Status {
+        if (server.cluster != cluster || server.role != domian::trust::Role::kNode) {
+          return absl::UnauthenticatedError("the server is " + domian::trust::Describe(server) +
+                                            ", not a node of cluster " + cluster);
+        }
+        return absl::OkStatus();
+      });
+}
+
+// The join code: typed (or pasted) at a prompt, or piped in; never an
+// argument, which every user of the machine could read in ps.
+absl::StatusOr<std::string> ReadJoinCode() {
+  if (::isatty(STDIN_FILENO) != 0) std::cerr << "join code: " << std::flush;
+  std::string line;
+  if (!std::getline(std::cin, line)) return absl::InvalidArgumentError("no join code on stdin");
+  return line;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "domianctl: "
+            << Printable(domian::StatusMessage(status), domian::cli::kMaxMessageChars) << "\n";
+  return kExitFailure;
+}
+
+absl::StatusOr<domian::config::NodeConfig> NodeConfig(const po::variables_map& args) {
+  const std::string file = args["config"].as<std::string>();
+  absl::StatusOr<domian::config::NodeConfig> config = domian::config::LoadNodeConfig(file);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(std::string(domian::StatusMessage(config.status())));
+  }
+  return config;
+}
+
+// `cluster init` and `cluster join`: on this machine's files.
+int Enrol(const std::vector<std::string>& words, const po::variables_map& args, bool json,
+          std::chrono::milliseconds timeout) {
+  absl::StatusOr<domian::cli::Enrolled> enrolled;
+  if (words[1] == "init") {
+    absl::StatusOr<domian::config::NodeConfig> config = NodeConfig(args);
+    if (!config.ok()) return Fail(config.status());
+    enrolled = domian::cli::InitCluster(*config);
+  } else {
+    domian::cli::JoinTarget target;
+    if (args.count("operator") != 0) {
+      target.role = domian::trust::Role::kOperator;
+      target.name = args["operator"].as<std::string>();
+      target.folder = args.count("credentials") != 0
+                          ? std::filesystem::path(args["credentials"].as<std::string>())
+                          : domian::cli::OperatorCredentialsFolder();
+    } else {
+      absl::StatusOr<domian::config::NodeConfig> config = NodeConfig(args);
+      if (!config.ok()) return Fail(config.status());
+      absl::StatusOr<domian::cli::JoinTarget> node = domian::cli::NodeJoinTarget(*config);
+      if (!node.ok()) return Fail(node.status());
+      target = *std::move(node);
+    }
+    if (args.count("via") != 0) target.via = args["via"].as<std::vector<std::string>>();
+    absl::StatusOr<std::string> code = ReadJoinCode();
+    if (!code.ok()) return Fail(code.status());
+    enrolled = domian::cli::JoinCluster(target, *code, timeout);
+  }
+  if (!enrolled.ok()) return Fail(enrolled.status());
+  const std::string who = domian::trust::Describe(enrolled->subject);
+  if (json) {
+    std::cout << domian::cli::JsonText({{"role", std::string(domian::trust::RoleName(enrolled->subject.role))},
+                                        {"name", enrolled->subject.name},
+                                        {"cluster", enrolled->subject.cluster},
+                                        {"ca_fingerprint", enrolled->ca_fingerprint},
+                                        {"folder", enrolled->folder.string()},
+                                        {"admitted_by", enrolled->admitted_by}})
+              << "\n";
+    return 0;
+  }
+  if (words[1] == "init") {
+    fmt::print("made cluster '{}' (CA fingerprint {})\nthis is {}; credentials in {}\n"
+               "domiand starts serving within a second if it runs (else: systemctl start "
+               "domiand).\nnext: `domianctl cluster invite` prints a code for the next node\n",
+               Printable(enrolled->subject.cluster), enrolled->ca_fingerprint, Printable(who),
+               enrolled->folder.string());
+  } else {
+    fmt::print("joined as {} (admitted by {}); credentials in {}\n", Printable(who),
+               Printable(enrolled->admitted_by), enrolled->folder.string());
+    if (enrolled->subject.role == domian::trust::Role::kNode) {
+      fmt::print("domiand starts serving within a second if it runs (else: systemctl start "
+                 "domiand)\n");
+    } else {
+      fmt::print("use it with: domianctl --node HOST:PORT status\n");
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   po::options_description options("options");
   options.add_options()
-      ("node", po::value<std::string>()->default_value(kDefaultNode), "domiand to ask (host:port)")
+      ("node", po::value<std::string>()->default_value(domian::cli::kLocalNode), "domiand to ask: host:port (mutual TLS) or unix:PATH (its control socket)")
       ("json", "print one JSON document instead of a table")
       ("timeout", po::value<int>()->default_value(static_cast<int>(domian::cli::kDefaultControlTimeout.count())), "milliseconds to wait for an answer")
+      ("credentials", po::value<std::string>(), "an operator's credentials folder (default $DOMIAN_CREDENTIALS, else ~/.config/domian/credentials)")
+      ("plaintext", "connect without TLS (to a development cluster with security.plaintext)")
+      ("config", po::value<std::string>()->default_value(kDefaultConfig), "node.yaml, for cluster init and join")
+      ("ttl", po::value<std::string>()->default_value("1h"), "how long an invitation lasts (1m to 7d)")
+      ("operator", po::value<std::string>()->implicit_value(""), "invite: an operator; join: as operator NAME")
+      ("via", po::value<std::vector<std::string>>(), "join: a member to ask first (host:port)")
       ("help,h", "print this help");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::vector<std::string>>(), "command and arguments");
@@ -246,7 +422,13 @@ int main(int argc, char** argv) {
   if (command == "call" && args["timeout"].defaulted()) timeout_ms = kDefaultCallTimeoutMs;
   size_t min_words = 1;  // the command included
   size_t max_words = 1;
-  if (command == "call") {
+  if (command == "cluster") {
+    min_words = 2;
+    max_words = 2;
+  } else if (command == "node" || command == "operator") {
+    min_words = 3;
+    max_words = 3;
+  } else if (command == "call") {
     min_words = 3;
     max_words = 4;
   } else if (command == "services") {
@@ -261,11 +443,46 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  domian::cli::ControlClient client(args["node"].as<std::string>(),
-                                    std::chrono::milliseconds(timeout_ms));
+  if (command == "cluster" && (words[1] == "init" || words[1] == "join")) {
+    if (words[1] == "init" && args.count("operator") != 0) {
+      std::cerr << "domianctl: cluster init makes a node; --operator is for invite and join\n";
+      return kExitUsage;
+    }
+    if (words[1] == "join" && args.count("operator") != 0 &&
+        args["operator"].as<std::string>().empty()) {
+      std::cerr << "domianctl: cluster join --operator needs the NAME to join as\n";
+      return kExitUsage;
+    }
+    return Enrol(words, args, json, std::chrono::milliseconds(timeout_ms));
+  }
+  const std::string node = args["node"].as<std::string>();
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      CredentialsFor(node, args);
+  if (!credentials.ok()) return Fail(credentials.status());
+  domian::cli::ControlClient client(node, std::chrono::milliseconds(timeout_ms), *credentials);
   absl::StatusOr<nlohmann::json> result;
   void (*print)(const nlohmann::json&) = nullptr;
-  if (command == "status") {
+  if (command == "cluster" && words[1] == "invite") {
+    const std::optional<domian::Millis> ttl = domian::ParseDuration(args["ttl"].as<std::string>());
+    if (!ttl || *ttl < std::chrono::seconds(1)) {
+      std::cerr << "domianctl: --ttl: expected a duration like 1h or 30m\n";
+      return kExitUsage;
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*ttl).count();
+    result = client.Invite(args.count("operator") != 0 ? "operator" : "node",
+                           static_cast<uint32_t>(std::min<int64_t>(seconds, UINT32_MAX)));
+    print = PrintInvite;
+  } else if (command == "cluster") {
+    std::cerr << "domianctl: unknown cluster command '" << Printable(words[1]) << "'\n\n" << kUsage;
+    return kExitUsage;
+  } else if ((command == "node" || command == "operator") && words[1] == "remove") {
+    result = client.Remove(command, words[2]);
+    print = PrintRemoved;
+  } else if (command == "node" || command == "operator") {
+    std::cerr << "domianctl: unknown " << command << " command '" << Printable(words[1])
+              << "'\n\n" << kUsage;
+    return kExitUsage;
+  } else if (command == "status") {
     result = client.Status();
     print = PrintStatus;
   } else if (command == "peers") {
@@ -288,12 +505,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (!result.ok()) {
-    std::cerr << "domianctl: "
-              << Printable(domian::StatusMessage(result.status()), domian::cli::kMaxMessageChars)
-              << "\n";
-    return kExitFailure;
-  }
+  if (!result.ok()) return Fail(result.status());
   const nlohmann::json& document = *result;
   if (json) {
     std::cout << domian::cli::JsonText(document) << "\n";

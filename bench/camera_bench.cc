@@ -67,7 +67,7 @@ struct Setup {
                          ", keep_warm_s: 0, listen: \"127.0.0.1:0\"}\n";
     node = std::make_unique<Daemon>(dir.path(), options);
     node->Start();
-    client = std::make_unique<domian::cli::ControlClient>(node->address());
+    client = domian::testing::ControlClientFor(node->address());
     if (!Eventually([&] { return client->Call("camera", "status", "{}").ok(); },
                     kReady)) {
       throw std::runtime_error("the camera did not start: " + node->Log());

@@ -76,7 +76,8 @@ struct Setup {
                          bridge.address() + "\", username: " + user + "}\n";
     node = std::make_unique<Daemon>(dir.path(), options);
     node->Start();
-    ControlClient client(node->address());
+    auto owned = domian::testing::ControlClientFor(node->address());
+    ControlClient& client = *owned;
     if (!Eventually(
             [&] {
               const auto reply = client.Call("lights", "status", "{}");
@@ -93,7 +94,8 @@ struct Setup {
 
 json RunSet(int calls) {
   Setup setup;
-  ControlClient client(setup.node->address());
+  auto owned = domian::testing::ControlClientFor(setup.node->address());
+  ControlClient& client = *owned;
   std::vector<double> ms;
   for (int i = 0; i < calls; ++i) {
     const std::string args = R"({"light": ")" + setup.lights[static_cast<size_t>(i) % setup.lights.size()] +
@@ -110,7 +112,8 @@ json RunSet(int calls) {
 
 json RunBurst(int trials) {
   Setup setup;
-  ControlClient client(setup.node->address());
+  auto owned = domian::testing::ControlClientFor(setup.node->address());
+  ControlClient& client = *owned;
   std::vector<double> settle_ms, submit_ms;
   json commands = json::array();
   int64_t refused = 0;

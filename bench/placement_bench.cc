@@ -228,8 +228,11 @@ nlohmann::json Cycle(const std::string& scenario, int trials) {
   a.Start();
   c.Start();
   if (!AllSeeEachOtherAlive({&a, &b, &c}, kConverge)) throw std::runtime_error("no cluster");
-  ControlClient on_b(b.address(), kRequest), on_c(c.address(), kRequest);
-  auto on_a = std::make_unique<ControlClient>(a.address(), kRequest);
+  auto owned_b = domian::testing::ControlClientFor(b.address(), kRequest);
+  auto owned_c = domian::testing::ControlClientFor(c.address(), kRequest);
+  ControlClient& on_b = *owned_b;
+  ControlClient& on_c = *owned_c;
+  auto on_a = domian::testing::ControlClientFor(a.address(), kRequest);
   WaitForOwner({on_a.get(), &on_b, &on_c}, "node-a", kConverge, "start");
 
   std::vector<double> failover_ms, owner_running_ms, owner_detect_ms, owner_start_ms;
@@ -294,7 +297,7 @@ nlohmann::json Cycle(const std::string& scenario, int trials) {
     // A fresh channel per attempt until a answers, so gRPC's reconnect
     // back-off cannot delay what we see of a later.
     if (!PollUntil(restarted + kRestartDeadline, [&] {
-          on_a = std::make_unique<ControlClient>(a.address(), kRequest);
+          on_a = domian::testing::ControlClientFor(a.address(), kRequest);
           return on_a->Status().ok();
         })) {
       throw std::runtime_error(label + ": restarted node-a does not answer");
@@ -404,16 +407,17 @@ nlohmann::json Heal(int trials) {
   b.Start();
   c.Start();
   if (!AllSeeEachOtherAlive({&a, &b, &c}, kConverge)) throw std::runtime_error("no cluster");
-  ControlClient on_a(a.address(), kRequest), on_b(b.address(), kRequest),
-      on_c(c.address(), kRequest);
-  const std::vector<ControlClient*> all = {&on_a, &on_b, &on_c};
+  auto on_a = domian::testing::ControlClientFor(a.address(), kRequest);
+  auto on_b = domian::testing::ControlClientFor(b.address(), kRequest);
+  auto on_c = domian::testing::ControlClientFor(c.address(), kRequest);
+  const std::vector<ControlClient*> all = {on_a.get(), on_b.get(), on_c.get()};
   WaitForOwner(all, "node-a", kConverge, "start");
 
   std::vector<double> one_owner_ms, split_ms, heal_call_ms, back_ms;
   std::map<std::string, int> winners;
   for (int trial = 0; trial < trials; ++trial) {
     const std::string label = "heal trial " + std::to_string(trial + 1);
-    const Poll before = Ask(on_a);
+    const Poll before = Ask(*on_a);
     if (!before.owners || before.owners->size() != 1 || before.owners->front().node != "node-a") {
       throw std::runtime_error(label + ": node-a does not run tally alone");
     }
@@ -423,7 +427,7 @@ nlohmann::json Heal(int trials) {
     // Both sides run it: a still under its epoch, b or c (the same for
     // both) under a higher one.
     const bool split = PollUntil(cut + kSplitDeadline, [&] {
-      const Poll pa = Ask(on_a), pb = Ask(on_b), pc = Ask(on_c);
+      const Poll pa = Ask(*on_a), pb = Ask(*on_b), pc = Ask(*on_c);
       if (!pa.owners || *pa.owners != std::vector<Owner>{{"node-a", epoch_a}}) return false;
       if (!pb.owners || pb.owners->size() != 1 || pb.owners->front().epoch <= epoch_a) return false;
       return pc.owners && *pc.owners == *pb.owners;

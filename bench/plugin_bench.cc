@@ -114,7 +114,10 @@ nlohmann::json Calls(const std::filesystem::path& plugin_dir, int calls) {
   Daemon b(dir.path(), {.id = "forwards", .seeds = {a.address()}, .log_level = "warn"});
   b.Start();
   if (!AllSeeEachOtherAlive({&a, &b}, 30s)) throw std::runtime_error("no cluster");
-  domian::cli::ControlClient local(a.address()), routed(b.address());
+  auto owned_local = domian::testing::ControlClientFor(a.address());
+  auto owned_routed = domian::testing::ControlClientFor(b.address());
+  domian::cli::ControlClient& local = *owned_local;
+  domian::cli::ControlClient& routed = *owned_routed;
   // b must have learned that a runs echo-c.
   if (!Eventually([&] { return routed.Call("echo-c", "echo", "{}").ok(); },
                   30s)) {

@@ -58,7 +58,7 @@ struct Setup {
                          "{pcm: domian_test_speaker}\n";
     node = std::make_unique<Daemon>(dir.path(), options);
     node->Start();
-    client = std::make_unique<domian::cli::ControlClient>(node->address());
+    client = domian::testing::ControlClientFor(node->address());
     if (!Eventually([&] { return client->Call("speaker", "status", "{}").ok(); },
                     kReady)) {
       throw std::runtime_error("the speaker did not start: " + node->Log());

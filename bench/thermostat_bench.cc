@@ -111,7 +111,8 @@ json RunReact(int trials) {
 
 json RunStale(int trials) {
   Setup setup;
-  domian::cli::ControlClient client(setup.node->address());
+  auto owned = domian::testing::ControlClientFor(setup.node->address());
+  domian::cli::ControlClient& client = *owned;
   std::vector<double> ms;
   for (int i = 0; i < trials; ++i) {
     setup.sysfs.Reading(kSensor, kColdMilli);

@@ -363,8 +363,10 @@ TEST_F(HostileLoad, TheWatchdogProbeFailsWhenThePortDoesNotAnswer) {
   ASSERT_EQ(::listen(deaf, 16), 0);
   ASSERT_EQ(::getsockname(deaf, reinterpret_cast<sockaddr*>(&address), &length), 0);
   const std::string deaf_address = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  // The node's own credentials, as the watchdog probes with.
+  const auto own = TestCredentials("test", "answering");
   const auto began = SteadyClock::now();
-  const auto problem = rpc::ProbePort(deaf_address, 500ms);
+  const auto problem = rpc::ProbePort(deaf_address, 500ms, own);
   const auto took = SteadyClock::now() - began;
   ::close(deaf);
   ASSERT_TRUE(problem);
@@ -372,13 +374,13 @@ TEST_F(HostileLoad, TheWatchdogProbeFailsWhenThePortDoesNotAnswer) {
   EXPECT_LT(took, 5s);  // it gives up at its deadline, not never
 
   // Nobody listening at all.
-  EXPECT_TRUE(rpc::ProbePort(deaf_address, 500ms));
+  EXPECT_TRUE(rpc::ProbePort(deaf_address, 500ms, own));
 
   // A daemon answers, over a connection of the probe's own.
   Daemon daemon(dir_.path(), {.id = "answering"});
   daemon.Start();
   ASSERT_TRUE(Eventually([&] { return Ctl(daemon.address(), "status").has_value(); }, kSettle));
-  EXPECT_EQ(rpc::ProbePort(daemon.address(), 5s), std::nullopt);
+  EXPECT_EQ(rpc::ProbePort(daemon.address(), 5s, own), std::nullopt);
   EXPECT_EQ(rpc::ProbeAddress("0.0.0.0:7420", 7420), "127.0.0.1:7420");
   EXPECT_EQ(rpc::ProbeAddress("[::]:0", 7421), "127.0.0.1:7421");  // dual-stack
   EXPECT_EQ(rpc::ProbeAddress("192.168.1.20:7420", 7420), "192.168.1.20:7420");

@@ -273,7 +273,8 @@ TEST_F(Lights, ABurstOfAHundredSetsStaysWithinTheBridgesLimitsAndEndsInTheLastSt
 
   // Through the control API domianctl uses, without a process per call,
   // so the calls come faster than the bridge takes commands.
-  cli::ControlClient client(node.address());
+  auto owned = ControlClientFor(node.address());
+  cli::ControlClient& client = *owned;
   std::map<std::string, int> last;
   for (int i = 0; i < 100; ++i) {
     const std::string& id = ids[static_cast<size_t>(i) % ids.size()];

@@ -22,6 +22,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/rpc/transport_security.h"
+#include "core/trust/credentials.h"
+#include "core/trust/pki.h"
 #include "tests/support/die_with_parent.h"
 
 namespace bp = boost::process;
@@ -166,11 +169,26 @@ TempDir::~TempDir() {
 
 CommandResult RunCommand(const std::string& program, const std::vector<std::string>& args,
                          std::chrono::milliseconds deadline) {
+  return RunCommandWithInput(program, args, std::nullopt, deadline);
+}
+
+CommandResult RunCommandWithInput(const std::string& program, const std::vector<std::string>& args,
+                                  const std::optional<std::string>& input,
+                                  std::chrono::milliseconds deadline) {
   CommandResult result;
   bp::ipstream out, err;
   std::string out_text, err_text;
+  // The input from a file of its own: a child that reads only part of it
+  // never blocks the test on a full pipe.
+  std::optional<TempDir> input_dir;
+  std::filesystem::path input_file = "/dev/null";
+  if (input) {
+    input_dir.emplace("domian-input");
+    input_file = input_dir->path() / "stdin";
+    std::ofstream(input_file) << *input;
+  }
   bp::child child(program, bp::args(args), bp::std_out > out, bp::std_err > err,
-                  bp::std_in < bp::null, DieWithParent{});
+                  bp::std_in < input_file.string(), DieWithParent{});
   // Readers drain both pipes so a chatty child never blocks on a full one.
   std::thread out_reader([&] {
     std::stringstream s;
@@ -204,9 +222,135 @@ CommandResult RunCommand(const std::string& program, const std::vector<std::stri
   return result;
 }
 
+namespace {
+
+struct Access {
+  std::string cluster;
+  bool plaintext = false;
+  // Enrolled by domianctl (its own CA): reached over its control socket.
+  std::string socket;
+};
+
+// What this process's daemons are, by address; and its credentials.
+struct TestTrust {
+  std::mutex mu;
+  std::map<std::string, Access> daemons;
+  std::map<std::string, std::filesystem::path> operators;  // by cluster
+  std::unique_ptr<TempDir> dir;
+  trust::Authority authority;
+
+  static TestTrust& Get() {
+    static TestTrust* trust = [] {
+      auto* made = new TestTrust;
+      absl::StatusOr<trust::Authority> authority = trust::NewAuthority("test");
+      if (!authority.ok()) throw std::runtime_error("cannot make the test CA");
+      made->authority = *std::move(authority);
+      return made;
+    }();
+    return *trust;
+  }
+
+  trust::Credentials Issue(const trust::Subject& subject, bool with_authority) {
+    absl::StatusOr<std::string> key = trust::NewPrivateKey();
+    absl::StatusOr<std::string> csr = key.ok() ? trust::NewCsr(*key, subject) : key;
+    absl::StatusOr<std::string> cert = csr.ok() ? trust::Issue(authority, *csr, subject) : csr;
+    if (!cert.ok()) throw std::runtime_error("cannot issue a test certificate");
+    trust::Credentials credentials{.self = subject,
+                                   .roots_pem = authority.cert_pem,
+                                   .cert_pem = *cert,
+                                   .key_pem = *key};
+    if (with_authority) credentials.authority = authority;
+    return credentials;
+  }
+};
+
+}  // namespace
+
+const std::string& TestCaCert() { return TestTrust::Get().authority.cert_pem; }
+
+void WriteNodeCredentials(const std::filesystem::path& dir, const std::string& cluster,
+                          const std::string& id) {
+  TestTrust& trust = TestTrust::Get();
+  const absl::Status saved = trust::SaveCredentials(
+      dir, trust.Issue({cluster, trust::Role::kNode, id}, /*with_authority=*/true));
+  if (!saved.ok()) throw std::runtime_error(std::string(saved.message()));
+}
+
+std::filesystem::path OperatorCredentials(const std::string& cluster) {
+  TestTrust& trust = TestTrust::Get();
+  std::lock_guard lock(trust.mu);
+  if (auto it = trust.operators.find(cluster); it != trust.operators.end()) return it->second;
+  if (!trust.dir) trust.dir = std::make_unique<TempDir>("domian-operators");
+  const std::filesystem::path folder = trust.dir->path() / cluster;
+  const absl::Status saved = trust::SaveCredentials(
+      folder, trust.Issue({cluster, trust::Role::kOperator, "tester"}, /*with_authority=*/false));
+  if (!saved.ok()) throw std::runtime_error(std::string(saved.message()));
+  trust.operators[cluster] = folder;
+  return folder;
+}
+
+std::vector<std::string> CtlAccess(const std::string& address) {
+  TestTrust& trust = TestTrust::Get();
+  Access access;
+  {
+    std::lock_guard lock(trust.mu);
+    auto it = trust.daemons.find(address);
+    if (it == trust.daemons.end()) return {"--node", address};
+    access = it->second;
+  }
+  if (!access.socket.empty()) return {"--node", "unix:" + access.socket};
+  if (access.plaintext) return {"--plaintext", "--node", address};
+  return {"--credentials", OperatorCredentials(access.cluster).string(), "--node", address};
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& cluster,
+                                                          const std::string& id,
+                                                          const std::string& role) {
+  const trust::Role parsed = role == "operator" ? trust::Role::kOperator : trust::Role::kNode;
+  const trust::Credentials credentials =
+      TestTrust::Get().Issue({cluster, parsed, id}, /*with_authority=*/false);
+  // Any node of the cluster is the server it means to reach.
+  return rpc::ClientCredentials(credentials, [cluster](const trust::Subject& server) {
+    return server.cluster == cluster && server.role == trust::Role::kNode
+               ? absl::OkStatus()
+               : absl::UnauthenticatedError("not a node of cluster " + cluster);
+  });
+}
+
+std::shared_ptr<grpc::ServerCredentials> TestServerCredentials(const std::string& cluster,
+                                                               const std::string& id) {
+  return rpc::ServerCredentials(
+      TestTrust::Get().Issue({cluster, trust::Role::kNode, id}, /*with_authority=*/false));
+}
+
+std::unique_ptr<cli::ControlClient> ControlClientFor(const std::string& address,
+                                                     std::chrono::milliseconds timeout) {
+  TestTrust& trust = TestTrust::Get();
+  Access access;
+  bool known = false;
+  {
+    std::lock_guard lock(trust.mu);
+    if (auto it = trust.daemons.find(address); it != trust.daemons.end()) {
+      access = it->second;
+      known = true;
+    }
+  }
+  if (known && !access.socket.empty()) {
+    return std::make_unique<cli::ControlClient>("unix:" + access.socket, timeout,
+                                                grpc::InsecureChannelCredentials());
+  }
+  if (!known || access.plaintext) {
+    return std::make_unique<cli::ControlClient>(address, timeout,
+                                                grpc::InsecureChannelCredentials());
+  }
+  return std::make_unique<cli::ControlClient>(address, timeout,
+                                              TestCredentials(access.cluster, "tester", "operator"));
+}
+
 std::optional<nlohmann::json> Ctl(const std::string& address, const std::string& command) {
-  const CommandResult result =
-      RunCommand(DomianctlPath(), {"--node", address, command, "--json", "--timeout", "2000"});
+  std::vector<std::string> args = CtlAccess(address);
+  args.insert(args.end(), {command, "--json", "--timeout", "2000"});
+  const CommandResult result = RunCommand(DomianctlPath(), args);
   if (result.exit_code != 0) return std::nullopt;
   try {
     return nlohmann::json::parse(result.out);
@@ -226,8 +370,9 @@ int PluginHostPid(const Daemon& daemon, const std::string& service) {
 CommandResult CallService(const Daemon& asked, const std::string& service,
                           const std::string& command, const std::string& args,
                           std::chrono::milliseconds deadline) {
-  return RunCommand(DomianctlPath(),
-                    {"--node", asked.address(), "call", service, command, args, "--json"}, deadline);
+  std::vector<std::string> arguments = CtlAccess(asked.address());
+  arguments.insert(arguments.end(), {"call", service, command, args, "--json"});
+  return RunCommand(DomianctlPath(), arguments, deadline);
 }
 
 struct Daemon::Process {
@@ -260,9 +405,20 @@ Daemon::Daemon(const std::filesystem::path& root, Options options)
   yaml << "]\n"
        << "  mdns: " << (options_.mdns ? "true" : "false") << "\n";
   if (!options_.advertise.empty()) yaml << "  advertise: " << options_.advertise << "\n";
+  yaml << "security:\n"
+       << "  control_socket: " << control_socket().string() << "\n";
+  if (options_.plaintext) yaml << "  plaintext: true\n";
   yaml << "log:\n"
        << "  level: " << options_.log_level << "\n"
        << options_.extra_yaml;
+  yaml.close();
+  if (options_.enrolled && !options_.plaintext) {
+    WriteNodeCredentials(state_dir() / "tls", options_.cluster, options_.id);
+  }
+  TestTrust& trust = TestTrust::Get();
+  std::lock_guard lock(trust.mu);
+  trust.daemons[address_] = {options_.cluster, options_.plaintext,
+                             options_.enrolled ? std::string() : control_socket().string()};
 }
 
 Daemon::~Daemon() {

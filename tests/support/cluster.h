@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
+#include "core/cli/control_client.h"
+
 namespace domian::testing {
 
 using namespace std::chrono_literals;
@@ -53,6 +57,43 @@ struct CommandResult {
 // overruns (exit_code -1 then).
 CommandResult RunCommand(const std::string& program, const std::vector<std::string>& args,
                          std::chrono::milliseconds deadline = 10s);
+// The same, with `input` on the command's stdin (else /dev/null).
+CommandResult RunCommandWithInput(const std::string& program, const std::vector<std::string>& args,
+                                  const std::optional<std::string>& input,
+                                  std::chrono::milliseconds deadline = 10s);
+
+// Every daemon of this process is enrolled (unless it asks not to be) in
+// its cluster with a certificate of one test CA, made once per process;
+// domianctl reaches it with an operator certificate of that cluster.
+//
+// The arguments domianctl needs to reach the daemon at `address`, --node
+// included: --credentials FOLDER (an operator's of its cluster),
+// --plaintext for a plaintext daemon, its control socket for one enrolled
+// with domianctl (a CA of its own), only --node for an address no daemon
+// of this process has.
+std::vector<std::string> CtlAccess(const std::string& address);
+// A folder with an operator's credentials ("tester") for `cluster`.
+std::filesystem::path OperatorCredentials(const std::string& cluster);
+// The PEM of the test CA's certificate and key.
+const std::string& TestCaCert();
+// A node's (`id`) credentials of `cluster` from the test CA, written as
+// a folder `dir` (as domianctl cluster init or join would).
+void WriteNodeCredentials(const std::filesystem::path& dir, const std::string& cluster,
+                          const std::string& id);
+// gRPC client credentials of the test CA for a raw stub: a node's (`id`)
+// or an operator's (role "operator", id its name) of `cluster`; a stub
+// made with them reaches a daemon of that cluster as a member would.
+std::shared_ptr<grpc::ChannelCredentials> TestCredentials(const std::string& cluster,
+                                                          const std::string& id,
+                                                          const std::string& role = "node");
+// Server credentials of the test CA for a member written in a test: a
+// node `id` of `cluster`.
+std::shared_ptr<grpc::ServerCredentials> TestServerCredentials(const std::string& cluster,
+                                                               const std::string& id);
+// A ControlClient (what domianctl uses) for the daemon at `address`, with
+// the access CtlAccess gives.
+std::unique_ptr<cli::ControlClient> ControlClientFor(
+    const std::string& address, std::chrono::milliseconds timeout = cli::kDefaultControlTimeout);
 
 // `domianctl --node ADDRESS COMMAND --json`, parsed; nullopt on failure.
 std::optional<nlohmann::json> Ctl(const std::string& address, const std::string& command);
@@ -78,6 +119,12 @@ class Daemon {
     std::vector<std::string> wrapper;
     // Extra environment variables for the daemon, on top of the test's own.
     std::map<std::string, std::string> env;
+    // security.plaintext: no TLS (development mode).
+    bool plaintext = false;
+    // Given credentials of the test CA before its first start; false: a
+    // node to enrol with domianctl cluster init or join (it waits for
+    // them).
+    bool enrolled = true;
   };
 
   Daemon(const std::filesystem::path& root, Options options);
@@ -97,6 +144,9 @@ class Daemon {
   const std::string& id() const { return options_.id; }
   const std::string& address() const { return address_; }
   const std::filesystem::path& config_path() const { return config_; }
+  // Its state folder, and its control socket (local operators' access).
+  std::filesystem::path state_dir() const { return dir_ / "state"; }
+  std::filesystem::path control_socket() const { return dir_ / "ctl.sock"; }
   // Everything every life of this daemon logged.
   std::string Log() const;
 

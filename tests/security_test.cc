@@ -1,0 +1,423 @@
+// A cluster only its own nodes and operators can talk to: real daemons
+// over mutual TLS, attacked as a stranger on the LAN would (no
+// certificate, another CA's, a removed node's, a node's certificate used
+// for an operator's call, a fake member during join), and enrolled the
+// way people do it (domianctl cluster init, invite, join, node remove).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/rpc/transport_security.h"
+#include "core/trust/credentials.h"
+#include "core/trust/join_code.h"
+#include "core/trust/pki.h"
+#include "domian/v1/domian.grpc.pb.h"
+#include "tests/support/cluster.h"
+
+namespace domian::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::filesystem::path kTestPlugins = DOMIAN_TEST_PLUGIN_DIR;
+constexpr auto kSettle = 20s;
+// The issue's bound for a removal to hold on every member.
+constexpr auto kRemovalSpread = 5s;
+
+grpc::Status CallStatus(const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                        const std::string& address, v1::GetStatusResponse* response = nullptr) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto stub = v1::Domain::NewStub(grpc::CreateCustomChannel(address, credentials, args));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 5s);
+  v1::GetStatusResponse ignored;
+  return stub->GetStatus(&context, v1::GetStatusRequest(), response ? response : &ignored);
+}
+
+grpc::Status CallInvoke(const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                        const std::string& address, uint32_t hops = 0) {
+  auto stub = v1::Domain::NewStub(grpc::CreateChannel(address, credentials));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 10s);
+  v1::InvokeRequest request;
+  request.set_service("echo-c");
+  request.set_command("echo");
+  request.set_args_json("{}");
+  request.set_hops(hops);
+  v1::InvokeResponse response;
+  return stub->Invoke(&context, request, &response);
+}
+
+// TLS that checks the server against the test CA but shows no
+// certificate of its own.
+std::shared_ptr<grpc::ChannelCredentials> NoClientCertificate() {
+  const absl::StatusOr<std::string> fingerprint = trust::Fingerprint(TestCaCert());
+  EXPECT_TRUE(fingerprint.ok());
+  return *rpc::PinnedCredentials({.fingerprint = *fingerprint, .cluster = "test"});
+}
+
+// Credentials of a CA nobody in the cluster trusts, naming a node of it.
+struct Stranger {
+  trust::Authority authority = *trust::NewAuthority("test");
+  trust::Credentials Node(const std::string& id, const std::string& cluster = "test") const {
+    const trust::Subject subject{cluster, trust::Role::kNode, id};
+    const std::string key = *trust::NewPrivateKey();
+    return {.self = subject,
+            .roots_pem = authority.cert_pem,
+            .cert_pem = *trust::Issue(authority, *trust::NewCsr(key, subject), subject),
+            .key_pem = key,
+            .authority = authority};
+  }
+};
+
+std::shared_ptr<grpc::ChannelCredentials> AcceptAnyNode(const trust::Credentials& credentials) {
+  return rpc::ClientCredentials(credentials, [](const trust::Subject&) { return absl::OkStatus(); });
+}
+
+// Shows `credentials`' certificate to a server it checks against the test
+// CA (the cluster's): a stranger that reaches the server, and is refused
+// by it.
+std::shared_ptr<grpc::ChannelCredentials> PresentTo(trust::Credentials credentials) {
+  credentials.roots_pem = TestCaCert();
+  return AcceptAnyNode(credentials);
+}
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LeaveSegvToTheKernel();
+    MakePluginFolder(plugin_dir_, kTestPlugins, {"echo-c"});
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (Daemon* daemon : daemons_) std::cerr << "---- " << daemon->id() << " ----\n" << daemon->Log();
+  }
+
+  Daemon& Add(Daemon::Options options) {
+    if (options.extra_yaml.empty()) {
+      options.extra_yaml = "plugins:\n  dirs: [" + plugin_dir_.string() +
+                           "]\nservices:\n  echo-c: {run: prefer}\n";
+    }
+    options.traits = {"test"};
+    owned_.push_back(std::make_unique<Daemon>(dir_.path(), std::move(options)));
+    daemons_.push_back(owned_.back().get());
+    return *owned_.back();
+  }
+
+  // domianctl over a daemon's control socket: no certificate, as root on
+  // the node.
+  CommandResult Local(const Daemon& daemon, std::vector<std::string> args,
+                      const std::optional<std::string>& input = std::nullopt) {
+    args.insert(args.begin(), {"--node", "unix:" + daemon.control_socket().string()});
+    return RunCommandWithInput(DomianctlPath(), args, input, 30s);
+  }
+
+  std::string Invite(const Daemon& daemon, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"cluster", "invite", "--ttl", "10m"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CommandResult invited = Local(daemon, args);
+    EXPECT_EQ(invited.exit_code, 0) << invited.err;
+    std::string code = invited.out;
+    while (!code.empty() && (code.back() == '\n' || code.back() == ' ')) code.pop_back();
+    return code;
+  }
+
+  CommandResult Join(const Daemon& joiner, const std::string& code,
+                     const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"cluster", "join", "--config", joiner.config_path().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCommandWithInput(DomianctlPath(), args, code + "\n", 60s);
+  }
+
+  TempDir dir_{"domian-security"};
+  std::filesystem::path plugin_dir_ = dir_.path() / "plugins";
+  std::vector<std::unique_ptr<Daemon>> owned_;
+  std::vector<Daemon*> daemons_;
+};
+
+TEST_F(SecurityTest, StrangersAreRefusedWithAClearStatusAndNothingChanges) {
+  Daemon& a = Add({.id = "a"});
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(a.address(), "status").has_value(); }, kSettle));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto services = Ctl(a.address(), "services");
+        return services && services->dump().find("running") != std::string::npos;
+      },
+      kSettle));
+
+  // No certificate: only Join is open.
+  grpc::Status status = CallStatus(NoClientCertificate(), a.address());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("needs a client certificate"));
+  status = CallInvoke(NoClientCertificate(), a.address());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+
+  // Another CA's certificate, naming a node of this very cluster.
+  const Stranger stranger;
+  status = CallInvoke(PresentTo(stranger.Node("a2")), a.address());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("not signed by"));
+
+  // Plaintext to a TLS port never gets an answer at all.
+  status = CallStatus(grpc::InsecureChannelCredentials(), a.address());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+
+  // A node's certificate of this cluster, for an operator's calls.
+  const auto node = TestCredentials("test", "b");
+  status = CallInvoke(node, a.address());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("node b may not call Invoke"));
+  {
+    auto stub = v1::Domain::NewStub(grpc::CreateChannel(a.address(), node));
+    grpc::ClientContext context;
+    v1::CreateInviteRequest request;
+    request.set_role("node");
+    v1::CreateInviteResponse response;
+    status = stub->CreateInvite(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    grpc::ClientContext remove_context;
+    v1::RemoveRequest remove;
+    remove.set_role("node");
+    remove.set_name("a");
+    v1::RemoveResponse removed;
+    status = stub->Remove(&remove_context, remove, &removed);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  }
+  // An operator's certificate cannot speak between nodes.
+  {
+    auto stub = v1::Domain::NewStub(
+        grpc::CreateChannel(a.address(), TestCredentials("test", "b", "operator")));
+    grpc::ClientContext context;
+    v1::ShareIdentityListRequest request;
+    request.mutable_sender()->set_id("b");
+    v1::ShareIdentityListResponse response;
+    status = stub->ShareIdentityList(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  }
+  // A node's certificate speaking for another node.
+  {
+    auto stub = v1::Domain::NewStub(grpc::CreateChannel(a.address(), node));
+    grpc::ClientContext context;
+    v1::ShareIdentityListRequest request;
+    request.mutable_sender()->set_id("c");
+    v1::ShareIdentityListResponse response;
+    status = stub->ShareIdentityList(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("may not speak for node c"));
+  }
+
+  // Nothing changed: no peer was learned, no invitation made, nothing
+  // removed.
+  const auto after = Ctl(a.address(), "status");
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)["security"]["transport"], "mtls");
+  EXPECT_EQ((*after)["security"]["open_invites"], 0);
+  EXPECT_EQ((*after)["security"]["revoked"], 0);
+  const auto peers = Ctl(a.address(), "peers");
+  ASSERT_TRUE(peers);
+  EXPECT_TRUE(peers->empty()) << peers->dump();
+
+  // The operator's certificate does what the node's could not.
+  const CommandResult call = CallService(a, "echo-c", "echo", R"({"x":1})");
+  EXPECT_EQ(call.exit_code, 0) << call.err;
+}
+
+TEST_F(SecurityTest, InitInviteJoinThenTheCodeIsSpentAndAGuesserIsRateLimited) {
+  Daemon& a = Add({.id = "a", .enrolled = false});
+  Daemon& b = Add({.id = "b", .seeds = {a.address()}, .enrolled = false});
+  a.Start();
+  b.Start();
+  // Not enrolled: up, waiting, refusing.
+  ASSERT_TRUE(Eventually([&] { return a.Log().find("refuses all calls") != std::string::npos; },
+                         kSettle))
+      << a.Log();
+  EXPECT_FALSE(Ctl(a.address(), "status"));
+
+  const CommandResult init = RunCommand(
+      DomianctlPath(), {"cluster", "init", "--config", a.config_path().string()}, 30s);
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_THAT(init.out, HasSubstr("made cluster 'test'"));
+  ASSERT_TRUE(Eventually([&] { return Local(a, {"status", "--json"}).exit_code == 0; }, kSettle))
+      << a.Log();
+  const CommandResult twice = RunCommand(
+      DomianctlPath(), {"cluster", "init", "--config", a.config_path().string()}, 30s);
+  EXPECT_NE(twice.exit_code, 0);
+  EXPECT_THAT(twice.err, HasSubstr("already belongs to a cluster"));
+
+  const std::string code = Invite(a);
+  ASSERT_THAT(code, HasSubstr("dj1-"));
+  const CommandResult joined = Join(b, code);
+  ASSERT_EQ(joined.exit_code, 0) << joined.err;
+  EXPECT_THAT(joined.out, HasSubstr("joined as node b of cluster test"));
+  // The key stayed here and is not world-readable; the secret is nowhere
+  // in the log.
+  const auto key = b.state_dir() / "tls" / "key.pem";
+  EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  const trust::JoinCode parsed = *trust::ParseJoinCode(code);
+  EXPECT_EQ(a.Log().find(trust::Base32Encode(parsed.secret)), std::string::npos);
+
+  ASSERT_TRUE(Eventually(
+      [&] { return PeerState(a, "b") == "alive" && PeerState(b, "a") == "alive"; }, kSettle))
+      << b.Log();
+
+  // The code is spent, on every member.
+  Daemon& c = Add({.id = "c", .enrolled = false});
+  const CommandResult again = Join(c, code);
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_THAT(again.err, HasSubstr("already used"));
+  EXPECT_FALSE(std::filesystem::exists(c.state_dir() / "tls"));
+
+  // Guessing: wrong secrets are refused, then everything is, for a while.
+  trust::JoinCode guess = parsed;
+  guess.id = trust::NewInviteId();
+  std::string last_error;
+  for (int attempt = 0; attempt < trust::kFailedRedeemBurst + 2; ++attempt) {
+    guess.secret = trust::RandomBytes(trust::kSecretBytes);
+    const CommandResult guessed = Join(c, trust::FormatJoinCode(guess), {"--via", a.address()});
+    EXPECT_NE(guessed.exit_code, 0);
+    last_error = guessed.err;
+  }
+  EXPECT_THAT(last_error, HasSubstr("too many failed join attempts"));
+  const std::string fresh = Invite(a);
+  const CommandResult limited = Join(c, fresh, {"--via", a.address()});
+  EXPECT_NE(limited.exit_code, 0) << "a right code is refused too while the limit holds";
+  EXPECT_THAT(limited.err, HasSubstr("too many failed join attempts"));
+}
+
+TEST_F(SecurityTest, AJoinerRefusesAMemberOfAnotherCaBeforeSendingTheSecret) {
+  Daemon& a = Add({.id = "a"});
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(a.address(), "status").has_value(); }, kSettle));
+  const std::string code = Invite(a);
+
+  // A fake member: a real daemon, enrolled with a CA of its own.
+  Daemon& fake = Add({.id = "fake", .enrolled = false});
+  const Stranger stranger;
+  ASSERT_TRUE(trust::SaveCredentials(fake.state_dir() / "tls", stranger.Node("fake")).ok());
+  fake.Start();
+  ASSERT_TRUE(Eventually([&] { return Local(fake, {"status"}).exit_code == 0; }, kSettle));
+
+  // The joiner is pointed at the fake member only.
+  trust::JoinCode redirected = *trust::ParseJoinCode(code);
+  redirected.members = {fake.address()};
+  Daemon& joiner = Add({.id = "joiner", .enrolled = false});
+  const CommandResult refused = Join(joiner, trust::FormatJoinCode(redirected));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("another CA"));
+  EXPECT_THAT(refused.err, HasSubstr("not sending the code"));
+  EXPECT_FALSE(std::filesystem::exists(joiner.state_dir() / "tls"));
+  EXPECT_EQ(fake.Log().find("join request"), std::string::npos) << fake.Log();
+
+  // The code was never spent: the real member still admits the joiner.
+  const CommandResult admitted = Join(joiner, code);
+  EXPECT_EQ(admitted.exit_code, 0) << admitted.err;
+}
+
+TEST_F(SecurityTest, ARemovedNodeIsRefusedByEveryMemberWithinSeconds) {
+  Daemon& a = Add({.id = "a"});
+  Daemon& b = Add({.id = "b", .seeds = {a.address()}});
+  Daemon& c = Add({.id = "c", .seeds = {a.address()}});
+  for (Daemon* daemon : {&a, &b, &c}) daemon->Start();
+  ASSERT_TRUE(AllSeeEachOtherAlive({&a, &b, &c}, kSettle));
+
+  // c's own credentials, as a thief who took its SD card would use them.
+  const trust::Credentials stolen = *trust::LoadCredentials(c.state_dir() / "tls");
+  const auto as_c = AcceptAnyNode(stolen);
+  ASSERT_TRUE(CallStatus(as_c, b.address()).ok());
+
+  const CommandResult removed = Local(a, {"node", "remove", "c"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return CallStatus(as_c, a.address()).error_code() == grpc::StatusCode::PERMISSION_DENIED &&
+               CallStatus(as_c, b.address()).error_code() == grpc::StatusCode::PERMISSION_DENIED;
+      },
+      kRemovalSpread + 5s));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, kRemovalSpread) << "the removal took "
+                                  << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                                  << " ms to reach every member";
+  const grpc::Status refused = CallStatus(as_c, b.address());
+  EXPECT_THAT(refused.error_message(), HasSubstr("node c of cluster test was removed from the cluster"));
+  // And c, still running, is dead to the others.
+  EXPECT_TRUE(Eventually([&] { return PeerState(a, "c") != "alive" && PeerState(b, "c") != "alive"; },
+                         kSettle));
+  const auto status = Ctl(b.address(), "status");
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["security"]["revoked"], 1);
+}
+
+TEST_F(SecurityTest, JoiningWorksWhileTheInvitingMemberIsDown) {
+  Daemon& a = Add({.id = "a"});
+  Daemon& b = Add({.id = "b", .seeds = {a.address()}});
+  a.Start();
+  b.Start();
+  ASSERT_TRUE(AllSeeEachOtherAlive({&a, &b}, kSettle));
+  const std::string code = Invite(a);
+  // The invitation spreads with the heartbeats.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto status = Ctl(b.address(), "status");
+        return status && (*status)["security"]["open_invites"] == 1;
+      },
+      kSettle));
+  a.Signal(SIGKILL);
+  ASSERT_TRUE(a.WaitExit(10s));
+
+  Daemon& c = Add({.id = "c", .seeds = {b.address()}, .enrolled = false});
+  c.Start();
+  const CommandResult joined = Join(c, code);
+  ASSERT_EQ(joined.exit_code, 0) << joined.err;
+  EXPECT_THAT(joined.out, HasSubstr("admitted by " + b.address()));
+  EXPECT_TRUE(Eventually([&] { return PeerState(b, "c") == "alive"; }, kSettle)) << c.Log();
+}
+
+TEST_F(SecurityTest, AnOperatorJoinsAndUsesTheCliRemotely) {
+  Daemon& a = Add({.id = "a"});
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(a.address(), "status").has_value(); }, kSettle));
+  const std::string code = Invite(a, {"--operator"});
+  const std::filesystem::path folder = dir_.path() / "alice";
+  const CommandResult joined = RunCommandWithInput(
+      DomianctlPath(),
+      {"cluster", "join", "--operator", "alice", "--credentials", folder.string()}, code + "\n",
+      60s);
+  ASSERT_EQ(joined.exit_code, 0) << joined.err;
+  EXPECT_FALSE(std::filesystem::exists(folder / trust::kAuthorityKeyFile))
+      << "an operator never gets the CA's key";
+  const CommandResult status = RunCommand(
+      DomianctlPath(), {"--node", a.address(), "--credentials", folder.string(), "status", "--json"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  // Without a certificate, remote use is refused before any call.
+  const CommandResult without = RunCommand(
+      DomianctlPath(), {"--node", a.address(), "--credentials", (dir_.path() / "none").string(),
+                        "status"});
+  EXPECT_NE(without.exit_code, 0);
+  EXPECT_THAT(without.err, HasSubstr("no operator certificate"));
+  // Removing the operator shuts it out.
+  ASSERT_EQ(Local(a, {"operator", "remove", "alice"}).exit_code, 0);
+  const CommandResult after = RunCommand(
+      DomianctlPath(), {"--node", a.address(), "--credentials", folder.string(), "status"});
+  EXPECT_NE(after.exit_code, 0);
+  EXPECT_THAT(after.err, HasSubstr("operator alice of cluster test was removed"));
+}
+
+TEST_F(SecurityTest, APlaintextNodeSaysSoLoudly) {
+  Daemon& a = Add({.id = "a", .plaintext = true});
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(a.address(), "status").has_value(); }, kSettle));
+  EXPECT_EQ((*Ctl(a.address(), "status"))["security"]["transport"], "plaintext");
+  EXPECT_THAT(a.Log(), HasSubstr("PLAINTEXT"));
+  const CommandResult shown = RunCommand(DomianctlPath(), {"--plaintext", "--node", a.address(), "status"});
+  EXPECT_THAT(shown.out, HasSubstr("PLAINTEXT"));
+}
+
+}  // namespace
+}  // namespace domian::testing

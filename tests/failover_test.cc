@@ -30,8 +30,9 @@ const std::filesystem::path kTestPlugins = DOMIAN_TEST_PLUGIN_DIR;
 
 // `domianctl explain SERVICE --json` as `observer` answers it.
 std::optional<nlohmann::json> Explain(const Daemon& observer, const std::string& service) {
-  const CommandResult result = RunCommand(
-      DomianctlPath(), {"--node", observer.address(), "explain", service, "--json"});
+  std::vector<std::string> args = CtlAccess(observer.address());
+  args.insert(args.end(), {"explain", service, "--json"});
+  const CommandResult result = RunCommand(DomianctlPath(), args);
   if (result.exit_code != 0) return std::nullopt;
   return nlohmann::json::parse(result.out, nullptr, false);
 }

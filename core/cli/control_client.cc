@@ -110,10 +110,24 @@ absl::StatusOr<std::string> ReadArguments(std::istream& in) {
 struct ControlClient::Impl {
   std::string address;
   std::chrono::milliseconds timeout;
+  std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Domain::Stub> stub;
 
   void Prepare(grpc::ClientContext& context) const {
-    context.set_deadline(std::chrono::system_clock::now() + timeout);
+    const auto deadline = std::chrono::system_clock::now() + timeout;
+    context.set_deadline(deadline);
+    // A synchronous client's channel makes progress only while a thread
+    // polls it, which a call does only while it waits; a call on a channel
+    // whose last connection failed fails at once. A client used again
+    // after its node was unreachable (a benchmark, a test, a tool that
+    // stays up) would then never see its TLS handshake through: each of
+    // its round trips waits for gRPC's 5 s backup poller. So such a
+    // channel is waited for here, which polls, up to the call's deadline.
+    // A new channel (IDLE) goes straight to the call, which fails fast
+    // when nobody listens.
+    if (channel->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      channel->WaitForConnected(deadline);
+    }
   }
   // The node's code (gRPC's and absl's are the same numbers), with a
   // message for people.
@@ -139,8 +153,9 @@ ControlClient::ControlClient(const std::string& node_address, std::chrono::milli
   if (node_address.rfind("unix:", 0) == 0 || !credentials) {
     credentials = grpc::InsecureChannelCredentials();
   }
-  impl_->stub = v1::Domain::NewStub(
-      grpc::CreateCustomChannel(node_address, credentials, rpc::DomainChannelArguments()));
+  impl_->channel =
+      grpc::CreateCustomChannel(node_address, credentials, rpc::DomainChannelArguments());
+  impl_->stub = v1::Domain::NewStub(impl_->channel);
 }
 
 ControlClient::~ControlClient() = default;

@@ -419,5 +419,34 @@ TEST_F(SecurityTest, APlaintextNodeSaysSoLoudly) {
   EXPECT_THAT(shown.out, HasSubstr("PLAINTEXT"));
 }
 
+TEST_F(SecurityTest, CheckConfigSaysHowThePortIsGuarded) {
+  Daemon& fresh = Add({.id = "fresh", .enrolled = false});
+  auto check = [](const Daemon& daemon) {
+    return RunCommand(DomiandPath(), {"--check-config", daemon.config_path().string()});
+  };
+  CommandResult checked = check(fresh);
+  EXPECT_EQ(checked.exit_code, 0) << checked.err;
+  EXPECT_THAT(checked.out, HasSubstr("no credentials in"));
+  EXPECT_FALSE(std::filesystem::exists(fresh.state_dir())) << "a check creates nothing";
+
+  Daemon& enrolled = Add({.id = "enrolled"});
+  checked = check(enrolled);
+  EXPECT_EQ(checked.exit_code, 0) << checked.err;
+  EXPECT_THAT(checked.out, HasSubstr("mutual TLS as node enrolled of cluster test"));
+
+  // Credentials of another node: the daemon would refuse to start, and
+  // the check says so first (systemd runs it before the daemon).
+  Daemon& mismatched = Add({.id = "mismatched", .enrolled = false});
+  WriteNodeCredentials(mismatched.state_dir() / "tls", "test", "someone-else");
+  checked = check(mismatched);
+  EXPECT_NE(checked.exit_code, 0);
+  EXPECT_THAT(checked.err, HasSubstr("is the certificate of node someone-else"));
+
+  Daemon& plaintext = Add({.id = "plain", .plaintext = true});
+  checked = check(plaintext);
+  EXPECT_EQ(checked.exit_code, 0) << checked.err;
+  EXPECT_THAT(checked.out, HasSubstr("PLAINTEXT"));
+}
+
 }  // namespace
 }  // namespace domian::testing

@@ -11,6 +11,7 @@
 #include "core/common/logging.h"
 #include "core/config/node_config.h"
 #include "core/daemon/daemon.h"
+#include "core/node/node.h"
 #include "core/rpc/grpc_logging.h"
 
 namespace po = boost::program_options;
@@ -65,6 +66,12 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout << file << ": configuration is valid\n";
+    const absl::StatusOr<std::string> security = domian::node::DescribeSecurity(*config);
+    if (!security.ok()) {
+      std::cerr << file << ": security: " << security.status().message() << "\n";
+      return 1;
+    }
+    std::cout << "security: " << *security << "\n";
     return 0;
   }
 

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <exception>
 
+#include <absl/strings/ascii.h>
+
 #include "core/common/net.h"
 #include "core/rpc/port_probe.h"
 #include "core/rpc/server_limits.h"
@@ -115,6 +117,48 @@ bool SocketAnswers(const std::filesystem::path& path) {
 
 std::filesystem::path CredentialsFolder(const config::NodeConfig& config) {
   return config.state_dir / "tls";
+}
+
+absl::StatusOr<std::string> DescribeSecurity(const config::NodeConfig& config) {
+  if (config.plaintext) {
+    return std::string("PLAINTEXT (security.plaintext): anyone on the network can call every "
+                       "service; for development only");
+  }
+  const std::filesystem::path folder = CredentialsFolder(config);
+  absl::StatusOr<trust::Credentials> credentials = trust::LoadCredentials(folder);
+  if (absl::IsNotFound(credentials.status())) {
+    return "mutual TLS; no credentials in " + folder.string() +
+           " yet: the daemon refuses every call until `domianctl cluster init` (first node) or "
+           "`cluster join` gives it some";
+  }
+  if (!credentials.ok()) {
+    std::error_code error;
+    if (std::filesystem::exists(folder / trust::kKeyFile, error) &&
+        ::access((folder / trust::kKeyFile).c_str(), R_OK) != 0) {
+      return "mutual TLS; credentials in " + folder.string() +
+             " (not readable by this user: checked when the daemon starts)";
+    }
+    return credentials.status();
+  }
+  std::string id;
+  if (config.id) {
+    id = *config.id;
+  } else if (absl::StatusOr<std::string> stored =
+                 trust::ReadBoundedFile(config.state_dir / kNodeIdFile, 256);
+             stored.ok()) {
+    id = std::string(absl::StripAsciiWhitespace(*stored));
+  }
+  const trust::Subject expected{config.cluster, trust::Role::kNode, id};
+  if (credentials->self != expected) {
+    return absl::FailedPreconditionError(
+        (folder / trust::kCertFile).string() + " is the certificate of " +
+        trust::Describe(credentials->self) + ", not of " + trust::Describe(expected) +
+        ": the daemon would refuse to start");
+  }
+  absl::StatusOr<std::string> fingerprint = trust::Fingerprint(credentials->roots_pem);
+  return "mutual TLS as " + trust::Describe(credentials->self) + ", CA " +
+         (fingerprint.ok() ? *fingerprint : std::string("?")) +
+         (credentials->authority ? " (holds the CA key: can admit joiners)" : "");
 }
 
 absl::StatusOr<std::unique_ptr<Node>> Node::Create(config::NodeConfig config, const Clock& clock,

@@ -50,6 +50,12 @@ namespace domian::node {
 // Where a node keeps its cluster credentials: <state_dir>/tls.
 std::filesystem::path CredentialsFolder(const config::NodeConfig& config);
 
+// For domiand --check-config: how the node `config` describes will guard
+// its port, in a line ("mutual TLS as node pi2 of cluster home, CA ...",
+// or why it waits); an error when its credentials exist but do not belong
+// to it (the daemon would refuse to start). Reads, never creates.
+absl::StatusOr<std::string> DescribeSecurity(const config::NodeConfig& config);
+
 class Node {
  public:
   // Opens node.state_dir (creating it if needed) and reads this node's id

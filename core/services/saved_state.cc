@@ -67,7 +67,7 @@ absl::Status SyncFolder(const std::filesystem::path& folder) {
 absl::Status ReplaceFile(const std::filesystem::path& file, const std::string& content,
                          bool durable) {
   const std::filesystem::path temporary = file.string() + ".new";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return FileError("cannot create", temporary, errno);
   absl::Status written = WriteAll(fd, content, temporary);
   if (written.ok() && durable && ::fsync(fd) != 0) {

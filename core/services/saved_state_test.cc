@@ -61,6 +61,22 @@ TEST_F(ServiceStateTest, WrittenEpochsReadBackAndPoisonedOnesReadAsNone) {
   EXPECT_EQ(ReadServiceEpoch(dir), 0u);
 }
 
+TEST_F(ServiceStateTest, ASavedStateIsReadableByTheDaemonsUserOnly) {
+  // A service's state may hold a secret (the Hue bridge's username): even
+  // a file that others could read before is replaced by one they cannot.
+  const auto dir = Service("lights");
+  std::ofstream(dir / "state", std::ios::binary) << "old";
+  std::filesystem::permissions(dir / "state", std::filesystem::perms(0644));
+  ASSERT_TRUE(WriteServiceState(dir, "{\"username\":\"secret\"}").ok());
+  EXPECT_EQ(ReadServiceState(dir), "{\"username\":\"secret\"}");
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const auto mode = std::filesystem::status(entry.path()).permissions();
+    EXPECT_EQ(mode & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
+              std::filesystem::perms::none)
+        << entry.path();
+  }
+}
+
 TEST_F(ServiceStateTest, PoisonedEpochFilesAreRemovedAtStartAndGoodOnesKept) {
   const auto good = Service("good");
   const auto wrapped = Service("wrapped");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/process.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -266,6 +267,13 @@ struct TestTrust {
 
 }  // namespace
 
+namespace {
+std::atomic<bool> plaintext_daemons{false};
+}  // namespace
+
+void UsePlaintextDaemons(bool plaintext) { plaintext_daemons = plaintext; }
+std::string DaemonTransport() { return plaintext_daemons ? "plaintext" : "mtls"; }
+
 const std::string& TestCaCert() { return TestTrust::Get().authority.cert_pem; }
 
 void WriteNodeCredentials(const std::filesystem::path& dir, const std::string& cluster,
@@ -380,7 +388,10 @@ struct Daemon::Process {
 };
 
 Daemon::Daemon(const std::filesystem::path& root, Options options)
-    : options_(std::move(options)),
+    : options_([&options] {
+        if (plaintext_daemons) options.plaintext = true;
+        return std::move(options);
+      }()),
       dir_(root / options_.id),
       config_(dir_ / "node.yaml"),
       log_(dir_ / "domiand.log"),

@@ -98,6 +98,12 @@ std::unique_ptr<cli::ControlClient> ControlClientFor(
 // `domianctl --node ADDRESS COMMAND --json`, parsed; nullopt on failure.
 std::optional<nlohmann::json> Ctl(const std::string& address, const std::string& command);
 
+// Benchmarks compare mutual TLS with plaintext in one run: from this call
+// on, every Daemon made in this process is plaintext (security.plaintext).
+void UsePlaintextDaemons(bool plaintext);
+// "plaintext" or "mtls": what daemons made now use.
+std::string DaemonTransport();
+
 // One domiand process with its own config, state folder and log file.
 class Daemon {
  public:

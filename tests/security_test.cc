@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "core/rpc/transport_security.h"
 #include "core/trust/credentials.h"
@@ -341,6 +342,10 @@ TEST_F(SecurityTest, ARemovedNodeIsRefusedByEveryMemberWithinSeconds) {
       },
       kRemovalSpread + 5s));
   const auto took = std::chrono::steady_clock::now() - start;
+  // Reported for docs/security.md; the bound is the issue's.
+  std::cout << "removal refused by every member "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+            << " ms after the command\n";
   EXPECT_LT(took, kRemovalSpread) << "the removal took "
                                   << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
                                   << " ms to reach every member";

@@ -351,7 +351,10 @@ TEST_F(SecurityTest, ARemovedNodeIsRefusedByEveryMemberWithinSeconds) {
                                   << " ms to reach every member";
   const grpc::Status refused = CallStatus(as_c, b.address());
   EXPECT_THAT(refused.error_message(), HasSubstr("node c of cluster test was removed from the cluster"));
-  // And c, still running, is dead to the others.
+  // c is told, and, still running, is dead to the others.
+  EXPECT_TRUE(Eventually(
+      [&] { return c.Log().find("this node (node c of cluster test) was removed") != std::string::npos; },
+      kSettle));
   EXPECT_TRUE(Eventually([&] { return PeerState(a, "c") != "alive" && PeerState(b, "c") != "alive"; },
                          kSettle));
   const auto status = Ctl(b.address(), "status");

@@ -60,6 +60,15 @@ class UnaryCall final : public EventLoop::Tag {
     absl::StatusOr<trust::Caller> caller = IdentifyCaller(context_, book_);
     absl::Status permitted = caller.ok() ? trust::Permit(*caller, rpc_) : caller.status();
     if (!permitted.ok()) {
+      // A removed holder is told with the signed proof, which it cannot
+      // learn from gossip any more: nobody exchanges with it.
+      if (!caller.ok() && caller.status().code() == absl::StatusCode::kPermissionDenied) {
+        const v1::TrustBulletin bulletin = book_.Bulletin();
+        if (bulletin.has_revocations()) {
+          context_.AddTrailingMetadata(kRevocationsTrailer,
+                                       bulletin.revocations().SerializeAsString());
+        }
+      }
       finish(ToGrpc(permitted));
       return;
     }

@@ -35,6 +35,7 @@ class ShareCall final : public EventLoop::Tag {
 
   void Proceed(bool /*ok: always true for a unary Finish*/) override {
     if (!status_.ok()) {
+      if (status_.error_code() == grpc::StatusCode::PERMISSION_DENIED) TakeRevocations();
       done_(FromGrpc(status_));
     } else if (absl::Status own = CheckResponder(); !own.ok()) {
       done_(own);
@@ -48,6 +49,20 @@ class ShareCall final : public EventLoop::Tag {
   }
 
  private:
+  // A refusal because this node was removed carries the signed list
+  // that says so (NodeService): checked and kept like a peer's bulletin.
+  void TakeRevocations() {
+    const auto& trailers = context_.GetServerTrailingMetadata();
+    const auto found = trailers.find(kRevocationsTrailer);
+    if (found == trailers.end()) return;
+    v1::TrustBulletin bulletin;
+    if (!bulletin.mutable_revocations()->ParseFromArray(found->second.data(),
+                                                       static_cast<int>(found->second.size()))) {
+      return;
+    }
+    trust_.Merge(bulletin, address_);
+  }
+
   // The node that answered is the one its certificate names, still a
   // member (the handshake checked that only when the connection opened).
   absl::Status CheckResponder() const {

@@ -31,6 +31,11 @@
 
 namespace domian::rpc {
 
+// Binary trailing metadata of a call refused because its caller was
+// removed: the signed revocation list (trust.proto), so the removed node
+// learns why, and can check it.
+inline constexpr char kRevocationsTrailer[] = "domian-revocations-bin";
+
 // The server's credentials for `book`'s node; insecure for a plaintext
 // node.
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::TrustBook& book);

@@ -231,6 +231,14 @@ bool TrustBook::MergeRevocationsLocked(const v1::SignedRevocationList& signed_li
     }
   }
   revocations_ = *std::move(theirs);
+  if (revocations_.IsRevoked(credentials_->self)) {
+    // Every member refuses this node from now on; it keeps running only
+    // so that its owner can see why.
+    spdlog::critical("this node ({}) was removed from the cluster: every member refuses it. "
+                     "To join again, move {} away and run domianctl cluster join with a new "
+                     "node id",
+                     Describe(credentials_->self), folder_.string());
+  }
   return true;
 }
 

@@ -1,6 +1,10 @@
 // Hostile and broken peers against a real domiand over real gRPC: every
 // bad message is refused with the right gRPC status and a log line, and
-// the daemon's peer table is exactly as it was.
+// the daemon's peer table is exactly as it was. The raw client is an
+// authenticated member with a bug: it shows a certificate of the cluster
+// naming the node each message claims to come from, so every message
+// passes the certificate check and reaches the checks these tests are
+// about (tests/security_test.cc covers the certificate check itself).
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -31,8 +35,6 @@ class BadInput : public ::testing::Test {
         20s))
         << b_->Log();
     before_ = Snapshot();
-    channel_ = grpc::CreateChannel(b_->address(), grpc::InsecureChannelCredentials());
-    stub_ = v1::Domain::NewStub(channel_);
   }
 
   void TearDown() override {
@@ -50,7 +52,8 @@ class BadInput : public ::testing::Test {
     return out;
   }
 
-  // A well-formed request from a stranger "intruder" at a fresh address.
+  // A well-formed request from "intruder", a node B has never seen, at a
+  // fresh address.
   v1::ShareIdentityListRequest Valid(const std::string& id = "intruder") {
     v1::ShareIdentityListRequest request;
     v1::IdentityEntry* sender = request.mutable_sender();
@@ -68,11 +71,27 @@ class BadInput : public ::testing::Test {
     return request;
   }
 
+  // A channel to B with a certificate of the cluster naming node `id`.
+  std::shared_ptr<grpc::Channel> ChannelAs(const std::string& id) {
+    auto& channel = channels_[id];
+    if (!channel) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per certificate
+      channel = grpc::CreateCustomChannel(b_->address(), TestCredentials("test", id), args);
+    }
+    return channel;
+  }
+
+  std::unique_ptr<v1::Domain::Stub> StubAs(const std::string& id) {
+    return v1::Domain::NewStub(ChannelAs(id));
+  }
+
+  // Sent as the node the request's sender names.
   grpc::Status Send(const v1::ShareIdentityListRequest& request) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 5s);
     v1::ShareIdentityListResponse response;
-    return stub_->ShareIdentityList(&context, request, &response);
+    return StubAs(request.sender().id())->ShareIdentityList(&context, request, &response);
   }
 
   // The table is intact and the daemon still answers.
@@ -92,16 +111,15 @@ class BadInput : public ::testing::Test {
   TempDir dir_{"domian-bad-input-test"};
   std::unique_ptr<Daemon> a_, b_, c_;
   std::map<std::string, std::pair<std::string, uint64_t>> before_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Domain::Stub> stub_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
 };
 
 TEST_F(BadInput, AWellFormedStrangerIsAccepted) {
   // The control case: the same request with nothing wrong is taken, so
-  // the refusals below are about what each one spoils. A stranger is a
-  // peer only once it answers a call at its address; nobody answers at
-  // 127.0.0.1:1, so it is never listed (tests/hostile_peers_test.cc
-  // shows one that answers being taken in).
+  // the refusals below are about what each one spoils. A node new to B
+  // (certified, but never seen) is a peer only once it answers a call at
+  // its address; nobody answers at 127.0.0.1:1, so it is never listed
+  // (tests/hostile_peers_test.cc shows one that answers being taken in).
   EXPECT_TRUE(Send(Valid()).ok());
   ExpectLogged("heartbeat to intruder (127.0.0.1:1) failed");
   EXPECT_EQ(PeerEntry(*b_, "intruder"), std::nullopt);
@@ -191,7 +209,7 @@ TEST_F(BadInput, CountersGoingBackwardsAreIgnored) {
 }
 
 TEST_F(BadInput, GarbageBytesAreRefused) {
-  grpc::GenericStub generic(channel_);
+  grpc::GenericStub generic(ChannelAs("intruder"));
   const std::string junk = "\xff\xff\xff\xff this is not a protobuf message";
   grpc::Slice slice(junk);
   grpc::ByteBuffer request(&slice, 1), response;
@@ -224,7 +242,8 @@ TEST_F(BadInput, BadOffersAreRefused) {
 }
 
 // HandOver is how a node gives a singleton to another; only a live peer
-// of the same cluster may do so, and only for what can run here.
+// of the same cluster may do so, and only for what can run here. Each one
+// is sent with the certificate of the node its `from` names.
 TEST_F(BadInput, HandOversThatCannotBeRightAreRefused) {
   auto hand_over = [&](const std::string& from, const std::string& cluster, uint64_t epoch) {
     v1::HandOverRequest request;
@@ -237,7 +256,7 @@ TEST_F(BadInput, HandOversThatCannotBeRightAreRefused) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 5s);
     v1::HandOverResponse response;
-    return stub_->HandOver(&context, request, &response);
+    return StubAs(from)->HandOver(&context, request, &response);
   };
   EXPECT_EQ(hand_over("node-a", "test", 0).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(hand_over("node-a", "next-door", 5).error_code(),

@@ -27,9 +27,10 @@ constexpr char kTitleTrait[] = "\x1b]0;owned\x07" "camera";
 constexpr char kCallError[] = "lamp: \x1b[2J\xe2\x80\xae\xff\xfe\nfake line";
 
 // A member of the cluster written in the test: it answers ShareIdentityList
-// at its own address as itself, as every peer does (so a node that calls
-// it believes it, however strict its trust), and every string it may
-// choose carries an escape sequence. Invoke fails with kCallError, or
+// at its own address as itself, as every peer does, with a certificate of
+// the cluster naming it (so a node that calls it believes it, however
+// strict its trust), and every string it may choose carries an escape
+// sequence. Invoke fails with kCallError, or
 // replies with kBigReplyBytes for the command "big".
 class HostileMember final : public v1::Domain::Service {
  public:
@@ -37,7 +38,7 @@ class HostileMember final : public v1::Domain::Service {
 
   HostileMember() : address_("127.0.0.1:" + std::to_string(FreeLoopbackPort())) {
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
+    builder.AddListeningPort(address_, TestServerCredentials("test", "hostile"));
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
@@ -122,6 +123,21 @@ size_t Lines(const std::string& text) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
+// `domianctl ARGS` at the daemon at `address`, with the access it needs
+// (an operator's certificate of its cluster).
+CommandResult DomianctlAt(const std::string& address, const std::vector<std::string>& args,
+                          std::chrono::milliseconds deadline = 10s) {
+  std::vector<std::string> all = CtlAccess(address);
+  all.insert(all.end(), args.begin(), args.end());
+  return RunCommand(DomianctlPath(), all, deadline);
+}
+
+// The arguments that reach a member no daemon of this process is (the
+// hostile member) as an operator of cluster "test".
+std::vector<std::string> AsOperatorOfTest(const std::string& address) {
+  return {"--credentials", OperatorCredentials("test").string(), "--node", address};
+}
+
 class CliTest : public ::testing::Test {
  protected:
   std::filesystem::path Write(const std::string& name, const std::string& text) {
@@ -174,9 +190,13 @@ TEST_F(CliTest, DaemonReportsAPortInUse) {
   Daemon first(dir_.path(), {.id = "first"});
   first.Start();
   ASSERT_TRUE(Eventually([&] { return Ctl(first.address(), "status").has_value(); }, 20s));
-  const auto file = Write("same-port.yaml", "node:\n  id: second\n  listen: " + first.address() +
-                                                "\n  state_dir: " +
-                                                (dir_.path() / "second").string() + "\n");
+  // Enrolled: a node without credentials waits for them before it
+  // listens at all.
+  const auto state = dir_.path() / "second";
+  WriteNodeCredentials(state / "tls", "test", "second");
+  const auto file = Write("same-port.yaml", "node:\n  id: second\n  cluster: test\n  listen: " +
+                                                first.address() + "\n  state_dir: " +
+                                                state.string() + "\n");
   const auto result = RunCommand(DomiandPath(), {"--config", file.string()});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("cannot listen on " + first.address()), std::string::npos)
@@ -185,7 +205,10 @@ TEST_F(CliTest, DaemonReportsAPortInUse) {
 
 TEST_F(CliTest, DomianctlFailsClearlyWhenNobodyAnswers) {
   const std::string address = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
-  const auto result = RunCommand(DomianctlPath(), {"--node", address, "peers", "--json"});
+  // With an operator's certificate, so that it gets as far as trying.
+  std::vector<std::string> args = AsOperatorOfTest(address);
+  args.insert(args.end(), {"peers", "--json"});
+  const auto result = RunCommand(DomianctlPath(), args);
   EXPECT_NE(result.exit_code, 0);
   EXPECT_TRUE(result.out.empty()) << result.out;  // no half document for scripts
   EXPECT_NE(result.err.find("cannot reach domiand at " + address), std::string::npos)
@@ -202,11 +225,11 @@ TEST_F(CliTest, DomianctlPrintsReadableTables) {
   Daemon node(dir_.path(), {.id = "table-node"});
   node.Start();
   ASSERT_TRUE(Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s));
-  const auto status = RunCommand(DomianctlPath(), {"--node", node.address(), "status"});
+  const auto status = DomianctlAt(node.address(), {"status"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("id:        table-node"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("lonely:    yes"), std::string::npos) << status.out;
-  const auto peers = RunCommand(DomianctlPath(), {"--node", node.address(), "peers"});
+  const auto peers = DomianctlAt(node.address(), {"peers"});
   EXPECT_EQ(peers.exit_code, 0) << peers.err;
   EXPECT_NE(peers.out.find("no peers known"), std::string::npos) << peers.out;
 }
@@ -224,9 +247,7 @@ class CliHostilePeerTest : public CliTest {
     if (HasFailure()) std::cerr << node_.Log();
   }
   CommandResult Domianctl(const std::vector<std::string>& args) {
-    std::vector<std::string> all = {"--node", node_.address()};
-    all.insert(all.end(), args.begin(), args.end());
-    return RunCommand(DomianctlPath(), all);
+    return DomianctlAt(node_.address(), args);
   }
 
   HostileMember hostile_;
@@ -284,8 +305,7 @@ TEST_F(CliHostilePeerTest, ExplainShowsAPeersTraitEscaped) {
   const auto table = Domianctl({"explain", "siren"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_TRUE(NoRawControls(table.out));
-  const auto json = RunCommand(DomianctlPath(), {"--node", node_.address(), "explain", "siren",
-                                                 "--json"});
+  const auto json = Domianctl({"explain", "siren", "--json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   const auto explanation = nlohmann::json::parse(json.out);
   ASSERT_FALSE(explanation["verdicts"].empty()) << json.out;
@@ -312,8 +332,9 @@ TEST_F(CliHostilePeerTest, AnErrorFromTheNodeRunningACallIsShownEscaped) {
 
 TEST_F(CliHostilePeerTest, AReplyOverTheReceiveLimitNamesTheLimit) {
   // Straight from the member: over domianctl's own limit.
-  const auto direct =
-      RunCommand(DomianctlPath(), {"--node", hostile_.address(), "call", "lamp", "big"}, 30s);
+  std::vector<std::string> direct_args = AsOperatorOfTest(hostile_.address());
+  direct_args.insert(direct_args.end(), {"call", "lamp", "big"});
+  const auto direct = RunCommand(DomianctlPath(), direct_args, 30s);
   EXPECT_EQ(direct.exit_code, 1);
   EXPECT_NE(direct.err.find("the reply from domiand at " + hostile_.address() + " is " +
                             std::to_string(HostileMember::BigReply().ByteSizeLong()) +
@@ -332,8 +353,10 @@ TEST_F(CliHostilePeerTest, CallRefusesArgumentsOverTheLimitBeforeSending) {
   const int before = hostile_.invokes();
   // One command-line argument is limited to 128 KiB: "-" reads stdin.
   const auto result = RunCommand(
-      "/bin/sh", {"-c", "exec \"$0\" --node " + hostile_.address() + " call lamp on - < \"$1\"",
-                  DomianctlPath(), file.string()});
+      "/bin/sh", {"-c",
+                  "exec \"$0\" --credentials \"$2\" --node " + hostile_.address() +
+                      " call lamp on - < \"$1\"",
+                  DomianctlPath(), file.string(), OperatorCredentials("test").string()});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("the arguments are 3145730 bytes, over the limit of 1048576 (1 MiB)"),
             std::string::npos)
@@ -346,9 +369,10 @@ TEST_F(CliTest, DaemonRefusesArgumentsOverTheLimitNamingIt) {
   node.Start();
   ASSERT_TRUE(Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s));
   // A client that does not check first, as any client of the protocol may
-  // be. Just over the limit: well within any node's message size limit.
-  auto stub = v1::Domain::NewStub(grpc::CreateChannel(node.address(),
-                                                      grpc::InsecureChannelCredentials()));
+  // be (here an operator's: Invoke is an operator's call). Just over the
+  // limit: well within any node's message size limit.
+  auto stub = v1::Domain::NewStub(
+      grpc::CreateChannel(node.address(), TestCredentials("test", "tester", "operator")));
   v1::InvokeRequest request;
   request.set_service("lamp");
   request.set_command("on");
@@ -374,7 +398,7 @@ CommandResult PluginsTableWithAFileNamed(const std::filesystem::path& root,
                      .extra_yaml = "plugins:\n  dirs: [" + plugins.string() + "]\n"});
   node.Start();
   if (!Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s)) return {};
-  CommandResult table = RunCommand(DomianctlPath(), {"--node", node.address(), "plugins"});
+  CommandResult table = DomianctlAt(node.address(), {"plugins"});
   // The --json document must parse too.
   if (!Ctl(node.address(), "plugins")) table.exit_code = -2;
   return table;

@@ -1,7 +1,7 @@
 // Well-formed but hostile messages against real domiand processes: what a
-// device on the same LAN can send with a gRPC client built only from
-// proto/domian/v1 (the raw stub below), and what a member with a bug can
-// gossip. None of it may split the cluster, rewrite a member, slow failure
+// member with a bug can send with a gRPC client built only from
+// proto/domian/v1 and a certificate of the cluster (the raw stub below),
+// and what it can gossip. None of it may split the cluster, rewrite a member, slow failure
 // detection or make placement act on a lie. Each case is one item of the
 // hostile-peer work; the hand-over and load cases live in
 // hostile_handover_test.cc and hostile_load_test.cc.
@@ -30,22 +30,38 @@ constexpr uint64_t kCeiling = uint64_t{1} << 62;  // kMaxCounter
 const std::filesystem::path kTestPlugins = DOMIAN_TEST_PLUGIN_DIR;
 
 // A client of the Domain service with nothing of domian's own behind it.
+// Over mutual TLS it is a member with a bug, not a stranger: each message
+// goes with a certificate of the cluster naming the node its sender
+// claims to be, so it passes the certificate check and meets the checks
+// on what it says (a stranger without one is refused before that, see
+// tests/security_test.cc).
 class RawPeer {
  public:
-  explicit RawPeer(const std::string& address)
-      : stub_(v1::Domain::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+  explicit RawPeer(std::string address) : address_(std::move(address)) {}
 
   grpc::Status Share(const v1::ShareIdentityListRequest& request,
                      v1::ShareIdentityListResponse* response = nullptr) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 5s);
     v1::ShareIdentityListResponse ignored;
-    return stub_->ShareIdentityList(&context, request, response ? response : &ignored);
+    return StubAs(request.sender().id())
+        .ShareIdentityList(&context, request, response ? response : &ignored);
   }
 
  private:
-  std::unique_ptr<v1::Domain::Stub> stub_;
+  v1::Domain::Stub& StubAs(const std::string& id) {
+    auto& stub = stubs_[id];
+    if (!stub) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per certificate
+      stub = v1::Domain::NewStub(
+          grpc::CreateCustomChannel(address_, TestCredentials("test", id), args));
+    }
+    return *stub;
+  }
+
+  std::string address_;
+  std::map<std::string, std::unique_ptr<v1::Domain::Stub>> stubs_;
 };
 
 // A row with an identity at `address`.
@@ -66,8 +82,8 @@ v1::IdentityEntry Row(const std::string& id, uint64_t incarnation, uint64_t hear
   return row;
 }
 
-// A request from a stranger that answers nowhere (nothing listens at
-// 127.0.0.1:1).
+// A request from a node nobody has met, that answers nowhere (nothing
+// listens at 127.0.0.1:1).
 v1::ShareIdentityListRequest FromStranger(const std::string& id = "intruder") {
   v1::ShareIdentityListRequest request;
   *request.mutable_sender() = Row(id, 1, 1, "127.0.0.1:1");

@@ -189,7 +189,7 @@ absl::StatusOr<Enrolled> JoinCluster(const JoinTarget& target, const std::string
     std::string bulletin;
     response.bulletin().SerializeToString(&bulletin);
     if (absl::Status written =
-            trust::WriteFileAtomically(target.folder / trust::kBulletinFile, bulletin, 0600);
+            trust::WriteOwnedFile(target.folder / trust::kBulletinFile, bulletin, 0600);
         !written.ok()) {
       return written;
     }

@@ -144,7 +144,7 @@ absl::StatusOr<std::string> DescribeSecurity(const config::NodeConfig& config) {
   if (config.id) {
     id = *config.id;
   } else if (absl::StatusOr<std::string> stored =
-                 trust::ReadBoundedFile(config.state_dir / kNodeIdFile, 256);
+                 ReadBoundedFile(config.state_dir / kNodeIdFile, 256);
              stored.ok()) {
     id = std::string(absl::StripAsciiWhitespace(*stored));
   }

@@ -17,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/common/files.h"
 #include "core/model/identity.h"
 #include "core/model/values.h"
 
@@ -30,14 +31,6 @@ std::string ReadSmallFile(const std::filesystem::path& file) {
   std::string out = text.str();
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
-}
-
-// What failed, on which path, and the system's reason; the code follows
-// the errno (a full disk is RESOURCE_EXHAUSTED, no permission
-// PERMISSION_DENIED).
-absl::Status IoError(const std::string& what, const std::filesystem::path& path, int error) {
-  return absl::Status(absl::ErrnoToStatusCode(error),
-                      what + " " + path.string() + ": " + std::strerror(error));
 }
 
 }  // namespace
@@ -54,22 +47,7 @@ absl::StatusOr<NodeState> NodeState::Open(std::filesystem::path dir) {
 
 absl::Status NodeState::WriteAtomically(const std::filesystem::path& file,
                                         const std::string& text) {
-  const std::filesystem::path temp = file.string() + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return IoError("cannot write", temp, errno);
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       ::fsync(fd) == 0;
-  const int write_error = errno;
-  ::close(fd);
-  if (!written) return IoError("cannot write", temp, write_error);
-  if (::rename(temp.c_str(), file.c_str()) != 0) return IoError("cannot rename into", file, errno);
-  // The rename lives in the folder: without this, a power cut may undo it.
-  const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(file, text, 0640);
 }
 
 absl::StatusOr<std::string> NodeState::LoadOrCreateNodeId() {

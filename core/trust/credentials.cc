@@ -18,6 +18,7 @@ absl::Status IoError(const std::string& what, const fs::path& path, int error) {
   return absl::FailedPreconditionError(what + " " + path.string() + ": " + std::strerror(error));
 }
 
+// The folder's entries (a rename) survive a power cut.
 void SyncFolder(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
@@ -37,51 +38,11 @@ void OwnLike(const fs::path& path, const fs::path& like) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadBoundedFile(const fs::path& file, size_t max_bytes) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(file.string() + " does not exist");
-    return IoError("cannot read", file, errno);
+absl::Status WriteOwnedFile(const fs::path& file, const std::string& content, mode_t mode) {
+  if (absl::Status written = WriteFileAtomically(file, content, mode); !written.ok()) {
+    return written;
   }
-  std::string content;
-  char buffer[4096];
-  while (true) {
-    const ssize_t got = ::read(fd, buffer, sizeof buffer);
-    if (got < 0) {
-      const int error = errno;
-      ::close(fd);
-      return IoError("cannot read", file, error);
-    }
-    if (got == 0) break;
-    content.append(buffer, static_cast<size_t>(got));
-    if (content.size() > max_bytes) {
-      ::close(fd);
-      return absl::FailedPreconditionError(file.string() + " is larger than " +
-                                           std::to_string(max_bytes) + " bytes");
-    }
-  }
-  ::close(fd);
-  return content;
-}
-
-absl::Status WriteFileAtomically(const fs::path& file, const std::string& content, mode_t mode) {
-  const fs::path temp = file.string() + ".tmp";
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return IoError("cannot write", temp, errno);
-  // open() applies the umask; the mode is what was asked, whatever it is.
-  const bool written = ::fchmod(fd, mode) == 0 &&
-                       ::write(fd, content.data(), content.size()) ==
-                           static_cast<ssize_t>(content.size()) &&
-                       ::fsync(fd) == 0;
-  const int error = errno;
-  ::close(fd);
-  if (!written) {
-    ::unlink(temp.c_str());
-    return IoError("cannot write", temp, error);
-  }
-  OwnLike(temp, file.parent_path());
-  if (::rename(temp.c_str(), file.c_str()) != 0) return IoError("cannot rename into", file, errno);
-  SyncFolder(file.parent_path());
+  OwnLike(file, file.parent_path());
   return absl::OkStatus();
 }
 
@@ -167,7 +128,7 @@ absl::Status SaveCredentials(const fs::path& dir, const Credentials& credentials
     files.push_back({kAuthorityKeyFile, &credentials.authority->key_pem, 0600});
   }
   for (const File& file : files) {
-    if (absl::Status written = WriteFileAtomically(temp / file.name, *file.content, file.mode);
+    if (absl::Status written = WriteOwnedFile(temp / file.name, *file.content, file.mode);
         !written.ok()) {
       return written;
     }

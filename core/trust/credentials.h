@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "core/common/files.h"
 #include "core/common/status.h"
 #include "core/trust/pki.h"
 
@@ -48,11 +49,9 @@ absl::StatusOr<Credentials> LoadCredentials(const std::filesystem::path& dir);
 // `sudo domianctl cluster init` leaves them to the daemon's user.
 absl::Status SaveCredentials(const std::filesystem::path& dir, const Credentials& credentials);
 
-// A small file written whole (fsync, rename, fsync of the folder) with
-// `mode`, owned like its folder.
-absl::Status WriteFileAtomically(const std::filesystem::path& file, const std::string& content,
-                                 mode_t mode);
-// A file of at most `max_bytes`; the error names it.
-absl::StatusOr<std::string> ReadBoundedFile(const std::filesystem::path& file, size_t max_bytes);
+// WriteFileAtomically (core/common/files.h), then owned like its folder:
+// root enrolling a node leaves the file to the daemon's user.
+absl::Status WriteOwnedFile(const std::filesystem::path& file, const std::string& content,
+                            mode_t mode);
 
 }  // namespace domian::trust

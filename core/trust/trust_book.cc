@@ -248,7 +248,7 @@ void TrustBook::ChangedLocked() {
   digest_ = DigestOf(bulletin);
   std::string bytes;
   bulletin.SerializeToString(&bytes);
-  if (absl::Status saved = WriteFileAtomically(folder_ / kBulletinFile, bytes, 0600);
+  if (absl::Status saved = WriteOwnedFile(folder_ / kBulletinFile, bytes, 0600);
       !saved.ok()) {
     spdlog::error("{}", StatusMessage(saved));
   }

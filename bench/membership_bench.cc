@@ -715,8 +715,10 @@ constexpr char kFourPluginsYaml[] =
     "  thermostat: {run: never}\n  camera: {run: never}\n";
 
 // RSS and idle CPU of each member of an idle cluster of `size`: domiand
-// without plugins and with the four, and Serf agents.
-nlohmann::json Footprint(int size, int seconds) {
+// without plugins and with the four, and Serf agents unless `with_serf` is
+// false (a plaintext run: Serf has no transport to change, and its figure
+// is in the mtls run's result).
+nlohmann::json Footprint(int size, int seconds, bool with_serf) {
   nlohmann::json result = {{"scenario", "footprint"}, {"nodes", size}, {"seconds", seconds}};
   for (const bool plugins : {false, true}) {
     Cluster cluster(size, plugins ? kFourPluginsYaml : "");
@@ -730,6 +732,7 @@ nlohmann::json Footprint(int size, int seconds) {
       result["plugins_loaded"] = listed ? listed->size() : 0;
     }
   }
+  if (!with_serf) return result;
   SerfCluster serf(size);
   if (!serf.Converged()) throw std::runtime_error(serf.NotConverged());
   std::this_thread::sleep_for(kWarmUp);
@@ -976,6 +979,9 @@ int main(int argc, char** argv) {
        "discover: discovery.advertise of every node (always | lonely)")
       ("yaml", po::value<std::string>()->default_value(""),
        "extra node.yaml text for every daemon, e.g. $'membership:\\n  heartbeat_interval: 300ms\\n'")
+      ("plaintext", po::bool_switch(),
+       "domian's daemons without TLS (security.plaintext), to set beside the mutual TLS "
+       "figure; footprint then measures no Serf agents")
       ("help,h", "this help");
   po::variables_map args;
   if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
@@ -1005,6 +1011,13 @@ int main(int argc, char** argv) {
     }
   }
   const bool serf = system == "serf";
+  const bool plaintext = args["plaintext"].as<bool>();
+  if (plaintext && serf) {
+    std::cerr << "--plaintext is domian's: Serf has no TLS to turn off\n";
+    return 2;
+  }
+  // Before the first Daemon is made: each takes the transport in force.
+  UsePlaintextDaemons(plaintext);
   try {
     nlohmann::json result;
     const int trials = args["trials"].as<int>();
@@ -1024,7 +1037,7 @@ int main(int argc, char** argv) {
     } else if (scenario == "traffic") {
       result = Traffic(system, nodes, seconds, yaml);
     } else if (scenario == "footprint") {
-      result = Footprint(nodes, seconds);
+      result = Footprint(nodes, seconds, /*with_serf=*/!plaintext);
     } else if (scenario == "idle" || scenario == "soak") {
       result = Idle(scenario, nodes, seconds, yaml);
     } else if (scenario == "discover") {
@@ -1034,6 +1047,9 @@ int main(int argc, char** argv) {
       std::cerr << "unknown scenario " << scenario << "\n";
       return 2;
     }
+    // Every domian result says how its daemons spoke to each other, so
+    // that the report can set plaintext beside mutual TLS.
+    if (!serf) result["transport"] = DaemonTransport();
     std::cout << result.dump() << "\n";
     return 0;
   } catch (const std::exception& error) {

@@ -23,7 +23,8 @@
 //
 // Everything is observed with domian::cli::ControlClient (what domianctl
 // uses) every 10 ms; the breakdowns come from the daemons' own log
-// timestamps.
+// timestamps. The daemons speak mutual TLS, or with --plaintext none, to
+// set beside it.
 #include <signal.h>
 
 #include <algorithm>
@@ -543,6 +544,7 @@ int main(int argc, char** argv) {
                                    "(heal; default 10)")
       ("report", po::value<std::string>(), "print the placement rows of a results file and exit")
       ("logs", po::value<std::string>(), "copy the daemons' logs into this folder at the end")
+      ("plaintext", po::bool_switch(), "the daemons without TLS (security.plaintext)")
       ("help,h", "this help");
   po::variables_map args;
   if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
@@ -562,16 +564,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args.count("logs")) g_logs_dir = args["logs"].as<std::string>();
+  // Before the first Daemon is made: each takes the transport in force.
+  UsePlaintextDaemons(args["plaintext"].as<bool>());
   if (scenario == "heal") {
     // Before any thread exists (gRPC starts some): see NetLab::Enter().
     const std::string problem = NetLab::Enter();
     if (!problem.empty()) {
-      std::cout << nlohmann::json{{"scenario", "heal"}, {"skipped", problem}}.dump() << "\n";
+      std::cout << nlohmann::json{{"scenario", "heal"},
+                                  {"transport", DaemonTransport()},
+                                  {"skipped", problem}}.dump()
+                << "\n";
       return 0;
     }
   }
   try {
-    const nlohmann::json result = scenario == "heal" ? Heal(trials) : Cycle(scenario, trials);
+    nlohmann::json result = scenario == "heal" ? Heal(trials) : Cycle(scenario, trials);
+    // So that the report can set plaintext beside mutual TLS.
+    result["transport"] = DaemonTransport();
     std::cout << result.dump() << "\n";
     return 0;
   } catch (const std::exception& error) {

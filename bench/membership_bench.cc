@@ -46,6 +46,7 @@ using domian::bench::CountLines;
 using domian::bench::FirstLine;
 using domian::bench::Fixed;
 using domian::bench::JunkSender;
+using domian::bench::NthLine;
 using domian::bench::Percentile;
 using domian::bench::SerfAgent;
 
@@ -84,11 +85,15 @@ constexpr size_t kSerfMissingNamesShown = 5;
 struct Cluster {
   TempDir dir{"domian-bench"};
   std::vector<std::unique_ptr<Daemon>> nodes;
+  // Just before the first daemon was started (configs and credentials
+  // are written before it).
+  Clock::time_point started;
 
   Cluster(int size, const std::string& extra_yaml) {
     std::vector<std::string> ids;
     for (int i = 0; i < size; ++i) ids.push_back("n" + std::to_string(i));
     nodes = SeededDaemons(dir.path(), ids, "info", extra_yaml);
+    started = Clock::now();
     for (auto& node : nodes) node->Start();
   }
 
@@ -541,12 +546,42 @@ nlohmann::json JoinResult(const std::string& system, int size, int trials,
   };
 }
 
+// What starting `cluster` cost, read the moment Converged() said so: the
+// time from the first start until every member had logged learning of
+// every other one (each member's own last "learned of peer" line), and
+// the CPU (utime + stime) each daemon had used by then: all of it went
+// into starting (loading, a handshake with each peer it reached, the
+// first gossip rounds), which is where mutual TLS costs most.
+nlohmann::json StartCost(Cluster& cluster) {
+  const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::vector<double> cpu_s;
+  for (auto& node : cluster.nodes) {
+    cpu_s.push_back(static_cast<double>(CpuTicks(node->Pid())) / ticks_per_second);
+  }
+  double all_know_all_ms = 0;
+  for (auto& node : cluster.nodes) {
+    const auto last = NthLine(node->Log(), "learned of peer ", cluster.nodes.size() - 1);
+    if (!last) throw std::runtime_error(node->id() + " has not logged learning of every peer");
+    all_know_all_ms = std::max(all_know_all_ms, MillisSince(cluster.started, last->at));
+  }
+  double total = 0;
+  for (double seconds : cpu_s) total += seconds;
+  return {{"nodes", cluster.nodes.size()},
+          {"all_know_all_ms", all_know_all_ms},
+          {"cpu_s_total", total},
+          {"cpu_s_per_daemon", {{"p50", Percentile(cpu_s, 50)}, {"max", Percentile(cpu_s, 100)}}}};
+}
+
 // A new node with one seed (a member) joins N-1 members: the time until
 // every member logged learning of it. It then leaves (SIGTERM) and the next
-// newcomer has a new id.
+// newcomer has a new id. Before that, what starting the N-1 cost.
 nlohmann::json Join(int size, int trials, const std::string& extra_yaml) {
   Cluster cluster(size - 1, extra_yaml);
   if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  const nlohmann::json start = StartCost(cluster);
+  std::cerr << "  join N=" << size << ": the " << size - 1 << " members knew each other "
+            << static_cast<int>(start["all_know_all_ms"].get<double>()) << " ms after the first start, "
+            << Fixed(start["cpu_s_total"], 2) << " CPU seconds\n";
   std::this_thread::sleep_for(kWarmUp);
   std::vector<double> known_by_all_ms;
   for (int trial = 0; trial < trials; ++trial) {
@@ -578,7 +613,9 @@ nlohmann::json Join(int size, int trials, const std::string& extra_yaml) {
     newcomer.WaitExit(10s);
     std::this_thread::sleep_for(kSettle);
   }
-  return JoinResult("domian", size, trials, known_by_all_ms);
+  nlohmann::json result = JoinResult("domian", size, trials, known_by_all_ms);
+  result["start"] = start;
+  return result;
 }
 
 nlohmann::json JoinSerf(int size, int trials) {

@@ -23,6 +23,7 @@
 #include <boost/program_options.hpp>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -33,6 +34,7 @@
 #include "bench/log_lines.h"
 #include "bench/percentile.h"
 #include "bench/serf_agent.h"
+#include "bench/transport.h"
 #include "tests/support/cluster.h"
 #include "tests/support/private_mdns.h"
 
@@ -46,9 +48,13 @@ using domian::bench::CountLines;
 using domian::bench::FirstLine;
 using domian::bench::Fixed;
 using domian::bench::JunkSender;
+using domian::bench::kGoalTlsOverPlaintext;
 using domian::bench::NthLine;
 using domian::bench::Percentile;
+using domian::bench::Plaintext;
 using domian::bench::SerfAgent;
+using domian::bench::TlsCounterpart;
+using domian::bench::TransportLabel;
 
 constexpr auto kConvergeTimeout = 60s;
 // Starting N processes on two cores takes longer as N grows.
@@ -799,6 +805,16 @@ bool IsSerf(const nlohmann::json& r) { return r.value("system", "domian") == "se
 // A run that produced figures: not an error or skipped row of bench/run.
 bool Measured(const nlohmann::json& r) { return !r.contains("error") && !r.contains("skipped"); }
 
+// The same domian scenario at the same size (and the same junk or
+// advertising), whatever the transport.
+bool SameScenario(const nlohmann::json& a, const nlohmann::json& b) {
+  if (IsSerf(a) || IsSerf(b)) return false;
+  for (const char* key : {"scenario", "nodes", "junk_rows", "advertise"}) {
+    if (a.contains(key) != b.contains(key) || (a.contains(key) && a[key] != b[key])) return false;
+  }
+  return true;
+}
+
 // Serf's measured result for the same scenario and N, if the run has one.
 // Error rows from before bench/run recorded their N have none: they get
 // Serf's result when it is Serf's only one for the scenario.
@@ -817,7 +833,7 @@ const nlohmann::json* SerfFigure(const nlohmann::json& results, const nlohmann::
 const nlohmann::json* CleanDetect(const nlohmann::json& results, const nlohmann::json& r) {
   for (const auto& other : results) {
     if (IsSerf(other) || !Measured(other) || other["scenario"] != "detect" ||
-        other.contains("junk_rows")) {
+        other.contains("junk_rows") || Plaintext(other) != Plaintext(r)) {
       continue;
     }
     if (r.contains("nodes") && other.value("nodes", 0) == r["nodes"].get<int>()) return &other;
@@ -851,6 +867,102 @@ std::string Ratio(double domian, double serf) {
   return Fixed(domian / serf, 2) + "x";
 }
 
+// One figure of a domian result, as a plaintext row sets it beside the
+// same figure over mutual TLS.
+struct TransportFigure {
+  std::string what;      // the row's name, before ", N=..."
+  std::string compared;  // JSON pointer of the value the ratio divides
+  std::function<std::string(const nlohmann::json&)> shown;
+  bool judged;  // held to kGoalTlsOverPlaintext, else reported
+};
+
+// Shows the value at JSON pointer `pointer` with `digits` and `suffix`.
+std::function<std::string(const nlohmann::json&)> Shown(const std::string& pointer, int digits,
+                                                        const std::string& suffix) {
+  return [pointer, digits, suffix](const nlohmann::json& x) {
+    return Fixed(x[nlohmann::json::json_pointer(pointer)], digits) + suffix;
+  };
+}
+
+// A join's start: its N-1 members until all knew all, and their CPU by then.
+std::vector<TransportFigure> StartFigures(const nlohmann::json& r) {
+  if (!r.contains("start")) return {};
+  const std::string members = std::to_string(r["start"]["nodes"].get<int>());
+  return {
+      {"  start of " + members + ": all know all", "/start/all_know_all_ms",
+       Shown("/start/all_know_all_ms", 0, " ms"), false},
+      {"  start of " + members + ": CPU of all daemons", "/start/cpu_s_total",
+       [](const nlohmann::json& x) {
+         return Fixed(x["start"]["cpu_s_total"], 2) + " s (p50 " +
+                Fixed(x["start"]["cpu_s_per_daemon"]["p50"], 2) + " s each)";
+       },
+       false},
+  };
+}
+
+// What a plaintext result of `r`'s scenario is compared on.
+std::vector<TransportFigure> TransportFigures(const nlohmann::json& r) {
+  const std::string scenario = r.value("scenario", "");
+  auto p50_p99 = [](const char* key) {
+    return [key](const nlohmann::json& x) { return P50P99(x[key], "ms"); };
+  };
+  if (scenario == "detect") {
+    return {{"SIGKILL -> all say dead", "/all_dead_ms/p50", p50_p99("all_dead_ms"), true}};
+  }
+  if (scenario == "call") {
+    return {{"plugin call routed via another node", "/routed_us/p50",
+             [](const nlohmann::json& x) {
+               return "p50 " + Fixed(x["routed_us"]["p50"].get<double>() / 1000.0, 3) + " p99 " +
+                      Fixed(x["routed_us"]["p99"].get<double>() / 1000.0, 3) + " ms";
+             },
+             true}};
+  }
+  if (scenario == "join") {
+    std::vector<TransportFigure> figures = {
+        {"new node -> known by all", "/known_by_all_ms/p50", p50_p99("known_by_all_ms"), false}};
+    for (auto& figure : StartFigures(r)) figures.push_back(std::move(figure));
+    return figures;
+  }
+  if (scenario == "footprint") {
+    std::vector<TransportFigure> figures;
+    for (const std::string key : {"domian", "domian_four_plugins"}) {
+      const std::string what = key == "domian" ? "no plugins" : "4 plugins loaded";
+      const std::string rss = "/" + key + "/rss_mib/p50", cpu = "/" + key + "/cpu_percent/p50";
+      figures.push_back({"RSS per member, " + what, rss, Shown(rss, 1, " MiB p50"), false});
+      figures.push_back({"idle CPU per member, " + what, cpu, Shown(cpu, 2, "% p50"), false});
+    }
+    return figures;
+  }
+  if (scenario == "traffic") {
+    return {{"traffic per node (loopback)", "/bytes_per_s_per_node",
+             [](const nlohmann::json& x) {
+               return Fixed(x["bytes_per_s_per_node"].get<double>() / 1024.0, 1) + " KiB/s";
+             },
+             false}};
+  }
+  if (scenario == "idle" || scenario == "soak") {
+    const std::string cpu = "/cpu_percent_per_daemon/p50", rss = "/rss_mib_per_daemon/p50";
+    return {{scenario + ": CPU per daemon", cpu, Shown(cpu, 2, "% p50"), false},
+            {scenario + ": RSS per daemon", rss, Shown(rss, 1, " MiB p50"), false}};
+  }
+  if (scenario == "discover") {
+    return {{"lonely node -> known by all (" + r.value("advertise", "") + ")",
+             "/known_by_all_ms/p50", p50_p99("known_by_all_ms"), false}};
+  }
+  return {};
+}
+
+// What sits beside a plaintext row instead of Serf's figure: the mutual
+// TLS one, or why there is none.
+std::string TlsColumn(const nlohmann::json* tls, const TransportFigure& figure) {
+  if (tls == nullptr) return "no mtls run";
+  if (tls->contains("error")) return "mtls run FAILED";
+  if (tls->contains("skipped")) return "mtls run skipped";
+  // An older results file's mtls row may lack a figure measured since.
+  if (!tls->contains(nlohmann::json::json_pointer(figure.compared))) return "not in the mtls run";
+  return "mtls: " + figure.shown(*tls);
+}
+
 // Prints the table for a results file written by bench/run: goal, domian's
 // figure, Serf's from the same run, and their ratio (below 1: domian is
 // faster or smaller).
@@ -865,8 +977,8 @@ int Report(const std::string& file) {
   // error, a skip's reason) stays apart from the next.
   auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
                 const std::string& serf, const std::string& ratio, Verdict verdict) {
-    std::cout << std::left << std::setw(45) << scenario << ' ' << std::setw(21) << goal << ' '
-              << std::setw(33) << measured << ' ' << std::setw(27) << serf << ' ' << std::setw(7)
+    std::cout << std::left << std::setw(55) << scenario << ' ' << std::setw(21) << goal << ' '
+              << std::setw(33) << measured << ' ' << std::setw(31) << serf << ' ' << std::setw(7)
               << ratio << ' '
               << (verdict == Verdict::kMet ? "met" : verdict == Verdict::kMissed ? "MISSED" : "")
               << "\n";
@@ -874,14 +986,21 @@ int Report(const std::string& file) {
   auto judged = [](bool met) { return met ? Verdict::kMet : Verdict::kMissed; };
   row("scenario", "goal", "domian", "serf (same run)", "ratio", Verdict::kNone);
   const nlohmann::json& results = doc["results"];
-  for (const auto& r : results) {
+  for (size_t at = 0; at < results.size(); ++at) {
+    const nlohmann::json& r = results[at];
     const std::string n = Nodes(r);
     if (!Measured(r)) {
       // domian's failed or skipped run keeps Serf's figure from the same
       // run beside it: Serf's rows are shown only there. A junk run's
-      // figure to compare with is domian's own clean one.
+      // figure to compare with is domian's own clean one, a plaintext
+      // run's the mutual TLS one.
       std::string beside;
-      if (r.contains("junk_rows")) {
+      if (Plaintext(r)) {
+        const auto figures = TransportFigures(r);
+        if (!figures.empty()) {
+          beside = TlsColumn(TlsCounterpart(results, at, SameScenario), figures.front());
+        }
+      } else if (r.contains("junk_rows")) {
         const nlohmann::json* clean = CleanDetect(results, r);
         if (clean) beside = "clean: " + P50P99((*clean)["all_dead_ms"], "ms");
       } else if (const nlohmann::json* serf = IsSerf(r) ? nullptr : SerfFigure(results, r)) {
@@ -889,7 +1008,7 @@ int Report(const std::string& file) {
       }
       const bool failed = r.contains("error");
       row(r.value("scenario", "?") + " " + r.value("system", "domian") +
-              (n.empty() ? "" : " N=" + n) + JunkLabel(r),
+              (n.empty() ? "" : " N=" + n) + JunkLabel(r) + TransportLabel(r),
           "",
           failed ? "FAILED: " + r["error"].get<std::string>()
                  : "skipped: " + r["skipped"].get<std::string>(),
@@ -897,6 +1016,24 @@ int Report(const std::string& file) {
       continue;
     }
     if (IsSerf(r)) continue;  // shown beside domian's figure
+    if (Plaintext(r)) {
+      // Beside the mutual TLS figure of the same scenario and N, in
+      // Serf's column; the ratio is TLS / plaintext.
+      const nlohmann::json* tls = TlsCounterpart(results, at, SameScenario);
+      for (const TransportFigure& figure : TransportFigures(r)) {
+        const nlohmann::json::json_pointer value(figure.compared);
+        const bool compared = tls != nullptr && Measured(*tls) && tls->contains(value);
+        const double plain = r[value], over_tls = compared ? (*tls)[value].get<double>() : 0.0;
+        // A join's start rows name their size themselves; a call has none.
+        const bool sized = figure.what.starts_with("  start of ") || n.empty();
+        row(figure.what + (sized ? "" : ", N=" + n) + JunkLabel(r) + TransportLabel(r),
+            figure.judged ? "TLS/plain<=x" + Fixed(kGoalTlsOverPlaintext, 2) : "(reported)",
+            figure.shown(r), TlsColumn(tls, figure), compared ? Ratio(over_tls, plain) : "",
+            figure.judged && compared ? judged(over_tls <= kGoalTlsOverPlaintext * plain)
+                                      : Verdict::kNone);
+      }
+      continue;
+    }
     const nlohmann::json* serf = SerfFigure(results, r);
     const std::string serf_column = serf ? SerfColumn(*serf) : "";
     if (r["scenario"] == "detect" && r.contains("junk_rows")) {
@@ -925,6 +1062,9 @@ int Report(const std::string& file) {
           P50P99(r["known_by_all_ms"], "ms") + " (" + std::to_string(r["trials"].get<int>()) + ")",
           serf_column, serf ? Ratio(p50, (*serf)["known_by_all_ms"]["p50"]) : "",
           judged(p50 <= kGoalJoinP50Ms));
+      for (const TransportFigure& figure : StartFigures(r)) {
+        row(figure.what, "(reported)", figure.shown(r), "", "", Verdict::kNone);
+      }
     } else if (r["scenario"] == "traffic") {
       const double bytes = r["bytes_per_s_per_node"];
       row("traffic per node (loopback), N=" + n, "(reported)",

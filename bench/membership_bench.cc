@@ -123,6 +123,24 @@ struct Cluster {
         },
         timeout.value_or(ConvergeTimeout(nodes.size())));
   }
+
+  // Why Converged() failed: how far the members got, so that a cluster
+  // that is slow to converge (mutual TLS at N=50 on a loaded machine, say)
+  // can be told from one where a member never learned of anybody.
+  std::string NotConverged() const {
+    size_t complete = 0, fewest = nodes.size();
+    for (const auto& node : nodes) {
+      const size_t known = CountLines(node->Log(), "learned of peer ");
+      if (known + 1 >= nodes.size()) ++complete;
+      fewest = std::min(fewest, known);
+    }
+    const auto limit =
+        std::chrono::duration_cast<std::chrono::seconds>(ConvergeTimeout(nodes.size()));
+    return "cluster did not converge within " + std::to_string(limit.count()) + " s: " +
+           std::to_string(complete) + " of " + std::to_string(nodes.size()) +
+           " members knew every peer, the least informed " + std::to_string(fewest) + " of " +
+           std::to_string(nodes.size() - 1);
+  }
 };
 
 // Serf agents s0..sN-1, each joining s0 at start.
@@ -236,7 +254,7 @@ struct Junk {
 
 nlohmann::json Detect(int size, int trials, const std::string& extra_yaml, const Junk& junk) {
   Cluster cluster(size, extra_yaml);
-  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
   std::unique_ptr<JunkSender> stranger;
   if (junk.rows > 0) {
     std::vector<std::string> targets;
@@ -329,7 +347,7 @@ nlohmann::json Idle(const std::string& scenario, int size, int seconds,
   const bool converged = cluster.Converged(counters ? ConvergeTimeout(cluster.nodes.size())
                                                     : std::min(ConvergeTimeout(cluster.nodes.size()),
                                                                kSoakConvergeTimeout));
-  if (!converged && counters) throw std::runtime_error("cluster did not converge");
+  if (!converged && counters) throw std::runtime_error(cluster.NotConverged());
   const double converge_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - starting).count();
   std::this_thread::sleep_for(kWarmUp);
@@ -583,7 +601,7 @@ nlohmann::json StartCost(Cluster& cluster) {
 // newcomer has a new id. Before that, what starting the N-1 cost.
 nlohmann::json Join(int size, int trials, const std::string& extra_yaml) {
   Cluster cluster(size - 1, extra_yaml);
-  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
   const nlohmann::json start = StartCost(cluster);
   std::cerr << "  join N=" << size << ": the " << size - 1 << " members knew each other "
             << static_cast<int>(start["all_know_all_ms"].get<double>()) << " ms after the first start, "
@@ -765,7 +783,7 @@ nlohmann::json Footprint(int size, int seconds, bool with_serf) {
   nlohmann::json result = {{"scenario", "footprint"}, {"nodes", size}, {"seconds", seconds}};
   for (const bool plugins : {false, true}) {
     Cluster cluster(size, plugins ? kFourPluginsYaml : "");
-    if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+    if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
     std::this_thread::sleep_for(kWarmUp);
     std::vector<int> pids;
     for (auto& node : cluster.nodes) pids.push_back(node->Pid());

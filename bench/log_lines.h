@@ -52,6 +52,20 @@ inline std::optional<LogLine> FirstLine(const std::string& log, WallClock::time_
   return std::nullopt;
 }
 
+// The n-th (1-based) log line containing `needle`, if there are that many.
+inline std::optional<LogLine> NthLine(const std::string& log, const std::string& needle, size_t n) {
+  std::istringstream lines(log);
+  std::string line;
+  size_t seen = 0;
+  while (std::getline(lines, line)) {
+    if (line.find(needle) == std::string::npos || ++seen < n) continue;
+    const auto at = LineTime(line);
+    if (!at) return std::nullopt;
+    return LogLine{*at, line};
+  }
+  return std::nullopt;
+}
+
 inline size_t CountLines(const std::string& log, const std::string& needle) {
   size_t count = 0;
   for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {

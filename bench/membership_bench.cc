@@ -23,6 +23,7 @@
 #include <boost/program_options.hpp>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -33,6 +34,7 @@
 #include "bench/log_lines.h"
 #include "bench/percentile.h"
 #include "bench/serf_agent.h"
+#include "bench/transport.h"
 #include "tests/support/cluster.h"
 #include "tests/support/private_mdns.h"
 
@@ -46,8 +48,13 @@ using domian::bench::CountLines;
 using domian::bench::FirstLine;
 using domian::bench::Fixed;
 using domian::bench::JunkSender;
+using domian::bench::kGoalTlsOverPlaintext;
+using domian::bench::NthLine;
 using domian::bench::Percentile;
+using domian::bench::Plaintext;
 using domian::bench::SerfAgent;
+using domian::bench::TlsCounterpart;
+using domian::bench::TransportLabel;
 
 constexpr auto kConvergeTimeout = 60s;
 // Starting N processes on two cores takes longer as N grows.
@@ -84,11 +91,15 @@ constexpr size_t kSerfMissingNamesShown = 5;
 struct Cluster {
   TempDir dir{"domian-bench"};
   std::vector<std::unique_ptr<Daemon>> nodes;
+  // Just before the first daemon was started (configs and credentials
+  // are written before it).
+  Clock::time_point started;
 
   Cluster(int size, const std::string& extra_yaml) {
     std::vector<std::string> ids;
     for (int i = 0; i < size; ++i) ids.push_back("n" + std::to_string(i));
     nodes = SeededDaemons(dir.path(), ids, "info", extra_yaml);
+    started = Clock::now();
     for (auto& node : nodes) node->Start();
   }
 
@@ -111,6 +122,24 @@ struct Cluster {
           return true;
         },
         timeout.value_or(ConvergeTimeout(nodes.size())));
+  }
+
+  // Why Converged() failed: how far the members got, so that a cluster
+  // that is slow to converge (mutual TLS at N=50 on a loaded machine, say)
+  // can be told from one where a member never learned of anybody.
+  std::string NotConverged() const {
+    size_t complete = 0, fewest = nodes.size();
+    for (const auto& node : nodes) {
+      const size_t known = CountLines(node->Log(), "learned of peer ");
+      if (known + 1 >= nodes.size()) ++complete;
+      fewest = std::min(fewest, known);
+    }
+    const auto limit =
+        std::chrono::duration_cast<std::chrono::seconds>(ConvergeTimeout(nodes.size()));
+    return "cluster did not converge within " + std::to_string(limit.count()) + " s: " +
+           std::to_string(complete) + " of " + std::to_string(nodes.size()) +
+           " members knew every peer, the least informed " + std::to_string(fewest) + " of " +
+           std::to_string(nodes.size() - 1);
   }
 };
 
@@ -225,7 +254,7 @@ struct Junk {
 
 nlohmann::json Detect(int size, int trials, const std::string& extra_yaml, const Junk& junk) {
   Cluster cluster(size, extra_yaml);
-  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
   std::unique_ptr<JunkSender> stranger;
   if (junk.rows > 0) {
     std::vector<std::string> targets;
@@ -318,7 +347,7 @@ nlohmann::json Idle(const std::string& scenario, int size, int seconds,
   const bool converged = cluster.Converged(counters ? ConvergeTimeout(cluster.nodes.size())
                                                     : std::min(ConvergeTimeout(cluster.nodes.size()),
                                                                kSoakConvergeTimeout));
-  if (!converged && counters) throw std::runtime_error("cluster did not converge");
+  if (!converged && counters) throw std::runtime_error(cluster.NotConverged());
   const double converge_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - starting).count();
   std::this_thread::sleep_for(kWarmUp);
@@ -541,12 +570,42 @@ nlohmann::json JoinResult(const std::string& system, int size, int trials,
   };
 }
 
+// What starting `cluster` cost, read the moment Converged() said so: the
+// time from the first start until every member had logged learning of
+// every other one (each member's own last "learned of peer" line), and
+// the CPU (utime + stime) each daemon had used by then: all of it went
+// into starting (loading, a handshake with each peer it reached, the
+// first gossip rounds), which is where mutual TLS costs most.
+nlohmann::json StartCost(Cluster& cluster) {
+  const double ticks_per_second = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::vector<double> cpu_s;
+  for (auto& node : cluster.nodes) {
+    cpu_s.push_back(static_cast<double>(CpuTicks(node->Pid())) / ticks_per_second);
+  }
+  double all_know_all_ms = 0;
+  for (auto& node : cluster.nodes) {
+    const auto last = NthLine(node->Log(), "learned of peer ", cluster.nodes.size() - 1);
+    if (!last) throw std::runtime_error(node->id() + " has not logged learning of every peer");
+    all_know_all_ms = std::max(all_know_all_ms, MillisSince(cluster.started, last->at));
+  }
+  double total = 0;
+  for (double seconds : cpu_s) total += seconds;
+  return {{"nodes", cluster.nodes.size()},
+          {"all_know_all_ms", all_know_all_ms},
+          {"cpu_s_total", total},
+          {"cpu_s_per_daemon", {{"p50", Percentile(cpu_s, 50)}, {"max", Percentile(cpu_s, 100)}}}};
+}
+
 // A new node with one seed (a member) joins N-1 members: the time until
 // every member logged learning of it. It then leaves (SIGTERM) and the next
-// newcomer has a new id.
+// newcomer has a new id. Before that, what starting the N-1 cost.
 nlohmann::json Join(int size, int trials, const std::string& extra_yaml) {
   Cluster cluster(size - 1, extra_yaml);
-  if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+  if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
+  const nlohmann::json start = StartCost(cluster);
+  std::cerr << "  join N=" << size << ": the " << size - 1 << " members knew each other "
+            << static_cast<int>(start["all_know_all_ms"].get<double>()) << " ms after the first start, "
+            << Fixed(start["cpu_s_total"], 2) << " CPU seconds\n";
   std::this_thread::sleep_for(kWarmUp);
   std::vector<double> known_by_all_ms;
   for (int trial = 0; trial < trials; ++trial) {
@@ -578,7 +637,9 @@ nlohmann::json Join(int size, int trials, const std::string& extra_yaml) {
     newcomer.WaitExit(10s);
     std::this_thread::sleep_for(kSettle);
   }
-  return JoinResult("domian", size, trials, known_by_all_ms);
+  nlohmann::json result = JoinResult("domian", size, trials, known_by_all_ms);
+  result["start"] = start;
+  return result;
 }
 
 nlohmann::json JoinSerf(int size, int trials) {
@@ -715,12 +776,14 @@ constexpr char kFourPluginsYaml[] =
     "  thermostat: {run: never}\n  camera: {run: never}\n";
 
 // RSS and idle CPU of each member of an idle cluster of `size`: domiand
-// without plugins and with the four, and Serf agents.
-nlohmann::json Footprint(int size, int seconds) {
+// without plugins and with the four, and Serf agents unless `with_serf` is
+// false (a plaintext run: Serf has no transport to change, and its figure
+// is in the mtls run's result).
+nlohmann::json Footprint(int size, int seconds, bool with_serf) {
   nlohmann::json result = {{"scenario", "footprint"}, {"nodes", size}, {"seconds", seconds}};
   for (const bool plugins : {false, true}) {
     Cluster cluster(size, plugins ? kFourPluginsYaml : "");
-    if (!cluster.Converged()) throw std::runtime_error("cluster did not converge");
+    if (!cluster.Converged()) throw std::runtime_error(cluster.NotConverged());
     std::this_thread::sleep_for(kWarmUp);
     std::vector<int> pids;
     for (auto& node : cluster.nodes) pids.push_back(node->Pid());
@@ -730,6 +793,7 @@ nlohmann::json Footprint(int size, int seconds) {
       result["plugins_loaded"] = listed ? listed->size() : 0;
     }
   }
+  if (!with_serf) return result;
   SerfCluster serf(size);
   if (!serf.Converged()) throw std::runtime_error(serf.NotConverged());
   std::this_thread::sleep_for(kWarmUp);
@@ -759,6 +823,16 @@ bool IsSerf(const nlohmann::json& r) { return r.value("system", "domian") == "se
 // A run that produced figures: not an error or skipped row of bench/run.
 bool Measured(const nlohmann::json& r) { return !r.contains("error") && !r.contains("skipped"); }
 
+// The same domian scenario at the same size (and the same junk or
+// advertising), whatever the transport.
+bool SameScenario(const nlohmann::json& a, const nlohmann::json& b) {
+  if (IsSerf(a) || IsSerf(b)) return false;
+  for (const char* key : {"scenario", "nodes", "junk_rows", "advertise"}) {
+    if (a.contains(key) != b.contains(key) || (a.contains(key) && a[key] != b[key])) return false;
+  }
+  return true;
+}
+
 // Serf's measured result for the same scenario and N, if the run has one.
 // Error rows from before bench/run recorded their N have none: they get
 // Serf's result when it is Serf's only one for the scenario.
@@ -777,7 +851,7 @@ const nlohmann::json* SerfFigure(const nlohmann::json& results, const nlohmann::
 const nlohmann::json* CleanDetect(const nlohmann::json& results, const nlohmann::json& r) {
   for (const auto& other : results) {
     if (IsSerf(other) || !Measured(other) || other["scenario"] != "detect" ||
-        other.contains("junk_rows")) {
+        other.contains("junk_rows") || Plaintext(other) != Plaintext(r)) {
       continue;
     }
     if (r.contains("nodes") && other.value("nodes", 0) == r["nodes"].get<int>()) return &other;
@@ -811,6 +885,102 @@ std::string Ratio(double domian, double serf) {
   return Fixed(domian / serf, 2) + "x";
 }
 
+// One figure of a domian result, as a plaintext row sets it beside the
+// same figure over mutual TLS.
+struct TransportFigure {
+  std::string what;      // the row's name, before ", N=..."
+  std::string compared;  // JSON pointer of the value the ratio divides
+  std::function<std::string(const nlohmann::json&)> shown;
+  bool judged;  // held to kGoalTlsOverPlaintext, else reported
+};
+
+// Shows the value at JSON pointer `pointer` with `digits` and `suffix`.
+std::function<std::string(const nlohmann::json&)> Shown(const std::string& pointer, int digits,
+                                                        const std::string& suffix) {
+  return [pointer, digits, suffix](const nlohmann::json& x) {
+    return Fixed(x[nlohmann::json::json_pointer(pointer)], digits) + suffix;
+  };
+}
+
+// A join's start: its N-1 members until all knew all, and their CPU by then.
+std::vector<TransportFigure> StartFigures(const nlohmann::json& r) {
+  if (!r.contains("start")) return {};
+  const std::string members = std::to_string(r["start"]["nodes"].get<int>());
+  return {
+      {"  start of " + members + ": all know all", "/start/all_know_all_ms",
+       Shown("/start/all_know_all_ms", 0, " ms"), false},
+      {"  start of " + members + ": CPU of all daemons", "/start/cpu_s_total",
+       [](const nlohmann::json& x) {
+         return Fixed(x["start"]["cpu_s_total"], 2) + " s (p50 " +
+                Fixed(x["start"]["cpu_s_per_daemon"]["p50"], 2) + " s each)";
+       },
+       false},
+  };
+}
+
+// What a plaintext result of `r`'s scenario is compared on.
+std::vector<TransportFigure> TransportFigures(const nlohmann::json& r) {
+  const std::string scenario = r.value("scenario", "");
+  auto p50_p99 = [](const char* key) {
+    return [key](const nlohmann::json& x) { return P50P99(x[key], "ms"); };
+  };
+  if (scenario == "detect") {
+    return {{"SIGKILL -> all say dead", "/all_dead_ms/p50", p50_p99("all_dead_ms"), true}};
+  }
+  if (scenario == "call") {
+    return {{"plugin call routed via another node", "/routed_us/p50",
+             [](const nlohmann::json& x) {
+               return "p50 " + Fixed(x["routed_us"]["p50"].get<double>() / 1000.0, 3) + " p99 " +
+                      Fixed(x["routed_us"]["p99"].get<double>() / 1000.0, 3) + " ms";
+             },
+             true}};
+  }
+  if (scenario == "join") {
+    std::vector<TransportFigure> figures = {
+        {"new node -> known by all", "/known_by_all_ms/p50", p50_p99("known_by_all_ms"), false}};
+    for (auto& figure : StartFigures(r)) figures.push_back(std::move(figure));
+    return figures;
+  }
+  if (scenario == "footprint") {
+    std::vector<TransportFigure> figures;
+    for (const std::string key : {"domian", "domian_four_plugins"}) {
+      const std::string what = key == "domian" ? "no plugins" : "4 plugins loaded";
+      const std::string rss = "/" + key + "/rss_mib/p50", cpu = "/" + key + "/cpu_percent/p50";
+      figures.push_back({"RSS per member, " + what, rss, Shown(rss, 1, " MiB p50"), false});
+      figures.push_back({"idle CPU per member, " + what, cpu, Shown(cpu, 2, "% p50"), false});
+    }
+    return figures;
+  }
+  if (scenario == "traffic") {
+    return {{"traffic per node (loopback)", "/bytes_per_s_per_node",
+             [](const nlohmann::json& x) {
+               return Fixed(x["bytes_per_s_per_node"].get<double>() / 1024.0, 1) + " KiB/s";
+             },
+             false}};
+  }
+  if (scenario == "idle" || scenario == "soak") {
+    const std::string cpu = "/cpu_percent_per_daemon/p50", rss = "/rss_mib_per_daemon/p50";
+    return {{scenario + ": CPU per daemon", cpu, Shown(cpu, 2, "% p50"), false},
+            {scenario + ": RSS per daemon", rss, Shown(rss, 1, " MiB p50"), false}};
+  }
+  if (scenario == "discover") {
+    return {{"lonely node -> known by all (" + r.value("advertise", "") + ")",
+             "/known_by_all_ms/p50", p50_p99("known_by_all_ms"), false}};
+  }
+  return {};
+}
+
+// What sits beside a plaintext row instead of Serf's figure: the mutual
+// TLS one, or why there is none.
+std::string TlsColumn(const nlohmann::json* tls, const TransportFigure& figure) {
+  if (tls == nullptr) return "no mtls run";
+  if (tls->contains("error")) return "mtls run FAILED";
+  if (tls->contains("skipped")) return "mtls run skipped";
+  // An older results file's mtls row may lack a figure measured since.
+  if (!tls->contains(nlohmann::json::json_pointer(figure.compared))) return "not in the mtls run";
+  return "mtls: " + figure.shown(*tls);
+}
+
 // Prints the table for a results file written by bench/run: goal, domian's
 // figure, Serf's from the same run, and their ratio (below 1: domian is
 // faster or smaller).
@@ -825,8 +995,8 @@ int Report(const std::string& file) {
   // error, a skip's reason) stays apart from the next.
   auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
                 const std::string& serf, const std::string& ratio, Verdict verdict) {
-    std::cout << std::left << std::setw(45) << scenario << ' ' << std::setw(21) << goal << ' '
-              << std::setw(33) << measured << ' ' << std::setw(27) << serf << ' ' << std::setw(7)
+    std::cout << std::left << std::setw(55) << scenario << ' ' << std::setw(21) << goal << ' '
+              << std::setw(33) << measured << ' ' << std::setw(31) << serf << ' ' << std::setw(7)
               << ratio << ' '
               << (verdict == Verdict::kMet ? "met" : verdict == Verdict::kMissed ? "MISSED" : "")
               << "\n";
@@ -834,14 +1004,21 @@ int Report(const std::string& file) {
   auto judged = [](bool met) { return met ? Verdict::kMet : Verdict::kMissed; };
   row("scenario", "goal", "domian", "serf (same run)", "ratio", Verdict::kNone);
   const nlohmann::json& results = doc["results"];
-  for (const auto& r : results) {
+  for (size_t at = 0; at < results.size(); ++at) {
+    const nlohmann::json& r = results[at];
     const std::string n = Nodes(r);
     if (!Measured(r)) {
       // domian's failed or skipped run keeps Serf's figure from the same
       // run beside it: Serf's rows are shown only there. A junk run's
-      // figure to compare with is domian's own clean one.
+      // figure to compare with is domian's own clean one, a plaintext
+      // run's the mutual TLS one.
       std::string beside;
-      if (r.contains("junk_rows")) {
+      if (Plaintext(r)) {
+        const auto figures = TransportFigures(r);
+        if (!figures.empty()) {
+          beside = TlsColumn(TlsCounterpart(results, at, SameScenario), figures.front());
+        }
+      } else if (r.contains("junk_rows")) {
         const nlohmann::json* clean = CleanDetect(results, r);
         if (clean) beside = "clean: " + P50P99((*clean)["all_dead_ms"], "ms");
       } else if (const nlohmann::json* serf = IsSerf(r) ? nullptr : SerfFigure(results, r)) {
@@ -849,7 +1026,7 @@ int Report(const std::string& file) {
       }
       const bool failed = r.contains("error");
       row(r.value("scenario", "?") + " " + r.value("system", "domian") +
-              (n.empty() ? "" : " N=" + n) + JunkLabel(r),
+              (n.empty() ? "" : " N=" + n) + JunkLabel(r) + TransportLabel(r),
           "",
           failed ? "FAILED: " + r["error"].get<std::string>()
                  : "skipped: " + r["skipped"].get<std::string>(),
@@ -857,6 +1034,24 @@ int Report(const std::string& file) {
       continue;
     }
     if (IsSerf(r)) continue;  // shown beside domian's figure
+    if (Plaintext(r)) {
+      // Beside the mutual TLS figure of the same scenario and N, in
+      // Serf's column; the ratio is TLS / plaintext.
+      const nlohmann::json* tls = TlsCounterpart(results, at, SameScenario);
+      for (const TransportFigure& figure : TransportFigures(r)) {
+        const nlohmann::json::json_pointer value(figure.compared);
+        const bool compared = tls != nullptr && Measured(*tls) && tls->contains(value);
+        const double plain = r[value], over_tls = compared ? (*tls)[value].get<double>() : 0.0;
+        // A join's start rows name their size themselves; a call has none.
+        const bool sized = figure.what.starts_with("  start of ") || n.empty();
+        row(figure.what + (sized ? "" : ", N=" + n) + JunkLabel(r) + TransportLabel(r),
+            figure.judged ? "TLS/plain<=x" + Fixed(kGoalTlsOverPlaintext, 2) : "(reported)",
+            figure.shown(r), TlsColumn(tls, figure), compared ? Ratio(over_tls, plain) : "",
+            figure.judged && compared ? judged(over_tls <= kGoalTlsOverPlaintext * plain)
+                                      : Verdict::kNone);
+      }
+      continue;
+    }
     const nlohmann::json* serf = SerfFigure(results, r);
     const std::string serf_column = serf ? SerfColumn(*serf) : "";
     if (r["scenario"] == "detect" && r.contains("junk_rows")) {
@@ -885,6 +1080,9 @@ int Report(const std::string& file) {
           P50P99(r["known_by_all_ms"], "ms") + " (" + std::to_string(r["trials"].get<int>()) + ")",
           serf_column, serf ? Ratio(p50, (*serf)["known_by_all_ms"]["p50"]) : "",
           judged(p50 <= kGoalJoinP50Ms));
+      for (const TransportFigure& figure : StartFigures(r)) {
+        row(figure.what, "(reported)", figure.shown(r), "", "", Verdict::kNone);
+      }
     } else if (r["scenario"] == "traffic") {
       const double bytes = r["bytes_per_s_per_node"];
       row("traffic per node (loopback), N=" + n, "(reported)",
@@ -976,6 +1174,9 @@ int main(int argc, char** argv) {
        "discover: discovery.advertise of every node (always | lonely)")
       ("yaml", po::value<std::string>()->default_value(""),
        "extra node.yaml text for every daemon, e.g. $'membership:\\n  heartbeat_interval: 300ms\\n'")
+      ("plaintext", po::bool_switch(),
+       "domian's daemons without TLS (security.plaintext), to set beside the mutual TLS "
+       "figure; footprint then measures no Serf agents")
       ("help,h", "this help");
   po::variables_map args;
   if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
@@ -1005,6 +1206,13 @@ int main(int argc, char** argv) {
     }
   }
   const bool serf = system == "serf";
+  const bool plaintext = args["plaintext"].as<bool>();
+  if (plaintext && serf) {
+    std::cerr << "--plaintext is domian's: Serf has no TLS to turn off\n";
+    return 2;
+  }
+  // Before the first Daemon is made: each takes the transport in force.
+  UsePlaintextDaemons(plaintext);
   try {
     nlohmann::json result;
     const int trials = args["trials"].as<int>();
@@ -1024,7 +1232,7 @@ int main(int argc, char** argv) {
     } else if (scenario == "traffic") {
       result = Traffic(system, nodes, seconds, yaml);
     } else if (scenario == "footprint") {
-      result = Footprint(nodes, seconds);
+      result = Footprint(nodes, seconds, /*with_serf=*/!plaintext);
     } else if (scenario == "idle" || scenario == "soak") {
       result = Idle(scenario, nodes, seconds, yaml);
     } else if (scenario == "discover") {
@@ -1034,6 +1242,9 @@ int main(int argc, char** argv) {
       std::cerr << "unknown scenario " << scenario << "\n";
       return 2;
     }
+    // Every domian result says how its daemons spoke to each other, so
+    // that the report can set plaintext beside mutual TLS.
+    if (!serf) result["transport"] = DaemonTransport();
     std::cout << result.dump() << "\n";
     return 0;
   } catch (const std::exception& error) {

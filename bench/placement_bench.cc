@@ -23,7 +23,8 @@
 //
 // Everything is observed with domian::cli::ControlClient (what domianctl
 // uses) every 10 ms; the breakdowns come from the daemons' own log
-// timestamps.
+// timestamps. The daemons speak mutual TLS, or with --plaintext none, to
+// set beside it.
 #include <signal.h>
 
 #include <algorithm>
@@ -39,6 +40,7 @@
 #include "bench/command_line.h"
 #include "bench/log_lines.h"
 #include "bench/percentile.h"
+#include "bench/transport.h"
 #include "core/cli/control_client.h"
 #include "tests/support/cluster.h"
 #include "tests/support/net_lab.h"
@@ -51,6 +53,10 @@ using domian::bench::Fixed;
 using domian::bench::MsBetween;
 using domian::bench::Summary;
 using domian::bench::Percentile;
+using domian::bench::kGoalTlsOverPlaintext;
+using domian::bench::Plaintext;
+using domian::bench::TlsCounterpart;
+using domian::bench::TransportLabel;
 using domian::cli::ControlClient;
 using Steady = std::chrono::steady_clock;
 using Wall = std::chrono::system_clock;
@@ -483,14 +489,64 @@ nlohmann::json Heal(int trials) {
 
 // ---- report ----
 
+// A plaintext result's mutual TLS counterpart: the same scenario.
+bool SameScenario(const nlohmann::json& a, const nlohmann::json& b) {
+  return a.value("scenario", "") == b.value("scenario", "");
+}
+
+// The rows of a plaintext result: each figure beside the mutual TLS one
+// of the same scenario (the row before it, when bench/run ran the pair),
+// as TLS / plaintext of the p50s, failover held to the 10% goal.
+void ReportPlaintext(const nlohmann::json& results, size_t at,
+                     const std::function<void(const std::string&, const std::string&,
+                                              const std::string&, const std::string&,
+                                              const std::string&)>& row,
+                     const std::function<std::string(const nlohmann::json&)>& measured) {
+  const nlohmann::json& r = results[at];
+  const nlohmann::json* tls = TlsCounterpart(results, at, SameScenario);
+  const bool compared = tls != nullptr && !tls->contains("error") && !tls->contains("skipped");
+  const std::string beside =
+      tls == nullptr ? "no mtls run" : !compared ? "mtls run failed or skipped" : "";
+  const std::string goal = "TLS/plain<=x" + Fixed(kGoalTlsOverPlaintext, 2);
+  // key: the figure; judged: held to the goal (else reported).
+  auto figure = [&](const std::string& what, const char* key, bool judged) {
+    if (!compared) {
+      row(what + TransportLabel(r), judged ? goal : "(reported)", measured(r[key]), beside, "");
+      return;
+    }
+    const double over_tls = (*tls)[key]["p50"], plain = r[key]["p50"];
+    const std::string verdict = over_tls <= kGoalTlsOverPlaintext * plain ? "met" : "MISSED";
+    row(what + TransportLabel(r), judged ? goal : "(reported)", measured(r[key]),
+        plain > 0 ? "TLS/plain x" + Fixed(over_tls / plain, 2) : "", judged ? verdict : "");
+  };
+  const std::string scenario = r.value("scenario", "");
+  const std::string trials =
+      r.contains("trials") ? " (" + std::to_string(r["trials"].get<int>()) + ")" : "";
+  if (scenario == "failover" || scenario == "migration") {
+    figure("SIGKILL owner -> running elsewhere" + trials, "failover_ms", true);
+    figure("move back: stop -> running (daemon)" + trials, "migration_gap_ms", false);
+    row("move back: state restored" + TransportLabel(r), "every move",
+        std::to_string(r["state_restored"].get<int>()) + " of " +
+            std::to_string(r["trials"].get<int>()),
+        "", r["state_restored"] == r["trials"] ? "met" : "MISSED");
+  } else if (scenario == "heal") {
+    if (r.contains("skipped")) {
+      row("partition healed -> one owner" + TransportLabel(r), "(reported)",
+          "skipped: " + r["skipped"].get<std::string>(), "", "-");
+      return;
+    }
+    figure("partition healed -> one owner" + trials, "one_owner_ms", false);
+  }
+}
+
 // Prints the placement rows of a results file written by bench/run.
 int Report(const std::string& file) {
   std::ifstream in(file);
   const nlohmann::json doc = nlohmann::json::parse(in);
   auto row = [](const std::string& scenario, const std::string& goal, const std::string& measured,
                 const std::string& ratio, const std::string& verdict) {
-    std::cout << std::left << std::setw(44) << scenario << std::setw(16) << goal << std::setw(40)
-              << measured << std::setw(20) << ratio << verdict << "\n";
+    std::cout << std::left << std::setw(56) << scenario << std::setw(18) << goal << std::setw(40)
+              << measured << std::setw(27) << ratio << verdict << "\n";
   };
   auto measured = [](const nlohmann::json& s) {
     return "p50 " + Fixed(s["p50"], 0) + " p99 " + Fixed(s["p99"], 0) + " max " +
@@ -501,8 +557,14 @@ int Report(const std::string& file) {
            Fixed(s["p99"].get<double>() / goal, 2);
   };
   row("placement scenario", "goal", "measured", "p50/p99 to goal", "verdict");
-  for (const auto& r : doc["results"]) {
+  const nlohmann::json& results = doc["results"];
+  for (size_t at = 0; at < results.size(); ++at) {
+    const nlohmann::json& r = results[at];
     const std::string scenario = r.value("scenario", "");
+    if (Plaintext(r)) {
+      ReportPlaintext(results, at, row, measured);
+      continue;
+    }
     if (scenario == "failover" || scenario == "migration") {
       const std::string kills = " (" + std::to_string(r["trials"].get<int>()) + ")";
       const auto& f = r["failover_ms"];
@@ -543,6 +605,7 @@ int main(int argc, char** argv) {
                                    "(heal; default 10)")
       ("report", po::value<std::string>(), "print the placement rows of a results file and exit")
       ("logs", po::value<std::string>(), "copy the daemons' logs into this folder at the end")
+      ("plaintext", po::bool_switch(), "the daemons without TLS (security.plaintext)")
       ("help,h", "this help");
   po::variables_map args;
   if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
@@ -562,16 +625,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args.count("logs")) g_logs_dir = args["logs"].as<std::string>();
+  // Before the first Daemon is made: each takes the transport in force.
+  UsePlaintextDaemons(args["plaintext"].as<bool>());
   if (scenario == "heal") {
     // Before any thread exists (gRPC starts some): see NetLab::Enter().
     const std::string problem = NetLab::Enter();
     if (!problem.empty()) {
-      std::cout << nlohmann::json{{"scenario", "heal"}, {"skipped", problem}}.dump() << "\n";
+      std::cout << nlohmann::json{{"scenario", "heal"},
+                                  {"transport", DaemonTransport()},
+                                  {"skipped", problem}}.dump()
+                << "\n";
       return 0;
     }
   }
   try {
-    const nlohmann::json result = scenario == "heal" ? Heal(trials) : Cycle(scenario, trials);
+    nlohmann::json result = scenario == "heal" ? Heal(trials) : Cycle(scenario, trials);
+    // So that the report can set plaintext beside mutual TLS.
+    result["transport"] = DaemonTransport();
     std::cout << result.dump() << "\n";
     return 0;
   } catch (const std::exception& error) {

@@ -7,7 +7,8 @@
 //   call:        `Invoke` of a plugin command through a real domiand:
 //                answered by the node that runs it (local) and through
 //                another node that forwards it (routed), over loopback,
-//                with the same client domianctl uses.
+//                with the same client domianctl uses. --plaintext: the
+//                daemons without TLS, to set beside the mutual TLS figure.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -153,11 +154,21 @@ int main(int argc, char** argv) {
        "inline-load: the plugin file")
       ("trials", po::value<int>()->default_value(200), "inline-load: copies loaded")
       ("calls", po::value<int>()->default_value(2000), "call: calls per kind")
+      ("plaintext", po::bool_switch(), "call: the daemons without TLS (security.plaintext)")
       ("help,h", "this help");
   po::variables_map args;
   if (const auto stop = domian::bench::ParseCommandLine(argc, argv, options, args)) return *stop;
   try {
     const std::string scenario = args["scenario"].as<std::string>();
+    const bool plaintext = args["plaintext"].as<bool>();
+    // inline-load and spawn start no daemon: nothing of theirs goes over
+    // the network, so a plaintext figure of them would compare nothing.
+    if (plaintext && scenario != "call") {
+      std::cerr << "--plaintext is for the call scenario: " << scenario << " starts no daemon\n";
+      return 2;
+    }
+    // Before the first Daemon is made: each takes the transport in force.
+    UsePlaintextDaemons(plaintext);
     nlohmann::json result;
     if (scenario == "inline-load") {
       result = InlineLoad(args["plugin"].as<std::string>(), args["trials"].as<int>());
@@ -165,6 +176,7 @@ int main(int argc, char** argv) {
       result = Spawn(args["plugin"].as<std::string>(), args["trials"].as<int>());
     } else if (scenario == "call") {
       result = Calls(DOMIAN_TEST_PLUGIN_DIR, args["calls"].as<int>());
+      result["transport"] = DaemonTransport();
     } else {
       std::cerr << "unknown scenario " << scenario << "\n";
       return 2;

@@ -33,12 +33,14 @@ bench() {
   elif ((rc != 0)); then
     local system=domian
     [[ " $* " == *" --system serf "* ]] && system=serf
-    # With its N, so that the report can set Serf's figure beside it, and
-    # detect's junk rows, so that it is not taken for the clean figure.
+    # With its N, so that the report can set Serf's figure beside it,
+    # detect's junk rows, so that it is not taken for the clean figure,
+    # and a plaintext run's transport, so that it is not taken for TLS.
     local fields="" previous="" arg
     for arg in "$@"; do
       [[ $previous == --nodes ]] && fields+=",\"nodes\":$arg"
       [[ $previous == --junk ]] && fields+=",\"junk_rows\":$arg"
+      [[ $arg == --plaintext ]] && fields+=',"transport":"plaintext"'
       previous=$arg
     done
     # The program's own last word on why, as a JSON string.

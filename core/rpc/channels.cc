@@ -20,22 +20,27 @@ grpc::ChannelArguments DomainChannelArguments() {
 
 std::shared_ptr<v1::Domain::Stub> Channels::Stub(const std::string& address, Purpose purpose) {
   absl::MutexLock lock(&mu_);
-  auto& stub = stubs_[{address, purpose}];
-  if (!stub) {
+  Entry& entry = stubs_[{address, purpose}];
+  if (!entry.stub) {
     grpc::ChannelArguments args = DomainChannelArguments();
     // A subchannel pool of its own: gRPC would otherwise share one
     // connection between both channels to the same address.
     if (purpose == Purpose::kServiceCalls) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    stub = v1::Domain::NewStub(
-        grpc::CreateCustomChannel(address, credentials_, args));
+    entry.channel = grpc::CreateCustomChannel(address, credentials_, args);
+    entry.stub = v1::Domain::NewStub(entry.channel);
   }
-  return stub;
+  return entry.stub;
 }
 
 void Channels::Forget(const std::string& address) {
   absl::MutexLock lock(&mu_);
-  stubs_.erase({address, Purpose::kMembership});
-  stubs_.erase({address, Purpose::kServiceCalls});
+  for (const Purpose purpose : {Purpose::kMembership, Purpose::kServiceCalls}) {
+    const auto found = stubs_.find({address, purpose});
+    if (found == stubs_.end()) continue;
+    const grpc_connectivity_state state = found->second.channel->GetState(false);
+    if (state == GRPC_CHANNEL_CONNECTING || state == GRPC_CHANNEL_READY) continue;
+    stubs_.erase(found);
+  }
 }
 
 }  // namespace domian::rpc

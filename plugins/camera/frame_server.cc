@@ -77,8 +77,19 @@ FrameServer::FrameServer(FrameHub& hub, Options options, WhyNoFrame why_no_frame
 
 FrameServer::~FrameServer() { Stop(); }
 
+std::string_view FrameServer::Refusal(const httplib::Request& request) const {
+  if (options_.signer == nullptr) return "";
+  // The query as sent (httplib's params are decoded and merged, which
+  // would hide duplicates and odd encodings); the path as routed.
+  const std::string_view target = request.target;
+  const size_t mark = target.find('?');
+  const std::string_view query =
+      mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1);
+  return RefusalWord(options_.signer->Check(request.path, query, UnixSeconds(options_.clock)));
+}
+
 void FrameServer::Routes() {
-  server_->Get("/snapshot.jpg", [this](const httplib::Request&, httplib::Response& response) {
+  server_->Get(kSnapshotPath, [this](const httplib::Request&, httplib::Response& response) {
     FrameHub::Watch watch(hub_);
     const auto frame = hub_.WaitNewer(hub_.sequence(), kSnapshotTimeout);
     if (!frame) {
@@ -94,7 +105,7 @@ void FrameServer::Routes() {
     ++frames_sent_;
   });
 
-  server_->Get("/stream.mjpg", [this](const httplib::Request&, httplib::Response& response) {
+  server_->Get(kStreamPath, [this](const httplib::Request&, httplib::Response& response) {
     auto slot = std::make_shared<StreamSlot>(streams_);
     if (!slot->Claim(options_.max_streams)) {
       response.status = 503;
@@ -145,7 +156,14 @@ void FrameServer::Start() {
     ::setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
   });
   server_->set_payload_max_length(kMaxRequestBody);
-  server_->set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
+  server_->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    if (const std::string_view refusal = Refusal(request); !refusal.empty()) {
+      ++refused_;
+      response.status = 403;
+      response.set_header("Cache-Control", "no-store");
+      response.set_content("forbidden: signature " + std::string(refusal) + "\n", "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (request.has_header("Range")) {
       response.status = 416;
       response.set_content("byte ranges are not served\n", "text/plain");

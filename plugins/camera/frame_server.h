@@ -14,7 +14,8 @@
 // With a signer, every request must carry a valid, unexpired signature for
 // its path (url_signer.h), or it gets 403 before anything else is done:
 // no watcher counted, no capture started. Loopback is no exception (other
-// users of the machine are not the operator).
+// users of the machine are not the operator). A stream ends when its URL
+// expires or is revoked.
 //
 // Anyone who can reach the port may connect, so requests are kept cheap: no
 // body, no byte ranges (cpp-httplib would build any number of them), one
@@ -92,9 +93,10 @@ class FrameServer {
 
  private:
   void Routes();
-  // Why `request` may not be served ("missing", "expired", "invalid"), or
-  // "" when it may.
+  // Why `request` (or `path` with the raw `query`) may not be served
+  // ("missing", "expired", "invalid"), or "" when it may.
   std::string_view Refusal(const httplib::Request& request) const;
+  std::string_view Refusal(std::string_view path, std::string_view query) const;
 
   FrameHub& hub_;
   const Options options_;

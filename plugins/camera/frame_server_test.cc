@@ -336,6 +336,27 @@ TEST_F(FrameServerSigned, ANewKeyRefusesEveryUrlSignedBefore) {
   EXPECT_EQ(HttpGet(server_->port(), Signed(kSnapshotPath), 10s).status, 200);
 }
 
+TEST_F(FrameServerSigned, AStreamEndsWhenItsUrlIsRevokedOrExpires) {
+  for (const bool revoke : {true, false}) {
+    auto reading = std::async(std::launch::async,
+                              [&] { return ReadMjpeg(server_->port(), Signed(kStreamPath, 60), 30s); });
+    ASSERT_TRUE(testing::Eventually([&] { return server_->streams() == 1; }, 10s));
+    std::this_thread::sleep_for(300ms);
+    const auto ended = std::chrono::steady_clock::now();
+    if (revoke) {
+      signer_.Replace(NewShareKey());
+    } else {
+      now_ += 60;
+    }
+    ASSERT_EQ(reading.wait_for(10s), std::future_status::ready) << "still streaming, revoke " << revoke;
+    EXPECT_LT(std::chrono::steady_clock::now() - ended, 2s);
+    const testing::MjpegRead read = reading.get();
+    EXPECT_GT(read.parts.size(), 0U);
+    EXPECT_TRUE(read.well_formed) << "it ends between frames";
+    ASSERT_TRUE(testing::Eventually([&] { return server_->streams() == 0; }, 10s));
+  }
+}
+
 TEST_F(FrameServerSigned, MalformedAndOversizedQueriesAreRefusedAndTheServerCarriesOn) {
   const std::string good = Signed(kSnapshotPath);
   const std::string query = good.substr(good.find('?') + 1);

@@ -406,8 +406,13 @@ std::string CameraService::Share(const json& args) {
                      "share: the camera listens on every interface (" +
                          JoinListen(config_.listen_host, server_->port()) +
                          "): say which address viewers use, e.g. {\"host\": \"192.168.1.31\"}");
+  } else if (const std::optional<std::string> listen_host = UrlHost(config_.listen_host)) {
+    host = *listen_host;
   } else {
-    host = *UrlHost(config_.listen_host);
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "share: the listen host \"" + config_.listen_host +
+                         "\" cannot go into a URL: say which address viewers use, e.g. {\"host\": "
+                         "\"192.168.1.31\"}");
   }
   const int64_t now = UnixSeconds(clock_);
   if (now < kClockSetAfterUnix) {

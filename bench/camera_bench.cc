@@ -1,9 +1,10 @@
 // Camera benchmark: one real domiand running the camera plugin's test build
 // (the real service, JPEG handling and HTTP server on the scripted V4L2
 // driver: no camera here) in its own plugin host, MJPEG 640x480 at 30 fps,
-// watched over HTTP on 127.0.0.1. The figures are the plugin's and the
-// daemon's, not a camera's: a real one adds its own start-up (USB, exposure)
-// and frame timing.
+// watched over HTTP on 127.0.0.1 with signed URLs from `share` (checked on
+// every request and before every frame, as for Home Assistant). The
+// figures are the plugin's and the daemon's, not a camera's: a real one
+// adds its own start-up (USB, exposure) and frame timing.
 //
 //   snapshot:  GET /snapshot.jpg with nobody watching (keep_warm_s 0, the
 //              capture stopped: it starts, negotiates and waits for a
@@ -56,6 +57,8 @@ struct Setup {
   std::unique_ptr<Daemon> node;
   std::unique_ptr<domian::cli::ControlClient> client;
   uint16_t port = 0;
+  std::string snapshot;  // signed URLs' targets
+  std::string stream;
 
   Setup() {
     MakePluginFolder(dir.path() / "plugins", DOMIAN_SCRIPTED_CAMERA_DIR, {"camera"});
@@ -74,6 +77,16 @@ struct Setup {
     }
     const std::string endpoint = Status()["listen"];
     port = static_cast<uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+    snapshot = Shared("snapshot");
+    stream = Shared("stream");
+  }
+
+  // What a viewer asks for with a URL from `share` (signed, for a day):
+  // every request is checked as Home Assistant's would be.
+  std::string Shared(const std::string& path) {
+    auto reply = client->Call("camera", "share", json{{"path", path}}.dump());
+    if (!reply.ok()) throw std::runtime_error("camera share failed");
+    return UrlTarget((*reply)["url"].get<std::string>());
   }
 
   json Status() {
@@ -92,7 +105,7 @@ struct Setup {
 
   double Snapshot() {
     const auto began = Steady::now();
-    const HttpReply reply = HttpGet(port, "/snapshot.jpg", kDeadline);
+    const HttpReply reply = HttpGet(port, snapshot, kDeadline);
     if (reply.status != 200) throw std::runtime_error("snapshot failed: " + reply.body);
     return MsBetween(began, Steady::now());
   }
@@ -121,7 +134,7 @@ json RunSnapshot(int trials) {
     cold.push_back(setup.Snapshot());
   }
   auto viewer = std::async(std::launch::async, [&] {
-    return ReadMjpeg(setup.port, "/stream.mjpg", std::chrono::milliseconds(trials * 200 + 3000));
+    return ReadMjpeg(setup.port, setup.stream, std::chrono::milliseconds(trials * 200 + 3000));
   });
   setup.WaitFor("streaming");
   for (int i = 0; i < trials; ++i) {
@@ -144,7 +157,7 @@ json RunStream(int seconds) {
   std::vector<std::future<MjpegRead>> readers;
   for (int i = 0; i < kStreamClients; ++i) {
     readers.push_back(std::async(std::launch::async, [&] {
-      return ReadMjpeg(setup.port, "/stream.mjpg", std::chrono::seconds(seconds));
+      return ReadMjpeg(setup.port, setup.stream, std::chrono::seconds(seconds));
     }));
   }
   std::vector<double> fps;

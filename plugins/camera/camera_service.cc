@@ -2,6 +2,8 @@
 
 #include <domian/plugin_json.hpp>
 
+#include <arpa/inet.h>
+
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +41,34 @@ std::string JoinListen(const std::string& host, uint16_t port) {
   return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+// Whether `host` is the unspecified address (every interface): "0.0.0.0",
+// "::" and their other spellings.
+bool IsWildcardHost(const std::string& host) {
+  in6_addr address{};
+  if (::inet_pton(AF_INET6, host.c_str(), &address) == 1) {
+    return std::all_of(std::begin(address.s6_addr), std::end(address.s6_addr),
+                       [](uint8_t b) { return b == 0; });
+  }
+  in_addr v4{};
+  return host.empty() || (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && v4.s_addr == 0);
+}
+
+// `share`'s "host": an IP address (IPv6 with or without brackets) or a
+// DNS name, as it goes into a URL; nullopt for anything else.
+std::optional<std::string> UrlHost(std::string host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) return "[" + host + "]";
+  constexpr size_t kMaxDnsName = 253;
+  if (host.empty() || host.size() > kMaxDnsName || host.front() == '.' || host.front() == '-') {
+    return std::nullopt;
+  }
+  const bool name = std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
+  });
+  return name ? std::optional<std::string>(host) : std::nullopt;
+}
+
 // A snapshot's file name: letters, digits, '.', '-', '_', ending in .jpg,
 // so it stays inside the snapshots folder.
 bool ValidSnapshotName(const std::string& name) {
@@ -58,11 +88,16 @@ sdk::PluginInfo CameraPluginInfo() {
       .placement = DOMIAN_PLACEMENT_PER_NODE,
       .traits = {"camera"},
       .depends = {},
-      .commands = {{"status", "{}",
-                    "device, negotiated format and size, measured fps, clients, dropped frames, "
-                    "where to watch"},
-                   {"snapshot", "{\"file\": \"front-door.jpg\"}",
-                    "save a fresh frame in the service's snapshots folder; returns its path"}}};
+      .commands = {
+          {"status", "{}",
+           "device, negotiated format and size, measured fps, clients, dropped frames, "
+           "where to watch"},
+          {"snapshot", "{\"file\": \"front-door.jpg\"}",
+           "save a fresh frame in the service's snapshots folder; returns its path"},
+          {"share", "{\"path\": \"stream\"|\"snapshot\", \"ttl_s\": 86400, \"host\": \"192.168.1.31\"}",
+           "a signed URL of the stream or a snapshot, working for ttl_s (60 to 31536000, a day "
+           "by default); host only when listening on every interface"},
+          {"revoke_shares", "{}", "a new signing key: every URL shared before stops working"}}};
 }
 
 CameraConfig CameraConfig::Parse(std::string_view text) {
@@ -94,29 +129,66 @@ CameraConfig CameraConfig::Parse(std::string_view text) {
       parsed.jpeg_quality = static_cast<int>(config.Integer(key, 1, 100));
     } else if (key == "listen") {
       const auto listen = SplitListen(config.String(key));
-      if (!listen) config.Fail(key, "must be address:port, like [::]:8080 or 192.168.1.31:8080 (port 0: any free port)");
+      if (!listen) {
+        config.Fail(key, "must be address:port, like 127.0.0.1:8080, 192.168.1.31:8080 or [::]:8080 "
+                         "(port 0: any free port)");
+      }
       parsed.listen_host = listen->first;
       parsed.listen_port = listen->second;
     } else if (key == "keep_warm_s") {
       parsed.keep_warm = std::chrono::seconds(config.Integer(key, 0, kMaxKeepWarm.count()));
     } else if (key == "max_streams") {
       parsed.max_streams = static_cast<size_t>(config.Integer(key, 1, kMaxMaxStreams));
+    } else if (key == "auth") {
+      const std::string auth = config.String(key);
+      if (auth == "signed") {
+        parsed.auth = Auth::kSigned;
+      } else if (auth == "none") {
+        parsed.auth = Auth::kNone;
+      } else {
+        config.Fail(key, "must be signed (only URLs from the share command) or none (anyone who reaches "
+                         "the port), not \"" + auth + "\"");
+      }
     } else {
       config.Fail(key, "is not a camera setting (device, width, height, fps, format, jpeg_quality, "
-                       "listen, keep_warm_s, max_streams)");
+                       "listen, keep_warm_s, max_streams, auth)");
     }
   }
   if (!has_device) config.Fail("device", "is missing: the camera's device, best /dev/v4l/by-id/...");
   return parsed;
 }
 
-CameraService::CameraService(sdk::Host host, std::string_view config_json, VideoDeviceFactory devices)
-    : host_(host), config_(CameraConfig::Parse(config_json)), devices_(std::move(devices)) {}
+CameraService::CameraService(sdk::Host host, std::string_view config_json, VideoDeviceFactory devices,
+                             WallClock clock)
+    : host_(host),
+      config_(CameraConfig::Parse(config_json)),
+      devices_(std::move(devices)),
+      clock_(std::move(clock)) {}
+
+ShareKey CameraService::LoadOrMakeShareKey() {
+  const std::filesystem::path file = std::filesystem::path(host_.state_dir()) / kShareKeyFile;
+  try {
+    if (const std::optional<ShareKey> kept = ReadShareKey(file)) return *kept;
+  } catch (const std::runtime_error& e) {
+    host_.Warn(std::string(e.what()) + ": a new share key is made, so URLs shared before stop working");
+  }
+  const ShareKey key = NewShareKey();
+  WriteShareKey(file, key);
+  host_.Info("made a share key (" + file.string() + "): URLs from `share` are signed with it");
+  return key;
+}
 
 CameraService::~CameraService() { Stop(); }
 
 void CameraService::Start() {
   if (server_) return;
+  if (config_.auth == Auth::kSigned && !signer_) {
+    try {
+      signer_ = std::make_unique<UrlSigner>(LoadOrMakeShareKey());
+    } catch (const std::runtime_error& e) {
+      throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, std::string("camera: no share key: ") + e.what());
+    }
+  }
   stopping_ = false;
   watchers_ = 0;
   hub_ = std::make_unique<FrameHub>([this](size_t watchers) { WatchersChanged(watchers); });
@@ -125,8 +197,11 @@ void CameraService::Start() {
       [host = host_](const std::string& line) { host.Warn(line); });
   server_ = std::make_unique<FrameServer>(
       *hub_,
-      FrameServer::Options{.host = config_.listen_host, .port = config_.listen_port,
-                           .max_streams = config_.max_streams},
+      FrameServer::Options{.host = config_.listen_host,
+                           .port = config_.listen_port,
+                           .max_streams = config_.max_streams,
+                           .signer = signer_.get(),
+                           .clock = clock_},
       [this] { return WhyNoFrame(); });
   try {
     server_->Start();
@@ -139,8 +214,14 @@ void CameraService::Start() {
   demand_ = std::thread([this] { RunDemand(); });
   const std::string endpoint = JoinListen(config_.listen_host, server_->port());
   host_.PublishEndpoint("http", endpoint);
-  host_.Info("serving " + config_.capture.device + " on http://" + endpoint +
-             "/stream.mjpg and /snapshot.jpg");
+  host_.Info(
+      "serving " + config_.capture.device + " on http://" + endpoint + kStreamPath + " and " + kSnapshotPath +
+      (signer_ ? " to signed URLs (domianctl call camera share)" : " to anyone who reaches it (auth: none)"));
+  if (!signer_ && config_.listen_host != "127.0.0.1" && config_.listen_host != "::1" &&
+      config_.listen_host != "localhost") {
+    host_.Warn("auth: none, listening on " + endpoint +
+               ": every device that reaches it can watch the camera");
+  }
 }
 
 void CameraService::Stop() {
@@ -255,7 +336,11 @@ std::string CameraService::Invoke(std::string_view command, std::string_view arg
                   {"clients", server_->streams()},
                   {"frames_served", server_->frames_sent()},
                   // Where it listens; `domianctl services` shows the address to use.
-                  {"listen", JoinListen(config_.listen_host, server_->port())}};
+                  {"listen", JoinListen(config_.listen_host, server_->port())},
+                  {"auth", signer_ ? "signed" : "none"},
+                  // Requests without a valid signature (an expired URL in
+                  // Home Assistant shows up here).
+                  {"refused", server_->refused()}};
     std::lock_guard lock(mu_);
     reply["watchers"] = watchers_;
     reply["frames_unusable"] = frames_invalid_ + encode_errors_;
@@ -263,8 +348,104 @@ std::string CameraService::Invoke(std::string_view command, std::string_view arg
     return reply.dump();
   }
   if (command == "snapshot") return Snapshot(args);
-  throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
-                   "unknown command \"" + std::string(command) + "\" (status, snapshot)");
+  if (command == "share") return Share(args);
+  if (command == "revoke_shares") return RevokeShares();
+  throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND, "unknown command \"" + std::string(command) +
+                                                   "\" (status, snapshot, share, revoke_shares)");
+}
+
+void CameraService::RequireSigned(std::string_view command) const {
+  if (signer_) return;
+  throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                   std::string(command) + ": this camera's config says auth: none, so anyone who reaches " +
+                       JoinListen(config_.listen_host, server_->port()) +
+                       " can watch and there is nothing to share or revoke");
+}
+
+std::string CameraService::Share(const json& args) {
+  RequireSigned("share");
+  for (const auto& [key, value] : args.items()) {
+    if (key != "path" && key != "ttl_s" && key != "host") {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                       "share: '" + key + "' is not an argument (path, ttl_s, host)");
+    }
+  }
+  std::string path = kStreamPath;
+  if (const auto it = args.find("path"); it != args.end()) {
+    if (*it == "snapshot") {
+      path = kSnapshotPath;
+    } else if (*it != "stream") {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                       "share: path must be \"stream\" or \"snapshot\", not " + it->dump());
+    }
+  }
+  int64_t ttl = kDefaultShareTtl.count();
+  if (const auto it = args.find("ttl_s"); it != args.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < kMinShareTtl.count() ||
+        it->get<int64_t>() > kMaxShareTtl.count()) {
+      const std::string range =
+          std::to_string(kMinShareTtl.count()) + " to " + std::to_string(kMaxShareTtl.count());
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                       "share: ttl_s must be a whole number of seconds from " + range + " (a year), not " +
+                           it->dump());
+    }
+    ttl = it->get<int64_t>();
+  }
+  std::string host;
+  if (const auto it = args.find("host"); it != args.end()) {
+    const std::optional<std::string> given = it->is_string() ? UrlHost(it->get<std::string>()) : std::nullopt;
+    if (!given) {
+      throw sdk::Error(
+          DOMIAN_ERR_INVALID_ARGUMENT,
+          "share: host must be an IP address or a DNS name, like 192.168.1.31 or porch.local, not " +
+              it->dump());
+    }
+    host = *given;
+  } else if (IsWildcardHost(config_.listen_host)) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "share: the camera listens on every interface (" +
+                         JoinListen(config_.listen_host, server_->port()) +
+                         "): say which address viewers use, e.g. {\"host\": \"192.168.1.31\"}");
+  } else if (const std::optional<std::string> listen_host = UrlHost(config_.listen_host)) {
+    host = *listen_host;
+  } else {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "share: the listen host \"" + config_.listen_host +
+                         "\" cannot go into a URL: say which address viewers use, e.g. {\"host\": "
+                         "\"192.168.1.31\"}");
+  }
+  const int64_t now = UnixSeconds(clock_);
+  if (now < kClockSetAfterUnix) {
+    throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                     "share: this node's clock is not set (it says " + std::to_string(now) +
+                         " s after 1970; NTP has not answered?): a URL made now would expire at the wrong "
+                         "time; try again once the clock is right");
+  }
+  const int64_t expires = now + ttl;
+  // Never the URL itself: whoever reads the log could watch.
+  host_.Info("shared " + path + " for " + std::to_string(ttl) + " s (until unix time " +
+             std::to_string(expires) + ")");
+  return json{{"url", "http://" + host + ":" + std::to_string(server_->port()) + path + "?" +
+                          signer_->Query(path, expires)},
+              {"expires_unix", expires}}
+      .dump();
+}
+
+std::string CameraService::RevokeShares() {
+  RequireSigned("revoke_shares");
+  const std::filesystem::path file = std::filesystem::path(host_.state_dir()) / kShareKeyFile;
+  const ShareKey key = NewShareKey();
+  try {
+    WriteShareKey(file, key);
+  } catch (const std::runtime_error& e) {
+    // Not replaced in memory either: after a restart the old key would
+    // be back, and the operator would believe the URLs dead.
+    throw sdk::Error(DOMIAN_ERR_FAILED,
+                     std::string("revoke_shares: the URLs shared before still work: ") + e.what());
+  }
+  signer_->Replace(key);
+  host_.Info("revoked every shared URL: a new share key");
+  return json{{"revoked", true}}.dump();
 }
 
 std::string CameraService::Snapshot(const json& args) {

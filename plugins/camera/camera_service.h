@@ -1,10 +1,18 @@
 // CameraService: the `camera` service, one V4L2 camera on this node served
 // over HTTP. Per-node (every node with a camera offers one) and needs the
 // trait `camera`. Its HTTP address is published as the endpoint "http", so
-// `domianctl services` shows where to watch:
+// `domianctl services` shows where it listens:
 //
 //   http://HOST:PORT/stream.mjpg     MJPEG (multipart/x-mixed-replace)
 //   http://HOST:PORT/snapshot.jpg    one fresh frame
+//
+// It listens on loopback unless told otherwise, and by default serves only
+// URLs an operator made with the `share` command (signed and expiring, see
+// url_signer.h); `revoke_shares` replaces the key they were signed with.
+// The key lives in the service's folder (kShareKeyFile), written the
+// moment it is made or replaced, not in the saved state: the host saves
+// state only when the service stops cleanly, so a crash or a power cut
+// after revoke_shares would bring back the key just revoked.
 //
 // The camera captures, and frames are encoded, only while someone watches
 // or asks for a snapshot, and for keep_warm_s after (so the next request
@@ -30,6 +38,7 @@
 #include "plugins/camera/frame_hub.h"
 #include "plugins/camera/frame_server.h"
 #include "plugins/camera/jpeg.h"
+#include "plugins/camera/url_signer.h"
 
 namespace domian::camera {
 
@@ -43,15 +52,33 @@ inline constexpr unsigned kMaxFps = 120;
 inline constexpr size_t kMaxMaxStreams = 64;
 // `snapshot` waits this long for a frame.
 inline constexpr std::chrono::seconds kSnapshotCommandTimeout{10};
+// The share key's file in the service's folder.
+inline constexpr char kShareKeyFile[] = "share_key";
+// How long a URL from `share` works: a day unless asked, from a minute to
+// a year (Home Assistant keeps one in its configuration).
+inline constexpr std::chrono::seconds kDefaultShareTtl{86400};
+inline constexpr std::chrono::seconds kMinShareTtl{60};
+inline constexpr std::chrono::seconds kMaxShareTtl{31536000};
+// A wall clock before 2024-01-01 has not been set (a Pi without a
+// battery-backed clock, before NTP answered): a URL made from it would
+// expire at the wrong time, so `share` refuses.
+inline constexpr int64_t kClockSetAfterUnix = 1704067200;
+
+enum class Auth {
+  kSigned,  // only URLs made by `share`
+  kNone,    // anyone who reaches the port
+};
 
 struct CameraConfig {
   CaptureConfig capture;
   int jpeg_quality = kDefaultJpegQuality;
-  // Every interface, IPv6 and IPv4 (as node.listen does by default).
-  std::string listen_host = "::";
+  // Loopback: this machine only (Home Assistant on the same Pi, with host
+  // networking). IPv4, since a Pi may run with IPv6 off.
+  std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;  // 0: any free port
   std::chrono::seconds keep_warm = kDefaultKeepWarm;
   size_t max_streams = kDefaultMaxStreams;
+  Auth auth = Auth::kSigned;
   // Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
   static CameraConfig Parse(std::string_view json);
 };
@@ -66,8 +93,9 @@ sdk::PluginInfo CameraPluginInfo();
 
 class CameraService {
  public:
+  // `clock`: the wall clock share URLs expire by.
   CameraService(sdk::Host host, std::string_view config_json,
-                VideoDeviceFactory devices = &MakeLinuxVideoDevice);
+                VideoDeviceFactory devices = &MakeLinuxVideoDevice, WallClock clock = &SystemWallClock);
   ~CameraService();  // Stop()
   CameraService(const CameraService&) = delete;
   CameraService& operator=(const CameraService&) = delete;
@@ -85,11 +113,19 @@ class CameraService {
   void RunDemand();
   void WatchersChanged(size_t watchers);
   std::string Snapshot(const nlohmann::json& args);
+  std::string Share(const nlohmann::json& args);
+  std::string RevokeShares();
+  // Throws unless URLs are signed here (auth: signed).
+  void RequireSigned(std::string_view command) const;
+  // The key kept in the service's folder, or a new one kept there.
+  ShareKey LoadOrMakeShareKey();
   std::string WhyNoFrame() const;
 
   sdk::Host host_;
   const CameraConfig config_;
   VideoDeviceFactory devices_;
+  WallClock clock_;
+  std::unique_ptr<UrlSigner> signer_;  // auth: signed, from Start
   std::unique_ptr<FrameHub> hub_;
   std::unique_ptr<FrameServer> server_;
   std::unique_ptr<Capture> capture_;

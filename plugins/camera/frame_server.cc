@@ -77,8 +77,21 @@ FrameServer::FrameServer(FrameHub& hub, Options options, WhyNoFrame why_no_frame
 
 FrameServer::~FrameServer() { Stop(); }
 
+std::string_view FrameServer::Refusal(std::string_view path, std::string_view query) const {
+  if (options_.signer == nullptr) return "";
+  return RefusalWord(options_.signer->Check(path, query, UnixSeconds(options_.clock)));
+}
+
+std::string_view FrameServer::Refusal(const httplib::Request& request) const {
+  // The query as sent (httplib's params are decoded and merged, which
+  // would hide duplicates and odd encodings); the path as routed.
+  const std::string_view target = request.target;
+  const size_t mark = target.find('?');
+  return Refusal(request.path, mark == std::string_view::npos ? std::string_view() : target.substr(mark + 1));
+}
+
 void FrameServer::Routes() {
-  server_->Get("/snapshot.jpg", [this](const httplib::Request&, httplib::Response& response) {
+  server_->Get(kSnapshotPath, [this](const httplib::Request&, httplib::Response& response) {
     FrameHub::Watch watch(hub_);
     const auto frame = hub_.WaitNewer(hub_.sequence(), kSnapshotTimeout);
     if (!frame) {
@@ -94,7 +107,7 @@ void FrameServer::Routes() {
     ++frames_sent_;
   });
 
-  server_->Get("/stream.mjpg", [this](const httplib::Request&, httplib::Response& response) {
+  server_->Get(kStreamPath, [this](const httplib::Request& request, httplib::Response& response) {
     auto slot = std::make_shared<StreamSlot>(streams_);
     if (!slot->Claim(options_.max_streams)) {
       response.status = 503;
@@ -105,16 +118,22 @@ void FrameServer::Routes() {
     auto watch = std::make_shared<FrameHub::Watch>(hub_);
     auto last = std::make_shared<uint64_t>(0);
     auto last_sent = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    // Admitted already; looked at again before every frame, so a stream
+    // ends when its URL expires or is revoked, not when the viewer leaves.
+    const size_t mark = request.target.find('?');
+    auto query = std::make_shared<const std::string>(
+        mark == std::string::npos ? std::string() : request.target.substr(mark + 1));
     response.set_header("Cache-Control", "no-store");
     response.set_content_provider(
         std::string("multipart/x-mixed-replace; boundary=") + kStreamBoundary,
-        [this, slot, watch, last, last_sent](size_t /*offset*/, httplib::DataSink& sink) {
+        [this, slot, watch, last, last_sent, query](size_t /*offset*/, httplib::DataSink& sink) {
           const auto frame = hub_.WaitNewer(*last, kStreamFrameWait);
           if (!frame) {
             // Nothing yet: look again, unless stopping or it has been long
             // (the camera is gone; a client that left is let go too).
             return !hub_.closed() && std::chrono::steady_clock::now() - *last_sent < kStreamIdleLimit;
           }
+          if (!Refusal(kStreamPath, *query).empty()) return false;
           *last = frame->sequence;
           *last_sent = std::chrono::steady_clock::now();
           const std::string head = std::string("--") + kStreamBoundary +
@@ -145,7 +164,14 @@ void FrameServer::Start() {
     ::setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &kSendBufferBytes, sizeof kSendBufferBytes);
   });
   server_->set_payload_max_length(kMaxRequestBody);
-  server_->set_pre_routing_handler([](const httplib::Request& request, httplib::Response& response) {
+  server_->set_pre_routing_handler([this](const httplib::Request& request, httplib::Response& response) {
+    if (const std::string_view refusal = Refusal(request); !refusal.empty()) {
+      ++refused_;
+      response.status = 403;
+      response.set_header("Cache-Control", "no-store");
+      response.set_content("forbidden: signature " + std::string(refusal) + "\n", "text/plain");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (request.has_header("Range")) {
       response.status = 416;
       response.set_content("byte ranges are not served\n", "text/plain");

@@ -11,10 +11,16 @@
 // within kSnapshotTimeout (with the capture's reason). Requests hold a
 // FrameHub::Watch, which is what starts the capture.
 //
-// Anyone on the network may connect, so requests are kept cheap: no body,
-// no byte ranges (cpp-httplib would build any number of them), one request
-// per connection, a read timeout; and Stop() shuts every open connection
-// rather than wait for a client that reads slowly or not at all.
+// With a signer, every request must carry a valid, unexpired signature for
+// its path (url_signer.h), or it gets 403 before anything else is done:
+// no watcher counted, no capture started. Loopback is no exception (other
+// users of the machine are not the operator). A stream ends when its URL
+// expires or is revoked.
+//
+// Anyone who can reach the port may connect, so requests are kept cheap: no
+// body, no byte ranges (cpp-httplib would build any number of them), one
+// request per connection, a read timeout; and Stop() shuts every open
+// connection rather than wait for a client that reads slowly or not at all.
 #pragma once
 
 #include <atomic>
@@ -23,16 +29,21 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "plugins/camera/frame_hub.h"
+#include "plugins/camera/url_signer.h"
 
 namespace httplib {
 class Server;
+struct Request;
 }
 
 namespace domian::camera {
 
+inline constexpr char kStreamPath[] = "/stream.mjpg";
+inline constexpr char kSnapshotPath[] = "/snapshot.jpg";
 inline constexpr char kStreamBoundary[] = "domianframe";
 inline constexpr std::chrono::seconds kSnapshotTimeout{5};
 inline constexpr std::chrono::seconds kClientWriteTimeout{5};
@@ -55,6 +66,10 @@ class FrameServer {
     std::string host = "0.0.0.0";
     uint16_t port = 0;  // 0: any free port
     size_t max_streams = kDefaultMaxStreams;
+    // Whose signatures admit a request; nullptr: anyone who reaches the
+    // port may watch (auth: none). Must outlive the server.
+    const UrlSigner* signer = nullptr;
+    WallClock clock = &SystemWallClock;  // judges expiry
   };
   // Why there is no frame, for a 503 ("the device ... vanished").
   using WhyNoFrame = std::function<std::string()>;
@@ -73,9 +88,15 @@ class FrameServer {
   uint16_t port() const { return port_; }
   size_t streams() const { return streams_; }
   int64_t frames_sent() const { return frames_sent_; }
+  // Requests refused for want of a valid signature.
+  int64_t refused() const { return refused_; }
 
  private:
   void Routes();
+  // Why `request` (or `path` with the raw `query`) may not be served
+  // ("missing", "expired", "invalid"), or "" when it may.
+  std::string_view Refusal(const httplib::Request& request) const;
+  std::string_view Refusal(std::string_view path, std::string_view query) const;
 
   FrameHub& hub_;
   const Options options_;
@@ -85,6 +106,7 @@ class FrameServer {
   uint16_t port_ = 0;
   std::atomic<size_t> streams_{0};
   std::atomic<int64_t> frames_sent_{0};
+  std::atomic<int64_t> refused_{0};
 };
 
 }  // namespace domian::camera

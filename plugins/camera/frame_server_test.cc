@@ -25,6 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using testing::HttpGet;
+using testing::HttpReply;
 using testing::ReadMjpeg;
 
 constexpr unsigned kWidth = 320;
@@ -71,11 +72,19 @@ long FrameNumber(const std::string& part) {
   return at == std::string::npos ? -1 : std::stol(part.substr(at + std::strlen(kFrameTag)));
 }
 
+// Without a signer (auth: none), as most tests here serve: anyone may
+// watch. FrameServerSigned below serves signed URLs only.
 class Serving : public ::testing::Test {
  protected:
-  void StartServer(size_t max_streams = kDefaultMaxStreams) {
+  void StartServer(size_t max_streams = kDefaultMaxStreams, const UrlSigner* signer = nullptr) {
     server_ = std::make_unique<FrameServer>(
-        hub_, FrameServer::Options{.host = "127.0.0.1", .port = 0, .max_streams = max_streams},
+        hub_,
+        FrameServer::Options{.host = "127.0.0.1",
+                             .port = 0,
+                             .max_streams = max_streams,
+                             .signer = signer,
+                             .clock = [this] { return std::chrono::system_clock::time_point(
+                                                   std::chrono::seconds(now_.load())); }},
         [] { return std::string("the test camera is off"); });
     server_->Start();
   }
@@ -101,6 +110,7 @@ class Serving : public ::testing::Test {
   std::thread publisher_;
   std::atomic<bool> stop_{false};
   std::atomic<int> published_{0};
+  std::atomic<int64_t> now_{1'700'000'000};  // the server's wall clock, unix seconds
 };
 
 bool IsCompleteJpeg(const std::string& part) {
@@ -261,6 +271,107 @@ TEST_F(Serving, RequestsThatWouldCostMuchAreRefused) {
   ::close(fd);
   ASSERT_GT(got, 12);
   EXPECT_EQ(reply.substr(0, 12), "HTTP/1.1 416");
+}
+
+class FrameServerSigned : public Serving {
+ protected:
+  void SetUp() override {
+    StartServer(kDefaultMaxStreams, &signer_);
+    StartPublishing();
+  }
+  // `path` with a query signed to expire `ttl` seconds from now.
+  std::string Signed(const std::string& path, int64_t ttl = 3600) {
+    return path + "?" + signer_.Query(path, now_ + ttl);
+  }
+  void ExpectRefused(const std::string& target, const std::string& word) {
+    const HttpReply reply = HttpGet(server_->port(), target, 10s);
+    EXPECT_EQ(reply.status, 403) << target.substr(0, 200);
+    EXPECT_EQ(reply.body.substr(0, 100), "forbidden: signature " + word + "\n") << target.substr(0, 200);
+  }
+
+  UrlSigner signer_{NewShareKey()};
+};
+
+TEST_F(FrameServerSigned, WithoutASignatureNothingIsServedAndTheCameraStaysOff) {
+  ExpectRefused("/snapshot.jpg", "missing");
+  ExpectRefused("/stream.mjpg", "missing");
+  // Not even which paths exist.
+  ExpectRefused("/", "missing");
+  ExpectRefused("/snapshot.jpg?expires=1700003600", "missing");
+  EXPECT_EQ(watchers_seen_, 0U) << "a refused request started the capture";
+  EXPECT_EQ(server_->refused(), 4);
+}
+
+TEST_F(FrameServerSigned, AGoodSignatureGetsSnapshotsAndFrames) {
+  const HttpReply snapshot = HttpGet(server_->port(), Signed(kSnapshotPath), 10s);
+  ASSERT_EQ(snapshot.status, 200) << snapshot.body;
+  EXPECT_TRUE(IsCompleteJpeg(snapshot.body));
+  const testing::MjpegRead read = ReadMjpeg(server_->port(), Signed(kStreamPath), 1s);
+  EXPECT_EQ(read.status, 200);
+  EXPECT_GT(read.parts.size(), 5U);
+  for (const std::string& part : read.parts) ASSERT_TRUE(IsCompleteJpeg(part));
+  EXPECT_EQ(server_->refused(), 0);
+}
+
+TEST_F(FrameServerSigned, ATamperedSignatureAnotherPathOrAnExpiredUrlIsRefused) {
+  std::string tampered = Signed(kSnapshotPath);
+  tampered.back() = tampered.back() == 'f' ? 'e' : 'f';
+  ExpectRefused(tampered, "invalid");
+  // A snapshot URL does not open the stream.
+  const std::string snapshot = Signed(kSnapshotPath);
+  ExpectRefused(kStreamPath + snapshot.substr(snapshot.find('?')), "invalid");
+  // Valid for a minute, on the server's clock.
+  const std::string minute = Signed(kSnapshotPath, 60);
+  ASSERT_EQ(HttpGet(server_->port(), minute, 10s).status, 200);
+  now_ += 60;
+  ExpectRefused(minute, "expired");
+  EXPECT_EQ(watchers_seen_, 1U) << "only the good request watched";
+}
+
+TEST_F(FrameServerSigned, ANewKeyRefusesEveryUrlSignedBefore) {
+  const std::string before = Signed(kSnapshotPath);
+  ASSERT_EQ(HttpGet(server_->port(), before, 10s).status, 200);
+  signer_.Replace(NewShareKey());
+  ExpectRefused(before, "invalid");
+  EXPECT_EQ(HttpGet(server_->port(), Signed(kSnapshotPath), 10s).status, 200);
+}
+
+TEST_F(FrameServerSigned, AStreamEndsWhenItsUrlIsRevokedOrExpires) {
+  for (const bool revoke : {true, false}) {
+    auto reading = std::async(std::launch::async,
+                              [&] { return ReadMjpeg(server_->port(), Signed(kStreamPath, 60), 30s); });
+    ASSERT_TRUE(testing::Eventually([&] { return server_->streams() == 1; }, 10s));
+    std::this_thread::sleep_for(300ms);
+    const auto ended = std::chrono::steady_clock::now();
+    if (revoke) {
+      signer_.Replace(NewShareKey());
+    } else {
+      now_ += 60;
+    }
+    ASSERT_EQ(reading.wait_for(10s), std::future_status::ready) << "still streaming, revoke " << revoke;
+    EXPECT_LT(std::chrono::steady_clock::now() - ended, 2s);
+    const testing::MjpegRead read = reading.get();
+    EXPECT_GT(read.parts.size(), 0U);
+    EXPECT_TRUE(read.well_formed) << "it ends between frames";
+    ASSERT_TRUE(testing::Eventually([&] { return server_->streams() == 0; }, 10s));
+  }
+}
+
+TEST_F(FrameServerSigned, MalformedAndOversizedQueriesAreRefusedAndTheServerCarriesOn) {
+  const std::string good = Signed(kSnapshotPath);
+  const std::string query = good.substr(good.find('?') + 1);
+  for (const std::string& bad : {good + "&sig=" + query.substr(query.find("sig=") + 4), good + "&",
+                                 good + "&x=1", std::string(kSnapshotPath) + "?expires=%00&sig=00",
+                                 std::string(kSnapshotPath) + "?" + std::string(4000, 'a')}) {
+    ExpectRefused(bad, "invalid");
+  }
+  // Past the request line's limit httplib answers on its own; either way
+  // nothing is served.
+  const HttpReply huge =
+      HttpGet(server_->port(), std::string(kSnapshotPath) + "?" + std::string(20000, 'a'), 10s);
+  EXPECT_THAT(huge.status, ::testing::AnyOf(400, 403, 414));
+  EXPECT_EQ(watchers_seen_, 0U);
+  EXPECT_EQ(HttpGet(server_->port(), good, 10s).status, 200) << "the server is still serving";
 }
 
 }  // namespace

@@ -89,6 +89,12 @@ HttpReply HttpGet(uint16_t port, const std::string& path, std::chrono::milliseco
   return reply;
 }
 
+std::string UrlTarget(const std::string& url) {
+  const size_t host = url.find("://");
+  const size_t path = url.find('/', host == std::string::npos ? 0 : host + 3);
+  return path == std::string::npos ? "/" : url.substr(path);
+}
+
 MjpegRead ReadMjpeg(uint16_t port, const std::string& path, std::chrono::milliseconds duration,
                     std::chrono::milliseconds pause, size_t chunk) {
   MjpegRead read;

@@ -18,7 +18,12 @@ struct HttpReply {
 };
 
 // GET `path` from 127.0.0.1:`port`; the whole reply (Connection: close).
+// `path` may carry a query, as a signed URL's target does.
 HttpReply HttpGet(uint16_t port, const std::string& path, std::chrono::milliseconds deadline);
+
+// What a client asks for of "http://HOST:PORT/PATH?QUERY" (a URL from the
+// camera's `share` command): "/PATH?QUERY", for HttpGet and ReadMjpeg.
+std::string UrlTarget(const std::string& url);
 
 struct MjpegRead {
   int status = 0;

@@ -123,6 +123,13 @@ class PluginNode {
     return json::parse(result.out, nullptr, false);
   }
 
+  // The camera's: what a viewer asks for with a URL from `share` of
+  // `path` ("stream" or "snapshot"), valid for the whole test.
+  std::string Shared(const std::string& path) const {
+    const json reply = Call("share", json{{"path", path}}.dump());
+    return reply.is_object() ? UrlTarget(reply.value("url", "")) : "";
+  }
+
   const Daemon& daemon() const { return *daemon_; }
 
  private:
@@ -172,11 +179,13 @@ class CameraOnVivid : public DriverTest {
     node_ = std::make_unique<PluginNode>("camera", kVividCamera);
     ASSERT_TRUE(node_->Ready());
     port_ = ListenPort(node_->Status());
+    snapshot_ = node_->Shared("snapshot");
+    stream_ = node_->Shared("stream");
   }
 
   // A snapshot decoded at the size the capture reports.
   void ExpectSnapshot() {
-    const HttpReply reply = HttpGet(port_, "/snapshot.jpg", kHttpDeadline);
+    const HttpReply reply = HttpGet(port_, snapshot_, kHttpDeadline);
     ASSERT_EQ(reply.status, 200) << reply.body;
     const Picture picture = DecodeJpeg(reply.body);
     EXPECT_TRUE(picture.decoded);
@@ -187,6 +196,8 @@ class CameraOnVivid : public DriverTest {
 
   KernelModule vivid_ = Vivid();
   uint16_t port_ = 0;
+  std::string snapshot_;  // signed URLs' targets
+  std::string stream_;
 };
 
 TEST_F(CameraOnVivid, YuyvPicturesAreServedAsJpegsThatDecode) {
@@ -197,7 +208,7 @@ TEST_F(CameraOnVivid, YuyvPicturesAreServedAsJpegsThatDecode) {
   EXPECT_EQ(status["state"], "streaming");
   EXPECT_GT(status["width"].get<int>(), 0);
 
-  const MjpegRead read = ReadMjpeg(port_, "/stream.mjpg", 5s);
+  const MjpegRead read = ReadMjpeg(port_, stream_, 5s);
   EXPECT_EQ(read.status, 200);
   EXPECT_TRUE(read.well_formed);
   // 10 fps for 5 s; far fewer is still a working stream on a slow VM.
@@ -214,7 +225,7 @@ TEST_F(CameraOnVivid, AnUnpluggedCameraIsReopenedReportedAndComesBack) {
   ExpectSnapshot();
   ASSERT_EQ(node_->Status()["state"], "streaming");
   // A viewer is watching when the camera goes.
-  auto viewer = std::async(std::launch::async, [&] { return ReadMjpeg(port_, "/stream.mjpg", 10s); });
+  auto viewer = std::async(std::launch::async, [&] { return ReadMjpeg(port_, stream_, 10s); });
   ASSERT_TRUE(Eventually([&] { return node_->Status()["clients"] == 1; }, kSettle));
 
   // Unplugged, as a USB camera is: the driver lets go of the device while
@@ -239,7 +250,7 @@ TEST_F(CameraOnVivid, AnUnpluggedCameraIsReopenedReportedAndComesBack) {
 
   // Asked for a picture now, the camera says why there is none.
   const auto asked = Clock::now();
-  const HttpReply none = HttpGet(port_, "/snapshot.jpg", kHttpDeadline);
+  const HttpReply none = HttpGet(port_, snapshot_, kHttpDeadline);
   EXPECT_EQ(none.status, 503) << none.body;
   EXPECT_LT(Clock::now() - asked, kHttpDeadline);
   const MjpegRead watched = viewer.get();
@@ -357,6 +368,8 @@ class CameraOnV4l2loopback : public DriverTest {
     node_ = std::make_unique<PluginNode>("camera", kLoopbackCamera);
     ASSERT_TRUE(node_->Ready());
     port_ = ListenPort(node_->Status());
+    snapshot_ = node_->Shared("snapshot");
+    stream_ = node_->Shared("stream");
   }
   void TearDown() override {
     DriverTest::TearDown();
@@ -366,14 +379,16 @@ class CameraOnV4l2loopback : public DriverTest {
   KernelModule loopback_ = Loopback();
   std::unique_ptr<MjpegFeeder> feeder_;
   uint16_t port_ = 0;
+  std::string snapshot_;  // signed URLs' targets
+  std::string stream_;
 };
 
 TEST_F(CameraOnV4l2loopback, MjpegFedToItIsServedAndCutFramesAreDropped) {
-  const HttpReply snapshot = HttpGet(port_, "/snapshot.jpg", kHttpDeadline);
+  const HttpReply snapshot = HttpGet(port_, snapshot_, kHttpDeadline);
   ASSERT_EQ(snapshot.status, 200) << snapshot.body;
   EXPECT_TRUE(DecodeJpeg(snapshot.body).decoded);
 
-  const MjpegRead read = ReadMjpeg(port_, "/stream.mjpg", 5s);
+  const MjpegRead read = ReadMjpeg(port_, stream_, 5s);
   EXPECT_EQ(read.status, 200);
   EXPECT_TRUE(read.well_formed);
   EXPECT_GE(read.parts.size(), 5U);
@@ -394,7 +409,7 @@ TEST_F(CameraOnV4l2loopback, MjpegFedToItIsServedAndCutFramesAreDropped) {
 }
 
 TEST_F(CameraOnV4l2loopback, AFeedThatStopsAndADeviceRemovedAreReportedThenRecovered) {
-  ASSERT_EQ(HttpGet(port_, "/snapshot.jpg", kHttpDeadline).status, 200);
+  ASSERT_EQ(HttpGet(port_, snapshot_, kHttpDeadline).status, 200);
   feeder_.reset();  // the producer goes: no more frames
   ASSERT_TRUE(Eventually(
       [&] {
@@ -423,7 +438,7 @@ TEST_F(CameraOnV4l2loopback, AFeedThatStopsAndADeviceRemovedAreReportedThenRecov
   ASSERT_EQ(feeder_->error(), "");
   ASSERT_TRUE(Eventually([&] { return node_->Status()["state"] == "streaming"; }, kSettle))
       << node_->Status().dump();
-  const HttpReply snapshot = HttpGet(port_, "/snapshot.jpg", kHttpDeadline);
+  const HttpReply snapshot = HttpGet(port_, snapshot_, kHttpDeadline);
   ASSERT_EQ(snapshot.status, 200) << snapshot.body;
   EXPECT_TRUE(DecodeJpeg(snapshot.body).decoded);
 }

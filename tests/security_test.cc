@@ -3,6 +3,9 @@
 // certificate, another CA's, a removed node's, a node's certificate used
 // for an operator's call, a fake member during join), and enrolled the
 // way people do it (domianctl cluster init, invite, join, node remove).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -425,6 +428,30 @@ TEST_F(SecurityTest, APlaintextNodeSaysSoLoudly) {
   EXPECT_THAT(a.Log(), HasSubstr("PLAINTEXT"));
   const CommandResult shown = RunCommand(DomianctlPath(), {"--plaintext", "--node", a.address(), "status"});
   EXPECT_THAT(shown.out, HasSubstr("PLAINTEXT"));
+}
+
+TEST_F(SecurityTest, SudoEnrolmentLeavesEveryFileToTheDaemonsUser) {
+  // As `sudo domianctl cluster init` before the daemon ever ran, with
+  // node.id unset (the package's default): the generated id and the
+  // credentials must belong to the state folder's owner, the daemon's
+  // user, or the daemon cannot read them.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run domianctl as root for another user";
+  constexpr uid_t kDaemonUser = 65534;  // nobody
+  const std::filesystem::path state = dir_.path() / "anon" / "state";
+  std::filesystem::create_directories(state);
+  ASSERT_EQ(::chown(state.c_str(), kDaemonUser, kDaemonUser), 0);
+  const std::filesystem::path config = dir_.path() / "anon" / "node.yaml";
+  std::ofstream(config) << "node:\n  cluster: test\n  listen: \"127.0.0.1:0\"\n  state_dir: "
+                        << state.string() << "\n";
+  const CommandResult init =
+      RunCommand(DomianctlPath(), {"cluster", "init", "--config", config.string()}, 30s);
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  for (const auto& path : {state / "node-id", state / "tls", state / "tls" / "key.pem",
+                           state / "tls" / "ca.key", state / "tls" / "cert.pem"}) {
+    struct stat info {};
+    ASSERT_EQ(::stat(path.c_str(), &info), 0) << path;
+    EXPECT_EQ(info.st_uid, kDaemonUser) << path;
+  }
 }
 
 TEST_F(SecurityTest, CheckConfigSaysHowThePortIsGuarded) {

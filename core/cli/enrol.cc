@@ -85,6 +85,9 @@ absl::StatusOr<JoinTarget> NodeJoinTarget(const config::NodeConfig& config) {
     if (!state.ok()) return state.status();
     absl::StatusOr<std::string> id = state->LoadOrCreateNodeId();
     if (!id.ok()) return id.status();
+    // Made by root for the daemon's user (node.id unset, as in the
+    // package's node.yaml): the daemon must be able to read it.
+    trust::GiveToFolderOwner(config.state_dir / node::kNodeIdFile);
     target.name = *std::move(id);
   }
   return target;

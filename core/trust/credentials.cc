@@ -38,6 +38,8 @@ void OwnLike(const fs::path& path, const fs::path& like) {
 
 }  // namespace
 
+void GiveToFolderOwner(const fs::path& path) { OwnLike(path, path.parent_path()); }
+
 absl::Status WriteOwnedFile(const fs::path& file, const std::string& content, mode_t mode) {
   if (absl::Status written = WriteFileAtomically(file, content, mode); !written.ok()) {
     return written;

@@ -49,6 +49,10 @@ absl::StatusOr<Credentials> LoadCredentials(const std::filesystem::path& dir);
 // `sudo domianctl cluster init` leaves them to the daemon's user.
 absl::Status SaveCredentials(const std::filesystem::path& dir, const Credentials& credentials);
 
+// Gives `path` the owner and group of its folder when this process is
+// root (sudo domianctl writing for the daemon's user); else nothing.
+void GiveToFolderOwner(const std::filesystem::path& path);
+
 // WriteFileAtomically (core/common/files.h), then owned like its folder:
 // root enrolling a node leaves the file to the daemon's user.
 absl::Status WriteOwnedFile(const std::filesystem::path& file, const std::string& content,

@@ -4,6 +4,7 @@
 // the key kept across restarts. tests/camera_test.cc does the same through
 // a real daemon and domianctl.
 #include "plugins/camera/camera_service.h"
+#include "plugins/testing/recording_host.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -31,33 +32,9 @@ using ::testing::StartsWith;
 
 constexpr int64_t kStartTime = 1'750'000'000;  // June 2025
 
-// A host table that keeps the plugin's log lines.
-struct TestHost {
-  std::string dir;
-  std::mutex mu;
-  std::vector<std::string> lines;
-  domian_host table{};
-  explicit TestHost(std::string state_dir) : dir(std::move(state_dir)) {
-    table.struct_size = sizeof(domian_host);
-    table.abi = {DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR};
-    table.host_data = this;
-    table.service_name = "camera";
-    table.state_dir = dir.c_str();
-    table.log = [](const domian_host* host, domian_log_level, const char* message) {
-      auto* self = static_cast<TestHost*>(host->host_data);
-      std::lock_guard lock(self->mu);
-      self->lines.emplace_back(message);
-    };
-    table.publish_endpoint = [](const domian_host*, const char*, const char*) { return DOMIAN_OK; };
-    table.emit_event = [](const domian_host*, const char*, const char*) { return DOMIAN_OK; };
-    table.get_extension = [](const domian_host*, const char*) -> const void* { return nullptr; };
-  }
-  std::string Log() {
-    std::lock_guard lock(mu);
-    std::string all;
-    for (const std::string& line : lines) all += line + "\n";
-    return all;
-  }
+// The plugin's host: keeps its log lines.
+struct TestHost : testing::RecordingHost {
+  explicit TestHost(std::string state_dir) : RecordingHost(std::move(state_dir), "camera") {}
 };
 
 // A webcam streaming one real picture at ~30 fps.

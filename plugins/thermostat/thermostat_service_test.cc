@@ -12,6 +12,7 @@
 #include <thread>
 #include <mutex>
 
+#include "plugins/testing/recording_host.h"
 #include "tests/support/cluster.h"
 #include "tests/support/w1_sysfs.h"
 
@@ -52,27 +53,9 @@ class FakeRelay final : public Relay {
   std::shared_ptr<Log> log_;
 };
 
-// A host table that keeps the plugin's log lines.
-struct TestHost {
-  std::string dir;
-  std::mutex mu;
-  std::vector<std::string> lines;
-  domian_host table{};
-  explicit TestHost(std::string state_dir) : dir(std::move(state_dir)) {
-    table.struct_size = sizeof(domian_host);
-    table.abi = {DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR};
-    table.host_data = this;
-    table.service_name = "thermostat";
-    table.state_dir = dir.c_str();
-    table.log = [](const domian_host* host, domian_log_level, const char* message) {
-      auto* self = static_cast<TestHost*>(host->host_data);
-      std::lock_guard lock(self->mu);
-      self->lines.emplace_back(message);
-    };
-    table.publish_endpoint = [](const domian_host*, const char*, const char*) { return DOMIAN_OK; };
-    table.emit_event = [](const domian_host*, const char*, const char*) { return DOMIAN_OK; };
-    table.get_extension = [](const domian_host*, const char*) -> const void* { return nullptr; };
-  }
+// The plugin's host: keeps its log lines.
+struct TestHost : testing::RecordingHost {
+  explicit TestHost(std::string state_dir) : RecordingHost(std::move(state_dir), "thermostat") {}
 };
 
 class ThermostatControl : public ::testing::Test {

@@ -468,9 +468,12 @@ class SpeakerOnSndDummy : public DriverTest {
 TEST_F(SpeakerOnSndDummy, TheCardPlaysInRealTimeAndRecoversFromAStall) {
   node_ = std::make_unique<PluginNode>("speaker", "{pcm: \"plughw:Dummy\", buffer_ms: 100}");
   ASSERT_TRUE(node_->Ready());
-  constexpr auto kTone = 6s;
+  // Long enough to be still playing when it is stalled: under TCG and
+  // ASan each domianctl before the stall (a process start and a TLS
+  // handshake, emulated) takes a second or two.
+  constexpr auto kTone = 20s;
   const auto asked = Clock::now();
-  node_->Call("tone", R"({"frequency_hz": 440, "duration_ms": 6000})");
+  node_->Call("tone", R"({"frequency_hz": 440, "duration_ms": 20000})");
   ASSERT_TRUE(Eventually([&] { return !node_->Status()["playing"].get<std::string>().empty(); },
                          kSettle));
   const int host = PluginHostPid(node_->daemon(), "speaker");

@@ -274,19 +274,19 @@ constexpr char kLoopbackCard[] = "domian loopback";
 // (seen under TCG) and the camera must drop what it copied. 8 lets the
 // camera's 4 buffers (kWishedBuffers) all be in play.
 KernelModule Loopback() {
-  // The most buffers v4l2loopback has (MAX_BUFFERS): see kFeedInterval.
-  return KernelModule("v4l2loopback", {"devices=1", "video_nr=10", "max_buffers=32",
+  return KernelModule("v4l2loopback", {"devices=1", "video_nr=10", "max_buffers=8",
                                        std::string("card_label=") + kLoopbackCard});
 }
 constexpr int kFeedWidth = 640;
 constexpr int kFeedHeight = 480;
-// 10 fps. v4l2loopback's write() fills its buffers in turn and never
-// waits for a reader, so a frame the camera plugin dequeued is overwritten
-// after max_buffers more frames, possibly while the plugin copies it (a
-// torn frame no camera sends). At 32 x 100 ms the plugin has 3.2 s to copy
-// it, which the VM's TCG and ASan need: at 8 x 66 ms it now and then did
-// not, and a snapshot did not decode.
-constexpr auto kFeedInterval = 100ms;
+// 2.5 fps. v4l2loopback's write() fills its buffers in turn and never waits
+// for a reader, and a reader's VIDIOC_REQBUFS sets how many it cycles
+// through (the plugin asks for kWishedBuffers, 4): a frame the plugin
+// dequeued is overwritten 4 frames later, possibly while the plugin copies
+// it (a torn frame no camera sends). At 15 fps that was 0.27 s, which the
+// VM's TCG and ASan did not always give it; at 400 ms it is 1.6 s, and
+// still well inside the 2 s after which the plugin calls a feed stalled.
+constexpr auto kFeedInterval = 400ms;
 // Every kCutEvery-th frame is cut short, every kTablelessEvery-th comes
 // without Huffman tables: what cheap MJPEG webcams send.
 constexpr unsigned kCutEvery = 5;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <ctime>
@@ -181,6 +182,8 @@ struct CertificateSpec {
   std::string common_name;
   bool ca = false;
   std::string uri;  // leaves only: the holder's identity
+  // A self-signed leaf (a joiner's card) has no issuer's key id to name.
+  bool names_issuer_key = true;
 };
 
 // A certificate for `spec`, signed by `issuer_key`; self-signed when
@@ -221,8 +224,10 @@ absl::StatusOr<X509Ptr> SignCertificate(const CertificateSpec& spec, X509* issue
     extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
                   {NID_key_usage, "critical,digitalSignature"},
                   {NID_ext_key_usage, "serverAuth,clientAuth"},
-                  {NID_subject_key_identifier, "hash"},
-                  {NID_authority_key_identifier, "keyid:always"}};
+                  {NID_subject_key_identifier, "hash"}};
+    if (spec.names_issuer_key) {
+      extensions.push_back({NID_authority_key_identifier, "keyid:always"});
+    }
   }
   for (const Extension& extension : extensions) {
     absl::Status added = AddExtension(certificate.get(), &context, extension.nid, extension.value);
@@ -240,6 +245,34 @@ absl::StatusOr<X509Ptr> SignCertificate(const CertificateSpec& spec, X509* issue
     return absl::InternalError(WithErrors("cannot sign a certificate"));
   }
   return certificate;
+}
+
+// The one URI a certificate's subjectAltName holds; a refusal's words
+// otherwise.
+absl::StatusOr<std::string> OneUri(X509* certificate) {
+  int critical = 0;
+  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(certificate, NID_subject_alt_name, &critical, nullptr)));
+  const ASN1_IA5STRING* uri = nullptr;
+  int uris = 0;
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    if (name->type != GEN_URI) continue;
+    uri = name->d.uniformResourceIdentifier;
+    ++uris;
+  }
+  if (uris == 0) return absl::InvalidArgumentError("the certificate names no domian identity");
+  if (uris > 1) return absl::InvalidArgumentError("the certificate names more than one identity");
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                     static_cast<size_t>(ASN1_STRING_length(uri)));
+}
+
+// Invitation ids are kInviteIdChars of [a-z2-7] (join_code.h); a card is
+// read more loosely and the invitations decide.
+bool IsCardId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxCardIdChars &&
+         std::all_of(id.begin(), id.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
 }
 
 struct ParsedAuthority {
@@ -634,22 +667,9 @@ absl::StatusOr<PeerCertificate> RootSet::Store::Check(std::string_view leaf_pem,
     return refuse("the certificate is not for both TLS clients and servers");
   }
 
-  int critical = 0;
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(leaf->get(), NID_subject_alt_name, &critical, nullptr)));
-  const ASN1_IA5STRING* uri = nullptr;
-  int uris = 0;
-  for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-    if (name->type != GEN_URI) continue;
-    uri = name->d.uniformResourceIdentifier;
-    ++uris;
-  }
-  if (uris == 0) return refuse("the certificate names no domian identity");
-  if (uris > 1) return refuse("the certificate names more than one identity");
-  std::string_view uri_text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
-                            static_cast<size_t>(ASN1_STRING_length(uri)));
-  absl::StatusOr<Subject> subject = ParseSubjectUri(uri_text);
+  absl::StatusOr<std::string> uri_text = OneUri(leaf->get());
+  if (!uri_text.ok()) return refuse(std::string(uri_text.status().message()));
+  absl::StatusOr<Subject> subject = ParseSubjectUri(*uri_text);
   if (!subject.ok()) {
     return refuse(internal::Concat("the certificate names no domian identity (",
                                    std::string(subject.status().message()), ")"));
@@ -690,6 +710,62 @@ bool VerifySignature(std::string_view cert_pem, std::string_view data, std::stri
          EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()),
                           signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
                           data.size()) == 1;
+}
+
+absl::StatusOr<std::string> NewInviteCard(std::string_view key_pem, std::string_view invite_id) {
+  ErrorQueueGuard guard;
+  if (!IsCardId(invite_id)) {
+    return absl::InvalidArgumentError(
+        internal::Concat("'", Shown(invite_id), "' is not an invitation id"));
+  }
+  absl::StatusOr<KeyPtr> key = ReadSigningKey(key_pem, "the private key");
+  if (!key.ok()) return key.status();
+  CertificateSpec spec{.key = key->get(),
+                       .common_name = "domian joiner",
+                       .ca = false,
+                       .uri = internal::Concat(kInviteUriScheme, invite_id),
+                       .names_issuer_key = false};
+  absl::StatusOr<X509Ptr> certificate = SignCertificate(spec, nullptr, key->get());
+  if (!certificate.ok()) return certificate.status();
+  return internal::CertificatePem(certificate->get());
+}
+
+absl::StatusOr<InviteCard> ReadInviteCard(std::string_view cert_pem) {
+  ErrorQueueGuard guard;
+  absl::StatusOr<X509Ptr> card = ReadBoundedCertificate(cert_pem, "the certificate");
+  if (!card.ok()) return card.status();
+  EVP_PKEY* key = X509_get0_pubkey(card->get());
+  if (X509_check_ca(card->get()) != 0 || !internal::IsP256(key) ||
+      X509_verify(card->get(), key) != 1) {
+    return absl::InvalidArgumentError("the certificate is not a joiner's card");
+  }
+  absl::StatusOr<std::string> uri = OneUri(card->get());
+  if (!uri.ok()) return uri.status();
+  std::string_view id(*uri);
+  if (!id.starts_with(kInviteUriScheme)) {
+    return absl::InvalidArgumentError("the certificate names no invitation");
+  }
+  id.remove_prefix(std::string_view(kInviteUriScheme).size());
+  if (!IsCardId(id)) {
+    return absl::InvalidArgumentError("the certificate's invitation id is not one");
+  }
+  absl::StatusOr<std::string> fingerprint = KeyFingerprint(key);
+  if (!fingerprint.ok()) return fingerprint.status();
+  return InviteCard{std::string(id), *std::move(fingerprint)};
+}
+
+absl::StatusOr<std::string> CsrKeyFingerprint(std::string_view csr_pem) {
+  ErrorQueueGuard guard;
+  if (absl::Status size = CheckPemSize(csr_pem, "the certificate signing request"); !size.ok()) {
+    return size;
+  }
+  BioPtr bio = internal::ReadBio(csr_pem);
+  CsrPtr request(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (request == nullptr) {
+    return absl::InvalidArgumentError(
+        WithErrors("the certificate signing request is not a PEM CSR"));
+  }
+  return KeyFingerprint(X509_REQ_get0_pubkey(request.get()));
 }
 
 std::string RandomBytes(size_t count) {

@@ -144,6 +144,39 @@ absl::StatusOr<std::string> Sign(std::string_view key_pem, std::string_view data
 bool VerifySignature(std::string_view cert_pem, std::string_view data,
                      std::string_view signature);
 
+// A joiner's card: what a machine that holds an invitation but no
+// certificate yet presents at a member's TLS door. A member's port
+// requires a client certificate in the handshake, so that a stranger
+// never reaches gRPC (core/rpc/transport_security.h); a joiner has none
+// of the cluster's yet, so it shows this: a leaf self-signed by its own
+// key (the one its CSR asks to certify) naming only the invitation,
+//
+//   domian-invite:<invite id>
+//
+// It proves only that its holder knows an invitation's id, which the
+// door checks against the invitations it knows; the secret is still
+// checked by Join, sent over the connection the card opened once the
+// joiner has checked the member's CA against its pin. TLS 1.3 sends the
+// card encrypted, so a listener on the LAN does not learn the id.
+inline constexpr char kInviteUriScheme[] = "domian-invite:";
+// The longest invitation id a card may name (ids are shorter; this only
+// bounds what is read before the invitations are asked).
+inline constexpr size_t kMaxCardIdChars = 64;
+absl::StatusOr<std::string> NewInviteCard(std::string_view key_pem, std::string_view invite_id);
+struct InviteCard {
+  std::string invite_id;
+  std::string key_fingerprint;  // as Fingerprint(): its key's SPKI
+};
+// INVALID_ARGUMENT unless `cert_pem` is a card: bounded, a leaf
+// (CA:FALSE) whose signature checks under its own EC P-256 key, naming
+// exactly one URI, of the scheme above, with an id of 1 to
+// kMaxCardIdChars letters and digits.
+absl::StatusOr<InviteCard> ReadInviteCard(std::string_view cert_pem);
+// Fingerprint() of the key a CSR asks to certify (Join compares it with
+// the card's: the certificate goes to the key that opened the
+// connection).
+absl::StatusOr<std::string> CsrKeyFingerprint(std::string_view csr_pem);
+
 // `count` bytes from OpenSSL's CSPRNG.
 std::string RandomBytes(size_t count);
 

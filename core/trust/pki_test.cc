@@ -378,6 +378,41 @@ TEST_F(PkiTest, FingerprintIsStableHexOfThePublicKey) {
   EXPECT_FALSE(Fingerprint("").ok());
 }
 
+TEST_F(PkiTest, AnInviteCardNamesItsInvitationAndKey) {
+  const std::string key = NewPrivateKey().value();
+  const std::string card = NewInviteCard(key, "abcd2345").value();
+  absl::StatusOr<InviteCard> read = ReadInviteCard(card);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->invite_id, "abcd2345");
+  EXPECT_EQ(read->key_fingerprint, Fingerprint(card).value());
+  // Join compares it with the key the CSR asks to certify.
+  EXPECT_EQ(CsrKeyFingerprint(NewCsr(key, Node("pi2")).value()).value(), read->key_fingerprint);
+  EXPECT_NE(CsrKeyFingerprint(NewCsr(NewPrivateKey().value(), Node("pi2")).value()).value(),
+            read->key_fingerprint);
+  EXPECT_TRUE(KeyMatches(key, card).value());
+  // A card is no certificate of the cluster.
+  absl::StatusOr<PeerCertificate> verified = roots_->Verify(card, "home");
+  EXPECT_EQ(verified.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(PkiTest, OnlyACardIsReadAsOne) {
+  const std::string key = NewPrivateKey().value();
+  // A node's certificate: signed by the CA, not by its own key, and
+  // naming a domian:// identity.
+  EXPECT_FALSE(ReadInviteCard(IssueFor(home_, Node("pi2")).cert_pem).ok());
+  // The CA itself: self-signed, but a CA.
+  EXPECT_FALSE(ReadInviteCard(home_.cert_pem).ok());
+  // A CA-signed leaf naming an invitation is not self-signed.
+  EXPECT_FALSE(ReadInviteCard(HandMadeLeaf(home_, "URI:domian-invite:abcd2345")).ok());
+  EXPECT_FALSE(ReadInviteCard("not a certificate").ok());
+  EXPECT_FALSE(ReadInviteCard(std::string(kMaxPemBytes + 1, 'x')).ok());
+  // Ids are bounded and plain.
+  EXPECT_FALSE(NewInviteCard(key, "").ok());
+  EXPECT_FALSE(NewInviteCard(key, "abc/def").ok());
+  EXPECT_FALSE(NewInviteCard(key, std::string(kMaxCardIdChars + 1, 'a')).ok());
+  EXPECT_TRUE(NewInviteCard(key, std::string(kMaxCardIdChars, 'a')).ok());
+}
+
 TEST(SignatureTest, SignsAndVerifies) {
   Authority ca = NewAuthority("home").value();
   std::string signature = Sign(ca.key_pem, "revocation list 7").value();

@@ -335,7 +335,7 @@ std::vector<std::string> NodeService::MemberAddresses() const {
 
 grpc::Status NodeService::Join(const Caller& caller, const v1::JoinRequest& request,
                                v1::JoinResponse& response) {
-  absl::StatusOr<v1::JoinResponse> admitted = parts_.trust.Admit(request);
+  absl::StatusOr<v1::JoinResponse> admitted = parts_.trust.Admit(request, caller);
   if (!admitted.ok()) {
     spdlog::warn("refused a join request from {} as '{}': {}", caller.Describe(),
                  request.name().substr(0, 64), StatusMessage(admitted.status()));

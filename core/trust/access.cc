@@ -35,8 +35,8 @@ std::string Caller::Describe() const {
       return "a local operator";
     case Kind::kPlaintext:
       return "a plaintext caller";
-    case Kind::kAnonymous:
-      return "a caller without a certificate";
+    case Kind::kJoiner:
+      return "a joiner";
     case Kind::kCertified:
       break;
   }
@@ -82,7 +82,7 @@ absl::Status Permit(const Caller& caller, Rpc rpc) {
     case Caller::Kind::kLocal:
       if (ForOperators(rpc)) return absl::OkStatus();
       return absl::PermissionDeniedError(refused + ": it is between nodes");
-    case Caller::Kind::kAnonymous:
+    case Caller::Kind::kJoiner:
       if (rpc == Rpc::kJoin) return absl::OkStatus();
       return absl::UnauthenticatedError(std::string(RpcName(rpc)) +
                                         " needs a client certificate of this cluster (domianctl "

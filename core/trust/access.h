@@ -12,7 +12,10 @@
 //                          invoke (hops > 0: the router passing on an
 //                          operator's call), status and peers (what the
 //                          heartbeats tell it anyway)
-//   no certificate         join (the invitation's secret is the proof)
+//   a joiner's card        join (the invitation's secret is the proof);
+//                          a card names an invitation the node knows, or
+//                          the TLS door let nothing in (pki.h)
+//   no certificate         nothing: the TLS door requires one
 //   plaintext (dev only)   everything
 //
 // So a node's certificate, stolen from a Pi, cannot open an invitation or
@@ -32,10 +35,14 @@ struct Caller {
     kLocal,      // over the control socket (file permissions guard it)
     kPlaintext,  // a development cluster without TLS
     kCertified,  // a verified, unrevoked certificate of this cluster
-    kAnonymous,  // TLS without a client certificate
+    kJoiner,     // a joiner's card (pki.h's InviteCard)
   };
-  Kind kind = Kind::kAnonymous;
+  Kind kind = Kind::kJoiner;
   std::optional<Subject> subject;  // kCertified only
+  // kJoiner only: the invitation its card names, and its key's
+  // fingerprint (Join certifies that key and no other).
+  std::string invite_id;
+  std::string key_fingerprint;
   // For messages: "operator alice", "node pi2", "a local operator", ...
   std::string Describe() const;
 };

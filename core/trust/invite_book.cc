@@ -122,6 +122,14 @@ absl::StatusOr<Role> InviteBook::Redeem(std::string_view id, std::string_view se
   return role;
 }
 
+absl::Status InviteBook::Knock(std::string_view id) {
+  if (IsInviteIdText(id) && invites_.contains(std::string(id))) return absl::OkStatus();
+  if (!TakeFailureToken()) {
+    return absl::ResourceExhaustedError("too many unknown invitations presented");
+  }
+  return absl::PermissionDeniedError("no such invitation");
+}
+
 bool InviteBook::Merge(const google::protobuf::RepeatedPtrField<v1::Invite>& invites) {
   std::vector<std::pair<std::string, bool>> before = Marks(invites_);
   int64_t now = now_unix_();

@@ -65,6 +65,15 @@ class InviteBook {
   // RESOURCE_EXHAUSTED when rate limited.
   absl::StatusOr<Role> Redeem(std::string_view id, std::string_view secret);
 
+  // A joiner's card at the TLS door (pki.h): OK when `id` is an
+  // invitation known here, open or not (Redeem then says why a used or
+  // expired one is refused, over the connection this lets in). An
+  // unknown id is a guess: it takes a token from the bucket Redeem's
+  // failures use (PERMISSION_DENIED), and with the bucket empty every
+  // unknown id is refused (RESOURCE_EXHAUSTED). So a stranger gets to
+  // speak gRPC only with the id of a code it was given.
+  absl::Status Knock(std::string_view id);
+
   // Takes what a peer knows: new invitations, and used marks on ones
   // known here. Malformed entries (an id of the wrong form, a hash not 32
   // bytes, an unknown role) are skipped. Returns true when anything

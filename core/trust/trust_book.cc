@@ -61,9 +61,24 @@ TrustBook::TrustBook(std::optional<Credentials> credentials, std::filesystem::pa
   digest_ = DigestOf(BulletinLocked());
 }
 
+absl::Status TrustBook::Door(std::string_view leaf_pem) {
+  if (!credentials_) return absl::OkStatus();
+  absl::StatusOr<Caller> caller = Identify(leaf_pem);
+  if (caller.ok() && caller->kind == Caller::Kind::kJoiner) {
+    absl::MutexLock lock(&mu_);
+    absl::Status known = invites_.Knock(caller->invite_id);
+    if (!known.ok()) {
+      return absl::Status(known.code(), "a joiner's card: " + std::string(known.message()));
+    }
+    return absl::OkStatus();
+  }
+  if (caller.ok() || absl::IsPermissionDenied(caller.status())) return absl::OkStatus();
+  return caller.status();
+}
+
 absl::StatusOr<Caller> TrustBook::Identify(std::string_view leaf_pem) {
   if (!credentials_) return Caller{.kind = Caller::Kind::kPlaintext};
-  if (leaf_pem.empty()) return Caller{.kind = Caller::Kind::kAnonymous};
+  if (leaf_pem.empty()) return absl::UnauthenticatedError("no client certificate");
   std::optional<PeerCertificate> known;
   {
     absl::MutexLock lock(&mu_);
@@ -71,7 +86,15 @@ absl::StatusOr<Caller> TrustBook::Identify(std::string_view leaf_pem) {
   }
   if (!known) {
     absl::StatusOr<PeerCertificate> verified = roots_->Verify(leaf_pem, credentials_->self.cluster);
-    if (!verified.ok()) return verified.status();
+    if (!verified.ok()) {
+      // Not this cluster's: a joiner's card, or a refusal saying why the
+      // certificate is not of this cluster.
+      absl::StatusOr<InviteCard> card = ReadInviteCard(leaf_pem);
+      if (!card.ok()) return verified.status();
+      return Caller{.kind = Caller::Kind::kJoiner,
+                    .invite_id = card->invite_id,
+                    .key_fingerprint = card->key_fingerprint};
+    }
     known = *verified;
     absl::MutexLock lock(&mu_);
     if (verified_.size() >= kMaxVerifiedCertificates) verified_.clear();
@@ -125,7 +148,8 @@ absl::StatusOr<std::pair<std::string, int64_t>> TrustBook::Invite(
   return std::make_pair(code, made->expires_unix);
 }
 
-absl::StatusOr<v1::JoinResponse> TrustBook::Admit(const v1::JoinRequest& request) {
+absl::StatusOr<v1::JoinResponse> TrustBook::Admit(const v1::JoinRequest& request,
+                                                   const Caller& caller) {
   if (!credentials_ || !credentials_->authority) {
     return absl::FailedPreconditionError(
         "this node cannot admit joiners (it holds no CA key); try another member");
@@ -136,6 +160,20 @@ absl::StatusOr<v1::JoinResponse> TrustBook::Admit(const v1::JoinRequest& request
   if (request.csr_pem().size() > kMaxPemBytes) {
     return absl::InvalidArgumentError("the certificate request is larger than " +
                                       std::to_string(kMaxPemBytes) + " bytes");
+  }
+  if (caller.kind == Caller::Kind::kJoiner) {
+    // The connection was let in for this invitation and this key: a card
+    // is no ticket for another code, nor a certificate for another key.
+    if (request.invite_id() != caller.invite_id) {
+      return absl::PermissionDeniedError(
+          "the join request names another invitation than the connection's card");
+    }
+    absl::StatusOr<std::string> asked = CsrKeyFingerprint(request.csr_pem());
+    if (!asked.ok()) return absl::InvalidArgumentError(std::string(asked.status().message()));
+    if (*asked != caller.key_fingerprint) {
+      return absl::PermissionDeniedError(
+          "the certificate request is for another key than the connection's card");
+    }
   }
   Role role = Role::kNode;
   {

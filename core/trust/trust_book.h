@@ -62,10 +62,19 @@ class TrustBook {
   // Valid while the TrustBook lives; nullptr when plaintext.
   const Credentials* credentials() const { return credentials_ ? &*credentials_ : nullptr; }
 
+  // The TLS door: whether a connection whose client presented `leaf_pem`
+  // goes on to gRPC at all (core/rpc/transport_security.cc asks in the
+  // handshake, before any HTTP/2). In: a certificate of this cluster, a
+  // removed holder's too (its calls are refused one by one with the
+  // proof of its removal, so it learns why), and a joiner's card naming
+  // an invitation known here (InviteBook::Knock). Out, saying why for
+  // the log: no certificate, another CA's or cluster's, anything else.
+  absl::Status Door(std::string_view leaf_pem);
   // A caller that presented `leaf_pem` on a TLS connection: certified
   // when it verifies under the roots for this cluster and is not revoked;
-  // UNAUTHENTICATED (another CA, another cluster) or PERMISSION_DENIED
-  // (removed) saying why otherwise. An empty `leaf_pem` is anonymous.
+  // a joiner when it is a card (the door checked its invitation);
+  // UNAUTHENTICATED (none, another CA, another cluster) or
+  // PERMISSION_DENIED (removed) saying why otherwise.
   absl::StatusOr<Caller> Identify(std::string_view leaf_pem);
   // The server a node or domianctl connected to: a node of this cluster,
   // not removed.
@@ -77,7 +86,9 @@ class TrustBook {
                                                          std::vector<std::string> members);
   // A joiner's request: its certificate, the roots, the CA key for a
   // node, and the bulletin (the caller adds the members to seed from).
-  absl::StatusOr<v1::JoinResponse> Admit(const v1::JoinRequest& request);
+  // From a joiner's card, the request must name the card's invitation and
+  // ask for the card's key (PERMISSION_DENIED otherwise).
+  absl::StatusOr<v1::JoinResponse> Admit(const v1::JoinRequest& request, const Caller& caller);
   // Shuts `subject` (of this cluster) out: the new list's number.
   absl::StatusOr<uint64_t> Remove(Role role, const std::string& name);
 

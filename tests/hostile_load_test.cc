@@ -41,6 +41,8 @@
 #include <sstream>
 
 #include "core/rpc/port_probe.h"
+#include "core/trust/credentials.h"
+#include "core/trust/pki.h"
 #include "domian/v1/domian.grpc.pb.h"
 #include "tests/support/cluster.h"
 #include "tests/support/notify_socket.h"
@@ -163,13 +165,15 @@ bool SendAll(int fd, const std::string& data) {
 // The TLS every client of a daemon speaks before its first HTTP/2 byte,
 // done here with OpenSSL rather than gRPC, so that what follows it is raw.
 // As a node of cluster "test" (a certificate of the test CA): a member
-// with a bug, which the server lets make calls; or, with no node named, a
-// stranger with no certificate, which the server still lets speak HTTP/2
-// (Join is open to it) but refuses every other call.
+// with a bug, which the server lets make calls. With no node named, a
+// stranger with no certificate; with kAnotherCa, a stranger with a
+// certificate of a CA of its own naming a node of cluster "test". The
+// server's TLS door turns both away before HTTP/2.
 class RawTls {
  public:
+  enum class Ca { kCluster, kAnotherCa };
   // `dir`: a folder for the node's credentials (written there).
-  RawTls(const std::filesystem::path& dir, const std::string& node)
+  RawTls(const std::filesystem::path& dir, const std::string& node, Ca ca = Ca::kCluster)
       : context_(::SSL_CTX_new(::TLS_client_method())) {
     if (context_ == nullptr) throw std::runtime_error("SSL_CTX_new failed");
     ::SSL_CTX_set_min_proto_version(context_, TLS1_2_VERSION);
@@ -180,15 +184,34 @@ class RawTls {
                                      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (node.empty()) return;
     const std::filesystem::path folder = dir / ("raw-tls-" + node);
-    WriteNodeCredentials(folder, "test", node);
-    // It checks the daemon against the cluster's CA, as a member does.
-    if (::SSL_CTX_load_verify_locations(context_, (folder / "ca.pem").c_str(), nullptr) != 1 ||
-        ::SSL_CTX_use_certificate_chain_file(context_, (folder / "cert.pem").c_str()) != 1 ||
+    if (ca == Ca::kCluster) {
+      WriteNodeCredentials(folder, "test", node);
+    } else {
+      const trust::Authority authority = *trust::NewAuthority("test");
+      const trust::Subject subject{"test", trust::Role::kNode, node};
+      const std::string key = *trust::NewPrivateKey();
+      const trust::Credentials stranger{
+          .self = subject,
+          .roots_pem = authority.cert_pem,
+          .cert_pem = *trust::Issue(authority, *trust::NewCsr(key, subject), subject),
+          .key_pem = key};
+      if (!trust::SaveCredentials(folder, stranger).ok()) {
+        throw std::runtime_error("cannot write a stranger's credentials to " + folder.string());
+      }
+    }
+    if (::SSL_CTX_use_certificate_chain_file(context_, (folder / "cert.pem").c_str()) != 1 ||
         ::SSL_CTX_use_PrivateKey_file(context_, (folder / "key.pem").c_str(), SSL_FILETYPE_PEM) !=
             1) {
       throw std::runtime_error("cannot load the raw client's credentials from " + folder.string());
     }
-    ::SSL_CTX_set_verify(context_, SSL_VERIFY_PEER, nullptr);
+    // A member checks the daemon against the cluster's CA; a stranger
+    // takes whatever server it finds.
+    if (ca == Ca::kCluster) {
+      if (::SSL_CTX_load_verify_locations(context_, (folder / "ca.pem").c_str(), nullptr) != 1) {
+        throw std::runtime_error("cannot load the cluster's CA from " + folder.string());
+      }
+      ::SSL_CTX_set_verify(context_, SSL_VERIFY_PEER, nullptr);
+    }
   }
   ~RawTls() { ::SSL_CTX_free(context_); }
   RawTls(const RawTls&) = delete;
@@ -634,11 +657,10 @@ TEST_F(HostileLoad, SlowLorisStreamsAreCappedAndTheirMemoryComesBack) {
 
 TEST_F(HostileLoad, ConnectionsThatIgnoreTheStreamLimitAreClosed) {
   StartTrio();
-  // A member with a bug, and a stranger without a certificate: TLS lets
-  // both speak HTTP/2 (a joiner has no certificate yet), so the limit
-  // holds for both.
-  for (const std::string node : {"greedy", ""}) {
-    const std::string who = node.empty() ? "a stranger" : node;
+  // A member with a bug: strangers never get this far (see
+  // StrangersNeverSpeakHttp2).
+  for (const std::string node : {"greedy"}) {
+    const std::string who = node;
     const RawTls tls(dir_.path(), node);
     const std::unique_ptr<RawConnection> greedy =
         HoldStreams(tls, PortOf(victim()), "127.0.0.2", 100);
@@ -652,6 +674,62 @@ TEST_F(HostileLoad, ConnectionsThatIgnoreTheStreamLimitAreClosed) {
     EXPECT_TRUE(StillOpen(*modest)) << who;
   }
   EXPECT_TRUE(Ctl(victim().address(), "status").has_value());
+}
+
+// gRPC 1.51 holds a client to the stream limit only once it acknowledged
+// the limit (server_limits.h): a stranger that got to speak HTTP/2 could
+// make the daemon hold memory without bound. The TLS door closes its
+// connection in the handshake: whatever it sends, the server's SETTINGS
+// never come, and the connection is closed.
+TEST_F(HostileLoad, StrangersNeverSpeakHttp2) {
+  // Writing to a connection the server closed is the point here, not the
+  // end of the test process.
+  std::signal(SIGPIPE, SIG_IGN);
+  StartTrio();
+  const RawTls none(dir_.path(), "");
+  const RawTls other(dir_.path(), "mallory", RawTls::Ca::kAnotherCa);
+  // The member's raw client is let in: the checks below can tell.
+  const RawTls member(dir_.path(), "member");
+  {
+    std::unique_ptr<RawConnection> in = RawConnection::Open(member, PortOf(victim()), "127.0.0.2");
+    ASSERT_NE(in, nullptr);
+    ASSERT_TRUE(in->Send(std::string(http2::kPreface) + http2::Frame(http2::kSettings, 0, 0, "")));
+    EXPECT_TRUE(http2::AwaitServerSettings(*in)) << "a member's connection got no SETTINGS";
+  }
+  const std::string headers = http2::CallHeaders("/domian.v1.Domain/Join");
+  for (const auto& [who, tls] : {std::pair{"no certificate", &none},
+                                  std::pair{"another CA's certificate", &other}}) {
+    for (int i = 0; i < 8; ++i) {
+      std::unique_ptr<RawConnection> connection =
+          RawConnection::Open(*tls, PortOf(victim()), "127.0.0.2");
+      if (connection == nullptr) continue;  // refused within the handshake itself
+      // What a flooder sends without waiting: preface, SETTINGS and its
+      // ACK, and calls that never end (sending may fail once it closed).
+      std::string flood = std::string(http2::kPreface) + http2::Frame(http2::kSettings, 0, 0, "") +
+                          http2::Frame(http2::kSettings, http2::kAck, 0, "");
+      for (uint32_t stream = 1; stream < 200; stream += 2) {
+        flood += http2::Frame(http2::kHeaders, http2::kEndHeaders, stream, headers);
+      }
+      connection->Send(flood);
+      EXPECT_FALSE(http2::AwaitServerSettings(*connection)) << who << ": SETTINGS came back";
+      EXPECT_TRUE(Eventually([&] { return !StillOpen(*connection); }, 10s))
+          << who << ": the connection stayed open";
+    }
+  }
+  EXPECT_TRUE(Ctl(victim().address(), "status").has_value());
+  const std::string log = victim().Log();
+  // Another CA's certificate: the door's own line says why.
+  EXPECT_THAT(log, HasSubstr("in the TLS handshake; the last: the certificate is not signed by"));
+  // No certificate at all fails in OpenSSL, which gRPC logs for every
+  // connection: rationed to one line per interval (the eight came within
+  // a few seconds).
+  size_t failures = 0;
+  for (size_t at = log.find("Handshake failed"); at != std::string::npos;
+       at = log.find("Handshake failed", at + 1)) {
+    ++failures;
+  }
+  EXPECT_GE(failures, 1u) << log;
+  EXPECT_LE(failures, 2u) << log;
 }
 
 // Without TLS there is no HTTP/2 at all: the preface and SETTINGS of a

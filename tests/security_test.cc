@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <gmock/gmock.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -58,9 +61,27 @@ grpc::Status CallInvoke(const std::shared_ptr<grpc::ChannelCredentials>& credent
 // TLS that checks the server against the test CA but shows no
 // certificate of its own.
 std::shared_ptr<grpc::ChannelCredentials> NoClientCertificate() {
-  const absl::StatusOr<std::string> fingerprint = trust::Fingerprint(TestCaCert());
-  EXPECT_TRUE(fingerprint.ok());
-  return *rpc::PinnedCredentials({.fingerprint = *fingerprint, .cluster = "test"});
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(
+      std::make_shared<grpc::experimental::StaticDataCertificateProvider>(TestCaCert()));
+  options.watch_root_certs();
+  options.set_verify_server_certs(true);
+  options.set_check_call_host(false);
+  options.set_certificate_verifier(std::make_shared<grpc::experimental::NoOpCertificateVerifier>());
+  return grpc::experimental::TlsCredentials(options);
+}
+
+// A joiner's card for `invite_id` (trust/pki.h), shown to a server checked
+// against the CA of `ca_fingerprint` (the test CA's when empty); `key` is
+// the card's.
+std::shared_ptr<grpc::ChannelCredentials> ShowCard(const std::string& invite_id,
+                                                   const std::string& key,
+                                                   std::string ca_fingerprint = "") {
+  if (ca_fingerprint.empty()) ca_fingerprint = *trust::Fingerprint(TestCaCert());
+  const absl::StatusOr<std::string> card = trust::NewInviteCard(key, invite_id);
+  EXPECT_TRUE(card.ok()) << card.status();
+  return *rpc::PinnedCredentials(
+      {.fingerprint = ca_fingerprint, .cluster = "test", .key_pem = key, .card_pem = *card});
 }
 
 // Credentials of a CA nobody in the cluster trusts, naming a node of it.
@@ -154,18 +175,46 @@ TEST_F(SecurityTest, StrangersAreRefusedWithAClearStatusAndNothingChanges) {
       },
       kSettle));
 
-  // No certificate: only Join is open.
+  // No certificate: the TLS door lets it nowhere near gRPC.
   grpc::Status status = CallStatus(NoClientCertificate(), a.address());
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
-  EXPECT_THAT(status.error_message(), HasSubstr("needs a client certificate"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   status = CallInvoke(NoClientCertificate(), a.address());
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
 
-  // Another CA's certificate, naming a node of this very cluster.
+  // Another CA's certificate, naming a node of this very cluster: the
+  // door says why in the log.
   const Stranger stranger;
   status = CallInvoke(PresentTo(stranger.Node("a2")), a.address());
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
-  EXPECT_THAT(status.error_message(), HasSubstr("not signed by"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_TRUE(Eventually(
+      [&] { return a.Log().find("in the TLS handshake; the last: the certificate is not signed by "
+                                "cluster test's CA") != std::string::npos; },
+      kSettle))
+      << a.Log();
+  // domianctl with another CA's operator certificate says what to check.
+  {
+    const TempDir elsewhere{"domian-stranger"};
+    trust::Credentials operator_credentials = stranger.Node("mallory");
+    operator_credentials.self.role = trust::Role::kOperator;
+    const trust::Subject subject{"test", trust::Role::kOperator, "mallory"};
+    const std::string key = *trust::NewPrivateKey();
+    operator_credentials.cert_pem =
+        *trust::Issue(stranger.authority, *trust::NewCsr(key, subject), subject);
+    operator_credentials.key_pem = key;
+    operator_credentials.self = subject;
+    operator_credentials.authority.reset();
+    ASSERT_TRUE(trust::SaveCredentials(elsewhere.path() / "creds", operator_credentials).ok());
+    const CommandResult refused = RunCommand(
+        DomianctlPath(),
+        {"--node", a.address(), "--credentials", (elsewhere.path() / "creds").string(), "status"},
+        30s);
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_THAT(refused.err, HasSubstr("certificate is not of its cluster")) << refused.err;
+  }
+
+  // A joiner's card naming no invitation the node knows (a guessed id).
+  status = CallStatus(ShowCard(trust::NewInviteId(), *trust::NewPrivateKey()), a.address());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
 
   // Plaintext to a TLS port never gets an answer at all.
   status = CallStatus(grpc::InsecureChannelCredentials(), a.address());
@@ -277,21 +326,48 @@ TEST_F(SecurityTest, InitInviteJoinThenTheCodeIsSpentAndAGuesserIsRateLimited) {
   EXPECT_THAT(again.err, HasSubstr("already used"));
   EXPECT_FALSE(std::filesystem::exists(c.state_dir() / "tls"));
 
-  // Guessing: wrong secrets are refused, then everything is, for a while.
+  // A known invitation's card lets a connection in for Join and nothing
+  // else; and Join certifies the card's key only.
+  const std::string fresh = Invite(a);
+  const trust::JoinCode fresh_code = *trust::ParseJoinCode(fresh);
+  {
+    const std::string card_key = *trust::NewPrivateKey();
+    const auto card = ShowCard(fresh_code.id, card_key, fresh_code.fingerprint);
+    grpc::Status status = CallInvoke(card, a.address());
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("needs a client certificate"));
+    auto stub = v1::Domain::NewStub(grpc::CreateChannel(a.address(), card));
+    grpc::ClientContext context;
+    v1::JoinRequest request;
+    request.set_invite_id(fresh_code.id);
+    request.set_secret(fresh_code.secret);
+    request.set_name("c");
+    const trust::Subject asked{"test", trust::Role::kNode, "c"};
+    request.set_csr_pem(*trust::NewCsr(*trust::NewPrivateKey(), asked));
+    v1::JoinResponse response;
+    status = stub->Join(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("another key"));
+  }
+
+  // Guessing ids: a card naming an unknown invitation is turned away at
+  // the TLS door, then, for a while, every unknown one is.
   trust::JoinCode guess = parsed;
-  guess.id = trust::NewInviteId();
   std::string last_error;
   for (int attempt = 0; attempt < trust::kFailedRedeemBurst + 2; ++attempt) {
+    guess.id = trust::NewInviteId();
     guess.secret = trust::RandomBytes(trust::kSecretBytes);
     const CommandResult guessed = Join(c, trust::FormatJoinCode(guess), {"--via", a.address()});
     EXPECT_NE(guessed.exit_code, 0);
     last_error = guessed.err;
   }
-  EXPECT_THAT(last_error, HasSubstr("too many failed join attempts"));
-  const std::string fresh = Invite(a);
+  EXPECT_THAT(last_error, HasSubstr("does not know the invitation"));
+  // Guessing the secret of a known one: the bucket is empty, so even the
+  // right code is refused while the limit holds.
   const CommandResult limited = Join(c, fresh, {"--via", a.address()});
   EXPECT_NE(limited.exit_code, 0) << "a right code is refused too while the limit holds";
   EXPECT_THAT(limited.err, HasSubstr("too many failed join attempts"));
+  EXPECT_FALSE(std::filesystem::exists(c.state_dir() / "tls"));
 }
 
 TEST_F(SecurityTest, AJoinerRefusesAMemberOfAnotherCaBeforeSendingTheSecret) {

@@ -110,6 +110,7 @@ absl::StatusOr<std::string> ReadArguments(std::istream& in) {
 struct ControlClient::Impl {
   std::string address;
   std::chrono::milliseconds timeout;
+  bool tls = false;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Domain::Stub> stub;
 
@@ -135,7 +136,14 @@ struct ControlClient::Impl {
     const auto code = static_cast<absl::StatusCode>(status.error_code());
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      return {code, "cannot reach domiand at " + address + ": " + status.error_message()};
+      // A node's TLS door closes the connection, with no words, on a
+      // certificate that is not of its cluster (transport_security.h).
+      const std::string hint =
+          tls && status.error_message().find("verification") == std::string::npos
+              ? " (if domiand runs there: it closes connections whose certificate is not of its "
+                "cluster; check that --credentials are this cluster's)"
+              : "";
+      return {code, "cannot reach domiand at " + address + ": " + status.error_message() + hint};
     }
     if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED && status.error_message().empty()) {
       return {code, "domiand at " + address + " does not know this request (an older version?)"};
@@ -152,6 +160,8 @@ ControlClient::ControlClient(const std::string& node_address, std::chrono::milli
   impl_->timeout = timeout;
   if (node_address.rfind("unix:", 0) == 0 || !credentials) {
     credentials = grpc::InsecureChannelCredentials();
+  } else {
+    impl_->tls = true;
   }
   impl_->channel =
       grpc::CreateCustomChannel(node_address, credentials, rpc::DomainChannelArguments());

@@ -43,7 +43,8 @@ inline constexpr char kLocalNode[] = "unix:/run/domian/domiand.sock";
 class ControlClient {
  public:
   // `node_address`: host:port (over TLS with `credentials`, an operator's)
-  // or unix:PATH (the control socket; `credentials` unused).
+  // or unix:PATH (the control socket; `credentials` unused); null
+  // `credentials`: plaintext (a development node).
   ControlClient(const std::string& node_address, std::chrono::milliseconds timeout,
                 std::shared_ptr<grpc::ChannelCredentials> credentials);
   ~ControlClient();

@@ -137,6 +137,8 @@ absl::StatusOr<Enrolled> JoinCluster(const JoinTarget& target, const std::string
   if (!key.ok()) return key.status();
   absl::StatusOr<std::string> csr = trust::NewCsr(*key, asked);
   if (!csr.ok()) return csr.status();
+  absl::StatusOr<std::string> card = trust::NewInviteCard(*key, code->id);
+  if (!card.ok()) return card.status();
 
   std::vector<std::string> members = target.via;
   for (const std::string& member : code->members) {
@@ -151,7 +153,10 @@ absl::StatusOr<Enrolled> JoinCluster(const JoinTarget& target, const std::string
   request.set_csr_pem(*csr);
   std::string failures;
   for (const std::string& member : members) {
-    rpc::PinnedServer pinned{.fingerprint = code->fingerprint, .cluster = target.cluster};
+    rpc::PinnedServer pinned{.fingerprint = code->fingerprint,
+                             .cluster = target.cluster,
+                             .key_pem = *key,
+                             .card_pem = *card};
     absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
         rpc::PinnedCredentials(pinned);
     if (!credentials.ok()) return credentials.status();
@@ -163,7 +168,15 @@ absl::StatusOr<Enrolled> JoinCluster(const JoinTarget& target, const std::string
     v1::JoinResponse response;
     const grpc::Status status = stub->Join(&context, request, &response);
     if (!status.ok()) {
-      const std::string why = !pinned.refusal->empty() ? *pinned.refusal : status.error_message();
+      std::string why = !pinned.refusal->empty() ? *pinned.refusal : status.error_message();
+      // The member's CA was the pinned one, and then the member closed
+      // the connection: its TLS door did not know the card's invitation.
+      if (pinned.refusal->empty() && !pinned.roots_pem->empty() &&
+          status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        why = "it closed the connection after TLS: it does not know the invitation (a mistyped "
+              "code, one made on a member it has not heard from yet, or too many unknown codes "
+              "tried there; try again in a minute)";
+      }
       failures += (failures.empty() ? " " : "; ") + member + ": " + why;
       // The member answered: the code itself was refused (used, expired,
       // or not known there yet), or this machine is rate limited.

@@ -258,12 +258,12 @@ absl::StatusOr<nlohmann::json> Call(domian::cli::ControlClient& client,
   return client.Call(words[1], words[2], *read);
 }
 
-// The credentials to reach `node` with: none over the control socket or
-// with --plaintext, else the operator's.
+// The credentials to reach `node` with: none (null: plaintext) over the
+// control socket or with --plaintext, else the operator's.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> CredentialsFor(
     const std::string& node, const po::variables_map& args) {
   if (node.rfind("unix:", 0) == 0 || args.count("plaintext") != 0) {
-    return grpc::InsecureChannelCredentials();
+    return std::shared_ptr<grpc::ChannelCredentials>();
   }
   const std::filesystem::path folder = args.count("credentials") != 0
                                            ? std::filesystem::path(args["credentials"].as<std::string>())

@@ -23,12 +23,12 @@ namespace domian::rpc {
 // hosts 128 x 8 (~15 MiB). gRPC 1.51 applies the limit once the client
 // acknowledged it (SETTINGS ACK), as every gRPC client does; a raw client
 // that never acknowledges is not held to it by this gRPC version
-// (grpc/grpc#34638, gRPC 1.60, is). Mutual TLS does not close that yet:
-// the port takes TLS connections without a client certificate, for Join,
-// so a stranger still gets to speak HTTP/2 (docs/security.md, "not yet":
-// measured 24 -> 1557 MiB with 1000 unacknowledged streams on each of 128
-// connections). Join on a listener of its own, and a certificate required
-// on this port, will.
+// (grpc/grpc#34638, gRPC 1.60, is). So only those the TLS door lets in
+// get to speak HTTP/2 at all (transport_security.h): holders of this
+// cluster's certificates and joiners whose card names a known
+// invitation. Before the door, a stranger's 1000 unacknowledged streams
+// on each of 128 connections took a daemon from 24 to 1557 MiB; a member
+// with a bug still could (docs/security.md).
 inline constexpr int kMaxStreamsPerConnection = 8;
 // A connection without a call for this long is closed (clients reconnect
 // when they need to).

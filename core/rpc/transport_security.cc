@@ -4,6 +4,10 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <optional>
 
 namespace domian::rpc {
 namespace {
@@ -12,6 +16,50 @@ using grpc::experimental::ExternalCertificateVerifier;
 using grpc::experimental::IdentityKeyCertPair;
 using grpc::experimental::StaticDataCertificateProvider;
 using grpc::experimental::TlsCustomVerificationCheckRequest;
+
+// The server's door, run by gRPC in the handshake, before the connection
+// speaks HTTP/2: gRPC 1.51 holds a client to its stream limit only once
+// the client acknowledged it (server_limits.h), so whoever gets past the
+// handshake can make the server hold memory; only holders of this
+// cluster's certificates and joiners with a known invitation do
+// (TrustBook::Door). A refusal closes the connection with no words for
+// the client; the log says why, at most once per kDoorLogInterval.
+class DoorVerifier final : public ExternalCertificateVerifier {
+ public:
+  explicit DoorVerifier(Door door) : door_(std::move(door)) {}
+  bool Verify(TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> /*callback*/,
+              grpc::Status* sync_status) override {
+    const grpc::string_ref leaf = request->peer_cert();
+    const absl::Status admitted = door_(std::string_view(leaf.data(), leaf.size()));
+    if (admitted.ok()) {
+      *sync_status = grpc::Status::OK;
+      return true;
+    }
+    Log(admitted);
+    *sync_status =
+        grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(StatusMessage(admitted)));
+    return true;
+  }
+  void Cancel(TlsCustomVerificationCheckRequest* /*request*/) override {}
+
+ private:
+  void Log(const absl::Status& refusal) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    ++refused_;
+    if (logged_at_ && now - *logged_at_ < kDoorLogInterval) return;
+    spdlog::info("refused {} connection(s) in the TLS handshake; the last: {}", refused_,
+                 StatusMessage(refusal));
+    refused_ = 0;
+    logged_at_ = now;
+  }
+
+  Door door_;
+  std::mutex mutex_;
+  size_t refused_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> logged_at_;
+};
 
 // After gRPC verified the chain under the roots: the one URI SAN must
 // name a subject `check` accepts.
@@ -124,13 +172,15 @@ const std::string& UnusedRoots() {
 
 }  // namespace
 
-std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::TrustBook& book) {
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(trust::TrustBook& book) {
   const trust::Credentials* credentials = book.credentials();
   if (credentials == nullptr) return grpc::InsecureServerCredentials();
-  return ServerCredentials(*credentials);
+  return ServerCredentials(*credentials,
+                           [&book](std::string_view leaf_pem) { return book.Door(leaf_pem); });
 }
 
-std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credentials& given) {
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credentials& given,
+                                                           Door door) {
   const trust::Credentials* credentials = &given;
   // The CA follows the node's certificate: a joiner checks it against the
   // join code's pin before it trusts this server with the code.
@@ -141,10 +191,15 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credenti
           {credentials->key_pem, credentials->cert_pem + "\n" + first_root}});
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
-  // Not to verify with (NodeService does, per call): gRPC wants roots on
-  // a server that asks for client certificates, and names them to clients.
+  // Not to verify with (the door does, and NodeService per call): gRPC
+  // wants roots on a server that asks for client certificates, and names
+  // them to clients. OpenSSL's own check would refuse a joiner's card.
   options.watch_root_certs();
-  options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
+  if (door) {
+    options.set_certificate_verifier(
+        ExternalCertificateVerifier::Create<DoorVerifier>(std::move(door)));
+  }
   return grpc::experimental::TlsServerCredentials(options);
 }
 
@@ -174,9 +229,14 @@ std::shared_ptr<grpc::ChannelCredentials> NodeClientCredentials(trust::TrustBook
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> PinnedCredentials(
     const PinnedServer& pinned) {
   if (UnusedRoots().empty()) return absl::InternalError("cannot make a TLS client");
+  if (pinned.key_pem.empty() || pinned.card_pem.empty()) {
+    return absl::InvalidArgumentError("a joiner needs its key and card to knock with");
+  }
   grpc::experimental::TlsChannelCredentialsOptions options;
-  options.set_certificate_provider(std::make_shared<StaticDataCertificateProvider>(UnusedRoots()));
+  options.set_certificate_provider(std::make_shared<StaticDataCertificateProvider>(
+      UnusedRoots(), std::vector<IdentityKeyCertPair>{{pinned.key_pem, pinned.card_pem}}));
   options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
   options.set_verify_server_certs(false);
   options.set_check_call_host(false);
   options.set_certificate_verifier(

@@ -2,12 +2,15 @@
 // TLS API; see docs/security.md):
 //
 //  - A node's server presents its certificate followed by its CA's (so a
-//    joiner can check the CA against the join code's pin) and asks every
-//    client for a certificate without requiring one: Join is the one call
-//    taken without. Which certificate may make which call is decided per
-//    call (NodeService, trust/access.h), so a removal also holds on a
-//    connection that was open before it, and a refusal says why instead
-//    of failing a handshake with no words.
+//    joiner can check the CA against the join code's pin) and requires a
+//    client certificate, checked in the handshake by its door
+//    (trust::TrustBook::Door): one of this cluster's, or a joiner's card
+//    naming an invitation the node knows (trust/pki.h). A stranger never
+//    gets to speak HTTP/2, where gRPC 1.51 would let it make the server
+//    hold memory (server_limits.h). Which certificate may make which
+//    call is then decided per call (NodeService, trust/access.h), so a
+//    removal also holds on a connection that was open before it, and a
+//    member's refused call says why.
 //  - A client (a node calling a node, domianctl calling a node) verifies
 //    the server's certificate under the roots, then that it names a node
 //    of the client's cluster that was not removed. Host names and
@@ -16,9 +19,11 @@
 //    to 9999 (trust/pki.h), since a Pi boots with a wrong clock.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
@@ -36,11 +41,21 @@ namespace domian::rpc {
 // learns why, and can check it.
 inline constexpr char kRevocationsTrailer[] = "domian-revocations-bin";
 
-// The server's credentials for `book`'s node; insecure for a plaintext
-// node.
-std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::TrustBook& book);
-// A server presenting `credentials` (a node's).
-std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credentials& credentials);
+// Whether a client that presented `leaf_pem` in the TLS handshake is let
+// on to gRPC (trust::TrustBook::Door); the status says why not, for the
+// log (the client is told nothing: its connection closes).
+using Door = std::function<absl::Status(std::string_view leaf_pem)>;
+// Refused connections are logged at most this often, with a count.
+inline constexpr std::chrono::seconds kDoorLogInterval{10};
+
+// The server's credentials for `book`'s node, with its door; insecure for
+// a plaintext node.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(trust::TrustBook& book);
+// A server presenting `credentials` (a node's). It requires a client
+// certificate; `door` decides which it takes (none: any, as a test's
+// fake member does).
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credentials& credentials,
+                                                           Door door = nullptr);
 
 // A server the client accepts: `check` sees the subject the server's
 // (chain-verified) certificate names.
@@ -60,10 +75,13 @@ std::shared_ptr<grpc::ChannelCredentials> NodeClientCredentials(trust::TrustBook
 // server's certificate is a node's of `cluster` (any, when empty), signed
 // by that CA. Why a
 // server was refused is put in *refusal (the handshake's own error says
-// little). On success the CA's PEM is in *roots_pem.
+// little). On success the CA's PEM is in *roots_pem. The joiner shows its
+// card (trust/pki.h: its key, naming the invitation) at the door.
 struct PinnedServer {
   std::string fingerprint;
   std::string cluster;
+  std::string key_pem;
+  std::string card_pem;
   std::shared_ptr<std::string> refusal = std::make_shared<std::string>();
   std::shared_ptr<std::string> roots_pem = std::make_shared<std::string>();
 };

@@ -19,6 +19,12 @@ constexpr size_t kSecretSha256Bytes = 32;
 // one is nearly always enough).
 constexpr int kNewIdAttempts = 16;
 
+// How far beyond the longest TTL a peer's invitation may expire: its
+// maker's clock may run ahead of this member's by about this much. An
+// expiry further off is no invitation any member made; kept, it would
+// stay open (and hold a place of kMaxInvites) for years.
+constexpr int64_t kMakerClockAheadSeconds = 24 * 3600;
+
 constexpr char kNotValid[] = "the code is not valid";
 
 bool IsInviteIdText(std::string_view id) {
@@ -135,8 +141,10 @@ bool InviteBook::Merge(const google::protobuf::RepeatedPtrField<v1::Invite>& inv
   int64_t now = now_unix_();
   for (const v1::Invite& invite : invites) {
     if (!IsWellFormed(invite)) continue;
-    // What Prune would drop at once is not taken in.
+    // What Prune would drop at once is not taken in, nor what no member
+    // could have made.
     if (invite.expires_unix() < now - kUsedMarkGraceSeconds) continue;
+    if (invite.expires_unix() > now + kMaxInviteTtl.count() + kMakerClockAheadSeconds) continue;
     auto it = invites_.find(invite.id());
     if (it == invites_.end()) {
       invites_.emplace(invite.id(), invite);

@@ -120,6 +120,30 @@ TEST_F(InviteBookTest, FailedAttemptsAreRateLimited) {
   EXPECT_EQ(book_.Redeem(second.id, wrong).status().code(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST_F(InviteBookTest, KnockLetsInKnownInvitationsAndCountsGuesses) {
+  InviteBook::Made open = book_.Create(Role::kNode, kDefaultInviteTtl).value();
+  InviteBook::Made used = book_.Create(Role::kNode, kDefaultInviteTtl).value();
+  ASSERT_TRUE(book_.Redeem(used.id, used.secret).ok());
+  // Known, open or used: in (Join then says why a used one is refused),
+  // as often as the joiner reconnects, without using the bucket.
+  for (int i = 0; i < 3 * kFailedRedeemBurst; ++i) {
+    EXPECT_TRUE(book_.Knock(open.id).ok());
+    EXPECT_TRUE(book_.Knock(used.id).ok());
+  }
+  // Unknown ids are guesses.
+  for (int i = 0; i < kFailedRedeemBurst; ++i) {
+    EXPECT_EQ(book_.Knock(NewInviteId()).code(), absl::StatusCode::kPermissionDenied) << i;
+  }
+  EXPECT_EQ(book_.Knock(NewInviteId()).code(), absl::StatusCode::kResourceExhausted);
+  // The bucket is Redeem's too; a known id still gets in, for Join to say
+  // why it is refused.
+  EXPECT_TRUE(book_.Knock(open.id).ok());
+  EXPECT_EQ(book_.Redeem(open.id, open.secret).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  clock_.Advance(kFailedRedeemRefill);
+  EXPECT_EQ(book_.Redeem(open.id, open.secret).value(), Role::kNode);
+}
+
 TEST_F(InviteBookTest, RateLimitRefillsToTheBurstOnly) {
   const std::string wrong(kSecretBytes, 'x');
   clock_.Advance(kFailedRedeemRefill * 100);
@@ -178,11 +202,17 @@ TEST_F(InviteBookTest, MergeSkipsMalformedEntries) {
   *invites.Add() = MakeInvite("bbcdefgh", kStartUnix + 600);
   invites.Mutable(4)->set_role("admin");
   *invites.Add() = MakeInvite("cbcdefgh", kStartUnix - 7200);  // long expired
+  // Expiring years from now: no member made it with a TTL of at most 7
+  // days, whatever its clock.
+  *invites.Add() = MakeInvite("dbcdefgh", kStartUnix + 10LL * 365 * 24 * 3600);
   *invites.Add() = MakeInvite("good2345", kStartUnix + 600);
+  // A maker whose clock runs hours ahead, with the longest TTL.
+  *invites.Add() = MakeInvite("ahead234", kStartUnix + kMaxInviteTtl.count() + 6 * 3600);
   EXPECT_TRUE(book_.Merge(invites));
   google::protobuf::RepeatedPtrField<v1::Invite> kept = book_.Snapshot();
-  ASSERT_EQ(kept.size(), 1);
-  EXPECT_EQ(kept[0].id(), "good2345");
+  ASSERT_EQ(kept.size(), 2);
+  EXPECT_EQ(kept[0].id(), "ahead234");
+  EXPECT_EQ(kept[1].id(), "good2345");
 }
 
 TEST_F(InviteBookTest, MergeKeepsAtMostMaxInvitesDroppingThoseExpiringFirst) {

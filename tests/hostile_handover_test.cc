@@ -274,8 +274,12 @@ TEST_F(HostileHandOver, ADaemonRestartedWithAPoisonedEpochFileRecovers) {
                               "'") != std::string::npos;
       },
       kConverge));
-  EXPECT_THAT(other.Log(), HasSubstr("epoch file " + EpochFile(other).string() +
-                                     " holds '-1\\x0a'"));
+  // Each daemon reads its file as it starts, in its own time: the other
+  // may still be starting when a's line is there.
+  const std::string other_line = "epoch file " + EpochFile(other).string() + " holds '-1\\x0a'";
+  EXPECT_TRUE(Eventually([&] { return other.Log().find(other_line) != std::string::npos; },
+                         kConverge))
+      << other.Log();
   // a is preferred: tally moves back to it, under the next epoch.
   ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
   ASSERT_TRUE(Eventually([&] { return OwnersAgree({{"node-a", 3}}); }, kMove));

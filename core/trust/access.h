@@ -5,7 +5,7 @@
 //   ---------------------  -------------------------------------------------
 //   local (Unix socket)    everything an operator may
 //   operator certificate   status, peers, services, explain, plugins,
-//                          invoke, create-invite, remove
+//                          invoke, create-invite, remove, rotate-ca
 //   node certificate       share-identity-list and hand-over (as itself
 //                          only: the server compares the sender the message
 //                          names with the certificate's), a forwarded
@@ -15,8 +15,9 @@
 //   no certificate         join (the invitation's secret is the proof)
 //   plaintext (dev only)   everything
 //
-// So a node's certificate, stolen from a Pi, cannot open an invitation or
-// remove a member, and an operator's cannot forge gossip or a hand-over.
+// So a node's certificate, stolen from a Pi, cannot open an invitation,
+// remove a member or change the CA, and an operator's cannot forge gossip
+// or a hand-over.
 #pragma once
 
 #include <optional>
@@ -53,6 +54,7 @@ enum class Rpc {
   kJoin,
   kCreateInvite,
   kRemove,
+  kRotateCa,
 };
 std::string_view RpcName(Rpc rpc);
 

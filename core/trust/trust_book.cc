@@ -316,6 +316,10 @@ bool TrustBook::MergeRevocationsLocked(const v1::SignedRevocationList& signed_li
   absl::StatusOr<Revocations> theirs =
       Revocations::FromSigned(signed_list, *roots_, credentials_->self.cluster);
   if (!theirs.ok()) {
+    // Once per list: a removed node is sent the list at every refusal,
+    // signed by a CA it may no longer know (a change of CA).
+    if (refused_list_ == signed_list.body()) return false;
+    refused_list_ = signed_list.body();
     spdlog::warn("ignoring a revocation list from {}: {}", from, StatusMessage(theirs.status()));
     return false;
   }

@@ -172,8 +172,9 @@ class TrustBook {
   uint64_t root_number_ ABSL_GUARDED_BY(mu_) = 0;
   bool rotating_ ABSL_GUARDED_BY(mu_) = false;
   std::string cross_pem_ ABSL_GUARDED_BY(mu_);
-  // A refused change is logged once, not at every exchange.
+  // A refused change or list is logged once, not at every exchange.
   std::string refused_change_ ABSL_GUARDED_BY(mu_);
+  std::string refused_list_ ABSL_GUARDED_BY(mu_);
 
   Revocations revocations_ ABSL_GUARDED_BY(mu_);
   InviteBook invites_ ABSL_GUARDED_BY(mu_);

@@ -3,6 +3,7 @@
 // certificate, another CA's, a removed node's, a node's certificate used
 // for an operator's call, a fake member during join), and enrolled the
 // way people do it (domianctl cluster init, invite, join, node remove).
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/common/files.h"
 #include "core/rpc/transport_security.h"
 #include "core/trust/credentials.h"
 #include "core/trust/join_code.h"
@@ -108,6 +110,28 @@ std::shared_ptr<grpc::ChannelCredentials> AcceptAnyNode(const trust::Credentials
 std::shared_ptr<grpc::ChannelCredentials> PresentTo(trust::Credentials credentials) {
   credentials.roots_pem = TestCaCert();
   return AcceptAnyNode(credentials);
+}
+
+// The certificate the server at `address` presents on a fresh
+// connection, checked the way an operator of the old (test) CA checks it:
+// during a change of CA only the cross certificate the member presents
+// leads to that CA. Empty when the call fails.
+std::string PresentedCertificate(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto stub = v1::Domain::NewStub(
+      grpc::CreateCustomChannel(address, TestCredentials("test", "prober", "operator"), args));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + 5s);
+  v1::GetStatusResponse response;
+  if (!stub->GetStatus(&context, v1::GetStatusRequest(), &response).ok()) return "";
+  const auto pem = context.auth_context()->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  return pem.empty() ? "" : std::string(pem.front().data(), pem.front().size());
+}
+
+// True when `leaf_pem` is a certificate of the CA `ca_pem`.
+bool IsOf(const std::string& leaf_pem, const std::string& ca_pem) {
+  return !leaf_pem.empty() && (*trust::RootSet::Parse(ca_pem))->Verify(leaf_pem, "test").ok();
 }
 
 class SecurityTest : public ::testing::Test {
@@ -558,6 +582,187 @@ TEST_F(SecurityTest, CheckConfigSaysHowThePortIsGuarded) {
   checked = check(plaintext);
   EXPECT_EQ(checked.exit_code, 0) << checked.err;
   EXPECT_THAT(checked.out, HasSubstr("PLAINTEXT"));
+}
+
+TEST_F(SecurityTest, RotatingTheCaSwitchesEveryMemberWithoutARestartThenDropsTheOldCa) {
+  // How long members may take to switch, and a sleeping member to catch
+  // up (the bound is generous: a loaded 2-core machine).
+  constexpr auto kSwitch = 30s;
+  Daemon& a = Add({.id = "a"});
+  Daemon& b = Add({.id = "b", .seeds = {a.address()}});
+  Daemon& c = Add({.id = "c", .seeds = {a.address()}});
+  Daemon& d = Add({.id = "d", .seeds = {a.address()}});
+  Daemon& r = Add({.id = "r", .seeds = {a.address()}});
+  const std::vector<Daemon*> members = {&a, &b, &c, &d};
+  for (Daemon* daemon : daemons_) daemon->Start();
+  ASSERT_TRUE(AllSeeEachOtherAlive({&a, &b, &c, &d, &r}, kSettle));
+  std::map<std::string, int> pids;
+  for (Daemon* daemon : members) pids[daemon->id()] = daemon->Pid();
+
+  // r is removed before the change, and a code is made before it.
+  const trust::Credentials stolen = *trust::LoadCredentials(r.state_dir() / "tls");
+  const trust::Credentials b_before = *trust::LoadCredentials(b.state_dir() / "tls");
+  ASSERT_EQ(Local(a, {"node", "remove", "r"}).exit_code, 0);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return CallStatus(AcceptAnyNode(stolen), b.address()).error_code() ==
+               grpc::StatusCode::PERMISSION_DENIED;
+      },
+      kSettle));
+  const std::string old_code = Invite(a);
+
+  // d sleeps through the start (SIGSTOP): it cannot take the change.
+  d.Signal(SIGSTOP);
+  const CommandResult started = Local(a, {"cluster", "rotate-ca", "--json"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const nlohmann::json start = nlohmann::json::parse(started.out);
+  EXPECT_FALSE(start["finished"].get<bool>());
+  const std::string new_ca_pem =
+      *trust::SplitBundle(*ReadBoundedFile(a.state_dir() / "tls" / trust::kRootsFile, 65536))
+           .value()
+           .begin();
+  ASSERT_EQ(*trust::Fingerprint(new_ca_pem), start["ca_fingerprint"].get<std::string>());
+
+  // Every awake member presents a certificate of the new CA, without a
+  // restart; the old CA's operator keeps calling services all along.
+  // Each of `group` sees the others alive (r, removed, is dead to them).
+  const auto alive = [&](const std::vector<Daemon*>& group) {
+    return Eventually(
+        [&] {
+          for (Daemon* observer : group) {
+            for (Daemon* other : group) {
+              if (other != observer && PeerState(*observer, other->id()) != "alive") return false;
+            }
+          }
+          return true;
+        },
+        kSettle);
+  };
+  const auto switched = [&](const Daemon& daemon) {
+    return IsOf(PresentedCertificate(daemon.address()), new_ca_pem);
+  };
+  const auto begun = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const CommandResult call = CallService(b, "echo-c", "echo", R"({"x":1})");
+        EXPECT_EQ(call.exit_code, 0) << call.err;
+        return switched(a) && switched(b) && switched(c);
+      },
+      kSwitch));
+  std::cout << "members switched to the new CA "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - begun)
+                   .count()
+            << " ms after rotate-ca\n";
+  // The switched members keep their heartbeats going between them.
+  EXPECT_TRUE(alive({&a, &b, &c}));
+  const auto status = Ctl(c.address(), "status");
+  ASSERT_TRUE(status);
+  EXPECT_TRUE((*status)["security"]["rotating"].get<bool>());
+  EXPECT_EQ((*status)["security"]["roots"].size(), 2u);
+  EXPECT_EQ((*status)["security"]["certificate_ca"], start["ca_fingerprint"]);
+
+  // The finish is refused while d has not switched, naming it.
+  const CommandResult early = Local(a, {"cluster", "rotate-ca", "--finish"});
+  EXPECT_NE(early.exit_code, 0);
+  EXPECT_THAT(early.err, HasSubstr("do not present a certificate of the new CA yet: d ("));
+
+  // d wakes up with the old CA alone, and catches up over the cross
+  // certificate the others present.
+  d.Signal(SIGCONT);
+  ASSERT_TRUE(Eventually([&] { return switched(d); }, kSwitch)) << d.Log();
+  ASSERT_TRUE(alive(members));
+  const CommandResult finished = Local(a, {"cluster", "rotate-ca", "--finish", "--json"});
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_TRUE(nlohmann::json::parse(finished.out)["finished"].get<bool>());
+
+  // Every member drops the old CA: b's certificate from before the change
+  // (shown to a server it can check) is turned away at the TLS door while
+  // the member still answers, and the door says why; so is the old
+  // operator's.
+  trust::Credentials b_old = b_before;
+  b_old.roots_pem = new_ca_pem;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (Daemon* daemon : members) {
+          const grpc::Status refused = CallStatus(AcceptAnyNode(b_old), daemon->address());
+          if (refused.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
+          if (Local(*daemon, {"status"}).exit_code != 0) return false;
+        }
+        return true;
+      },
+      kSwitch));
+  // The door logs at most once per interval: knocking until its line says
+  // this refusal.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        CallStatus(AcceptAnyNode(b_old), a.address());
+        return a.Log().find("in the TLS handshake; the last: the certificate is not signed by") !=
+               std::string::npos;
+      },
+      kSwitch))
+      << a.Log();
+  const CommandResult old_operator = CallService(b, "echo-c", "echo");
+  EXPECT_NE(old_operator.exit_code, 0);
+
+  // The members still talk to each other (asked as a local operator: the
+  // old operator's certificate is refused now), and a new operator calls.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        for (Daemon* observer : members) {
+          for (Daemon* other : members) {
+            if (other == observer) continue;
+            const CommandResult peers = Local(*observer, {"peers", "--json"});
+            if (peers.exit_code != 0) return false;
+            for (const auto& peer : nlohmann::json::parse(peers.out)) {
+              if (peer["id"] == other->id() && peer["state"] != "alive") return false;
+            }
+          }
+        }
+        return true;
+      },
+      kSettle));
+  const std::string operator_code = Invite(a, {"--operator"});
+  const std::filesystem::path bob = dir_.path() / "bob";
+  const CommandResult joined = RunCommandWithInput(
+      DomianctlPath(), {"cluster", "join", "--operator", "bob", "--credentials", bob.string()},
+      operator_code + "\n", 60s);
+  ASSERT_EQ(joined.exit_code, 0) << joined.err;
+  const CommandResult call = RunCommand(DomianctlPath(),
+                                        {"--node", c.address(), "--credentials", bob.string(),
+                                         "call", "echo-c", "echo", "{}"},
+                                        60s);
+  EXPECT_EQ(call.exit_code, 0) << call.err;
+
+  // r stays removed: even a certificate of the new CA naming it is refused.
+  const trust::Credentials a_now = *trust::LoadCredentials(a.state_dir() / "tls");
+  trust::Credentials r_new = stolen;
+  r_new.roots_pem = new_ca_pem;
+  r_new.cert_pem = *trust::Issue(*a_now.authority, *trust::NewCsr(stolen.key_pem, stolen.self),
+                                 stolen.self);
+  r_new.authority.reset();
+  for (Daemon* daemon : members) {
+    const grpc::Status refused = CallStatus(AcceptAnyNode(r_new), daemon->address());
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED) << daemon->id();
+    EXPECT_THAT(refused.error_message(), HasSubstr("node r of cluster test was removed"));
+  }
+
+  // A code made before the change pins the old CA: refused by the joiner.
+  Daemon& e = Add({.id = "e", .enrolled = false});
+  const CommandResult stale = Join(e, old_code);
+  EXPECT_NE(stale.exit_code, 0);
+  EXPECT_THAT(stale.err, HasSubstr("not sending the code"));
+
+  // No member was restarted.
+  for (Daemon* daemon : members) EXPECT_EQ(daemon->Pid(), pids[daemon->id()]) << daemon->id();
+  const auto after = Ctl(a.address(), "status");
+  EXPECT_FALSE(after) << "the old operator's certificate is refused";
+  const CommandResult shown = Local(b, {"status", "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const nlohmann::json security = nlohmann::json::parse(shown.out)["security"];
+  EXPECT_FALSE(security["rotating"].get<bool>());
+  EXPECT_EQ(security["roots"].size(), 1u);
+  EXPECT_EQ(security["revoked"], 1);
 }
 
 }  // namespace

@@ -203,7 +203,12 @@ absl::StatusOr<nlohmann::json> ControlClient::Status() {
         {"ca_fingerprint", response.security().ca_fingerprint()},
         {"revocation_number", response.security().revocation_number()},
         {"revoked", response.security().revoked()},
-        {"open_invites", response.security().open_invites()}}},
+        {"open_invites", response.security().open_invites()},
+        {"roots", nlohmann::json(std::vector<std::string>(response.security().roots().begin(),
+                                                          response.security().roots().end()))},
+        {"rotating", response.security().rotating()},
+        {"certificate_ca", response.security().certificate_ca()},
+        {"root_change_number", response.security().root_change_number()}}},
   };
 }
 
@@ -360,6 +365,27 @@ absl::StatusOr<nlohmann::json> ControlClient::Call(const std::string& service,
                                " replied with something that is not JSON");
   }
   return nlohmann::json::parse(response.reply_json());
+}
+
+absl::StatusOr<nlohmann::json> ControlClient::RotateCa(bool finish, bool force) {
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::RotateCaRequest request;
+  request.set_finish(finish);
+  request.set_force(force);
+  v1::RotateCaResponse response;
+  const grpc::Status status = impl_->stub->RotateCa(&context, request, &response);
+  if (!status.ok()) return impl_->Error(status);
+  nlohmann::json members = nlohmann::json::array();
+  for (const v1::MemberCa& member : response.members()) {
+    members.push_back({{"node", member.node()},
+                       {"ca_fingerprint", member.ca_fingerprint()},
+                       {"error", member.error()}});
+  }
+  return nlohmann::json{{"number", response.number()},
+                        {"ca_fingerprint", response.ca_fingerprint()},
+                        {"finished", response.finished()},
+                        {"members", members}};
 }
 
 }  // namespace domian::cli

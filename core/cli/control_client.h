@@ -51,7 +51,9 @@ class ControlClient {
 
   // {"id", "cluster", "version", "address", "incarnation", "lonely",
   //  "uptime_s", "traits", "services", "traffic": {lists_sent, lists_received,
-  //  bytes_sent, bytes_received}}
+  //  bytes_sent, bytes_received}, "discovery": {...}, "security":
+  //  {transport, ca_fingerprint, revocation_number, revoked, open_invites,
+  //  roots, rotating, certificate_ca, root_change_number}}
   absl::StatusOr<nlohmann::json> Status();
   // [{"id", "address", "state", "version", "services", "left", ...}]
   absl::StatusOr<nlohmann::json> Peers();
@@ -77,6 +79,10 @@ class ControlClient {
   absl::StatusOr<nlohmann::json> Invite(const std::string& role, uint32_t ttl_seconds);
   // {"revocation_number"}: shuts a node or operator out cluster-wide.
   absl::StatusOr<nlohmann::json> Remove(const std::string& role, const std::string& name);
+  // {"number", "ca_fingerprint", "finished", "members": [{"node",
+  //  "ca_fingerprint", "error"}]}: starts a change of the cluster's CA, or
+  // finishes it (`finish`; `force`: even when members did not switch).
+  absl::StatusOr<nlohmann::json> RotateCa(bool finish, bool force);
 
  private:
   struct Impl;

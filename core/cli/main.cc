@@ -12,6 +12,7 @@
 //   domianctl cluster join [--config FILE] [--via HOST:PORT]
 //   domianctl cluster join --operator NAME [--via HOST:PORT]
 //   domianctl node remove ID | operator remove NAME
+//   domianctl cluster rotate-ca [--finish [--force]]
 //
 // Without --node, domianctl asks the daemon on this machine over its
 // control socket (root and group domian may). With --node HOST:PORT it
@@ -73,7 +74,17 @@ constexpr char kUsage[] =
     "  cluster join --operator NAME [--via HOST:PORT]\n"
     "                              get an operator certificate for this user\n"
     "  node remove ID              shut a node out of the cluster, everywhere\n"
-    "  operator remove NAME        shut an operator out\n";
+    "  operator remove NAME        shut an operator out\n"
+    "  cluster rotate-ca           start changing the cluster's CA: every member trusts\n"
+    "                              the old and the new one and switches to a certificate\n"
+    "                              of the new one, without a restart\n"
+    "  cluster rotate-ca --finish [--force]\n"
+    "                              stop trusting the old CA, once every member switched\n"
+    "                              (--force: even if some did not; they must join again)\n";
+
+// Finishing a change of CA asks every member first (each within
+// rpc::kMemberCaDeadline, 5 s), plus room.
+constexpr int kDefaultRotateTimeoutMs = 15000;
 
 // A service call may wait on a device (a Hue bridge's link button: ~30 s);
 // the node forwards it for up to 45 s (rpc::kForwardDeadline), plus room.
@@ -123,6 +134,14 @@ void PrintStatus(const nlohmann::json& status) {
     fmt::print("security:  mutual TLS, CA {}, {} removed, {} open invitation(s)\n",
                Shown(security, "ca_fingerprint"), security["revoked"].get<uint64_t>(),
                security["open_invites"].get<uint64_t>());
+    if (security.value("rotating", false)) {
+      fmt::print("           changing CA: trusts {} (new) and {} (old); this node's "
+                 "certificate is of {}. Finish with `domianctl cluster rotate-ca --finish`\n",
+                 Printable(JoinNames(security["roots"]).substr(0, 64)),
+                 Printable(security["roots"].size() > 1 ? security["roots"][1].get<std::string>()
+                                                        : std::string("-")),
+                 Shown(security, "certificate_ca"));
+    }
   } else {
     fmt::print("security:  PLAINTEXT (security.plaintext: anyone on the network can call every "
                "service; for development only)\n");
@@ -241,6 +260,22 @@ void PrintInvite(const nlohmann::json& invite) {
 void PrintRemoved(const nlohmann::json& removed) {
   fmt::print("removed; revocation list {} spreads to every member within seconds\n",
              removed["revocation_number"].get<uint64_t>());
+}
+
+void PrintRotated(const nlohmann::json& rotated) {
+  if (rotated["finished"].get<bool>()) {
+    fmt::print("change of CA {} finished: CA {} alone is trusted; it reaches every member "
+               "within seconds\n",
+               rotated["number"].get<uint64_t>(), Shown(rotated, "ca_fingerprint"));
+    return;
+  }
+  fmt::print("change of CA {} started: new CA {}. Every member trusts it beside the old one and "
+             "switches to a certificate of it within seconds, without a restart.\n"
+             "next: `domianctl cluster rotate-ca --finish` once `domianctl status` on the "
+             "members shows their certificate is of the new CA. Operators: get a new "
+             "certificate (`cluster invite --operator`, then `cluster join --operator`) before "
+             "the finish.\n",
+             rotated["number"].get<uint64_t>(), Shown(rotated, "ca_fingerprint"));
 }
 
 void PrintReply(const nlohmann::json& reply) {
@@ -387,6 +422,8 @@ int main(int argc, char** argv) {
       ("ttl", po::value<std::string>()->default_value("1h"), "how long an invitation lasts (1m to 7d)")
       ("operator", po::value<std::string>()->implicit_value(""), "invite: an operator; join: as operator NAME")
       ("via", po::value<std::vector<std::string>>(), "join: a member to ask first (host:port)")
+      ("finish", "rotate-ca: stop trusting the old CA")
+      ("force", "rotate-ca --finish: even when members did not switch")
       ("help,h", "print this help");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::vector<std::string>>(), "command and arguments");
@@ -420,6 +457,10 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (command == "call" && args["timeout"].defaulted()) timeout_ms = kDefaultCallTimeoutMs;
+  if (command == "cluster" && words.size() > 1 && words[1] == "rotate-ca" &&
+      args["timeout"].defaulted()) {
+    timeout_ms = kDefaultRotateTimeoutMs;
+  }
   size_t min_words = 1;  // the command included
   size_t max_words = 1;
   if (command == "cluster") {
@@ -472,6 +513,13 @@ int main(int argc, char** argv) {
     result = client.Invite(args.count("operator") != 0 ? "operator" : "node",
                            static_cast<uint32_t>(std::min<int64_t>(seconds, UINT32_MAX)));
     print = PrintInvite;
+  } else if (command == "cluster" && words[1] == "rotate-ca") {
+    if (args.count("force") != 0 && args.count("finish") == 0) {
+      std::cerr << "domianctl: --force goes with --finish\n";
+      return kExitUsage;
+    }
+    result = client.RotateCa(args.count("finish") != 0, args.count("force") != 0);
+    print = PrintRotated;
   } else if (command == "cluster") {
     std::cerr << "domianctl: unknown cluster command '" << Printable(words[1]) << "'\n\n" << kUsage;
     return kExitUsage;

@@ -188,7 +188,10 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       state_(std::move(stored.state)),
       initial_self_(std::move(stored.self)),
       incarnation_(stored.incarnation),
-      trust_(std::move(stored.credentials), CredentialsFolder(config_), clock_, WallClockSeconds),
+      // When the cluster drops a CA, connections made with a certificate
+      // of it are refused: every channel is made again (the next call).
+      trust_(std::move(stored.credentials), CredentialsFolder(config_), clock_, WallClockSeconds,
+             [this] { channels_.RenewAll(); }),
       client_credentials_(rpc::NodeClientCredentials(trust_)),
       loop_(builder_.AddCompletionQueue()),
       channels_(client_credentials_),
@@ -238,7 +241,8 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                          [this] {
                            return discovery_ ? discovery_->Status() : discovery::DiscoveryStatus{};
                          },
-                     .advertise_mode = config_.advertise_mode}),
+                     .advertise_mode = config_.advertise_mode,
+                     .client_credentials = client_credentials_}),
       discovered_(membership_) {}
 
 Node::~Node() { Stop(); }

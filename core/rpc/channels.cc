@@ -3,6 +3,12 @@
 #include "core/membership/wire_limits.h"
 
 namespace domian::rpc {
+namespace {
+
+// Not read by gRPC: it only makes channels of different renewals differ.
+constexpr char kRenewalArg[] = "domian.renewal";
+
+}  // namespace
 
 grpc::ChannelArguments DomainChannelArguments() {
   grpc::ChannelArguments args;
@@ -26,6 +32,7 @@ std::shared_ptr<v1::Domain::Stub> Channels::Stub(const std::string& address, Pur
     // A subchannel pool of its own: gRPC would otherwise share one
     // connection between both channels to the same address.
     if (purpose == Purpose::kServiceCalls) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt(kRenewalArg, generation_);
     entry.channel = grpc::CreateCustomChannel(address, credentials_, args);
     entry.stub = v1::Domain::NewStub(entry.channel);
   }
@@ -41,6 +48,20 @@ void Channels::Forget(const std::string& address) {
     if (state == GRPC_CHANNEL_CONNECTING || state == GRPC_CHANNEL_READY) continue;
     stubs_.erase(found);
   }
+}
+
+void Channels::Renew(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  ++generation_;
+  for (const Purpose purpose : {Purpose::kMembership, Purpose::kServiceCalls}) {
+    stubs_.erase({address, purpose});
+  }
+}
+
+void Channels::RenewAll() {
+  absl::MutexLock lock(&mu_);
+  ++generation_;
+  stubs_.clear();
 }
 
 }  // namespace domian::rpc

@@ -65,6 +65,14 @@ class Channels {
   // 2841 channels in 10 s and never converged).
   void Forget(const std::string& address);
 
+  // Drops the channels to `address` (or to every address), connected or
+  // not, so that the next call makes a new connection: one made before
+  // this node changed its certificate still shows the old one, which a
+  // peer that no longer trusts the old CA refuses (trust/rotation.h).
+  // Calls in flight keep theirs.
+  void Renew(const std::string& address);
+  void RenewAll();
+
  private:
   struct Entry {
     std::shared_ptr<grpc::Channel> channel;
@@ -73,6 +81,9 @@ class Channels {
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Mutex mu_;
   std::map<std::pair<std::string, Purpose>, Entry> stubs_ ABSL_GUARDED_BY(mu_);
+  // Counts renewals; a channel argument, so that a renewed channel does
+  // not share gRPC's pooled connection with the one it replaces.
+  int generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace domian::rpc

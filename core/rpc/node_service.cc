@@ -115,6 +115,12 @@ std::function<void(absl::Status)> AsGrpc(NodeService::Done done) {
 
 NodeService::NodeService(Parts parts) : parts_(std::move(parts)), started_(parts_.clock.Now()) {}
 
+NodeService::~NodeService() {
+  absl::MutexLock lock(&asking_mu_);
+  asking_mu_.Await(absl::Condition(
+      +[](int* asking) { return *asking == 0; }, &asking_));
+}
+
 void NodeService::Serve(EventLoop& loop) {
   using v1::Domain;
   using trust::Rpc;
@@ -153,6 +159,9 @@ void NodeService::Serve(EventLoop& loop) {
   UnaryCall<v1::RemoveRequest, v1::RemoveResponse>::Arm(
       loop, service_, *this, book, Rpc::kRemove, &Domain::AsyncService::RequestRemove,
       &NodeService::Remove);
+  UnaryCall<v1::RotateCaRequest, v1::RotateCaResponse>::Arm(
+      loop, service_, *this, book, Rpc::kRotateCa, &Domain::AsyncService::RequestRotateCa,
+      &NodeService::RotateCa);
 }
 
 grpc::Status NodeService::ShareIdentityList(const Caller& caller,
@@ -209,6 +218,10 @@ grpc::Status NodeService::GetStatus(const Caller& /*caller*/, const v1::GetStatu
   security->set_revocation_number(trusted.revocation_number);
   security->set_revoked(static_cast<uint32_t>(trusted.revoked));
   security->set_open_invites(static_cast<uint32_t>(trusted.open_invites));
+  for (const std::string& root : trusted.roots) security->add_roots(root);
+  security->set_rotating(trusted.rotating);
+  security->set_certificate_ca(trusted.certificate_ca);
+  security->set_root_change_number(trusted.root_change_number);
   return grpc::Status::OK;
 }
 
@@ -373,6 +386,93 @@ grpc::Status NodeService::Remove(const Caller& caller, const v1::RemoveRequest& 
   spdlog::warn("{} removed {} {}", caller.Describe(), request.role(), request.name());
   response.set_number(*number);
   return grpc::Status::OK;
+}
+
+void NodeService::RotateCa(const Caller& caller, const routing::CallInfo& /*call*/,
+                           const v1::RotateCaRequest& request, v1::RotateCaResponse* response,
+                           Done done) {
+  trust::TrustBook& book = parts_.trust;
+  if (!request.finish()) {
+    absl::StatusOr<trust::RotationStep> started = book.StartRotation();
+    if (!started.ok()) {
+      done(ToGrpc(started.status()));
+      return;
+    }
+    spdlog::warn("{} started change of CA {} (to CA {})", caller.Describe(), started->number,
+                 started->ca_fingerprint);
+    response->set_number(started->number);
+    response->set_ca_fingerprint(started->ca_fingerprint);
+    response->set_finished(false);
+    done(grpc::Status::OK);
+    return;
+  }
+  if (!book.secure() || !parts_.client_credentials) {
+    done({grpc::StatusCode::FAILED_PRECONDITION, "a plaintext node has no CA to change"});
+    return;
+  }
+  // Every member the node knows and did not remove, alive or not: one
+  // that is down would find itself shut out when it comes back.
+  std::vector<MemberToAsk> members;
+  const std::string cluster = book.credentials()->self.cluster;
+  for (const membership::PeerView& peer : parts_.membership.Peers()) {
+    if (book.IsRevoked({cluster, trust::Role::kNode, peer.identity.id})) continue;
+    members.push_back({peer.identity.id, peer.identity.address});
+  }
+  {
+    absl::MutexLock lock(&asking_mu_);
+    ++asking_;
+  }
+  AskMemberCas(std::move(members), parts_.client_credentials, book,
+               [this, caller, force = request.force(), response,
+                done = std::move(done)](std::vector<MemberCa> reports) {
+                 FinishRotation(caller, force, reports, response, done);
+                 absl::MutexLock lock(&asking_mu_);
+                 --asking_;
+               });
+}
+
+void NodeService::FinishRotation(const Caller& caller, bool force,
+                                 const std::vector<MemberCa>& members,
+                                 v1::RotateCaResponse* response, const Done& done) {
+  trust::TrustBook& book = parts_.trust;
+  const trust::TrustStatus status = book.Status();
+  if (!status.rotating) {
+    done({grpc::StatusCode::FAILED_PRECONDITION,
+          "no change of CA is under way: start one with `domianctl cluster rotate-ca`"});
+    return;
+  }
+  std::string pending;
+  for (const MemberCa& member : members) {
+    v1::MemberCa* shown = response->add_members();
+    shown->set_node(member.id);
+    shown->set_ca_fingerprint(member.ca_fingerprint);
+    shown->set_error(member.error);
+    if (member.ca_fingerprint == status.ca_fingerprint) continue;
+    pending += pending.empty() ? "" : ", ";
+    pending += member.id + (member.ca_fingerprint.empty()
+                                ? " (cannot be asked: " + member.error.substr(0, 200) + ")"
+                                : " (presents the old CA)");
+  }
+  if (!pending.empty() && !force) {
+    done({grpc::StatusCode::FAILED_PRECONDITION,
+          "not finishing the change of CA: these members do not present a certificate of the "
+          "new CA yet: " + pending +
+              ". A member takes the change within seconds of hearing of it: try again soon. "
+              "--force finishes anyway, and they must then join again"});
+    return;
+  }
+  absl::StatusOr<trust::RotationStep> finished = book.FinishRotation();
+  if (!finished.ok()) {
+    done(ToGrpc(finished.status()));
+    return;
+  }
+  spdlog::warn("{} finished change of CA {} (CA {} alone){}", caller.Describe(),
+               finished->number, finished->ca_fingerprint,
+               pending.empty() ? "" : ", forced past members that did not switch: " + pending);
+  response->set_number(finished->number);
+  response->set_ca_fingerprint(finished->ca_fingerprint);
+  response->set_finished(true);
+  done(grpc::Status::OK);
 }
 
 }  // namespace domian::rpc

@@ -10,7 +10,9 @@
 //                                                lane, reading Placement
 //   HandOver                                  -> Placement, in the
 //                                                router's hand-overs lane
-//   Join, CreateInvite, Remove                -> TrustBook
+//   Join, CreateInvite, Remove, RotateCa      -> TrustBook (RotateCa's
+//                                                finish asks every member
+//                                                first, member_cas.h)
 //
 // Before any handler runs, the caller is identified (the control socket,
 // or the TLS client certificate checked by the TrustBook) and the call is
@@ -32,6 +34,7 @@
 #include "core/placement/placement.h"
 #include "core/routing/service_router.h"
 #include "core/rpc/event_loop.h"
+#include "core/rpc/member_cas.h"
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
 #include "core/trust/access.h"
@@ -54,10 +57,15 @@ class NodeService {
     // Discovery's state for GetStatus; unset when discovery is off.
     std::function<discovery::DiscoveryStatus()> discovery_status;
     config::AdvertiseMode advertise_mode = config::AdvertiseMode::kAlways;
+    // The node's own client credentials: RotateCa asks members with them.
+    std::shared_ptr<grpc::ChannelCredentials> client_credentials;
   };
   using Done = std::function<void(grpc::Status)>;
 
   explicit NodeService(Parts parts);
+  // Waits for members still being asked for RotateCa (at most
+  // kMemberCaDeadline): their answers come back to this object.
+  ~NodeService();
 
   // For grpc::ServerBuilder::RegisterService.
   grpc::Service* service() { return &service_; }
@@ -90,14 +98,22 @@ class NodeService {
                const v1::ExplainRequest& request, v1::ExplainResponse* response, Done done);
   void HandOver(const Caller& caller, const routing::CallInfo& call,
                 const v1::HandOverRequest& request, v1::HandOverResponse* response, Done done);
+  void RotateCa(const Caller& caller, const routing::CallInfo& call,
+                const v1::RotateCaRequest& request, v1::RotateCaResponse* response, Done done);
 
  private:
   // The addresses a join code lists: this node's, then live peers'.
   std::vector<std::string> MemberAddresses() const;
 
+  // RotateCa --finish, once every member was asked.
+  void FinishRotation(const Caller& caller, bool force, const std::vector<MemberCa>& members,
+                      v1::RotateCaResponse* response, const Done& done);
+
   v1::Domain::AsyncService service_;
   Parts parts_;
   MonoTime started_;
+  absl::Mutex asking_mu_;
+  int asking_ ABSL_GUARDED_BY(asking_mu_) = 0;  // RotateCa finishes asking members
 };
 
 }  // namespace domian::rpc

@@ -14,9 +14,10 @@ namespace {
 // been handed on; deletes itself on the loop thread.
 class ShareCall final : public EventLoop::Tag {
  public:
-  ShareCall(std::shared_ptr<v1::Domain::Stub> stub, TrafficCounters& traffic,
+  ShareCall(std::shared_ptr<v1::Domain::Stub> stub, Channels& channels, TrafficCounters& traffic,
             trust::TrustBook& trust, std::string address, membership::PeerTransport::Done done)
       : stub_(std::move(stub)),
+        channels_(channels),
         traffic_(traffic),
         trust_(trust),
         address_(std::move(address)),
@@ -36,6 +37,12 @@ class ShareCall final : public EventLoop::Tag {
   void Proceed(bool /*ok: always true for a unary Finish*/) override {
     if (!status_.ok()) {
       if (status_.error_code() == grpc::StatusCode::PERMISSION_DENIED) TakeRevocations();
+      // The peer no longer takes the certificate this connection showed
+      // when it was made (the old CA, after a change of CA): the next
+      // heartbeat makes a new one, with the certificate this node has now.
+      if (status_.error_code() == grpc::StatusCode::UNAUTHENTICATED && trust_.secure()) {
+        channels_.Renew(address_);
+      }
       done_(FromGrpc(status_));
     } else if (absl::Status own = CheckResponder(); !own.ok()) {
       done_(own);
@@ -79,6 +86,7 @@ class ShareCall final : public EventLoop::Tag {
   }
 
   std::shared_ptr<v1::Domain::Stub> stub_;
+  Channels& channels_;
   TrafficCounters& traffic_;
   trust::TrustBook& trust_;
   const std::string address_;
@@ -94,7 +102,8 @@ class ShareCall final : public EventLoop::Tag {
 
 void PeerClient::ShareIdentityList(const std::string& address, IdentityListMessage message,
                                    Millis deadline, Done done) {
-  auto* call = new ShareCall(channels_.Stub(address, Channels::Purpose::kMembership), traffic_,
+  auto* call = new ShareCall(channels_.Stub(address, Channels::Purpose::kMembership), channels_,
+                             traffic_,
                              trust_, address, std::move(done));
   call->Start(message, deadline, loop_.queue());
 }

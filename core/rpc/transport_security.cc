@@ -6,13 +6,16 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <mutex>
 #include <optional>
 
 namespace domian::rpc {
 namespace {
 
+using grpc::experimental::CertificateProviderInterface;
 using grpc::experimental::ExternalCertificateVerifier;
+using grpc::experimental::FileWatcherCertificateProvider;
 using grpc::experimental::IdentityKeyCertPair;
 using grpc::experimental::StaticDataCertificateProvider;
 using grpc::experimental::TlsCustomVerificationCheckRequest;
@@ -136,7 +139,9 @@ class PinnedVerifier final : public ExternalCertificateVerifier {
       }
       absl::StatusOr<std::shared_ptr<const trust::RootSet>> roots =
           trust::RootSet::Parse(certificate);
-      if (!roots.ok()) return roots.status();
+      // The pinned CA certified by the CA it replaces (a member during a
+      // change of CA, trust/rotation.h): the self-signed one follows.
+      if (!roots.ok()) continue;
       // An operator joining from a laptop has no node.yaml to name the
       // cluster: the pinned CA's is the one.
       absl::StatusOr<trust::PeerCertificate> server =
@@ -170,6 +175,43 @@ const std::string& UnusedRoots() {
   return roots;
 }
 
+// How often gRPC reads a node's credential files again. A change of CA
+// reaches every member within a few heartbeats; this adds at most that
+// much before new connections carry the new certificate, for three small
+// reads per provider (two per node: server and client) per interval.
+constexpr unsigned kCertificateRefreshSeconds = 2;
+
+// What a holder presents, and the roots it checks servers with.
+//
+// A node (credentials its TrustBook keeps in a folder): gRPC 1.51's
+// FileWatcherCertificateProvider on the folder's files (trust/
+// credentials.h), which it reads again every kCertificateRefreshSeconds;
+// new handshakes then use what changed, so a change of CA (trust/
+// rotation.h) needs no restart. gRPC 1.51 has no public provider that
+// takes new certificates from memory. The files are renamed into place
+// whole, and the key stays the same across a change, so a read never
+// pairs a key with another key's certificate. The node presents chain.pem:
+// its certificate followed by its CA (and, during a change, the new CA
+// certified by the old one).
+//
+// Anyone else (domianctl, credentials made in memory): the certificate as
+// given, followed by the first root when `with_ca`.
+std::shared_ptr<CertificateProviderInterface> PresentedCertificates(
+    const trust::Credentials& credentials, bool with_ca) {
+  std::error_code error;
+  if (!credentials.folder.empty() &&
+      std::filesystem::exists(credentials.folder / trust::kChainFile, error)) {
+    return std::make_shared<FileWatcherCertificateProvider>(
+        (credentials.folder / trust::kKeyFile).string(),
+        (credentials.folder / trust::kChainFile).string(),
+        (credentials.folder / trust::kRootsFile).string(), kCertificateRefreshSeconds);
+  }
+  std::string chain = credentials.cert_pem;
+  if (with_ca) chain += "\n" + trust::SplitBundle(credentials.roots_pem)->front();
+  return std::make_shared<StaticDataCertificateProvider>(
+      credentials.roots_pem, std::vector<IdentityKeyCertPair>{{credentials.key_pem, chain}});
+}
+
 }  // namespace
 
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(trust::TrustBook& book) {
@@ -184,11 +226,7 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credenti
   const trust::Credentials* credentials = &given;
   // The CA follows the node's certificate: a joiner checks it against the
   // join code's pin before it trusts this server with the code.
-  const std::string first_root = trust::SplitBundle(credentials->roots_pem)->front();
-  auto provider = std::make_shared<StaticDataCertificateProvider>(
-      credentials->roots_pem,
-      std::vector<IdentityKeyCertPair>{
-          {credentials->key_pem, credentials->cert_pem + "\n" + first_root}});
+  auto provider = PresentedCertificates(*credentials, /*with_ca=*/true);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   // Not to verify with (the door does, and NodeService per call): gRPC
@@ -205,9 +243,7 @@ std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const trust::Credenti
 
 std::shared_ptr<grpc::ChannelCredentials> ClientCredentials(const trust::Credentials& credentials,
                                                             ServerCheck check) {
-  auto provider = std::make_shared<StaticDataCertificateProvider>(
-      credentials.roots_pem,
-      std::vector<IdentityKeyCertPair>{{credentials.key_pem, credentials.cert_pem}});
+  auto provider = PresentedCertificates(credentials, /*with_ca=*/false);
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_certificate_provider(provider);
   options.watch_root_certs();

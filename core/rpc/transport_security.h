@@ -17,6 +17,9 @@
 //    addresses play no part (DHCP and mDNS names change).
 //  - Validity dates play no part either: certificates are valid from 2000
 //    to 9999 (trust/pki.h), since a Pi boots with a wrong clock.
+//  - A node's certificate, chain and roots come from its credential files
+//    and are read again when they change (a change of CA, trust/
+//    rotation.h): new connections use them without a restart.
 #pragma once
 
 #include <chrono>

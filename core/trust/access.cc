@@ -70,6 +70,8 @@ std::string_view RpcName(Rpc rpc) {
       return "CreateInvite";
     case Rpc::kRemove:
       return "Remove";
+    case Rpc::kRotateCa:
+      return "RotateCa";
   }
   return "?";
 }

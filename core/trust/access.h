@@ -5,7 +5,7 @@
 //   ---------------------  -------------------------------------------------
 //   local (Unix socket)    everything an operator may
 //   operator certificate   status, peers, services, explain, plugins,
-//                          invoke, create-invite, remove
+//                          invoke, create-invite, remove, rotate-ca
 //   node certificate       share-identity-list and hand-over (as itself
 //                          only: the server compares the sender the message
 //                          names with the certificate's), a forwarded
@@ -18,8 +18,9 @@
 //   no certificate         nothing: the TLS door requires one
 //   plaintext (dev only)   everything
 //
-// So a node's certificate, stolen from a Pi, cannot open an invitation or
-// remove a member, and an operator's cannot forge gossip or a hand-over.
+// So a node's certificate, stolen from a Pi, cannot open an invitation,
+// remove a member or change the CA, and an operator's cannot forge gossip
+// or a hand-over.
 #pragma once
 
 #include <optional>
@@ -60,6 +61,7 @@ enum class Rpc {
   kJoin,
   kCreateInvite,
   kRemove,
+  kRotateCa,
 };
 std::string_view RpcName(Rpc rpc);
 

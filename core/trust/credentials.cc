@@ -92,13 +92,21 @@ absl::StatusOr<Credentials> LoadCredentials(const fs::path& dir) {
 
   absl::StatusOr<std::string> authority_key = read(kAuthorityKeyFile);
   if (authority_key.ok()) {
-    const std::string first_root = SplitBundle(credentials.roots_pem)->front();
-    absl::StatusOr<bool> ours = KeyMatches(*authority_key, first_root);
-    if (!ours.ok() || !*ours) {
-      return refuse(kAuthorityKeyFile, "is not the key of the first CA in " +
-                                           (dir / kRootsFile).string());
+    // Any root: a node changing CAs (trust/rotation.h) writes the roots
+    // before the new key, and a power cut may fall between the two.
+    absl::StatusOr<std::vector<std::string>> root_pems = SplitBundle(credentials.roots_pem);
+    if (!root_pems.ok()) return refuse(kRootsFile, std::string(StatusMessage(root_pems.status())));
+    for (const std::string& root : *root_pems) {
+      absl::StatusOr<bool> ours = KeyMatches(*authority_key, root);
+      if (ours.ok() && *ours) {
+        credentials.authority = Authority{root, *authority_key};
+        break;
+      }
     }
-    credentials.authority = Authority{first_root, *std::move(authority_key)};
+    if (!credentials.authority) {
+      return refuse(kAuthorityKeyFile,
+                    "is not the key of a CA in " + (dir / kRootsFile).string());
+    }
   } else if (!absl::IsNotFound(authority_key.status())) {
     return refuse(kAuthorityKeyFile, std::string(StatusMessage(authority_key.status())));
   }

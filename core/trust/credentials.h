@@ -1,10 +1,15 @@
 // A holder's credentials on disk: a folder (mode 0700) of
 //
-//   ca.pem    the roots it trusts: the cluster's CA (two while it rotates)
-//   ca.key    the CA's key; nodes only, so that any member can admit a
-//             joiner while any one member is up (mode 0600)
+//   ca.pem    the roots it trusts: the cluster's CA (two while it rotates,
+//             the newer first)
+//   ca.key    the key of one of them, the newest a node has taken; nodes
+//             only, so that any member can admit a joiner while any one
+//             member is up (mode 0600)
 //   cert.pem  its certificate (0644), naming it in a URI SAN (pki.h)
 //   key.pem   its key (0600); it never leaves the machine
+//   chain.pem what a node presents: cert.pem and its CA (kept by the
+//             node's TrustBook, which rewrites it when the CA changes;
+//             gRPC reads it, ca.pem and key.pem again when they change)
 //
 // A node keeps them in <state_dir>/tls; an operator's domianctl in
 // $DOMIAN_CREDENTIALS or ~/.config/domian/credentials. A folder is
@@ -27,13 +32,18 @@ inline constexpr char kRootsFile[] = "ca.pem";
 inline constexpr char kAuthorityKeyFile[] = "ca.key";
 inline constexpr char kCertFile[] = "cert.pem";
 inline constexpr char kKeyFile[] = "key.pem";
+inline constexpr char kChainFile[] = "chain.pem";
 
 struct Credentials {
   Subject self;                     // what cert.pem names
   std::string roots_pem;
   std::string cert_pem;
   std::string key_pem;
-  std::optional<Authority> authority;  // the first root and ca.key, when held
+  std::optional<Authority> authority;  // ca.key and the root it is the key of, when held
+  // The folder a node's TrustBook keeps these credentials in, up to date
+  // (a change of CA rewrites them); empty for any others. The node's TLS
+  // reads its files there again when they change, without a restart.
+  std::filesystem::path folder;
 };
 
 // Reads and checks a folder: the files belong together (the key is the

@@ -220,6 +220,9 @@ absl::StatusOr<X509Ptr> SignCertificate(const CertificateSpec& spec, X509* issue
     extensions = {{NID_basic_constraints, "critical,CA:TRUE"},
                   {NID_key_usage, "critical,keyCertSign,cRLSign"},
                   {NID_subject_key_identifier, "hash"}};
+    // A CA certified by another (CrossCertify) names its issuer's key:
+    // both CAs of a cluster have the same name.
+    if (issuer != nullptr) extensions.push_back({NID_authority_key_identifier, "keyid:always"});
   } else {
     extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
                   {NID_key_usage, "critical,digitalSignature"},
@@ -458,6 +461,29 @@ absl::StatusOr<std::string> Issue(const Authority& authority, std::string_view c
   }
   CertificateSpec spec{
       .key = key, .common_name = subject.name, .ca = false, .uri = SubjectUri(subject)};
+  absl::StatusOr<X509Ptr> certificate = SignCertificate(spec, ca->certificate.get(), ca->key.get());
+  if (!certificate.ok()) return certificate.status();
+  return internal::CertificatePem(certificate->get());
+}
+
+absl::StatusOr<std::string> CrossCertify(const Authority& issuer, std::string_view ca_cert_pem) {
+  ErrorQueueGuard guard;
+  absl::StatusOr<ParsedAuthority> ca = ReadAuthority(issuer);
+  if (!ca.ok()) return ca.status();
+  absl::StatusOr<X509Ptr> subject = ReadBoundedCertificate(ca_cert_pem, "the CA to certify");
+  if (!subject.ok()) return subject.status();
+  if (X509_check_ca(subject->get()) != 1) {
+    return absl::InvalidArgumentError("the certificate to cross-certify is not a CA's");
+  }
+  // The same name as the certificate's own, so that a chain built by name
+  // finds either.
+  char common_name[kMaxCommonNameChars + 1] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(subject->get()), NID_commonName,
+                                common_name, sizeof common_name) <= 0) {
+    return absl::InvalidArgumentError("the CA to certify has no common name");
+  }
+  CertificateSpec spec{
+      .key = X509_get0_pubkey(subject->get()), .common_name = common_name, .ca = true};
   absl::StatusOr<X509Ptr> certificate = SignCertificate(spec, ca->certificate.get(), ca->key.get());
   if (!certificate.ok()) return certificate.status();
   return internal::CertificatePem(certificate->get());

@@ -82,6 +82,12 @@ absl::StatusOr<std::string> NewCsr(std::string_view key_pem, const Subject& subj
 absl::StatusOr<std::string> Issue(const Authority& authority, std::string_view csr_pem,
                                   const Subject& subject);
 
+// The CA `ca_cert_pem` (its subject and key, CA:TRUE) certified by
+// `issuer` instead of by itself: while a cluster changes its CA, a member
+// presents it after its certificate, so that whoever trusts only the
+// replaced CA (`issuer`) can still build a chain to it (trust/rotation.h).
+absl::StatusOr<std::string> CrossCertify(const Authority& issuer, std::string_view ca_cert_pem);
+
 // SHA-256 of the certificate's SubjectPublicKeyInfo (DER), lowercase hex
 // (64 characters), as kubeadm pins a CA. Of the first certificate in
 // `pem`.

@@ -134,6 +134,27 @@ absl::StatusOr<Revocations> Revocations::With(const Subject& subject, int64_t no
   return next;
 }
 
+absl::StatusOr<Revocations> Revocations::Resigned(const Authority& authority) const {
+  if (list_.number() == 0) return *this;
+  absl::StatusOr<bool> matches = KeyMatches(authority.key_pem, authority.cert_pem);
+  if (!matches.ok()) return matches.status();
+  if (!*matches) return absl::InvalidArgumentError("the CA key is not the CA certificate's key");
+  Revocations next;
+  next.list_ = list_;
+  next.list_.set_number(list_.number() + 1);
+  std::string body = Serialize(next.list_);
+  absl::StatusOr<std::string> signature = Sign(authority.key_pem, body);
+  if (!signature.ok()) return signature.status();
+  next.signed_.set_body(std::move(body));
+  next.signed_.set_signature(*std::move(signature));
+  return next;
+}
+
+bool Revocations::SignedBy(std::string_view ca_cert_pem) const {
+  if (list_.number() == 0) return true;
+  return VerifySignature(ca_cert_pem, signed_.body(), signed_.signature());
+}
+
 bool Revocations::IsRevoked(const Subject& subject) const {
   return std::any_of(list_.revoked().begin(), list_.revoked().end(),
                      [&](const v1::Revoked& entry) { return Names(entry, subject); });

@@ -35,6 +35,14 @@ class Revocations {
   absl::StatusOr<Revocations> With(const Subject& subject, int64_t now_unix,
                                    const Authority& authority) const;
 
+  // The same list numbered one higher and signed by `authority`: when
+  // the cluster's CA changes (trust/rotation.h), so that the list still
+  // checks out once the old CA is no longer trusted. The empty list stays
+  // as it is (nothing is signed).
+  absl::StatusOr<Revocations> Resigned(const Authority& authority) const;
+  // True when `ca_cert_pem`'s key signed this list (or it is empty).
+  bool SignedBy(std::string_view ca_cert_pem) const;
+
   bool IsRevoked(const Subject& subject) const;
   uint64_t number() const { return list_.number(); }
   size_t size() const { return static_cast<size_t>(list_.revoked_size()); }

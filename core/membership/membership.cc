@@ -130,14 +130,18 @@ bool Membership::Busy(const std::string& address) const {
 std::function<bool(const std::string& address)> Membership::BusyForPick() {
   // Called only while mu_ is held (by the table, or by RunOnce under it).
   // The room is asked for only when an address needs a connection: once a
-  // cluster is connected, a pick costs the transport nothing.
-  return [this, room = std::optional<size_t>()](const std::string& address) mutable
+  // cluster is connected, a pick costs the transport nothing. An address
+  // picked twice (a seed that is also a remembered peer) takes one place.
+  return [this, room = std::optional<size_t>(),
+          granted = std::set<std::string>()](const std::string& address) mutable
              ABSL_NO_THREAD_SAFETY_ANALYSIS {
                if (Busy(address)) return true;
+               if (granted.contains(address)) return false;
                if (!transport_.NeedsConnection(address)) return false;
                if (!room) room = transport_.ConnectionRoom();
                if (*room == 0) return true;
                --*room;
+               granted.insert(address);
                return false;
              };
 }

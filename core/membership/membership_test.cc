@@ -26,8 +26,8 @@ class InMemoryNetwork final : public PeerTransport {
   void ShareIdentityList(const std::string& address, IdentityListMessage message, Millis,
                          Done done) override {
     ++calls_;
-    connected_.insert(address);
     auto it = nodes_.find(address);
+    if (it != nodes_.end()) connected_.insert(address);
     if (it == nodes_.end()) {
       done(absl::UnavailableError("connection refused"));
       return;
@@ -291,6 +291,19 @@ TEST_F(MembershipTest, AnAddressWaitsForRoomToConnectWithoutCountingAsUnanswered
     EXPECT_EQ(node->Peers().size(), nodes_.size() - 1)
         << observer << " learned every peer, one new connection a pick";
   }
+}
+
+TEST_F(MembershipTest, AnAddressCalledTwiceInOnePickTakesOnePlaceForItsConnection) {
+  network_.room_ = 2;
+  // c's seed is gone and is also a peer it remembers: calling it twice
+  // must not use up the room that its other remembered peer needs. The
+  // gone one comes first in address order, as remembered peers are due.
+  std::string gone = "p1", live = "p2";
+  if (Address(live) < Address(gone)) std::swap(gone, live);
+  Add(live, {});
+  Add("c", {Address(gone)}, {{gone, Address(gone)}, {live, Address(live)}});
+  Rounds(10);
+  EXPECT_EQ(StateSeenBy("c", live), PeerState::kAlive);
 }
 
 TEST_F(MembershipTest, ForgottenPeersReleaseTheirChannel) {

@@ -96,9 +96,7 @@ void Membership::RunOnce() {
       if (!self_seeds_.contains(seed)) seeds.push_back(seed);
     }
     // Called by the table while mu_ is held.
-    auto busy = [this](const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return Busy(address);
-    };
+    const auto busy = BusyForPick();
     targets = table_.PickTargets(seeds, busy);
     ApplyDiscoveries();
     const MonoTime now = clock_.Now();
@@ -113,7 +111,7 @@ void Membership::RunOnce() {
     const bool lonely = table_.Lonely();
     for (HeartbeatTarget& target :
          remembered_.Due(now, [lonely](const std::string& /*id*/) { return !lonely; })) {
-      if (!Busy(target.address)) targets.push_back(std::move(target));
+      if (!busy(target.address)) targets.push_back(std::move(target));
     }
     for (HeartbeatTarget& target : table_.UrgentTargets(busy)) targets.push_back(std::move(target));
     remember = PeersToRemember();
@@ -129,12 +127,28 @@ bool Membership::Busy(const std::string& address) const {
   return it != in_flight_.end() && it->second > 0;
 }
 
+std::function<bool(const std::string& address)> Membership::BusyForPick() {
+  // Called only while mu_ is held (by the table, or by RunOnce under it).
+  // The room is asked for only when an address needs a connection: once a
+  // cluster is connected, a pick costs the transport nothing. An address
+  // picked twice (a seed that is also a remembered peer) takes one place.
+  return [this, room = std::optional<size_t>(),
+          granted = std::set<std::string>()](const std::string& address) mutable
+             ABSL_NO_THREAD_SAFETY_ANALYSIS {
+               if (Busy(address)) return true;
+               if (granted.contains(address)) return false;
+               if (!transport_.NeedsConnection(address)) return false;
+               if (!room) room = transport_.ConnectionRoom();
+               if (*room == 0) return true;
+               --*room;
+               granted.insert(address);
+               return false;
+             };
+}
+
 std::vector<HeartbeatTarget> Membership::UrgentTargetsLocked() {
   if (table_.leaving()) return {};
-  return table_.UrgentTargets(
-      [this](const std::string& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return Busy(address);
-      });
+  return table_.UrgentTargets(BusyForPick());
 }
 
 void Membership::SendUrgent() {

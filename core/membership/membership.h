@@ -7,7 +7,9 @@
 #include <absl/base/thread_annotations.h>
 #include <absl/synchronization/mutex.h>
 
+#include <cstddef>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -46,6 +48,13 @@ class PeerTransport {
   // reconnecting a channel in the background, about once a second for
   // every dead peer, while membership already decides when to try again.
   virtual void Forget(const std::string& address) = 0;
+  // A transport may open only a few connections at once (gRPC's does:
+  // over TLS each costs a handshake, see rpc/channels.h). How many more it
+  // may open now, and whether a call to `address` needs a new one. A
+  // target that needs one while there is no room is left for a later
+  // heartbeat, as a busy one is: not called, not counted as unanswered.
+  virtual size_t ConnectionRoom() { return std::numeric_limits<size_t>::max(); }
+  virtual bool NeedsConnection(const std::string& /*address*/) { return false; }
 };
 
 // Peers a node knew in an earlier life, so that a restart with no seed that
@@ -179,6 +188,11 @@ class Membership {
   std::vector<HeartbeatTarget> UrgentTargetsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether a call to `address` is out.
   bool Busy(const std::string& address) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Busy for one pick of targets (a tick, or the urgent calls after a
+  // merge): also true for an address that needs a new connection once the
+  // pick has taken the transport's room for them.
+  std::function<bool(const std::string& address)> BusyForPick()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What to remember, when it changed (RunOnce).
   std::optional<std::vector<HeartbeatTarget>> PeersToRemember()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -27,6 +27,7 @@ class InMemoryNetwork final : public PeerTransport {
                          Done done) override {
     ++calls_;
     auto it = nodes_.find(address);
+    if (it != nodes_.end()) connected_.insert(address);
     if (it == nodes_.end()) {
       done(absl::UnavailableError("connection refused"));
       return;
@@ -39,10 +40,21 @@ class InMemoryNetwork final : public PeerTransport {
     }
     done(Reply{std::move(reply), kSmallMessage});
   }
-  void Forget(const std::string& address) override { forgotten_.push_back(address); }
+  void Forget(const std::string& address) override {
+    forgotten_.push_back(address);
+    connected_.erase(address);
+  }
+  // With a room set, an address is connected by the first call to it, and
+  // a pick may connect that many at most (the gRPC transport's limit).
+  size_t ConnectionRoom() override { return room_.value_or(PeerTransport::ConnectionRoom()); }
+  bool NeedsConnection(const std::string& address) override {
+    return room_.has_value() && !connected_.contains(address);
+  }
 
   int calls_ = 0;
   std::vector<std::string> forgotten_;
+  std::optional<size_t> room_;
+  std::set<std::string> connected_;
 
  private:
   std::map<std::string, Membership*> nodes_;
@@ -263,6 +275,35 @@ TEST_F(MembershipTest, SeedThatIsThisNodeIsDropped) {
   Rounds(2);
   EXPECT_EQ(network_.calls_, 0);  // its own advertised address is never a target
   EXPECT_TRUE(a.Status().lonely);
+}
+
+TEST_F(MembershipTest, AnAddressWaitsForRoomToConnectWithoutCountingAsUnanswered) {
+  network_.room_ = 0;
+  Add("b", {});
+  Add("a", {Address("b")});
+  Rounds(10);
+  EXPECT_EQ(network_.calls_, 0) << "no room for a new connection: the seed waits";
+  EXPECT_TRUE(network_.forgotten_.empty()) << "a seed that waits was not found unanswered";
+  network_.room_ = 1;
+  for (int i = 0; i < 8; ++i) Add("n" + std::to_string(i), {Address("b")});
+  Rounds(40);
+  for (const auto& [observer, node] : nodes_) {
+    EXPECT_EQ(node->Peers().size(), nodes_.size() - 1)
+        << observer << " learned every peer, one new connection a pick";
+  }
+}
+
+TEST_F(MembershipTest, AnAddressCalledTwiceInOnePickTakesOnePlaceForItsConnection) {
+  network_.room_ = 2;
+  // c's seed is gone and is also a peer it remembers: calling it twice
+  // must not use up the room that its other remembered peer needs. The
+  // gone one comes first in address order, as remembered peers are due.
+  std::string gone = "p1", live = "p2";
+  if (Address(live) < Address(gone)) std::swap(gone, live);
+  Add(live, {});
+  Add("c", {Address(gone)}, {{gone, Address(gone)}, {live, Address(live)}});
+  Rounds(10);
+  EXPECT_EQ(StateSeenBy("c", live), PeerState::kAlive);
 }
 
 TEST_F(MembershipTest, ForgottenPeersReleaseTheirChannel) {

@@ -489,7 +489,6 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(
   for (auto& [id, peer] : peers_) {
     if (peer.state == PeerState::kDead || !peer.identity) continue;
     if (peer.last_direct && now - *peer.last_direct < recent) continue;
-    if (is_busy(peer.identity->address)) continue;
     const bool answers = peer.state == PeerState::kAlive && peer.unanswered == 0;
     (answers ? answering : silent).emplace_back(id, &peer);
   }
@@ -512,11 +511,20 @@ std::vector<HeartbeatTarget> PeerTable::PickTargets(
     targets.push_back({id, peer->identity->address});
     peer->last_attempt = now;
   };
+  // Busy is asked only of the peers about to be taken: it may hand out
+  // the room for new connections (Membership::BusyForPick), which a peer
+  // passed over would waste.
   for (auto& [id, peer] : answering) {
     if (targets.size() >= due) break;
-    take(id, peer);
+    if (!is_busy(peer->identity->address)) take(id, peer);
   }
-  if (targets.size() < due && !silent.empty()) take(silent.front().first, silent.front().second);
+  if (targets.size() < due) {
+    for (auto& [id, peer] : silent) {
+      if (is_busy(peer->identity->address)) continue;
+      take(id, peer);
+      break;
+    }
+  }
 
   // One dead peer now and then, so both halves of a healed partition find
   // each other again. Peers that said goodbye will call us when they return.
@@ -568,8 +576,8 @@ std::vector<HeartbeatTarget> PeerTable::UrgentTargets(
     if (!peer.news || !peer.identity) continue;
     const std::string& address = peer.news_address.empty() ? peer.identity->address
                                                            : peer.news_address;
-    if (is_busy(address)) continue;
     if (peer.last_news_call && now - *peer.last_news_call < NewsCallSpacing()) continue;
+    if (is_busy(address)) continue;
     peer.last_news_call = now;
     peer.last_attempt = now;
     targets.push_back({id, address});

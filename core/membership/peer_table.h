@@ -187,8 +187,9 @@ class PeerTable {
   // Peers that answer come first: a peer whose last call went unanswered
   // (or that is suspect) gets at most one of the slots per tick, so the
   // peers a node can still reach keep getting exchanges however many
-  // others are cut off. Addresses `busy` says have a call out are skipped
-  // without using a slot.
+  // others are cut off. Addresses `busy` says have a call out (or cannot
+  // be connected to yet) are skipped without using a slot; `busy` is asked
+  // only of addresses that would be taken otherwise.
   std::vector<HeartbeatTarget> PickTargets(
       const std::vector<std::string>& seeds,
       const std::function<bool(const std::string& address)>& busy = nullptr);

@@ -39,6 +39,23 @@ std::shared_ptr<v1::Domain::Stub> Channels::Stub(const std::string& address, Pur
   return entry.stub;
 }
 
+bool Channels::NeedsConnection(const std::string& address, Purpose purpose) {
+  absl::MutexLock lock(&mu_);
+  const auto found = stubs_.find({address, purpose});
+  if (found == stubs_.end()) return true;
+  const grpc_connectivity_state state = found->second.channel->GetState(false);
+  return state != GRPC_CHANNEL_CONNECTING && state != GRPC_CHANNEL_READY;
+}
+
+size_t Channels::ConnectionRoom() {
+  absl::MutexLock lock(&mu_);
+  size_t opening = 0;
+  for (const auto& [key, entry] : stubs_) {
+    if (entry.channel->GetState(false) == GRPC_CHANNEL_CONNECTING) ++opening;
+  }
+  return opening >= kMaxConnectionsOpening ? 0 : kMaxConnectionsOpening - opening;
+}
+
 void Channels::Forget(const std::string& address) {
   absl::MutexLock lock(&mu_);
   for (const Purpose purpose : {Purpose::kMembership, Purpose::kServiceCalls}) {

@@ -4,12 +4,17 @@
 // tens of seconds, and must not take the streams a peer's server allows
 // one connection (server_limits.h) from the heartbeats that keep this
 // node alive in its eyes. Forget drops both when membership forgets the
-// address, so a dead peer's channels stop reconnecting.
+// address, so a dead peer's channels stop reconnecting. Only a few
+// connections are opened at once (kMaxConnectionsOpening): membership asks
+// before it calls an address that has none. Thread-safe: every method
+// takes mu_, a leaf lock (held around the map and gRPC's channel calls,
+// never around a call of domian's).
 #pragma once
 
 #include <absl/base/thread_annotations.h>
 #include <absl/synchronization/mutex.h>
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,6 +39,21 @@ inline constexpr int kReconnectBackoffMaxMs = 1000;
 // A cluster under load then drowns in connections (thousands per daemon
 // were seen with 200 daemons on two cores).
 inline constexpr int kConnectTimeoutMs = 2000;
+// How many connections one node opens at once. Over mutual TLS a new
+// connection costs each side a handshake and the client an SSL_CTX of its
+// own (gRPC 1.51 builds one per subchannel), several milliseconds of CPU.
+// When every node of a cluster started at once opens one to every peer it
+// hears of, the handshakes share the CPU until hardly any finishes within
+// kConnectTimeoutMs; gRPC abandons them and starts again, and the same
+// work is done over and over (measured: 50 nodes on two cores made 4120
+// client handshakes for the 2450 connections needed in 20 s, and did not
+// converge in 60 s). Opened two at a time, each finishes well within the
+// timeout and no handshake is wasted, and the rest follow at the next
+// heartbeats; even in plaintext a cluster converges sooner without the
+// burst. Two rather than one, so that a connection that hangs (a peer
+// behind a partition) does not hold up every other one. Calls over
+// connections already open are never held back.
+inline constexpr size_t kMaxConnectionsOpening = 2;
 // A server gives a connection this long to complete its handshake before
 // closing it (gRPC's default is 120 s), so that sockets clients gave up
 // on are not held for minutes.
@@ -72,6 +92,14 @@ class Channels {
   // Calls in flight keep theirs.
   void Renew(const std::string& address);
   void RenewAll();
+
+  // Whether a call to `address` would first have to open a connection:
+  // there is no channel to it yet, or its connection was lost. One that
+  // is connected or still being opened needs none.
+  bool NeedsConnection(const std::string& address, Purpose purpose);
+  // How many more connections may be opened now: kMaxConnectionsOpening
+  // less those being opened (for any purpose).
+  size_t ConnectionRoom();
 
  private:
   struct Entry {

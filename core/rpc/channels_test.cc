@@ -73,5 +73,55 @@ TEST(ChannelsTest, ForgetKeepsAConnectedChannelAndDropsOneThatCannotConnect) {
       << "a channel that cannot connect is dropped, so it stops reconnecting";
 }
 
+// A loopback port that takes TCP connections and never says a word: a
+// TLS handshake with it stays unfinished until the connect timeout.
+class SilentListener {
+ public:
+  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), length);
+    ::listen(fd_, 16);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    address_ = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  }
+  ~SilentListener() { ::close(fd_); }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_;
+  std::string address_;
+};
+
+TEST(ChannelsTest, AConnectionBeingOpenedTakesRoomAndAnOpenOneNeedsNone) {
+  Channels plain(grpc::InsecureChannelCredentials());
+  EmptyServer server;
+  EXPECT_TRUE(plain.NeedsConnection(server.address(), Channels::Purpose::kMembership));
+  EXPECT_EQ(plain.ConnectionRoom(), kMaxConnectionsOpening);
+  Touch(plain.Stub(server.address(), Channels::Purpose::kMembership));
+  EXPECT_FALSE(plain.NeedsConnection(server.address(), Channels::Purpose::kMembership))
+      << "connected";
+  EXPECT_EQ(plain.ConnectionRoom(), kMaxConnectionsOpening);
+
+  // A TLS handshake the far side never answers keeps its channel
+  // connecting for kConnectTimeoutMs; a loaded machine may let that pass
+  // before it is looked at, so a few tries.
+  Channels tls(grpc::SslCredentials(grpc::SslCredentialsOptions()));
+  SilentListener silent;
+  const auto stub = tls.Stub(silent.address(), Channels::Purpose::kMembership);
+  bool seen_opening = false;
+  for (int attempt = 0; attempt < 10 && !seen_opening; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 100ms);
+    v1::GetStatusResponse response;
+    (void)stub->GetStatus(&context, v1::GetStatusRequest(), &response);
+    seen_opening = tls.ConnectionRoom() == kMaxConnectionsOpening - 1 &&
+                   !tls.NeedsConnection(silent.address(), Channels::Purpose::kMembership);
+  }
+  EXPECT_TRUE(seen_opening) << "a connection being opened takes one place, and needs no other";
+}
+
 }  // namespace
 }  // namespace domian::rpc

@@ -28,6 +28,10 @@ class PeerClient final : public membership::PeerTransport {
   void ShareIdentityList(const std::string& address, IdentityListMessage message, Millis deadline,
                          Done done) override;
   void Forget(const std::string& address) override;
+  size_t ConnectionRoom() override { return channels_.ConnectionRoom(); }
+  bool NeedsConnection(const std::string& address) override {
+    return channels_.NeedsConnection(address, Channels::Purpose::kMembership);
+  }
 
  private:
   EventLoop& loop_;

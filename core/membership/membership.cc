@@ -133,17 +133,17 @@ std::function<bool(const std::string& address)> Membership::BusyForPick() {
   // cluster is connected, a pick costs the transport nothing. An address
   // picked twice (a seed that is also a remembered peer) takes one place.
   return [this, room = std::optional<size_t>(),
-          granted = std::set<std::string>()](const std::string& address) mutable
-             ABSL_NO_THREAD_SAFETY_ANALYSIS {
-               if (Busy(address)) return true;
-               if (granted.contains(address)) return false;
-               if (!transport_.NeedsConnection(address)) return false;
-               if (!room) room = transport_.ConnectionRoom();
-               if (*room == 0) return true;
-               --*room;
-               granted.insert(address);
-               return false;
-             };
+          granted = std::set<std::string>()](const std::string& address) mutable {
+    mu_.AssertHeld();
+    if (Busy(address)) return true;
+    if (granted.contains(address)) return false;
+    if (!transport_.NeedsConnection(address)) return false;
+    if (!room) room = transport_.ConnectionRoom();
+    if (*room == 0) return true;
+    --*room;
+    granted.insert(address);
+    return false;
+  };
 }
 
 std::vector<HeartbeatTarget> Membership::UrgentTargetsLocked() {

@@ -250,6 +250,20 @@ absl::StatusOr<X509Ptr> SignCertificate(const CertificateSpec& spec, X509* issue
   return certificate;
 }
 
+// A certificate signing request: bounded, PEM.
+absl::StatusOr<CsrPtr> ReadCsr(std::string_view csr_pem) {
+  if (absl::Status size = CheckPemSize(csr_pem, "the certificate signing request"); !size.ok()) {
+    return size;
+  }
+  BioPtr bio = internal::ReadBio(csr_pem);
+  CsrPtr request(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  if (request == nullptr) {
+    return absl::InvalidArgumentError(
+        WithErrors("the certificate signing request is not a PEM CSR"));
+  }
+  return request;
+}
+
 // The one URI a certificate's subjectAltName holds; a refusal's words
 // otherwise.
 absl::StatusOr<std::string> OneUri(X509* certificate) {
@@ -440,22 +454,15 @@ absl::StatusOr<std::string> Issue(const Authority& authority, std::string_view c
   absl::StatusOr<ParsedAuthority> ca = ReadAuthority(authority);
   if (!ca.ok()) return ca.status();
 
-  if (absl::Status size = CheckPemSize(csr_pem, "the certificate signing request"); !size.ok()) {
-    return size;
-  }
-  BioPtr bio = internal::ReadBio(csr_pem);
-  CsrPtr request(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (request == nullptr) {
-    return absl::InvalidArgumentError(
-        WithErrors("the certificate signing request is not a PEM CSR"));
-  }
-  EVP_PKEY* key = X509_REQ_get0_pubkey(request.get());
+  absl::StatusOr<CsrPtr> request = ReadCsr(csr_pem);
+  if (!request.ok()) return request.status();
+  EVP_PKEY* key = X509_REQ_get0_pubkey(request->get());
   if (!internal::IsP256(key)) {
     return absl::InvalidArgumentError(
         WithErrors("the certificate signing request's key is not an EC P-256 key"));
   }
   // The CSR's signature is the sender's proof that it holds the key.
-  if (X509_REQ_verify(request.get(), key) != 1) {
+  if (X509_REQ_verify(request->get(), key) != 1) {
     return absl::InvalidArgumentError(
         WithErrors("the certificate signing request's signature does not match its key"));
   }
@@ -782,16 +789,9 @@ absl::StatusOr<InviteCard> ReadInviteCard(std::string_view cert_pem) {
 
 absl::StatusOr<std::string> CsrKeyFingerprint(std::string_view csr_pem) {
   ErrorQueueGuard guard;
-  if (absl::Status size = CheckPemSize(csr_pem, "the certificate signing request"); !size.ok()) {
-    return size;
-  }
-  BioPtr bio = internal::ReadBio(csr_pem);
-  CsrPtr request(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-  if (request == nullptr) {
-    return absl::InvalidArgumentError(
-        WithErrors("the certificate signing request is not a PEM CSR"));
-  }
-  return KeyFingerprint(X509_REQ_get0_pubkey(request.get()));
+  absl::StatusOr<CsrPtr> request = ReadCsr(csr_pem);
+  if (!request.ok()) return request.status();
+  return KeyFingerprint(X509_REQ_get0_pubkey(request->get()));
 }
 
 std::string RandomBytes(size_t count) {

@@ -447,6 +447,18 @@ bool TrustBook::MergeRootChangeLocked(const v1::SignedRootChange& sent, std::str
   return taken;
 }
 
+absl::StatusOr<RootChange> TrustBook::TakeOwnLocked(const v1::SignedRootChange& made) {
+  absl::StatusOr<std::vector<RootChange>> changes =
+      RootChangesToTake(made, RootStateLocked(), credentials_->self.cluster);
+  if (!changes.ok()) return changes.status();
+  if (changes->size() != 1) return absl::InternalError("the change of CA made here is not news");
+  bool dropped = false;
+  if (!TakeLocked(changes->front(), made, &dropped)) {
+    return absl::InternalError("cannot take the change of CA made here (see the log)");
+  }
+  return changes->front();
+}
+
 bool TrustBook::TakeLocked(const RootChange& change, const v1::SignedRootChange& sent,
                            bool* dropped) {
   const RootState state = RootStateLocked();
@@ -545,14 +557,8 @@ absl::StatusOr<RotationStep> TrustBook::StartRotation() {
   absl::StatusOr<v1::SignedRootChange> start = MakeRootChangeStart(
       credentials_->self.cluster, root_number_ + 1, *current_->authority, *next);
   if (!start.ok()) return start.status();
-  absl::StatusOr<std::vector<RootChange>> changes =
-      RootChangesToTake(*start, RootStateLocked(), credentials_->self.cluster);
-  if (!changes.ok()) return changes.status();
-  if (changes->size() != 1) return absl::InternalError("the new change of CA is not news here");
-  bool dropped = false;
-  if (!TakeLocked(changes->front(), *start, &dropped)) {
-    return absl::InternalError("cannot take the new change of CA (see the log)");
-  }
+  absl::StatusOr<RootChange> taken = TakeOwnLocked(*start);
+  if (!taken.ok()) return taken.status();
   // The list travels signed by the new CA, which every member trusts once
   // it took the change, and alone once the change is finished.
   absl::StatusOr<Revocations> resigned = revocations_.Resigned(*next);
@@ -562,9 +568,8 @@ absl::StatusOr<RotationStep> TrustBook::StartRotation() {
   }
   spdlog::warn("started change of CA {}: CA {} is trusted beside {}, and this node presents a "
                "certificate of it",
-               root_number_, changes->front().fingerprint,
-               changes->front().previous_fingerprint);
-  return RotationStep{root_number_, changes->front().fingerprint, false};
+               root_number_, taken->fingerprint, taken->previous_fingerprint);
+  return RotationStep{root_number_, taken->fingerprint, false};
 }
 
 absl::StatusOr<RotationStep> TrustBook::FinishRotation() {
@@ -579,14 +584,8 @@ absl::StatusOr<RotationStep> TrustBook::FinishRotation() {
     absl::StatusOr<v1::SignedRootChange> finish = MakeRootChangeFinish(
         credentials_->self.cluster, root_number_ + 1, *root_change_, *current_->authority);
     if (!finish.ok()) return finish.status();
-    absl::StatusOr<std::vector<RootChange>> changes =
-        RootChangesToTake(*finish, RootStateLocked(), credentials_->self.cluster);
-    if (!changes.ok()) return changes.status();
-    if (changes->size() != 1) return absl::InternalError("the finish is not news here");
-    bool dropped = false;
-    if (!TakeLocked(changes->front(), *finish, &dropped)) {
-      return absl::InternalError("cannot take the finish of the change of CA (see the log)");
-    }
+    absl::StatusOr<RootChange> taken = TakeOwnLocked(*finish);
+    if (!taken.ok()) return taken.status();
     // A list signed by the old CA (a removal made by a member that had
     // not taken the change yet) would no longer check out.
     if (!revocations_.SignedBy(current_->authority->cert_pem)) {
@@ -596,7 +595,7 @@ absl::StatusOr<RotationStep> TrustBook::FinishRotation() {
         ChangedLocked();
       }
     }
-    step = {root_number_, changes->front().fingerprint, true};
+    step = {root_number_, taken->fingerprint, true};
     spdlog::warn("finished change of CA {}: CA {} alone is trusted now", root_number_,
                  step.ca_fingerprint);
   }

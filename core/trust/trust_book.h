@@ -152,6 +152,10 @@ class TrustBook {
   // Takes a checked change: records it (the bulletin first), then
   // rewrites the files and swaps the roots. False when this node could
   // not (logged). *dropped: a root is no longer trusted.
+  // A record this node made (a start or a finish), taken here as a
+  // peer's would be: the one change it is.
+  absl::StatusOr<RootChange> TakeOwnLocked(const v1::SignedRootChange& made)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool TakeLocked(const RootChange& change, const v1::SignedRootChange& sent, bool* dropped)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes the files of current_ that differ on disk, in an order that

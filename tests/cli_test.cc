@@ -213,6 +213,8 @@ TEST_F(CliTest, DomianctlFailsClearlyWhenNobodyAnswers) {
   EXPECT_TRUE(result.out.empty()) << result.out;  // no half document for scripts
   EXPECT_NE(result.err.find("cannot reach domiand at " + address), std::string::npos)
       << result.err;
+  // Nobody listens there: no talk of certificates to send the user astray.
+  EXPECT_EQ(result.err.find("certificate"), std::string::npos) << result.err;
 }
 
 TEST_F(CliTest, DomianctlRejectsUnknownCommands) {

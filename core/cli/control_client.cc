@@ -138,8 +138,11 @@ struct ControlClient::Impl {
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       // A node's TLS door closes the connection, with no words, on a
       // certificate that is not of its cluster (transport_security.h).
+      // Not said when nobody listens there at all.
+      const std::string& message = status.error_message();
       const std::string hint =
-          tls && status.error_message().find("verification") == std::string::npos
+          tls && message.find("verification") == std::string::npos &&
+                  message.find("Connection refused") == std::string::npos
               ? " (if domiand runs there: it closes connections whose certificate is not of its "
                 "cluster; check that --credentials are this cluster's)"
               : "";

@@ -28,6 +28,15 @@ constexpr uint32_t kMaxFormats = 64;
 // (a spurious wake); this many in a row is a driver that will never
 // deliver, and polling on would spin.
 constexpr int kMaxEagainInARow = 50;
+// The driver of v4l2loopback (VIDIOC_QUERYCAP), whose writer fills its
+// buffers in turn whether or not a reader holds one, and writes a
+// buffer's record (bytesused, sequence) only after its bytes: a reader
+// that checks the record right after its copy can see the old record
+// over new bytes when the writer was preempted in between. Its frames are
+// checked once more when the driver next has a frame (or goes quiet), by
+// when that write's record is there: one frame of delay for such a feed,
+// none for a camera (a videobuf2 driver never touches a dequeued buffer).
+constexpr char kLappingWriterDriver[] = "v4l2 loopback";
 
 std::string ErrorText(int negative_errno) { return std::strerror(-negative_errno); }
 
@@ -600,10 +609,34 @@ void Capture::Negotiate(Stream& stream) {
 void Capture::Pump(Stream& stream) {
   int timeouts = 0;
   int eagains = 0;
+  const bool lapping_writer = stream.driver() == kLappingWriterDriver;
+  // A copy from a lapping writer's buffer, not yet checked the second time.
+  struct Unverified {
+    Frame frame;
+    uint32_t index = 0;
+    uint32_t sequence = 0;
+  };
+  std::optional<Unverified> unverified;
+  const auto verify = [&] {
+    if (!unverified) return;
+    // The sequence only: the buffer was queued again since, which may
+    // clear its bytesused; a write always moves its sequence.
+    const std::string problem =
+        WhyOverwritten(stream, unverified->index, unverified->sequence, std::nullopt);
+    if (problem.empty()) {
+      Deliver(std::move(unverified->frame));
+    } else {
+      CountDrop(problem);
+    }
+    unverified.reset();
+  };
   while (!StopRequested()) {
     const int polled = stream.Poll(wake_fd_, config_.timing.poll_timeout);
     if (polled == kPollWoken) return;
     if (polled < 0) throw std::runtime_error("waiting for a frame failed: " + ErrorText(polled));
+    // A new frame or a quiet writer: any write to the copied buffer that
+    // was under way has its record by now.
+    verify();
     if (polled == kPollTimedOut) {
       {
         std::lock_guard lock(mu_);
@@ -635,10 +668,12 @@ void Capture::Pump(Stream& stream) {
       problem = WhyOverwritten(stream, buffer->index, buffer->sequence, buffer->bytesused);
     }
     stream.Queue(buffer->index);  // before the sink: the driver must never run dry
-    if (problem.empty()) {
-      Deliver(std::move(frame));
-    } else {
+    if (!problem.empty()) {
       CountDrop(problem);
+    } else if (lapping_writer) {
+      unverified = Unverified{std::move(frame), buffer->index, buffer->sequence};
+    } else {
+      Deliver(std::move(frame));
     }
   }
 }
@@ -691,11 +726,11 @@ Frame Capture::CopyOut(const Stream& stream, uint32_t index, size_t size) const 
 }
 
 std::string Capture::WhyOverwritten(Stream& stream, uint32_t index, uint32_t sequence,
-                                    uint32_t bytesused) const {
+                                    std::optional<uint32_t> bytesused) const {
   // A videobuf2 driver leaves a dequeued buffer's sequence and bytesused
   // as DQBUF gave them until it is queued again.
   const v4l2_buffer now = stream.Query(index);
-  if (now.sequence == sequence && now.bytesused == bytesused) return "";
+  if (now.sequence == sequence && (!bytesused || now.bytesused == *bytesused)) return "";
   return "overwritten while read: the driver refilled buffer " + std::to_string(index) +
          " (frame " + std::to_string(sequence) + ", now " +
          std::to_string(now.sequence) + ") before it was given back";

@@ -36,6 +36,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -180,8 +181,10 @@ class Capture {
   // buffer ownership (v4l2loopback, when its writer laps a reader) can
   // refill the buffer while it is read, and a torn frame still passes the
   // marker walk.
+  // `bytesused`: nullopt to compare the sequence alone (after the buffer
+  // was queued again).
   std::string WhyOverwritten(Stream& stream, uint32_t index, uint32_t sequence,
-                             uint32_t bytesused) const;
+                             std::optional<uint32_t> bytesused) const;
   void Deliver(Frame frame);
   void CountDrop(const std::string& reason);
   bool StopRequested() const;

@@ -648,6 +648,38 @@ TEST_F(CaptureTest, AFrameTheDriverRefilledWhileItWasReadIsDropped) {
   EXPECT_EQ(frames[1].data, Numbered(picture, 3, 0));
 }
 
+// v4l2loopback writes a buffer's record after its bytes; a writer
+// preempted in between leaves a torn frame whose record, checked right
+// after the copy, still looks untouched. From that driver a frame is
+// handed on only once the driver has its next frame (or goes quiet), when
+// the record has caught up.
+TEST_F(CaptureTest, ALoopbackFrameWhoseRecordCameLateIsDropped) {
+  const std::vector<uint8_t> picture = TestJpeg(160, 120);
+  ScriptedCamera camera;
+  camera.driver = "v4l2 loopback";
+  camera.sizes = {{160, 120}};
+  camera.mjpeg_source = [&picture](unsigned, unsigned, uint32_t sequence) {
+    return Numbered(picture, sequence, 0);
+  };
+  // Quiet after the script: a short poll timeout, never taken for a stall.
+  CaptureConfig config = TestConfig();
+  config.timing.poll_timeout = 100ms;
+  config.timing.max_poll_timeouts = 1000;
+  Make(camera, config);
+  fake_->Push({ScriptEvent::GoodFrame(), ScriptEvent::TornWithLateRecord(),
+               ScriptEvent::GoodFrame()});
+  capture_->Start();
+  // The last frame is handed on when the driver goes quiet (a poll timeout).
+  ASSERT_TRUE(WaitForFrames(2)) << Status();
+  const CaptureStatus status = capture_->Status();
+  EXPECT_EQ(status.frames_captured, 2U);
+  EXPECT_EQ(status.frames_dropped, 1U);
+  EXPECT_THAT(status.last_drop_reason, HasSubstr("(frame 1, now 2)"));
+  const std::vector<Frame> frames = Frames();
+  EXPECT_EQ(frames[0].data, Numbered(picture, 0, 0));
+  EXPECT_EQ(frames[1].data, Numbered(picture, 3, 0));
+}
+
 TEST_F(CaptureTest, AShortYuyvFrameIsDropped) {
   Make(Formats({V4L2_PIX_FMT_YUYV}));
   fake_->Push({ScriptEvent::Truncated(1000), ScriptEvent::GoodFrame()});

@@ -157,6 +157,7 @@ Picture DecodeJpeg(const std::string& jpeg) {
     picture.decoded = tjDecompress2(handle, bytes, jpeg.size(), pixels.data(), picture.width, 0,
                                     picture.height, TJPF_RGB, TJFLAG_STOPONWARNING) == 0;
   }
+  if (!picture.decoded) picture.error = tjGetErrorStr2(handle);
   tjDestroy(handle);
   return picture;
 }

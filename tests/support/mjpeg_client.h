@@ -43,6 +43,7 @@ struct Picture {
   int width = 0;
   int height = 0;
   bool decoded = false;  // the whole picture, without a warning
+  std::string error;     // libjpeg-turbo's words when not
 };
 
 // Decodes `jpeg` fully with libjpeg-turbo (not the camera's own code).

@@ -215,7 +215,8 @@ TEST_F(CameraOnVivid, YuyvPicturesAreServedAsJpegsThatDecode) {
   EXPECT_GE(read.parts.size(), 3U);
   for (const std::string& part : read.parts) {
     const Picture picture = DecodeJpeg(part);
-    ASSERT_TRUE(picture.decoded) << "a part of " << part.size() << " bytes does not decode";
+    ASSERT_TRUE(picture.decoded) << "a part of " << part.size() << " bytes does not decode: "
+                                 << picture.error;
     EXPECT_EQ(picture.width, status["width"]);
   }
   EXPECT_EQ(node_->Status()["frames_unusable"], 0) << "vivid's frames are all whole";
@@ -336,6 +337,32 @@ class MjpegFeeder {
 
   const std::string& error() const { return error_; }
 
+  // What a served picture is made of, for a failure's message: one of
+  // the frames fed, or the start of one and the end of another (a frame
+  // the writer overwrote while it was read).
+  std::string Describe(const std::string& served) const {
+    size_t best_head = 0, best_tail = 0;
+    unsigned head_frame = 0, tail_frame = 0;
+    for (unsigned i = 0; i < frames_.size(); ++i) {
+      const std::string& fed = frames_[i];
+      if (fed == served) return "frame " + std::to_string(i) + " as fed";
+      size_t head = 0;
+      while (head < fed.size() && head < served.size() && fed[head] == served[head]) ++head;
+      size_t tail = 0;
+      while (tail < fed.size() && tail < served.size() &&
+             fed[fed.size() - 1 - tail] == served[served.size() - 1 - tail]) {
+        ++tail;
+      }
+      if (head > best_head) best_head = head, head_frame = i;
+      if (tail > best_tail) best_tail = tail, tail_frame = i;
+    }
+    return std::to_string(served.size()) + " bytes: its first " + std::to_string(best_head) +
+           " are frame " + std::to_string(head_frame) + "'s (" +
+           std::to_string(frames_[head_frame].size()) + " bytes), its last " +
+           std::to_string(best_tail) + " frame " + std::to_string(tail_frame) + "'s (" +
+           std::to_string(frames_[tail_frame].size()) + " bytes)";
+  }
+
  private:
   static constexpr unsigned kFrames = 30;  // cycled
 
@@ -393,7 +420,8 @@ class CameraOnV4l2loopback : public DriverTest {
 TEST_F(CameraOnV4l2loopback, MjpegFedToItIsServedAndCutFramesAreDropped) {
   const HttpReply snapshot = HttpGet(port_, snapshot_, kHttpDeadline);
   ASSERT_EQ(snapshot.status, 200) << snapshot.body;
-  EXPECT_TRUE(DecodeJpeg(snapshot.body).decoded);
+  const Picture still = DecodeJpeg(snapshot.body);
+  EXPECT_TRUE(still.decoded) << still.error << "; " << feeder_->Describe(snapshot.body);
 
   const MjpegRead read = ReadMjpeg(port_, stream_, 5s);
   EXPECT_EQ(read.status, 200);
@@ -401,7 +429,8 @@ TEST_F(CameraOnV4l2loopback, MjpegFedToItIsServedAndCutFramesAreDropped) {
   EXPECT_GE(read.parts.size(), 5U);
   for (const std::string& part : read.parts) {
     const Picture picture = DecodeJpeg(part);
-    ASSERT_TRUE(picture.decoded) << "a part of " << part.size() << " bytes does not decode";
+    ASSERT_TRUE(picture.decoded) << "a part of " << part.size() << " bytes does not decode: "
+                                 << picture.error << "; " << feeder_->Describe(part);
     EXPECT_EQ(picture.width, kFeedWidth);
     EXPECT_EQ(picture.height, kFeedHeight);
   }
@@ -447,7 +476,8 @@ TEST_F(CameraOnV4l2loopback, AFeedThatStopsAndADeviceRemovedAreReportedThenRecov
       << node_->Status().dump();
   const HttpReply snapshot = HttpGet(port_, snapshot_, kHttpDeadline);
   ASSERT_EQ(snapshot.status, 200) << snapshot.body;
-  EXPECT_TRUE(DecodeJpeg(snapshot.body).decoded);
+  const Picture still = DecodeJpeg(snapshot.body);
+  EXPECT_TRUE(still.decoded) << still.error << "; " << feeder_->Describe(snapshot.body);
 }
 
 // --------------------------------------------------------------- speaker

@@ -55,6 +55,12 @@ ScriptEvent ScriptEvent::OverwrittenWhileRead() {
   return event;
 }
 
+ScriptEvent ScriptEvent::TornWithLateRecord() {
+  ScriptEvent event = OverwrittenWhileRead();
+  event.record_lags = true;
+  return event;
+}
+
 ScriptEvent ScriptEvent::Eagain() {
   ScriptEvent event;
   event.kind = Kind::kEagain;
@@ -523,6 +529,7 @@ int ScriptedVideoDevice::Poll(int fd, int wake_fd, int timeout_ms) {
     Misuse("poll on fd " + std::to_string(fd) + ", which is not open");
     return -EBADF;
   }
+  CatchUpRecord();  // the writer got the CPU back
   for (;;) {
     if (gone_) return -ENODEV;
     // vb2: nothing to wait for when not streaming or when the queue failed.
@@ -594,6 +601,7 @@ bool ScriptedVideoDevice::Fill(const ScriptEvent& event) {
   buffer.bytesused = event.bytesused.value_or(static_cast<uint32_t>(copied));
   buffer.sequence = sequence_++;
   buffer.overwrite_when_dequeued = event.overwritten_while_read;
+  buffer.record_lags = event.record_lags;
   buffer.state = State::kDone;
   done_.push_back(index);
   ++stats_.frames_filled;
@@ -607,9 +615,25 @@ void ScriptedVideoDevice::Overwrite(uint32_t index) {
   const size_t copied = std::min(next.size() / 2, memory.size());
   std::copy_n(next.begin(), copied, memory.begin());
   // Bookkeeping as v4l2loopback's write() does it: after the copy.
-  buffer.bytesused = static_cast<uint32_t>(std::min(next.size(), memory.size()));
-  buffer.sequence = sequence_++;
+  const auto bytesused = static_cast<uint32_t>(std::min(next.size(), memory.size()));
   buffer.overwrite_when_dequeued = false;
+  if (buffer.record_lags) {
+    buffer.record_lags = false;
+    late_record_index_ = index;
+    late_bytesused_ = bytesused;
+    late_sequence_ = sequence_++;
+    return;
+  }
+  buffer.bytesused = bytesused;
+  buffer.sequence = sequence_++;
+}
+
+void ScriptedVideoDevice::CatchUpRecord() {
+  if (!late_record_index_ || *late_record_index_ >= buffers_.size()) return;
+  Buffer& buffer = buffers_[*late_record_index_];
+  buffer.bytesused = late_bytesused_;
+  buffer.sequence = late_sequence_;
+  late_record_index_.reset();
 }
 
 std::vector<uint8_t> ScriptedVideoDevice::GoodFrameBytes() const {
@@ -630,6 +654,7 @@ unsigned ScriptedVideoDevice::Held() const {
 }
 
 void ScriptedVideoDevice::ResetQueue() {
+  late_record_index_.reset();
   streaming_ = false;
   queue_error_ = false;
   queued_.clear();
@@ -638,6 +663,7 @@ void ScriptedVideoDevice::ResetQueue() {
 }
 
 void ScriptedVideoDevice::FreeBuffers() {
+  late_record_index_.reset();
   // Mappings keep their memory (the kernel frees it at munmap) but no
   // longer belong to a buffer.
   for (auto& [address, mapping] : mappings_) mapping.buffer = -1;

@@ -99,6 +99,11 @@ struct ScriptEvent {
   // frame's first half into it, as v4l2loopback does when its writer laps
   // a reader: the application reads a torn frame.
   bool overwritten_while_read = false;
+  // With overwritten_while_read: the driver's record of the buffer
+  // (bytesused, sequence) changes only when the application next polls,
+  // as when v4l2loopback's writer is preempted between its copy and its
+  // bookkeeping: a check right after the copy sees the old record.
+  bool record_lags = false;
 
   static ScriptEvent GoodFrame() { return {}; }
   static ScriptEvent FrameOf(std::vector<uint8_t> bytes);
@@ -106,6 +111,7 @@ struct ScriptEvent {
   static ScriptEvent Truncated(uint32_t bytesused);  // a good frame's first bytes
   static ScriptEvent Empty();                        // bytesused 0
   static ScriptEvent OverwrittenWhileRead();         // a good frame, torn as it is read
+  static ScriptEvent TornWithLateRecord();           // the same, its record updated late
   static ScriptEvent Eagain();
   static ScriptEvent PollTimeout();
   static ScriptEvent IoError();
@@ -176,6 +182,7 @@ class ScriptedVideoDevice final : public VideoDevice {
     uint32_t sequence = 0;
     int mappings = 0;
     bool overwrite_when_dequeued = false;
+    bool record_lags = false;
   };
   struct Mapping {
     std::shared_ptr<std::vector<uint8_t>> memory;  // outlives REQBUFS(0), as in the kernel
@@ -201,6 +208,8 @@ class ScriptedVideoDevice final : public VideoDevice {
   std::vector<uint8_t> GoodFrameBytes() const;
   // The next frame written over the first half of buffer `index`.
   void Overwrite(uint32_t index);
+  // The record Overwrite left for later (record_lags), written now.
+  void CatchUpRecord();
   void Describe(uint32_t index, v4l2_buffer& buffer) const;
   void FreeBuffers();
   void ResetQueue();
@@ -237,6 +246,10 @@ class ScriptedVideoDevice final : public VideoDevice {
   std::deque<uint32_t> done_;
   bool streaming_ = false;
   uint32_t sequence_ = 0;
+  // A buffer whose record Overwrite has not written yet, and that record.
+  std::optional<uint32_t> late_record_index_;
+  uint32_t late_bytesused_ = 0;
+  uint32_t late_sequence_ = 0;
   std::map<void*, Mapping> mappings_;
 
   std::vector<std::string> misuses_;

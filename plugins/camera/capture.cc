@@ -37,6 +37,14 @@ constexpr int kMaxEagainInARow = 50;
 // when that write's record is there: one frame of delay for such a feed,
 // none for a camera (a videobuf2 driver never touches a dequeued buffer).
 constexpr char kLappingWriterDriver[] = "v4l2 loopback";
+// Buffers asked of that driver: all it has (it grants at most its
+// max_buffers). Its buffers are its own, allocated already, so this costs
+// no memory. Asking fewer than its writer cycles through makes it drop
+// the rest from its ring and map read positions to buffers its writer
+// does not follow (0.12.7's vidioc_reqbufs): a new reader is handed, as
+// the latest frame, a buffer holding an old one that the writer refills
+// next.
+constexpr unsigned kLappingWriterBuffers = VIDEO_MAX_FRAME;
 
 std::string ErrorText(int negative_errno) { return std::strerror(-negative_errno); }
 
@@ -560,7 +568,8 @@ void Capture::Negotiate(Stream& stream) {
   const PixelFormat wanted = *FromFourcc(fourcc);
   stream.SetFormat(fourcc);
   const double fps = stream.SetFrameRate(config_.fps);
-  stream.MapBuffers(kWishedBuffers);
+  stream.MapBuffers(stream.driver() == kLappingWriterDriver ? kLappingWriterBuffers
+                                                            : kWishedBuffers);
   stream.QueueAllAndStart();
 
   std::vector<std::string> changes;

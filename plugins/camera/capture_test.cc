@@ -657,6 +657,7 @@ TEST_F(CaptureTest, ALoopbackFrameWhoseRecordCameLateIsDropped) {
   const std::vector<uint8_t> picture = TestJpeg(160, 120);
   ScriptedCamera camera;
   camera.driver = "v4l2 loopback";
+  camera.max_buffers = 8;  // its max_buffers module parameter
   camera.sizes = {{160, 120}};
   camera.mjpeg_source = [&picture](unsigned, unsigned, uint32_t sequence) {
     return Numbered(picture, sequence, 0);
@@ -675,6 +676,8 @@ TEST_F(CaptureTest, ALoopbackFrameWhoseRecordCameLateIsDropped) {
   EXPECT_EQ(status.frames_captured, 2U);
   EXPECT_EQ(status.frames_dropped, 1U);
   EXPECT_THAT(status.last_drop_reason, HasSubstr("(frame 1, now 2)"));
+  // Every buffer it has: asking fewer breaks its ring (see capture.cc).
+  EXPECT_EQ(status.buffers, 8U);
   const std::vector<Frame> frames = Frames();
   EXPECT_EQ(frames[0].data, Numbered(picture, 0, 0));
   EXPECT_EQ(frames[1].data, Numbered(picture, 3, 0));

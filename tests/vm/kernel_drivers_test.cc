@@ -272,8 +272,9 @@ constexpr char kLoopbackDevice[] = "/dev/video10";
 constexpr char kLoopbackCard[] = "domian loopback";
 // v4l2loopback's writer fills its buffers in turn whether or not a reader
 // holds one; with the default 2 it laps a reader stalled for two frames
-// (seen under TCG) and the camera must drop what it copied. 8 lets the
-// camera's 4 buffers (kWishedBuffers) all be in play.
+// (seen under TCG) and the camera must drop what it copied. With 8, and
+// the camera taking all of them (it asks a loopback for every buffer),
+// a frame is refilled only 8 frames later.
 KernelModule Loopback() {
   return KernelModule("v4l2loopback", {"devices=1", "video_nr=10", "max_buffers=8",
                                        std::string("card_label=") + kLoopbackCard});
@@ -281,12 +282,12 @@ KernelModule Loopback() {
 constexpr int kFeedWidth = 640;
 constexpr int kFeedHeight = 480;
 // 2.5 fps. v4l2loopback's write() fills its buffers in turn and never waits
-// for a reader, and a reader's VIDIOC_REQBUFS sets how many it cycles
-// through (the plugin asks for kWishedBuffers, 4): a frame the plugin
-// dequeued is overwritten 4 frames later, possibly while the plugin copies
-// it (a torn frame no camera sends). At 15 fps that was 0.27 s, which the
-// VM's TCG and ASan did not always give it; at 400 ms it is 1.6 s, and
-// still well inside the 2 s after which the plugin calls a feed stalled.
+// for a reader: a frame the plugin dequeued is overwritten 8 frames later,
+// possibly while the plugin copies it (a torn frame no camera sends; the
+// plugin checks for it). At 15 fps the plugin had 0.27 s before a lap
+// (4 buffers then), which the VM's TCG and ASan did not always give it;
+// at 400 ms it has 3.2 s, and a frame comes well inside the 2 s after
+// which the plugin calls a feed stalled.
 constexpr auto kFeedInterval = 400ms;
 // Every kCutEvery-th frame is cut short, every kTablelessEvery-th comes
 // without Huffman tables: what cheap MJPEG webcams send.

@@ -526,5 +526,32 @@ TEST_F(CliTest, CheckConfigSurvivesAPluginThatCrashesOrHangs) {
       << hung.err;
 }
 
+// A service that cannot start shows the plugin's reason where people look:
+// `domianctl services` and `explain`.
+TEST_F(CliTest, AServiceThatCannotStartShowsThePluginsReason) {
+  Daemon node(dir_.path(), {.id = "reason-node",
+                            .extra_yaml = WithPlugins(dir_.path(), {"safety-probe"},
+                                                      "  safety-probe:\n"
+                                                      "    isolation: inline\n"
+                                                      "    config: {level: 12, mode: eco}\n")});
+  node.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s))
+      << node.Log();
+  const std::string reason =
+      "safety-probe: invalid configuration: level: must be a whole number from 0 to 10, not 12";
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto explained = DomianctlAt(node.address(), {"explain", "safety-probe"});
+        return explained.out.find(reason) != std::string::npos;
+      },
+      20s))
+      << DomianctlAt(node.address(), {"explain", "safety-probe"}).out << node.Log();
+  const auto services = DomianctlAt(node.address(), {"services"});
+  EXPECT_EQ(services.exit_code, 0) << services.err;
+  EXPECT_NE(services.out.find("invalid configuration: level: must be a whole number"),
+            std::string::npos)
+      << services.out;
+}
+
 }  // namespace
 }  // namespace domian::testing

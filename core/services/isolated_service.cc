@@ -8,6 +8,7 @@
 
 #include <boost/process.hpp>
 
+#include "core/services/plugin_host_command.h"
 #include "core/services/plugin_status.h"
 #include "core/services/saved_state.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
@@ -49,8 +50,9 @@ absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
 // (detail/posix/executor.hpp). A fork from another thread in between hands
 // that write end to the other child for good, and the launch that made the
 // pipe waits for its end forever: a service stuck "starting" (seen when a
-// node starts several at once). Launches take turns at the fork.
-ABSL_CONST_INIT absl::Mutex spawn_mu(absl::kConstInit);
+// node starts several at once). Launches, and the one-shot plugin hosts
+// (plugin_host_command.h), take turns at the fork:
+// PluginHostSpawnMutex().
 
 }  // namespace
 
@@ -79,7 +81,10 @@ void IsolatedService::SetState(ServiceState state, const std::string& detail) {
     absl::MutexLock lock(&mu_);
     snapshot_.state = state;
     snapshot_.detail = detail;
-    if (state != ServiceState::kRunning) snapshot_.endpoints.clear();
+    if (state != ServiceState::kRunning) {
+      snapshot_.endpoints.clear();
+      snapshot_.liveness = {};
+    }
   }
   if (on_change_) on_change_();
 }
@@ -148,7 +153,7 @@ absl::Status IsolatedService::Launch() {
   std::filesystem::remove(socket, ignored);
   auto process = std::make_shared<Process>();
   try {
-    absl::MutexLock spawning(&spawn_mu);
+    absl::MutexLock spawning(&PluginHostSpawnMutex());
     process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
                                "--service", options_.service, "--state-dir",
                                options_.state_dir.string(), "--socket", socket.string(),
@@ -249,9 +254,15 @@ void IsolatedService::Watch() {
                                                    health.endpoints().end());
       const std::string detail =
           StatusMessage(StatusFromPlugin(health.status(), health.detail()));
-      changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail;
+      Liveness liveness;
+      liveness.deadline = std::chrono::milliseconds(health.liveness_deadline_ms());
+      liveness.missed_by = std::chrono::milliseconds(
+          static_cast<std::chrono::milliseconds::rep>(health.liveness_missed_ms()));
+      changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail ||
+                liveness.missed() != snapshot_.liveness.missed();
       snapshot_.endpoints = std::move(endpoints);
       snapshot_.detail = detail;
+      snapshot_.liveness = liveness;
     }
     if (changed && on_change_) on_change_();
   }

@@ -44,9 +44,6 @@ inline constexpr std::chrono::seconds kStopDeadline{5};
 // real clock that pause is one wait.
 inline constexpr std::chrono::milliseconds kClockRecheck = kHealthInterval;
 
-// The clock of an owner that passes none: the system's monotonic clock.
-const Clock& DefaultServiceClock();
-
 class IsolatedService {
  public:
   struct Options {
@@ -61,6 +58,9 @@ class IsolatedService {
     ServiceState state = ServiceState::kStarting;
     std::string detail;
     std::map<std::string, std::string> endpoints;
+    // The plugin's liveness deadline as its last health answer gave it
+    // (PluginHealth.liveness_*); a miss means its loop hangs.
+    Liveness liveness;
   };
 
   // `on_change` runs (without locks held) when the snapshot changes.

@@ -241,7 +241,7 @@ void ServiceHost::Launch(Service& service) {
     spdlog::info("[{}] event {}: {}", name, event, json);
   };
   auto started = StartInstance(library, service.config.config_json, dir, std::move(callbacks),
-                               ReadServiceState(dir));
+                               ReadServiceState(dir), clock_);
   if (!started.ok()) return fail(StatusMessage(started.status()));
   std::shared_ptr<PluginInstance> instance = *std::move(started);
   {
@@ -301,6 +301,9 @@ std::vector<ServiceStatus> ServiceHost::Services() const {
       status.state = snapshot.state;
       status.detail = snapshot.detail;
       status.endpoints = snapshot.endpoints;
+      status.liveness = snapshot.liveness;
+    } else if (service->instance) {
+      status.liveness = service->instance->LivenessNow();
     }
     out.push_back(std::move(status));
   }

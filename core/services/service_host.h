@@ -41,6 +41,10 @@ struct ServiceStatus {
   uint64_t epoch = 0;   // the ownership epoch placement started it under
   std::map<std::string, std::string> endpoints;  // published by the plugin
   std::string plugin_version;
+  // The plugin's liveness deadline (ABI 1.1) and whether its loop missed
+  // it: asked of an inline instance now, of an isolated one at its last
+  // health check. A miss is a hang, whatever the health check says.
+  Liveness liveness;
 };
 
 class ServiceHost {

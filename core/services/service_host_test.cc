@@ -36,7 +36,8 @@ class ServiceHostTest : public ::testing::Test {
   ServiceHostTest()
       : host_({.dirs = {kPlugins},
                .services = {{.name = "echo-c", .isolation = config::Isolation::kInline},
-                            {.name = "counter-cpp", .isolation = config::Isolation::kInline}},
+                            {.name = "counter-cpp", .isolation = config::Isolation::kInline},
+                            {.name = "safety-probe", .isolation = config::Isolation::kInline}},
                .state_dir = state_.path()},
               nullptr, clock_) {
     host_.Start();
@@ -99,6 +100,35 @@ TEST_F(ServiceHostTest, InlineHealthIsCheckedOnTheInjectedClock) {
                       [&] { return !Row("counter-cpp").detail.empty(); }));
   clock_.Advance(kHealthInterval);
   EXPECT_TRUE(Within(kDue, [&] { return Row("counter-cpp").detail == "negative"; }));
+}
+
+// A plugin that checks its configuration (ABI 1.1) says what is wrong
+// with it, every problem, where `domianctl services` shows it.
+TEST_F(ServiceHostTest, AnInvalidConfigurationFailsWithThePluginsProblems) {
+  host_.StartService("safety-probe", R"({"level":12,"mode":"eco"})", 1, std::nullopt);
+  const ServiceStatus row = Row("safety-probe");
+  EXPECT_EQ(row.state, ServiceState::kFailed);
+  EXPECT_EQ(row.detail,
+            "safety-probe: invalid configuration: level: must be a whole number from 0 to 10, "
+            "not 12");
+}
+
+// The supervisor's question "armed and missed?", inline: asked of the
+// instance on the host's clock.
+TEST_F(ServiceHostTest, AnInlineServicesLivenessIsInItsRow) {
+  host_.StartService("safety-probe", R"({"liveness_ms":500})", 1, std::nullopt);
+  ASSERT_EQ(Row("safety-probe").state, ServiceState::kRunning) << Row("safety-probe").detail;
+  EXPECT_EQ(Row("safety-probe").liveness.deadline, milliseconds(500));
+  EXPECT_FALSE(Row("safety-probe").liveness.missed());
+  clock_.Advance(milliseconds(501));
+  EXPECT_TRUE(Row("safety-probe").liveness.missed());
+  ASSERT_TRUE(host_.Invoke("safety-probe", "alive", "{}").ok());
+  EXPECT_FALSE(Row("safety-probe").liveness.missed());
+  // A service without a deadline is never late.
+  host_.StartService("echo-c", "{}", 1, std::nullopt);
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_EQ(Row("echo-c").liveness.deadline, milliseconds(0));
+  EXPECT_FALSE(Row("echo-c").liveness.missed());
 }
 
 }  // namespace

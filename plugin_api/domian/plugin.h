@@ -1,5 +1,7 @@
 /*
- * domian plugin ABI, version 1.0.
+ * domian plugin ABI, version 1.1 (1.0 plus the plugin extensions found
+ * through the descriptor's get_plugin_extension, and the liveness host
+ * extension; see "ABI 1.1" in plugin_api/README.md).
  *
  * A service plugin is a shared object (<service>.so) that exports exactly
  * one symbol, the function domian_plugin_entry. The core calls it with the
@@ -79,7 +81,7 @@ extern "C" {
 #endif
 
 #define DOMIAN_PLUGIN_ABI_MAJOR 1
-#define DOMIAN_PLUGIN_ABI_MINOR 0
+#define DOMIAN_PLUGIN_ABI_MINOR 1
 
 /* The name of the one symbol a plugin exports. */
 #define DOMIAN_PLUGIN_ENTRY_NAME "domian_plugin_entry"
@@ -270,7 +272,17 @@ typedef struct domian_plugin_descriptor {
 
   const domian_instance_api *instance_api;
 
-  void *reserved[8];
+  /* ABI 1.1. [any-thread; no instance] A plugin extension by id (the
+   * DOMIAN_PLUGIN_EXT_* below), or NULL for an id it does not offer or
+   * know: what the plugin offers without an instance, about its
+   * configuration and its hardware. May itself be NULL. The host reads
+   * this field only from a plugin whose abi.minor is at least 1 and whose
+   * struct_size covers it (in a 1.0 plugin it is reserved room), and uses
+   * an extension only when its struct_size covers the function. The
+   * result is owned by the plugin and valid while the library is loaded. */
+  const void *(*get_plugin_extension)(const char *id);
+
+  void *reserved[7];
 } domian_plugin_descriptor;
 
 /* The one exported symbol. The host passes the ABI version it speaks;
@@ -324,6 +336,83 @@ typedef struct domian_health_ext {
   domian_status (*check)(domian_instance *instance, domian_out *detail);
   void *reserved[4];
 } domian_health_ext;
+
+/* ------------------------------------------------------------------ */
+/* Plugin extensions (ABI 1.1): no instance needed                      */
+
+/* Checks a configuration the way create would, without touching any
+ * hardware or starting anything, so that `domiand --check-config` and a
+ * configuration change are refused before a service is stopped for it. */
+#define DOMIAN_PLUGIN_EXT_CONFIG "domian.config/1"
+typedef struct domian_config_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [any-thread; no instance] `config_json` is what create would get (a
+   * NUL-terminated JSON object, valid during the call). Returns DOMIAN_OK,
+   * or DOMIAN_ERR_INVALID_ARGUMENT and writes to `problems` one line per
+   * problem: "<key>: <message>", where <key> is the path of the value
+   * inside the configuration ("hysteresis_c", "sensors.0.id"; empty for
+   * the whole object), e.g. "hysteresis_c: must be between 0.1 and 5,
+   * not -1". domiand prefixes each line with the file, line and
+   * services.<name>.config. */
+  domian_status (*validate)(const char *config_json, domian_out *problems);
+  void *reserved[4];
+} domian_config_ext;
+
+/* Puts the hardware a service drives into its safe state when the service
+ * is not in control of it. */
+#define DOMIAN_PLUGIN_EXT_SAFE_STATE "domian.safe_state/1"
+/* How long make_safe may take before domiand kills the process running it
+ * (and logs that the hardware may not be safe). */
+#define DOMIAN_SAFE_STATE_TIMEOUT_MS 5000
+typedef struct domian_safe_state_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [host-serial; no instance] Makes the hardware safe using only
+   * `config_json`, the last configuration the service started with (not
+   * necessarily one that today's validate accepts: it may be the one
+   * before a bad change). The thermostat turns its relay OFF. domiand runs
+   * it in a fresh plugin host process, never beside a running instance of
+   * the service on this node, when the service is not in control:
+   *  - its plugin host crashed, hung, or missed its liveness deadline;
+   *  - it was marked failed, or stopped (moved away, removed, shutdown);
+   *  - its new configuration is invalid, so it cannot start;
+   *  - at start, for every service that ran when domiand last ended
+   *    without stopping it (a crash, a kill, a power cut).
+   * So it must be idempotent and quick (DOMIAN_SAFE_STATE_TIMEOUT_MS), and
+   * leave nothing running when it returns. `host` offers log (and
+   * service_name, state_dir); its other functions refuse. Returns
+   * DOMIAN_OK when the hardware is safe; otherwise an error code and a
+   * message in `error` (domiand logs it as critical). */
+  domian_status (*make_safe)(const domian_host *host, const char *config_json,
+                             domian_out *error);
+  void *reserved[4];
+} domian_safe_state_ext;
+
+/* ------------------------------------------------------------------ */
+/* Host extensions (ABI 1.1): domian_host.get_extension                 */
+
+/* Liveness: a deadline on the service's own progress, so that a control
+ * loop that hangs (while the process, and its health check, still
+ * answer) is found and treated as a crash: the plugin host is killed,
+ * the safe state runs, the service restarts. */
+#define DOMIAN_HOST_EXT_LIVENESS "domian.host.liveness/1"
+#define DOMIAN_LIVENESS_MIN_MS 100
+#define DOMIAN_LIVENESS_MAX_MS 600000
+typedef struct domian_host_liveness_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [any-thread; started] Arms the deadline (deadline_ms within
+   * [DOMIAN_LIVENESS_MIN_MS, DOMIAN_LIVENESS_MAX_MS]) or disarms it (0):
+   * from now on alive must be called at least every deadline_ms. Arming
+   * counts as a first alive. Returns DOMIAN_OK, or
+   * DOMIAN_ERR_INVALID_ARGUMENT out of bounds (nothing changes). */
+  domian_status (*set_deadline)(const struct domian_host *host, uint32_t deadline_ms);
+  /* [any-thread; started] The loop the deadline watches made progress.
+   * Cheap: call it every period. */
+  void (*alive)(const struct domian_host *host);
+  void *reserved[4];
+} domian_host_liveness_ext;
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -16,6 +16,15 @@
 //   void LoadState(std::string_view state);     // after construction, before Start
 //   std::optional<std::string> CheckHealth();   // nullopt = healthy, else the reason
 //
+// and, with no instance (ABI 1.1 plugin extensions), static members:
+//
+//   // Problems with a configuration, one "key: message" each ("" key: the
+//   // whole object); empty when create would accept it. No hardware.
+//   static std::vector<std::string> ValidateConfig(std::string_view config_json);
+//   // Puts the hardware in its safe state from the last configuration the
+//   // service started with; throws when it cannot (see plugin.h).
+//   static void MakeSafe(domian::sdk::Host host, std::string_view config_json);
+//
 // Throw domian::sdk::Error(code, message) for a specific error code; any
 // other std::exception is reported as DOMIAN_ERR_INTERNAL. Then, in one
 // .cc file of the plugin:
@@ -35,7 +44,9 @@
 
 #include <domian/plugin.h>
 
+#include <chrono>
 #include <concepts>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -88,9 +99,28 @@ class Host {
   }
   const void* Extension(const char* id) const { return host_->get_extension(host_, id); }
 
+  // Liveness (ABI 1.1, DOMIAN_HOST_EXT_LIVENESS): arms the deadline, or
+  // disarms it with 0. False when this host has no liveness extension (a
+  // 1.0 host) or refused the value.
+  bool SetLivenessDeadline(std::chrono::milliseconds deadline) const {
+    const auto* liveness = Liveness();
+    if (liveness == nullptr || deadline.count() < 0 || deadline.count() > static_cast<std::chrono::milliseconds::rep>(UINT32_MAX)) return false;
+    return liveness->set_deadline(host_, static_cast<uint32_t>(deadline.count())) == DOMIAN_OK;
+  }
+  // The watched loop made progress (nothing on a host without liveness).
+  void Alive() const {
+    if (const auto* liveness = Liveness()) liveness->alive(host_);
+  }
+
   const domian_host* raw() const { return host_; }
 
  private:
+  const domian_host_liveness_ext* Liveness() const {
+    const auto* ext =
+        static_cast<const domian_host_liveness_ext*>(Extension(DOMIAN_HOST_EXT_LIVENESS));
+    return ext != nullptr && ext->struct_size >= sizeof(domian_host_liveness_ext) ? ext : nullptr;
+  }
+
   const domian_host* host_;
 };
 
@@ -150,6 +180,49 @@ concept HasState = requires(S& s, std::string_view v) {
 template <typename S>
 concept HasHealth = requires(S& s) {
   { s.CheckHealth() } -> std::convertible_to<std::optional<std::string>>;
+};
+
+template <typename S>
+concept HasValidateConfig = requires(std::string_view config) {
+  { S::ValidateConfig(config) } -> std::convertible_to<std::vector<std::string>>;
+};
+template <typename S>
+concept HasMakeSafe = requires(Host host, std::string_view config) { S::MakeSafe(host, config); };
+
+// The plugin extensions (no instance) of service class S.
+template <typename S>
+struct PluginExtensions {
+  static domian_status Validate(const char* config_json, domian_out* problems) noexcept {
+    bool any = false;
+    const domian_status guarded = Guard(problems, [&] {
+      if constexpr (HasValidateConfig<S>) {
+        for (const std::string& problem : S::ValidateConfig(std::string_view(config_json))) {
+          Write(problems, any ? "\n" + problem : problem);
+          any = true;
+        }
+      }
+    });
+    if (guarded != DOMIAN_OK) return DOMIAN_ERR_INVALID_ARGUMENT;
+    return any ? DOMIAN_ERR_INVALID_ARGUMENT : DOMIAN_OK;
+  }
+  static domian_status MakeSafe(const domian_host* host, const char* config_json,
+                                domian_out* error) noexcept {
+    return Guard(error, [&] {
+      if constexpr (HasMakeSafe<S>) S::MakeSafe(Host(host), std::string_view(config_json));
+    });
+  }
+  static const void* Get(const char* id) noexcept {
+    if (id == nullptr) return nullptr;
+    static const domian_config_ext config = {sizeof(domian_config_ext), 0, &Validate, {}};
+    static const domian_safe_state_ext safe = {sizeof(domian_safe_state_ext), 0, &MakeSafe, {}};
+    if constexpr (HasValidateConfig<S>) {
+      if (std::strcmp(id, DOMIAN_PLUGIN_EXT_CONFIG) == 0) return &config;
+    }
+    if constexpr (HasMakeSafe<S>) {
+      if (std::strcmp(id, DOMIAN_PLUGIN_EXT_SAFE_STATE) == 0) return &safe;
+    }
+    return nullptr;
+  }
 };
 
 template <typename S>
@@ -267,6 +340,7 @@ class Descriptor {
         commands_.size(),
         &Adapter<S>::Create,
         &api_,
+        &PluginExtensions<S>::Get,
         {}};
   }
   const domian_plugin_descriptor* get() const { return &descriptor_; }

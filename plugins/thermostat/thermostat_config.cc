@@ -243,4 +243,19 @@ std::vector<std::string> ThermostatConfig::Problems(std::string_view text) {
   return problems.Lines();
 }
 
+RelayConfig ThermostatConfig::SafeStateRelay(std::string_view text) {
+  const json config = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  ConfigProblems problems;
+  RelayConfig relay;
+  if (config.is_discarded() || !config.is_object()) {
+    problems.Add("", "is not a JSON object, so the relay to switch off is unknown");
+  } else if (!config.contains("relay")) {
+    problems.Add("relay", "is missing, so there is no relay to switch off");
+  } else {
+    relay = ParseRelayConfig(config["relay"], problems, UnknownRelayKeys::kIgnore);
+  }
+  problems.ThrowIfAny();
+  return relay;
+}
+
 }  // namespace domian::thermostat

@@ -1,6 +1,7 @@
 // ThermostatConfig: services.thermostat.config, read once by one parser
-// for create (which refuses a bad one) and for validate (which lists every
-// problem, "key: message", for `domiand --check-config`).
+// for create (which refuses a bad one), for validate (which lists every
+// problem, "key: message", for `domiand --check-config`) and, leniently
+// and only its relay part, for the safe state.
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,10 @@ struct ThermostatConfig {
   static ThermostatConfig Parse(std::string_view text);
   // Every problem, "key: message"; empty exactly when Parse accepts it.
   static std::vector<std::string> Problems(std::string_view text);
+  // The relay part alone, for the safe state: other keys are not looked
+  // at, nor unknown keys inside `relay`. Throws
+  // domian::sdk::Error(INVALID_ARGUMENT) when the relay cannot be known.
+  static RelayConfig SafeStateRelay(std::string_view text);
 
  private:
   static ThermostatConfig Read(std::string_view text, ConfigProblems& problems);

@@ -15,6 +15,14 @@ using Millis = std::chrono::milliseconds;
 // A relay that will not switch off at stop is tried this often.
 constexpr int kStopOffAttempts = 3;
 constexpr auto kStopOffRetry = std::chrono::milliseconds(100);
+// The safe state tries as often, well within DOMIAN_SAFE_STATE_TIMEOUT_MS
+// (opening a GPIO line or a file takes microseconds; a retry rides out a
+// line still being released by a process that just died).
+constexpr int kSafeStateAttempts = 3;
+constexpr auto kSafeStateRetry = std::chrono::milliseconds(200);
+static_assert((kSafeStateAttempts - 1) * kSafeStateRetry <
+                  std::chrono::milliseconds(DOMIAN_SAFE_STATE_TIMEOUT_MS) / 4,
+              "the safe state's retries must leave most of its time limit");
 // A sensor rejected and counted again in turn is logged this seldom; status
 // and the health check always show the current verdict.
 constexpr auto kVerdictLogInterval = std::chrono::minutes(10);
@@ -44,6 +52,27 @@ Millis LivenessDeadline(Millis control_period) {
 
 std::vector<std::string> ThermostatService::ValidateConfig(std::string_view config_json) {
   return ThermostatConfig::Problems(config_json);
+}
+
+void ThermostatService::MakeSafe(sdk::Host host, std::string_view config_json) {
+  const RelayConfig config = ThermostatConfig::SafeStateRelay(config_json);
+  std::string failure;
+  for (int attempt = 0; attempt < kSafeStateAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(kSafeStateRetry);
+    try {
+      // gpiod: requested as an output that starts OFF, written OFF again,
+      // and released when `relay` goes (README.md, "Safe state").
+      const std::unique_ptr<Relay> relay = OpenRelay(config);
+      relay->Set(false);
+      host.Info("safe state: relay OFF (" + relay->Describe() + ")");
+      return;
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                   "safe state: the relay could not be switched off (" +
+                       std::to_string(kSafeStateAttempts) + " attempts): " + failure);
 }
 
 ThermostatService::ThermostatService(sdk::Host host, std::string_view config_json)

@@ -4,7 +4,8 @@
 // thread of its own, once per control period. Every failure path ends
 // with the relay OFF: at start, at stop, in mode off, whenever no valid
 // reading is younger than max_sensor_age, and when heating does not raise
-// the temperature (the stuck-cold alarm).
+// the temperature (the stuck-cold alarm). With no instance at all,
+// MakeSafe() switches the relay off from the configuration alone.
 //
 // A singleton that needs the trait `w1` (it runs where the sensors are
 // wired). Its state (target, mode, schedule, a standing stuck-cold alarm)
@@ -62,9 +63,11 @@ class ThermostatService {
   void LoadState(std::string_view state);
   std::optional<std::string> CheckHealth();
 
-  // Plugin extension (no instance): every problem with a configuration,
-  // "key: message".
+  // Plugin extensions (no instance): every problem with a configuration,
+  // "key: message"; and the safe state, relay OFF from the relay part of
+  // the last configuration the service started with.
   static std::vector<std::string> ValidateConfig(std::string_view config_json);
+  static void MakeSafe(sdk::Host host, std::string_view config_json);
 
  private:
   nlohmann::json Status();

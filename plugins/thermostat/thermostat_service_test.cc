@@ -2,7 +2,7 @@
 // simulator) that can fail like a real output: a failed write is reported
 // and retried, and every way the service ends leaves the relay off. Also:
 // sensors that are wrong (an outlier, a phantom, a glitch), the stuck-cold
-// alarm on a clock the test moves on, and liveness.
+// alarm on a clock the test moves on, liveness, and the safe state.
 #include "plugins/thermostat/thermostat_service.h"
 
 #include <gmock/gmock.h>
@@ -412,6 +412,70 @@ TEST(LivenessDeadline, StaysWithinTheAbiBounds) {
   EXPECT_EQ(LivenessDeadline(1000ms), 3000ms + kLivenessSlack);
   EXPECT_LE(LivenessDeadline(60000ms).count(), DOMIAN_LIVENESS_MAX_MS);
   EXPECT_GE(LivenessDeadline(100ms).count(), DOMIAN_LIVENESS_MIN_MS);
+}
+
+std::string FileText(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+TEST(MakeSafe, TurnsTheFileRelayOffFromAConfigWhoseOtherKeysAreBroken) {
+  testing::TempDir dir("domian-thermostat-safe-test");
+  testing::RecordingHost host(dir.path().string(), "thermostat");
+  const auto relay = dir.path() / "relay";
+  std::ofstream(relay) << "1\n";  // left ON by a thermostat that died
+  const json config = {{"hysteresis_c", -1},
+                       {"targte_c", 21},
+                       {"sensors", {"28-nothex"}},
+                       {"relay", {{"backend", "file"}, {"path", relay.string()}, {"colour", "red"}}}};
+  ASSERT_FALSE(ThermostatService::ValidateConfig(config.dump()).empty());
+  ThermostatService::MakeSafe(sdk::Host(&host.table), config.dump());
+  EXPECT_EQ(FileText(relay), "0");
+  ThermostatService::MakeSafe(sdk::Host(&host.table), config.dump());  // idempotent
+  EXPECT_EQ(FileText(relay), "0");
+  EXPECT_THAT(host.Log(), HasSubstr("safe state: relay OFF (file " + relay.string() + ")"));
+}
+
+TEST(MakeSafe, SaysWhyWhenTheRelayCannotBeKnownOrReached) {
+  testing::TempDir dir("domian-thermostat-safe-test");
+  testing::RecordingHost host(dir.path().string(), "thermostat");
+  const sdk::Host sdk_host(&host.table);
+  try {
+    ThermostatService::MakeSafe(sdk_host, R"({"target_c": 20})");
+    ADD_FAILURE() << "no relay, yet safe";
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(e.code(), DOMIAN_ERR_INVALID_ARGUMENT);
+    EXPECT_THAT(e.what(), HasSubstr("'relay' is missing"));
+  }
+  EXPECT_THROW(ThermostatService::MakeSafe(sdk_host, R"({"relay": {"backend": "carrier-pigeon"}})"),
+               sdk::Error);
+  // A relay that cannot be opened: an error within the time limit.
+  const auto began = std::chrono::steady_clock::now();
+  try {
+    ThermostatService::MakeSafe(
+        sdk_host, R"({"relay": {"backend": "gpiod", "chip": "no-such-chip", "line": "HEATING"}})");
+    ADD_FAILURE() << "a missing GPIO chip was taken for safe";
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(e.code(), DOMIAN_ERR_UNAVAILABLE);
+    EXPECT_THAT(e.what(), HasSubstr("no-such-chip"));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - began,
+            std::chrono::milliseconds(DOMIAN_SAFE_STATE_TIMEOUT_MS) / 2);
+}
+
+TEST(MakeSafe, IsOfferedThroughThePluginExtension) {
+  testing::TempDir dir("domian-thermostat-safe-test");
+  testing::RecordingHost host(dir.path().string(), "thermostat");
+  const auto relay = dir.path() / "relay";
+  std::ofstream(relay) << "1\n";
+  const auto* ext = static_cast<const domian_safe_state_ext*>(
+      sdk::detail::PluginExtensions<ThermostatService>::Get(DOMIAN_PLUGIN_EXT_SAFE_STATE));
+  ASSERT_NE(ext, nullptr);
+  const json config = {{"relay", {{"backend", "file"}, {"path", relay.string()}}}};
+  EXPECT_EQ(ext->make_safe(&host.table, config.dump().c_str(), nullptr), DOMIAN_OK);
+  EXPECT_EQ(FileText(relay), "0");
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 
 #include <boost/process.hpp>
 
+#include "core/services/host_command.h"
 #include "core/services/plugin_status.h"
 #include "core/services/saved_state.h"
+#include "core/services/spawn_lock.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace bp = boost::process;
@@ -24,14 +26,13 @@ constexpr std::chrono::milliseconds kConnectAttempt{50};
 constexpr std::chrono::milliseconds kConnectPause{2};
 // How often a host told to stop is looked at until it has exited.
 constexpr std::chrono::milliseconds kExitPoll{10};
+// A host whose connection closed during Start has, almost always, just
+// died: this long is waited for its end so that the signal can be named
+// (the kernel reaps a crashed process in milliseconds); a host still
+// running after it is killed.
+constexpr std::chrono::milliseconds kDeathReportWait{1000};
 
-std::string ExitDescription(int status) {
-  if (WIFSIGNALED(status)) {
-    return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
-           strsignal(WTERMSIG(status)) + ")";
-  }
-  return "exited with status " + std::to_string(WEXITSTATUS(status));
-}
+std::string ExitDescription(int status) { return DescribeWaitStatus(status); }
 
 // A gRPC call's deadline: gRPC keeps it itself, on the system clock.
 std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
@@ -43,14 +44,6 @@ absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
   if (result.status() == DOMIAN_OK) return result.output();
   return StatusFromPlugin(result.status(), result.output());
 }
-
-// Boost.Process 1.74 makes the pipe that reports a failed exec with pipe()
-// and marks its write end close-on-exec only afterwards
-// (detail/posix/executor.hpp). A fork from another thread in between hands
-// that write end to the other child for good, and the launch that made the
-// pipe waits for its end forever: a service stuck "starting" (seen when a
-// node starts several at once). Launches take turns at the fork.
-ABSL_CONST_INIT absl::Mutex spawn_mu(absl::kConstInit);
 
 }  // namespace
 
@@ -116,19 +109,24 @@ void IsolatedService::Run() {
       if (stopping_) return;
     }
     backoff.Launched();
-    const absl::Status launched = Launch();
-    std::string problem = StatusMessage(launched);
-    if (launched.ok()) {
+    absl::Status end = Launch();
+    if (end.ok()) {
+      if (options_.on_running) options_.on_running();
       Watch();
       absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      problem = snapshot_.detail;
+      if (stopping_) return;  // the owner's stop makes it safe after the shutdown
+      end = absl::AbortedError(snapshot_.detail);
     }
+    const std::string problem = StatusMessage(end);
+    // Nothing runs now: the hardware is made safe before anything else
+    // (a pause, a restart, giving up).
+    const std::string safety = options_.make_safe ? options_.make_safe(end) : "";
     const std::optional<std::chrono::milliseconds> delay = backoff.Ended();
     if (!delay) {
-      const std::string detail = std::to_string(backoff.recent_ends()) + " failures within " +
-                                 std::to_string(kCrashWindow.count()) +
-                                 " s, giving up on this node; last: " + problem;
+      const std::string detail = "failed " + std::to_string(backoff.recent_ends()) +
+                                 " times in " + std::to_string(kCrashWindow.count()) +
+                                 " s, given up on this node; last: " + problem +
+                                 (safety.empty() ? "" : "; " + safety);
       spdlog::error("service {}: {}", options_.service, detail);
       SetState(ServiceState::kFailed, detail);
       return;
@@ -137,7 +135,7 @@ void IsolatedService::Run() {
     const MonoTime restart_at = clock_.Now() + *delay;
     spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem,
                  delay->count());
-    SetState(ServiceState::kRestarting, problem);
+    SetState(ServiceState::kRestarting, safety.empty() ? problem : problem + "; " + safety);
     if (!SleepUntil(restart_at)) return;
   }
 }
@@ -148,7 +146,8 @@ absl::Status IsolatedService::Launch() {
   std::filesystem::remove(socket, ignored);
   auto process = std::make_shared<Process>();
   try {
-    absl::MutexLock spawning(&spawn_mu);
+    // Launches take turns at the fork (spawn_lock.h says why).
+    absl::MutexLock spawning(&SpawnMutex());
     process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
                                "--service", options_.service, "--state-dir",
                                options_.state_dir.string(), "--socket", socket.string(),
@@ -198,9 +197,21 @@ absl::Status IsolatedService::Launch() {
   v1::PluginResult result;
   const grpc::Status status = process->stub->Start(&context, request, &result);
   if (!status.ok()) {
+    // Most often the plugin crashed its host while starting: name how it
+    // ended (a signal), not just the closed connection.
+    const MonoTime until_dead = clock_.Now() + kDeathReportWait;
+    while (process->child.running() && clock_.Now() < until_dead) {
+      std::this_thread::sleep_for(kExitPoll);
+    }
+    const bool alive = process->child.running();
     Reap(/*kill=*/true);
-    return absl::AbortedError("the plugin host died while starting (" + status.error_message() +
-                              ")");
+    if (alive) {
+      return absl::AbortedError("the plugin host stopped answering while starting (" +
+                                status.error_message() + "); killed it");
+    }
+    return absl::AbortedError("the plugin host " +
+                              ExitDescription(process->child.native_exit_code()) +
+                              " while starting (" + status.error_message() + ")");
   }
   if (const absl::Status started = Outcome(result).status(); !started.ok()) {
     Reap(/*kill=*/true);

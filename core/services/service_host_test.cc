@@ -75,6 +75,24 @@ TEST_F(ServiceHostTest, AnInlineServiceAnswersAndKeepsItsStateWhenStopped) {
   EXPECT_EQ(host_.Invoke("echo-c", "echo", "{}").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(ServiceHostTest, TheRunningJournalNamesARunningServiceUntilItStopped) {
+  const std::filesystem::path dir = state_.path() / "services" / "echo-c";
+  host_.StartService("echo-c", R"({"greeting":"hi"})", 1, std::nullopt);
+  ASSERT_EQ(Row("echo-c").state, ServiceState::kRunning);
+  std::vector<std::string> problems;
+  std::vector<RunningEntry> journal = ReadRunningJournal(state_.path() / "services", problems);
+  ASSERT_EQ(journal.size(), 1U);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(journal[0].service, "echo-c");
+  EXPECT_EQ(journal[0].plugin, kPlugins / "echo-c.so");
+  EXPECT_EQ(journal[0].config, R"({"greeting":"hi"})");
+
+  host_.StopService("echo-c");  // echo-c has no safe state: nothing more to run
+  EXPECT_TRUE(ReadRunningJournal(state_.path() / "services", problems).empty())
+      << "a clean stop leaves nothing for the next start to make safe";
+  EXPECT_FALSE(std::filesystem::exists(dir / kRunningJournalFile));
+}
+
 TEST_F(ServiceHostTest, AServiceThatDoesNotRunHereIsNotFound) {
   const absl::StatusOr<std::string> reply = host_.Invoke("counter-cpp", "inc", "{}");
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kNotFound);

@@ -18,6 +18,7 @@ void ToProto(const placement::Unrun& unrun, v1::ServiceLocation& out) {
   out.set_name(unrun.service);
   out.set_node(unrun.node);
   out.set_state(std::string(placement::PlacementStateName(unrun.state)));
+  out.set_detail(ToValidUtf8(unrun.detail));
 }
 
 void ToProto(const placement::Explanation& explanation, v1::ExplainResponse& out) {

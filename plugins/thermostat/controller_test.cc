@@ -82,7 +82,11 @@ TEST(Controller, ThreeDaysNeverSwitchWithinTheMinimumTimesNorStayOnTooLong) {
 }
 
 TEST(Controller, AHeaterThatCannotWarmTheRoomIsCutOffAtExactlyTheMaximumOnTime) {
-  Room room{.settings = Settings(), .celsius = 10.0, .warm_per_s = 0.0, .cool_per_s = 0.0};
+  // The cut-off on its own: without the stuck-cold alarm, which would stop
+  // this heater for good after no_rise_after (tested below).
+  ControlSettings settings = Settings();
+  settings.no_rise_after = 0s;
+  Room room{.settings = settings, .celsius = 10.0, .warm_per_s = 0.0, .cool_per_s = 0.0};
   room.Run(24h);
   int cut_offs = 0;
   for (size_t i = 1; i < room.switches.size(); ++i) {
@@ -149,6 +153,77 @@ TEST(Controller, ForceOffIsASwitchLikeAnyOther) {
   // And the minimum off time counts from it.
   EXPECT_FALSE(controller.Step(kT0 + 20min, 15.0, "", Settings()));
   EXPECT_TRUE(controller.Step(kT0 + 21min, 15.0, "", Settings()));
+}
+
+
+TEST(StuckColdAlarm, HeatingThatDoesNotRaiseTheTemperatureIsStoppedUntilCleared) {
+  ControlSettings settings = Settings();  // no_rise_after 45 min, max_on 2 h
+  Room room{.settings = settings, .celsius = 10.0, .warm_per_s = 0.0, .cool_per_s = 0.0};
+  room.Run(24h);
+  // On after the minimum off time, off 45 minutes later for good.
+  ASSERT_EQ(room.switches.size(), 3U);
+  EXPECT_TRUE(room.switches[1].on);
+  EXPECT_FALSE(room.switches[2].on);
+  EXPECT_EQ(room.switches[2].at - room.switches[1].at, settings.no_rise_after);
+  EXPECT_NE(room.switches[2].reason.find("heating alarm"), std::string::npos) << room.switches[2].reason;
+  ASSERT_TRUE(room.controller.alarm());
+  EXPECT_NE(room.controller.alarm()->reason.find("did not raise the temperature by 0.50 °C"),
+            std::string::npos)
+      << room.controller.alarm()->reason;
+
+  // Cleared: heating resumes at once (the minimum off time is long over).
+  room.controller.ClearAlarm();
+  const SteadyTime later = kT0 + 24h + 1s;
+  EXPECT_TRUE(room.controller.Step(later, 10.0, "", settings));
+  EXPECT_FALSE(room.controller.alarm());
+}
+
+TEST(StuckColdAlarm, CountsOnTimeAcrossCutOffsAtTheMaximumOnTime) {
+  // A maximum on time shorter than no_rise_after must not hide a heater
+  // that never warms: the ON time adds up over the cycles.
+  ControlSettings settings = Settings();
+  settings.max_on = 20min;
+  Room room{.settings = settings, .celsius = 10.0, .warm_per_s = 0.0, .cool_per_s = 0.0};
+  room.Run(24h);
+  ASSERT_TRUE(room.controller.alarm());
+  // Two 20-minute cycles, then the alarm 5 minutes into the third.
+  ASSERT_EQ(room.switches.size(), 7U);
+  EXPECT_EQ(room.switches[6].at - room.switches[5].at, 5min);
+  EXPECT_NE(room.switches[6].reason.find("heating alarm"), std::string::npos);
+  EXPECT_FALSE(room.controller.on());
+}
+
+TEST(StuckColdAlarm, ASlowButRisingRoomNeverAlarms) {
+  // 1 °C an hour: slow (it takes cut-offs at max_on to get there), but
+  // warming; three days of it.
+  ControlSettings settings = Settings();
+  Room room{.settings = settings, .celsius = 15.0, .warm_per_s = 1.0 / 3600, .cool_per_s = 0.0001};
+  room.Run(72h);
+  EXPECT_FALSE(room.controller.alarm()) << room.controller.alarm()->reason;
+  EXPECT_GT(room.switches.size(), 3U);
+}
+
+TEST(StuckColdAlarm, NoRiseAfterZeroSwitchesItOff) {
+  ControlSettings settings = Settings();
+  settings.no_rise_after = 0s;
+  Room room{.settings = settings, .celsius = 10.0, .warm_per_s = 0.0, .cool_per_s = 0.0};
+  room.Run(24h);
+  EXPECT_FALSE(room.controller.alarm());
+}
+
+TEST(StuckColdAlarm, AModeOffEndsTheWatchSoTheNextStartIsFresh) {
+  ControlSettings settings = Settings();
+  Controller controller(kT0);
+  ASSERT_TRUE(controller.Step(kT0 + 10min, 15.0, "", settings));
+  settings.mode = Mode::kOff;
+  EXPECT_FALSE(controller.Step(kT0 + 50min, 15.0, "", settings));  // 40 min ON
+  settings.mode = Mode::kHeat;
+  ASSERT_TRUE(controller.Step(kT0 + 61min, 15.0, "", settings));
+  // 40 minutes before and 10 now would be 50: but the watch began again.
+  EXPECT_TRUE(controller.Step(kT0 + 71min, 15.0, "", settings));
+  EXPECT_FALSE(controller.alarm());
+  EXPECT_FALSE(controller.Step(kT0 + 106min, 15.0, "", settings));
+  EXPECT_TRUE(controller.alarm());
 }
 
 }  // namespace

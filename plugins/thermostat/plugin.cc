@@ -6,7 +6,7 @@
 DOMIAN_SDK_PLUGIN(domian::thermostat::ThermostatService,
                   (domian::sdk::PluginInfo{
                       .name = "thermostat",
-                      .version = "1.0.0",
+                      .version = "1.1.0",
                       .description = "DS18B20 sensors (1-Wire) and a heating relay that fails safe",
                       .placement = DOMIAN_PLACEMENT_SINGLETON,
                       .traits = {"w1"},
@@ -21,4 +21,6 @@ DOMIAN_SDK_PLUGIN(domian::thermostat::ThermostatService,
                           {"set_schedule",
                            "{\"schedule\": [{\"days\": \"weekdays\", \"at\": \"06:30\", "
                            "\"target_c\": 21}]}",
-                           "a weekly schedule of targets ([] clears it)"}}}))
+                           "a weekly schedule of targets ([] clears it)"},
+                          {"clear_alarm", "{}",
+                           "clears the stuck-cold alarm: heating may resume"}}}))

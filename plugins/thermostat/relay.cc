@@ -1,6 +1,5 @@
 #include "plugins/thermostat/relay.h"
 
-#include <domian/plugin_json.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <gpiod.h>
@@ -75,35 +74,39 @@ std::string GpiodRelay::Describe() const {
   return "GPIO line " + line_name_ + " on " + chip_name_ + (active_low_ ? " (active low)" : "");
 }
 
-RelayConfig ParseRelayConfig(const sdk::ConfigReader& config) {
-  const nlohmann::json& json = config.json().at("relay");
-  auto fail = [&](const std::string& key, const std::string& message) {
-    config.Fail("relay." + key, message);
-  };
-  if (!json.is_object()) config.Fail("relay", "must be a mapping with backend: gpiod or file");
+RelayConfig ParseRelayConfig(const nlohmann::json& json, ConfigProblems& problems,
+                             UnknownRelayKeys unknown) {
   RelayConfig relay;
+  if (!json.is_object()) {
+    problems.Add("relay", "must be a mapping with backend: gpiod or file, not " + json.dump());
+    return relay;
+  }
   for (const auto& [key, value] : json.items()) {
+    const std::string path = "relay." + key;
     if (key == "active_low") {
-      if (!value.is_boolean()) fail(key, "must be true or false");
-      relay.active_low = value.get<bool>();
-      continue;
+      relay.active_low = problems.Bool(path, value).value_or(false);
+    } else if (key == "backend" || key == "path" || key == "chip" || key == "line") {
+      const std::string text = problems.String(path, value).value_or("");
+      if (key == "backend") relay.backend = text;
+      if (key == "path") relay.path = text;
+      if (key == "chip" && !text.empty()) relay.chip = text;
+      if (key == "line") relay.line = text;
+    } else if (unknown == UnknownRelayKeys::kRefuse) {
+      problems.Add(path, "is not a relay setting (backend, path, chip, line, active_low)");
     }
-    if (key != "backend" && key != "path" && key != "chip" && key != "line") {
-      fail(key, "is not a relay setting (backend, path, chip, line, active_low)");
-    }
-    if (!value.is_string() || value.get<std::string>().empty()) fail(key, "must be a non-empty string");
-    const std::string text = value.get<std::string>();
-    if (key == "backend") relay.backend = text;
-    if (key == "path") relay.path = text;
-    if (key == "chip") relay.chip = text;
-    if (key == "line") relay.line = text;
   }
   if (relay.backend == "file") {
-    if (relay.path.empty()) fail("path", "is missing (backend: file writes 1/0 to it)");
+    if (relay.path.empty() && !json.contains("path")) {
+      problems.Add("relay.path", "is missing (backend: file writes 1/0 to it)");
+    }
   } else if (relay.backend == "gpiod") {
-    if (relay.line.empty()) fail("line", "is missing: the relay's GPIO line name");
-  } else {
-    fail("backend", "must be gpiod or file, not \"" + relay.backend + "\"");
+    if (relay.line.empty() && !json.contains("line")) {
+      problems.Add("relay.line", "is missing: the relay's GPIO line name");
+    }
+  } else if (!json.contains("backend")) {
+    problems.Add("relay.backend", "is missing: gpiod or file");
+  } else if (!relay.backend.empty()) {
+    problems.Add("relay.backend", "must be gpiod or file, not \"" + relay.backend + "\"");
   }
   return relay;
 }

@@ -14,9 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace domian::sdk {
-class ConfigReader;
-}
+#include "plugins/thermostat/config_problems.h"
 
 struct gpiod_chip;
 struct gpiod_line;
@@ -59,9 +57,6 @@ class GpiodRelay final : public Relay {
   gpiod_line* line_ = nullptr;
 };
 
-// From the config's `relay` mapping: {backend: file, path: ...} or
-// {backend: gpiod, chip: gpiochip0, line: NAME, active_low: true}.
-// Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
 struct RelayConfig {
   std::string backend;  // file | gpiod
   std::string path;
@@ -69,7 +64,15 @@ struct RelayConfig {
   std::string line;
   bool active_low = false;
 };
-RelayConfig ParseRelayConfig(const sdk::ConfigReader& config);
+// What to do with a key the relay mapping does not know: create and
+// validate refuse it; the safe state ignores it, because it must switch the
+// relay off from a configuration that today's validation may refuse.
+enum class UnknownRelayKeys { kRefuse, kIgnore };
+// From the config's `relay` mapping: {backend: file, path: ...} or
+// {backend: gpiod, chip: gpiochip0, line: NAME, active_low: true}. Each
+// problem goes to `problems` under its key ("relay.backend").
+RelayConfig ParseRelayConfig(const nlohmann::json& relay, ConfigProblems& problems,
+                             UnknownRelayKeys unknown);
 // Throws std::runtime_error when the backend cannot be opened.
 std::unique_ptr<Relay> OpenRelay(const RelayConfig& config);
 

@@ -13,16 +13,21 @@ namespace {
 
 // A w1_slave file is two lines of ~40 bytes.
 constexpr size_t kMaxFileBytes = 512;
+// A sensor whose readings keep jumping would log a held drop at every read;
+// one line per sensor this often is enough (status shows each one).
+constexpr auto kHeldLogInterval = std::chrono::minutes(10);
 
 }  // namespace
 
 SensorBus::SensorBus(std::filesystem::path root, std::vector<std::string> ids,
-                     std::chrono::milliseconds interval,
-                     std::function<void(const std::string&)> log_change)
+                     std::chrono::milliseconds interval, double max_drop_c_per_min,
+                     std::function<void(const std::string&)> log_change, Clock clock)
     : root_(std::move(root)),
       configured_(std::move(ids)),
       interval_(interval),
-      log_change_(std::move(log_change)) {
+      max_drop_c_per_min_(max_drop_c_per_min),
+      log_change_(std::move(log_change)),
+      clock_(std::move(clock)) {
   for (const std::string& id : configured_) sensors_[id].id = id;
 }
 
@@ -124,16 +129,37 @@ void SensorBus::Record(const std::string& id, bool present, const Reading& readi
     SensorStatus& status = sensors_[id];
     status.id = id;
     status.present = present;
+    status.ever_present = status.ever_present || present;
     ++status.reads;
     if (reading.valid()) {
-      status.celsius = reading.celsius;
-      status.valid_at = SteadyClock::now();
+      const auto now = clock_();
+      DropFilter& filter = filters_.try_emplace(id, max_drop_c_per_min_).first->second;
+      const bool was_held = filter.held().has_value();
+      filter.Add({*reading.celsius, now});
+      if (filter.counted()) {
+        status.celsius = filter.counted()->celsius;
+        status.valid_at = filter.counted()->at;
+      }
+      status.held_celsius.reset();
+      status.held_why = filter.why_held();
+      if (filter.held()) status.held_celsius = filter.held()->celsius;
       if (!status.problem.empty()) change = "sensor " + id + " reads again";
       status.problem.clear();
+      if (filter.held() && !was_held) {
+        const auto logged = held_logged_.find(id);
+        if (logged == held_logged_.end() || now - logged->second >= kHeldLogInterval) {
+          held_logged_[id] = now;
+          change += (change.empty() ? "" : "; ") + ("sensor " + id + ": " + filter.why_held());
+        }
+      }
     } else {
       ++status.bad_reads;
-      if (status.problem != reading.problem) change = "sensor " + id + ": " + reading.problem;
-      status.problem = reading.problem;
+      // A sensor never seen has not vanished: its id may be mistyped.
+      const std::string problem = status.ever_present
+                                      ? reading.problem
+                                      : "not found (no " + (root_ / id).string() + " since the start)";
+      if (status.problem != problem) change = "sensor " + id + ": " + problem;
+      status.problem = problem;
     }
   }
   if (!change.empty() && log_change_) log_change_(change);

@@ -8,6 +8,8 @@
 // itself blocks in the kernel for the conversion (and any retries the w1
 // driver makes), so nothing that must be prompt ever waits for this
 // thread: the service switches its relay off before stopping the bus.
+// Every valid reading passes a DropFilter of its sensor, so a sudden drop
+// counts only once the next reading agrees with it.
 #pragma once
 
 #include <chrono>
@@ -21,11 +23,14 @@
 #include <thread>
 #include <vector>
 
+#include "plugins/thermostat/drop_filter.h"
 #include "plugins/thermostat/w1_reading.h"
 
 namespace domian::thermostat {
 
 using SteadyClock = std::chrono::steady_clock;
+// Where the time comes from (tests move it on).
+using Clock = std::function<SteadyClock::time_point()>;
 
 // A 12-bit conversion takes 750 ms; a read taking this long is a hung bus.
 inline constexpr std::chrono::milliseconds kReadTimeout{3000};
@@ -35,8 +40,14 @@ inline constexpr char kSensorPrefix[] = "28-";  // the DS18B20 family code
 struct SensorStatus {
   std::string id;
   bool present = false;                 // its folder exists
-  std::optional<double> celsius;        // the last valid reading
+  bool ever_present = false;            // its folder existed at some read
+  // The last reading that counts: valid, and not a drop still waiting
+  // for the next reading to confirm it (DropFilter).
+  std::optional<double> celsius;
   std::optional<SteadyClock::time_point> valid_at;  // when it was read
+  // A valid reading that does not count yet, and why.
+  std::optional<double> held_celsius;
+  std::string held_why;
   std::string problem;                  // why the last read was not valid ("" if it was)
   int64_t reads = 0;
   int64_t bad_reads = 0;
@@ -45,9 +56,10 @@ struct SensorStatus {
 class SensorBus {
  public:
   // `ids` empty: every 28-* sensor found, looked for again every round.
+  // `max_drop_c_per_min`: the DropFilter's limit.
   SensorBus(std::filesystem::path root, std::vector<std::string> ids,
-            std::chrono::milliseconds interval,
-            std::function<void(const std::string&)> log_change);
+            std::chrono::milliseconds interval, double max_drop_c_per_min,
+            std::function<void(const std::string&)> log_change, Clock clock = SteadyClock::now);
   ~SensorBus();  // Stop()
   SensorBus(const SensorBus&) = delete;
   SensorBus& operator=(const SensorBus&) = delete;
@@ -67,12 +79,17 @@ class SensorBus {
   const std::filesystem::path root_;
   const std::vector<std::string> configured_;
   const std::chrono::milliseconds interval_;
+  const double max_drop_c_per_min_;
   const std::function<void(const std::string&)> log_change_;
+  const Clock clock_;
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::map<std::string, SensorStatus> sensors_;
+  std::map<std::string, DropFilter> filters_;
+  // When a held drop was last logged, per sensor (see kHeldLogInterval).
+  std::map<std::string, SteadyClock::time_point> held_logged_;
   std::thread thread_;
 };
 

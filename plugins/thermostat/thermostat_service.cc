@@ -3,7 +3,6 @@
 #include <domian/plugin_json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <ctime>
 
@@ -13,26 +12,20 @@ namespace {
 using nlohmann::json;
 using Millis = std::chrono::milliseconds;
 
-// Limits of what the config may say, in its units.
-constexpr double kMinHysteresisC = 0.05;
-constexpr double kMaxHysteresisC = 5.0;
-constexpr int64_t kMaxMinTimeS = 3600;         // min_on_s, min_off_s
-constexpr int64_t kMinMaxOnS = 60;             // max_on_s
-constexpr int64_t kMaxMaxOnS = 24 * 3600;
-constexpr int64_t kMinSensorAgeS = 5;          // max_sensor_age_s
-constexpr int64_t kMaxSensorAgeS = 3600;
-constexpr int64_t kMinControlPeriodMs = 100;
-constexpr int64_t kMaxControlPeriodMs = 60000;
-constexpr int64_t kMaxReadIntervalMs = 600000;
-constexpr size_t kSensorIdLength = 15;  // "28-" and 12 hex digits
 // A relay that will not switch off at stop is tried this often.
 constexpr int kStopOffAttempts = 3;
 constexpr auto kStopOffRetry = std::chrono::milliseconds(100);
-
-bool IsSensorId(const std::string& id) {
-  return id.size() == kSensorIdLength && id.rfind(kSensorPrefix, 0) == 0 &&
-         std::all_of(id.begin() + 3, id.end(), [](unsigned char c) { return std::isxdigit(c); });
-}
+// The safe state tries as often, well within DOMIAN_SAFE_STATE_TIMEOUT_MS
+// (opening a GPIO line or a file takes microseconds; a retry rides out a
+// line still being released by a process that just died).
+constexpr int kSafeStateAttempts = 3;
+constexpr auto kSafeStateRetry = std::chrono::milliseconds(200);
+static_assert((kSafeStateAttempts - 1) * kSafeStateRetry <
+                  std::chrono::milliseconds(DOMIAN_SAFE_STATE_TIMEOUT_MS) / 4,
+              "the safe state's retries must leave most of its time limit");
+// A sensor rejected and counted again in turn is logged this seldom; status
+// and the health check always show the current verdict.
+constexpr auto kVerdictLogInterval = std::chrono::minutes(10);
 
 // Now, as a minute of the week in local time (0 = Monday 00:00).
 std::pair<int, int> LocalWeekdayAndMinute() {
@@ -46,129 +39,53 @@ double SecondsOf(SteadyClock::duration duration) {
   return std::chrono::duration<double>(duration).count();
 }
 
-}  // namespace
-
-ThermostatConfig ThermostatConfig::Parse(std::string_view text) {
-  const sdk::ConfigReader config("thermostat", text);
-  ThermostatConfig parsed;
-  std::string combine = "mean";
-  bool has_relay = false;
-  auto seconds = [&](const std::string& key, int64_t low, int64_t high) {
-    return Seconds(config.Integer(key, low, high));
-  };
-  for (const auto& [key, value] : config.json().items()) {
-    if (key == "sysfs_root") {
-      parsed.sysfs_root = config.String(key);
-    } else if (key == "sensors") {
-      if (value == "auto") continue;
-      if (!value.is_array() || value.empty()) {
-        config.Fail(key, "must be auto or a list of sensor ids (28-xxxxxxxxxxxx)");
-      }
-      for (const json& id : value) {
-        if (!id.is_string() || !IsSensorId(id.get<std::string>())) {
-          config.Fail(key, "holds " + id.dump() + ", not a DS18B20 id (28- and 12 hex digits)");
-        }
-        parsed.sensors.push_back(id.get<std::string>());
-      }
-    } else if (key == "combine") {
-      combine = config.String(key);
-    } else if (key == "target_c") {
-      parsed.control.target_c = config.Number(key, kMinTargetC, kMaxTargetC);
-    } else if (key == "hysteresis_c") {
-      parsed.control.hysteresis_c = config.Number(key, kMinHysteresisC, kMaxHysteresisC);
-    } else if (key == "min_on_s") {
-      parsed.control.min_on = seconds(key, 0, kMaxMinTimeS);
-    } else if (key == "min_off_s") {
-      parsed.control.min_off = seconds(key, 0, kMaxMinTimeS);
-    } else if (key == "max_on_s") {
-      parsed.control.max_on = seconds(key, kMinMaxOnS, kMaxMaxOnS);
-    } else if (key == "max_sensor_age_s") {
-      parsed.max_sensor_age = seconds(key, kMinSensorAgeS, kMaxSensorAgeS);
-    } else if (key == "mode") {
-      const auto mode = value.is_string() ? ParseMode(value.get<std::string>()) : std::nullopt;
-      if (!mode) config.Fail(key, "must be heat or off, not " + value.dump());
-      parsed.control.mode = *mode;
-    } else if (key == "schedule") {
-      try {
-        parsed.schedule = ParseSchedule(value);
-      } catch (const sdk::Error& e) {
-        config.Fail(key, e.what());
-      }
-    } else if (key == "relay") {
-      parsed.relay = ParseRelayConfig(config);
-      has_relay = true;
-    } else if (key == "control_period_ms") {
-      parsed.control_period = Millis(config.Integer(key, kMinControlPeriodMs, kMaxControlPeriodMs));
-    } else if (key == "read_interval_ms") {
-      parsed.read_interval = Millis(config.Integer(key, 0, kMaxReadIntervalMs));
-    } else {
-      config.Fail(key, "is not a thermostat setting (sysfs_root, sensors, combine, target_c, "
-                       "hysteresis_c, min_on_s, min_off_s, max_on_s, max_sensor_age_s, mode, "
-                       "schedule, relay, control_period_ms, read_interval_ms)");
-    }
-  }
-  if (!has_relay) config.Fail("relay", "is missing: {backend: gpiod, line: NAME} or {backend: file, path: PATH}");
-  if (parsed.control.max_on < parsed.control.min_on) {
-    config.Fail("max_on_s", "must not be shorter than min_on_s");
-  }
-  if (combine == "mean") {
-    parsed.combine = Combine::kMean;
-  } else if (combine == "min") {
-    parsed.combine = Combine::kMin;
-  } else if (combine == "max") {
-    parsed.combine = Combine::kMax;
-  } else if (IsSensorId(combine) &&
-             (parsed.sensors.empty() ||
-              std::find(parsed.sensors.begin(), parsed.sensors.end(), combine) != parsed.sensors.end())) {
-    parsed.combine = Combine::kOne;
-    parsed.combine_sensor = combine;
-  } else {
-    config.Fail("combine", "must be mean, min, max or one of the sensors' ids, not \"" + combine + "\"");
-  }
-  return parsed;
+bool Rejected(Verdict verdict) {
+  return verdict == Verdict::kImplausible || verdict == Verdict::kOutlier;
 }
 
-Combined CombineReadings(const std::vector<SensorStatus>& sensors, Combine combine,
-                         const std::string& one, thermostat::Seconds max_age, SteadyTime now) {
-  std::vector<double> fresh;
-  std::string stale;
-  for (const SensorStatus& sensor : sensors) {
-    if (combine == Combine::kOne && sensor.id != one) continue;
-    if (sensor.valid_at && now - *sensor.valid_at <= max_age) {
-      fresh.push_back(*sensor.celsius);
-    } else if (stale.empty()) {
-      stale = "sensor " + sensor.id + (sensor.problem.empty() ? "" : " (" + sensor.problem + ")");
+}  // namespace
+
+Millis LivenessDeadline(Millis control_period) {
+  return std::clamp<Millis>(kLivenessPeriods * control_period + kLivenessSlack,
+                            Millis(DOMIAN_LIVENESS_MIN_MS), Millis(DOMIAN_LIVENESS_MAX_MS));
+}
+
+std::vector<std::string> ThermostatService::ValidateConfig(std::string_view config_json) {
+  return ThermostatConfig::Problems(config_json);
+}
+
+void ThermostatService::MakeSafe(sdk::Host host, std::string_view config_json) {
+  const RelayConfig config = ThermostatConfig::SafeStateRelay(config_json);
+  std::string failure;
+  for (int attempt = 0; attempt < kSafeStateAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(kSafeStateRetry);
+    try {
+      // gpiod: requested as an output that starts OFF, written OFF again,
+      // and released when `relay` goes (README.md, "Safe state").
+      const std::unique_ptr<Relay> relay = OpenRelay(config);
+      relay->Set(false);
+      host.Info("safe state: relay OFF (" + relay->Describe() + ")");
+      return;
+    } catch (const std::exception& e) {
+      failure = e.what();
     }
   }
-  if (fresh.empty()) {
-    const std::string age = std::to_string(max_age.count());
-    if (sensors.empty()) return {std::nullopt, "no sensor found"};
-    if (combine == Combine::kOne && stale.empty()) return {std::nullopt, "no sensor " + one};
-    return {std::nullopt, "no valid reading younger than " + age + " s (" + stale + ")"};
-  }
-  double value = 0;
-  switch (combine) {
-    case Combine::kMin: value = *std::min_element(fresh.begin(), fresh.end()); break;
-    case Combine::kMax: value = *std::max_element(fresh.begin(), fresh.end()); break;
-    case Combine::kMean:
-    case Combine::kOne:
-      for (const double v : fresh) value += v;
-      value /= static_cast<double>(fresh.size());
-      break;
-  }
-  return {value, ""};
+  throw sdk::Error(DOMIAN_ERR_UNAVAILABLE,
+                   "safe state: the relay could not be switched off (" +
+                       std::to_string(kSafeStateAttempts) + " attempts): " + failure);
 }
 
 ThermostatService::ThermostatService(sdk::Host host, std::string_view config_json)
     : ThermostatService(host, config_json, nullptr) {}
 
 ThermostatService::ThermostatService(sdk::Host host, std::string_view config_json,
-                                     std::unique_ptr<Relay> relay)
+                                     std::unique_ptr<Relay> relay, Clock clock)
     : host_(host),
+      clock_(std::move(clock)),
       config_(ThermostatConfig::Parse(config_json)),
       relay_(std::move(relay)),
-      bus_(config_.sysfs_root, config_.sensors, config_.read_interval,
-           [host](const std::string& change) { host.Info(change); }),
+      bus_(config_.sysfs_root, config_.sensors, config_.read_interval, config_.max_drop_c_per_min,
+           [host](const std::string& change) { host.Info(change); }, clock_),
       target_c_(config_.control.target_c),
       mode_(config_.control.mode),
       schedule_(config_.schedule) {}
@@ -188,7 +105,13 @@ void ThermostatService::Start() {
     if (started_) return;
     // OFF first, whatever the relay was left at; the minimum off time
     // counts from here, so a restarting plugin cannot cycle the boiler.
-    controller_ = std::make_unique<Controller>(SteadyClock::now());
+    controller_ = std::make_unique<Controller>(clock_());
+    if (saved_alarm_) {
+      controller_->RestoreAlarm(*saved_alarm_, clock_());
+      alarm_reported_ = true;  // said before the restart; not a new alarm
+      host_.Warn("heating alarm still stands (from before the restart): " + *saved_alarm_ +
+                 "; heating stays off until `clear_alarm` or a change of mode");
+    }
     relay_on_.reset();
     DriveRelayLocked(false);
     stopping_ = false;
@@ -201,8 +124,17 @@ void ThermostatService::Start() {
     bus_.Stop();
     throw;
   }
-  std::lock_guard lock(mu_);
-  started_ = true;
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+  }
+  // From here a control loop that stops is found: the host treats a
+  // missed deadline as a hang (relay OFF through the safe state).
+  const Millis deadline = LivenessDeadline(config_.control_period);
+  if (!host_.SetLivenessDeadline(deadline)) {
+    host_.Debug("no liveness deadline: the host offers none or refused " +
+                std::to_string(deadline.count()) + " ms");
+  }
 }
 
 void ThermostatService::Stop() {
@@ -211,13 +143,14 @@ void ThermostatService::Stop() {
     if (!started_) return;
     stopping_ = true;
   }
+  host_.SetLivenessDeadline(Millis(0));  // the loop ends on purpose
   wake_.notify_all();
   thread_.join();
   // The relay first: the bus may be in the middle of a read that takes
   // as long as the kernel says.
   {
     std::lock_guard lock(mu_);
-    controller_->ForceOff(SteadyClock::now(), "stopped");
+    controller_->ForceOff(clock_(), "stopped");
     for (int attempt = 0; attempt < kStopOffAttempts && relay_on_ != false; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(kStopOffRetry);
       DriveRelayLocked(false);
@@ -256,12 +189,73 @@ void ThermostatService::ControlStep() {
   std::lock_guard lock(mu_);
   // Under the lock: a step from set_mode and one from the control thread
   // must not see time run backwards.
-  const auto now = SteadyClock::now();
-  combined_ = CombineReadings(sensors, config_.combine, config_.combine_sensor,
-                              config_.max_sensor_age, now);
-  const bool on = controller_->Step(now, combined_.celsius, combined_.why_none, SettingsLocked());
+  const auto now = clock_();
+  combined_ = CombineReadings(sensors, config_.combine, now);
+  const ControlSettings settings = SettingsLocked();
+  const bool on = controller_->Step(now, combined_.celsius, combined_.why_none, settings);
   // Written on every change, and again while the last write failed.
   if (relay_on_ != on) DriveRelayLocked(on);
+  ReportLocked(sensors, now);
+}
+
+void ThermostatService::ReportLocked(const std::vector<SensorStatus>& sensors, SteadyTime now) {
+  // Configured sensors never found: said once when found so, and shown
+  // (status, health) for as long as it lasts.
+  std::vector<std::string> phantoms = PhantomSensors(config_.sensors, sensors);
+  for (const std::string& id : phantoms) {
+    if (std::find(phantoms_.begin(), phantoms_.end(), id) == phantoms_.end()) {
+      host_.Warn("sensor " + id + " is configured but was never found in " + config_.sysfs_root +
+                 " (a mistyped id, or not wired?); it is left out");
+    }
+  }
+  for (const std::string& id : phantoms_) {
+    if (std::find(phantoms.begin(), phantoms.end(), id) == phantoms.end()) {
+      host_.Info("sensor " + id + " found");
+    }
+  }
+  phantoms_ = std::move(phantoms);
+
+  // Readings rejected (implausible, outliers) and counted again: a change
+  // is logged, at most once per kVerdictLogInterval per sensor.
+  for (const SensorVerdict& sensor : combined_.sensors) {
+    const Verdict verdict = Rejected(sensor.verdict) ? sensor.verdict : Verdict::kCounted;
+    const auto logged = logged_verdicts_.find(sensor.id);
+    const Verdict last = logged == logged_verdicts_.end() ? Verdict::kCounted : logged->second.verdict;
+    if (verdict == last) continue;
+    if (logged != logged_verdicts_.end() && now - logged->second.at < kVerdictLogInterval) continue;
+    if (Rejected(verdict)) {
+      host_.Warn("sensor " + sensor.id + " not counted (" + VerdictName(verdict) + "): " + sensor.why);
+    } else {
+      host_.Info("sensor " + sensor.id + " counts again");
+    }
+    logged_verdicts_[sensor.id] = {verdict, now};
+  }
+
+  // The stuck-cold alarm: an event (for notifications) once per alarm.
+  const auto& alarm = controller_->alarm();
+  if (alarm && !alarm_reported_) {
+    host_.LogError("heating alarm: " + alarm->reason +
+                   "; heating stays off until `clear_alarm` or a change of mode");
+    const json event = {{"reason", alarm->reason},
+                        {"temperature_c", combined_.celsius ? json(*combined_.celsius) : json(nullptr)},
+                        {"target_c", SettingsLocked().target_c}};
+    if (!host_.EmitEvent("heating_alarm", event.dump())) host_.Warn("the heating_alarm event was refused");
+  }
+  alarm_reported_ = alarm.has_value();
+}
+
+std::vector<std::string> ThermostatService::WarningsLocked() const {
+  std::vector<std::string> warnings;
+  for (const std::string& id : phantoms_) {
+    warnings.push_back("sensor " + id + " is configured but was never found in " + config_.sysfs_root);
+  }
+  for (const SensorVerdict& sensor : combined_.sensors) {
+    if (Rejected(sensor.verdict)) {
+      warnings.push_back("sensor " + sensor.id + " not counted (" + VerdictName(sensor.verdict) +
+                         "): " + sensor.why);
+    }
+  }
+  return warnings;
 }
 
 void ThermostatService::Control() {
@@ -279,16 +273,21 @@ void ThermostatService::Control() {
     } catch (...) {
       failure = "unknown error";
     }
+    host_.Alive();
     lock.lock();
     if (!failure.empty()) {
       if (control_error_ != failure) host_.LogError("control step failed: " + failure);
-      controller_->ForceOff(SteadyClock::now(), "control step failed: " + failure);
+      controller_->ForceOff(clock_(), "control step failed: " + failure);
       DriveRelayLocked(false);
     }
     control_error_ = failure;
-    auto until = SteadyClock::now() + config_.control_period;
-    if (const auto deadline = controller_->Deadline(config_.control)) until = std::min(until, *deadline);
-    wake_.wait_until(lock, until, [this] { return stopping_ || poked_; });
+    // Waits on the real clock for at most a period, sooner for the
+    // controller's deadline (max_on, the stuck-cold alarm).
+    auto wait = std::chrono::duration_cast<Millis>(config_.control_period);
+    if (const auto deadline = controller_->Deadline(config_.control)) {
+      wait = std::clamp(std::chrono::ceil<Millis>(*deadline - clock_()), Millis(0), wait);
+    }
+    wake_.wait_for(lock, wait, [this] { return stopping_ || poked_; });
   }
 }
 
@@ -303,16 +302,19 @@ std::string ThermostatService::Invoke(std::string_view command, std::string_view
     reply = SetMode(args);
   } else if (command == "set_schedule") {
     reply = SetSchedule(args);
+  } else if (command == "clear_alarm") {
+    reply = ClearAlarm();
   } else {
-    throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND, "unknown command \"" + std::string(command) +
-                                                     "\" (status, set_target, set_mode, set_schedule)");
+    throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
+                     "unknown command \"" + std::string(command) +
+                         "\" (status, set_target, set_mode, set_schedule, clear_alarm)");
   }
   return reply.dump();
 }
 
 json ThermostatService::Status() {
   const std::vector<SensorStatus> sensors = bus_.Snapshot();
-  const auto now = SteadyClock::now();
+  const auto now = clock_();
   std::lock_guard lock(mu_);
   json list = json::array();
   for (const SensorStatus& sensor : sensors) {
@@ -324,12 +326,28 @@ json ThermostatService::Status() {
                   {"bad_reads", sensor.bad_reads}};
     entry["celsius"] = sensor.celsius ? json(*sensor.celsius) : json(nullptr);
     entry["age_s"] = sensor.valid_at ? json(SecondsOf(now - *sensor.valid_at)) : json(nullptr);
+    // Whether the last control step counted its reading, and why not.
+    const auto verdict = std::find_if(combined_.sensors.begin(), combined_.sensors.end(),
+                                      [&](const SensorVerdict& v) { return v.id == sensor.id; });
+    entry["counted"] = verdict != combined_.sensors.end() && verdict->verdict == Verdict::kCounted;
+    entry["not_counted"] = verdict == combined_.sensors.end() ? "not judged yet" : verdict->why;
+    entry["held_c"] = sensor.held_celsius ? json(*sensor.held_celsius) : json(nullptr);
+    entry["held_why"] = sensor.held_why;
+    entry["phantom"] = std::find(phantoms_.begin(), phantoms_.end(), sensor.id) != phantoms_.end();
     list.push_back(std::move(entry));
   }
   const ControlSettings settings = SettingsLocked();
+  json alarm = nullptr;
+  if (controller_ && controller_->alarm()) {
+    alarm = {{"reason", controller_->alarm()->reason},
+             {"since_s", SecondsOf(now - controller_->alarm()->since)},
+             {"clear", "call thermostat clear_alarm, or change the mode"}};
+  }
   json status = {{"sensors", list},
                  {"temperature_c", combined_.celsius ? json(*combined_.celsius) : json(nullptr)},
                  {"temperature_problem", combined_.why_none},
+                 {"warnings", WarningsLocked()},
+                 {"alarm", alarm},
                  {"relay", {{"on", relay_on_.value_or(false)},
                             {"known", relay_on_.has_value()},
                             {"output", relay_ ? relay_->Describe() : ""},
@@ -372,11 +390,30 @@ json ThermostatService::SetMode(const json& args) {
   if (!mode) throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "set_mode takes {\"mode\": \"heat\" or \"off\"}");
   {
     std::lock_guard lock(mu_);
+    // A person changing the mode has looked at the heating: that clears
+    // the stuck-cold alarm (setting the mode it already has does not).
+    if (*mode != mode_ && controller_ && controller_->alarm()) {
+      host_.Info("heating alarm cleared by set_mode " + std::string(ModeName(*mode)));
+      controller_->ClearAlarm();
+    }
     mode_ = *mode;
     poked_ = true;
   }
   wake_.notify_all();
   if (*mode == Mode::kOff) ControlStep();  // off now, not at the next period
+  return Status();
+}
+
+json ThermostatService::ClearAlarm() {
+  {
+    std::lock_guard lock(mu_);
+    if (controller_ && controller_->alarm()) {
+      host_.Info("heating alarm cleared: " + controller_->alarm()->reason);
+      controller_->ClearAlarm();
+    }
+    poked_ = true;
+  }
+  wake_.notify_all();
   return Status();
 }
 
@@ -403,6 +440,8 @@ std::string ThermostatService::SaveState() {
                 {"mode", ModeName(mode_)},
                 {"schedule", ScheduleJson(schedule_)}};
   if (target_set_during_) state["target_set_during"] = *target_set_during_;
+  // Only while it stands; an older plugin ignores the key.
+  if (controller_ && controller_->alarm()) state["alarm"] = controller_->alarm()->reason;
   return state.dump();
 }
 
@@ -427,14 +466,24 @@ void ThermostatService::LoadState(std::string_view text) {
   if (state.contains("target_set_during") && state["target_set_during"].is_number_integer()) {
     target_set_during_ = state["target_set_during"].get<int>();
   }
+  if (state.contains("alarm") && state["alarm"].is_string()) {
+    saved_alarm_ = state["alarm"].get<std::string>();
+  }
 }
 
 std::optional<std::string> ThermostatService::CheckHealth() {
   std::lock_guard lock(mu_);
   if (!relay_error_.empty()) return "relay: " + relay_error_;
   if (!control_error_.empty()) return "control step failed: " + control_error_;
+  if (controller_ && controller_->alarm()) {
+    return "heating alarm: " + controller_->alarm()->reason + " (call thermostat clear_alarm)";
+  }
   if (!combined_.celsius && mode_ == Mode::kHeat) return "heating held off: " + combined_.why_none;
-  return std::nullopt;
+  const std::vector<std::string> warnings = WarningsLocked();
+  if (warnings.empty()) return std::nullopt;
+  std::string detail;
+  for (const std::string& warning : warnings) detail += (detail.empty() ? "" : "; ") + warning;
+  return detail;
 }
 
 }  // namespace domian::thermostat

@@ -2,17 +2,21 @@
 // (SensorBus, its own thread), combines the fresh valid readings, and
 // drives the heating relay (Relay) through the Controller on a control
 // thread of its own, once per control period. Every failure path ends
-// with the relay OFF: at start, at stop, in mode off, and whenever no
-// valid reading is younger than max_sensor_age.
+// with the relay OFF: at start, at stop, in mode off, whenever no valid
+// reading is younger than max_sensor_age, and when heating does not raise
+// the temperature (the stuck-cold alarm). With no instance at all,
+// MakeSafe() switches the relay off from the configuration alone.
 //
 // A singleton that needs the trait `w1` (it runs where the sensors are
-// wired). Its state (target, mode, schedule) travels when it moves.
+// wired). Its state (target, mode, schedule, a standing stuck-cold alarm)
+// travels when it moves.
 #pragma once
 
 #include <domian/plugin.hpp>
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -24,49 +28,30 @@
 
 #include "plugins/thermostat/controller.h"
 #include "plugins/thermostat/relay.h"
+#include "plugins/thermostat/room_temperature.h"
 #include "plugins/thermostat/schedule.h"
 #include "plugins/thermostat/sensor_bus.h"
+#include "plugins/thermostat/thermostat_config.h"
 
 namespace domian::thermostat {
 
-inline constexpr std::chrono::milliseconds kDefaultControlPeriod{1000};
-inline constexpr std::chrono::milliseconds kDefaultReadInterval{2000};
 // The format of SaveState(); LoadState() refuses newer ones.
 inline constexpr int kStateFormat = 1;
-
-// How several sensors make one temperature.
-enum class Combine { kMean, kMin, kMax, kOne };
-
-struct ThermostatConfig {
-  std::string sysfs_root = kDefaultSysfsRoot;
-  std::vector<std::string> sensors;  // empty: auto (every 28-*)
-  Combine combine = Combine::kMean;
-  std::string combine_sensor;        // kOne: its id
-  ControlSettings control;
-  Seconds max_sensor_age{120};
-  std::vector<ScheduleEntry> schedule;
-  RelayConfig relay;
-  std::chrono::milliseconds control_period = kDefaultControlPeriod;
-  std::chrono::milliseconds read_interval = kDefaultReadInterval;
-
-  // Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
-  static ThermostatConfig Parse(std::string_view json);
-};
-
-// The temperature the controller acts on: the sensors' valid readings no
-// older than `max_age`, combined; nullopt with the reason when none.
-struct Combined {
-  std::optional<double> celsius;
-  std::string why_none;
-};
-Combined CombineReadings(const std::vector<SensorStatus>& sensors, Combine combine,
-                         const std::string& one, Seconds max_age, SteadyTime now);
+// The liveness deadline the control loop asks for: this many control
+// periods, plus kLivenessSlack for a relay write or a sensor snapshot that
+// stalls for a moment, so only a loop that has stopped is taken for hung.
+inline constexpr int kLivenessPeriods = 3;
+inline constexpr std::chrono::milliseconds kLivenessSlack = kReadTimeout;
+// The liveness deadline for a control period, within the ABI's bounds.
+std::chrono::milliseconds LivenessDeadline(std::chrono::milliseconds control_period);
 
 class ThermostatService {
  public:
   ThermostatService(sdk::Host host, std::string_view config_json);
-  // For tests: a relay of the test's choosing instead of the configured one.
-  ThermostatService(sdk::Host host, std::string_view config_json, std::unique_ptr<Relay> relay);
+  // For tests: a relay of the test's choosing instead of the configured
+  // one, and a clock the test moves on.
+  ThermostatService(sdk::Host host, std::string_view config_json, std::unique_ptr<Relay> relay,
+                    Clock clock = SteadyClock::now);
   ~ThermostatService();  // Stop()
   ThermostatService(const ThermostatService&) = delete;
   ThermostatService& operator=(const ThermostatService&) = delete;
@@ -78,11 +63,18 @@ class ThermostatService {
   void LoadState(std::string_view state);
   std::optional<std::string> CheckHealth();
 
+  // Plugin extensions (no instance): every problem with a configuration,
+  // "key: message"; and the safe state, relay OFF from the relay part of
+  // the last configuration the service started with.
+  static std::vector<std::string> ValidateConfig(std::string_view config_json);
+  static void MakeSafe(sdk::Host host, std::string_view config_json);
+
  private:
   nlohmann::json Status();
   nlohmann::json SetTarget(const nlohmann::json& args);
   nlohmann::json SetMode(const nlohmann::json& args);
   nlohmann::json SetSchedule(const nlohmann::json& args);
+  nlohmann::json ClearAlarm();
 
   void Control();            // the control thread
   void ControlStep();        // one step; requires nothing held
@@ -90,8 +82,14 @@ class ThermostatService {
   // passed); requires mu_.
   ControlSettings SettingsLocked();
   void DriveRelayLocked(bool on);           // requires mu_
+  // Logs what changed about the sensors (phantoms, rejected readings) and
+  // raises the alarm's event; requires mu_.
+  void ReportLocked(const std::vector<SensorStatus>& sensors, SteadyTime now);
+  // Phantom sensors and rejected readings, for status and health; requires mu_.
+  std::vector<std::string> WarningsLocked() const;
 
   sdk::Host host_;
+  const Clock clock_;
   const ThermostatConfig config_;
   std::unique_ptr<Relay> relay_;
   SensorBus bus_;
@@ -113,7 +111,17 @@ class ThermostatService {
   std::string relay_error_;
   std::string control_error_;  // why the last control step failed
   bool poked_ = false;         // re-evaluate now (a command changed something)
-  Combined combined_{std::nullopt, "no reading yet"};
+  Combined combined_{std::nullopt, "no reading yet", {}};
+  std::vector<std::string> phantoms_;  // as last logged
+  // Per sensor: the verdict last logged and when (rate-limited logging).
+  struct LoggedVerdict {
+    Verdict verdict = Verdict::kCounted;
+    SteadyTime at;
+  };
+  std::map<std::string, LoggedVerdict> logged_verdicts_;
+  bool alarm_reported_ = false;  // the current alarm's event was emitted
+  // The stuck-cold alarm from the saved state, raised again at Start.
+  std::optional<std::string> saved_alarm_;
 };
 
 }  // namespace domian::thermostat

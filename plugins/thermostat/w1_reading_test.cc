@@ -99,7 +99,7 @@ TEST_F(Bus, FindsEverySensorReadsOneAtATimeAndNoticesOneVanishing) {
   const auto a = sysfs_.Slow("28-00000000000a", testing::W1SlaveText(20000), 300ms);
   const auto b = sysfs_.Slow("28-00000000000b", testing::W1SlaveText(22000), 300ms);
   std::filesystem::create_directories(sysfs_.root() / "00-200000000000");  // not a DS18B20
-  SensorBus bus(sysfs_.root(), {}, 50ms, [&](const std::string&) {});
+  SensorBus bus(sysfs_.root(), {}, 50ms, kDefaultMaxDropCPerMin, [&](const std::string&) {});
   bus.Start();
   ASSERT_TRUE(testing::Eventually(
       [&] {

@@ -423,5 +423,135 @@ TEST_F(CliTest, PluginsShowsAFileNameThatIsNotUtf8) {
   EXPECT_NE(result.out.find("echo\xef\xbf\xbd\xef\xbf\xbd.so"), std::string::npos) << result.out;
 }
 
+// ---- --check-config: each service's settings checked by its plugin ----
+
+// A node.yaml whose plugin folder holds the test plugins `plugins`, with
+// `services` as its services: section.
+std::string WithPlugins(const std::filesystem::path& root, const std::vector<std::string>& plugins,
+                        const std::string& services) {
+  const auto dir = root / "plugins";
+  MakePluginFolder(dir, DOMIAN_TEST_PLUGIN_DIR, plugins);
+  return "plugins:\n  dirs: [" + dir.string() + "]\nservices:\n" + services;
+}
+
+TEST_F(CliTest, CheckConfigAsksThePluginAndNamesLineAndKey) {
+  const auto file = Write("plugin.yaml", WithPlugins(dir_.path(), {"safety-probe"},
+                                                     "  safety-probe:\n"      // 4
+                                                     "    config:\n"          // 5
+                                                     "      level: 11\n"      // 6
+                                                     "      colour: red\n"    // 7
+                                                     "      sensors:\n"       // 8
+                                                     "        - id: a\n"      // 9
+                                                     "        - id: \"\"\n"));  // 10
+  const auto result = RunCommand(DomiandPath(), {"--check-config", file.string()});
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  const std::string at = file.string() + ":";
+  for (const std::string& expected :
+       {at + "6:7: services.safety-probe.config.level: must be a whole number from 0 to 10, not 11",
+        at + "7:7: services.safety-probe.config.colour: unknown setting",
+        at + "10:11: services.safety-probe.config.sensors.1.id: must be a non-empty text",
+        // Missing: where its config is.
+        at + "5:5: services.safety-probe.config.mode: required with level",
+        file.string() + ": 4 problem(s)"}) {
+    EXPECT_NE(result.err.find(expected + "\n"), std::string::npos)
+        << expected << "\n" << result.err;
+  }
+  EXPECT_EQ(result.out.find("configuration is valid"), std::string::npos) << result.out;
+}
+
+TEST_F(CliTest, CheckConfigAcceptsWhatThePluginAccepts) {
+  const auto file = Write("good-plugin.yaml",
+                          WithPlugins(dir_.path(), {"safety-probe", "echo-c"},
+                                      "  safety-probe:\n    config: {level: 2, mode: eco}\n"
+                                      "  echo-c:\n    run: allow\n"
+                                      "  elsewhere:\n    run: allow\n"));
+  const auto result = RunCommand(DomiandPath(), {"--check-config", file.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find(file.string() + ": configuration is valid"), std::string::npos)
+      << result.out;
+  // What was not checked is said, without failing.
+  EXPECT_NE(result.out.find(file.string() + ":6:3: services.echo-c.config: not checked by its "
+                                            "plugin (it offers no configuration check)"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find(file.string() + ":8:3: services.elsewhere.config: not checked: no "
+                                            "plugin elsewhere.so in the plugin folders"),
+            std::string::npos)
+      << result.out;
+}
+
+TEST_F(CliTest, CheckConfigNotesAPluginOfAbi10WithoutFailing) {
+  const std::string yaml =
+      WithPlugins(dir_.path(), {}, "  abi-probe:\n    config:\n      anything: 1\n");
+  const auto copy = dir_.path() / "plugins" / "abi-probe.so";
+  std::filesystem::copy_file(DOMIAN_ABI_PROBE_V1_0, copy);
+  std::filesystem::permissions(copy, std::filesystem::perms(0644));
+  const auto file = Write("abi10.yaml", yaml);
+  const auto result = RunCommand(DomiandPath(), {"--check-config", file.string()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find(file.string() +
+                            ":5:5: services.abi-probe.config: not checked by its plugin (ABI 1.0)"),
+            std::string::npos)
+      << result.out;
+}
+
+TEST_F(CliTest, CheckConfigSurvivesAPluginThatCrashesOrHangs) {
+  const auto file = Write("crash.yaml", WithPlugins(dir_.path(), {"safety-probe"},
+                                                    "  safety-probe:\n"
+                                                    "    config:\n"
+                                                    "      crash_in: validate\n"));
+  const auto crashed = RunCommand(DomiandPath(), {"--check-config", file.string()});
+  EXPECT_EQ(crashed.exit_code, 1);
+  EXPECT_NE(crashed.err.find(file.string() + ":5:5: services.safety-probe.config: cannot be "
+                                             "checked by its plugin "),
+            std::string::npos)
+      << crashed.err;
+  EXPECT_NE(crashed.err.find("the plugin crashed (signal 6, SIGABRT, aborted) while checking "
+                             "the configuration"),
+            std::string::npos)
+      << crashed.err;
+
+  const auto hang = Write("hang.yaml", WithPlugins(dir_.path(), {"safety-probe"},
+                                                   "  safety-probe:\n"
+                                                   "    config:\n"
+                                                   "      hang_in: validate\n"));
+  const auto hung = RunCommand(DomiandPath(), {"--check-config", hang.string()}, 30s);
+  EXPECT_EQ(hung.exit_code, 1);
+  EXPECT_NE(hung.err.find("services.safety-probe.config: cannot be checked by its plugin"),
+            std::string::npos)
+      << hung.err;
+  EXPECT_NE(hung.err.find("the plugin did not finish checking within 5000 ms (the plugin host "
+                          "was killed)"),
+            std::string::npos)
+      << hung.err;
+}
+
+// A service that cannot start shows the plugin's reason where people look:
+// `domianctl services` and `explain`.
+TEST_F(CliTest, AServiceThatCannotStartShowsThePluginsReason) {
+  Daemon node(dir_.path(), {.id = "reason-node",
+                            .extra_yaml = WithPlugins(dir_.path(), {"safety-probe"},
+                                                      "  safety-probe:\n"
+                                                      "    isolation: inline\n"
+                                                      "    config: {level: 12, mode: eco}\n")});
+  node.Start();
+  ASSERT_TRUE(Eventually([&] { return Ctl(node.address(), "status").has_value(); }, 20s))
+      << node.Log();
+  const std::string reason =
+      "safety-probe: invalid configuration: level: must be a whole number from 0 to 10, not 12";
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const auto explained = DomianctlAt(node.address(), {"explain", "safety-probe"});
+        return explained.out.find(reason) != std::string::npos;
+      },
+      20s))
+      << DomianctlAt(node.address(), {"explain", "safety-probe"}).out << node.Log();
+  const auto services = DomianctlAt(node.address(), {"services"});
+  EXPECT_EQ(services.exit_code, 0) << services.err;
+  EXPECT_NE(services.out.find("invalid configuration: level: must be a whole number"),
+            std::string::npos)
+      << services.out;
+}
+
 }  // namespace
 }  // namespace domian::testing

@@ -76,6 +76,38 @@ std::string ConfigIssue::ToString() const {
   return out;
 }
 
+ConfigIssue ServiceConfigIssue(const NodeConfig& config, const ServiceConfig& service,
+                               std::string_view key, std::string message) {
+  // "sensors[0].id" -> "sensors.0.id", the form positions are kept in.
+  std::string path;
+  for (const char c : key) {
+    if (c == '[') {
+      if (!path.empty()) path += '.';
+    } else if (c != ']') {
+      path += c;
+    }
+  }
+  // No `config:` written: the service's own line.
+  FilePosition position = service.config_position.line > 0 ? service.config_position
+                                                            : FilePosition{service.line, 0};
+  for (std::string_view look = path; !look.empty();) {
+    if (const auto it = service.config_positions.find(look);
+        it != service.config_positions.end()) {
+      position = it->second;
+      break;
+    }
+    const size_t dot = look.rfind('.');
+    look = dot == std::string_view::npos ? std::string_view() : look.substr(0, dot);
+  }
+  ConfigIssue issue;
+  issue.file = config.source.string();
+  issue.line = position.line;
+  issue.column = position.line > 0 ? position.column : 0;
+  issue.key = "services." + service.name + ".config" + (path.empty() ? "" : "." + path);
+  issue.message = std::move(message);
+  return issue;
+}
+
 std::vector<ConfigIssue> ConfigIssues(const absl::Status& status) {
   const absl::optional<absl::Cord> payload = status.GetPayload(kIssuesPayloadUrl);
   if (!payload) return {};

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +66,12 @@ std::string_view AdvertiseModeName(AdvertiseMode mode);
 //  - inline: loaded into domiand (cheaper, for trusted plugins).
 enum class Isolation { kProcess, kInline };
 
+// Where something is written in the file: 1-based, 0 when unknown.
+struct FilePosition {
+  int line = 0;
+  int column = 0;
+};
+
 // One entry of the services: section.
 struct ServiceConfig {
   std::string name;
@@ -72,6 +80,13 @@ struct ServiceConfig {
   Isolation isolation = Isolation::kProcess;
   std::string config_json = "{}";  // the plugin's settings, as JSON
   int line = 0;                    // where it is configured, for messages
+  // For the plugin's own check of its settings (--check-config): where
+  // `config:` is written (the service's name when it is not), and each
+  // setting inside it, by the path a
+  // plugin names it with ("hysteresis_c", "sensors.0.id"; a list item by
+  // its index): the position of its key, or of the item.
+  FilePosition config_position;
+  std::map<std::string, FilePosition, std::less<>> config_positions;
 };
 
 // How placement moves services (placement: section).
@@ -149,6 +164,14 @@ struct ConfigIssue {
   // "node.yaml:12:3: membership.dead_after: expected a duration like 1500ms"
   std::string ToString() const;
 };
+
+// A problem a service's plugin found with its settings, as a ConfigIssue
+// of `config`'s file: key "services.<name>.config.<key>", at the setting
+// `key` names ("sensors.0.id" or "sensors[0].id"), else at the nearest
+// setting above it that is written ("sensors"), else at `config:` (a
+// setting that is missing, or `key` empty for the whole configuration).
+ConfigIssue ServiceConfigIssue(const NodeConfig& config, const ServiceConfig& service,
+                               std::string_view key, std::string message);
 
 // Reads and validates a YAML file. Collects all problems rather than
 // stopping at the first, so one run of --check-config shows them all.

@@ -387,5 +387,37 @@ TEST_F(LoadNodeConfigTest, DirectoryIsOneIssue) {
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// A plugin's problem with a setting lands on the line and column where
+// the setting is written, or as near as the file allows.
+TEST(NodeConfigTest, APluginsProblemIsPlacedAtItsSetting) {
+  const NodeConfig config = ParseValid(
+      "services:\n"                   // 1
+      "  heating:\n"                  // 2
+      "    config:\n"                 // 3
+      "      target_c: 21\n"          // 4
+      "      sensors:\n"              // 5
+      "        - id: 28-a\n"          // 6
+      "        - {id: 28-b}\n"        // 7
+      "  lamp:\n"                     // 8
+      "    run: allow\n");            // 9
+  ASSERT_EQ(config.services.size(), 2u);
+  const ServiceConfig& heating = config.services[0];
+  const ServiceConfig& lamp = config.services[1];
+  auto at = [&](const ServiceConfig& service, std::string_view key) {
+    return ServiceConfigIssue(config, service, key, "why").ToString();
+  };
+  const std::string f = kFile;
+  EXPECT_EQ(at(heating, "target_c"), f + ":4:7: services.heating.config.target_c: why");
+  EXPECT_EQ(at(heating, "sensors.1.id"), f + ":7:12: services.heating.config.sensors.1.id: why");
+  EXPECT_EQ(at(heating, "sensors[0].id"), f + ":6:11: services.heating.config.sensors.0.id: why");
+  EXPECT_EQ(at(heating, "sensors.1"), f + ":7:11: services.heating.config.sensors.1: why");
+  // Not written: the nearest setting above it, else config: itself.
+  EXPECT_EQ(at(heating, "sensors.5.id"), f + ":5:7: services.heating.config.sensors.5.id: why");
+  EXPECT_EQ(at(heating, "hysteresis_c"), f + ":3:5: services.heating.config.hysteresis_c: why");
+  EXPECT_EQ(at(heating, ""), f + ":3:5: services.heating.config: why");
+  // No config: at all: the service's name.
+  EXPECT_EQ(at(lamp, "on"), f + ":8:3: services.lamp.config.on: why");
+}
+
 }  // namespace
 }  // namespace domian::config

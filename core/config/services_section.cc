@@ -58,7 +58,43 @@ void ParseIsolation(YamlWalk& walk, const Field& field, ServiceConfig& service) 
   }
 }
 
+// yaml-cpp counts from 0 and uses -1 for "no position".
+FilePosition PositionOf(const YAML::Mark& mark) {
+  if (mark.line < 0) return {};
+  return {mark.line + 1, mark.column >= 0 ? mark.column + 1 : 0};
+}
+
+// Bounds the positions kept for one service's settings: far more than any
+// plugin's configuration has, so that a file with a huge list under
+// config: does not make --check-config, or the daemon, hold a map entry
+// per item.
+constexpr size_t kMaxConfigPositions = 4096;
+
+// Where each setting under `node` is written, by the path plugins use
+// ("sensors.0.id").
+void RecordPositions(const YAML::Node& node, const std::string& path,
+                     std::map<std::string, FilePosition, std::less<>>& positions) {
+  if (node.IsMap()) {
+    for (const auto& entry : node) {
+      if (positions.size() >= kMaxConfigPositions) return;
+      if (!entry.first.IsScalar()) continue;
+      const std::string& name = entry.first.Scalar();
+      const std::string key = path.empty() ? name : path + "." + name;
+      positions.emplace(key, PositionOf(entry.first.Mark()));
+      RecordPositions(entry.second, key, positions);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (positions.size() >= kMaxConfigPositions) return;
+      const std::string key = path.empty() ? std::to_string(i) : path + "." + std::to_string(i);
+      positions.emplace(key, PositionOf(node[i].Mark()));
+      RecordPositions(node[i], key, positions);
+    }
+  }
+}
+
 void ParsePluginConfig(YamlWalk& walk, const Field& field, ServiceConfig& service) {
+  service.config_position = PositionOf(field.mark);
   if (field.value.IsNull()) {
     service.config_json = kEmptyJsonObject;
     return;
@@ -70,6 +106,7 @@ void ParsePluginConfig(YamlWalk& walk, const Field& field, ServiceConfig& servic
   }
   if (std::optional<std::string> json = ServiceConfigJson(walk, field)) {
     service.config_json = std::move(*json);
+    RecordPositions(field.value, "", service.config_positions);
   }
 }
 
@@ -97,6 +134,9 @@ void ParseServicesSection(YamlWalk& walk, const Field& section, NodeConfig& conf
     ServiceConfig parsed;
     parsed.name = service.name;
     parsed.line = service.mark.line + 1;
+    // Until a config: key says otherwise, a problem with the settings is
+    // shown at the service's name.
+    parsed.config_position = PositionOf(service.mark);
     if (!service.value.IsNull() && !walk.IsSection(service)) continue;
     for (const Field& field : walk.Fields(service.value, service.path, kServiceKeys)) {
       if (field.name == "run") {

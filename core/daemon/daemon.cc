@@ -35,22 +35,6 @@ sigset_t StopSignals() {
   return set;
 }
 
-// domian-plugin-host: $DOMIAN_PLUGIN_HOST, else beside domiand, else
-// where it is installed, else in the build tree (running from a build).
-std::filesystem::path PluginHostBinary() {
-  if (const char* set = std::getenv("DOMIAN_PLUGIN_HOST"); set != nullptr && *set != '\0') {
-    return set;
-  }
-  std::error_code error;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  for (const std::filesystem::path& candidate :
-       {self.parent_path() / "domian-plugin-host",
-        std::filesystem::path(DOMIAN_PLUGIN_HOST_INSTALLED),
-        std::filesystem::path(DOMIAN_PLUGIN_HOST_BUILT)}) {
-    if (!candidate.empty() && std::filesystem::exists(candidate, error)) return candidate;
-  }
-  return DOMIAN_PLUGIN_HOST_INSTALLED;
-}
 
 // The soft open-file limit up to the hard one, so the descriptors the
 // unit allows (LimitNOFILE=) are there to use; systemd's default soft
@@ -77,6 +61,21 @@ void RaiseOpenFileLimit() {
 }
 
 }  // namespace
+
+std::filesystem::path PluginHostBinary() {
+  if (const char* set = std::getenv("DOMIAN_PLUGIN_HOST"); set != nullptr && *set != '\0') {
+    return set;
+  }
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  for (const std::filesystem::path& candidate :
+       {self.parent_path() / "domian-plugin-host",
+        std::filesystem::path(DOMIAN_PLUGIN_HOST_INSTALLED),
+        std::filesystem::path(DOMIAN_PLUGIN_HOST_BUILT)}) {
+    if (!candidate.empty() && std::filesystem::exists(candidate, error)) return candidate;
+  }
+  return DOMIAN_PLUGIN_HOST_INSTALLED;
+}
 
 void BlockStopSignals() {
   sigset_t set = StopSignals();

@@ -3,6 +3,7 @@
 // for SIGTERM/SIGINT, on which the node says goodbye and stops.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 
 #include "core/config/node_config.h"
@@ -25,6 +26,10 @@ class Daemon {
 // Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread and every thread
 // it starts later, so Run() can wait for them synchronously.
 void BlockStopSignals();
+
+// domian-plugin-host: $DOMIAN_PLUGIN_HOST, else beside domiand, else
+// where it is installed, else in the build tree (running from a build).
+std::filesystem::path PluginHostBinary();
 
 // The version domiand reports in its identity (from CMake's project()).
 const char* DaemonVersion();

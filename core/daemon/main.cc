@@ -1,7 +1,10 @@
 // domiand: the domian daemon.
 //
 //   domiand --config FILE        run (default /etc/domian/node.yaml)
-//   domiand --check-config FILE  validate FILE, print problems, exit 0/1
+//   domiand --check-config FILE  validate FILE, print problems, exit 0/1:
+//                                the YAML, then each service's settings
+//                                checked by its plugin (ABI 1.1) in a
+//                                domian-plugin-host process of its own
 #include <absl/synchronization/mutex.h>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +13,7 @@
 
 #include "core/common/logging.h"
 #include "core/config/node_config.h"
+#include "core/daemon/config_check.h"
 #include "core/daemon/daemon.h"
 #include "core/node/node.h"
 #include "core/rpc/grpc_logging.h"
@@ -63,6 +67,19 @@ int main(int argc, char** argv) {
       PrintIssues(config.status());
       std::cerr << file << ": " << domian::config::ConfigIssues(config.status()).size()
                 << " problem(s)\n";
+      return 1;
+    }
+    // The YAML is sound: now each plugin's word on its settings.
+    const domian::daemon::PluginConfigReport plugins =
+        domian::daemon::CheckServiceConfigs(*config, domian::daemon::PluginHostBinary());
+    for (const domian::config::ConfigIssue& note : plugins.notes) {
+      std::cout << note.ToString() << "\n";
+    }
+    if (!plugins.problems.empty()) {
+      for (const domian::config::ConfigIssue& problem : plugins.problems) {
+        std::cerr << problem.ToString() << "\n";
+      }
+      std::cerr << file << ": " << plugins.problems.size() << " problem(s)\n";
       return 1;
     }
     std::cout << file << ": configuration is valid\n";

@@ -92,6 +92,14 @@ absl::Status CheckOffers(const RowName& where, const Identity& identity, const W
                                     " is not a valid service name");
       }
     }
+    if (absl::Status refused = CheckString(where, what + " gave-up detail", offer.gave_up_detail,
+                                           limits);
+        !refused.ok()) {
+      return refused;
+    }
+    if (!offer.gave_up && !offer.gave_up_detail.empty()) {
+      return Malformed(where, what + ": carries a gave-up detail but did not give up");
+    }
     if (offer.config_json.size() > limits.max_config_bytes) {
       return absl::Status(kTooLarge, where.str() + ": " + what + ": config is " +
                                          std::to_string(offer.config_json.size()) +

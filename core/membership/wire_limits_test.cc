@@ -106,6 +106,10 @@ TEST(ValidateIdentityList, ChecksEveryOffer) {
     return ValidateIdentityList(message, "home", WireLimits{});
   };
   EXPECT_TRUE(with([](Offer&) {}).ok());
+  EXPECT_TRUE(with([](Offer& o) {
+                o.gave_up = true;
+                o.gave_up_detail = BoundedDetail(std::string(300, 'x'));
+              }).ok());
   struct Case {
     std::function<void(Offer&)> spoil;
     StatusCode kind;
@@ -122,6 +126,13 @@ TEST(ValidateIdentityList, ChecksEveryOffer) {
       {[](Offer& o) { o.config_json = std::string(5000, ' '); }, StatusCode::kResourceExhausted,
        "config is 5000 bytes"},
       {[](Offer& o) { o.traits.assign(65, "t"); }, StatusCode::kResourceExhausted, "traits"},
+      {[](Offer& o) {
+         o.gave_up = true;
+         o.gave_up_detail = std::string(300, 'x');
+       },
+       StatusCode::kInvalidArgument, "gave-up detail is 300 bytes"},
+      {[](Offer& o) { o.gave_up_detail = "it crashed"; }, StatusCode::kInvalidArgument,
+       "carries a gave-up detail but did not give up"},
   };
   for (const Case& c : cases) {
     const auto refusal = with(c.spoil);

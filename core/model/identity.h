@@ -78,6 +78,9 @@ struct Offer {
   std::vector<std::string> traits;
   std::vector<std::string> depends;
   bool gave_up = false;
+  // Why it kept failing here, when gave_up (the plugin's last message,
+  // BoundedDetail), so that every node's explain can show it.
+  std::string gave_up_detail;
   std::string config_json;  // listed only
   bool operator==(const Offer&) const = default;
 };

@@ -205,6 +205,7 @@ absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
       }
       // Not a candidate for a while, or the sender would try again and again.
       gave_up_[request.service] = clock_.Now() + options_.timings.failed_hold;
+      gave_up_why_[request.service] = BoundedDetail(detail);
     }
     if (stop) Apply({*stop});
   }

@@ -31,9 +31,13 @@ Placement::Observed Placement::Observe() {
     if (it->second <= now) {
       spdlog::info("service {} may run here again (its failures here are {} old)", it->first,
                    Ms(options_.timings.failed_hold));
+      gave_up_why_.erase(it->first);
       it = gave_up_.erase(it);
     } else {
       self.gave_up.insert(it->first);
+      if (const auto why = gave_up_why_.find(it->first); why != gave_up_why_.end()) {
+        self.gave_up_why[it->first] = why->second;
+      }
       ++it;
     }
   }
@@ -84,7 +88,10 @@ Placement::Observed Placement::Observe() {
         node.preferences[offer.service] = {ParseRunMode(offer.run).value_or(RunMode::kAllow),
                                            offer.weight, true};
       }
-      if (offer.gave_up) node.gave_up.insert(offer.service);
+      if (offer.gave_up) {
+        node.gave_up.insert(offer.service);
+        if (!offer.gave_up_detail.empty()) node.gave_up_why[offer.service] = offer.gave_up_detail;
+      }
     }
     for (const ServiceRecord& record : identity.services) {
       seen.max_epoch[record.name] = std::max(seen.max_epoch[record.name], record.epoch);

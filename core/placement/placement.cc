@@ -185,6 +185,7 @@ std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
       Local& local = mine->second;
       if (failed) {
         gave_up_[name] = now + options_.timings.failed_hold;
+        gave_up_why_[name] = BoundedDetail(status->second.detail);
         actions.push_back(StopHere(name, "it kept failing here (" + status->second.detail +
                                              "); the next candidate takes it for " +
                                              Ms(options_.timings.failed_hold)));

@@ -339,6 +339,8 @@ class Placement {
   mutable absl::Mutex mu_;
   std::map<std::string, Local> local_ ABSL_GUARDED_BY(mu_);  // services this node owns
   std::map<std::string, MonoTime> gave_up_ ABSL_GUARDED_BY(mu_);  // service -> until
+  // Why, for those of gave_up_ that say (the service's last detail here).
+  std::map<std::string, std::string> gave_up_why_ ABSL_GUARDED_BY(mu_);
   struct RememberedConfig {
     std::string node;  // the live node it came from
     std::string config;

@@ -31,7 +31,7 @@ class FakeServices final : public LocalServices {
     if (state) value[service] = *state;
     running[service] = {service, crash.contains(service) ? ServiceState::kFailed
                                                          : ServiceState::kRunning,
-                        "", ""};
+                        crash.contains(service) ? crash_detail[service] : "", ""};
     last_epoch[service] = epoch;
     configs[service] = config_json;
     ++starts;
@@ -58,6 +58,7 @@ class FakeServices final : public LocalServices {
   std::map<std::string, uint64_t> last_epoch;
   std::map<std::string, std::string> configs;
   std::set<std::string> crash;  // services that fail to start here
+  std::map<std::string, std::string> crash_detail;  // and what they say when they do
   int starts = 0;
 };
 
@@ -608,6 +609,40 @@ TEST_F(PlacementTest, AServiceThatKeepsFailingMovesToTheNextCandidate) {
   // Not back to a within the hold, even though a is preferred.
   world_.Pass(2min, 5s);
   EXPECT_EQ(world_.Owners("lights").count("b"), 1u);
+}
+
+// Why it failed is the plugin's to say, and every node's explain shows it:
+// the reason travels in a's offer. With no other candidate, the service's
+// own detail says it too.
+TEST_F(PlacementTest, WhyAServiceKeptFailingTravelsWithTheOffer) {
+  ThreeNodes();
+  const std::string why = "lights: invalid configuration: bridge: must be host:port";
+  for (Node* node : {a_, b_, c_}) {
+    node->services.crash.insert("lights");
+    node->services.crash_detail["lights"] = why;
+  }
+  world_.Kill(*a_);
+  world_.Boot(*a_);
+  // a, then b, then c give up on it.
+  world_.Pass(10s);
+  for (const Offer& offer : a_->placement->Offers()) {
+    if (offer.service == "lights") {
+      EXPECT_TRUE(offer.gave_up);
+      EXPECT_EQ(offer.gave_up_detail, why);
+    }
+  }
+  const Explanation explained = b_->placement->Explain("lights");
+  bool seen = false;
+  for (const Verdict& verdict : explained.verdicts) {
+    if (verdict.node == "a") {
+      EXPECT_EQ(verdict.reason, "failed here recently: " + why);
+      seen = true;
+    }
+  }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(explained.state, PlacementState::kUnplaced);
+  EXPECT_THAT(explained.detail, ::testing::HasSubstr("no node can host it; "));
+  EXPECT_THAT(explained.detail, ::testing::HasSubstr("a failed here recently: " + why));
 }
 
 TEST_F(PlacementTest, AFailedPerNodeServiceIsTriedAgainAfterTheHold) {

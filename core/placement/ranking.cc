@@ -32,7 +32,12 @@ std::string WhyNot(const NodeView& node, const ServiceSpec& service) {
     if (!node.traits.contains(trait)) return "missing trait " + trait;
   }
   if (PreferenceOf(node, service.name).run == RunMode::kNever) return "never";
-  if (node.gave_up.contains(service.name)) return "failed here recently";
+  if (node.gave_up.contains(service.name)) {
+    const auto why = node.gave_up_why.find(service.name);
+    return why == node.gave_up_why.end() || why->second.empty()
+               ? "failed here recently"
+               : "failed here recently: " + why->second;
+  }
   return "";
 }
 
@@ -118,6 +123,13 @@ Decision Decide(const ServiceSpec& service, const std::vector<NodeView>& nodes,
   if (candidates.empty()) {
     decision.state = PlacementState::kUnplaced;
     decision.detail = "no node can host it";
+    // The plugin's own reason is what a person needs when it kept
+    // failing (a configuration it refuses, a device it cannot open).
+    for (const Verdict& verdict : refused) {
+      if (verdict.reason.starts_with("failed here recently: ")) {
+        decision.detail += "; " + verdict.node + " " + verdict.reason;
+      }
+    }
     return decision;
   }
   decision.state = PlacementState::kPlaced;

@@ -46,6 +46,7 @@ struct NodeView {
   std::set<std::string> plugins;                   // services it has a plugin for
   std::map<std::string, Preference> preferences;   // by service
   std::set<std::string> gave_up;                   // services that kept crashing there
+  std::map<std::string, std::string> gave_up_why;  // of those, why (when the node says)
   size_t running = 0;  // services it runs now, not counting the one being placed
 };
 

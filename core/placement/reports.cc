@@ -59,7 +59,12 @@ std::vector<Offer> Placement::Offers() const {
   absl::MutexLock lock(&mu_);
   const MonoTime now = clock_.Now();
   for (const auto& [name, until] : gave_up_) {
-    if (until > now && offers.contains(name)) offers[name].gave_up = true;
+    if (until > now && offers.contains(name)) {
+      offers[name].gave_up = true;
+      if (const auto why = gave_up_why_.find(name); why != gave_up_why_.end()) {
+        offers[name].gave_up_detail = why->second;
+      }
+    }
   }
   std::vector<Offer> out;
   for (auto& [name, offer] : offers) out.push_back(std::move(offer));

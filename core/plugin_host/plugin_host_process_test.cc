@@ -364,5 +364,184 @@ TEST(PluginHostProcess, TextThatIsNotUtf8ReachesDomiandRepaired) {
   called.ExpectCleanEnd();
 }
 
+// ---- one-shot modes: --validate-config and --make-safe (ABI 1.1) ----
+
+// One run of domian-plugin-host with `input` on its stdin.
+struct OneShot {
+  int exit_code = -1;  // -1: killed by a signal, or did not end in time
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+OneShot RunOnce(const std::vector<std::string>& args, const std::string& input) {
+  TempFolder folder("domian-plugin-host-once");
+  const auto in = folder.path() / "in";
+  const auto out = folder.path() / "out";
+  const auto err = folder.path() / "err";
+  std::ofstream(in, std::ios::binary) << input;
+  bp::child child(kHostBinary.string(), bp::args(args), bp::std_in < in.string(),
+                  bp::std_out > out.string(), bp::std_err > err.string());
+  OneShot run;
+  const auto until = std::chrono::steady_clock::now() + kExitDeadline;
+  while (child.running() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  const bool ended = !child.running();
+  if (!ended) ::kill(child.id(), SIGKILL);
+  child.wait();
+  const int status = child.native_exit_code();
+  if (ended && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  run.out = Slurp(out);
+  run.err = Slurp(err);
+  return run;
+}
+
+std::string TestPlugin(const std::string& name) { return (kTestPlugins / (name + ".so")).string(); }
+
+OneShot Validate(const std::string& plugin, const std::string& config) {
+  return RunOnce({"--validate-config", "--plugin", TestPlugin(plugin)}, config);
+}
+
+TEST(PluginHostOnce, ValidateConfigSaysValidInvalidOrNotChecked) {
+  const OneShot valid = Validate("safety-probe", R"({"level":3,"mode":"eco"})");
+  EXPECT_EQ(valid.exit_code, 0) << valid.err;
+  EXPECT_EQ(valid.out, "");
+
+  const OneShot invalid =
+      Validate("safety-probe", R"({"level":11,"colour":"red","sensors":[{"id":""}]})");
+  EXPECT_EQ(invalid.exit_code, 1) << invalid.err;
+  EXPECT_EQ(invalid.out,
+            "colour: unknown setting\n"
+            "level: must be a whole number from 0 to 10, not 11\n"
+            "mode: required with level\n"
+            "sensors.0.id: must be a non-empty text\n");
+
+  const OneShot unchecked = Validate("echo-c", "{}");
+  EXPECT_EQ(unchecked.exit_code, 3) << unchecked.err;
+  EXPECT_EQ(unchecked.out, "not checked by its plugin (it offers no configuration check)\n");
+}
+
+TEST(PluginHostOnce, ValidateConfigRefusesWhatIsNotAConfiguration) {
+  const OneShot list = Validate("safety-probe", "[1, 2]");
+  EXPECT_EQ(list.exit_code, 2);
+  EXPECT_EQ(list.out, "");
+  EXPECT_NE(list.err.find("the configuration on stdin is not a JSON object"), std::string::npos)
+      << list.err;
+
+  // Over the cap: refused before the plugin is even loaded.
+  const std::string big = "{\"mode\":\"" + std::string(size_t{1} << 20, 'x') + "\"}";
+  const OneShot huge = Validate("safety-probe", big);
+  EXPECT_EQ(huge.exit_code, 2);
+  EXPECT_NE(huge.err.find("larger than 1048576 bytes"), std::string::npos) << huge.err;
+
+  const OneShot missing = Validate("no-such-plugin", "{}");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no-such-plugin.so"), std::string::npos) << missing.err;
+}
+
+TEST(PluginHostOnce, APluginThatCrashesInItsCheckIsReportedAsSuch) {
+  const OneShot crashed = Validate("safety-probe", R"({"crash_in":"validate"})");
+  EXPECT_EQ(crashed.exit_code, 2);
+  EXPECT_EQ(crashed.out, "");
+  EXPECT_NE(crashed.err.find(TestPlugin("safety-probe") +
+                             ": the plugin crashed (signal 6, SIGABRT, aborted) while checking "
+                             "the configuration"),
+            std::string::npos)
+      << crashed.err;
+}
+
+OneShot MakeSafe(const std::string& plugin, const std::filesystem::path& state_dir,
+                 const std::string& config, const std::string& service = "") {
+  return RunOnce({"--make-safe", "--plugin", TestPlugin(plugin), "--service",
+                  service.empty() ? plugin : service, "--state-dir", state_dir.string()},
+                 config);
+}
+
+TEST(PluginHostOnce, MakeSafeRunsTheSafeStateOrSaysWhyNot) {
+  TempFolder state("domian-safe");
+  const OneShot safe = MakeSafe("safety-probe", state.path(), R"({"level":1})");
+  EXPECT_EQ(safe.exit_code, 0) << safe.err;
+  EXPECT_EQ(Slurp(state.path() / "safe-marker"), R"({"level":1})");
+  EXPECT_NE(safe.err.find("[safety-probe] safe-probe: safe"), std::string::npos) << safe.err;
+
+  const OneShot failed = MakeSafe("safety-probe", state.path(), R"({"fail_safe":true})");
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_NE(failed.err.find("safety-probe: make_safe failed: the relay did not answer"),
+            std::string::npos)
+      << failed.err;
+
+  const OneShot none = MakeSafe("echo-c", state.path(), "{}");
+  EXPECT_EQ(none.exit_code, 3) << none.err;
+  EXPECT_NE(none.err.find("echo-c: the plugin has no safe state"), std::string::npos) << none.err;
+
+  const OneShot crashed = MakeSafe("safety-probe", state.path(), R"({"crash_in":"make_safe"})");
+  EXPECT_EQ(crashed.exit_code, 2);
+  EXPECT_NE(crashed.err.find("the plugin crashed (signal 6, SIGABRT, aborted) while making the "
+                             "hardware safe"),
+            std::string::npos)
+      << crashed.err;
+
+  // The plugin must be the service's own.
+  const OneShot other = MakeSafe("safety-probe", state.path(), "{}", "thermostat");
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("is the plugin of service safety-probe, not of thermostat"),
+            std::string::npos)
+      << other.err;
+
+  const OneShot usage =
+      RunOnce({"--make-safe", "--plugin", TestPlugin("safety-probe"), "--service", "x"}, "{}");
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("'--state-dir' is required"), std::string::npos) << usage.err;
+}
+
+// ---- liveness through the Health RPC ----
+
+v1::PluginHealth HealthOf(CalledHost& called) {
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginHealth health;
+  const grpc::Status status = called.host().stub().Health(&context, v1::PluginEmpty(), &health);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return health;
+}
+
+// A plugin whose loop stops calling alive is seen from domiand as late,
+// though the process (and its health check) still answers.
+TEST(PluginHostProcess, AMissedLivenessDeadlineShowsInHealth) {
+  constexpr auto kDeadline = 300ms;
+  CalledHost called("safety-probe");
+  ASSERT_EQ(called.Start(R"({"liveness_ms":300})"), "");
+  v1::PluginHealth health = HealthOf(called);
+  EXPECT_EQ(health.liveness_deadline_ms(), 300u);
+  // Nothing calls alive: late within a few deadlines, whatever the load.
+  const auto until = std::chrono::steady_clock::now() + kCallDeadline;
+  while (health.liveness_missed_ms() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(kDeadline);
+    health = HealthOf(called);
+  }
+  EXPECT_GT(health.liveness_missed_ms(), 0u);
+  EXPECT_EQ(health.status(), DOMIAN_OK);  // the health check alone would not tell
+  called.Stop();
+  called.ExpectCleanEnd();
+}
+
+TEST(PluginHostProcess, AServiceWithoutALivenessDeadlineIsNeverLate) {
+  CalledHost called("echo-c");
+  ASSERT_EQ(called.Start(), "");
+  std::this_thread::sleep_for(200ms);
+  const v1::PluginHealth health = HealthOf(called);
+  EXPECT_EQ(health.liveness_deadline_ms(), 0u);
+  EXPECT_EQ(health.liveness_missed_ms(), 0u);
+  called.Stop();
+  called.ExpectCleanEnd();
+}
+
 }  // namespace
 }  // namespace domian::plugin_host

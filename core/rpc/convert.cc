@@ -59,6 +59,7 @@ v1::Identity ToProto(const Identity& identity) {
     for (const std::string& trait : offer.traits) o->add_traits(trait);
     for (const std::string& depend : offer.depends) o->add_depends(depend);
     o->set_gave_up(offer.gave_up);
+    o->set_gave_up_detail(offer.gave_up_detail);
     o->set_config_json(offer.config_json);
   }
   return out;
@@ -130,6 +131,7 @@ Identity FromProto(const v1::Identity& identity) {
                           .traits = {offer.traits().begin(), offer.traits().end()},
                           .depends = {offer.depends().begin(), offer.depends().end()},
                           .gave_up = offer.gave_up(),
+                          .gave_up_detail = offer.gave_up_detail(),
                           .config_json = offer.config_json()});
   }
   return out;

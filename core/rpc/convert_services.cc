@@ -18,6 +18,8 @@ void ToProto(const placement::Unrun& unrun, v1::ServiceLocation& out) {
   out.set_name(unrun.service);
   out.set_node(unrun.node);
   out.set_state(std::string(placement::PlacementStateName(unrun.state)));
+  // Why it runs nowhere: a dependency, no candidate, or the plugin's own
+  // reason from a node that gave it up (protobuf strings must be UTF-8).
   out.set_detail(ToValidUtf8(unrun.detail));
 }
 

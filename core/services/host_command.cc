@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/services/spawn_lock.h"
+#include "core/services/plugin_host_command.h"
 
 extern char** environ;
 
@@ -125,7 +125,7 @@ HostCommandResult RunHostCommand(const std::vector<std::string>& argv, const std
   pid_t pid = -1;
   int spawned = 0;
   {
-    absl::MutexLock spawning(&SpawnMutex());
+    absl::MutexLock spawning(&PluginHostSpawnMutex());
     spawned = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attributes, args.data(), environ);
   }
   posix_spawn_file_actions_destroy(&actions);

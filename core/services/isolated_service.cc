@@ -6,12 +6,14 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+
 #include <boost/process.hpp>
 
 #include "core/services/host_command.h"
+#include "core/services/plugin_host_command.h"
 #include "core/services/plugin_status.h"
 #include "core/services/saved_state.h"
-#include "core/services/spawn_lock.h"
 #include "domian/v1/plugin_host.grpc.pb.h"
 
 namespace bp = boost::process;
@@ -26,6 +28,10 @@ constexpr std::chrono::milliseconds kConnectAttempt{50};
 constexpr std::chrono::milliseconds kConnectPause{2};
 // How often a host told to stop is looked at until it has exited.
 constexpr std::chrono::milliseconds kExitPoll{10};
+// How often a running host is looked at for its end (waitpid WNOHANG:
+// microseconds): a crash is noticed, and its safe state run, within this
+// rather than at the next health check.
+constexpr std::chrono::milliseconds kExitCheckInterval{50};
 // A host whose connection closed during Start has, almost always, just
 // died: this long is waited for its end so that the signal can be named
 // (the kernel reaps a crashed process in milliseconds); a host still
@@ -44,6 +50,15 @@ absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
   if (result.status() == DOMIAN_OK) return result.output();
   return StatusFromPlugin(result.status(), result.output());
 }
+
+// Boost.Process 1.74 makes the pipe that reports a failed exec with pipe()
+// and marks its write end close-on-exec only afterwards
+// (detail/posix/executor.hpp). A fork from another thread in between hands
+// that write end to the other child for good, and the launch that made the
+// pipe waits for its end forever: a service stuck "starting" (seen when a
+// node starts several at once). Launches, and the one-shot plugin hosts
+// (plugin_host_command.h), take turns at the fork:
+// PluginHostSpawnMutex().
 
 }  // namespace
 
@@ -72,7 +87,10 @@ void IsolatedService::SetState(ServiceState state, const std::string& detail) {
     absl::MutexLock lock(&mu_);
     snapshot_.state = state;
     snapshot_.detail = detail;
-    if (state != ServiceState::kRunning) snapshot_.endpoints.clear();
+    if (state != ServiceState::kRunning) {
+      snapshot_.endpoints.clear();
+      snapshot_.liveness = {};
+    }
   }
   if (on_change_) on_change_();
 }
@@ -146,8 +164,7 @@ absl::Status IsolatedService::Launch() {
   std::filesystem::remove(socket, ignored);
   auto process = std::make_shared<Process>();
   try {
-    // Launches take turns at the fork (spawn_lock.h says why).
-    absl::MutexLock spawning(&SpawnMutex());
+    absl::MutexLock spawning(&PluginHostSpawnMutex());
     process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
                                "--service", options_.service, "--state-dir",
                                options_.state_dir.string(), "--socket", socket.string(),
@@ -229,7 +246,8 @@ void IsolatedService::Watch() {
     process = process_;
   }
   int missed = 0;
-  while (SleepUntil(clock_.Now() + kHealthInterval)) {
+  MonoTime next_health = clock_.Now() + kHealthInterval;
+  while (SleepUntil(std::min(next_health, clock_.Now() + kExitCheckInterval))) {
     if (!process->child.running()) {
       process->child.wait();
       const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
@@ -239,6 +257,8 @@ void IsolatedService::Watch() {
       process_.reset();
       return;
     }
+    if (clock_.Now() < next_health) continue;
+    next_health = clock_.Now() + kHealthInterval;
     grpc::ClientContext context;
     context.set_deadline(In(kHealthDeadline));
     v1::PluginHealth health;
@@ -253,6 +273,18 @@ void IsolatedService::Watch() {
       return;
     }
     missed = 0;
+    if (health.liveness_missed_ms() > 0) {
+      // The process answers, but the loop the plugin asked to be watched
+      // made no progress: a hang all the same.
+      const std::string how = "the plugin missed its liveness deadline of " +
+                              std::to_string(health.liveness_deadline_ms()) + " ms by " +
+                              std::to_string(health.liveness_missed_ms()) + " ms (hung)";
+      spdlog::error("service {}: {}; killing its plugin host", options_.service, how);
+      Reap(/*kill=*/true);
+      absl::MutexLock lock(&mu_);
+      snapshot_.detail = how;
+      return;
+    }
     bool changed = false;
     {
       absl::MutexLock lock(&mu_);
@@ -260,9 +292,15 @@ void IsolatedService::Watch() {
                                                    health.endpoints().end());
       const std::string detail =
           StatusMessage(StatusFromPlugin(health.status(), health.detail()));
-      changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail;
+      Liveness liveness;
+      liveness.deadline = std::chrono::milliseconds(health.liveness_deadline_ms());
+      liveness.missed_by = std::chrono::milliseconds(
+          static_cast<std::chrono::milliseconds::rep>(health.liveness_missed_ms()));
+      changed = endpoints != snapshot_.endpoints || detail != snapshot_.detail ||
+                liveness.missed() != snapshot_.liveness.missed();
       snapshot_.endpoints = std::move(endpoints);
       snapshot_.detail = detail;
+      snapshot_.liveness = liveness;
     }
     if (changed && on_change_) on_change_();
   }

@@ -1,5 +1,8 @@
 // IsolatedService: one service whose plugin runs in a domian-plugin-host
 // process of its own (isolation: process), supervised from here.
+// A plugin that armed a liveness deadline (ABI 1.1) and missed it, as its
+// host's health answer says, is treated like a host that stopped
+// answering: killed, made safe, restarted.
 //
 // The process is started with Boost.Process and spoken to over gRPC on a
 // Unix socket in the service's folder. A process that exits, crashes or
@@ -53,9 +56,6 @@ inline constexpr std::chrono::seconds kStopDeadline{5};
 // real clock that pause is one wait.
 inline constexpr std::chrono::milliseconds kClockRecheck = kHealthInterval;
 
-// The clock of an owner that passes none: the system's monotonic clock.
-const Clock& DefaultServiceClock();
-
 class IsolatedService {
  public:
   struct Options {
@@ -79,6 +79,9 @@ class IsolatedService {
     ServiceState state = ServiceState::kStarting;
     std::string detail;
     std::map<std::string, std::string> endpoints;
+    // The plugin's liveness deadline as its last health answer gave it
+    // (PluginHealth.liveness_*); a miss means its loop hangs.
+    Liveness liveness;
   };
 
   // `on_change` runs (without locks held) when the snapshot changes.

@@ -10,33 +10,7 @@
 namespace domian::services {
 namespace {
 
-// A domian_out collecting into a string, up to a limit.
-struct Output {
-  domian_out out{};
-  std::string data;
-  size_t limit;
-  bool truncated = false;
-
-  explicit Output(size_t max_bytes) : limit(max_bytes) {
-    out.struct_size = sizeof(domian_out);
-    out.host_data = this;
-    out.write = &Output::Write;
-  }
-  Output(const Output&) = delete;
-  Output& operator=(const Output&) = delete;
-
-  static domian_status Write(domian_out* out, const char* bytes, size_t size) {
-    auto* self = static_cast<Output*>(out->host_data);
-    if (bytes == nullptr && size > 0) return DOMIAN_ERR_INVALID_ARGUMENT;
-    const size_t room = self->limit - self->data.size();
-    self->data.append(bytes, std::min(size, room));
-    if (size > room) {
-      self->truncated = true;
-      return DOMIAN_ERR_INVALID_ARGUMENT;
-    }
-    return DOMIAN_OK;
-  }
-};
+using Output = PluginOutput;
 
 std::string Bounded(const char* text, size_t limit) {
   if (text == nullptr) return "";
@@ -65,13 +39,14 @@ absl::StatusOr<std::string> Finish(domian_status status, Output& result, Output&
 }  // namespace
 
 PluginInstance::PluginInstance(std::shared_ptr<const PluginLibrary> library,
-                               HostCallbacks callbacks)
-    : library_(std::move(library)), callbacks_(std::move(callbacks)) {}
+                               HostCallbacks callbacks, const Clock& clock)
+    : library_(std::move(library)), callbacks_(std::move(callbacks)), clock_(clock) {}
 
 absl::StatusOr<std::unique_ptr<PluginInstance>> PluginInstance::Create(
     std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
-    const std::filesystem::path& state_dir, HostCallbacks callbacks) {
-  std::unique_ptr<PluginInstance> self(new PluginInstance(std::move(library), std::move(callbacks)));
+    const std::filesystem::path& state_dir, HostCallbacks callbacks, const Clock& clock) {
+  std::unique_ptr<PluginInstance> self(
+      new PluginInstance(std::move(library), std::move(callbacks), clock));
   self->service_name_ = self->library_->description().name;
   self->state_dir_ = state_dir.string();
   domian_host& host = self->host_;
@@ -138,6 +113,8 @@ void PluginInstance::Stop() {
   if (state_ != State::kStarted) return;
   library_->instance_api().stop(instance_);
   state_ = State::kStopped;
+  // Its loop is gone with it: nothing left to watch.
+  liveness_deadline_ms_.store(0);
 }
 
 absl::Status PluginInstance::NotStarted() const {
@@ -235,9 +212,27 @@ domian_status PluginInstance::EmitEvent(const domian_host* host, const char* nam
 absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
     std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
     const std::filesystem::path& state_dir, HostCallbacks callbacks,
-    const std::optional<std::string>& saved_state) {
-  absl::StatusOr<std::unique_ptr<PluginInstance>> created =
-      PluginInstance::Create(std::move(library), config_json, state_dir, std::move(callbacks));
+    const std::optional<std::string>& saved_state, const Clock& clock) {
+  // The plugin's own check first (ABI 1.1): its problems, all of them,
+  // are a better reason than whatever create stumbles on first.
+  if (library->has_config_check()) {
+    const absl::StatusOr<std::vector<std::string>> problems = library->Validate(config_json);
+    if (!problems.ok()) {
+      spdlog::warn("service {}: its configuration could not be checked: {}",
+                   library->description().name, StatusMessage(problems.status()));
+    } else if (!problems->empty()) {
+      std::string joined;
+      for (const std::string& problem : *problems) {
+        const ConfigProblem parsed = ParseConfigProblem(problem);
+        joined += (joined.empty() ? "" : "; ") +
+                  (parsed.key.empty() ? parsed.message : parsed.key + ": " + parsed.message);
+      }
+      return StatusFromPlugin(DOMIAN_ERR_INVALID_ARGUMENT,
+                              library->description().name + ": invalid configuration: " + joined);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<PluginInstance>> created = PluginInstance::Create(
+      std::move(library), config_json, state_dir, std::move(callbacks), clock);
   if (!created.ok()) return created.status();
   std::shared_ptr<PluginInstance> instance = std::move(*created);
   if (saved_state && instance->has_state()) {
@@ -254,8 +249,42 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
   return instance;
 }
 
-const void* PluginInstance::HostExtension(const domian_host* /*host*/, const char* /*id*/) {
-  return nullptr;  // none in ABI 1.0
+const void* PluginInstance::HostExtension(const domian_host* /*host*/, const char* id) {
+  static const domian_host_liveness_ext kLiveness = {sizeof(domian_host_liveness_ext), 0,
+                                                     &PluginInstance::SetLivenessDeadline,
+                                                     &PluginInstance::Alive, {}};
+  if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &kLiveness;
+  return nullptr;
+}
+
+domian_status PluginInstance::SetLivenessDeadline(const domian_host* host, uint32_t deadline_ms) {
+  auto* self = static_cast<PluginInstance*>(host->host_data);
+  if (deadline_ms != 0 &&
+      (deadline_ms < DOMIAN_LIVENESS_MIN_MS || deadline_ms > DOMIAN_LIVENESS_MAX_MS)) {
+    return DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  // Arming counts as a first alive: the time goes first (see the member).
+  Alive(host);
+  self->liveness_deadline_ms_.store(deadline_ms);
+  return DOMIAN_OK;
+}
+
+void PluginInstance::Alive(const domian_host* host) {
+  auto* self = static_cast<PluginInstance*>(host->host_data);
+  self->last_alive_ns_.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(self->clock_.Now().time_since_epoch())
+          .count());
+}
+
+Liveness PluginInstance::LivenessNow() const {
+  Liveness liveness;
+  liveness.deadline = std::chrono::milliseconds(liveness_deadline_ms_.load());
+  if (liveness.deadline.count() == 0) return liveness;
+  const MonoTime last{std::chrono::nanoseconds(last_alive_ns_.load())};
+  const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - last) -
+                    liveness.deadline;
+  if (late.count() > 0) liveness.missed_by = late;
+  return liveness;
 }
 
 }  // namespace domian::services

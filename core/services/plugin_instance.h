@@ -10,25 +10,21 @@
 
 #include <domian/plugin.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "core/common/clock.h"
 #include "core/common/status.h"
 #include "core/services/plugin_library.h"
+#include "core/services/plugin_output.h"
 #include "core/services/plugin_status.h"
 
 namespace domian::services {
-
-// Largest reply, error message or saved state taken from a plugin; more
-// is cut off and reported, so a runaway plugin cannot exhaust memory. A
-// saved state travels in a HandOver, which carries at most
-// placement::kMaxHandOverStateBytes (equal to this).
-inline constexpr size_t kMaxReplyBytes = 1 << 20;
-inline constexpr size_t kMaxStateBytes = 1 << 20;
-inline constexpr size_t kMaxMessageBytes = 4096;
 
 // What the plugin asks of the node, reported to its owner. Called on any
 // thread (the plugin's own threads included); must not block for long.
@@ -39,15 +35,29 @@ struct HostCallbacks {
   std::function<void(const std::string& name, const std::string& json)> emit_event;
 };
 
+// The clock of an owner that passes none: the system's monotonic clock.
+const Clock& DefaultServiceClock();
+
+// What the liveness host extension (DOMIAN_HOST_EXT_LIVENESS) reports.
+struct Liveness {
+  std::chrono::milliseconds deadline{0};  // 0: not armed
+  // How far past its deadline the watched loop is (time since the last
+  // alive, less the deadline); 0 while it keeps up or is not armed. A
+  // supervisor treats a miss like a hang.
+  std::chrono::milliseconds missed_by{0};
+  bool missed() const { return missed_by.count() > 0; }
+};
+
 class PluginInstance {
  public:
   // Creates the instance (the plugin's create) with its configuration.
   // `state_dir` must exist. A refusal is INVALID_ARGUMENT, whatever the
   // plugin answered (a configuration it cannot take), and its message
-  // names the service.
+  // names the service. The liveness deadline is timed on `clock`.
   static absl::StatusOr<std::unique_ptr<PluginInstance>> Create(
       std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
-      const std::filesystem::path& state_dir, HostCallbacks callbacks);
+      const std::filesystem::path& state_dir, HostCallbacks callbacks,
+      const Clock& clock = DefaultServiceClock());
   ~PluginInstance();  // stops (if started) and destroys
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
@@ -76,12 +86,19 @@ class PluginInstance {
   // and the last answer stands.
   absl::Status CheckHealth();
 
+  // The plugin's liveness deadline and whether it is missed, now. Never
+  // waits, never calls the plugin (it reads two atomics), so a
+  // supervisor may ask while the plugin is stuck in a call. A stopped
+  // instance is not armed.
+  Liveness LivenessNow() const;
+
   const PluginDescription& description() const { return library_->description(); }
 
  private:
   enum class State { kCreated, kStarted, kStopped };
 
-  PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks);
+  PluginInstance(std::shared_ptr<const PluginLibrary> library, HostCallbacks callbacks,
+                 const Clock& clock);
 
   absl::Status CheckHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
   absl::Status NotStarted() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
@@ -91,6 +108,8 @@ class PluginInstance {
                                        const char* endpoint);
   static domian_status EmitEvent(const domian_host* host, const char* name, const char* json);
   static const void* HostExtension(const domian_host* host, const char* id);
+  static domian_status SetLivenessDeadline(const domian_host* host, uint32_t deadline_ms);
+  static void Alive(const domian_host* host);
 
   std::shared_ptr<const PluginLibrary> library_;
   HostCallbacks callbacks_;
@@ -106,17 +125,26 @@ class PluginInstance {
   absl::Mutex health_mu_;
   absl::Status last_health_ ABSL_GUARDED_BY(health_mu_);
   State state_ ABSL_GUARDED_BY(call_mu_) = State::kCreated;
+  // Liveness, written from any thread of the plugin: the deadline (0:
+  // disarmed) and the clock_ time of the last alive, in nanoseconds since
+  // the clock's epoch. Arming stores the time first, so a reader that
+  // sees a new deadline sees its first alive too.
+  const Clock& clock_;
+  std::atomic<uint32_t> liveness_deadline_ms_{0};
+  std::atomic<int64_t> last_alive_ns_{0};
 };
 
 // The one way a service's instance comes up, inline (ServiceHost) and in
-// a plugin host process: created with `config_json`, given
-// `saved_state` when there is one and the plugin keeps state (a state the
-// plugin refuses is logged, and the service starts without it), started.
-// On failure, why: Create's refusal, or start's status with "start
-// failed: <its message>".
+// a plugin host process: `config_json` checked by the plugin when it
+// offers a check (ABI 1.1), created with it, given `saved_state` when
+// there is one and the plugin keeps state (a state the plugin refuses is
+// logged, and the service starts without it), started. On failure, why:
+// "<service>: invalid configuration: <key>: <message>; ..." with every
+// problem the check found, Create's refusal, or start's status with
+// "start failed: <its message>".
 absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
     std::shared_ptr<const PluginLibrary> library, const std::string& config_json,
     const std::filesystem::path& state_dir, HostCallbacks callbacks,
-    const std::optional<std::string>& saved_state);
+    const std::optional<std::string>& saved_state, const Clock& clock = DefaultServiceClock());
 
 }  // namespace domian::services

@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <boost/dll/shared_library.hpp>
 #include <cstring>
 #include <set>
 
+#include "core/common/utf8.h"
 #include "core/model/values.h"
+#include "core/services/plugin_output.h"
+#include "core/services/plugin_status.h"
 
 namespace domian::services {
 namespace {
@@ -132,7 +136,149 @@ absl::Status Describe(const domian_plugin_descriptor& raw, const std::filesystem
   return absl::OkStatus();
 }
 
+// The host table make_safe gets: log, service_name and state_dir; the
+// other functions refuse, as there is no instance to publish or emit for.
+struct SafeStateHost {
+  domian_host host{};
+  std::string service_name;
+  std::string state_dir;
+  const PluginLogSink* log = nullptr;
+
+  SafeStateHost(std::string name, std::string dir, const PluginLogSink& sink)
+      : service_name(std::move(name)), state_dir(std::move(dir)), log(&sink) {
+    host.struct_size = sizeof(domian_host);
+    host.abi = kCoreAbi;
+    host.host_data = this;
+    host.service_name = service_name.c_str();
+    host.state_dir = state_dir.c_str();
+    host.log = &SafeStateHost::Log;
+    host.publish_endpoint = &SafeStateHost::Publish;
+    host.emit_event = &SafeStateHost::Emit;
+    host.get_extension = &SafeStateHost::Extension;
+  }
+  SafeStateHost(const SafeStateHost&) = delete;
+  SafeStateHost& operator=(const SafeStateHost&) = delete;
+
+  static void Log(const domian_host* host, domian_log_level level, const char* message) {
+    const auto* self = static_cast<const SafeStateHost*>(host->host_data);
+    if (message == nullptr || !*self->log) return;
+    (*self->log)(level, ToValidUtf8(std::string(message, ::strnlen(message, kMaxMessageBytes))));
+  }
+  static domian_status Publish(const domian_host*, const char*, const char*) {
+    return DOMIAN_ERR_UNAVAILABLE;
+  }
+  static domian_status Emit(const domian_host*, const char*, const char*) {
+    return DOMIAN_ERR_UNAVAILABLE;
+  }
+  static const void* Extension(const domian_host*, const char*) { return nullptr; }
+};
+
+// A key path as plugins write them: "hysteresis_c", "sensors.0.id",
+// "sensors[0].id".
+bool IsKeyPath(std::string_view key) {
+  return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' ||
+           c == '.' || c == '[' || c == ']';
+  });
+}
+
+// The lines of a check's output, bounded (see Validate).
+std::vector<std::string> ProblemLines(const PluginOutput& output) {
+  std::vector<std::string> lines;
+  size_t left_out = 0;
+  size_t start = 0;
+  while (start < output.data.size()) {
+    size_t end = output.data.find('\n', start);
+    if (end == std::string::npos) end = output.data.size();
+    std::string line = output.data.substr(start, end - start);
+    start = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (lines.size() < kMaxProblems) {
+      lines.push_back(ToValidUtf8(std::move(line)));
+    } else {
+      ++left_out;
+    }
+  }
+  if (lines.empty()) lines.push_back(": the plugin refused the configuration without saying why");
+  if (left_out > 0) {
+    lines.push_back(": " + std::to_string(left_out) + " more problem(s) not shown (at most " +
+                    std::to_string(kMaxProblems) + " are taken)");
+  } else if (output.truncated) {
+    lines.push_back(": the plugin's list of problems was cut at " +
+                    std::to_string(kMaxProblemsBytes) + " bytes");
+  }
+  return lines;
+}
+
 }  // namespace
+
+ConfigProblem ParseConfigProblem(std::string_view line) {
+  const size_t colon = line.find(": ");
+  if (colon == 0) return {"", std::string(line.substr(2))};
+  if (colon != std::string_view::npos && IsKeyPath(line.substr(0, colon))) {
+    return {std::string(line.substr(0, colon)), std::string(line.substr(colon + 2))};
+  }
+  return {"", std::string(line)};
+}
+
+void PluginLibrary::ReadPluginExtensions() {
+  // In a 1.0 descriptor the slot is reserved room: never called.
+  if (descriptor_.abi.minor < 1 ||
+      descriptor_.struct_size < offsetof(domian_plugin_descriptor, get_plugin_extension) +
+                                    sizeof(descriptor_.get_plugin_extension) ||
+      descriptor_.get_plugin_extension == nullptr) {
+    return;
+  }
+  const auto* config = static_cast<const domian_config_ext*>(
+      descriptor_.get_plugin_extension(DOMIAN_PLUGIN_EXT_CONFIG));
+  if (!CopySized(config, config_ext_, offsetof(domian_config_ext, validate) + sizeof(void*))) {
+    config_ext_ = {};
+  }
+  const auto* safe = static_cast<const domian_safe_state_ext*>(
+      descriptor_.get_plugin_extension(DOMIAN_PLUGIN_EXT_SAFE_STATE));
+  if (!CopySized(safe, safe_state_ext_,
+                 offsetof(domian_safe_state_ext, make_safe) + sizeof(void*))) {
+    safe_state_ext_ = {};
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> PluginLibrary::Validate(
+    const std::string& config_json) const {
+  if (!has_config_check()) {
+    return StatusFromPlugin(DOMIAN_ERR_NOT_SUPPORTED,
+                            description_.name + ": the plugin does not check its configuration "
+                                                "(plugin ABI " + Version(description_.abi) + ")");
+  }
+  PluginOutput problems(kMaxProblemsBytes);
+  const domian_status status = config_ext_.validate(config_json.c_str(), &problems.out);
+  if (status == DOMIAN_OK) return std::vector<std::string>{};
+  if (status != DOMIAN_ERR_INVALID_ARGUMENT) {
+    return StatusFromPlugin(
+        status, description_.name + ": the configuration check failed (" +
+                    std::string(StatusName(status)) + ")" +
+                    (problems.data.empty() ? "" : ": " + ToValidUtf8(problems.data.substr(
+                                                             0, kMaxMessageBytes))));
+  }
+  return ProblemLines(problems);
+}
+
+absl::Status PluginLibrary::MakeSafe(const std::string& config_json,
+                                     const std::filesystem::path& state_dir,
+                                     const PluginLogSink& log) const {
+  if (!has_safe_state()) {
+    return StatusFromPlugin(DOMIAN_ERR_NOT_SUPPORTED,
+                            description_.name + ": the plugin has no safe state (plugin ABI " +
+                                Version(description_.abi) + ")");
+  }
+  SafeStateHost host(description_.name, state_dir.string(), log);
+  PluginOutput error(kMaxMessageBytes);
+  const domian_status status =
+      safe_state_ext_.make_safe(&host.host, config_json.c_str(), &error.out);
+  if (status == DOMIAN_OK) return absl::OkStatus();
+  return StatusFromPlugin(status, error.data.empty() ? std::string(StatusName(status))
+                                                     : ToValidUtf8(error.data));
+}
 
 absl::Status UnsafePermissions(const std::filesystem::path& path) {
   return ::geteuid() == 0 ? PermissionProblem(path, 0) : absl::OkStatus();
@@ -209,6 +355,7 @@ absl::StatusOr<std::shared_ptr<const PluginLibrary>> PluginLibrary::Load(
       api.invoke == nullptr) {
     return refuse("instance functions start, stop, destroy and invoke are required");
   }
+  loaded->ReadPluginExtensions();
   return std::shared_ptr<const PluginLibrary>(std::move(loaded));
 }
 

@@ -14,8 +14,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/common/status.h"
@@ -49,6 +51,19 @@ struct PluginDescription {
   std::filesystem::path path;
 };
 
+// One problem a plugin's configuration check found: "<key>: <message>"
+// split at the first ": " when what comes before is a key path
+// ("hysteresis_c", "sensors.0.id"); otherwise key is empty and message is
+// the whole line (the problem is about the whole configuration).
+struct ConfigProblem {
+  std::string key;
+  std::string message;
+};
+ConfigProblem ParseConfigProblem(std::string_view line);
+
+// Where a plugin's log lines go while it runs with no instance (make_safe).
+using PluginLogSink = std::function<void(domian_log_level level, const std::string& message)>;
+
 class PluginLibrary {
  public:
   // Loads and validates `path`. A refusal is FAILED_PRECONDITION, its
@@ -63,13 +78,42 @@ class PluginLibrary {
   const domian_plugin_descriptor& descriptor() const { return descriptor_; }
   const domian_instance_api& instance_api() const { return instance_api_; }
 
+  // ABI 1.1 plugin extensions (no instance). Only a plugin of minor 1 or
+  // later whose descriptor covers get_plugin_extension is asked; an
+  // extension counts when its struct_size covers its function and the
+  // function is set.
+  bool has_config_check() const { return config_ext_.validate != nullptr; }
+  bool has_safe_state() const { return safe_state_ext_.make_safe != nullptr; }
+
+  // The plugin's problems with `config_json` (a JSON object), one
+  // "<key>: <message>" each, as UTF-8; empty when it is valid. At most
+  // kMaxProblems lines from at most kMaxProblemsBytes of output; a last
+  // line says when more were cut. UNIMPLEMENTED (DOMIAN_ERR_NOT_SUPPORTED)
+  // without the extension; the plugin's status (StatusFromPlugin) when it
+  // could not check at all.
+  absl::StatusOr<std::vector<std::string>> Validate(const std::string& config_json) const;
+
+  // Runs make_safe for service `service_name` with `config_json`, the
+  // last configuration the service started with. The plugin sees a host
+  // table that offers log (to `log`), service_name and state_dir, and
+  // refuses everything else. OK when the plugin says the hardware is
+  // safe; UNIMPLEMENTED (DOMIAN_ERR_NOT_SUPPORTED) without the extension;
+  // else the plugin's status and message (StatusFromPlugin).
+  absl::Status MakeSafe(const std::string& config_json, const std::filesystem::path& state_dir,
+                        const PluginLogSink& log) const;
+
  private:
   PluginLibrary() = default;
+  // Reads the 1.1 plugin extensions, when the plugin has them.
+  void ReadPluginExtensions();
   PluginDescription description_;
   // Copies of min(struct_size, sizeof) bytes, zero-filled beyond: fields
   // a plugin built against an older minor lacks read as NULL.
   domian_plugin_descriptor descriptor_{};
   domian_instance_api instance_api_{};
+  // Copies like the above; all NULL when the plugin offers none.
+  domian_config_ext config_ext_{};
+  domian_safe_state_ext safe_state_ext_{};
 };
 
 // PERMISSION_DENIED and why the file may not be loaded, when the daemon

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "core/services/plugin_instance.h"
 #include "core/services/testing/temp_folder.h"
@@ -22,6 +23,10 @@ using testing::TempFolder;
 
 const std::filesystem::path kPlugins = DOMIAN_TEST_PLUGIN_DIR;
 const std::filesystem::path kRefused = DOMIAN_TEST_REFUSED_DIR;
+// The ABI probes (plugin_api/abi): built against the frozen 1.0 header,
+// and against the current one.
+const std::filesystem::path kProbeV10 = DOMIAN_ABI_PROBE_V1_0;
+const std::filesystem::path kProbe = DOMIAN_ABI_PROBE;
 
 std::shared_ptr<const PluginLibrary> MustLoad(const std::filesystem::path& path) {
   auto loaded = PluginLibrary::Load(path);
@@ -286,6 +291,195 @@ TEST(PluginLibraryTest, AsRootFilesOthersCanWriteAreRefused) {
   std::filesystem::permissions(folder.path(), std::filesystem::perms(0777));
   EXPECT_THAT(RefusalOf(copy),
               HasSubstr(folder.path().string() + " is writable by others (mode 0777)"));
+}
+
+// ---- ABI 1.1: plugin extensions (no instance) and liveness ----
+
+// A probe's file under the name its plugin calls itself (abi-probe.so),
+// in a folder of its own.
+std::shared_ptr<const PluginLibrary> LoadProbeAs(const TempFolder& folder,
+                                                 const std::filesystem::path& probe) {
+  const auto copy = folder.path() / "abi-probe.so";
+  std::filesystem::copy_file(probe, copy, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::permissions(copy, std::filesystem::perms(0644));
+  return MustLoad(copy);
+}
+
+std::string ReadFile(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(PluginLibraryTest, APluginOfAbi10HasNoPluginExtensions) {
+  TempFolder folder("domian-plugins");
+  const auto probe = LoadProbeAs(folder, kProbeV10);
+  ASSERT_TRUE(probe);
+  EXPECT_EQ(probe->description().abi.minor, 0);
+  // Its descriptor's first reserved slot is never taken for a function.
+  EXPECT_FALSE(probe->has_config_check());
+  EXPECT_FALSE(probe->has_safe_state());
+  const absl::StatusOr<std::vector<std::string>> checked = probe->Validate("{}");
+  EXPECT_EQ(PluginStatus(checked), DOMIAN_ERR_NOT_SUPPORTED);
+  EXPECT_EQ(checked.status().message(),
+            "abi-probe: the plugin does not check its configuration (plugin ABI 1.0)");
+  const absl::Status safe = probe->MakeSafe("{}", folder.path(), nullptr);
+  EXPECT_EQ(PluginStatus(safe), DOMIAN_ERR_NOT_SUPPORTED);
+  EXPECT_EQ(safe.message(), "abi-probe: the plugin has no safe state (plugin ABI 1.0)");
+  // And it still runs.
+  auto started = StartInstance(probe, "{}", folder.path(), {}, std::nullopt);
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(Reply((*started)->Invoke("echo", R"({"a":1})")), R"({"a":1})");
+}
+
+TEST(PluginLibraryTest, APluginOfAbi11WithoutExtensionsHasNone) {
+  const auto echo = MustLoad(kPlugins / "echo-c.so");
+  ASSERT_TRUE(echo);
+  EXPECT_EQ(echo->description().abi.minor, DOMIAN_PLUGIN_ABI_MINOR);
+  EXPECT_FALSE(echo->has_config_check());
+  EXPECT_FALSE(echo->has_safe_state());
+}
+
+TEST(PluginLibraryTest, TheCProbesConfigurationCheckIsCalled) {
+  TempFolder folder("domian-plugins");
+  const auto probe = LoadProbeAs(folder, kProbe);
+  ASSERT_TRUE(probe);
+  ASSERT_TRUE(probe->has_config_check());
+  EXPECT_FALSE(probe->has_safe_state());
+  const absl::StatusOr<std::vector<std::string>> valid = probe->Validate("{ }");
+  ASSERT_TRUE(valid.ok()) << valid.status();
+  EXPECT_TRUE(valid->empty());
+  const absl::StatusOr<std::vector<std::string>> invalid = probe->Validate(R"({"x":1})");
+  ASSERT_TRUE(invalid.ok()) << invalid.status();
+  EXPECT_THAT(*invalid, ElementsAre(": abi-probe takes no settings"));
+}
+
+TEST(PluginLibraryTest, ValidateGivesEveryProblemOfTheSdkPlugin) {
+  const auto probe = MustLoad(kPlugins / "safety-probe.so");
+  ASSERT_TRUE(probe);
+  ASSERT_TRUE(probe->has_config_check());
+  ASSERT_TRUE(probe->has_safe_state());
+  const absl::StatusOr<std::vector<std::string>> valid =
+      probe->Validate(R"({"level":3,"mode":"eco","sensors":[{"id":"28-1"}]})");
+  ASSERT_TRUE(valid.ok()) << valid.status();
+  EXPECT_TRUE(valid->empty());
+  const absl::StatusOr<std::vector<std::string>> problems =
+      probe->Validate(R"({"level":11,"colour":"red","sensors":[{"id":"a"},{"id":""}]})");
+  ASSERT_TRUE(problems.ok()) << problems.status();
+  EXPECT_THAT(*problems, ElementsAre("colour: unknown setting",
+                                     "level: must be a whole number from 0 to 10, not 11",
+                                     "mode: required with level",
+                                     "sensors.1.id: must be a non-empty text"));
+}
+
+TEST(PluginLibraryTest, ValidateTakesABoundedNumberOfProblems) {
+  const auto probe = MustLoad(kPlugins / "safety-probe.so");
+  ASSERT_TRUE(probe);
+  std::string config = "{";
+  const size_t unknown = kMaxProblems + 10;
+  for (size_t i = 0; i < unknown; ++i) {
+    config += (i == 0 ? "" : ",") + std::string("\"k") + std::to_string(1000 + i) + "\":1";
+  }
+  config += "}";
+  const absl::StatusOr<std::vector<std::string>> problems = probe->Validate(config);
+  ASSERT_TRUE(problems.ok()) << problems.status();
+  ASSERT_EQ(problems->size(), kMaxProblems + 1);
+  EXPECT_EQ(problems->front(), "k1000: unknown setting");
+  EXPECT_EQ(problems->back(), ": 10 more problem(s) not shown (at most " +
+                                  std::to_string(kMaxProblems) + " are taken)");
+}
+
+TEST(PluginLibraryTest, ProblemsSplitIntoKeyAndMessage) {
+  const ConfigProblem keyed = ParseConfigProblem("sensors.0.id: must be a non-empty text");
+  EXPECT_EQ(keyed.key, "sensors.0.id");
+  EXPECT_EQ(keyed.message, "must be a non-empty text");
+  const ConfigProblem whole = ParseConfigProblem(": must be a mapping");
+  EXPECT_EQ(whole.key, "");
+  EXPECT_EQ(whole.message, "must be a mapping");
+  // Not a key before the ": ": the whole line is the message.
+  const ConfigProblem prose = ParseConfigProblem("cannot parse: bad input");
+  EXPECT_EQ(prose.key, "");
+  EXPECT_EQ(prose.message, "cannot parse: bad input");
+}
+
+TEST(PluginLibraryTest, MakeSafeRunsWithTheConfigurationAndLogs) {
+  const auto probe = MustLoad(kPlugins / "safety-probe.so");
+  ASSERT_TRUE(probe);
+  TempFolder state("domian-safe");
+  std::vector<std::pair<domian_log_level, std::string>> logged;
+  const absl::Status safe = probe->MakeSafe(
+      R"({"level":2})", state.path(),
+      [&](domian_log_level level, const std::string& message) {
+        logged.emplace_back(level, message);
+      });
+  ASSERT_TRUE(safe.ok()) << safe;
+  EXPECT_EQ(ReadFile(state.path() / "safe-marker"), R"({"level":2})");
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].first, DOMIAN_LOG_INFO);
+  EXPECT_EQ(logged[0].second, "safe-probe: safe");
+
+  const absl::Status failed = probe->MakeSafe(R"({"fail_safe":true})", state.path(), nullptr);
+  EXPECT_EQ(PluginStatus(failed), DOMIAN_ERR_FAILED);
+  EXPECT_EQ(failed.message(), "the relay did not answer");
+}
+
+TEST(PluginLibraryTest, AnInvalidConfigurationStopsTheStartWithEveryProblem) {
+  const auto probe = MustLoad(kPlugins / "safety-probe.so");
+  ASSERT_TRUE(probe);
+  TempFolder state("domian-safe");
+  auto started = StartInstance(probe, R"({"level":-1,"colour":"red"})", state.path(), {},
+                               std::nullopt);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(PluginStatus(started), DOMIAN_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(started.status().message(),
+            "safety-probe: invalid configuration: colour: unknown setting; level: must be a "
+            "whole number from 0 to 10, not -1; mode: required with level");
+}
+
+// The liveness host extension, on a clock the test moves.
+TEST(PluginLibraryTest, ALivenessDeadlineIsMissedOnlyWhenTheLoopStopsReporting) {
+  const auto probe = MustLoad(kPlugins / "safety-probe.so");
+  ASSERT_TRUE(probe);
+  TempFolder state("domian-liveness");
+  FakeClock clock;
+  auto started =
+      StartInstance(probe, R"({"liveness_ms":200})", state.path(), {}, std::nullopt, clock);
+  ASSERT_TRUE(started.ok()) << started.status();
+  PluginInstance& instance = **started;
+  EXPECT_EQ(instance.LivenessNow().deadline, std::chrono::milliseconds(200));
+  EXPECT_FALSE(instance.LivenessNow().missed());
+  clock.Advance(std::chrono::milliseconds(200));  // exactly the deadline: still in time
+  EXPECT_FALSE(instance.LivenessNow().missed());
+  clock.Advance(std::chrono::milliseconds(50));
+  EXPECT_TRUE(instance.LivenessNow().missed());
+  EXPECT_EQ(instance.LivenessNow().missed_by, std::chrono::milliseconds(50));
+  EXPECT_TRUE(instance.Invoke("alive", "{}").ok());
+  EXPECT_FALSE(instance.LivenessNow().missed());
+  clock.Advance(std::chrono::milliseconds(199));
+  EXPECT_FALSE(instance.LivenessNow().missed());
+
+  // Out of [DOMIAN_LIVENESS_MIN_MS, DOMIAN_LIVENESS_MAX_MS]: refused,
+  // nothing changes.
+  EXPECT_EQ(Reply(instance.Invoke("arm", R"({"ms":99})")), R"({"armed":false})");
+  EXPECT_EQ(Reply(instance.Invoke("arm", R"({"ms":600001})")), R"({"armed":false})");
+  EXPECT_EQ(instance.LivenessNow().deadline, std::chrono::milliseconds(200));
+  // Re-arming counts as an alive.
+  EXPECT_EQ(Reply(instance.Invoke("arm", R"({"ms":100})")), R"({"armed":true})");
+  clock.Advance(std::chrono::milliseconds(100));
+  EXPECT_FALSE(instance.LivenessNow().missed());
+  // Disarmed: never missed.
+  EXPECT_EQ(Reply(instance.Invoke("arm", R"({"ms":0})")), R"({"armed":true})");
+  clock.Advance(std::chrono::hours(1));
+  EXPECT_FALSE(instance.LivenessNow().missed());
+  EXPECT_EQ(instance.LivenessNow().deadline, std::chrono::milliseconds(0));
+
+  // Stopped: its loop is gone, nothing to watch.
+  EXPECT_EQ(Reply(instance.Invoke("arm", R"({"ms":100})")), R"({"armed":true})");
+  clock.Advance(std::chrono::seconds(1));
+  EXPECT_TRUE(instance.LivenessNow().missed());
+  instance.Stop();
+  EXPECT_FALSE(instance.LivenessNow().missed());
 }
 
 }  // namespace

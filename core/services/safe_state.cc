@@ -7,6 +7,7 @@
 
 #include "core/common/utf8.h"
 #include "core/services/host_command.h"
+#include "core/services/plugin_host_command.h"
 
 namespace domian::services {
 namespace {
@@ -69,12 +70,12 @@ SafeStateOutcome Interpret(const HostCommandResult& result) {
                    " (" + LastMessage(result.output, "it said nothing") + ")");
   }
   switch (result.exit_code.value_or(-1)) {
-    case kMakeSafeExitSafe:
+    case kHostExitOk:
       return {SafeStateOutcome::Kind::kSafe, LastMessage(result.output, "make_safe returned OK")};
-    case kMakeSafeExitNoSafeState:
+    case kHostExitNotOffered:
       return {SafeStateOutcome::Kind::kNoSafeState,
               LastMessage(result.output, "the plugin has no safe state")};
-    case kMakeSafeExitFailed:
+    case kHostExitNo:
       return NotSafe("make_safe failed: " +
                      After(LastMessage(result.output, "no message"), "make_safe failed: "));
     default:
@@ -140,35 +141,6 @@ SafeStateOutcome SafeStateRunner::Run(const SafeStateRequest& request) {
   }
   cv_.SignalAll();
   return outcome;
-}
-
-absl::StatusOr<std::vector<std::string>> SafeStateRunner::Validate(
-    const std::filesystem::path& plugin, const std::string& config_json) const {
-  const HostCommandResult result =
-      RunHostCommand({options_.host_binary.string(), "--validate-config", "--plugin",
-                      plugin.string()},
-                     config_json, kValidateDeadline, clock_);
-  if (!result.error.empty()) return absl::InternalError(result.error);
-  if (result.timed_out) {
-    return absl::DeadlineExceededError("the configuration check ran past " +
-                                       std::to_string(kValidateDeadline.count()) + " ms");
-  }
-  if (result.signal) {
-    return absl::InternalError("the configuration check was killed by " +
-                               SignalName(*result.signal));
-  }
-  if (result.exit_code == kValidateExitValid || result.exit_code == kValidateExitNotChecked) {
-    return std::vector<std::string>{};
-  }
-  if (result.exit_code == kValidateExitInvalid) {
-    std::vector<std::string> problems;
-    for (const std::string& line : Lines(result.output)) problems.push_back(Message(line));
-    if (problems.empty()) problems.push_back("refused, without a reason");
-    return problems;
-  }
-  return absl::InternalError("the configuration check exited with status " +
-                             std::to_string(result.exit_code.value_or(-1)) + ": " +
-                             LastMessage(result.output, "no message"));
 }
 
 std::map<std::string, RunningEntry> MakeSafeAfterUncleanEnd(

@@ -13,9 +13,9 @@
 // before one starts; IsolatedService between a host's end and the next
 // launch).
 //
-// Also here: the check of a configuration by its plugin
-// (`domian-plugin-host --validate-config`), and the start-up pass over the
-// running journal (running_journal.h).
+// Also here: the start-up pass over the running journal
+// (running_journal.h). (The check of a configuration by its plugin is
+// CheckConfigInPluginHost, plugin_host_command.h.)
 #pragma once
 
 #include <domian/plugin.h>
@@ -44,19 +44,7 @@ namespace domian::services {
 inline constexpr std::chrono::milliseconds kSafeStateStartAllowance{2000};
 inline constexpr std::chrono::milliseconds kSafeStateDeadline =
     std::chrono::milliseconds(DOMIAN_SAFE_STATE_TIMEOUT_MS) + kSafeStateStartAllowance;
-// A configuration check loads the plugin and parses a few KiB: no
-// hardware, no waiting. One that takes longer is a broken plugin.
-inline constexpr std::chrono::milliseconds kValidateDeadline{5000};
 
-// domian-plugin-host --make-safe's exit codes (core/plugin_host/main.cc).
-inline constexpr int kMakeSafeExitSafe = 0;
-inline constexpr int kMakeSafeExitFailed = 1;
-inline constexpr int kMakeSafeExitError = 2;
-inline constexpr int kMakeSafeExitNoSafeState = 3;
-// domian-plugin-host --validate-config's.
-inline constexpr int kValidateExitValid = 0;
-inline constexpr int kValidateExitInvalid = 1;
-inline constexpr int kValidateExitNotChecked = 3;  // the plugin offers no check
 
 struct SafeStateRequest {
   std::string service;
@@ -92,12 +80,6 @@ class SafeStateRunner {
   // set (<the plugin's message>)", critical "hardware of <service> may not
   // be safe: <why>", debug when the plugin has no safe state.
   SafeStateOutcome Run(const SafeStateRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
-
-  // The plugin's problems with `config_json`, one "key: message" each;
-  // empty when it accepts it, or when it has no check of its own (the
-  // instance's create still checks). An error when the check could not run.
-  absl::StatusOr<std::vector<std::string>> Validate(const std::filesystem::path& plugin,
-                                                    const std::string& config_json) const;
 
  private:
   Options options_;

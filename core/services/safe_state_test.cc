@@ -125,19 +125,6 @@ TEST_F(SafeStateTest, RunsForOneServiceTakeTurns) {
   }
 }
 
-TEST_F(SafeStateTest, TheValidatorsProblemsAreOneALine) {
-  SafeStateRunner& runner =
-      Host("echo 'hysteresis_c: must be between 0.1 and 5, not -1'\n"
-           "echo 'targte_c: unknown key'\nexit 1");
-  const auto problems = runner.Validate(folder_.path() / "thermostat.so", "{}");
-  ASSERT_TRUE(problems.ok()) << problems.status();
-  EXPECT_THAT(*problems, ::testing::ElementsAre("hysteresis_c: must be between 0.1 and 5, not -1",
-                                               "targte_c: unknown key"));
-  EXPECT_TRUE(Host("exit 0").Validate("p.so", "{}")->empty());
-  EXPECT_TRUE(Host("echo 'not checked by its plugin (ABI 1.0)'; exit 3").Validate("p.so", "{}")->empty());
-  EXPECT_FALSE(Host("exit 2").Validate("p.so", "{}").ok());
-}
-
 TEST(HostCommandTest, SignalsAreNamed) {
   EXPECT_EQ(SignalName(SIGSEGV), "SIGSEGV (Segmentation fault)");
   EXPECT_EQ(DescribeWaitStatus(SIGKILL), "killed by SIGKILL (Killed)");

@@ -1,5 +1,6 @@
 #include "core/services/service_host.h"
 
+#include "core/services/plugin_host_command.h"
 #include "core/services/saved_state.h"
 
 #include <poll.h>
@@ -19,17 +20,6 @@ namespace {
 // A file copied into a plugin folder arrives in several events (create,
 // writes, close); one rescan after they settle is enough.
 constexpr std::chrono::milliseconds kSettle{200};
-
-// The plugin extension `id` (ABI 1.1), when the plugin offers it. Asked
-// in this process: the catalog has loaded every plugin here already, and
-// get_plugin_extension needs no instance.
-bool OffersExtension(const PluginLibrary& library, const char* id) {
-  const domian_plugin_descriptor& descriptor = library.descriptor();
-  if (library.description().abi.minor < 1 || descriptor.get_plugin_extension == nullptr) {
-    return false;  // a 1.0 plugin: the field is reserved room
-  }
-  return descriptor.get_plugin_extension(id) != nullptr;
-}
 
 // "a; b; c" for a detail.
 std::string JoinProblems(const std::vector<std::string>& problems) {
@@ -129,13 +119,17 @@ void ServiceHost::CheckInlineHealth() {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [name, service] : services_) {
-      if (service->instance && service->instance->has_health()) {
-        inline_services.emplace_back(service, service->instance);
-      }
+      if (service->instance) inline_services.emplace_back(service, service->instance);
     }
   }
   bool changed = false;
   for (const auto& [service, instance] : inline_services) {
+    if (const Liveness liveness = instance->LivenessNow(); liveness.missed()) {
+      AbandonHung(*service, instance, liveness);
+      changed = true;
+      continue;
+    }
+    if (!instance->has_health()) continue;
     // Never waits for a call; "" when healthy.
     const std::string detail = StatusMessage(instance->CheckHealth());
     absl::MutexLock lock(&mu_);
@@ -145,6 +139,48 @@ void ServiceHost::CheckInlineHealth() {
     changed = true;
   }
   if (changed) Changed();
+}
+
+// Holds `instance` until the process ends, reachable (no leak report),
+// never destroyed: destroying it would stop it, and stopping waits for
+// the loop that hung.
+static void KeepForever(std::shared_ptr<PluginInstance> instance) {
+  static absl::Mutex* const mu = new absl::Mutex;
+  static auto* const kept = new std::vector<std::shared_ptr<PluginInstance>>;
+  absl::MutexLock lock(mu);
+  kept->push_back(std::move(instance));
+}
+
+// A thread of this process cannot be killed: the hung instance is given
+// up (never stopped, never destroyed: stopping would wait for the hung
+// loop), the service is failed, and its safe state runs in a fresh plugin
+// host. Its thread may still wake up and drive the hardware again, which
+// is why hardware plugins should run isolated (the default).
+void ServiceHost::AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
+                              const Liveness& liveness) {
+  const std::string& name = service.config.name;
+  std::filesystem::path plugin;
+  bool offers_safe_state = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (service.instance != instance) return;  // stopped meanwhile
+    KeepForever(instance);
+    service.instance.reset();
+    plugin = service.plugin;
+    offers_safe_state = service.offers_safe_state;
+  }
+  const std::string how = "missed its liveness deadline of " +
+                          std::to_string(liveness.deadline.count()) + " ms by " +
+                          std::to_string(liveness.missed_by.count()) +
+                          " ms (hung); inline, its thread cannot be stopped: given up";
+  spdlog::error("service {}: {}", name, how);
+  const SafeStateOutcome outcome =
+      MakeSafe(name, plugin, offers_safe_state, service.config.config_json, "it hung (inline)");
+  if (outcome.kind != SafeStateOutcome::Kind::kNotSafe) Unjournal(name);
+  absl::MutexLock lock(&mu_);
+  service.status.state = ServiceState::kFailed;
+  service.status.detail = WithSafety(how, outcome.Summary());
+  service.status.endpoints.clear();
 }
 
 void ServiceHost::Rescan() {
@@ -231,7 +267,7 @@ void ServiceHost::Launch(Service& service) {
   const std::filesystem::path dir = ServiceDir(name);
   const std::string version = library->description().version;
   const std::filesystem::path plugin = library->description().path;
-  const bool offers_safe_state = OffersExtension(*library, DOMIAN_PLUGIN_EXT_SAFE_STATE);
+  const bool offers_safe_state = library->has_safe_state();
   {
     absl::MutexLock lock(&mu_);
     service.plugin = plugin;
@@ -239,20 +275,22 @@ void ServiceHost::Launch(Service& service) {
     service.status.plugin_version = version;
   }
 
-  // The plugin checks the configuration before anything of it starts; a
-  // refused one leaves the hardware as its last good configuration makes
-  // it safe.
-  if (OffersExtension(*library, DOMIAN_PLUGIN_EXT_CONFIG)) {
-    const absl::StatusOr<std::vector<std::string>> problems =
-        safe_state_.Validate(plugin, config_json);
-    if (!problems.ok()) {
-      spdlog::warn("service {}: its configuration could not be checked ({}); its create checks it",
-                   name, StatusMessage(problems.status()));
-    } else if (!problems->empty()) {
+  // An isolated service's plugin checks the configuration in a process
+  // of its own before anything of it starts (inline, StartInstance checks
+  // it in this one): a refused configuration fails the service at once,
+  // without a crash loop's five tries, and the hardware is left as its
+  // last good configuration makes it safe.
+  if (service.config.isolation == config::Isolation::kProcess && library->has_config_check()) {
+    const ConfigCheck check = CheckConfigInPluginHost(options_.host_binary, plugin, config_json);
+    if (check.outcome == ConfigCheck::Outcome::kFailed) {
+      spdlog::warn("service {}: its configuration could not be checked ({}); the plugin host "
+                   "checks it again as it starts",
+                   name, check.message);
+    } else if (check.outcome == ConfigCheck::Outcome::kInvalid) {
       const SafeStateOutcome outcome = MakeSafe(name, plugin, offers_safe_state, config_json,
                                                 "its new configuration is invalid");
       if (outcome.kind != SafeStateOutcome::Kind::kNotSafe) Unjournal(name);
-      return fail(WithSafety("invalid configuration: " + JoinProblems(*problems),
+      return fail(WithSafety(name + ": invalid configuration: " + JoinProblems(check.problems),
                              outcome.Summary()));
     }
   }
@@ -329,7 +367,7 @@ void ServiceHost::Launch(Service& service) {
     spdlog::info("[{}] event {}: {}", name, event, json);
   };
   auto started = StartInstance(library, config_json, dir, std::move(callbacks),
-                               ReadServiceState(dir));
+                               ReadServiceState(dir), clock_);
   if (!started.ok()) {
     // A create or start that failed may have touched the hardware first.
     const SafeStateOutcome outcome =
@@ -457,6 +495,9 @@ std::vector<ServiceStatus> ServiceHost::Services() const {
       status.state = snapshot.state;
       status.detail = snapshot.detail;
       status.endpoints = snapshot.endpoints;
+      status.liveness = snapshot.liveness;
+    } else if (service->instance) {
+      status.liveness = service->instance->LivenessNow();
     }
     out.push_back(std::move(status));
   }

@@ -60,6 +60,10 @@ struct ServiceStatus {
   uint64_t epoch = 0;   // the ownership epoch placement started it under
   std::map<std::string, std::string> endpoints;  // published by the plugin
   std::string plugin_version;
+  // The plugin's liveness deadline (ABI 1.1) and whether its loop missed
+  // it: asked of an inline instance now, of an isolated one at its last
+  // health check. A miss is a hang, whatever the health check says.
+  Liveness liveness;
 };
 
 class ServiceHost {
@@ -151,6 +155,9 @@ class ServiceHost {
   // on, one per kHealthInterval.
   void Watch(MonoTime first_health);
   void CheckInlineHealth();
+  // An inline instance missed its liveness deadline (see the .cc).
+  void AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
+                   const Liveness& liveness) ABSL_LOCKS_EXCLUDED(mu_);
   void Changed();
 
   Options options_;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include "core/services/testing/temp_folder.h"
@@ -36,8 +37,11 @@ class ServiceHostTest : public ::testing::Test {
   ServiceHostTest()
       : host_({.dirs = {kPlugins},
                .services = {{.name = "echo-c", .isolation = config::Isolation::kInline},
-                            {.name = "counter-cpp", .isolation = config::Isolation::kInline}},
-               .state_dir = state_.path()},
+                            {.name = "counter-cpp", .isolation = config::Isolation::kInline},
+                            {.name = "safety-probe", .isolation = config::Isolation::kInline}},
+               .state_dir = state_.path(),
+               // Safe states run in real plugin hosts.
+               .host_binary = DOMIAN_PLUGIN_HOST_BUILT},
               nullptr, clock_) {
     host_.Start();
   }
@@ -117,6 +121,56 @@ TEST_F(ServiceHostTest, InlineHealthIsCheckedOnTheInjectedClock) {
                       [&] { return !Row("counter-cpp").detail.empty(); }));
   clock_.Advance(kHealthInterval);
   EXPECT_TRUE(Within(kDue, [&] { return Row("counter-cpp").detail == "negative"; }));
+}
+
+// A plugin that checks its configuration (ABI 1.1) says what is wrong
+// with it, every problem, where `domianctl services` shows it.
+TEST_F(ServiceHostTest, AnInvalidConfigurationFailsWithThePluginsProblems) {
+  host_.StartService("safety-probe", R"({"level":12,"mode":"eco"})", 1, std::nullopt);
+  const ServiceStatus row = Row("safety-probe");
+  EXPECT_EQ(row.state, ServiceState::kFailed);
+  EXPECT_EQ(row.detail,
+            "safety-probe: invalid configuration: level: must be a whole number from 0 to 10, "
+            "not 12; hardware set safe");
+  // It never ran here: its safe state ran with the configuration refused.
+  std::ifstream marker(state_.path() / "services" / "safety-probe" / "safe-marker");
+  std::string config;
+  std::getline(marker, config);
+  EXPECT_EQ(config, R"({"level":12,"mode":"eco"})");
+}
+
+// Inline, a hung loop cannot be killed: the service is given up and its
+// hardware made safe from a fresh plugin host.
+TEST_F(ServiceHostTest, AnInlineServiceThatMissesItsLivenessDeadlineFailsSafe) {
+  host_.StartService("safety-probe", R"({"liveness_ms":500})", 1, std::nullopt);
+  ASSERT_EQ(Row("safety-probe").state, ServiceState::kRunning) << Row("safety-probe").detail;
+  clock_.Advance(kHealthInterval);  // no alive for 1 s: missed, seen at the health check
+  EXPECT_TRUE(Within(kDue, [&] { return Row("safety-probe").state == ServiceState::kFailed; }));
+  const std::string detail = Row("safety-probe").detail;
+  EXPECT_NE(detail.find("missed its liveness deadline of 500 ms"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("hardware set safe"), std::string::npos) << detail;
+  EXPECT_TRUE(std::filesystem::exists(state_.path() / "services" / "safety-probe" / "safe-marker"));
+  EXPECT_EQ(host_.Invoke("safety-probe", "alive", "{}").status().code(),
+            absl::StatusCode::kNotFound)
+      << "the hung instance answers nothing any more";
+}
+
+// The supervisor's question "armed and missed?", inline: asked of the
+// instance on the host's clock.
+TEST_F(ServiceHostTest, AnInlineServicesLivenessIsInItsRow) {
+  host_.StartService("safety-probe", R"({"liveness_ms":500})", 1, std::nullopt);
+  ASSERT_EQ(Row("safety-probe").state, ServiceState::kRunning) << Row("safety-probe").detail;
+  EXPECT_EQ(Row("safety-probe").liveness.deadline, milliseconds(500));
+  EXPECT_FALSE(Row("safety-probe").liveness.missed());
+  clock_.Advance(milliseconds(501));
+  EXPECT_TRUE(Row("safety-probe").liveness.missed());
+  ASSERT_TRUE(host_.Invoke("safety-probe", "alive", "{}").ok());
+  EXPECT_FALSE(Row("safety-probe").liveness.missed());
+  // A service without a deadline is never late.
+  host_.StartService("echo-c", "{}", 1, std::nullopt);
+  clock_.Advance(std::chrono::hours(1));
+  EXPECT_EQ(Row("echo-c").liveness.deadline, milliseconds(0));
+  EXPECT_FALSE(Row("echo-c").liveness.missed());
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 // GCC's -Wextra warns about a designated initialiser that leaves some out.)
 #include <domian/plugin.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -21,8 +23,25 @@ class SdkProbe {
     }
   }
 
-  void Start() { host_.Debug("abi-probe-sdk: start"); }
-  void Stop() { host_.Debug("abi-probe-sdk: stop"); }
+  // The liveness deadline is armed for as long as the service runs (on a
+  // host without the extension both calls do nothing).
+  void Start() {
+    host_.Debug("abi-probe-sdk: start");
+    if (host_.SetLivenessDeadline(std::chrono::seconds(1))) host_.Alive();
+  }
+  void Stop() {
+    host_.SetLivenessDeadline(std::chrono::milliseconds(0));
+    host_.Debug("abi-probe-sdk: stop");
+  }
+
+  // Plugin extensions (ABI 1.1): only an empty configuration is valid.
+  static std::vector<std::string> ValidateConfig(std::string_view config_json) {
+    if (config_json.find(':') == std::string_view::npos) return {};
+    return {": abi-probe-sdk takes no settings"};
+  }
+  static void MakeSafe(domian::sdk::Host host, std::string_view config_json) {
+    host.Debug("abi-probe-sdk: safe with " + std::string(config_json));
+  }
 
   std::string Invoke(std::string_view command, std::string_view args_json) {
     if (command == "echo") return std::string(args_json);

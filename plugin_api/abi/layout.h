@@ -12,7 +12,8 @@
  *    field aligned to at most 4.
  * The numbers were measured by compiling plugin.h 1.0 (gcc 12 for amd64
  * and armhf, clang 14 for i386), not worked out by hand; armhf and i386
- * agree. A target of another data model fails to compile this file until
+ * agree. The 1.1 lines were measured the same way (gcc 12, amd64 and
+ * armhf). A target of another data model fails to compile this file until
  * its column is measured and added. The build checks the column of the
  * machine it runs on; the test plugin_abi_layout_ilp32 compiles the
  * header checks for armhf (README.md).
@@ -85,6 +86,11 @@ DOMIAN_ABI_ASSERT(DOMIAN_LOG_TRACE == 0 && DOMIAN_LOG_DEBUG == 1 && DOMIAN_LOG_I
                   "plugin ABI: log levels are fixed");
 DOMIAN_ABI_ASSERT(DOMIAN_PLACEMENT_SINGLETON == 0 && DOMIAN_PLACEMENT_PER_NODE == 1,
                   "plugin ABI: placements are fixed");
+/* 1.1: bounds a plugin relies on (it sizes its control loop by them). */
+DOMIAN_ABI_ASSERT(DOMIAN_SAFE_STATE_TIMEOUT_MS == 5000,
+                  "plugin ABI: the safe state's time limit is fixed");
+DOMIAN_ABI_ASSERT(DOMIAN_LIVENESS_MIN_MS == 100 && DOMIAN_LIVENESS_MAX_MS == 600000,
+                  "plugin ABI: the liveness deadline's bounds are fixed");
 
 /* Each field: LP64 offset and size, then ILP32 offset and size. */
 DOMIAN_ABI_SIZE(domian_abi_version,                         4,         4);
@@ -148,7 +154,9 @@ DOMIAN_ABI_FIELD(domian_plugin_descriptor, commands,       64,  8,    44,  4);
 DOMIAN_ABI_FIELD(domian_plugin_descriptor, command_count,  72,  8,    48,  4);
 DOMIAN_ABI_FIELD(domian_plugin_descriptor, create,         80,  8,    52,  4);
 DOMIAN_ABI_FIELD(domian_plugin_descriptor, instance_api,   88,  8,    56,  4);
-DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved,       96, 64,    60, 32);
+/* 1.1: the first reserved slot became get_plugin_extension. */
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, get_plugin_extension, 96, 8, 60,  4);
+DOMIAN_ABI_FIELD(domian_plugin_descriptor, reserved,      104, 56,    64, 28);
 
 DOMIAN_ABI_SIZE(domian_state_ext,                          56,        32);
 DOMIAN_ABI_FIELD(domian_state_ext, struct_size,             0,  4,     0,  4);
@@ -162,6 +170,26 @@ DOMIAN_ABI_FIELD(domian_health_ext, struct_size,            0,  4,     0,  4);
 DOMIAN_ABI_FIELD(domian_health_ext, reserved0,              4,  4,     4,  4);
 DOMIAN_ABI_FIELD(domian_health_ext, check,                  8,  8,     8,  4);
 DOMIAN_ABI_FIELD(domian_health_ext, reserved,              16, 32,    12, 16);
+
+/* 1.1 */
+DOMIAN_ABI_SIZE(domian_config_ext,                         48,        28);
+DOMIAN_ABI_FIELD(domian_config_ext, struct_size,            0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_config_ext, reserved0,              4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_config_ext, validate,               8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_config_ext, reserved,              16, 32,    12, 16);
+
+DOMIAN_ABI_SIZE(domian_safe_state_ext,                     48,        28);
+DOMIAN_ABI_FIELD(domian_safe_state_ext, struct_size,        0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_safe_state_ext, reserved0,          4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_safe_state_ext, make_safe,          8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_safe_state_ext, reserved,          16, 32,    12, 16);
+
+DOMIAN_ABI_SIZE(domian_host_liveness_ext,                  56,        32);
+DOMIAN_ABI_FIELD(domian_host_liveness_ext, struct_size,     0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_host_liveness_ext, reserved0,       4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_host_liveness_ext, set_deadline,    8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_host_liveness_ext, alive,          16,  8,    12,  4);
+DOMIAN_ABI_FIELD(domian_host_liveness_ext, reserved,       24, 32,    16, 16);
 
 #if defined(__cplusplus)
 /* C++ can also pin the exact type of every field, function pointers
@@ -187,6 +215,12 @@ static_assert(std::string_view(DOMIAN_EXT_STATE) == "domian.state/1",
               "plugin ABI: state extension id");
 static_assert(std::string_view(DOMIAN_EXT_HEALTH) == "domian.health/1",
               "plugin ABI: health extension id");
+static_assert(std::string_view(DOMIAN_PLUGIN_EXT_CONFIG) == "domian.config/1",
+              "plugin ABI: config extension id");
+static_assert(std::string_view(DOMIAN_PLUGIN_EXT_SAFE_STATE) == "domian.safe_state/1",
+              "plugin ABI: safe state extension id");
+static_assert(std::string_view(DOMIAN_HOST_EXT_LIVENESS) == "domian.host.liveness/1",
+              "plugin ABI: liveness host extension id");
 
 DOMIAN_ABI_TYPE(domian_abi_version, major, uint16_t);
 DOMIAN_ABI_TYPE(domian_abi_version, minor, uint16_t);
@@ -250,7 +284,8 @@ DOMIAN_ABI_TYPE(domian_plugin_descriptor, create,
                 domian_status (*)(const domian_host *, const char *, domian_instance **,
                                   domian_out *));
 DOMIAN_ABI_TYPE(domian_plugin_descriptor, instance_api, const domian_instance_api *);
-DOMIAN_ABI_TYPE(domian_plugin_descriptor, reserved, void *[8]);
+DOMIAN_ABI_TYPE(domian_plugin_descriptor, get_plugin_extension, const void *(*)(const char *));
+DOMIAN_ABI_TYPE(domian_plugin_descriptor, reserved, void *[7]);
 
 DOMIAN_ABI_TYPE(domian_state_ext, struct_size, uint32_t);
 DOMIAN_ABI_TYPE(domian_state_ext, reserved0, uint32_t);
@@ -264,6 +299,24 @@ DOMIAN_ABI_TYPE(domian_health_ext, struct_size, uint32_t);
 DOMIAN_ABI_TYPE(domian_health_ext, reserved0, uint32_t);
 DOMIAN_ABI_TYPE(domian_health_ext, check, domian_status (*)(domian_instance *, domian_out *));
 DOMIAN_ABI_TYPE(domian_health_ext, reserved, void *[4]);
+
+DOMIAN_ABI_TYPE(domian_config_ext, struct_size, uint32_t);
+DOMIAN_ABI_TYPE(domian_config_ext, reserved0, uint32_t);
+DOMIAN_ABI_TYPE(domian_config_ext, validate, domian_status (*)(const char *, domian_out *));
+DOMIAN_ABI_TYPE(domian_config_ext, reserved, void *[4]);
+
+DOMIAN_ABI_TYPE(domian_safe_state_ext, struct_size, uint32_t);
+DOMIAN_ABI_TYPE(domian_safe_state_ext, reserved0, uint32_t);
+DOMIAN_ABI_TYPE(domian_safe_state_ext, make_safe,
+                domian_status (*)(const domian_host *, const char *, domian_out *));
+DOMIAN_ABI_TYPE(domian_safe_state_ext, reserved, void *[4]);
+
+DOMIAN_ABI_TYPE(domian_host_liveness_ext, struct_size, uint32_t);
+DOMIAN_ABI_TYPE(domian_host_liveness_ext, reserved0, uint32_t);
+DOMIAN_ABI_TYPE(domian_host_liveness_ext, set_deadline,
+                domian_status (*)(const domian_host *, uint32_t));
+DOMIAN_ABI_TYPE(domian_host_liveness_ext, alive, void (*)(const domian_host *));
+DOMIAN_ABI_TYPE(domian_host_liveness_ext, reserved, void *[4]);
 
 static_assert(std::is_standard_layout<domian_host>::value &&
                   std::is_trivially_copyable<domian_host>::value &&

@@ -3,8 +3,12 @@
  * one probe plugin and drives it through the whole ABI the way a core
  * does: dlopen, the entry symbol, the version and size checks
  * (min(struct_size, sizeof)), create, start, invoke, the extensions, stop
- * and destroy. Run by ctest on every probe, the one built against the
- * frozen 1.0 header included: a 1.0 plugin must keep loading.
+ * and destroy; for a plugin of minor 1 or later, the plugin extensions
+ * (get_plugin_extension: NULL for an unknown id; domian.config/1's
+ * validate on "{}"; domian.safe_state/1's make_safe), and it offers the
+ * liveness host extension. Run by ctest on every probe, the one built
+ * against the frozen 1.0 header included: a 1.0 plugin must keep loading,
+ * and its descriptor's reserved room is never read as a function.
  *
  *   abi_probe_host <plugin.so> <expected name> [<expected ABI minor>]
  *
@@ -87,9 +91,29 @@ static domian_status host_emit_event(const domian_host *host, const char *name,
   (void)host;
   return name != NULL && json != NULL ? DOMIAN_OK : DOMIAN_ERR_INVALID_ARGUMENT;
 }
+/* Liveness (1.1): the bounds the header promises; nothing watches. */
+static unsigned liveness_deadline_ms;
+static unsigned liveness_alive_calls;
+static domian_status host_set_deadline(const domian_host *host, uint32_t deadline_ms) {
+  (void)host;
+  if (deadline_ms != 0 &&
+      (deadline_ms < DOMIAN_LIVENESS_MIN_MS || deadline_ms > DOMIAN_LIVENESS_MAX_MS)) {
+    return DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  liveness_deadline_ms = deadline_ms;
+  return DOMIAN_OK;
+}
+static void host_alive(const domian_host *host) {
+  (void)host;
+  ++liveness_alive_calls;
+}
+static const domian_host_liveness_ext host_liveness = {
+    (uint32_t)sizeof(domian_host_liveness_ext), 0, host_set_deadline, host_alive,
+    {NULL, NULL, NULL, NULL}};
+
 static const void *host_get_extension(const domian_host *host, const char *id) {
   (void)host;
-  (void)id;
+  if (id != NULL && strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &host_liveness;
   return NULL;
 }
 
@@ -150,6 +174,43 @@ static void check_health_ext(domian_instance *instance, const domian_health_ext 
   if (status != DOMIAN_OK) fail("check: status %d: %s", (int)status, detail_buffer.data);
 }
 
+/* The plugin extensions of a 1.1 plugin, with no instance. */
+static void check_plugin_extensions(const domian_plugin_descriptor *d, const domian_host *host) {
+  const domian_config_ext *config;
+  const domian_safe_state_ext *safe;
+  domian_out out;
+  buffer out_buffer;
+  domian_status status;
+  if (d->get_plugin_extension == NULL) return; /* allowed: "May be NULL" */
+  if (d->get_plugin_extension("domian.no-such-extension/1") != NULL) {
+    fail("get_plugin_extension answers an unknown id");
+  }
+  config = (const domian_config_ext *)d->get_plugin_extension(DOMIAN_PLUGIN_EXT_CONFIG);
+  if (config != NULL) {
+    if (!HAS_FIELD(config, domian_config_ext, validate) || config->validate == NULL) {
+      fail("%s: incomplete extension (struct_size %u)", DOMIAN_PLUGIN_EXT_CONFIG,
+           (unsigned)config->struct_size);
+    }
+    status = config->validate("{}", out_init(&out, &out_buffer));
+    if (status != DOMIAN_OK) fail("validate {}: status %d: %s", (int)status, out_buffer.data);
+    status = config->validate("{\"abi-probe-host\": \"not a setting\"}",
+                              out_init(&out, &out_buffer));
+    if (status != DOMIAN_OK && (status != DOMIAN_ERR_INVALID_ARGUMENT || out_buffer.size == 0)) {
+      fail("validate of an unknown setting: status %d with %s problems", (int)status,
+           out_buffer.size == 0 ? "no" : "some");
+    }
+  }
+  safe = (const domian_safe_state_ext *)d->get_plugin_extension(DOMIAN_PLUGIN_EXT_SAFE_STATE);
+  if (safe != NULL) {
+    if (!HAS_FIELD(safe, domian_safe_state_ext, make_safe) || safe->make_safe == NULL) {
+      fail("%s: incomplete extension (struct_size %u)", DOMIAN_PLUGIN_EXT_SAFE_STATE,
+           (unsigned)safe->struct_size);
+    }
+    status = safe->make_safe(host, "{}", out_init(&out, &out_buffer));
+    if (status != DOMIAN_OK) fail("make_safe: status %d: %s", (int)status, out_buffer.data);
+  }
+}
+
 int main(int argc, char **argv) {
   const char *expected_name;
   long expected_minor = DOMIAN_PLUGIN_ABI_MINOR;
@@ -202,6 +263,10 @@ int main(int argc, char **argv) {
   if (HAS_FIELD(d, domian_plugin_descriptor, reserved)) {
     check_reserved_zero("descriptor", d->reserved, sizeof d->reserved / sizeof d->reserved[0]);
   }
+  if (d->abi.minor == 0 && HAS_FIELD(d, domian_plugin_descriptor, get_plugin_extension) &&
+      d->get_plugin_extension != NULL) {
+    fail("a 1.0 descriptor's first reserved slot (1.1's get_plugin_extension) is not NULL");
+  }
   if (d->name == NULL || strcmp(d->name, expected_name) != 0) {
     fail("name \"%s\", expected \"%s\"", d->name != NULL ? d->name : "(null)", expected_name);
   }
@@ -236,6 +301,12 @@ int main(int argc, char **argv) {
   host.publish_endpoint = host_publish_endpoint;
   host.emit_event = host_emit_event;
   host.get_extension = host_get_extension;
+
+  /* Only a plugin of minor 1 or later has the slot; in a 1.0 plugin it is
+   * reserved room (zero, which check_reserved_zero saw above). */
+  if (d->abi.minor >= 1 && HAS_FIELD(d, domian_plugin_descriptor, get_plugin_extension)) {
+    check_plugin_extensions(d, &host);
+  }
 
   status = d->create(&host, "{}", &instance, out_init(&error, &error_buffer));
   if (status != DOMIAN_OK) fail("create: status %d: %s", (int)status, error_buffer.data);
@@ -273,8 +344,10 @@ int main(int argc, char **argv) {
 
   /* The library stays loaded, as in the core: unloading is not part of the
    * contract. */
-  printf("abi_probe_host: %s: \"%s\" %s, ABI %u.%u, loads and runs (host ABI %d.%d)\n",
+  if (liveness_deadline_ms != 0) fail("the liveness deadline is still armed after stop");
+  printf("abi_probe_host: %s: \"%s\" %s, ABI %u.%u, loads and runs (host ABI %d.%d; "
+         "liveness: %u alive calls)\n",
          plugin_path, d->name, d->version, (unsigned)d->abi.major, (unsigned)d->abi.minor,
-         DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR);
+         DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR, liveness_alive_calls);
   return 0;
 }

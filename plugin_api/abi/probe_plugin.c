@@ -8,8 +8,11 @@
  *  - abi_probe_host loads both, as a host built from the current header.
  *
  * It has one command, "echo", which replies with its arguments, and no
- * extensions. The source must keep compiling against the 1.0 header:
- * anything newer goes under #if DOMIAN_PLUGIN_ABI_MINOR >= N.
+ * instance extensions. Built against 1.1 or later it also answers
+ * get_plugin_extension: domian.config/1, whose validate accepts only an
+ * empty configuration ("{}"), and NULL for every other id. The source must
+ * keep compiling against the 1.0 header: anything newer goes under
+ * #if DOMIAN_PLUGIN_ABI_MINOR >= N.
  */
 #include <domian/plugin.h>
 
@@ -89,6 +92,40 @@ static domian_status probe_create(const domian_host *host, const char *config_js
   return DOMIAN_OK;
 }
 
+#if DOMIAN_PLUGIN_ABI_MINOR >= 1
+/* The probe takes no settings: "{}" (any spacing) is valid, anything else
+ * is one problem about the whole object (empty key). */
+static domian_status probe_validate(const char *config_json, domian_out *problems) {
+  const char *c = config_json;
+  if (c == NULL) {
+    probe_write(problems, ": abi-probe: no configuration");
+    return DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  while (*c == ' ' || *c == '\n' || *c == '\t' || *c == '\r') ++c;
+  if (*c == '{') {
+    ++c;
+    while (*c == ' ' || *c == '\n' || *c == '\t' || *c == '\r') ++c;
+    if (*c == '}') {
+      ++c;
+      while (*c == ' ' || *c == '\n' || *c == '\t' || *c == '\r') ++c;
+      if (*c == '\0') return DOMIAN_OK;
+    }
+  }
+  probe_write(problems, ": abi-probe takes no settings");
+  return DOMIAN_ERR_INVALID_ARGUMENT;
+}
+
+static const domian_config_ext probe_config_ext = {
+    .struct_size = sizeof(domian_config_ext),
+    .validate = probe_validate,
+};
+
+static const void *probe_plugin_extension(const char *id) {
+  if (id != NULL && strcmp(id, DOMIAN_PLUGIN_EXT_CONFIG) == 0) return &probe_config_ext;
+  return NULL;
+}
+#endif
+
 /* Designated initialisers leave every reserved field zero / NULL. */
 static const domian_command_info probe_commands[] = {
     {.struct_size = sizeof(domian_command_info),
@@ -119,6 +156,9 @@ static const domian_plugin_descriptor probe_descriptor = {
     .command_count = sizeof probe_commands / sizeof probe_commands[0],
     .create = probe_create,
     .instance_api = &probe_instance_api,
+#if DOMIAN_PLUGIN_ABI_MINOR >= 1
+    .get_plugin_extension = probe_plugin_extension,
+#endif
 };
 
 /* Debug information only. No function of the probe reaches the extension
@@ -134,7 +174,12 @@ static const struct probe_abi_types {
   const domian_state_ext *state;
   const domian_health_ext *health;
   domian_plugin_entry_fn entry;
-} probe_abi_types = {NULL, NULL, NULL};
+#if DOMIAN_PLUGIN_ABI_MINOR >= 1
+  const domian_config_ext *config;
+  const domian_safe_state_ext *safe_state;
+  const domian_host_liveness_ext *liveness;
+#endif
+} probe_abi_types = {0};
 
 /* The host compares the versions itself (and names both when the majors
  * differ), so the descriptor is returned whatever the host speaks. */

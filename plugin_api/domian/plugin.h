@@ -273,11 +273,13 @@ typedef struct domian_plugin_descriptor {
   const domian_instance_api *instance_api;
 
   /* ABI 1.1. [any-thread; no instance] A plugin extension by id (the
-   * DOMIAN_PLUGIN_EXT_* below), or NULL: what the plugin offers without
-   * an instance, about its configuration and its hardware. May be NULL.
-   * The host reads this field only from a plugin whose abi.minor is at
-   * least 1 (in a 1.0 plugin it is reserved room). The result is owned by
-   * the plugin and valid while the library is loaded. */
+   * DOMIAN_PLUGIN_EXT_* below), or NULL for an id it does not offer or
+   * know: what the plugin offers without an instance, about its
+   * configuration and its hardware. May itself be NULL. The host reads
+   * this field only from a plugin whose abi.minor is at least 1 and whose
+   * struct_size covers it (in a 1.0 plugin it is reserved room), and uses
+   * an extension only when its struct_size covers the function. The
+   * result is owned by the plugin and valid while the library is loaded. */
   const void *(*get_plugin_extension)(const char *id);
 
   void *reserved[7];

@@ -41,7 +41,7 @@ static const domian_command_info commands[] = {
 #endif
 static const domian_plugin_descriptor descriptor = {
     sizeof(domian_plugin_descriptor), {MAJOR, 3}, 0, 0, 0, NAME, "1.0.0", "", 0, 0, NULL, NULL,
-    commands, REFUSED_KIND == 5 ? 2 : 1, create, &api, {0}};
+    commands, REFUSED_KIND == 5 ? 2 : 1, create, &api, NULL, {0}};
 
 DOMIAN_PLUGIN_EXPORT const domian_plugin_descriptor *domian_plugin_entry(domian_abi_version v) {
   (void)v;

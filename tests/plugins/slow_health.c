@@ -84,6 +84,7 @@ static const domian_plugin_descriptor descriptor = {
     sizeof commands / sizeof commands[0],
     create,
     &instance_api,
+    NULL, /* get_plugin_extension (ABI 1.1): none */
     {0}};
 
 DOMIAN_PLUGIN_EXPORT const domian_plugin_descriptor *domian_plugin_entry(

@@ -1,0 +1,73 @@
+#include "core/daemon/config_check.h"
+
+#include "core/cli/printable.h"
+#include "core/services/plugin_library.h"
+
+namespace domian::daemon {
+namespace {
+
+// Plugin text goes to a terminal: escaped, and bounded.
+std::string Shown(const std::string& text) {
+  return cli::Printable(text, cli::kMaxMessageChars);
+}
+
+std::string Folders(const config::NodeConfig& config) {
+  std::string out;
+  for (const std::filesystem::path& dir : config.plugin_dirs) {
+    out += (out.empty() ? "" : ", ") + dir.string();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::filesystem::path FindPlugin(const config::NodeConfig& config, const std::string& service) {
+  for (const std::filesystem::path& dir : config.plugin_dirs) {
+    const std::filesystem::path file = dir / (service + ".so");
+    std::error_code error;
+    if (std::filesystem::is_regular_file(file, error)) return file;
+  }
+  return {};
+}
+
+PluginConfigReport CheckServiceConfigs(const config::NodeConfig& config,
+                                       const std::filesystem::path& host_binary,
+                                       std::chrono::milliseconds timeout) {
+  PluginConfigReport report;
+  for (const config::ServiceConfig& service : config.services) {
+    const std::filesystem::path plugin = FindPlugin(config, service.name);
+    if (plugin.empty()) {
+      report.notes.push_back(config::ServiceConfigIssue(
+          config, service, "",
+          "not checked: no plugin " + service.name + ".so in the plugin folders (" +
+              Folders(config) + ")"));
+      continue;
+    }
+    const services::ConfigCheck check =
+        services::CheckConfigInPluginHost(host_binary, plugin, service.config_json, timeout);
+    switch (check.outcome) {
+      case services::ConfigCheck::Outcome::kValid:
+        break;
+      case services::ConfigCheck::Outcome::kInvalid:
+        for (const std::string& line : check.problems) {
+          const services::ConfigProblem problem = services::ParseConfigProblem(line);
+          report.problems.push_back(
+              config::ServiceConfigIssue(config, service, problem.key, Shown(problem.message)));
+        }
+        break;
+      case services::ConfigCheck::Outcome::kNotChecked:
+        report.notes.push_back(config::ServiceConfigIssue(
+            config, service, "",
+            Shown(check.message.empty() ? "not checked by its plugin" : check.message)));
+        break;
+      case services::ConfigCheck::Outcome::kFailed:
+        report.problems.push_back(config::ServiceConfigIssue(
+            config, service, "",
+            "cannot be checked by its plugin " + plugin.string() + ": " + Shown(check.message)));
+        break;
+    }
+  }
+  return report;
+}
+
+}  // namespace domian::daemon

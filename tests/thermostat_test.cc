@@ -193,8 +193,9 @@ TEST_F(Thermostat, ConfigErrorsNameTheKey) {
   node_->Start();
   EXPECT_TRUE(Eventually(
       [&] {
-        return node_->Log().find("thermostat config: 'max_on_s' must be a whole number from 60") !=
-               std::string::npos;
+        // The plugin's own check (ABI 1.1) names the key before create runs.
+        return node_->Log().find("invalid configuration: max_on_s: must be a whole number "
+                                 "from 60") != std::string::npos;
       },
       kSettle));
 }

@@ -356,6 +356,8 @@ TEST_F(ThermostatControl, HeatingThatDoesNotRaiseTheTemperatureRaisesAnAlarmAndS
   ASSERT_TRUE(testing::Eventually([&] { return relay_->Last() == true; }, 10s));
   clock_.Advance(301s);
   ASSERT_TRUE(testing::Eventually([&] { return relay_->Last() == false; }, 10s));
+  // The event follows the relay write, in the same control step.
+  EXPECT_TRUE(testing::Eventually([&] { return host_.Events().size() == 2U; }, 10s));
   EXPECT_EQ(host_.Events().size(), 2U);
 
   // A change of mode clears it too.

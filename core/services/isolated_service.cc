@@ -143,7 +143,7 @@ void IsolatedService::Run() {
     if (!delay) {
       const std::string detail = "failed " + std::to_string(backoff.recent_ends()) +
                                  " times in " + std::to_string(kCrashWindow.count()) +
-                                 " s, given up on this node; last: " + problem +
+                                 " s, giving up on this node; last: " + problem +
                                  (safety.empty() ? "" : "; " + safety);
       spdlog::error("service {}: {}", options_.service, detail);
       SetState(ServiceState::kFailed, detail);

@@ -101,7 +101,7 @@ TEST_F(IsolatedServiceTest, RestartsFollowTheInjectedClock) {
   // The fifth failure within a minute on the clock gives up.
   status = service_.Status();
   EXPECT_EQ(status.state, ServiceState::kFailed);
-  EXPECT_THAT(status.detail, StartsWith("failed 5 times in 60 s, given up on this node; last: "
+  EXPECT_THAT(status.detail, StartsWith("failed 5 times in 60 s, giving up on this node; last: "
                                         "cannot start "));
   clock_.Advance(kMaxRestartDelay * 10);
   EXPECT_FALSE(reports_.Reach(launches + 1, kNotDue));

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <domian/plugin.h>
+
 #include "tests/support/cluster.h"
 
 namespace domian::testing {
@@ -21,6 +23,9 @@ using ::testing::HasSubstr;
 constexpr auto kSettle = 20s;  // generous: a drop-in is seen in ~0.2 s
 
 const std::filesystem::path kTestPlugins = DOMIAN_TEST_PLUGIN_DIR;
+// The ABI the test plugins are built against: the current header's.
+const std::string kTestPluginAbi =
+    std::to_string(DOMIAN_PLUGIN_ABI_MAJOR) + "." + std::to_string(DOMIAN_PLUGIN_ABI_MINOR);
 
 class Plugins : public ::testing::Test {
  protected:
@@ -140,7 +145,7 @@ TEST_F(Plugins, PluginsAreListedAndRefusalsSayWhy) {
   EXPECT_TRUE(by_file["echo-c.so"]["loaded"].get<bool>());
   EXPECT_EQ(by_file["echo-c.so"]["name"], "echo-c");
   EXPECT_EQ(by_file["echo-c.so"]["placement"], "per-node");
-  EXPECT_EQ(by_file["echo-c.so"]["abi"], "1.0");
+  EXPECT_EQ(by_file["echo-c.so"]["abi"], kTestPluginAbi);
   EXPECT_EQ(by_file["echo-c.so"]["commands"].size(), 7u);
   EXPECT_FALSE(by_file["lights.so"]["loaded"].get<bool>());
   EXPECT_THAT(by_file["lights.so"]["refusal"].get<std::string>(),
@@ -159,7 +164,7 @@ TEST_F(Plugins, APluginDroppedInWhileRunningIsUsedWithinSeconds) {
   EXPECT_TRUE(Eventually([&] { return ServiceState(*b_, "counter-cpp") == "running"; }, kSettle));
   const CommandResult call = Call(*b_, "counter-cpp", "inc");
   EXPECT_EQ(call.exit_code, 0) << call.err;
-  EXPECT_THAT(a_->Log(), HasSubstr("plugin counter-cpp 2.1.0 (ABI 1.0)"));
+  EXPECT_THAT(a_->Log(), HasSubstr("plugin counter-cpp 2.1.0 (ABI " + kTestPluginAbi + ")"));
 }
 
 TEST_F(Plugins, AServiceKeepsItsStateAcrossARestart) {

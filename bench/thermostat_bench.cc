@@ -12,8 +12,28 @@
 //           read) the relay file says 0: the sensor's age in `status`,
 //           asked the moment the relay file changes, minus the maximum age
 //           (an upper bound: the status call itself adds ~2 ms).
+//
+// Fail-safe: the thermostat heats (cold sensor, relay ON), then its
+// service is taken out of control; time until the relay file says 0
+// (domiand ran the plugin's safe state):
+//
+//   crash:    the plugin host is SIGKILLed (the safe state runs before the
+//             restart);
+//   restart:  domiand is SIGKILLed (its plugin host dies with it; the relay
+//             stays ON), then started again: from that exec (the journal's
+//             safe state runs before anything else starts);
+//   hang:     the plugin host is SIGSTOPped (found by its missed health
+//             checks, killed, then as a crash).
+//
+// A service that ends kMaxCrashesInWindow times within a minute is given
+// up on; the daemon is restarted cleanly after every few crashes or hangs
+// so that each trial measures a restart, not a give-up.
+#include <signal.h>
+
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -47,6 +67,15 @@ constexpr int kMaxPauseMs = 2500;  // before each change: past one read interval
 // control period of the readings going stale.
 constexpr double kGoalReactP99Ms = 4000;
 constexpr double kGoalStaleP99Ms = 1000;
+// Fail-safe goals: a crash and a daemon's restart switch the relay off
+// within one control period (1 s, the default); a hang within what finds
+// it (a health check every 1 s, two missed at 2 s each) and one period.
+constexpr double kGoalCrashOffP99Ms = 1000;
+constexpr double kGoalRestartOffP99Ms = 1000;
+constexpr double kGoalHangOffP99Ms = 6000;
+// Crashes (or hangs) per daemon life in the fail-safe scenarios: fewer
+// than the 5 within a minute that give the service up.
+constexpr int kEndsPerLife = 3;
 
 double MsSince(Steady::time_point from) { return MsBetween(from, Steady::now()); }
 
@@ -73,6 +102,26 @@ struct Setup {
     if (!Eventually([&] { return Relay() == "0"; }, kReady)) {
       throw std::runtime_error("the thermostat did not start: " + node->Log());
     }
+  }
+
+  // The plugin host running the thermostat now (after `not_this` died).
+  int HostPid(int not_this = -1) const {
+    int pid = -1;
+    if (!Eventually([&] {
+          pid = PluginHostPid(*node, "thermostat");
+          return pid > 0 && pid != not_this;
+        },
+        kReady)) {
+      throw std::runtime_error("no plugin host for the thermostat");
+    }
+    return pid;
+  }
+
+  // A clean restart of domiand: its services' restart counts start over.
+  void Restart() {
+    node->Signal(SIGTERM);
+    if (!node->WaitExit(kReady)) throw std::runtime_error("domiand did not stop");
+    node->Start();
   }
 
   std::string Relay() const {
@@ -130,6 +179,26 @@ json RunStale(int trials) {
   return {{"scenario", "thermostat-stale"}, {"trials", trials}, {"off_after_stale_ms", Summary(ms)}};
 }
 
+// The fail-safe scenarios: `fail` takes the service out of control and
+// returns when; the time until the relay file says 0 is one sample.
+json RunFailSafe(const std::string& name, int trials,
+                 const std::function<Steady::time_point(Setup&, int pid)>& fail) {
+  Setup setup;
+  setup.sysfs.Reading(kSensor, kColdMilli);
+  std::vector<double> ms;
+  int pid = -1;
+  for (int i = 0; i < trials; ++i) {
+    setup.Until("1", Steady::now());
+    pid = setup.HostPid(pid);
+    const Steady::time_point failed = fail(setup, pid);
+    ms.push_back(setup.Until("0", failed));
+    // The log holds every life: the next host is the one with another
+    // pid than this one, in this life or the next.
+    if ((i + 1) % kEndsPerLife == 0) setup.Restart();
+  }
+  return {{"scenario", "thermostat-" + name}, {"trials", trials}, {"off_ms", Summary(ms)}};
+}
+
 void ReportResult(const json& r) {
   const std::string scenario = r.value("scenario", "");
   const std::string trials = std::to_string(r.value("trials", 0));
@@ -142,6 +211,15 @@ void ReportResult(const json& r) {
     PrintRow("CRC failures: max age passed -> relay off (" + trials + ")",
              "p99<=" + Fixed(kGoalStaleP99Ms, 0) + "ms", MeasuredMs(s, 0), Verdict(s["p99"] <= kGoalStaleP99Ms));
   }
+  const std::map<std::string, std::pair<std::string, double>> failsafe = {
+      {"thermostat-crash", {"plugin host SIGKILL -> relay off", kGoalCrashOffP99Ms}},
+      {"thermostat-restart", {"domiand SIGKILL, restart -> relay off", kGoalRestartOffP99Ms}},
+      {"thermostat-hang", {"plugin host SIGSTOP -> relay off", kGoalHangOffP99Ms}}};
+  if (const auto it = failsafe.find(scenario); it != failsafe.end()) {
+    const auto& s = r["off_ms"];
+    PrintRow(it->second.first + " (" + trials + ")", "p99<=" + Fixed(it->second.second, 0) + "ms",
+             MeasuredMs(s, 0), Verdict(s["p99"] <= it->second.second));
+  }
 }
 
 }  // namespace
@@ -151,6 +229,31 @@ int main(int argc, char** argv) {
       argc, argv, "thermostat_bench", "thermostat scenario",
       {{"trials", 20, "changes (react) or failures (stale)"}},
       {{"react", [](const auto& counts) { return RunReact(counts.at("trials")); }},
-       {"stale", [](const auto& counts) { return RunStale(counts.at("trials")); }}},
+       {"stale", [](const auto& counts) { return RunStale(counts.at("trials")); }},
+       {"crash",
+        [](const auto& counts) {
+          return RunFailSafe("crash", counts.at("trials"), [](Setup&, int pid) {
+            ::kill(pid, SIGKILL);
+            return Steady::now();
+          });
+        }},
+       {"restart",
+        [](const auto& counts) {
+          // Every trial is a new life: no crash count to keep low.
+          return RunFailSafe("restart", counts.at("trials"), [](Setup& setup, int) {
+            setup.node->Signal(SIGKILL);
+            if (!setup.node->WaitExit(kReady)) throw std::runtime_error("domiand did not die");
+            const Steady::time_point started = Steady::now();
+            setup.node->Start();
+            return started;
+          });
+        }},
+       {"hang",
+        [](const auto& counts) {
+          return RunFailSafe("hang", counts.at("trials"), [](Setup&, int pid) {
+            ::kill(pid, SIGSTOP);  // domiand kills it (SIGKILL works on a stopped process)
+            return Steady::now();
+          });
+        }}},
       ReportResult);
 }

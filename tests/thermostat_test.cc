@@ -193,9 +193,9 @@ TEST_F(Thermostat, ConfigErrorsNameTheKey) {
   node_->Start();
   EXPECT_TRUE(Eventually(
       [&] {
-        // The plugin's own check (ABI 1.1), run before the service starts.
-        return node_->Log().find("thermostat: invalid configuration: max_on_s: must be a whole "
-                                 "number from 60") != std::string::npos;
+        // The plugin's own check (ABI 1.1) names the key before create runs.
+        return node_->Log().find("invalid configuration: max_on_s: must be a whole number "
+                                 "from 60") != std::string::npos;
       },
       kSettle));
 }

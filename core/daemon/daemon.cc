@@ -17,6 +17,7 @@
 #include "core/node/node.h"
 #include "core/rpc/listener.h"
 #include "core/rpc/port_probe.h"
+#include "core/services/safe_state.h"
 #include "domian/version.h"
 
 namespace domian::daemon {
@@ -91,6 +92,16 @@ Daemon::~Daemon() = default;
 int Daemon::Run() {
   RaiseOpenFileLimit();
   SteadyClock clock;
+  // Before anything else (credentials, the port, membership, placement):
+  // the hardware of every service the last daemon left running without
+  // stopping it (a SIGKILL, a crash, a power cut) is made safe.
+  std::map<std::string, services::RunningEntry> recovered;
+  {
+    services::SafeStateRunner safe_state({.host_binary = PluginHostBinary()}, clock);
+    recovered = services::MakeSafeAfterUncleanEnd(config_.state_dir / "services",
+                                                  config_.plugin_dirs, config_.services,
+                                                  safe_state);
+  }
   SystemdNotifier systemd_notifier;
   const sigset_t stop = StopSignals();
   std::unique_ptr<node::Node> node;
@@ -98,7 +109,7 @@ int Daemon::Run() {
   auto last_reminder = std::chrono::steady_clock::now();
   while (!node) {
     absl::StatusOr<std::unique_ptr<node::Node>> created =
-        node::Node::Create(config_, clock, PluginHostBinary());
+        node::Node::Create(config_, clock, PluginHostBinary(), recovered);
     if (created.ok()) {
       node = *std::move(created);
       break;

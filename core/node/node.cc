@@ -161,8 +161,9 @@ absl::StatusOr<std::string> DescribeSecurity(const config::NodeConfig& config) {
          (credentials->authority ? " (holds the CA key: can admit joiners)" : "");
 }
 
-absl::StatusOr<std::unique_ptr<Node>> Node::Create(config::NodeConfig config, const Clock& clock,
-                                                   std::filesystem::path plugin_host) {
+absl::StatusOr<std::unique_ptr<Node>> Node::Create(
+    config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
+    std::map<std::string, services::RunningEntry> recovered) {
   absl::StatusOr<NodeState> state = NodeState::Open(config.state_dir);
   if (!state.ok()) return state.status();
   absl::StatusOr<Identity> self = InitialIdentity(config, *state);
@@ -178,7 +179,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(config::NodeConfig config, co
   // The constructor is private: a Node exists only with its state read.
   return std::unique_ptr<Node>(
       new Node(std::move(config), clock, std::move(plugin_host),
-               Stored{*std::move(state), *std::move(self), *incarnation, std::move(credentials)}));
+               Stored{*std::move(state), *std::move(self), *incarnation, std::move(credentials),
+                      std::move(recovered)}));
 }
 
 Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
@@ -221,7 +223,8 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       service_host_({.dirs = config_.plugin_dirs,
                      .services = config_.services,
                      .state_dir = config_.state_dir,
-                     .host_binary = std::move(plugin_host)},
+                     .host_binary = std::move(plugin_host),
+                     .recovered = std::move(stored.recovered)},
                     [this] { placement_.Poke(); }, clock_),
       local_services_(service_host_, [this] { return membership_.Status().self.address; }),
       router_(cluster_, &service_host_, remote_nodes_),

@@ -62,9 +62,12 @@ class Node {
   // and incarnation there, and its credentials (unless security.plaintext):
   // NOT_FOUND when it has none yet, FAILED_PRECONDITION when they do not
   // name this node of this cluster. The error names the path.
-  // `plugin_host`: the domian-plugin-host binary for isolated services.
-  static absl::StatusOr<std::unique_ptr<Node>> Create(config::NodeConfig config, const Clock& clock,
-                                                      std::filesystem::path plugin_host);
+  // `plugin_host`: the domian-plugin-host binary for isolated services
+  // (and safe states). `recovered`: what the running journal held at
+  // start, its safe states already run (services::MakeSafeAfterUncleanEnd).
+  static absl::StatusOr<std::unique_ptr<Node>> Create(
+      config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
+      std::map<std::string, services::RunningEntry> recovered = {});
   ~Node();  // Stop()
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -95,6 +98,7 @@ class Node {
     Identity self;
     uint64_t incarnation;
     std::optional<trust::Credentials> credentials;  // nullopt: plaintext
+    std::map<std::string, services::RunningEntry> recovered;
   };
   Node(config::NodeConfig config, const Clock& clock, std::filesystem::path plugin_host,
        Stored stored);

@@ -6,8 +6,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+
 #include <boost/process.hpp>
 
+#include "core/services/host_command.h"
 #include "core/services/plugin_host_command.h"
 #include "core/services/plugin_status.h"
 #include "core/services/saved_state.h"
@@ -25,14 +28,17 @@ constexpr std::chrono::milliseconds kConnectAttempt{50};
 constexpr std::chrono::milliseconds kConnectPause{2};
 // How often a host told to stop is looked at until it has exited.
 constexpr std::chrono::milliseconds kExitPoll{10};
+// How often a running host is looked at for its end (waitpid WNOHANG:
+// microseconds): a crash is noticed, and its safe state run, within this
+// rather than at the next health check.
+constexpr std::chrono::milliseconds kExitCheckInterval{50};
+// A host whose connection closed during Start has, almost always, just
+// died: this long is waited for its end so that the signal can be named
+// (the kernel reaps a crashed process in milliseconds); a host still
+// running after it is killed.
+constexpr std::chrono::milliseconds kDeathReportWait{1000};
 
-std::string ExitDescription(int status) {
-  if (WIFSIGNALED(status)) {
-    return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
-           strsignal(WTERMSIG(status)) + ")";
-  }
-  return "exited with status " + std::to_string(WEXITSTATUS(status));
-}
+std::string ExitDescription(int status) { return DescribeWaitStatus(status); }
 
 // A gRPC call's deadline: gRPC keeps it itself, on the system clock.
 std::chrono::system_clock::time_point In(std::chrono::milliseconds delay) {
@@ -121,19 +127,24 @@ void IsolatedService::Run() {
       if (stopping_) return;
     }
     backoff.Launched();
-    const absl::Status launched = Launch();
-    std::string problem = StatusMessage(launched);
-    if (launched.ok()) {
+    absl::Status end = Launch();
+    if (end.ok()) {
+      if (options_.on_running) options_.on_running();
       Watch();
       absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      problem = snapshot_.detail;
+      if (stopping_) return;  // the owner's stop makes it safe after the shutdown
+      end = absl::AbortedError(snapshot_.detail);
     }
+    const std::string problem = StatusMessage(end);
+    // Nothing runs now: the hardware is made safe before anything else
+    // (a pause, a restart, giving up).
+    const std::string safety = options_.make_safe ? options_.make_safe(end) : "";
     const std::optional<std::chrono::milliseconds> delay = backoff.Ended();
     if (!delay) {
-      const std::string detail = std::to_string(backoff.recent_ends()) + " failures within " +
-                                 std::to_string(kCrashWindow.count()) +
-                                 " s, giving up on this node; last: " + problem;
+      const std::string detail = "failed " + std::to_string(backoff.recent_ends()) +
+                                 " times in " + std::to_string(kCrashWindow.count()) +
+                                 " s, giving up on this node; last: " + problem +
+                                 (safety.empty() ? "" : "; " + safety);
       spdlog::error("service {}: {}", options_.service, detail);
       SetState(ServiceState::kFailed, detail);
       return;
@@ -142,7 +153,7 @@ void IsolatedService::Run() {
     const MonoTime restart_at = clock_.Now() + *delay;
     spdlog::warn("service {}: {}; restarting in {} ms", options_.service, problem,
                  delay->count());
-    SetState(ServiceState::kRestarting, problem);
+    SetState(ServiceState::kRestarting, safety.empty() ? problem : problem + "; " + safety);
     if (!SleepUntil(restart_at)) return;
   }
 }
@@ -203,9 +214,21 @@ absl::Status IsolatedService::Launch() {
   v1::PluginResult result;
   const grpc::Status status = process->stub->Start(&context, request, &result);
   if (!status.ok()) {
+    // Most often the plugin crashed its host while starting: name how it
+    // ended (a signal), not just the closed connection.
+    const MonoTime until_dead = clock_.Now() + kDeathReportWait;
+    while (process->child.running() && clock_.Now() < until_dead) {
+      std::this_thread::sleep_for(kExitPoll);
+    }
+    const bool alive = process->child.running();
     Reap(/*kill=*/true);
-    return absl::AbortedError("the plugin host died while starting (" + status.error_message() +
-                              ")");
+    if (alive) {
+      return absl::AbortedError("the plugin host stopped answering while starting (" +
+                                status.error_message() + "); killed it");
+    }
+    return absl::AbortedError("the plugin host " +
+                              ExitDescription(process->child.native_exit_code()) +
+                              " while starting (" + status.error_message() + ")");
   }
   if (const absl::Status started = Outcome(result).status(); !started.ok()) {
     Reap(/*kill=*/true);
@@ -223,7 +246,8 @@ void IsolatedService::Watch() {
     process = process_;
   }
   int missed = 0;
-  while (SleepUntil(clock_.Now() + kHealthInterval)) {
+  MonoTime next_health = clock_.Now() + kHealthInterval;
+  while (SleepUntil(std::min(next_health, clock_.Now() + kExitCheckInterval))) {
     if (!process->child.running()) {
       process->child.wait();
       const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
@@ -233,6 +257,8 @@ void IsolatedService::Watch() {
       process_.reset();
       return;
     }
+    if (clock_.Now() < next_health) continue;
+    next_health = clock_.Now() + kHealthInterval;
     grpc::ClientContext context;
     context.set_deadline(In(kHealthDeadline));
     v1::PluginHealth health;
@@ -247,6 +273,18 @@ void IsolatedService::Watch() {
       return;
     }
     missed = 0;
+    if (health.liveness_missed_ms() > 0) {
+      // The process answers, but the loop the plugin asked to be watched
+      // made no progress: a hang all the same.
+      const std::string how = "the plugin missed its liveness deadline of " +
+                              std::to_string(health.liveness_deadline_ms()) + " ms by " +
+                              std::to_string(health.liveness_missed_ms()) + " ms (hung)";
+      spdlog::error("service {}: {}; killing its plugin host", options_.service, how);
+      Reap(/*kill=*/true);
+      absl::MutexLock lock(&mu_);
+      snapshot_.detail = how;
+      return;
+    }
     bool changed = false;
     {
       absl::MutexLock lock(&mu_);

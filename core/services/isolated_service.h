@@ -1,5 +1,8 @@
 // IsolatedService: one service whose plugin runs in a domian-plugin-host
 // process of its own (isolation: process), supervised from here.
+// A plugin that armed a liveness deadline (ABI 1.1) and missed it, as its
+// host's health answer says, is treated like a host that stopped
+// answering: killed, made safe, restarted.
 //
 // The process is started with Boost.Process and spoken to over gRPC on a
 // Unix socket in the service's folder. A process that exits, crashes or
@@ -9,6 +12,15 @@
 // crashes 5 times within a minute is marked failed on this node and left
 // alone. Exit codes and signals are logged. The host process dies with
 // domiand (PR_SET_PDEATHSIG), so none is ever orphaned.
+//
+// Fail-safe: after every end of a plugin host (a crash, a hang, a failed
+// start), before the pause and the next launch or the giving up, the
+// owner's make_safe runs (ServiceHost runs the plugin's safe state in a
+// fresh process): the hardware is never left as a dead instance left it,
+// and a service given up on stays safe. The failed service's detail says
+// why and what became of the hardware ("failed 5 times in 60 s; last:
+// the plugin host was killed by SIGSEGV (Segmentation fault); hardware
+// set safe").
 //
 // Every pause and deadline of its own (restarts, health checks, spawning,
 // stopping) is measured on the clock it is given.
@@ -52,6 +64,15 @@ class IsolatedService {
     std::filesystem::path state_dir;    // the service's folder
     std::filesystem::path host_binary;  // domian-plugin-host
     std::string config_json = "{}";
+    // After each end of a plugin host (`end`: why; INVALID_ARGUMENT when
+    // the plugin refused the configuration), on the supervising thread,
+    // with no host running: puts the hardware in its safe state and says
+    // how that went, for the detail ("hardware set safe"; "" for nothing
+    // to say). Unset: nothing runs.
+    std::function<std::string(const absl::Status& end)> make_safe;
+    // Each time the plugin has started (the configuration is good), on
+    // the supervising thread. Unset: nothing.
+    std::function<void()> on_running;
   };
   struct Snapshot {
     // kStarting, kRunning, kRestarting, kFailed or kStopped.

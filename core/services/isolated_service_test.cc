@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -16,6 +17,7 @@ namespace domian::services {
 namespace {
 
 using std::chrono::milliseconds;
+using ::testing::EndsWith;
 using ::testing::StartsWith;
 using testing::TempFolder;
 
@@ -58,10 +60,18 @@ class IsolatedServiceTest : public ::testing::Test {
       : service_({.service = "echo-c",
                   .plugin = folder_.path() / "echo-c.so",
                   .state_dir = folder_.path(),
-                  .host_binary = folder_.path() / "no-such-plugin-host"},
+                  .host_binary = folder_.path() / "no-such-plugin-host",
+                  .make_safe =
+                      [this](const absl::Status&) {
+                        // Counted before the end is reported, so a test
+                        // that saw a report sees its safe state.
+                        ++safe_states_;
+                        return std::string("hardware set safe");
+                      }},
                  [this] { reports_.Add(); }, clock_) {}
 
   FakeClock clock_;
+  std::atomic<int> safe_states_{0};
   TempFolder folder_{"domian-isolated-service"};
   Reports reports_;
   IsolatedService service_;
@@ -91,13 +101,32 @@ TEST_F(IsolatedServiceTest, RestartsFollowTheInjectedClock) {
   // The fifth failure within a minute on the clock gives up.
   status = service_.Status();
   EXPECT_EQ(status.state, ServiceState::kFailed);
-  EXPECT_THAT(status.detail, StartsWith("5 failures within 60 s, giving up on this node; last: "
+  EXPECT_THAT(status.detail, StartsWith("failed 5 times in 60 s, giving up on this node; last: "
                                         "cannot start "));
   clock_.Advance(kMaxRestartDelay * 10);
   EXPECT_FALSE(reports_.Reach(launches + 1, kNotDue));
 
   service_.Stop();
   EXPECT_EQ(service_.Status().state, ServiceState::kStopped);
+}
+
+TEST_F(IsolatedServiceTest, EveryEndIsMadeSafeBeforeTheNextLaunchAndBeforeGivingUp) {
+  service_.Start();
+  ASSERT_TRUE(reports_.Reach(1, kDue));
+  EXPECT_EQ(safe_states_, 1);
+  EXPECT_THAT(service_.Status().detail, EndsWith("; hardware set safe"));
+  int launches = 1;
+  for (const milliseconds pause :
+       {milliseconds(100), milliseconds(200), milliseconds(400), milliseconds(800)}) {
+    clock_.Advance(pause);
+    ASSERT_TRUE(reports_.Reach(++launches, kDue));
+    EXPECT_EQ(safe_states_, launches) << "each failed launch is made safe once";
+  }
+  const IsolatedService::Snapshot status = service_.Status();
+  EXPECT_EQ(status.state, ServiceState::kFailed);
+  EXPECT_THAT(status.detail, EndsWith("; hardware set safe"));
+  service_.Stop();
+  EXPECT_EQ(safe_states_, 5) << "a stop is its owner's to make safe";
 }
 
 TEST_F(IsolatedServiceTest, AStopEndsAPauseAtOnce) {

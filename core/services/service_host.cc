@@ -1,5 +1,6 @@
 #include "core/services/service_host.h"
 
+#include "core/services/plugin_host_command.h"
 #include "core/services/saved_state.h"
 
 #include <poll.h>
@@ -7,6 +8,8 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
+
+#include <absl/strings/str_join.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +21,16 @@ namespace {
 // writes, close); one rescan after they settle is enough.
 constexpr std::chrono::milliseconds kSettle{200};
 
+// "a; b; c" for a detail.
+std::string JoinProblems(const std::vector<std::string>& problems) {
+  return absl::StrJoin(problems, "; ");
+}
+
+// `text` and, when there is one, "; `more`".
+std::string WithSafety(const std::string& text, const std::string& more) {
+  return more.empty() ? text : text + "; " + more;
+}
+
 
 }  // namespace
 
@@ -25,7 +38,9 @@ ServiceHost::ServiceHost(Options options, std::function<void()> on_change, const
     : options_(std::move(options)),
       on_change_(std::move(on_change)),
       clock_(clock),
-      catalog_(options_.dirs) {}
+      catalog_(options_.dirs),
+      last_good_(options_.recovered),
+      safe_state_({.host_binary = options_.host_binary}, clock_) {}
 
 ServiceHost::~ServiceHost() { Stop(); }
 
@@ -104,13 +119,17 @@ void ServiceHost::CheckInlineHealth() {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [name, service] : services_) {
-      if (service->instance && service->instance->has_health()) {
-        inline_services.emplace_back(service, service->instance);
-      }
+      if (service->instance) inline_services.emplace_back(service, service->instance);
     }
   }
   bool changed = false;
   for (const auto& [service, instance] : inline_services) {
+    if (const Liveness liveness = instance->LivenessNow(); liveness.missed()) {
+      AbandonHung(*service, instance, liveness);
+      changed = true;
+      continue;
+    }
+    if (!instance->has_health()) continue;
     // Never waits for a call; "" when healthy.
     const std::string detail = StatusMessage(instance->CheckHealth());
     absl::MutexLock lock(&mu_);
@@ -120,6 +139,48 @@ void ServiceHost::CheckInlineHealth() {
     changed = true;
   }
   if (changed) Changed();
+}
+
+// Holds `instance` until the process ends, reachable (no leak report),
+// never destroyed: destroying it would stop it, and stopping waits for
+// the loop that hung.
+static void KeepForever(std::shared_ptr<PluginInstance> instance) {
+  static absl::Mutex* const mu = new absl::Mutex;
+  static auto* const kept = new std::vector<std::shared_ptr<PluginInstance>>;
+  absl::MutexLock lock(mu);
+  kept->push_back(std::move(instance));
+}
+
+// A thread of this process cannot be killed: the hung instance is given
+// up (never stopped, never destroyed: stopping would wait for the hung
+// loop), the service is failed, and its safe state runs in a fresh plugin
+// host. Its thread may still wake up and drive the hardware again, which
+// is why hardware plugins should run isolated (the default).
+void ServiceHost::AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
+                              const Liveness& liveness) {
+  const std::string& name = service.config.name;
+  std::filesystem::path plugin;
+  bool offers_safe_state = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (service.instance != instance) return;  // stopped meanwhile
+    KeepForever(instance);
+    service.instance.reset();
+    plugin = service.plugin;
+    offers_safe_state = service.offers_safe_state;
+  }
+  const std::string how = "missed its liveness deadline of " +
+                          std::to_string(liveness.deadline.count()) + " ms by " +
+                          std::to_string(liveness.missed_by.count()) +
+                          " ms (hung); inline, its thread cannot be stopped: given up";
+  spdlog::error("service {}: {}", name, how);
+  const SafeStateOutcome outcome =
+      MakeSafe(name, plugin, offers_safe_state, service.config.config_json, "it hung (inline)");
+  if (outcome.kind != SafeStateOutcome::Kind::kNotSafe) Unjournal(name);
+  absl::MutexLock lock(&mu_);
+  service.status.state = ServiceState::kFailed;
+  service.status.detail = WithSafety(how, outcome.Summary());
+  service.status.endpoints.clear();
 }
 
 void ServiceHost::Rescan() {
@@ -194,6 +255,7 @@ uint64_t ServiceHost::LastEpoch(const std::string& service) const {
 // own thread. lifecycle_mu_ keeps starts and stops apart.
 void ServiceHost::Launch(Service& service) {
   const std::string name = service.config.name;
+  const std::string config_json = service.config.config_json;
   auto fail = [&](const std::string& detail) {
     spdlog::error("service {}: {}", name, detail);
     absl::MutexLock lock(&mu_);
@@ -204,19 +266,83 @@ void ServiceHost::Launch(Service& service) {
   if (!library) return fail("no plugin " + name + ".so in the plugin folders");
   const std::filesystem::path dir = ServiceDir(name);
   const std::string version = library->description().version;
+  const std::filesystem::path plugin = library->description().path;
+  const bool offers_safe_state = library->has_safe_state();
+  {
+    absl::MutexLock lock(&mu_);
+    service.plugin = plugin;
+    service.offers_safe_state = offers_safe_state;
+    service.status.plugin_version = version;
+  }
+
+  // An isolated service's plugin checks the configuration in a process
+  // of its own before anything of it starts (inline, StartInstance checks
+  // it in this one): a refused configuration fails the service at once,
+  // without a crash loop's five tries, and the hardware is left as its
+  // last good configuration makes it safe.
+  if (service.config.isolation == config::Isolation::kProcess && library->has_config_check()) {
+    const ConfigCheck check = CheckConfigInPluginHost(options_.host_binary, plugin, config_json);
+    if (check.outcome == ConfigCheck::Outcome::kFailed) {
+      spdlog::warn("service {}: its configuration could not be checked ({}); the plugin host "
+                   "checks it again as it starts",
+                   name, check.message);
+    } else if (check.outcome == ConfigCheck::Outcome::kInvalid) {
+      const SafeStateOutcome outcome = MakeSafe(name, plugin, offers_safe_state, config_json,
+                                                "its new configuration is invalid");
+      if (outcome.kind != SafeStateOutcome::Kind::kNotSafe) Unjournal(name);
+      return fail(WithSafety(name + ": invalid configuration: " + JoinProblems(check.problems),
+                             outcome.Summary()));
+    }
+  }
+
+  // Before anything can touch the hardware: if this daemon dies, the next
+  // one makes safe what the journal names.
+  {
+    RunningEntry entry{.service = name, .plugin = plugin, .config = config_json};
+    {
+      absl::MutexLock lock(&mu_);
+      if (const auto it = last_good_.find(name); it != last_good_.end()) {
+        entry.last_good = it->second.last_good;
+      }
+    }
+    if (const absl::Status written = WriteRunningEntry(dir, entry); !written.ok()) {
+      spdlog::error("service {}: not in the running journal ({}); if domiand dies while it runs, "
+                    "the next start cannot make its hardware safe",
+                    name, StatusMessage(written));
+    }
+  }
 
   if (service.config.isolation == config::Isolation::kProcess) {
+    Service* const raw = &service;  // outlives its IsolatedService (Shutdown stops it first)
     auto isolated = std::make_shared<IsolatedService>(
-        IsolatedService::Options{.service = name,
-                                 .plugin = library->description().path,
-                                 .state_dir = dir,
-                                 .host_binary = options_.host_binary,
-                                 .config_json = service.config.config_json},
+        IsolatedService::Options{
+            .service = name,
+            .plugin = plugin,
+            .state_dir = dir,
+            .host_binary = options_.host_binary,
+            .config_json = config_json,
+            .make_safe =
+                [this, raw, name, plugin, offers_safe_state, config_json](const absl::Status& end) {
+                  const SafeStateOutcome outcome = MakeSafe(
+                      name, plugin, offers_safe_state, config_json,
+                      absl::IsInvalidArgument(end) ? "its configuration was refused"
+                                                   : "its plugin host ended: " + StatusMessage(end));
+                  absl::MutexLock lock(&mu_);
+                  raw->left_safe = outcome.kind != SafeStateOutcome::Kind::kNotSafe;
+                  return outcome.Summary();
+                },
+            .on_running =
+                [this, raw, name, plugin, config_json] {
+                  {
+                    absl::MutexLock lock(&mu_);
+                    raw->left_safe = false;
+                  }
+                  NoteGood(name, plugin, config_json);
+                }},
         [this] { Changed(); }, clock_);
     {
       absl::MutexLock lock(&mu_);
       service.isolated = isolated;
-      service.status.plugin_version = version;
     }
     isolated->Start();
     return;
@@ -240,21 +366,73 @@ void ServiceHost::Launch(Service& service) {
   callbacks.emit_event = [name](const std::string& event, const std::string& json) {
     spdlog::info("[{}] event {}: {}", name, event, json);
   };
-  auto started = StartInstance(library, service.config.config_json, dir, std::move(callbacks),
+  auto started = StartInstance(library, config_json, dir, std::move(callbacks),
                                ReadServiceState(dir), clock_);
-  if (!started.ok()) return fail(StatusMessage(started.status()));
+  if (!started.ok()) {
+    // A create or start that failed may have touched the hardware first.
+    const SafeStateOutcome outcome =
+        MakeSafe(name, plugin, offers_safe_state, config_json,
+                 absl::IsInvalidArgument(started.status()) ? "its configuration was refused"
+                                                           : "it failed to start");
+    if (outcome.kind != SafeStateOutcome::Kind::kNotSafe) Unjournal(name);
+    return fail(WithSafety(StatusMessage(started.status()), outcome.Summary()));
+  }
   std::shared_ptr<PluginInstance> instance = *std::move(started);
   {
     absl::MutexLock lock(&mu_);
     service.instance = instance;
     service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
-    service.status.plugin_version = version;
   }
+  NoteGood(name, plugin, config_json);
   spdlog::info("service {} running (plugin {} {}, inline)", name, name, version);
 }
 
-// Runs without mu_, like Launch.
+SafeStateOutcome ServiceHost::MakeSafe(const std::string& name, const std::filesystem::path& plugin,
+                                       bool offers_safe_state, const std::string& config_json,
+                                       const std::string& why) {
+  if (!offers_safe_state) {
+    spdlog::debug("{}: its plugin has no safe state; nothing to do ({})", name, why);
+    return {SafeStateOutcome::Kind::kNoSafeState, "the plugin has no safe state"};
+  }
+  std::string config = config_json;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = last_good_.find(name);
+    if (it != last_good_.end() && it->second.last_good) config = *it->second.last_good;
+  }
+  return safe_state_.Run({.service = name,
+                          .plugin = plugin,
+                          .config_json = config,
+                          .state_dir = ServiceDir(name),
+                          .why = why});
+}
+
+void ServiceHost::NoteGood(const std::string& name, const std::filesystem::path& plugin,
+                           const std::string& config_json) {
+  std::optional<std::string> before;
+  {
+    absl::MutexLock lock(&mu_);
+    RunningEntry& good = last_good_[name];
+    before = good.last_good;
+    good = {.service = name, .plugin = plugin, .config = config_json, .last_good = config_json};
+  }
+  // The journal was written with the last good one beside this one: now
+  // this one is the last good (a restart after a crash changes nothing).
+  if (before == config_json) return;
+  const absl::Status written = WriteRunningEntry(
+      ServiceDir(name), {.service = name, .plugin = plugin, .config = config_json});
+  if (!written.ok()) spdlog::warn("service {}: {}", name, StatusMessage(written));
+}
+
+void ServiceHost::Unjournal(const std::string& name) {
+  if (const absl::Status removed = RemoveRunningEntry(ServiceDir(name)); !removed.ok()) {
+    spdlog::warn("service {}: {}", name, StatusMessage(removed));
+  }
+}
+
+// Runs without mu_, like Launch. The safe state runs after the instance
+// stopped: never beside it.
 void ServiceHost::Shutdown(Service& service) {
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
@@ -268,19 +446,35 @@ void ServiceHost::Shutdown(Service& service) {
     service.status.state = ServiceState::kStopped;
     service.status.endpoints.clear();
   }
+  const std::string& name = service.config.name;
   if (isolated) {
     isolated->Stop();  // saves the state itself
-    return;
-  }
-  instance->Stop();
-  if (instance->has_state()) {
-    const absl::StatusOr<std::string> saved = instance->SaveState();
-    const absl::Status kept =
-        saved.ok() ? WriteServiceState(ServiceDir(service.config.name), *saved) : saved.status();
-    if (!kept.ok()) {
-      spdlog::warn("service {}: state not saved: {}", service.config.name, StatusMessage(kept));
+  } else {
+    instance->Stop();
+    if (instance->has_state()) {
+      const absl::StatusOr<std::string> saved = instance->SaveState();
+      const absl::Status kept =
+          saved.ok() ? WriteServiceState(ServiceDir(name), *saved) : saved.status();
+      if (!kept.ok()) {
+        spdlog::warn("service {}: state not saved: {}", name, StatusMessage(kept));
+      }
     }
   }
+  std::filesystem::path plugin;
+  bool offers_safe_state = false;
+  bool left_safe = false;
+  {
+    absl::MutexLock lock(&mu_);
+    plugin = service.plugin;
+    offers_safe_state = service.offers_safe_state;
+    left_safe = service.left_safe;
+  }
+  if (!left_safe) {
+    const SafeStateOutcome outcome =
+        MakeSafe(name, plugin, offers_safe_state, service.config.config_json, "it stopped here");
+    if (outcome.kind == SafeStateOutcome::Kind::kNotSafe) return;  // the journal keeps it
+  }
+  Unjournal(name);
 }
 
 std::filesystem::path ServiceHost::ServiceDir(const std::string& name) const {

@@ -8,6 +8,23 @@
 // A service runs in a domian-plugin-host process of its own
 // (isolation: process, the default; see IsolatedService) or inline, in
 // this process (isolation: inline).
+//
+// Fail-safe (plugin ABI 1.1 safe state, see safe_state.h): whenever a
+// service is not in control of its hardware, its safe state runs in a
+// fresh plugin host with the service's last good configuration (the one
+// of its last successful start here; the current one when it never
+// started here):
+//  - after its plugin host ended (crash, hang, missed liveness deadline,
+//    failed start), before a restart or giving up (IsolatedService);
+//  - after it stopped (moved away, removed, the daemon's shutdown);
+//  - when its new configuration is invalid: its plugin's check
+//    (--validate-config) refuses it before anything starts, or its
+//    create refuses it (INVALID_ARGUMENT);
+//  - inline, when it fails to start or misses its liveness deadline.
+// The running journal (running_journal.h) holds, while a service may be
+// driving hardware, what its safe state needs; domiand's start makes safe
+// what it finds there (MakeSafeAfterUncleanEnd) and hands the result here
+// (Options::recovered).
 #pragma once
 
 #include <absl/base/thread_annotations.h>
@@ -29,6 +46,8 @@
 #include "core/services/isolated_service.h"
 #include "core/services/plugin_catalog.h"
 #include "core/services/plugin_instance.h"
+#include "core/services/running_journal.h"
+#include "core/services/safe_state.h"
 
 namespace domian::services {
 
@@ -54,6 +73,9 @@ class ServiceHost {
     std::vector<config::ServiceConfig> services;  // for each one's isolation
     std::filesystem::path state_dir;  // services' folders: state_dir/services/<name>
     std::filesystem::path host_binary;  // domian-plugin-host
+    // What the running journal held at start (MakeSafeAfterUncleanEnd):
+    // by service, the configuration it last started with.
+    std::map<std::string, RunningEntry> recovered;
   };
 
   // `on_change` runs whenever the services or the plugins change, so the
@@ -105,6 +127,11 @@ class ServiceHost {
     // under a running call (PluginInstance serialises the two).
     std::shared_ptr<PluginInstance> instance;
     std::shared_ptr<IsolatedService> isolated;  // isolation: process
+    std::filesystem::path plugin;  // the .so it runs from
+    bool offers_safe_state = false;
+    // Its safe state ran after the last end of its plugin host and no
+    // instance started since: a stop need not run it again.
+    bool left_safe = false;
   };
 
   void Launch(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
@@ -112,10 +139,25 @@ class ServiceHost {
   void Shutdown(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
       ABSL_LOCKS_EXCLUDED(mu_);
   std::filesystem::path ServiceDir(const std::string& name) const;
+  // Runs the safe state of `name` (no instance of it runs) with its last
+  // good configuration, or `config_json` when it has none; logs why.
+  SafeStateOutcome MakeSafe(const std::string& name, const std::filesystem::path& plugin,
+                            bool offers_safe_state, const std::string& config_json,
+                            const std::string& why) ABSL_LOCKS_EXCLUDED(mu_);
+  // `config_json` started `name` here: its last good configuration now,
+  // and so in the journal.
+  void NoteGood(const std::string& name, const std::filesystem::path& plugin,
+                const std::string& config_json) ABSL_LOCKS_EXCLUDED(mu_);
+  // The service's hardware is safe (or was never driven): forgets its
+  // journal entry.
+  void Unjournal(const std::string& name);
   // Folder changes, and inline services' health checks from `first_health`
   // on, one per kHealthInterval.
   void Watch(MonoTime first_health);
   void CheckInlineHealth();
+  // An inline instance missed its liveness deadline (see the .cc).
+  void AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
+                   const Liveness& liveness) ABSL_LOCKS_EXCLUDED(mu_);
   void Changed();
 
   Options options_;
@@ -126,6 +168,10 @@ class ServiceHost {
   absl::Mutex lifecycle_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one start or stop at a time
   mutable absl::Mutex mu_;  // guards services_ and what they hold
   std::map<std::string, std::shared_ptr<Service>> services_ ABSL_GUARDED_BY(mu_);  // by name
+  // By service: the plugin and configuration (last_good) of its last
+  // successful start here, in this daemon's life or the last one's.
+  std::map<std::string, RunningEntry> last_good_ ABSL_GUARDED_BY(mu_);
+  SafeStateRunner safe_state_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 
   int inotify_fd_ = -1;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include "core/services/testing/temp_folder.h"
@@ -38,7 +39,9 @@ class ServiceHostTest : public ::testing::Test {
                .services = {{.name = "echo-c", .isolation = config::Isolation::kInline},
                             {.name = "counter-cpp", .isolation = config::Isolation::kInline},
                             {.name = "safety-probe", .isolation = config::Isolation::kInline}},
-               .state_dir = state_.path()},
+               .state_dir = state_.path(),
+               // Safe states run in real plugin hosts.
+               .host_binary = DOMIAN_PLUGIN_HOST_BUILT},
               nullptr, clock_) {
     host_.Start();
   }
@@ -76,6 +79,24 @@ TEST_F(ServiceHostTest, AnInlineServiceAnswersAndKeepsItsStateWhenStopped) {
   EXPECT_EQ(host_.Invoke("echo-c", "echo", "{}").status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(ServiceHostTest, TheRunningJournalNamesARunningServiceUntilItStopped) {
+  const std::filesystem::path dir = state_.path() / "services" / "echo-c";
+  host_.StartService("echo-c", R"({"greeting":"hi"})", 1, std::nullopt);
+  ASSERT_EQ(Row("echo-c").state, ServiceState::kRunning);
+  std::vector<std::string> problems;
+  std::vector<RunningEntry> journal = ReadRunningJournal(state_.path() / "services", problems);
+  ASSERT_EQ(journal.size(), 1U);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_EQ(journal[0].service, "echo-c");
+  EXPECT_EQ(journal[0].plugin, kPlugins / "echo-c.so");
+  EXPECT_EQ(journal[0].config, R"({"greeting":"hi"})");
+
+  host_.StopService("echo-c");  // echo-c has no safe state: nothing more to run
+  EXPECT_TRUE(ReadRunningJournal(state_.path() / "services", problems).empty())
+      << "a clean stop leaves nothing for the next start to make safe";
+  EXPECT_FALSE(std::filesystem::exists(dir / kRunningJournalFile));
+}
+
 TEST_F(ServiceHostTest, AServiceThatDoesNotRunHereIsNotFound) {
   const absl::StatusOr<std::string> reply = host_.Invoke("counter-cpp", "inc", "{}");
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kNotFound);
@@ -110,7 +131,28 @@ TEST_F(ServiceHostTest, AnInvalidConfigurationFailsWithThePluginsProblems) {
   EXPECT_EQ(row.state, ServiceState::kFailed);
   EXPECT_EQ(row.detail,
             "safety-probe: invalid configuration: level: must be a whole number from 0 to 10, "
-            "not 12");
+            "not 12; hardware set safe");
+  // It never ran here: its safe state ran with the configuration refused.
+  std::ifstream marker(state_.path() / "services" / "safety-probe" / "safe-marker");
+  std::string config;
+  std::getline(marker, config);
+  EXPECT_EQ(config, R"({"level":12,"mode":"eco"})");
+}
+
+// Inline, a hung loop cannot be killed: the service is given up and its
+// hardware made safe from a fresh plugin host.
+TEST_F(ServiceHostTest, AnInlineServiceThatMissesItsLivenessDeadlineFailsSafe) {
+  host_.StartService("safety-probe", R"({"liveness_ms":500})", 1, std::nullopt);
+  ASSERT_EQ(Row("safety-probe").state, ServiceState::kRunning) << Row("safety-probe").detail;
+  clock_.Advance(kHealthInterval);  // no alive for 1 s: missed, seen at the health check
+  EXPECT_TRUE(Within(kDue, [&] { return Row("safety-probe").state == ServiceState::kFailed; }));
+  const std::string detail = Row("safety-probe").detail;
+  EXPECT_NE(detail.find("missed its liveness deadline of 500 ms"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("hardware set safe"), std::string::npos) << detail;
+  EXPECT_TRUE(std::filesystem::exists(state_.path() / "services" / "safety-probe" / "safe-marker"));
+  EXPECT_EQ(host_.Invoke("safety-probe", "alive", "{}").status().code(),
+            absl::StatusCode::kNotFound)
+      << "the hung instance answers nothing any more";
 }
 
 // The supervisor's question "armed and missed?", inline: asked of the

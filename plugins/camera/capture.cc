@@ -626,6 +626,11 @@ void Capture::Pump(Stream& stream) {
     uint32_t sequence = 0;
   };
   std::optional<Unverified> unverified;
+  // Such a driver's record has also been seen to stay old over new bytes
+  // for good (a cut frame served over an older frame's tail, its record
+  // the older frame's), so its MJPEG frames are decoded too.
+  std::optional<JpegChecker> checker;
+  if (lapping_writer && stream.format() == PixelFormat::kMjpeg) checker.emplace();
   const auto verify = [&] {
     if (!unverified) return;
     // The sequence only: the buffer was queued again since, which may
@@ -675,6 +680,10 @@ void Capture::Pump(Stream& stream) {
     if (problem.empty()) {
       frame = CopyOut(stream, buffer->index, size);
       problem = WhyOverwritten(stream, buffer->index, buffer->sequence, buffer->bytesused);
+      if (problem.empty() && checker) {
+        const std::string why = checker->WhyNotDecodable(WithHuffmanTables(frame.data));
+        if (!why.empty()) problem = "corrupt frame: it does not decode (" + why + ")";
+      }
     }
     stream.Queue(buffer->index);  // before the sink: the driver must never run dry
     if (!problem.empty()) {

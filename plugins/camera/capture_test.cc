@@ -653,6 +653,37 @@ TEST_F(CaptureTest, AFrameTheDriverRefilledWhileItWasReadIsDropped) {
 // after the copy, still looks untouched. From that driver a frame is
 // handed on only once the driver has its next frame (or goes quiet), when
 // the record has caught up.
+// A cut frame over an older frame's tail, under the older frame's record:
+// every marker and record check passes, and only decoding finds it. From a
+// loopback feed, frames are decoded before they are handed on.
+TEST_F(CaptureTest, ALoopbackFrameThatDoesNotDecodeIsDropped) {
+  const std::vector<uint8_t> picture = TestJpeg(160, 120);
+  // Another picture of the same size and headers: other pixels.
+  std::vector<uint8_t> yuyv(size_t{160} * 120 * 2, 128);
+  for (size_t i = 0; i < yuyv.size(); i += 2) yuyv[i] = static_cast<uint8_t>((i / 2 / 160) * 2);
+  const std::vector<uint8_t> other = JpegEncoder().EncodeYuyv(yuyv, 160, 120, 320, 75);
+  std::vector<uint8_t> spliced(other.begin(), other.begin() + static_cast<long>(other.size() * 3 / 5));
+  spliced.insert(spliced.end(), picture.begin() + static_cast<long>(spliced.size()), picture.end());
+  ASSERT_GT(CompleteJpegLength(spliced), 0U) << "the markers must not give it away";
+  ScriptedCamera camera;
+  camera.driver = "v4l2 loopback";
+  camera.max_buffers = 8;
+  camera.sizes = {{160, 120}};
+  camera.mjpeg_source = [&picture](unsigned, unsigned, uint32_t) { return picture; };
+  CaptureConfig config = TestConfig();
+  config.timing.poll_timeout = 100ms;
+  config.timing.max_poll_timeouts = 1000;
+  Make(camera, config);
+  fake_->Push({ScriptEvent::FrameOf(spliced), ScriptEvent::GoodFrame()});
+  capture_->Start();
+  ASSERT_TRUE(WaitForFrames(1)) << Status();
+  ASSERT_TRUE(WaitUntil([&] { return fake_->ScriptLeft() == 0; }));
+  const CaptureStatus status = capture_->Status();
+  EXPECT_EQ(status.frames_dropped, 1U);
+  EXPECT_THAT(status.last_drop_reason, HasSubstr("corrupt frame: it does not decode"));
+  EXPECT_EQ(Frames()[0].data, picture);
+}
+
 TEST_F(CaptureTest, ALoopbackFrameWhoseRecordCameLateIsDropped) {
   const std::vector<uint8_t> picture = TestJpeg(160, 120);
   ScriptedCamera camera;

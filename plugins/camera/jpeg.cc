@@ -214,6 +214,31 @@ std::optional<std::vector<uint8_t>> ServableJpeg(std::span<const uint8_t> frame)
   return InsertStandardTables(jpeg, structure.first_scan);
 }
 
+JpegChecker::JpegChecker() : handle_(tjInitDecompress()) {
+  if (handle_ == nullptr) throw std::runtime_error("cannot start TurboJPEG: " + TurboError(nullptr));
+}
+
+JpegChecker::~JpegChecker() { tjDestroy(handle_); }
+
+std::string JpegChecker::WhyNotDecodable(std::span<const uint8_t> jpeg) {
+  // An eighth of each side: TurboJPEG's smallest scaling, so the check
+  // costs the entropy decoding and little more.
+  constexpr tjscalingfactor kEighth{1, 8};
+  int width = 0, height = 0, subsampling = 0, colorspace = 0;
+  if (tjDecompressHeader3(handle_, jpeg.data(), static_cast<unsigned long>(jpeg.size()), &width,
+                          &height, &subsampling, &colorspace) != 0) {
+    return TurboError(handle_);
+  }
+  const int scaled_width = TJSCALED(width, kEighth);
+  const int scaled_height = TJSCALED(height, kEighth);
+  pixels_.resize(static_cast<size_t>(scaled_width) * static_cast<size_t>(scaled_height));
+  if (tjDecompress2(handle_, jpeg.data(), static_cast<unsigned long>(jpeg.size()), pixels_.data(),
+                    scaled_width, 0, scaled_height, TJPF_GRAY, TJFLAG_STOPONWARNING) != 0) {
+    return TurboError(handle_);
+  }
+  return "";
+}
+
 JpegEncoder::JpegEncoder() : handle_(tjInitCompress()) {
   if (handle_ == nullptr) throw std::runtime_error("cannot start TurboJPEG: " + TurboError(nullptr));
 }

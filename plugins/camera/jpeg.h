@@ -65,4 +65,26 @@ class JpegEncoder {
   std::vector<uint8_t> planes_;  // reused: Y, then U, then V
 };
 
+// Decodes a JPEG to find what no marker check can: a frame cut inside its
+// scan over an older frame's tail. For feeds whose buffers can be refilled
+// while read without the driver's record showing it (v4l2loopback); a
+// camera's frames are never decoded. Decodes at 1/8 scale (the entropy
+// data is read whole; the picture is not built). Not thread-safe: one per
+// thread.
+class JpegChecker {
+ public:
+  JpegChecker();
+  ~JpegChecker();
+  JpegChecker(const JpegChecker&) = delete;
+  JpegChecker& operator=(const JpegChecker&) = delete;
+
+  // "" when `jpeg` decodes whole without a warning, else TurboJPEG's
+  // reason.
+  std::string WhyNotDecodable(std::span<const uint8_t> jpeg);
+
+ private:
+  void* handle_ = nullptr;
+  std::vector<uint8_t> pixels_;  // reused
+};
+
 }  // namespace domian::camera

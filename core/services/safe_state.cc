@@ -95,6 +95,18 @@ std::optional<std::filesystem::path> FindPlugin(const std::vector<std::filesyste
   return std::nullopt;
 }
 
+// Whether `plugin` is <service>.so in one of the plugin folders: only
+// those are loaded, whatever a journal file says.
+bool InPluginFolders(const std::vector<std::filesystem::path>& dirs, const std::string& service,
+                     const std::filesystem::path& plugin) {
+  if (plugin.filename() != service + ".so") return false;
+  const std::filesystem::path folder = plugin.parent_path().lexically_normal();
+  for (const std::filesystem::path& dir : dirs) {
+    if (dir.lexically_normal() == folder) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string SafeStateOutcome::Summary() const {
@@ -153,6 +165,12 @@ std::map<std::string, RunningEntry> MakeSafeAfterUncleanEnd(
   std::map<std::string, RunningEntry> recovered;
   for (RunningEntry& entry : entries) {
     const std::filesystem::path dir = services_dir / entry.service;
+    if (!entry.plugin.empty() && !InPluginFolders(plugin_dirs, entry.service, entry.plugin)) {
+      spdlog::warn("running journal {}: plugin {} is not {}.so in a plugin folder; looking for "
+                   "it there instead",
+                   (dir / kRunningJournalFile).string(), entry.plugin.string(), entry.service);
+      entry.plugin.clear();
+    }
     if (entry.plugin.empty()) {
       if (const auto found = FindPlugin(plugin_dirs, entry.service)) entry.plugin = *found;
     }

@@ -200,5 +200,55 @@ TEST_F(Thermostat, ConfigErrorsNameTheKey) {
       kSettle));
 }
 
+// `domiand --check-config` asks the thermostat plugin itself, so a value
+// it would refuse at start is caught before the daemon runs, each named by
+// file, line, column and key, in the order of the file, exit 1.
+TEST_F(Thermostat, CheckConfigCatchesEachBadValueWithItsLineAndKey) {
+  const auto file = dir_.path() / "node.yaml";
+  const auto write = [&](const std::string& target) {
+    std::ofstream(file) << "node:\n  id: boiler-room\n"                                   // 1-2
+                        << "plugins:\n  dirs: [" << (dir_.path() / "plugins").string() << "]\n"  // 3-4
+                        << "services:\n  thermostat:\n    config:\n"                     // 5-7
+                        << "      sysfs_root: " << sysfs_.root().string() << "\n"          // 8
+                        << "      sensors: [" << kLiving << ", 28-zz]\n"                   // 9
+                        << "      target_c: " << target << "\n"                            // 10
+                        << "      hysteresis_c: -1\n"                                      // 11
+                        << "      targte_c: 21\n"                                          // 12
+                        << "      relay: {backend: spi, path: " << relay_.string() << "}\n";  // 13
+  };
+  const std::string at = file.string() + ":";
+  for (const std::string target : {"500", "warm"}) {
+    write(target);
+    const CommandResult result = RunCommand(DomiandPath(), {"--check-config", file.string()});
+    EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+    const std::string shown = target == "warm" ? "\"warm\"" : target;
+    const std::vector<std::string> expected = {
+        at + "9:34: services.thermostat.config.sensors.1: \"28-zz\" is not a DS18B20 id "
+             "(28- and 12 hex digits)",
+        at + "10:7: services.thermostat.config.target_c: must be a number from 5 to 30, not " +
+            shown,
+        at + "11:7: services.thermostat.config.hysteresis_c: must be a number from 0.05 to 5, "
+             "not -1",
+        at + "12:7: services.thermostat.config.targte_c: is not a thermostat setting (did you "
+             "mean target_c?)",
+        at + "13:15: services.thermostat.config.relay.backend: must be gpiod or file, not \"spi\"",
+        file.string() + ": 5 problem(s)"};
+    std::string want;
+    for (const std::string& line : expected) want += line + "\n";
+    EXPECT_EQ(result.err, want) << "target_c: " << target;
+    EXPECT_THAT(result.out, ::testing::Not(HasSubstr("configuration is valid")));
+  }
+
+  // Fixed, the same file is valid: the check refuses the values, not the file.
+  std::ofstream(file) << "node:\n  id: boiler-room\nplugins:\n  dirs: ["
+                      << (dir_.path() / "plugins").string()
+                      << "]\nservices:\n  thermostat:\n    config:\n      sensors: [" << kLiving
+                      << "]\n      target_c: 21\n      hysteresis_c: 0.5\n"
+                      << "      relay: {backend: file, path: " << relay_.string() << "}\n";
+  const CommandResult fixed = RunCommand(DomiandPath(), {"--check-config", file.string()});
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_THAT(fixed.out, HasSubstr(file.string() + ": configuration is valid"));
+}
+
 }  // namespace
 }  // namespace domian::testing

@@ -1,5 +1,8 @@
 #include "core/daemon/config_check.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "core/cli/printable.h"
 #include "core/services/plugin_library.h"
 
@@ -48,13 +51,22 @@ PluginConfigReport CheckServiceConfigs(const config::NodeConfig& config,
     switch (check.outcome) {
       case services::ConfigCheck::Outcome::kValid:
         break;
-      case services::ConfigCheck::Outcome::kInvalid:
+      case services::ConfigCheck::Outcome::kInvalid: {
+        const size_t first = report.problems.size();
         for (const std::string& line : check.problems) {
           const services::ConfigProblem problem = services::ParseConfigProblem(line);
           report.problems.push_back(
               config::ServiceConfigIssue(config, service, problem.key, Shown(problem.message)));
         }
+        // In the order of the file, as people read and fix it; a plugin
+        // reports in its own order (often its keys', sorted).
+        std::stable_sort(report.problems.begin() + static_cast<std::ptrdiff_t>(first),
+                         report.problems.end(),
+                         [](const config::ConfigIssue& a, const config::ConfigIssue& b) {
+                           return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                         });
         break;
+      }
       case services::ConfigCheck::Outcome::kNotChecked:
         report.notes.push_back(config::ServiceConfigIssue(
             config, service, "",

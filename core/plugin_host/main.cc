@@ -143,6 +143,7 @@ class HostService final : public v1::PluginHostProcess::Service {
     const domian::services::Liveness liveness = instance->LivenessNow();
     response->set_liveness_deadline_ms(static_cast<uint32_t>(liveness.deadline.count()));
     response->set_liveness_missed_ms(static_cast<uint64_t>(liveness.missed_by.count()));
+    response->set_liveness_left_ms(static_cast<uint64_t>(liveness.left.count()));
     absl::MutexLock guard(&endpoints_mu_);
     for (const auto& [name, endpoint] : endpoints_) {
       (*response->mutable_endpoints())[name] = domian::ToValidUtf8(endpoint);

@@ -302,6 +302,15 @@ void IsolatedService::Watch() {
       snapshot_.detail = detail;
       snapshot_.liveness = liveness;
     }
+    // Looked at again when the watched loop's deadline would pass, if
+    // that is before the next health check: a hang is found at its
+    // deadline. (Bounded by the interval, whatever the host says.)
+    if (health.liveness_deadline_ms() > 0 &&
+        health.liveness_left_ms() < static_cast<uint64_t>(kHealthInterval.count())) {
+      const auto left = std::chrono::milliseconds(
+          static_cast<std::chrono::milliseconds::rep>(health.liveness_left_ms()));
+      next_health = std::min(next_health, clock_.Now() + left + kLivenessRecheckGrace);
+    }
     if (changed && on_change_) on_change_();
   }
 }

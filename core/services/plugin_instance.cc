@@ -283,7 +283,11 @@ Liveness PluginInstance::LivenessNow() const {
   const MonoTime last{std::chrono::nanoseconds(last_alive_ns_.load())};
   const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - last) -
                     liveness.deadline;
-  if (late.count() > 0) liveness.missed_by = late;
+  if (late.count() > 0) {
+    liveness.missed_by = late;
+  } else {
+    liveness.left = -late;
+  }
   return liveness;
 }
 

@@ -45,8 +45,18 @@ struct Liveness {
   // alive, less the deadline); 0 while it keeps up or is not armed. A
   // supervisor treats a miss like a hang.
   std::chrono::milliseconds missed_by{0};
+  // How long until the deadline passes, while armed and kept: a
+  // supervisor looks again then, so a hang is found at the deadline and
+  // not up to a health interval later.
+  std::chrono::milliseconds left{0};
   bool missed() const { return missed_by.count() > 0; }
+  bool armed() const { return deadline.count() > 0; }
 };
+
+// A look at a watched loop's liveness this long after its deadline would
+// pass: a miss is seen at once, and a loop that calls alive right at its
+// deadline is not taken for hung.
+inline constexpr std::chrono::milliseconds kLivenessRecheckGrace{20};
 
 class PluginInstance {
  public:

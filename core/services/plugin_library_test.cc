@@ -449,11 +449,16 @@ TEST(PluginLibraryTest, ALivenessDeadlineIsMissedOnlyWhenTheLoopStopsReporting) 
   PluginInstance& instance = **started;
   EXPECT_EQ(instance.LivenessNow().deadline, std::chrono::milliseconds(200));
   EXPECT_FALSE(instance.LivenessNow().missed());
-  clock.Advance(std::chrono::milliseconds(200));  // exactly the deadline: still in time
+  EXPECT_EQ(instance.LivenessNow().left, std::chrono::milliseconds(200));
+  clock.Advance(std::chrono::milliseconds(150));
+  EXPECT_EQ(instance.LivenessNow().left, std::chrono::milliseconds(50));
+  clock.Advance(std::chrono::milliseconds(50));  // exactly the deadline: still in time
   EXPECT_FALSE(instance.LivenessNow().missed());
+  EXPECT_EQ(instance.LivenessNow().left, std::chrono::milliseconds(0));
   clock.Advance(std::chrono::milliseconds(50));
   EXPECT_TRUE(instance.LivenessNow().missed());
   EXPECT_EQ(instance.LivenessNow().missed_by, std::chrono::milliseconds(50));
+  EXPECT_EQ(instance.LivenessNow().left, std::chrono::milliseconds(0));
   EXPECT_TRUE(instance.Invoke("alive", "{}").ok());
   EXPECT_FALSE(instance.LivenessNow().missed());
   clock.Advance(std::chrono::milliseconds(199));

@@ -97,8 +97,8 @@ void ServiceHost::Watch(MonoTime first_health) {
         std::chrono::milliseconds(0), kClockRecheck);
     const int ready = ::poll(fds, 2, static_cast<int>(wait.count()));
     if (clock_.Now() >= next_health) {
-      CheckInlineHealth();
-      next_health = clock_.Now() + kHealthInterval;
+      const std::chrono::milliseconds again = CheckInlineHealth();
+      next_health = clock_.Now() + again;
     }
     if (ready <= 0) continue;
     if ((fds[1].revents & POLLIN) != 0) return;
@@ -114,7 +114,8 @@ void ServiceHost::Watch(MonoTime first_health) {
   }
 }
 
-void ServiceHost::CheckInlineHealth() {
+std::chrono::milliseconds ServiceHost::CheckInlineHealth() {
+  std::chrono::milliseconds again = kHealthInterval;
   std::vector<std::pair<std::shared_ptr<Service>, std::shared_ptr<PluginInstance>>> inline_services;
   {
     absl::MutexLock lock(&mu_);
@@ -124,11 +125,13 @@ void ServiceHost::CheckInlineHealth() {
   }
   bool changed = false;
   for (const auto& [service, instance] : inline_services) {
-    if (const Liveness liveness = instance->LivenessNow(); liveness.missed()) {
+    const Liveness liveness = instance->LivenessNow();
+    if (liveness.missed()) {
       AbandonHung(*service, instance, liveness);
       changed = true;
       continue;
     }
+    if (liveness.armed()) again = std::min(again, liveness.left + kLivenessRecheckGrace);
     if (!instance->has_health()) continue;
     // Never waits for a call; "" when healthy.
     const std::string detail = StatusMessage(instance->CheckHealth());
@@ -139,6 +142,7 @@ void ServiceHost::CheckInlineHealth() {
     changed = true;
   }
   if (changed) Changed();
+  return again;
 }
 
 // Holds `instance` until the process ends, reachable (no leak report),

@@ -152,9 +152,12 @@ class ServiceHost {
   // journal entry.
   void Unjournal(const std::string& name);
   // Folder changes, and inline services' health checks from `first_health`
-  // on, one per kHealthInterval.
+  // on, one per kHealthInterval, sooner when a watched loop's liveness
+  // deadline would pass before.
   void Watch(MonoTime first_health);
-  void CheckInlineHealth();
+  // Returns when to look again: kHealthInterval, or sooner for a liveness
+  // deadline.
+  std::chrono::milliseconds CheckInlineHealth();
   // An inline instance missed its liveness deadline (see the .cc).
   void AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
                    const Liveness& liveness) ABSL_LOCKS_EXCLUDED(mu_);

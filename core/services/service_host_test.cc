@@ -155,6 +155,28 @@ TEST_F(ServiceHostTest, AnInlineServiceThatMissesItsLivenessDeadlineFailsSafe) {
       << "the hung instance answers nothing any more";
 }
 
+// A hang is found when its deadline passes, not at the next whole health
+// interval: after a check that finds the loop in time, the next look is
+// due when its deadline would pass. (The watcher reads this test's clock
+// at least every kClockRecheck of real time: each step waits for that.)
+TEST_F(ServiceHostTest, AnInlineHangIsFoundAtItsDeadlineNotAHealthIntervalLater) {
+  const auto watcher_looks = [] { std::this_thread::sleep_for(3 * kClockRecheck); };
+  host_.StartService("safety-probe", R"({"liveness_ms":500})", 1, std::nullopt);
+  ASSERT_EQ(Row("safety-probe").state, ServiceState::kRunning) << Row("safety-probe").detail;
+  clock_.Advance(milliseconds(900));
+  ASSERT_TRUE(host_.Invoke("safety-probe", "alive", "{}").ok());  // in time
+  clock_.Advance(milliseconds(100));  // the first health check: 400 ms left
+  watcher_looks();
+  ASSERT_EQ(Row("safety-probe").state, ServiceState::kRunning) << Row("safety-probe").detail;
+  // 450 ms on: past the deadline, half a health interval before the next.
+  clock_.Advance(milliseconds(450));
+  EXPECT_TRUE(Within(kDue, [&] { return Row("safety-probe").state == ServiceState::kFailed; }))
+      << "the hang waited for the next health interval";
+  EXPECT_NE(Row("safety-probe").detail.find("missed its liveness deadline of 500 ms"),
+            std::string::npos)
+      << Row("safety-probe").detail;
+}
+
 // The supervisor's question "armed and missed?", inline: asked of the
 // instance on the host's clock.
 TEST_F(ServiceHostTest, AnInlineServicesLivenessIsInItsRow) {

@@ -11,9 +11,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 
 #include <atomic>
+#include <cstring>
+#include <optional>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -97,6 +102,70 @@ class RelayWatch {
   std::vector<Change> changes_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+};
+
+// The thread of process `pid` named `name` (its /proc comm), or -1.
+int ThreadNamed(int pid, const std::string& name) {
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/task", error)) {
+    std::ifstream in(task.path() / "comm");
+    std::string comm;
+    std::getline(in, comm);
+    if (comm == name) return std::stoi(task.path().filename().string());
+  }
+  return -1;
+}
+
+// One thread of another process, stopped with ptrace (PTRACE_SEIZE, then
+// PTRACE_INTERRUPT) while the rest of the process runs on: a loop that is
+// stuck in a process that still answers. Every ptrace request must come
+// from the tracing thread, so a thread of the test traces, and it also
+// waits for the traced thread's end: the kernel reports that end to the
+// tracer, and the process it belongs to cannot be reaped by its parent
+// (domiand) until the tracer has seen it. Destroyed while the thread is
+// still there, it lets the thread go.
+class FrozenThread {
+ public:
+  explicit FrozenThread(int tid) : tid_(tid) {
+    std::promise<std::string> frozen;
+    auto result = frozen.get_future();
+    tracer_ = std::thread([this, frozen = std::move(frozen)]() mutable { Trace(frozen); });
+    error_ = result.get();
+  }
+  ~FrozenThread() {
+    stop_ = true;
+    tracer_.join();
+  }
+  // Empty once the thread is stopped; else why it could not be.
+  const std::string& error() const { return error_; }
+
+ private:
+  void Trace(std::promise<std::string>& frozen) {
+    if (::ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0 ||
+        ::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) {
+      frozen.set_value(std::string("ptrace: ") + std::strerror(errno));
+      return;
+    }
+    int status = 0;
+    if (::waitpid(tid_, &status, __WALL) != tid_ || !WIFSTOPPED(status)) {
+      frozen.set_value("the thread did not stop");
+      return;
+    }
+    frozen.set_value("");
+    while (!stop_) {
+      const pid_t ended = ::waitpid(tid_, &status, __WALL | WNOHANG);
+      if (ended == tid_ && (WIFEXITED(status) || WIFSIGNALED(status))) return;
+      if (ended < 0 && errno == ECHILD) return;
+      std::this_thread::sleep_for(10ms);
+    }
+    ::ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);  // lets it run on
+  }
+
+  const int tid_;
+  std::atomic<bool> stop_{false};
+  std::string error_;
+  std::thread tracer_;
 };
 
 class FailSafe : public ::testing::Test {
@@ -219,6 +288,7 @@ TEST_F(FailSafe, TheNextDaemonTurnsTheRelayOffBeforeAnythingElse) {
   std::this_thread::sleep_for(4 * kControlPeriod);
   ASSERT_EQ(watch_->Now(), "1");
 
+  const size_t first_life = node_->Log().size();
   const auto started = Clock::now();
   node_->Start();
   ASSERT_TRUE(Eventually([&] { return !watch_->Since(started).empty(); }, kSettle))
@@ -231,13 +301,19 @@ TEST_F(FailSafe, TheNextDaemonTurnsTheRelayOffBeforeAnythingElse) {
             << std::chrono::duration_cast<std::chrono::milliseconds>(first.at - started).count()
             << " ms after domiand was started again\n";
   // Before anything else: before the node listens, and so before
-  // membership and placement start any service.
-  const std::string log = node_->Log();
-  const size_t safe = log.rfind("thermostat: safe state set (");
-  const size_t listening = log.rfind("listening on");
-  ASSERT_NE(safe, std::string::npos) << log;
-  ASSERT_NE(listening, std::string::npos) << log;
-  EXPECT_LT(safe, listening) << "the safe state ran after the node started";
+  // membership and placement start any service. (The relay is written
+  // before the run that wrote it is logged: both lines are waited for.)
+  std::string log;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        log = node_->Log().substr(first_life);
+        return log.find("thermostat: safe state set (") != std::string::npos &&
+               log.find("listening on") != std::string::npos;
+      },
+      kSettle))
+      << log;
+  EXPECT_LT(log.find("thermostat: safe state set ("), log.find("listening on"))
+      << "the safe state ran after the node started";
 }
 
 TEST_F(FailSafe, ABadConfigurationAfterADaemonKillStillTurnsTheRelayOff) {
@@ -300,6 +376,53 @@ TEST_F(FailSafe, AHungPluginHostIsKilledAndTheRelayTurnedOff) {
       [&] { return node_->Log().find("thermostat: safe state set (") != std::string::npos; },
       kSettle));
   ::kill(pid, SIGCONT);  // killed by domiand already; harmless
+}
+
+// The real thermostat's control loop stuck while its plugin host goes on
+// answering health checks: the loop's own thread is frozen. Only its
+// liveness deadline (3 control periods + 3 s here) can tell; domiand must
+// kill the host and turn the relay OFF within that deadline, one health
+// check and the safe state's run.
+TEST_F(FailSafe, AHungControlLoopIsFoundByItsLivenessDeadline) {
+  StartHeating();
+  const int pid = PluginHostPid(*node_, "thermostat");
+  ASSERT_GT(pid, 0);
+  // The loop names its thread once it runs: soon after the relay went ON.
+  int loop = -1;
+  ASSERT_TRUE(Eventually([&] { return (loop = ThreadNamed(pid, "thermostat-loop")) > 0; }, kSettle))
+      << "no thread thermostat-loop in plugin host " << pid;
+  const auto hung = Clock::now();
+  std::optional<FrozenThread> frozen;
+  frozen.emplace(loop);
+  ASSERT_EQ(frozen->error(), "");
+  ASSERT_TRUE(Eventually(
+      [&] {
+        for (const RelayWatch::Change& change : watch_->Since(hung)) {
+          if (change.value == "0") return true;
+        }
+        return false;
+      },
+      kHangToOff))
+      << "a hung control loop left the relay ON";
+  for (const RelayWatch::Change& change : watch_->Since(hung)) {
+    if (change.value != "0") continue;
+    std::cerr << "relay OFF "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(change.at - hung).count()
+              << " ms after the control loop was frozen\n";
+    break;
+  }
+  // Found as a hang of the loop, not of the process: its health checks
+  // were answered all along.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return node_->Log().find("missed its liveness deadline of 3600 ms") != std::string::npos;
+      },
+      kSettle));
+  EXPECT_EQ(LoggedAt("the plugin host stopped answering"), std::string::npos);
+  EXPECT_TRUE(Eventually(
+      [&] { return node_->Log().find("thermostat: safe state set (") != std::string::npos; },
+      kSettle));
+  frozen.reset();  // the host is gone (killed); the tracer has seen its end
 }
 
 // A loop that stops proving progress while its process still answers

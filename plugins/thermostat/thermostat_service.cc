@@ -1,6 +1,7 @@
 #include "plugins/thermostat/thermostat_service.h"
 
 #include <domian/plugin_json.hpp>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cmath>
@@ -259,6 +260,9 @@ std::vector<std::string> ThermostatService::WarningsLocked() const {
 }
 
 void ThermostatService::Control() {
+  // Named, so `top -H` and a stack dump show which thread is the control
+  // loop (tests freeze this one thread to hang control alone).
+  ::pthread_setname_np(::pthread_self(), kControlThreadName);
   std::unique_lock lock(mu_);
   while (!stopping_) {
     poked_ = false;

@@ -44,6 +44,8 @@ inline constexpr int kLivenessPeriods = 3;
 inline constexpr std::chrono::milliseconds kLivenessSlack = kReadTimeout;
 // The liveness deadline for a control period, within the ABI's bounds.
 std::chrono::milliseconds LivenessDeadline(std::chrono::milliseconds control_period);
+// The control loop thread's name (at most 15 characters, the kernel's limit).
+inline constexpr char kControlThreadName[] = "thermostat-loop";
 
 class ThermostatService {
  public:

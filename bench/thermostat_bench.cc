@@ -23,7 +23,11 @@
 //             stays ON), then started again: from that exec (the journal's
 //             safe state runs before anything else starts);
 //   hang:     the plugin host is SIGSTOPped (found by its missed health
-//             checks, killed, then as a crash).
+//             checks, killed, then as a crash);
+//   loop:     the control loop's thread alone is stopped (ptrace), its
+//             plugin host answering on: found by the loop's missed
+//             liveness deadline (3 control periods + 3 s: 6 s here),
+//             killed, then as a crash.
 //
 // A service that ends kMaxCrashesInWindow times within a minute is given
 // up on; the daemon is restarted cleanly after every few crashes or hangs
@@ -40,6 +44,7 @@
 #include "bench/plugin_bench_main.h"
 #include "core/cli/control_client.h"
 #include "tests/support/cluster.h"
+#include "tests/support/frozen_thread.h"
 #include "tests/support/w1_sysfs.h"
 
 using namespace domian::testing;
@@ -73,6 +78,9 @@ constexpr double kGoalStaleP99Ms = 1000;
 constexpr double kGoalCrashOffP99Ms = 1000;
 constexpr double kGoalRestartOffP99Ms = 1000;
 constexpr double kGoalHangOffP99Ms = 6000;
+// A hung control loop: its liveness deadline (6 s at the default 1 s
+// period) and one control period.
+constexpr double kGoalLoopOffP99Ms = 7000;
 // Crashes (or hangs) per daemon life in the fail-safe scenarios: fewer
 // than the 5 within a minute that give the service up.
 constexpr int kEndsPerLife = 3;
@@ -214,7 +222,8 @@ void ReportResult(const json& r) {
   const std::map<std::string, std::pair<std::string, double>> failsafe = {
       {"thermostat-crash", {"plugin host SIGKILL -> relay off", kGoalCrashOffP99Ms}},
       {"thermostat-restart", {"domiand SIGKILL, restart -> relay off", kGoalRestartOffP99Ms}},
-      {"thermostat-hang", {"plugin host SIGSTOP -> relay off", kGoalHangOffP99Ms}}};
+      {"thermostat-hang", {"plugin host SIGSTOP -> relay off", kGoalHangOffP99Ms}},
+      {"thermostat-loop", {"control loop stopped -> relay off", kGoalLoopOffP99Ms}}};
   if (const auto it = failsafe.find(scenario); it != failsafe.end()) {
     const auto& s = r["off_ms"];
     PrintRow(it->second.first + " (" + trials + ")", "p99<=" + Fixed(it->second.second, 0) + "ms",
@@ -252,6 +261,24 @@ int main(int argc, char** argv) {
         [](const auto& counts) {
           return RunFailSafe("hang", counts.at("trials"), [](Setup&, int pid) {
             ::kill(pid, SIGSTOP);  // domiand kills it (SIGKILL works on a stopped process)
+            return Steady::now();
+          });
+        }},
+       {"loop",
+        [](const auto& counts) {
+          // The frozen thread is let go (or seen gone) at the next trial's
+          // freeze or the end: by then domiand has killed its host.
+          auto frozen = std::make_shared<std::unique_ptr<FrozenThread>>();
+          return RunFailSafe("loop", counts.at("trials"), [frozen](Setup&, int pid) {
+            frozen->reset();
+            int loop = -1;
+            const Steady::time_point until = Steady::now() + kReady;
+            while ((loop = ThreadNamed(pid, "thermostat-loop")) < 0 && Steady::now() < until) {
+              std::this_thread::sleep_for(kPoll);
+            }
+            if (loop < 0) throw std::runtime_error("no thread thermostat-loop in the plugin host");
+            *frozen = std::make_unique<FrozenThread>(loop);
+            if (!(*frozen)->error().empty()) throw std::runtime_error((*frozen)->error());
             return Steady::now();
           });
         }}},

@@ -11,18 +11,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
 
 #include <atomic>
-#include <cstring>
 #include <optional>
 #include <fstream>
-#include <future>
 #include <mutex>
 #include <thread>
 
 #include "tests/support/cluster.h"
+#include "tests/support/frozen_thread.h"
 #include "tests/support/w1_sysfs.h"
 
 namespace domian::testing {
@@ -102,70 +99,6 @@ class RelayWatch {
   std::vector<Change> changes_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-};
-
-// The thread of process `pid` named `name` (its /proc comm), or -1.
-int ThreadNamed(int pid, const std::string& name) {
-  std::error_code error;
-  for (const auto& task : std::filesystem::directory_iterator(
-           "/proc/" + std::to_string(pid) + "/task", error)) {
-    std::ifstream in(task.path() / "comm");
-    std::string comm;
-    std::getline(in, comm);
-    if (comm == name) return std::stoi(task.path().filename().string());
-  }
-  return -1;
-}
-
-// One thread of another process, stopped with ptrace (PTRACE_SEIZE, then
-// PTRACE_INTERRUPT) while the rest of the process runs on: a loop that is
-// stuck in a process that still answers. Every ptrace request must come
-// from the tracing thread, so a thread of the test traces, and it also
-// waits for the traced thread's end: the kernel reports that end to the
-// tracer, and the process it belongs to cannot be reaped by its parent
-// (domiand) until the tracer has seen it. Destroyed while the thread is
-// still there, it lets the thread go.
-class FrozenThread {
- public:
-  explicit FrozenThread(int tid) : tid_(tid) {
-    std::promise<std::string> frozen;
-    auto result = frozen.get_future();
-    tracer_ = std::thread([this, frozen = std::move(frozen)]() mutable { Trace(frozen); });
-    error_ = result.get();
-  }
-  ~FrozenThread() {
-    stop_ = true;
-    tracer_.join();
-  }
-  // Empty once the thread is stopped; else why it could not be.
-  const std::string& error() const { return error_; }
-
- private:
-  void Trace(std::promise<std::string>& frozen) {
-    if (::ptrace(PTRACE_SEIZE, tid_, nullptr, nullptr) != 0 ||
-        ::ptrace(PTRACE_INTERRUPT, tid_, nullptr, nullptr) != 0) {
-      frozen.set_value(std::string("ptrace: ") + std::strerror(errno));
-      return;
-    }
-    int status = 0;
-    if (::waitpid(tid_, &status, __WALL) != tid_ || !WIFSTOPPED(status)) {
-      frozen.set_value("the thread did not stop");
-      return;
-    }
-    frozen.set_value("");
-    while (!stop_) {
-      const pid_t ended = ::waitpid(tid_, &status, __WALL | WNOHANG);
-      if (ended == tid_ && (WIFEXITED(status) || WIFSIGNALED(status))) return;
-      if (ended < 0 && errno == ECHILD) return;
-      std::this_thread::sleep_for(10ms);
-    }
-    ::ptrace(PTRACE_DETACH, tid_, nullptr, nullptr);  // lets it run on
-  }
-
-  const int tid_;
-  std::atomic<bool> stop_{false};
-  std::string error_;
-  std::thread tracer_;
 };
 
 class FailSafe : public ::testing::Test {

@@ -244,6 +244,8 @@ TEST_F(Plugins, AServiceThatKeepsCrashingIsGivenUpOnThisNode) {
   EXPECT_THAT(log, HasSubstr("restarting in 100 ms"));
   EXPECT_THAT(log, HasSubstr("restarting in 200 ms"));
   EXPECT_THAT(log, HasSubstr("failed 5 times in 60 s, giving up on this node"));
+  // How each start ended: the signal, not just a closed connection.
+  EXPECT_THAT(log, HasSubstr("the plugin host killed by SIGABRT (Aborted) while starting"));
   EXPECT_TRUE(a_->Running());
   const CommandResult call = Call(*b_, "echo-c", "echo");
   EXPECT_NE(call.exit_code, 0);

@@ -311,6 +311,56 @@ TEST_F(FailSafe, AHungPluginHostIsKilledAndTheRelayTurnedOff) {
   ::kill(pid, SIGCONT);  // killed by domiand already; harmless
 }
 
+// What people set is kept the moment they are told so (ABI 1.1
+// domian.host.state/1 save_now): neither a killed plugin host nor a killed
+// domiand brings back the mode or target from before, and the relay,
+// switched off by `set_mode off`, never comes back ON on the way.
+TEST_F(FailSafe, ModeAndTargetSurviveAKilledPluginHostAndAKilledDaemon) {
+  StartHeating();
+  const auto call = [&](const std::string& command, const std::string& args) {
+    const CommandResult result = CallService(*node_, "thermostat", command, args);
+    EXPECT_EQ(result.exit_code, 0) << command << ": " << result.err;
+  };
+  call("set_target", R"({"target_c": 18.5})");
+  call("set_mode", R"({"mode": "off"})");
+  ASSERT_TRUE(Eventually([&] { return watch_->Now() == "0"; }, kSettle));
+  const auto off = Clock::now();
+  // The thermostat's status once it answers again (the same mode, target).
+  const auto status_after = [&](const std::string& what) {
+    json status;
+    EXPECT_TRUE(Eventually(
+        [&] {
+          const CommandResult result = CallService(*node_, "thermostat", "status");
+          status = json::parse(result.out, nullptr, false);
+          return result.exit_code == 0 && status.is_object();
+        },
+        kSettle))
+        << "no status after " << what;
+    return status;
+  };
+
+  const int pid = PluginHostPid(*node_, "thermostat");
+  ASSERT_GT(pid, 0);
+  ::kill(pid, SIGKILL);
+  ASSERT_TRUE(Eventually([&] { return PluginHostPid(*node_, "thermostat") != pid; }, kSettle));
+  json status = status_after("the plugin host was killed");
+  EXPECT_EQ(status.value("mode", ""), "off") << status.dump();
+  EXPECT_EQ(status.value("target_c", 0.0), 18.5) << status.dump();
+
+  node_->Signal(SIGKILL);
+  ASSERT_TRUE(node_->WaitExit(kSettle));
+  node_->Start();
+  status = status_after("domiand was killed");
+  EXPECT_EQ(status.value("mode", ""), "off") << status.dump();
+  EXPECT_EQ(status.value("target_c", 0.0), 18.5) << status.dump();
+
+  // Still cold (17 °C): in heat mode the relay would be ON again by now.
+  std::this_thread::sleep_for(4 * kControlPeriod);
+  for (const RelayWatch::Change& change : watch_->Since(off)) {
+    EXPECT_EQ(change.value, "0") << "the relay went ON again after set_mode off";
+  }
+}
+
 // The real thermostat's control loop stuck while its plugin host goes on
 // answering health checks: the loop's own thread is frozen. Only its
 // liveness deadline (3 control periods + 3 s here) can tell; domiand must

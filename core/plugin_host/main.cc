@@ -114,14 +114,25 @@ class HostService final : public v1::PluginHostProcess::Service {
                       v1::PluginResult* response) override {
     const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
-    return Answer(response, instance->Invoke(request->command(), request->args_json()));
+    std::optional<PluginInstance::Saved> saved;
+    const grpc::Status answered =
+        Answer(response, instance->Invoke(request->command(), request->args_json(), &saved));
+    if (saved) {
+      response->set_has_state(true);
+      response->set_state(std::move(saved->bytes));
+      response->set_state_number(saved->number);
+    }
+    return answered;
   }
 
   grpc::Status SaveState(grpc::ServerContext*, const v1::PluginEmpty*,
                          v1::PluginResult* response) override {
     const std::shared_ptr<PluginInstance> instance = Instance();
     if (instance == nullptr) return Fail(response, DOMIAN_ERR_UNAVAILABLE, "not started");
-    return Answer(response, instance->SaveState());
+    absl::StatusOr<PluginInstance::Saved> saved = instance->Save();
+    if (!saved.ok()) return Answer(response, saved.status());
+    response->set_state_number(saved->number);
+    return Answer(response, absl::StatusOr<std::string>(std::move(saved->bytes)));
   }
 
   grpc::Status Health(grpc::ServerContext*, const v1::PluginEmpty*,
@@ -144,6 +155,7 @@ class HostService final : public v1::PluginHostProcess::Service {
     response->set_liveness_deadline_ms(static_cast<uint32_t>(liveness.deadline.count()));
     response->set_liveness_missed_ms(static_cast<uint64_t>(liveness.missed_by.count()));
     response->set_liveness_left_ms(static_cast<uint64_t>(liveness.left.count()));
+    response->set_state_changes(instance->state_changes());
     absl::MutexLock guard(&endpoints_mu_);
     for (const auto& [name, endpoint] : endpoints_) {
       (*response->mutable_endpoints())[name] = domian::ToValidUtf8(endpoint);

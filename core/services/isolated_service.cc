@@ -63,8 +63,12 @@ absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
 }  // namespace
 
 struct IsolatedService::Process {
+  explicit Process(const std::filesystem::path& state_dir) : keeper(state_dir) {}
   bp::child child;
   std::unique_ptr<v1::PluginHostProcess::Stub> stub;
+  // This host's saves (numbered by it), stored newest first wins; closed
+  // when it ends.
+  StateKeeper keeper;
 };
 
 const Clock& DefaultServiceClock() {
@@ -162,7 +166,7 @@ absl::Status IsolatedService::Launch() {
   const std::filesystem::path socket = options_.state_dir / kSocketFile;
   std::error_code ignored;
   std::filesystem::remove(socket, ignored);
-  auto process = std::make_shared<Process>();
+  auto process = std::make_shared<Process>(options_.state_dir);
   try {
     absl::MutexLock spawning(&PluginHostSpawnMutex());
     process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
@@ -246,12 +250,14 @@ void IsolatedService::Watch() {
     process = process_;
   }
   int missed = 0;
+  DirtyStateSaves dirty_saves;
   MonoTime next_health = clock_.Now() + kHealthInterval;
   while (SleepUntil(std::min(next_health, clock_.Now() + kExitCheckInterval))) {
     if (!process->child.running()) {
       process->child.wait();
       const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
       spdlog::error("service {}: {}", options_.service, how);
+      process->keeper.Close();
       absl::MutexLock lock(&mu_);
       snapshot_.detail = how;
       process_.reset();
@@ -302,6 +308,12 @@ void IsolatedService::Watch() {
       snapshot_.detail = detail;
       snapshot_.liveness = liveness;
     }
+    // The plugin marked its state changed: saved at most once per
+    // kDirtyStateSaveInterval (the health checks pace it).
+    if (dirty_saves.Due(health.state_changes(), clock_.Now())) {
+      SaveState(*process, "changed state");
+      dirty_saves.Saved(health.state_changes(), clock_.Now());
+    }
     // Looked at again when the watched loop's deadline would pass, if
     // that is before the next health check: a hang is found at its
     // deadline. (Bounded by the interval, whatever the host says.)
@@ -315,6 +327,26 @@ void IsolatedService::Watch() {
   }
 }
 
+void IsolatedService::SaveState(Process& process, const char* what) {
+  grpc::ClientContext context;
+  context.set_deadline(In(kStopDeadline));
+  v1::PluginResult saved;
+  const grpc::Status status = process.stub->SaveState(&context, v1::PluginEmpty(), &saved);
+  if (!status.ok()) {
+    spdlog::warn("service {}: {} not saved: the plugin host did not answer ({})",
+                 options_.service, what, status.error_message());
+  } else if (const absl::StatusOr<std::string> state = Outcome(saved); state.ok()) {
+    if (const absl::Status written = process.keeper.Store(saved.state_number(), *state);
+        !written.ok()) {
+      spdlog::warn("service {}: {} not saved: {}", options_.service, what,
+                   StatusMessage(written));
+    }
+  } else if (PluginStatusOf(state.status()) != DOMIAN_ERR_NOT_SUPPORTED) {
+    spdlog::warn("service {}: {} not saved: {}", options_.service, what,
+                 StatusMessage(state.status()));
+  }
+}
+
 void IsolatedService::Reap(bool kill) {
   std::shared_ptr<Process> process;
   {
@@ -325,6 +357,7 @@ void IsolatedService::Reap(bool kill) {
   if (kill && process->child.running()) ::kill(process->child.id(), SIGKILL);
   std::error_code ignored;
   process->child.wait(ignored);
+  process->keeper.Close();
 }
 
 void IsolatedService::Stop() {
@@ -347,23 +380,7 @@ void IsolatedService::Shutdown() {
     process = process_;
   }
   if (process && process->stub && process->child.running()) {
-    grpc::ClientContext save_context;
-    save_context.set_deadline(In(kStopDeadline));
-    v1::PluginResult saved;
-    const grpc::Status status = process->stub->SaveState(&save_context, v1::PluginEmpty(), &saved);
-    if (!status.ok()) {
-      spdlog::warn("service {}: state not saved: the plugin host did not answer ({})",
-                   options_.service, status.error_message());
-    } else if (const absl::StatusOr<std::string> state = Outcome(saved); state.ok()) {
-      if (const absl::Status written = WriteServiceState(options_.state_dir, *state);
-          !written.ok()) {
-        spdlog::warn("service {}: state not saved: {}", options_.service,
-                     StatusMessage(written));
-      }
-    } else if (PluginStatusOf(state.status()) != DOMIAN_ERR_NOT_SUPPORTED) {
-      spdlog::warn("service {}: state not saved: {}", options_.service,
-                   StatusMessage(state.status()));
-    }
+    SaveState(*process, "state");
     grpc::ClientContext stop_context;
     stop_context.set_deadline(In(kStopDeadline));
     v1::PluginEmpty none;
@@ -407,6 +424,16 @@ absl::StatusOr<std::string> IsolatedService::Invoke(const std::string& command,
     return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "the plugin host did not answer (" +
                                                         status.error_message() +
                                                         "); it is restarted");
+  }
+  if (result.has_state()) {
+    // The plugin asked that this call's change be kept before it is told.
+    if (const absl::Status kept = process->keeper.Store(result.state_number(), result.state());
+        !kept.ok()) {
+      return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "'" + command +
+                                                          "' changed the state, but it could "
+                                                          "not be stored: " +
+                                                          StatusMessage(kept));
+    }
   }
   return Outcome(result);
 }

@@ -41,6 +41,7 @@
 #include "core/model/service_state.h"
 #include "core/services/plugin_instance.h"
 #include "core/services/restart_backoff.h"
+#include "core/services/state_keeper.h"
 
 namespace domian::services {
 
@@ -109,6 +110,9 @@ class IsolatedService {
   // why not (the message is the service's detail).
   absl::Status Launch();
   void Watch();                       // health checks until the process is gone
+  // Asks the host for the plugin's state and stores it; logs a failure
+  // ("<what> not saved: ...").
+  void SaveState(Process& process, const char* what);
   void Reap(bool kill);
   void SetState(ServiceState state, const std::string& detail);
   // Waits until `until` on clock_; false when stopping.

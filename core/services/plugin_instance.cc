@@ -12,6 +12,10 @@ namespace {
 
 using Output = PluginOutput;
 
+// The instance whose invoke this thread is running, if any: save_now is
+// taken only from there.
+thread_local const PluginInstance* t_invoking = nullptr;
+
 std::string Bounded(const char* text, size_t limit) {
   if (text == nullptr) return "";
   return std::string(text, ::strnlen(text, limit));
@@ -124,21 +128,52 @@ absl::Status PluginInstance::NotStarted() const {
 }
 
 absl::StatusOr<std::string> PluginInstance::Invoke(const std::string& command,
-                                                   const std::string& args_json) {
+                                                   const std::string& args_json,
+                                                   std::optional<Saved>* to_store) {
   absl::MutexLock lock(&call_mu_);
   if (state_ != State::kStarted) return NotStarted();
   Output reply(kMaxReplyBytes), error(kMaxMessageBytes);
+  save_after_invoke_ = false;
+  t_invoking = this;
   const domian_status status = library_->instance_api().invoke(
       instance_, command.c_str(), args_json.c_str(), &reply.out, &error.out);
-  return Finish(status, reply, error, "the reply");
+  t_invoking = nullptr;
+  absl::StatusOr<std::string> answer = Finish(status, reply, error, "the reply");
+  if (!save_after_invoke_) return answer;
+  save_after_invoke_ = false;
+  if (to_store == nullptr) {
+    ++state_changes_;
+    return answer;
+  }
+  absl::StatusOr<Saved> saved = SaveLocked();
+  if (!saved.ok()) {
+    ++state_changes_;  // tried again soon
+    return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE,
+                            "'" + command + "' changed the state, but it could not be saved: " +
+                                StatusMessage(saved.status()));
+  }
+  *to_store = *std::move(saved);
+  return answer;
 }
 
 absl::StatusOr<std::string> PluginInstance::SaveState() {
+  absl::StatusOr<Saved> saved = Save();
+  if (!saved.ok()) return saved.status();
+  return std::move(saved->bytes);
+}
+
+absl::StatusOr<PluginInstance::Saved> PluginInstance::Save() {
   absl::MutexLock lock(&call_mu_);
+  return SaveLocked();
+}
+
+absl::StatusOr<PluginInstance::Saved> PluginInstance::SaveLocked() {
   if (state_ext_.save == nullptr) return NoState();
   Output data(kMaxStateBytes), error(kMaxMessageBytes);
   const domian_status status = state_ext_.save(instance_, &data.out, &error.out);
-  return Finish(status, data, error, "the saved state");
+  absl::StatusOr<std::string> bytes = Finish(status, data, error, "the saved state");
+  if (!bytes.ok()) return bytes.status();
+  return Saved{++saves_, *std::move(bytes)};
 }
 
 absl::Status PluginInstance::LoadState(const std::string& state) {
@@ -253,8 +288,25 @@ const void* PluginInstance::HostExtension(const domian_host* /*host*/, const cha
   static const domian_host_liveness_ext kLiveness = {sizeof(domian_host_liveness_ext), 0,
                                                      &PluginInstance::SetLivenessDeadline,
                                                      &PluginInstance::Alive, {}};
+  static const domian_host_state_ext kState = {sizeof(domian_host_state_ext), 0,
+                                               &PluginInstance::MarkStateDirty,
+                                               &PluginInstance::SaveStateNow, {}};
   if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &kLiveness;
+  if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_STATE) == 0) return &kState;
   return nullptr;
+}
+
+void PluginInstance::MarkStateDirty(const domian_host* host) {
+  ++static_cast<PluginInstance*>(host->host_data)->state_changes_;
+}
+
+// Only the thread running this instance's invoke may ask: that is how a
+// reply is tied to the save it waits for.
+domian_status PluginInstance::SaveStateNow(const domian_host* host) {
+  auto* self = static_cast<PluginInstance*>(host->host_data);
+  if (t_invoking != self) return DOMIAN_ERR_INVALID_ARGUMENT;
+  self->save_after_invoke_ = true;
+  return DOMIAN_OK;
 }
 
 domian_status PluginInstance::SetLivenessDeadline(const domian_host* host, uint32_t deadline_ms) {

@@ -82,13 +82,31 @@ class PluginInstance {
   // DOMIAN_ERR_UNAVAILABLE instead of reaching a stopped plugin.
   absl::Status Start();  // again after Stop: refused
   void Stop();
-  // The reply; when started.
-  absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json);
+
+  // A saved state, numbered in the order this instance's saves were made
+  // (from 1): whoever stores saves made on several threads keeps the
+  // newest, whatever order they arrive in (StateKeeper).
+  struct Saved {
+    uint64_t number = 0;
+    std::string bytes;
+  };
+  // The reply; when started. When the plugin asked during this call that
+  // its state be kept before the reply (domian.host.state/1 save_now), the
+  // state is saved after invoke returns and put in `to_store` (without
+  // `to_store`, the call counts as a change to save soon); a save that
+  // fails then fails the call, since its change would not be kept.
+  absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json,
+                                     std::optional<Saved>* to_store = nullptr);
 
   bool has_state() const { return state_ext_.save != nullptr; }
   bool has_health() const { return health_ext_.check != nullptr; }
   // The saved state; without the extension DOMIAN_ERR_NOT_SUPPORTED.
   absl::StatusOr<std::string> SaveState();
+  absl::StatusOr<Saved> Save();
+  // How many times the plugin said its state changed (mark_dirty, and
+  // save_now without anyone to store it): a supervisor saves again when
+  // this moved since its last save. Never waits.
+  uint64_t state_changes() const { return state_changes_.load(); }
   absl::Status LoadState(const std::string& state);  // before Start
   // Without the extension: healthy; not started (or stopped):
   // DOMIAN_ERR_UNAVAILABLE. Never waits: while another call runs (one that
@@ -120,6 +138,9 @@ class PluginInstance {
   static const void* HostExtension(const domian_host* host, const char* id);
   static domian_status SetLivenessDeadline(const domian_host* host, uint32_t deadline_ms);
   static void Alive(const domian_host* host);
+  static void MarkStateDirty(const domian_host* host);
+  static domian_status SaveStateNow(const domian_host* host);
+  absl::StatusOr<Saved> SaveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
 
   std::shared_ptr<const PluginLibrary> library_;
   HostCallbacks callbacks_;
@@ -142,6 +163,11 @@ class PluginInstance {
   const Clock& clock_;
   std::atomic<uint32_t> liveness_deadline_ms_{0};
   std::atomic<int64_t> last_alive_ns_{0};
+  std::atomic<uint64_t> state_changes_{0};
+  uint64_t saves_ ABSL_GUARDED_BY(call_mu_) = 0;
+  // Set by save_now, on the thread of the invoke in progress (which holds
+  // call_mu_; the plugin's call back cannot be shown to the analysis).
+  bool save_after_invoke_ = false;
 };
 
 // The one way a service's instance comes up, inline (ServiceHost) and in

@@ -132,6 +132,7 @@ std::chrono::milliseconds ServiceHost::CheckInlineHealth() {
       continue;
     }
     if (liveness.armed()) again = std::min(again, liveness.left + kLivenessRecheckGrace);
+    if (instance->has_state()) SaveIfMarked(*service, *instance, again);
     if (!instance->has_health()) continue;
     // Never waits for a call; "" when healthy.
     const std::string detail = StatusMessage(instance->CheckHealth());
@@ -143,6 +144,36 @@ std::chrono::milliseconds ServiceHost::CheckInlineHealth() {
   }
   if (changed) Changed();
   return again;
+}
+
+// The plugin said its state changed (mark_dirty): saved here at most once
+// per kDirtyStateSaveInterval. `again` shrinks to when the next save is
+// due, so a change marked just after a save is not left for a whole
+// health interval.
+void ServiceHost::SaveIfMarked(Service& service, PluginInstance& instance,
+                               std::chrono::milliseconds& again) {
+  const uint64_t changes = instance.state_changes();
+  std::shared_ptr<StateKeeper> keeper;
+  bool due = false;
+  {
+    absl::MutexLock lock(&mu_);
+    keeper = service.keeper;
+    due = service.dirty_saves.Due(changes, clock_.Now());
+    if (!due && service.dirty_saves.Pending(changes)) {
+      again = std::min(again, service.dirty_saves.Wait(clock_.Now()));
+    }
+  }
+  if (!due || !keeper) return;
+  absl::StatusOr<PluginInstance::Saved> saved = instance.Save();
+  const absl::Status kept = saved.ok() ? keeper->Store(saved->number, saved->bytes) : saved.status();
+  if (!kept.ok()) {
+    spdlog::warn("service {}: changed state not saved: {}", service.config.name,
+                 StatusMessage(kept));
+  }
+  absl::MutexLock lock(&mu_);
+  // Tried either way: a failing save is tried again after the interval,
+  // not in a loop.
+  service.dirty_saves.Saved(changes, clock_.Now());
 }
 
 // Holds `instance` until the process ends, reachable (no leak report),
@@ -385,6 +416,8 @@ void ServiceHost::Launch(Service& service) {
   {
     absl::MutexLock lock(&mu_);
     service.instance = instance;
+    service.keeper = std::make_shared<StateKeeper>(dir);
+    service.dirty_saves = {};
     service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
   }
@@ -454,15 +487,24 @@ void ServiceHost::Shutdown(Service& service) {
   if (isolated) {
     isolated->Stop();  // saves the state itself
   } else {
-    instance->Stop();
+    // Saved while it still runs, then stopped: the same order as in a
+    // plugin host process (plugin.h, domian.state/1 save).
+    std::shared_ptr<StateKeeper> keeper;
+    {
+      absl::MutexLock lock(&mu_);
+      keeper = std::move(service.keeper);
+    }
     if (instance->has_state()) {
-      const absl::StatusOr<std::string> saved = instance->SaveState();
-      const absl::Status kept =
-          saved.ok() ? WriteServiceState(ServiceDir(name), *saved) : saved.status();
+      absl::StatusOr<PluginInstance::Saved> saved = instance->Save();
+      const absl::Status kept = !saved.ok() ? saved.status()
+                                : keeper    ? keeper->Store(saved->number, saved->bytes)
+                                            : WriteServiceState(ServiceDir(name), saved->bytes);
       if (!kept.ok()) {
         spdlog::warn("service {}: state not saved: {}", name, StatusMessage(kept));
       }
     }
+    instance->Stop();
+    if (keeper) keeper->Close();
   }
   std::filesystem::path plugin;
   bool offers_safe_state = false;
@@ -520,12 +562,14 @@ absl::StatusOr<std::string> ServiceHost::Invoke(const std::string& service,
                                                 const std::string& command,
                                                 const std::string& args_json) {
   std::shared_ptr<PluginInstance> instance;
+  std::shared_ptr<StateKeeper> keeper;
   std::shared_ptr<IsolatedService> isolated;
   {
     absl::MutexLock lock(&mu_);
     const auto it = services_.find(service);
     if (it != services_.end()) {
       instance = it->second->instance;
+      keeper = it->second->keeper;
       isolated = it->second->isolated;
     }
   }
@@ -535,7 +579,19 @@ absl::StatusOr<std::string> ServiceHost::Invoke(const std::string& service,
   if (isolated) return isolated->Invoke(command, args_json);
   // The instance serialises its own calls; the host lock is not held
   // while plugin code runs.
-  return instance->Invoke(command, args_json);
+  std::optional<PluginInstance::Saved> to_store;
+  absl::StatusOr<std::string> reply = instance->Invoke(command, args_json, &to_store);
+  if (!to_store) return reply;
+  // The plugin asked that this call's change be kept before it is told.
+  const absl::Status kept = keeper ? keeper->Store(to_store->number, to_store->bytes)
+                                   : absl::FailedPreconditionError("the service stopped");
+  if (!kept.ok()) {
+    return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "'" + command +
+                                                        "' changed the state, but it could not "
+                                                        "be stored: " +
+                                                        StatusMessage(kept));
+  }
+  return reply;
 }
 
 }  // namespace domian::services

@@ -44,6 +44,7 @@
 #include "core/config/node_config.h"
 #include "core/model/service_state.h"
 #include "core/services/isolated_service.h"
+#include "core/services/state_keeper.h"
 #include "core/services/plugin_catalog.h"
 #include "core/services/plugin_instance.h"
 #include "core/services/running_journal.h"
@@ -126,6 +127,10 @@ class ServiceHost {
     // Shared with calls in flight, so stopping never frees an instance
     // under a running call (PluginInstance serialises the two).
     std::shared_ptr<PluginInstance> instance;
+    // Inline: where the instance's saves are stored (closed at stop).
+    std::shared_ptr<StateKeeper> keeper;
+    // Inline: when the plugin's marked changes are next saved.
+    DirtyStateSaves dirty_saves;
     std::shared_ptr<IsolatedService> isolated;  // isolation: process
     std::filesystem::path plugin;  // the .so it runs from
     bool offers_safe_state = false;
@@ -158,6 +163,8 @@ class ServiceHost {
   // Returns when to look again: kHealthInterval, or sooner for a liveness
   // deadline.
   std::chrono::milliseconds CheckInlineHealth();
+  void SaveIfMarked(Service& service, PluginInstance& instance, std::chrono::milliseconds& again)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // An inline instance missed its liveness deadline (see the .cc).
   void AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
                    const Liveness& liveness) ABSL_LOCKS_EXCLUDED(mu_);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/services/saved_state.h"
 #include "core/services/testing/temp_folder.h"
 
 namespace domian::services {
@@ -193,6 +194,74 @@ TEST_F(ServiceHostTest, AnInlineServicesLivenessIsInItsRow) {
   clock_.Advance(std::chrono::hours(1));
   EXPECT_EQ(Row("echo-c").liveness.deadline, milliseconds(0));
   EXPECT_FALSE(Row("echo-c").liveness.missed());
+}
+
+// ---- state kept while the service runs (ABI 1.1 domian.host.state/1) ----
+
+// counter-cpp's `inc` asks that its change be kept before the reply
+// (save_now); `mark` only marks the state changed (mark_dirty).
+std::optional<std::string> StateOf(const std::filesystem::path& state_dir,
+                                   const std::string& service) {
+  return ReadServiceState(state_dir / "services" / service);
+}
+
+TEST_F(ServiceHostTest, AChangeTheCallerIsToldOfIsStoredBeforeTheReply) {
+  host_.StartService("counter-cpp", "{}", 1, std::nullopt);
+  ASSERT_EQ(Row("counter-cpp").state, ServiceState::kRunning) << Row("counter-cpp").detail;
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_EQ(host_.Invoke("counter-cpp", "inc", "{}").value_or(""),
+              "{\"value\":" + std::to_string(i) + "}");
+    // No stop, no clock moved: the reply came after the store.
+    EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), std::to_string(i));
+  }
+}
+
+TEST_F(ServiceHostTest, AMarkedChangeIsSavedSoonAndAtMostOncePerInterval) {
+  host_.StartService("counter-cpp", "{}", 1, std::nullopt);
+  ASSERT_EQ(Row("counter-cpp").state, ServiceState::kRunning) << Row("counter-cpp").detail;
+  ASSERT_TRUE(host_.Invoke("counter-cpp", "mark", "{}").ok());
+  EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), std::nullopt) << "saved before it was due";
+  // The next look (a health interval at most) saves it.
+  clock_.Advance(kHealthInterval);
+  EXPECT_TRUE(Within(kDue, [&] { return StateOf(state_.path(), "counter-cpp") == "1"; }));
+  // Marked again at once: not saved again within kDirtyStateSaveInterval
+  // of the last save...
+  ASSERT_TRUE(host_.Invoke("counter-cpp", "mark", "{}").ok());
+  std::this_thread::sleep_for(3 * kClockRecheck);  // the watcher looks, on this clock
+  EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), "1");
+  // ...but once it has passed.
+  clock_.Advance(kDirtyStateSaveInterval);
+  EXPECT_TRUE(Within(kDue, [&] { return StateOf(state_.path(), "counter-cpp") == "2"; }));
+}
+
+// The same two paths in a plugin host process: stored while it runs, so
+// a killed host loses nothing acknowledged (tests/failsafe_test and
+// tests/thermostat_test kill one).
+TEST(ServiceHostIsolatedState, ChangesAreStoredWhileItRuns) {
+  TempFolder state("domian-service-host-isolated");
+  ServiceHost host({.dirs = {kPlugins},
+                    .services = {{.name = "counter-cpp", .isolation = config::Isolation::kProcess}},
+                    .state_dir = state.path(),
+                    .host_binary = DOMIAN_PLUGIN_HOST_BUILT},
+                   nullptr);
+  host.Start();
+  host.StartService("counter-cpp", "{}", 1, std::nullopt);
+  const auto running = [&] {
+    for (const ServiceStatus& row : host.Services()) {
+      if (row.name == "counter-cpp") return row.state == ServiceState::kRunning;
+    }
+    return false;
+  };
+  ASSERT_TRUE(Within(kDue, running));
+  for (int i = 1; i <= 2; ++i) {
+    ASSERT_EQ(host.Invoke("counter-cpp", "inc", "{}").value_or(""),
+              "{\"value\":" + std::to_string(i) + "}");
+    EXPECT_EQ(StateOf(state.path(), "counter-cpp"), std::to_string(i));
+  }
+  ASSERT_TRUE(host.Invoke("counter-cpp", "mark", "{}").ok());
+  // Saved within a health interval or two of the real clock.
+  EXPECT_TRUE(Within(kDue, [&] { return StateOf(state.path(), "counter-cpp") == "3"; }));
+  host.Stop();
 }
 
 }  // namespace

@@ -44,7 +44,13 @@ class SdkProbe {
   }
 
   std::string Invoke(std::string_view command, std::string_view args_json) {
-    if (command == "echo") return std::string(args_json);
+    if (command == "echo") {
+      // Every call counts as a change here: marked, and saved before the
+      // reply (both nothing on a host without the extension).
+      host_.MarkStateDirty();
+      host_.SaveStateNow();
+      return std::string(args_json);
+    }
     throw domian::sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
                              "abi-probe-sdk: unknown command: " + std::string(command));
   }

@@ -191,6 +191,13 @@ DOMIAN_ABI_FIELD(domian_host_liveness_ext, set_deadline,    8,  8,     8,  4);
 DOMIAN_ABI_FIELD(domian_host_liveness_ext, alive,          16,  8,    12,  4);
 DOMIAN_ABI_FIELD(domian_host_liveness_ext, reserved,       24, 32,    16, 16);
 
+DOMIAN_ABI_SIZE(domian_host_state_ext,                     56,        32);
+DOMIAN_ABI_FIELD(domian_host_state_ext, struct_size,        0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_host_state_ext, reserved0,          4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_host_state_ext, mark_dirty,         8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_host_state_ext, save_now,          16,  8,    12,  4);
+DOMIAN_ABI_FIELD(domian_host_state_ext, reserved,          24, 32,    16, 16);
+
 #if defined(__cplusplus)
 /* C++ can also pin the exact type of every field, function pointers
  * included (parameter and return types, const), on every target. */
@@ -221,6 +228,8 @@ static_assert(std::string_view(DOMIAN_PLUGIN_EXT_SAFE_STATE) == "domian.safe_sta
               "plugin ABI: safe state extension id");
 static_assert(std::string_view(DOMIAN_HOST_EXT_LIVENESS) == "domian.host.liveness/1",
               "plugin ABI: liveness host extension id");
+static_assert(std::string_view(DOMIAN_HOST_EXT_STATE) == "domian.host.state/1",
+              "plugin ABI: state host extension id");
 
 DOMIAN_ABI_TYPE(domian_abi_version, major, uint16_t);
 DOMIAN_ABI_TYPE(domian_abi_version, minor, uint16_t);
@@ -317,6 +326,12 @@ DOMIAN_ABI_TYPE(domian_host_liveness_ext, set_deadline,
                 domian_status (*)(const domian_host *, uint32_t));
 DOMIAN_ABI_TYPE(domian_host_liveness_ext, alive, void (*)(const domian_host *));
 DOMIAN_ABI_TYPE(domian_host_liveness_ext, reserved, void *[4]);
+
+DOMIAN_ABI_TYPE(domian_host_state_ext, struct_size, uint32_t);
+DOMIAN_ABI_TYPE(domian_host_state_ext, reserved0, uint32_t);
+DOMIAN_ABI_TYPE(domian_host_state_ext, mark_dirty, void (*)(const domian_host *));
+DOMIAN_ABI_TYPE(domian_host_state_ext, save_now, domian_status (*)(const domian_host *));
+DOMIAN_ABI_TYPE(domian_host_state_ext, reserved, void *[4]);
 
 static_assert(std::is_standard_layout<domian_host>::value &&
                   std::is_trivially_copyable<domian_host>::value &&

@@ -111,9 +111,28 @@ static const domian_host_liveness_ext host_liveness = {
     (uint32_t)sizeof(domian_host_liveness_ext), 0, host_set_deadline, host_alive,
     {NULL, NULL, NULL, NULL}};
 
+/* State (1.1): counted; save_now is taken only inside an invoke. */
+static unsigned state_dirty_calls;
+static unsigned state_save_now_calls;
+static int in_invoke;
+static void host_mark_dirty(const domian_host *host) {
+  (void)host;
+  ++state_dirty_calls;
+}
+static domian_status host_save_now(const domian_host *host) {
+  (void)host;
+  if (!in_invoke) return DOMIAN_ERR_INVALID_ARGUMENT;
+  ++state_save_now_calls;
+  return DOMIAN_OK;
+}
+static const domian_host_state_ext host_state = {
+    (uint32_t)sizeof(domian_host_state_ext), 0, host_mark_dirty, host_save_now,
+    {NULL, NULL, NULL, NULL}};
+
 static const void *host_get_extension(const domian_host *host, const char *id) {
   (void)host;
   if (id != NULL && strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &host_liveness;
+  if (id != NULL && strcmp(id, DOMIAN_HOST_EXT_STATE) == 0) return &host_state;
   return NULL;
 }
 
@@ -321,8 +340,10 @@ int main(int argc, char **argv) {
   status = api->start(instance, out_init(&error, &error_buffer));
   if (status != DOMIAN_OK) fail("start: status %d: %s", (int)status, error_buffer.data);
 
+  in_invoke = 1;
   status = api->invoke(instance, "echo", echo_args, out_init(&reply, &reply_buffer),
                        out_init(&error, &error_buffer));
+  in_invoke = 0;
   if (status != DOMIAN_OK) fail("invoke echo: status %d: %s", (int)status, error_buffer.data);
   if (strcmp(reply_buffer.data, echo_args) != 0) {
     fail("invoke echo: reply \"%s\", expected \"%s\"", reply_buffer.data, echo_args);
@@ -346,8 +367,9 @@ int main(int argc, char **argv) {
    * contract. */
   if (liveness_deadline_ms != 0) fail("the liveness deadline is still armed after stop");
   printf("abi_probe_host: %s: \"%s\" %s, ABI %u.%u, loads and runs (host ABI %d.%d; "
-         "liveness: %u alive calls)\n",
+         "liveness: %u alive calls; state: %u marked dirty, %u saved now)\n",
          plugin_path, d->name, d->version, (unsigned)d->abi.major, (unsigned)d->abi.minor,
-         DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR, liveness_alive_calls);
+         DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR, liveness_alive_calls,
+         state_dirty_calls, state_save_now_calls);
   return 0;
 }

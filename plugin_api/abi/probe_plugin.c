@@ -178,6 +178,7 @@ static const struct probe_abi_types {
   const domian_config_ext *config;
   const domian_safe_state_ext *safe_state;
   const domian_host_liveness_ext *liveness;
+  const domian_host_state_ext *host_state;
 #endif
 } probe_abi_types = {0};
 

@@ -308,11 +308,13 @@ typedef struct domian_state_ext {
   uint32_t struct_size;
   uint32_t reserved0;
   /* [host-serial; started or stopped] Writes the state to `data`, any
-   * bytes. domiand saves a service in a plugin host process while it is
-   * still started, just before stop, and an inline one just after stop;
-   * never before start. domiand takes at most 1 MiB of state (so that any
-   * saved state can travel with the service); over that, `data`'s write
-   * fails and the state is not saved. */
+   * bytes. domiand (1.1) saves a started service in both isolation modes:
+   * just before stop, and while it runs when the service says its state
+   * changed (domian.host.state/1); never before start. (domiand 1.0 saved
+   * an inline service just after stop: a plugin must accept both.)
+   * domiand takes at most 1 MiB of state (so that any saved state can
+   * travel with the service); over that, `data`'s write fails and the
+   * state is not saved. */
   domian_status (*save)(domian_instance *instance, domian_out *data, domian_out *error);
   /* [host-serial; created] Restores state saved by this or another
    * version of the plugin, after create and before start, at most once.
@@ -413,6 +415,30 @@ typedef struct domian_host_liveness_ext {
   void (*alive)(const struct domian_host *host);
   void *reserved[4];
 } domian_host_liveness_ext;
+
+/* State that changes while the service runs: saved when it changes, not
+ * only when the service stops, so a crash, a kill or a power cut does not
+ * take it back. Needs domian.state/1 (the host saves through its save).
+ * Without this extension 1.0's rule holds: saved at stop. */
+#define DOMIAN_HOST_EXT_STATE "domian.host.state/1"
+typedef struct domian_host_state_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [any-thread; started] The state changed. The host calls save soon
+   * after, on its own thread (at most about once a second however often
+   * this is called: changes in between are saved together). Cheap: an
+   * atomic counter. What is lost in a crash is at most the last second's
+   * marked changes; use save_now for a change a caller is told about. */
+  void (*mark_dirty)(const struct domian_host *host);
+  /* [the invoke's own thread, inside invoke; started] The call being
+   * answered changed the state, and its caller must not hear of it before
+   * it is kept: after invoke returns, the host calls save and stores the
+   * state before the reply is sent (a reply the host cannot store becomes
+   * an error). Returns DOMIAN_OK; DOMIAN_ERR_INVALID_ARGUMENT outside an
+   * invoke of this instance (nothing happens: use mark_dirty there). */
+  domian_status (*save_now)(const struct domian_host *host);
+  void *reserved[4];
+} domian_host_state_ext;
 
 #ifdef __cplusplus
 } /* extern "C" */

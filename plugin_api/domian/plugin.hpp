@@ -112,6 +112,20 @@ class Host {
     if (const auto* liveness = Liveness()) liveness->alive(host_);
   }
 
+  // State (ABI 1.1, DOMIAN_HOST_EXT_STATE; the service needs SaveState):
+  // the state changed, save it soon. Nothing on a 1.0 host, which saves
+  // at stop only.
+  void MarkStateDirty() const {
+    if (const auto* state = State()) state->mark_dirty(host_);
+  }
+  // Inside Invoke, on its thread: the reply to this call waits until the
+  // state is saved and stored. False outside an invoke (use
+  // MarkStateDirty there), or on a host without the extension.
+  bool SaveStateNow() const {
+    const auto* state = State();
+    return state != nullptr && state->save_now(host_) == DOMIAN_OK;
+  }
+
   const domian_host* raw() const { return host_; }
 
  private:
@@ -119,6 +133,10 @@ class Host {
     const auto* ext =
         static_cast<const domian_host_liveness_ext*>(Extension(DOMIAN_HOST_EXT_LIVENESS));
     return ext != nullptr && ext->struct_size >= sizeof(domian_host_liveness_ext) ? ext : nullptr;
+  }
+  const domian_host_state_ext* State() const {
+    const auto* ext = static_cast<const domian_host_state_ext*>(Extension(DOMIAN_HOST_EXT_STATE));
+    return ext != nullptr && ext->struct_size >= sizeof(domian_host_state_ext) ? ext : nullptr;
   }
 
   const domian_host* host_;

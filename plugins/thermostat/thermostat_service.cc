@@ -242,6 +242,9 @@ void ThermostatService::ReportLocked(const std::vector<SensorStatus>& sensors, S
                         {"target_c", SettingsLocked().target_c}};
     if (!host_.EmitEvent("heating_alarm", event.dump())) host_.Warn("the heating_alarm event was refused");
   }
+  // A standing alarm is part of the state: kept soon, so a restart keeps
+  // the heating off until someone clears it.
+  if (alarm.has_value() != alarm_reported_) host_.MarkStateDirty();
   alarm_reported_ = alarm.has_value();
 }
 
@@ -313,6 +316,10 @@ std::string ThermostatService::Invoke(std::string_view command, std::string_view
                      "unknown command \"" + std::string(command) +
                          "\" (status, set_target, set_mode, set_schedule, clear_alarm)");
   }
+  // Each command but status changed what SaveState keeps: the caller is
+  // answered once it is kept, so a crash or a power cut right after
+  // cannot bring back the old mode or target (a 1.0 host: saved at stop).
+  if (command != "status") host_.SaveStateNow();
   return reply.dump();
 }
 

@@ -23,7 +23,16 @@ class Counter {
   void Start() { host_.Info("counter started"); }
   void Stop() {}
   std::string Invoke(std::string_view command, std::string_view args_json) {
-    if (command == "inc") return "{\"value\":" + std::to_string(++value_) + "}";
+    if (command == "inc") {
+      // Kept before the reply (ABI 1.1 domian.host.state/1).
+      host_.SaveStateNow();
+      return "{\"value\":" + std::to_string(++value_) + "}";
+    }
+    if (command == "mark") {
+      // Changed, and only marked so: saved soon, not before the reply.
+      host_.MarkStateDirty();
+      return "{\"value\":" + std::to_string(++value_) + "}";
+    }
     if (command == "get") return "{\"value\":" + std::to_string(value_) + "}";
     if (command == "boom") throw std::logic_error("boom as asked");
     if (command == "weird") throw 42;
@@ -70,6 +79,7 @@ DOMIAN_SDK_PLUGIN(Counter, (domian::sdk::PluginInfo{
                                .traits = {},
                                .depends = {"echo-c"},
                                .commands = {{"inc", "{}", "adds one"},
+                                            {"mark", "{}", "adds one, saved soon"},
                                             {"get", "{}", "the value"},
                                             {"boom", "{}", "throws"},
                                             {"sleep", "{\"ms\": N}",

@@ -47,7 +47,11 @@ class Placed {
   }
   void Stop() {}
   std::string Invoke(std::string_view command, std::string_view /*args_json*/) {
-    if (command == "inc") return "{\"value\":" + std::to_string(++value_) + "}";
+    if (command == "inc") {
+      // Acknowledged only once kept (ABI 1.1 domian.host.state/1).
+      host_.SaveStateNow();
+      return "{\"value\":" + std::to_string(++value_) + "}";
+    }
     if (command == "get") return "{\"value\":" + std::to_string(value_) + "}";
     throw domian::sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND, "no command " + std::string(command));
   }

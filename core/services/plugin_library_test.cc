@@ -438,6 +438,42 @@ TEST(PluginLibraryTest, AnInvalidConfigurationStopsTheStartWithEveryProblem) {
 }
 
 // The liveness host extension, on a clock the test moves.
+// domian.host.state/1: save_now ties a save to the invoke that asked on
+// its own thread; mark_dirty only counts.
+TEST(PluginLibraryTest, SaveNowIsTakenOnlyInsideTheInvokeThatAsks) {
+  const auto counter = MustLoad(kPlugins / "counter-cpp.so");
+  ASSERT_TRUE(counter);
+  TempFolder state("domian-save-now");
+  auto started = StartInstance(counter, "{}", state.path(), {}, std::nullopt);
+  ASSERT_TRUE(started.ok()) << started.status();
+  PluginInstance& instance = **started;
+
+  std::optional<PluginInstance::Saved> to_store;
+  EXPECT_EQ(Reply(instance.Invoke("inc", "{}", &to_store)), R"({"value":1})");
+  ASSERT_TRUE(to_store.has_value());
+  EXPECT_EQ(to_store->bytes, "1");
+  const uint64_t first = to_store->number;
+  to_store.reset();
+  EXPECT_EQ(Reply(instance.Invoke("inc", "{}", &to_store)), R"({"value":2})");
+  ASSERT_TRUE(to_store.has_value());
+  EXPECT_GT(to_store->number, first) << "saves are numbered in order";
+
+  // Nobody to store it before the reply: counted as a change to save soon.
+  const uint64_t changes = instance.state_changes();
+  EXPECT_EQ(Reply(instance.Invoke("inc", "{}")), R"({"value":3})");
+  EXPECT_EQ(instance.state_changes(), changes + 1);
+  EXPECT_EQ(Reply(instance.Invoke("mark", "{}")), R"({"value":4})");
+  EXPECT_EQ(instance.state_changes(), changes + 2);
+
+  // From another thread than the invoke's: refused, nothing saved.
+  to_store.reset();
+  EXPECT_EQ(Reply(instance.Invoke("save_elsewhere", "{}", &to_store)), R"({"taken":false})");
+  EXPECT_FALSE(to_store.has_value());
+  // And a call that did not ask stores nothing.
+  EXPECT_EQ(Reply(instance.Invoke("get", "{}", &to_store)), R"({"value":4})");
+  EXPECT_FALSE(to_store.has_value());
+}
+
 TEST(PluginLibraryTest, ALivenessDeadlineIsMissedOnlyWhenTheLoopStopsReporting) {
   const auto probe = MustLoad(kPlugins / "safety-probe.so");
   ASSERT_TRUE(probe);

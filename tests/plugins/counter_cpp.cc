@@ -28,6 +28,13 @@ class Counter {
       host_.SaveStateNow();
       return "{\"value\":" + std::to_string(++value_) + "}";
     }
+    if (command == "save_elsewhere") {
+      // save_now from a thread that is not running this invoke: refused.
+      bool taken = true;
+      std::thread other([&] { taken = host_.SaveStateNow(); });
+      other.join();
+      return std::string("{\"taken\":") + (taken ? "true" : "false") + "}";
+    }
     if (command == "mark") {
       // Changed, and only marked so: saved soon, not before the reply.
       host_.MarkStateDirty();
@@ -80,6 +87,8 @@ DOMIAN_SDK_PLUGIN(Counter, (domian::sdk::PluginInfo{
                                .depends = {"echo-c"},
                                .commands = {{"inc", "{}", "adds one"},
                                             {"mark", "{}", "adds one, saved soon"},
+                                            {"save_elsewhere", "{}",
+                                             "asks save_now from another thread"},
                                             {"get", "{}", "the value"},
                                             {"boom", "{}", "throws"},
                                             {"sleep", "{\"ms\": N}",

@@ -1,0 +1,247 @@
+// The replica subsystem's logic: the hybrid logical clock, the store of
+// copies (order, bounds, files), and the Replicator over a transport the
+// test answers for.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/replica/hlc.h"
+#include "core/replica/replica_store.h"
+#include "core/replica/replicator.h"
+#include "core/services/testing/temp_folder.h"
+
+namespace domian::replica {
+namespace {
+
+using services::testing::TempFolder;
+
+// ---- HybridClock ----
+
+TEST(HybridClock, FollowsTheWallClockAndCountsWhenItStandsStill) {
+  uint64_t wall = 1000;
+  HybridClock clock([&] { return wall; });
+  EXPECT_EQ(clock.Now(), (Hlc{1000, 0}));
+  EXPECT_EQ(clock.Now(), (Hlc{1000, 1}));
+  wall = 900;  // the wall clock stepped back: still later than before
+  EXPECT_EQ(clock.Now(), (Hlc{1000, 2}));
+  wall = 2000;
+  EXPECT_EQ(clock.Now(), (Hlc{2000, 0}));
+}
+
+TEST(HybridClock, AChangeMadeAfterHearingOfAnotherIsLaterWhateverTheClocksSay) {
+  uint64_t wall = 1000;
+  HybridClock behind([&] { return wall; });
+  // A peer whose clock is 30 s ahead made a change.
+  const Hlc remote{31000, 5};
+  ASSERT_TRUE(behind.Observe(remote));
+  EXPECT_GT(behind.Now(), remote);
+}
+
+TEST(HybridClock, ATimestampFarInTheFutureIsRefused) {
+  uint64_t wall = 1000;
+  HybridClock clock([&] { return wall; });
+  const Hlc future{1000 + static_cast<uint64_t>(kMaxHlcLead.count()) + 1, 0};
+  EXPECT_FALSE(clock.Observe(future));
+  EXPECT_EQ(clock.Now(), (Hlc{1000, 0})) << "a refused timestamp moves nothing";
+  EXPECT_FALSE(clock.Observe({1000, kMaxHlcLogical + 1}));
+}
+
+// ---- ReplicaStore ----
+
+StateCopy Copy(std::string bytes, Hlc hlc, std::string writer = "a", uint64_t epoch = 1,
+               uint64_t seq = 1) {
+  return {.service = "tally",
+          .epoch = epoch,
+          .seq = seq,
+          .hlc = hlc,
+          .writer = std::move(writer),
+          .bytes = std::move(bytes)};
+}
+
+TEST(ReplicaStore, KeepsTheLaterChangeWhateverTheEpoch) {
+  TempFolder dir("domian-replicas");
+  ReplicaStore store(dir.path());
+  ASSERT_EQ(*store.Offer(Copy("94", {2000, 0}, "a", 3, 94)), ReplicaStore::Offered::kStored);
+  // A higher epoch that changed nothing since (an older change): not kept.
+  EXPECT_EQ(*store.Offer(Copy("0", {1000, 0}, "b", 4, 1)), ReplicaStore::Offered::kNotNewer);
+  EXPECT_EQ(store.Get("tally")->bytes, "94");
+  // The same change again: not newer.
+  EXPECT_EQ(*store.Offer(Copy("94", {2000, 0}, "a", 3, 94)), ReplicaStore::Offered::kNotNewer);
+  // A later one.
+  EXPECT_EQ(*store.Offer(Copy("95", {2000, 1}, "b", 4, 2)), ReplicaStore::Offered::kStored);
+  EXPECT_EQ(store.Get("tally")->bytes, "95");
+}
+
+TEST(ReplicaStore, CopiesSurviveAReopenAndABadFileIsLeftOut) {
+  TempFolder dir("domian-replicas");
+  {
+    ReplicaStore store(dir.path());
+    ASSERT_TRUE(store.Offer(Copy(std::string("a\nb\0c", 5), {5, 0})).ok());
+    StateCopy lights = Copy("{}", {6, 0});
+    lights.service = "lights";
+    ASSERT_TRUE(store.Offer(lights).ok());
+  }
+  // Cut short, as by a power cut mid-write without the rename's help.
+  {
+    std::ifstream in(dir.path() / "lights");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(dir.path() / "lights", std::ios::trunc) << text.substr(0, text.size() - 1);
+  }
+  ReplicaStore again(dir.path());
+  ASSERT_TRUE(again.Get("tally"));
+  EXPECT_EQ(again.Get("tally")->bytes, std::string("a\nb\0c", 5));
+  EXPECT_EQ(again.Get("tally")->hlc, (Hlc{5, 0}));
+  EXPECT_FALSE(again.Get("lights")) << "a copy cut short is not taken";
+}
+
+TEST(ReplicaStore, RefusesWhatIsOutOfBounds) {
+  TempFolder dir("domian-replicas");
+  ReplicaStore store(dir.path());
+  EXPECT_FALSE(store.Offer(Copy(std::string(kMaxReplicaStateBytes + 1, 'x'), {1, 0})).ok());
+  StateCopy bad = Copy("1", {1, 0});
+  bad.service = "../etc";
+  EXPECT_FALSE(store.Offer(bad).ok());
+  bad = Copy("1", {1, 0});
+  bad.writer = "";
+  EXPECT_FALSE(store.Offer(bad).ok());
+  bad = Copy("1", {1, 0});
+  bad.deleted = true;
+  EXPECT_FALSE(store.Offer(bad).ok()) << "a tombstone carries no bytes";
+  for (size_t i = 0; i < kMaxReplicaCopies; ++i) {
+    StateCopy copy = Copy("1", {1, 0});
+    copy.service = "s" + std::to_string(i);
+    ASSERT_TRUE(store.Offer(copy).ok()) << i;
+  }
+  StateCopy one_more = Copy("1", {1, 0});
+  one_more.service = "one-more";
+  EXPECT_EQ(store.Offer(one_more).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(ReplicaStore, ATombstoneKeepsAnOlderCopyFromComingBack) {
+  TempFolder dir("domian-replicas");
+  ReplicaStore store(dir.path());
+  StateCopy gone = Copy("", {10, 0});
+  gone.deleted = true;
+  ASSERT_TRUE(store.Offer(gone).ok());
+  EXPECT_EQ(*store.Offer(Copy("old", {9, 0})), ReplicaStore::Offered::kNotNewer);
+  EXPECT_TRUE(store.Get("tally")->deleted);
+}
+
+// ---- Replicator ----
+
+// Answers as the test says: each peer stores (or fails) and has a copy.
+class FakeTransport final : public ReplicaTransport {
+ public:
+  void Put(const Peer& peer, const StateCopy& copy, std::chrono::milliseconds,
+           PutDone done) override {
+    puts.push_back({peer.id, copy});
+    if (silent.count(peer.id) != 0) return;  // never answers
+    done(failing.count(peer.id) != 0 ? absl::UnavailableError("down") : absl::OkStatus());
+  }
+  void Get(const Peer& peer, const std::string& service, std::chrono::milliseconds,
+           GetDone done) override {
+    const auto it = held.find(peer.id);
+    if (it == held.end() || it->second.service != service) {
+      done(std::optional<StateCopy>());
+    } else {
+      done(std::optional<StateCopy>(it->second));
+    }
+  }
+  std::vector<std::pair<std::string, StateCopy>> puts;
+  std::set<std::string> failing, silent;
+  std::map<std::string, StateCopy> held;
+};
+
+class ReplicatorTest : public ::testing::Test {
+ protected:
+  Replicator Make(std::vector<Peer> peers) {
+    return Replicator({.dir = dir_.path(), .self = "a", .live_peers = [peers] { return peers; }},
+                      transport_, HybridClock([this] { return wall_; }));
+  }
+  TempFolder dir_{"domian-replicator"};
+  FakeTransport transport_;
+  uint64_t wall_ = 1000;
+};
+
+TEST_F(ReplicatorTest, AChangeIsNumberedKeptHereAndSentToEveryLivePeer) {
+  Replicator replicator = Make({{"b", "b:1"}, {"c", "c:1"}});
+  ASSERT_TRUE(replicator.Publish("tally", 3, "1", /*wait=*/true).ok());
+  ASSERT_TRUE(replicator.Publish("tally", 3, "2", /*wait=*/false).ok());
+  ASSERT_EQ(transport_.puts.size(), 4u);
+  EXPECT_EQ(transport_.puts[3].second.seq, 2u);
+  EXPECT_EQ(transport_.puts[3].second.epoch, 3u);
+  EXPECT_EQ(transport_.puts[3].second.writer, "a");
+  EXPECT_GT(transport_.puts[3].second.hlc, transport_.puts[0].second.hlc);
+  EXPECT_EQ(replicator.Get("tally")->bytes, "2");
+  // A new epoch numbers from 1 again.
+  ASSERT_TRUE(replicator.Publish("tally", 4, "3", false).ok());
+  EXPECT_EQ(replicator.Get("tally")->seq, 1u);
+}
+
+TEST_F(ReplicatorTest, AWaitedChangeNeedsOnePeerAndSaysWhenNoneConfirmed) {
+  Replicator alone = Make({});
+  EXPECT_TRUE(alone.Publish("tally", 1, "1", true).ok()) << "no live peer: kept here";
+
+  transport_.failing = {"b"};
+  Replicator one_of_two = Make({{"b", "b:1"}, {"c", "c:1"}});
+  EXPECT_TRUE(one_of_two.Publish("tally", 1, "2", true).ok());
+
+  transport_.failing = {"b", "c"};
+  const absl::Status none = one_of_two.Publish("tally", 1, "3", true);
+  EXPECT_EQ(none.code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(std::string(none.message()).find("kept on this node, but none of 2 live peer(s)"),
+            std::string::npos)
+      << none;
+  EXPECT_EQ(one_of_two.Get("tally")->bytes, "3") << "kept here all the same";
+
+  // A peer that never answers: the wait ends at kPeerAckTimeout.
+  transport_.failing.clear();
+  transport_.silent = {"b"};
+  Replicator silent = Make({{"b", "b:1"}});
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(silent.Publish("tally", 1, "4", true).code(), absl::StatusCode::kUnavailable);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, kPeerAckTimeout);
+}
+
+TEST_F(ReplicatorTest, AStateTooBigForPeersIsRefusedClearly) {
+  Replicator replicator = Make({{"b", "b:1"}});
+  const absl::Status big =
+      replicator.Publish("tally", 1, std::string(kMaxReplicaStateBytes + 1, 'x'), true);
+  EXPECT_EQ(big.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(big.message()).find("over the 65536 a change may carry"), std::string::npos)
+      << big;
+  EXPECT_TRUE(transport_.puts.empty());
+}
+
+TEST_F(ReplicatorTest, TheFreshestCopyIsTakenFromWhicheverPeerHasIt) {
+  Replicator replicator = Make({{"b", "b:1"}, {"c", "c:1"}});
+  ASSERT_TRUE(replicator.Publish("tally", 1, "5", false).ok());  // ours, at 1000.0
+  transport_.held["b"] = Copy("7", {1000, 9}, "b", 2, 2);
+  transport_.held["c"] = Copy("6", {999, 0}, "c", 9, 1);  // a higher epoch, an older change
+  const Replicator::Fetched fetched = replicator.Freshest("tally");
+  ASSERT_TRUE(fetched.copy);
+  EXPECT_EQ(fetched.copy->bytes, "7");
+  EXPECT_EQ(fetched.from, "b");
+  EXPECT_EQ(fetched.asked, 2u);
+  EXPECT_EQ(fetched.answered, 2u);
+  EXPECT_EQ(replicator.Get("tally")->bytes, "7") << "kept here";
+  // Our next change comes after the one we took.
+  ASSERT_TRUE(replicator.Publish("tally", 3, "8", false).ok());
+  EXPECT_GT(replicator.Get("tally")->hlc, (Hlc{1000, 9}));
+}
+
+TEST_F(ReplicatorTest, APeersCopyIsKeptWhenNewerAndRefusedFromTheFarFuture) {
+  Replicator replicator = Make({});
+  EXPECT_TRUE(*replicator.Accept(Copy("1", {900, 0}, "b")));
+  EXPECT_FALSE(*replicator.Accept(Copy("0", {800, 0}, "c")));
+  EXPECT_EQ(replicator.Get("tally")->bytes, "1");
+  const auto future = replicator.Accept(
+      Copy("9", {wall_ + static_cast<uint64_t>(kMaxHlcLead.count()) + 1, 0}, "evil"));
+  EXPECT_FALSE(future.ok());
+  EXPECT_EQ(replicator.Get("tally")->bytes, "1");
+}
+
+}  // namespace
+}  // namespace domian::replica

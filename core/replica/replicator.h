@@ -1,0 +1,106 @@
+// Replicator: copies each change of a service's state to the live peers,
+// and finds the freshest copy when a service starts here. The owner of
+// this node's ReplicaStore and HybridClock.
+//
+//   ServiceHost ──a state stored (StateKeeper)──▶ Publish ──Put──▶ every live peer
+//   peer's Put ──▶ Accept (kept when newer)
+//   Placement starts a service here ──▶ Freshest ──Get──▶ every live peer
+//
+// A change is numbered (epoch, seq) by the node that made it and ordered
+// by its hybrid logical clock timestamp, never by a wall clock alone.
+// Publish with `wait` (a change a caller is about to be told of) returns
+// once one live peer has stored it, or says none did within
+// kPeerAckTimeout; with no live peer it is kept on this node alone.
+//
+// Thread contract: every public method may be called from any thread.
+// Transport callbacks arrive on the transport's thread (the daemon's
+// EventLoop) and only record an answer and signal; nothing here blocks
+// that thread. Publish(wait) and Freshest block their caller for at most
+// kPeerAckTimeout / kFetchTimeout.
+#pragma once
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/replica/hlc.h"
+#include "core/replica/replica_store.h"
+
+namespace domian::replica {
+
+// How long a change a caller waits for may wait for a peer to confirm it
+// stored the copy: a round trip and an fsync on a loaded SD card, with
+// room; past it the caller hears the change is kept on this node only.
+inline constexpr std::chrono::milliseconds kPeerAckTimeout{2000};
+// How long a node about to start a service waits for the peers' copies.
+inline constexpr std::chrono::milliseconds kFetchTimeout{1500};
+// The deadline of one copy sent to a peer that nobody waits for.
+inline constexpr std::chrono::milliseconds kPushDeadline{5000};
+
+struct Peer {
+  std::string id;
+  std::string address;
+};
+
+// How copies travel (rpc::ReplicaClient over gRPC; a fake in tests).
+class ReplicaTransport {
+ public:
+  using PutDone = std::function<void(absl::Status)>;
+  // nullopt: the peer has no copy of the service.
+  using GetDone = std::function<void(absl::StatusOr<std::optional<StateCopy>>)>;
+  virtual ~ReplicaTransport() = default;
+  virtual void Put(const Peer& peer, const StateCopy& copy, std::chrono::milliseconds deadline,
+                   PutDone done) = 0;
+  virtual void Get(const Peer& peer, const std::string& service,
+                   std::chrono::milliseconds deadline, GetDone done) = 0;
+};
+
+class Replicator {
+ public:
+  struct Options {
+    std::filesystem::path dir;  // state_dir/replicas
+    std::string self;           // this node's id
+    std::function<std::vector<Peer>()> live_peers;
+  };
+  Replicator(Options options, ReplicaTransport& transport, HybridClock clock = HybridClock());
+
+  // This node's instance of `service`, running under `epoch`, stored a
+  // new state: numbered, kept as this node's copy, sent to every live
+  // peer. With `wait`, returns once a peer stored it (or why not).
+  // INVALID_ARGUMENT for a state over kMaxReplicaStateBytes: no copy is
+  // made or sent (the service's own state file here still holds it).
+  absl::Status Publish(const std::string& service, uint64_t epoch, const std::string& bytes,
+                       bool wait) ABSL_LOCKS_EXCLUDED(mu_);
+
+  struct Fetched {
+    std::optional<StateCopy> copy;  // the freshest, this node's or a peer's
+    std::string from;               // where it was found ("" for this node)
+    size_t asked = 0;               // live peers asked
+    size_t answered = 0;            // of them, those that answered in time
+  };
+  // The freshest copy of `service` among this node's and the live peers'
+  // (waits at most kFetchTimeout); a peer's newer copy is kept here.
+  Fetched Freshest(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // A peer's copy (PutState): kept when newer. False when not newer.
+  absl::StatusOr<bool> Accept(const StateCopy& copy) ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<StateCopy> Get(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<StateCopy> All() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  Options options_;
+  ReplicaTransport& transport_;
+  mutable absl::Mutex mu_;
+  HybridClock clock_ ABSL_GUARDED_BY(mu_);
+  ReplicaStore store_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace domian::replica

@@ -218,15 +218,35 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                    // at the next round.
                    .peers_changed = [this] { placement_.Poke(); }}),
       cluster_(membership_),
+      replica_client_(loop_, channels_, traffic_),
+      replicator_({.dir = config_.state_dir / "replicas",
+                   .self = initial_self_.id,
+                   .live_peers =
+                       [this] {
+                         std::vector<replica::Peer> peers;
+                         for (const membership::PeerView& peer : membership_.Peers()) {
+                           if (peer.state == PeerState::kAlive && !peer.identity.address.empty()) {
+                             peers.push_back({peer.identity.id, peer.identity.address});
+                           }
+                         }
+                         return peers;
+                       }},
+                  replica_client_),
       // Plugin and service changes make placement look again (never a
       // call back into placement from the service host's threads).
       service_host_({.dirs = config_.plugin_dirs,
                      .services = config_.services,
                      .state_dir = config_.state_dir,
                      .host_binary = std::move(plugin_host),
-                     .recovered = std::move(stored.recovered)},
+                     .recovered = std::move(stored.recovered),
+                     .on_state_stored =
+                         [this](const std::string& service, uint64_t epoch,
+                                const std::string& bytes, bool wait) {
+                           return replicator_.Publish(service, epoch, bytes, wait);
+                         }},
                     [this] { placement_.Poke(); }, clock_),
-      local_services_(service_host_, [this] { return membership_.Status().self.address; }),
+      local_services_(service_host_, [this] { return membership_.Status().self.address; },
+                      [this](const std::string& service) { return FreshestState(service); }),
       router_(cluster_, &service_host_, remote_nodes_),
       placement_({.cluster = config_.cluster,
                   .services = config_.services,
@@ -237,6 +257,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                      .router = router_,
                      .placement = placement_,
                      .plugins = service_host_,
+                     .replicas = replicator_,
                      .trust = trust_,
                      .clock = clock_,
                      .traffic = traffic_,
@@ -351,6 +372,29 @@ void Node::PublishServices() {
   membership_.UpdateSelf(updated);
 }
 
+// The freshest copy, unless this node made it: then the service's state
+// file here holds it already (or a newer state too big to copy).
+std::optional<std::string> Node::FreshestState(const std::string& service) {
+  const replica::Replicator::Fetched fetched = replicator_.Freshest(service);
+  if (!fetched.copy || fetched.copy->writer == initial_self_.id) {
+    if (fetched.asked > 0) {
+      spdlog::info("service {}: no copy of its state fresher than this node's own among {} of "
+                   "{} live peer(s) that answered",
+                   service, fetched.answered, fetched.asked);
+    }
+    return std::nullopt;
+  }
+  if (fetched.copy->deleted) {
+    spdlog::info("service {}: its state was deleted ({})", service, fetched.copy->Version());
+    return std::string();
+  }
+  spdlog::info("service {}: starting from the copy of its state from {} ({}), the freshest of "
+               "{} live peer(s) asked, {} answered",
+               service, fetched.from.empty() ? "this node" : fetched.from,
+               fetched.copy->Version(), fetched.asked, fetched.answered);
+  return fetched.copy->bytes;
+}
+
 void Node::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
@@ -369,6 +413,7 @@ void Node::Stop() {
   membership_.Stop();
   // gRPC would not close a connection handed to it once it shuts down.
   listener_->Stop();
+  replica_client_.CancelCalls();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop_.Shutdown();
 }

@@ -41,6 +41,8 @@
 #include "core/rpc/node_service.h"
 #include "core/rpc/peer_client.h"
 #include "core/rpc/remote_nodes_client.h"
+#include "core/rpc/replica_client.h"
+#include "core/replica/replicator.h"
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
 #include "core/trust/trust_book.h"
@@ -110,6 +112,9 @@ class Node {
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
   void PublishServices();
+  // For a service about to start here without a handed-over state: a
+  // peer's copy of its state when fresher than this node's (replicator_).
+  std::optional<std::string> FreshestState(const std::string& service);
 
   config::NodeConfig config_;
   const Clock& clock_;
@@ -127,6 +132,10 @@ class Node {
   rpc::RemoteNodesClient remote_nodes_;
   membership::Membership membership_;
   MembershipCluster cluster_;
+  // Copies of the services' states on the peers: each state stored here is
+  // sent on; a service starting here begins from the freshest copy.
+  rpc::ReplicaClient replica_client_;
+  replica::Replicator replicator_;
   services::ServiceHost service_host_;
   ServiceHostServices local_services_;
   routing::ServiceRouter router_;

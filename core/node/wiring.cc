@@ -14,6 +14,13 @@ void DiscoveryToMembership::Vanished(const std::string& address) {
 
 void ServiceHostServices::Start(const std::string& service, const std::string& config_json,
                                 uint64_t epoch, const std::optional<std::string>& state) {
+  // A hand-over brings the state the old owner stopped with; otherwise
+  // (a failover, a first start) the freshest copy the peers hold, so a
+  // node that never ran the service does not start it from nothing.
+  if (!state && freshest_) {
+    host_.StartService(service, config_json, epoch, freshest_(service));
+    return;
+  }
   host_.StartService(service, config_json, epoch, state);
 }
 

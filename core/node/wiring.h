@@ -31,8 +31,12 @@ class ServiceHostServices final : public placement::LocalServices {
   // `node_address`: this node's address as peers use it (a plugin that
   // listens on every interface publishes a wildcard host; others need
   // this node's).
-  ServiceHostServices(services::ServiceHost& host, std::function<std::string()> node_address)
-      : host_(host), node_address_(std::move(node_address)) {}
+  // `freshest`: for a service started without a handed-over state, a
+  // fresher state to start from (a peer's copy), or nullopt.
+  ServiceHostServices(
+      services::ServiceHost& host, std::function<std::string()> node_address,
+      std::function<std::optional<std::string>(const std::string& service)> freshest = nullptr)
+      : host_(host), node_address_(std::move(node_address)), freshest_(std::move(freshest)) {}
   void Start(const std::string& service, const std::string& config_json, uint64_t epoch,
              const std::optional<std::string>& state) override;
   std::optional<std::string> Stop(const std::string& service) override;
@@ -43,6 +47,7 @@ class ServiceHostServices final : public placement::LocalServices {
  private:
   services::ServiceHost& host_;
   std::function<std::string()> node_address_;
+  std::function<std::optional<std::string>(const std::string& service)> freshest_;
 };
 
 // Placement and routing read the cluster from Membership, and ask a peer

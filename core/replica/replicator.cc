@@ -30,6 +30,11 @@ absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
     absl::MutexLock lock(&mu_);
     const std::optional<StateCopy> last = store_.Get(service);
     copy.seq = last && last->writer == options_.self && last->epoch == epoch ? last->seq + 1 : 1;
+    // After every change of the service this node heard of (its clock
+    // observed them as they came), and after the copy it keeps whoever
+    // made it: a new owner's first change never sorts before its
+    // predecessor's last, whatever their clocks say.
+    if (last) clock_.Observe(last->hlc);
     copy.hlc = clock_.Now();
     if (absl::Status valid = CheckCopy(copy); !valid.ok()) return valid;
     if (absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(copy); !kept.ok()) {
@@ -110,6 +115,44 @@ Replicator::Fetched Replicator::Freshest(const std::string& service) {
     }
   }
   return fetched;
+}
+
+std::vector<Replicator::NodeCopy> Replicator::Survey(const std::string& service) {
+  std::vector<NodeCopy> out;
+  out.push_back({.node = options_.self, .copy = Get(service)});
+  const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
+  struct Answers {
+    absl::Mutex mu;
+    size_t answered ABSL_GUARDED_BY(mu) = 0;
+    std::vector<NodeCopy> copies ABSL_GUARDED_BY(mu);
+  };
+  auto answers = std::make_shared<Answers>();
+  {
+    absl::MutexLock lock(&answers->mu);
+    for (const Peer& peer : peers) answers->copies.push_back({.node = peer.id, .error = "no answer"});
+  }
+  for (size_t i = 0; i < peers.size(); ++i) {
+    transport_.Get(peers[i], service, kFetchTimeout,
+                   [answers, i](absl::StatusOr<std::optional<StateCopy>> answer) {
+                     absl::MutexLock lock(&answers->mu);
+                     ++answers->answered;
+                     NodeCopy& slot = answers->copies[i];
+                     slot.error = answer.ok() ? "" : StatusMessage(answer.status());
+                     if (answer.ok()) slot.copy = *std::move(answer);
+                   });
+  }
+  absl::MutexLock lock(&answers->mu);
+  const auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(answers->mu) {
+    return answers->answered == peers.size();
+  };
+  answers->mu.AwaitWithTimeout(absl::Condition(&all), absl::FromChrono(kFetchTimeout));
+  for (NodeCopy& copy : answers->copies) out.push_back(copy);
+  for (NodeCopy& copy : out) {
+    if (!copy.copy) continue;
+    copy.state_bytes = copy.copy->bytes.size();
+    copy.copy->bytes.clear();
+  }
+  return out;
 }
 
 absl::StatusOr<bool> Replicator::Accept(const StateCopy& copy) {

@@ -90,6 +90,17 @@ class Replicator {
   // (waits at most kFetchTimeout); a peer's newer copy is kept here.
   Fetched Freshest(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Each live node's copy of `service` (this node's first), as the nodes
+  // that answered within kFetchTimeout hold them: for people
+  // (`domianctl services NAME --state`), so without the states' bytes.
+  struct NodeCopy {
+    std::string node;
+    std::optional<StateCopy> copy;  // nullopt: it has none; else without bytes
+    size_t state_bytes = 0;         // the size of the state it holds
+    std::string error;              // it did not answer, or why it failed
+  };
+  std::vector<NodeCopy> Survey(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
+
   // A peer's copy (PutState): kept when newer. False when not newer.
   absl::StatusOr<bool> Accept(const StateCopy& copy) ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<StateCopy> Get(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);

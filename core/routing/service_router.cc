@@ -154,6 +154,11 @@ void ServiceRouter::AcceptHandOver(const CallInfo& call, size_t bytes,
   RunInLane(kHandOverLane, call, bytes, std::move(job), std::move(done));
 }
 
+void ServiceRouter::StateCall(const CallInfo& call, size_t bytes,
+                              std::function<absl::Status()> job, Done done) {
+  RunInLane(kStateCopiesLane, call, bytes, std::move(job), std::move(done));
+}
+
 void ServiceRouter::RunInLane(const std::string& lane, const CallInfo& call, size_t bytes,
                               std::function<absl::Status()> job, Done done) {
   lanes_.Submit(

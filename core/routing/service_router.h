@@ -31,6 +31,7 @@ namespace domian::routing {
 // The lanes besides one per service ("service <name>").
 inline constexpr char kPlacementQueriesLane[] = "placement queries (services, explain)";
 inline constexpr char kHandOverLane[] = "hand-overs";
+inline constexpr char kStateCopiesLane[] = "state copies";
 // A forwarded call's deadline: plugins talk to devices (a Hue bridge, a
 // sensor read of ~750 ms) and some calls wait for a person (pairing with
 // a Hue bridge waits up to 30 s for its button), so it covers the owner's
@@ -71,6 +72,9 @@ class ServiceRouter final : public placement::HandOverTransport {
   void Query(const CallInfo& call, size_t bytes, std::function<absl::Status()> job, Done done);
   void AcceptHandOver(const CallInfo& call, size_t bytes, std::function<absl::Status()> job,
                       Done done);
+  // Runs `job` in the state copies' lane (PutState, GetState: a copy is
+  // written and synced there, never on the EventLoop).
+  void StateCall(const CallInfo& call, size_t bytes, std::function<absl::Status()> job, Done done);
 
   // Every live node's report of the services it runs (this node first);
   // only `name`'s when it is not empty.

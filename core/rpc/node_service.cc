@@ -10,6 +10,7 @@
 #include "core/model/values.h"
 #include "core/rpc/convert.h"
 #include "core/rpc/convert_services.h"
+#include "core/rpc/replica_client.h"
 #include "core/rpc/transport_security.h"
 #include "core/trust/join_code.h"
 
@@ -150,6 +151,12 @@ void NodeService::Serve(EventLoop& loop) {
   UnaryCall<v1::HandOverRequest, v1::HandOverResponse>::Arm(
       loop, service_, *this, book, Rpc::kHandOver, &Domain::AsyncService::RequestHandOver,
       &NodeService::HandOver);
+  UnaryCall<v1::PutStateRequest, v1::PutStateResponse>::Arm(
+      loop, service_, *this, book, Rpc::kPutState, &Domain::AsyncService::RequestPutState,
+      &NodeService::PutState);
+  UnaryCall<v1::GetStateRequest, v1::GetStateResponse>::Arm(
+      loop, service_, *this, book, Rpc::kGetState, &Domain::AsyncService::RequestGetState,
+      &NodeService::GetState);
   UnaryCall<v1::JoinRequest, v1::JoinResponse>::Arm(
       loop, service_, *this, book, Rpc::kJoin, &Domain::AsyncService::RequestJoin,
       &NodeService::Join);
@@ -203,6 +210,8 @@ grpc::Status NodeService::GetStatus(const Caller& /*caller*/, const v1::GetStatu
   traffic->set_lists_received(parts_.traffic.lists_received);
   traffic->set_bytes_sent(parts_.traffic.bytes_sent);
   traffic->set_bytes_received(parts_.traffic.bytes_received);
+  traffic->set_state_copies_sent(parts_.traffic.state_copies_sent);
+  traffic->set_state_copy_bytes_sent(parts_.traffic.state_copy_bytes_sent);
   const discovery::DiscoveryStatus found =
       parts_.discovery_status ? parts_.discovery_status() : discovery::DiscoveryStatus{};
   v1::DiscoveryStatus* discovery = response.mutable_discovery();
@@ -329,6 +338,62 @@ void NodeService::HandOver(const Caller& caller, const routing::CallInfo& call,
           response->set_state(std::string(ServiceStateName(ServiceState::kRunning)));
         }
         return taken;
+      },
+      AsGrpc(std::move(done)));
+}
+
+void NodeService::PutState(const Caller& caller, const routing::CallInfo& call,
+                           const v1::PutStateRequest& request, v1::PutStateResponse* response,
+                           Done done) {
+  // A node sends only the changes it made itself.
+  if (absl::Status own = trust::CheckSpeaksFor(caller, request.copy().writer()); !own.ok()) {
+    done(ToGrpc(own));
+    return;
+  }
+  replica::StateCopy copy = FromProto(request.copy());
+  if (absl::Status valid = replica::CheckCopy(copy); !valid.ok()) {
+    done(ToGrpc(valid));
+    return;
+  }
+  parts_.router.StateCall(
+      call, request.ByteSizeLong(),
+      [this, copy = std::move(copy), response] {
+        absl::StatusOr<bool> stored = parts_.replicas.Accept(copy);
+        if (!stored.ok()) return stored.status();
+        response->set_stored(*stored);
+        return absl::OkStatus();
+      },
+      AsGrpc(std::move(done)));
+}
+
+void NodeService::GetState(const Caller& caller, const routing::CallInfo& call,
+                           const v1::GetStateRequest& request, v1::GetStateResponse* response,
+                           Done done) {
+  if (!IsValidServiceName(request.service())) {
+    done({grpc::StatusCode::INVALID_ARGUMENT, "not a service name: " + request.service()});
+    return;
+  }
+  // A state may hold credentials (a Hue bridge's key): only nodes get it;
+  // operators see where each copy stands.
+  const bool node = caller.kind == Caller::Kind::kPlaintext ||
+                    (caller.kind == Caller::Kind::kCertified && caller.subject &&
+                     caller.subject->role == trust::Role::kNode);
+  parts_.router.StateCall(
+      call, request.ByteSizeLong(),
+      [this, service = request.service(), every_node = request.every_node(), node, response] {
+        if (std::optional<replica::StateCopy> copy = parts_.replicas.Get(service)) {
+          if (!node) copy->bytes.clear();
+          ToProto(*copy, *response->mutable_copy());
+        }
+        if (!every_node) return absl::OkStatus();
+        for (const replica::Replicator::NodeCopy& held : parts_.replicas.Survey(service)) {
+          v1::NodeStateCopy& out = *response->add_nodes();
+          out.set_node(held.node);
+          if (held.copy) ToProto(*held.copy, *out.mutable_copy());
+          out.set_state_bytes(held.state_bytes);
+          out.set_error(held.error);
+        }
+        return absl::OkStatus();
       },
       AsGrpc(std::move(done)));
 }

@@ -10,6 +10,8 @@
 //                                                lane, reading Placement
 //   HandOver                                  -> Placement, in the
 //                                                router's hand-overs lane
+//   PutState, GetState                        -> Replicator, in the
+//                                                router's state copies lane
 //   Join, CreateInvite, Remove, RotateCa      -> TrustBook (RotateCa's
 //                                                finish asks every member
 //                                                first, member_cas.h)
@@ -32,6 +34,7 @@
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/placement/placement.h"
+#include "core/replica/replicator.h"
 #include "core/routing/service_router.h"
 #include "core/rpc/event_loop.h"
 #include "core/rpc/member_cas.h"
@@ -51,6 +54,7 @@ class NodeService {
     routing::ServiceRouter& router;
     placement::Placement& placement;
     services::ServiceHost& plugins;
+    replica::Replicator& replicas;
     trust::TrustBook& trust;
     const Clock& clock;
     TrafficCounters& traffic;
@@ -98,6 +102,10 @@ class NodeService {
                const v1::ExplainRequest& request, v1::ExplainResponse* response, Done done);
   void HandOver(const Caller& caller, const routing::CallInfo& call,
                 const v1::HandOverRequest& request, v1::HandOverResponse* response, Done done);
+  void PutState(const Caller& caller, const routing::CallInfo& call,
+                const v1::PutStateRequest& request, v1::PutStateResponse* response, Done done);
+  void GetState(const Caller& caller, const routing::CallInfo& call,
+                const v1::GetStateRequest& request, v1::GetStateResponse* response, Done done);
   void RotateCa(const Caller& caller, const routing::CallInfo& call,
                 const v1::RotateCaRequest& request, v1::RotateCaResponse* response, Done done);
 

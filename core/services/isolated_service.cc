@@ -63,7 +63,8 @@ absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
 }  // namespace
 
 struct IsolatedService::Process {
-  explicit Process(const std::filesystem::path& state_dir) : keeper(state_dir) {}
+  explicit Process(const IsolatedService::Options& options)
+      : keeper(options.state_dir, options.service, options.epoch, options.on_state_stored) {}
   bp::child child;
   std::unique_ptr<v1::PluginHostProcess::Stub> stub;
   // This host's saves (numbered by it), stored newest first wins; closed
@@ -166,7 +167,7 @@ absl::Status IsolatedService::Launch() {
   const std::filesystem::path socket = options_.state_dir / kSocketFile;
   std::error_code ignored;
   std::filesystem::remove(socket, ignored);
-  auto process = std::make_shared<Process>(options_.state_dir);
+  auto process = std::make_shared<Process>(options_);
   try {
     absl::MutexLock spawning(&PluginHostSpawnMutex());
     process->child = bp::child(options_.host_binary.string(), "--plugin", options_.plugin.string(),
@@ -427,7 +428,8 @@ absl::StatusOr<std::string> IsolatedService::Invoke(const std::string& command,
   }
   if (result.has_state()) {
     // The plugin asked that this call's change be kept before it is told.
-    if (const absl::Status kept = process->keeper.Store(result.state_number(), result.state());
+    if (const absl::Status kept =
+            process->keeper.Store(result.state_number(), result.state(), /*wait=*/true);
         !kept.ok()) {
       return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "'" + command +
                                                           "' changed the state, but it could "

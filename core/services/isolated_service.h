@@ -65,6 +65,10 @@ class IsolatedService {
     std::filesystem::path state_dir;    // the service's folder
     std::filesystem::path host_binary;  // domian-plugin-host
     std::string config_json = "{}";
+    // The epoch it runs under, and what is done with each state stored
+    // (StateKeeper): copied to peers by the node.
+    uint64_t epoch = 0;
+    StateStored on_state_stored;
     // After each end of a plugin host (`end`: why; INVALID_ARGUMENT when
     // the plugin refused the configuration), on the supervising thread,
     // with no host running: puts the hardware in its safe state and says

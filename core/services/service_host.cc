@@ -356,6 +356,8 @@ void ServiceHost::Launch(Service& service) {
             .state_dir = dir,
             .host_binary = options_.host_binary,
             .config_json = config_json,
+            .epoch = service.status.epoch,
+            .on_state_stored = options_.on_state_stored,
             .make_safe =
                 [this, raw, name, plugin, offers_safe_state, config_json](const absl::Status& end) {
                   const SafeStateOutcome outcome = MakeSafe(
@@ -416,7 +418,8 @@ void ServiceHost::Launch(Service& service) {
   {
     absl::MutexLock lock(&mu_);
     service.instance = instance;
-    service.keeper = std::make_shared<StateKeeper>(dir);
+    service.keeper =
+        std::make_shared<StateKeeper>(dir, name, service.status.epoch, options_.on_state_stored);
     service.dirty_saves = {};
     service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
@@ -583,7 +586,7 @@ absl::StatusOr<std::string> ServiceHost::Invoke(const std::string& service,
   absl::StatusOr<std::string> reply = instance->Invoke(command, args_json, &to_store);
   if (!to_store) return reply;
   // The plugin asked that this call's change be kept before it is told.
-  const absl::Status kept = keeper ? keeper->Store(to_store->number, to_store->bytes)
+  const absl::Status kept = keeper ? keeper->Store(to_store->number, to_store->bytes, /*wait=*/true)
                                    : absl::FailedPreconditionError("the service stopped");
   if (!kept.ok()) {
     return StatusFromPlugin(DOMIAN_ERR_UNAVAILABLE, "'" + command +

@@ -77,6 +77,9 @@ class ServiceHost {
     // What the running journal held at start (MakeSafeAfterUncleanEnd):
     // by service, the configuration it last started with.
     std::map<std::string, RunningEntry> recovered;
+    // Each state a service stores here, handed on (the node copies it to
+    // its peers); unset: kept on this node only.
+    StateStored on_state_stored;
   };
 
   // `on_change` runs whenever the services or the plugins change, so the

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -33,19 +34,33 @@ namespace domian::services {
 // change a caller waits for (save_now) is written at once.
 inline constexpr std::chrono::milliseconds kDirtyStateSaveInterval{1000};
 
+// What is done with each state once stored on this node (the node copies
+// it to its peers: replica::Replicator::Publish): `wait` when a caller is
+// about to be told of the change, which must then be kept elsewhere too;
+// its error then fails the caller's call.
+using StateStored = std::function<absl::Status(const std::string& service, uint64_t epoch,
+                                               const std::string& bytes, bool wait)>;
+
 class StateKeeper {
  public:
-  explicit StateKeeper(std::filesystem::path service_dir);
+  // `on_stored` may be empty (nothing more is done).
+  StateKeeper(std::filesystem::path service_dir, std::string service = "", uint64_t epoch = 0,
+              StateStored on_stored = nullptr);
 
   // Stores save `number`'s `bytes` unless a newer save is stored already
-  // (then OK: the newer one holds this one's changes too).
-  // FAILED_PRECONDITION once closed; else the write's error.
-  absl::Status Store(uint64_t number, const std::string& bytes) ABSL_LOCKS_EXCLUDED(mu_);
+  // (then OK: the newer one holds this one's changes too), then hands it
+  // on (`on_stored`). FAILED_PRECONDITION once closed; else the write's
+  // error, or with `wait` the hand-on's.
+  absl::Status Store(uint64_t number, const std::string& bytes, bool wait = false)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // No store after this returns (one in progress has finished).
   void Close() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   const std::filesystem::path service_dir_;
+  const std::string service_;
+  const uint64_t epoch_;
+  const StateStored on_stored_;
   absl::Mutex mu_;
   uint64_t stored_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -10,6 +10,8 @@ bool ForNodes(Rpc rpc) {
     case Rpc::kForwardedInvoke:
     case Rpc::kStatus:
     case Rpc::kPeers:
+    case Rpc::kPutState:
+    case Rpc::kGetState:
       return true;
     default:
       return false;
@@ -21,6 +23,7 @@ bool ForOperators(Rpc rpc) {
     case Rpc::kShareIdentityList:
     case Rpc::kHandOver:
     case Rpc::kJoin:
+    case Rpc::kPutState:
       return false;
     default:
       return true;
@@ -72,6 +75,10 @@ std::string_view RpcName(Rpc rpc) {
       return "Remove";
     case Rpc::kRotateCa:
       return "RotateCa";
+    case Rpc::kPutState:
+      return "PutState";
+    case Rpc::kGetState:
+      return "GetState";
   }
   return "?";
 }

@@ -62,6 +62,8 @@ enum class Rpc {
   kCreateInvite,
   kRemove,
   kRotateCa,
+  kPutState,
+  kGetState,
 };
 std::string_view RpcName(Rpc rpc);
 

@@ -194,7 +194,9 @@ absl::StatusOr<nlohmann::json> ControlClient::Status() {
        {{"lists_sent", response.traffic().lists_sent()},
         {"lists_received", response.traffic().lists_received()},
         {"bytes_sent", response.traffic().bytes_sent()},
-        {"bytes_received", response.traffic().bytes_received()}}},
+        {"bytes_received", response.traffic().bytes_received()},
+        {"state_copies_sent", response.traffic().state_copies_sent()},
+        {"state_copy_bytes_sent", response.traffic().state_copy_bytes_sent()}}},
       {"discovery",
        {{"state", response.discovery().state()},
         {"advertise", response.discovery().advertise()},
@@ -265,6 +267,33 @@ absl::StatusOr<nlohmann::json> ControlClient::Peers() {
     });
   }
   return peers;
+}
+
+absl::StatusOr<nlohmann::json> ControlClient::StateCopies(const std::string& service) {
+  grpc::ClientContext context;
+  impl_->Prepare(context);
+  v1::GetStateRequest request;
+  request.set_service(service);
+  request.set_every_node(true);
+  v1::GetStateResponse response;
+  const grpc::Status status = impl_->stub->GetState(&context, request, &response);
+  if (!status.ok()) return impl_->Error(status);
+  nlohmann::json copies = nlohmann::json::array();
+  for (const v1::NodeStateCopy& node : response.nodes()) {
+    const v1::StateCopy& copy = node.copy();
+    copies.push_back({{"node", node.node()},
+                      {"has_copy", node.has_copy()},
+                      {"epoch", copy.epoch()},
+                      {"seq", copy.seq()},
+                      {"changed_at", node.has_copy() ? std::to_string(copy.hlc_ms()) + "." +
+                                                           std::to_string(copy.hlc_logical())
+                                                     : ""},
+                      {"writer", copy.writer()},
+                      {"deleted", copy.deleted()},
+                      {"bytes", node.state_bytes()},
+                      {"error", node.error()}});
+  }
+  return copies;
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Services(const std::string& name) {

@@ -62,6 +62,11 @@ class ControlClient {
   // service that runs nowhere comes with node "" and state waiting or
   // unplaced.
   absl::StatusOr<nlohmann::json> Services(const std::string& name = "");
+  // Each live node's copy of `service`'s state, the asked node first:
+  // [{"node", "has_copy", "epoch", "seq", "changed_at" ("<ms>.<n>", the
+  // change's hybrid logical clock), "writer", "deleted", "bytes",
+  // "error"}]; the states themselves never.
+  absl::StatusOr<nlohmann::json> StateCopies(const std::string& service);
   // Where `service` runs, where placement wants it and why not elsewhere:
   // {"service", "placement", "wanted", "state", "detail", "chosen": [ids],
   //  "running": [rows as Services() gives them], "verdicts": [{"node",

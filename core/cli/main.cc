@@ -3,6 +3,7 @@
 //   domianctl [--node HOST:PORT] status   [--json]
 //   domianctl [--node HOST:PORT] peers    [--json]
 //   domianctl [--node HOST:PORT] services [NAME] [--json]
+//   domianctl [--node HOST:PORT] services NAME --state [--json]
 //   domianctl [--node HOST:PORT] explain SERVICE [--json]
 //   domianctl [--node HOST:PORT] plugins  [--json]
 //   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON | -]
@@ -56,6 +57,8 @@ constexpr char kUsage[] =
     "  status                      this node's identity\n"
     "  peers                       every peer this node knows, with its state\n"
     "  services [NAME]             where the cluster's services run\n"
+    "  services NAME --state       each node's copy of the service's state: its\n"
+    "                              version (epoch, seq, when changed, by whom), size\n"
     "  explain SERVICE             where a service runs, where placement wants it\n"
     "                              and why each node is or is not a candidate\n"
     "  plugins                     the plugins this node found (loaded or refused)\n"
@@ -191,6 +194,29 @@ void PrintServices(const nlohmann::json& services) {
                std::to_string(service["epoch"].get<uint64_t>()),
                OrDash(service["endpoint"].get<std::string>()),
                OrDash(service.value("detail", ""))});
+  }
+  fmt::print("{}", table.Render());
+}
+
+// `services NAME --state`: where each node's copy of the state stands.
+void PrintStateCopies(const nlohmann::json& copies) {
+  Table table({{.header = "NODE", .min_width = 24},
+               {.header = "EPOCH", .min_width = 6, .align = Table::Align::kRight},
+               {.header = "SEQ", .min_width = 6, .align = Table::Align::kRight},
+               {.header = "CHANGED AT (HLC)", .min_width = 18, .gap = 2},
+               {.header = "BY", .min_width = 16},
+               {.header = "BYTES", .min_width = 6, .align = Table::Align::kRight},
+               {.header = "NOTE"}});
+  for (const auto& copy : copies) {
+    if (!copy.value("has_copy", false)) {
+      table.Add({copy.value("node", ""), "-", "-", "-", "-", "-",
+                 copy.value("error", "").empty() ? "no copy" : copy.value("error", "")});
+      continue;
+    }
+    table.Add({copy.value("node", ""), std::to_string(copy.value("epoch", uint64_t{0})),
+               std::to_string(copy.value("seq", uint64_t{0})), copy.value("changed_at", ""),
+               copy.value("writer", ""), std::to_string(copy.value("bytes", uint64_t{0})),
+               copy.value("deleted", false) ? "deleted" : ""});
   }
   fmt::print("{}", table.Render());
 }
@@ -415,6 +441,7 @@ int main(int argc, char** argv) {
   options.add_options()
       ("node", po::value<std::string>()->default_value(domian::cli::kLocalNode), "domiand to ask: host:port (mutual TLS) or unix:PATH (its control socket)")
       ("json", "print one JSON document instead of a table")
+      ("state", "services NAME: each node's copy of its state (version, size)")
       ("timeout", po::value<int>()->default_value(static_cast<int>(domian::cli::kDefaultControlTimeout.count())), "milliseconds to wait for an answer")
       ("credentials", po::value<std::string>(), "an operator's credentials folder (default $DOMIAN_CREDENTIALS, else ~/.config/domian/credentials)")
       ("plaintext", "connect without TLS (to a development cluster with security.plaintext)")
@@ -536,6 +563,13 @@ int main(int argc, char** argv) {
   } else if (command == "peers") {
     result = client.Peers();
     print = PrintPeers;
+  } else if (command == "services" && args.count("state") != 0) {
+    if (words.size() < 2) {
+      std::cerr << "domianctl: services --state needs a SERVICE\n";
+      return kExitUsage;
+    }
+    result = client.StateCopies(words[1]);
+    print = PrintStateCopies;
   } else if (command == "services") {
     result = client.Services(words.size() > 1 ? words[1] : "");
     print = PrintServices;

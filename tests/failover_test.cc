@@ -125,7 +125,10 @@ TEST_F(Failover, AKilledOwnerIsReplacedAndGetsItBackWithItsStateOnceItStaysUp) {
       kFailover));
   EXPECT_THAT(owner, ::testing::AnyOf("node-b", "node-c"));
   EXPECT_EQ(ServiceOwners(b, "tally")[owner], 2u) << "the new ownership has a higher epoch";
-  // The state died with a (a SIGKILL saves nothing); count on from 0.
+  // Each acknowledged inc was copied to a peer before it was answered:
+  // the new owner starts from the freshest copy, not from nothing.
+  EXPECT_EQ(Call(c, "tally", "get").out, "{\"value\":3}\n") << "the count died with node-a";
+  EXPECT_THAT(Logs(), HasSubstr("service tally: starting from the copy of its state from"));
   for (int i = 0; i < 2; ++i) ASSERT_EQ(Call(c, "tally", "inc").exit_code, 0);
 
   a.Start();
@@ -135,8 +138,49 @@ TEST_F(Failover, AKilledOwnerIsReplacedAndGetsItBackWithItsStateOnceItStaysUp) {
       << "moved back before a had been up for migrate_after";
   EXPECT_EQ(ServiceOwners(a, "tally")["node-a"], 3u);
   const CommandResult value = Call(b, "tally", "get");
-  EXPECT_EQ(value.out, "{\"value\":2}\n") << "the state did not travel: " << value.err;
+  EXPECT_EQ(value.out, "{\"value\":5}\n") << "the state did not travel: " << value.err;
   EXPECT_THAT(Logs(), HasSubstr("took over service tally from " + owner + " under epoch 3"));
+}
+
+// Every acknowledged change is on every live node: `services NAME
+// --state` shows each node's copy, the same version everywhere, and never
+// the state itself.
+TEST_F(Failover, EveryNodeHoldsTheLatestCopyAndServicesStateShowsIt) {
+  Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: prefer}\n");
+  Add("node-c", "  tally: {run: allow}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Call(a, "tally", "inc").exit_code, 0);
+  std::vector<std::string> args = CtlAccess(a.address());
+  args.insert(args.end(), {"services", "tally", "--state", "--json"});
+  nlohmann::json copies;
+  // Each inc waited for one peer; the other's copy may land a moment later.
+  ASSERT_TRUE(Eventually(
+      [&] {
+        const CommandResult result = RunCommand(DomianctlPath(), args);
+        copies = nlohmann::json::parse(result.out, nullptr, false);
+        if (result.exit_code != 0 || !copies.is_array() || copies.size() != 3) return false;
+        for (const auto& copy : copies) {
+          if (!copy.value("has_copy", false) || copy.value("seq", 0) != 3) return false;
+        }
+        return true;
+      },
+      kConverge))
+      << copies.dump();
+  EXPECT_EQ(copies[0]["node"], "node-a") << "the asked node first";
+  for (const auto& copy : copies) {
+    EXPECT_EQ(copy["writer"], "node-a") << copy.dump();
+    EXPECT_EQ(copy["epoch"], 1) << copy.dump();
+    EXPECT_EQ(copy["bytes"], 1) << "the state \"3\": its size only" << copy.dump();
+    EXPECT_FALSE(copy.contains("state")) << copy.dump();
+    EXPECT_EQ(copy["changed_at"], copies[0]["changed_at"]) << "one change, one version";
+  }
+  args.pop_back();  // the table
+  const CommandResult table = RunCommand(DomianctlPath(), args);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("CHANGED AT (HLC)"));
+  EXPECT_THAT(table.out, HasSubstr("node-c"));
 }
 
 TEST_F(Failover, ACleanStopHandsTheServiceOverWithItsState) {

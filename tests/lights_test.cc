@@ -381,5 +381,33 @@ TEST_F(Lights, ThePairingAndKnownStatesTravelWithTheServiceToAnotherNode) {
   EXPECT_EQ(bridge_.Users().size(), 1U);
 }
 
+// A power cut, not a clean stop: the owner is SIGKILLed, and a node that
+// never ran lights takes over. The pairing was copied to the peers before
+// `pair` was answered (ABI 1.1 save_now, replicated), so the new owner
+// sets a light with it: nobody walks to the bridge's button.
+TEST_F(Lights, APairingSurvivesItsOwnersKillOnANodeThatNeverRanLights) {
+  Daemon& home = Add("home", Config(), "prefer");
+  Daemon& spare = Add("spare", Config(), "allow");
+  ASSERT_TRUE(AllSeeEachOtherAlive({&home, &spare}, kSettle));
+  ASSERT_TRUE(Eventually([&] { return Running(home); }, kSettle));
+  ASSERT_EQ(PairPressingTheButton(home).exit_code, 0);
+
+  home.Signal(SIGKILL);
+  ASSERT_TRUE(home.WaitExit(kSettle));
+  ASSERT_TRUE(Eventually([&] { return Running(spare); }, kSettle)) << "no failover";
+  json status;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        status = Status(spare);
+        return status["paired"] == true && status["bridge"]["reachable"] == true;
+      },
+      kSettle))
+      << status.dump();
+  Reply(spare, "set", R"({"light": "Desk", "on": true, "bri": 42})");
+  EXPECT_EQ(bridge_.LightState(desk_)["bri"], 42);
+  EXPECT_EQ(bridge_.Users().size(), 1U) << "paired again instead of using the copied state";
+  EXPECT_THAT(spare.Log(), HasSubstr("service lights: starting from the copy of its state from"));
+}
+
 }  // namespace
 }  // namespace domian::testing

@@ -389,6 +389,10 @@ json LightsService::Pair(const json& args) {
           RequestProbeLocked();  // light states, now that it may read them
         }
         SavePairingFile();
+        // Answered once the pairing is kept here and copied to a peer
+        // (ABI 1.1): a node that takes the lights over after this one
+        // dies needs nobody at the bridge's button.
+        host_.SaveStateNow();
         host_.Info("paired with bridge " + info.bridge_id + " as " + device_type_);
         return {{"paired", true},
                 {"bridge_id", info.bridge_id},

@@ -16,6 +16,12 @@
 //              there": stop begun -> the new owner answered that it runs
 //              it, state restored), and what polling both nodes sees (the
 //              window in which neither reports itself running).
+//   state:     the cost of a change a caller is told of: node-a owns tally;
+//              `inc` (the plugin asks save_now: the state is saved, synced
+//              here, copied to both peers, and one confirmed before the
+//              reply) beside `get` (no change), alternately, on node-a
+//              itself; and the copies sent per change (node-a's status:
+//              traffic.state_copies_sent, state_copy_bytes_sent).
 //   heal:      the three nodes in network namespaces of their own
 //              (tests/support/net_lab.h, needs root). Partition {a} from
 //              {b, c}, wait until both sides run tally, heal; time until
@@ -391,6 +397,65 @@ nlohmann::json Cycle(const std::string& scenario, int trials) {
   };
 }
 
+// ---- state ----
+
+// Calls before the measured ones (channels made, caches warm).
+constexpr int kStateWarmUp = 20;
+
+nlohmann::json State(int calls) {
+  TempDir dir("domian-placement-bench-state");
+  const auto plugins = PluginFolder(dir.path());
+  Daemon a(dir.path(), {.id = "node-a", .log_level = "info", .extra_yaml = Yaml(plugins, "prefer")});
+  Daemon b(dir.path(), {.id = "node-b", .seeds = {a.address()}, .log_level = "info",
+                        .extra_yaml = Yaml(plugins, "allow")});
+  Daemon c(dir.path(), {.id = "node-c", .seeds = {a.address()}, .log_level = "info",
+                        .extra_yaml = Yaml(plugins, "allow")});
+  KeepLogs keep({&a, &b, &c});
+  a.Start();
+  b.Start();
+  c.Start();
+  if (!AllSeeEachOtherAlive({&a, &b, &c}, kConverge)) throw std::runtime_error("no cluster");
+  auto on_a = domian::testing::ControlClientFor(a.address(), kRequest);
+  auto on_b = domian::testing::ControlClientFor(b.address(), kRequest);
+  auto on_c = domian::testing::ControlClientFor(c.address(), kRequest);
+  WaitForOwner({on_a.get(), on_b.get(), on_c.get()}, "node-a", kConverge, "start");
+  const auto timed = [&](const std::string& command) {
+    const Steady::time_point sent = Steady::now();
+    if (!TallyCall(*on_a, command)) throw std::runtime_error("tally " + command + " failed");
+    return MsBetween(sent, Steady::now());
+  };
+  for (int i = 0; i < kStateWarmUp; ++i) {
+    timed("inc");
+    timed("get");
+  }
+  const auto traffic = [&] {
+    const auto status = on_a->Status();
+    if (!status.ok()) throw std::runtime_error("no status from node-a");
+    return (*status)["traffic"];
+  };
+  const nlohmann::json before = traffic();
+  std::vector<double> inc_ms, get_ms;
+  for (int i = 0; i < calls; ++i) {
+    inc_ms.push_back(timed("inc"));
+    get_ms.push_back(timed("get"));
+  }
+  const nlohmann::json after = traffic();
+  const auto delta = [&](const char* key) {
+    return after[key].get<double>() - before[key].get<double>();
+  };
+  const double copies = delta("state_copies_sent"), bytes = delta("state_copy_bytes_sent");
+  const std::optional<long> value = TallyCall(*on_b, "get");
+  return {
+      {"scenario", "state"},
+      {"calls", calls},
+      {"inc_ms", Summary(inc_ms)},  // a change: saved, synced, copied, confirmed
+      {"get_ms", Summary(get_ms)},  // no change
+      {"copies_per_change", copies / calls},
+      {"copy_bytes_per_change", bytes / calls},
+      {"value_seen_via_node_b", value ? *value : -1},
+  };
+}
+
 // ---- heal ----
 
 nlohmann::json Heal(int trials) {
@@ -536,6 +601,9 @@ void ReportPlaintext(const nlohmann::json& results, size_t at,
       return;
     }
     figure("partition healed -> one owner" + trials, "one_owner_ms", false);
+  } else if (scenario == "state") {
+    figure("tally inc (a change, copied) on the owner", "inc_ms", false);
+    figure("tally get (no change) on the owner", "get_ms", false);
   }
 }
 
@@ -580,6 +648,20 @@ int Report(const std::string& file) {
           std::to_string(r["state_restored"].get<int>()) + " of " +
               std::to_string(r["trials"].get<int>()),
           "", r["state_restored"] == r["trials"] ? "met" : "MISSED");
+    } else if (scenario == "state") {
+      const std::string n = " (" + std::to_string(r["calls"].get<int>()) + ")";
+      row("tally inc: saved, synced, copied, confirmed" + n, "(reported)", measured(r["inc_ms"]),
+          "", "");
+      row("tally get: no change" + n, "(reported)", measured(r["get_ms"]), "", "");
+      row("added by an acknowledged change (p50, p99)", "(reported)",
+          Fixed(r["inc_ms"]["p50"].get<double>() - r["get_ms"]["p50"].get<double>(), 2) + " / " +
+              Fixed(r["inc_ms"]["p99"].get<double>() - r["get_ms"]["p99"].get<double>(), 2) +
+              " ms",
+          "", "");
+      row("copies sent per change (protobuf bytes)", "(reported)",
+          Fixed(r["copies_per_change"], 2) + " copies, " + Fixed(r["copy_bytes_per_change"], 0) +
+              " bytes",
+          "", "");
     } else if (scenario == "heal") {
       if (r.contains("skipped")) {
         row("partition healed -> one owner", "<=5000ms (max)",
@@ -600,9 +682,9 @@ int Report(const std::string& file) {
 int main(int argc, char** argv) {
   po::options_description options("placement_bench");
   options.add_options()
-      ("scenario", po::value<std::string>(), "failover | migration | heal")
-      ("trials", po::value<int>(), "kills (failover, migration; default 20) or partitions "
-                                   "(heal; default 10)")
+      ("scenario", po::value<std::string>(), "failover | migration | heal | state")
+      ("trials", po::value<int>(), "kills (failover, migration; default 20), partitions "
+                                   "(heal; default 10) or calls of each kind (state; default 500)")
       ("report", po::value<std::string>(), "print the placement rows of a results file and exit")
       ("logs", po::value<std::string>(), "copy the daemons' logs into this folder at the end")
       ("plaintext", po::bool_switch(), "the daemons without TLS (security.plaintext)")
@@ -615,11 +697,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string scenario = args["scenario"].as<std::string>();
-  if (scenario != "failover" && scenario != "migration" && scenario != "heal") {
+  if (scenario != "failover" && scenario != "migration" && scenario != "heal" &&
+      scenario != "state") {
     std::cerr << "unknown scenario " << scenario << "\n";
     return 2;
   }
-  const int trials = args.count("trials") ? args["trials"].as<int>() : scenario == "heal" ? 10 : 20;
+  const int trials = args.count("trials")   ? args["trials"].as<int>()
+                     : scenario == "heal"  ? 10
+                     : scenario == "state" ? 500
+                                           : 20;
   if (trials < 1) {
     std::cerr << "--trials must be at least 1\n";
     return 2;
@@ -639,7 +725,9 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    nlohmann::json result = scenario == "heal" ? Heal(trials) : Cycle(scenario, trials);
+    nlohmann::json result = scenario == "heal"    ? Heal(trials)
+                            : scenario == "state" ? State(trials)
+                                                  : Cycle(scenario, trials);
     // So that the report can set plaintext beside mutual TLS.
     result["transport"] = DaemonTransport();
     std::cout << result.dump() << "\n";

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <thread>
 
@@ -181,6 +182,59 @@ TEST_F(Failover, EveryNodeHoldsTheLatestCopyAndServicesStateShowsIt) {
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr("CHANGED AT (HLC)"));
   EXPECT_THAT(table.out, HasSubstr("node-c"));
+}
+
+// No acknowledged change is lost while owners die: callers keep calling
+// `tally inc` through every node while the owner is SIGKILLed every few
+// seconds (and started again). Each inc answered OK was stored on a peer
+// before it was answered, so the final count is at least the number of
+// acknowledged calls; calls that failed may or may not have counted, so
+// it is at most the number made.
+TEST_F(Failover, AcknowledgedIncrementsSurviveOwnersKilledOverAndOver) {
+  Daemon& b = Add("node-b", "  tally: {run: allow}\n");
+  Daemon& a = Add("node-a", "  tally: {run: prefer}\n");
+  Daemon& c = Add("node-c", "  tally: {run: allow}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-a"; }, kConverge));
+  constexpr int kKills = 4;
+  constexpr auto kBetweenKills = 5s;
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0}, made{0};
+  std::thread caller([&] {
+    const std::vector<Daemon*> nodes = {&a, &b, &c};
+    for (size_t i = 0; !stop; ++i) {
+      ++made;
+      if (Call(*nodes[i % nodes.size()], "tally", "inc").exit_code == 0) ++acknowledged;
+    }
+  });
+  for (int kill = 0; kill < kKills; ++kill) {
+    std::this_thread::sleep_for(kBetweenKills);
+    std::string owner;
+    ASSERT_TRUE(Eventually([&] { return !(owner = AgreedOwner(All(), "tally")).empty(); }, kConverge));
+    Daemon& victim = owner == "node-a" ? a : owner == "node-b" ? b : c;
+    victim.Signal(SIGKILL);
+    ASSERT_TRUE(victim.WaitExit(kConverge));
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const std::string next = AgreedOwner(Except(victim), "tally");
+          return !next.empty() && next != victim.id();
+        },
+        kFailover));
+    victim.Start();
+    ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  }
+  std::this_thread::sleep_for(kBetweenKills);
+  stop = true;
+  caller.join();
+  ASSERT_TRUE(Eventually([&] { return !AgreedOwner(All(), "tally").empty(); }, kConverge));
+  CommandResult value;
+  ASSERT_TRUE(Eventually([&] { return (value = Call(b, "tally", "get")).exit_code == 0; }, kConverge));
+  const long count = nlohmann::json::parse(value.out).value("value", -1L);
+  std::cerr << acknowledged << " of " << made << " inc calls acknowledged through " << kKills
+            << " owner kills; final count " << count << "\n";
+  EXPECT_GT(acknowledged, 0);
+  EXPECT_GE(count, acknowledged.load()) << "an acknowledged inc was lost";
+  EXPECT_LE(count, made.load());
 }
 
 TEST_F(Failover, ACleanStopHandsTheServiceOverWithItsState) {

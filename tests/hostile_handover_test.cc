@@ -18,9 +18,9 @@
 
 #include <charconv>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "core/common/durable_file.h"
 #include "domian/v1/domian.grpc.pb.h"
 #include "tests/support/cluster.h"
 
@@ -152,15 +152,15 @@ class HostileHandOver : public ::testing::Test {
     return dir_.path() / node.id() / "state" / "services" / "tally" / "epoch";
   }
 
-  // Every tally epoch file of the cluster: node -> what it holds.
+  // Every tally epoch file of the cluster: node -> what it holds (its
+  // content, as domiand reads it: without the durable file's header).
   std::map<std::string, std::string> EpochFiles() {
     std::map<std::string, std::string> out;
     for (Daemon* node : All()) {
-      std::ifstream in(EpochFile(*node));
-      if (!in) continue;
-      std::stringstream text;
-      text << in.rdbuf();
-      out[node->id()] = text.str();
+      constexpr size_t kMaxEpochFileBytes = 64;
+      const absl::StatusOr<DurableRead> read = ReadDurable(EpochFile(*node), kMaxEpochFileBytes);
+      if (!read.ok()) continue;
+      out[node->id()] = read->content;
     }
     return out;
   }

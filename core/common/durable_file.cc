@@ -169,7 +169,8 @@ Copy ReadCopy(const std::filesystem::path& file, size_t max_content_bytes, bool 
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int error = errno;
-    if (error == ENOENT) return {};
+    // ENOTDIR: what should be its folder is a file; so no FILE either.
+    if (error == ENOENT || error == ENOTDIR) return {};
     return Bad(absl::ErrnoToStatusCode(error),
                std::string("cannot be read: ") + std::strerror(error));
   }
@@ -216,7 +217,8 @@ std::filesystem::path WithSuffix(const std::filesystem::path& file, const char* 
 // power cut leaves, the blocks of another file), not a legacy file.
 bool IsLegacyAllowed(const std::filesystem::path& file) {
   struct stat info {};
-  return ::lstat(WithSuffix(file, kPreviousCopySuffix).c_str(), &info) != 0 && errno == ENOENT;
+  return ::lstat(WithSuffix(file, kPreviousCopySuffix).c_str(), &info) != 0 &&
+         (errno == ENOENT || errno == ENOTDIR);
 }
 
 // Before FILE is replaced: FILE becomes FILE.prev when it checks. A FILE
@@ -305,7 +307,7 @@ absl::Status RemoveDurable(const std::filesystem::path& file) {
        {WithSuffix(file, kPreviousCopySuffix), file, WithSuffix(file, kTemporarySuffix)}) {
     if (::unlink(path.c_str()) == 0) {
       removed = true;
-    } else if (errno != ENOENT) {
+    } else if (errno != ENOENT && errno != ENOTDIR) {
       return FileIoError("cannot remove", path, errno);
     }
   }

@@ -256,10 +256,11 @@ TEST_F(HostileHandOver, ADaemonRestartedWithAPoisonedEpochFileRecovers) {
         return owner == "node-b" || owner == "node-c";
       },
       kFailover));
-  // a's file above the range; the third node (which never ran it) gets
-  // one that std::stoull used to read as 2^64-1.
+  // a's file above the range, written whole as a daemon writes it; the
+  // third node (which never ran it) gets one that std::stoull used to
+  // read as 2^64-1, as an older domiand or a person would write it.
   const std::string poisoned = std::to_string(kMaxEpoch + 1);
-  std::ofstream(EpochFile(*a_), std::ios::trunc) << poisoned;
+  ASSERT_TRUE(WriteDurable(EpochFile(*a_), poisoned, 0600).ok());
   Daemon& other = owner == "node-b" ? *c_ : *b_;
   other.Signal(SIGTERM);
   ASSERT_EQ(other.WaitExit(kConverge), 0);

@@ -18,9 +18,9 @@
 
 #include <charconv>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "core/common/durable_file.h"
 #include "domian/v1/domian.grpc.pb.h"
 #include "tests/support/cluster.h"
 
@@ -152,15 +152,15 @@ class HostileHandOver : public ::testing::Test {
     return dir_.path() / node.id() / "state" / "services" / "tally" / "epoch";
   }
 
-  // Every tally epoch file of the cluster: node -> what it holds.
+  // Every tally epoch file of the cluster: node -> what it holds (its
+  // content, as domiand reads it: without the durable file's header).
   std::map<std::string, std::string> EpochFiles() {
     std::map<std::string, std::string> out;
     for (Daemon* node : All()) {
-      std::ifstream in(EpochFile(*node));
-      if (!in) continue;
-      std::stringstream text;
-      text << in.rdbuf();
-      out[node->id()] = text.str();
+      constexpr size_t kMaxEpochFileBytes = 64;
+      const absl::StatusOr<DurableRead> read = ReadDurable(EpochFile(*node), kMaxEpochFileBytes);
+      if (!read.ok()) continue;
+      out[node->id()] = read->content;
     }
     return out;
   }
@@ -256,10 +256,11 @@ TEST_F(HostileHandOver, ADaemonRestartedWithAPoisonedEpochFileRecovers) {
         return owner == "node-b" || owner == "node-c";
       },
       kFailover));
-  // a's file above the range; the third node (which never ran it) gets
-  // one that std::stoull used to read as 2^64-1.
+  // a's file above the range, written whole as a daemon writes it; the
+  // third node (which never ran it) gets one that std::stoull used to
+  // read as 2^64-1, as an older domiand or a person would write it.
   const std::string poisoned = std::to_string(kMaxEpoch + 1);
-  std::ofstream(EpochFile(*a_), std::ios::trunc) << poisoned;
+  ASSERT_TRUE(WriteDurable(EpochFile(*a_), poisoned, 0600).ok());
   Daemon& other = owner == "node-b" ? *c_ : *b_;
   other.Signal(SIGTERM);
   ASSERT_EQ(other.WaitExit(kConverge), 0);

@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <fstream>
 #include <thread>
 
+#include "core/common/durable_file.h"
 #include "domian/v1/domian.grpc.pb.h"
 #include "tests/support/cluster.h"
 
@@ -206,8 +206,10 @@ TEST_F(HostilePeers, APoisonedIncarnationFileIsRecoveredAtStart) {
   const std::filesystem::path file = dir_.path() / "node-c" / "state" / "incarnation";
   ASSERT_TRUE(std::filesystem::exists(file)) << file;
   // One below the top: the next start would take the top itself, and the
-  // first refutation after it would wrap.
-  std::ofstream(file) << UINT64_MAX - 1 << "\n";
+  // first refutation after it would wrap. Written whole, as the daemon
+  // writes it (a file without its header beside a previous copy would
+  // be read as damage, and the previous copy used).
+  ASSERT_TRUE(WriteDurable(file, std::to_string(UINT64_MAX - 1) + "\n", 0640).ok());
   c.Start();
   EXPECT_TRUE(Eventually([&] { return c.Log().find("not an incarnation this node can use") !=
                                       std::string::npos; },

@@ -7,24 +7,20 @@
 #include <cstring>
 
 namespace domian {
-namespace {
 
-absl::Status IoError(const std::string& what, const std::filesystem::path& path, int error) {
+absl::Status FileIoError(std::string_view what, const std::filesystem::path& path, int error) {
   return absl::Status(absl::ErrnoToStatusCode(error),
-                      what + " " + path.string() + ": " + std::strerror(error));
+                      std::string(what) + " " + path.string() + ": " + std::strerror(error));
 }
 
-}  // namespace
-
-absl::Status WriteFileAtomically(const std::filesystem::path& file, const std::string& content,
-                                 mode_t mode) {
-  const std::filesystem::path temp = file.string() + ".tmp";
+absl::Status WriteSyncedFile(const std::filesystem::path& file, std::string_view content,
+                             mode_t mode) {
   // A file left by a write cut short keeps its mode through O_CREAT: made
   // afresh, the new one gets `mode` (less the umask), never more.
-  ::unlink(temp.c_str());
+  ::unlink(file.c_str());
   const int fd =
-      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return IoError("cannot write", temp, errno);
+      ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return FileIoError("cannot write", file, errno);
   bool written = true;
   size_t done = 0;
   while (written && done < content.size()) {
@@ -40,16 +36,31 @@ absl::Status WriteFileAtomically(const std::filesystem::path& file, const std::s
   const int error = errno;
   ::close(fd);
   if (!written) {
-    ::unlink(temp.c_str());
-    return IoError("cannot write", temp, error);
+    ::unlink(file.c_str());
+    return FileIoError("cannot write", file, error);
   }
-  if (::rename(temp.c_str(), file.c_str()) != 0) return IoError("cannot rename into", file, errno);
+  return absl::OkStatus();
+}
+
+absl::Status SyncFolder(const std::filesystem::path& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return FileIoError("cannot open", folder, errno);
+  const bool synced = ::fsync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  return synced ? absl::OkStatus() : FileIoError("cannot sync", folder, error);
+}
+
+absl::Status WriteFileAtomically(const std::filesystem::path& file, const std::string& content,
+                                 mode_t mode) {
+  const std::filesystem::path temp = file.string() + ".tmp";
+  if (absl::Status written = WriteSyncedFile(temp, content, mode); !written.ok()) return written;
+  if (::rename(temp.c_str(), file.c_str()) != 0) {
+    return FileIoError("cannot rename into", file, errno);
+  }
   // The rename lives in the folder: without this, a power cut may undo it.
-  const int dir_fd = ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  // (Best effort here, as it always was: the file itself is whole.)
+  SyncFolder(file.parent_path()).IgnoreError();
   return absl::OkStatus();
 }
 
@@ -57,7 +68,7 @@ absl::StatusOr<std::string> ReadBoundedFile(const std::filesystem::path& file, s
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return absl::NotFoundError(file.string() + " does not exist");
-    return IoError("cannot read", file, errno);
+    return FileIoError("cannot read", file, errno);
   }
   std::string content;
   char buffer[4096];
@@ -67,7 +78,7 @@ absl::StatusOr<std::string> ReadBoundedFile(const std::filesystem::path& file, s
     if (got < 0) {
       const int error = errno;
       ::close(fd);
-      return IoError("cannot read", file, error);
+      return FileIoError("cannot read", file, error);
     }
     if (got == 0) break;
     content.append(buffer, static_cast<size_t>(got));

@@ -1,5 +1,7 @@
 // Small files written whole and read with a bound: the node's id,
 // incarnation and peers, the cluster credentials, the trust bulletin.
+// (Files that must also survive damage keep a previous copy: see
+// durable_file.h, built on the pieces here.)
 #pragma once
 
 #include <sys/types.h>
@@ -7,6 +9,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "core/common/status.h"
 
@@ -23,5 +26,18 @@ absl::Status WriteFileAtomically(const std::filesystem::path& file, const std::s
 // A file of at most `max_bytes`: NOT_FOUND when it does not exist, an
 // error naming the file when it cannot be read or is larger.
 absl::StatusOr<std::string> ReadBoundedFile(const std::filesystem::path& file, size_t max_bytes);
+
+// The first step of a replacement: `content` in `file`, made afresh with
+// `mode` (the umask aside; one left by a write cut short is removed first,
+// so its mode is never inherited), never through a symlink, and synced. On
+// failure nothing is left at `file`.
+absl::Status WriteSyncedFile(const std::filesystem::path& file, std::string_view content,
+                             mode_t mode);
+
+// Syncs `folder`, so that a rename or removal in it survives a power cut.
+absl::Status SyncFolder(const std::filesystem::path& folder);
+
+// "<what> <path>: <the system's reason>", with the code errno maps to.
+absl::Status FileIoError(std::string_view what, const std::filesystem::path& path, int error);
 
 }  // namespace domian

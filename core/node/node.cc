@@ -13,6 +13,7 @@
 
 #include <absl/strings/ascii.h>
 
+#include "core/common/durable_file.h"
 #include "core/common/net.h"
 #include "core/rpc/port_probe.h"
 #include "core/rpc/server_limits.h"
@@ -143,10 +144,10 @@ absl::StatusOr<std::string> DescribeSecurity(const config::NodeConfig& config) {
   std::string id;
   if (config.id) {
     id = *config.id;
-  } else if (absl::StatusOr<std::string> stored =
-                 ReadBoundedFile(config.state_dir / kNodeIdFile, 256);
+  } else if (absl::StatusOr<DurableRead> stored =
+                 ReadDurable(config.state_dir / kNodeIdFile, kMaxNodeIdFileBytes);
              stored.ok()) {
-    id = std::string(absl::StripAsciiWhitespace(*stored));
+    id = std::string(absl::StripAsciiWhitespace(stored->content));
   }
   const trust::Subject expected{config.cluster, trust::Role::kNode, id};
   if (credentials->self != expected) {

@@ -1,9 +1,11 @@
 // What a node keeps in node.state_dir across restarts: its generated id,
 // its incarnation, so a restarted node always outranks its earlier life in
 // every peer's table, and the peers it knew, so it finds its cluster again
-// when no seed answers.
+// when no seed answers. Each is a durable file (core/common/
+// durable_file.h): a file torn by a power cut reads as the one before it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -16,6 +18,9 @@ namespace domian::node {
 inline constexpr char kNodeIdFile[] = "node-id";
 inline constexpr char kIncarnationFile[] = "incarnation";
 inline constexpr char kPeersFile[] = "peers";
+// An id (at most 64 characters) and a newline, with room to spare: a
+// larger file is not one domiand wrote.
+inline constexpr size_t kMaxNodeIdFileBytes = 256;
 
 // One remembered peer: its id and the address it answered at.
 struct RememberedPeer {
@@ -31,8 +36,9 @@ class NodeState {
   static absl::StatusOr<NodeState> Open(std::filesystem::path dir);
 
   // The id stored in the folder, generated (a random UUID) and stored on
-  // first use. A stored id that is not valid is an error (naming the file)
-  // rather than replaced: peers know this node by it.
+  // first use. A stored id that is not valid, or a file that cannot be
+  // read, is an error (naming the file) rather than replaced: peers know
+  // this node by it.
   absl::StatusOr<std::string> LoadOrCreateNodeId();
 
   // The incarnation for this start: above every earlier one. Uses the
@@ -60,7 +66,7 @@ class NodeState {
  private:
   explicit NodeState(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
-  absl::Status WriteAtomically(const std::filesystem::path& file, const std::string& text);
+  absl::Status WriteDurably(const std::filesystem::path& file, const std::string& text);
 
   std::filesystem::path dir_;
 };

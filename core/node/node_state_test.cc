@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "core/common/durable_file.h"
 #include "core/config/node_config.h"
 #include "core/model/identity.h"
 
@@ -55,16 +56,24 @@ TEST_F(NodeStateTest, WipedFolderStillStartsAboveEarlierLives) {
 
 TEST_F(NodeStateTest, APoisonedIncarnationIsReplacedByTheClocks) {
   std::filesystem::create_directories(dir_);
+  const std::filesystem::path file = dir_ / kIncarnationFile;
   for (const std::string& poison :
        {std::to_string(UINT64_MAX), std::to_string(kMaxCounter), std::string("12abc"),
         std::string("")}) {
-    std::ofstream(dir_ / kIncarnationFile) << poison << "\n";
-    const uint64_t next = Open(dir_).NextIncarnation().value();
+    // Written whole, as a daemon that went wrong would have written it;
+    // and as an older domiand would have (no header, no previous copy).
+    ASSERT_TRUE(WriteDurable(file, poison + "\n", 0640).ok());
+    uint64_t next = Open(dir_).NextIncarnation().value();
     EXPECT_GT(next, 1'600'000'000u) << poison;
     EXPECT_LT(next, kMaxCounter) << poison;
+    ASSERT_TRUE(RemoveDurable(file).ok());
+    std::ofstream(file) << poison << "\n";
+    next = Open(dir_).NextIncarnation().value();
+    EXPECT_GT(next, 1'600'000'000u) << poison << " (legacy)";
+    EXPECT_LT(next, kMaxCounter) << poison << " (legacy)";
   }
   // Just below the ceiling is still a number that can grow: kept.
-  std::ofstream(dir_ / kIncarnationFile) << kMaxCounter - 2 << "\n";
+  ASSERT_TRUE(WriteDurable(file, std::to_string(kMaxCounter - 2) + "\n", 0640).ok());
   EXPECT_EQ(Open(dir_).NextIncarnation().value(), kMaxCounter - 1);
 }
 
@@ -75,7 +84,9 @@ TEST_F(NodeStateTest, RememberedPeersRoundTripAndBadLinesAreSkipped) {
                                              {"kitchen", "[fd00::21]:7420"}};
   ASSERT_TRUE(state.SavePeers(peers).ok());
   EXPECT_EQ(Open(dir_).LoadPeers(), peers);
-  std::ofstream(dir_ / kPeersFile, std::ios::app)
+  // As an older domiand wrote it, then edited by hand.
+  std::ofstream(dir_ / kPeersFile, std::ios::trunc)
+      << "hall 192.168.1.20:7420\n" << "kitchen [fd00::21]:7420\n"
       << "not valid!\n" << "attic\n" << "attic no-port\n" << std::string(2000, 'x') << "\n"
       << "garage 192.168.1.23:7420\n";
   auto loaded = Open(dir_).LoadPeers();
@@ -86,6 +97,31 @@ TEST_F(NodeStateTest, RememberedPeersRoundTripAndBadLinesAreSkipped) {
   for (int i = 0; i < 100; ++i) many.push_back({"n" + std::to_string(i), "10.0.0.1:7420"});
   ASSERT_TRUE(state.SavePeers(many).ok());
   EXPECT_EQ(Open(dir_).LoadPeers().size(), NodeState::kMaxRememberedPeers);
+}
+
+TEST_F(NodeStateTest, TornFilesReadAsTheOnesBeforeThem) {
+  NodeState state = Open(dir_);
+  ASSERT_TRUE(state.SaveIncarnation(kMaxCounter - 10).ok());
+  ASSERT_TRUE(state.SaveIncarnation(kMaxCounter - 5).ok());
+  std::filesystem::resize_file(dir_ / kIncarnationFile, 30);
+  EXPECT_EQ(Open(dir_).NextIncarnation().value(), kMaxCounter - 9);
+
+  const std::vector<RememberedPeer> before = {{"hall", "192.168.1.20:7420"}};
+  ASSERT_TRUE(state.SavePeers(before).ok());
+  ASSERT_TRUE(state.SavePeers({{"hall", "192.168.1.20:7420"}, {"attic", "10.0.0.9:7420"}}).ok());
+  std::filesystem::resize_file(dir_ / kPeersFile, 0);
+  EXPECT_EQ(Open(dir_).LoadPeers(), before);
+}
+
+TEST_F(NodeStateTest, AnIdFileThatCannotBeReadIsReportedNotReplaced) {
+  ASSERT_TRUE(Open(dir_).LoadOrCreateNodeId().ok());
+  // The header (92 bytes for a UUID and its newline), then 10 of those.
+  std::filesystem::resize_file(dir_ / kNodeIdFile, 102);
+  const absl::StatusOr<std::string> torn = Open(dir_).LoadOrCreateNodeId();
+  ASSERT_FALSE(torn.ok()) << "read " << *torn;
+  EXPECT_EQ(StatusMessage(torn.status()),
+            (dir_ / kNodeIdFile).string() + " is truncated: 10 of 37 bytes, and it has no "
+                                            "previous copy; remove it to generate a new id");
 }
 
 TEST_F(NodeStateTest, CorruptIdIsReportedNotReplaced) {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <system_error>
 
-#include "core/common/files.h"
+#include "core/common/durable_file.h"
 
 namespace domian::services {
 namespace {
@@ -53,15 +53,13 @@ absl::Status WriteRunningEntry(const std::filesystem::path& service_dir, const R
   // Plugin settings need not be UTF-8: replaced, never refused (a journal
   // that cannot be written protects nothing).
   const std::string text = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return WriteFileAtomically(service_dir / kRunningJournalFile, text, kJournalMode);
+  return WriteDurable(service_dir / kRunningJournalFile, text, kJournalMode);
 }
 
 absl::Status RemoveRunningEntry(const std::filesystem::path& service_dir) {
-  const std::filesystem::path file = service_dir / kRunningJournalFile;
-  std::error_code error;
-  std::filesystem::remove(file, error);
-  if (error) return absl::InternalError("cannot remove " + file.string() + ": " + error.message());
-  return absl::OkStatus();
+  // Both copies: a previous copy left behind would be read as a journal
+  // at the next start.
+  return RemoveDurable(service_dir / kRunningJournalFile);
 }
 
 std::vector<RunningEntry> ReadRunningJournal(const std::filesystem::path& services_dir,
@@ -71,13 +69,12 @@ std::vector<RunningEntry> ReadRunningJournal(const std::filesystem::path& servic
   for (std::filesystem::directory_iterator it(services_dir, error), end; !error && it != end;
        it.increment(error)) {
     const std::filesystem::path file = it->path() / kRunningJournalFile;
-    std::error_code missing;
-    if (!std::filesystem::exists(file, missing)) continue;
+    const absl::StatusOr<DurableRead> text = ReadDurable(file, kMaxJournalFileBytes);
+    if (absl::IsNotFound(text.status())) continue;  // not running when domiand ended
     RunningEntry entry;
     entry.service = it->path().filename().string();
-    const absl::StatusOr<std::string> text = ReadBoundedFile(file, kMaxJournalFileBytes);
     if (text.ok()) {
-      Parse(*text, file, entry, problems);
+      Parse(text->content, file, entry, problems);
     } else {
       problems.push_back(std::string(text.status().message()) + "; using what node.yaml and the "
                          "plugin folders say of " + entry.service);

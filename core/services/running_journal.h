@@ -7,17 +7,19 @@
 //    "last_good": "{...}"}      the one of the last start that succeeded
 //                               here, when there was one and it differs
 //
-// It is written (durably: temporary file, fsync, rename, fsync of the
-// folder) before a service's instance is created here, and removed once
-// the service stopped and its safe state ran. So a file found when domiand
+// It is written, as a durable file (core/common/durable_file.h: synced,
+// checked when read, the copy before the last write kept), before a
+// service's instance is created here, and removed, both copies, once the
+// service stopped and its safe state ran. So a file found when domiand
 // starts means the last daemon ended without stopping that service (a
 // SIGKILL, a crash, a power cut): its safe state runs before anything
 // else starts (see MakeSafeAfterUncleanEnd in safe_state.h).
 //
-// A file that cannot be read whole (cut short, edited, too large) still
-// names its service (the folder): whatever else it yields is used, and
-// what is missing is filled in by the caller (the plugin by name in the
-// plugin folders, the configuration from node.yaml).
+// A file torn by a power cut, or damaged since, reads as the one before
+// it (with a log line). One that cannot be used at all (no good copy,
+// edited, too large) still names its service (the folder): whatever else
+// it yields is used, and what is missing is filled in by the caller (the
+// plugin by name in the plugin folders, the configuration from node.yaml).
 #pragma once
 
 #include <cstddef>
@@ -51,13 +53,15 @@ struct RunningEntry {
 // Writes `entry` as service_dir/running.json, durably. A failure names the
 // file and the system's reason.
 absl::Status WriteRunningEntry(const std::filesystem::path& service_dir, const RunningEntry& entry);
-// Removes service_dir/running.json (fine when there is none).
+// Removes service_dir/running.json and its previous copy (fine when there
+// is none).
 absl::Status RemoveRunningEntry(const std::filesystem::path& service_dir);
 
 // Every journal file under `services_dir` (state_dir/services), one entry
 // per service folder that has one, by name. Problems with a file (each
 // naming it and what is wrong) go to `problems`; its entry holds what
-// could be read.
+// could be read. A file read from its previous copy is not a problem
+// here: that is logged where it is read.
 std::vector<RunningEntry> ReadRunningJournal(const std::filesystem::path& services_dir,
                                              std::vector<std::string>& problems);
 

@@ -86,6 +86,35 @@ TEST_F(RunningJournalTest, ADamagedFileStillNamesItsServiceAndYieldsWhatItCan) {
                                              "string")));
 }
 
+TEST_F(RunningJournalTest, ATornFileReadsAsTheOneBeforeIt) {
+  const std::filesystem::path dir = ServiceDir("thermostat");
+  ASSERT_TRUE(WriteRunningEntry(dir, {.service = "thermostat",
+                                      .plugin = "/p/thermostat.so",
+                                      .config = R"({"target_c": 20})"})
+                  .ok());
+  ASSERT_TRUE(WriteRunningEntry(dir, {.service = "thermostat",
+                                      .plugin = "/p/thermostat.so",
+                                      .config = R"({"target_c": 21})"})
+                  .ok());
+  const std::filesystem::path file = dir / kRunningJournalFile;
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) - 5);
+  std::vector<RunningEntry> entries = Read();
+  ASSERT_EQ(entries.size(), 1U);
+  EXPECT_THAT(problems_, ::testing::IsEmpty());
+  EXPECT_EQ(entries[0].plugin, "/p/thermostat.so");
+  EXPECT_EQ(entries[0].config, R"({"target_c": 20})");
+
+  // A power cut between a write's two renames leaves only the previous
+  // copy: the service was running all the same.
+  std::filesystem::remove(file);
+  entries = Read();
+  ASSERT_EQ(entries.size(), 1U);
+  EXPECT_EQ(entries[0].config, R"({"target_c": 20})");
+
+  ASSERT_TRUE(RemoveRunningEntry(dir).ok());
+  EXPECT_TRUE(Read().empty()) << "no copy left to be read as a journal";
+}
+
 TEST_F(RunningJournalTest, AConfigurationTooLargeIsLeftOutNotTheEntry) {
   const std::filesystem::path dir = ServiceDir("big");
   ASSERT_TRUE(WriteRunningEntry(dir, {.service = "big",

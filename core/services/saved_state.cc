@@ -1,15 +1,13 @@
 #include "core/services/saved_state.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
+#include "core/common/durable_file.h"
 #include "core/model/identity.h"
+#include "core/services/plugin_output.h"
 
 namespace domian::services {
 
@@ -18,68 +16,9 @@ namespace {
 // An epoch is at most 19 digits; anything longer is poisoned, and only
 // this much of it is read (and shown in the log line).
 constexpr size_t kMaxEpochFileBytes = 64;
-
-std::optional<std::string> ReadFile(const std::filesystem::path& file,
-                                    size_t limit = std::string::npos) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  if (limit == std::string::npos) {
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  std::string text(limit, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(limit));
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
-
-// What failed on which file, with the system's reason (errno).
-absl::Status FileError(std::string_view what, const std::filesystem::path& file, int error) {
-  return absl::ErrnoToStatus(error, std::string(what) + " " + file.string());
-}
-
-absl::Status WriteAll(int fd, const std::string& data, const std::filesystem::path& file) {
-  size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FileError("cannot write", file, errno);
-    if (n == 0) return FileError("cannot write", file, EIO);
-    written += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SyncFolder(const std::filesystem::path& folder) {
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FileError("cannot open", folder, errno);
-  const absl::Status synced =
-      ::fsync(fd) == 0 ? absl::OkStatus() : FileError("cannot sync", folder, errno);
-  ::close(fd);
-  return synced;
-}
-
-// Writes a new file and renames it over the old one. `durable`: the new
-// file is synced before the rename and the folder after it, so after a
-// power cut the file holds either the old content or the new, never an
-// empty one and never the old one once this returned OK.
-absl::Status ReplaceFile(const std::filesystem::path& file, const std::string& content,
-                         bool durable) {
-  const std::filesystem::path temporary = file.string() + ".new";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return FileError("cannot create", temporary, errno);
-  absl::Status written = WriteAll(fd, content, temporary);
-  if (written.ok() && durable && ::fsync(fd) != 0) {
-    written = FileError("cannot sync", temporary, errno);
-  }
-  if (::close(fd) != 0 && written.ok()) written = FileError("cannot close", temporary, errno);
-  if (!written.ok()) return written;
-  std::error_code error;
-  std::filesystem::rename(temporary, file, error);
-  if (error) return FileError("cannot rename " + temporary.string() + " to", file, error.value());
-  return durable ? SyncFolder(file.parent_path()) : absl::OkStatus();
-}
+// A state may hold a secret (the Hue bridge's username); an epoch is no
+// one else's business either.
+constexpr mode_t kServiceFileMode = 0600;
 
 // `text` for a log line: printable ASCII as is, the rest as \xNN.
 std::string Printable(std::string_view text) {
@@ -101,12 +40,18 @@ std::string Printable(std::string_view text) {
 }  // namespace
 
 std::optional<std::string> ReadServiceState(const std::filesystem::path& service_dir) {
-  return ReadFile(service_dir / kServiceStateFile);
+  // A state larger than a plugin may save was never written by domiand.
+  absl::StatusOr<DurableRead> read = ReadDurable(service_dir / kServiceStateFile, kMaxStateBytes);
+  if (read.ok()) return std::move(read->content);
+  if (!absl::IsNotFound(read.status())) {
+    spdlog::warn("{}; the service starts without a saved state", StatusMessage(read.status()));
+  }
+  return std::nullopt;
 }
 
 absl::Status WriteServiceState(const std::filesystem::path& service_dir,
                                const std::string& state) {
-  return ReplaceFile(service_dir / kServiceStateFile, state, /*durable=*/false);
+  return WriteDurable(service_dir / kServiceStateFile, state, kServiceFileMode);
 }
 
 std::optional<uint64_t> ParseServiceEpoch(std::string_view text) {
@@ -124,14 +69,14 @@ std::optional<uint64_t> ParseServiceEpoch(std::string_view text) {
 }
 
 uint64_t ReadServiceEpoch(const std::filesystem::path& service_dir) {
-  const std::optional<std::string> text =
-      ReadFile(service_dir / kServiceEpochFile, kMaxEpochFileBytes + 1);
-  if (!text || text->size() > kMaxEpochFileBytes) return 0;
-  return ParseServiceEpoch(*text).value_or(0);
+  const absl::StatusOr<DurableRead> read =
+      ReadDurable(service_dir / kServiceEpochFile, kMaxEpochFileBytes);
+  if (!read.ok()) return 0;
+  return ParseServiceEpoch(read->content).value_or(0);
 }
 
 absl::Status WriteServiceEpoch(const std::filesystem::path& service_dir, uint64_t epoch) {
-  return ReplaceFile(service_dir / kServiceEpochFile, std::to_string(epoch), /*durable=*/true);
+  return WriteDurable(service_dir / kServiceEpochFile, std::to_string(epoch), kServiceFileMode);
 }
 
 size_t RecoverServiceEpochs(const std::filesystem::path& services_dir) {
@@ -140,18 +85,36 @@ size_t RecoverServiceEpochs(const std::filesystem::path& services_dir) {
   for (std::filesystem::directory_iterator it(services_dir, error), end; !error && it != end;
        it.increment(error)) {
     const std::filesystem::path file = it->path() / kServiceEpochFile;
-    const std::optional<std::string> text = ReadFile(file, kMaxEpochFileBytes + 1);
-    if (!text) continue;  // never ran here, or not a service folder
-    if (text->size() <= kMaxEpochFileBytes && ParseServiceEpoch(*text)) continue;
-    std::string shown = Printable(text->substr(0, kMaxEpochFileBytes));
-    if (text->size() > kMaxEpochFileBytes) shown += "...";
-    std::error_code removed;
-    std::filesystem::remove(file, removed);
-    spdlog::warn("epoch file {} holds '{}', not an epoch of at most {}: {}; service {} counts "
-                 "as never having run here and takes the cluster's epochs",
-                 Printable(file.string()), shown, kMaxEpoch,
-                 removed ? "cannot remove it (" + removed.message() + "), ignoring it"
-                         : std::string("removed it"),
+    const absl::StatusOr<DurableRead> read = ReadDurable(file, kMaxEpochFileBytes);
+    if (absl::IsNotFound(read.status())) continue;  // never ran here, or not a service folder
+    if (const std::optional<uint64_t> epoch = read.ok() ? ParseServiceEpoch(read->content)
+                                                        : std::nullopt) {
+      // Read from the previous copy (logged): written again whole, so
+      // that placement, which reads it every round, finds it whole and
+      // the log says so once.
+      if (read->fell_back_because) {
+        if (const absl::Status rewritten = WriteServiceEpoch(it->path(), *epoch);
+            !rewritten.ok()) {
+          spdlog::warn("cannot write {} again from its previous copy: {}",
+                       Printable(file.string()), StatusMessage(rewritten));
+        }
+      }
+      continue;
+    }
+    // What it held; or, when neither copy can be used, what is wrong
+    // (the message names the file).
+    const std::string what =
+        read.ok() ? "epoch file " + Printable(file.string()) + " holds '" +
+                        Printable(read->content) + "', not an epoch of at most " +
+                        std::to_string(kMaxEpoch)
+                  : "epoch file " + Printable(StatusMessage(read.status()));
+    // Its previous copy too: left alone, it would be read in its place.
+    const absl::Status removed = RemoveDurable(file);
+    spdlog::warn("{}: {}; service {} counts as never having run here and takes the cluster's "
+                 "epochs",
+                 what,
+                 removed.ok() ? std::string("removed it")
+                              : "cannot remove it (" + StatusMessage(removed) + "), ignoring it",
                  Printable(it->path().filename().string()));
     ++recovered;
   }

@@ -1,5 +1,6 @@
-// Saved epochs: what counts as one, what is recovered at start, and that
-// a write replaces the file whole.
+// Saved states and epochs: what counts as an epoch, what is recovered at
+// start, that a write replaces the file whole, and that a file torn since
+// reads as the one before it.
 #include "core/services/saved_state.h"
 
 #include <gtest/gtest.h>
@@ -54,7 +55,7 @@ TEST_F(ServiceStateTest, WrittenEpochsReadBackAndPoisonedOnesReadAsNone) {
   EXPECT_EQ(ReadServiceEpoch(dir), 0u) << "never ran here";
   ASSERT_TRUE(WriteServiceEpoch(dir, 41).ok());
   EXPECT_EQ(ReadServiceEpoch(dir), 41u);
-  EXPECT_FALSE(std::filesystem::exists(dir / "epoch.new"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "epoch.tmp"));
   Write(dir, "18446744073709551615");
   EXPECT_EQ(ReadServiceEpoch(dir), 0u);
   Write(dir, std::string(1 << 20, '7'));
@@ -103,11 +104,66 @@ TEST_F(ServiceStateTest, AFailedWriteNamesTheFileAndWhy) {
   const absl::Status written = WriteServiceState(gone, "v1:1");
   ASSERT_FALSE(written.ok());
   EXPECT_EQ(written.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(written.message(), "cannot create " + (gone / kServiceStateFile).string() +
-                                   ".new: No such file or directory");
+  EXPECT_EQ(written.message(), "cannot write " + (gone / kServiceStateFile).string() +
+                                   ".tmp: No such file or directory");
   EXPECT_FALSE(WriteServiceEpoch(gone, 3).ok());
   EXPECT_TRUE(WriteServiceState(Service("tally"), "v1:1").ok());
   EXPECT_EQ(ReadServiceState(Service("tally")), "v1:1");
+}
+
+// Done when: a state file torn mid-write (a power cut, a failing card)
+// is recovered from the previous copy.
+TEST_F(ServiceStateTest, ATornStateReadsAsTheOneBeforeIt) {
+  const auto dir = Service("lights");
+  ASSERT_TRUE(WriteServiceState(dir, R"({"username":"first","brightness":10})").ok());
+  ASSERT_TRUE(WriteServiceState(dir, R"({"username":"first","brightness":80})").ok());
+  const auto file = dir / kServiceStateFile;
+  std::filesystem::resize_file(file, std::filesystem::file_size(file) - 10);
+  EXPECT_EQ(ReadServiceState(dir), R"({"username":"first","brightness":10})");
+  // And the next write keeps that good one, not the torn one, as the
+  // copy before it.
+  ASSERT_TRUE(WriteServiceState(dir, R"({"username":"first","brightness":50})").ok());
+  std::filesystem::resize_file(file, 0);
+  EXPECT_EQ(ReadServiceState(dir), R"({"username":"first","brightness":10})");
+}
+
+TEST_F(ServiceStateTest, AStateWrittenByAnOlderDomiandIsReadAsItIs) {
+  const auto dir = Service("lights");
+  std::ofstream(dir / kServiceStateFile, std::ios::binary) << R"({"username":"old"})";
+  EXPECT_EQ(ReadServiceState(dir), R"({"username":"old"})");
+  EXPECT_EQ(ReadServiceState(Service("never-saved")), std::nullopt);
+}
+
+TEST_F(ServiceStateTest, AStateThatCannotBeReadAtAllIsNone) {
+  const auto dir = Service("lights");
+  ASSERT_TRUE(WriteServiceState(dir, "v1").ok());
+  std::filesystem::resize_file(dir / kServiceStateFile, 20);
+  EXPECT_EQ(ReadServiceState(dir), std::nullopt) << "no previous copy to fall back to";
+}
+
+TEST_F(ServiceStateTest, ATornEpochReadsAsTheOneBeforeItAndIsMadeWholeAtStart) {
+  const auto dir = Service("tally");
+  ASSERT_TRUE(WriteServiceEpoch(dir, 6).ok());
+  ASSERT_TRUE(WriteServiceEpoch(dir, 7).ok());
+  std::filesystem::resize_file(dir / kServiceEpochFile, 0);
+  EXPECT_EQ(ReadServiceEpoch(dir), 6u);
+  EXPECT_EQ(RecoverServiceEpochs(root_ / "services"), 0u);
+  EXPECT_EQ(ReadServiceEpoch(dir), 6u);
+  // Written again whole, so that reads (every placement round) stop
+  // falling back.
+  std::filesystem::remove(dir / (std::string(kServiceEpochFile) + ".prev"));
+  EXPECT_EQ(ReadServiceEpoch(dir), 6u);
+}
+
+TEST_F(ServiceStateTest, APoisonedEpochIsRemovedWithItsPreviousCopy) {
+  // The one before it is lower, but honouring it would keep half of a
+  // history the node no longer trusts.
+  const auto dir = Service("tally");
+  ASSERT_TRUE(WriteServiceEpoch(dir, 6).ok());
+  ASSERT_TRUE(WriteServiceEpoch(dir, kMaxEpoch + 1).ok());
+  EXPECT_EQ(RecoverServiceEpochs(root_ / "services"), 1u);
+  EXPECT_EQ(ReadServiceEpoch(dir), 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
-#include "core/common/files.h"
+#include "core/common/durable_file.h"
 #include "core/model/values.h"
 
 namespace domian::replica {
@@ -98,10 +98,11 @@ ReplicaStore::ReplicaStore(std::filesystem::path dir) : dir_(std::move(dir)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_regular_file() || !IsValidServiceName(name)) continue;  // a .tmp left behind
     if (copies_.size() >= kMaxReplicaCopies) break;
-    const absl::StatusOr<std::string> text =
-        ReadBoundedFile(entry.path(), kMaxVersionLineBytes + 1 + kMaxReplicaStateBytes);
+    // A torn or damaged file falls back to its previous copy (logged).
+    const absl::StatusOr<DurableRead> text =
+        ReadDurable(entry.path(), kMaxVersionLineBytes + 1 + kMaxReplicaStateBytes);
     absl::StatusOr<StateCopy> copy =
-        text.ok() ? DecodeCopy(name, *text) : absl::StatusOr<StateCopy>(text.status());
+        text.ok() ? DecodeCopy(name, text->content) : absl::StatusOr<StateCopy>(text.status());
     if (!copy.ok()) {
       spdlog::warn("state copy {} left out: {}", entry.path().string(),
                    StatusMessage(copy.status()));
@@ -132,7 +133,7 @@ absl::StatusOr<ReplicaStore::Offered> ReplicaStore::Offer(const StateCopy& copy)
                                         std::to_string(kMaxReplicaCopies) +
                                         " services already");
   }
-  if (absl::Status written = WriteFileAtomically(dir_ / copy.service, EncodeCopy(copy), kCopyMode);
+  if (absl::Status written = WriteDurable(dir_ / copy.service, EncodeCopy(copy), kCopyMode);
       !written.ok()) {
     return written;
   }

@@ -1,7 +1,8 @@
 // The copies of services' states this node keeps: for each service the
 // newest copy it has heard of, its own or a peer's, in
-// state_dir/replicas/<service> (one file each, replaced atomically and
-// synced, so a power cut leaves the old copy or the new one).
+// state_dir/replicas/<service> (one durable file each: checksummed, the
+// previous copy kept, so a power cut or a damaged card costs at most the
+// last change; core/common/durable_file.h).
 //
 // "Newest" is the order of the changes, not of ownership: the copy whose
 // change was made last (its hybrid logical clock timestamp; then the

@@ -82,18 +82,28 @@ TEST(ReplicaStore, CopiesSurviveAReopenAndABadFileIsLeftOut) {
     StateCopy lights = Copy("{}", {6, 0});
     lights.service = "lights";
     ASSERT_TRUE(store.Offer(lights).ok());
+    lights.bytes = R"({"paired":true})";
+    lights.hlc = {7, 0};
+    ASSERT_TRUE(store.Offer(lights).ok());
+    StateCopy once = Copy("1", {8, 0});
+    once.service = "once";
+    ASSERT_TRUE(store.Offer(once).ok());
   }
-  // Cut short, as by a power cut mid-write without the rename's help.
-  {
-    std::ifstream in(dir.path() / "lights");
+  // Cut short, as a damaged card or a write that bypassed the rename
+  // leaves a file.
+  for (const char* name : {"lights", "once"}) {
+    std::ifstream in(dir.path() / name);
     std::string text((std::istreambuf_iterator<char>(in)), {});
-    std::ofstream(dir.path() / "lights", std::ios::trunc) << text.substr(0, text.size() - 1);
+    std::ofstream(dir.path() / name, std::ios::trunc) << text.substr(0, text.size() - 1);
   }
   ReplicaStore again(dir.path());
   ASSERT_TRUE(again.Get("tally"));
   EXPECT_EQ(again.Get("tally")->bytes, std::string("a\nb\0c", 5));
   EXPECT_EQ(again.Get("tally")->hlc, (Hlc{5, 0}));
-  EXPECT_FALSE(again.Get("lights")) << "a copy cut short is not taken";
+  ASSERT_TRUE(again.Get("lights")) << "the copy before the damaged one is taken";
+  EXPECT_EQ(again.Get("lights")->bytes, "{}");
+  EXPECT_EQ(again.Get("lights")->hlc, (Hlc{6, 0}));
+  EXPECT_FALSE(again.Get("once")) << "a damaged copy with none before it is left out";
 }
 
 TEST(ReplicaStore, RefusesWhatIsOutOfBounds) {

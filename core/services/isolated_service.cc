@@ -10,6 +10,7 @@
 
 #include <boost/process.hpp>
 
+#include "core/common/write_debouncer.h"
 #include "core/services/host_command.h"
 #include "core/services/plugin_host_command.h"
 #include "core/services/plugin_status.h"
@@ -251,7 +252,11 @@ void IsolatedService::Watch() {
     process = process_;
   }
   int missed = 0;
-  DirtyStateSaves dirty_saves;
+  // The plugin's marked changes (mark_dirty), by its count in the health
+  // answers: the first saved at once, then at most once per
+  // kDefaultMinWriteInterval, the last never lost.
+  WriteDebouncer dirty_saves(clock_);
+  uint64_t seen_changes = 0;
   MonoTime next_health = clock_.Now() + kHealthInterval;
   while (SleepUntil(std::min(next_health, clock_.Now() + kExitCheckInterval))) {
     if (!process->child.running()) {
@@ -309,11 +314,15 @@ void IsolatedService::Watch() {
       snapshot_.detail = detail;
       snapshot_.liveness = liveness;
     }
-    // The plugin marked its state changed: saved at most once per
-    // kDirtyStateSaveInterval (the health checks pace it).
-    if (dirty_saves.Due(health.state_changes(), clock_.Now())) {
-      SaveState(*process, "changed state");
-      dirty_saves.Saved(health.state_changes(), clock_.Now());
+    bool save = false;
+    if (health.state_changes() != seen_changes) {
+      seen_changes = health.state_changes();
+      save = dirty_saves.Changed(options_.service);
+    }
+    if (!dirty_saves.TakeDue().empty()) save = true;
+    if (save) SaveState(*process, "changed state");
+    if (const std::optional<MonoTime> due = dirty_saves.NextDue()) {
+      next_health = std::min(next_health, *due);
     }
     // Looked at again when the watched loop's deadline would pass, if
     // that is before the next health check: a hang is found at its

@@ -12,6 +12,7 @@
 #include <absl/strings/str_join.h>
 
 #include <algorithm>
+#include <set>
 #include <chrono>
 
 namespace domian::services {
@@ -132,7 +133,6 @@ std::chrono::milliseconds ServiceHost::CheckInlineHealth() {
       continue;
     }
     if (liveness.armed()) again = std::min(again, liveness.left + kLivenessRecheckGrace);
-    if (instance->has_state()) SaveIfMarked(*service, *instance, again);
     if (!instance->has_health()) continue;
     // Never waits for a call; "" when healthy.
     const std::string detail = StatusMessage(instance->CheckHealth());
@@ -143,37 +143,53 @@ std::chrono::milliseconds ServiceHost::CheckInlineHealth() {
     changed = true;
   }
   if (changed) Changed();
-  return again;
+  return std::min(again, SaveMarkedStates(inline_services));
 }
 
-// The plugin said its state changed (mark_dirty): saved here at most once
-// per kDirtyStateSaveInterval. `again` shrinks to when the next save is
-// due, so a change marked just after a save is not left for a whole
-// health interval.
-void ServiceHost::SaveIfMarked(Service& service, PluginInstance& instance,
-                               std::chrono::milliseconds& again) {
-  const uint64_t changes = instance.state_changes();
-  std::shared_ptr<StateKeeper> keeper;
-  bool due = false;
+// The plugins' marked changes (mark_dirty), through state_saves_: the
+// first of a quiet service at once, later ones at most once per
+// kDefaultMinWriteInterval, the last never lost.
+std::chrono::milliseconds ServiceHost::SaveMarkedStates(const Running& running) {
+  Running to_save;
+  std::chrono::milliseconds again = kHealthInterval;
   {
     absl::MutexLock lock(&mu_);
-    keeper = service.keeper;
-    due = service.dirty_saves.Due(changes, clock_.Now());
-    if (!due && service.dirty_saves.Pending(changes)) {
-      again = std::min(again, service.dirty_saves.Wait(clock_.Now()));
+    std::set<std::string> due;
+    for (const auto& [service, instance] : running) {
+      if (!instance->has_state()) continue;
+      const uint64_t changes = instance->state_changes();
+      if (changes == service->seen_state_changes) continue;
+      service->seen_state_changes = changes;
+      if (state_saves_.Changed(service->config.name)) due.insert(service->config.name);
+    }
+    for (const std::string& name : state_saves_.TakeDue()) due.insert(name);
+    for (const auto& [service, instance] : running) {
+      if (due.count(service->config.name) != 0 && service->instance == instance) {
+        to_save.emplace_back(service, instance);
+      }
+    }
+    if (const std::optional<MonoTime> next = state_saves_.NextDue()) {
+      again = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(*next - clock_.Now()),
+                         std::chrono::milliseconds(0), kHealthInterval);
     }
   }
-  if (!due || !keeper) return;
-  absl::StatusOr<PluginInstance::Saved> saved = instance.Save();
-  const absl::Status kept = saved.ok() ? keeper->Store(saved->number, saved->bytes) : saved.status();
-  if (!kept.ok()) {
-    spdlog::warn("service {}: changed state not saved: {}", service.config.name,
-                 StatusMessage(kept));
+  for (const auto& [service, instance] : to_save) {
+    std::shared_ptr<StateKeeper> keeper;
+    {
+      absl::MutexLock lock(&mu_);
+      keeper = service->keeper;
+    }
+    if (!keeper) continue;
+    absl::StatusOr<PluginInstance::Saved> saved = instance->Save();
+    const absl::Status kept =
+        saved.ok() ? keeper->Store(saved->number, saved->bytes) : saved.status();
+    if (!kept.ok()) {
+      // Not retried in a loop: the next marked change tries again.
+      spdlog::warn("service {}: changed state not saved: {}", service->config.name,
+                   StatusMessage(kept));
+    }
   }
-  absl::MutexLock lock(&mu_);
-  // Tried either way: a failing save is tried again after the interval,
-  // not in a loop.
-  service.dirty_saves.Saved(changes, clock_.Now());
+  return again;
 }
 
 // Holds `instance` until the process ends, reachable (no leak report),
@@ -420,7 +436,8 @@ void ServiceHost::Launch(Service& service) {
     service.instance = instance;
     service.keeper =
         std::make_shared<StateKeeper>(dir, name, service.status.epoch, options_.on_state_stored);
-    service.dirty_saves = {};
+    service.seen_state_changes = 0;
+    state_saves_.Forget(name);
     service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
   }

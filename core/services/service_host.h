@@ -41,14 +41,15 @@
 #include <vector>
 
 #include "core/common/clock.h"
+#include "core/common/write_debouncer.h"
 #include "core/config/node_config.h"
 #include "core/model/service_state.h"
 #include "core/services/isolated_service.h"
-#include "core/services/state_keeper.h"
 #include "core/services/plugin_catalog.h"
 #include "core/services/plugin_instance.h"
 #include "core/services/running_journal.h"
 #include "core/services/safe_state.h"
+#include "core/services/state_keeper.h"
 
 namespace domian::services {
 
@@ -132,8 +133,8 @@ class ServiceHost {
     std::shared_ptr<PluginInstance> instance;
     // Inline: where the instance's saves are stored (closed at stop).
     std::shared_ptr<StateKeeper> keeper;
-    // Inline: when the plugin's marked changes are next saved.
-    DirtyStateSaves dirty_saves;
+    // Inline: the plugin's count of marked changes when last looked at.
+    uint64_t seen_state_changes = 0;
     std::shared_ptr<IsolatedService> isolated;  // isolation: process
     std::filesystem::path plugin;  // the .so it runs from
     bool offers_safe_state = false;
@@ -166,8 +167,10 @@ class ServiceHost {
   // Returns when to look again: kHealthInterval, or sooner for a liveness
   // deadline.
   std::chrono::milliseconds CheckInlineHealth();
-  void SaveIfMarked(Service& service, PluginInstance& instance, std::chrono::milliseconds& again)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  using Running = std::vector<std::pair<std::shared_ptr<Service>, std::shared_ptr<PluginInstance>>>;
+  // Saves the marked changes of `running` that are due; returns when the
+  // next one falls due (at most kHealthInterval).
+  std::chrono::milliseconds SaveMarkedStates(const Running& running) ABSL_LOCKS_EXCLUDED(mu_);
   // An inline instance missed its liveness deadline (see the .cc).
   void AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
                    const Liveness& liveness) ABSL_LOCKS_EXCLUDED(mu_);
@@ -181,6 +184,8 @@ class ServiceHost {
   absl::Mutex lifecycle_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // one start or stop at a time
   mutable absl::Mutex mu_;  // guards services_ and what they hold
   std::map<std::string, std::shared_ptr<Service>> services_ ABSL_GUARDED_BY(mu_);  // by name
+  // When inline services' marked changes are saved, by service name.
+  WriteDebouncer state_saves_ ABSL_GUARDED_BY(mu_){clock_};
   // By service: the plugin and configuration (last_good) of its last
   // successful start here, in this daemon's life or the last one's.
   std::map<std::string, RunningEntry> last_good_ ABSL_GUARDED_BY(mu_);

@@ -224,13 +224,13 @@ TEST_F(ServiceHostTest, AMarkedChangeIsSavedSoonAndAtMostOncePerInterval) {
   // The next look (a health interval at most) saves it.
   clock_.Advance(kHealthInterval);
   EXPECT_TRUE(Within(kDue, [&] { return StateOf(state_.path(), "counter-cpp") == "1"; }));
-  // Marked again at once: not saved again within kDirtyStateSaveInterval
+  // Marked again at once: not saved again within kDefaultMinWriteInterval
   // of the last save...
   ASSERT_TRUE(host_.Invoke("counter-cpp", "mark", "{}").ok());
   std::this_thread::sleep_for(3 * kClockRecheck);  // the watcher looks, on this clock
   EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), "1");
   // ...but once it has passed.
-  clock_.Advance(kDirtyStateSaveInterval);
+  clock_.Advance(kDefaultMinWriteInterval);
   EXPECT_TRUE(Within(kDue, [&] { return StateOf(state_.path(), "counter-cpp") == "2"; }));
 }
 

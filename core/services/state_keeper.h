@@ -18,21 +18,18 @@
 #include <absl/synchronization/mutex.h>
 
 #include <cstdint>
-#include <algorithm>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <string>
 
-#include "core/common/clock.h"
 #include "core/common/status.h"
 
 namespace domian::services {
 
-// At most one state written per service per this long when the plugin
-// only marks its state changed (an SD card wears with every write); a
-// change a caller waits for (save_now) is written at once.
-inline constexpr std::chrono::milliseconds kDirtyStateSaveInterval{1000};
+// A plugin's marked changes (mark_dirty) are saved through a
+// WriteDebouncer (core/common/write_debouncer.h): at most one write per
+// service per kDefaultMinWriteInterval, the first at once, the last never
+// lost; a change a caller waits for (save_now) is written at once.
 
 // What is done with each state once stored on this node (the node copies
 // it to its peers: replica::Replicator::Publish): `wait` when a caller is
@@ -64,35 +61,6 @@ class StateKeeper {
   absl::Mutex mu_;
   uint64_t stored_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-// When a service whose plugin marked its state changed `changes` times
-// (PluginInstance::state_changes) is due for a save: the count moved
-// since the last save, and kDirtyStateSaveInterval has passed since it.
-// Pure logic, on the supervisor's clock.
-class DirtyStateSaves {
- public:
-  // Whether to save now; if so, call Saved(changes seen, now) after.
-  bool Due(uint64_t changes, MonoTime now) const {
-    return Pending(changes) && Wait(now).count() == 0;
-  }
-  // Changes were marked since the last save.
-  bool Pending(uint64_t changes) const { return changes != saved_changes_; }
-  // How long until Due can next be true for a count that moved.
-  std::chrono::milliseconds Wait(MonoTime now) const {
-    if (!last_save_) return std::chrono::milliseconds(0);
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(*last_save_ + kDirtyStateSaveInterval - now);
-    return std::max(left, std::chrono::milliseconds(0));
-  }
-  void Saved(uint64_t changes, MonoTime now) {
-    saved_changes_ = changes;
-    last_save_ = now;
-  }
-
- private:
-  uint64_t saved_changes_ = 0;
-  std::optional<MonoTime> last_save_;
 };
 
 }  // namespace domian::services

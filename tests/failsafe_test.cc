@@ -156,6 +156,22 @@ class FailSafe : public ::testing::Test {
     return watch_->Now() == "0";
   }
 
+  // True once the relay was seen OFF after `from`, within `deadline`;
+  // says how long after `what` it went OFF.
+  bool OffWithin(Clock::time_point from, std::chrono::milliseconds deadline, const std::string& what) {
+    const auto off = [&]() -> std::optional<Clock::time_point> {
+      for (const RelayWatch::Change& change : watch_->Since(from)) {
+        if (change.value == "0") return change.at;
+      }
+      return std::nullopt;
+    };
+    if (!Eventually([&] { return off().has_value(); }, deadline)) return false;
+    std::cerr << "relay OFF "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(*off() - from).count()
+              << " ms after " << what << "\n";
+    return true;
+  }
+
   // The thermostat's row in `domianctl services`.
   json ServiceRow() {
     const auto rows = Ctl(node_->address(), "services");
@@ -288,22 +304,8 @@ TEST_F(FailSafe, AHungPluginHostIsKilledAndTheRelayTurnedOff) {
   ASSERT_GT(pid, 0);
   const auto hung = Clock::now();
   ::kill(pid, SIGSTOP);  // the control loop stops with everything else
-  ASSERT_TRUE(Eventually(
-      [&] {
-        for (const RelayWatch::Change& change : watch_->Since(hung)) {
-          if (change.value == "0") return true;
-        }
-        return false;
-      },
-      kHangToOff))
+  ASSERT_TRUE(OffWithin(hung, kHangToOff, "the plugin host was stopped"))
       << "a hung thermostat left the relay ON";
-  for (const RelayWatch::Change& change : watch_->Since(hung)) {
-    if (change.value != "0") continue;
-    std::cerr << "relay OFF " <<
-        std::chrono::duration_cast<std::chrono::milliseconds>(change.at - hung).count()
-              << " ms after the plugin host was stopped\n";
-    break;
-  }
   // The relay is written before the run that wrote it is logged.
   EXPECT_TRUE(Eventually(
       [&] { return node_->Log().find("thermostat: safe state set (") != std::string::npos; },
@@ -378,22 +380,8 @@ TEST_F(FailSafe, AHungControlLoopIsFoundByItsLivenessDeadline) {
   std::optional<FrozenThread> frozen;
   frozen.emplace(loop);
   ASSERT_EQ(frozen->error(), "");
-  ASSERT_TRUE(Eventually(
-      [&] {
-        for (const RelayWatch::Change& change : watch_->Since(hung)) {
-          if (change.value == "0") return true;
-        }
-        return false;
-      },
-      kHangToOff))
+  ASSERT_TRUE(OffWithin(hung, kHangToOff, "the control loop was frozen"))
       << "a hung control loop left the relay ON";
-  for (const RelayWatch::Change& change : watch_->Since(hung)) {
-    if (change.value != "0") continue;
-    std::cerr << "relay OFF "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(change.at - hung).count()
-              << " ms after the control loop was frozen\n";
-    break;
-  }
   // Found as a hang of the loop, not of the process: its health checks
   // were answered all along.
   EXPECT_TRUE(Eventually(

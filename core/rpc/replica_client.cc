@@ -81,17 +81,22 @@ class ReplicaClient::Call final : public EventLoop::Tag {
   std::unique_ptr<grpc::ClientAsyncResponseReader<v1::GetStateResponse>> get_;
 };
 
-void ReplicaClient::Put(const replica::Peer& peer, const replica::StateCopy& copy,
-                        std::chrono::milliseconds deadline, PutDone done) {
+ReplicaClient::Call* ReplicaClient::NewCall(const replica::Peer& peer,
+                                            std::chrono::milliseconds deadline) {
+  if (cancelled_) return nullptr;
   auto* call =
       new Call(*this, channels_.Stub(peer.address, Channels::Purpose::kServiceCalls), deadline);
-  absl::MutexLock lock(&mu_);
-  if (cancelled_) {
-    delete call;
-    done(absl::UnavailableError("the node is shutting down"));
-    return;
-  }
   calls_.insert(call);
+  return call;
+}
+
+// Started under the lock, so CancelCalls() either refuses a call here or
+// cancels it.
+void ReplicaClient::Put(const replica::Peer& peer, const replica::StateCopy& copy,
+                        std::chrono::milliseconds deadline, PutDone done) {
+  absl::MutexLock lock(&mu_);
+  Call* call = NewCall(peer, deadline);
+  if (call == nullptr) return done(absl::UnavailableError("the node is shutting down"));
   call->StartPut(copy, std::move(done), loop_.queue());
   ++traffic_.state_copies_sent;
   traffic_.state_copy_bytes_sent += call->request_bytes();
@@ -99,15 +104,9 @@ void ReplicaClient::Put(const replica::Peer& peer, const replica::StateCopy& cop
 
 void ReplicaClient::Get(const replica::Peer& peer, const std::string& service,
                         std::chrono::milliseconds deadline, GetDone done) {
-  auto* call =
-      new Call(*this, channels_.Stub(peer.address, Channels::Purpose::kServiceCalls), deadline);
   absl::MutexLock lock(&mu_);
-  if (cancelled_) {
-    delete call;
-    done(absl::UnavailableError("the node is shutting down"));
-    return;
-  }
-  calls_.insert(call);
+  Call* call = NewCall(peer, deadline);
+  if (call == nullptr) return done(absl::UnavailableError("the node is shutting down"));
   call->StartGet(service, std::move(done), loop_.queue());
 }
 

@@ -36,8 +36,9 @@ class ReplicaClient final : public replica::ReplicaTransport {
   class Call;  // one call in flight (replica_client.cc)
 
  private:
-  // False once CancelCalls() ran: the call is not started.
-  bool Track(Call* call) ABSL_LOCKS_EXCLUDED(mu_);
+  // A call to `peer`, tracked until it ends; nullptr once CancelCalls() ran.
+  Call* NewCall(const replica::Peer& peer, std::chrono::milliseconds deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Ended(Call* call) ABSL_LOCKS_EXCLUDED(mu_);
 
   EventLoop& loop_;

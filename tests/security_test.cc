@@ -287,6 +287,39 @@ TEST_F(SecurityTest, StrangersAreRefusedWithAClearStatusAndNothingChanges) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
     EXPECT_THAT(status.error_message(), HasSubstr("may not speak for node c"));
   }
+  // Copies of states: a node sends only its own changes and never asks
+  // one node to ask every other; an operator sends none.
+  {
+    auto stub = v1::Domain::NewStub(grpc::CreateChannel(a.address(), node));
+    v1::PutStateRequest put;
+    v1::StateCopy& copy = *put.mutable_copy();
+    copy.set_service("echo-c");
+    copy.set_epoch(1);
+    copy.set_seq(1);
+    copy.set_hlc_ms(1);
+    copy.set_writer("c");
+    copy.set_state("forged");
+    v1::PutStateResponse put_response;
+    grpc::ClientContext put_context;
+    status = stub->PutState(&put_context, put, &put_response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr("may not speak for node c"));
+
+    v1::GetStateRequest every;
+    every.set_service("echo-c");
+    every.set_every_node(true);
+    v1::GetStateResponse got;
+    grpc::ClientContext get_context;
+    status = stub->GetState(&get_context, every, &got);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+
+    auto as_operator = v1::Domain::NewStub(
+        grpc::CreateChannel(a.address(), TestCredentials("test", "b", "operator")));
+    copy.set_writer("b");
+    grpc::ClientContext operator_context;
+    status = as_operator->PutState(&operator_context, put, &put_response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  }
 
   // Nothing changed: no peer was learned, no invitation made, nothing
   // removed.
@@ -295,6 +328,11 @@ TEST_F(SecurityTest, StrangersAreRefusedWithAClearStatusAndNothingChanges) {
   EXPECT_EQ((*after)["security"]["transport"], "mtls");
   EXPECT_EQ((*after)["security"]["open_invites"], 0);
   EXPECT_EQ((*after)["security"]["revoked"], 0);
+  std::vector<std::string> state_args = CtlAccess(a.address());
+  state_args.insert(state_args.end(), {"services", "echo-c", "--state", "--json"});
+  const CommandResult copies = RunCommand(DomianctlPath(), state_args);
+  EXPECT_EQ(copies.exit_code, 0) << copies.err;
+  EXPECT_THAT(copies.out, ::testing::Not(HasSubstr("\"writer\":\"c\""))) << "a forged copy was kept";
   const auto peers = Ctl(a.address(), "peers");
   ASSERT_TRUE(peers);
   EXPECT_TRUE(peers->empty()) << peers->dump();

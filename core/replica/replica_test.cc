@@ -242,6 +242,17 @@ TEST_F(ReplicatorTest, TheFreshestCopyIsTakenFromWhicheverPeerHasIt) {
   EXPECT_GT(replicator.Get("tally")->hlc, (Hlc{1000, 9}));
 }
 
+TEST_F(ReplicatorTest, AFetchedCopyFromTheFarFutureIsLeftOut) {
+  Replicator replicator = Make({{"evil", "e:1"}, {"b", "b:1"}});
+  transport_.held["evil"] =
+      Copy("9", {wall_ + static_cast<uint64_t>(kMaxHlcLead.count()) + 1, 0}, "evil");
+  transport_.held["b"] = Copy("7", {900, 0}, "b");
+  const Replicator::Fetched fetched = replicator.Freshest("tally");
+  ASSERT_TRUE(fetched.copy);
+  EXPECT_EQ(fetched.copy->bytes, "7");
+  EXPECT_EQ(fetched.from, "b");
+}
+
 TEST_F(ReplicatorTest, APeersCopyIsKeptWhenNewerAndRefusedFromTheFarFuture) {
   Replicator replicator = Make({});
   EXPECT_TRUE(*replicator.Accept(Copy("1", {900, 0}, "b")));

@@ -100,14 +100,20 @@ Replicator::Fetched Replicator::Freshest(const std::string& service) {
     fetched.answered = round->answered;
     copies = round->copies;
   }
+  absl::MutexLock lock(&mu_);
   for (auto& [from, copy] : copies) {
-    if (copy.service != service || !CheckCopy(copy).ok()) continue;
+    // What a peer answers is checked as a PutState is: a copy dated far
+    // ahead of this node's clock would otherwise win every comparison.
+    if (copy.service != service || !CheckCopy(copy).ok() || !clock_.Acceptable(copy.hlc)) {
+      spdlog::warn("state copy of {} from {} left out: not a valid copy, or dated too far ahead",
+                   service, from);
+      continue;
+    }
     if (fetched.copy && !Newer(copy, *fetched.copy)) continue;
     fetched.copy = std::move(copy);
     fetched.from = from;
   }
   if (!fetched.from.empty()) {
-    absl::MutexLock lock(&mu_);
     clock_.Observe(fetched.copy->hlc);
     if (absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(*fetched.copy); !kept.ok()) {
       spdlog::warn("state copy of {} from {} not kept here: {}", service, fetched.from,

@@ -378,6 +378,13 @@ void NodeService::GetState(const Caller& caller, const routing::CallInfo& call,
   const bool node = caller.kind == Caller::Kind::kPlaintext ||
                     (caller.kind == Caller::Kind::kCertified && caller.subject &&
                      caller.subject->role == trust::Role::kNode);
+  // Asking every peer is for people: a node that asks it of every other
+  // would make each call fan out to the whole cluster.
+  if (request.every_node() && caller.kind == Caller::Kind::kCertified && node) {
+    done({grpc::StatusCode::PERMISSION_DENIED,
+          caller.Describe() + " may not ask for every node's copy: an operator's call"});
+    return;
+  }
   parts_.router.StateCall(
       call, request.ByteSizeLong(),
       [this, service = request.service(), every_node = request.every_node(), node, response] {

@@ -226,20 +226,34 @@ class KeepLogs {
 
 // ---- failover and migration ----
 
+// The three nodes of the failover, migration and state scenarios, all
+// seen alive: node-a (run: prefer) and node-b and node-c (run: allow);
+// node-b is the seed, so that it never goes away.
+struct Trio {
+  explicit Trio(const std::string& name)
+      : dir(name),
+        plugins(PluginFolder(dir.path())),
+        b(dir.path(), {.id = "node-b", .log_level = "info", .extra_yaml = Yaml(plugins, "allow")}),
+        a(dir.path(), {.id = "node-a", .seeds = {b.address()}, .log_level = "info",
+                       .extra_yaml = Yaml(plugins, "prefer")}),
+        c(dir.path(), {.id = "node-c", .seeds = {b.address()}, .log_level = "info",
+                       .extra_yaml = Yaml(plugins, "allow")}),
+        keep({&a, &b, &c}) {
+    b.Start();
+    a.Start();
+    c.Start();
+    if (!AllSeeEachOtherAlive({&a, &b, &c}, kConverge)) throw std::runtime_error("no cluster");
+  }
+  TempDir dir;
+  std::filesystem::path plugins;
+  Daemon b, a, c;
+  KeepLogs keep;
+};
+
+
 nlohmann::json Cycle(const std::string& scenario, int trials) {
-  TempDir dir("domian-placement-bench");
-  const auto plugins = PluginFolder(dir.path());
-  // b is the seed: it never goes away.
-  Daemon b(dir.path(), {.id = "node-b", .log_level = "info", .extra_yaml = Yaml(plugins, "allow")});
-  Daemon a(dir.path(), {.id = "node-a", .seeds = {b.address()}, .log_level = "info",
-                        .extra_yaml = Yaml(plugins, "prefer")});
-  Daemon c(dir.path(), {.id = "node-c", .seeds = {b.address()}, .log_level = "info",
-                        .extra_yaml = Yaml(plugins, "allow")});
-  KeepLogs keep({&a, &b, &c});
-  b.Start();
-  a.Start();
-  c.Start();
-  if (!AllSeeEachOtherAlive({&a, &b, &c}, kConverge)) throw std::runtime_error("no cluster");
+  Trio trio("domian-placement-bench");
+  Daemon &a = trio.a, &b = trio.b, &c = trio.c;
   auto owned_b = domian::testing::ControlClientFor(b.address(), kRequest);
   auto owned_c = domian::testing::ControlClientFor(c.address(), kRequest);
   ControlClient& on_b = *owned_b;
@@ -403,18 +417,8 @@ nlohmann::json Cycle(const std::string& scenario, int trials) {
 constexpr int kStateWarmUp = 20;
 
 nlohmann::json State(int calls) {
-  TempDir dir("domian-placement-bench-state");
-  const auto plugins = PluginFolder(dir.path());
-  Daemon a(dir.path(), {.id = "node-a", .log_level = "info", .extra_yaml = Yaml(plugins, "prefer")});
-  Daemon b(dir.path(), {.id = "node-b", .seeds = {a.address()}, .log_level = "info",
-                        .extra_yaml = Yaml(plugins, "allow")});
-  Daemon c(dir.path(), {.id = "node-c", .seeds = {a.address()}, .log_level = "info",
-                        .extra_yaml = Yaml(plugins, "allow")});
-  KeepLogs keep({&a, &b, &c});
-  a.Start();
-  b.Start();
-  c.Start();
-  if (!AllSeeEachOtherAlive({&a, &b, &c}, kConverge)) throw std::runtime_error("no cluster");
+  Trio trio("domian-placement-bench-state");
+  Daemon &a = trio.a, &b = trio.b, &c = trio.c;
   auto on_a = domian::testing::ControlClientFor(a.address(), kRequest);
   auto on_b = domian::testing::ControlClientFor(b.address(), kRequest);
   auto on_c = domian::testing::ControlClientFor(c.address(), kRequest);

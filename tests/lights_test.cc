@@ -92,6 +92,17 @@ class Lights : public ::testing::Test {
     return "(not listed)";
   }
 
+  // True once `asked` runs lights paired with a bridge it reaches;
+  // `status` is its last status.
+  bool PairedAndReachable(const Daemon& asked, json& status) {
+    return Eventually(
+        [&] {
+          status = Status(asked);
+          return status["paired"] == true && status["bridge"]["reachable"] == true;
+        },
+        kSettle);
+  }
+
   bool Running(const Daemon& asked) {
     const auto owners = ServiceOwners(asked, "lights");
     return owners.size() == 1 && owners.begin()->first == asked.id();
@@ -360,13 +371,7 @@ TEST_F(Lights, ThePairingAndKnownStatesTravelWithTheServiceToAnotherNode) {
   ASSERT_EQ(home.WaitExit(kSettle), 0);
   ASSERT_TRUE(Eventually([&] { return Running(spare); }, kSettle));
   json status;
-  ASSERT_TRUE(Eventually(
-      [&] {
-        status = Status(spare);
-        return status["paired"] == true && status["bridge"]["reachable"] == true;
-      },
-      kSettle))
-      << status.dump();
+  ASSERT_TRUE(PairedAndReachable(spare, status)) << status.dump();
   EXPECT_EQ(status["pairing"], "service state");
   Reply(spare, "set", R"({"light": "Desk", "bri": 90})");
   EXPECT_EQ(bridge_.LightState(desk_)["bri"], 90);
@@ -396,13 +401,7 @@ TEST_F(Lights, APairingSurvivesItsOwnersKillOnANodeThatNeverRanLights) {
   ASSERT_TRUE(home.WaitExit(kSettle));
   ASSERT_TRUE(Eventually([&] { return Running(spare); }, kSettle)) << "no failover";
   json status;
-  ASSERT_TRUE(Eventually(
-      [&] {
-        status = Status(spare);
-        return status["paired"] == true && status["bridge"]["reachable"] == true;
-      },
-      kSettle))
-      << status.dump();
+  ASSERT_TRUE(PairedAndReachable(spare, status)) << status.dump();
   Reply(spare, "set", R"({"light": "Desk", "on": true, "bri": 42})");
   EXPECT_EQ(bridge_.LightState(desk_)["bri"], 42);
   EXPECT_EQ(bridge_.Users().size(), 1U) << "paired again instead of using the copied state";

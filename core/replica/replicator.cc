@@ -5,14 +5,13 @@
 namespace domian::replica {
 namespace {
 
-// Answers of one round of calls to peers, shared with the transport's
+// Answers of one round of copies sent to peers, shared with the transport's
 // callbacks (which may come after the round's caller stopped waiting).
 struct Round {
   absl::Mutex mu;
   size_t answered ABSL_GUARDED_BY(mu) = 0;
   size_t stored ABSL_GUARDED_BY(mu) = 0;
   std::vector<std::string> failures ABSL_GUARDED_BY(mu);
-  std::vector<std::pair<std::string, StateCopy>> copies ABSL_GUARDED_BY(mu);
 };
 
 }  // namespace
@@ -70,63 +69,9 @@ absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
                                 std::to_string(kPeerAckTimeout.count()) + " ms (" + why + ")");
 }
 
-Replicator::Fetched Replicator::Freshest(const std::string& service) {
-  Fetched fetched;
-  {
-    absl::MutexLock lock(&mu_);
-    fetched.copy = store_.Get(service);
-  }
-  const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
-  fetched.asked = peers.size();
-  if (peers.empty()) return fetched;
-  auto round = std::make_shared<Round>();
-  for (const Peer& peer : peers) {
-    transport_.Get(peer, service, kFetchTimeout,
-                   [round, peer](absl::StatusOr<std::optional<StateCopy>> answer) {
-                     absl::MutexLock lock(&round->mu);
-                     ++round->answered;
-                     if (answer.ok() && answer->has_value()) {
-                       round->copies.emplace_back(peer.id, **answer);
-                     }
-                   });
-  }
-  std::vector<std::pair<std::string, StateCopy>> copies;
-  {
-    absl::MutexLock lock(&round->mu);
-    const auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(round->mu) {
-      return round->answered == peers.size();
-    };
-    round->mu.AwaitWithTimeout(absl::Condition(&all), absl::FromChrono(kFetchTimeout));
-    fetched.answered = round->answered;
-    copies = round->copies;
-  }
-  absl::MutexLock lock(&mu_);
-  for (auto& [from, copy] : copies) {
-    // What a peer answers is checked as a PutState is: a copy dated far
-    // ahead of this node's clock would otherwise win every comparison.
-    if (copy.service != service || !CheckCopy(copy).ok() || !clock_.Acceptable(copy.hlc)) {
-      spdlog::warn("state copy of {} from {} left out: not a valid copy, or dated too far ahead",
-                   service, from);
-      continue;
-    }
-    if (fetched.copy && !Newer(copy, *fetched.copy)) continue;
-    fetched.copy = std::move(copy);
-    fetched.from = from;
-  }
-  if (!fetched.from.empty()) {
-    clock_.Observe(fetched.copy->hlc);
-    if (absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(*fetched.copy); !kept.ok()) {
-      spdlog::warn("state copy of {} from {} not kept here: {}", service, fetched.from,
-                   StatusMessage(kept.status()));
-    }
-  }
-  return fetched;
-}
-
-std::vector<Replicator::NodeCopy> Replicator::Survey(const std::string& service) {
-  std::vector<NodeCopy> out;
-  out.push_back({.node = options_.self, .copy = Get(service)});
-  const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
+std::vector<Replicator::NodeCopy> Replicator::AskPeers(const std::vector<Peer>& peers,
+                                                       const std::string& service,
+                                                       size_t& answered) {
   struct Answers {
     absl::Mutex mu;
     size_t answered ABSL_GUARDED_BY(mu) = 0;
@@ -152,7 +97,51 @@ std::vector<Replicator::NodeCopy> Replicator::Survey(const std::string& service)
     return answers->answered == peers.size();
   };
   answers->mu.AwaitWithTimeout(absl::Condition(&all), absl::FromChrono(kFetchTimeout));
-  for (NodeCopy& copy : answers->copies) out.push_back(copy);
+  answered = answers->answered;
+  return answers->copies;
+}
+
+Replicator::Fetched Replicator::Freshest(const std::string& service) {
+  Fetched fetched;
+  {
+    absl::MutexLock lock(&mu_);
+    fetched.copy = store_.Get(service);
+  }
+  const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
+  fetched.asked = peers.size();
+  if (peers.empty()) return fetched;
+  std::vector<NodeCopy> answers = AskPeers(peers, service, fetched.answered);
+  absl::MutexLock lock(&mu_);
+  for (NodeCopy& answer : answers) {
+    if (!answer.copy) continue;
+    StateCopy& copy = *answer.copy;
+    // What a peer answers is checked as a PutState is: a copy dated far
+    // ahead of this node's clock would otherwise win every comparison.
+    if (copy.service != service || !CheckCopy(copy).ok() || !clock_.Acceptable(copy.hlc)) {
+      spdlog::warn("state copy of {} from {} left out: not a valid copy, or dated too far ahead",
+                   service, answer.node);
+      continue;
+    }
+    if (fetched.copy && !Newer(copy, *fetched.copy)) continue;
+    fetched.copy = std::move(copy);
+    fetched.from = answer.node;
+  }
+  if (!fetched.from.empty()) {
+    clock_.Observe(fetched.copy->hlc);
+    if (absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(*fetched.copy); !kept.ok()) {
+      spdlog::warn("state copy of {} from {} not kept here: {}", service, fetched.from,
+                   StatusMessage(kept.status()));
+    }
+  }
+  return fetched;
+}
+
+std::vector<Replicator::NodeCopy> Replicator::Survey(const std::string& service) {
+  std::vector<NodeCopy> out;
+  out.push_back({.node = options_.self, .copy = Get(service)});
+  const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
+  size_t answered = 0;
+  for (NodeCopy& copy : AskPeers(peers, service, answered)) out.push_back(std::move(copy));
   for (NodeCopy& copy : out) {
     if (!copy.copy) continue;
     copy.state_bytes = copy.copy->bytes.size();

@@ -107,6 +107,12 @@ class Replicator {
   std::vector<StateCopy> All() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Asks `peers` for their copies of `service` at once and waits up to
+  // kFetchTimeout: one entry per peer, in order ("no answer" for those
+  // that did not answer in time); `answered` says how many did.
+  std::vector<NodeCopy> AskPeers(const std::vector<Peer>& peers, const std::string& service,
+                                 size_t& answered) ABSL_LOCKS_EXCLUDED(mu_);
+
   Options options_;
   ReplicaTransport& transport_;
   mutable absl::Mutex mu_;

@@ -216,8 +216,13 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                          if (discovery_) discovery_->SetLonely(lonely);
                        },
                    // A peer's death (or return) is acted on at once, not
-                   // at the next round.
-                   .peers_changed = [this] { placement_.Poke(); }}),
+                   // at the next round; a peer back from a partition or a
+                   // reboot gets this node's state copies at once.
+                   .peers_changed =
+                       [this] {
+                         placement_.Poke();
+                         replicator_.PeersChanged();
+                       }}),
       cluster_(membership_),
       replica_client_(loop_, channels_, traffic_),
       replicator_({.dir = config_.state_dir / "replicas",
@@ -231,6 +236,13 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                            }
                          }
                          return peers;
+                       },
+                   // Restarts the service on the service host's own
+                   // thread (never this caller's: a PutState's lane).
+                   .adopt =
+                       [this](const std::string& service, uint64_t epoch,
+                              const std::string& bytes) {
+                         service_host_.ReplaceState(service, epoch, bytes);
                        }},
                   replica_client_),
       // Plugin and service changes make placement look again (never a
@@ -247,7 +259,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                          }},
                     [this] { placement_.Poke(); }, clock_),
       local_services_(service_host_, [this] { return membership_.Status().self.address; },
-                      [this](const std::string& service) { return FreshestState(service); }),
+                      &replicator_),
       router_(cluster_, &service_host_, remote_nodes_),
       placement_({.cluster = config_.cluster,
                   .services = config_.services,
@@ -371,29 +383,6 @@ void Node::PublishServices() {
   updated.hostable = service_host_.Hostable();
   updated.offers = placement_.Offers();
   membership_.UpdateSelf(updated);
-}
-
-// The freshest copy, unless this node made it: then the service's state
-// file here holds it already (or a newer state too big to copy).
-std::optional<std::string> Node::FreshestState(const std::string& service) {
-  const replica::Replicator::Fetched fetched = replicator_.Freshest(service);
-  if (!fetched.copy || fetched.copy->writer == initial_self_.id) {
-    if (fetched.asked > 0) {
-      spdlog::info("service {}: no copy of its state fresher than this node's own among {} of "
-                   "{} live peer(s) that answered",
-                   service, fetched.answered, fetched.asked);
-    }
-    return std::nullopt;
-  }
-  if (fetched.copy->deleted) {
-    spdlog::info("service {}: its state was deleted ({})", service, fetched.copy->Version());
-    return std::string();
-  }
-  spdlog::info("service {}: starting from the copy of its state from {} ({}), the freshest of "
-               "{} live peer(s) asked, {} answered",
-               service, fetched.from.empty() ? "this node" : fetched.from,
-               fetched.copy->Version(), fetched.asked, fetched.answered);
-  return fetched.copy->bytes;
 }
 
 void Node::Stop() {

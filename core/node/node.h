@@ -112,9 +112,6 @@ class Node {
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
   void PublishServices();
-  // For a service about to start here without a handed-over state: a
-  // peer's copy of its state when fresher than this node's (replicator_).
-  std::optional<std::string> FreshestState(const std::string& service);
 
   config::NodeConfig config_;
   const Clock& clock_;

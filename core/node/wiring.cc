@@ -1,5 +1,7 @@
 #include "core/node/wiring.h"
 
+#include <spdlog/spdlog.h>
+
 #include "core/common/net.h"
 
 namespace domian::node {
@@ -14,18 +16,52 @@ void DiscoveryToMembership::Vanished(const std::string& address) {
 
 void ServiceHostServices::Start(const std::string& service, const std::string& config_json,
                                 uint64_t epoch, const std::optional<std::string>& state) {
+  if (!replicas_ || !host_.Replicated(service)) {
+    host_.StartService(service, config_json, epoch, state);
+    return;
+  }
   // A hand-over brings the state the old owner stopped with; otherwise
   // (a failover, a first start) the freshest copy the peers hold, so a
   // node that never ran the service does not start it from nothing.
-  if (!state && freshest_) {
-    host_.StartService(service, config_json, epoch, freshest_(service));
-    return;
+  StartingState starting{state, "the state handed over with it"};
+  if (!state) starting = Freshest(service);
+  replicas_->Began(service, epoch,
+                   starting.state ? *starting.state : host_.SavedState(service),
+                   std::move(starting.origin));
+  host_.StartService(service, config_json, epoch, starting.state);
+}
+
+// The freshest copy, unless this node made it: then the service's state
+// file here holds it already (or a newer state too big to copy).
+ServiceHostServices::StartingState ServiceHostServices::Freshest(const std::string& service) {
+  const replica::Replicator::Fetched fetched = replicas_->Freshest(service);
+  const std::string asked = std::to_string(fetched.asked) + " live peer(s) asked, " +
+                            std::to_string(fetched.answered) + " answered";
+  if (!fetched.copy || fetched.copy->writer == replicas_->self()) {
+    std::string origin = "its own state on this node";
+    if (fetched.copy) origin += " (" + fetched.copy->Version() + ")";
+    if (fetched.asked > 0) {
+      spdlog::info("service {}: no copy of its state fresher than this node's own among {}",
+                   service, asked);
+      origin += ", the freshest of " + asked;
+    }
+    return {std::nullopt, origin};
   }
-  host_.StartService(service, config_json, epoch, state);
+  if (fetched.copy->deleted) {
+    spdlog::info("service {}: its state was deleted ({})", service, fetched.copy->Version());
+    return {std::string(), "nothing: its state was deleted (" + fetched.copy->Version() + ")"};
+  }
+  const std::string origin = "the copy from " +
+                             (fetched.from.empty() ? std::string("this node") : fetched.from) +
+                             " (" + fetched.copy->Version() + "), the freshest of " + asked;
+  spdlog::info("service {}: starting from {}", service, origin);
+  return {fetched.copy->bytes, origin};
 }
 
 std::optional<std::string> ServiceHostServices::Stop(const std::string& service) {
-  return host_.StopService(service);
+  std::optional<std::string> saved = host_.StopService(service);
+  if (replicas_) replicas_->Ended(service);
+  return saved;
 }
 
 std::vector<placement::LocalServices::Status> ServiceHostServices::Services() const {

@@ -10,6 +10,7 @@
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
 #include "core/placement/placement.h"
+#include "core/replica/replicator.h"
 #include "core/services/service_host.h"
 
 namespace domian::node {
@@ -31,12 +32,14 @@ class ServiceHostServices final : public placement::LocalServices {
   // `node_address`: this node's address as peers use it (a plugin that
   // listens on every interface publishes a wildcard host; others need
   // this node's).
-  // `freshest`: for a service started without a handed-over state, a
-  // fresher state to start from (a peer's copy), or nullopt.
-  ServiceHostServices(
-      services::ServiceHost& host, std::function<std::string()> node_address,
-      std::function<std::optional<std::string>(const std::string& service)> freshest = nullptr)
-      : host_(host), node_address_(std::move(node_address)), freshest_(std::move(freshest)) {}
+  // `replicas` (may be null: states stay on this node): a singleton
+  // started without a handed-over state starts from the freshest copy of
+  // its state among this node's and the live peers', and each run is
+  // told to it (Began, Ended) so a later change made elsewhere replaces
+  // the running state.
+  ServiceHostServices(services::ServiceHost& host, std::function<std::string()> node_address,
+                      replica::Replicator* replicas = nullptr)
+      : host_(host), node_address_(std::move(node_address)), replicas_(replicas) {}
   void Start(const std::string& service, const std::string& config_json, uint64_t epoch,
              const std::optional<std::string>& state) override;
   std::optional<std::string> Stop(const std::string& service) override;
@@ -45,9 +48,18 @@ class ServiceHostServices final : public placement::LocalServices {
   uint64_t LastEpoch(const std::string& service) const override;
 
  private:
+  // What a singleton starting here without a handed-over state starts
+  // from: a fresher copy than this node's own state file (nullopt: that
+  // file), and where its state came from, for people (Began's origin).
+  struct StartingState {
+    std::optional<std::string> state;
+    std::string origin;
+  };
+  StartingState Freshest(const std::string& service);
+
   services::ServiceHost& host_;
   std::function<std::string()> node_address_;
-  std::function<std::optional<std::string>(const std::string& service)> freshest_;
+  replica::Replicator* replicas_;
 };
 
 // Placement and routing read the cluster from Membership, and ask a peer

@@ -9,6 +9,7 @@
 
 #include "core/replica/hlc.h"
 #include "core/replica/replica_store.h"
+#include "core/common/durable_file.h"
 #include "core/replica/replicator.h"
 #include "core/services/testing/temp_folder.h"
 
@@ -170,6 +171,24 @@ class ReplicatorTest : public ::testing::Test {
     return Replicator({.dir = dir_.path(), .self = "a", .live_peers = [peers] { return peers; }},
                       transport_, HybridClock([this] { return wall_; }));
   }
+  // Live peers as live_ says when asked; restarts recorded in adopted_.
+  Replicator MakeWatched() {
+    return Replicator({.dir = dir_.path(),
+                       .self = "a",
+                       .live_peers = [this] { return live_; },
+                       .adopt =
+                           [this](const std::string& service, uint64_t epoch,
+                                  const std::string& bytes) {
+                             adopted_.push_back(service + "@" + std::to_string(epoch) + "=" +
+                                                bytes);
+                           }},
+                      transport_, HybridClock([this] { return wall_; }));
+  }
+  std::string SetAsideFile() const {
+    return ReadDurable(dir_.path() / "set-aside" / "tally", 1 << 20)->content;
+  }
+  std::vector<Peer> live_;
+  std::vector<std::string> adopted_;
   TempFolder dir_{"domian-replicator"};
   FakeTransport transport_;
   uint64_t wall_ = 1000;
@@ -262,6 +281,118 @@ TEST_F(ReplicatorTest, APeersCopyIsKeptWhenNewerAndRefusedFromTheFarFuture) {
       Copy("9", {wall_ + static_cast<uint64_t>(kMaxHlcLead.count()) + 1, 0}, "evil"));
   EXPECT_FALSE(future.ok());
   EXPECT_EQ(replicator.Get("tally")->bytes, "1");
+}
+
+// ---- Heals: the state people changed is the one kept ----
+
+TEST_F(ReplicatorTest, ASaveThatChangedNothingIsNoChange) {
+  live_ = {{"b", "b:1"}};
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Accept(Copy("5", {900, 0}, "b")).ok());
+  replicator.Began("tally", 2, "5", "the copy from b");
+  ASSERT_TRUE(replicator.Publish("tally", 2, "5", /*wait=*/true).ok());
+  EXPECT_TRUE(transport_.puts.empty()) << "a stop's save of the state it began with";
+  EXPECT_EQ(replicator.Get("tally")->writer, "b") << "b's change is still the latest";
+  ASSERT_TRUE(replicator.Publish("tally", 2, "6", true).ok());
+  ASSERT_EQ(transport_.puts.size(), 1u);
+  EXPECT_EQ(replicator.Get("tally")->writer, "a");
+  ASSERT_TRUE(replicator.Publish("tally", 2, "6", true).ok());
+  EXPECT_EQ(transport_.puts.size(), 1u) << "saved again, unchanged";
+  EXPECT_EQ(replicator.ReportOf("tally").run->origin, "the copy from b");
+}
+
+// The majority side changed the state while this node ran it alone from
+// an older copy (under a higher epoch) and changed nothing: it takes the
+// majority's state, and nothing is set aside.
+TEST_F(ReplicatorTest, ALaterChangeElsewhereReplacesARunningStateThatChangedNothing) {
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
+  replicator.Began("tally", 5, "3", "its own state on this node");
+  wall_ = 2000;
+  ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+  EXPECT_EQ(adopted_, std::vector<std::string>{"tally@5=7"});
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "set-aside" / "tally"));
+  const Replicator::Report report = replicator.ReportOf("tally");
+  EXPECT_FALSE(report.set_aside);
+  EXPECT_NE(report.run->origin.find("the later change epoch 1 seq 7 at 1500.0 by b"),
+            std::string::npos)
+      << report.run->origin;
+  // The restarted service saves what it took: no change, nothing sent.
+  ASSERT_TRUE(replicator.Publish("tally", 5, "7", false).ok());
+  EXPECT_TRUE(transport_.puts.empty());
+  // The same copy again (from another peer) restarts nothing.
+  ASSERT_FALSE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+  EXPECT_EQ(adopted_.size(), 1u);
+  // Once it stopped here, a newer copy is only kept.
+  replicator.Ended("tally");
+  ASSERT_TRUE(*replicator.Accept(Copy("8", {1600, 0}, "b", 1, 8)));
+  EXPECT_EQ(adopted_.size(), 1u);
+}
+
+TEST_F(ReplicatorTest, WhenBothSidesChangedTheLaterChangeWinsAndTheOtherIsSetAside) {
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b")).ok());
+  replicator.Began("tally", 5, "3", "its own state on this node");
+  ASSERT_TRUE(replicator.Publish("tally", 5, "4", false).ok());  // ours, at 1000
+  wall_ = 3000;
+  // b's change at 2000, made apart from ours: it wins, ours is set aside.
+  ASSERT_TRUE(*replicator.Accept(Copy("9", {2000, 0}, "b", 1, 9)));
+  EXPECT_EQ(adopted_, std::vector<std::string>{"tally@5=9"});
+  Replicator::Report report = replicator.ReportOf("tally");
+  ASSERT_TRUE(report.set_aside);
+  EXPECT_EQ(report.set_aside->version.rfind("epoch 5 seq 1 at 1000.", 0), 0u)
+      << report.set_aside->version;
+  EXPECT_NE(report.set_aside->lost_to.find("by b"), std::string::npos);
+  absl::StatusOr<StateCopy> kept = DecodeCopy("tally", SetAsideFile());
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->bytes, "4");
+  EXPECT_EQ(kept->writer, "a");
+
+  // Now ours is the later one: c's change, made apart at 2500, is older.
+  ASSERT_TRUE(replicator.Publish("tally", 5, "10", false).ok());  // at 3000
+  ASSERT_FALSE(*replicator.Accept(Copy("8", {2500, 0}, "c", 2, 4)));
+  EXPECT_EQ(adopted_.size(), 1u) << "nothing restarted";
+  EXPECT_EQ(replicator.Get("tally")->bytes, "10");
+  report = replicator.ReportOf("tally");
+  ASSERT_TRUE(report.set_aside);
+  EXPECT_NE(report.set_aside->version.find("by c"), std::string::npos);
+  kept = DecodeCopy("tally", SetAsideFile());
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->bytes, "8");
+
+  // A change the running state already includes is not set aside.
+  ASSERT_FALSE(*replicator.Accept(Copy("2", {800, 0}, "d")));
+  EXPECT_NE(replicator.ReportOf("tally").set_aside->version.find("by c"), std::string::npos);
+  // It stays reported after the service stopped here.
+  replicator.Ended("tally");
+  EXPECT_FALSE(replicator.ReportOf("tally").run);
+  EXPECT_TRUE(replicator.ReportOf("tally").set_aside);
+}
+
+TEST_F(ReplicatorTest, APeerBackToLifeGetsEveryCopyAtOnce) {
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Publish("tally", 1, "1", false).ok());
+  StateCopy lights = Copy("key", {900, 0}, "b");
+  lights.service = "lights";
+  ASSERT_TRUE(replicator.Accept(lights).ok());
+  live_ = {{"b", "b:1"}};
+  replicator.PeersChanged();
+  ASSERT_EQ(transport_.puts.size(), 2u);
+  EXPECT_EQ(transport_.puts[0].first, "b");
+  replicator.PeersChanged();
+  EXPECT_EQ(transport_.puts.size(), 2u) << "b was live already";
+  live_ = {{"b", "b:1"}, {"c", "c:1"}};
+  replicator.PeersChanged();
+  ASSERT_EQ(transport_.puts.size(), 4u);
+  EXPECT_EQ(transport_.puts[2].first, "c");
+  EXPECT_EQ(transport_.puts[3].first, "c");
+  // b dies and comes back (a partition healed): it is sent them again.
+  live_ = {{"c", "c:1"}};
+  replicator.PeersChanged();
+  live_ = {{"b", "b:1"}, {"c", "c:1"}};
+  replicator.PeersChanged();
+  ASSERT_EQ(transport_.puts.size(), 6u);
+  EXPECT_EQ(transport_.puts[5].first, "b");
 }
 
 }  // namespace

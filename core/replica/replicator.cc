@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/common/durable_file.h"
+
 namespace domian::replica {
 namespace {
 
@@ -13,6 +15,8 @@ struct Round {
   size_t stored ABSL_GUARDED_BY(mu) = 0;
   std::vector<std::string> failures ABSL_GUARDED_BY(mu);
 };
+
+constexpr mode_t kSetAsideMode = 0600;  // a state may hold credentials
 
 }  // namespace
 
@@ -27,6 +31,11 @@ absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
   StateCopy copy{.service = service, .epoch = epoch, .writer = options_.self, .bytes = bytes};
   {
     absl::MutexLock lock(&mu_);
+    const auto run = runs_.find(service);
+    const bool this_run = run != runs_.end() && run->second.run.epoch == epoch;
+    // A save that changed nothing is no change: a new version would make
+    // a state nobody changed win over one somebody did.
+    if (this_run && run->second.bytes == bytes) return absl::OkStatus();
     const std::optional<StateCopy> last = store_.Get(service);
     copy.seq = last && last->writer == options_.self && last->epoch == epoch ? last->seq + 1 : 1;
     // After every change of the service this node heard of (its clock
@@ -38,6 +47,13 @@ absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
     if (absl::Status valid = CheckCopy(copy); !valid.ok()) return valid;
     if (absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(copy); !kept.ok()) {
       return kept.status();
+    }
+    if (this_run) {
+      Running& running = run->second;
+      running.bytes = bytes;
+      running.changed = true;
+      running.own = copy;
+      running.own->bytes.clear();  // running.bytes holds them
     }
   }
   const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
@@ -111,28 +127,32 @@ Replicator::Fetched Replicator::Freshest(const std::string& service) {
   fetched.asked = peers.size();
   if (peers.empty()) return fetched;
   std::vector<NodeCopy> answers = AskPeers(peers, service, fetched.answered);
-  absl::MutexLock lock(&mu_);
-  for (NodeCopy& answer : answers) {
-    if (!answer.copy) continue;
-    StateCopy& copy = *answer.copy;
-    // What a peer answers is checked as a PutState is: a copy dated far
-    // ahead of this node's clock would otherwise win every comparison.
-    if (copy.service != service || !CheckCopy(copy).ok() || !clock_.Acceptable(copy.hlc)) {
-      spdlog::warn("state copy of {} from {} left out: not a valid copy, or dated too far ahead",
-                   service, answer.node);
-      continue;
+  std::optional<Adoption> adopt;  // when the service already runs here
+  {
+    absl::MutexLock lock(&mu_);
+    for (NodeCopy& answer : answers) {
+      if (!answer.copy) continue;
+      StateCopy& copy = *answer.copy;
+      // What a peer answers is checked as a PutState is: a copy dated far
+      // ahead of this node's clock would otherwise win every comparison.
+      if (copy.service != service || !CheckCopy(copy).ok() || !clock_.Acceptable(copy.hlc)) {
+        spdlog::warn("state copy of {} from {} left out: not a valid copy, or dated too far ahead",
+                     service, answer.node);
+        continue;
+      }
+      if (fetched.copy && !Newer(copy, *fetched.copy)) continue;
+      fetched.copy = std::move(copy);
+      fetched.from = answer.node;
     }
-    if (fetched.copy && !Newer(copy, *fetched.copy)) continue;
-    fetched.copy = std::move(copy);
-    fetched.from = answer.node;
-  }
-  if (!fetched.from.empty()) {
-    clock_.Observe(fetched.copy->hlc);
-    if (absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(*fetched.copy); !kept.ok()) {
-      spdlog::warn("state copy of {} from {} not kept here: {}", service, fetched.from,
-                   StatusMessage(kept.status()));
+    if (!fetched.from.empty()) {
+      clock_.Observe(fetched.copy->hlc);
+      if (absl::StatusOr<bool> kept = Keep(*fetched.copy, adopt); !kept.ok()) {
+        spdlog::warn("state copy of {} from {} not kept here: {}", service, fetched.from,
+                     StatusMessage(kept.status()));
+      }
     }
   }
+  if (adopt && options_.adopt) options_.adopt(adopt->service, adopt->epoch, adopt->bytes);
   return fetched;
 }
 
@@ -152,15 +172,125 @@ std::vector<Replicator::NodeCopy> Replicator::Survey(const std::string& service)
 
 absl::StatusOr<bool> Replicator::Accept(const StateCopy& copy) {
   if (absl::Status valid = CheckCopy(copy); !valid.ok()) return valid;
-  absl::MutexLock lock(&mu_);
-  if (!clock_.Acceptable(copy.hlc)) {
-    return absl::InvalidArgumentError("the copy of " + copy.service + " is dated " +
-                                      copy.hlc.ToString() + ", too far ahead of this node's clock");
+  std::optional<Adoption> adopt;
+  absl::StatusOr<bool> kept;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!clock_.Acceptable(copy.hlc)) {
+      return absl::InvalidArgumentError("the copy of " + copy.service + " is dated " +
+                                        copy.hlc.ToString() +
+                                        ", too far ahead of this node's clock");
+    }
+    clock_.Observe(copy.hlc);
+    kept = Keep(copy, adopt);
   }
-  clock_.Observe(copy.hlc);
+  if (adopt && options_.adopt) options_.adopt(adopt->service, adopt->epoch, adopt->bytes);
+  return kept;
+}
+
+absl::StatusOr<bool> Replicator::Keep(const StateCopy& copy, std::optional<Adoption>& adopt) {
+  const std::optional<StateCopy> before = store_.Get(copy.service);
   absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(copy);
   if (!kept.ok()) return kept.status();
-  return *kept == ReplicaStore::Offered::kStored;
+  const bool stored = *kept == ReplicaStore::Offered::kStored;
+  const auto run = runs_.find(copy.service);
+  if (run == runs_.end() || copy.writer == options_.self) return stored;
+  Running& running = run->second;
+  if (!stored) {
+    // Older than what is kept here, yet a change the running state does
+    // not include, with other bytes: made apart from this node's own
+    // later change, which wins. Set aside (once).
+    if (copy.hlc > running.base && copy.bytes != running.bytes && before) {
+      PutAside(running, copy, *before);
+    }
+    return false;
+  }
+  if (copy.bytes == running.bytes) {  // the same state: nothing to restart
+    running.base = std::max(running.base, copy.hlc);
+    return true;
+  }
+  if (running.changed && running.own) {
+    StateCopy lost = *running.own;
+    lost.bytes = running.bytes;
+    PutAside(running, lost, copy);
+  } else {
+    spdlog::info("service {}: a later change of its state was made on {} ({}); it continues "
+                 "from that one",
+                 copy.service, copy.writer, copy.Version());
+  }
+  running.bytes = copy.bytes;
+  running.base = copy.hlc;
+  running.changed = false;
+  running.own.reset();
+  running.run.origin = "the later change " + copy.Version() + ", taken while it ran here";
+  adopt = Adoption{copy.service, running.run.epoch, copy.bytes};
+  return true;
+}
+
+void Replicator::PutAside(Running& running, const StateCopy& lost, const StateCopy& won) {
+  const std::string version = lost.Version();
+  if (running.run.set_aside && running.run.set_aside->version == version) return;
+  const std::filesystem::path file = options_.dir / "set-aside" / lost.service;
+  std::error_code error;
+  std::filesystem::create_directories(file.parent_path(), error);
+  if (absl::Status written = WriteDurable(file, EncodeCopy(lost), kSetAsideMode); !written.ok()) {
+    spdlog::error("service {}: the state set aside ({}) could not be kept: {}", lost.service,
+                  version, StatusMessage(written));
+  }
+  spdlog::warn("service {}: its state was changed on two sides apart (a partition, or a node "
+               "that ran alone): {} lost to the later {}; the lost state is kept in {}",
+               lost.service, version, won.Version(), file.string());
+  running.run.set_aside = SetAside{.version = version, .lost_to = won.Version(), .file = file};
+  set_aside_[lost.service] = *running.run.set_aside;
+}
+
+void Replicator::Began(const std::string& service, uint64_t epoch, const std::string& bytes,
+                       std::string origin) {
+  absl::MutexLock lock(&mu_);
+  Running running{.run = {.epoch = epoch, .origin = std::move(origin)}, .bytes = bytes};
+  if (const std::optional<StateCopy> kept = store_.Get(service)) running.base = kept->hlc;
+  runs_[service] = std::move(running);
+}
+
+void Replicator::Ended(const std::string& service) {
+  absl::MutexLock lock(&mu_);
+  runs_.erase(service);
+}
+
+Replicator::Report Replicator::ReportOf(const std::string& service) const {
+  absl::MutexLock lock(&mu_);
+  Report report;
+  if (const auto run = runs_.find(service); run != runs_.end()) report.run = run->second.run;
+  if (const auto aside = set_aside_.find(service); aside != set_aside_.end()) {
+    report.set_aside = aside->second;
+  }
+  return report;
+}
+
+void Replicator::PeersChanged() {
+  const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
+  std::vector<Peer> back;
+  std::vector<StateCopy> copies;
+  {
+    absl::MutexLock lock(&mu_);
+    std::set<std::string> live;
+    for (const Peer& peer : peers) {
+      live.insert(peer.id);
+      if (!live_.contains(peer.id)) back.push_back(peer);
+    }
+    live_ = std::move(live);
+    if (back.empty()) return;
+    copies = store_.All();
+  }
+  for (const Peer& peer : back) {
+    for (const StateCopy& copy : copies) {
+      transport_.Put(peer, copy, kPushDeadline, [peer, service = copy.service](absl::Status status) {
+        if (!status.ok()) {
+          spdlog::debug("state of {} not copied to {}: {}", service, peer.id, StatusMessage(status));
+        }
+      });
+    }
+  }
 }
 
 std::optional<StateCopy> Replicator::Get(const std::string& service) const {

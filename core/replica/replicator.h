@@ -12,6 +12,17 @@
 // once one live peer has stored it, or says none did within
 // kPeerAckTimeout; with no live peer it is kept on this node alone.
 //
+// Heals (a partition, a node that booted alone after a power cut): while
+// a service runs here (Began .. Ended), a later change made elsewhere
+// replaces its state (Options::adopt restarts it from that copy without
+// saving), and a save that changed nothing is no change, so a copy that
+// changed nothing during a split never overwrites one that did. When
+// both sides changed it, the later change wins; the other side's last
+// state is set aside (state_dir/replicas/set-aside/<service>, one per
+// service, the latest) and reported in the log and by ReportOf. Copies
+// reach a peer that comes back to life at once (PeersChanged), so the
+// two sides compare as soon as they see each other.
+//
 // Thread contract: every public method may be called from any thread.
 // Transport callbacks arrive on the transport's thread (the daemon's
 // EventLoop) and only record an answer and signal; nothing here blocks
@@ -25,8 +36,10 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +82,12 @@ class Replicator {
     std::filesystem::path dir;  // state_dir/replicas
     std::string self;           // this node's id
     std::function<std::vector<Peer>()> live_peers;
+    // A service running here (Began) is to continue from `bytes`, a later
+    // change made elsewhere: restart it from them without saving its
+    // state first. Called on any thread with no lock held; must not
+    // block (queue it). Unset: nothing is restarted.
+    std::function<void(const std::string& service, uint64_t epoch, const std::string& bytes)>
+        adopt;
   };
   Replicator(Options options, ReplicaTransport& transport, HybridClock clock = HybridClock());
 
@@ -101,9 +120,42 @@ class Replicator {
   };
   std::vector<NodeCopy> Survey(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // `service` began here under `epoch` with `bytes` as its state, as
+  // `origin` says ("the copy from node-b (epoch 3 seq 7 ...)"): from now
+  // on a save of the same bytes is no change, and a later change made
+  // elsewhere replaces it (see the top of the file).
+  void Began(const std::string& service, uint64_t epoch, const std::string& bytes,
+             std::string origin) ABSL_LOCKS_EXCLUDED(mu_);
+  // It stopped here (after its last save).
+  void Ended(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // A state that lost to a later change made elsewhere.
+  struct SetAside {
+    std::string version;   // the lost change's version (StateCopy::Version)
+    std::string lost_to;   // the version of the change that won
+    std::filesystem::path file;  // where its bytes are kept
+  };
+  struct Run {
+    uint64_t epoch = 0;
+    std::string origin;  // what it began from (Began), or the change it took last
+    std::optional<SetAside> set_aside;  // the last state set aside while it ran here
+  };
+  struct Report {
+    std::optional<Run> run;  // while it runs here
+    std::optional<SetAside> set_aside;  // the last one on this node, whether it runs or not
+  };
+  Report ReportOf(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Membership changed: every copy kept here is sent (without waiting)
+  // to each live peer that was not live at the last call, so after a
+  // heal or a reboot both sides compare at once. On any thread; never
+  // blocks.
+  void PeersChanged() ABSL_LOCKS_EXCLUDED(mu_);
+
   // A peer's copy (PutState): kept when newer. False when not newer.
   absl::StatusOr<bool> Accept(const StateCopy& copy) ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<StateCopy> Get(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);
+  const std::string& self() const { return options_.self; }
   std::vector<StateCopy> All() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -113,11 +165,34 @@ class Replicator {
   std::vector<NodeCopy> AskPeers(const std::vector<Peer>& peers, const std::string& service,
                                  size_t& answered) ABSL_LOCKS_EXCLUDED(mu_);
 
+  struct Running {
+    Run run;
+    std::string bytes;  // its state as this node knows it (began, saved or adopted)
+    Hlc base;  // the latest change made elsewhere that its state includes
+    bool changed = false;  // changes of its own since it began or adopted
+    std::optional<StateCopy> own;  // its last change (for the set-aside)
+  };
+  // Keeps a copy another node made (a PutState, or a peer's answer to
+  // Freshest), and sets aside whichever of two concurrent changes lost.
+  // A restart to make returns its (service, epoch, bytes).
+  struct Adoption {
+    std::string service;
+    uint64_t epoch = 0;
+    std::string bytes;
+  };
+  absl::StatusOr<bool> Keep(const StateCopy& copy, std::optional<Adoption>& adopt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PutAside(Running& running, const StateCopy& lost, const StateCopy& won)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   Options options_;
   ReplicaTransport& transport_;
   mutable absl::Mutex mu_;
   HybridClock clock_ ABSL_GUARDED_BY(mu_);
   ReplicaStore store_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Running> runs_ ABSL_GUARDED_BY(mu_);  // by service
+  std::map<std::string, SetAside> set_aside_ ABSL_GUARDED_BY(mu_);  // the last, by service
+  std::set<std::string> live_ ABSL_GUARDED_BY(mu_);  // peer ids at the last PeersChanged
 };
 
 }  // namespace domian::replica

@@ -370,11 +370,12 @@ void IsolatedService::Reap(bool kill) {
   process->keeper.Close();
 }
 
-void IsolatedService::Stop() {
+void IsolatedService::Stop(bool save) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     stopping_ = true;
+    save_on_stop_ = save;
   }
   cv_.SignalAll();
   if (supervisor_.joinable()) supervisor_.join();
@@ -385,12 +386,14 @@ void IsolatedService::Stop() {
 // kills it if it does not exit in time.
 void IsolatedService::Shutdown() {
   std::shared_ptr<Process> process;
+  bool save = true;
   {
     absl::MutexLock lock(&mu_);
     process = process_;
+    save = save_on_stop_;
   }
   if (process && process->stub && process->child.running()) {
-    SaveState(*process, "state");
+    if (save) SaveState(*process, "state");
     grpc::ClientContext stop_context;
     stop_context.set_deadline(In(kStopDeadline));
     v1::PluginEmpty none;

@@ -97,9 +97,9 @@ class IsolatedService {
   IsolatedService& operator=(const IsolatedService&) = delete;
 
   void Start();
-  // Saves the state, stops the plugin and the process (killed if it does
-  // not exit in time).
-  void Stop();
+  // Saves the state (unless `save` is false: a later state replaces it),
+  // stops the plugin and the process (killed if it does not exit in time).
+  void Stop(bool save = true);
   // The reply; FAILED_PRECONDITION when the service is not running (or
   // its host did not answer), else the plugin's answer (StatusFromPlugin).
   absl::StatusOr<std::string> Invoke(const std::string& command, const std::string& args_json);
@@ -128,6 +128,7 @@ class IsolatedService {
   mutable absl::Mutex mu_;
   absl::CondVar cv_;  // stopping
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool save_on_stop_ ABSL_GUARDED_BY(mu_) = true;
   Snapshot snapshot_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Process> process_ ABSL_GUARDED_BY(mu_);  // the current one, if any
   std::thread supervisor_;

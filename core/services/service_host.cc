@@ -50,6 +50,7 @@ void ServiceHost::Start() {
   // carried into every start and move of the service.
   RecoverServiceEpochs(options_.state_dir / "services");
   Rescan();
+  replacer_ = std::thread([this] { Replace(); });
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (inotify_fd_ < 0 || wake_fd_ < 0) {
@@ -69,6 +70,11 @@ void ServiceHost::Start() {
 }
 
 void ServiceHost::Stop() {
+  {
+    absl::MutexLock lock(&replace_mu_);
+    replacing_stopped_ = true;
+  }
+  if (replacer_.joinable()) replacer_.join();
   if (watcher_.joinable()) {
     const uint64_t one = 1;
     [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof one);
@@ -249,6 +255,11 @@ void ServiceHost::Rescan() {
 void ServiceHost::StartService(const std::string& name, const std::string& config_json,
                               uint64_t epoch, const std::optional<std::string>& state) {
   absl::MutexLock lifecycle(&lifecycle_mu_);
+  StartLocked(name, config_json, epoch, state);
+}
+
+void ServiceHost::StartLocked(const std::string& name, const std::string& config_json,
+                              uint64_t epoch, const std::optional<std::string>& state) {
   std::shared_ptr<Service> service;
   {
     absl::MutexLock lock(&mu_);
@@ -297,6 +308,57 @@ std::optional<std::string> ServiceHost::StopService(const std::string& name) {
   return ReadServiceState(ServiceDir(name));
 }
 
+void ServiceHost::ReplaceState(const std::string& service, uint64_t epoch, std::string state) {
+  absl::MutexLock lock(&replace_mu_);
+  replacements_[service] = {epoch, std::move(state)};
+}
+
+void ServiceHost::Replace() {
+  while (true) {
+    std::string name;
+    Replacement replacement;
+    {
+      absl::MutexLock lock(&replace_mu_);
+      const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(replace_mu_) {
+        return replacing_stopped_ || !replacements_.empty();
+      };
+      replace_mu_.Await(absl::Condition(&ready));
+      if (replacing_stopped_) return;
+      auto first = replacements_.begin();
+      name = first->first;
+      replacement = std::move(first->second);
+      replacements_.erase(first);
+    }
+    absl::MutexLock lifecycle(&lifecycle_mu_);
+    std::shared_ptr<Service> service;
+    {
+      absl::MutexLock lock(&mu_);
+      const auto it = services_.find(name);
+      if (stopped_ || it == services_.end() || it->second->status.epoch != replacement.epoch ||
+          (!it->second->instance && !it->second->isolated)) {
+        continue;
+      }
+      service = it->second;
+      services_.erase(it);
+    }
+    spdlog::info("service {}: restarting from a later change of its state made elsewhere; its "
+                 "own state is not saved",
+                 name);
+    Shutdown(*service, /*save=*/false);
+    StartLocked(name, service->config.config_json, replacement.epoch, replacement.state);
+    Changed();
+  }
+}
+
+std::string ServiceHost::SavedState(const std::string& service) const {
+  return ReadServiceState(ServiceDir(service)).value_or("");
+}
+
+bool ServiceHost::Replicated(const std::string& service) const {
+  const auto library = catalog_.Find(service);
+  return library && library->description().placement == Placement::kSingleton;
+}
+
 uint64_t ServiceHost::LastEpoch(const std::string& service) const {
   return ReadServiceEpoch(ServiceDir(service));
 }
@@ -319,6 +381,10 @@ void ServiceHost::Launch(Service& service) {
   const std::string version = library->description().version;
   const std::filesystem::path plugin = library->description().path;
   const bool offers_safe_state = library->has_safe_state();
+  // A per-node service's state is its node's own: no peer takes it over.
+  const StateStored on_state_stored =
+      library->description().placement == Placement::kSingleton ? options_.on_state_stored
+                                                                 : nullptr;
   {
     absl::MutexLock lock(&mu_);
     service.plugin = plugin;
@@ -373,7 +439,7 @@ void ServiceHost::Launch(Service& service) {
             .host_binary = options_.host_binary,
             .config_json = config_json,
             .epoch = service.status.epoch,
-            .on_state_stored = options_.on_state_stored,
+            .on_state_stored = on_state_stored,
             .make_safe =
                 [this, raw, name, plugin, offers_safe_state, config_json](const absl::Status& end) {
                   const SafeStateOutcome outcome = MakeSafe(
@@ -435,7 +501,7 @@ void ServiceHost::Launch(Service& service) {
     absl::MutexLock lock(&mu_);
     service.instance = instance;
     service.keeper =
-        std::make_shared<StateKeeper>(dir, name, service.status.epoch, options_.on_state_stored);
+        std::make_shared<StateKeeper>(dir, name, service.status.epoch, on_state_stored);
     service.seen_state_changes = 0;
     state_saves_.Forget(name);
     service.status.state = ServiceState::kRunning;
@@ -490,7 +556,7 @@ void ServiceHost::Unjournal(const std::string& name) {
 
 // Runs without mu_, like Launch. The safe state runs after the instance
 // stopped: never beside it.
-void ServiceHost::Shutdown(Service& service) {
+void ServiceHost::Shutdown(Service& service, bool save) {
   std::shared_ptr<PluginInstance> instance;
   std::shared_ptr<IsolatedService> isolated;
   {
@@ -505,7 +571,7 @@ void ServiceHost::Shutdown(Service& service) {
   }
   const std::string& name = service.config.name;
   if (isolated) {
-    isolated->Stop();  // saves the state itself
+    isolated->Stop(save);  // saves the state itself
   } else {
     // Saved while it still runs, then stopped: the same order as in a
     // plugin host process (plugin.h, domian.state/1 save).
@@ -514,7 +580,7 @@ void ServiceHost::Shutdown(Service& service) {
       absl::MutexLock lock(&mu_);
       keeper = std::move(service.keeper);
     }
-    if (instance->has_state()) {
+    if (save && instance->has_state()) {
       absl::StatusOr<PluginInstance::Saved> saved = instance->Save();
       const absl::Status kept = !saved.ok() ? saved.status()
                                 : keeper    ? keeper->Store(saved->number, saved->bytes)

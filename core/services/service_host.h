@@ -78,8 +78,9 @@ class ServiceHost {
     // What the running journal held at start (MakeSafeAfterUncleanEnd):
     // by service, the configuration it last started with.
     std::map<std::string, RunningEntry> recovered;
-    // Each state a service stores here, handed on (the node copies it to
-    // its peers); unset: kept on this node only.
+    // Each state a singleton stores here, handed on (the node copies it
+    // to its peers; a per-node service's state is its node's alone);
+    // unset: kept on this node only.
     StateStored on_state_stored;
   };
 
@@ -108,6 +109,18 @@ class ServiceHost {
                     const std::optional<std::string>& state);
   // Stops it (saving its state) and forgets it; the state as saved.
   std::optional<std::string> StopService(const std::string& service);
+  // A later change made elsewhere replaces the state of `service`,
+  // running here under `epoch`: it is stopped without saving (its hardware
+  // made safe, as at any stop) and started again from `state`, on a
+  // thread of the host's own; returns at once. Nothing happens when it no
+  // longer runs here under that epoch by then.
+  void ReplaceState(const std::string& service, uint64_t epoch, std::string state)
+      ABSL_LOCKS_EXCLUDED(replace_mu_);
+  // Its state as saved on this node ("" when none).
+  std::string SavedState(const std::string& service) const;
+  // Whether its plugin makes it a singleton, whose state is copied to
+  // peers (false when no plugin of that name loaded).
+  bool Replicated(const std::string& service) const;
   // The epoch it last ran under here (0: never).
   uint64_t LastEpoch(const std::string& service) const;
   // Looks at the folders again (the watcher calls it; tests may).
@@ -143,10 +156,16 @@ class ServiceHost {
     bool left_safe = false;
   };
 
+  void StartLocked(const std::string& service, const std::string& config_json, uint64_t epoch,
+                   const std::optional<std::string>& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void Launch(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
       ABSL_LOCKS_EXCLUDED(mu_);
-  void Shutdown(Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
+  // Stops it, saving its state first unless `save` is false.
+  void Shutdown(Service& service, bool save = true) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // ReplaceState's thread: one replacement at a time, until Stop.
+  void Replace() ABSL_LOCKS_EXCLUDED(replace_mu_);
   std::filesystem::path ServiceDir(const std::string& name) const;
   // Runs the safe state of `name` (no instance of it runs) with its last
   // good configuration, or `config_json` when it has none; logs why.
@@ -191,6 +210,16 @@ class ServiceHost {
   std::map<std::string, RunningEntry> last_good_ ABSL_GUARDED_BY(mu_);
   SafeStateRunner safe_state_;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+
+  struct Replacement {
+    uint64_t epoch = 0;
+    std::string state;
+  };
+  absl::Mutex replace_mu_ ABSL_ACQUIRED_AFTER(lifecycle_mu_);
+  // The latest replacement of each service not made yet.
+  std::map<std::string, Replacement> replacements_ ABSL_GUARDED_BY(replace_mu_);
+  bool replacing_stopped_ ABSL_GUARDED_BY(replace_mu_) = false;
+  std::thread replacer_;
 
   int inotify_fd_ = -1;
   int wake_fd_ = -1;

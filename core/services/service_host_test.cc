@@ -234,6 +234,26 @@ TEST_F(ServiceHostTest, AMarkedChangeIsSavedSoonAndAtMostOncePerInterval) {
   EXPECT_TRUE(Within(kDue, [&] { return StateOf(state_.path(), "counter-cpp") == "2"; }));
 }
 
+// A later change made elsewhere (a healed partition) replaces the state:
+// the service restarts from it, and what it held is not saved over it.
+TEST_F(ServiceHostTest, ALaterStateFromElsewhereRestartsItWithoutSavingItsOwn) {
+  host_.StartService("counter-cpp", "{}", 4, std::nullopt);
+  ASSERT_EQ(Row("counter-cpp").state, ServiceState::kRunning) << Row("counter-cpp").detail;
+  ASSERT_EQ(host_.Invoke("counter-cpp", "inc", "{}").value_or(""), "{\"value\":1}");
+  ASSERT_TRUE(host_.Invoke("counter-cpp", "mark", "{}").ok());  // 2, not saved yet
+  host_.ReplaceState("counter-cpp", 3, "50");  // another run's: left alone
+  host_.ReplaceState("echo-c", 4, "v1:9");     // not running here: left alone
+  host_.ReplaceState("counter-cpp", 4, "10");
+  ASSERT_TRUE(Within(kDue, [&] {
+    return host_.Invoke("counter-cpp", "get", "{}").value_or("") == "{\"value\":10}";
+  }));
+  EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), "10");
+  EXPECT_EQ(Row("counter-cpp").epoch, 4u);
+  EXPECT_EQ(Row("echo-c").state, ServiceState::kUnknown);
+  ASSERT_EQ(host_.Invoke("counter-cpp", "inc", "{}").value_or(""), "{\"value\":11}");
+  EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), "11");
+}
+
 // The same two paths in a plugin host process: stored while it runs, so
 // a killed host loses nothing acknowledged (tests/failsafe_test and
 // tests/thermostat_test kill one).
@@ -261,6 +281,14 @@ TEST(ServiceHostIsolatedState, ChangesAreStoredWhileItRuns) {
   ASSERT_TRUE(host.Invoke("counter-cpp", "mark", "{}").ok());
   // Saved within a health interval or two of the real clock.
   EXPECT_TRUE(Within(kDue, [&] { return StateOf(state.path(), "counter-cpp") == "3"; }));
+
+  // Replaced: the plugin host is stopped without a save and a new one
+  // starts from the later state.
+  host.ReplaceState("counter-cpp", 1, "40");
+  EXPECT_TRUE(Within(kDue, [&] {
+    return host.Invoke("counter-cpp", "get", "{}").value_or("") == "{\"value\":40}";
+  }));
+  EXPECT_EQ(StateOf(state.path(), "counter-cpp"), "40");
   host.Stop();
 }
 

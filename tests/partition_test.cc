@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/cluster.h"
 #include "tests/support/net_lab.h"
 
@@ -184,6 +186,149 @@ TEST_F(Partition, EachSideMayRunASingletonButAfterHealingOneOwnerRemains) {
         return true;
       },
       kHeal));
+}
+
+// State through a partition (issue: a heal keeps the state people
+// changed). tally is preferred on b; a is cut off alone, runs it under a
+// higher epoch from the copy it held, and keeps it at the heal; the state
+// it keeps must be the one clients changed.
+class PartitionState : public Partition {
+ protected:
+  void SetUp() override {
+    Partition::SetUp();
+    if (IsSkipped()) return;
+    const std::filesystem::path plugins = dir_.path() / "plugins";
+    MakePluginFolder(plugins, DOMIAN_TEST_PLUGIN_DIR, {"tally"});
+    auto yaml = [&](const std::string& run) {
+      return "plugins:\n  dirs: [" + plugins.string() + "]\nservices:\n  tally: {run: " + run +
+             "}\n";
+    };
+    a_ = &Node("node-a", {.extra_yaml = yaml("allow")});
+    b_ = &Node("node-b", {.seeds = {a_->address()}, .extra_yaml = yaml("prefer")});
+    c_ = &Node("node-c", {.seeds = {a_->address()}, .extra_yaml = yaml("allow")});
+    for (Daemon* daemon : All()) daemon->Start();
+    ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+    ASSERT_TRUE(Eventually(
+        [&] { return ServiceOwners(*a_, "tally") == std::map<std::string, uint64_t>{{"node-b", 1}}; },
+        kConverge));
+    for (int i = 1; i <= 3; ++i) ASSERT_EQ(Inc(*b_), i);
+    // Every node holds the copy of 3 before the split.
+    ASSERT_TRUE(Eventually([&] { return CopiesAgree() == 3; }, kConverge));
+
+    lab_->Partition({"node-a"}, {"node-b", "node-c"});
+    ASSERT_TRUE(Eventually(
+        [&] {
+          return ServiceOwners(*a_, "tally") ==
+                     std::map<std::string, uint64_t>{{"node-a", 2}} &&
+                 ServiceOwners(*c_, "tally") == std::map<std::string, uint64_t>{{"node-b", 1}};
+        },
+        kDetect));
+    EXPECT_EQ(Get(*a_), 3) << "a started from the copy it held";
+  }
+
+  std::vector<Daemon*> All() const { return {a_, b_, c_}; }
+
+  static nlohmann::json Explain(const Daemon& asked) {
+    std::vector<std::string> args = CtlAccess(asked.address());
+    args.insert(args.end(), {"explain", "tally", "--json"});
+    const CommandResult result = RunCommand(DomianctlPath(), args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return nlohmann::json::parse(result.out, nullptr, false);
+  }
+
+  // `tally inc` asked of `node`: the new value, or -1 when it failed.
+  static int Inc(const Daemon& node) { return Value(CallService(node, "tally", "inc")); }
+  static int Get(const Daemon& node) { return Value(CallService(node, "tally", "get")); }
+  static int Value(const CommandResult& result) {
+    const nlohmann::json reply = nlohmann::json::parse(result.out, nullptr, false);
+    if (result.exit_code != 0 || !reply.is_object()) return -1;
+    return reply.value("value", -1);
+  }
+
+  // The state every node's copy holds when they all hold the same change
+  // (`services tally --state` asked of a), else -1.
+  int CopiesAgree() const {
+    std::vector<std::string> args = CtlAccess(a_->address());
+    args.insert(args.end(), {"services", "tally", "--state", "--json"});
+    const CommandResult result = RunCommand(DomianctlPath(), args);
+    const nlohmann::json copies = nlohmann::json::parse(result.out, nullptr, false);
+    if (result.exit_code != 0 || !copies.is_array() || copies.size() != 3) return -1;
+    for (const auto& copy : copies) {
+      if (!copy.value("has_copy", false) || copy.value("changed_at", "") != copies[0]["changed_at"]) {
+        return -1;
+      }
+    }
+    // The same change everywhere; its value is what the owner answers.
+    for (Daemon* node : All()) {
+      const int value = Get(*node);
+      if (value < 0 || (node != a_ && value != Get(*a_))) return -1;
+    }
+    return Get(*a_);
+  }
+
+  Daemon* a_ = nullptr;
+  Daemon* b_ = nullptr;
+  Daemon* c_ = nullptr;
+};
+
+// Only the majority's clients changed it: the heal brings that state to
+// every node, though a, which changed nothing, keeps the service.
+TEST_F(PartitionState, OnlyTheMajorityChangedItAndTheHealKeepsThatChange) {
+  for (int i = 4; i <= 7; ++i) ASSERT_EQ(Inc(*c_), i) << "through c, run on b";
+  EXPECT_EQ(Get(*a_), 3) << "a's side changed nothing";
+
+  lab_->Heal();
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kHeal));
+  ASSERT_TRUE(Eventually([&] { return CopiesAgree() == 7; }, kHeal))
+      << "the majority's 7 on every node";
+  EXPECT_NE(a_->Log().find("service tally: a later change of its state was made on node-b"),
+            std::string::npos);
+  for (Daemon* node : All()) {
+    EXPECT_EQ(node->Log().find("changed on two sides apart"), std::string::npos) << node->id();
+  }
+  // explain says what the owner's state began from.
+  const nlohmann::json explained = Explain(*c_);
+  ASSERT_EQ(explained["state_copies"]["owners"].size(), 1u) << explained.dump();
+  EXPECT_FALSE(explained["state_copies"]["owners"][0].value("started_from", "").empty())
+      << explained.dump();
+  EXPECT_TRUE(explained["state_copies"]["set_aside"].empty()) << explained.dump();
+  // Whoever runs it now counts on from 7.
+  EXPECT_EQ(Inc(*c_), 8);
+}
+
+// Both sides changed it: a (which keeps the service) first, the majority
+// later. The later change wins everywhere; a's is set aside on disk and
+// reported.
+TEST_F(PartitionState, BothSidesChangedItAndTheLaterChangeWinsTheOtherIsReported) {
+  ASSERT_EQ(Inc(*a_), 4);
+  ASSERT_EQ(Inc(*a_), 5);
+  std::this_thread::sleep_for(50ms);  // later by more than any clock step here
+  for (int i = 4; i <= 6; ++i) ASSERT_EQ(Inc(*c_), i);
+
+  lab_->Heal();
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kHeal));
+  ASSERT_TRUE(Eventually([&] { return CopiesAgree() == 6; }, kHeal))
+      << "the majority's later 6 on every node";
+  const std::string log = a_->Log();
+  EXPECT_NE(log.find("service tally: its state was changed on two sides apart"),
+            std::string::npos);
+  EXPECT_NE(log.find("by node-a lost to the later"), std::string::npos);
+  const std::filesystem::path aside = a_->state_dir() / "replicas" / "set-aside" / "tally";
+  ASSERT_TRUE(std::filesystem::exists(aside));
+  EXPECT_NE(ReadFile(aside).find("\n5"), std::string::npos) << "a's 5, kept";
+  // Reported to people too: explain, asked of any node. b, which still
+  // ran it when a's copy came, may have set it aside as well.
+  const nlohmann::json explained = Explain(*b_);
+  const nlohmann::json& set_aside = explained["state_copies"]["set_aside"];
+  ASSERT_GE(set_aside.size(), 1u) << explained.dump();
+  bool on_a = false;
+  for (const nlohmann::json& entry : set_aside) {
+    EXPECT_NE(entry.value("version", "").find("by node-a"), std::string::npos) << entry.dump();
+    EXPECT_NE(entry.value("lost_to", "").find("by node-b"), std::string::npos) << entry.dump();
+    on_a = on_a || (entry["node"] == "node-a" && entry["file"] == aside.string());
+  }
+  EXPECT_TRUE(on_a) << explained.dump();
+  EXPECT_EQ(Inc(*b_), 7);
 }
 
 // Seven nodes split 3 | 4, ten times over. Peers a node cannot reach used

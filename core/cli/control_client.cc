@@ -292,6 +292,18 @@ absl::StatusOr<nlohmann::json> ControlClient::StateCopies(const std::string& ser
                       {"deleted", copy.deleted()},
                       {"bytes", node.state_bytes()},
                       {"error", node.error()}});
+    const v1::StateReport& report = node.report();
+    nlohmann::json& entry = copies.back();
+    entry["runs_here"] = report.runs_here();
+    if (report.runs_here()) {
+      entry["run_epoch"] = report.epoch();
+      entry["started_from"] = report.started_from();
+    }
+    if (!report.set_aside().empty()) {
+      entry["set_aside"] = {{"version", report.set_aside()},
+                            {"lost_to", report.set_aside_lost_to()},
+                            {"file", report.set_aside_file()}};
+    }
   }
   return copies;
 }
@@ -329,7 +341,7 @@ absl::StatusOr<nlohmann::json> ControlClient::Explain(const std::string& service
                         {"candidate", verdict.candidate()},
                         {"reason", verdict.reason()}});
   }
-  return nlohmann::json{
+  nlohmann::json explanation{
       {"service", response.service()},
       {"placement", response.placement()},
       {"wanted", response.wanted()},
@@ -340,6 +352,29 @@ absl::StatusOr<nlohmann::json> ControlClient::Explain(const std::string& service
       {"verdicts", verdicts},
       {"depends", Strings(response.depends())},
   };
+  if (response.placement() != "singleton") return explanation;
+  // A singleton's state: what each owner's run began from, and what any
+  // node set aside at a heal (each node's own word, asked of it).
+  absl::StatusOr<nlohmann::json> copies = StateCopies(service);
+  nlohmann::json state{{"owners", nlohmann::json::array()}, {"set_aside", nlohmann::json::array()}};
+  if (!copies.ok()) {
+    state["error"] = StatusMessage(copies.status());
+  } else {
+    for (const auto& copy : *copies) {
+      if (copy.value("runs_here", false)) {
+        state["owners"].push_back({{"node", copy["node"]},
+                                   {"epoch", copy.value("run_epoch", uint64_t{0})},
+                                   {"started_from", copy.value("started_from", "")}});
+      }
+      if (copy.contains("set_aside")) {
+        nlohmann::json aside = copy["set_aside"];
+        aside["node"] = copy["node"];
+        state["set_aside"].push_back(std::move(aside));
+      }
+    }
+  }
+  explanation["state_copies"] = std::move(state);
+  return explanation;
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Plugins() {

@@ -219,6 +219,20 @@ void PrintStateCopies(const nlohmann::json& copies) {
                copy.value("deleted", false) ? "deleted" : ""});
   }
   fmt::print("{}", table.Render());
+  for (const auto& copy : copies) {
+    const std::string node = Printable(copy.value("node", ""));
+    if (copy.value("runs_here", false)) {
+      fmt::print("{} runs it (epoch {}), started from {}\n", node,
+                 copy.value("run_epoch", uint64_t{0}),
+                 Shown(copy, "started_from", domian::cli::kMaxMessageChars));
+    }
+    if (copy.contains("set_aside")) {
+      const auto& aside = copy["set_aside"];
+      fmt::print("{} set aside {}, which lost to {}; kept in {}\n", node,
+                 Shown(aside, "version"), Shown(aside, "lost_to"),
+                 Shown(aside, "file", domian::cli::kMaxMessageChars));
+    }
+  }
 }
 
 void PrintExplanation(const nlohmann::json& explanation) {
@@ -237,6 +251,23 @@ void PrintExplanation(const nlohmann::json& explanation) {
   }
   fmt::print("  wanted on: {}\n", ShownNames(explanation["chosen"]));
   fmt::print("  depends:   {}\n", ShownNames(explanation["depends"]));
+  if (explanation.contains("state_copies")) {
+    const auto& state = explanation["state_copies"];
+    if (state.contains("error")) {
+      fmt::print("  state:     not known ({})\n",
+                 Shown(state, "error", domian::cli::kMaxMessageChars));
+    }
+    for (const auto& owner : state["owners"]) {
+      fmt::print("  state:     {} started it (epoch {}) from {}\n", Shown(owner, "node"),
+                 owner.value("epoch", uint64_t{0}),
+                 Shown(owner, "started_from", domian::cli::kMaxMessageChars));
+    }
+    for (const auto& aside : state["set_aside"]) {
+      fmt::print("  set aside: on {}: {}, which lost to {} (kept in {})\n", Shown(aside, "node"),
+                 Shown(aside, "version"), Shown(aside, "lost_to"),
+                 Shown(aside, "file", domian::cli::kMaxMessageChars));
+    }
+  }
   const auto& verdicts = explanation["verdicts"];
   if (verdicts.empty()) {
     fmt::print("no nodes known\n");

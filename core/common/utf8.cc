@@ -62,4 +62,15 @@ std::string ToValidUtf8(std::string text) {
   return out;
 }
 
+std::string BoundedText(std::string text, size_t max_bytes) {
+  text = ToValidUtf8(std::move(text));
+  if (text.size() <= max_bytes) return text;
+  constexpr std::string_view kCut = "...";
+  size_t end = max_bytes - kCut.size();
+  // Back off over UTF-8 continuation bytes (10xxxxxx) to a character start.
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  text.resize(end);
+  return text + std::string(kCut);
+}
+
 }  // namespace domian

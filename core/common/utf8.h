@@ -28,4 +28,8 @@ bool IsValidUtf8(std::string_view text);
 // replaced by U+FFFD (the replacement character), as browsers decode.
 std::string ToValidUtf8(std::string text);
 
+// `text` made valid UTF-8 and cut to at most `max_bytes` (> 3) at a
+// character boundary, marked with "..." when cut.
+std::string BoundedText(std::string text, size_t max_bytes);
+
 }  // namespace domian

@@ -18,14 +18,7 @@ std::string_view PeerStateName(PeerState state) {
 }
 
 std::string BoundedDetail(std::string detail) {
-  detail = ToValidUtf8(std::move(detail));
-  if (detail.size() <= kMaxServiceDetailBytes) return detail;
-  constexpr std::string_view kCut = "...";
-  size_t end = kMaxServiceDetailBytes - kCut.size();
-  // Back off over UTF-8 continuation bytes (10xxxxxx) to a character start.
-  while (end > 0 && (static_cast<unsigned char>(detail[end]) & 0xC0) == 0x80) --end;
-  detail.resize(end);
-  return detail + std::string(kCut);
+  return BoundedText(std::move(detail), kMaxServiceDetailBytes);
 }
 
 }  // namespace domian

@@ -155,9 +155,9 @@ class FakeTransport final : public ReplicaTransport {
            GetDone done) override {
     const auto it = held.find(peer.id);
     if (it == held.end() || it->second.service != service) {
-      done(std::optional<StateCopy>());
+      done(HeldCopy{});
     } else {
-      done(std::optional<StateCopy>(it->second));
+      done(HeldCopy{.copy = it->second});
     }
   }
   std::vector<std::pair<std::string, StateCopy>> puts;
@@ -299,6 +299,7 @@ TEST_F(ReplicatorTest, ASaveThatChangedNothingIsNoChange) {
   ASSERT_TRUE(replicator.Publish("tally", 2, "6", true).ok());
   EXPECT_EQ(transport_.puts.size(), 1u) << "saved again, unchanged";
   EXPECT_EQ(replicator.ReportOf("tally").run->origin, "the copy from b");
+  EXPECT_EQ(replicator.ReportOf("tally").run->epoch, 2u);
 }
 
 // The majority side changed the state while this node ran it alone from

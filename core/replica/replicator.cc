@@ -100,12 +100,14 @@ std::vector<Replicator::NodeCopy> Replicator::AskPeers(const std::vector<Peer>& 
   }
   for (size_t i = 0; i < peers.size(); ++i) {
     transport_.Get(peers[i], service, kFetchTimeout,
-                   [answers, i](absl::StatusOr<std::optional<StateCopy>> answer) {
+                   [answers, i](absl::StatusOr<HeldCopy> answer) {
                      absl::MutexLock lock(&answers->mu);
                      ++answers->answered;
                      NodeCopy& slot = answers->copies[i];
                      slot.error = answer.ok() ? "" : StatusMessage(answer.status());
-                     if (answer.ok()) slot.copy = *std::move(answer);
+                     if (!answer.ok()) return;
+                     slot.copy = std::move(answer->copy);
+                     slot.report = std::move(answer->report);
                    });
   }
   absl::MutexLock lock(&answers->mu);
@@ -158,7 +160,7 @@ Replicator::Fetched Replicator::Freshest(const std::string& service) {
 
 std::vector<Replicator::NodeCopy> Replicator::Survey(const std::string& service) {
   std::vector<NodeCopy> out;
-  out.push_back({.node = options_.self, .copy = Get(service)});
+  out.push_back({.node = options_.self, .copy = Get(service), .report = ReportOf(service)});
   const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
   size_t answered = 0;
   for (NodeCopy& copy : AskPeers(peers, service, answered)) out.push_back(std::move(copy));
@@ -229,7 +231,7 @@ absl::StatusOr<bool> Replicator::Keep(const StateCopy& copy, std::optional<Adopt
 
 void Replicator::PutAside(Running& running, const StateCopy& lost, const StateCopy& won) {
   const std::string version = lost.Version();
-  if (running.run.set_aside && running.run.set_aside->version == version) return;
+  if (running.set_aside && running.set_aside->version == version) return;
   const std::filesystem::path file = options_.dir / "set-aside" / lost.service;
   std::error_code error;
   std::filesystem::create_directories(file.parent_path(), error);
@@ -240,8 +242,8 @@ void Replicator::PutAside(Running& running, const StateCopy& lost, const StateCo
   spdlog::warn("service {}: its state was changed on two sides apart (a partition, or a node "
                "that ran alone): {} lost to the later {}; the lost state is kept in {}",
                lost.service, version, won.Version(), file.string());
-  running.run.set_aside = SetAside{.version = version, .lost_to = won.Version(), .file = file};
-  set_aside_[lost.service] = *running.run.set_aside;
+  running.set_aside = SetAside{.version = version, .lost_to = won.Version(), .file = file.string()};
+  set_aside_[lost.service] = *running.set_aside;
 }
 
 void Replicator::Began(const std::string& service, uint64_t epoch, const std::string& bytes,

@@ -63,12 +63,37 @@ struct Peer {
   std::string address;
 };
 
+// A state that lost to a later change made elsewhere.
+struct SetAside {
+  std::string version;   // the lost change's version (StateCopy::Version)
+  std::string lost_to;   // the version of the change that won
+  std::string file;      // where its bytes are kept, on the node that set it aside
+};
+// A node's run of a service.
+struct StateRun {
+  uint64_t epoch = 0;
+  std::string origin;  // what it began from (Replicator::Began), or the change it took last
+};
+// What a node says of a service's state besides its copy (for people:
+// `domianctl services NAME --state`, `explain`).
+struct StateReport {
+  std::optional<StateRun> run;        // while it runs there
+  std::optional<SetAside> set_aside;  // the last one there, whether it runs or not
+};
+// Strings in a peer's report are cut to this (they are only shown).
+inline constexpr size_t kMaxReportStringBytes = 1024;
+
+// A node's answer to "your copy of this service".
+struct HeldCopy {
+  std::optional<StateCopy> copy;  // nullopt: it has none
+  StateReport report;
+};
+
 // How copies travel (rpc::ReplicaClient over gRPC; a fake in tests).
 class ReplicaTransport {
  public:
   using PutDone = std::function<void(absl::Status)>;
-  // nullopt: the peer has no copy of the service.
-  using GetDone = std::function<void(absl::StatusOr<std::optional<StateCopy>>)>;
+  using GetDone = std::function<void(absl::StatusOr<HeldCopy>)>;
   virtual ~ReplicaTransport() = default;
   virtual void Put(const Peer& peer, const StateCopy& copy, std::chrono::milliseconds deadline,
                    PutDone done) = 0;
@@ -117,6 +142,7 @@ class Replicator {
     std::optional<StateCopy> copy;  // nullopt: it has none; else without bytes
     size_t state_bytes = 0;         // the size of the state it holds
     std::string error;              // it did not answer, or why it failed
+    StateReport report;
   };
   std::vector<NodeCopy> Survey(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -129,21 +155,7 @@ class Replicator {
   // It stopped here (after its last save).
   void Ended(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // A state that lost to a later change made elsewhere.
-  struct SetAside {
-    std::string version;   // the lost change's version (StateCopy::Version)
-    std::string lost_to;   // the version of the change that won
-    std::filesystem::path file;  // where its bytes are kept
-  };
-  struct Run {
-    uint64_t epoch = 0;
-    std::string origin;  // what it began from (Began), or the change it took last
-    std::optional<SetAside> set_aside;  // the last state set aside while it ran here
-  };
-  struct Report {
-    std::optional<Run> run;  // while it runs here
-    std::optional<SetAside> set_aside;  // the last one on this node, whether it runs or not
-  };
+  using Report = StateReport;
   Report ReportOf(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Membership changed: every copy kept here is sent (without waiting)
@@ -166,7 +178,8 @@ class Replicator {
                                  size_t& answered) ABSL_LOCKS_EXCLUDED(mu_);
 
   struct Running {
-    Run run;
+    StateRun run;
+    std::optional<SetAside> set_aside;  // the last state set aside while it ran here
     std::string bytes;  // its state as this node knows it (began, saved or adopted)
     Hlc base;  // the latest change made elsewhere that its state includes
     bool changed = false;  // changes of its own since it began or adopted

@@ -392,6 +392,7 @@ void NodeService::GetState(const Caller& caller, const routing::CallInfo& call,
           if (!node) copy->bytes.clear();
           ToProto(*copy, *response->mutable_copy());
         }
+        ToProto(parts_.replicas.ReportOf(service), *response->mutable_report());
         if (!every_node) return absl::OkStatus();
         for (const replica::Replicator::NodeCopy& held : parts_.replicas.Survey(service)) {
           v1::NodeStateCopy& out = *response->add_nodes();
@@ -399,6 +400,7 @@ void NodeService::GetState(const Caller& caller, const routing::CallInfo& call,
           if (held.copy) ToProto(*held.copy, *out.mutable_copy());
           out.set_state_bytes(held.state_bytes);
           out.set_error(held.error);
+          ToProto(held.report, *out.mutable_report());
         }
         return absl::OkStatus();
       },

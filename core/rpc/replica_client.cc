@@ -1,5 +1,6 @@
 #include "core/rpc/replica_client.h"
 
+#include "core/common/utf8.h"
 #include "core/rpc/convert.h"
 
 namespace domian::rpc {
@@ -23,6 +24,35 @@ replica::StateCopy FromProto(const v1::StateCopy& copy) {
           .writer = copy.writer(),
           .deleted = copy.deleted(),
           .bytes = copy.state()};
+}
+
+void ToProto(const replica::StateReport& report, v1::StateReport& out) {
+  if (report.run) {
+    out.set_runs_here(true);
+    out.set_epoch(report.run->epoch);
+    out.set_started_from(report.run->origin);
+  }
+  if (report.set_aside) {
+    out.set_set_aside(report.set_aside->version);
+    out.set_set_aside_lost_to(report.set_aside->lost_to);
+    out.set_set_aside_file(report.set_aside->file);
+  }
+}
+
+replica::StateReport FromProto(const v1::StateReport& report) {
+  const auto cut = [](const std::string& text) {
+    return BoundedText(text, replica::kMaxReportStringBytes);
+  };
+  replica::StateReport out;
+  if (report.runs_here()) {
+    out.run = replica::StateRun{.epoch = report.epoch(), .origin = cut(report.started_from())};
+  }
+  if (!report.set_aside().empty()) {
+    out.set_aside = replica::SetAside{.version = cut(report.set_aside()),
+                                      .lost_to = cut(report.set_aside_lost_to()),
+                                      .file = cut(report.set_aside_file())};
+  }
+  return out;
 }
 
 // One PutState or GetState in flight; deletes itself on the EventLoop
@@ -58,10 +88,10 @@ class ReplicaClient::Call final : public EventLoop::Tag {
       put_done_(status_.ok() ? absl::OkStatus() : FromGrpc(status_));
     } else if (!status_.ok()) {
       get_done_(FromGrpc(status_));
-    } else if (!get_response_.has_copy()) {
-      get_done_(std::optional<replica::StateCopy>());
     } else {
-      get_done_(std::optional<replica::StateCopy>(FromProto(get_response_.copy())));
+      replica::HeldCopy held{.report = FromProto(get_response_.report())};
+      if (get_response_.has_copy()) held.copy = FromProto(get_response_.copy());
+      get_done_(std::move(held));
     }
     delete this;
   }

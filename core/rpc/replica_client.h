@@ -19,6 +19,9 @@ namespace domian::rpc {
 
 void ToProto(const replica::StateCopy& copy, v1::StateCopy& out);
 replica::StateCopy FromProto(const v1::StateCopy& copy);
+void ToProto(const replica::StateReport& report, v1::StateReport& out);
+// A peer's report, its strings cut to replica::kMaxReportStringBytes.
+replica::StateReport FromProto(const v1::StateReport& report);
 
 class ReplicaClient final : public replica::ReplicaTransport {
  public:

@@ -51,10 +51,10 @@ ServiceHostServices::StartingState ServiceHostServices::Freshest(const std::stri
     spdlog::info("service {}: its state was deleted ({})", service, fetched.copy->Version());
     return {std::string(), "nothing: its state was deleted (" + fetched.copy->Version() + ")"};
   }
-  const std::string origin = "the copy from " +
-                             (fetched.from.empty() ? std::string("this node") : fetched.from) +
-                             " (" + fetched.copy->Version() + "), the freshest of " + asked;
-  spdlog::info("service {}: starting from {}", service, origin);
+  const std::string from = fetched.from.empty() ? std::string("this node") : fetched.from;
+  const std::string copy = " (" + fetched.copy->Version() + "), the freshest of " + asked;
+  spdlog::info("service {}: starting from the copy of its state from {}{}", service, from, copy);
+  const std::string origin = "the copy from " + from + copy;
   return {fetched.copy->bytes, origin};
 }
 

@@ -283,6 +283,20 @@ TEST_F(ReplicatorTest, APeersCopyIsKeptWhenNewerAndRefusedFromTheFarFuture) {
   EXPECT_EQ(replicator.Get("tally")->bytes, "1");
 }
 
+TEST_F(ReplicatorTest, AStateSavedEmptyIsATombstoneNoOlderCopyUndoes) {
+  Replicator replicator = Make({{"b", "b:1"}});
+  ASSERT_TRUE(replicator.Publish("tally", 2, "5", false).ok());
+  ASSERT_TRUE(replicator.Publish("tally", 2, "", false).ok());
+  ASSERT_TRUE(replicator.Get("tally")->deleted);
+  EXPECT_TRUE(transport_.puts.back().second.deleted) << "peers hear of the deletion";
+  EXPECT_FALSE(*replicator.Accept(Copy("3", {900, 0}, "c"))) << "an older copy stays out";
+  transport_.held["b"] = Copy("4", {950, 0}, "b");
+  const Replicator::Fetched fetched = replicator.Freshest("tally");
+  ASSERT_TRUE(fetched.copy);
+  EXPECT_TRUE(fetched.copy->deleted);
+  EXPECT_EQ(fetched.from, "") << "this node's tombstone is the latest";
+}
+
 // ---- Heals: the state people changed is the one kept ----
 
 TEST_F(ReplicatorTest, ASaveThatChangedNothingIsNoChange) {

@@ -28,7 +28,13 @@ Replicator::Replicator(Options options, ReplicaTransport& transport, HybridClock
 
 absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
                                  const std::string& bytes, bool wait) {
-  StateCopy copy{.service = service, .epoch = epoch, .writer = options_.self, .bytes = bytes};
+  // A plugin that saves nothing deleted its state: the copy is a
+  // tombstone, so no older copy comes back in its place.
+  StateCopy copy{.service = service,
+                 .epoch = epoch,
+                 .writer = options_.self,
+                 .deleted = bytes.empty(),
+                 .bytes = bytes};
   {
     absl::MutexLock lock(&mu_);
     const auto run = runs_.find(service);

@@ -118,7 +118,7 @@ class Replicator {
 
   // This node's instance of `service`, running under `epoch`, stored a
   // new state: numbered, kept as this node's copy, sent to every live
-  // peer. With `wait`, returns once a peer stored it (or why not).
+  // peer. An empty state is a deletion (a tombstone). With `wait`, returns once a peer stored it (or why not).
   // INVALID_ARGUMENT for a state over kMaxReplicaStateBytes: no copy is
   // made or sent (the service's own state file here still holds it).
   absl::Status Publish(const std::string& service, uint64_t epoch, const std::string& bytes,

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include "tests/support/cluster.h"
@@ -248,6 +249,47 @@ TEST_F(Failover, AThousandAcknowledgedIncrementsSurviveOwnersKilledOverAndOver) 
   EXPECT_GE(count, acknowledged.load()) << "an acknowledged inc was lost";
   EXPECT_LE(count, acknowledged.load() + static_cast<long>(kKills * nodes.size()))
       << "more unanswered incs counted than calls in flight at the kills";
+}
+
+// A power cut: a went down first and missed the last changes, then the
+// others went down too. a boots alone, runs tally from its old copy; once
+// the others are back, their later copy replaces a's unchanged one.
+TEST_F(Failover, AfterAPowerCutTheNodeThatBootedAloneTakesTheLaterState) {
+  Daemon& b = Add("node-b", "  tally: {run: prefer}\n");
+  Daemon& a = Add("node-a", "  tally: {run: allow}\n");
+  Daemon& c = Add("node-c", "  tally: {run: allow}\n");
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  ASSERT_TRUE(Eventually([&] { return AgreedOwner(All(), "tally") == "node-b"; }, kConverge));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(Call(c, "tally", "inc").exit_code, 0);
+  // a holds the copy of 3 (its replica file ends with the state).
+  const std::filesystem::path copy_on_a = a.state_dir() / "replicas" / "tally";
+  ASSERT_TRUE(Eventually(
+      [&] {
+        std::ifstream in(copy_on_a, std::ios::binary);
+        const std::string text{std::istreambuf_iterator<char>(in), {}};
+        return text.size() >= 2 && text.substr(text.size() - 2) == "\n3";
+      },
+      kConverge));
+  a.Signal(SIGKILL);
+  ASSERT_TRUE(a.WaitExit(kConverge));
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(Call(c, "tally", "inc").exit_code, 0);  // 5, not on a
+  b.Signal(SIGKILL);
+  c.Signal(SIGKILL);
+  ASSERT_TRUE(b.WaitExit(kConverge));
+  ASSERT_TRUE(c.WaitExit(kConverge));
+
+  a.Start();
+  ASSERT_TRUE(Eventually([&] { return ServiceOwners(a, "tally").contains("node-a"); }, kFailover));
+  EXPECT_EQ(Call(a, "tally", "get").out, "{\"value\":3}\n") << "alone, from its own copy";
+  b.Start();
+  c.Start();
+  ASSERT_TRUE(AllSeeEachOtherAlive(All(), kConverge));
+  // Wherever it runs (a, or b again after migrate_after), it counts from 5.
+  ASSERT_TRUE(Eventually([&] { return Call(c, "tally", "get").out == "{\"value\":5}\n"; },
+                         kMove));
+  EXPECT_THAT(a.Log(), HasSubstr("service tally: a later change of its state was made on node-b"));
+  EXPECT_THAT(Logs(), ::testing::Not(HasSubstr("changed on two sides apart")));
+  ASSERT_EQ(Call(c, "tally", "inc").out, "{\"value\":6}\n");
 }
 
 TEST_F(Failover, ACleanStopHandsTheServiceOverWithItsState) {

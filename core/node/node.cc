@@ -241,8 +241,15 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                    // thread (never this caller's: a PutState's lane).
                    .adopt =
                        [this](const std::string& service, uint64_t epoch,
-                              const std::string& bytes) {
-                         service_host_.ReplaceState(service, epoch, bytes);
+                              const std::string& bytes, uint64_t generation) {
+                         service_host_.ReplaceState(
+                             service, epoch, bytes,
+                             {.still_wanted =
+                                  [this, service, generation] {
+                                    return replicator_.StillAdopting(service, generation);
+                                  },
+                              .done = [this, service,
+                                       generation] { replicator_.Adopted(service, generation); }});
                        }},
                   replica_client_),
       // Plugin and service changes make placement look again (never a
@@ -341,6 +348,7 @@ absl::Status Node::Start() {
     spdlog::info("no seeds configured and mDNS off: waiting for peers to contact this domain");
   }
   membership_.Start();
+  replicator_.Start();
   service_host_.Start();
   PublishServices();
   placement_.Start();
@@ -403,6 +411,7 @@ void Node::Stop() {
   membership_.Stop();
   // gRPC would not close a connection handed to it once it shuts down.
   listener_->Stop();
+  replicator_.Stop();
   replica_client_.CancelCalls();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop_.Shutdown();

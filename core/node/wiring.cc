@@ -25,9 +25,13 @@ void ServiceHostServices::Start(const std::string& service, const std::string& c
   // node that never ran the service does not start it from nothing.
   StartingState starting{state, "the state handed over with it"};
   if (!state) starting = Freshest(service);
-  replicas_->Began(service, epoch,
-                   starting.state ? *starting.state : host_.SavedState(service),
-                   std::move(starting.origin));
+  // A later copy that came meanwhile (say, pushed by a peer back from a
+  // partition between the fetch and now) is the one to start from.
+  if (std::optional<replica::StateCopy> later = replicas_->Began(
+          service, epoch, starting.state ? *starting.state : host_.SavedState(service),
+          starting.origin, starting.base)) {
+    starting.state = later->bytes;
+  }
   host_.StartService(service, config_json, epoch, starting.state);
 }
 
@@ -45,22 +49,28 @@ ServiceHostServices::StartingState ServiceHostServices::Freshest(const std::stri
                    service, asked);
       origin += ", the freshest of " + asked;
     }
-    return {std::nullopt, origin};
+    return {std::nullopt, origin,
+            fetched.copy ? std::optional<replica::Hlc>(fetched.copy->hlc) : std::nullopt};
   }
   if (fetched.copy->deleted) {
     spdlog::info("service {}: its state was deleted ({})", service, fetched.copy->Version());
-    return {std::string(), "nothing: its state was deleted (" + fetched.copy->Version() + ")"};
+    return {std::string(), "nothing: its state was deleted (" + fetched.copy->Version() + ")",
+            fetched.copy->hlc};
   }
   const std::string from = fetched.from.empty() ? std::string("this node") : fetched.from;
   const std::string copy = " (" + fetched.copy->Version() + "), the freshest of " + asked;
   spdlog::info("service {}: starting from the copy of its state from {}{}", service, from, copy);
   const std::string origin = "the copy from " + from + copy;
-  return {fetched.copy->bytes, origin};
+  return {fetched.copy->bytes, origin, fetched.copy->hlc};
 }
 
 std::optional<std::string> ServiceHostServices::Stop(const std::string& service) {
   std::optional<std::string> saved = host_.StopService(service);
-  if (replicas_) replicas_->Ended(service);
+  // Stopped before a queued restart from a later change was made: that
+  // change's state is the one to hand on, not the one it stopped with.
+  if (replicas_) {
+    if (std::optional<std::string> adopted = replicas_->Ended(service)) return adopted;
+  }
   return saved;
 }
 

@@ -54,6 +54,7 @@ class ServiceHostServices final : public placement::LocalServices {
   struct StartingState {
     std::optional<std::string> state;
     std::string origin;
+    std::optional<replica::Hlc> base;  // the version it starts from, when known
   };
   StartingState Freshest(const std::string& service);
 

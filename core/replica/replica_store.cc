@@ -44,7 +44,7 @@ absl::Status CheckCopy(const StateCopy& copy) {
   if (copy.deleted && !copy.bytes.empty()) {
     return absl::InvalidArgumentError("a deleted state of " + copy.service + " carries bytes");
   }
-  if (copy.seq == 0 || copy.hlc.logical > kMaxHlcLogical) {
+  if (copy.seq == 0 || copy.hlc.logical > kMaxHlcLogical || copy.parent >= copy.hlc) {
     return absl::InvalidArgumentError("a state copy of " + copy.service + " with no valid version");
   }
   return absl::OkStatus();
@@ -54,7 +54,9 @@ std::string EncodeCopy(const StateCopy& copy) {
   const json version = {{"epoch", copy.epoch},     {"seq", copy.seq},
                         {"hlc_ms", copy.hlc.wall_ms}, {"hlc_logical", copy.hlc.logical},
                         {"writer", copy.writer},   {"deleted", copy.deleted},
-                        {"bytes", copy.bytes.size()}};
+                        {"bytes", copy.bytes.size()},
+                        {"parent_ms", copy.parent.wall_ms},
+                        {"parent_logical", copy.parent.logical}};
   return version.dump() + "\n" + copy.bytes;
 }
 
@@ -76,10 +78,17 @@ absl::StatusOr<StateCopy> DecodeCopy(const std::string& service, const std::stri
       !version["deleted"].is_boolean() || *logical > kMaxHlcLogical) {
     return absl::InvalidArgumentError("a version line that does not parse");
   }
+  // Copies written before parents were kept have none (0).
+  const auto parent_ms = number("parent_ms"), parent_logical = number("parent_logical");
+  if ((parent_ms && !parent_logical) || (!parent_ms && parent_logical) ||
+      (parent_logical && *parent_logical > kMaxHlcLogical)) {
+    return absl::InvalidArgumentError("a version line that does not parse");
+  }
   StateCopy copy{.service = service,
                  .epoch = *epoch,
                  .seq = *seq,
                  .hlc = {*ms, static_cast<uint32_t>(*logical)},
+                 .parent = {parent_ms.value_or(0), static_cast<uint32_t>(parent_logical.value_or(0))},
                  .writer = version["writer"].get<std::string>(),
                  .deleted = version["deleted"].get<bool>(),
                  .bytes = text.substr(newline + 1)};

@@ -43,6 +43,10 @@ struct StateCopy {
   uint64_t epoch = 0;  // the ownership epoch its writer ran the service under
   uint64_t seq = 0;    // the writer's change number under that epoch, from 1
   Hlc hlc;             // when the change was made, in the cluster's order
+  // The latest change made elsewhere that it includes: the copy its
+  // writer's run began from or took. A copy whose parent is another
+  // node's change includes it, so the two are not rivals at a heal.
+  Hlc parent;
   std::string writer;  // the node that made the change
   bool deleted = false;  // a tombstone: the state was deleted
   std::string bytes;     // the state, as the plugin saved it (empty when deleted)
@@ -55,7 +59,8 @@ struct StateCopy {
 bool Newer(const StateCopy& a, const StateCopy& b);
 
 // OK, or INVALID_ARGUMENT saying what is wrong (an unknown service name,
-// a state over kMaxReplicaStateBytes, a tombstone with bytes, ...).
+// a state over kMaxReplicaStateBytes, a tombstone with bytes, a parent
+// after the change, ...).
 absl::Status CheckCopy(const StateCopy& copy);
 
 class ReplicaStore {

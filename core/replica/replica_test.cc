@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "core/replica/hlc.h"
 #include "core/replica/replica_store.h"
@@ -120,6 +121,16 @@ TEST(ReplicaStore, RefusesWhatIsOutOfBounds) {
   bad = Copy("1", {1, 0});
   bad.deleted = true;
   EXPECT_FALSE(store.Offer(bad).ok()) << "a tombstone carries no bytes";
+  bad = Copy("1", {5, 0});
+  bad.parent = {5, 0};
+  EXPECT_FALSE(store.Offer(bad).ok()) << "made on a change not before it: a forged parent";
+  {
+    TempFolder other("domian-replicas-parent");
+    StateCopy with_parent = Copy("2", {7, 1});
+    with_parent.parent = {5, 0};
+    ASSERT_TRUE(ReplicaStore(other.path()).Offer(with_parent).ok());
+    EXPECT_EQ(ReplicaStore(other.path()).Get("tally")->parent, (Hlc{5, 0})) << "kept on disk";
+  }
   for (size_t i = 0; i < kMaxReplicaCopies; ++i) {
     StateCopy copy = Copy("1", {1, 0});
     copy.service = "s" + std::to_string(i);
@@ -147,7 +158,10 @@ class FakeTransport final : public ReplicaTransport {
  public:
   void Put(const Peer& peer, const StateCopy& copy, std::chrono::milliseconds,
            PutDone done) override {
-    puts.push_back({peer.id, copy});
+    {
+      absl::MutexLock lock(&mu);
+      puts.push_back({peer.id, copy});
+    }
     if (silent.count(peer.id) != 0) return;  // never answers
     done(failing.count(peer.id) != 0 ? absl::UnavailableError("down") : absl::OkStatus());
   }
@@ -160,6 +174,13 @@ class FakeTransport final : public ReplicaTransport {
       done(HeldCopy{.copy = it->second});
     }
   }
+  // For a test whose puts come from the sync thread.
+  size_t PutCount() {
+    absl::MutexLock lock(&mu);
+    return puts.size();
+  }
+  absl::Mutex mu;
+  // Read by tests whose puts are made on their own thread.
   std::vector<std::pair<std::string, StateCopy>> puts;
   std::set<std::string> failing, silent;
   std::map<std::string, StateCopy> held;
@@ -178,17 +199,19 @@ class ReplicatorTest : public ::testing::Test {
                        .live_peers = [this] { return live_; },
                        .adopt =
                            [this](const std::string& service, uint64_t epoch,
-                                  const std::string& bytes) {
+                                  const std::string& bytes, uint64_t generation) {
                              adopted_.push_back(service + "@" + std::to_string(epoch) + "=" +
                                                 bytes);
+                             generation_ = generation;
                            }},
                       transport_, HybridClock([this] { return wall_; }));
   }
   std::string SetAsideFile() const {
-    return ReadDurable(dir_.path() / "set-aside" / "tally", 1 << 20)->content;
+    return ReadDurable(dir_.path() / "set-aside.d" / "tally", 1 << 20)->content;
   }
   std::vector<Peer> live_;
   std::vector<std::string> adopted_;
+  uint64_t generation_ = 0;  // of the last restart asked for
   TempFolder dir_{"domian-replicator"};
   FakeTransport transport_;
   uint64_t wall_ = 1000;
@@ -303,7 +326,7 @@ TEST_F(ReplicatorTest, ASaveThatChangedNothingIsNoChange) {
   live_ = {{"b", "b:1"}};
   Replicator replicator = MakeWatched();
   ASSERT_TRUE(replicator.Accept(Copy("5", {900, 0}, "b")).ok());
-  replicator.Began("tally", 2, "5", "the copy from b");
+  replicator.Began("tally", 2, "5", "the copy from b", std::nullopt);
   ASSERT_TRUE(replicator.Publish("tally", 2, "5", /*wait=*/true).ok());
   EXPECT_TRUE(transport_.puts.empty()) << "a stop's save of the state it began with";
   EXPECT_EQ(replicator.Get("tally")->writer, "b") << "b's change is still the latest";
@@ -322,11 +345,11 @@ TEST_F(ReplicatorTest, ASaveThatChangedNothingIsNoChange) {
 TEST_F(ReplicatorTest, ALaterChangeElsewhereReplacesARunningStateThatChangedNothing) {
   Replicator replicator = MakeWatched();
   ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
-  replicator.Began("tally", 5, "3", "its own state on this node");
+  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
   wall_ = 2000;
   ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
   EXPECT_EQ(adopted_, std::vector<std::string>{"tally@5=7"});
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "set-aside" / "tally"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "set-aside.d" / "tally"));
   const Replicator::Report report = replicator.ReportOf("tally");
   EXPECT_FALSE(report.set_aside);
   EXPECT_NE(report.run->origin.find("the later change epoch 1 seq 7 at 1500.0 by b"),
@@ -347,7 +370,7 @@ TEST_F(ReplicatorTest, ALaterChangeElsewhereReplacesARunningStateThatChangedNoth
 TEST_F(ReplicatorTest, WhenBothSidesChangedTheLaterChangeWinsAndTheOtherIsSetAside) {
   Replicator replicator = MakeWatched();
   ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b")).ok());
-  replicator.Began("tally", 5, "3", "its own state on this node");
+  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
   ASSERT_TRUE(replicator.Publish("tally", 5, "4", false).ok());  // ours, at 1000
   wall_ = 3000;
   // b's change at 2000, made apart from ours: it wins, ours is set aside.
@@ -391,23 +414,128 @@ TEST_F(ReplicatorTest, APeerBackToLifeGetsEveryCopyAtOnce) {
   lights.service = "lights";
   ASSERT_TRUE(replicator.Accept(lights).ok());
   live_ = {{"b", "b:1"}};
-  replicator.PeersChanged();
+  replicator.Sync();
   ASSERT_EQ(transport_.puts.size(), 2u);
   EXPECT_EQ(transport_.puts[0].first, "b");
-  replicator.PeersChanged();
+  replicator.Sync();
   EXPECT_EQ(transport_.puts.size(), 2u) << "b was live already";
   live_ = {{"b", "b:1"}, {"c", "c:1"}};
-  replicator.PeersChanged();
+  replicator.Sync();
   ASSERT_EQ(transport_.puts.size(), 4u);
   EXPECT_EQ(transport_.puts[2].first, "c");
   EXPECT_EQ(transport_.puts[3].first, "c");
   // b dies and comes back (a partition healed): it is sent them again.
   live_ = {{"c", "c:1"}};
-  replicator.PeersChanged();
+  replicator.Sync();
   live_ = {{"b", "b:1"}, {"c", "c:1"}};
-  replicator.PeersChanged();
+  replicator.Sync();
   ASSERT_EQ(transport_.puts.size(), 6u);
   EXPECT_EQ(transport_.puts[5].first, "b");
+}
+
+// The restart is queued; until it is made, the old instance's save (its
+// stop, say) of the state being replaced must not become the latest.
+TEST_F(ReplicatorTest, AQueuedRestartIsNotUndoneByTheOldInstancesSave) {
+  live_ = {{"b", "b:1"}};
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
+  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
+  wall_ = 2000;
+  ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+  ASSERT_EQ(adopted_.size(), 1u);
+  EXPECT_TRUE(replicator.StillAdopting("tally", generation_));
+  ASSERT_TRUE(replicator.Publish("tally", 5, "3", true).ok());  // stopped before the restart
+  EXPECT_TRUE(transport_.puts.empty());
+  EXPECT_EQ(replicator.Get("tally")->bytes, "7");
+  // A hand-over made now carries the later state.
+  EXPECT_EQ(replicator.Ended("tally"), "7");
+}
+
+TEST_F(ReplicatorTest, AChangeMadeWhileARestartIsQueuedCallsItOff) {
+  live_ = {{"b", "b:1"}};
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
+  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
+  wall_ = 2000;
+  ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+  const uint64_t restart = generation_;
+  // A call answered by the old instance before the restart: 3 -> 4.
+  ASSERT_TRUE(replicator.Publish("tally", 5, "4", true).ok());
+  EXPECT_FALSE(replicator.StillAdopting("tally", restart)) << "the restart is called off";
+  EXPECT_EQ(replicator.Get("tally")->bytes, "4");
+  ASSERT_EQ(transport_.puts.size(), 1u);
+  EXPECT_EQ(transport_.puts[0].second.parent, (Hlc{900, 0}))
+      << "made on what the instance ran, not on the change it never took";
+  ASSERT_TRUE(replicator.ReportOf("tally").set_aside);
+  absl::StatusOr<StateCopy> kept = DecodeCopy("tally", SetAsideFile());
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->bytes, "7") << "b's change lost to the later 4";
+  EXPECT_EQ(replicator.Ended("tally"), std::nullopt) << "nothing queued to hand on";
+}
+
+TEST_F(ReplicatorTest, AChangeMadeOnThisNodesOwnIsNoRival) {
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b")).ok());
+  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
+  ASSERT_TRUE(replicator.Publish("tally", 5, "4", false).ok());  // ours, at 1000
+  const Hlc ours = replicator.Get("tally")->hlc;
+  wall_ = 3000;
+  // b took our 4 (a paused owner's successor, say) and changed it.
+  StateCopy theirs = Copy("9", {2000, 0}, "b", 6, 1);
+  theirs.parent = ours;
+  ASSERT_TRUE(*replicator.Accept(theirs));
+  EXPECT_EQ(adopted_, std::vector<std::string>{"tally@5=9"});
+  EXPECT_FALSE(replicator.ReportOf("tally").set_aside) << "our change is in theirs";
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "set-aside.d" / "tally"));
+  replicator.Adopted("tally", generation_);
+  EXPECT_FALSE(replicator.StillAdopting("tally", generation_));
+  EXPECT_EQ(replicator.Ended("tally"), std::nullopt);
+}
+
+TEST_F(ReplicatorTest, ALaterCopyThatCameBeforeTheStartIsTheOneToStartFrom) {
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b")).ok());
+  // Fetched 3; b's 5 came before the service began.
+  ASSERT_TRUE(*replicator.Accept(Copy("5", {950, 0}, "b", 1, 2)));
+  const std::optional<StateCopy> later =
+      replicator.Began("tally", 5, "3", "the copy from b", Hlc{900, 0});
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->bytes, "5");
+  EXPECT_NE(replicator.ReportOf("tally").run->origin.find("came as it started"),
+            std::string::npos);
+  EXPECT_TRUE(adopted_.empty()) << "it starts from it: nothing to restart";
+  ASSERT_TRUE(replicator.Publish("tally", 5, "5", false).ok());
+  EXPECT_TRUE(transport_.puts.empty()) << "5 is what it began with";
+}
+
+TEST_F(ReplicatorTest, APeerThatFailedToTakeTheCopiesIsSentThemAgain) {
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Publish("tally", 1, "1", false).ok());
+  live_ = {{"b", "b:1"}};
+  transport_.failing = {"b"};  // its channel still reconnecting
+  replicator.Sync();
+  ASSERT_EQ(transport_.puts.size(), 1u);
+  replicator.Sync();
+  ASSERT_EQ(transport_.puts.size(), 2u) << "tried again";
+  transport_.failing.clear();
+  replicator.Sync();
+  ASSERT_EQ(transport_.puts.size(), 3u);
+  replicator.Sync();
+  EXPECT_EQ(transport_.puts.size(), 3u) << "in step now";
+}
+
+TEST_F(ReplicatorTest, TheSyncThreadSendsCopiesWhenPeersChange) {
+  Replicator replicator = MakeWatched();
+  ASSERT_TRUE(replicator.Publish("tally", 1, "1", false).ok());
+  live_ = {{"b", "b:1"}};
+  replicator.Start();
+  replicator.PeersChanged();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (transport_.PutCount() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  replicator.Stop();
+  EXPECT_EQ(transport_.PutCount(), 1u);
 }
 
 }  // namespace

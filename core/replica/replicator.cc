@@ -17,6 +17,8 @@ struct Round {
 };
 
 constexpr mode_t kSetAsideMode = 0600;  // a state may hold credentials
+// Not a service name (no dots in those): no copy's file can take its place.
+constexpr char kSetAsideFolder[] = "set-aside.d";
 
 }  // namespace
 
@@ -25,6 +27,35 @@ Replicator::Replicator(Options options, ReplicaTransport& transport, HybridClock
       transport_(transport),
       clock_(std::move(clock)),
       store_(options_.dir) {}
+
+Replicator::~Replicator() { Stop(); }
+
+void Replicator::Start() {
+  sync_thread_ = std::thread([this] {
+    while (true) {
+      {
+        absl::MutexLock lock(&sync_mu_);
+        const auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(sync_mu_) {
+          return sync_stopped_ || sync_wanted_;
+        };
+        // Woken by PeersChanged; otherwise looks again every
+        // kResyncInterval for peers whose copies failed.
+        sync_mu_.AwaitWithTimeout(absl::Condition(&due), absl::FromChrono(kResyncInterval));
+        if (sync_stopped_) return;
+        sync_wanted_ = false;
+      }
+      Sync();
+    }
+  });
+}
+
+void Replicator::Stop() {
+  {
+    absl::MutexLock lock(&sync_mu_);
+    sync_stopped_ = true;
+  }
+  if (sync_thread_.joinable()) sync_thread_.join();
+}
 
 absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
                                  const std::string& bytes, bool wait) {
@@ -39,9 +70,26 @@ absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
     absl::MutexLock lock(&mu_);
     const auto run = runs_.find(service);
     const bool this_run = run != runs_.end() && run->second.run.epoch == epoch;
-    // A save that changed nothing is no change: a new version would make
-    // a state nobody changed win over one somebody did.
-    if (this_run && run->second.bytes == bytes) return absl::OkStatus();
+    std::optional<StateCopy> called_off;  // a queued restart's change, now the older one
+    if (this_run) {
+      Running& running = run->second;
+      // A save that changed nothing is no change: a new version would
+      // make a state nobody changed win over one somebody did. Nor is
+      // the old instance's save of the state a queued restart replaces.
+      if (running.bytes == bytes) return absl::OkStatus();
+      if (running.pending && running.pending->replaced == bytes) return absl::OkStatus();
+      if (running.pending) {
+        // The old instance changed it after the later change came: this
+        // change is the latest; the restart is called off.
+        called_off = running.pending->adopted;
+        called_off->bytes = running.bytes;
+        running.base = running.pending->base;
+        running.changed = running.pending->changed;
+        running.own = running.pending->own;
+        running.run.origin = running.pending->origin;
+        running.pending.reset();
+      }
+    }
     const std::optional<StateCopy> last = store_.Get(service);
     copy.seq = last && last->writer == options_.self && last->epoch == epoch ? last->seq + 1 : 1;
     // After every change of the service this node heard of (its clock
@@ -50,12 +98,19 @@ absl::Status Replicator::Publish(const std::string& service, uint64_t epoch,
     // predecessor's last, whatever their clocks say.
     if (last) clock_.Observe(last->hlc);
     copy.hlc = clock_.Now();
+    if (this_run) {
+      copy.parent = run->second.base;
+    } else if (last) {
+      copy.parent = last->hlc;
+    }
+    if (copy.parent >= copy.hlc) copy.parent = {};  // a base never observed: no claim
     if (absl::Status valid = CheckCopy(copy); !valid.ok()) return valid;
     if (absl::StatusOr<ReplicaStore::Offered> kept = store_.Offer(copy); !kept.ok()) {
       return kept.status();
     }
     if (this_run) {
       Running& running = run->second;
+      if (called_off) PutAside(running, *called_off, copy);
       running.bytes = bytes;
       running.changed = true;
       running.own = copy;
@@ -160,7 +215,9 @@ Replicator::Fetched Replicator::Freshest(const std::string& service) {
       }
     }
   }
-  if (adopt && options_.adopt) options_.adopt(adopt->service, adopt->epoch, adopt->bytes);
+  if (adopt && options_.adopt) {
+    options_.adopt(adopt->service, adopt->epoch, adopt->bytes, adopt->generation);
+  }
   return fetched;
 }
 
@@ -192,7 +249,9 @@ absl::StatusOr<bool> Replicator::Accept(const StateCopy& copy) {
     clock_.Observe(copy.hlc);
     kept = Keep(copy, adopt);
   }
-  if (adopt && options_.adopt) options_.adopt(adopt->service, adopt->epoch, adopt->bytes);
+  if (adopt && options_.adopt) {
+    options_.adopt(adopt->service, adopt->epoch, adopt->bytes, adopt->generation);
+  }
   return kept;
 }
 
@@ -217,7 +276,11 @@ absl::StatusOr<bool> Replicator::Keep(const StateCopy& copy, std::optional<Adopt
     running.base = std::max(running.base, copy.hlc);
     return true;
   }
-  if (running.changed && running.own) {
+  // Its writer's run began from (or took) this node's last change: it
+  // includes it, no rival. (Timestamps of different lineages say nothing
+  // of what includes what: only the very change counts.)
+  const bool includes_ours = running.own && copy.parent == running.own->hlc;
+  if (running.changed && running.own && !includes_ours) {
     StateCopy lost = *running.own;
     lost.bytes = running.bytes;
     PutAside(running, lost, copy);
@@ -226,19 +289,29 @@ absl::StatusOr<bool> Replicator::Keep(const StateCopy& copy, std::optional<Adopt
                  "from that one",
                  copy.service, copy.writer, copy.Version());
   }
+  if (!running.pending) {
+    running.pending = Pending{.replaced = running.bytes,
+                              .base = running.base,
+                              .changed = running.changed,
+                              .own = running.own,
+                              .origin = running.run.origin};
+  }
+  running.pending->generation = ++generations_;
+  running.pending->adopted = copy;
+  running.pending->adopted.bytes.clear();  // running.bytes holds them
   running.bytes = copy.bytes;
   running.base = copy.hlc;
   running.changed = false;
   running.own.reset();
   running.run.origin = "the later change " + copy.Version() + ", taken while it ran here";
-  adopt = Adoption{copy.service, running.run.epoch, copy.bytes};
+  adopt = Adoption{copy.service, running.run.epoch, copy.bytes, running.pending->generation};
   return true;
 }
 
 void Replicator::PutAside(Running& running, const StateCopy& lost, const StateCopy& won) {
   const std::string version = lost.Version();
   if (running.set_aside && running.set_aside->version == version) return;
-  const std::filesystem::path file = options_.dir / "set-aside" / lost.service;
+  const std::filesystem::path file = options_.dir / kSetAsideFolder / lost.service;
   std::error_code error;
   std::filesystem::create_directories(file.parent_path(), error);
   if (absl::Status written = WriteDurable(file, EncodeCopy(lost), kSetAsideMode); !written.ok()) {
@@ -252,17 +325,51 @@ void Replicator::PutAside(Running& running, const StateCopy& lost, const StateCo
   set_aside_[lost.service] = *running.set_aside;
 }
 
-void Replicator::Began(const std::string& service, uint64_t epoch, const std::string& bytes,
-                       std::string origin) {
+std::optional<StateCopy> Replicator::Began(const std::string& service, uint64_t epoch,
+                                           const std::string& bytes, std::string origin,
+                                           std::optional<Hlc> base) {
   absl::MutexLock lock(&mu_);
   Running running{.run = {.epoch = epoch, .origin = std::move(origin)}, .bytes = bytes};
-  if (const std::optional<StateCopy> kept = store_.Get(service)) running.base = kept->hlc;
+  const std::optional<StateCopy> kept = store_.Get(service);
+  running.base = base ? *base : kept ? kept->hlc : Hlc{};
+  std::optional<StateCopy> later;
+  if (kept && kept->writer != options_.self && kept->hlc > running.base && kept->bytes != bytes) {
+    later = kept;
+    running.bytes = kept->bytes;
+    running.base = kept->hlc;
+    running.run.origin = "the later change " + kept->Version() + ", which came as it started";
+    spdlog::info("service {}: a later change of its state came as it started ({}); it starts "
+                 "from that one",
+                 service, kept->Version());
+  }
   runs_[service] = std::move(running);
+  return later;
 }
 
-void Replicator::Ended(const std::string& service) {
+bool Replicator::StillAdopting(const std::string& service, uint64_t generation) const {
   absl::MutexLock lock(&mu_);
-  runs_.erase(service);
+  const auto run = runs_.find(service);
+  return run != runs_.end() && run->second.pending &&
+         run->second.pending->generation == generation;
+}
+
+void Replicator::Adopted(const std::string& service, uint64_t generation) {
+  absl::MutexLock lock(&mu_);
+  const auto run = runs_.find(service);
+  if (run != runs_.end() && run->second.pending &&
+      run->second.pending->generation == generation) {
+    run->second.pending.reset();
+  }
+}
+
+std::optional<std::string> Replicator::Ended(const std::string& service) {
+  absl::MutexLock lock(&mu_);
+  const auto run = runs_.find(service);
+  if (run == runs_.end()) return std::nullopt;
+  std::optional<std::string> adopted;
+  if (run->second.pending) adopted = run->second.bytes;
+  runs_.erase(run);
+  return adopted;
 }
 
 Replicator::Report Replicator::ReportOf(const std::string& service) const {
@@ -276,27 +383,63 @@ Replicator::Report Replicator::ReportOf(const std::string& service) const {
 }
 
 void Replicator::PeersChanged() {
+  absl::MutexLock lock(&sync_mu_);
+  sync_wanted_ = true;
+}
+
+void Replicator::Sync() {
   const std::vector<Peer> peers = options_.live_peers ? options_.live_peers() : std::vector<Peer>{};
-  std::vector<Peer> back;
-  std::vector<StateCopy> copies;
+  std::vector<Peer> to_send;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&sync_mu_);
     std::set<std::string> live;
+    for (const Peer& peer : peers) live.insert(peer.id);
+    // A peer that died is sent everything again when it comes back.
+    std::erase_if(in_step_, [&](const std::string& id) { return !live.contains(id); });
     for (const Peer& peer : peers) {
-      live.insert(peer.id);
-      if (!live_.contains(peer.id)) back.push_back(peer);
+      if (in_step_.contains(peer.id) || syncing_.contains(peer.id)) continue;
+      syncing_.insert(peer.id);
+      to_send.push_back(peer);
     }
-    live_ = std::move(live);
-    if (back.empty()) return;
-    copies = store_.All();
   }
-  for (const Peer& peer : back) {
+  if (to_send.empty()) return;
+  const std::vector<StateCopy> copies = All();
+  for (const Peer& peer : to_send) {
+    if (copies.empty()) {
+      absl::MutexLock lock(&sync_mu_);
+      syncing_.erase(peer.id);
+      in_step_.insert(peer.id);
+      continue;
+    }
+    struct Sent {
+      absl::Mutex mu;
+      size_t left ABSL_GUARDED_BY(mu) = 0;
+      bool failed ABSL_GUARDED_BY(mu) = false;
+    };
+    auto sent = std::make_shared<Sent>();
+    {
+      absl::MutexLock lock(&sent->mu);
+      sent->left = copies.size();
+    }
     for (const StateCopy& copy : copies) {
-      transport_.Put(peer, copy, kPushDeadline, [peer, service = copy.service](absl::Status status) {
-        if (!status.ok()) {
-          spdlog::debug("state of {} not copied to {}: {}", service, peer.id, StatusMessage(status));
-        }
-      });
+      transport_.Put(peer, copy, kPushDeadline,
+                     [this, sent, peer, service = copy.service](absl::Status status) {
+                       if (!status.ok()) {
+                         spdlog::debug("state of {} not copied to {}: {}", service, peer.id,
+                                       StatusMessage(status));
+                       }
+                       bool failed = false;
+                       {
+                         absl::MutexLock lock(&sent->mu);
+                         sent->failed = sent->failed || !status.ok();
+                         if (--sent->left > 0) return;
+                         failed = sent->failed;
+                       }
+                       absl::MutexLock lock(&sync_mu_);
+                       syncing_.erase(peer.id);
+                       // A failed one is tried again at the next sync.
+                       if (!failed) in_step_.insert(peer.id);
+                     });
     }
   }
 }

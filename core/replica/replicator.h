@@ -18,16 +18,27 @@
 // saving), and a save that changed nothing is no change, so a copy that
 // changed nothing during a split never overwrites one that did. When
 // both sides changed it, the later change wins; the other side's last
-// state is set aside (state_dir/replicas/set-aside/<service>, one per
-// service, the latest) and reported in the log and by ReportOf. Copies
-// reach a peer that comes back to life at once (PeersChanged), so the
-// two sides compare as soon as they see each other.
+// state is set aside (state_dir/replicas/set-aside.d/<service>, one per
+// service, the latest) and reported in the log and by ReportOf. A change
+// whose parent (the change its writer's run began from or took) is this
+// node's own last change includes it: no rival, nothing set aside. Copies reach
+// a peer that comes back to life at once (PeersChanged; the sync thread
+// sends them and tries again while a peer fails), so the two sides
+// compare as soon as they see each other.
+//
+// A restart from a later change is queued (Options::adopt) and made by
+// the service host later; until it is made (Adopted), a save of the state
+// being replaced is no change, and a change the old instance makes in
+// between (a call answered meanwhile) is the later one: the restart is
+// called off (StillAdopting says so) and the copy it would have taken is
+// set aside.
 //
 // Thread contract: every public method may be called from any thread.
 // Transport callbacks arrive on the transport's thread (the daemon's
 // EventLoop) and only record an answer and signal; nothing here blocks
 // that thread. Publish(wait) and Freshest block their caller for at most
-// kPeerAckTimeout / kFetchTimeout.
+// kPeerAckTimeout / kFetchTimeout. PeersChanged only signals the sync
+// thread (Start .. Stop; without it, Sync() does the work when called).
 #pragma once
 
 #include <absl/base/thread_annotations.h>
@@ -41,6 +52,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/common/status.h"
@@ -57,6 +69,9 @@ inline constexpr std::chrono::milliseconds kPeerAckTimeout{2000};
 inline constexpr std::chrono::milliseconds kFetchTimeout{1500};
 // The deadline of one copy sent to a peer that nobody waits for.
 inline constexpr std::chrono::milliseconds kPushDeadline{5000};
+// How soon the copies are sent again to a live peer that failed to take
+// them (its channel still reconnecting after a heal, say).
+inline constexpr std::chrono::milliseconds kResyncInterval{2000};
 
 struct Peer {
   std::string id;
@@ -111,10 +126,18 @@ class Replicator {
     // change made elsewhere: restart it from them without saving its
     // state first. Called on any thread with no lock held; must not
     // block (queue it). Unset: nothing is restarted.
-    std::function<void(const std::string& service, uint64_t epoch, const std::string& bytes)>
+    // `generation` names this restart (StillAdopting, Adopted).
+    std::function<void(const std::string& service, uint64_t epoch, const std::string& bytes,
+                       uint64_t generation)>
         adopt;
   };
   Replicator(Options options, ReplicaTransport& transport, HybridClock clock = HybridClock());
+  ~Replicator();  // Stop()
+
+  // The sync thread: copies to peers that came back (PeersChanged), and
+  // again to those that failed to take them, every kResyncInterval.
+  void Start() ABSL_LOCKS_EXCLUDED(sync_mu_);
+  void Stop() ABSL_LOCKS_EXCLUDED(sync_mu_);
 
   // This node's instance of `service`, running under `epoch`, stored a
   // new state: numbered, kept as this node's copy, sent to every live
@@ -146,23 +169,40 @@ class Replicator {
   };
   std::vector<NodeCopy> Survey(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // `service` began here under `epoch` with `bytes` as its state, as
-  // `origin` says ("the copy from node-b (epoch 3 seq 7 ...)"): from now
-  // on a save of the same bytes is no change, and a later change made
-  // elsewhere replaces it (see the top of the file).
-  void Began(const std::string& service, uint64_t epoch, const std::string& bytes,
-             std::string origin) ABSL_LOCKS_EXCLUDED(mu_);
-  // It stopped here (after its last save).
-  void Ended(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
+  // `service` is about to begin here under `epoch` with `bytes` as its
+  // state, as `origin` says ("the copy from node-b (epoch 3 seq 7 ...)"),
+  // a state that includes the changes up to `base` (the version of the
+  // copy it starts from; nullopt: the copy kept here now). From now on a
+  // save of the same bytes is no change, and a later change made
+  // elsewhere replaces it (see the top of the file). Returns a later copy
+  // made elsewhere that came meanwhile (say between Freshest and this
+  // call): the service must start from it instead.
+  std::optional<StateCopy> Began(const std::string& service, uint64_t epoch,
+                                 const std::string& bytes, std::string origin,
+                                 std::optional<Hlc> base) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether restart `generation` of `service` (Options::adopt) is still to
+  // be made: not when the running instance changed the state since.
+  bool StillAdopting(const std::string& service, uint64_t generation) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The service host made restart `generation`: the instance runs the
+  // adopted state.
+  void Adopted(const std::string& service, uint64_t generation) ABSL_LOCKS_EXCLUDED(mu_);
+  // It stopped here (after its last save). When a restart from a later
+  // change was still queued, that change's state: what a hand-over must
+  // carry instead of the state the instance stopped with.
+  std::optional<std::string> Ended(const std::string& service) ABSL_LOCKS_EXCLUDED(mu_);
 
   using Report = StateReport;
   Report ReportOf(const std::string& service) const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Membership changed: every copy kept here is sent (without waiting)
-  // to each live peer that was not live at the last call, so after a
-  // heal or a reboot both sides compare at once. On any thread; never
-  // blocks.
-  void PeersChanged() ABSL_LOCKS_EXCLUDED(mu_);
+  // Membership changed: every copy kept here is to be sent (without
+  // waiting) to each live peer that was not live at the last sync, so
+  // after a heal or a reboot both sides compare at once. On any thread
+  // (Membership's heartbeat thread); only signals the sync thread.
+  void PeersChanged() ABSL_LOCKS_EXCLUDED(sync_mu_);
+  // One sync (the sync thread's work): sends every copy to each live peer
+  // not yet in step (new since the last sync, or whose last sync failed).
+  void Sync() ABSL_LOCKS_EXCLUDED(mu_, sync_mu_);
 
   // A peer's copy (PutState): kept when newer. False when not newer.
   absl::StatusOr<bool> Accept(const StateCopy& copy) ABSL_LOCKS_EXCLUDED(mu_);
@@ -177,6 +217,17 @@ class Replicator {
   std::vector<NodeCopy> AskPeers(const std::vector<Peer>& peers, const std::string& service,
                                  size_t& answered) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // A restart from a later change, queued and not yet made.
+  struct Pending {
+    uint64_t generation = 0;
+    std::string replaced;  // the state the instance still runs with
+    StateCopy adopted;     // the change it is to take (without bytes)
+    // The run as it was before (restored when the restart is called off).
+    Hlc base;
+    bool changed = false;
+    std::optional<StateCopy> own;
+    std::string origin;
+  };
   struct Running {
     StateRun run;
     std::optional<SetAside> set_aside;  // the last state set aside while it ran here
@@ -184,14 +235,16 @@ class Replicator {
     Hlc base;  // the latest change made elsewhere that its state includes
     bool changed = false;  // changes of its own since it began or adopted
     std::optional<StateCopy> own;  // its last change (for the set-aside)
+    std::optional<Pending> pending;
   };
   // Keeps a copy another node made (a PutState, or a peer's answer to
   // Freshest), and sets aside whichever of two concurrent changes lost.
-  // A restart to make returns its (service, epoch, bytes).
+  // A restart to make returns its (service, epoch, bytes, generation).
   struct Adoption {
     std::string service;
     uint64_t epoch = 0;
     std::string bytes;
+    uint64_t generation = 0;
   };
   absl::StatusOr<bool> Keep(const StateCopy& copy, std::optional<Adoption>& adopt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -205,7 +258,20 @@ class Replicator {
   ReplicaStore store_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Running> runs_ ABSL_GUARDED_BY(mu_);  // by service
   std::map<std::string, SetAside> set_aside_ ABSL_GUARDED_BY(mu_);  // the last, by service
-  std::set<std::string> live_ ABSL_GUARDED_BY(mu_);  // peer ids at the last PeersChanged
+  uint64_t generations_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // The sync thread's (bounded by the membership: live peers only).
+  absl::Mutex sync_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  bool sync_wanted_ ABSL_GUARDED_BY(sync_mu_) = false;
+  bool sync_stopped_ ABSL_GUARDED_BY(sync_mu_) = false;
+  // Live peers in step (every copy they were sent was taken), and those
+  // being sent copies now (a failure takes them out of both). Answers
+  // come on the transport's thread and use them: the transport delivers
+  // its last answer before this is destroyed (the node shuts its
+  // EventLoop down first).
+  std::set<std::string> in_step_ ABSL_GUARDED_BY(sync_mu_);
+  std::set<std::string> syncing_ ABSL_GUARDED_BY(sync_mu_);
+  std::thread sync_thread_;
 };
 
 }  // namespace domian::replica

@@ -14,6 +14,8 @@ void ToProto(const replica::StateCopy& copy, v1::StateCopy& out) {
   out.set_writer(copy.writer);
   out.set_deleted(copy.deleted);
   out.set_state(copy.bytes);
+  out.set_parent_hlc_ms(copy.parent.wall_ms);
+  out.set_parent_hlc_logical(copy.parent.logical);
 }
 
 replica::StateCopy FromProto(const v1::StateCopy& copy) {
@@ -21,6 +23,7 @@ replica::StateCopy FromProto(const v1::StateCopy& copy) {
           .epoch = copy.epoch(),
           .seq = copy.seq(),
           .hlc = {copy.hlc_ms(), copy.hlc_logical()},
+          .parent = {copy.parent_hlc_ms(), copy.parent_hlc_logical()},
           .writer = copy.writer(),
           .deleted = copy.deleted(),
           .bytes = copy.state()};

@@ -308,9 +308,10 @@ std::optional<std::string> ServiceHost::StopService(const std::string& name) {
   return ReadServiceState(ServiceDir(name));
 }
 
-void ServiceHost::ReplaceState(const std::string& service, uint64_t epoch, std::string state) {
+void ServiceHost::ReplaceState(const std::string& service, uint64_t epoch, std::string state,
+                               ReplaceHooks hooks) {
   absl::MutexLock lock(&replace_mu_);
-  replacements_[service] = {epoch, std::move(state)};
+  replacements_[service] = {epoch, std::move(state), std::move(hooks)};
 }
 
 void ServiceHost::Replace() {
@@ -330,22 +331,56 @@ void ServiceHost::Replace() {
       replacements_.erase(first);
     }
     absl::MutexLock lifecycle(&lifecycle_mu_);
-    std::shared_ptr<Service> service;
+    std::shared_ptr<Service> old;
+    std::shared_ptr<Service> fresh;
+    // Only a running instance of that run: one given up on (failed) is
+    // placement's to move, not this thread's to bring back.
+    const auto runs = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      const auto it = services_.find(name);
+      if (stopped_ || it == services_.end() || it->second->status.epoch != replacement.epoch) {
+        return false;
+      }
+      const Service& service = *it->second;
+      if (service.isolated) return service.isolated->Status().state != ServiceState::kFailed;
+      return service.instance != nullptr;
+    };
     {
       absl::MutexLock lock(&mu_);
+      if (!runs()) continue;
+    }
+    // Outside mu_: the hook takes its owner's lock.
+    if (replacement.hooks.still_wanted && !replacement.hooks.still_wanted()) {
+      spdlog::info("service {}: not restarted from the later change after all: it changed its "
+                   "state since",
+                   name);
+      continue;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (!runs()) continue;  // only lifecycle changes stop it, and we hold lifecycle_mu_
       const auto it = services_.find(name);
-      if (stopped_ || it == services_.end() || it->second->status.epoch != replacement.epoch ||
-          (!it->second->instance && !it->second->isolated)) {
-        continue;
-      }
-      service = it->second;
-      services_.erase(it);
+      // In its place at once, starting: a hand-over or a call waiting for
+      // it sees it come back, not vanish.
+      old = it->second;
+      fresh = std::make_shared<Service>();
+      fresh->config = old->config;
+      fresh->status.name = name;
+      fresh->status.state = ServiceState::kStarting;
+      fresh->status.detail = "restarting from a later change of its state made elsewhere";
+      fresh->status.epoch = replacement.epoch;
+      it->second = fresh;
     }
     spdlog::info("service {}: restarting from a later change of its state made elsewhere; its "
                  "own state is not saved",
                  name);
-    Shutdown(*service, /*save=*/false);
-    StartLocked(name, service->config.config_json, replacement.epoch, replacement.state);
+    Shutdown(*old, /*save=*/false);
+    if (const absl::Status written = WriteServiceState(ServiceDir(name), replacement.state);
+        !written.ok()) {
+      spdlog::warn("service {}: the later state could not be written: {}", name,
+                   StatusMessage(written));
+    }
+    Launch(*fresh);
+    if (replacement.hooks.done) replacement.hooks.done();
     Changed();
   }
 }

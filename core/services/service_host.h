@@ -109,13 +109,22 @@ class ServiceHost {
                     const std::optional<std::string>& state);
   // Stops it (saving its state) and forgets it; the state as saved.
   std::optional<std::string> StopService(const std::string& service);
+  // What the owner of a replacement is asked, on the host's thread.
+  struct ReplaceHooks {
+    // Just before the restart: false calls it off (the running instance
+    // changed the state since it was asked for). Unset: true.
+    std::function<bool()> still_wanted;
+    // Once it runs from the new state.
+    std::function<void()> done;
+  };
   // A later change made elsewhere replaces the state of `service`,
   // running here under `epoch`: it is stopped without saving (its hardware
-  // made safe, as at any stop) and started again from `state`, on a
-  // thread of the host's own; returns at once. Nothing happens when it no
-  // longer runs here under that epoch by then.
-  void ReplaceState(const std::string& service, uint64_t epoch, std::string state)
-      ABSL_LOCKS_EXCLUDED(replace_mu_);
+  // made safe, as at any stop) and started again from `state` in its
+  // place (shown starting meanwhile), on a thread of the host's own;
+  // returns at once. Nothing happens when by then it no longer runs here
+  // under that epoch, failed, or `hooks.still_wanted` says no.
+  void ReplaceState(const std::string& service, uint64_t epoch, std::string state,
+                    ReplaceHooks hooks = {}) ABSL_LOCKS_EXCLUDED(replace_mu_);
   // Its state as saved on this node ("" when none).
   std::string SavedState(const std::string& service) const;
   // Whether its plugin makes it a singleton, whose state is copied to
@@ -214,6 +223,7 @@ class ServiceHost {
   struct Replacement {
     uint64_t epoch = 0;
     std::string state;
+    ReplaceHooks hooks;
   };
   absl::Mutex replace_mu_ ABSL_ACQUIRED_AFTER(lifecycle_mu_);
   // The latest replacement of each service not made yet.

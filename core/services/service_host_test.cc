@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <thread>
 
@@ -236,22 +237,67 @@ TEST_F(ServiceHostTest, AMarkedChangeIsSavedSoonAndAtMostOncePerInterval) {
 
 // A later change made elsewhere (a healed partition) replaces the state:
 // the service restarts from it, and what it held is not saved over it.
-TEST_F(ServiceHostTest, ALaterStateFromElsewhereRestartsItWithoutSavingItsOwn) {
-  host_.StartService("counter-cpp", "{}", 4, std::nullopt);
-  ASSERT_EQ(Row("counter-cpp").state, ServiceState::kRunning) << Row("counter-cpp").detail;
-  ASSERT_EQ(host_.Invoke("counter-cpp", "inc", "{}").value_or(""), "{\"value\":1}");
-  ASSERT_TRUE(host_.Invoke("counter-cpp", "mark", "{}").ok());  // 2, not saved yet
-  host_.ReplaceState("counter-cpp", 3, "50");  // another run's: left alone
-  host_.ReplaceState("echo-c", 4, "v1:9");     // not running here: left alone
-  host_.ReplaceState("counter-cpp", 4, "10");
-  ASSERT_TRUE(Within(kDue, [&] {
-    return host_.Invoke("counter-cpp", "get", "{}").value_or("") == "{\"value\":10}";
-  }));
-  EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), "10");
-  EXPECT_EQ(Row("counter-cpp").epoch, 4u);
-  EXPECT_EQ(Row("echo-c").state, ServiceState::kUnknown);
-  ASSERT_EQ(host_.Invoke("counter-cpp", "inc", "{}").value_or(""), "{\"value\":11}");
-  EXPECT_EQ(StateOf(state_.path(), "counter-cpp"), "11");
+TEST(ServiceHostReplace, ALaterStateFromElsewhereRestartsItWithoutSavingItsOwn) {
+  TempFolder state("domian-service-host-replace");
+  FakeClock clock;  // marked changes are saved only when it moves
+  absl::Mutex mu;
+  std::vector<std::string> stored;  // every state handed on, in order
+  ServiceHost host({.dirs = {kPlugins},
+                    .services = {{.name = "echo-c", .isolation = config::Isolation::kInline},
+                                 {.name = "counter-cpp", .isolation = config::Isolation::kInline}},
+                    .state_dir = state.path(),
+                    .host_binary = DOMIAN_PLUGIN_HOST_BUILT,
+                    .on_state_stored =
+                        [&](const std::string& service, uint64_t, const std::string& bytes, bool) {
+                          absl::MutexLock lock(&mu);
+                          if (service == "counter-cpp") stored.push_back(bytes);
+                          return absl::OkStatus();
+                        }},
+                   nullptr, clock);
+  host.Start();
+  host.StartService("counter-cpp", "{}", 4, std::nullopt);
+  host.StartService("echo-c", "{}", 1, std::nullopt);
+  ASSERT_EQ(host.Invoke("counter-cpp", "inc", "{}").value_or(""), "{\"value\":1}");
+  ASSERT_TRUE(host.Invoke("counter-cpp", "mark", "{}").ok());  // 2, not saved yet
+  const auto stored_now = [&] {
+    absl::MutexLock lock(&mu);
+    return stored;
+  };
+  ASSERT_EQ(stored_now(), std::vector<std::string>{"1"});
+
+  // Another run's replacement is left alone. The replacer takes services
+  // in name order: once echo-c's is made, counter-cpp's was looked at.
+  std::atomic<bool> asked_wrong_run{false}, fence{false};
+  host.ReplaceState("counter-cpp", 3, "50",
+                    {.still_wanted = [&] { return asked_wrong_run = true; }});
+  host.ReplaceState("echo-c", 1, "v1:9", {.done = [&] { fence = true; }});
+  ASSERT_TRUE(Within(kDue, [&] { return fence.load(); }));
+  EXPECT_FALSE(asked_wrong_run);
+  EXPECT_EQ(host.Invoke("counter-cpp", "get", "{}").value_or(""), "{\"value\":2}");
+
+  // One its owner calls off (the instance changed since) is not made.
+  fence = false;
+  std::atomic<bool> made{false};
+  host.ReplaceState("counter-cpp", 4, "60",
+                    {.still_wanted = [] { return false; }, .done = [&] { made = true; }});
+  host.ReplaceState("echo-c", 1, "v1:9", {.done = [&] { fence = true; }});
+  ASSERT_TRUE(Within(kDue, [&] { return fence.load(); }));
+  EXPECT_FALSE(made);
+  EXPECT_EQ(host.Invoke("counter-cpp", "get", "{}").value_or(""), "{\"value\":2}");
+
+  host.ReplaceState("counter-cpp", 4, "10", {.done = [&] { made = true; }});
+  ASSERT_TRUE(Within(kDue, [&] { return made.load(); }));
+  EXPECT_EQ(host.Invoke("counter-cpp", "get", "{}").value_or(""), "{\"value\":10}");
+  EXPECT_EQ(StateOf(state.path(), "counter-cpp"), "10");
+  EXPECT_EQ(stored_now(), std::vector<std::string>{"1"}) << "the unsaved 2 was not saved over it";
+  for (const ServiceStatus& row : host.Services()) {
+    if (row.name == "counter-cpp") {
+      EXPECT_EQ(row.epoch, 4u);
+    }
+  }
+  ASSERT_EQ(host.Invoke("counter-cpp", "inc", "{}").value_or(""), "{\"value\":11}");
+  EXPECT_EQ(StateOf(state.path(), "counter-cpp"), "11");
+  host.Stop();
 }
 
 // The same two paths in a plugin host process: stored while it runs, so

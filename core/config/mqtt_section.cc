@@ -145,7 +145,10 @@ void ParseMqttSection(YamlWalk& walk, const Field& section, NodeConfig& config) 
       ReadTls(walk, field, mqtt);
     } else if (field.name == "ca_file") {
       ca_file = &field;
-      if (const auto path = ReadAbsolutePath(walk, field)) mqtt.ca_file = *path;
+      if (const auto path = ReadAbsolutePath(walk, field)) {
+        mqtt.ca_file = *path;
+        mqtt.ca_file_position = {field.mark.line + 1, field.mark.column + 1};
+      }
     } else {  // discovery_prefix
       ReadDiscoveryPrefix(walk, field, mqtt);
     }

@@ -127,6 +127,7 @@ struct MqttConfig {
   // system's CA store (and its host name checked either way).
   bool tls = false;
   std::filesystem::path ca_file;
+  FilePosition ca_file_position;
   std::string discovery_prefix = kDefaultDiscoveryPrefix;
 };
 

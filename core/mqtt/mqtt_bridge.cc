@@ -332,9 +332,19 @@ void MqttBridge::WaitForSocket(Millis timeout) {
   }
   if (socket < 0) return;
   // Each call below may end the connection, running OnDisconnect.
-  if ((fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0) mosquitto_loop_read(client_, 1);
-  if (socket_open_ && (fds[1].revents & POLLOUT) != 0) mosquitto_loop_write(client_, 1);
-  if (socket_open_) mosquitto_loop_misc(client_);
+  if ((fds[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+    Settle(mosquitto_loop_read(client_, 1));
+  }
+  if (socket_open_ && (fds[1].revents & POLLOUT) != 0) Settle(mosquitto_loop_write(client_, 1));
+  if (socket_open_) Settle(mosquitto_loop_misc(client_));
+}
+
+void MqttBridge::Settle(int result) {
+  const int error = errno;
+  // A failed TLS handshake closes the socket without OnDisconnect
+  // (libmosquitto 2.0's net__socket_connect_tls): the connection is over
+  // all the same.
+  if (socket_open_ && mosquitto_socket(client_) < 0) HandleDisconnect(result, error);
 }
 
 void MqttBridge::SendQueued() {

@@ -146,6 +146,9 @@ class MqttBridge {
   void SendQueued();
   void Wake();
   void WaitForSocket(Millis timeout);
+  // After a libmosquitto call that returned `result`: a connection it
+  // closed without telling OnDisconnect ends here too.
+  void Settle(int result);
   // libmosquitto's callbacks, on the bridge's thread.
   static void OnConnect(mosquitto* client, void* self, int result);
   static void OnDisconnect(mosquitto* client, void* self, int result);

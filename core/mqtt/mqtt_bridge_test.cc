@@ -314,6 +314,47 @@ TEST_F(MqttBridgeTest, QueueIsBoundedWhileTheBrokerIsAwayAndSentOnConnection) {
   EXPECT_EQ(bridge.Status().dropped, 5u);
 }
 
+class MqttBridgeTlsTest : public ::testing::Test {
+ protected:
+  MqttBridgeTlsTest() : dir_("mqtt-bridge-tls-test"), broker_(dir_.path() / "broker", true) {}
+
+  MqttBridge::Options TlsOptions(const std::string& name) {
+    MqttBridge::Options options = BridgeOptions(broker_, name);
+    // The name the broker's certificate is for.
+    options.host = "localhost";
+    options.port = broker_.tls_port();
+    options.tls = true;
+    options.ca_file = broker_.ca_file();
+    return options;
+  }
+
+  TempDir dir_;
+  MosquittoBroker broker_;
+  SteadyClock clock_;
+};
+
+TEST_F(MqttBridgeTlsTest, ConnectsToABrokerOfTheGivenCa) {
+  broker_.Start();
+  MqttBridge bridge(TlsOptions("vault"), clock_);
+  ASSERT_TRUE(bridge.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return Connected(bridge); }, kDeadline)) << broker_.Log();
+  EXPECT_TRUE(bridge.Status().tls);
+  EXPECT_EQ(broker_.Receive(AvailabilityTopic("test", "vault"), 10s), "online");
+}
+
+TEST_F(MqttBridgeTlsTest, RefusesABrokerOfAnotherCa) {
+  broker_.Start();
+  MqttBridge::Options options = TlsOptions("moat");
+  options.ca_file = MosquittoBroker::MakeCa(dir_.path() / "other", "other-ca");
+  MqttBridge bridge(options, clock_);
+  ASSERT_TRUE(bridge.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return bridge.Status().state == "retrying"; }, kDeadline));
+  EXPECT_THAT(bridge.Status().last_error,
+              HasSubstr("TLS failed with localhost:" + std::to_string(broker_.tls_port()) +
+                        ": its certificate is not of the CA trusted"));
+  EXPECT_EQ(bridge.Status().connects, 0u);
+}
+
 // --bridge-child PORT PASSWORD_FILE TOPIC: one bridge until SIGKILL.
 int RunBridgeChild(char** argv) {
   MqttBridge::Options options;

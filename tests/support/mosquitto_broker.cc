@@ -59,7 +59,18 @@ struct MosquittoBroker::Process {
   bp::child child;
 };
 
-MosquittoBroker::MosquittoBroker(const std::filesystem::path& dir)
+std::filesystem::path MosquittoBroker::MakeCa(const std::filesystem::path& dir,
+                                              const std::string& name) {
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path cert = dir / (name + ".pem");
+  MustRun("/usr/bin/openssl",
+          {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+           "-keyout", (dir / (name + ".key")).string(), "-out", cert.string(), "-days", "3650",
+           "-subj", "/CN=" + name});
+  return cert;
+}
+
+MosquittoBroker::MosquittoBroker(const std::filesystem::path& dir, bool with_tls)
     : dir_(dir),
       config_(dir / "mosquitto.conf"),
       log_(dir / "mosquitto.log"),
@@ -90,6 +101,21 @@ MosquittoBroker::MosquittoBroker(const std::filesystem::path& dir)
   // Run as root, mosquitto would switch to user mosquitto, who cannot
   // read the test's files.
   if (::geteuid() == 0) config << "user root\n";
+  if (with_tls) {
+    tls_port_ = FreeLoopbackPort();
+    ca_file_ = MakeCa(dir_, "broker-ca");
+    const std::filesystem::path key = dir_ / "server.key";
+    const std::filesystem::path cert = dir_ / "server.pem";
+    MustRun("/usr/bin/openssl",
+            {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", key.string(), "-out", cert.string(), "-days", "3650", "-subj",
+             "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-CA",
+             ca_file_.string(), "-CAkey", (dir_ / "broker-ca.key").string()});
+    config << "listener " << tls_port_ << " 127.0.0.1\n"
+           << "cafile " << ca_file_.string() << "\n"
+           << "certfile " << cert.string() << "\n"
+           << "keyfile " << key.string() << "\n";
+  }
 }
 
 MosquittoBroker::~MosquittoBroker() {

@@ -24,7 +24,9 @@ class MosquittoBroker {
   static constexpr char kObserverPassword[] = "observer-secret";
 
   // Writes its configuration and password file under `dir`; Start() runs it.
-  explicit MosquittoBroker(const std::filesystem::path& dir);
+  // `with_tls`: a second listener, TLS only, with a certificate for
+  // localhost and 127.0.0.1 from a CA of its own (ca_file()).
+  explicit MosquittoBroker(const std::filesystem::path& dir, bool with_tls = false);
   ~MosquittoBroker();  // SIGKILLs it if still running
   MosquittoBroker(const MosquittoBroker&) = delete;
   MosquittoBroker& operator=(const MosquittoBroker&) = delete;
@@ -36,7 +38,9 @@ class MosquittoBroker {
   void Stop();
   bool Running();
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return port_; }  // plain MQTT (the observer's tools use it)
+  uint16_t tls_port() const { return tls_port_; }  // 0 without TLS
+  const std::filesystem::path& ca_file() const { return ca_file_; }
   std::string address() const;  // "127.0.0.1:<port>"
   // A file holding kBridgePassword, mode 0600, for mqtt.password_file.
   const std::filesystem::path& bridge_password_file() const { return bridge_password_file_; }
@@ -50,6 +54,10 @@ class MosquittoBroker {
   // file, so it may be of any size. True when mosquitto_pub succeeded.
   bool Publish(const std::string& topic, const std::string& payload, bool retain = false) const;
 
+  // A self-signed CA (certificate `name`.pem, key `name`.key in `dir`)
+  // with openssl(1); its certificate's path.
+  static std::filesystem::path MakeCa(const std::filesystem::path& dir, const std::string& name);
+
   // Everything the broker logged in every life.
   std::string Log() const;
 
@@ -59,6 +67,8 @@ class MosquittoBroker {
   std::filesystem::path log_;
   std::filesystem::path bridge_password_file_;
   uint16_t port_;
+  uint16_t tls_port_ = 0;
+  std::filesystem::path ca_file_;
   struct Process;
   std::unique_ptr<Process> process_;
 };

@@ -195,12 +195,14 @@ absl::Status MqttBridge::Start() {
   SetState(State::kConnecting);
   spdlog::info("MQTT bridge: connecting to {} as '{}'{}", JoinedBroker(options_),
                options_.client_id, options_.tls ? " over TLS" : "");
+  running_ = true;
   thread_ = std::thread(&MqttBridge::Run, this);
   return absl::OkStatus();
 }
 
 void MqttBridge::Stop() {
   if (!thread_.joinable()) return;
+  running_ = false;
   stopping_ = true;
   Wake();
   thread_.join();
@@ -218,6 +220,12 @@ void MqttBridge::Stop() {
 }
 
 bool MqttBridge::Publish(std::string topic, std::string payload, bool retain, int qos) {
+  if (!running_) {
+    // Nothing would ever send it: no queue fills up behind a bridge that
+    // is off.
+    CountDropped(1, "the bridge is not running (see its state)");
+    return false;
+  }
   if (!IsPlainTopic(topic)) {
     CountDropped(1, "not a plain topic name: '" + BoundedText(topic, 80) + "'");
     return false;

@@ -124,8 +124,9 @@ class MqttBridge {
   void Stop();
 
   // Queues a message; false (and counted as dropped) when it cannot be:
-  // the queue is full, the payload too large, the topic not a plain topic
-  // name, or qos not 0 or 1. Never waits. Messages are sent in order once
+  // the bridge is not running (not started, failed or stopped), the queue
+  // is full, the payload too large, the topic not a plain topic name, or
+  // qos not 0 or 1. Never waits. Messages are sent in order once
   // connected.
   bool Publish(std::string topic, std::string payload, bool retain, int qos);
 
@@ -167,6 +168,7 @@ class MqttBridge {
   const Clock& clock_;
   const std::string status_topic_;  // <discovery_prefix>/status
   int wake_fd_ = -1;
+  std::atomic<bool> running_{false};  // Start() succeeded, Stop() not yet called
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 

@@ -180,6 +180,10 @@ TEST_F(MqttBridgeTest, UnreadablePasswordFileLeavesTheBridgeOff) {
   EXPECT_EQ(status.state, "failed");
   EXPECT_EQ(status.last_error,
             "mqtt.password_file: " + (dir_.path() / "missing").string() + " does not exist");
+  // Nothing piles up behind a bridge that is off.
+  EXPECT_FALSE(bridge.Publish("domian/test/x", "y", false, 0));
+  EXPECT_EQ(bridge.Status().dropped, 1u);
+  EXPECT_EQ(bridge.Status().queued, 0u);
   bridge.Stop();  // nothing to stop; must not crash
 }
 

@@ -86,7 +86,7 @@ void ReadUsername(YamlWalk& walk, const Field& field, MqttConfig& mqtt) {
 // An absolute path, or nullopt after saying so: the daemon's working
 // folder is no place to look for a secret or a CA.
 std::optional<std::string> ReadAbsolutePath(YamlWalk& walk, const Field& field) {
-  const auto path = walk.Scalar(field, "an absolute file path");
+  std::optional<std::string> path = walk.Scalar(field, "an absolute file path");
   if (!path) return std::nullopt;
   if (path->empty() || path->front() != '/') {
     walk.AddIssue(field, "invalid file " + Quote(*path) + ": expected an absolute path");

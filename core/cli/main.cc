@@ -115,6 +115,29 @@ std::string ShownNames(const nlohmann::json& names) {
   return Printable(JoinNames(names), domian::cli::kMaxListChars);
 }
 
+// The MQTT bridge's lines of `status`.
+void PrintMqtt(const nlohmann::json& mqtt) {
+  if (!mqtt.value("configured", false)) {
+    fmt::print("mqtt:      off (no mqtt section in node.yaml)\n");
+    return;
+  }
+  const std::string state = Shown(mqtt, "state");
+  std::string line = fmt::format("{} {}{} for {:.0f}s", state, Shown(mqtt, "broker"),
+                                 mqtt.value("tls", false) ? " (TLS)" : "",
+                                 mqtt.value("state_s", 0.0));
+  if (state == "retrying") {
+    line += fmt::format(", next attempt in {:.0f}s", mqtt.value("retry_in_s", 0.0));
+  }
+  fmt::print("mqtt:      {}\n", line);
+  if (!mqtt.value("last_error", "").empty()) {
+    fmt::print("           last problem {:.0f}s ago: {}\n", mqtt.value("last_error_s", 0.0),
+               Shown(mqtt, "last_error", domian::cli::kMaxMessageChars));
+  }
+  fmt::print("           {} published, {} dropped, {} queued; availability on {}\n",
+             mqtt.value("published", uint64_t{0}), mqtt.value("dropped", uint64_t{0}),
+             mqtt.value("queued", uint64_t{0}), Shown(mqtt, "availability_topic"));
+}
+
 void PrintStatus(const nlohmann::json& status) {
   fmt::print("id:        {}\n", Shown(status, "id"));
   fmt::print("cluster:   {}\n", Shown(status, "cluster"));
@@ -132,6 +155,7 @@ void PrintStatus(const nlohmann::json& status) {
     mdns += " (advertise: " + Shown(discovery, "advertise") + ")";
   }
   fmt::print("mdns:      {}\n", mdns);
+  PrintMqtt(status.value("mqtt", nlohmann::json::object()));
   const auto& security = status["security"];
   if (security["transport"] == "mtls") {
     fmt::print("security:  mutual TLS, CA {}, {} removed, {} open invitation(s)\n",

@@ -36,7 +36,7 @@ struct Section {
 };
 // In documentation order, which also breaks ties between suggestions for
 // a mistyped section.
-constexpr std::array<Section, 8> kSections = {{
+constexpr std::array<Section, 9> kSections = {{
     {"node", internal::ParseNodeSection},
     {"discovery", internal::ParseDiscoverySection},
     {"membership", internal::ParseMembershipSection},
@@ -44,6 +44,7 @@ constexpr std::array<Section, 8> kSections = {{
     {"services", internal::ParseServicesSection},
     {"placement", internal::ParsePlacementSection},
     {"security", internal::ParseSecuritySection},
+    {"mqtt", internal::ParseMqttSection},
     {"log", internal::ParseLogSection},
 }};
 constexpr auto kSectionNames = internal::KeyNames(kSections);

@@ -112,6 +112,25 @@ inline const std::vector<std::filesystem::path> kDefaultPluginDirs = {
 
 inline constexpr char kDefaultControlSocket[] = "/run/domian/domiand.sock";
 
+// Home Assistant's own default: the prefix its MQTT integration listens
+// on for discovery and announces itself under (<prefix>/status).
+inline constexpr char kDefaultDiscoveryPrefix[] = "homeassistant";
+
+// The mqtt: section: the bridge to a broker (and through it Home
+// Assistant). Absent: no bridge.
+struct MqttConfig {
+  std::string broker;                    // host:port
+  std::string username;                  // empty: connect anonymously
+  std::filesystem::path password_file;   // empty: no password; read at start
+  FilePosition password_file_position;   // for --check-config's word on the file
+  // TLS to the broker, which is verified with ca_file, else with the
+  // system's CA store (and its host name checked either way).
+  bool tls = false;
+  std::filesystem::path ca_file;
+  FilePosition ca_file_position;
+  std::string discovery_prefix = kDefaultDiscoveryPrefix;
+};
+
 struct NodeConfig {
   std::filesystem::path source;  // the file it came from (for messages)
 
@@ -148,6 +167,9 @@ struct NodeConfig {
   // The operators' Unix socket (no certificate needed: file permissions,
   // root and group domian, guard it). Empty: none.
   std::filesystem::path control_socket = kDefaultControlSocket;
+
+  // mqtt: unset, the bridge is off.
+  std::optional<MqttConfig> mqtt;
 
   // log:
   std::string log_level = kDefaultLogLevel;  // trace|debug|info|warn|error|critical|off

@@ -380,5 +380,121 @@ TEST(CrossFieldTest, SeveralViolationsAreAllReported) {
                           HasSubstr(":5:3: membership.forget_after:")));
 }
 
+// ---------------------------------------------------------------------------
+// mqtt: the bridge to a broker (and Home Assistant).
+
+TEST(MqttSectionTest, AbsentOrEmptyMeansNoBridge) {
+  EXPECT_FALSE(ParseValid("log:\n  level: info\n").mqtt.has_value());
+  EXPECT_FALSE(ParseValid("mqtt:\n").mqtt.has_value());
+}
+
+TEST(MqttSectionTest, EveryKey) {
+  const NodeConfig config = ParseValid(
+      "mqtt:\n"
+      "  broker: ha.local:8883\n"
+      "  username: domian\n"
+      "  password_file: /etc/domian/mqtt-password\n"
+      "  tls: true\n"
+      "  ca_file: /etc/domian/mqtt-ca.pem\n"
+      "  discovery_prefix: ha-test\n");
+  ASSERT_TRUE(config.mqtt.has_value());
+  EXPECT_EQ(config.mqtt->broker, "ha.local:8883");
+  EXPECT_EQ(config.mqtt->username, "domian");
+  EXPECT_EQ(config.mqtt->password_file, "/etc/domian/mqtt-password");
+  EXPECT_EQ(config.mqtt->password_file_position.line, 4);
+  EXPECT_EQ(config.mqtt->password_file_position.column, 3);
+  EXPECT_TRUE(config.mqtt->tls);
+  EXPECT_EQ(config.mqtt->ca_file, "/etc/domian/mqtt-ca.pem");
+  EXPECT_EQ(config.mqtt->discovery_prefix, "ha-test");
+}
+
+TEST(MqttSectionTest, Defaults) {
+  const NodeConfig config = ParseValid("mqtt:\n  broker: 192.168.1.5:1883\n");
+  ASSERT_TRUE(config.mqtt.has_value());
+  EXPECT_EQ(config.mqtt->username, "");
+  EXPECT_TRUE(config.mqtt->password_file.empty());
+  EXPECT_FALSE(config.mqtt->tls);
+  EXPECT_TRUE(config.mqtt->ca_file.empty());
+  EXPECT_EQ(config.mqtt->discovery_prefix, "homeassistant");
+}
+
+TEST(MqttSectionTest, BrokerIsRequired) {
+  EXPECT_THAT(Issues("mqtt:\n  username: domian\n"),
+              ElementsAre("node.yaml:1:1: mqtt.broker: required: the broker's host:port, like "
+                          "192.168.1.5:1883 (leave the mqtt section out to turn the bridge "
+                          "off)"));
+}
+
+TEST(MqttSectionTest, BadBroker) {
+  EXPECT_THAT(Issues("mqtt:\n  broker: ha.local\n"),
+              ElementsAre("node.yaml:2:3: mqtt.broker: invalid address 'ha.local': expected "
+                          "host:port, like 192.168.1.5:1883 (8883 for TLS)"));
+  EXPECT_THAT(Issues("mqtt:\n  broker: ha.local:0\n"),
+              ElementsAre(HasSubstr("mqtt.broker: invalid address 'ha.local:0': port 0")));
+  EXPECT_THAT(Issues("mqtt:\n  broker: 0.0.0.0:1883\n"),
+              ElementsAre(HasSubstr("mqtt.broker: invalid address '0.0.0.0:1883': an "
+                                    "unspecified address")));
+  // Reported once, not also as missing.
+  EXPECT_THAT(Issues("mqtt:\n  broker: [a, b]\n"),
+              ElementsAre(HasSubstr("node.yaml:2:3: mqtt.broker: expected host:port")));
+}
+
+TEST(MqttSectionTest, BadUsername) {
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:1883\n  username: \"a\\tb\"\n"),
+              ElementsAre("node.yaml:3:3: mqtt.username: invalid user name 'a\\tb': expected "
+                          "1 to 256 bytes of printable UTF-8 text"));
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:1883\n  username: ''\n"),
+              ElementsAre(HasSubstr("mqtt.username: invalid user name ''")));
+}
+
+TEST(MqttSectionTest, PathsMustBeAbsolute) {
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:1883\n  username: u\n  password_file: secret\n"),
+              ElementsAre("node.yaml:4:3: mqtt.password_file: invalid file 'secret': "
+                          "expected an absolute path"));
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:8883\n  tls: true\n  ca_file: ca.pem\n"),
+              ElementsAre("node.yaml:4:3: mqtt.ca_file: invalid file 'ca.pem': expected an "
+                          "absolute path"));
+}
+
+TEST(MqttSectionTest, Tls) {
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:8883\n  tls: yes\n"),
+              ElementsAre("node.yaml:3:3: mqtt.tls: invalid value 'yes': expected true or "
+                          "false"));
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:8883\n  ca_file: /ca.pem\n"),
+              ElementsAre("node.yaml:3:3: mqtt.ca_file: ca_file is used only with tls: true "
+                          "(tls is false by default)"));
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:8883\n  tls: false\n  ca_file: /ca.pem\n"),
+              ElementsAre("node.yaml:4:3: mqtt.ca_file: ca_file is used only with tls: true"));
+}
+
+TEST(MqttSectionTest, PasswordNeedsUsername) {
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:1883\n  password_file: /etc/p\n"),
+              ElementsAre("node.yaml:3:3: mqtt.password_file: password_file needs a username "
+                          "(MQTT sends a password only with one)"));
+}
+
+TEST(MqttSectionTest, DiscoveryPrefixIsOneTopicLevel) {
+  for (const char* bad : {"home/assistant", "ha+", "'#'", "$SYS", "\"ha\\tx\"", "''"}) {
+    EXPECT_THAT(Issues(std::string("mqtt:\n  broker: h:1883\n  discovery_prefix: ") + bad + "\n"),
+                ElementsAre(HasSubstr("node.yaml:3:3: mqtt.discovery_prefix: invalid discovery "
+                                      "prefix")))
+        << bad;
+  }
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:1883\n  discovery_prefix: " + std::string(65, 'a') +
+                     "\n"),
+              ElementsAre(HasSubstr("expected one MQTT topic level of 1 to 64 bytes, without "
+                                    "'/', '+' or '#', not starting with '$' (Home Assistant's "
+                                    "default is homeassistant)")));
+  // Unquoted, # starts a comment.
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:1883\n  discovery_prefix: #\n"),
+              ElementsAre("node.yaml:3:3: mqtt.discovery_prefix: expected a topic level, found "
+                          "an empty value"));
+}
+
+TEST(MqttSectionTest, UnknownKeyIsSuggested) {
+  EXPECT_THAT(Issues("mqtt:\n  broker: h:1883\n  usrname: u\n"),
+              ElementsAre(HasSubstr("node.yaml:3:3: mqtt.usrname: unknown key 'usrname'")));
+}
+
 }  // namespace
 }  // namespace domian::config

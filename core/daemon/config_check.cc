@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "core/cli/printable.h"
+#include "core/mqtt/password_file.h"
 #include "core/services/plugin_library.h"
 
 namespace domian::daemon {
@@ -77,6 +78,42 @@ PluginConfigReport CheckServiceConfigs(const config::NodeConfig& config,
             config, service, "",
             "cannot be checked by its plugin " + plugin.string() + ": " + Shown(check.message)));
         break;
+    }
+  }
+  return report;
+}
+
+PluginConfigReport CheckMqttFiles(const config::NodeConfig& config) {
+  PluginConfigReport report;
+  if (!config.mqtt) return report;
+  auto issue = [&config](const config::FilePosition& at, const char* key, std::string message) {
+    return config::ConfigIssue{.file = config.source.string(),
+                               .line = at.line,
+                               .column = at.column,
+                               .key = key,
+                               .message = std::move(message)};
+  };
+  const config::MqttConfig& mqtt = *config.mqtt;
+  if (!mqtt.password_file.empty()) {
+    const absl::StatusOr<std::string> password = mqtt::ReadPasswordFile(mqtt.password_file);
+    if (absl::IsPermissionDenied(password.status())) {
+      report.notes.push_back(issue(mqtt.password_file_position, "mqtt.password_file",
+                                   mqtt.password_file.string() +
+                                       " is not readable by this user: checked when the daemon "
+                                       "starts"));
+    } else if (!password.ok()) {
+      report.problems.push_back(issue(mqtt.password_file_position, "mqtt.password_file",
+                                      std::string(StatusMessage(password.status()))));
+    }
+  }
+  if (!mqtt.ca_file.empty()) {
+    std::error_code error;
+    if (!std::filesystem::exists(mqtt.ca_file, error)) {
+      report.problems.push_back(
+          issue(mqtt.ca_file_position, "mqtt.ca_file", mqtt.ca_file.string() + " does not exist"));
+    } else if (!std::filesystem::is_regular_file(mqtt.ca_file, error)) {
+      report.problems.push_back(issue(mqtt.ca_file_position, "mqtt.ca_file",
+                                      mqtt.ca_file.string() + " is not a regular file"));
     }
   }
   return report;

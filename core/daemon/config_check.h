@@ -1,4 +1,5 @@
-// domiand --check-config, past the YAML: each configured service's
+// domiand --check-config, past the YAML: the files the mqtt: section
+// names, and each configured service's
 // settings checked by the plugin that will use them (its domian.config/1
 // extension, ABI 1.1), in a domian-plugin-host process of its own so that
 // a plugin that crashes or hangs on them costs only that process.
@@ -34,5 +35,10 @@ std::filesystem::path FindPlugin(const config::NodeConfig& config, const std::st
 PluginConfigReport CheckServiceConfigs(
     const config::NodeConfig& config, const std::filesystem::path& host_binary,
     std::chrono::milliseconds timeout = services::kConfigCheckTimeout);
+
+// The files the mqtt: section names, as the daemon will read them: the
+// password file (its size, its mode) and the CA file. One this user may
+// not read is a note (the daemon runs as another user), not a problem.
+PluginConfigReport CheckMqttFiles(const config::NodeConfig& config);
 
 }  // namespace domian::daemon

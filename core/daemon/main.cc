@@ -69,9 +69,14 @@ int main(int argc, char** argv) {
                 << " problem(s)\n";
       return 1;
     }
-    // The YAML is sound: now each plugin's word on its settings.
-    const domian::daemon::PluginConfigReport plugins =
+    // The YAML is sound: now the files it names, and each plugin's word
+    // on its settings.
+    domian::daemon::PluginConfigReport plugins = domian::daemon::CheckMqttFiles(*config);
+    domian::daemon::PluginConfigReport services =
         domian::daemon::CheckServiceConfigs(*config, domian::daemon::PluginHostBinary());
+    plugins.problems.insert(plugins.problems.end(), services.problems.begin(),
+                            services.problems.end());
+    plugins.notes.insert(plugins.notes.end(), services.notes.begin(), services.notes.end());
     for (const domian::config::ConfigIssue& note : plugins.notes) {
       std::cout << note.ToString() << "\n";
     }

@@ -286,6 +286,10 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                            return discovery_ ? discovery_->Status() : discovery::DiscoveryStatus{};
                          },
                      .advertise_mode = config_.advertise_mode,
+                     // Made by Start() before the server answers; the
+                     // pointer is not changed again until destruction.
+                     .mqtt_status =
+                         [this] { return mqtt_ ? mqtt_->Status() : mqtt::MqttStatus{}; },
                      .client_credentials = client_credentials_}),
       discovered_(membership_) {}
 
@@ -324,6 +328,7 @@ absl::Status Node::Start() {
     // Findings wait in Membership's inbox until it runs.
     discovery_->Start();
   }
+  StartMqtt();
   node_service_.Serve(loop_);
   loop_.Start();
   listener_->Start(std::move(acceptor));
@@ -353,6 +358,31 @@ absl::Status Node::Start() {
   PublishServices();
   placement_.Start();
   return absl::OkStatus();
+}
+
+void Node::StartMqtt() {
+  if (!config_.mqtt) return;
+  const config::MqttConfig& settings = *config_.mqtt;
+  // Validated with the configuration.
+  const HostPort broker = SplitHostPort(settings.broker).value_or(HostPort{});
+  mqtt_ = std::make_unique<mqtt::MqttBridge>(
+      mqtt::MqttBridge::Options{
+          .host = broker.host,
+          .port = broker.port,
+          .username = settings.username,
+          .password_file = settings.password_file,
+          .tls = settings.tls,
+          .ca_file = settings.ca_file,
+          .discovery_prefix = settings.discovery_prefix,
+          .client_id = "domian-" + initial_self_.cluster + "-" + initial_self_.id,
+          .availability_topic = mqtt::AvailabilityTopic(initial_self_.cluster, initial_self_.id),
+          // Nothing is published for Home Assistant yet: the entities
+          // (plugin ABI 1.1) will be re-published from here.
+          .home_assistant_online = {}},
+      clock_);
+  // A failure (the password file) is logged and shown in the status; the
+  // node runs without the bridge.
+  [[maybe_unused]] const absl::Status started = mqtt_->Start();
 }
 
 void Node::AddControlSocket() {
@@ -407,6 +437,9 @@ void Node::Stop() {
   if (server_) placement_.HandOffAll(kHandOffBudget);
   router_.Stop();
   service_host_.Stop();
+  // `offline` on this node's availability topic, then a clean disconnect,
+  // once nothing here has anything more to publish.
+  if (mqtt_) mqtt_->Stop();
   if (server_) membership_.Leave();
   membership_.Stop();
   // gRPC would not close a connection handed to it once it shuts down.

@@ -8,6 +8,7 @@
 //   Placement ──round done──▶ Node.PublishServices ──▶ Membership.UpdateSelf
 //   Placement ──HandOver──▶ ServiceRouter ──▶ RemoteNodes (gRPC)
 //   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
+//   MqttBridge (when node.yaml has mqtt:) ──status──▶ NodeService
 //
 // Nothing is set late: every part gets what it calls in its constructor;
 // none calls another before Start(), and Stop() ends them in the reverse
@@ -31,6 +32,7 @@
 #include "core/config/node_config.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
+#include "core/mqtt/mqtt_bridge.h"
 #include "core/node/node_state.h"
 #include "core/node/wiring.h"
 #include "core/placement/placement.h"
@@ -108,6 +110,8 @@ class Node {
   // The operators' Unix socket, added to the server being built (a
   // failure is logged: domianctl can still reach the node over TLS).
   void AddControlSocket();
+  // The bridge to the MQTT broker, when node.yaml has an mqtt: section.
+  void StartMqtt();
 
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
@@ -141,6 +145,9 @@ class Node {
   DiscoveryToMembership discovered_;
   // Made by Start(): they need the bound port.
   std::unique_ptr<discovery::Discovery> discovery_;
+  // Made by Start() when configured: the broker may be down or refuse
+  // this node, which it reports in its status and nothing else feels.
+  std::unique_ptr<mqtt::MqttBridge> mqtt_;
   std::unique_ptr<rpc::Listener> listener_;
   std::unique_ptr<grpc::Server> server_;
 

@@ -33,6 +33,7 @@
 #include "core/common/clock.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
+#include "core/mqtt/mqtt_status.h"
 #include "core/placement/placement.h"
 #include "core/replica/replicator.h"
 #include "core/routing/service_router.h"
@@ -61,6 +62,8 @@ class NodeService {
     // Discovery's state for GetStatus; unset when discovery is off.
     std::function<discovery::DiscoveryStatus()> discovery_status;
     config::AdvertiseMode advertise_mode = config::AdvertiseMode::kAlways;
+    // The MQTT bridge's state for GetStatus; unset when there is none.
+    std::function<mqtt::MqttStatus()> mqtt_status;
     // The node's own client credentials: RotateCa asks members with them.
     std::shared_ptr<grpc::ChannelCredentials> client_credentials;
   };

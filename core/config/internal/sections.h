@@ -22,6 +22,10 @@ void ParseSecuritySection(YamlWalk& walk, const Field& section, NodeConfig& conf
 void ParseMembershipSection(YamlWalk& walk, const Field& section, NodeConfig& config);
 void ParsePlacementSection(YamlWalk& walk, const Field& section, NodeConfig& config);
 
+// mqtt_section.cc. Also checks how its keys relate (a broker is
+// required, ca_file needs tls, password_file needs username).
+void ParseMqttSection(YamlWalk& walk, const Field& section, NodeConfig& config);
+
 // services_section.cc
 void ParseServicesSection(YamlWalk& walk, const Field& section, NodeConfig& config);
 

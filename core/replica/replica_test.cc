@@ -322,6 +322,15 @@ TEST_F(ReplicatorTest, AStateSavedEmptyIsATombstoneNoOlderCopyUndoes) {
 
 // ---- Heals: the state people changed is the one kept ----
 
+// tally runs here from 3 under epoch 5, and b's later 7 comes: a restart
+// from 7 is asked for (not yet made).
+void QueueARestart(Replicator& replicator, uint64_t& wall) {
+  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
+  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
+  wall = 2000;
+  ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+}
+
 TEST_F(ReplicatorTest, ASaveThatChangedNothingIsNoChange) {
   live_ = {{"b", "b:1"}};
   Replicator replicator = MakeWatched();
@@ -344,10 +353,7 @@ TEST_F(ReplicatorTest, ASaveThatChangedNothingIsNoChange) {
 // majority's state, and nothing is set aside.
 TEST_F(ReplicatorTest, ALaterChangeElsewhereReplacesARunningStateThatChangedNothing) {
   Replicator replicator = MakeWatched();
-  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
-  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
-  wall_ = 2000;
-  ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+  ASSERT_NO_FATAL_FAILURE(QueueARestart(replicator, wall_));
   EXPECT_EQ(adopted_, std::vector<std::string>{"tally@5=7"});
   EXPECT_FALSE(std::filesystem::exists(dir_.path() / "set-aside.d" / "tally"));
   const Replicator::Report report = replicator.ReportOf("tally");
@@ -438,10 +444,7 @@ TEST_F(ReplicatorTest, APeerBackToLifeGetsEveryCopyAtOnce) {
 TEST_F(ReplicatorTest, AQueuedRestartIsNotUndoneByTheOldInstancesSave) {
   live_ = {{"b", "b:1"}};
   Replicator replicator = MakeWatched();
-  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
-  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
-  wall_ = 2000;
-  ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+  ASSERT_NO_FATAL_FAILURE(QueueARestart(replicator, wall_));
   ASSERT_EQ(adopted_.size(), 1u);
   EXPECT_TRUE(replicator.StillAdopting("tally", generation_));
   ASSERT_TRUE(replicator.Publish("tally", 5, "3", true).ok());  // stopped before the restart
@@ -454,10 +457,7 @@ TEST_F(ReplicatorTest, AQueuedRestartIsNotUndoneByTheOldInstancesSave) {
 TEST_F(ReplicatorTest, AChangeMadeWhileARestartIsQueuedCallsItOff) {
   live_ = {{"b", "b:1"}};
   Replicator replicator = MakeWatched();
-  ASSERT_TRUE(replicator.Accept(Copy("3", {900, 0}, "b", 1, 3)).ok());
-  replicator.Began("tally", 5, "3", "its own state on this node", std::nullopt);
-  wall_ = 2000;
-  ASSERT_TRUE(*replicator.Accept(Copy("7", {1500, 0}, "b", 1, 7)));
+  ASSERT_NO_FATAL_FAILURE(QueueARestart(replicator, wall_));
   const uint64_t restart = generation_;
   // A call answered by the old instance before the restart: 3 -> 4.
   ASSERT_TRUE(replicator.Publish("tally", 5, "4", true).ok());

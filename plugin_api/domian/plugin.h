@@ -1,7 +1,8 @@
 /*
  * domian plugin ABI, version 1.1 (1.0 plus the plugin extensions found
- * through the descriptor's get_plugin_extension, and the liveness host
- * extension; see "ABI 1.1" in plugin_api/README.md).
+ * through the descriptor's get_plugin_extension, and the host extensions
+ * for liveness, state and entities; see "ABI 1.1" in
+ * plugin_api/README.md).
  *
  * A service plugin is a shared object (<service>.so) that exports exactly
  * one symbol, the function domian_plugin_entry. The core calls it with the
@@ -339,6 +340,60 @@ typedef struct domian_health_ext {
   void *reserved[4];
 } domian_health_ext;
 
+/* The service's entities, for home automation (Home Assistant over MQTT):
+ * what it offers people to see and switch, described in the terms of
+ * Home Assistant's MQTT platforms, so that the core stays ignorant of
+ * lights and thermostats. The description is JSON (UTF-8, at most
+ * DOMIAN_ENTITIES_MAX_DESCRIPTION_BYTES):
+ *
+ *   {"entities": [{
+ *      "id": "kitchen",        // 1-64 of [a-z0-9_], unique in the service
+ *                              // and stable: it is part of the entity's
+ *                              // unique id, across restarts and nodes
+ *      "platform": "light",    // light, climate, sensor, binary_sensor,
+ *                              // switch, number, select, text, button,
+ *                              // notify, camera
+ *      "name": "Kitchen",      // a string, or null for the service's
+ *                              // main entity (named after the service)
+ *      "config": {...},        // the platform's own keys, passed on as
+ *                              // they are ("schema", "modes", templates);
+ *                              // no topics, availability, device or ids:
+ *                              // domiand adds those
+ *      "states": {"state_topic": "state"},
+ *                              // each topic key of the platform that
+ *                              // carries a state -> the state's name
+ *                              // (1-32 of [a-z0-9_]); several keys may
+ *                              // share one state (with templates)
+ *      "commands": {"command_topic": {"command": "set", "arg": "value",
+ *                   "as": "json", "args": {"light": "kitchen"}}}
+ *                              // each command topic key -> the invoke it
+ *                              // becomes: `command` with `args` (default
+ *                              // {}) plus, when "arg" is given, the
+ *                              // message's payload as args[arg]: "as"
+ *                              // "text" (the default: a string), "number"
+ *                              // or "json"; a payload that is not what
+ *                              // "as" says is refused and logged
+ *   }]}
+ *
+ * Commands may arrive twice (MQTT's QoS 1 delivers at least once): map
+ * them to commands that set rather than toggle. At most
+ * DOMIAN_ENTITIES_MAX entities. domiand refuses a description that breaks
+ * a rule above, as a whole, and logs why. */
+#define DOMIAN_EXT_ENTITIES "domian.entities/1"
+#define DOMIAN_ENTITIES_MAX 64
+#define DOMIAN_ENTITIES_MAX_DESCRIPTION_BYTES 65536
+typedef struct domian_entities_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [host-serial; started] Writes the description to `out`. domiand asks
+   * after start returned, and again after the service says its entities
+   * changed (domian.host.entities/1 changed), so a service may describe
+   * what it found once running (the bulbs a bridge reported). A service
+   * with nothing to offer yet writes {"entities": []}. */
+  domian_status (*describe)(domian_instance *instance, domian_out *out, domian_out *error);
+  void *reserved[4];
+} domian_entities_ext;
+
 /* ------------------------------------------------------------------ */
 /* Plugin extensions (ABI 1.1): no instance needed                      */
 
@@ -439,6 +494,33 @@ typedef struct domian_host_state_ext {
   domian_status (*save_now)(const struct domian_host *host);
   void *reserved[4];
 } domian_host_state_ext;
+
+/* The latest value of each entity state a service described
+ * (domian.entities/1), pushed as it changes: a wall switch seen by a
+ * poll, a temperature read, a command carried out. domiand keeps the
+ * latest value of each and publishes it (retained) while the service runs
+ * here, and again when Home Assistant or the broker comes back; so a
+ * service publishes each of its states once it runs, then only changes. */
+#define DOMIAN_HOST_EXT_ENTITIES "domian.host.entities/1"
+#define DOMIAN_ENTITY_STATE_MAX_BYTES (512 * 1024)
+typedef struct domian_host_entities_ext {
+  uint32_t struct_size;
+  uint32_t reserved0;
+  /* [any-thread; started] `entity` and `state` as in the description
+   * (NUL-terminated); `data` (`size` bytes, valid during the call) is
+   * published as it is: JSON for a state read through templates, a plain
+   * value ("heat", "21.5", "ON"), or an image for a camera. Returns
+   * DOMIAN_OK; DOMIAN_ERR_INVALID_ARGUMENT for a name that cannot be one
+   * (see the description's rules) or more than
+   * DOMIAN_ENTITY_STATE_MAX_BYTES (nothing is kept). A state of an entity
+   * the current description lacks is kept and published once described. */
+  domian_status (*publish_state)(const struct domian_host *host, const char *entity,
+                                 const char *state, const uint8_t *data, size_t size);
+  /* [any-thread; started] The entities changed: domiand calls describe
+   * again soon, on its own thread (calls in between are merged). */
+  void (*changed)(const struct domian_host *host);
+  void *reserved[4];
+} domian_host_entities_ext;
 
 #ifdef __cplusplus
 } /* extern "C" */

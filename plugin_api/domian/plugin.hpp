@@ -15,6 +15,7 @@
 //   std::string SaveState();                    // bytes of the service's own format
 //   void LoadState(std::string_view state);     // after construction, before Start
 //   std::optional<std::string> CheckHealth();   // nullopt = healthy, else the reason
+//   std::string DescribeEntities();             // domian.entities/1 JSON (plugin.h)
 //
 // and, with no instance (ABI 1.1 plugin extensions), static members:
 //
@@ -126,9 +127,33 @@ class Host {
     return state != nullptr && state->save_now(host_) == DOMIAN_OK;
   }
 
+  // Entities (ABI 1.1, DOMIAN_HOST_EXT_ENTITIES; the service has
+  // DescribeEntities): the latest value of one state of an entity. False
+  // when the host refused it (a bad name, too large) or has no entities
+  // extension (a host that does not publish entities).
+  bool PublishEntityState(std::string_view entity, std::string_view state,
+                          std::string_view data) const {
+    const auto* entities = Entities();
+    if (entities == nullptr) return false;
+    const std::string entity_name(entity);
+    const std::string state_name(state);
+    return entities->publish_state(host_, entity_name.c_str(), state_name.c_str(),
+                                   reinterpret_cast<const uint8_t*>(data.data()),
+                                   data.size()) == DOMIAN_OK;
+  }
+  // The entities changed: the host calls DescribeEntities again soon.
+  void EntitiesChanged() const {
+    if (const auto* entities = Entities()) entities->changed(host_);
+  }
+
   const domian_host* raw() const { return host_; }
 
  private:
+  const domian_host_entities_ext* Entities() const {
+    const auto* ext =
+        static_cast<const domian_host_entities_ext*>(Extension(DOMIAN_HOST_EXT_ENTITIES));
+    return ext != nullptr && ext->struct_size >= sizeof(domian_host_entities_ext) ? ext : nullptr;
+  }
   const domian_host_liveness_ext* Liveness() const {
     const auto* ext =
         static_cast<const domian_host_liveness_ext*>(Extension(DOMIAN_HOST_EXT_LIVENESS));
@@ -198,6 +223,11 @@ concept HasState = requires(S& s, std::string_view v) {
 template <typename S>
 concept HasHealth = requires(S& s) {
   { s.CheckHealth() } -> std::convertible_to<std::optional<std::string>>;
+};
+
+template <typename S>
+concept HasEntities = requires(S& s) {
+  { s.DescribeEntities() } -> std::convertible_to<std::string>;
 };
 
 template <typename S>
@@ -310,15 +340,25 @@ struct Adapter {
     });
     return guarded != DOMIAN_OK ? guarded : status;
   }
+  static domian_status Describe(domian_instance* instance, domian_out* out,
+                                domian_out* error) noexcept {
+    return Guard(error, [&] {
+      if constexpr (HasEntities<S>) Write(out, Of(instance).DescribeEntities());
+    });
+  }
   static const void* Extension(domian_instance* /*instance*/, const char* id) noexcept {
     if (id == nullptr) return nullptr;
     static const domian_state_ext state = {sizeof(domian_state_ext), 0, &Save, &Load, {}};
     static const domian_health_ext health = {sizeof(domian_health_ext), 0, &Health, {}};
+    static const domian_entities_ext entities = {sizeof(domian_entities_ext), 0, &Describe, {}};
     if constexpr (HasState<S>) {
       if (std::strcmp(id, DOMIAN_EXT_STATE) == 0) return &state;
     }
     if constexpr (HasHealth<S>) {
       if (std::strcmp(id, DOMIAN_EXT_HEALTH) == 0) return &health;
+    }
+    if constexpr (HasEntities<S>) {
+      if (std::strcmp(id, DOMIAN_EXT_ENTITIES) == 0) return &entities;
     }
     return nullptr;
   }

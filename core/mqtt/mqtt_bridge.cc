@@ -20,6 +20,7 @@
 #include <cstring>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "core/common/net.h"
 #include "core/common/utf8.h"
@@ -257,6 +258,36 @@ bool MqttBridge::Publish(std::string topic, std::string payload, bool retain, in
   return true;
 }
 
+bool MqttBridge::Subscribe(const std::string& filter) {
+  if (filter.empty() || filter.size() > kMaxTopicBytes || !IsValidUtf8(filter) ||
+      mosquitto_sub_topic_check(filter.c_str()) != MOSQ_ERR_SUCCESS) {
+    spdlog::warn("MQTT bridge: not a topic filter: '{}'", BoundedText(filter, 80));
+    return false;
+  }
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (subscriptions_.contains(filter)) return true;
+    if (subscriptions_.size() >= kMaxSubscriptions) {
+      spdlog::warn("MQTT bridge: not subscribing to '{}': {} subscriptions already", filter,
+                   kMaxSubscriptions);
+      return false;
+    }
+    subscriptions_.insert(filter);
+    subscription_changes_.emplace_back(true, filter);
+  }
+  Wake();
+  return true;
+}
+
+void MqttBridge::Unsubscribe(const std::string& filter) {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (subscriptions_.erase(filter) == 0) return;
+    subscription_changes_.emplace_back(false, filter);
+  }
+  Wake();
+}
+
 MqttStatus MqttBridge::Status() const {
   MqttStatus status;
   status.configured = true;
@@ -294,6 +325,7 @@ MqttStatus MqttBridge::Status() const {
 void MqttBridge::Run() {
   while (!stopping_) {
     if (!socket_open_ && clock_.Now() >= next_attempt_) Connect();
+    ApplySubscriptions();
     SendQueued();
     Millis wait = kPollTick;
     if (!socket_open_) {
@@ -378,8 +410,42 @@ void MqttBridge::SendQueued() {
   }
 }
 
+void MqttBridge::ApplySubscriptions() {
+  if (!session_open_) return;
+  std::deque<std::pair<bool, std::string>> changes;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    changes.swap(subscription_changes_);
+  }
+  for (const auto& [subscribe, filter] : changes) {
+    const int result = subscribe
+                           ? mosquitto_subscribe(client_, nullptr, filter.c_str(), kAvailabilityQos)
+                           : mosquitto_unsubscribe(client_, nullptr, filter.c_str());
+    // Only a connection lost meanwhile fails here; the next connection
+    // subscribes to everything wanted then.
+    if (result != MOSQ_ERR_SUCCESS) {
+      spdlog::debug("MQTT bridge: {} '{}': {}", subscribe ? "subscribe" : "unsubscribe", filter,
+                    mosquitto_strerror(result));
+    }
+  }
+}
+
 void MqttBridge::Goodbye() {
   const bool was_connected = session_open_;
+  // What the owner published last (its services going offline) leaves
+  // before the goodbye, within the same budget.
+  const MonoTime flush_deadline = clock_.Now() + kGoodbyeBudget;
+  while (session_open_ && clock_.Now() < flush_deadline) {
+    ApplySubscriptions();
+    SendQueued();
+    bool queued = false;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      queued = !queue_.empty();
+    }
+    if (!queued && in_flight_.empty()) break;
+    WaitForSocket(kGoodbyeTick);
+  }
   if (session_open_) {
     int mid = 0;
     if (mosquitto_publish(client_, &mid, options_.availability_topic.c_str(),
@@ -455,6 +521,18 @@ void MqttBridge::HandleConnect(int result) {
   mosquitto_publish(client_, nullptr, options_.availability_topic.c_str(),
                     static_cast<int>(std::strlen(kOnline)), kOnline, kAvailabilityQos, true);
   mosquitto_subscribe(client_, nullptr, status_topic_.c_str(), kAvailabilityQos);
+  // A clean session starts with no subscriptions: every filter wanted now
+  // is subscribed again, and the changes noted before are part of that.
+  std::vector<std::string> filters;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    subscription_changes_.clear();
+    filters.assign(subscriptions_.begin(), subscriptions_.end());
+  }
+  for (const std::string& filter : filters) {
+    mosquitto_subscribe(client_, nullptr, filter.c_str(), kAvailabilityQos);
+  }
+  if (options_.connected) options_.connected();
 }
 
 void MqttBridge::HandleDisconnect(int result, int error) {
@@ -518,8 +596,11 @@ void MqttBridge::HandleMessage(const mosquitto_message& message) {
     }
     return;
   }
-  if (topic != status_topic_) return;
   const std::string payload(static_cast<const char*>(message.payload), size);
+  if (topic != status_topic_) {
+    if (options_.message) options_.message(topic, payload);
+    return;
+  }
   if (payload == kOnline) {
     spdlog::info("MQTT bridge: Home Assistant announced itself online ({})", status_topic_);
     if (options_.home_assistant_online) options_.home_assistant_online();

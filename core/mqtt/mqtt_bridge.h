@@ -13,11 +13,12 @@
 //
 // Threads: the bridge runs one thread of its own, which alone calls
 // libmosquitto (every callback, the connection, the backoff) and calls the
-// owner's hook. Publish() and Status() may be called on any thread and
-// never wait for the network: Publish() puts the message in a bounded
-// queue (under queue_mu_, held for a push) and wakes the bridge's thread
-// through an eventfd; Status() copies a snapshot under status_mu_. Start()
-// and Stop() on the owner's thread (the node's Start and Stop).
+// owner's hooks. Publish(), Subscribe(), Unsubscribe() and Status() may be
+// called on any thread and never wait for the network: Publish() puts the
+// message in a bounded queue and (Un)Subscribe() note the change (under
+// queue_mu_, held for a push) and wake the bridge's thread through an
+// eventfd; Status() copies a snapshot under status_mu_. Start() and Stop()
+// on the owner's thread (the node's Start and Stop).
 #pragma once
 
 #include <absl/base/thread_annotations.h>
@@ -31,6 +32,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -73,6 +75,8 @@ inline constexpr size_t kMaxInFlight = 32;
 inline constexpr size_t kMaxIncomingPayloadBytes = size_t{64} << 10;
 // Topics this bridge builds or is given are short; MQTT allows 65535.
 inline constexpr size_t kMaxTopicBytes = 1024;
+// Filters subscribed at once: one per service running here.
+inline constexpr size_t kMaxSubscriptions = 256;
 // A clean stop waits this long for the broker to acknowledge `offline`.
 inline constexpr Millis kGoodbyeBudget{2000};
 // Repeated problems (a full queue, oversized messages) are logged at most
@@ -103,6 +107,15 @@ class MqttBridge {
     // Home Assistant announced `online` on <discovery_prefix>/status.
     // Called on the bridge's thread: must not block.
     std::function<void()> home_assistant_online;
+    // A connection was made (again), and the subscriptions renewed: the
+    // broker may have lost what was published before (a restart without
+    // persistence), so the owner publishes it again. On the bridge's
+    // thread: must not block.
+    std::function<void()> connected;
+    // A message on a topic matching a Subscribe()d filter (a message may
+    // still arrive just after Unsubscribe()). On the bridge's thread: must
+    // not block. Payloads over kMaxIncomingPayloadBytes never get here.
+    std::function<void(const std::string& topic, const std::string& payload)> message;
     Millis first_retry = kFirstRetry;
     Millis max_retry = kMaxRetry;
   };
@@ -117,10 +130,10 @@ class MqttBridge {
   // settings) is also the status's last_error, state `failed`: the bridge
   // stays off and nothing else is affected.
   absl::Status Start();
-  // Publishes `offline` (retained) if connected, waits at most
-  // kGoodbyeBudget for the broker to take it, disconnects cleanly (the
-  // broker then drops the last will) and ends the thread. Messages still
-  // queued are dropped.
+  // Sends what is queued if connected (waiting at most kGoodbyeBudget),
+  // publishes `offline` (retained) and waits at most kGoodbyeBudget for the
+  // broker to take it, disconnects cleanly (the broker then drops the last
+  // will) and ends the thread. Messages still queued then are dropped.
   void Stop();
 
   // Queues a message; false (and counted as dropped) when it cannot be:
@@ -129,6 +142,11 @@ class MqttBridge {
   // qos not 0 or 1. Never waits. Messages are sent in order once
   // connected.
   bool Publish(std::string topic, std::string payload, bool retain, int qos);
+  // Subscribes (QoS 1) to `filter` now if connected, and on every later
+  // connection until Unsubscribe(); false for a filter MQTT refuses or
+  // beyond kMaxSubscriptions. Never waits.
+  bool Subscribe(const std::string& filter);
+  void Unsubscribe(const std::string& filter);
 
   MqttStatus Status() const;
 
@@ -145,6 +163,7 @@ class MqttBridge {
   void Connect();
   void Goodbye();
   void SendQueued();
+  void ApplySubscriptions();
   void Wake();
   void WaitForSocket(Millis timeout);
   // After a libmosquitto call that returned `result`: a connection it
@@ -188,6 +207,10 @@ class MqttBridge {
 
   mutable absl::Mutex queue_mu_;
   std::deque<Message> queue_ ABSL_GUARDED_BY(queue_mu_);
+  // Every filter wanted now, and the changes the bridge's thread has not
+  // made yet (true: subscribe), in order.
+  std::set<std::string> subscriptions_ ABSL_GUARDED_BY(queue_mu_);
+  std::deque<std::pair<bool, std::string>> subscription_changes_ ABSL_GUARDED_BY(queue_mu_);
   size_t queued_bytes_ ABSL_GUARDED_BY(queue_mu_) = 0;
 
   mutable absl::Mutex status_mu_;

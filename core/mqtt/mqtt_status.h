@@ -31,6 +31,12 @@ struct MqttStatus {
   uint64_t attempts = 0;        // connection attempts since start
   uint64_t connects = 0;        // successful connections since start
   double retry_in_seconds = 0;  // retrying: when the next attempt is due
+  // Home Assistant: what this node publishes, and the commands it took.
+  uint64_t services = 0;          // services running here with entities described
+  uint64_t entities = 0;          // their entities
+  uint64_t commands = 0;          // command messages queued for a service
+  uint64_t commands_failed = 0;   // refused (a bad payload) or failed in the service
+  uint64_t commands_dropped = 0;  // for no command, or too many waiting
 };
 
 }  // namespace domian::mqtt

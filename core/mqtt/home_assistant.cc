@@ -1,0 +1,379 @@
+#include "core/mqtt/home_assistant.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "core/common/utf8.h"
+
+namespace domian::mqtt {
+namespace {
+
+// Discovery configs and availability: QoS 1, retained, so Home Assistant
+// gets them whenever it subscribes. States too: retained, so a Home
+// Assistant that restarts sees the last value at once.
+constexpr int kQos = 1;
+// How often the republisher looks at the clock while it waits: a test's
+// clock moves without waking it.
+constexpr Millis kRepublishTick{50};
+
+}  // namespace
+
+HomeAssistant::HomeAssistant(Options options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {
+  MqttBridge::Options bridge = options_.bridge;
+  bridge.home_assistant_online = [this] { HomeAssistantOnline(); };
+  bridge.connected = [this] { Connected(); };
+  bridge.message = [this](const std::string& topic, const std::string& payload) {
+    Message(topic, payload);
+  };
+  bridge_ = std::make_unique<MqttBridge>(std::move(bridge), clock_);
+}
+
+HomeAssistant::~HomeAssistant() { Stop(); }
+
+void HomeAssistant::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (running_ || stopping_) return;
+    running_ = true;
+  }
+  // A failure (an unreadable password file) is the bridge's status; the
+  // services go on without Home Assistant.
+  [[maybe_unused]] const absl::Status started = bridge_->Start();
+  {
+    absl::MutexLock lock(&mu_);
+    // Services described before the bridge ran: their subscriptions and
+    // configs (queued until the connection is made).
+    for (auto& [name, service] : services_) {
+      if (!service.up) continue;
+      bridge_->Subscribe(CommandFilter(options_.cluster, name));
+      PublishService(service, /*force=*/true);
+    }
+  }
+  for (int i = 0; i < kCommandWorkers; ++i) workers_.emplace_back(&HomeAssistant::Work, this);
+  republisher_ = std::thread(&HomeAssistant::Republisher, this);
+}
+
+void HomeAssistant::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_ || stopping_) return;
+    stopping_ = true;
+    for (auto& [name, service] : services_) {
+      if (!service.up) continue;
+      bridge_->Publish(ServiceAvailabilityTopic(options_.cluster, options_.node_id, name),
+                       kOffline, true, kQos);
+    }
+  }
+  work_cv_.SignalAll();
+  republish_cv_.SignalAll();
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+  if (republisher_.joinable()) republisher_.join();
+  // Sends what is queued (the offlines above), then `offline` for the node.
+  bridge_->Stop();
+  absl::MutexLock lock(&mu_);
+  running_ = false;
+}
+
+services::EntitySink HomeAssistant::Sink() {
+  return services::EntitySink{
+      .described = [this](const services::EntityDescription& description) {
+        Described(description);
+      },
+      .state = [this](const std::string& service, const std::string& entity,
+                      const std::string& state,
+                      const std::string& data) { StateChanged(service, entity, state, data); },
+      .gone = [this](const std::string& service) { Gone(service); }};
+}
+
+MqttStatus HomeAssistant::Status() const {
+  MqttStatus status = bridge_->Status();
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, service] : services_) {
+    if (!service.up) continue;
+    ++status.services;
+    status.entities += service.entities.size();
+  }
+  status.commands = commands_;
+  status.commands_failed = commands_failed_;
+  status.commands_dropped = commands_dropped_;
+  return status;
+}
+
+// --- reports from ServiceHost ---
+
+void HomeAssistant::Described(const services::EntityDescription& description) {
+  absl::StatusOr<std::vector<Entity>> entities = ParseEntities(description.json);
+  absl::MutexLock lock(&mu_);
+  Service& service = services_[description.service];
+  if (!service.up) {
+    service.up = true;
+    service.run = ++runs_;
+    service.published.clear();
+    if (running_ && !stopping_) bridge_->Subscribe(CommandFilter(options_.cluster, description.service));
+  }
+  service.owner = EntityOwner{.cluster = options_.cluster,
+                              .node_id = options_.node_id,
+                              .service = description.service,
+                              .plugin = description.plugin,
+                              .plugin_version = description.plugin_version,
+                              .domian_version = options_.domian_version,
+                              .discovery_prefix = options_.bridge.discovery_prefix};
+  if (!entities.ok()) {
+    // The service runs on; it has no entities until it describes them
+    // well (what this run published before stays).
+    spdlog::error("[{}] entities refused: {}", description.service,
+                  StatusMessage(entities.status()));
+    return;
+  }
+  service.entities = *std::move(entities);
+  spdlog::info("[{}] {} Home Assistant entit{}", description.service, service.entities.size(),
+               service.entities.size() == 1 ? "y" : "ies");
+  if (running_ && !stopping_) PublishService(service, /*force=*/false);
+}
+
+void HomeAssistant::StateChanged(const std::string& service_name, const std::string& entity,
+                                 const std::string& state, const std::string& data) {
+  if (data.size() > kMaxEntityStateBytes || !IsEntityId(entity) || !IsStateName(state)) return;
+  absl::MutexLock lock(&mu_);
+  Service& service = services_[service_name];
+  const auto key = std::make_pair(entity, state);
+  auto found = service.states.find(key);
+  if (found == service.states.end()) {
+    if (service.states.size() >= kMaxStatesPerService) {
+      Complain("[" + service_name + "] more than " + std::to_string(kMaxStatesPerService) +
+               " entity states; dropped " + entity + "/" + state);
+      return;
+    }
+    found = service.states.emplace(key, std::string()).first;
+  } else if (found->second == data) {
+    return;  // nothing new to say
+  }
+  found->second = data;
+  if (running_ && !stopping_ && service.up && Declares(service, entity, state)) {
+    PublishState(service, entity, state, data);
+  }
+}
+
+void HomeAssistant::Gone(const std::string& service_name) {
+  absl::MutexLock lock(&mu_);
+  auto found = services_.find(service_name);
+  if (found == services_.end()) return;
+  if (found->second.up && running_ && !stopping_) {
+    bridge_->Publish(ServiceAvailabilityTopic(options_.cluster, options_.node_id, service_name),
+                     kOffline, true, kQos);
+    bridge_->Unsubscribe(CommandFilter(options_.cluster, service_name));
+  }
+  // Its queued commands go with it; one in progress finishes (its worker
+  // finds the service gone, or a later run of it, and leaves it alone).
+  services_.erase(found);
+}
+
+// --- the bridge's hooks ---
+
+void HomeAssistant::Connected() {
+  absl::MutexLock lock(&mu_);
+  if (!running_ || stopping_) return;
+  RepublishAll();
+}
+
+void HomeAssistant::HomeAssistantOnline() {
+  absl::MutexLock lock(&mu_);
+  if (!running_ || stopping_) return;
+  thread_local std::mt19937 random{std::random_device{}()};
+  const Millis::rep low = options_.republish_pause_min.count();
+  const Millis::rep high = std::max(low, options_.republish_pause_max.count());
+  const Millis pause{std::uniform_int_distribution<Millis::rep>(low, high)(random)};
+  const MonoTime at = clock_.Now() + pause;
+  // Several announcements close together make one republish.
+  if (!republish_at_ || at < *republish_at_) republish_at_ = at;
+  republish_cv_.Signal();
+}
+
+void HomeAssistant::Message(const std::string& topic, const std::string& payload) {
+  const std::string prefix = "domian/" + options_.cluster + "/service/";
+  if (topic.compare(0, prefix.size(), prefix) != 0) return;
+  const size_t end = topic.find('/', prefix.size());
+  if (end == std::string::npos) return;
+  const std::string name = topic.substr(prefix.size(), end - prefix.size());
+  absl::MutexLock lock(&mu_);
+  auto found = services_.find(name);
+  // Only while the service runs here: a message that was on its way when
+  // it stopped is not for this node any more.
+  if (found == services_.end() || !found->second.up || stopping_) return;
+  Service& service = found->second;
+  const std::optional<CommandTarget> target = ParseCommandTopic(options_.cluster, name, topic);
+  const Entity* entity = nullptr;
+  if (target) {
+    for (const Entity& candidate : service.entities) {
+      if (candidate.id == target->entity) entity = &candidate;
+    }
+  }
+  const EntityCommand* command = nullptr;
+  if (entity != nullptr) {
+    auto mapped = entity->commands.find(target->key);
+    if (mapped != entity->commands.end()) command = &mapped->second;
+  }
+  if (command == nullptr) {
+    ++commands_dropped_;
+    Complain("[" + name + "] no command at '" + BoundedText(topic, 200) + "'");
+    return;
+  }
+  absl::StatusOr<std::string> args = CommandArgs(*command, payload);
+  if (!args.ok()) {
+    ++commands_failed_;
+    Complain("[" + name + "] " + command->command + " on " + target->entity + ": " +
+             std::string(StatusMessage(args.status())));
+    return;
+  }
+  if (service.commands.size() >= kMaxQueuedCommands) {
+    ++commands_dropped_;
+    Complain("[" + name + "] " + std::to_string(kMaxQueuedCommands) +
+             " commands wait already; dropped " + command->command + " on " + target->entity);
+    return;
+  }
+  ++commands_;
+  service.commands.emplace_back(command->command, *std::move(args));
+  work_cv_.Signal();
+}
+
+// --- publishing ---
+
+bool HomeAssistant::Declares(const Service& service, const std::string& entity,
+                             const std::string& state) const {
+  for (const Entity& candidate : service.entities) {
+    if (candidate.id != entity) continue;
+    for (const auto& [key, name] : candidate.states) {
+      if (name == state) return true;
+    }
+  }
+  return false;
+}
+
+void HomeAssistant::PublishState(const Service& service, const std::string& entity,
+                                 const std::string& state, const std::string& data) {
+  bridge_->Publish(StateTopic(options_.cluster, service.owner.service, entity, state), data, true,
+                   kQos);
+}
+
+void HomeAssistant::PublishService(Service& service, bool force) {
+  const std::string& name = service.owner.service;
+  // Entities this run described and this description dropped: an empty
+  // retained config deletes them in Home Assistant. (A new run starts with
+  // none: a service that describes nothing yet, such as lights before the
+  // bridge answered, deletes nothing that moved here with it.)
+  std::set<std::string> current;
+  for (const Entity& entity : service.entities) current.insert(entity.id);
+  for (auto it = service.published.begin(); it != service.published.end();) {
+    if (current.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    bridge_->Publish(it->second.first, "", true, kQos);
+    it = service.published.erase(it);
+  }
+  for (const Entity& entity : service.entities) {
+    std::string topic = DiscoveryTopic(service.owner, entity);
+    std::string config = DiscoveryConfig(service.owner, entity);
+    auto& published = service.published[entity.id];
+    if (!force && published.first == topic && published.second == config) continue;
+    if (!published.first.empty() && published.first != topic) {
+      bridge_->Publish(published.first, "", true, kQos);  // its platform changed
+    }
+    bridge_->Publish(topic, config, true, kQos);
+    published = {std::move(topic), std::move(config)};
+  }
+  // After the configs: Home Assistant subscribes to an entity's topics when
+  // it reads its config, and the retained values below reach it then.
+  bridge_->Publish(ServiceAvailabilityTopic(options_.cluster, options_.node_id, name), kOnline,
+                   true, kQos);
+  for (const auto& [key, data] : service.states) {
+    if (Declares(service, key.first, key.second)) {
+      PublishState(service, key.first, key.second, data);
+    }
+  }
+}
+
+void HomeAssistant::RepublishAll() {
+  for (auto& [name, service] : services_) {
+    if (service.up) PublishService(service, /*force=*/true);
+  }
+}
+
+// --- threads ---
+
+void HomeAssistant::Work() {
+  for (;;) {
+    std::string name;
+    uint64_t run = 0;
+    std::pair<std::string, std::string> command;  // (command, args)
+    {
+      absl::MutexLock lock(&mu_);
+      Service* next = nullptr;
+      while (!stopping_ && next == nullptr) {
+        for (auto& [candidate_name, candidate] : services_) {
+          if (candidate.up && !candidate.busy && !candidate.commands.empty()) {
+            next = &candidate;
+            name = candidate_name;
+            break;
+          }
+        }
+        if (next == nullptr) work_cv_.Wait(&mu_);
+      }
+      if (stopping_) return;
+      run = next->run;
+      command = std::move(next->commands.front());
+      next->commands.pop_front();
+      next->busy = true;
+    }
+    const absl::StatusOr<std::string> answer =
+        options_.invoke ? options_.invoke(name, command.first, command.second)
+                        : absl::UnavailableError("no service host");
+    absl::MutexLock lock(&mu_);
+    auto found = services_.find(name);
+    if (found != services_.end() && found->second.run == run) {
+      found->second.busy = false;
+      // Another worker may be waiting for this service's next command.
+      if (!found->second.commands.empty()) work_cv_.Signal();
+    }
+    if (!answer.ok()) {
+      ++commands_failed_;
+      Complain("[" + name + "] " + command.first + " " + BoundedText(command.second, 200) + ": " +
+               std::string(StatusMessage(answer.status())));
+    }
+  }
+}
+
+void HomeAssistant::Republisher() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    if (!republish_at_) {
+      republish_cv_.Wait(&mu_);
+      continue;
+    }
+    if (clock_.Now() < *republish_at_) {
+      republish_cv_.WaitWithTimeout(&mu_, absl::FromChrono(kRepublishTick));
+      continue;
+    }
+    republish_at_.reset();
+    spdlog::info("MQTT: Home Assistant is back; publishing every entity and state again");
+    RepublishAll();
+  }
+}
+
+void HomeAssistant::Complain(const std::string& what) {
+  const MonoTime now = clock_.Now();
+  ++complaints_unlogged_;
+  if (complained_at_ != MonoTime{} && now - complained_at_ < kRepeatLogInterval) return;
+  spdlog::warn("MQTT: {}{}", what,
+               complaints_unlogged_ > 1
+                   ? " (and " + std::to_string(complaints_unlogged_ - 1) + " more since)"
+                   : "");
+  complained_at_ = now;
+  complaints_unlogged_ = 0;
+}
+
+}  // namespace domian::mqtt

@@ -283,9 +283,11 @@ std::string UniqueId(const std::string& cluster, const std::string& service,
 }
 
 std::string DiscoveryConfig(const EntityOwner& owner, const Entity& entity) {
-  // Checked by ParseEntities: an object.
-  Json config = Json::parse(entity.config_json);
-  config["name"] = entity.name ? Json(*entity.name) : Json(nullptr);
+  // Checked by ParseEntities: an object. Keys sorted, so the same
+  // description always makes the same bytes (a config is published again
+  // only when they change).
+  nlohmann::json config = nlohmann::json::parse(entity.config_json);
+  config["name"] = entity.name ? nlohmann::json(*entity.name) : nlohmann::json(nullptr);
   config["unique_id"] = UniqueId(owner.cluster, owner.service, entity.id);
   for (const auto& [key, state] : entity.states) {
     config[key] = StateTopic(owner.cluster, owner.service, entity.id, state);
@@ -295,15 +297,15 @@ std::string DiscoveryConfig(const EntityOwner& owner, const Entity& entity) {
   }
   // Both must say online: the node (its last will says offline when it
   // dies) and the service on it (offline when it stops or moves away).
-  config["availability"] = Json::array(
-      {Json{{"topic", "domian/" + owner.cluster + "/node/" + owner.node_id + "/availability"}},
-       Json{{"topic", ServiceAvailabilityTopic(owner.cluster, owner.node_id, owner.service)}}});
+  config["availability"] = nlohmann::json::array(
+      {{{"topic", "domian/" + owner.cluster + "/node/" + owner.node_id + "/availability"}},
+       {{"topic", ServiceAvailabilityTopic(owner.cluster, owner.node_id, owner.service)}}});
   config["availability_mode"] = "all";
   config["qos"] = 1;
   // The device is the service, not the Pi running it today: the same
   // device and entities whichever node runs it.
   config["device"] = {
-      {"identifiers", Json::array({"domian." + owner.cluster + "." + owner.service})},
+      {"identifiers", nlohmann::json::array({"domian." + owner.cluster + "." + owner.service})},
       {"name", owner.service},
       {"manufacturer", "domian"},
       {"model", owner.plugin + " plugin"},

@@ -175,8 +175,12 @@ void HomeAssistant::Gone(const std::string& service_name) {
 // --- the bridge's hooks ---
 
 void HomeAssistant::Connected() {
+  // The first connection sends what was queued for it, in order; after
+  // that, or if the queue overflowed first, the broker may lack anything.
+  const bool dropped = bridge_->Status().dropped > 0;
   absl::MutexLock lock(&mu_);
   if (!running_ || stopping_) return;
+  if (++connections_ == 1 && !dropped) return;
   RepublishAll();
 }
 

@@ -148,6 +148,7 @@ class HomeAssistant {
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t runs_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t connections_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, Service> services_ ABSL_GUARDED_BY(mu_);
   std::optional<MonoTime> republish_at_ ABSL_GUARDED_BY(mu_);
   uint64_t commands_ ABSL_GUARDED_BY(mu_) = 0;

@@ -136,6 +136,11 @@ void PrintMqtt(const nlohmann::json& mqtt) {
   fmt::print("           {} published, {} dropped, {} queued; availability on {}\n",
              mqtt.value("published", uint64_t{0}), mqtt.value("dropped", uint64_t{0}),
              mqtt.value("queued", uint64_t{0}), Shown(mqtt, "availability_topic"));
+  fmt::print("           Home Assistant: {} entities of {} services; {} commands, {} failed, "
+             "{} dropped\n",
+             mqtt.value("entities", uint64_t{0}), mqtt.value("services", uint64_t{0}),
+             mqtt.value("commands", uint64_t{0}), mqtt.value("commands_failed", uint64_t{0}),
+             mqtt.value("commands_dropped", uint64_t{0}));
 }
 
 void PrintStatus(const nlohmann::json& status) {

@@ -252,6 +252,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                                        generation] { replicator_.Adopted(service, generation); }});
                        }},
                   replica_client_),
+      home_assistant_(MakeHomeAssistant(*this)),
       // Plugin and service changes make placement look again (never a
       // call back into placement from the service host's threads).
       service_host_({.dirs = config_.plugin_dirs,
@@ -289,7 +290,10 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                      // Made by Start() before the server answers; the
                      // pointer is not changed again until destruction.
                      .mqtt_status =
-                         [this] { return mqtt_ ? mqtt_->Status() : mqtt::MqttStatus{}; },
+                         [this] {
+                           return home_assistant_ ? home_assistant_->Status()
+                                                  : mqtt::MqttStatus{};
+                         },
                      .client_credentials = client_credentials_}),
       discovered_(membership_) {}
 
@@ -328,7 +332,7 @@ absl::Status Node::Start() {
     // Findings wait in Membership's inbox until it runs.
     discovery_->Start();
   }
-  StartMqtt();
+  if (home_assistant_) home_assistant_->Start();
   node_service_.Serve(loop_);
   loop_.Start();
   listener_->Start(std::move(acceptor));
@@ -360,29 +364,35 @@ absl::Status Node::Start() {
   return absl::OkStatus();
 }
 
-void Node::StartMqtt() {
-  if (!config_.mqtt) return;
-  const config::MqttConfig& settings = *config_.mqtt;
+std::unique_ptr<mqtt::HomeAssistant> Node::MakeHomeAssistant(Node& node) {
+  if (!node.config_.mqtt) return nullptr;
+  const config::MqttConfig& settings = *node.config_.mqtt;
   // Validated with the configuration.
   const HostPort broker = SplitHostPort(settings.broker).value_or(HostPort{});
-  mqtt_ = std::make_unique<mqtt::MqttBridge>(
-      mqtt::MqttBridge::Options{
-          .host = broker.host,
-          .port = broker.port,
-          .username = settings.username,
-          .password_file = settings.password_file,
-          .tls = settings.tls,
-          .ca_file = settings.ca_file,
-          .discovery_prefix = settings.discovery_prefix,
-          .client_id = "domian-" + initial_self_.cluster + "-" + initial_self_.id,
-          .availability_topic = mqtt::AvailabilityTopic(initial_self_.cluster, initial_self_.id),
-          // Nothing is published for Home Assistant yet: the entities
-          // (plugin ABI 1.1) will be re-published from here.
-          .home_assistant_online = {}},
-      clock_);
-  // A failure (the password file) is logged and shown in the status; the
-  // node runs without the bridge.
-  [[maybe_unused]] const absl::Status started = mqtt_->Start();
+  const Identity& self = node.initial_self_;
+  return std::make_unique<mqtt::HomeAssistant>(
+      mqtt::HomeAssistant::Options{
+          .bridge = {.host = broker.host,
+                     .port = broker.port,
+                     .username = settings.username,
+                     .password_file = settings.password_file,
+                     .tls = settings.tls,
+                     .ca_file = settings.ca_file,
+                     .discovery_prefix = settings.discovery_prefix,
+                     .client_id = "domian-" + self.cluster + "-" + self.id,
+                     .availability_topic = mqtt::AvailabilityTopic(self.cluster, self.id)},
+          .cluster = self.cluster,
+          .node_id = self.id,
+          .domian_version = kDomianVersion,
+          // Commands run here: only this node's own services are
+          // described to it (and it takes their commands only while they
+          // run here). Called after Start(), on its workers.
+          .invoke =
+              [&node](const std::string& service, const std::string& command,
+                      const std::string& args_json) {
+                return node.service_host_.Invoke(service, command, args_json);
+              }},
+      node.clock_);
 }
 
 void Node::AddControlSocket() {
@@ -437,9 +447,9 @@ void Node::Stop() {
   if (server_) placement_.HandOffAll(kHandOffBudget);
   router_.Stop();
   service_host_.Stop();
-  // `offline` on this node's availability topic, then a clean disconnect,
-  // once nothing here has anything more to publish.
-  if (mqtt_) mqtt_->Stop();
+  // The services' last `offline`s, `offline` on this node's availability
+  // topic, then a clean disconnect, once nothing here runs any more.
+  if (home_assistant_) home_assistant_->Stop();
   if (server_) membership_.Leave();
   membership_.Stop();
   // gRPC would not close a connection handed to it once it shuts down.

@@ -8,7 +8,8 @@
 //   Placement ──round done──▶ Node.PublishServices ──▶ Membership.UpdateSelf
 //   Placement ──HandOver──▶ ServiceRouter ──▶ RemoteNodes (gRPC)
 //   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
-//   MqttBridge (when node.yaml has mqtt:) ──status──▶ NodeService
+//   ServiceHost ──entities──▶ HomeAssistant (when node.yaml has mqtt:)
+//   HomeAssistant ──commands──▶ ServiceHost.Invoke; ──status──▶ NodeService
 //
 // Nothing is set late: every part gets what it calls in its constructor;
 // none calls another before Start(), and Stop() ends them in the reverse
@@ -32,7 +33,7 @@
 #include "core/config/node_config.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
-#include "core/mqtt/mqtt_bridge.h"
+#include "core/mqtt/home_assistant.h"
 #include "core/node/node_state.h"
 #include "core/node/wiring.h"
 #include "core/placement/placement.h"
@@ -110,8 +111,9 @@ class Node {
   // The operators' Unix socket, added to the server being built (a
   // failure is logged: domianctl can still reach the node over TLS).
   void AddControlSocket();
-  // The bridge to the MQTT broker, when node.yaml has an mqtt: section.
-  void StartMqtt();
+  // The services' entities for Home Assistant, over the MQTT broker, when
+  // node.yaml has an mqtt: section (null otherwise).
+  static std::unique_ptr<mqtt::HomeAssistant> MakeHomeAssistant(Node& node);
 
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
@@ -137,6 +139,10 @@ class Node {
   // sent on; a service starting here begins from the freshest copy.
   rpc::ReplicaClient replica_client_;
   replica::Replicator replicator_;
+  // When configured: started by Start(); the broker may be down or refuse
+  // this node, which it reports in its status and nothing else feels.
+  // Before the service host, which reports its services' entities to it.
+  std::unique_ptr<mqtt::HomeAssistant> home_assistant_;
   services::ServiceHost service_host_;
   ServiceHostServices local_services_;
   routing::ServiceRouter router_;
@@ -147,7 +153,6 @@ class Node {
   std::unique_ptr<discovery::Discovery> discovery_;
   // Made by Start() when configured: the broker may be down or refuse
   // this node, which it reports in its status and nothing else feels.
-  std::unique_ptr<mqtt::MqttBridge> mqtt_;
   std::unique_ptr<rpc::Listener> listener_;
   std::unique_ptr<grpc::Server> server_;
 

@@ -238,6 +238,11 @@ grpc::Status NodeService::GetStatus(const Caller& /*caller*/, const v1::GetStatu
   mqtt->set_incoming_dropped(bridge.incoming_dropped);
   mqtt->set_attempts(bridge.attempts);
   mqtt->set_connects(bridge.connects);
+  mqtt->set_services(bridge.services);
+  mqtt->set_entities(bridge.entities);
+  mqtt->set_commands(bridge.commands);
+  mqtt->set_commands_failed(bridge.commands_failed);
+  mqtt->set_commands_dropped(bridge.commands_dropped);
   const trust::TrustStatus trusted = parts_.trust.Status();
   v1::SecurityStatus* security = response.mutable_security();
   security->set_transport(trusted.secure ? "mtls" : "plaintext");

@@ -45,10 +45,12 @@
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/common/logging.h"
 #include "core/common/status.h"
 #include "core/common/utf8.h"
+#include "core/plugin_host/entity_board.h"
 #include "core/services/plugin_host_command.h"
 #include "core/services/plugin_instance.h"
 #include "core/services/plugin_library.h"
@@ -78,10 +80,25 @@ using domian::services::kHostExitOk;
 // with a hand-over; one written in node.yaml is at most 4 KiB).
 constexpr size_t kMaxConfigBytes = size_t{1} << 20;
 
+// How long a watch of the entities waits for news before it looks
+// whether domiand cancelled it: a cancel is seen this late at most.
+constexpr absl::Duration kWatchRecheck = absl::Milliseconds(200);
+
 class HostService final : public v1::PluginHostProcess::Service {
  public:
   HostService(std::shared_ptr<const PluginLibrary> library, std::string state_dir)
       : library_(std::move(library)), state_dir_(std::move(state_dir)) {}
+  // After Stop, which joins the describer; this is for a Start that
+  // never met a Stop.
+  ~HostService() override {
+    entities_.Close();
+    std::thread describer;
+    {
+      absl::MutexLock lock(&mu_);
+      describer = std::move(describer_);
+    }
+    if (describer.joinable()) describer.join();
+  }
 
   grpc::Status Start(grpc::ServerContext*, const v1::PluginStartRequest* request,
                      v1::PluginResult* response) override {
@@ -101,12 +118,45 @@ class HostService final : public v1::PluginHostProcess::Service {
     callbacks.emit_event = [this](const std::string& name, const std::string& json) {
       spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
     };
+    callbacks.entity_state = [this](const std::string& entity, const std::string& state,
+                                    const std::string& data) {
+      return entities_.Publish(entity, state, data);
+    };
+    callbacks.entities_changed = [this] { entities_.Changed(); };
     auto started = domian::services::StartInstance(
         library_, request->config_json(), state_dir_, std::move(callbacks),
         request->has_state() ? std::optional<std::string>(request->state()) : std::nullopt);
     if (!started.ok()) return Fail(response, started.status());
     instance_ = *std::move(started);
+    if (instance_->has_entities()) {
+      // Describes now, and again whenever the plugin says its entities
+      // changed: on a thread of its own, never inside the plugin's call
+      // to changed, and one call at a time like every other
+      // (PluginInstance).
+      describer_ = std::thread([this, instance = instance_] { Describe(*instance); });
+    }
     response->set_status(DOMIAN_OK);
+    response->set_has_entities(instance_->has_entities());
+    return grpc::Status::OK;
+  }
+
+  // Holds no instance: Stop ends it (through the board) and frees the
+  // instance without waiting for it.
+  grpc::Status WatchEntities(grpc::ServerContext* context, const v1::PluginEmpty*,
+                             grpc::ServerWriter<v1::PluginEntityUpdate>* writer) override {
+    {
+      const std::shared_ptr<PluginInstance> instance = Instance();
+      if (instance == nullptr || !instance->has_entities()) return grpc::Status::OK;
+    }
+    const uint64_t watch = entities_.Watch();
+    while (!context->IsCancelled()) {
+      v1::PluginEntityUpdate update;
+      const domian::plugin_host::EntityBoard::Next next =
+          entities_.Take(watch, kWatchRecheck, &update);
+      if (next == domian::plugin_host::EntityBoard::Next::kEnded) break;
+      if (next == domian::plugin_host::EntityBoard::Next::kNothing) continue;
+      if (!writer->Write(update)) break;  // domiand went away
+    }
     return grpc::Status::OK;
   }
 
@@ -168,12 +218,16 @@ class HostService final : public v1::PluginHostProcess::Service {
   // (PluginInstance), and the last holder destroys it.
   grpc::Status Stop(grpc::ServerContext*, const v1::PluginEmpty*, v1::PluginEmpty*) override {
     std::shared_ptr<PluginInstance> instance;
+    std::thread describer;
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
       instance = std::move(instance_);
+      describer = std::move(describer_);
     }
+    entities_.Close();  // the watch ends; the describer too, once its describe returned
     if (instance) instance->Stop();
+    if (describer.joinable()) describer.join();
     instance.reset();
     {
       absl::MutexLock lock(&mu_);
@@ -192,6 +246,19 @@ class HostService final : public v1::PluginHostProcess::Service {
   std::shared_ptr<PluginInstance> Instance() {
     absl::MutexLock lock(&mu_);
     return instance_;
+  }
+  // The describer's loop, until Stop.
+  void Describe(PluginInstance& instance) {
+    while (entities_.WaitForDescribe()) {
+      absl::StatusOr<std::string> description = instance.DescribeEntities();
+      if (!description.ok()) {
+        spdlog::warn("[{}] entities not described: {}", library_->description().name,
+                     domian::StatusMessage(description.status()));
+        entities_.Described(std::nullopt);
+        continue;
+      }
+      entities_.Described(*std::move(description));
+    }
   }
   // The plugin's answer travels as the plugin gave it (a domian_status and
   // its message); domiand maps it to a code on its side.
@@ -222,6 +289,11 @@ class HostService final : public v1::PluginHostProcess::Service {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;   // the plugin is stopped: the process may end
   absl::Mutex endpoints_mu_;
   std::map<std::string, std::string> endpoints_ ABSL_GUARDED_BY(endpoints_mu_);
+  // The plugin's entities for WatchEntities, and the thread that asks for
+  // their description (started with an instance that has entities,
+  // joined at Stop).
+  domian::plugin_host::EntityBoard entities_;
+  std::thread describer_ ABSL_GUARDED_BY(mu_);
 };
 
 // ---- one-shot modes ----

@@ -547,5 +547,147 @@ TEST(PluginHostProcess, AServiceWithoutALivenessDeadlineIsNeverLate) {
   called.ExpectCleanEnd();
 }
 
+// Entities (domian.entities/1): the description and the states are pushed
+// on WatchEntities as they happen.
+class EntityWatch {
+ public:
+  explicit EntityWatch(v1::PluginHostProcess::Stub& stub) {
+    context_.set_deadline(In(kServingDeadline));
+    reader_ = stub.WatchEntities(&context_, v1::PluginEmpty());
+  }
+  // The next update; false when the stream ended.
+  bool Next(v1::PluginEntityUpdate& update) { return reader_->Read(&update); }
+  grpc::Status Finish() { return reader_->Finish(); }
+  void Cancel() { context_.TryCancel(); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::PluginEntityUpdate>> reader_;
+};
+
+v1::PluginResult StartPlugin(HostProcess& host, const std::string& config_json = "{}") {
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginStartRequest request;
+  request.set_config_json(config_json);
+  v1::PluginResult started;
+  const grpc::Status status = host.stub().Start(&context, request, &started);
+  EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << host.Log();
+  EXPECT_EQ(started.status(), DOMIAN_OK) << started.output();
+  return started;
+}
+
+std::string Invoke(HostProcess& host, const std::string& command, const std::string& args) {
+  grpc::ClientContext context;
+  context.set_deadline(In(kCallDeadline));
+  v1::PluginInvokeRequest request;
+  request.set_command(command);
+  request.set_args_json(args);
+  v1::PluginResult result;
+  const grpc::Status status = host.stub().Invoke(&context, request, &result);
+  if (!status.ok()) return "(rpc failed: " + status.error_message() + ")";
+  return result.output();
+}
+
+TEST(PluginHostProcess, EntitiesArePushedAsTheyChangeAndTheWatchEndsAtStop) {
+  HostProcess host("entity-probe");
+  ASSERT_TRUE(host.serving()) << host.Log();
+  const v1::PluginResult started = StartPlugin(host);
+  EXPECT_TRUE(started.has_entities());
+  // Before anyone watches: only the latest value of a state is kept.
+  ASSERT_EQ(Invoke(host, "set", R"({"value":"OFF"})"), R"({"status":0})");
+  ASSERT_EQ(Invoke(host, "set", R"({"value":"ON"})"), R"({"status":0})");
+
+  EntityWatch watch(host.stub());
+  v1::PluginEntityUpdate update;
+  ASSERT_TRUE(watch.Next(update)) << host.Log();
+  ASSERT_TRUE(update.has_description());
+  EXPECT_NE(update.description().find(R"("id":"lamp")"), std::string::npos)
+      << update.description();
+  ASSERT_EQ(update.states_size(), 1);
+  EXPECT_EQ(update.states(0).entity(), "lamp");
+  EXPECT_EQ(update.states(0).state(), "state");
+  EXPECT_EQ(update.states(0).data(), "ON");
+
+  // A command's state arrives by itself, and only it.
+  ASSERT_EQ(Invoke(host, "set", R"({"value":"OFF"})"), R"({"status":0})");
+  update.Clear();
+  ASSERT_TRUE(watch.Next(update));
+  EXPECT_FALSE(update.has_description());
+  ASSERT_EQ(update.states_size(), 1);
+  EXPECT_EQ(update.states(0).data(), "OFF");
+
+  // Another state: only it.
+  ASSERT_EQ(Invoke(host, "publish",
+                   R"({"entity":"cam","state":"image","bytes":3})"),
+            R"({"status":0})");
+  update.Clear();
+  ASSERT_TRUE(watch.Next(update));
+  ASSERT_EQ(update.states_size(), 1);
+  EXPECT_EQ(update.states(0).data(), "xxx");
+
+  // changed, from inside an invoke: described again, on the host's thread.
+  ASSERT_EQ(Invoke(host, "add", R"({"entity":"hall"})"), "{}");
+  update.Clear();
+  ASSERT_TRUE(watch.Next(update));
+  ASSERT_TRUE(update.has_description());
+  EXPECT_NE(update.description().find(R"("id":"hall")"), std::string::npos);
+  EXPECT_EQ(Invoke(host, "describes", "{}"), R"({"count":2,"during_invoke":0})");
+
+  // Stop ends the watch at once, cleanly.
+  const auto before_stop = std::chrono::steady_clock::now();
+  std::thread stopper([&host] {
+    grpc::ClientContext context;
+    context.set_deadline(In(kCallDeadline));
+    v1::PluginEmpty none;
+    host.stub().Stop(&context, v1::PluginEmpty(), &none);
+  });
+  update.Clear();
+  EXPECT_FALSE(watch.Next(update));
+  EXPECT_LT(std::chrono::steady_clock::now() - before_stop, kCallDeadline);
+  EXPECT_TRUE(watch.Finish().ok());
+  stopper.join();
+  EXPECT_EQ(host.WaitForExit(), "exited with status 0") << host.Log();
+}
+
+TEST(PluginHostProcess, ANewWatchStartsOverAndACancelledOneEnds) {
+  HostProcess host("entity-probe");
+  ASSERT_TRUE(host.serving()) << host.Log();
+  StartPlugin(host);
+  ASSERT_EQ(Invoke(host, "set", R"({"value":"ON"})"), R"({"status":0})");
+  EntityWatch first(host.stub());
+  v1::PluginEntityUpdate update;
+  ASSERT_TRUE(first.Next(update));
+  EXPECT_EQ(update.states_size(), 1);
+
+  // A second watch gets everything again; the first one ends.
+  EntityWatch second(host.stub());
+  update.Clear();
+  ASSERT_TRUE(second.Next(update));
+  EXPECT_TRUE(update.has_description());
+  ASSERT_EQ(update.states_size(), 1);
+  EXPECT_EQ(update.states(0).data(), "ON");
+  update.Clear();
+  EXPECT_FALSE(first.Next(update));
+  EXPECT_TRUE(first.Finish().ok());
+
+  // domiand cancels: the host lets it go and still answers.
+  second.Cancel();
+  update.Clear();
+  EXPECT_FALSE(second.Next(update));
+  EXPECT_EQ(Invoke(host, "set", R"({"value":"OFF"})"), R"({"status":0})");
+}
+
+TEST(PluginHostProcess, APluginWithoutEntitiesHasNoWatch) {
+  HostProcess host("counter-cpp");
+  ASSERT_TRUE(host.serving()) << host.Log();
+  const v1::PluginResult started = StartPlugin(host);
+  EXPECT_FALSE(started.has_entities());
+  EntityWatch watch(host.stub());
+  v1::PluginEntityUpdate update;
+  EXPECT_FALSE(watch.Next(update)) << "the stream just ends";
+  EXPECT_TRUE(watch.Finish().ok());
+}
+
 }  // namespace
 }  // namespace domian::plugin_host

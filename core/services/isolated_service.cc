@@ -66,11 +66,23 @@ absl::StatusOr<std::string> Outcome(const v1::PluginResult& result) {
 struct IsolatedService::Process {
   explicit Process(const IsolatedService::Options& options)
       : keeper(options.state_dir, options.service, options.epoch, options.on_state_stored) {}
+  // EndEntities joins the reader; this is only a last guard, so that a
+  // path that missed it cannot end the daemon (a joinable std::thread).
+  ~Process() {
+    if (entities_reader.joinable()) {
+      entities_context.TryCancel();
+      entities_reader.join();
+    }
+  }
   bp::child child;
   std::unique_ptr<v1::PluginHostProcess::Stub> stub;
   // This host's saves (numbered by it), stored newest first wins; closed
   // when it ends.
   StateKeeper keeper;
+  // The watch of its plugin's entities, when it has them: read on
+  // entities_reader until the stream ends, cancelled through the context.
+  grpc::ClientContext entities_context;
+  std::thread entities_reader;
 };
 
 const Clock& DefaultServiceClock() {
@@ -241,8 +253,54 @@ absl::Status IsolatedService::Launch() {
     return StatusFromPlugin(PluginStatusOf(started), "start failed: " + StatusMessage(started));
   }
   spdlog::info("service {} running (plugin host pid {})", options_.service, process->child.id());
+  if (result.has_entities()) WatchEntities(*process);
   SetState(ServiceState::kRunning, "");
   return absl::OkStatus();
+}
+
+void IsolatedService::WatchEntities(Process& process) {
+  const EntitySink& sink = options_.entities;
+  if (!sink.described && !sink.state && !sink.gone) return;
+  // The process outlives its reader: EndEntities joins it before the
+  // last reference to the process goes.
+  process.entities_reader = std::thread([this, &process] { ReadEntities(process); });
+}
+
+// Pushed by the host as they happen: the first update has the description
+// and every state, later ones what changed.
+void IsolatedService::ReadEntities(Process& process) {
+  const EntitySink& sink = options_.entities;
+  std::unique_ptr<grpc::ClientReader<v1::PluginEntityUpdate>> reader =
+      process.stub->WatchEntities(&process.entities_context, v1::PluginEmpty());
+  v1::PluginEntityUpdate update;
+  while (reader->Read(&update)) {
+    if (update.has_description() && sink.described) {
+      sink.described({.service = options_.service,
+                      .plugin = options_.plugin_name,
+                      .plugin_version = options_.plugin_version,
+                      .json = update.description()});
+    }
+    if (sink.state) {
+      for (const v1::PluginEntityState& state : update.states()) {
+        sink.state(options_.service, state.entity(), state.state(), state.data());
+      }
+    }
+  }
+  // Cancelled, or the host ended or stopped: the supervising thread sees
+  // to the rest. Anything else means no more states while it runs.
+  const grpc::Status status = reader->Finish();
+  if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED &&
+      status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+    spdlog::warn("service {}: its entities' states stopped coming ({})", options_.service,
+                 status.error_message());
+  }
+}
+
+void IsolatedService::EndEntities(Process& process) {
+  if (!process.entities_reader.joinable()) return;
+  process.entities_context.TryCancel();
+  process.entities_reader.join();
+  if (options_.entities.gone) options_.entities.gone(options_.service);
 }
 
 void IsolatedService::Watch() {
@@ -264,6 +322,7 @@ void IsolatedService::Watch() {
       const std::string how = "the plugin host " + ExitDescription(process->child.native_exit_code());
       spdlog::error("service {}: {}", options_.service, how);
       process->keeper.Close();
+      EndEntities(*process);
       absl::MutexLock lock(&mu_);
       snapshot_.detail = how;
       process_.reset();
@@ -368,6 +427,7 @@ void IsolatedService::Reap(bool kill) {
   std::error_code ignored;
   process->child.wait(ignored);
   process->keeper.Close();
+  EndEntities(*process);
 }
 
 void IsolatedService::Stop(bool save) {

@@ -22,6 +22,23 @@
 // the plugin host was killed by SIGSEGV (Segmentation fault); hardware
 // set safe").
 //
+// Entities (plugin ABI domian.entities/1): when the plugin of a launched
+// host has them, the host pushes their description and states
+// (PluginHostProcess.WatchEntities) and a reader forwards them to the
+// owner's EntitySink; once that host ended (stopped, crashed, killed,
+// restarted) the sink hears `gone`, and the next host describes them
+// again.
+//
+// Threads: Start, Stop, Invoke and Status on the owner's threads (Invoke
+// from several at once). One supervising thread per service launches,
+// watches, ends and restarts its plugin hosts; make_safe, on_running and
+// the sink's `gone` run there. For each launched host whose plugin has
+// entities, one reader thread, started by the supervising thread after
+// the plugin started and joined by it when the host ends, before `gone`:
+// the sink's `described` and `state` run there, never after that host's
+// `gone`. Stop joins the supervising thread, so no thread outlives the
+// object.
+//
 // Every pause and deadline of its own (restarts, health checks, spawning,
 // stopping) is measured on the clock it is given.
 #pragma once
@@ -39,6 +56,7 @@
 
 #include "core/common/clock.h"
 #include "core/model/service_state.h"
+#include "core/services/entity_sink.h"
 #include "core/services/plugin_instance.h"
 #include "core/services/restart_backoff.h"
 #include "core/services/state_keeper.h"
@@ -78,6 +96,12 @@ class IsolatedService {
     // Each time the plugin has started (the configuration is good), on
     // the supervising thread. Unset: nothing.
     std::function<void()> on_running;
+    // Where the plugin's entities go (see the top of this file), and the
+    // plugin's name and version for their description. A sink with no
+    // member set: no watch, no reader.
+    EntitySink entities;
+    std::string plugin_name;
+    std::string plugin_version;
   };
   struct Snapshot {
     // kStarting, kRunning, kRestarting, kFailed or kStopped.
@@ -118,6 +142,11 @@ class IsolatedService {
   // ("<what> not saved: ...").
   void SaveState(Process& process, const char* what);
   void Reap(bool kill);
+  // The reader of `process`'s entities, for a plugin that has them.
+  void WatchEntities(Process& process);
+  void ReadEntities(Process& process);
+  // After the host ended: the reader cancelled and joined, then `gone`.
+  void EndEntities(Process& process);
   void SetState(ServiceState state, const std::string& detail);
   // Waits until `until` on clock_; false when stopping.
   bool SleepUntil(MonoTime until) ABSL_LOCKS_EXCLUDED(mu_);

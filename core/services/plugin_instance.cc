@@ -1,6 +1,7 @@
 #include "core/services/plugin_instance.h"
 
 #include "core/model/values.h"
+#include "core/services/entity_names.h"
 
 #include <spdlog/spdlog.h>
 
@@ -91,6 +92,13 @@ absl::StatusOr<std::unique_ptr<PluginInstance>> PluginInstance::Create(
         health->check != nullptr) {
       std::memcpy(&self->health_ext_, health, std::min<size_t>(health->struct_size, sizeof(domian_health_ext)));
     }
+    const auto* entities =
+        static_cast<const domian_entities_ext*>(api.get_extension(instance, DOMIAN_EXT_ENTITIES));
+    if (entities != nullptr && entities->struct_size >= offsetof(domian_entities_ext, reserved) &&
+        entities->describe != nullptr) {
+      std::memcpy(&self->entities_ext_, entities,
+                  std::min<size_t>(entities->struct_size, sizeof(domian_entities_ext)));
+    }
   }
   return self;
 }
@@ -108,13 +116,17 @@ absl::Status PluginInstance::Start() {
   if (state_ == State::kStopped) return NotStarted();
   Output none(0), error(kMaxMessageBytes);
   const domian_status status = library_->instance_api().start(instance_, &error.out);
-  if (status == DOMIAN_OK) state_ = State::kStarted;
+  if (status == DOMIAN_OK) {
+    state_ = State::kStarted;
+    started_.store(true);
+  }
   return Finish(status, none, error, "start").status();
 }
 
 void PluginInstance::Stop() {
   absl::MutexLock lock(&call_mu_);
   if (state_ != State::kStarted) return;
+  started_.store(false);
   library_->instance_api().stop(instance_);
   state_ = State::kStopped;
   // Its loop is gone with it: nothing left to watch.
@@ -207,6 +219,17 @@ absl::Status PluginInstance::CheckHealthLocked() {
   return StatusFromPlugin(status, detail.data.empty() ? StatusName(status) : detail.data);
 }
 
+absl::StatusOr<std::string> PluginInstance::DescribeEntities() {
+  absl::MutexLock lock(&call_mu_);
+  if (entities_ext_.describe == nullptr) {
+    return StatusFromPlugin(DOMIAN_ERR_NOT_SUPPORTED, "the plugin describes no entities");
+  }
+  if (state_ != State::kStarted) return NotStarted();
+  Output description(DOMIAN_ENTITIES_MAX_DESCRIPTION_BYTES), error(kMaxMessageBytes);
+  const domian_status status = entities_ext_.describe(instance_, &description.out, &error.out);
+  return Finish(status, description, error, "the entities' description");
+}
+
 void PluginInstance::Log(const domian_host* host, domian_log_level level, const char* message) {
   const auto* self = static_cast<const PluginInstance*>(host->host_data);
   const std::string text = Bounded(message, kMaxMessageBytes);
@@ -291,9 +314,43 @@ const void* PluginInstance::HostExtension(const domian_host* /*host*/, const cha
   static const domian_host_state_ext kState = {sizeof(domian_host_state_ext), 0,
                                                &PluginInstance::MarkStateDirty,
                                                &PluginInstance::SaveStateNow, {}};
+  static const domian_host_entities_ext kEntities = {sizeof(domian_host_entities_ext), 0,
+                                                     &PluginInstance::PublishEntityState,
+                                                     &PluginInstance::EntitiesChanged, {}};
   if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &kLiveness;
   if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_STATE) == 0) return &kState;
+  if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_ENTITIES) == 0) return &kEntities;
   return nullptr;
+}
+
+// Checked here, for both isolation modes: what reaches the owner has
+// names that can be parts of a topic and a size that can be published.
+domian_status PluginInstance::PublishEntityState(const domian_host* host, const char* entity,
+                                                 const char* state, const uint8_t* data,
+                                                 size_t size) {
+  const auto* self = static_cast<const PluginInstance*>(host->host_data);
+  // Not started (or stopping): nobody is told of its entities now.
+  if (!self->started_.load()) return DOMIAN_ERR_UNAVAILABLE;
+  // Without a description its states have nowhere to go.
+  if (self->entities_ext_.describe == nullptr) return DOMIAN_ERR_NOT_SUPPORTED;
+  // One byte past each limit is enough to tell a name that is too long.
+  const std::string entity_id = Bounded(entity, kMaxEntityIdBytes + 1);
+  const std::string state_name = Bounded(state, kMaxEntityStateNameBytes + 1);
+  if (!IsValidEntityId(entity_id) || !IsValidEntityStateName(state_name) ||
+      size > DOMIAN_ENTITY_STATE_MAX_BYTES || (data == nullptr && size > 0)) {
+    return DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  if (!self->callbacks_.entity_state) return DOMIAN_OK;
+  const std::string bytes =
+      size == 0 ? std::string() : std::string(reinterpret_cast<const char*>(data), size);
+  return self->callbacks_.entity_state(entity_id, state_name, bytes) ? DOMIAN_OK
+                                                                      : DOMIAN_ERR_INVALID_ARGUMENT;
+}
+
+void PluginInstance::EntitiesChanged(const domian_host* host) {
+  const auto* self = static_cast<const PluginInstance*>(host->host_data);
+  if (!self->started_.load() || self->entities_ext_.describe == nullptr) return;
+  if (self->callbacks_.entities_changed) self->callbacks_.entities_changed();
 }
 
 void PluginInstance::MarkStateDirty(const domian_host* host) {

@@ -33,6 +33,17 @@ struct HostCallbacks {
   std::function<void(const std::string& name, const std::optional<std::string>& endpoint)>
       publish_endpoint;
   std::function<void(const std::string& name, const std::string& json)> emit_event;
+  // Entities (domian.host.entities/1), only from a started instance whose
+  // plugin describes entities (domian.entities/1), with names and size
+  // already checked. entity_state: the latest value of one state; false
+  // refuses it (the owner keeps no more states), and the plugin's
+  // publish_state fails. entities_changed: describe again soon, on a
+  // thread of the owner's: never from inside this callback, which may
+  // run inside a plugin call. Unset: taken and dropped.
+  std::function<bool(const std::string& entity, const std::string& state,
+                     const std::string& data)>
+      entity_state;
+  std::function<void()> entities_changed;
 };
 
 // The clock of an owner that passes none: the system's monotonic clock.
@@ -100,6 +111,8 @@ class PluginInstance {
 
   bool has_state() const { return state_ext_.save != nullptr; }
   bool has_health() const { return health_ext_.check != nullptr; }
+  // Whether the plugin describes entities (domian.entities/1).
+  bool has_entities() const { return entities_ext_.describe != nullptr; }
   // The saved state; without the extension DOMIAN_ERR_NOT_SUPPORTED.
   absl::StatusOr<std::string> SaveState();
   absl::StatusOr<Saved> Save();
@@ -113,6 +126,12 @@ class PluginInstance {
   // may wait for a person, like a Hue pairing) the plugin cannot be asked,
   // and the last answer stands.
   absl::Status CheckHealth();
+  // The entities' description (JSON as the plugin wrote it, at most
+  // DOMIAN_ENTITIES_MAX_DESCRIPTION_BYTES), when started; without the
+  // extension DOMIAN_ERR_NOT_SUPPORTED. Waits for a call in progress, like
+  // every plugin call: ask on a thread that may wait, never from a
+  // callback of this instance.
+  absl::StatusOr<std::string> DescribeEntities();
 
   // The plugin's liveness deadline and whether it is missed, now. Never
   // waits, never calls the plugin (it reads two atomics), so a
@@ -140,6 +159,9 @@ class PluginInstance {
   static void Alive(const domian_host* host);
   static void MarkStateDirty(const domian_host* host);
   static domian_status SaveStateNow(const domian_host* host);
+  static domian_status PublishEntityState(const domian_host* host, const char* entity,
+                                          const char* state, const uint8_t* data, size_t size);
+  static void EntitiesChanged(const domian_host* host);
   absl::StatusOr<Saved> SaveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(call_mu_);
 
   std::shared_ptr<const PluginLibrary> library_;
@@ -150,12 +172,18 @@ class PluginInstance {
   domian_instance* instance_ = nullptr;
   domian_state_ext state_ext_{};
   domian_health_ext health_ext_{};
+  domian_entities_ext entities_ext_{};
   mutable absl::Mutex call_mu_;  // one plugin call at a time per instance
   // The last health result, read while a call holds call_mu_; never
   // held together with call_mu_.
   absl::Mutex health_mu_;
   absl::Status last_health_ ABSL_GUARDED_BY(health_mu_);
   State state_ ABSL_GUARDED_BY(call_mu_) = State::kCreated;
+  // state_ == kStarted, for the plugin's calls from any thread (they may
+  // come while a call holds call_mu_): set once start returned, cleared
+  // before stop is called, so nothing published during stop reaches the
+  // owner after it was told the instance ended.
+  std::atomic<bool> started_{false};
   // Liveness, written from any thread of the plugin: the deadline (0:
   // disarmed) and the clock_ time of the last alive, in nanoseconds since
   // the clock's epoch. Arming stores the time first, so a reader that

@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "core/services/plugin_instance.h"
 #include "core/services/testing/temp_folder.h"
@@ -521,6 +524,153 @@ TEST(PluginLibraryTest, ALivenessDeadlineIsMissedOnlyWhenTheLoopStopsReporting) 
   EXPECT_TRUE(instance.LivenessNow().missed());
   instance.Stop();
   EXPECT_FALSE(instance.LivenessNow().missed());
+}
+
+// domian.entities/1 and domian.host.entities/1 through entity-probe: what
+// publish_state takes (names that can be topics, a bounded size, only
+// while started), and describe.
+struct EntityCalls {
+  std::mutex mu;
+  std::vector<std::tuple<std::string, std::string, std::string>> states;
+  int changed = 0;
+};
+
+HostCallbacks EntityCallbacks(EntityCalls& calls, bool keep = true) {
+  HostCallbacks callbacks;
+  callbacks.entity_state = [&calls, keep](const std::string& entity, const std::string& state,
+                                          const std::string& data) {
+    std::lock_guard lock(calls.mu);
+    if (keep) calls.states.emplace_back(entity, state, data);
+    return keep;
+  };
+  callbacks.entities_changed = [&calls] {
+    std::lock_guard lock(calls.mu);
+    ++calls.changed;
+  };
+  return callbacks;
+}
+
+// The domian_status the probe's publish_state got, from its reply.
+std::string Published(PluginInstance& instance, const std::string& entity,
+                      const std::string& state, const std::string& value) {
+  return Reply(instance.Invoke(
+      "publish", nlohmann::json{{"entity", entity}, {"state", state}, {"value", value}}.dump()));
+}
+
+TEST(PluginLibraryTest, PublishStateTakesOnlyNamesAndSizesThatCanBePublished) {
+  const auto probe = MustLoad(kPlugins / "entity-probe.so");
+  ASSERT_TRUE(probe);
+  TempFolder state("domian-entities");
+  EntityCalls calls;
+  auto started = StartInstance(probe, "{}", state.path(), EntityCallbacks(calls), std::nullopt);
+  ASSERT_TRUE(started.ok()) << started.status();
+  PluginInstance& instance = **started;
+  EXPECT_TRUE(instance.has_entities());
+
+  const std::string ok = R"({"status":0})";
+  const std::string invalid = R"({"status":1})";
+  EXPECT_EQ(Reply(instance.Invoke("set", R"({"value":"ON"})")), ok);
+  EXPECT_EQ(Published(instance, std::string(64, 'e'), std::string(32, 's'), "21.5"), ok);
+  EXPECT_EQ(Published(instance, "lamp_2", "brightness_0", ""), ok) << "an empty value is one";
+  // Names: 1-64 and 1-32 of [a-z0-9_], and no state named "set".
+  EXPECT_EQ(Published(instance, "", "state", "x"), invalid);
+  EXPECT_EQ(Published(instance, std::string(65, 'e'), "state", "x"), invalid);
+  EXPECT_EQ(Published(instance, "Lamp", "state", "x"), invalid);
+  EXPECT_EQ(Published(instance, "lamp-1", "state", "x"), invalid);
+  EXPECT_EQ(Published(instance, "lamp/x", "state", "x"), invalid);
+  EXPECT_EQ(Published(instance, "lamp", "", "x"), invalid);
+  EXPECT_EQ(Published(instance, "lamp", std::string(33, 's'), "x"), invalid);
+  EXPECT_EQ(Published(instance, "lamp", "set", "x"), invalid);
+  EXPECT_EQ(Published(instance, "lamp", "st ate", "x"), invalid);
+  // Size: up to DOMIAN_ENTITY_STATE_MAX_BYTES.
+  EXPECT_EQ(Reply(instance.Invoke(
+                "publish", R"({"entity":"cam","state":"image","bytes":)" +
+                               std::to_string(DOMIAN_ENTITY_STATE_MAX_BYTES) + "}")),
+            ok);
+  EXPECT_EQ(Reply(instance.Invoke(
+                "publish", R"({"entity":"cam","state":"image","bytes":)" +
+                               std::to_string(DOMIAN_ENTITY_STATE_MAX_BYTES + 1) + "}")),
+            invalid);
+
+  std::lock_guard lock(calls.mu);
+  ASSERT_EQ(calls.states.size(), 4U) << "only what was taken reaches the owner";
+  EXPECT_EQ(calls.states[0], std::make_tuple("lamp", "state", "ON"));
+  EXPECT_EQ(calls.states[1], std::make_tuple(std::string(64, 'e'), std::string(32, 's'), "21.5"));
+  EXPECT_EQ(calls.states[2], std::make_tuple("lamp_2", "brightness_0", ""));
+  EXPECT_EQ(std::get<2>(calls.states[3]).size(), size_t{DOMIAN_ENTITY_STATE_MAX_BYTES});
+}
+
+TEST(PluginLibraryTest, PublishStateIsRefusedBeforeStartAndWhenTheOwnerRefuses) {
+  const auto probe = MustLoad(kPlugins / "entity-probe.so");
+  ASSERT_TRUE(probe);
+  TempFolder state("domian-entities");
+  EntityCalls calls;
+  // Published from create: not started, nobody told.
+  auto started = StartInstance(probe, R"({"publish_in_create":true})", state.path(),
+                               EntityCallbacks(calls, /*keep=*/false), std::nullopt);
+  ASSERT_TRUE(started.ok()) << started.status();
+  PluginInstance& instance = **started;
+  EXPECT_EQ(Reply(instance.Invoke("create_publish", "{}")),
+            "{\"status\":" + std::to_string(DOMIAN_ERR_UNAVAILABLE) + "}");
+  // The owner keeps no more (a plugin host's bound): refused.
+  EXPECT_EQ(Published(instance, "lamp", "state", "ON"),
+            "{\"status\":" + std::to_string(DOMIAN_ERR_INVALID_ARGUMENT) + "}");
+  std::lock_guard lock(calls.mu);
+  EXPECT_TRUE(calls.states.empty());
+}
+
+TEST(PluginLibraryTest, DescribeAnswersOnlyAStartedInstanceWithinItsLimit) {
+  const auto probe = MustLoad(kPlugins / "entity-probe.so");
+  ASSERT_TRUE(probe);
+  TempFolder state("domian-entities");
+  EntityCalls calls;
+  auto created = PluginInstance::Create(probe, "{}", state.path(), EntityCallbacks(calls));
+  ASSERT_TRUE(created.ok()) << created.status();
+  PluginInstance& instance = **created;
+  EXPECT_EQ(PluginStatus(instance.DescribeEntities()), DOMIAN_ERR_UNAVAILABLE) << "not started";
+  ASSERT_TRUE(instance.Start().ok());
+  const absl::StatusOr<std::string> description = instance.DescribeEntities();
+  ASSERT_TRUE(description.ok()) << description.status();
+  const nlohmann::json parsed = nlohmann::json::parse(*description);
+  ASSERT_EQ(parsed["entities"].size(), 1U);
+  EXPECT_EQ(parsed["entities"][0]["id"], "lamp");
+
+  // changed reaches the owner from inside the invoke, which describes
+  // nothing itself.
+  EXPECT_EQ(Reply(instance.Invoke("add", R"({"entity":"kitchen_temp"})")), "{}");
+  {
+    std::lock_guard lock(calls.mu);
+    EXPECT_EQ(calls.changed, 1);
+  }
+  EXPECT_EQ(Reply(instance.Invoke("describes", "{}")), R"({"count":1,"during_invoke":0})");
+  ASSERT_TRUE(instance.DescribeEntities().ok());
+  EXPECT_EQ(nlohmann::json::parse(*instance.DescribeEntities())["entities"].size(), 2U);
+
+  instance.Stop();
+  EXPECT_EQ(PluginStatus(instance.DescribeEntities()), DOMIAN_ERR_UNAVAILABLE) << "stopped";
+  EXPECT_EQ(Reply(instance.Invoke("describes", "{}")).find("(failed"), 0U);
+
+  // Over DOMIAN_ENTITIES_MAX_DESCRIPTION_BYTES, or a describe that fails.
+  auto huge = StartInstance(probe, R"({"describe":"huge"})", state.path(), {}, std::nullopt);
+  ASSERT_TRUE(huge.ok());
+  const absl::StatusOr<std::string> cut = (*huge)->DescribeEntities();
+  EXPECT_EQ(PluginStatus(cut), DOMIAN_ERR_INTERNAL);
+  EXPECT_THAT(std::string(cut.status().message()), HasSubstr("larger than the limit of 65536"));
+  auto failing = StartInstance(probe, R"({"describe":"fail"})", state.path(), {}, std::nullopt);
+  ASSERT_TRUE(failing.ok());
+  const absl::StatusOr<std::string> refused = (*failing)->DescribeEntities();
+  EXPECT_EQ(PluginStatus(refused), DOMIAN_ERR_FAILED);
+  EXPECT_EQ(refused.status().message(), "describe fails as asked");
+}
+
+TEST(PluginLibraryTest, APluginWithoutEntitiesDescribesNoneAndPublishesNothing) {
+  const auto counter = MustLoad(kPlugins / "counter-cpp.so");
+  ASSERT_TRUE(counter);
+  TempFolder state("domian-entities");
+  auto started = StartInstance(counter, "{}", state.path(), {}, std::nullopt);
+  ASSERT_TRUE(started.ok());
+  EXPECT_FALSE((*started)->has_entities());
+  EXPECT_EQ(PluginStatus((*started)->DescribeEntities()), DOMIAN_ERR_NOT_SUPPORTED);
 }
 
 }  // namespace

@@ -33,7 +33,60 @@ std::string WithSafety(const std::string& text, const std::string& more) {
 }
 
 
+// Whether anyone listens for entities at all.
+bool Wanted(const EntitySink& sink) { return sink.described || sink.state || sink.gone; }
+
 }  // namespace
+
+// An inline instance's entities on their way to the sink. Nothing passes
+// after `gone`, so the sink never hears of an instance after its end (a
+// hung instance given up on may still publish).
+class ServiceHost::InlineEntities {
+ public:
+  InlineEntities(EntitySink sink, std::string service, std::string plugin,
+                 std::string plugin_version, std::function<void()> on_changed)
+      : sink_(std::move(sink)),
+        on_changed_(std::move(on_changed)),
+        service_(std::move(service)),
+        plugin_(std::move(plugin)),
+        plugin_version_(std::move(plugin_version)) {}
+
+  // On the plugin's threads. The sink does not block (entity_sink.h).
+  bool State(const std::string& entity, const std::string& state, const std::string& data) {
+    absl::MutexLock lock(&mu_);
+    if (!gone_ && sink_.state) sink_.state(service_, entity, state, data);
+    return true;
+  }
+  void Described(std::string json) {
+    absl::MutexLock lock(&mu_);
+    if (gone_ || !sink_.described) return;
+    sink_.described({.service = service_,
+                     .plugin = plugin_,
+                     .plugin_version = plugin_version_,
+                     .json = std::move(json)});
+  }
+  // The plugin's changed: passed on until the end (it may come from a
+  // hung instance given up on, after its host is gone).
+  void Changed() {
+    absl::MutexLock lock(&mu_);
+    if (!gone_) on_changed_();
+  }
+  void Gone() {
+    absl::MutexLock lock(&mu_);
+    if (gone_) return;
+    gone_ = true;
+    if (sink_.gone) sink_.gone(service_);
+  }
+
+ private:
+  const EntitySink sink_;
+  const std::function<void()> on_changed_;
+  const std::string service_;
+  const std::string plugin_;
+  const std::string plugin_version_;
+  absl::Mutex mu_;
+  bool gone_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 ServiceHost::ServiceHost(Options options, std::function<void()> on_change, const Clock& clock)
     : options_(std::move(options)),
@@ -51,6 +104,7 @@ void ServiceHost::Start() {
   RecoverServiceEpochs(options_.state_dir / "services");
   Rescan();
   replacer_ = std::thread([this] { Replace(); });
+  if (options_.entities.described) describer_ = std::thread([this] { Describe(); });
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (inotify_fd_ < 0 || wake_fd_ < 0) {
@@ -75,6 +129,11 @@ void ServiceHost::Stop() {
     replacing_stopped_ = true;
   }
   if (replacer_.joinable()) replacer_.join();
+  {
+    absl::MutexLock lock(&describe_mu_);
+    describing_stopped_ = true;
+  }
+  if (describer_.joinable()) describer_.join();
   if (watcher_.joinable()) {
     const uint64_t one = 1;
     [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof one);
@@ -226,6 +285,7 @@ void ServiceHost::AbandonHung(Service& service, const std::shared_ptr<PluginInst
     plugin = service.plugin;
     offers_safe_state = service.offers_safe_state;
   }
+  EndEntities(service);
   const std::string how = "missed its liveness deadline of " +
                           std::to_string(liveness.deadline.count()) + " ms by " +
                           std::to_string(liveness.missed_by.count()) +
@@ -492,7 +552,10 @@ void ServiceHost::Launch(Service& service) {
                     raw->left_safe = false;
                   }
                   NoteGood(name, plugin, config_json);
-                }},
+                },
+            .entities = options_.entities,
+            .plugin_name = library->description().name,
+            .plugin_version = version},
         [this] { Changed(); }, clock_);
     {
       absl::MutexLock lock(&mu_);
@@ -520,6 +583,19 @@ void ServiceHost::Launch(Service& service) {
   callbacks.emit_event = [name](const std::string& event, const std::string& json) {
     spdlog::info("[{}] event {}: {}", name, event, json);
   };
+  // Nothing reaches it before the instance started (PluginInstance
+  // refuses), so a failed start has nothing to take back.
+  std::shared_ptr<InlineEntities> entities;
+  if (Wanted(options_.entities)) {
+    entities = std::make_shared<InlineEntities>(options_.entities, name,
+                                                library->description().name, version,
+                                                [this, name] { RequestDescribe(name); });
+    callbacks.entity_state = [entities](const std::string& entity, const std::string& state,
+                                        const std::string& data) {
+      return entities->State(entity, state, data);
+    };
+    callbacks.entities_changed = [entities] { entities->Changed(); };
+  }
   auto started = StartInstance(library, config_json, dir, std::move(callbacks),
                                ReadServiceState(dir), clock_);
   if (!started.ok()) {
@@ -541,9 +617,11 @@ void ServiceHost::Launch(Service& service) {
     state_saves_.Forget(name);
     service.status.state = ServiceState::kRunning;
     service.status.detail.clear();
+    if (instance->has_entities()) service.entities = entities;
   }
   NoteGood(name, plugin, config_json);
   spdlog::info("service {} running (plugin {} {}, inline)", name, name, version);
+  if (entities && instance->has_entities()) RequestDescribe(name);
 }
 
 SafeStateOutcome ServiceHost::MakeSafe(const std::string& name, const std::filesystem::path& plugin,
@@ -626,6 +704,7 @@ void ServiceHost::Shutdown(Service& service, bool save) {
     }
     instance->Stop();
     if (keeper) keeper->Close();
+    EndEntities(service);
   }
   std::filesystem::path plugin;
   bool offers_safe_state = false;
@@ -650,6 +729,61 @@ std::filesystem::path ServiceHost::ServiceDir(const std::string& name) const {
 
 void ServiceHost::Changed() {
   if (on_change_) on_change_();
+}
+
+void ServiceHost::RequestDescribe(const std::string& name) {
+  absl::MutexLock lock(&describe_mu_);
+  to_describe_.insert(name);
+}
+
+// Describes outside every lock of the host, one service at a time: a
+// describe waits for a call of its instance in progress (PluginInstance),
+// and the plugin may say its entities changed from inside any call.
+void ServiceHost::Describe() {
+  while (true) {
+    std::set<std::string> names;
+    {
+      absl::MutexLock lock(&describe_mu_);
+      const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(describe_mu_) {
+        return describing_stopped_ || !to_describe_.empty();
+      };
+      describe_mu_.Await(absl::Condition(&ready));
+      if (describing_stopped_) return;
+      names.swap(to_describe_);
+    }
+    for (const std::string& name : names) {
+      std::shared_ptr<PluginInstance> instance;
+      std::shared_ptr<InlineEntities> entities;
+      {
+        absl::MutexLock lock(&mu_);
+        const auto it = services_.find(name);
+        if (it == services_.end()) continue;
+        instance = it->second->instance;
+        entities = it->second->entities;
+      }
+      if (!instance || !entities) continue;  // ended meanwhile, or isolated
+      absl::StatusOr<std::string> description = instance->DescribeEntities();
+      if (!description.ok()) {
+        // A stop in between is no news; anything else is the plugin's.
+        if (PluginStatusOf(description.status()) != DOMIAN_ERR_UNAVAILABLE) {
+          spdlog::warn("service {}: entities not described: {}", name,
+                       StatusMessage(description.status()));
+        }
+        continue;
+      }
+      // Dropped when the instance ended since (InlineEntities).
+      entities->Described(*std::move(description));
+    }
+  }
+}
+
+void ServiceHost::EndEntities(Service& service) {
+  std::shared_ptr<InlineEntities> entities;
+  {
+    absl::MutexLock lock(&mu_);
+    entities = std::move(service.entities);
+  }
+  if (entities) entities->Gone();
 }
 
 std::vector<ServiceStatus> ServiceHost::Services() const {

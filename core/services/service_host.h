@@ -21,6 +21,15 @@
 //    (--validate-config) refuses it before anything starts, or its
 //    create refuses it (INVALID_ARGUMENT);
 //  - inline, when it fails to start or misses its liveness deadline.
+// Entities (plugin ABI domian.entities/1): for each service running here
+// whose plugin has them, in either isolation mode, Options::entities hears
+// the description after every start of its instance and after the plugin
+// says they changed, the latest value of each state, and `gone` when the
+// instance ends here for any reason (stopped, moved away, failed, hung,
+// restarted from a later state: then described again). Inline, the
+// describer thread asks for descriptions, one at a time, never inside a
+// plugin's call; isolated, IsolatedService does it all.
+//
 // The running journal (running_journal.h) holds, while a service may be
 // driving hardware, what its safe state needs; domiand's start makes safe
 // what it finds there (MakeSafeAfterUncleanEnd) and hands the result here
@@ -36,6 +45,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +54,7 @@
 #include "core/common/write_debouncer.h"
 #include "core/config/node_config.h"
 #include "core/model/service_state.h"
+#include "core/services/entity_sink.h"
 #include "core/services/isolated_service.h"
 #include "core/services/plugin_catalog.h"
 #include "core/services/plugin_instance.h"
@@ -82,6 +93,9 @@ class ServiceHost {
     // to its peers; a per-node service's state is its node's alone);
     // unset: kept on this node only.
     StateStored on_state_stored;
+    // Where running services' entities go (see above); a member unset:
+    // that news is dropped.
+    EntitySink entities;
   };
 
   // `on_change` runs whenever the services or the plugins change, so the
@@ -147,6 +161,7 @@ class ServiceHost {
                                      const std::string& args_json);
 
  private:
+  class InlineEntities;
   struct Service {
     config::ServiceConfig config;
     ServiceStatus status;
@@ -157,6 +172,8 @@ class ServiceHost {
     std::shared_ptr<StateKeeper> keeper;
     // Inline: the plugin's count of marked changes when last looked at.
     uint64_t seen_state_changes = 0;
+    // Inline, a plugin with entities: where they go until the instance ends.
+    std::shared_ptr<InlineEntities> entities;
     std::shared_ptr<IsolatedService> isolated;  // isolation: process
     std::filesystem::path plugin;  // the .so it runs from
     bool offers_safe_state = false;
@@ -203,6 +220,12 @@ class ServiceHost {
   void AbandonHung(Service& service, const std::shared_ptr<PluginInstance>& instance,
                    const Liveness& liveness) ABSL_LOCKS_EXCLUDED(mu_);
   void Changed();
+  // Inline entities: `name`'s are to be described (again) on the
+  // describer thread; merged with any request not served yet.
+  void RequestDescribe(const std::string& name) ABSL_LOCKS_EXCLUDED(describe_mu_);
+  void Describe() ABSL_LOCKS_EXCLUDED(describe_mu_, mu_);  // the describer's loop, until Stop
+  // The end of an inline instance with entities: `gone`, and nothing after.
+  void EndEntities(Service& service) ABSL_LOCKS_EXCLUDED(mu_);
 
   Options options_;
   std::function<void()> on_change_;
@@ -230,6 +253,14 @@ class ServiceHost {
   std::map<std::string, Replacement> replacements_ ABSL_GUARDED_BY(replace_mu_);
   bool replacing_stopped_ ABSL_GUARDED_BY(replace_mu_) = false;
   std::thread replacer_;
+
+  // Inline services whose entities are to be described, by name: taken by
+  // the describer thread (started when Options::entities wants
+  // descriptions, joined at Stop).
+  absl::Mutex describe_mu_;
+  std::set<std::string> to_describe_ ABSL_GUARDED_BY(describe_mu_);
+  bool describing_stopped_ ABSL_GUARDED_BY(describe_mu_) = false;
+  std::thread describer_;
 
   int inotify_fd_ = -1;
   int wake_fd_ = -1;

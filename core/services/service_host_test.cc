@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "core/services/saved_state.h"
 #include "core/services/testing/temp_folder.h"
@@ -336,6 +338,98 @@ TEST(ServiceHostIsolatedState, ChangesAreStoredWhileItRuns) {
   }));
   EXPECT_EQ(StateOf(state.path(), "counter-cpp"), "40");
   host.Stop();
+}
+
+// Entities of inline services: described after start and after changed
+// (on the host's describer thread, never inside the plugin's call), states
+// as published, gone whenever the instance ends, nothing after.
+class EntityEvents {
+ public:
+  EntitySink Sink() {
+    return {.described =
+                [this](const EntityDescription& description) {
+                  Add("described " + description.service + " " + description.plugin + " " +
+                      description.plugin_version + " " + description.json);
+                },
+            .state = [this](const std::string& service, const std::string& entity,
+                            const std::string& state,
+                            const std::string& data) {
+              Add("state " + service + " " + entity + "/" + state + "=" + data);
+            },
+            .gone = [this](const std::string& service) { Add("gone " + service); }};
+  }
+  int Count(const std::string& prefix) {
+    std::lock_guard lock(mu_);
+    int count = 0;
+    for (const std::string& event : events_) count += event.starts_with(prefix) ? 1 : 0;
+    return count;
+  }
+  std::vector<std::string> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  void Add(std::string event) {
+    std::lock_guard lock(mu_);
+    events_.push_back(std::move(event));
+  }
+  std::mutex mu_;
+  std::vector<std::string> events_;
+};
+
+TEST(ServiceHostEntities, InlineServicesAreDescribedPublishedAndGone) {
+  TempFolder state("domian-service-host-entities");
+  EntityEvents events;
+  ServiceHost host({.dirs = {kPlugins},
+                    .services = {{.name = "entity-probe", .isolation = config::Isolation::kInline},
+                                 {.name = "counter-cpp", .isolation = config::Isolation::kInline}},
+                    .state_dir = state.path(),
+                    .host_binary = DOMIAN_PLUGIN_HOST_BUILT,
+                    .entities = events.Sink()},
+                   nullptr);
+  host.Start();
+  host.StartService("entity-probe", "{}", 3, std::nullopt);
+  host.StartService("counter-cpp", "{}", 3, std::nullopt);
+  ASSERT_TRUE(Within(kDue, [&] { return events.Count("described ") == 1; }));
+  EXPECT_EQ(events.events()[0].find("described entity-probe entity-probe 0.3.0 {\"entities\":"),
+            0U)
+      << events.events()[0];
+
+  // Inline, a state reaches the sink before the command's reply.
+  ASSERT_EQ(host.Invoke("entity-probe", "set", R"({"value":"ON"})").value_or(""),
+            R"({"status":0})");
+  EXPECT_EQ(events.Count("state entity-probe lamp/state=ON"), 1);
+
+  // changed from inside an invoke: described again, outside it.
+  ASSERT_EQ(host.Invoke("entity-probe", "add", R"({"entity":"hall"})").value_or(""), "{}");
+  ASSERT_TRUE(Within(kDue, [&] { return events.Count("described ") == 2; }));
+  EXPECT_NE(events.events().back().find(R"("id":"hall")"), std::string::npos);
+  EXPECT_EQ(host.Invoke("entity-probe", "describes", "{}").value_or(""),
+            R"({"count":2,"during_invoke":0})");
+
+  // Restarted in place from a later state: gone, then described again.
+  host.ReplaceState("entity-probe", 3, "later");
+  ASSERT_TRUE(Within(kDue, [&] { return events.Count("described ") == 3; }));
+  EXPECT_EQ(events.Count("gone entity-probe"), 1);
+
+  host.StopService("entity-probe");
+  EXPECT_EQ(events.Count("gone entity-probe"), 2);
+  const std::vector<std::string> seen = events.events();
+  EXPECT_EQ(seen.back(), "gone entity-probe") << "nothing after its end";
+  size_t first_gone = seen.size();
+  size_t last_described = 0;
+  for (size_t i = 0; i < seen.size(); ++i) {
+    if (seen[i] == "gone entity-probe" && first_gone == seen.size()) first_gone = i;
+    if (seen[i].starts_with("described ")) last_described = i;
+  }
+  EXPECT_GT(last_described, first_gone)
+      << "the replacement is described after the gone of the instance it replaced";
+  host.Stop();
+  // counter-cpp has no entities: nothing of it, not even a gone.
+  for (const std::string& event : events.events()) {
+    EXPECT_EQ(event.find("counter-cpp"), std::string::npos) << event;
+  }
 }
 
 }  // namespace

@@ -49,6 +49,10 @@ class SdkProbe {
       // reply (both nothing on a host without the extension).
       host_.MarkStateDirty();
       host_.SaveStateNow();
+      // And the echo is an entity's state (nothing on a host without
+      // the extension).
+      host_.PublishEntityState("echo", "last", args_json);
+      host_.EntitiesChanged();
       return std::string(args_json);
     }
     throw domian::sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
@@ -58,6 +62,10 @@ class SdkProbe {
   std::string SaveState() { return state_; }
   void LoadState(std::string_view state) { state_ = std::string(state); }
   std::optional<std::string> CheckHealth() { return std::nullopt; }
+  std::string DescribeEntities() {
+    return R"({"entities": [{"id": "echo", "platform": "sensor", "name": null,)"
+           R"( "states": {"state_topic": "last"}}]})";
+  }
 
  private:
   domian::sdk::Host host_;

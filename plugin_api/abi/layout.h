@@ -91,6 +91,9 @@ DOMIAN_ABI_ASSERT(DOMIAN_SAFE_STATE_TIMEOUT_MS == 5000,
                   "plugin ABI: the safe state's time limit is fixed");
 DOMIAN_ABI_ASSERT(DOMIAN_LIVENESS_MIN_MS == 100 && DOMIAN_LIVENESS_MAX_MS == 600000,
                   "plugin ABI: the liveness deadline's bounds are fixed");
+DOMIAN_ABI_ASSERT(DOMIAN_ENTITIES_MAX == 64 && DOMIAN_ENTITIES_MAX_DESCRIPTION_BYTES == 65536 &&
+                      DOMIAN_ENTITY_STATE_MAX_BYTES == 512 * 1024,
+                  "plugin ABI: the entities' bounds are fixed");
 
 /* Each field: LP64 offset and size, then ILP32 offset and size. */
 DOMIAN_ABI_SIZE(domian_abi_version,                         4,         4);
@@ -171,6 +174,12 @@ DOMIAN_ABI_FIELD(domian_health_ext, reserved0,              4,  4,     4,  4);
 DOMIAN_ABI_FIELD(domian_health_ext, check,                  8,  8,     8,  4);
 DOMIAN_ABI_FIELD(domian_health_ext, reserved,              16, 32,    12, 16);
 
+DOMIAN_ABI_SIZE(domian_entities_ext,                       48,        28);
+DOMIAN_ABI_FIELD(domian_entities_ext, struct_size,          0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_entities_ext, reserved0,            4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_entities_ext, describe,             8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_entities_ext, reserved,            16, 32,    12, 16);
+
 /* 1.1 */
 DOMIAN_ABI_SIZE(domian_config_ext,                         48,        28);
 DOMIAN_ABI_FIELD(domian_config_ext, struct_size,            0,  4,     0,  4);
@@ -197,6 +206,13 @@ DOMIAN_ABI_FIELD(domian_host_state_ext, reserved0,          4,  4,     4,  4);
 DOMIAN_ABI_FIELD(domian_host_state_ext, mark_dirty,         8,  8,     8,  4);
 DOMIAN_ABI_FIELD(domian_host_state_ext, save_now,          16,  8,    12,  4);
 DOMIAN_ABI_FIELD(domian_host_state_ext, reserved,          24, 32,    16, 16);
+
+DOMIAN_ABI_SIZE(domian_host_entities_ext,                  56,        32);
+DOMIAN_ABI_FIELD(domian_host_entities_ext, struct_size,     0,  4,     0,  4);
+DOMIAN_ABI_FIELD(domian_host_entities_ext, reserved0,       4,  4,     4,  4);
+DOMIAN_ABI_FIELD(domian_host_entities_ext, publish_state,   8,  8,     8,  4);
+DOMIAN_ABI_FIELD(domian_host_entities_ext, changed,        16,  8,    12,  4);
+DOMIAN_ABI_FIELD(domian_host_entities_ext, reserved,       24, 32,    16, 16);
 
 #if defined(__cplusplus)
 /* C++ can also pin the exact type of every field, function pointers
@@ -230,6 +246,10 @@ static_assert(std::string_view(DOMIAN_HOST_EXT_LIVENESS) == "domian.host.livenes
               "plugin ABI: liveness host extension id");
 static_assert(std::string_view(DOMIAN_HOST_EXT_STATE) == "domian.host.state/1",
               "plugin ABI: state host extension id");
+static_assert(std::string_view(DOMIAN_EXT_ENTITIES) == "domian.entities/1",
+              "plugin ABI: entities extension id");
+static_assert(std::string_view(DOMIAN_HOST_EXT_ENTITIES) == "domian.host.entities/1",
+              "plugin ABI: entities host extension id");
 
 DOMIAN_ABI_TYPE(domian_abi_version, major, uint16_t);
 DOMIAN_ABI_TYPE(domian_abi_version, minor, uint16_t);
@@ -309,6 +329,12 @@ DOMIAN_ABI_TYPE(domian_health_ext, reserved0, uint32_t);
 DOMIAN_ABI_TYPE(domian_health_ext, check, domian_status (*)(domian_instance *, domian_out *));
 DOMIAN_ABI_TYPE(domian_health_ext, reserved, void *[4]);
 
+DOMIAN_ABI_TYPE(domian_entities_ext, struct_size, uint32_t);
+DOMIAN_ABI_TYPE(domian_entities_ext, reserved0, uint32_t);
+DOMIAN_ABI_TYPE(domian_entities_ext, describe,
+                domian_status (*)(domian_instance *, domian_out *, domian_out *));
+DOMIAN_ABI_TYPE(domian_entities_ext, reserved, void *[4]);
+
 DOMIAN_ABI_TYPE(domian_config_ext, struct_size, uint32_t);
 DOMIAN_ABI_TYPE(domian_config_ext, reserved0, uint32_t);
 DOMIAN_ABI_TYPE(domian_config_ext, validate, domian_status (*)(const char *, domian_out *));
@@ -332,6 +358,14 @@ DOMIAN_ABI_TYPE(domian_host_state_ext, reserved0, uint32_t);
 DOMIAN_ABI_TYPE(domian_host_state_ext, mark_dirty, void (*)(const domian_host *));
 DOMIAN_ABI_TYPE(domian_host_state_ext, save_now, domian_status (*)(const domian_host *));
 DOMIAN_ABI_TYPE(domian_host_state_ext, reserved, void *[4]);
+
+DOMIAN_ABI_TYPE(domian_host_entities_ext, struct_size, uint32_t);
+DOMIAN_ABI_TYPE(domian_host_entities_ext, reserved0, uint32_t);
+DOMIAN_ABI_TYPE(domian_host_entities_ext, publish_state,
+                domian_status (*)(const domian_host *, const char *, const char *,
+                                  const uint8_t *, size_t));
+DOMIAN_ABI_TYPE(domian_host_entities_ext, changed, void (*)(const domian_host *));
+DOMIAN_ABI_TYPE(domian_host_entities_ext, reserved, void *[4]);
 
 static_assert(std::is_standard_layout<domian_host>::value &&
                   std::is_trivially_copyable<domian_host>::value &&

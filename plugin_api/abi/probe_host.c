@@ -129,10 +129,42 @@ static const domian_host_state_ext host_state = {
     (uint32_t)sizeof(domian_host_state_ext), 0, host_mark_dirty, host_save_now,
     {NULL, NULL, NULL, NULL}};
 
+/* Entities (1.1): states counted (names as the header says, bounded
+ * size); changed only counted. */
+static unsigned entity_states;
+static unsigned entity_changes;
+static int entity_word(const char *name, size_t max) {
+  size_t n = 0;
+  if (name == NULL) return 0;
+  for (; name[n] != '\0'; ++n) {
+    const char c = name[n];
+    if (n >= max || !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 0;
+  }
+  return n > 0;
+}
+static domian_status host_publish_state(const domian_host *host, const char *entity,
+                                        const char *state, const uint8_t *data, size_t size) {
+  (void)host;
+  if (!entity_word(entity, 64) || !entity_word(state, 32) || strcmp(state, "set") == 0 ||
+      size > DOMIAN_ENTITY_STATE_MAX_BYTES || (data == NULL && size > 0)) {
+    return DOMIAN_ERR_INVALID_ARGUMENT;
+  }
+  ++entity_states;
+  return DOMIAN_OK;
+}
+static void host_entities_changed(const domian_host *host) {
+  (void)host;
+  ++entity_changes;
+}
+static const domian_host_entities_ext host_entities = {
+    (uint32_t)sizeof(domian_host_entities_ext), 0, host_publish_state, host_entities_changed,
+    {NULL, NULL, NULL, NULL}};
+
 static const void *host_get_extension(const domian_host *host, const char *id) {
   (void)host;
   if (id != NULL && strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &host_liveness;
   if (id != NULL && strcmp(id, DOMIAN_HOST_EXT_STATE) == 0) return &host_state;
+  if (id != NULL && strcmp(id, DOMIAN_HOST_EXT_ENTITIES) == 0) return &host_entities;
   return NULL;
 }
 
@@ -191,6 +223,22 @@ static void check_health_ext(domian_instance *instance, const domian_health_ext 
   }
   status = health->check(instance, out_init(&detail, &detail_buffer));
   if (status != DOMIAN_OK) fail("check: status %d: %s", (int)status, detail_buffer.data);
+}
+
+static void check_entities_ext(domian_instance *instance, const domian_entities_ext *entities) {
+  domian_out out, error;
+  buffer out_buffer, error_buffer;
+  domian_status status;
+  if (!HAS_FIELD(entities, domian_entities_ext, describe) || entities->describe == NULL) {
+    fail("%s: incomplete extension (struct_size %u)", DOMIAN_EXT_ENTITIES,
+         (unsigned)entities->struct_size);
+  }
+  status = entities->describe(instance, out_init(&out, &out_buffer),
+                              out_init(&error, &error_buffer));
+  if (status != DOMIAN_OK) fail("describe: status %d: %s", (int)status, error_buffer.data);
+  if (strstr(out_buffer.data, "\"entities\"") == NULL) {
+    fail("describe: no \"entities\" in \"%s\"", out_buffer.data);
+  }
 }
 
 /* The plugin extensions of a 1.1 plugin, with no instance. */
@@ -359,6 +407,8 @@ int main(int argc, char **argv) {
 
   extension = api->get_extension(instance, DOMIAN_EXT_HEALTH);
   if (extension != NULL) check_health_ext(instance, (const domian_health_ext *)extension);
+  extension = api->get_extension(instance, DOMIAN_EXT_ENTITIES);
+  if (extension != NULL) check_entities_ext(instance, (const domian_entities_ext *)extension);
 
   api->stop(instance);
   api->destroy(instance);
@@ -367,9 +417,10 @@ int main(int argc, char **argv) {
    * contract. */
   if (liveness_deadline_ms != 0) fail("the liveness deadline is still armed after stop");
   printf("abi_probe_host: %s: \"%s\" %s, ABI %u.%u, loads and runs (host ABI %d.%d; "
-         "liveness: %u alive calls; state: %u marked dirty, %u saved now)\n",
+         "liveness: %u alive calls; state: %u marked dirty, %u saved now; entities: %u "
+         "states, %u changes)\n",
          plugin_path, d->name, d->version, (unsigned)d->abi.major, (unsigned)d->abi.minor,
          DOMIAN_PLUGIN_ABI_MAJOR, DOMIAN_PLUGIN_ABI_MINOR, liveness_alive_calls,
-         state_dirty_calls, state_save_now_calls);
+         state_dirty_calls, state_save_now_calls, entity_states, entity_changes);
   return 0;
 }

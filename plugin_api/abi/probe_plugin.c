@@ -179,6 +179,8 @@ static const struct probe_abi_types {
   const domian_safe_state_ext *safe_state;
   const domian_host_liveness_ext *liveness;
   const domian_host_state_ext *host_state;
+  const domian_entities_ext *entities;
+  const domian_host_entities_ext *host_entities;
 #endif
 } probe_abi_types = {0};
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/common/utf8.h"
+#include "core/services/entity_names.h"
 
 namespace domian::mqtt {
 namespace {
@@ -41,11 +42,7 @@ bool EndsWith(std::string_view text, std::string_view tail) {
 bool IsTopicKey(std::string_view key) { return key == "topic" || EndsWith(key, "_topic"); }
 
 bool IsLowerWord(std::string_view text, size_t max_bytes) {
-  if (text.empty() || text.size() > max_bytes) return false;
-  for (const char c : text) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
-  }
-  return true;
+  return services::IsEntityWord(text, max_bytes);
 }
 
 // Parses `text` as JSON no deeper than `max_depth`; nullopt otherwise.
@@ -208,11 +205,9 @@ bool IsEntityPlatform(std::string_view platform) {
   return false;
 }
 
-bool IsEntityId(std::string_view id) { return IsLowerWord(id, kMaxEntityIdBytes); }
+bool IsEntityId(std::string_view id) { return services::IsValidEntityId(id); }
 
-bool IsStateName(std::string_view name) {
-  return IsLowerWord(name, kMaxStateNameBytes) && name != "set";
-}
+bool IsStateName(std::string_view name) { return services::IsValidEntityStateName(name); }
 
 absl::StatusOr<std::vector<Entity>> ParseEntities(std::string_view json) {
   if (json.size() > kMaxDescriptionBytes) {

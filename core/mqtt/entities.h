@@ -35,8 +35,6 @@ inline constexpr size_t kMaxEntityStateBytes = DOMIAN_ENTITY_STATE_MAX_BYTES;
 // One entity's platform keys: a light with a list of effects is about 1 KiB.
 inline constexpr size_t kMaxEntityConfigBytes = 8 * 1024;
 inline constexpr size_t kMaxEntityNameBytes = 128;
-inline constexpr size_t kMaxEntityIdBytes = 64;
-inline constexpr size_t kMaxStateNameBytes = 32;
 // Topic keys per entity: HA's climate, the richest platform, has about 30.
 inline constexpr size_t kMaxTopicKeysPerEntity = 32;
 inline constexpr size_t kMaxCommandNameBytes = 64;

@@ -264,7 +264,10 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                          [this](const std::string& service, uint64_t epoch,
                                 const std::string& bytes, bool wait) {
                            return replicator_.Publish(service, epoch, bytes, wait);
-                         }},
+                         },
+                     // Each service's entities, for Home Assistant.
+                     .entities = home_assistant_ ? home_assistant_->Sink()
+                                                 : services::EntitySink{}},
                     [this] { placement_.Poke(); }, clock_),
       local_services_(service_host_, [this] { return membership_.Status().self.address; },
                       &replicator_),

@@ -115,10 +115,14 @@ absl::Status PluginInstance::Start() {
   if (state_ == State::kStarted) return absl::OkStatus();
   if (state_ == State::kStopped) return NotStarted();
   Output none(0), error(kMaxMessageBytes);
+  // States are taken from the call of start on: a plugin publishes its
+  // first ones as it starts, from start or the threads start launches.
+  started_.store(true);
   const domian_status status = library_->instance_api().start(instance_, &error.out);
   if (status == DOMIAN_OK) {
     state_ = State::kStarted;
-    started_.store(true);
+  } else {
+    started_.store(false);
   }
   return Finish(status, none, error, "start").status();
 }

@@ -362,8 +362,8 @@ typedef struct domian_health_ext {
  *      "states": {"state_topic": "state"},
  *                              // each topic key of the platform that
  *                              // carries a state -> the state's name
- *                              // (1-32 of [a-z0-9_]); several keys may
- *                              // share one state (with templates)
+ *                              // (1-32 of [a-z0-9_], not "set"); several
+ *                              // keys may share one state (with templates)
  *      "commands": {"command_topic": {"command": "set", "arg": "value",
  *                   "as": "json", "args": {"light": "kitchen"}}}
  *                              // each command topic key -> the invoke it
@@ -506,14 +506,18 @@ typedef struct domian_host_state_ext {
 typedef struct domian_host_entities_ext {
   uint32_t struct_size;
   uint32_t reserved0;
-  /* [any-thread; started] `entity` and `state` as in the description
-   * (NUL-terminated); `data` (`size` bytes, valid during the call) is
-   * published as it is: JSON for a state read through templates, a plain
-   * value ("heat", "21.5", "ON"), or an image for a camera. Returns
-   * DOMIAN_OK; DOMIAN_ERR_INVALID_ARGUMENT for a name that cannot be one
-   * (see the description's rules) or more than
-   * DOMIAN_ENTITY_STATE_MAX_BYTES (nothing is kept). A state of an entity
-   * the current description lacks is kept and published once described. */
+  /* [any-thread; from the call of start until stop is called]
+   * `entity` and `state` as in the description (NUL-terminated); `data`
+   * (`size` bytes, valid during the call) is published as it is: JSON for
+   * a state read through templates, a plain value ("heat", "21.5", "ON"),
+   * or an image for a camera. Returns DOMIAN_OK; DOMIAN_ERR_UNAVAILABLE
+   * outside those times; DOMIAN_ERR_NOT_SUPPORTED from a plugin without
+   * domian.entities/1; DOMIAN_ERR_INVALID_ARGUMENT for a name that cannot
+   * be one (see the description's rules), more than
+   * DOMIAN_ENTITY_STATE_MAX_BYTES, or more states than the host keeps
+   * (DOMIAN_ENTITIES_MAX * 16 pairs of entity and state). Nothing is kept
+   * when it refuses. A state of an entity the current description lacks
+   * is kept and published once described. */
   domian_status (*publish_state)(const struct domian_host *host, const char *entity,
                                  const char *state, const uint8_t *data, size_t size);
   /* [any-thread; started] The entities changed: domiand calls describe

@@ -149,13 +149,35 @@ CameraConfig CameraConfig::Parse(std::string_view text) {
         config.Fail(key, "must be signed (only URLs from the share command) or none (anyone who reaches "
                          "the port), not \"" + auth + "\"");
       }
+    } else if (key == "still_interval_s") {
+      parsed.still_interval = std::chrono::seconds(config.Integer(key, 0, kMaxStillInterval.count()));
     } else {
       config.Fail(key, "is not a camera setting (device, width, height, fps, format, jpeg_quality, "
-                       "listen, keep_warm_s, max_streams, auth)");
+                       "listen, keep_warm_s, max_streams, auth, still_interval_s)");
     }
   }
   if (!has_device) config.Fail("device", "is missing: the camera's device, best /dev/v4l/by-id/...");
   return parsed;
+}
+
+std::vector<std::string> CameraService::ValidateConfig(std::string_view config_json) {
+  try {
+    CameraConfig::Parse(config_json);
+    return {};
+  } catch (const sdk::Error& e) {
+    // "camera config: '<key>' <message>" as "<key>: <message>" (the
+    // parser stops at the first problem).
+    std::string message = e.what();
+    const std::string prefix = "camera config: ";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    if (!message.empty() && message.front() == '\'') {
+      const size_t end = message.find("' ", 1);
+      if (end != std::string::npos) {
+        return {message.substr(1, end - 1) + ": " + message.substr(end + 2)};
+      }
+    }
+    return {": " + message};
+  }
 }
 
 CameraService::CameraService(sdk::Host host, std::string_view config_json, VideoDeviceFactory devices,
@@ -212,6 +234,9 @@ void CameraService::Start() {
     throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, std::string("camera: ") + e.what());
   }
   demand_ = std::thread([this] { RunDemand(); });
+  still_wanted_ = false;
+  viewed_ = false;
+  stills_ = std::thread([this] { RunStills(); });
   const std::string endpoint = JoinListen(config_.listen_host, server_->port());
   host_.PublishEndpoint("http", endpoint);
   host_.Info(
@@ -234,6 +259,7 @@ void CameraService::Stop() {
   }
   demand_changed_.notify_all();
   if (demand_.joinable()) demand_.join();
+  if (stills_.joinable()) stills_.join();
   capture_->Stop();
   server_.reset();
   capture_.reset();
@@ -244,6 +270,7 @@ void CameraService::WatchersChanged(size_t watchers) {
   {
     std::lock_guard lock(mu_);
     watchers_ = watchers;
+    if (watchers > 0) viewed_ = true;
   }
   demand_changed_.notify_all();
 }
@@ -251,34 +278,133 @@ void CameraService::WatchersChanged(size_t watchers) {
 void CameraService::RunDemand() {
   std::unique_lock lock(mu_);
   bool capturing = false;
+  const auto wanted = [this] { return watchers_ > 0 || still_wanted_; };
   while (!stopping_) {
-    if (watchers_ > 0) {
+    if (wanted()) {
       if (!capturing) {
         lock.unlock();
         capture_->Start();
         lock.lock();
         capturing = true;
       }
-      demand_changed_.wait(lock, [this] { return stopping_ || watchers_ == 0; });
+      demand_changed_.wait(lock, [&] { return stopping_ || !wanted(); });
       continue;
     }
-    // Nobody watches: keep the camera warm a while for the next one.
-    const bool back = demand_changed_.wait_for(lock, config_.keep_warm,
-                                               [this] { return stopping_ || watchers_ > 0; });
+    // Nobody watches: keep the camera warm a while for the next one. Not
+    // after a still alone: with still_interval_s under keep_warm_s the
+    // camera would never stop.
+    const bool back = capturing && viewed_ &&
+                      demand_changed_.wait_for(lock, config_.keep_warm,
+                                               [&] { return stopping_ || wanted(); });
     if (!back && capturing) {
       lock.unlock();
       capture_->Stop();
       lock.lock();
       capturing = false;
+      viewed_ = watchers_ > 0;
     }
-    if (!back) demand_changed_.wait(lock, [this] { return stopping_ || watchers_ > 0; });
+    if (!back) demand_changed_.wait(lock, [&] { return stopping_ || wanted(); });
   }
+}
+
+void CameraService::RunStills() {
+  std::unique_lock lock(mu_);
+  attributes_due_ = true;
+  auto next_still = std::chrono::steady_clock::now();
+  auto next_attributes = next_still;
+  while (!stopping_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (attributes_due_ || now >= next_attributes) {
+      attributes_due_ = false;
+      lock.unlock();
+      const bool signed_urls = PublishAttributes();
+      lock.lock();
+      next_attributes = now + (signed_urls ? kAttributesRefresh : kAttributesRetry);
+      continue;
+    }
+    if (config_.still_interval.count() > 0 && now >= next_still) {
+      next_still = now + config_.still_interval;
+      lock.unlock();
+      PublishStill();
+      lock.lock();
+      continue;
+    }
+    auto until = next_attributes;
+    if (config_.still_interval.count() > 0) until = std::min(until, next_still);
+    demand_changed_.wait_until(lock, until, [this] { return stopping_ || attributes_due_; });
+  }
+}
+
+bool CameraService::PublishStill() {
+  const uint64_t after = hub_->sequence();
+  {
+    std::lock_guard lock(mu_);
+    still_wanted_ = true;
+  }
+  demand_changed_.notify_all();
+  const std::optional<FrameHub::Frame> frame = hub_->WaitNewer(after, kStillTimeout);
+  {
+    std::lock_guard lock(mu_);
+    still_wanted_ = false;
+  }
+  demand_changed_.notify_all();
+  if (!frame) return false;  // a camera away says so in status and health
+  if (frame->jpeg->size() > DOMIAN_ENTITY_STATE_MAX_BYTES) {
+    std::lock_guard lock(mu_);
+    if (!warned_oversized_) {
+      host_.Warn("a still of " + std::to_string(frame->jpeg->size()) + " bytes is over the " +
+                 std::to_string(DOMIAN_ENTITY_STATE_MAX_BYTES) +
+                 " bytes Home Assistant's camera entity may take: stills are skipped while they "
+                 "are this large (lower width/height or jpeg_quality)");
+      warned_oversized_ = true;
+    }
+    return false;
+  }
+  const std::string_view bytes(reinterpret_cast<const char*>(frame->jpeg->data()), frame->jpeg->size());
+  return host_.PublishEntityState(kCameraEntity, kStillState, bytes);
+}
+
+bool CameraService::PublishAttributes() {
+  json attributes = json::object();
+  const std::optional<std::string> host = UrlHost(config_.listen_host);
+  const int64_t now = UnixSeconds(clock_);
+  if (IsWildcardHost(config_.listen_host) || !host) {
+    attributes["urls"] = "the camera listens on every interface (" + config_.listen_host +
+                         "): make URLs with the share command and its host argument";
+  } else if (signer_ && now < kClockSetAfterUnix) {
+    attributes["urls"] = "this node's clock is not set: no URL can be signed yet";
+    host_.PublishEntityState(kCameraEntity, kAttributesState, attributes.dump());
+    return false;
+  } else {
+    // Viewing only: a signed URL opens the one path it was made for until
+    // it expires; the share key itself never leaves the node.
+    const std::string base = "http://" + *host + ":" + std::to_string(server_->port());
+    const int64_t expires = now + kAttributesUrlTtl.count();
+    auto url = [&](const char* path) {
+      return base + path + (signer_ ? "?" + signer_->Query(path, expires) : "");
+    };
+    attributes["mjpeg_url"] = url(kStreamPath);
+    attributes["still_image_url"] = url(kSnapshotPath);
+    if (signer_) attributes["expires_unix"] = expires;
+  }
+  host_.PublishEntityState(kCameraEntity, kAttributesState, attributes.dump());
+  return true;
+}
+
+std::string CameraService::DescribeEntities() {
+  json camera = {{"id", kCameraEntity},
+                 {"platform", "camera"},
+                 {"name", nullptr},
+                 {"config", json::object()},
+                 {"states", {{"topic", kStillState}, {"json_attributes_topic", kAttributesState}}},
+                 {"commands", json::object()}};
+  return json{{"entities", json::array({camera})}}.dump();
 }
 
 void CameraService::OnFrame(Frame frame) {
   {
     std::lock_guard lock(mu_);
-    if (watchers_ == 0) return;  // kept warm: captured, not encoded
+    if (watchers_ == 0 && !still_wanted_) return;  // kept warm: captured, not encoded
   }
   std::vector<uint8_t> jpeg;
   if (frame.format == PixelFormat::kMjpeg) {
@@ -445,6 +571,11 @@ std::string CameraService::RevokeShares() {
   }
   signer_->Replace(key);
   host_.Info("revoked every shared URL: a new share key");
+  {
+    std::lock_guard lock(mu_);
+    attributes_due_ = true;  // the published URLs stopped working too
+  }
+  demand_changed_.notify_all();
   return json{{"revoked", true}}.dump();
 }
 

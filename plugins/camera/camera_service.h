@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "plugins/camera/capture.h"
 #include "plugins/camera/frame_hub.h"
@@ -63,6 +64,23 @@ inline constexpr std::chrono::seconds kMaxShareTtl{31536000};
 // battery-backed clock, before NTP answered): a URL made from it would
 // expire at the wrong time, so `share` refuses.
 inline constexpr int64_t kClockSetAfterUnix = 1704067200;
+// Home Assistant (README.md, "Home Assistant"): a still published every
+// still_interval_s (0: never), from 0 to a day.
+inline constexpr std::chrono::seconds kDefaultStillInterval{10};
+inline constexpr std::chrono::seconds kMaxStillInterval{86400};
+// A still waits this long for a frame from a camera that was idle.
+inline constexpr std::chrono::seconds kStillTimeout{10};
+// The URLs in the camera entity's attributes are signed for a day and
+// signed again every half day, so the published ones always work for
+// at least twelve hours and a leaked one for at most a day.
+inline constexpr std::chrono::seconds kAttributesUrlTtl{86400};
+inline constexpr std::chrono::seconds kAttributesRefresh{kAttributesUrlTtl / 2};
+// Signing waits for the clock (NTP after a boot): tried again this soon.
+inline constexpr std::chrono::seconds kAttributesRetry{60};
+// Entity ids and state names: part of each entity's unique id.
+inline constexpr char kCameraEntity[] = "camera";
+inline constexpr char kStillState[] = "still";
+inline constexpr char kAttributesState[] = "attributes";
 
 enum class Auth {
   kSigned,  // only URLs made by `share`
@@ -79,6 +97,7 @@ struct CameraConfig {
   std::chrono::seconds keep_warm = kDefaultKeepWarm;
   size_t max_streams = kDefaultMaxStreams;
   Auth auth = Auth::kSigned;
+  std::chrono::seconds still_interval = kDefaultStillInterval;
   // Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
   static CameraConfig Parse(std::string_view json);
 };
@@ -104,8 +123,21 @@ class CameraService {
   void Stop();
   std::string Invoke(std::string_view command, std::string_view args_json);
   std::optional<std::string> CheckHealth();
+  // Home Assistant: a camera entity (the last still, and the URLs of the
+  // stream and of a snapshot as attributes).
+  std::string DescribeEntities();
+  // The configuration's problems, "key: message" (no instance).
+  static std::vector<std::string> ValidateConfig(std::string_view config_json);
 
  private:
+  // Publishes a still every still_interval, and the attributes every
+  // kAttributesRefresh; the stills thread.
+  void RunStills();
+  // One fresh frame published as the still; false when none came.
+  bool PublishStill();
+  // The stream and snapshot URLs (signed for kAttributesUrlTtl), or why
+  // there are none; false when they could not be signed yet (the clock).
+  bool PublishAttributes();
   // The capture thread's sink: a JPEG for the hub.
   void OnFrame(Frame frame);
   // Starts the capture while anyone watches, stops it keep_warm after the
@@ -139,6 +171,15 @@ class CameraService {
   uint64_t encode_errors_ = 0;
   std::string last_frame_error_;
   std::thread demand_;
+  // Stills: a still wants a frame (the camera runs for it, and stops
+  // right after unless a viewer came: kept warm between stills, it
+  // would capture for good); whether a viewer came since the camera
+  // started; the attributes are due again.
+  std::thread stills_;
+  bool still_wanted_ = false;
+  bool viewed_ = false;
+  bool attributes_due_ = false;
+  bool warned_oversized_ = false;
 };
 
 }  // namespace domian::camera

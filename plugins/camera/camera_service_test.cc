@@ -14,6 +14,7 @@
 #include <atomic>
 #include <fstream>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/camera/scripted_video_device.h"
@@ -86,6 +87,78 @@ class CameraSharing : public ::testing::Test {
   TestHost host_{dir_.path().string()};
   std::atomic<int64_t> now_{kStartTime};
 };
+
+// ---------------------------------------------------------------------
+// Home Assistant: the camera entity, its stills and its attributes.
+
+static_assert(sdk::detail::HasEntities<CameraService>, "offers domian.entities/1");
+
+TEST_F(CameraSharing, DescribesACameraWhoseStillAndUrlsArePublished) {
+  auto camera = Make();
+  const json description = json::parse(camera->DescribeEntities());
+  ASSERT_EQ(description["entities"].size(), 1U);
+  const json& entity = description["entities"][0];
+  EXPECT_EQ(entity["id"], "camera");
+  EXPECT_EQ(entity["platform"], "camera");
+  EXPECT_TRUE(entity["name"].is_null());
+  EXPECT_EQ(entity["states"], json({{"topic", "still"}, {"json_attributes_topic", "attributes"}}));
+  EXPECT_TRUE(entity["config"].empty());
+  // A still at start: a whole JPEG.
+  const auto still = host_.WaitForState("camera", "still", [](const std::string&) { return true; }, 10s);
+  ASSERT_TRUE(still);
+  ASSERT_GT(still->size(), 4U);
+  EXPECT_EQ(static_cast<uint8_t>((*still)[0]), 0xFF);
+  EXPECT_EQ(static_cast<uint8_t>((*still)[1]), 0xD8);
+  // The attributes: URLs that open the stream and a snapshot, for a day.
+  const auto text = host_.WaitForState("camera", "attributes", [](const std::string&) { return true; }, 5s);
+  ASSERT_TRUE(text);
+  const json attributes = json::parse(*text);
+  EXPECT_EQ(attributes["expires_unix"], kStartTime + 86400);
+  EXPECT_EQ(Get(*camera, UrlTarget(attributes["still_image_url"])).first, 200);
+  const testing::MjpegRead read = testing::ReadMjpeg(Port(*camera), UrlTarget(attributes["mjpeg_url"]), 1s);
+  EXPECT_EQ(read.status, 200);
+  EXPECT_THAT(*text, ::testing::Not(HasSubstr("share_key")));
+
+  // revoke_shares ends them too: new ones are published at once.
+  camera->Invoke("revoke_shares", "{}");
+  const auto renewed = host_.WaitForState(
+      "camera", "attributes", [&](const std::string& now) { return now != *text; }, 5s);
+  ASSERT_TRUE(renewed);
+  EXPECT_EQ(Get(*camera, UrlTarget(attributes["still_image_url"])).first, 403);
+  EXPECT_EQ(Get(*camera, UrlTarget(json::parse(*renewed)["still_image_url"])).first, 200);
+}
+
+TEST_F(CameraSharing, StillsDoNotKeepTheCameraCapturing) {
+  auto camera = Make(R"({"device": "/dev/video0", "listen": "127.0.0.1:0", "still_interval_s": 1,
+                         "keep_warm_s": 3600})");
+  ASSERT_TRUE(host_.WaitForState("camera", "still", [](const std::string&) { return true; }, 10s));
+  // Kept warm for an hour after a viewer; after a still alone it stops.
+  EXPECT_TRUE(testing::Eventually(
+      [&] { return json::parse(camera->Invoke("status", "{}"))["state"] != "streaming"; }, 5s))
+      << camera->Invoke("status", "{}");
+  const int stills = host_.PublishCount("camera", "still");
+  EXPECT_TRUE(testing::Eventually([&] { return host_.PublishCount("camera", "still") > stills; }, 5s))
+      << "one still a second";
+}
+
+TEST_F(CameraSharing, StillIntervalZeroPublishesNoStill) {
+  auto camera = Make(R"({"device": "/dev/video0", "listen": "127.0.0.1:0", "still_interval_s": 0})");
+  ASSERT_TRUE(host_.WaitForState("camera", "attributes", [](const std::string&) { return true; }, 5s));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(host_.Latest("camera", "still").has_value());
+}
+
+TEST(CameraConfig, StillIntervalIsBoundedAndNamedWhenWrong) {
+  EXPECT_EQ(CameraConfig::Parse(R"({"device": "/dev/video0"})").still_interval, kDefaultStillInterval);
+  EXPECT_TRUE(CameraService::ValidateConfig(R"({"device": "/dev/video0", "still_interval_s": 0})").empty());
+  for (const char* bad : {"-1", "86401", "\"10\"", "1.5"}) {
+    const auto problems = CameraService::ValidateConfig(
+        std::string(R"({"device": "/dev/video0", "still_interval_s": )") + bad + "}");
+    ASSERT_EQ(problems.size(), 1U) << bad;
+    EXPECT_THAT(problems[0], StartsWith("still_interval_s: must be a whole number from 0 to 86400"));
+  }
+  EXPECT_THAT(CameraService::ValidateConfig("{}"), ::testing::ElementsAre(StartsWith("device: is missing")));
+}
 
 TEST(CameraConfig, ByDefaultOnlyThisMachineCanConnectAndOnlyWithASignedUrl) {
   const CameraConfig config = CameraConfig::Parse(R"({"device": "/dev/video0"})");

@@ -278,6 +278,9 @@ std::vector<LightInfo> ReadLights(const json& body) {
     LightInfo light{id, StringOr(entry, "name", id), StringOr(entry, "type"),
                     entry.contains("state") && entry["state"].is_object() ? entry["state"]
                                                                           : json::object()};
+    if (entry.contains("capabilities") && entry["capabilities"].is_object()) {
+      light.capabilities = entry["capabilities"];
+    }
     lights.push_back(std::move(light));
   }
   return lights;

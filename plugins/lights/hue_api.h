@@ -134,6 +134,7 @@ struct LightInfo {
   std::string name;
   std::string type;
   nlohmann::json state;  // as the bridge reports it
+  nlohmann::json capabilities = nlohmann::json::object();  // e.g. control.ct {min, max}
 };
 struct GroupInfo {
   std::string id;

@@ -73,44 +73,88 @@ std::string Truncated(const std::string& secret) {
 
 }  // namespace
 
-LightsConfig LightsConfig::Parse(std::string_view text) {
+LightsConfig LightsConfig::Parse(std::string_view text) { return Read(text, nullptr); }
+
+std::vector<std::string> LightsConfig::Problems(std::string_view text) {
+  std::vector<std::string> problems;
+  try {
+    Read(text, &problems);
+  } catch (const sdk::Error& e) {
+    // Not a mapping at all: a problem of the whole object (key "").
+    const std::string prefix = "lights config: ";
+    const std::string message = e.what();
+    problems.push_back(": " + (message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message));
+  }
+  return problems;
+}
+
+LightsConfig LightsConfig::Read(std::string_view text, std::vector<std::string>* problems) {
   const sdk::ConfigReader config("lights", text);
   LightsConfig parsed;
   auto millis = [&](const std::string& key, Millis low, Millis high) {
     return Millis(config.Integer(key, low.count(), high.count()));
   };
-  for (const auto& [key, value] : config.json().items()) {
-    if (key == "bridge") {
-      const std::string bridge = config.String(key);
-      if (bridge == "auto") {
-        parsed.auto_bridge = true;
-      } else if (!(parsed.address = ParseBridgeAddress(bridge))) {
-        config.Fail(key, "must be auto or host[:port] (e.g. 192.168.1.20), not \"" + bridge + "\"");
-      }
-    } else if (key == "username") {
-      parsed.username = config.String(key);  // leave it out to pair
-    } else if (key == "clientkey") {
-      parsed.client_key = config.String(key, /*allow_empty=*/true);
-    } else if (key == "bridge_id") {
-      const std::string id = config.String(key);
-      if (!IsBridgeId(id)) {
-        config.Fail(key, "must be the bridge's 16 hex digit id (e.g. 001788FFFE0D0A1E), not \"" +
-                             id + "\"");
-      }
-      parsed.bridge_id = NormalizeBridgeId(id);
-    } else if (key == "request_timeout_ms") {
-      parsed.request_timeout = millis(key, kMinRequestTimeout, kMaxRequestTimeout);
-    } else if (key == "poll_interval_ms") {
-      parsed.poll_interval = millis(key, kMinPollInterval, kMaxPollInterval);
-    } else {
-      config.Fail(key, "is not a lights setting (known: bridge, username, clientkey, bridge_id, "
-                       "request_timeout_ms, poll_interval_ms)");
+  // Each key's problem, "key: message", when collecting them all; the
+  // reader's own message is "lights config: '<key>' <message>".
+  auto check = [&](const std::string& key, const auto& read) {
+    try {
+      read();
+    } catch (const sdk::Error& e) {
+      if (problems == nullptr) throw;
+      const std::string prefix = "lights config: '" + key + "' ";
+      const std::string message = e.what();
+      problems->push_back(key + ": " + (message.rfind(prefix, 0) == 0 ? message.substr(prefix.size())
+                                                                       : message));
     }
+  };
+  for (const auto& item : config.json().items()) {
+    const std::string key = item.key();
+    const json& value = item.value();
+    check(key, [&] {
+      if (key == "bridge") {
+        const std::string bridge = config.String(key);
+        if (bridge == "auto") {
+          parsed.auto_bridge = true;
+        } else if (!(parsed.address = ParseBridgeAddress(bridge))) {
+          config.Fail(key, "must be auto or host[:port] (e.g. 192.168.1.20), not \"" + bridge + "\"");
+        }
+      } else if (key == "username") {
+        parsed.username = config.String(key);  // leave it out to pair
+      } else if (key == "clientkey") {
+        parsed.client_key = config.String(key, /*allow_empty=*/true);
+      } else if (key == "bridge_id") {
+        const std::string id = config.String(key);
+        if (!IsBridgeId(id)) {
+          config.Fail(key, "must be the bridge's 16 hex digit id (e.g. 001788FFFE0D0A1E), not \"" +
+                               id + "\"");
+        }
+        parsed.bridge_id = NormalizeBridgeId(id);
+      } else if (key == "request_timeout_ms") {
+        parsed.request_timeout = millis(key, kMinRequestTimeout, kMaxRequestTimeout);
+      } else if (key == "poll_interval_ms") {
+        parsed.poll_interval = millis(key, kMinPollInterval, kMaxPollInterval);
+      } else if (key == "home_assistant") {
+        if (!value.is_boolean()) {
+          config.Fail(key, "must be true (offer the lights to Home Assistant) or false (for a home "
+                           "that uses Home Assistant's own Hue integration), not " + value.dump());
+        }
+        parsed.home_assistant = value.get<bool>();
+      } else {
+        config.Fail(key, "is not a lights setting (known: bridge, username, clientkey, bridge_id, "
+                         "request_timeout_ms, poll_interval_ms, home_assistant)");
+      }
+    });
   }
-  if (!parsed.auto_bridge && !parsed.address) {
-    config.Fail("bridge", "is missing: the bridge's address (host[:port]) or auto");
+  if (!config.json().contains("bridge")) {
+    check("bridge", [&] {
+      config.Fail("bridge", "is missing: the bridge's address (host[:port]) or auto");
+    });
   }
   return parsed;
+}
+
+std::vector<std::string> LightsService::ValidateConfig(std::string_view config_json) {
+  return LightsConfig::Problems(config_json);
 }
 
 LightsService::LightsService(sdk::Host host, std::string_view config_json)
@@ -181,10 +225,12 @@ std::string LightsService::Invoke(std::string_view command, std::string_view arg
     reply = SetGroup(args);
   } else if (command == "scene") {
     reply = RecallScene(args);
+  } else if (command == kHomeAssistantCommand) {
+    reply = SetFromHomeAssistant(args);
   } else {
     throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
                      "unknown command \"" + std::string(command) +
-                         "\" (status, pair, lights, groups, set, group_set, scene)");
+                         "\" (status, pair, lights, groups, set, group_set, scene, ha_set)");
   }
   return reply.dump();
 }
@@ -196,7 +242,10 @@ std::string LightsService::SaveState() {
   std::lock_guard lock(mu_);
   json lights = json::object();
   for (const auto& [id, light] : lights_) {
-    lights[id] = {{"name", light.name}, {"type", light.type}, {"state", light.state}};
+    lights[id] = {{"name", light.name},
+                  {"type", light.type},
+                  {"state", light.state},
+                  {"capabilities", light.capabilities}};
   }
   json state = {{"format", kStateFormat},
                 {"username", paired_username_},
@@ -221,6 +270,9 @@ void LightsService::LoadState(std::string_view text) {
       lights_[id] = KnownLight{StringOr(light, "name", id), StringOr(light, "type"),
                                light.contains("state") && light["state"].is_object()
                                    ? light["state"]
+                                   : json::object(),
+                               light.contains("capabilities") && light["capabilities"].is_object()
+                                   ? light["capabilities"]
                                    : json::object()};
     }
   }
@@ -493,8 +545,123 @@ std::vector<Entry> LightsService::ReadList(std::vector<Entry> (*reader)(const js
 void LightsService::UpdateLightsLocked(const std::vector<LightInfo>& lights) {
   lights_.clear();
   for (const LightInfo& light : lights) {
-    lights_[light.id] = KnownLight{light.name, light.type, light.state};
+    lights_[light.id] = KnownLight{light.name, light.type, light.state, light.capabilities};
   }
+}
+
+void LightsService::UpdateGroupsLocked(const std::vector<GroupInfo>& groups) {
+  groups_.clear();
+  for (const GroupInfo& group : groups) groups_[group.id] = KnownGroup{group.name, group.lights};
+}
+
+void LightsService::ApplyItemsLocked(const Target& target, const std::vector<ItemResult>& items) {
+  std::vector<KnownLight*> changed;
+  if (target.kind == Target::Kind::kLight) {
+    if (const auto light = lights_.find(target.id); light != lights_.end()) changed.push_back(&light->second);
+  } else if (target.kind == Target::Kind::kGroup) {
+    // Group 0 is every light; another group is its lights as last read
+    // (the next poll corrects what a group command did otherwise).
+    const auto group = groups_.find(target.id);
+    for (auto& [id, light] : lights_) {
+      if (target.id == "0" || (group != groups_.end() &&
+                               std::find(group->second.lights.begin(), group->second.lights.end(),
+                                         id) != group->second.lights.end())) {
+        changed.push_back(&light);
+      }
+    }
+  }  // a scene: what it set is read at the next poll
+  for (KnownLight* light : changed) {
+    if (!light->state.is_object()) continue;
+    for (const ItemResult& item : items) {
+      if (!item.ok || item.field == "transitiontime" || item.field == "scene") continue;
+      light->state[item.field] = item.value;
+      // The mode the bridge takes for a colour it was given (API v1).
+      if (item.field == "xy") light->state["colormode"] = "xy";
+      if (item.field == "ct") light->state["colormode"] = "ct";
+      if (item.field == "hue" || item.field == "sat") light->state["colormode"] = "hs";
+    }
+  }
+}
+
+json LightsService::DescriptionLocked() const {
+  json entities = json::array();
+  if (!config_.home_assistant) return {{"entities", entities}};
+  std::map<std::string, LightTraits> traits;
+  for (const auto& [id, light] : lights_) {
+    traits[id] = TraitsOf(light.type, light.state, light.capabilities);
+    entities.push_back(DescribeLight(LightEntityId(id), light.name, traits[id], "light", id));
+  }
+  auto group_traits = [&](const std::vector<std::string>& members) {
+    std::vector<LightTraits> of;
+    for (const std::string& id : members) {
+      if (const auto it = traits.find(id); it != traits.end()) of.push_back(it->second);
+    }
+    return TraitsOfGroup(of);
+  };
+  std::vector<std::string> all;
+  for (const auto& [id, light] : lights_) all.push_back(id);
+  // Group 0 only once there are lights to switch.
+  if (!all.empty()) {
+    entities.push_back(DescribeLight(GroupEntityId("0"), "All lights", group_traits(all), "group", "0"));
+  }
+  for (const auto& [id, group] : groups_) {
+    entities.push_back(DescribeLight(GroupEntityId(id), group.name, group_traits(group.lights),
+                                     "group", id));
+  }
+  // The ABI takes so many entities; the rest are left out, and said so.
+  if (entities.size() > DOMIAN_ENTITIES_MAX) entities.erase(entities.begin() + DOMIAN_ENTITIES_MAX, entities.end());
+  return {{"entities", entities}};
+}
+
+void LightsService::PublishEntitiesLocked() {
+  if (!config_.home_assistant || !started_) return;
+  const json description = DescriptionLocked();
+  const std::string text = description.dump();
+  if (text != described_) {
+    if (!described_.empty() || !description["entities"].empty()) host_.EntitiesChanged();
+    described_ = text;
+  }
+  std::map<std::string, LightTraits> traits;
+  std::vector<std::pair<std::string, std::string>> states;  // entity -> bytes
+  for (const auto& [id, light] : lights_) {
+    traits[id] = TraitsOf(light.type, light.state, light.capabilities);
+    states.emplace_back(LightEntityId(id), LightStateJson(light.state, traits[id]));
+  }
+  // A group shows as on when any of its lights is, with the first lit
+  // light's brightness and colour (what the Hue app shows).
+  auto group_state = [&](const std::vector<std::string>& members) {
+    std::vector<LightTraits> of;
+    const KnownLight* shown = nullptr;
+    for (const std::string& id : members) {
+      const auto light = lights_.find(id);
+      if (light == lights_.end()) continue;
+      of.push_back(traits[id]);
+      const bool on = light->second.state.is_object() && light->second.state.value("on", false);
+      if (shown == nullptr || (on && !shown->state.value("on", false))) shown = &light->second;
+    }
+    return LightStateJson(shown ? shown->state : json::object(), TraitsOfGroup(of));
+  };
+  std::vector<std::string> all;
+  for (const auto& [id, light] : lights_) all.push_back(id);
+  if (!all.empty()) states.emplace_back(GroupEntityId("0"), group_state(all));
+  for (const auto& [id, group] : groups_) states.emplace_back(GroupEntityId(id), group_state(group.lights));
+  for (const auto& [entity, data] : states) {
+    std::string& last = published_[entity];
+    if (last == data) continue;
+    // Refused (a host without entities): tried again at the next change.
+    if (host_.PublishEntityState(entity, kLightState, data)) last = data;
+  }
+}
+
+std::string LightsService::DescribeEntities() {
+  std::lock_guard lock(mu_);
+  const json description = DescriptionLocked();
+  described_ = description.dump();
+  if (description["entities"].size() == DOMIAN_ENTITIES_MAX) {
+    host_.Warn("only the first " + std::to_string(DOMIAN_ENTITIES_MAX) +
+               " lights and groups are offered to Home Assistant (the most the ABI takes)");
+  }
+  return described_;
 }
 
 json LightsService::ListLights() {
@@ -502,6 +669,7 @@ json LightsService::ListLights() {
   {
     std::lock_guard lock(mu_);
     UpdateLightsLocked(lights);
+    PublishEntitiesLocked();
   }
   json list = json::array();
   for (const LightInfo& light : lights) {
@@ -594,6 +762,19 @@ json LightsService::SetState(const json& args, Target::Kind kind, const char* ke
   json reply = Submit(Target{kind, id}, change, WaitArg(args));
   reply[key] = id;
   return reply;
+}
+
+json LightsService::SetFromHomeAssistant(const json& args) {
+  const bool light = args.contains("light");
+  const char* key = light ? "light" : "group";
+  if (light == args.contains("group") || !args.contains("ha") || args.size() != 2) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                     "ha_set takes {\"light\" or \"group\": id, \"ha\": Home Assistant's JSON command}");
+  }
+  json hue = HueArgsFromHomeAssistant(args["ha"]);
+  hue[key] = args[key];
+  return SetState(hue, light ? Target::Kind::kLight : Target::Kind::kGroup, key,
+                  light ? "a light's id" : "a group's id");
 }
 
 json LightsService::RecallScene(const json& args) {
@@ -742,14 +923,10 @@ void LightsService::Send() {
       if (refused_user) {
         UnauthorizedLocked("sending to " + job.target.Name());
         result = {CommandResult::Kind::kUnauthorized, {}, bridge_error_};
-      } else if (job.target.is_light()) {
-        // What the bridge says it set is now the light's known state.
-        const auto light = lights_.find(job.target.id);
-        if (light != lights_.end() && light->second.state.is_object()) {
-          for (const ItemResult& item : result.items) {
-            if (item.ok && item.field != "transitiontime") light->second.state[item.field] = item.value;
-          }
-        }
+      } else {
+        // What the bridge says it set is now the lights' known state.
+        ApplyItemsLocked(job.target, result.items);
+        PublishEntitiesLocked();
       }
     }
     pacer_.Finish(job, outcome, Clock::now());
@@ -887,6 +1064,9 @@ bool LightsService::Probe() {
 
   const HttpResult lights = client_.Get("/api/" + username + "/lights");
   if (!lights.answered()) return unreachable(lights.error);
+  // Groups only for Home Assistant, which offers each as an entity.
+  std::optional<HttpResult> groups;
+  if (config_.home_assistant && !Stopping()) groups = client_.Get("/api/" + username + "/groups");
   std::lock_guard lock(mu_);
   if (const auto error = FirstError(lights.body)) {
     if (error->error == kErrorUnauthorized) UnauthorizedLocked("reading lights");
@@ -894,6 +1074,14 @@ bool LightsService::Probe() {
   }
   try {
     UpdateLightsLocked(ReadLights(lights.body));
+    if (groups && groups->answered() && groups->error.empty() && !FirstError(groups->body)) {
+      try {
+        UpdateGroupsLocked(ReadGroups(groups->body));
+      } catch (const std::runtime_error& e) {
+        host_.Warn(std::string("cannot read the bridge's groups: ") + e.what());
+      }
+    }
+    PublishEntitiesLocked();
     if (unauthorized_) host_.Info("the bridge accepts the username again");
     unauthorized_ = false;
     bridge_error_.clear();

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "plugins/lights/bridge_client.h"
+#include "plugins/lights/home_assistant.h"
 #include "plugins/lights/hue_api.h"
 #include "plugins/lights/pacer.h"
 
@@ -67,9 +68,20 @@ struct LightsConfig {
   Millis request_timeout = kDefaultRequestTimeout;
   Millis poll_interval = kDefaultPollInterval;
   PacerLimits pacing;
+  // Whether the lights are offered to Home Assistant as entities: off for
+  // a home that also runs Home Assistant's own Hue integration, which
+  // would show every bulb twice.
+  bool home_assistant = true;
 
   // Throws domian::sdk::Error(INVALID_ARGUMENT) naming the key.
   static LightsConfig Parse(std::string_view json);
+  // Every problem, "key: message"; empty exactly when Parse accepts it.
+  static std::vector<std::string> Problems(std::string_view json);
+
+ private:
+  // Parse, collecting problems in `problems` (when not null) instead of
+  // throwing at the first.
+  static LightsConfig Read(std::string_view json, std::vector<std::string>* problems);
 };
 
 class LightsService {
@@ -85,6 +97,12 @@ class LightsService {
   std::string SaveState();
   void LoadState(std::string_view state);
   std::optional<std::string> CheckHealth();
+  // Home Assistant (home_assistant.h): a light entity per bulb and per
+  // group; none when the config's home_assistant is false.
+  std::string DescribeEntities();
+
+  // The configuration's problems, "key: message" (no instance).
+  static std::vector<std::string> ValidateConfig(std::string_view config_json);
 
  private:
   // How a submitted command ended, for the caller waiting on it.
@@ -99,6 +117,12 @@ class LightsService {
     std::string name;
     std::string type;
     nlohmann::json state;
+    nlohmann::json capabilities = nlohmann::json::object();
+  };
+  // A group as last read (group 0, all lights, is never listed).
+  struct KnownGroup {
+    std::string name;
+    std::vector<std::string> lights;
   };
 
   // Commands.
@@ -111,6 +135,8 @@ class LightsService {
   // set and group_set: `key` ("light" or "group") names the target.
   nlohmann::json SetState(const nlohmann::json& args, Target::Kind kind, const char* key,
                           const char* what);
+  // ha_set: {"light" or "group": id, "ha": Home Assistant's command JSON}.
+  nlohmann::json SetFromHomeAssistant(const nlohmann::json& args);
   nlohmann::json RecallScene(const nlohmann::json& args);
   nlohmann::json Submit(const Target& target, const StateChange& change, bool wait);
 
@@ -138,6 +164,17 @@ class LightsService {
   // The bridge rejected the username (error 1). Needs mu_.
   void UnauthorizedLocked(const std::string& where);
   void UpdateLightsLocked(const std::vector<LightInfo>& lights);  // requires mu_
+  void UpdateGroupsLocked(const std::vector<GroupInfo>& groups);  // requires mu_
+  // What the bridge said it set (a reply's success items) is the known
+  // state of `target`'s lights now; requires mu_.
+  void ApplyItemsLocked(const Target& target, const std::vector<ItemResult>& items);
+  // The description as it would be now; requires mu_.
+  nlohmann::json DescriptionLocked() const;
+  // Publishes each light's and group's state that differs from what was
+  // last published, and says the entities changed when the description
+  // did (a new bulb, a renamed group); requires mu_, so publishes from
+  // the poll and from command replies go out in order.
+  void PublishEntitiesLocked();
   // The username, client key and bridge id of a saved pairing; requires mu_.
   void TakePairingLocked(const nlohmann::json& pairing);
 
@@ -183,6 +220,11 @@ class LightsService {
   std::string paired_bridge_id_;  // the bridge the pairing is for
   bool unauthorized_ = false;     // the bridge refused the username in use
   std::map<std::string, KnownLight> lights_;  // by id
+  std::map<std::string, KnownGroup> groups_;  // by id; read only for Home Assistant
+  // Home Assistant: the description last given, and each entity's state
+  // as last published, so only changes go out.
+  std::string described_;
+  std::map<std::string, std::string> published_;
 };
 
 }  // namespace domian::lights

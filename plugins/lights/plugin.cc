@@ -26,4 +26,9 @@ DOMIAN_SDK_PLUGIN(domian::lights::LightsService,
                           {"group_set", "{\"group\": \"id or name\", ...as set}",
                            "change a group of lights (group 0 is all lights)"},
                           {"scene", "{\"scene\": \"id or name\", \"group\": \"id or name\"}",
-                           "recall a scene (in its own group unless one is given)"}}}))
+                           "recall a scene (in its own group unless one is given)"},
+                          {"ha_set",
+                           "{\"light\" or \"group\": \"id\", \"ha\": {\"state\": \"ON\", "
+                           "\"brightness\": 1-254, \"color\": {\"x\", \"y\"} or {\"h\", \"s\"}, "
+                           "\"color_temp\": mirek, \"transition\": s}}",
+                           "Home Assistant's JSON light command, as set (every field sets)"}}}))

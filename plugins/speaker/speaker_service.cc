@@ -3,6 +3,7 @@
 #include <domian/plugin_json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace domian::speaker {
 namespace {
@@ -110,6 +111,53 @@ void SpeakerService::Start() {
   }
   player_ = std::make_unique<Player>(config_.pcm, config_.buffer_ms, config_.max_queue,
                                      [host = host_](const std::string& line) { host.Warn(line); });
+  published_volume_.clear();  // a new instance's host has none yet
+  PublishVolumeFromMixer();
+}
+
+std::string SpeakerService::DescribeEntities() {
+  json entities = json::array();
+  entities.push_back({{"id", kSayEntity},
+                      {"platform", "notify"},
+                      {"name", "Say"},
+                      {"config", json::object()},
+                      {"states", json::object()},
+                      {"commands",
+                       {{"command_topic", {{"command", "say"}, {"arg", "text"}, {"as", "text"}}}}}});
+  // MQTT has no media player: the volume is a number, only with a mixer.
+  if (config_.mixer) {
+    entities.push_back(
+        {{"id", kVolumeEntity},
+         {"platform", "number"},
+         {"name", "Volume"},
+         {"config", {{"min", 0}, {"max", 100}, {"step", 1}, {"unit_of_measurement", "%"}, {"mode", "slider"}}},
+         {"states", {{"state_topic", kVolumeState}}},
+         {"commands",
+          {{"command_topic", {{"command", "volume"}, {"arg", "percent"}, {"as", "number"}}}}}});
+  }
+  entities.push_back({{"id", kStopEntity},
+                      {"platform", "button"},
+                      {"name", "Stop"},
+                      {"config", json::object()},
+                      {"states", json::object()},
+                      {"commands", {{"command_topic", {{"command", "stop"}}}}}});
+  return json{{"entities", entities}}.dump();
+}
+
+void SpeakerService::PublishVolume(const VolumeReading& reading) {
+  // Whole percent, as the number entity steps.
+  const std::string value = std::to_string(std::lround(reading.percent));
+  if (value == published_volume_) return;
+  if (host_.PublishEntityState(kVolumeEntity, kVolumeState, value)) published_volume_ = value;
+}
+
+void SpeakerService::PublishVolumeFromMixer() {
+  if (!config_.mixer) return;
+  try {
+    PublishVolume(Mixer(*config_.mixer).Read());
+  } catch (const std::runtime_error&) {
+    // Said at start and by `volume`; published once the card answers.
+  }
 }
 
 void SpeakerService::Stop() {
@@ -239,7 +287,9 @@ std::string SpeakerService::Volume(const json& args) {
     if (muted != args.end() && muted->get<bool>() && !mixer.has_switch()) mixer.SetMuted(true);
     if (percent != args.end()) mixer.SetPercent(percent->get<double>());
     if (muted != args.end()) mixer.SetMuted(muted->get<bool>());
-    return VolumeJson(*config_.mixer, mixer.Read()).dump();
+    const VolumeReading reading = mixer.Read();
+    PublishVolume(reading);
+    return VolumeJson(*config_.mixer, reading).dump();
   } catch (const MixerUnavailable& e) {
     throw sdk::Error(DOMIAN_ERR_UNAVAILABLE, e.what());
   } catch (const std::runtime_error& e) {  // the element does not fit the request
@@ -249,6 +299,9 @@ std::string SpeakerService::Volume(const json& args) {
 
 std::optional<std::string> SpeakerService::CheckHealth() {
   if (!player_) return std::nullopt;
+  // The health check comes every few seconds: a volume changed outside
+  // (alsamixer, another program) reaches Home Assistant with it.
+  PublishVolumeFromMixer();
   const PlayerStatus status = player_->Status();
   if (!status.problem.empty()) return status.problem;
   return std::nullopt;

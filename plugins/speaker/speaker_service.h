@@ -31,6 +31,12 @@ inline constexpr unsigned kMaxToneSeconds = 60;
 // Speech is made up front too; kMaxSpeechBytes of text stays well within.
 inline constexpr size_t kMaxSpeechFrames = size_t{600} * 22050;
 inline constexpr PcmFormat kToneFormat{.rate = 48000, .channels = 2};
+// Home Assistant (README.md, "Home Assistant"): entity ids and the volume's
+// state name, part of each entity's unique id, so they never change.
+inline constexpr char kSayEntity[] = "say";
+inline constexpr char kVolumeEntity[] = "volume";
+inline constexpr char kVolumeState[] = "volume";
+inline constexpr char kStopEntity[] = "stop";
 
 struct SpeakerConfig {
   std::string pcm = "default";
@@ -53,8 +59,16 @@ class SpeakerService {
   void Stop();
   std::string Invoke(std::string_view command, std::string_view args_json);
   std::optional<std::string> CheckHealth();
+  // Home Assistant: notify (say), number (volume, with a mixer), button
+  // (stop).
+  std::string DescribeEntities();
 
  private:
+  // Publishes the volume when it differs from what was last published (a
+  // volume command, or a change made with alsamixer seen by the health
+  // check); nothing without a mixer or while it cannot be read.
+  void PublishVolume(const VolumeReading& reading);
+  void PublishVolumeFromMixer();
   void Enqueue(Item item);
   std::string Volume(const nlohmann::json& args);
 
@@ -62,6 +76,7 @@ class SpeakerService {
   const SpeakerConfig config_;
   std::unique_ptr<Player> player_;
   std::string speech_problem_;  // why espeak-ng cannot be used, if it cannot
+  std::string published_volume_;  // as last published
 };
 
 }  // namespace domian::speaker

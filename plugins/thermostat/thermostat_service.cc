@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <tuple>
+
+#include "plugins/thermostat/entities.h"
 
 namespace domian::thermostat {
 namespace {
@@ -89,7 +92,8 @@ ThermostatService::ThermostatService(sdk::Host host, std::string_view config_jso
            [host](const std::string& change) { host.Info(change); }, clock_),
       target_c_(config_.control.target_c),
       mode_(config_.control.mode),
-      schedule_(config_.schedule) {}
+      schedule_(config_.schedule),
+      described_sensors_(config_.sensors) {}
 
 ThermostatService::~ThermostatService() { Stop(); }
 
@@ -116,6 +120,7 @@ void ThermostatService::Start() {
     relay_on_.reset();
     DriveRelayLocked(false);
     stopping_ = false;
+    published_.clear();  // a new instance's host has none of them yet
   }
   host_.Info("relay off at start (" + relay_->Describe() + ")");
   bus_.Start();
@@ -197,6 +202,54 @@ void ThermostatService::ControlStep() {
   // Written on every change, and again while the last write failed.
   if (relay_on_ != on) DriveRelayLocked(on);
   ReportLocked(sensors, now);
+  PublishEntitiesLocked(sensors, now);
+}
+
+void ThermostatService::PublishEntitiesLocked(const std::vector<SensorStatus>& sensors,
+                                              SteadyTime now) {
+  // With `sensors: auto` the list is what the bus found; once described,
+  // a sensor stays (an unplugged one shows unknown, it does not vanish).
+  if (config_.sensors.empty()) {
+    bool added = false;
+    for (const SensorStatus& sensor : sensors) {
+      if (std::find(described_sensors_.begin(), described_sensors_.end(), sensor.id) ==
+          described_sensors_.end()) {
+        described_sensors_.push_back(sensor.id);
+        added = true;
+      }
+    }
+    if (added) {
+      std::sort(described_sensors_.begin(), described_sensors_.end());
+      host_.EntitiesChanged();
+    }
+  }
+  std::vector<std::tuple<std::string, const char*, std::string>> states;
+  states.emplace_back(kClimateEntity, kClimateState,
+                      ClimateStateJson(mode_, SettingsLocked().target_c, combined_.celsius, relay_on_));
+  states.emplace_back(kRelayEntity, kRelayState, RelayStatePayload(relay_on_));
+  for (const std::string& id : described_sensors_) {
+    // A sensor that is gone, or whose last good reading is older than the
+    // controller would count, is unknown: never a stale number.
+    const auto status = std::find_if(sensors.begin(), sensors.end(),
+                                     [&](const SensorStatus& s) { return s.id == id; });
+    std::optional<double> celsius;
+    if (status != sensors.end() && status->present && status->celsius && status->valid_at &&
+        now - *status->valid_at <= config_.combine.max_age) {
+      celsius = status->celsius;
+    }
+    states.emplace_back(SensorEntityId(id), kSensorState, SensorStatePayload(celsius));
+  }
+  for (const auto& [entity, state, data] : states) {
+    std::string& last = published_[entity + "/" + state];
+    if (last == data) continue;
+    // Refused (a host without entities): tried again at the next step.
+    if (host_.PublishEntityState(entity, state, data)) last = data;
+  }
+}
+
+std::string ThermostatService::DescribeEntities() {
+  std::lock_guard lock(mu_);
+  return thermostat::DescribeEntities(described_sensors_).dump();
 }
 
 void ThermostatService::ReportLocked(const std::vector<SensorStatus>& sensors, SteadyTime now) {

@@ -64,6 +64,9 @@ class ThermostatService {
   std::string SaveState();
   void LoadState(std::string_view state);
   std::optional<std::string> CheckHealth();
+  // Home Assistant's view (entities.h): the climate entity, the relay, a
+  // sensor per DS18B20 (the configured ones, or those found).
+  std::string DescribeEntities();
 
   // Plugin extensions (no instance): every problem with a configuration,
   // "key: message"; and the safe state, relay OFF from the relay part of
@@ -87,6 +90,10 @@ class ThermostatService {
   // Logs what changed about the sensors (phantoms, rejected readings) and
   // raises the alarm's event; requires mu_.
   void ReportLocked(const std::vector<SensorStatus>& sensors, SteadyTime now);
+  // Publishes each entity state that differs from what was last
+  // published, and says so when the sensors to describe changed; requires
+  // mu_ (so two steps cannot publish out of order).
+  void PublishEntitiesLocked(const std::vector<SensorStatus>& sensors, SteadyTime now);
   // Phantom sensors and rejected readings, for status and health; requires mu_.
   std::vector<std::string> WarningsLocked() const;
 
@@ -122,6 +129,10 @@ class ThermostatService {
   };
   std::map<std::string, LoggedVerdict> logged_verdicts_;
   bool alarm_reported_ = false;  // the current alarm's event was emitted
+  // Home Assistant: the sensors DescribeEntities lists, and each state as
+  // last published ("entity/state" -> bytes), so only changes go out.
+  std::vector<std::string> described_sensors_;
+  std::map<std::string, std::string> published_;
   // The stuck-cold alarm from the saved state, raised again at Start.
   std::optional<std::string> saved_alarm_;
 };

@@ -73,7 +73,8 @@ struct TestHost : testing::RecordingHost {
       return DOMIAN_OK;
     };
     table.get_extension = [](const domian_host* host, const char* id) -> const void* {
-      return std::strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0 ? &Of(host).liveness : nullptr;
+      if (std::strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &Of(host).liveness;
+      return Of(host).Extension(id);
     };
     liveness.struct_size = sizeof liveness;
     liveness.set_deadline = [](const domian_host* host, uint32_t deadline_ms) {
@@ -408,6 +409,151 @@ TEST_F(ThermostatControl, TheControlLoopArmsALivenessDeadlineAndProvesProgress) 
   EXPECT_TRUE(testing::Eventually([&] { return host_.alives >= 5; }, 10s));
   service->Stop();
   EXPECT_EQ(host_.Deadlines().back(), 0U) << "not disarmed at stop";
+}
+
+// ---------------------------------------------------------------------
+// Home Assistant (entities.h): what the core reads from the description,
+// and the states it publishes.
+
+static_assert(sdk::detail::HasEntities<ThermostatService>, "offers domian.entities/1");
+
+const json* EntityIn(const json& description, const std::string& id) {
+  for (const json& entity : description["entities"]) {
+    if (entity["id"] == id) return &entity;
+  }
+  return nullptr;
+}
+
+bool EndsWith(const std::string& text, const std::string& end) {
+  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+}
+
+TEST_F(ThermostatControl, DescribesAClimateTheRelayAndEachSensorAndPublishesEveryState) {
+  sysfs_.Reading(kSensor, 19000);
+  auto service = Make();
+  service->Start();
+  const json description = json::parse(service->DescribeEntities());
+  ASSERT_EQ(description["entities"].size(), 3u) << description.dump();
+
+  const json* climate = EntityIn(description, "climate");
+  ASSERT_NE(climate, nullptr);
+  EXPECT_EQ((*climate)["platform"], "climate");
+  EXPECT_TRUE((*climate)["name"].is_null()) << "the service's main entity";
+  EXPECT_EQ((*climate)["config"]["modes"], json::array({"off", "heat"}));
+  EXPECT_EQ((*climate)["config"]["min_temp"], kMinTargetC);
+  EXPECT_EQ((*climate)["config"]["max_temp"], kMaxTargetC);
+  EXPECT_EQ((*climate)["config"]["temperature_unit"], "C");
+  for (const char* key : {"mode_state_topic", "temperature_state_topic",
+                          "current_temperature_topic", "action_topic"}) {
+    EXPECT_EQ((*climate)["states"][key], "climate") << key;
+  }
+  EXPECT_EQ((*climate)["commands"]["mode_command_topic"],
+            json({{"command", "set_mode"}, {"arg", "mode"}, {"as", "text"}}));
+  EXPECT_EQ((*climate)["commands"]["temperature_command_topic"],
+            json({{"command", "set_target"}, {"arg", "target_c"}, {"as", "number"}}));
+
+  const json* relay = EntityIn(description, "relay");
+  ASSERT_NE(relay, nullptr);
+  EXPECT_EQ((*relay)["platform"], "binary_sensor");
+  EXPECT_EQ((*relay)["config"]["device_class"], "heat");
+  EXPECT_EQ((*relay)["states"]["state_topic"], "relay");
+
+  const json* sensor = EntityIn(description, "sensor_28_000000000001");
+  ASSERT_NE(sensor, nullptr);
+  EXPECT_EQ((*sensor)["platform"], "sensor");
+  EXPECT_EQ((*sensor)["config"]["device_class"], "temperature");
+  EXPECT_EQ((*sensor)["config"]["unit_of_measurement"], "°C");
+  EXPECT_EQ((*sensor)["config"]["state_class"], "measurement");
+  EXPECT_EQ((*sensor)["states"]["state_topic"], "temperature");
+
+  // domiand adds every topic itself; each state named is published.
+  for (const json& entity : description["entities"]) {
+    for (const auto& [key, value] : entity["config"].items()) {
+      EXPECT_FALSE(EndsWith(key, "_topic")) << entity["id"] << " config has " << key;
+    }
+    for (const auto& [key, state] : entity["states"].items()) {
+      EXPECT_TRUE(host_.WaitForState(entity["id"], state, [](const std::string&) { return true; },
+                                     5s))
+          << entity["id"] << " " << state.get<std::string>() << " never published";
+    }
+  }
+  const auto climate_state = host_.WaitForState(
+      "climate", "climate",
+      [](const std::string& text) { return json::parse(text)["current_c"] == 19.0; }, 5s);
+  ASSERT_TRUE(climate_state) << host_.Latest("climate", "climate").value_or("none");
+  const json state = json::parse(*climate_state);
+  EXPECT_EQ(state["mode"], "heat");
+  EXPECT_EQ(state["target_c"], 20);
+  EXPECT_EQ(state["action"], "heating") << "19 °C with a 20 °C target";
+  EXPECT_TRUE(host_.WaitForState("relay", "relay", [](const std::string& v) { return v == "ON"; }, 5s));
+  EXPECT_TRUE(host_.WaitForState("sensor_28_000000000001", "temperature",
+                                 [](const std::string& v) { return v == "19.0"; }, 5s));
+  service->Stop();
+}
+
+TEST_F(ThermostatControl, CommandsAsTheCoreBuildsThemChangeThePublishedClimate) {
+  sysfs_.Reading(kSensor, 21000);
+  auto service = Make();
+  service->Start();
+  auto climate_where = [&](const std::function<bool(const json&)>& accept) {
+    return host_.WaitForState(
+        "climate", "climate", [&](const std::string& text) { return accept(json::parse(text)); }, 5s);
+  };
+  ASSERT_TRUE(climate_where([](const json& s) { return s["action"] == "idle"; }));
+  // temperature_command_topic's payload "21.5", as a number in target_c.
+  service->Invoke("set_target", json({{"target_c", 21.5}}).dump());
+  EXPECT_TRUE(climate_where(
+      [](const json& s) { return s["target_c"] == 21.5 && s["action"] == "heating"; }))
+      << host_.Latest("climate", "climate").value_or("none");
+  // Delivered twice (QoS 1): the same state, not a toggle.
+  service->Invoke("set_mode", json({{"mode", "off"}}).dump());
+  service->Invoke("set_mode", json({{"mode", "off"}}).dump());
+  EXPECT_TRUE(climate_where([](const json& s) { return s["mode"] == "off" && s["action"] == "off"; }));
+  EXPECT_TRUE(host_.WaitForState("relay", "relay", [](const std::string& v) { return v == "OFF"; }, 5s));
+  service->Stop();
+}
+
+TEST_F(ThermostatControl, PublishesReadingChangesOnlyAndAGoneSensorAsUnknown) {
+  sysfs_.Reading(kSensor, 20000);
+  auto service = Make();
+  service->Start();
+  const std::string entity = "sensor_28_000000000001";
+  auto value_is = [&](const std::string& want) {
+    return host_.WaitForState(entity, "temperature", [&](const std::string& v) { return v == want; },
+                              5s)
+        .has_value();
+  };
+  ASSERT_TRUE(value_is("20.0"));
+  // Nothing changes for several control periods: nothing is published.
+  const int climates = host_.PublishCount("climate", "climate");
+  const int readings = host_.PublishCount(entity, "temperature");
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(host_.PublishCount("climate", "climate"), climates);
+  EXPECT_EQ(host_.PublishCount(entity, "temperature"), readings);
+
+  sysfs_.Reading(kSensor, 21500);
+  EXPECT_TRUE(value_is("21.5"));
+  sysfs_.Vanish(kSensor);
+  EXPECT_TRUE(value_is("None")) << "an unplugged sensor is unknown, not its last number";
+  // The room temperature acted on holds its last reading for
+  // max_sensor_age_s, like the controller; then it is unknown too.
+  clock_.Advance(200s);
+  EXPECT_TRUE(host_.WaitForState(
+      "climate", "climate",
+      [](const std::string& text) { return json::parse(text)["current_c"].is_null(); }, 10s));
+  service->Stop();
+}
+
+TEST_F(ThermostatControl, SensorsFoundOnTheBusAreDescribedOnceFound) {
+  sysfs_.Reading(kLiving, 20000);
+  auto service = Make({{"sensors", "auto"}});
+  service->Start();
+  ASSERT_TRUE(host_.WaitForChanged(1, 5s)) << "the entities changed when the sensor was found";
+  const json description = json::parse(service->DescribeEntities());
+  EXPECT_NE(EntityIn(description, "sensor_28_00000000000a"), nullptr) << description.dump();
+  EXPECT_TRUE(host_.WaitForState("sensor_28_00000000000a", "temperature",
+                                 [](const std::string& v) { return v == "20.0"; }, 5s));
+  service->Stop();
 }
 
 TEST(LivenessDeadline, StaysWithinTheAbiBounds) {

@@ -11,6 +11,11 @@
 //           bridge shows every light in its last requested state, how
 //           many commands reached the bridge, and how many it refused
 //           (429/503: must be 0).
+//   mqtt:   Home Assistant's path: a command published on a light's
+//           command topic (JSON schema, as HA sends it) on a real
+//           mosquitto on 127.0.0.1, spaced 150 ms apart; time until the
+//           bridge shows the light in that state, and until the new state
+//           is back on the light's state topic (a client subscribed as HA).
 //
 // Calls go through domian::cli::ControlClient (what domianctl uses).
 #include <fstream>
@@ -21,6 +26,8 @@
 #include "core/cli/control_client.h"
 #include "tests/support/cluster.h"
 #include "tests/support/hue_bridge.h"
+#include "tests/support/mosquitto_broker.h"
+#include "tests/support/mqtt_watcher.h"
 
 using namespace domian::testing;
 using domian::bench::Fixed;
@@ -47,6 +54,10 @@ constexpr int kBurstLights = 5;
 // 10/s would take, with nothing refused.
 constexpr double kGoalSetP99Ms = 100;
 constexpr double kGoalBurstMs = 10000;
+// Home Assistant: a tap on a light in HA shows on the bulb and back in
+// HA well within a person's notice (the bulb's own fade is 400 ms).
+constexpr double kGoalMqttBulbP99Ms = 100;
+constexpr double kGoalMqttStateP99Ms = 200;
 
 double MsSince(Steady::time_point from) { return MsBetween(from, Steady::now()); }
 
@@ -66,13 +77,14 @@ struct Setup {
   std::vector<std::string> lights;
   std::unique_ptr<Daemon> node;
 
-  Setup() {
+  // `mqtt`: the lines of an mqtt: section for the node.
+  explicit Setup(const std::string& mqtt = "") {
     for (int i = 0; i < kBurstLights; ++i) lights.push_back(bridge.AddLight("light " + std::to_string(i)));
     const std::string user = bridge.AddUser();
     MakePluginFolder(dir.path() / "plugins", DOMIAN_PLUGIN_DIR, {"lights"});
     Daemon::Options options{.id = "bench", .log_level = "info"};
     options.extra_yaml = "plugins:\n  dirs: [" + (dir.path() / "plugins").string() +
-                         "]\nplacement:\n  settle: 0s\nservices:\n  lights:\n    config: {bridge: \"" +
+                         "]\nplacement:\n  settle: 0s\n" + mqtt + "services:\n  lights:\n    config: {bridge: \"" +
                          bridge.address() + "\", username: " + user + "}\n";
     node = std::make_unique<Daemon>(dir.path(), options);
     node->Start();
@@ -153,6 +165,48 @@ json RunBurst(int trials) {
           {"refused", refused},         {"max_in_flight", max_in_flight}};
 }
 
+json RunMqtt(int calls) {
+  TempDir broker_dir("domian-lights-bench-broker");
+  MosquittoBroker broker(broker_dir.path());
+  broker.Start();
+  Setup setup("mqtt:\n  broker: " + broker.address() + "\n  username: " +
+              MosquittoBroker::kBridgeUser + "\n  password_file: " +
+              broker.bridge_password_file().string() + "\n");
+  MqttWatcher watcher(broker.port(), MosquittoBroker::kObserverUser,
+                      MosquittoBroker::kObserverPassword, "domian/#");
+  const std::string& light = setup.lights.front();
+  const std::string base = "domian/test/service/lights/light_" + light;
+  const std::string command = base + "/set/command";
+  const std::string state = base + "/state";
+  if (!watcher.WaitForTopic(state, kReady)) {
+    throw std::runtime_error("the light's state never came on " + state + ": " + setup.node->Log());
+  }
+  std::vector<double> bulb_ms, state_ms;
+  for (int i = 0; i < calls; ++i) {
+    const int brightness = 2 + i % 250;
+    const size_t from = watcher.Count();
+    const auto began = Steady::now();
+    watcher.Publish(command, R"({"state": "ON", "brightness": )" + std::to_string(brightness) + "}");
+    while (setup.bridge.LightState(light)["bri"] != brightness) {
+      if (Steady::now() - began > kSettleDeadline) throw std::runtime_error("the bulb never changed");
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    bulb_ms.push_back(MsSince(began));
+    const auto back = watcher.WaitFor(
+        [&](const MqttWatcher::Message& message) {
+          return message.topic == state &&
+                 json::parse(message.payload, nullptr, false).value("brightness", -1) == brightness;
+        },
+        kSettleDeadline, from);
+    if (!back) throw std::runtime_error("the new state never came back on " + state);
+    state_ms.push_back(MsBetween(began, back->at));
+    std::this_thread::sleep_for(kSetSpacing);
+  }
+  const HueBridgeStats stats = setup.bridge.Stats();
+  return {{"scenario", "lights-mqtt"}, {"calls", calls}, {"bulb_ms", Summary(bulb_ms)},
+          {"state_ms", Summary(state_ms)}, {"refused", stats.refused_429() + stats.refused_503}};
+}
+
 // Prints the lights rows of a results file written by bench/run.
 void ReportResult(const json& r) {
   const std::string scenario = r.value("scenario", "");
@@ -169,6 +223,14 @@ void ReportResult(const json& r) {
     PrintRow("  commands reaching the bridge per burst", "(reported)", r["commands"].dump(), "");
     PrintRow("  refused by the bridge (429/503)", "0", std::to_string(r["refused"].get<int64_t>()),
              Verdict(r["refused"] == 0));
+  } else if (scenario == "lights-mqtt") {
+    const std::string calls = std::to_string(r["calls"].get<int>());
+    PrintRow("MQTT command -> bulb (" + calls + " commands)",
+             "p99<=" + Fixed(kGoalMqttBulbP99Ms, 0) + "ms", MeasuredMs(r["bulb_ms"], 1),
+             Verdict(r["bulb_ms"]["p99"] <= kGoalMqttBulbP99Ms && r["refused"] == 0));
+    PrintRow("MQTT command -> state back on its topic (" + calls + ")",
+             "p99<=" + Fixed(kGoalMqttStateP99Ms, 0) + "ms", MeasuredMs(r["state_ms"], 1),
+             Verdict(r["state_ms"]["p99"] <= kGoalMqttStateP99Ms));
   }
 }
 
@@ -177,8 +239,9 @@ void ReportResult(const json& r) {
 int main(int argc, char** argv) {
   return domian::bench::PluginBenchMain(
       argc, argv, "lights_bench", "lights scenario",
-      {{"calls", 100, "set: calls"}, {"trials", 5, "burst: bursts"}},
+      {{"calls", 100, "set, mqtt: calls"}, {"trials", 5, "burst: bursts"}},
       {{"set", [](const auto& counts) { return RunSet(counts.at("calls")); }},
+       {"mqtt", [](const auto& counts) { return RunMqtt(counts.at("calls")); }},
        {"burst", [](const auto& counts) { return RunBurst(counts.at("trials")); }}},
       ReportResult);
 }

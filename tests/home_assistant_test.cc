@@ -257,10 +257,11 @@ TEST_F(HomeAssistant, EveryPluginsEntitiesAreValidDiscoveryConfigsWithStableUniq
       LightConfig("light_" + desk_), LightConfig("light_" + hall_), LightConfig("group_0"),
       LightConfig("group_" + kitchen_), ThermostatConfig("climate", "climate"),
       ThermostatConfig("binary_sensor", "relay"), ThermostatConfig("sensor", sensor),
-      "homeassistant/notify/domian_test_speaker/say/config",
-      "homeassistant/number/domian_test_speaker/volume/config",
-      "homeassistant/button/domian_test_speaker/stop/config",
-      "homeassistant/camera/domian_test_camera/camera/config"};
+      // Per-node plugins: each node's is its own device.
+      "homeassistant/notify/domian-node_test_speaker_pi1/say/config",
+      "homeassistant/number/domian-node_test_speaker_pi1/volume/config",
+      "homeassistant/button/domian-node_test_speaker_pi1/stop/config",
+      "homeassistant/camera/domian-node_test_camera_pi1/camera/config"};
   ASSERT_TRUE(WaitForConfigs(expected)) << [&] {
     std::string seen;
     for (const auto& [topic, config] : Configs()) seen += topic + "\n";
@@ -283,7 +284,7 @@ TEST_F(HomeAssistant, EveryPluginsEntitiesAreValidDiscoveryConfigsWithStableUniq
           key != "availability_topic") {
         state_topics.insert(value.get<std::string>());
       } else if (key.ends_with("command_topic")) {
-        EXPECT_THAT(value.get<std::string>(), HasSubstr("domian/test/service/")) << key;
+        EXPECT_THAT(value.get<std::string>(), HasSubstr("/set/")) << key;
       }
     }
   }
@@ -306,11 +307,15 @@ TEST_F(HomeAssistant, EveryPluginsEntitiesAreValidDiscoveryConfigsWithStableUniq
   }
   // The camera's still is a JPEG, its attributes the URLs HA's mjpeg
   // integration takes.
-  const auto still = broker_.Receive("domian/test/service/camera/camera/still", 10s);
+  const json speaker = *Config("homeassistant/notify/domian-node_test_speaker_pi1/say/config");
+  EXPECT_EQ(speaker["unique_id"], "domian.test.speaker@pi1.say");
+  EXPECT_EQ(speaker["command_topic"], "domian/test/node/pi1/service/speaker/say/set/command");
+  const auto still = broker_.Receive("domian/test/node/pi1/service/camera/camera/still", 10s);
   ASSERT_TRUE(still.has_value());
   EXPECT_EQ(still->substr(0, 2), "\xff\xd8");
   const json attributes =
-      json::parse(broker_.Receive("domian/test/service/camera/camera/attributes", 10s).value_or(""),
+      json::parse(broker_.Receive("domian/test/node/pi1/service/camera/camera/attributes", 10s)
+                      .value_or(""),
                   nullptr, false);
   EXPECT_THAT(attributes.value("mjpeg_url", ""), HasSubstr("http://"));
 

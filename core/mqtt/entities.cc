@@ -243,38 +243,56 @@ absl::StatusOr<std::vector<Entity>> ParseEntities(std::string_view json) {
   return entities;
 }
 
-std::string ServiceTopicBase(const std::string& cluster, const std::string& service) {
-  return "domian/" + cluster + "/service/" + service;
+std::string ServiceTopicBase(const EntityOwner& owner) {
+  return owner.per_node
+             ? "domian/" + owner.cluster + "/node/" + owner.node_id + "/service/" + owner.service
+             : "domian/" + owner.cluster + "/service/" + owner.service;
 }
 
-std::string StateTopic(const std::string& cluster, const std::string& service,
-                       const std::string& entity, const std::string& state) {
-  return ServiceTopicBase(cluster, service) + "/" + entity + "/" + state;
+std::string StateTopic(const EntityOwner& owner, const std::string& entity,
+                       const std::string& state) {
+  return ServiceTopicBase(owner) + "/" + entity + "/" + state;
 }
 
-std::string CommandTopic(const std::string& cluster, const std::string& service,
-                         const std::string& entity, const std::string& key) {
+std::string CommandTopic(const EntityOwner& owner, const std::string& entity,
+                         const std::string& key) {
   const std::string stem = EndsWith(key, "_topic") ? key.substr(0, key.size() - 6) : key;
-  return ServiceTopicBase(cluster, service) + "/" + entity + "/set/" + stem;
+  return ServiceTopicBase(owner) + "/" + entity + "/set/" + stem;
 }
 
-std::string CommandFilter(const std::string& cluster, const std::string& service) {
-  return ServiceTopicBase(cluster, service) + "/+/set/+";
-}
+std::string CommandFilter(const EntityOwner& owner) { return ServiceTopicBase(owner) + "/+/set/+"; }
 
-std::string ServiceAvailabilityTopic(const std::string& cluster, const std::string& node_id,
-                                     const std::string& service) {
-  return "domian/" + cluster + "/node/" + node_id + "/service/" + service + "/availability";
+std::string ServiceAvailabilityTopic(const EntityOwner& owner) {
+  return "domian/" + owner.cluster + "/node/" + owner.node_id + "/service/" + owner.service +
+         "/availability";
 }
 
 std::string DiscoveryTopic(const EntityOwner& owner, const Entity& entity) {
-  return owner.discovery_prefix + "/" + entity.platform + "/domian_" + owner.cluster + "_" +
-         owner.service + "/" + entity.id + "/config";
+  std::string object = "domian_" + owner.cluster + "_" + owner.service;
+  if (owner.per_node) {
+    // A topic level of Home Assistant's discovery takes [A-Za-z0-9_-].
+    std::string node = owner.node_id;
+    for (char& c : node) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_')) {
+        c = '_';
+      }
+    }
+    object = "domian-node_" + owner.cluster + "_" + owner.service + "_" + node;
+  }
+  return owner.discovery_prefix + "/" + entity.platform + "/" + object + "/" + entity.id +
+         "/config";
 }
 
-std::string UniqueId(const std::string& cluster, const std::string& service,
-                     const std::string& entity) {
-  return "domian." + cluster + "." + service + "." + entity;
+namespace {
+std::string DeviceId(const EntityOwner& owner) {
+  return "domian." + owner.cluster + "." + owner.service +
+         (owner.per_node ? "@" + owner.node_id : "");
+}
+}  // namespace
+
+std::string UniqueId(const EntityOwner& owner, const std::string& entity) {
+  return DeviceId(owner) + "." + entity;
 }
 
 std::string DiscoveryConfig(const EntityOwner& owner, const Entity& entity) {
@@ -283,25 +301,24 @@ std::string DiscoveryConfig(const EntityOwner& owner, const Entity& entity) {
   // only when they change).
   nlohmann::json config = nlohmann::json::parse(entity.config_json);
   config["name"] = entity.name ? nlohmann::json(*entity.name) : nlohmann::json(nullptr);
-  config["unique_id"] = UniqueId(owner.cluster, owner.service, entity.id);
-  for (const auto& [key, state] : entity.states) {
-    config[key] = StateTopic(owner.cluster, owner.service, entity.id, state);
-  }
+  config["unique_id"] = UniqueId(owner, entity.id);
+  for (const auto& [key, state] : entity.states) config[key] = StateTopic(owner, entity.id, state);
   for (const auto& [key, unused] : entity.commands) {
-    config[key] = CommandTopic(owner.cluster, owner.service, entity.id, key);
+    config[key] = CommandTopic(owner, entity.id, key);
   }
   // Both must say online: the node (its last will says offline when it
   // dies) and the service on it (offline when it stops or moves away).
   config["availability"] = nlohmann::json::array(
       {{{"topic", "domian/" + owner.cluster + "/node/" + owner.node_id + "/availability"}},
-       {{"topic", ServiceAvailabilityTopic(owner.cluster, owner.node_id, owner.service)}}});
+       {{"topic", ServiceAvailabilityTopic(owner)}}});
   config["availability_mode"] = "all";
   config["qos"] = 1;
   // The device is the service, not the Pi running it today: the same
-  // device and entities whichever node runs it.
+  // device and entities whichever node runs it (a per-node service: the
+  // one on this node).
   config["device"] = {
-      {"identifiers", nlohmann::json::array({"domian." + owner.cluster + "." + owner.service})},
-      {"name", owner.service},
+      {"identifiers", nlohmann::json::array({DeviceId(owner)})},
+      {"name", owner.per_node ? owner.service + " on " + owner.node_id : owner.service},
       {"manufacturer", "domian"},
       {"model", owner.plugin + " plugin"},
       {"sw_version", owner.plugin_version}};
@@ -309,10 +326,8 @@ std::string DiscoveryConfig(const EntityOwner& owner, const Entity& entity) {
   return config.dump();
 }
 
-std::optional<CommandTarget> ParseCommandTopic(const std::string& cluster,
-                                               const std::string& service,
-                                               std::string_view topic) {
-  const std::string base = ServiceTopicBase(cluster, service) + "/";
+std::optional<CommandTarget> ParseCommandTopic(const EntityOwner& owner, std::string_view topic) {
+  const std::string base = ServiceTopicBase(owner) + "/";
   if (topic.substr(0, base.size()) != base) return std::nullopt;
   std::string_view rest = topic.substr(base.size());
   const size_t slash = rest.find('/');

@@ -6,13 +6,24 @@
 //
 // Topics (cluster names are [a-z0-9-], service names [a-z0-9_-], entity
 // and state names [a-z0-9_], so no two services or entities share one):
-//   domian/<cluster>/service/<service>/<entity>/<state>        a state (retained)
-//   domian/<cluster>/service/<service>/<entity>/set/<key stem> a command
+//   <base>/<entity>/<state>          a state (retained)
+//   <base>/<entity>/set/<key stem>   a command
 //   domian/<cluster>/node/<node>/service/<service>/availability
-//   <prefix>/<platform>/domian_<cluster>_<service>/<entity>/config
-// States and commands belong to the service, whichever node runs it; the
-// service's availability is its current owner's, so a late `offline` from
-// the node it left cannot hide it on the node it moved to.
+//   <prefix>/<platform>/<object>/<entity>/config
+// where, for a singleton (one owner in the cluster, moving between nodes):
+//   <base>    domian/<cluster>/service/<service>
+//   <object>  domian_<cluster>_<service>
+//   unique id domian.<cluster>.<service>.<entity>, device the service
+// and for a per-node service (one on each node that can run it, each its
+// own device in Home Assistant: the speaker in the hall, the one in the
+// kitchen):
+//   <base>    domian/<cluster>/node/<node>/service/<service>
+//   <object>  domian-node_<cluster>_<service>_<node, other than
+//             [A-Za-z0-9_-] as _>
+//   unique id domian.<cluster>.<service>@<node>.<entity>
+// A singleton's states and commands belong to it whichever node runs it;
+// the service's availability is its current owner's, so a late `offline`
+// from the node it left cannot hide it on the node it moved to.
 #pragma once
 
 #include <domian/plugin.h>
@@ -78,22 +89,22 @@ struct EntityOwner {
   std::string plugin_version;
   std::string domian_version;
   std::string discovery_prefix = "homeassistant";
+  bool per_node = false;  // a per-node service: its entities are this node's
 };
 
-std::string ServiceTopicBase(const std::string& cluster, const std::string& service);
-std::string StateTopic(const std::string& cluster, const std::string& service,
-                       const std::string& entity, const std::string& state);
+std::string ServiceTopicBase(const EntityOwner& owner);
+std::string StateTopic(const EntityOwner& owner, const std::string& entity,
+                       const std::string& state);
 // `key`: the topic key, ending in "_topic" ("mode_command_topic").
-std::string CommandTopic(const std::string& cluster, const std::string& service,
-                         const std::string& entity, const std::string& key);
+std::string CommandTopic(const EntityOwner& owner, const std::string& entity,
+                         const std::string& key);
 // Every command topic of the service.
-std::string CommandFilter(const std::string& cluster, const std::string& service);
-std::string ServiceAvailabilityTopic(const std::string& cluster, const std::string& node_id,
-                                     const std::string& service);
+std::string CommandFilter(const EntityOwner& owner);
+std::string ServiceAvailabilityTopic(const EntityOwner& owner);
 std::string DiscoveryTopic(const EntityOwner& owner, const Entity& entity);
-// "domian.<cluster>.<service>.<entity>": the same on every node.
-std::string UniqueId(const std::string& cluster, const std::string& service,
-                     const std::string& entity);
+// A singleton's is the same on every node; a per-node service's names its
+// node.
+std::string UniqueId(const EntityOwner& owner, const std::string& entity);
 
 // The retained discovery config of `entity` run by `owner`: its platform
 // keys, its topics, availability (the owner's node and the service on
@@ -106,9 +117,7 @@ struct CommandTarget {
   std::string entity;
   std::string key;
 };
-std::optional<CommandTarget> ParseCommandTopic(const std::string& cluster,
-                                               const std::string& service,
-                                               std::string_view topic);
+std::optional<CommandTarget> ParseCommandTopic(const EntityOwner& owner, std::string_view topic);
 
 // The arguments (a JSON object) of the invoke a command message becomes;
 // INVALID_ARGUMENT for a payload that is not what the command takes.

@@ -157,19 +157,42 @@ TEST(EntitiesTest, OnAnotherNodeOnlyTheAvailabilityChanges) {
 }
 
 TEST(EntitiesTest, CommandTopicsLeadBackToTheirEntityAndKey) {
-  const std::string topic = CommandTopic("home", "thermostat", "heating", "mode_command_topic");
-  const std::optional<CommandTarget> target = ParseCommandTopic("home", "thermostat", topic);
+  const std::string topic = CommandTopic(Owner(), "heating", "mode_command_topic");
+  const std::optional<CommandTarget> target = ParseCommandTopic(Owner(), topic);
   ASSERT_TRUE(target.has_value());
   EXPECT_EQ(target->entity, "heating");
   EXPECT_EQ(target->key, "mode_command_topic");
-  EXPECT_FALSE(ParseCommandTopic("home", "lights", topic).has_value());
-  EXPECT_FALSE(ParseCommandTopic("home", "thermostat",
-                                 "domian/home/service/thermostat/heating/climate")
+  EntityOwner lights = Owner();
+  lights.service = "lights";
+  EXPECT_FALSE(ParseCommandTopic(lights, topic).has_value());
+  EXPECT_FALSE(
+      ParseCommandTopic(Owner(), "domian/home/service/thermostat/heating/climate").has_value());
+  EXPECT_FALSE(ParseCommandTopic(Owner(), "domian/home/service/thermostat/Heat ing/set/mode_command")
                    .has_value());
-  EXPECT_FALSE(ParseCommandTopic("home", "thermostat",
-                                 "domian/home/service/thermostat/Heat ing/set/mode_command")
-                   .has_value());
-  EXPECT_EQ(CommandFilter("home", "thermostat"), "domian/home/service/thermostat/+/set/+");
+  EXPECT_EQ(CommandFilter(Owner()), "domian/home/service/thermostat/+/set/+");
+}
+
+TEST(EntitiesTest, APerNodeServiceIsItsNodesOwnDevice) {
+  const Entity entity = ParseEntities(kClimate)->at(0);
+  EntityOwner hall = Owner("hall.local");
+  hall.per_node = true;
+  EntityOwner kitchen = Owner("kitchen");
+  kitchen.per_node = true;
+  EXPECT_EQ(DiscoveryTopic(hall, entity),
+            "homeassistant/climate/domian-node_home_thermostat_hall_local/heating/config");
+  EXPECT_NE(DiscoveryTopic(hall, entity), DiscoveryTopic(kitchen, entity));
+  EXPECT_NE(DiscoveryTopic(hall, entity), DiscoveryTopic(Owner("hall.local"), entity));
+  const Json config = Json::parse(DiscoveryConfig(hall, entity));
+  EXPECT_EQ(config["unique_id"], "domian.home.thermostat@hall.local.heating");
+  EXPECT_EQ(config["device"]["identifiers"], Json::array({"domian.home.thermostat@hall.local"}));
+  EXPECT_EQ(config["device"]["name"], "thermostat on hall.local");
+  EXPECT_EQ(config["mode_state_topic"],
+            "domian/home/node/hall.local/service/thermostat/heating/climate");
+  const std::string command = config["mode_command_topic"];
+  EXPECT_EQ(command, "domian/home/node/hall.local/service/thermostat/heating/set/mode_command");
+  EXPECT_TRUE(ParseCommandTopic(hall, command).has_value());
+  EXPECT_FALSE(ParseCommandTopic(kitchen, command).has_value());
+  EXPECT_FALSE(ParseCommandTopic(Owner("hall.local"), command).has_value());
 }
 
 TEST(EntitiesTest, APayloadBecomesTheArgumentItsCommandTakes) {

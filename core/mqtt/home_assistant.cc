@@ -48,7 +48,7 @@ void HomeAssistant::Start() {
     // configs (queued until the connection is made).
     for (auto& [name, service] : services_) {
       if (!service.up) continue;
-      bridge_->Subscribe(CommandFilter(options_.cluster, name));
+      bridge_->Subscribe(CommandFilter(service.owner));
       PublishService(service, /*force=*/true);
     }
   }
@@ -63,8 +63,7 @@ void HomeAssistant::Stop() {
     stopping_ = true;
     for (auto& [name, service] : services_) {
       if (!service.up) continue;
-      bridge_->Publish(ServiceAvailabilityTopic(options_.cluster, options_.node_id, name),
-                       kOffline, true, kQos);
+      bridge_->Publish(ServiceAvailabilityTopic(service.owner), kOffline, true, kQos);
     }
   }
   work_cv_.SignalAll();
@@ -109,19 +108,20 @@ void HomeAssistant::Described(const services::EntityDescription& description) {
   absl::StatusOr<std::vector<Entity>> entities = ParseEntities(description.json);
   absl::MutexLock lock(&mu_);
   Service& service = services_[description.service];
-  if (!service.up) {
-    service.up = true;
-    service.run = ++runs_;
-    service.published.clear();
-    if (running_ && !stopping_) bridge_->Subscribe(CommandFilter(options_.cluster, description.service));
-  }
   service.owner = EntityOwner{.cluster = options_.cluster,
                               .node_id = options_.node_id,
                               .service = description.service,
                               .plugin = description.plugin,
                               .plugin_version = description.plugin_version,
                               .domian_version = options_.domian_version,
-                              .discovery_prefix = options_.bridge.discovery_prefix};
+                              .discovery_prefix = options_.bridge.discovery_prefix,
+                              .per_node = description.per_node};
+  if (!service.up) {
+    service.up = true;
+    service.run = ++runs_;
+    service.published.clear();
+    if (running_ && !stopping_) bridge_->Subscribe(CommandFilter(service.owner));
+  }
   if (!entities.ok()) {
     // The service runs on; it has no entities until it describes them
     // well (what this run published before stays).
@@ -163,9 +163,8 @@ void HomeAssistant::Gone(const std::string& service_name) {
   auto found = services_.find(service_name);
   if (found == services_.end()) return;
   if (found->second.up && running_ && !stopping_) {
-    bridge_->Publish(ServiceAvailabilityTopic(options_.cluster, options_.node_id, service_name),
-                     kOffline, true, kQos);
-    bridge_->Unsubscribe(CommandFilter(options_.cluster, service_name));
+    bridge_->Publish(ServiceAvailabilityTopic(found->second.owner), kOffline, true, kQos);
+    bridge_->Unsubscribe(CommandFilter(found->second.owner));
   }
   // Its queued commands go with it; one in progress finishes (its worker
   // finds the service gone, or a later run of it, and leaves it alone).
@@ -198,18 +197,29 @@ void HomeAssistant::HomeAssistantOnline() {
 }
 
 void HomeAssistant::Message(const std::string& topic, const std::string& payload) {
-  const std::string prefix = "domian/" + options_.cluster + "/service/";
-  if (topic.compare(0, prefix.size(), prefix) != 0) return;
-  const size_t end = topic.find('/', prefix.size());
-  if (end == std::string::npos) return;
-  const std::string name = topic.substr(prefix.size(), end - prefix.size());
   absl::MutexLock lock(&mu_);
-  auto found = services_.find(name);
-  // Only while the service runs here: a message that was on its way when
-  // it stopped is not for this node any more.
-  if (found == services_.end() || !found->second.up || stopping_) return;
-  Service& service = found->second;
-  const std::optional<CommandTarget> target = ParseCommandTopic(options_.cluster, name, topic);
+  if (stopping_) return;
+  // Only a service running here: a message that was on its way when it
+  // stopped is not for this node any more. (A handful of services: each
+  // is asked.)
+  std::string name;
+  Service* found = nullptr;
+  std::optional<CommandTarget> target;
+  for (auto& [candidate_name, candidate] : services_) {
+    if (!candidate.up) continue;
+    target = ParseCommandTopic(candidate.owner, topic);
+    if (target) {
+      name = candidate_name;
+      found = &candidate;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    ++commands_dropped_;
+    Complain("no service here takes '" + BoundedText(topic, 200) + "'");
+    return;
+  }
+  Service& service = *found;
   const Entity* entity = nullptr;
   if (target) {
     for (const Entity& candidate : service.entities) {
@@ -259,12 +269,10 @@ bool HomeAssistant::Declares(const Service& service, const std::string& entity,
 
 void HomeAssistant::PublishState(const Service& service, const std::string& entity,
                                  const std::string& state, const std::string& data) {
-  bridge_->Publish(StateTopic(options_.cluster, service.owner.service, entity, state), data, true,
-                   kQos);
+  bridge_->Publish(StateTopic(service.owner, entity, state), data, true, kQos);
 }
 
 void HomeAssistant::PublishService(Service& service, bool force) {
-  const std::string& name = service.owner.service;
   // Entities this run described and this description dropped: an empty
   // retained config deletes them in Home Assistant. (A new run starts with
   // none: a service that describes nothing yet, such as lights before the
@@ -292,8 +300,7 @@ void HomeAssistant::PublishService(Service& service, bool force) {
   }
   // After the configs: Home Assistant subscribes to an entity's topics when
   // it reads its config, and the retained values below reach it then.
-  bridge_->Publish(ServiceAvailabilityTopic(options_.cluster, options_.node_id, name), kOnline,
-                   true, kQos);
+  bridge_->Publish(ServiceAvailabilityTopic(service.owner), kOnline, true, kQos);
   for (const auto& [key, data] : service.states) {
     if (Declares(service, key.first, key.second)) {
       PublishState(service, key.first, key.second, data);

@@ -303,6 +303,31 @@ TEST_F(HomeAssistantTest, ARefusedDescriptionPublishesNothing) {
   }
 }
 
+TEST_F(HomeAssistantTest, APerNodeServiceHasTopicsAndIdsOfThisNode) {
+  StartHome();
+  sink_.described({.service = "speaker",
+                   .plugin = "speaker",
+                   .plugin_version = "0.1.0",
+                   .json = R"({"entities": [{"id": "stop", "platform": "button", "name": "Stop",
+                               "commands": {"command_topic": {"command": "stop"}}}]})",
+                   .per_node = true});
+  const auto config =
+      watcher_->WaitForTopic("homeassistant/button/domian-node_home_speaker_pi1/stop/config", kWait);
+  ASSERT_TRUE(config.has_value());
+  const Json parsed = Json::parse(config->payload);
+  EXPECT_EQ(parsed["unique_id"], "domian.home.speaker@pi1.stop");
+  EXPECT_EQ(parsed["command_topic"], "domian/home/node/pi1/service/speaker/stop/set/command");
+  ASSERT_TRUE(
+      watcher_->WaitForTopic("domian/home/node/pi1/service/speaker/availability", kWait).has_value());
+  watcher_->Publish("domian/home/service/speaker/stop/set/command", "PRESS");  // not this one
+  watcher_->Publish(parsed["command_topic"], "PRESS");
+  const auto call = WaitForCall(0);
+  ASSERT_TRUE(call.has_value());
+  EXPECT_EQ(call->service, "speaker");
+  EXPECT_EQ(call->command, "stop");
+  EXPECT_EQ(CallCount(), 1u);
+}
+
 TEST_F(HomeAssistantTest, StopSaysEveryServiceAndTheNodeAreOffline) {
   StartHome();
   Describe();

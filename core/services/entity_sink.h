@@ -20,6 +20,9 @@ struct EntityDescription {
   std::string plugin;          // the plugin's name and version, for the device
   std::string plugin_version;
   std::string json;            // describe's output, as the plugin wrote it (unchecked)
+  // A per-node plugin: one instance on each node that can run it, each
+  // its own (its entities are this node's, not the cluster's).
+  bool per_node = false;
 };
 
 struct EntitySink {

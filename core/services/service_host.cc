@@ -36,6 +36,19 @@ std::string WithSafety(const std::string& text, const std::string& more) {
 // Whether anyone listens for entities at all.
 bool Wanted(const EntitySink& sink) { return sink.described || sink.state || sink.gone; }
 
+// The sink as one service's entities reach it: the descriptions of a
+// per-node plugin say so (its entities are this node's own).
+EntitySink SinkFor(const EntitySink& sink, Placement placement) {
+  if (placement != Placement::kPerNode || !sink.described) return sink;
+  EntitySink scoped = sink;
+  scoped.described = [described = sink.described](const EntityDescription& description) {
+    EntityDescription per_node = description;
+    per_node.per_node = true;
+    described(per_node);
+  };
+  return scoped;
+}
+
 }  // namespace
 
 // An inline instance's entities on their way to the sink. Nothing passes
@@ -553,7 +566,7 @@ void ServiceHost::Launch(Service& service) {
                   }
                   NoteGood(name, plugin, config_json);
                 },
-            .entities = options_.entities,
+            .entities = SinkFor(options_.entities, library->description().placement),
             .plugin_name = library->description().name,
             .plugin_version = version},
         [this] { Changed(); }, clock_);
@@ -587,7 +600,8 @@ void ServiceHost::Launch(Service& service) {
   // refuses), so a failed start has nothing to take back.
   std::shared_ptr<InlineEntities> entities;
   if (Wanted(options_.entities)) {
-    entities = std::make_shared<InlineEntities>(options_.entities, name,
+    entities = std::make_shared<InlineEntities>(
+        SinkFor(options_.entities, library->description().placement), name,
                                                 library->description().name, version,
                                                 [this, name] { RequestDescribe(name); });
     callbacks.entity_state = [entities](const std::string& entity, const std::string& state,

@@ -31,7 +31,7 @@ const std::set<std::string, std::less<>>& ReservedKeys() {
       "~", "availability", "avty", "availability_mode", "avty_mode", "availability_template",
       "avty_tpl", "payload_available", "pl_avail", "payload_not_available", "pl_not_avail",
       "device", "dev", "origin", "o", "unique_id", "uniq_id", "object_id", "obj_id",
-      "default_entity_id", "def_ent_id", "platform", "p", "name", "qos", "retain", "ret"};
+      "default_entity_id", "def_ent_id", "platform", "p", "name", "qos", "retain", "ret", "t"};
   return keys;
 }
 
@@ -155,9 +155,10 @@ absl::StatusOr<Entity> ParseEntity(const std::string& where, const Json& value) 
     } else if (key == "states") {
       if (!item.is_object()) return Problem(where + ".states", "must be an object");
       for (const auto& [topic_key, state] : item.items()) {
-        if (!IsTopicKey(topic_key)) {
+        if (!IsTopicKey(topic_key) || topic_key == "availability_topic") {
           return Problem(where + ".states", "'" + BoundedText(topic_key, 64) +
-                                                "' is not a topic key (\"..._topic\" or \"topic\")");
+                                                "' is not a state's topic key (\"..._topic\" or "
+                                                "\"topic\"; availability is domiand's)");
         }
         if (!state.is_string() || !IsStateName(state.get<std::string>())) {
           return Problem(where + ".states." + topic_key,
@@ -169,7 +170,7 @@ absl::StatusOr<Entity> ParseEntity(const std::string& where, const Json& value) 
       if (!item.is_object()) return Problem(where + ".commands", "must be an object");
       for (const auto& [topic_key, command] : item.items()) {
         if (!EndsWith(topic_key, "_topic") || topic_key.size() > 64 ||
-            !IsLowerWord(topic_key, 64)) {
+            !IsLowerWord(topic_key, 64) || topic_key == "availability_topic") {
           return Problem(where + ".commands",
                          "'" + BoundedText(topic_key, 64) + "' is not a topic key (\"..._topic\")");
         }

@@ -25,8 +25,8 @@ HomeAssistant::HomeAssistant(Options options, const Clock& clock)
   MqttBridge::Options bridge = options_.bridge;
   bridge.home_assistant_online = [this] { HomeAssistantOnline(); };
   bridge.connected = [this] { Connected(); };
-  bridge.message = [this](const std::string& topic, const std::string& payload) {
-    Message(topic, payload);
+  bridge.message = [this](const std::string& topic, const std::string& payload, bool retained) {
+    Message(topic, payload, retained);
   };
   bridge_ = std::make_unique<MqttBridge>(std::move(bridge), clock_);
 }
@@ -50,6 +50,16 @@ void HomeAssistant::Start() {
       if (!service.up) continue;
       bridge_->Subscribe(CommandFilter(service.owner));
       PublishService(service, /*force=*/true);
+    }
+    // A service that ran here when the daemon died (a crash, a power cut)
+    // left a retained `online`: an entity still pointing at this node
+    // would look available with nothing behind it.
+    for (const std::string& name : options_.services) {
+      auto found = services_.find(name);
+      if (found != services_.end() && found->second.up) continue;
+      bridge_->Publish("domian/" + options_.cluster + "/node/" + options_.node_id + "/service/" +
+                           name + "/availability",
+                       kOffline, true, kQos);
     }
   }
   for (int i = 0; i < kCommandWorkers; ++i) workers_.emplace_back(&HomeAssistant::Work, this);
@@ -142,16 +152,17 @@ void HomeAssistant::StateChanged(const std::string& service_name, const std::str
   Service& service = services_[service_name];
   const auto key = std::make_pair(entity, state);
   auto found = service.states.find(key);
-  if (found == service.states.end()) {
-    if (service.states.size() >= kMaxStatesPerService) {
-      Complain("[" + service_name + "] more than " + std::to_string(kMaxStatesPerService) +
-               " entity states; dropped " + entity + "/" + state);
-      return;
-    }
-    found = service.states.emplace(key, std::string()).first;
-  } else if (found->second == data) {
-    return;  // nothing new to say
+  const size_t old_size = found == service.states.end() ? 0 : found->second.size();
+  if (found != service.states.end() && found->second == data) return;  // nothing new to say
+  if ((found == service.states.end() && service.states.size() >= kMaxStatesPerService) ||
+      service.state_bytes - old_size + data.size() > kMaxStateBytesPerService) {
+    Complain("[" + service_name + "] more than " + std::to_string(kMaxStatesPerService) +
+             " entity states or " + std::to_string(kMaxStateBytesPerService) +
+             " bytes of them; dropped " + entity + "/" + state);
+    return;
   }
+  if (found == service.states.end()) found = service.states.emplace(key, std::string()).first;
+  service.state_bytes = service.state_bytes - old_size + data.size();
   found->second = data;
   if (running_ && !stopping_ && service.up && Declares(service, entity, state)) {
     PublishState(service, entity, state, data);
@@ -163,6 +174,14 @@ void HomeAssistant::Gone(const std::string& service_name) {
   auto found = services_.find(service_name);
   if (found == services_.end()) return;
   if (found->second.up && running_ && !stopping_) {
+    // What this node still had queued for the service (the broker away)
+    // must not reach it after the next owner's newer configs and states.
+    const std::string base = ServiceTopicBase(found->second.owner) + "/";
+    std::set<std::string> configs;
+    for (const auto& [id, published] : found->second.published) configs.insert(published.first);
+    bridge_->DropQueued([&](const std::string& topic) {
+      return topic.compare(0, base.size(), base) == 0 || configs.contains(topic);
+    });
     bridge_->Publish(ServiceAvailabilityTopic(found->second.owner), kOffline, true, kQos);
     bridge_->Unsubscribe(CommandFilter(found->second.owner));
   }
@@ -180,6 +199,10 @@ void HomeAssistant::Connected() {
   absl::MutexLock lock(&mu_);
   if (!running_ || stopping_) return;
   if (++connections_ == 1 && !dropped) return;
+  // Everything is published again: what waited in the queue (perhaps the
+  // oldest of a long outage, the newest dropped) is stale, and would crowd
+  // out the configs.
+  bridge_->DropQueued([](const std::string&) { return true; });
   RepublishAll();
 }
 
@@ -190,15 +213,32 @@ void HomeAssistant::HomeAssistantOnline() {
   const Millis::rep low = options_.republish_pause_min.count();
   const Millis::rep high = std::max(low, options_.republish_pause_max.count());
   const Millis pause{std::uniform_int_distribution<Millis::rep>(low, high)(random)};
-  const MonoTime at = clock_.Now() + pause;
+  MonoTime at = clock_.Now() + pause;
+  if (republished_at_ && at < *republished_at_ + kMinRepublishInterval) {
+    at = *republished_at_ + kMinRepublishInterval;
+  }
   // Several announcements close together make one republish.
   if (!republish_at_ || at < *republish_at_) republish_at_ = at;
   republish_cv_.Signal();
 }
 
-void HomeAssistant::Message(const std::string& topic, const std::string& payload) {
+void HomeAssistant::Message(const std::string& topic, const std::string& payload,
+                            bool retained) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return;
+  // A command is what someone asks now: one retained on the broker would
+  // be carried out again at every subscription (each failover, each
+  // reconnection), undoing whatever came after it. An empty one is
+  // someone clearing such a retained message.
+  if (retained || payload.empty() || payload.size() > kMaxCommandPayloadBytes) {
+    ++commands_dropped_;
+    Complain(std::string(retained          ? "a retained command"
+                         : payload.empty() ? "an empty command"
+                                           : "a command of " + std::to_string(payload.size()) +
+                                                 " bytes") +
+             " on '" + BoundedText(topic, 200) + "' was ignored");
+    return;
+  }
   // Only a service running here: a message that was on its way when it
   // stopped is not for this node any more. (A handful of services: each
   // is asked.)
@@ -272,7 +312,7 @@ void HomeAssistant::PublishState(const Service& service, const std::string& enti
   bridge_->Publish(StateTopic(service.owner, entity, state), data, true, kQos);
 }
 
-void HomeAssistant::PublishService(Service& service, bool force) {
+void HomeAssistant::PublishService(Service& service, bool force, bool states) {
   // Entities this run described and this description dropped: an empty
   // retained config deletes them in Home Assistant. (A new run starts with
   // none: a service that describes nothing yet, such as lights before the
@@ -301,6 +341,10 @@ void HomeAssistant::PublishService(Service& service, bool force) {
   // After the configs: Home Assistant subscribes to an entity's topics when
   // it reads its config, and the retained values below reach it then.
   bridge_->Publish(ServiceAvailabilityTopic(service.owner), kOnline, true, kQos);
+  if (states) PublishStates(service);
+}
+
+void HomeAssistant::PublishStates(const Service& service) {
   for (const auto& [key, data] : service.states) {
     if (Declares(service, key.first, key.second)) {
       PublishState(service, key.first, key.second, data);
@@ -309,8 +353,14 @@ void HomeAssistant::PublishService(Service& service, bool force) {
 }
 
 void HomeAssistant::RepublishAll() {
+  republished_at_ = clock_.Now();
+  // Every service's configs first: with the queue short of room, states
+  // (a camera's stills) are what waits for the next change.
   for (auto& [name, service] : services_) {
-    if (service.up) PublishService(service, /*force=*/true);
+    if (service.up) PublishService(service, /*force=*/true, /*states=*/false);
+  }
+  for (auto& [name, service] : services_) {
+    if (service.up) PublishStates(service);
   }
 }
 
@@ -325,15 +375,22 @@ void HomeAssistant::Work() {
       absl::MutexLock lock(&mu_);
       Service* next = nullptr;
       while (!stopping_ && next == nullptr) {
-        for (auto& [candidate_name, candidate] : services_) {
-          if (candidate.up && !candidate.busy && !candidate.commands.empty()) {
-            next = &candidate;
-            name = candidate_name;
-            break;
+        // Round robin, from the service after the one served last: one
+        // flooded with commands does not starve the others.
+        auto ready = [](const Service& candidate) {
+          return candidate.up && !candidate.busy && !candidate.commands.empty();
+        };
+        auto it = services_.upper_bound(last_served_);
+        for (size_t i = 0; i < services_.size() && next == nullptr; ++i, ++it) {
+          if (it == services_.end()) it = services_.begin();
+          if (ready(it->second)) {
+            next = &it->second;
+            name = it->first;
           }
         }
         if (next == nullptr) work_cv_.Wait(&mu_);
       }
+      last_served_ = name;
       if (stopping_) return;
       run = next->run;
       command = std::move(next->commands.front());

@@ -66,6 +66,16 @@ inline constexpr size_t kMaxStatesPerService = 1024;
 // at the same instant would burst the broker.
 inline constexpr Millis kRepublishPauseMin{500};
 inline constexpr Millis kRepublishPauseMax{1500};
+// Re-publishing everything costs every config and state (camera stills
+// included): `online` announcements closer together than this (HA
+// restarting twice, or anyone on the broker publishing it) share one.
+inline constexpr Millis kMinRepublishInterval{10000};
+// The bytes of state kept per service: a camera's still or two and every
+// light's state, not 1024 stills.
+inline constexpr size_t kMaxStateBytesPerService = size_t{8} << 20;
+// One command's payload: HA's largest (a light's JSON) is a few hundred
+// bytes.
+inline constexpr size_t kMaxCommandPayloadBytes = 4096;
 
 class HomeAssistant {
  public:
@@ -77,6 +87,10 @@ class HomeAssistant {
     std::string cluster;
     std::string node_id;
     std::string domian_version;
+    // Every service node.yaml lists: those not running here when this
+    // object starts are said `offline` on this node (a crash left their
+    // retained `online` behind).
+    std::vector<std::string> services;
     // Runs a command on a service running here; may block (a worker's
     // thread calls it).
     Invoke invoke;
@@ -114,6 +128,7 @@ class HomeAssistant {
     // described and a later description dropped).
     std::map<std::string, std::pair<std::string, std::string>> published;  // id -> (topic, config)
     std::map<std::pair<std::string, std::string>, std::string> states;    // (entity, state) -> bytes
+    size_t state_bytes = 0;  // of `states`, at most kMaxStateBytesPerService
     std::deque<std::pair<std::string, std::string>> commands;             // (command, args)
     bool busy = false;  // a worker is invoking one of its commands
   };
@@ -125,9 +140,14 @@ class HomeAssistant {
   // The bridge's hooks.
   void Connected() ABSL_LOCKS_EXCLUDED(mu_);
   void HomeAssistantOnline() ABSL_LOCKS_EXCLUDED(mu_);
-  void Message(const std::string& topic, const std::string& payload) ABSL_LOCKS_EXCLUDED(mu_);
+  void Message(const std::string& topic, const std::string& payload, bool retained)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
-  void PublishService(Service& service, bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The configs (when changed, or all when `force`) and the availability;
+  // then, with `states`, every state.
+  void PublishService(Service& service, bool force, bool states = true)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishStates(const Service& service) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishState(const Service& service, const std::string& entity, const std::string& state,
                     const std::string& data) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Declares(const Service& service, const std::string& entity,
@@ -151,6 +171,8 @@ class HomeAssistant {
   uint64_t connections_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, Service> services_ ABSL_GUARDED_BY(mu_);
   std::optional<MonoTime> republish_at_ ABSL_GUARDED_BY(mu_);
+  std::optional<MonoTime> republished_at_ ABSL_GUARDED_BY(mu_);
+  std::string last_served_ ABSL_GUARDED_BY(mu_);  // the service a worker took a command of last
   uint64_t commands_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t commands_failed_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t commands_dropped_ ABSL_GUARDED_BY(mu_) = 0;

@@ -87,6 +87,7 @@ class HomeAssistantTest : public ::testing::Test {
             .cluster = "home",
             .node_id = "pi1",
             .domian_version = "0.1.0",
+            .services = {"thermostat", "speaker", "camera"},
             .invoke =
                 [this](const std::string& service, const std::string& command,
                        const std::string& args) -> absl::StatusOr<std::string> {
@@ -110,6 +111,18 @@ class HomeAssistantTest : public ::testing::Test {
                      .plugin = "thermostat",
                      .plugin_version = "1.2.0",
                      .json = json});
+  }
+
+  // The service's availability says online (after its configs, and once
+  // its commands are subscribed to).
+  bool WaitOnline() {
+    return watcher_
+        ->WaitFor(
+            [](const MqttWatcher::Message& message) {
+              return message.topic == kAvailability && message.payload == "online";
+            },
+            kWait)
+        .has_value();
   }
 
   std::optional<Call> WaitForCall(size_t index) {
@@ -150,9 +163,13 @@ TEST_F(HomeAssistantTest, ADescribedServicePublishesConfigsThenAvailabilityThenS
   EXPECT_EQ(parsed["mode_state_topic"], kClimateState);
   EXPECT_EQ(parsed["availability"][1]["topic"], kAvailability);
   ASSERT_TRUE(watcher_->WaitForTopic(kRelayConfigTopic, kWait).has_value());
-  const auto online = watcher_->WaitForTopic(kAvailability, kWait);
+  // (Said offline first: it was not running yet when the bridge started.)
+  const auto online = watcher_->WaitFor(
+      [](const MqttWatcher::Message& message) {
+        return message.topic == kAvailability && message.payload == "online";
+      },
+      kWait);
   ASSERT_TRUE(online.has_value());
-  EXPECT_EQ(online->payload, "online");
   // A state pushed before the description was kept, and follows it.
   const auto state = watcher_->WaitForTopic(kClimateState, kWait);
   ASSERT_TRUE(state.has_value());
@@ -160,7 +177,7 @@ TEST_F(HomeAssistantTest, ADescribedServicePublishesConfigsThenAvailabilityThenS
   const std::vector<MqttWatcher::Message> all = watcher_->Messages();
   auto index = [&](const std::string& topic) {
     for (size_t i = 0; i < all.size(); ++i) {
-      if (all[i].topic == topic) return i;
+      if (all[i].topic == topic && all[i].payload != "offline") return i;
     }
     return all.size();
   };
@@ -175,7 +192,7 @@ TEST_F(HomeAssistantTest, ADescribedServicePublishesConfigsThenAvailabilityThenS
 TEST_F(HomeAssistantTest, AStateChangeIsPublishedAndAnUndeclaredOneIsNot) {
   StartHome();
   Describe();
-  ASSERT_TRUE(watcher_->WaitForTopic(kAvailability, kWait).has_value());
+  ASSERT_TRUE(WaitOnline());
   sink_.state("thermostat", "heating", "nonsense", "1");
   sink_.state("thermostat", "relay", "relay", "ON");
   const auto relay = watcher_->WaitForTopic("domian/home/service/thermostat/relay/relay", kWait);
@@ -188,7 +205,7 @@ TEST_F(HomeAssistantTest, AStateChangeIsPublishedAndAnUndeclaredOneIsNot) {
 TEST_F(HomeAssistantTest, ACommandBecomesTheInvokeItsDescriptionMaps) {
   StartHome();
   Describe();
-  ASSERT_TRUE(watcher_->WaitForTopic(kAvailability, kWait).has_value());
+  ASSERT_TRUE(WaitOnline());
   watcher_->Publish(kModeCommand, "heat");
   const auto mode = WaitForCall(0);
   ASSERT_TRUE(mode.has_value());
@@ -205,7 +222,7 @@ TEST_F(HomeAssistantTest, ACommandBecomesTheInvokeItsDescriptionMaps) {
 TEST_F(HomeAssistantTest, ABadPayloadOrAnUnknownCommandIsCountedAndInvokesNothing) {
   StartHome();
   Describe();
-  ASSERT_TRUE(watcher_->WaitForTopic(kAvailability, kWait).has_value());
+  ASSERT_TRUE(WaitOnline());
   watcher_->Publish(kTargetCommand, "warm");
   watcher_->Publish("domian/home/service/thermostat/heating/set/nothing", "1");
   watcher_->Publish("domian/home/service/thermostat/relay/set/command", "ON");
@@ -225,7 +242,7 @@ TEST_F(HomeAssistantTest, ABadPayloadOrAnUnknownCommandIsCountedAndInvokesNothin
 TEST_F(HomeAssistantTest, AServiceThatIsGoneIsOfflineAndTakesNoCommands) {
   StartHome();
   Describe();
-  ASSERT_TRUE(watcher_->WaitForTopic(kAvailability, kWait).has_value());
+  ASSERT_TRUE(WaitOnline());
   const size_t before = watcher_->Count();
   sink_.gone("thermostat");
   const auto offline = watcher_->WaitFor(
@@ -328,10 +345,46 @@ TEST_F(HomeAssistantTest, APerNodeServiceHasTopicsAndIdsOfThisNode) {
   EXPECT_EQ(CallCount(), 1u);
 }
 
+TEST_F(HomeAssistantTest, ARetainedOrEmptyCommandIsNotCarriedOut) {
+  // Left on the broker by someone: it would come again at every
+  // subscription (each failover), undoing what came after it.
+  watcher_->Publish(kModeCommand, "off", /*retain=*/true);
+  StartHome();
+  Describe();
+  ASSERT_TRUE(WaitOnline());
+  for (int i = 0; i < 200 && home_->Status().commands_dropped < 1; ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(home_->Status().commands_dropped, 1u);
+  watcher_->Publish(kModeCommand, "");
+  watcher_->Publish(kModeCommand, "heat");
+  const auto call = WaitForCall(0);
+  ASSERT_TRUE(call.has_value());
+  EXPECT_EQ(Json::parse(call->args)["mode"], "heat");
+  EXPECT_EQ(CallCount(), 1u);
+  EXPECT_EQ(home_->Status().commands_dropped, 2u);
+  watcher_->Publish(kModeCommand, "", /*retain=*/true);  // cleared for the next test
+}
+
+TEST_F(HomeAssistantTest, ConfiguredServicesNotRunningHereAreSaidOfflineAtStart) {
+  // As a crash leaves it: this node's camera said online.
+  watcher_->Publish("domian/home/node/pi1/service/camera/availability", "online", true);
+  StartHome();
+  Describe();
+  const auto offline = watcher_->WaitFor(
+      [](const MqttWatcher::Message& message) {
+        return message.topic == "domian/home/node/pi1/service/camera/availability" &&
+               message.payload == "offline";
+      },
+      kWait);
+  EXPECT_TRUE(offline.has_value());
+  EXPECT_EQ(broker_->Receive(kAvailability, 5s), "online");
+}
+
 TEST_F(HomeAssistantTest, StopSaysEveryServiceAndTheNodeAreOffline) {
   StartHome();
   Describe();
-  ASSERT_TRUE(watcher_->WaitForTopic(kAvailability, kWait).has_value());
+  ASSERT_TRUE(WaitOnline());
   const size_t before = watcher_->Count();
   home_->Stop();
   const auto service = watcher_->WaitFor(

@@ -279,6 +279,18 @@ bool MqttBridge::Subscribe(const std::string& filter) {
   return true;
 }
 
+void MqttBridge::DropQueued(const std::function<bool(const std::string& topic)>& drop) {
+  absl::MutexLock lock(&queue_mu_);
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (drop(it->topic)) {
+      queued_bytes_ -= it->topic.size() + it->payload.size();
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void MqttBridge::Unsubscribe(const std::string& filter) {
   {
     absl::MutexLock lock(&queue_mu_);
@@ -598,7 +610,7 @@ void MqttBridge::HandleMessage(const mosquitto_message& message) {
   }
   const std::string payload(static_cast<const char*>(message.payload), size);
   if (topic != status_topic_) {
-    if (options_.message) options_.message(topic, payload);
+    if (options_.message) options_.message(topic, payload, message.retain);
     return;
   }
   if (payload == kOnline) {

@@ -113,9 +113,12 @@ class MqttBridge {
     // thread: must not block.
     std::function<void()> connected;
     // A message on a topic matching a Subscribe()d filter (a message may
-    // still arrive just after Unsubscribe()). On the bridge's thread: must
-    // not block. Payloads over kMaxIncomingPayloadBytes never get here.
-    std::function<void(const std::string& topic, const std::string& payload)> message;
+    // still arrive just after Unsubscribe()); `retained`: the broker kept
+    // it from before (a command someone left there, not one sent now). On
+    // the bridge's thread: must not block. Payloads over
+    // kMaxIncomingPayloadBytes never get here.
+    std::function<void(const std::string& topic, const std::string& payload, bool retained)>
+        message;
     Millis first_retry = kFirstRetry;
     Millis max_retry = kMaxRetry;
   };
@@ -147,6 +150,9 @@ class MqttBridge {
   // beyond kMaxSubscriptions. Never waits.
   bool Subscribe(const std::string& filter);
   void Unsubscribe(const std::string& filter);
+  // Drops the queued messages whose topic `drop` says (not counted as
+  // dropped: the owner replaces or withdraws them). Never waits.
+  void DropQueued(const std::function<bool(const std::string& topic)>& drop);
 
   MqttStatus Status() const;
 

@@ -373,6 +373,10 @@ std::unique_ptr<mqtt::HomeAssistant> Node::MakeHomeAssistant(Node& node) {
   // Validated with the configuration.
   const HostPort broker = SplitHostPort(settings.broker).value_or(HostPort{});
   const Identity& self = node.initial_self_;
+  std::vector<std::string> services;
+  for (const config::ServiceConfig& service : node.config_.services) {
+    services.push_back(service.name);
+  }
   return std::make_unique<mqtt::HomeAssistant>(
       mqtt::HomeAssistant::Options{
           .bridge = {.host = broker.host,
@@ -387,6 +391,7 @@ std::unique_ptr<mqtt::HomeAssistant> Node::MakeHomeAssistant(Node& node) {
           .cluster = self.cluster,
           .node_id = self.id,
           .domian_version = kDomianVersion,
+          .services = std::move(services),
           // Commands run here: only this node's own services are
           // described to it (and it takes their commands only while they
           // run here). Called after Start(), on its workers.

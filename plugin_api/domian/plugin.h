@@ -371,14 +371,19 @@ typedef struct domian_health_ext {
  *                              // {}) plus, when "arg" is given, the
  *                              // message's payload as args[arg]: "as"
  *                              // "text" (the default: a string), "number"
- *                              // or "json"; a payload that is not what
- *                              // "as" says is refused and logged
+ *                              // (always a JSON double: 50 is 50.0) or
+ *                              // "json"; a payload that is not what "as"
+ *                              // says is refused and logged; without
+ *                              // "arg" the payload is not passed on
  *   }]}
  *
  * Commands may arrive twice (MQTT's QoS 1 delivers at least once): map
- * them to commands that set rather than toggle. At most
- * DOMIAN_ENTITIES_MAX entities. domiand refuses a description that breaks
- * a rule above, as a whole, and logs why. */
+ * them to commands that set rather than toggle. Anyone the broker lets
+ * publish can send any payload, whatever the config's min, max or
+ * options say: a command checks its arguments as for any caller. Empty,
+ * retained and oversized (over 4 KiB) command messages are ignored. At
+ * most DOMIAN_ENTITIES_MAX entities. domiand refuses a description that
+ * breaks a rule above, as a whole, and logs why. */
 #define DOMIAN_EXT_ENTITIES "domian.entities/1"
 #define DOMIAN_ENTITIES_MAX 64
 #define DOMIAN_ENTITIES_MAX_DESCRIPTION_BYTES 65536

@@ -162,6 +162,9 @@ absl::Status MqttBridge::Start() {
   client_ = mosquitto_new(options_.client_id.c_str(), true, this);
   if (client_ == nullptr) return fail("cannot create an MQTT client (out of memory?)");
   mosquitto_int_option(client_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  // A state right after a command is a small write after a small write:
+  // with Nagle's algorithm it waits for the broker's delayed ACK (40 ms).
+  mosquitto_int_option(client_, MOSQ_OPT_TCP_NODELAY, 1);
   if (!options_.username.empty()) {
     const int set = mosquitto_username_pw_set(client_, options_.username.c_str(),
                                               password_.empty() ? nullptr : password_.c_str());

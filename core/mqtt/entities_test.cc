@@ -83,7 +83,10 @@ TEST(EntitiesTest, EachBrokenRuleIsNamedWithItsPlace) {
   EXPECT_THAT(ParseError(OneEntity(R"("config": {"device": {"name": "x"}})")),
               HasSubstr("'device' is domiand's to set"));
   EXPECT_THAT(ParseError(OneEntity(R"("states": {"state": "s"})")),
-              HasSubstr("not a topic key"));
+              HasSubstr("not a state's topic key"));
+  EXPECT_THAT(ParseError(OneEntity(R"("states": {"availability_topic": "s"})")),
+              HasSubstr("availability is domiand's"));
+  EXPECT_THAT(ParseError(OneEntity(R"("config": {"t": "x"})")), HasSubstr("'t' is domiand's"));
   EXPECT_THAT(ParseError(OneEntity(R"("states": {"state_topic": "set"})")),
               HasSubstr("entities.0.states.state_topic"));
   EXPECT_THAT(ParseError(OneEntity(R"("commands": {"command_topic": {"arg": "x"}})")),

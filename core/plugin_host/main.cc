@@ -118,17 +118,20 @@ class HostService final : public v1::PluginHostProcess::Service {
     callbacks.emit_event = [this](const std::string& name, const std::string& json) {
       spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
     };
-    callbacks.entity_state = [this](const std::string& entity, const std::string& state,
-                                    const std::string& data) {
-      return entities_.Publish(entity, state, data);
-    };
-    callbacks.entities_changed = [this] { entities_.Changed(); };
+    const bool entities_wanted = request->entities_wanted();
+    if (entities_wanted) {
+      callbacks.entity_state = [this](const std::string& entity, const std::string& state,
+                                      const std::string& data) {
+        return entities_.Publish(entity, state, data);
+      };
+      callbacks.entities_changed = [this] { entities_.Changed(); };
+    }
     auto started = domian::services::StartInstance(
         library_, request->config_json(), state_dir_, std::move(callbacks),
         request->has_state() ? std::optional<std::string>(request->state()) : std::nullopt);
     if (!started.ok()) return Fail(response, started.status());
     instance_ = *std::move(started);
-    if (instance_->has_entities()) {
+    if (instance_->has_entities() && entities_wanted) {
       // Describes now, and again whenever the plugin says its entities
       // changed: on a thread of its own, never inside the plugin's call
       // to changed, and one call at a time like every other
@@ -136,7 +139,7 @@ class HostService final : public v1::PluginHostProcess::Service {
       describer_ = std::thread([this, instance = instance_] { Describe(*instance); });
     }
     response->set_status(DOMIAN_OK);
-    response->set_has_entities(instance_->has_entities());
+    response->set_has_entities(instance_->has_entities() && entities_wanted);
     return grpc::Status::OK;
   }
 

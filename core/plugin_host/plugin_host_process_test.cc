@@ -565,11 +565,14 @@ class EntityWatch {
   std::unique_ptr<grpc::ClientReader<v1::PluginEntityUpdate>> reader_;
 };
 
-v1::PluginResult StartPlugin(HostProcess& host, const std::string& config_json = "{}") {
+// `entities_wanted`: as domiand asks when node.yaml has mqtt:.
+v1::PluginResult StartPlugin(HostProcess& host, const std::string& config_json = "{}",
+                             bool entities_wanted = true) {
   grpc::ClientContext context;
   context.set_deadline(In(kCallDeadline));
   v1::PluginStartRequest request;
   request.set_config_json(config_json);
+  request.set_entities_wanted(entities_wanted);
   v1::PluginResult started;
   const grpc::Status status = host.stub().Start(&context, request, &started);
   EXPECT_TRUE(status.ok()) << status.error_message() << "\n" << host.Log();
@@ -676,6 +679,19 @@ TEST(PluginHostProcess, ANewWatchStartsOverAndACancelledOneEnds) {
   update.Clear();
   EXPECT_FALSE(second.Next(update));
   EXPECT_EQ(Invoke(host, "set", R"({"value":"OFF"})"), R"({"status":0})");
+}
+
+TEST(PluginHostProcess, WithoutEntitiesWantedThePluginIsNotOfferedThem) {
+  HostProcess host("entity-probe");
+  ASSERT_TRUE(host.serving()) << host.Log();
+  const v1::PluginResult started = StartPlugin(host, "{}", /*entities_wanted=*/false);
+  ASSERT_EQ(started.status(), DOMIAN_OK) << started.output();
+  EXPECT_FALSE(started.has_entities());
+  // The plugin's publish finds no extension to publish through.
+  EXPECT_NE(Invoke(host, "set", R"({"value":"ON"})"), R"({"status":0})");
+  EntityWatch watch(host.stub());
+  v1::PluginEntityUpdate update;
+  EXPECT_FALSE(watch.Next(update));
 }
 
 TEST(PluginHostProcess, APluginWithoutEntitiesHasNoWatch) {

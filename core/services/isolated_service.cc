@@ -223,6 +223,8 @@ absl::Status IsolatedService::Launch() {
   process->stub = v1::PluginHostProcess::NewStub(channel);
   v1::PluginStartRequest request;
   request.set_config_json(options_.config_json);
+  request.set_entities_wanted(static_cast<bool>(options_.entities.described) ||
+                              static_cast<bool>(options_.entities.state));
   if (const std::optional<std::string> saved = ReadServiceState(options_.state_dir)) {
     request.set_state(*saved);
     request.set_has_state(true);

@@ -311,7 +311,7 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> StartInstance(
   return instance;
 }
 
-const void* PluginInstance::HostExtension(const domian_host* /*host*/, const char* id) {
+const void* PluginInstance::HostExtension(const domian_host* host, const char* id) {
   static const domian_host_liveness_ext kLiveness = {sizeof(domian_host_liveness_ext), 0,
                                                      &PluginInstance::SetLivenessDeadline,
                                                      &PluginInstance::Alive, {}};
@@ -323,7 +323,12 @@ const void* PluginInstance::HostExtension(const domian_host* /*host*/, const cha
                                                      &PluginInstance::EntitiesChanged, {}};
   if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_LIVENESS) == 0) return &kLiveness;
   if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_STATE) == 0) return &kState;
-  if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_ENTITIES) == 0) return &kEntities;
+  // Offered only where entities are published: a plugin that finds it
+  // missing prepares no states (the camera takes no stills).
+  if (id != nullptr && std::strcmp(id, DOMIAN_HOST_EXT_ENTITIES) == 0) {
+    const auto* self = static_cast<const PluginInstance*>(host->host_data);
+    return self->callbacks_.entity_state ? &kEntities : nullptr;
+  }
   return nullptr;
 }
 

@@ -505,7 +505,10 @@ typedef struct domian_host_state_ext {
  * poll, a temperature read, a command carried out. domiand keeps the
  * latest value of each and publishes it (retained) while the service runs
  * here, and again when Home Assistant or the broker comes back; so a
- * service publishes each of its states once it runs, then only changes. */
+ * service publishes each of its states once it runs, then only changes.
+ * A host that publishes no entities (a node without Home Assistant)
+ * answers NULL for this extension and never calls describe: a service
+ * then prepares no states (the camera takes no stills). */
 #define DOMIAN_HOST_EXT_ENTITIES "domian.host.entities/1"
 #define DOMIAN_ENTITY_STATE_MAX_BYTES (512 * 1024)
 typedef struct domian_host_entities_ext {

@@ -141,6 +141,9 @@ class Host {
                                    reinterpret_cast<const uint8_t*>(data.data()),
                                    data.size()) == DOMIAN_OK;
   }
+  // Whether this host publishes entities (a node without Home Assistant
+  // does not): without it there is no need to prepare states.
+  bool PublishesEntities() const { return Entities() != nullptr; }
   // The entities changed: the host calls DescribeEntities again soon.
   void EntitiesChanged() const {
     if (const auto* entities = Entities()) entities->changed(host_);

@@ -236,7 +236,9 @@ void CameraService::Start() {
   demand_ = std::thread([this] { RunDemand(); });
   still_wanted_ = false;
   viewed_ = false;
-  stills_ = std::thread([this] { RunStills(); });
+  // Stills and their URLs are for Home Assistant: a node that publishes
+  // no entities wakes the camera for nobody.
+  if (host_.PublishesEntities()) stills_ = std::thread([this] { RunStills(); });
   const std::string endpoint = JoinListen(config_.listen_host, server_->port());
   host_.PublishEndpoint("http", endpoint);
   host_.Info(

@@ -35,15 +35,7 @@ const std::set<std::string, std::less<>>& ReservedKeys() {
   return keys;
 }
 
-bool EndsWith(std::string_view text, std::string_view tail) {
-  return text.size() >= tail.size() && text.substr(text.size() - tail.size()) == tail;
-}
-
-bool IsTopicKey(std::string_view key) { return key == "topic" || EndsWith(key, "_topic"); }
-
-bool IsLowerWord(std::string_view text, size_t max_bytes) {
-  return services::IsEntityWord(text, max_bytes);
-}
+bool IsTopicKey(std::string_view key) { return key == "topic" || key.ends_with("_topic"); }
 
 // Parses `text` as JSON no deeper than `max_depth`; nullopt otherwise.
 std::optional<Json> ParseBounded(std::string_view text, int max_depth) {
@@ -141,7 +133,7 @@ absl::StatusOr<Entity> ParseEntity(const std::string& where, const Json& value) 
     } else if (key == "config") {
       if (!item.is_object()) return Problem(where + ".config", "must be an object");
       for (const auto& [config_key, unused] : item.items()) {
-        if (IsTopicKey(config_key) || EndsWith(config_key, "_t") ||
+        if (IsTopicKey(config_key) || config_key.ends_with("_t") ||
             ReservedKeys().contains(config_key)) {
           return Problem(where + ".config",
                          "'" + BoundedText(config_key, 64) + "' is domiand's to set");
@@ -169,8 +161,8 @@ absl::StatusOr<Entity> ParseEntity(const std::string& where, const Json& value) 
     } else if (key == "commands") {
       if (!item.is_object()) return Problem(where + ".commands", "must be an object");
       for (const auto& [topic_key, command] : item.items()) {
-        if (!EndsWith(topic_key, "_topic") || topic_key.size() > 64 ||
-            !IsLowerWord(topic_key, 64) || topic_key == "availability_topic") {
+        if (!topic_key.ends_with("_topic") || topic_key.size() > 64 ||
+            !services::IsEntityWord(topic_key, 64) || topic_key == "availability_topic") {
           return Problem(where + ".commands",
                          "'" + BoundedText(topic_key, 64) + "' is not a topic key (\"..._topic\")");
         }
@@ -257,7 +249,7 @@ std::string StateTopic(const EntityOwner& owner, const std::string& entity,
 
 std::string CommandTopic(const EntityOwner& owner, const std::string& entity,
                          const std::string& key) {
-  const std::string stem = EndsWith(key, "_topic") ? key.substr(0, key.size() - 6) : key;
+  const std::string stem = key.ends_with("_topic") ? key.substr(0, key.size() - 6) : key;
   return ServiceTopicBase(owner) + "/" + entity + "/set/" + stem;
 }
 
@@ -337,7 +329,7 @@ std::optional<CommandTarget> ParseCommandTopic(const EntityOwner& owner, std::st
   rest.remove_prefix(slash + 1);
   if (rest.substr(0, 4) != "set/") return std::nullopt;
   const std::string_view stem = rest.substr(4);
-  if (!IsEntityId(entity) || !IsLowerWord(stem, 64)) return std::nullopt;
+  if (!IsEntityId(entity) || !services::IsEntityWord(stem, 64)) return std::nullopt;
   return CommandTarget{std::string(entity), std::string(stem) + "_topic"};
 }
 

@@ -3,6 +3,7 @@
 // states published (after start, after a command, after a wall switch
 // the poll sees), the command Home Assistant's JSON becomes, and the
 // configuration that turns it all off.
+#include "plugins/testing/entity_description.h"
 #include "plugins/lights/lights_service.h"
 
 #include <gmock/gmock.h>
@@ -17,23 +18,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using domian::testing::EntityIn;
 using nlohmann::json;
 
 static_assert(sdk::detail::HasEntities<LightsService>, "offers domian.entities/1");
 
 // Polled this often, so a wall switch shows within a test's patience.
 constexpr int kTestPollMs = 200;
-
-const json* EntityIn(const json& description, const std::string& id) {
-  for (const json& entity : description["entities"]) {
-    if (entity["id"] == id) return &entity;
-  }
-  return nullptr;
-}
-
-bool EndsWith(const std::string& text, const std::string& end) {
-  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
-}
 
 class LightsEntities : public ::testing::Test {
  protected:
@@ -119,7 +110,7 @@ TEST_F(LightsEntities, DescribesEachBulbAndGroupByWhatItCanDo) {
 
   for (const json& entity : description["entities"]) {
     for (const auto& [key, value] : entity["config"].items()) {
-      EXPECT_FALSE(EndsWith(key, "_topic")) << entity["id"] << " config has " << key;
+      EXPECT_FALSE(key.ends_with("_topic")) << entity["id"] << " config has " << key;
     }
     for (const auto& [key, state] : entity["states"].items()) {
       EXPECT_TRUE(host_.WaitForState(entity["id"], state, [](const std::string&) { return true; }, 5s))

@@ -1,6 +1,7 @@
 // SpeakerService as Home Assistant sees it, on the ALSA stand-ins
 // (tests/support/alsa/): the description the core reads, the volume state
 // published at start and on change, and the commands it maps.
+#include "plugins/testing/entity_description.h"
 #include "plugins/speaker/speaker_service.h"
 
 #include <gmock/gmock.h>
@@ -16,16 +17,10 @@ namespace domian::speaker {
 namespace {
 
 using namespace std::chrono_literals;
+using domian::testing::EntityIn;
 using nlohmann::json;
 
 static_assert(sdk::detail::HasEntities<SpeakerService>, "offers domian.entities/1");
-
-const json* EntityIn(const json& description, const std::string& id) {
-  for (const json& entity : description["entities"]) {
-    if (entity["id"] == id) return &entity;
-  }
-  return nullptr;
-}
 
 class SpeakerEntities : public ::testing::Test {
  protected:

@@ -3,6 +3,7 @@
 // and retried, and every way the service ends leaves the relay off. Also:
 // sensors that are wrong (an outlier, a phantom, a glitch), the stuck-cold
 // alarm on a clock the test moves on, liveness, and the safe state.
+#include "plugins/testing/entity_description.h"
 #include "plugins/thermostat/thermostat_service.h"
 
 #include <gmock/gmock.h>
@@ -26,6 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using domian::testing::EntityIn;
 using nlohmann::json;
 
 constexpr char kSensor[] = "28-000000000001";
@@ -417,17 +419,6 @@ TEST_F(ThermostatControl, TheControlLoopArmsALivenessDeadlineAndProvesProgress) 
 
 static_assert(sdk::detail::HasEntities<ThermostatService>, "offers domian.entities/1");
 
-const json* EntityIn(const json& description, const std::string& id) {
-  for (const json& entity : description["entities"]) {
-    if (entity["id"] == id) return &entity;
-  }
-  return nullptr;
-}
-
-bool EndsWith(const std::string& text, const std::string& end) {
-  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
-}
-
 TEST_F(ThermostatControl, DescribesAClimateTheRelayAndEachSensorAndPublishesEveryState) {
   sysfs_.Reading(kSensor, 19000);
   auto service = Make();
@@ -469,7 +460,7 @@ TEST_F(ThermostatControl, DescribesAClimateTheRelayAndEachSensorAndPublishesEver
   // domiand adds every topic itself; each state named is published.
   for (const json& entity : description["entities"]) {
     for (const auto& [key, value] : entity["config"].items()) {
-      EXPECT_FALSE(EndsWith(key, "_topic")) << entity["id"] << " config has " << key;
+      EXPECT_FALSE(key.ends_with("_topic")) << entity["id"] << " config has " << key;
     }
     for (const auto& [key, state] : entity["states"].items()) {
       EXPECT_TRUE(host_.WaitForState(entity["id"], state, [](const std::string&) { return true; },

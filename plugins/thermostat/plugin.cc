@@ -23,4 +23,7 @@ DOMIAN_SDK_PLUGIN(domian::thermostat::ThermostatService,
                            "\"target_c\": 21}]}",
                            "a weekly schedule of targets ([] clears it)"},
                           {"clear_alarm", "{}",
-                           "clears the stuck-cold alarm: heating may resume"}}}))
+                           "clears the stuck-cold alarm: heating may resume"},
+                          {"history", "{\"hours\": 6}",
+                           "temperature, target and relay of the last 1 to 24 hours (all when "
+                           "left out), a sample every 30 s at most"}}}))

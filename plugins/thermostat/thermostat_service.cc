@@ -201,6 +201,7 @@ void ThermostatService::ControlStep() {
   const bool on = controller_->Step(now, combined_.celsius, combined_.why_none, settings);
   // Written on every change, and again while the last write failed.
   if (relay_on_ != on) DriveRelayLocked(on);
+  history_.Record({now, combined_.celsius, settings.target_c, relay_on_.value_or(false)});
   ReportLocked(sensors, now);
   PublishEntitiesLocked(sensors, now);
 }
@@ -364,10 +365,12 @@ std::string ThermostatService::Invoke(std::string_view command, std::string_view
     reply = SetSchedule(args);
   } else if (command == "clear_alarm") {
     reply = ClearAlarm();
+  } else if (command == "history") {
+    return HistoryJson(args).dump();  // changes nothing: no save
   } else {
     throw sdk::Error(DOMIAN_ERR_UNKNOWN_COMMAND,
                      "unknown command \"" + std::string(command) +
-                         "\" (status, set_target, set_mode, set_schedule, clear_alarm)");
+                         "\" (status, set_target, set_mode, set_schedule, clear_alarm, history)");
   }
   // Each command but status changed what SaveState keeps: the caller is
   // answered once it is kept, so a crash or a power cut right after
@@ -422,6 +425,28 @@ json ThermostatService::Status() {
                  {"last_switch", {{"reason", controller_ ? controller_->reason() : ""},
                                   {"ago_s", controller_ ? SecondsOf(now - controller_->last_switch()) : 0.0}}}};
   return status;
+}
+
+json ThermostatService::HistoryJson(const json& args) {
+  int hours = kHistoryMaxHours;
+  const auto it = args.find("hours");
+  if (it != args.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < kHistoryMinHours ||
+        it->get<int64_t>() > kHistoryMaxHours) {
+      throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT,
+                       "history takes {\"hours\": N} with N a whole number from " +
+                           std::to_string(kHistoryMinHours) + " to " + std::to_string(kHistoryMaxHours) +
+                           " (all " + std::to_string(kHistoryMaxHours) + " when left out)");
+    }
+    hours = static_cast<int>(it->get<int64_t>());
+  }
+  if (args.size() > (it == args.end() ? 0U : 1U)) {
+    throw sdk::Error(DOMIAN_ERR_INVALID_ARGUMENT, "history takes only {\"hours\": N}");
+  }
+  const int64_t now_unix_ms = std::chrono::duration_cast<Millis>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
+  std::lock_guard lock(mu_);
+  return {{"samples", history_.Json(clock_(), now_unix_ms, std::chrono::hours(hours))}};
 }
 
 json ThermostatService::SetTarget(const json& args) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "plugins/thermostat/controller.h"
+#include "plugins/thermostat/history.h"
 #include "plugins/thermostat/relay.h"
 #include "plugins/thermostat/room_temperature.h"
 #include "plugins/thermostat/schedule.h"
@@ -80,6 +81,7 @@ class ThermostatService {
   nlohmann::json SetMode(const nlohmann::json& args);
   nlohmann::json SetSchedule(const nlohmann::json& args);
   nlohmann::json ClearAlarm();
+  nlohmann::json HistoryJson(const nlohmann::json& args);
 
   void Control();            // the control thread
   void ControlStep();        // one step; requires nothing held
@@ -133,6 +135,8 @@ class ThermostatService {
   // last published ("entity/state" -> bytes), so only changes go out.
   std::vector<std::string> described_sensors_;
   std::map<std::string, std::string> published_;
+  // Samples for the dashboard's chart (the `history` command).
+  History history_;
   // The stuck-cold alarm from the saved state, raised again at Start.
   std::optional<std::string> saved_alarm_;
 };

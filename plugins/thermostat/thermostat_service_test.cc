@@ -221,6 +221,68 @@ TEST_F(ThermostatControl, RefusesBadCommandsAndTakesOnlyValidSavedState) {
   service->Stop();
 }
 
+TEST_F(ThermostatControl, HistoryHasASampleAtTheFirstReadingThenOnePerSpacing) {
+  sysfs_.Reading(kSensor, 15000);
+  auto service = Make();
+  service->Start();
+  // The first reading shows within a read, not half a minute later.
+  json samples;
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        samples = json::parse(service->Invoke("history", "{}"))["samples"];
+        return samples.size() == 1 && samples[0]["temperature"] == 15.0 && samples[0]["relay"] == true;
+      },
+      10s))
+      << samples.dump();
+  EXPECT_EQ(samples[0]["target"], 20);
+  const auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  EXPECT_NEAR(samples[0]["t"].get<double>(), static_cast<double>(wall_ms()), 5000);
+
+  // Control steps every 100 ms keep no more until the spacing has passed.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(json::parse(service->Invoke("history", "{}"))["samples"].size(), 1U);
+  service->Invoke("set_target", R"({"target_c": 12})");  // warm enough now: relay off
+  clock_.Advance(std::chrono::duration_cast<std::chrono::seconds>(kHistorySpacing));
+  ASSERT_TRUE(testing::Eventually(
+      [&] {
+        samples = json::parse(service->Invoke("history", R"({"hours": 1})"))["samples"];
+        return samples.size() == 2 && samples[1]["relay"] == false;
+      },
+      10s))
+      << samples.dump();
+  EXPECT_EQ(samples[1]["target"], 12);
+  EXPECT_GE(samples[1]["t"].get<int64_t>() - samples[0]["t"].get<int64_t>(),
+            std::chrono::milliseconds(kHistorySpacing).count());
+
+  // Older than the hours asked for: left out.
+  clock_.Advance(std::chrono::seconds(std::chrono::hours(1)));
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return json::parse(service->Invoke("history", "{}"))["samples"].size() == 3; }, 10s));
+  samples = json::parse(service->Invoke("history", R"({"hours": 1})"))["samples"];
+  EXPECT_EQ(samples.size(), 1U) << samples.dump();
+  service->Stop();
+}
+
+TEST_F(ThermostatControl, HistoryTakesOneToTwentyFourWholeHours) {
+  sysfs_.Reading(kSensor, 21000);
+  auto service = Make();
+  service->Start();
+  for (const char* args : {R"({"hours": 0})", R"({"hours": 25})", R"({"hours": 1.5})",
+                           R"({"hours": "6"})", R"({"hours": 6, "sensor": "x"})", R"({"days": 1})"}) {
+    try {
+      service->Invoke("history", args);
+      ADD_FAILURE() << "history took " << args;
+    } catch (const sdk::Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr("history takes")) << args;
+    }
+  }
+  EXPECT_NO_THROW(service->Invoke("history", R"({"hours": 24})"));
+  service->Stop();
+}
+
 
 // Sensors in the order configured: the bus reads them in that order, so
 // the outlier (last) is never the only one read yet.

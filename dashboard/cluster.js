@@ -39,7 +39,8 @@ export function nodesOf(data, ageS = 0) {
       traits: peer.traits || [],
       // Only while alive: a dead node's uptime is not known.
       uptimeS: state !== 'dead' && typeof peer.uptime_s === 'number' ? peer.uptime_s + ageS : null,
-      heardS: typeof peer.last_heard_s === 'number' ? peer.last_heard_s : null,
+      // When it was last heard from, on this browser's clock.
+      heardAt: typeof peer.last_heard_s === 'number' ? Date.now() - (ageS + peer.last_heard_s) * 1000 : null,
     });
   }
   return nodes;
@@ -53,12 +54,19 @@ function serviceLink(row) {
   return h('a', { href: `#/service/${encodeURIComponent(row.name)}` }, row.name);
 }
 
+function clockTime(ms) {
+  const date = new Date(ms);
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
 function nodeCard(node, rows) {
   const facts = [
     ['address', node.address || '–'],
     ['version', node.version || '–'],
-    ['up', node.uptimeS === null ? '–' : duration(node.uptimeS)],
   ];
+  if (node.uptimeS !== null) facts.push(['up', duration(node.uptimeS)]);
+  // A node that went quiet: since when (an alive one was heard just now).
+  if (node.state !== 'alive' && node.heardAt !== null) facts.push(['heard', `at ${clockTime(node.heardAt)}`]);
   return h(
     'article',
     { class: ['node', `state-${node.state}`], data: { node: node.id, state: node.state } },

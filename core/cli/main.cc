@@ -7,6 +7,7 @@
 //   domianctl [--node HOST:PORT] explain SERVICE [--json]
 //   domianctl [--node HOST:PORT] plugins  [--json]
 //   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON | -]
+//   domianctl [--node HOST:PORT] dashboard [--json]
 //
 //   domianctl cluster init [--config FILE]             (root, on the first node)
 //   domianctl cluster invite [--ttl 1h] [--operator]   (prints a join code)
@@ -65,6 +66,8 @@ constexpr char kUsage[] =
     "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
     "                              prints its JSON reply; JSON '-' reads the\n"
     "                              arguments from stdin (at most 1 MiB)\n"
+    "  dashboard                   print a one-time link that opens this node's\n"
+    "                              dashboard in a browser (valid 5 minutes)\n"
     "\n"
     "cluster membership:\n"
     "  cluster init                make the cluster's CA and this node's certificate\n"
@@ -341,6 +344,16 @@ void PrintInvite(const nlohmann::json& invite) {
                            fmt::gmtime(static_cast<std::time_t>(invite["expires_unix"].get<int64_t>())))
             << "):\n";
   std::cout << invite["code"].get<std::string>() << "\n";
+}
+
+void PrintDashboardLink(const nlohmann::json& link) {
+  // The link alone on stdout, so that it can be piped (to a browser, a QR
+  // code); the rest for people.
+  std::cerr << "one-time login link to the dashboard (open it within 5 minutes, until "
+            << fmt::format("{:%H:%M:%S} UTC",
+                           fmt::gmtime(static_cast<std::time_t>(link["expires_unix"].get<int64_t>())))
+            << "; it works once, and keeps that browser logged in):\n";
+  std::cout << link["url"].get<std::string>() << "\n";
 }
 
 void PrintRemoved(const nlohmann::json& removed) {
@@ -642,6 +655,9 @@ int main(int argc, char** argv) {
   } else if (command == "call") {
     result = Call(client, words);
     print = PrintReply;
+  } else if (command == "dashboard") {
+    result = client.DashboardLink();
+    print = PrintDashboardLink;
   } else {
     std::cerr << "domianctl: unknown command '" << Printable(command) << "'\n\n" << kUsage;
     return kExitUsage;

@@ -5,7 +5,8 @@
 //   ---------------------  -------------------------------------------------
 //   local (Unix socket)    everything an operator may
 //   operator certificate   status, peers, services, explain, plugins,
-//                          invoke, create-invite, remove, rotate-ca
+//                          invoke, create-invite, remove, rotate-ca,
+//                          create-dashboard-link
 //   node certificate       share-identity-list and hand-over (as itself
 //                          only: the server compares the sender the message
 //                          names with the certificate's), a forwarded
@@ -64,6 +65,7 @@ enum class Rpc {
   kRotateCa,
   kPutState,
   kGetState,
+  kCreateDashboardLink,
 };
 std::string_view RpcName(Rpc rpc);
 

@@ -57,7 +57,7 @@ function loginPage() {
     h('p', {}, 'This page shows and controls the house, so it opens only with a login link made on one of its nodes. ' +
       'On the node that serves this page, as root or a member of the domian group, run:'),
     h('pre', {}, h('code', {}, 'domianctl dashboard')),
-    h('p', {}, 'and open the link it prints in this browser. Each link works once; run it again for another browser.'),
+    h('p', {}, 'and open the link it prints in this browser within 5 minutes. Each link works once; run it again for another browser.'),
   );
 }
 

@@ -54,9 +54,20 @@ function runs(samples, value, x, y) {
   return lines;
 }
 
-// An <svg> of `samples` over the `hours` before `nowMs`.
+// The time axis spans the hours asked for, or less while the history is
+// younger (after a start or a move), but never less than this.
+const kMinSpanMs = 15 * 60 * 1000;
+
+// Minutes between time labels, for a span.
+function tickMinutes(spanMs) {
+  const hours = spanMs / 3600000;
+  return hours <= 0.5 ? 5 : hours <= 2 ? 30 : hours <= 6 ? 60 : 240;
+}
+
+// An <svg> of `samples` over (at most) the `hours` before `nowMs`.
 export function drawChart(samples, hours, nowMs = Date.now()) {
-  const from = nowMs - hours * 3600 * 1000;
+  const oldest = samples.length ? samples[0].t : nowMs;
+  const from = Math.max(nowMs - hours * 3600 * 1000, Math.min(oldest, nowMs - kMinSpanMs));
   const [low, high] = range(samples);
   const plotBottom = kHeight - kBottom;
   const x = (t) => kLeft + ((t - from) / (nowMs - from)) * (kWidth - kLeft - kRight);
@@ -70,8 +81,7 @@ export function drawChart(samples, hours, nowMs = Date.now()) {
     grid.push(s('line', { class: 'grid', x1: kLeft, x2: kWidth - kRight, y1: y(c), y2: y(c) }));
     grid.push(s('text', { class: 'axis', x: kLeft - 6, y: y(c) + 4, 'text-anchor': 'end' }, `${c}°`));
   }
-  const tickEvery = hours <= 2 ? 0.5 : hours <= 6 ? 1 : 4;  // hours between time labels
-  const tickMs = tickEvery * 3600 * 1000;
+  const tickMs = tickMinutes(nowMs - from) * 60 * 1000;
   for (let t = Math.ceil(from / tickMs) * tickMs; t <= nowMs; t += tickMs) {
     grid.push(s('line', { class: 'grid', x1: x(t), x2: x(t), y1: kTop, y2: plotBottom }));
     grid.push(s('text', { class: 'axis', x: x(t), y: kHeight - 4, 'text-anchor': 'middle' }, clock(t)));
@@ -88,8 +98,14 @@ export function drawChart(samples, hours, nowMs = Date.now()) {
     }));
   });
 
+  // The target holds from one sample to the next, and the last one until now.
+  const steps = [];
+  shown.forEach((sample, i) => {
+    steps.push(sample);
+    steps.push({ ...sample, t: i + 1 < shown.length ? shown[i + 1].t : nowMs });
+  });
   const lines = [];
-  for (const run of runs(shown, (sample) => sample.target, x, y)) {
+  for (const run of runs(steps, (sample) => sample.target, x, y)) {
     lines.push(s('polyline', { class: 'target', points: run.join(' ') }));
   }
   for (const run of runs(shown, (sample) => sample.temperature, x, y)) {

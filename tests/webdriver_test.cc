@@ -92,7 +92,7 @@ TEST_F(WebDriverClient, ScreenshotsAtDesktopAndPhoneWidths) {
   {
     WebDriver desktop(WebDriver::Options{.width = 1280, .height = 800});
     desktop.Navigate(Url());
-    EXPECT_EQ(desktop.Execute("return window.innerWidth;"), 1280);
+    EXPECT_EQ(desktop.Execute("return [window.innerWidth, window.innerHeight];"), nlohmann::json({1280, 800}));
     desktop.Screenshot(dir_.path() / "desktop.png");
   }
   {

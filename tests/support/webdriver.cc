@@ -97,6 +97,14 @@ WebDriver::WebDriver(Options options) : options_(std::move(options)) {
   try {
     const json value = Command("POST", "/session", capabilities);
     session_ = value.at("sessionId").get<std::string>();
+    // --window-size is the window's; the page's viewport is what counts.
+    if (!options_.phone) {
+      const json inner = Execute("return [window.innerWidth, window.innerHeight];");
+      const json rect = SessionCommand("GET", "/window/rect");
+      SessionCommand("POST", "/window/rect",
+                     {{"width", rect["width"].get<int>() + options_.width - inner[0].get<int>()},
+                      {"height", rect["height"].get<int>() + options_.height - inner[1].get<int>()}});
+    }
   } catch (const std::exception& e) {
     StopDriver();
     throw WebDriverError(std::string("no browser session: ") + e.what());

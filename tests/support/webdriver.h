@@ -41,6 +41,7 @@ bool ChromiumInstalled();
 class WebDriver {
  public:
   struct Options {
+    // The page's viewport, in CSS pixels.
     int width = 1280;
     int height = 800;
     // A phone: the page sees this width and height as its viewport (a

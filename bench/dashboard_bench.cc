@@ -176,8 +176,8 @@ void ReportResult(const json& r) {
     const double extra = r["hall_open_percent"].get<double>() - r["hall_none_percent"].get<double>();
     PrintRow("serving domiand CPU, " + std::to_string(r.value("seconds", 0)) + " s: none / one open",
              "+" + Fixed(kGoalIdleExtraPercent, 1) + "% of a core",
-             Fixed(r["hall_none_percent"], 2) + "% / " + Fixed(r["hall_open_percent"], 2) + "% (+" +
-                 Fixed(extra, 2) + ")",
+             Fixed(r["hall_none_percent"], 2) + "% / " + Fixed(r["hall_open_percent"], 2) + "% (" +
+                 (extra >= 0 ? "+" : "") + Fixed(extra, 2) + ")",
              Verdict(extra <= kGoalIdleExtraPercent));
     PrintRow("three domiand together: none / one open", "(reported)",
              Fixed(r["all_none_percent"], 2) + "% / " + Fixed(r["all_open_percent"], 2) + "%", "");

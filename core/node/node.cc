@@ -78,6 +78,12 @@ membership::PeerMemory Remembered(NodeState& state) {
   return memory;
 }
 
+int64_t WallClockMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t WallClockSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -200,6 +206,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       channels_(client_credentials_),
       peer_client_(loop_, channels_, traffic_, trust_),
       remote_nodes_(loop_, channels_),
+      events_(WallClockMillis),
       membership_(initial_self_, incarnation_, config_.seeds, config_.membership, peer_client_,
                   clock_,
                   [this](uint64_t incarnation) {
@@ -297,7 +304,19 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                            return home_assistant_ ? home_assistant_->Status()
                                                   : mqtt::MqttStatus{};
                          },
-                     .client_credentials = client_credentials_}),
+                     .client_credentials = client_credentials_,
+                     // Made by Start() before the server answers.
+                     .dashboard_link =
+                         [this]() -> absl::StatusOr<rpc::DashboardLink> {
+                           if (!web_) {
+                             return absl::FailedPreconditionError(
+                                 "the dashboard is off on this node (http.enabled: false in " +
+                                 config_.source.string() + ")");
+                           }
+                           absl::StatusOr<web::LoginLink> link = web_->MakeLoginLink();
+                           if (!link.ok()) return link.status();
+                           return rpc::DashboardLink{link->url, link->expires_unix};
+                         }}),
       discovered_(membership_) {}
 
 Node::~Node() { Stop(); }
@@ -311,6 +330,18 @@ absl::Status Node::Start() {
   } catch (const std::exception& error) {
     return absl::UnavailableError(error.what());
   }
+  if (config_.http.enabled) {
+    absl::StatusOr<std::unique_ptr<web::WebServer>> web = web::WebServer::Listen(
+        {.listen = config_.http.listen,
+         .static_dir = config_.http.static_dir,
+         .allowed_hosts = config_.http.allowed_hosts,
+         // No metrics until they are wired: /metrics is not found.
+         .metrics = {},
+         .events = events_,
+         .clock = clock_});
+    if (!web.ok()) return web.status();
+    web_ = *std::move(web);
+  }
   started_ = true;
   const auto port = static_cast<uint16_t>(listener_->port());
   auto acceptor = builder_.experimental().AddExternalConnectionAcceptor(
@@ -321,6 +352,14 @@ absl::Status Node::Start() {
   builder_.RegisterService(node_service_.service());
   server_ = builder_.BuildAndStart();
   if (!server_) return absl::UnavailableError("cannot start the gRPC server on " + config_.listen);
+  if (web_) {
+    // The API asks this very server, as domianctl does over the control
+    // socket: the same handlers, the same checks (a local operator's).
+    web_->Serve(server_->InProcessChannel(rpc::DomainChannelArguments()));
+    spdlog::info("dashboard and /metrics on http://{} (a session needs a link from `domianctl "
+                 "dashboard`)",
+                 web_->address());
+  }
   if (!config_.control_socket.empty()) {
     // Root and group domian (the socket's folder and the unit's group).
     ::chmod(config_.control_socket.c_str(), 0660);
@@ -444,6 +483,9 @@ void Node::PublishServices() {
 void Node::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  // First: its event streams end and its calls in flight are cancelled,
+  // before the server they call shuts down.
+  if (web_) web_->Stop();
   // Withdrawing the mDNS record first tells browsers at once (goodbye
   // packets) instead of leaving them a record to try until it expires.
   if (discovery_) discovery_->Stop();

@@ -10,6 +10,8 @@
 //   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
 //   ServiceHost ──entities──▶ HomeAssistant (when node.yaml has mqtt:)
 //   HomeAssistant ──commands──▶ ServiceHost.Invoke; ──status──▶ NodeService
+//   WebServer (HTTP in: the dashboard) ──in-process gRPC──▶ NodeService;
+//   EventJournal ──events──▶ WebServer's event streams
 //
 // Nothing is set late: every part gets what it calls in its constructor;
 // none calls another before Start(), and Stop() ends them in the reverse
@@ -32,6 +34,7 @@
 #include "core/common/status.h"
 #include "core/config/node_config.h"
 #include "core/discovery/discovery.h"
+#include "core/events/event_journal.h"
 #include "core/membership/membership.h"
 #include "core/mqtt/home_assistant.h"
 #include "core/node/node_state.h"
@@ -49,6 +52,7 @@
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
 #include "core/trust/trust_book.h"
+#include "core/web/web_server.h"
 
 namespace domian::node {
 
@@ -133,6 +137,8 @@ class Node {
   rpc::Channels channels_;
   rpc::PeerClient peer_client_;
   rpc::RemoteNodesClient remote_nodes_;
+  // What happens on this node, for the dashboard's event stream.
+  events::EventJournal events_;
   membership::Membership membership_;
   MembershipCluster cluster_;
   // Copies of the services' states on the peers: each state stored here is
@@ -155,6 +161,10 @@ class Node {
   // this node, which it reports in its status and nothing else feels.
   std::unique_ptr<rpc::Listener> listener_;
   std::unique_ptr<grpc::Server> server_;
+  // The dashboard and /metrics (http.enabled): made by Start(), which binds
+  // its port before anything starts, so a taken port stops the node as
+  // the gRPC port's does; stopped first.
+  std::unique_ptr<web::WebServer> web_;
 
   absl::Mutex publish_mu_;  // orders PublishServices' read-modify-write
   bool started_ = false;

@@ -12,6 +12,7 @@ const kTop = 12;
 const kRelayBand = 14;  // the strip along the bottom that shows the relay
 const kBottom = 22 + kRelayBand;  // the time labels and the relay strip
 const kMinSpanC = 2;    // a flat line still gets a readable scale
+const kLabelHalfWidth = 18;  // half an "HH:MM" label
 
 function clock(ms) {
   const date = new Date(ms);
@@ -84,6 +85,8 @@ export function drawChart(samples, hours, nowMs = Date.now()) {
   const tickMs = tickMinutes(nowMs - from) * 60 * 1000;
   for (let t = Math.ceil(from / tickMs) * tickMs; t <= nowMs; t += tickMs) {
     grid.push(s('line', { class: 'grid', x1: x(t), x2: x(t), y1: kTop, y2: plotBottom }));
+    // A label that would stick out of either end is left out.
+    if (x(t) < kLeft + kLabelHalfWidth || x(t) > kWidth - kRight - kLabelHalfWidth) continue;
     grid.push(s('text', { class: 'axis', x: x(t), y: kHeight - 4, 'text-anchor': 'middle' }, clock(t)));
   }
 

@@ -39,7 +39,6 @@ constexpr auto kReady = 60s;
 // starting, the panels' first loads.
 constexpr auto kQuiet = 10s;
 constexpr char kSensor[] = "28-0000000a1b2c";
-constexpr char kNoHttp[] = "http:\n  enabled: false\n";
 constexpr char kRenderedMark[] = "domian-cluster-rendered";
 // Goals of this project's own (issue 29 names none): a phone shows the
 // house within a second, and an open page costs the node that serves it
@@ -78,15 +77,15 @@ struct Setup {
     bridge.AddLight("Hall");
     const std::string user = bridge.AddUser();
     sysfs.Reading(kSensor, 19500);
-    Add("hall", {}, "http:\n  listen: 127.0.0.1:" + std::to_string(http_port) + "\n  static_dir: " +
+    // Only hall serves the dashboard.
+    Add("hall", {}, "  listen: 127.0.0.1:" + std::to_string(http_port) + "\n  static_dir: " +
                         std::string(DOMIAN_DASHBOARD_DIR) + "\n",
         "  lights:\n    run: prefer\n    config: {bridge: \"" + bridge.address() + "\", username: " + user +
             "}\n");
-    // Only hall serves the dashboard (the others' default port would clash).
-    Add("kitchen", {"w1"}, kNoHttp,
+    Add("kitchen", {"w1"}, "",
         "  thermostat:\n    config:\n      sysfs_root: " + sysfs.root().string() +
             "\n      relay: {backend: file, path: " + (dir.path() / "relay").string() + "}\n");
-    Add("porch", {}, kNoHttp, "");
+    Add("porch", {}, "", "");
     std::vector<Daemon*> all;
     for (auto& node : nodes) all.push_back(node.get());
     if (!AllSeeEachOtherAlive(all, kReady)) throw std::runtime_error("the nodes did not see each other");
@@ -96,11 +95,14 @@ struct Setup {
     }
   }
 
-  void Add(const std::string& id, std::vector<std::string> traits, const std::string& sections,
+  // A node with these traits, http: section (empty: no HTTP server) and
+  // services (lines of its services: section).
+  void Add(const std::string& id, std::vector<std::string> traits, const std::string& http,
            const std::string& services) {
     Daemon::Options options{.id = id, .log_level = "info"};
     options.traits = std::move(traits);
-    options.extra_yaml = "plugins:\n  dirs: [" + (dir.path() / "plugins").string() + "]\n" + sections +
+    options.http = http;
+    options.extra_yaml = "plugins:\n  dirs: [" + (dir.path() / "plugins").string() + "]\n" +
                          (services.empty() ? "" : "services:\n" + services);
     if (!nodes.empty()) options.seeds = {nodes.front()->address()};
     nodes.push_back(std::make_unique<Daemon>(dir.path(), options));

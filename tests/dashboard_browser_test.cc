@@ -49,7 +49,6 @@ const std::filesystem::path kDashboard = DOMIAN_DASHBOARD_DIR;
 const std::filesystem::path kScreenshots = DOMIAN_DASHBOARD_SCREENSHOTS;
 const std::filesystem::path kDocs = DOMIAN_DOCS_DIR;
 constexpr char kSensor[] = "28-0000000a1b2c";
-constexpr char kNoHttp[] = "http:\n  enabled: false\n";
 
 // A JavaScript string literal of `text` (selectors with quotes in them).
 std::string Js(const std::string& text) { return json(text).dump(); }
@@ -69,20 +68,20 @@ class DashboardBrowser : public ::testing::Test {
     http_port_ = FreeLoopbackPort();
     std::filesystem::create_directories(kScreenshots);
 
+    // Only hall serves the dashboard.
     hall_ = &Add("hall", {"speaker"},
-                 "http:\n  listen: 127.0.0.1:" + std::to_string(http_port_) + "\n  static_dir: " +
+                 "  listen: 127.0.0.1:" + std::to_string(http_port_) + "\n  static_dir: " +
                      kDashboard.string() + "\n",
                  "  lights:\n    run: prefer\n    config: {bridge: \"" + bridge_.address() +
                      "\", username: " + user_ + ", poll_interval_ms: 1000}\n"
                      "  speaker:\n    config: {pcm: domian_test_wav, mixer: {card: domian_test_mixer, "
                      "element: Master}}\n");
-    // Only hall serves the dashboard (the others' default port would clash).
-    kitchen_ = &Add("kitchen", {"w1"}, kNoHttp,
+    kitchen_ = &Add("kitchen", {"w1"}, "",
                     "  thermostat:\n    config:\n      sysfs_root: " + sysfs_.root().string() +
                         "\n      target_c: 20.5\n      min_on_s: 0\n      min_off_s: 0\n"
                         "      control_period_ms: 200\n      read_interval_ms: 100\n"
                         "      relay: {backend: file, path: " + (dir_.path() / "relay").string() + "}\n");
-    porch_ = &Add("porch", {"camera"}, kNoHttp,
+    porch_ = &Add("porch", {"camera"}, "",
                   "  camera:\n    config: {device: /dev/v4l/by-id/usb-test-camera-video-index0, "
                   "listen: \"127.0.0.1:0\", fps: 10}\n");
   }
@@ -92,13 +91,15 @@ class DashboardBrowser : public ::testing::Test {
     for (auto& daemon : daemons_) std::cerr << "---- " << daemon->id() << " ----\n" << daemon->Log();
   }
 
-  Daemon& Add(const std::string& id, std::vector<std::string> traits, const std::string& sections,
+  // A node with these traits, http: section (empty: no HTTP server) and
+  // services (lines of its services: section).
+  Daemon& Add(const std::string& id, std::vector<std::string> traits, const std::string& http,
               const std::string& services) {
     Daemon::Options options{.id = id};
     options.traits = std::move(traits);
     options.env = {{"ALSA_CONFIG_PATH", alsa_.ConfigPath()}};
-    options.extra_yaml = "plugins:\n  dirs: [" + plugins_.string() + "]\n" + sections +
-                         "services:\n" + services;
+    options.http = http;
+    options.extra_yaml = "plugins:\n  dirs: [" + plugins_.string() + "]\nservices:\n" + services;
     if (!daemons_.empty()) options.seeds = {daemons_.front()->address()};
     daemons_.push_back(std::make_unique<Daemon>(dir_.path(), options));
     daemons_.back()->Start();
@@ -154,11 +155,13 @@ class DashboardBrowser : public ::testing::Test {
     return owners.size() == 1 && owners.begin()->first == on;
   }
 
-  void Screenshot(WebDriver& browser, const std::string& name) {
+  // Into the output folder; the README's two also into docs/ when asked.
+  void Screenshot(WebDriver& browser, const std::string& name, bool for_readme = false) {
     browser.Execute("window.scrollTo(0, 0);");  // clicks scroll what they click into view
     const std::filesystem::path file = kScreenshots / name;
     browser.Screenshot(file);
-    if (const char* update = std::getenv("DOMIAN_UPDATE_DOCS_SCREENSHOTS"); update && std::string(update) == "1") {
+    const char* update = std::getenv("DOMIAN_UPDATE_DOCS_SCREENSHOTS");
+    if (for_readme && update && std::string(update) == "1") {
       std::filesystem::copy_file(file, kDocs / name, std::filesystem::copy_options::overwrite_existing);
     }
   }
@@ -222,12 +225,12 @@ TEST_F(DashboardBrowser, ShowsTheHouseLiveAndControlsIt) {
   browser.Click(browser.Find("[data-action=watch]"));
   EXPECT_TRUE(browser.WaitFor("document.querySelector('img.stream').naturalWidth > 0", 20s)) << Console(browser);
 
-  Screenshot(browser, "dashboard-desktop.png");
+  Screenshot(browser, "dashboard-desktop.png", /*for_readme=*/true);
   {
     WebDriver phone(WebDriver::Options{.width = 390, .height = 844, .phone = true});
     LogIn(phone);
     EXPECT_EQ(phone.Execute("return window.innerWidth;"), 390);
-    Screenshot(phone, "dashboard-phone.png");
+    Screenshot(phone, "dashboard-phone.png", /*for_readme=*/true);
   }
 
   // The service page, within the same page (no reload).

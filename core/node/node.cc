@@ -13,6 +13,7 @@
 
 #include <absl/strings/ascii.h>
 
+#include "core/common/duration.h"
 #include "core/common/durable_file.h"
 #include "core/common/net.h"
 #include "core/rpc/port_probe.h"
@@ -76,6 +77,38 @@ membership::PeerMemory Remembered(NodeState& state) {
     }
   };
   return memory;
+}
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A peer's change as an event: what = its new state ("left" for a
+// goodbye, "forgotten" once dropped from the table).
+events::Event MemberEvent(const membership::PeerChange& change) {
+  events::Event event{.kind = events::Kind::kMember,
+                      .what = std::string(PeerStateName(change.to)),
+                      .node = change.id};
+  const std::string silent = FormatDuration(change.silent);
+  if (change.forgotten) {
+    event.what = "forgotten";
+    event.detail = "dead long enough to be forgotten";
+  } else if (!change.from) {
+    event.detail = "learned of it at " + change.address;
+  } else if (change.to == PeerState::kDead && change.left) {
+    event.what = "left";
+    event.detail = "it said goodbye";
+  } else if (change.to == PeerState::kDead) {
+    event.detail = "silent for " + silent;
+    event.seconds = std::chrono::duration<double>(change.silent).count();
+  } else if (change.to == PeerState::kSuspect) {
+    event.detail = "silent for " + silent;
+  } else {
+    event.detail = "was " + std::string(PeerStateName(*change.from));
+  }
+  return event;
 }
 
 int64_t WallClockSeconds() {
@@ -191,6 +224,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       state_(std::move(stored.state)),
       initial_self_(std::move(stored.self)),
       incarnation_(stored.incarnation),
+      events_(WallClockMs),
       // When the cluster drops a CA, connections made with a certificate
       // of it are refused: every channel is made again (the next call).
       trust_(std::move(stored.credentials), CredentialsFolder(config_), clock_, WallClockSeconds,
@@ -222,6 +256,10 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                        [this] {
                          placement_.Poke();
                          replicator_.PeersChanged();
+                       },
+                   .peer_changed =
+                       [this](const membership::PeerChange& change) {
+                         Report(MemberEvent(change));
                        }}),
       cluster_(membership_),
       replica_client_(loop_, channels_, traffic_),
@@ -267,7 +305,25 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                          },
                      // Each service's entities, for Home Assistant.
                      .entities = home_assistant_ ? home_assistant_->Sink()
-                                                 : services::EntitySink{}},
+                                                 : services::EntitySink{},
+                     .plugin_event =
+                         [this](const std::string& service, const std::string& event,
+                                const std::string& json) {
+                           Report({.kind = events::Kind::kPlugin,
+                                   .what = event,
+                                   .service = service,
+                                   .data_json = json});
+                         },
+                     .plugin_events_dropped =
+                         [this](const std::string& service, uint64_t dropped) {
+                           Report({.kind = events::Kind::kPlugin,
+                                   .what = "dropped",
+                                   .service = service,
+                                   .detail = std::to_string(dropped) +
+                                             " event(s) its plugin emitted faster than they "
+                                             "were taken",
+                                   .count = dropped});
+                         }},
                     [this] { placement_.Poke(); }, clock_),
       local_services_(service_host_, [this] { return membership_.Status().self.address; },
                       &replicator_),
@@ -275,7 +331,8 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       placement_({.cluster = config_.cluster,
                   .services = config_.services,
                   .timings = config_.placement,
-                  .view_generation = [this] { return membership_.ViewGeneration(); }},
+                  .view_generation = [this] { return membership_.ViewGeneration(); },
+                  .report = [this](events::Event event) { Report(std::move(event)); }},
                  local_services_, router_, cluster_, [this] { PublishServices(); }, clock_),
       node_service_({.membership = membership_,
                      .router = router_,
@@ -285,6 +342,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                      .trust = trust_,
                      .clock = clock_,
                      .traffic = traffic_,
+                     .events = events_,
                      .discovery_status =
                          [this] {
                            return discovery_ ? discovery_->Status() : discovery::DiscoveryStatus{};
@@ -438,7 +496,34 @@ void Node::PublishServices() {
   updated.services = placement_.Records();
   updated.hostable = service_host_.Hostable();
   updated.offers = placement_.Offers();
+  ReportHealth(updated.services);
   membership_.UpdateSelf(updated);
+}
+
+void Node::Report(events::Event event) {
+  if (event.node.empty()) event.node = initial_self_.id;
+  events_.Publish(std::move(event));
+}
+
+void Node::ReportHealth(const std::vector<ServiceRecord>& records) {
+  std::map<std::string, ServiceRecord> now;
+  for (const ServiceRecord& record : records) {
+    const auto before = reported_health_.find(record.name);
+    if (before == reported_health_.end() || before->second.state != record.state ||
+        before->second.detail != record.detail) {
+      Report({.kind = events::Kind::kHealth,
+              .what = record.state,
+              .service = record.name,
+              .detail = record.detail});
+    }
+    now[record.name] = record;
+  }
+  for (const auto& [name, record] : reported_health_) {
+    if (!now.contains(name) && record.state != "stopped") {
+      Report({.kind = events::Kind::kHealth, .what = "stopped", .service = name});
+    }
+  }
+  reported_health_ = std::move(now);
 }
 
 void Node::Stop() {
@@ -464,6 +549,8 @@ void Node::Stop() {
   listener_->Stop();
   replicator_.Stop();
   replica_client_.CancelCalls();
+  // Event streams end now rather than hold the shutdown for its grace.
+  events_.Close();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop_.Shutdown();
 }

@@ -10,6 +10,8 @@
 //   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
 //   ServiceHost ──entities──▶ HomeAssistant (when node.yaml has mqtt:)
 //   HomeAssistant ──commands──▶ ServiceHost.Invoke; ──status──▶ NodeService
+//   Membership, Placement, ServiceHost ──events──▶ Node.Report ──▶ EventJournal
+//   EventJournal ──WatchEvents──▶ NodeService (domianctl events -f)
 //
 // Nothing is set late: every part gets what it calls in its constructor;
 // none calls another before Start(), and Stop() ends them in the reverse
@@ -32,6 +34,7 @@
 #include "core/common/status.h"
 #include "core/config/node_config.h"
 #include "core/discovery/discovery.h"
+#include "core/events/event_journal.h"
 #include "core/membership/membership.h"
 #include "core/mqtt/home_assistant.h"
 #include "core/node/node_state.h"
@@ -118,12 +121,21 @@ class Node {
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
   void PublishServices();
+  // One event to the journal (the node it is about, when unset, is this
+  // one). Any thread; never blocks.
+  void Report(events::Event event);
+  // Health events for this node's services whose record changed since
+  // the last round (called by PublishServices, under publish_mu_).
+  void ReportHealth(const std::vector<ServiceRecord>& records)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(publish_mu_);
 
   config::NodeConfig config_;
   const Clock& clock_;
   NodeState state_;
   Identity initial_self_;
   const uint64_t incarnation_;
+  // What happens here, for watchers; before every part that reports to it.
+  events::EventJournal events_;
 
   trust::TrustBook trust_;
   const std::shared_ptr<grpc::ChannelCredentials> client_credentials_;
@@ -157,6 +169,8 @@ class Node {
   std::unique_ptr<grpc::Server> server_;
 
   absl::Mutex publish_mu_;  // orders PublishServices' read-modify-write
+  // This node's services as the last health events told them.
+  std::map<std::string, ServiceRecord> reported_health_ ABSL_GUARDED_BY(publish_mu_);
   bool started_ = false;
   bool stopped_ = false;
 };

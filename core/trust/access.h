@@ -5,7 +5,7 @@
 //   ---------------------  -------------------------------------------------
 //   local (Unix socket)    everything an operator may
 //   operator certificate   status, peers, services, explain, plugins,
-//                          invoke, create-invite, remove, rotate-ca
+//                          events, invoke, create-invite, remove, rotate-ca
 //   node certificate       share-identity-list and hand-over (as itself
 //                          only: the server compares the sender the message
 //                          names with the certificate's), a forwarded
@@ -64,6 +64,7 @@ enum class Rpc {
   kRotateCa,
   kPutState,
   kGetState,
+  kWatchEvents,
 };
 std::string_view RpcName(Rpc rpc);
 

@@ -12,6 +12,8 @@
 #include <exception>
 
 #include <absl/strings/ascii.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 
 #include "core/common/duration.h"
 #include "core/common/durable_file.h"
@@ -134,6 +136,18 @@ absl::StatusOr<trust::Credentials> LoadNodeCredentials(const config::NodeConfig&
   return credentials;
 }
 
+// gRPC health checking (grpc.health.v1) and server reflection, so that
+// probes and grpcurl-style tools work without domian's proto files. Both
+// are process-wide switches: reflection's plugin is taken by every
+// ServerBuilder made after this, the health service by every server
+// started after it. Health and reflection are not checked per call as
+// the Domain service is: what they tell is no secret, and they are
+// reachable only where the server is (see docs/security.md).
+void EnableHealthAndReflection() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+}
+
 // A process listens on the Unix socket at `path`.
 bool SocketAnswers(const std::filesystem::path& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -210,6 +224,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   }
   absl::StatusOr<uint64_t> incarnation = state->NextIncarnation();
   if (!incarnation.ok()) return incarnation.status();
+  // Before the Node: its ServerBuilder is a member.
+  EnableHealthAndReflection();
   // The constructor is private: a Node exists only with its state read.
   return std::unique_ptr<Node>(
       new Node(std::move(config), clock, std::move(plugin_host),
@@ -332,7 +348,8 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                   .services = config_.services,
                   .timings = config_.placement,
                   .view_generation = [this] { return membership_.ViewGeneration(); },
-                  .report = [this](events::Event event) { Report(std::move(event)); }},
+                  .report = [this](events::Event event) { Report(std::move(event)); },
+                  .ready = [this] { serving_.Ready(); }},
                  local_services_, router_, cluster_, [this] { PublishServices(); }, clock_),
       node_service_({.membership = membership_,
                      .router = router_,
@@ -379,6 +396,11 @@ absl::Status Node::Start() {
   builder_.RegisterService(node_service_.service());
   server_ = builder_.BuildAndStart();
   if (!server_) return absl::UnavailableError("cannot start the gRPC server on " + config_.listen);
+  // NOT_SERVING until placement is ready. gRPC's default health service
+  // says SERVING for "" until told otherwise, so it is told at once,
+  // before the event loop and the TLS listener run (a probe on the control
+  // socket within these microseconds could still hear SERVING).
+  serving_.Attach(server_->GetHealthCheckService());
   if (!config_.control_socket.empty()) {
     // Root and group domian (the socket's folder and the unit's group).
     ::chmod(config_.control_socket.c_str(), 0660);
@@ -529,6 +551,9 @@ void Node::ReportHealth(const std::vector<ServiceRecord>& records) {
 void Node::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  // Health checks say NOT_SERVING first, while everything still answers:
+  // load balancers and watchers drain before any service is handed off.
+  serving_.Drain();
   // Withdrawing the mDNS record first tells browsers at once (goodbye
   // packets) instead of leaving them a record to try until it expires.
   if (discovery_) discovery_->Stop();

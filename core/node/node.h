@@ -6,6 +6,7 @@
 //   Membership ──lonely──▶ Discovery (browse harder)
 //   ServiceHost ──services changed──▶ Placement.Poke
 //   Placement ──round done──▶ Node.PublishServices ──▶ Membership.UpdateSelf
+//   Placement ──ready──▶ ServingStatus (gRPC health: SERVING)
 //   Placement ──HandOver──▶ ServiceRouter ──▶ RemoteNodes (gRPC)
 //   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
 //   ServiceHost ──entities──▶ HomeAssistant (when node.yaml has mqtt:)
@@ -48,6 +49,7 @@
 #include "core/rpc/peer_client.h"
 #include "core/rpc/remote_nodes_client.h"
 #include "core/rpc/replica_client.h"
+#include "core/rpc/serving_status.h"
 #include "core/replica/replicator.h"
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
@@ -82,11 +84,13 @@ class Node {
 
   // Listens, then starts discovery, membership, the services and
   // placement. An error (the port is taken, the server cannot start)
-  // says why; what started is stopped by Stop() or the destructor.
+  // says why; what started is stopped by Stop() or the destructor. The
+  // server answers gRPC health checks (NOT_SERVING until placement is
+  // ready, see rpc::ServingStatus) and server reflection.
   absl::Status Start();
-  // The goodbye, once: withdraws the mDNS record, hands singletons to
-  // other nodes, stops the services (saving their state), tells peers it
-  // is leaving, closes the server.
+  // The goodbye, once: health checks say NOT_SERVING, then it withdraws
+  // the mDNS record, hands singletons to other nodes, stops the services
+  // (saving their state), tells peers it is leaving, closes the server.
   void Stop();
 
   // This node as peers know it (its address once bound).
@@ -158,6 +162,9 @@ class Node {
   services::ServiceHost service_host_;
   ServiceHostServices local_services_;
   routing::ServiceRouter router_;
+  // What gRPC health checks answer; told by placement (ready) and Stop().
+  // Before placement, whose thread tells it.
+  rpc::ServingStatus serving_;
   placement::Placement placement_;
   rpc::NodeService node_service_;
   DiscoveryToMembership discovered_;

@@ -80,11 +80,20 @@ bool Placement::RoundDue() {
   return due;
 }
 
+void Placement::AnnounceReady(MonoTime round_began) {
+  if (round_began - started_at_ < options_.timings.settle) return;
+  if (announced_ready_.exchange(true)) return;
+  if (options_.ready) options_.ready();
+}
+
 void Placement::Changed() {
   if (on_change_) on_change_();
 }
 
 void Placement::RunOnce() {
+  // Read before deciding: Reconcile's own clock reading is no earlier, so
+  // a round that began after `settle` decided as a settled node.
+  const MonoTime began = clock_.Now();
   std::vector<Action> actions;
   Observed seen;
   {
@@ -96,6 +105,10 @@ void Placement::RunOnce() {
     }
     Apply(actions);
   }
+  // Before a move: ready means running what belongs here, and a move (a
+  // better node for a service already running here) may wait seconds for
+  // the other node.
+  AnnounceReady(began);
   if (!actions.empty() && actions.back().kind == Action::Kind::kMove) {
     MoveTo(actions.back().service, actions.back().node, seen);
   }

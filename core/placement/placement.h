@@ -222,6 +222,12 @@ class Placement {
     // moved, move_failed, took_over), for the node's event journal. May be
     // called with placement's lock held: it must not block nor call back.
     std::function<void(events::Event)> report;
+    // Called once, when this node is ready: `settle` is over and the first
+    // round after it has started (or stopped) what it decided here, so the
+    // node runs what it should. The node's health check turns SERVING
+    // then. On the round's thread, without placement's locks held; it
+    // must not block.
+    std::function<void()> ready;
   };
 
   // `on_change` runs (without locks held) after every round and every
@@ -331,6 +337,9 @@ class Placement {
                                           std::chrono::steady_clock::time_point deadline)
       ABSL_LOCKS_EXCLUDED(loop_mu_);
   void Changed();
+  // Tells options_.ready, once, when a round that began at `round_began`
+  // (after its starts and stops are applied) ran past the settle period.
+  void AnnounceReady(MonoTime round_began);
 
   Options options_;
   LocalServices& local_services_;
@@ -367,6 +376,7 @@ class Placement {
   // Peers alive without a break.
   std::map<std::string, AliveSince> alive_since_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> leaving_{false};               // Stop() was called
+  std::atomic<bool> announced_ready_{false};       // options_.ready was called
 
   absl::Mutex loop_mu_;
   absl::CondVar loop_cv_;  // stop, a poke

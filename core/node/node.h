@@ -10,6 +10,7 @@
 //   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
 //   ServiceHost ──entities──▶ HomeAssistant (when node.yaml has mqtt:)
 //   HomeAssistant ──commands──▶ ServiceHost.Invoke; ──status──▶ NodeService
+//   ServiceRouter ──each call's time──▶ NodeMetrics (which reads the parts when rendered)
 //
 // Nothing is set late: every part gets what it calls in its constructor;
 // none calls another before Start(), and Stop() ends them in the reverse
@@ -33,6 +34,7 @@
 #include "core/config/node_config.h"
 #include "core/discovery/discovery.h"
 #include "core/membership/membership.h"
+#include "core/metrics/node_metrics.h"
 #include "core/mqtt/home_assistant.h"
 #include "core/node/node_state.h"
 #include "core/node/wiring.h"
@@ -95,6 +97,9 @@ class Node {
   std::shared_ptr<grpc::ChannelCredentials> ClientCredentials() const {
     return client_credentials_;
   }
+  // This node's Prometheus metrics: what /metrics serves (Render), and
+  // where the node's events are counted (Observe).
+  metrics::NodeMetrics& metrics() { return metrics_; }
 
  private:
   // What Create() reads from the state folder before any part is made.
@@ -145,6 +150,9 @@ class Node {
   std::unique_ptr<mqtt::HomeAssistant> home_assistant_;
   services::ServiceHost service_host_;
   ServiceHostServices local_services_;
+  // Reads the parts above when rendered; before the router, which times
+  // calls into it.
+  metrics::NodeMetrics metrics_;
   routing::ServiceRouter router_;
   placement::Placement placement_;
   rpc::NodeService node_service_;

@@ -113,6 +113,12 @@ events::Event MemberEvent(const membership::PeerChange& change) {
   return event;
 }
 
+std::vector<std::string> ServiceNames(const config::NodeConfig& config) {
+  std::vector<std::string> names;
+  for (const config::ServiceConfig& service : config.services) names.push_back(service.name);
+  return names;
+}
+
 int64_t WallClockSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -343,7 +349,20 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                     [this] { placement_.Poke(); }, clock_),
       local_services_(service_host_, [this] { return membership_.Status().self.address; },
                       &replicator_),
-      router_(cluster_, &service_host_, remote_nodes_),
+      metrics_({.node = initial_self_.id,
+                .version = kDomianVersion,
+                .services = ServiceNames(config_),
+                .membership = [this] { return membership_.Status(); },
+                .peers = [this] { return membership_.Peers(); },
+                .traffic = &traffic_,
+                .service_statuses = [this] { return service_host_.Services(); },
+                .mqtt = [this] {
+                  return home_assistant_ ? home_assistant_->Status() : mqtt::MqttStatus{};
+                }}),
+      router_(cluster_, &service_host_, remote_nodes_,
+              [this](const std::string& service, std::chrono::nanoseconds took, bool ok) {
+                metrics_.ObserveCall(service, took, ok);
+              }),
       placement_({.cluster = config_.cluster,
                   .services = config_.services,
                   .timings = config_.placement,
@@ -524,6 +543,7 @@ void Node::PublishServices() {
 
 void Node::Report(events::Event event) {
   if (event.node.empty()) event.node = initial_self_.id;
+  metrics_.Observe(event);
   events_.Publish(std::move(event));
 }
 

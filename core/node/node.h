@@ -13,6 +13,7 @@
 //   HomeAssistant ──commands──▶ ServiceHost.Invoke; ──status──▶ NodeService
 //   Membership, Placement, ServiceHost ──events──▶ Node.Report ──▶ EventJournal
 //   EventJournal ──WatchEvents──▶ NodeService (domianctl events -f)
+//   ServiceRouter ──each call's time──▶ NodeMetrics (which reads the parts when rendered)
 //
 // Nothing is set late: every part gets what it calls in its constructor;
 // none calls another before Start(), and Stop() ends them in the reverse
@@ -37,6 +38,7 @@
 #include "core/discovery/discovery.h"
 #include "core/events/event_journal.h"
 #include "core/membership/membership.h"
+#include "core/metrics/node_metrics.h"
 #include "core/mqtt/home_assistant.h"
 #include "core/node/node_state.h"
 #include "core/node/wiring.h"
@@ -102,6 +104,9 @@ class Node {
   std::shared_ptr<grpc::ChannelCredentials> ClientCredentials() const {
     return client_credentials_;
   }
+  // This node's Prometheus metrics: what /metrics serves (Render), and
+  // where the node's events are counted (Observe).
+  metrics::NodeMetrics& metrics() { return metrics_; }
 
  private:
   // What Create() reads from the state folder before any part is made.
@@ -161,6 +166,9 @@ class Node {
   std::unique_ptr<mqtt::HomeAssistant> home_assistant_;
   services::ServiceHost service_host_;
   ServiceHostServices local_services_;
+  // Reads the parts above when rendered; before the router, which times
+  // calls into it.
+  metrics::NodeMetrics metrics_;
   routing::ServiceRouter router_;
   // What gRPC health checks answer; told by placement (ready) and Stop().
   // Before placement, whose thread tells it.

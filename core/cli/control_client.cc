@@ -3,8 +3,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <absl/synchronization/mutex.h>
+
 #include <cinttypes>
 #include <cstdio>
+#include <set>
 
 #include "core/membership/wire_limits.h"
 #include "core/model/identity.h"
@@ -112,7 +115,35 @@ struct ControlClient::Impl {
   std::chrono::milliseconds timeout;
   bool tls = false;
   std::shared_ptr<grpc::Channel> channel;
+  bool connects = true;  // false: a server's in-process channel
   std::unique_ptr<v1::Domain::Stub> stub;
+  // The calls in flight, for CancelCalls.
+  absl::Mutex mu;
+  std::set<grpc::ClientContext*> calls ABSL_GUARDED_BY(mu);
+  bool cancelled ABSL_GUARDED_BY(mu) = false;
+
+  // One call's context, prepared (its deadline) and counted in `calls`
+  // for its whole life; a call made after CancelCalls starts cancelled.
+  class Call {
+   public:
+    explicit Call(Impl& impl) : impl_(impl) {
+      impl_.Prepare(context);
+      absl::MutexLock lock(&impl_.mu);
+      impl_.calls.insert(&context);
+      if (impl_.cancelled) context.TryCancel();
+    }
+    ~Call() {
+      absl::MutexLock lock(&impl_.mu);
+      impl_.calls.erase(&context);
+    }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
+    grpc::ClientContext context;
+
+   private:
+    Impl& impl_;
+  };
 
   void Prepare(grpc::ClientContext& context) const {
     const auto deadline = std::chrono::system_clock::now() + timeout;
@@ -125,8 +156,9 @@ struct ControlClient::Impl {
     // its round trips waits for gRPC's 5 s backup poller. So such a
     // channel is waited for here, which polls, up to the call's deadline.
     // A new channel (IDLE) goes straight to the call, which fails fast
-    // when nobody listens.
-    if (channel->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    // when nobody listens. An in-process channel has no connection (and
+    // gRPC complains when asked for its state).
+    if (connects && channel->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
       channel->WaitForConnected(deadline);
     }
   }
@@ -171,11 +203,37 @@ ControlClient::ControlClient(const std::string& node_address, std::chrono::milli
   impl_->stub = v1::Domain::NewStub(impl_->channel);
 }
 
+ControlClient::ControlClient(std::shared_ptr<grpc::Channel> channel, std::string name,
+                             std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->address = std::move(name);
+  impl_->timeout = timeout;
+  impl_->channel = std::move(channel);
+  impl_->connects = false;
+  impl_->stub = v1::Domain::NewStub(impl_->channel);
+}
+
 ControlClient::~ControlClient() = default;
 
+void ControlClient::CancelCalls() {
+  absl::MutexLock lock(&impl_->mu);
+  impl_->cancelled = true;
+  for (grpc::ClientContext* context : impl_->calls) context->TryCancel();
+}
+
+absl::StatusOr<nlohmann::json> ControlClient::DashboardLink() {
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
+  v1::CreateDashboardLinkResponse response;
+  const grpc::Status status =
+      impl_->stub->CreateDashboardLink(&context, v1::CreateDashboardLinkRequest(), &response);
+  if (!status.ok()) return impl_->Error(status);
+  return nlohmann::json{{"url", response.url()}, {"expires_unix", response.expires_unix()}};
+}
+
 absl::StatusOr<nlohmann::json> ControlClient::Status() {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::GetStatusResponse response;
   const grpc::Status status = impl_->stub->GetStatus(&context, v1::GetStatusRequest(), &response);
   if (!status.ok()) return impl_->Error(status);
@@ -241,8 +299,8 @@ absl::StatusOr<nlohmann::json> ControlClient::Status() {
 
 absl::StatusOr<nlohmann::json> ControlClient::Invite(const std::string& role,
                                                      uint32_t ttl_seconds) {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::CreateInviteRequest request;
   request.set_role(role);
   request.set_ttl_seconds(ttl_seconds);
@@ -254,8 +312,8 @@ absl::StatusOr<nlohmann::json> ControlClient::Invite(const std::string& role,
 
 absl::StatusOr<nlohmann::json> ControlClient::Remove(const std::string& role,
                                                      const std::string& name) {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::RemoveRequest request;
   request.set_role(role);
   request.set_name(name);
@@ -266,8 +324,8 @@ absl::StatusOr<nlohmann::json> ControlClient::Remove(const std::string& role,
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Peers() {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::ListPeersResponse response;
   const grpc::Status status = impl_->stub->ListPeers(&context, v1::ListPeersRequest(), &response);
   if (!status.ok()) return impl_->Error(status);
@@ -292,8 +350,8 @@ absl::StatusOr<nlohmann::json> ControlClient::Peers() {
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::StateCopies(const std::string& service) {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::GetStateRequest request;
   request.set_service(service);
   request.set_every_node(true);
@@ -331,8 +389,8 @@ absl::StatusOr<nlohmann::json> ControlClient::StateCopies(const std::string& ser
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Services(const std::string& name) {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::GetServicesRequest request;
   request.set_name(name);
   v1::GetServicesResponse response;
@@ -346,8 +404,8 @@ absl::StatusOr<nlohmann::json> ControlClient::Services(const std::string& name) 
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Explain(const std::string& service) {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::ExplainRequest request;
   request.set_service(service);
   v1::ExplainResponse response;
@@ -447,8 +505,8 @@ absl::Status ControlClient::Events(
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::Plugins() {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::ListPluginsResponse response;
   const grpc::Status status =
       impl_->stub->ListPlugins(&context, v1::ListPluginsRequest(), &response);
@@ -487,8 +545,8 @@ absl::StatusOr<nlohmann::json> ControlClient::Call(const std::string& service,
   if (!nlohmann::json::accept(args_json)) {
     return absl::InvalidArgumentError("the arguments are not valid JSON: " + args_json);
   }
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::InvokeRequest request;
   request.set_service(service);
   request.set_command(command);
@@ -504,8 +562,8 @@ absl::StatusOr<nlohmann::json> ControlClient::Call(const std::string& service,
 }
 
 absl::StatusOr<nlohmann::json> ControlClient::RotateCa(bool finish, bool force) {
-  grpc::ClientContext context;
-  impl_->Prepare(context);
+  Impl::Call call(*impl_);
+  grpc::ClientContext& context = call.context;
   v1::RotateCaRequest request;
   request.set_finish(finish);
   request.set_force(force);

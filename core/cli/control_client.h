@@ -1,7 +1,11 @@
 // ControlClient: what domianctl (and the multi-node tests) ask a running
 // domiand, returned as JSON documents in the shapes the CLI contract
 // names. Kept apart from main() so tests and benchmarks use the very same
-// code path as people.
+// code path as people; the dashboard's API (core/web) asks the node it
+// runs in through it too, over an in-process channel, so a page sees the
+// very same documents as `domianctl --json`.
+//
+// Threads: every method may be called from any thread, several at once.
 //
 // A failed request is a Status whose message is what to tell the user on
 // stderr; its code is the node's gRPC code when the node answered (or
@@ -48,7 +52,16 @@ class ControlClient {
   // `credentials`: plaintext (a development node).
   ControlClient(const std::string& node_address, std::chrono::milliseconds timeout,
                 std::shared_ptr<grpc::ChannelCredentials> credentials);
+  // Over a server's InProcessChannel; `name` says whom it reaches in
+  // messages ("domiand at NAME answered: ...").
+  ControlClient(std::shared_ptr<grpc::Channel> channel, std::string name,
+                std::chrono::milliseconds timeout);
   ~ControlClient();
+
+  // Ends the calls in flight (CANCELLED) and fails every later one at
+  // once: for an owner that is stopping and must not wait out a call's
+  // timeout (a service call may take 50 s).
+  void CancelCalls();
 
   // {"id", "cluster", "version", "address", "incarnation", "lonely",
   //  "uptime_s", "traits", "services", "traffic": {lists_sent, lists_received,
@@ -80,6 +93,9 @@ class ControlClient {
   // The service's reply to `command` with `args_json`, wherever it runs.
   absl::StatusOr<nlohmann::json> Call(const std::string& service, const std::string& command,
                                       const std::string& args_json);
+  // {"url", "expires_unix"}: a one-time link that opens a session of the
+  // node's dashboard (http://HOST:PORT/login?token=...), valid 5 minutes.
+  absl::StatusOr<nlohmann::json> DashboardLink();
   // {"code", "expires_unix"}: a single-use join code for a node or an
   // operator ("node" | "operator"), valid for `ttl_seconds`.
   absl::StatusOr<nlohmann::json> Invite(const std::string& role, uint32_t ttl_seconds);

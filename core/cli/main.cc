@@ -8,6 +8,7 @@
 //   domianctl [--node HOST:PORT] plugins  [--json]
 //   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON | -]
 //   domianctl [--node HOST:PORT] events [-f] [--last N] [--json]
+//   domianctl [--node HOST:PORT] dashboard [--json]
 //
 //   domianctl cluster init [--config FILE]             (root, on the first node)
 //   domianctl cluster invite [--ttl 1h] [--operator]   (prints a join code)
@@ -70,6 +71,8 @@ constexpr char kUsage[] =
     "                              decisions, services' health, plugins' events (the last\n"
     "                              N, default 50); -f: then follow as they happen.\n"
     "                              --json: one JSON object per line\n"
+    "  dashboard                   print a one-time link that opens this node's\n"
+    "                              dashboard in a browser (valid 5 minutes)\n"
     "\n"
     "cluster membership:\n"
     "  cluster init                make the cluster's CA and this node's certificate\n"
@@ -351,6 +354,16 @@ void PrintInvite(const nlohmann::json& invite) {
                            fmt::gmtime(static_cast<std::time_t>(invite["expires_unix"].get<int64_t>())))
             << "):\n";
   std::cout << invite["code"].get<std::string>() << "\n";
+}
+
+void PrintDashboardLink(const nlohmann::json& link) {
+  // The link alone on stdout, so that it can be piped (to a browser, a QR
+  // code); the rest for people.
+  std::cerr << "one-time login link to the dashboard (open it within 5 minutes, until "
+            << fmt::format("{:%H:%M:%S} UTC",
+                           fmt::gmtime(static_cast<std::time_t>(link["expires_unix"].get<int64_t>())))
+            << "; it works once, and keeps that browser logged in):\n";
+  std::cout << link["url"].get<std::string>() << "\n";
 }
 
 void PrintRemoved(const nlohmann::json& removed) {
@@ -688,6 +701,9 @@ int main(int argc, char** argv) {
         });
     if (!watched.ok()) return Fail(watched);
     return 0;
+  } else if (command == "dashboard") {
+    result = client.DashboardLink();
+    print = PrintDashboardLink;
   } else {
     std::cerr << "domianctl: unknown command '" << Printable(command) << "'\n\n" << kUsage;
     return kExitUsage;

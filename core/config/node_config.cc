@@ -36,7 +36,7 @@ struct Section {
 };
 // In documentation order, which also breaks ties between suggestions for
 // a mistyped section.
-constexpr std::array<Section, 9> kSections = {{
+constexpr std::array<Section, 10> kSections = {{
     {"node", internal::ParseNodeSection},
     {"discovery", internal::ParseDiscoverySection},
     {"membership", internal::ParseMembershipSection},
@@ -45,6 +45,7 @@ constexpr std::array<Section, 9> kSections = {{
     {"placement", internal::ParsePlacementSection},
     {"security", internal::ParseSecuritySection},
     {"mqtt", internal::ParseMqttSection},
+    {"http", internal::ParseHttpSection},
     {"log", internal::ParseLogSection},
 }};
 constexpr auto kSectionNames = internal::KeyNames(kSections);

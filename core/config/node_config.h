@@ -131,6 +131,27 @@ struct MqttConfig {
   std::string discovery_prefix = kDefaultDiscoveryPrefix;
 };
 
+// The HTTP server of the dashboard and /metrics (core/web). On by
+// default, on this machine only: the dashboard is reached from elsewhere
+// through an SSH tunnel until the owner opens it to the LAN (listen:
+// 0.0.0.0:8380). Every page but /metrics needs a session from a one-time
+// link (`domianctl dashboard`).
+inline constexpr char kDefaultHttpListen[] = "127.0.0.1:8380";
+// Where the package installs the dashboard's pages.
+inline constexpr char kDefaultDashboardDir[] = "/usr/share/domian/dashboard";
+
+// The http: section.
+struct HttpConfig {
+  bool enabled = true;
+  std::string listen = kDefaultHttpListen;  // IPv4 host:port; port 0: any free port
+  std::filesystem::path static_dir = kDefaultDashboardDir;
+  FilePosition static_dir_position;  // for --check-config's word on the folder
+  // Host names besides the always allowed ones (IP literals, localhost,
+  // this machine's name and name.local) the dashboard is reached by, in
+  // lowercase: a request naming any other host is refused (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+};
+
 struct NodeConfig {
   std::filesystem::path source;  // the file it came from (for messages)
 
@@ -170,6 +191,9 @@ struct NodeConfig {
 
   // mqtt: unset, the bridge is off.
   std::optional<MqttConfig> mqtt;
+
+  // http:
+  HttpConfig http;
 
   // log:
   std::string log_level = kDefaultLogLevel;  // trace|debug|info|warn|error|critical|off

@@ -55,6 +55,10 @@ void ExpectDefaults(const NodeConfig& config) {
   EXPECT_EQ(config.placement.migrate_after, std::chrono::seconds(10));
   EXPECT_EQ(config.placement.settle, std::chrono::seconds(2));
   EXPECT_EQ(config.placement.failed_hold, minutes(10));
+  EXPECT_TRUE(config.http.enabled);
+  EXPECT_EQ(config.http.listen, kDefaultHttpListen);
+  EXPECT_EQ(config.http.static_dir, kDefaultDashboardDir);
+  EXPECT_THAT(config.http.allowed_hosts, IsEmpty());
   EXPECT_EQ(config.log_level, "info");
 }
 

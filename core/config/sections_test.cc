@@ -496,5 +496,59 @@ TEST(MqttSectionTest, UnknownKeyIsSuggested) {
               ElementsAre(HasSubstr("node.yaml:3:3: mqtt.usrname: unknown key 'usrname'")));
 }
 
+// http: the dashboard's and /metrics' server.
+
+TEST(HttpSectionTest, DefaultsAreThisMachineOnlyAndThePackagedPages) {
+  const NodeConfig config = ParseValid("http:\n");
+  EXPECT_TRUE(config.http.enabled);
+  EXPECT_EQ(config.http.listen, "127.0.0.1:8380");
+  EXPECT_EQ(config.http.static_dir, "/usr/share/domian/dashboard");
+  EXPECT_THAT(config.http.allowed_hosts, testing::IsEmpty());
+}
+
+TEST(HttpSectionTest, EveryKey) {
+  const NodeConfig config = ParseValid(
+      "http:\n"
+      "  enabled: false\n"
+      "  listen: 0.0.0.0:0\n"
+      "  static_dir: /opt/dashboard\n"
+      "  allowed_hosts: [Pi1.local, dashboard.home.arpa]\n");
+  EXPECT_FALSE(config.http.enabled);
+  EXPECT_EQ(config.http.listen, "0.0.0.0:0");
+  EXPECT_EQ(config.http.static_dir, "/opt/dashboard");
+  EXPECT_EQ(config.http.static_dir_position.line, 4);
+  EXPECT_THAT(config.http.allowed_hosts, ElementsAre("pi1.local", "dashboard.home.arpa"));
+}
+
+TEST(HttpSectionTest, ListenIsAnIpv4AddressAndPort) {
+  EXPECT_THAT(Issues("http:\n  listen: \"[::]:8380\"\n"),
+              ElementsAre("node.yaml:2:3: http.listen: invalid address '[::]:8380': expected an "
+                          "IPv4 address and port, like 127.0.0.1:8380 (this machine only) or "
+                          "0.0.0.0:8380 (every interface); port 0 picks any free port. Debian "
+                          "12's CivetWeb has no IPv6"));
+  for (const char* bad : {"localhost:8380", "127.0.0.1", "127.0.0.1:65536", "pi1.local:80"}) {
+    EXPECT_THAT(Issues(std::string("http:\n  listen: ") + bad + "\n"),
+                ElementsAre(HasSubstr("node.yaml:2:3: http.listen: invalid address")))
+        << bad;
+  }
+}
+
+TEST(HttpSectionTest, BadValues) {
+  EXPECT_THAT(Issues("http:\n  enabled: on\n"),
+              ElementsAre("node.yaml:2:3: http.enabled: invalid value 'on': expected true or "
+                          "false"));
+  EXPECT_THAT(Issues("http:\n  static_dir: dashboard\n"),
+              ElementsAre("node.yaml:2:3: http.static_dir: invalid folder 'dashboard': expected "
+                          "an absolute path"));
+  EXPECT_THAT(Issues("http:\n  allowed_hosts: ['*.local', 'pi1.local:8380', pi1.local, "
+                     "PI1.local, -x.local]\n"),
+              ElementsAre(HasSubstr("node.yaml:2:19: http.allowed_hosts[0]: invalid host name "
+                                    "'*.local'"),
+                          HasSubstr("http.allowed_hosts[1]: invalid host name 'pi1.local:8380'"),
+                          "node.yaml:2:59: http.allowed_hosts[3]: duplicate host name "
+                          "'PI1.local' (also http.allowed_hosts[2])",
+                          HasSubstr("http.allowed_hosts[4]: invalid host name '-x.local'")));
+}
+
 }  // namespace
 }  // namespace domian::config

@@ -51,7 +51,7 @@ TEST(UnknownKeyTest, ListsKnownKeysWhenNothingIsClose) {
   EXPECT_THAT(Issues("extras:\n  x: 1\n"),
               ElementsAre("node.yaml:1:1: extras: unknown key 'extras' "
                           "(expected one of node, discovery, membership, "
-                          "plugins, services, placement, security, mqtt, log)"));
+                          "plugins, services, placement, security, mqtt, http, log)"));
 }
 
 TEST(UnknownKeyTest, ThreeEditsAwayIsNotSuggested) {

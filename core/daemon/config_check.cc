@@ -119,4 +119,36 @@ PluginConfigReport CheckMqttFiles(const config::NodeConfig& config) {
   return report;
 }
 
+PluginConfigReport CheckHttpFiles(const config::NodeConfig& config) {
+  PluginConfigReport report;
+  const config::HttpConfig& http = config.http;
+  if (!http.enabled) return report;
+  const config::FilePosition& at = http.static_dir_position;
+  auto note = [&](std::string message) {
+    report.notes.push_back(config::ConfigIssue{.file = config.source.string(),
+                                               .line = at.line,
+                                               .column = at.column,
+                                               .key = "http.static_dir",
+                                               .message = std::move(message)});
+  };
+  std::error_code error;
+  if (!std::filesystem::is_directory(http.static_dir, error)) {
+    note(http.static_dir.string() +
+         " is not a folder: the dashboard's pages answer 404 (the API and /metrics work)");
+  } else if (!std::filesystem::is_regular_file(http.static_dir / "index.html", error)) {
+    note(http.static_dir.string() + " has no index.html: the dashboard's first page answers 404");
+  }
+  return report;
+}
+
+std::string DescribeHttp(const config::NodeConfig& config) {
+  const config::HttpConfig& http = config.http;
+  if (!http.enabled) return "off (http.enabled: false)";
+  // Validated with the configuration: an IPv4 address.
+  const bool local = http.listen.rfind("127.", 0) == 0;
+  return "dashboard and /metrics on http://" + http.listen +
+         (local ? " (this machine only)" : " (reachable from the network)") +
+         "; pages need a session from `domianctl dashboard`, /metrics none";
+}
+
 }  // namespace domian::daemon

@@ -41,4 +41,12 @@ PluginConfigReport CheckServiceConfigs(
 // not read is a note (the daemon runs as another user), not a problem.
 PluginConfigReport CheckMqttFiles(const config::NodeConfig& config);
 
+// The dashboard's folder (http.static_dir): a missing folder or page is a
+// note (the daemon serves the API and /metrics without them).
+PluginConfigReport CheckHttpFiles(const config::NodeConfig& config);
+
+// For --check-config, in a line: where the dashboard and /metrics will be
+// served, and who can reach them ("off" when http.enabled is false).
+std::string DescribeHttp(const config::NodeConfig& config);
+
 }  // namespace domian::daemon

@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
     // The YAML is sound: now the files it names, and each plugin's word
     // on its settings.
     domian::daemon::PluginConfigReport plugins = domian::daemon::CheckMqttFiles(*config);
+    const domian::daemon::PluginConfigReport http = domian::daemon::CheckHttpFiles(*config);
+    plugins.notes.insert(plugins.notes.end(), http.notes.begin(), http.notes.end());
     domian::daemon::PluginConfigReport services =
         domian::daemon::CheckServiceConfigs(*config, domian::daemon::PluginHostBinary());
     plugins.problems.insert(plugins.problems.end(), services.problems.begin(),
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
     } else {
       std::cout << "security: " << *security << "\n";
     }
+    std::cout << "http: " << domian::daemon::DescribeHttp(*config) << "\n";
     return 0;
   }
 

@@ -391,7 +391,19 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                            return home_assistant_ ? home_assistant_->Status()
                                                   : mqtt::MqttStatus{};
                          },
-                     .client_credentials = client_credentials_}),
+                     .client_credentials = client_credentials_,
+                     // Made by Start() before the server answers.
+                     .dashboard_link =
+                         [this]() -> absl::StatusOr<rpc::DashboardLink> {
+                           if (!web_) {
+                             return absl::FailedPreconditionError(
+                                 "the dashboard is off on this node (http.enabled: false in " +
+                                 config_.source.string() + ")");
+                           }
+                           absl::StatusOr<web::LoginLink> link = web_->MakeLoginLink();
+                           if (!link.ok()) return link.status();
+                           return rpc::DashboardLink{link->url, link->expires_unix};
+                         }}),
       discovered_(membership_) {}
 
 Node::~Node() { Stop(); }
@@ -404,6 +416,17 @@ absl::Status Node::Start() {
     listener_ = rpc::Listener::Open(config_.listen);
   } catch (const std::exception& error) {
     return absl::UnavailableError(error.what());
+  }
+  if (config_.http.enabled) {
+    absl::StatusOr<std::unique_ptr<web::WebServer>> web = web::WebServer::Listen(
+        {.listen = config_.http.listen,
+         .static_dir = config_.http.static_dir,
+         .allowed_hosts = config_.http.allowed_hosts,
+         .metrics = [this] { return metrics_.Render(); },
+         .events = events_,
+         .clock = clock_});
+    if (!web.ok()) return web.status();
+    web_ = *std::move(web);
   }
   started_ = true;
   const auto port = static_cast<uint16_t>(listener_->port());
@@ -420,6 +443,14 @@ absl::Status Node::Start() {
   // before the event loop and the TLS listener run (a probe on the control
   // socket within these microseconds could still hear SERVING).
   serving_.Attach(server_->GetHealthCheckService());
+  if (web_) {
+    // The API asks this very server, as domianctl does over the control
+    // socket: the same handlers, the same checks (a local operator's).
+    web_->Serve(server_->InProcessChannel(rpc::DomainChannelArguments()));
+    spdlog::info("dashboard and /metrics on http://{} (a session needs a link from `domianctl "
+                 "dashboard`)",
+                 web_->address());
+  }
   if (!config_.control_socket.empty()) {
     // Root and group domian (the socket's folder and the unit's group).
     ::chmod(config_.control_socket.c_str(), 0660);
@@ -574,6 +605,9 @@ void Node::Stop() {
   // Health checks say NOT_SERVING first, while everything still answers:
   // load balancers and watchers drain before any service is handed off.
   serving_.Drain();
+  // First: its event streams end and its calls in flight are cancelled,
+  // before the server they call shuts down.
+  if (web_) web_->Stop();
   // Withdrawing the mDNS record first tells browsers at once (goodbye
   // packets) instead of leaving them a record to try until it expires.
   if (discovery_) discovery_->Stop();

@@ -14,6 +14,8 @@
 //   Membership, Placement, ServiceHost ──events──▶ Node.Report ──▶ EventJournal
 //   EventJournal ──WatchEvents──▶ NodeService (domianctl events -f)
 //   ServiceRouter ──each call's time──▶ NodeMetrics (which reads the parts when rendered)
+//   WebServer (HTTP in: the dashboard) ──in-process gRPC──▶ NodeService;
+//   EventJournal ──events──▶ WebServer's event streams
 //
 // Nothing is set late: every part gets what it calls in its constructor;
 // none calls another before Start(), and Stop() ends them in the reverse
@@ -56,6 +58,7 @@
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
 #include "core/trust/trust_book.h"
+#include "core/web/web_server.h"
 
 namespace domian::node {
 
@@ -182,6 +185,10 @@ class Node {
   // this node, which it reports in its status and nothing else feels.
   std::unique_ptr<rpc::Listener> listener_;
   std::unique_ptr<grpc::Server> server_;
+  // The dashboard and /metrics (http.enabled): made by Start(), which binds
+  // its port before anything starts, so a taken port stops the node as
+  // the gRPC port's does; stopped first.
+  std::unique_ptr<web::WebServer> web_;
 
   absl::Mutex publish_mu_;  // orders PublishServices' read-modify-write
   // This node's services as the last health events told them.

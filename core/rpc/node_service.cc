@@ -171,6 +171,9 @@ void NodeService::Serve(EventLoop& loop) {
       loop, service_, *this, book, Rpc::kRotateCa, &Domain::AsyncService::RequestRotateCa,
       &NodeService::RotateCa);
   ServeWatchEvents(loop, service_, parts_.events, book);
+  UnaryCall<v1::CreateDashboardLinkRequest, v1::CreateDashboardLinkResponse>::Arm(
+      loop, service_, *this, book, Rpc::kCreateDashboardLink,
+      &Domain::AsyncService::RequestCreateDashboardLink, &NodeService::CreateDashboardLink);
 }
 
 grpc::Status NodeService::ShareIdentityList(const Caller& caller,
@@ -572,6 +575,21 @@ void NodeService::FinishRotation(const Caller& caller, bool force,
   response->set_ca_fingerprint(finished->ca_fingerprint);
   response->set_finished(true);
   done(grpc::Status::OK);
+}
+
+grpc::Status NodeService::CreateDashboardLink(const Caller& caller,
+                                              const v1::CreateDashboardLinkRequest& /*request*/,
+                                              v1::CreateDashboardLinkResponse& response) {
+  if (!parts_.dashboard_link) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, "this node serves no dashboard"};
+  }
+  absl::StatusOr<DashboardLink> link = parts_.dashboard_link();
+  if (!link.ok()) return ToGrpc(link.status());
+  // The link is a credential: said to the caller alone, never logged.
+  spdlog::info("{} made a dashboard login link", caller.Describe());
+  response.set_url(std::move(link->url));
+  response.set_expires_unix(link->expires_unix);
+  return grpc::Status::OK;
 }
 
 }  // namespace domian::rpc

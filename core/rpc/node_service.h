@@ -16,6 +16,7 @@
 //   Join, CreateInvite, Remove, RotateCa      -> TrustBook (RotateCa's
 //                                                finish asks every member
 //                                                first, member_cas.h)
+//   CreateDashboardLink                       -> the web server (core/web)
 //
 // Before any handler runs, the caller is identified (the control socket,
 // or the TLS client certificate checked by the TrustBook) and the call is
@@ -49,6 +50,12 @@
 
 namespace domian::rpc {
 
+// A one-time link to this node's dashboard (core/web).
+struct DashboardLink {
+  std::string url;
+  int64_t expires_unix = 0;
+};
+
 class NodeService {
  public:
   // What the handlers hand calls to.
@@ -69,6 +76,9 @@ class NodeService {
     std::function<mqtt::MqttStatus()> mqtt_status;
     // The node's own client credentials: RotateCa asks members with them.
     std::shared_ptr<grpc::ChannelCredentials> client_credentials;
+    // Makes a dashboard login link; unset (or FAILED_PRECONDITION): the
+    // node serves no dashboard.
+    std::function<absl::StatusOr<DashboardLink>()> dashboard_link;
   };
   using Done = std::function<void(grpc::Status)>;
 
@@ -114,6 +124,9 @@ class NodeService {
                 const v1::GetStateRequest& request, v1::GetStateResponse* response, Done done);
   void RotateCa(const Caller& caller, const routing::CallInfo& call,
                 const v1::RotateCaRequest& request, v1::RotateCaResponse* response, Done done);
+  grpc::Status CreateDashboardLink(const Caller& caller,
+                                   const v1::CreateDashboardLinkRequest& request,
+                                   v1::CreateDashboardLinkResponse& response);
 
  private:
   // The addresses a join code lists: this node's, then live peers'.

@@ -91,8 +91,14 @@ struct PinnedServer {
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> PinnedCredentials(
     const PinnedServer& pinned);
 
-// Who made a call: local over the control socket, else what the TLS
-// connection's client certificate says (trust::TrustBook::Identify).
+// What gRPC 1.51 says of the peer of a call made over a server's
+// InProcessChannel (transport_security_test checks it: a newer gRPC may
+// say otherwise).
+inline constexpr char kInProcessPeer[] = "unknown";
+
+// Who made a call: local over the control socket or in process (the
+// node's own dashboard API), else what the TLS connection's client
+// certificate says (trust::TrustBook::Identify).
 absl::StatusOr<trust::Caller> IdentifyCaller(const grpc::ServerContext& context,
                                              trust::TrustBook& book);
 

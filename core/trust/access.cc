@@ -81,6 +81,8 @@ std::string_view RpcName(Rpc rpc) {
       return "GetState";
     case Rpc::kWatchEvents:
       return "WatchEvents";
+    case Rpc::kCreateDashboardLink:
+      return "CreateDashboardLink";
   }
   return "?";
 }

@@ -5,7 +5,8 @@
 //   ---------------------  -------------------------------------------------
 //   local (Unix socket)    everything an operator may
 //   operator certificate   status, peers, services, explain, plugins,
-//                          events, invoke, create-invite, remove, rotate-ca
+//                          events, invoke, create-invite, remove, rotate-ca,
+//                          create-dashboard-link
 //   node certificate       share-identity-list and hand-over (as itself
 //                          only: the server compares the sender the message
 //                          names with the certificate's), a forwarded
@@ -65,6 +66,7 @@ enum class Rpc {
   kPutState,
   kGetState,
   kWatchEvents,
+  kCreateDashboardLink,
 };
 std::string_view RpcName(Rpc rpc);
 

@@ -438,6 +438,7 @@ Daemon::Daemon(const std::filesystem::path& root, Options options)
   yaml << "security:\n"
        << "  control_socket: " << control_socket().string() << "\n";
   if (options_.plaintext) yaml << "  plaintext: true\n";
+  yaml << "http:\n" << (options_.http.empty() ? std::string("  enabled: false\n") : options_.http);
   yaml << "log:\n"
        << "  level: " << options_.log_level << "\n"
        << options_.extra_yaml;

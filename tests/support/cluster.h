@@ -131,6 +131,10 @@ class Daemon {
     // node to enrol with domianctl cluster init or join (it waits for
     // them).
     bool enrolled = true;
+    // The http: section's keys, each line indented by two spaces (e.g.
+    // "  listen: 127.0.0.1:0\n"); empty: no HTTP server, so that daemons
+    // of a test do not compete for the default port.
+    std::string http;
   };
 
   Daemon(const std::filesystem::path& root, Options options);

@@ -26,6 +26,9 @@ void ParsePlacementSection(YamlWalk& walk, const Field& section, NodeConfig& con
 // required, ca_file needs tls, password_file needs username).
 void ParseMqttSection(YamlWalk& walk, const Field& section, NodeConfig& config);
 
+// http_section.cc
+void ParseHttpSection(YamlWalk& walk, const Field& section, NodeConfig& config);
+
 // services_section.cc
 void ParseServicesSection(YamlWalk& walk, const Field& section, NodeConfig& config);
 

@@ -457,6 +457,53 @@ absl::StatusOr<nlohmann::json> ControlClient::Explain(const std::string& service
   return explanation;
 }
 
+absl::Status ControlClient::Events(
+    uint32_t backlog, bool follow, const std::function<bool(const nlohmann::json&)>& on_event) {
+  grpc::ClientContext context;
+  if (follow) {
+    // Reaching the node is bounded; the stream itself is not.
+    const auto deadline = std::chrono::system_clock::now() + impl_->timeout;
+    if (!impl_->channel->WaitForConnected(deadline)) {
+      return absl::UnavailableError("cannot reach domiand at " + impl_->address +
+                                    ": no connection within " +
+                                    std::to_string(impl_->timeout.count()) + " ms");
+    }
+  } else {
+    impl_->Prepare(context);
+  }
+  v1::WatchEventsRequest request;
+  request.set_follow(follow);
+  request.set_backlog(backlog);
+  std::unique_ptr<grpc::ClientReader<v1::NodeEvent>> reader =
+      impl_->stub->WatchEvents(&context, request);
+  v1::NodeEvent event;
+  while (reader->Read(&event)) {
+    nlohmann::json data = nullptr;
+    if (!event.data_json().empty()) {
+      data = nlohmann::json::parse(event.data_json(), nullptr, /*allow_exceptions=*/false);
+      if (data.is_discarded()) data = nullptr;
+    }
+    const nlohmann::json row = {
+        {"seq", event.seq()},
+        {"unix_ms", event.unix_ms()},
+        {"kind", event.kind()},
+        {"what", event.what()},
+        {"node", event.node()},
+        {"service", event.service()},
+        {"detail", event.detail()},
+        {"data", data},
+        {"seconds", event.has_seconds() ? nlohmann::json(event.seconds()) : nlohmann::json()},
+        {"count", event.count()}};
+    if (!on_event(row)) {
+      context.TryCancel();
+      break;
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (status.ok() || status.error_code() == grpc::StatusCode::CANCELLED) return absl::OkStatus();
+  return impl_->Error(status);
+}
+
 absl::StatusOr<nlohmann::json> ControlClient::Plugins() {
   Impl::Call call(*impl_);
   grpc::ClientContext& context = call.context;

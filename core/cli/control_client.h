@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <istream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -104,6 +105,14 @@ class ControlClient {
   //  "ca_fingerprint", "error"}]}: starts a change of the cluster's CA, or
   // finishes it (`finish`; `force`: even when members did not switch).
   absl::StatusOr<nlohmann::json> RotateCa(bool finish, bool force);
+  // The node's events, oldest first: the last `backlog` it keeps, then,
+  // with `follow`, each as it happens, until `on_event` returns false (or
+  // the node stops: UNAVAILABLE). Each as {"seq", "unix_ms", "kind",
+  // "what", "node", "service", "detail", "data" (the plugin's JSON, or
+  // null), "seconds" (or null), "count"}. The timeout bounds reaching the
+  // node; a followed stream has no deadline.
+  absl::Status Events(uint32_t backlog, bool follow,
+                      const std::function<bool(const nlohmann::json& event)>& on_event);
 
  private:
   struct Impl;

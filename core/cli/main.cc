@@ -7,6 +7,7 @@
 //   domianctl [--node HOST:PORT] explain SERVICE [--json]
 //   domianctl [--node HOST:PORT] plugins  [--json]
 //   domianctl [--node HOST:PORT] call SERVICE COMMAND [JSON | -]
+//   domianctl [--node HOST:PORT] events [-f] [--last N] [--json]
 //   domianctl [--node HOST:PORT] dashboard [--json]
 //
 //   domianctl cluster init [--config FILE]             (root, on the first node)
@@ -66,6 +67,10 @@ constexpr char kUsage[] =
     "  call SERVICE COMMAND [JSON] run a service's command wherever it runs;\n"
     "                              prints its JSON reply; JSON '-' reads the\n"
     "                              arguments from stdin (at most 1 MiB)\n"
+    "  events [-f] [--last N]      what happened on this node: peers' states, placement's\n"
+    "                              decisions, services' health, plugins' events (the last\n"
+    "                              N, default 50); -f: then follow as they happen.\n"
+    "                              --json: one JSON object per line\n"
     "  dashboard                   print a one-time link that opens this node's\n"
     "                              dashboard in a browser (valid 5 minutes)\n"
     "\n"
@@ -87,6 +92,11 @@ constexpr char kUsage[] =
     "  cluster rotate-ca --finish [--force]\n"
     "                              stop trusting the old CA, once every member switched\n"
     "                              (--force: even if some did not; they must join again)\n";
+
+// `events` shows this many recent ones unless --last says otherwise; the
+// node keeps 512 (events::EventJournal::Options::history).
+constexpr int kDefaultEventBacklog = 50;
+constexpr int kMaxEventBacklog = 512;
 
 // Finishing a change of CA asks every member first (each within
 // rpc::kMemberCaDeadline, 5 s), plus room.
@@ -433,6 +443,22 @@ absl::StatusOr<std::string> ReadJoinCode() {
   return line;
 }
 
+// One event as a line: local time, kind, what, node, service, detail.
+void PrintEvent(const nlohmann::json& event) {
+  const auto ms = event.value("unix_ms", int64_t{0});
+  const auto time = std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+  std::string detail = event.value("detail", "");
+  if (event["data"].is_object() || event["data"].is_array()) {
+    detail += (detail.empty() ? "" : " ") + event["data"].dump();
+  }
+  fmt::print("{:%Y-%m-%d %H:%M:%S}.{:03d}  #{:<5} {:<9} {:<12} {:<14} {:<16} {}\n",
+             fmt::localtime(std::chrono::system_clock::to_time_t(time)), ms % 1000,
+             event.value("seq", uint64_t{0}), Printable(event.value("kind", "")),
+             Printable(event.value("what", "")), Printable(event.value("node", "")),
+             Printable(event.value("service", "")), Printable(detail));
+  std::fflush(stdout);
+}
+
 int Fail(const absl::Status& status) {
   std::cerr << "domianctl: "
             << Printable(domian::StatusMessage(status), domian::cli::kMaxMessageChars) << "\n";
@@ -524,6 +550,8 @@ int main(int argc, char** argv) {
       ("via", po::value<std::vector<std::string>>(), "join: a member to ask first (host:port)")
       ("finish", "rotate-ca: stop trusting the old CA")
       ("force", "rotate-ca --finish: even when members did not switch")
+      ("follow,f", "events: keep following what happens")
+      ("last", po::value<int>()->default_value(kDefaultEventBacklog), "events: how many recent events first (0 to 512)")
       ("help,h", "print this help");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::vector<std::string>>(), "command and arguments");
@@ -655,6 +683,24 @@ int main(int argc, char** argv) {
   } else if (command == "call") {
     result = Call(client, words);
     print = PrintReply;
+  } else if (command == "events") {
+    const int last = args["last"].as<int>();
+    if (last < 0 || last > kMaxEventBacklog) {
+      std::cerr << "domianctl: --last: expected 0 to " << kMaxEventBacklog << "\n";
+      return kExitUsage;
+    }
+    // Each event as it comes: a followed stream has no end to wait for.
+    const absl::Status watched = client.Events(
+        static_cast<uint32_t>(last), args.count("follow") != 0, [json](const nlohmann::json& event) {
+          if (json) {
+            std::cout << domian::cli::JsonText(event) << std::endl;
+          } else {
+            PrintEvent(event);
+          }
+          return static_cast<bool>(std::cout);
+        });
+    if (!watched.ok()) return Fail(watched);
+    return 0;
   } else if (command == "dashboard") {
     result = client.DashboardLink();
     print = PrintDashboardLink;

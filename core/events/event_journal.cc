@@ -101,6 +101,11 @@ size_t EventJournal::watchers() const {
   return watchers_.size();
 }
 
+bool EventJournal::closed() const {
+  absl::MutexLock lock(&mu_);
+  return closed_;
+}
+
 void EventJournal::Watcher::Push(const Event& event) {
   const bool was_empty = queue_.empty() && lost_ == 0;
   if (queue_.size() >= capacity_) {

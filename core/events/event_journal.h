@@ -108,6 +108,7 @@ class EventJournal {
   std::vector<Event> Recent(size_t n) const ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t last_seq() const ABSL_LOCKS_EXCLUDED(mu_);
   size_t watchers() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool closed() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   const Options options_;

@@ -106,6 +106,7 @@ TEST_F(EventJournalTest, CloseWakesEveryWatcherWhichFinishesOnceDrained) {
   EXPECT_EQ(watcher->Take(10).size(), 1u);
   EXPECT_TRUE(watcher->Finished());
   EXPECT_EQ(journal_.Watch(0, [] {}), nullptr);
+  EXPECT_TRUE(journal_.closed());
 }
 
 TEST_F(EventJournalTest, FieldsFromPluginsAndPeersAreBounded) {

@@ -360,6 +360,7 @@ void Membership::Report(const Events& events) {
       spdlog::info("peer {} ({}) is {} again (was {})", change.id, change.address, to,
                    PeerStateName(*change.from));
     }
+    if (observers_.peer_changed) observers_.peer_changed(change);
   }
   if (events.pace_changed) {
     spdlog::debug("{} member(s): {:.2f} heartbeat exchange(s) per interval, suspect after {}, "

@@ -71,6 +71,9 @@ struct MembershipObservers {
   // any peer changed state: placement reacts to a death at once instead of
   // at its next round. Must not block.
   std::function<void()> peers_changed;
+  // Each change itself, before peers_changed, for the node's event
+  // journal; same thread rules. Must not block.
+  std::function<void(const PeerChange& change)> peer_changed;
 };
 
 struct PeerMemory {

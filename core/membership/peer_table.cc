@@ -116,7 +116,8 @@ void PeerTable::SetState(const std::string& id, Peer& peer, PeerState to,
                          std::vector<PeerChange>& changes) {
   if (peer.state == to) return;
   ++view_generation_;
-  changes.push_back({id, AddressOf(peer), peer.state, to, peer.left, false});
+  changes.push_back({id, AddressOf(peer), peer.state, to, peer.left, false,
+                     std::chrono::duration_cast<Millis>(clock_.Now() - peer.last_advanced)});
   peer.state = to;
   if (to == PeerState::kDead) peer.dead_since = clock_.Now();
 }

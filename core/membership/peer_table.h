@@ -58,6 +58,9 @@ struct PeerChange {
   PeerState to;
   bool left = false;       // dead because it said goodbye
   bool forgotten = false;  // dead long enough to be dropped from the table
+  // How long the peer had been silent (its counters had not grown) when it
+  // changed: for a death, the time it took to detect it.
+  Millis silent{0};
 };
 
 // One peer as `domianctl peers` shows it.

@@ -12,7 +12,10 @@
 #include <exception>
 
 #include <absl/strings/ascii.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 
+#include "core/common/duration.h"
 #include "core/common/durable_file.h"
 #include "core/common/net.h"
 #include "core/rpc/port_probe.h"
@@ -78,10 +81,42 @@ membership::PeerMemory Remembered(NodeState& state) {
   return memory;
 }
 
-int64_t WallClockMillis() {
+int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// A peer's change as an event: what = its new state ("left" for a
+// goodbye, "forgotten" once dropped from the table).
+events::Event MemberEvent(const membership::PeerChange& change) {
+  events::Event event{.kind = events::Kind::kMember,
+                      .what = std::string(PeerStateName(change.to)),
+                      .node = change.id};
+  const std::string silent = FormatDuration(change.silent);
+  if (change.forgotten) {
+    event.what = "forgotten";
+    event.detail = "dead long enough to be forgotten";
+  } else if (!change.from) {
+    event.detail = "learned of it at " + change.address;
+  } else if (change.to == PeerState::kDead && change.left) {
+    event.what = "left";
+    event.detail = "it said goodbye";
+  } else if (change.to == PeerState::kDead) {
+    event.detail = "silent for " + silent;
+    event.seconds = std::chrono::duration<double>(change.silent).count();
+  } else if (change.to == PeerState::kSuspect) {
+    event.detail = "silent for " + silent;
+  } else {
+    event.detail = "was " + std::string(PeerStateName(*change.from));
+  }
+  return event;
+}
+
+std::vector<std::string> ServiceNames(const config::NodeConfig& config) {
+  std::vector<std::string> names;
+  for (const config::ServiceConfig& service : config.services) names.push_back(service.name);
+  return names;
 }
 
 int64_t WallClockSeconds() {
@@ -105,6 +140,18 @@ absl::StatusOr<trust::Credentials> LoadNodeCredentials(const config::NodeConfig&
         "): put them back, or move the folder away and join again");
   }
   return credentials;
+}
+
+// gRPC health checking (grpc.health.v1) and server reflection, so that
+// probes and grpcurl-style tools work without domian's proto files. Both
+// are process-wide switches: reflection's plugin is taken by every
+// ServerBuilder made after this, the health service by every server
+// started after it. Health and reflection are not checked per call as
+// the Domain service is: what they tell is no secret, and they are
+// reachable only where the server is (see docs/security.md).
+void EnableHealthAndReflection() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 }
 
 // A process listens on the Unix socket at `path`.
@@ -183,6 +230,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(
   }
   absl::StatusOr<uint64_t> incarnation = state->NextIncarnation();
   if (!incarnation.ok()) return incarnation.status();
+  // Before the Node: its ServerBuilder is a member.
+  EnableHealthAndReflection();
   // The constructor is private: a Node exists only with its state read.
   return std::unique_ptr<Node>(
       new Node(std::move(config), clock, std::move(plugin_host),
@@ -197,6 +246,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       state_(std::move(stored.state)),
       initial_self_(std::move(stored.self)),
       incarnation_(stored.incarnation),
+      events_(WallClockMs),
       // When the cluster drops a CA, connections made with a certificate
       // of it are refused: every channel is made again (the next call).
       trust_(std::move(stored.credentials), CredentialsFolder(config_), clock_, WallClockSeconds,
@@ -206,7 +256,6 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
       channels_(client_credentials_),
       peer_client_(loop_, channels_, traffic_, trust_),
       remote_nodes_(loop_, channels_),
-      events_(WallClockMillis),
       membership_(initial_self_, incarnation_, config_.seeds, config_.membership, peer_client_,
                   clock_,
                   [this](uint64_t incarnation) {
@@ -229,6 +278,10 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                        [this] {
                          placement_.Poke();
                          replicator_.PeersChanged();
+                       },
+                   .peer_changed =
+                       [this](const membership::PeerChange& change) {
+                         Report(MemberEvent(change));
                        }}),
       cluster_(membership_),
       replica_client_(loop_, channels_, traffic_),
@@ -274,15 +327,48 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                          },
                      // Each service's entities, for Home Assistant.
                      .entities = home_assistant_ ? home_assistant_->Sink()
-                                                 : services::EntitySink{}},
+                                                 : services::EntitySink{},
+                     .plugin_event =
+                         [this](const std::string& service, const std::string& event,
+                                const std::string& json) {
+                           Report({.kind = events::Kind::kPlugin,
+                                   .what = event,
+                                   .service = service,
+                                   .data_json = json});
+                         },
+                     .plugin_events_dropped =
+                         [this](const std::string& service, uint64_t dropped) {
+                           Report({.kind = events::Kind::kPlugin,
+                                   .what = "dropped",
+                                   .service = service,
+                                   .detail = std::to_string(dropped) +
+                                             " event(s) its plugin emitted faster than they "
+                                             "were taken",
+                                   .count = dropped});
+                         }},
                     [this] { placement_.Poke(); }, clock_),
       local_services_(service_host_, [this] { return membership_.Status().self.address; },
                       &replicator_),
-      router_(cluster_, &service_host_, remote_nodes_),
+      metrics_({.node = initial_self_.id,
+                .version = kDomianVersion,
+                .services = ServiceNames(config_),
+                .membership = [this] { return membership_.Status(); },
+                .peers = [this] { return membership_.Peers(); },
+                .traffic = &traffic_,
+                .service_statuses = [this] { return service_host_.Services(); },
+                .mqtt = [this] {
+                  return home_assistant_ ? home_assistant_->Status() : mqtt::MqttStatus{};
+                }}),
+      router_(cluster_, &service_host_, remote_nodes_,
+              [this](const std::string& service, std::chrono::nanoseconds took, bool ok) {
+                metrics_.ObserveCall(service, took, ok);
+              }),
       placement_({.cluster = config_.cluster,
                   .services = config_.services,
                   .timings = config_.placement,
-                  .view_generation = [this] { return membership_.ViewGeneration(); }},
+                  .view_generation = [this] { return membership_.ViewGeneration(); },
+                  .report = [this](events::Event event) { Report(std::move(event)); },
+                  .ready = [this] { serving_.Ready(); }},
                  local_services_, router_, cluster_, [this] { PublishServices(); }, clock_),
       node_service_({.membership = membership_,
                      .router = router_,
@@ -292,6 +378,7 @@ Node::Node(config::NodeConfig config, const Clock& clock, std::filesystem::path 
                      .trust = trust_,
                      .clock = clock_,
                      .traffic = traffic_,
+                     .events = events_,
                      .discovery_status =
                          [this] {
                            return discovery_ ? discovery_->Status() : discovery::DiscoveryStatus{};
@@ -335,8 +422,7 @@ absl::Status Node::Start() {
         {.listen = config_.http.listen,
          .static_dir = config_.http.static_dir,
          .allowed_hosts = config_.http.allowed_hosts,
-         // No metrics until they are wired: /metrics is not found.
-         .metrics = {},
+         .metrics = [this] { return metrics_.Render(); },
          .events = events_,
          .clock = clock_});
     if (!web.ok()) return web.status();
@@ -352,6 +438,11 @@ absl::Status Node::Start() {
   builder_.RegisterService(node_service_.service());
   server_ = builder_.BuildAndStart();
   if (!server_) return absl::UnavailableError("cannot start the gRPC server on " + config_.listen);
+  // NOT_SERVING until placement is ready. gRPC's default health service
+  // says SERVING for "" until told otherwise, so it is told at once,
+  // before the event loop and the TLS listener run (a probe on the control
+  // socket within these microseconds could still hear SERVING).
+  serving_.Attach(server_->GetHealthCheckService());
   if (web_) {
     // The API asks this very server, as domianctl does over the control
     // socket: the same handlers, the same checks (a local operator's).
@@ -477,12 +568,43 @@ void Node::PublishServices() {
   updated.services = placement_.Records();
   updated.hostable = service_host_.Hostable();
   updated.offers = placement_.Offers();
+  ReportHealth(updated.services);
   membership_.UpdateSelf(updated);
+}
+
+void Node::Report(events::Event event) {
+  if (event.node.empty()) event.node = initial_self_.id;
+  metrics_.Observe(event);
+  events_.Publish(std::move(event));
+}
+
+void Node::ReportHealth(const std::vector<ServiceRecord>& records) {
+  std::map<std::string, ServiceRecord> now;
+  for (const ServiceRecord& record : records) {
+    const auto before = reported_health_.find(record.name);
+    if (before == reported_health_.end() || before->second.state != record.state ||
+        before->second.detail != record.detail) {
+      Report({.kind = events::Kind::kHealth,
+              .what = record.state,
+              .service = record.name,
+              .detail = record.detail});
+    }
+    now[record.name] = record;
+  }
+  for (const auto& [name, record] : reported_health_) {
+    if (!now.contains(name) && record.state != "stopped") {
+      Report({.kind = events::Kind::kHealth, .what = "stopped", .service = name});
+    }
+  }
+  reported_health_ = std::move(now);
 }
 
 void Node::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
+  // Health checks say NOT_SERVING first, while everything still answers:
+  // load balancers and watchers drain before any service is handed off.
+  serving_.Drain();
   // First: its event streams end and its calls in flight are cancelled,
   // before the server they call shuts down.
   if (web_) web_->Stop();
@@ -506,6 +628,8 @@ void Node::Stop() {
   listener_->Stop();
   replicator_.Stop();
   replica_client_.CancelCalls();
+  // Event streams end now rather than hold the shutdown for its grace.
+  events_.Close();
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + kServerShutdownGrace);
   loop_.Shutdown();
 }

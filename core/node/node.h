@@ -6,10 +6,14 @@
 //   Membership ──lonely──▶ Discovery (browse harder)
 //   ServiceHost ──services changed──▶ Placement.Poke
 //   Placement ──round done──▶ Node.PublishServices ──▶ Membership.UpdateSelf
+//   Placement ──ready──▶ ServingStatus (gRPC health: SERVING)
 //   Placement ──HandOver──▶ ServiceRouter ──▶ RemoteNodes (gRPC)
 //   NodeService (gRPC in) ──▶ Membership, ServiceRouter, Placement
 //   ServiceHost ──entities──▶ HomeAssistant (when node.yaml has mqtt:)
 //   HomeAssistant ──commands──▶ ServiceHost.Invoke; ──status──▶ NodeService
+//   Membership, Placement, ServiceHost ──events──▶ Node.Report ──▶ EventJournal
+//   EventJournal ──WatchEvents──▶ NodeService (domianctl events -f)
+//   ServiceRouter ──each call's time──▶ NodeMetrics (which reads the parts when rendered)
 //   WebServer (HTTP in: the dashboard) ──in-process gRPC──▶ NodeService;
 //   EventJournal ──events──▶ WebServer's event streams
 //
@@ -36,6 +40,7 @@
 #include "core/discovery/discovery.h"
 #include "core/events/event_journal.h"
 #include "core/membership/membership.h"
+#include "core/metrics/node_metrics.h"
 #include "core/mqtt/home_assistant.h"
 #include "core/node/node_state.h"
 #include "core/node/wiring.h"
@@ -48,6 +53,7 @@
 #include "core/rpc/peer_client.h"
 #include "core/rpc/remote_nodes_client.h"
 #include "core/rpc/replica_client.h"
+#include "core/rpc/serving_status.h"
 #include "core/replica/replicator.h"
 #include "core/rpc/traffic.h"
 #include "core/services/service_host.h"
@@ -83,11 +89,13 @@ class Node {
 
   // Listens, then starts discovery, membership, the services and
   // placement. An error (the port is taken, the server cannot start)
-  // says why; what started is stopped by Stop() or the destructor.
+  // says why; what started is stopped by Stop() or the destructor. The
+  // server answers gRPC health checks (NOT_SERVING until placement is
+  // ready, see rpc::ServingStatus) and server reflection.
   absl::Status Start();
-  // The goodbye, once: withdraws the mDNS record, hands singletons to
-  // other nodes, stops the services (saving their state), tells peers it
-  // is leaving, closes the server.
+  // The goodbye, once: health checks say NOT_SERVING, then it withdraws
+  // the mDNS record, hands singletons to other nodes, stops the services
+  // (saving their state), tells peers it is leaving, closes the server.
   void Stop();
 
   // This node as peers know it (its address once bound).
@@ -99,6 +107,9 @@ class Node {
   std::shared_ptr<grpc::ChannelCredentials> ClientCredentials() const {
     return client_credentials_;
   }
+  // This node's Prometheus metrics: what /metrics serves (Render), and
+  // where the node's events are counted (Observe).
+  metrics::NodeMetrics& metrics() { return metrics_; }
 
  private:
   // What Create() reads from the state folder before any part is made.
@@ -122,12 +133,21 @@ class Node {
   // This node's identity after every placement round: its services and
   // offers (Membership ignores an update that changes nothing).
   void PublishServices();
+  // One event to the journal (the node it is about, when unset, is this
+  // one). Any thread; never blocks.
+  void Report(events::Event event);
+  // Health events for this node's services whose record changed since
+  // the last round (called by PublishServices, under publish_mu_).
+  void ReportHealth(const std::vector<ServiceRecord>& records)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(publish_mu_);
 
   config::NodeConfig config_;
   const Clock& clock_;
   NodeState state_;
   Identity initial_self_;
   const uint64_t incarnation_;
+  // What happens here, for watchers; before every part that reports to it.
+  events::EventJournal events_;
 
   trust::TrustBook trust_;
   const std::shared_ptr<grpc::ChannelCredentials> client_credentials_;
@@ -137,8 +157,6 @@ class Node {
   rpc::Channels channels_;
   rpc::PeerClient peer_client_;
   rpc::RemoteNodesClient remote_nodes_;
-  // What happens on this node, for the dashboard's event stream.
-  events::EventJournal events_;
   membership::Membership membership_;
   MembershipCluster cluster_;
   // Copies of the services' states on the peers: each state stored here is
@@ -151,7 +169,13 @@ class Node {
   std::unique_ptr<mqtt::HomeAssistant> home_assistant_;
   services::ServiceHost service_host_;
   ServiceHostServices local_services_;
+  // Reads the parts above when rendered; before the router, which times
+  // calls into it.
+  metrics::NodeMetrics metrics_;
   routing::ServiceRouter router_;
+  // What gRPC health checks answer; told by placement (ready) and Stop().
+  // Before placement, whose thread tells it.
+  rpc::ServingStatus serving_;
   placement::Placement placement_;
   rpc::NodeService node_service_;
   DiscoveryToMembership discovered_;
@@ -167,6 +191,8 @@ class Node {
   std::unique_ptr<web::WebServer> web_;
 
   absl::Mutex publish_mu_;  // orders PublishServices' read-modify-write
+  // This node's services as the last health events told them.
+  std::map<std::string, ServiceRecord> reported_health_ ABSL_GUARDED_BY(publish_mu_);
   bool started_ = false;
   bool stopped_ = false;
 };

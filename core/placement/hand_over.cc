@@ -178,7 +178,8 @@ absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
       }
       // Never below an epoch this node used before for it.
       epoch = std::max(request.epoch, EpochAfter(local_services_.LastEpoch(request.service)));
-      start = StartHere(request.service, epoch, request.config_json, request.state);
+      start = StartHere(request.service, epoch, request.config_json, request.state,
+                        "handed over by " + request.from);
     }
     Apply({start});
   }
@@ -188,6 +189,8 @@ absl::Status Placement::AcceptHandOver(const HandOverRequest& request) {
   if (state == ServiceState::kRunning) {
     spdlog::info("took over service {} from {} under epoch {}", request.service, request.from,
                  epoch);
+    Tell("took_over", request.service, "from " + request.from + " under epoch " +
+                                           std::to_string(epoch));
     // Published before the answer: the sender asks this node for its
     // record as soon as it hears (ClusterSource::Confirm) and routes calls
     // by it, so the record must already say running, not wait for the

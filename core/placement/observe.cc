@@ -97,6 +97,12 @@ Placement::Observed Placement::Observe() {
       seen.max_epoch[record.name] = std::max(seen.max_epoch[record.name], record.epoch);
       seen.reported_epoch[record.name] = std::max(seen.reported_epoch[record.name], record.epoch);
       const ServiceState state = ParseServiceState(record.state);
+      if (!node.alive && IsClaim(state)) {
+        const auto known = seen.dead_claims.find(record.name);
+        if (known == seen.dead_claims.end() || peer.last_heard_ago < known->second.second) {
+          seen.dead_claims[record.name] = {identity.id, peer.last_heard_ago};
+        }
+      }
       if (!node.alive || !IsClaim(state)) continue;
       seen.claims[record.name].push_back({identity.id, identity.address, state, record.epoch,
                                           record.endpoint, record.hand_over_to,

@@ -51,6 +51,9 @@ struct Placement::Observed {
   // counting this node's saved history (LocalServices::LastEpoch)
   std::map<std::string, uint64_t> reported_epoch;
   std::set<std::string> running_anywhere;
+  // service -> a dead node whose last word claimed it, and how long ago
+  // that node was last heard: a start here is then a failover.
+  std::map<std::string, std::pair<std::string, Millis>> dead_claims;
   std::map<std::string, std::string> config;          // service -> config that travels
   std::map<std::string, std::string> address;         // node -> address
   std::set<std::string> wanted;

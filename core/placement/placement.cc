@@ -80,11 +80,20 @@ bool Placement::RoundDue() {
   return due;
 }
 
+void Placement::AnnounceReady(MonoTime round_began) {
+  if (round_began - started_at_ < options_.timings.settle) return;
+  if (announced_ready_.exchange(true)) return;
+  if (options_.ready) options_.ready();
+}
+
 void Placement::Changed() {
   if (on_change_) on_change_();
 }
 
 void Placement::RunOnce() {
+  // Read before deciding: Reconcile's own clock reading is no earlier, so
+  // a round that began after `settle` decided as a settled node.
+  const MonoTime began = clock_.Now();
   std::vector<Action> actions;
   Observed seen;
   {
@@ -96,6 +105,10 @@ void Placement::RunOnce() {
     }
     Apply(actions);
   }
+  // Before a move: ready means running what belongs here, and a move (a
+  // better node for a service already running here) may wait seconds for
+  // the other node.
+  AnnounceReady(began);
   if (!actions.empty() && actions.back().kind == Action::Kind::kMove) {
     MoveTo(actions.back().service, actions.back().node, seen);
   }
@@ -169,7 +182,7 @@ std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
               if (s.name == name) return s.config_json;
             }
             return std::string("{}");
-          }(), std::nullopt));
+          }(), std::nullopt, "listed for this node"));
         }
       } else if (!wanted || !candidate) {
         actions.push_back(StopHere(name, !wanted ? "no node wants it any more"
@@ -243,9 +256,15 @@ std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
     // A node that just started may not have heard of the owner yet.
     if (now - started_at_ < options_.timings.settle) continue;
     const auto config = seen.config.find(name);
+    std::string why = "the best live node for it, and none runs it";
+    std::optional<double> failover;
+    if (const auto dead = seen.dead_claims.find(name); dead != seen.dead_claims.end()) {
+      why = "failover: " + dead->second.first + ", which ran it, is dead";
+      failover = std::chrono::duration<double>(dead->second.second).count();
+    }
     actions.push_back(StartHere(name, EpochAfter(seen.max_epoch[name]),
                                 config == seen.config.end() ? "{}" : config->second,
-                                std::nullopt));
+                                std::nullopt, std::move(why), failover));
   }
   if (move) actions.push_back({.kind = Action::Kind::kMove, .service = move->first,
                                .node = move->second});
@@ -254,19 +273,33 @@ std::vector<Placement::Action> Placement::Reconcile(Observed& seen) {
 
 Placement::Action Placement::StartHere(const std::string& service, uint64_t epoch,
                                        const std::string& config_json,
-                                       const std::optional<std::string>& state) {
+                                       const std::optional<std::string>& state,
+                                       std::string why, std::optional<double> seconds) {
   const std::string config = nlohmann::json::accept(config_json) ? config_json : "{}";
   if (config != config_json) {
     spdlog::warn("service {}: its configuration is not JSON; starting it with {{}}", service);
   }
   spdlog::info("starting service {} here under epoch {}", service, epoch);
+  Tell("started", service, why + " (epoch " + std::to_string(epoch) + ")", seconds);
   local_[service] = {.epoch = epoch, .since = clock_.Now(), .config_json = config};
   return {.kind = Action::Kind::kStart, .service = service, .epoch = epoch,
           .config_json = config, .state = state};
 }
 
+void Placement::Tell(std::string what, const std::string& service, std::string detail,
+                     std::optional<double> seconds, std::string node) const {
+  if (!options_.report) return;
+  options_.report({.kind = events::Kind::kPlacement,
+                   .what = std::move(what),
+                   .node = std::move(node),
+                   .service = service,
+                   .detail = std::move(detail),
+                   .seconds = seconds});
+}
+
 Placement::Action Placement::StopHere(const std::string& service, const std::string& why) {
   spdlog::info("stopping service {} here: {}", service, why);
+  Tell("stopped", service, why);
   local_.erase(service);
   return {.kind = Action::Kind::kStop, .service = service};
 }
@@ -301,6 +334,8 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
     spdlog::info("moving service {} to {}, a better node for it (alive for {} or more)",
                  service, node, Ms(options_.timings.migrate_after));
   }
+  Tell("moving", service, leaving ? "this node is stopping" : "a better node for it", std::nullopt,
+       node);
   const MonoTime begun = clock_.Now();
   {
     absl::MutexLock apply(&apply_mu_);
@@ -320,16 +355,23 @@ bool Placement::MoveTo(const std::string& service, const std::string& node,
         local_.erase(service);
         spdlog::info("service {} moved to {} under epoch {} ({} from stop to running there)",
                      service, node, request.epoch, Ms(clock_.Now() - begun));
+        Tell("moved", service, "to " + node + " under epoch " + std::to_string(request.epoch),
+             std::chrono::duration<double>(clock_.Now() - begun).count(), node);
       } else if (leaving) {
         local_.erase(service);
         spdlog::warn("service {}: {} did not take it ({}); it stays stopped here", service, node,
                      problem);
+        Tell("move_failed", service, node + " did not take it (" + problem + "); stopped here",
+             std::nullopt, node);
       } else {
         spdlog::warn("service {}: {} did not take it ({}); running it here again", service, node,
                      problem);
+        Tell("move_failed", service, node + " did not take it (" + problem + ")", std::nullopt,
+             node);
         refused_[{service, node}] = clock_.Now() + options_.timings.migrate_after;
         // Above the epoch offered, in case the other node did start it.
-        restart = StartHere(service, EpochAfter(epoch, 2), request.config_json, std::nullopt);
+        restart = StartHere(service, EpochAfter(epoch, 2), request.config_json, std::nullopt,
+                            "a move to " + node + " failed");
       }
     }
     if (restart) Apply({*restart});

@@ -43,6 +43,7 @@
 
 #include "core/common/clock.h"
 #include "core/common/status.h"
+#include "core/events/event_journal.h"
 #include "core/config/node_config.h"
 #include "core/membership/peer_table.h"
 #include "core/model/identity.h"
@@ -217,6 +218,16 @@ class Placement {
     // ViewGeneration): rounds that would read the same view are skipped
     // as kQuietRoundInterval allows. Unset: every round runs.
     std::function<uint64_t()> view_generation;
+    // Told each decision this node acts on (started, stopped, moving,
+    // moved, move_failed, took_over), for the node's event journal. May be
+    // called with placement's lock held: it must not block nor call back.
+    std::function<void(events::Event)> report;
+    // Called once, when this node is ready: `settle` is over and the first
+    // round after it has started (or stopped) what it decided here, so the
+    // node runs what it should. The node's health check turns SERVING
+    // then. On the round's thread, without placement's locks held; it
+    // must not block.
+    std::function<void()> ready;
   };
 
   // `on_change` runs (without locks held) after every round and every
@@ -308,10 +319,17 @@ class Placement {
               bool leaving = false) ABSL_LOCKS_EXCLUDED(apply_mu_, mu_);
   // Records a start or stop in local_ and returns the action that does
   // it.
+  // `why` and `seconds` go to the event it reports (seconds: for a
+  // failover, how long ago the dead owner was last heard).
   Action StartHere(const std::string& service, uint64_t epoch, const std::string& config_json,
-                   const std::optional<std::string>& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                   const std::optional<std::string>& state, std::string why,
+                   std::optional<double> seconds = std::nullopt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Action StopHere(const std::string& service, const std::string& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // One decision to the event journal (Options::report).
+  void Tell(std::string what, const std::string& service, std::string detail,
+            std::optional<double> seconds = std::nullopt, std::string node = "") const;
   // Waits until `service` is running or failed here (nullopt: gone), up
   // to `deadline`: woken by Poke(), which the node calls on every change
   // of a local service.
@@ -319,6 +337,9 @@ class Placement {
                                           std::chrono::steady_clock::time_point deadline)
       ABSL_LOCKS_EXCLUDED(loop_mu_);
   void Changed();
+  // Tells options_.ready, once, when a round that began at `round_began`
+  // (after its starts and stops are applied) ran past the settle period.
+  void AnnounceReady(MonoTime round_began);
 
   Options options_;
   LocalServices& local_services_;
@@ -355,6 +376,7 @@ class Placement {
   // Peers alive without a break.
   std::map<std::string, AliveSince> alive_since_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> leaving_{false};               // Stop() was called
+  std::atomic<bool> announced_ready_{false};       // options_.ready was called
 
   absl::Mutex loop_mu_;
   absl::CondVar loop_cv_;  // stop, a poke

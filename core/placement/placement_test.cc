@@ -84,6 +84,10 @@ struct Node {
   Identity published;  // what peers see
   // A hostile or broken node: changes what it publishes about itself.
   std::function<void(Identity&)> lie;
+  // Placement's `ready` calls in this life, and the service starts made
+  // when the first came.
+  int readies = 0;
+  int starts_when_ready = -1;
 };
 
 // Hand-overs between nodes, straight into the receiver's Placement.
@@ -111,13 +115,21 @@ class World final : public HandOverTransport {
     node.services.running.clear();
     node.alive = true;
     ++node.incarnation;
+    node.readies = 0;
+    node.starts_when_ready = -1;
     node.cluster = std::make_unique<NodeCluster>(*this, node);
     node.placement = std::make_unique<Placement>(
         Placement::Options{.cluster = "home",
                            .services = node.yaml,
                            .timings = {.migrate_after = kMigrateAfter,
                                        .settle = kSettle,
-                                       .failed_hold = 10min}},
+                                       .failed_hold = 10min},
+                           .ready =
+                               [&node] {
+                                 if (node.readies++ == 0) {
+                                   node.starts_when_ready = node.services.starts;
+                                 }
+                               }},
         node.services, *this, *node.cluster, [this, &node] { Publish(node); }, clock);
     Publish(node);
   }
@@ -268,6 +280,33 @@ TEST_F(PlacementTest, ASingletonStartsOnlyOnItsBestNodeAfterSettling) {
   world_.Pass(30s);
   EXPECT_EQ(b_->services.starts, 0);
   EXPECT_EQ(world_.handovers, 0);
+}
+
+// Ready (the node's health check) is the end of `settle` plus the round
+// that starts what belongs here: never earlier, once, and on every node,
+// those with nothing to run too.
+TEST_F(PlacementTest, ReadyComesOnceAfterSettlingWithTheSingletonsStarted) {
+  a_ = &world_.Add("a", {Wants("lights", RunMode::kPrefer)});
+  b_ = &world_.Add("b", {});
+  world_.Pass(World::kSettle - 500ms);
+  EXPECT_EQ(a_->readies, 0) << "ready before the settle period was over";
+  EXPECT_EQ(b_->readies, 0);
+  world_.Pass(1000ms);
+  EXPECT_EQ(a_->readies, 1);
+  EXPECT_EQ(a_->starts_when_ready, 1) << "ready before its singleton was started";
+  EXPECT_EQ(b_->readies, 1);
+  EXPECT_EQ(b_->starts_when_ready, 0);
+  world_.Pass(30s);
+  EXPECT_EQ(a_->readies, 1) << "ready is said once";
+  EXPECT_EQ(b_->readies, 1);
+
+  // A restart is a new start-up: not ready until it settled again.
+  world_.Kill(*a_);
+  world_.Boot(*a_);
+  world_.Pass(World::kSettle - 500ms);
+  EXPECT_EQ(a_->readies, 0);
+  world_.Pass(1000ms);
+  EXPECT_EQ(a_->readies, 1);
 }
 
 // A plugin's endpoint or health detail goes into this node's identity;

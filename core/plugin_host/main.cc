@@ -43,6 +43,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -84,6 +85,14 @@ constexpr size_t kMaxConfigBytes = size_t{1} << 20;
 // whether domiand cancelled it: a cancel is seen this late at most.
 constexpr absl::Duration kWatchRecheck = absl::Milliseconds(200);
 
+// A plugin's events wait here for domiand's next health check (once a
+// second). A plugin that emits faster than domiand takes them loses the
+// oldest, counted; a payload over what domiand's journal keeps
+// (events::kMaxDataBytes) is sent as "{}", so the queue stays under 1 MiB.
+constexpr size_t kMaxQueuedEvents = 256;
+constexpr int kMaxEventsPerHealth = 64;
+constexpr size_t kMaxEventJsonBytes = 4 * 1024;
+
 class HostService final : public v1::PluginHostProcess::Service {
  public:
   HostService(std::shared_ptr<const PluginLibrary> library, std::string state_dir)
@@ -117,6 +126,15 @@ class HostService final : public v1::PluginHostProcess::Service {
     };
     callbacks.emit_event = [this](const std::string& name, const std::string& json) {
       spdlog::info("[{}] event {}: {}", library_->description().name, name, json);
+      absl::MutexLock guard(&events_mu_);
+      if (events_.size() >= kMaxQueuedEvents) {
+        events_.pop_front();
+        ++events_dropped_;
+      }
+      v1::PluginEvent event;
+      event.set_name(domian::ToValidUtf8(name));
+      event.set_json(json.size() > kMaxEventJsonBytes ? "{}" : domian::ToValidUtf8(json));
+      events_.push_back(std::move(event));
     };
     const bool entities_wanted = request->entities_wanted();
     if (entities_wanted) {
@@ -209,6 +227,14 @@ class HostService final : public v1::PluginHostProcess::Service {
     response->set_liveness_missed_ms(static_cast<uint64_t>(liveness.missed_by.count()));
     response->set_liveness_left_ms(static_cast<uint64_t>(liveness.left.count()));
     response->set_state_changes(instance->state_changes());
+    {
+      absl::MutexLock guard(&events_mu_);
+      while (!events_.empty() && response->events_size() < kMaxEventsPerHealth) {
+        *response->add_events() = std::move(events_.front());
+        events_.pop_front();
+      }
+      response->set_events_dropped(std::exchange(events_dropped_, 0));
+    }
     absl::MutexLock guard(&endpoints_mu_);
     for (const auto& [name, endpoint] : endpoints_) {
       (*response->mutable_endpoints())[name] = domian::ToValidUtf8(endpoint);
@@ -292,6 +318,11 @@ class HostService final : public v1::PluginHostProcess::Service {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;   // the plugin is stopped: the process may end
   absl::Mutex endpoints_mu_;
   std::map<std::string, std::string> endpoints_ ABSL_GUARDED_BY(endpoints_mu_);
+  // The plugin's events, until the next health check takes them to
+  // domiand (its event journal).
+  absl::Mutex events_mu_;
+  std::deque<v1::PluginEvent> events_ ABSL_GUARDED_BY(events_mu_);
+  uint64_t events_dropped_ ABSL_GUARDED_BY(events_mu_) = 0;
   // The plugin's entities for WatchEntities, and the thread that asks for
   // their description (started with an instance that has entities,
   // joined at Stop).

@@ -31,8 +31,12 @@ absl::Status CheckArguments(const std::string& args) {
 }  // namespace
 
 ServiceRouter::ServiceRouter(placement::ClusterSource& cluster, services::ServiceHost* local,
-                             RemoteNodes& remote)
-    : cluster_(cluster), local_(local), remote_(remote) {}
+                             RemoteNodes& remote, CallObserver on_call, const Clock& clock)
+    : cluster_(cluster),
+      local_(local),
+      remote_(remote),
+      on_call_(std::move(on_call)),
+      clock_(clock) {}
 
 ServiceRouter::~ServiceRouter() { Stop(); }
 
@@ -49,6 +53,16 @@ void ServiceRouter::Invoke(const CallInfo& call, ServiceCall request, ReplyDone 
     return;
   }
   if (request.args_json.empty()) request.args_json = "{}";
+  if (on_call_) {
+    // Copies, not `this`: a forwarded call may be answered on another
+    // thread as the router stops.
+    done = [done = std::move(done), on_call = on_call_, &clock = clock_,
+            service = request.service,
+            began = clock_.Now()](absl::StatusOr<ServiceReply> answer) {
+      on_call(service, clock.Now() - began, answer.ok());
+      done(std::move(answer));
+    };
+  }
   const std::string lane = "service " + request.service;
   const size_t bytes = request.service.size() + request.command.size() + request.args_json.size();
   // The lane answers a refusal (a bound, a deadline) with a status only;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/clock.h"
 #include "core/common/status.h"
 #include "core/placement/placement.h"
 #include "core/routing/call_lanes.h"
@@ -56,11 +57,18 @@ class ServiceRouter final : public placement::HandOverTransport {
  public:
   using Done = std::function<void(absl::Status)>;
   using ReplyDone = RemoteNodes::ReplyDone;
+  // Told of each call Invoke answers (for the node's metrics): its
+  // service, how long from Invoke to the answer, and whether it succeeded.
+  // Runs on the answering thread just before `done`; must not block.
+  using CallObserver =
+      std::function<void(const std::string& service, std::chrono::nanoseconds took, bool ok)>;
 
   // `local` may be null (a node without a service host); `cluster` says
-  // which node runs what (Membership in the daemon).
+  // which node runs what (Membership in the daemon). Calls are timed on
+  // `clock` for `on_call` (unset: nobody is told).
   ServiceRouter(placement::ClusterSource& cluster, services::ServiceHost* local,
-                RemoteNodes& remote);
+                RemoteNodes& remote, CallObserver on_call = {},
+                const Clock& clock = services::DefaultServiceClock());
   ~ServiceRouter();  // Stop()
   ServiceRouter(const ServiceRouter&) = delete;
   ServiceRouter& operator=(const ServiceRouter&) = delete;
@@ -104,6 +112,8 @@ class ServiceRouter final : public placement::HandOverTransport {
   placement::ClusterSource& cluster_;
   services::ServiceHost* local_;
   RemoteNodes& remote_;
+  const CallObserver on_call_;
+  const Clock& clock_;
   CallLanes lanes_;
 };
 

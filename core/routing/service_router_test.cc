@@ -40,6 +40,7 @@ class FakeRemote final : public RemoteNodes {
     if (stopping) return absl::UnavailableError("the node is shutting down");
     std::lock_guard lock(mu);
     calls.push_back({address, call, deadline});
+    if (before_answer) before_answer();
     done(answer);
     return absl::OkStatus();
   }
@@ -57,6 +58,7 @@ class FakeRemote final : public RemoteNodes {
   std::mutex mu;
   std::vector<Call> calls;
   absl::StatusOr<ServiceReply> answer = ServiceReply{R"({"ok":true})", "owner"};
+  std::function<void()> before_answer;  // the owner's time, on the test's clock
   std::atomic<bool> stopping{false};
 };
 
@@ -76,9 +78,29 @@ class ServiceRouterTest : public ::testing::Test {
     return future.get();
   }
 
+  // What the router's call observer was told.
+  struct Told {
+    std::string service;
+    std::chrono::nanoseconds took;
+    bool ok;
+  };
+  std::vector<Told> Observed() {
+    std::lock_guard lock(observed_mu_);
+    return observed_;
+  }
+
   FakeCluster cluster_;
   FakeRemote remote_;
-  ServiceRouter router_{cluster_, nullptr, remote_};
+  FakeClock clock_;
+  std::mutex observed_mu_;
+  std::vector<Told> observed_;
+  ServiceRouter router_{cluster_, nullptr, remote_,
+                        [this](const std::string& service, std::chrono::nanoseconds took,
+                               bool ok) {
+                          std::lock_guard lock(observed_mu_);
+                          observed_.push_back({service, took, ok});
+                        },
+                        clock_};
 };
 
 TEST_F(ServiceRouterTest, ACallGoesOnceToTheNewestOwner) {
@@ -96,6 +118,21 @@ TEST_F(ServiceRouterTest, ACallGoesOnceToTheNewestOwner) {
   EXPECT_EQ(remote_.calls[0].call.hops, 1U) << "forwarded once";
   EXPECT_EQ(remote_.calls[0].call.args_json, R"({"on":true})");
   EXPECT_LE(remote_.calls[0].deadline, std::chrono::system_clock::now() + kForwardDeadline);
+}
+
+TEST_F(ServiceRouterTest, EveryAnsweredCallIsToldWithItsServiceDurationAndOutcome) {
+  cluster_.Runs("b", "lights", 3);
+  remote_.before_answer = [this] { clock_.Advance(40ms); };
+  ASSERT_TRUE(Call({"lights", "set", "{}", 0}).ok());
+  EXPECT_FALSE(Call({"speaker", "say", "{}", 0}).ok());  // runs nowhere
+  const std::vector<Told> told = Observed();
+  ASSERT_EQ(told.size(), 2U);
+  EXPECT_EQ(told[0].service, "lights");
+  EXPECT_EQ(told[0].took, 40ms);
+  EXPECT_TRUE(told[0].ok);
+  EXPECT_EQ(told[1].service, "speaker");
+  EXPECT_EQ(told[1].took, 0ms);
+  EXPECT_FALSE(told[1].ok);
 }
 
 TEST_F(ServiceRouterTest, AForwardedCallIsNeverForwardedAgain) {

@@ -10,6 +10,7 @@
 #include "core/model/values.h"
 #include "core/rpc/convert.h"
 #include "core/rpc/convert_services.h"
+#include "core/rpc/event_stream.h"
 #include "core/rpc/replica_client.h"
 #include "core/rpc/transport_security.h"
 #include "core/trust/join_code.h"
@@ -169,6 +170,7 @@ void NodeService::Serve(EventLoop& loop) {
   UnaryCall<v1::RotateCaRequest, v1::RotateCaResponse>::Arm(
       loop, service_, *this, book, Rpc::kRotateCa, &Domain::AsyncService::RequestRotateCa,
       &NodeService::RotateCa);
+  ServeWatchEvents(loop, service_, parts_.events, book);
   UnaryCall<v1::CreateDashboardLinkRequest, v1::CreateDashboardLinkResponse>::Arm(
       loop, service_, *this, book, Rpc::kCreateDashboardLink,
       &Domain::AsyncService::RequestCreateDashboardLink, &NodeService::CreateDashboardLink);

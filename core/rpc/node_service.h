@@ -6,6 +6,7 @@
 //   ShareIdentityList, GetStatus, ListPeers  -> Membership
 //   ListPlugins                               -> ServiceHost's catalog
 //   Invoke                                    -> ServiceRouter
+//   WatchEvents                               -> EventJournal (event_stream.h)
 //   GetServices, Explain                      -> ServiceRouter's queries
 //                                                lane, reading Placement
 //   HandOver                                  -> Placement, in the
@@ -33,6 +34,7 @@
 
 #include "core/common/clock.h"
 #include "core/discovery/discovery.h"
+#include "core/events/event_journal.h"
 #include "core/membership/membership.h"
 #include "core/mqtt/mqtt_status.h"
 #include "core/placement/placement.h"
@@ -66,6 +68,7 @@ class NodeService {
     trust::TrustBook& trust;
     const Clock& clock;
     TrafficCounters& traffic;
+    events::EventJournal& events;
     // Discovery's state for GetStatus; unset when discovery is off.
     std::function<discovery::DiscoveryStatus()> discovery_status;
     config::AdvertiseMode advertise_mode = config::AdvertiseMode::kAlways;

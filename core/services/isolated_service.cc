@@ -346,6 +346,12 @@ void IsolatedService::Watch() {
       return;
     }
     missed = 0;
+    if (health.events_dropped() > 0 && options_.on_events_dropped) {
+      options_.on_events_dropped(health.events_dropped());
+    }
+    if (options_.on_event) {
+      for (const v1::PluginEvent& event : health.events()) options_.on_event(event.name(), event.json());
+    }
     if (health.liveness_missed_ms() > 0) {
       // The process answers, but the loop the plugin asked to be watched
       // made no progress: a hang all the same.

@@ -96,6 +96,11 @@ class IsolatedService {
     // Each time the plugin has started (the configuration is good), on
     // the supervising thread. Unset: nothing.
     std::function<void()> on_running;
+    // The plugin's events (emit_event), as its host hands them over with
+    // each health answer, in order; `dropped`: how many its host had to
+    // drop before these. On the supervising thread. Unset: dropped here.
+    std::function<void(const std::string& event, const std::string& json)> on_event;
+    std::function<void(uint64_t dropped)> on_events_dropped;
     // Where the plugin's entities go (see the top of this file), and the
     // plugin's name and version for their description. A sink with no
     // member set: no watch, no reader.

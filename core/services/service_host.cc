@@ -566,6 +566,19 @@ void ServiceHost::Launch(Service& service) {
                   }
                   NoteGood(name, plugin, config_json);
                 },
+            .on_event =
+                [this, name](const std::string& event, const std::string& json) {
+                  if (options_.plugin_event) options_.plugin_event(name, event, json);
+                },
+            .on_events_dropped =
+                [this, name](uint64_t dropped) {
+                  spdlog::warn("service {}: its plugin emitted events faster than they were "
+                               "taken; {} dropped",
+                               name, dropped);
+                  if (options_.plugin_events_dropped) {
+                    options_.plugin_events_dropped(name, dropped);
+                  }
+                },
             .entities = SinkFor(options_.entities, library->description().placement),
             .plugin_name = library->description().name,
             .plugin_version = version},
@@ -593,8 +606,9 @@ void ServiceHost::Launch(Service& service) {
     }
     Changed();
   };
-  callbacks.emit_event = [name](const std::string& event, const std::string& json) {
+  callbacks.emit_event = [this, name](const std::string& event, const std::string& json) {
     spdlog::info("[{}] event {}: {}", name, event, json);
+    if (options_.plugin_event) options_.plugin_event(name, event, json);
   };
   // Nothing reaches it before the instance started (PluginInstance
   // refuses), so a failed start has nothing to take back.

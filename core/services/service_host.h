@@ -96,6 +96,14 @@ class ServiceHost {
     // Where running services' entities go (see above); a member unset:
     // that news is dropped.
     EntitySink entities;
+    // Each event a service's plugin emits (emit_event), inline or in its
+    // plugin host (those come with the host's health answers, up to a
+    // second late), and how many a host had to drop. Any thread; must not
+    // block. Unset: only logged.
+    std::function<void(const std::string& service, const std::string& event,
+                       const std::string& json)>
+        plugin_event;
+    std::function<void(const std::string& service, uint64_t dropped)> plugin_events_dropped;
   };
 
   // `on_change` runs whenever the services or the plugins change, so the

@@ -79,6 +79,8 @@ std::string_view RpcName(Rpc rpc) {
       return "PutState";
     case Rpc::kGetState:
       return "GetState";
+    case Rpc::kWatchEvents:
+      return "WatchEvents";
     case Rpc::kCreateDashboardLink:
       return "CreateDashboardLink";
   }

@@ -5,7 +5,7 @@
 //   ---------------------  -------------------------------------------------
 //   local (Unix socket)    everything an operator may
 //   operator certificate   status, peers, services, explain, plugins,
-//                          invoke, create-invite, remove, rotate-ca,
+//                          events, invoke, create-invite, remove, rotate-ca,
 //                          create-dashboard-link
 //   node certificate       share-identity-list and hand-over (as itself
 //                          only: the server compares the sender the message
@@ -65,6 +65,7 @@ enum class Rpc {
   kRotateCa,
   kPutState,
   kGetState,
+  kWatchEvents,
   kCreateDashboardLink,
 };
 std::string_view RpcName(Rpc rpc);

@@ -56,7 +56,7 @@ std::string Js(const std::string& text) { return json(text).dump(); }
 class DashboardBrowser : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!ChromiumInstalled()) GTEST_SKIP() << "chromium and chromium-driver are not installed (./scripts/deps)";
+    ASSERT_TRUE(ChromiumInstalled()) << "chromium and chromium-driver are not installed: ./scripts/deps installs them";
     plugins_ = dir_.path() / "plugins";
     MakePluginFolder(plugins_, kPlugins, {"lights", "thermostat", "speaker"});
     MakePluginFolder(plugins_, kScriptedCamera, {"camera"});

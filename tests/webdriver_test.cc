@@ -37,7 +37,7 @@ console.log('page script ran');
 class WebDriverClient : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!ChromiumInstalled()) GTEST_SKIP() << "chromium and chromium-driver are not installed (./scripts/deps)";
+    ASSERT_TRUE(ChromiumInstalled()) << "chromium and chromium-driver are not installed: ./scripts/deps installs them";
     server_.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kPage, "text/html"); });
     server_.Get("/page.js", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(kScript, "text/javascript");

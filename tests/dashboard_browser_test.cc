@@ -56,7 +56,8 @@ std::string Js(const std::string& text) { return json(text).dump(); }
 class DashboardBrowser : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(ChromiumInstalled()) << "chromium and chromium-driver are not installed: ./scripts/deps installs them";
+    ASSERT_TRUE(ChromiumInstalled())
+        << "chromium and chromium-driver are not installed: ./scripts/deps installs them";
     plugins_ = dir_.path() / "plugins";
     MakePluginFolder(plugins_, kPlugins, {"lights", "thermostat", "speaker"});
     MakePluginFolder(plugins_, kScriptedCamera, {"camera"});

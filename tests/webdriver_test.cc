@@ -37,7 +37,8 @@ console.log('page script ran');
 class WebDriverClient : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(ChromiumInstalled()) << "chromium and chromium-driver are not installed: ./scripts/deps installs them";
+    ASSERT_TRUE(ChromiumInstalled())
+        << "chromium and chromium-driver are not installed: ./scripts/deps installs them";
     server_.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kPage, "text/html"); });
     server_.Get("/page.js", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(kScript, "text/javascript");

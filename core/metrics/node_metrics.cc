@@ -24,9 +24,9 @@ constexpr char kNodeLabel[] = "node";
 constexpr char kServiceLabel[] = "service";
 
 // The states domian_services counts, in the order they are listed.
-constexpr ServiceState kServiceStates[] = {
-    ServiceState::kStarting,    ServiceState::kRunning, ServiceState::kRestarting,
-    ServiceState::kHandingOver, ServiceState::kFailed,  ServiceState::kStopped};
+constexpr ServiceState kServiceStates[] = {ServiceState::kStarting,   ServiceState::kRunning,
+                                           ServiceState::kRestarting, ServiceState::kHandingOver,
+                                           ServiceState::kFailed,     ServiceState::kStopped};
 
 // The duration an event measured, when it is one a histogram can take.
 std::optional<double> Seconds(const events::Event& event) {
@@ -155,21 +155,21 @@ NodeMetrics::NodeMetrics(Sources sources)
       .Add({{"version", sources_.version}})
       .Set(1);
   absl::MutexLock lock(&mu_);
-  for (const std::string& service : sources_.services) SeriesFor(service);
+  for (const std::string& service : sources_.services) LabelFor(service);
+}
+
+const std::string& NodeMetrics::LabelFor(const std::string& name) {
+  if (const auto found = series_.find(name); found != series_.end()) return found->first;
+  if (IsValidServiceName(name) && series_.size() < kMaxServiceLabels) return MakeSeries(name);
+  if (const auto other = series_.find(kOtherService); other != series_.end()) return other->first;
+  return MakeSeries(kOtherService);
 }
 
 NodeMetrics::ServiceSeries& NodeMetrics::SeriesFor(const std::string& name) {
-  if (const auto found = series_.find(name); found != series_.end()) return found->second;
-  if (!IsValidServiceName(name) || series_.size() >= kMaxServiceLabels) {
-    if (const auto other = series_.find(kOtherService); other != series_.end()) {
-      return other->second;
-    }
-    return MakeSeries(kOtherService);
-  }
-  return MakeSeries(name);
+  return series_.at(LabelFor(name));
 }
 
-NodeMetrics::ServiceSeries& NodeMetrics::MakeSeries(const std::string& label) {
+const std::string& NodeMetrics::MakeSeries(const std::string& label) {
   const prometheus::Labels labels = {{kServiceLabel, label}};
   return series_
       .emplace(label, ServiceSeries{.starts = &starts_.Add(labels),
@@ -181,7 +181,7 @@ NodeMetrics::ServiceSeries& NodeMetrics::MakeSeries(const std::string& label) {
                                     .plugin_events = &plugin_events_.Add(labels),
                                     .calls_failed = &calls_failed_.Add(labels),
                                     .call_duration = &call_duration_.Add(labels, kCallBuckets)})
-      .first->second;
+      .first->first;
 }
 
 void NodeMetrics::Observe(const events::Event& event) {
@@ -236,10 +236,7 @@ void NodeMetrics::ObserveHealth(const events::Event& event) {
   if (event.service.empty()) return;
   const ServiceState state = ParseServiceState(event.what);
   absl::MutexLock lock(&mu_);
-  SeriesFor(event.service);
-  // The label it was counted under: its own, unless past the cap.
-  const std::string label =
-      series_.contains(event.service) ? event.service : std::string(kOtherService);
+  const std::string& label = LabelFor(event.service);
   if (state == ServiceState::kRestarting) series_.at(label).restarts->Increment();
   // Health is one service's: (other) would mix several.
   if (label == kOtherService) return;
@@ -271,8 +268,7 @@ void NodeMetrics::ObserveHealth(const events::Event& event) {
   }
 }
 
-void NodeMetrics::ObserveCall(const std::string& service, std::chrono::nanoseconds took,
-                              bool ok) {
+void NodeMetrics::ObserveCall(const std::string& service, std::chrono::nanoseconds took, bool ok) {
   ServiceSeries* series = nullptr;
   {
     absl::MutexLock lock(&mu_);
@@ -341,9 +337,9 @@ void NodeMetrics::ReadMembership(std::vector<MetricFamily>& out) const {
                  "death",
                  MetricType::Gauge),
            node, static_cast<double>(status.counters.incarnation));
-    Sample(Begin(out, "domian_lonely", "1 while this node hears from no live peer",
-                 MetricType::Gauge),
-           node, Flag(status.lonely));
+    Sample(
+        Begin(out, "domian_lonely", "1 while this node hears from no live peer", MetricType::Gauge),
+        node, Flag(status.lonely));
   }
 }
 
@@ -358,9 +354,9 @@ void NodeMetrics::ReadTraffic(std::vector<MetricFamily>& out) const {
                               MetricType::Counter);
   Sample(calls, node, count(traffic.lists_sent), {{"direction", "sent"}});
   Sample(calls, node, count(traffic.lists_received), {{"direction", "received"}});
-  MetricFamily& bytes = Begin(out, "domian_heartbeat_bytes_total",
-                              "Bytes of identity lists this node sent and received",
-                              MetricType::Counter);
+  MetricFamily& bytes =
+      Begin(out, "domian_heartbeat_bytes_total",
+            "Bytes of identity lists this node sent and received", MetricType::Counter);
   Sample(bytes, node, count(traffic.bytes_sent), {{"direction", "sent"}});
   Sample(bytes, node, count(traffic.bytes_received), {{"direction", "received"}});
   Sample(Begin(out, "domian_state_copies_total",
@@ -377,9 +373,9 @@ void NodeMetrics::ReadServices(std::vector<MetricFamily>& out) const {
   for (const services::ServiceStatus& status : sources_.service_statuses()) {
     ++by_state[status.state];
   }
-  MetricFamily& family = Begin(out, "domian_services",
-                               "Services this node's service host knows, by state",
-                               MetricType::Gauge);
+  MetricFamily& family =
+      Begin(out, "domian_services", "Services this node's service host knows, by state",
+            MetricType::Gauge);
   for (const ServiceState state : kServiceStates) {
     Sample(family, sources_.node, static_cast<double>(by_state[state]),
            {{"state", std::string(ServiceStateName(state))}});
@@ -416,8 +412,8 @@ void NodeMetrics::ReadMqtt(std::vector<MetricFamily>& out) const {
        "Home Assistant commands refused (a bad payload) or failed in the service",
        MetricType::Counter, n(status.commands_failed)},
       {"domian_mqtt_commands_dropped_total",
-       "Home Assistant commands for no command, or beyond the queue's bound",
-       MetricType::Counter, n(status.commands_dropped)},
+       "Home Assistant commands for no command, or beyond the queue's bound", MetricType::Counter,
+       n(status.commands_dropped)},
   };
   for (const Row& row : rows) {
     Sample(Begin(out, row.name, row.help, row.type), sources_.node, row.value);
@@ -441,8 +437,7 @@ void NodeMetrics::ReadProcess(std::vector<MetricFamily>& out) const {
        sample->resident_bytes},
       {"process_virtual_memory_bytes", "Virtual memory size in bytes", MetricType::Gauge,
        sample->virtual_bytes},
-      {"process_open_fds", "Number of open file descriptors", MetricType::Gauge,
-       sample->open_fds},
+      {"process_open_fds", "Number of open file descriptors", MetricType::Gauge, sample->open_fds},
       {"process_max_fds", "Maximum number of open file descriptors", MetricType::Gauge,
        sample->max_fds},
       {"process_start_time_seconds", "Start time of the process since unix epoch in seconds",

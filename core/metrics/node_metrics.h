@@ -66,15 +66,14 @@ inline constexpr char kOtherService[] = "(other)";
 // Histogram buckets, in seconds.
 // Failure detection: dead_after is 1.2 s by default (stretched beyond 16
 // nodes), plus up to a heartbeat; a failover adds a placement round.
-inline const std::vector<double> kDetectionBuckets = {0.25, 0.5, 0.75, 1,  1.25, 1.5, 1.75,
-                                                      2,    2.5, 3,    5,  10,   30,  60};
+inline const std::vector<double> kDetectionBuckets = {0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75,
+                                                      2,    2.5, 3,    5, 10,   30,  60};
 // A planned move: stop, hand-over of the state, start there (~0.1 s).
 inline const std::vector<double> kMoveBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 // A call to a service: a plugin answering from memory (~1 ms), a sensor
 // read (~750 ms), a hop to the owner, up to a Hue bridge's 30 s pairing.
-inline const std::vector<double> kCallBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                 0.05,  0.1,    0.25,  0.5,  1,
-                                                 2.5,   5,      10,    30};
+inline const std::vector<double> kCallBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                 0.25,  0.5,    1,     2.5,  5,     10,   30};
 
 class NodeMetrics {
  public:
@@ -126,10 +125,13 @@ class NodeMetrics {
     prometheus::Histogram* call_duration;
   };
 
-  // `name`'s series, made on first sight while fewer than
-  // kMaxServiceLabels are; (other)'s past that.
+  // The `service` label `name` is counted under (a key of series_): its
+  // own, its series made on first sight while fewer than
+  // kMaxServiceLabels are; (other) for an invalid name or past that.
+  const std::string& LabelFor(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ServiceSeries& SeriesFor(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  ServiceSeries& MakeSeries(const std::string& label) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds `label`'s series; returns its key.
+  const std::string& MakeSeries(const std::string& label) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ObservePlacement(const events::Event& event) ABSL_LOCKS_EXCLUDED(mu_);
   void ObserveHealth(const events::Event& event) ABSL_LOCKS_EXCLUDED(mu_);
 

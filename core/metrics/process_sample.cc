@@ -65,12 +65,10 @@ absl::Status Malformed(const std::filesystem::path& file, std::string_view what)
 }
 
 struct StatFields {
-  uint64_t utime_ticks = 0, stime_ticks = 0, threads = 0, start_ticks = 0, vsize = 0,
-           rss_pages = 0;
+  uint64_t utime_ticks = 0, stime_ticks = 0, threads = 0, start_ticks = 0, vsize = 0, rss_pages = 0;
 };
 
-absl::StatusOr<StatFields> ParseSelfStat(const std::filesystem::path& file,
-                                         std::string_view text) {
+absl::StatusOr<StatFields> ParseSelfStat(const std::filesystem::path& file, std::string_view text) {
   const size_t name_end = text.rfind(')');
   if (name_end == std::string_view::npos) return Malformed(file, "the command name");
   const std::vector<std::string> fields = Words(text.substr(name_end + 1));
@@ -91,8 +89,7 @@ absl::StatusOr<StatFields> ParseSelfStat(const std::filesystem::path& file,
 }
 
 // The soft limit of "Max open files" in /proc/<pid>/limits.
-absl::StatusOr<double> ParseMaxOpenFiles(const std::filesystem::path& file,
-                                         std::string_view text) {
+absl::StatusOr<double> ParseMaxOpenFiles(const std::filesystem::path& file, std::string_view text) {
   if (const std::optional<std::string_view> row = RowAfter(text, "Max open files")) {
     const std::vector<std::string> values = Words(*row);
     uint64_t soft = 0;
@@ -105,8 +102,7 @@ absl::StatusOr<double> ParseMaxOpenFiles(const std::filesystem::path& file,
 }
 
 // The boot time, in seconds since the epoch: the "btime" row of /proc/stat.
-absl::StatusOr<uint64_t> ParseBootTime(const std::filesystem::path& file,
-                                       std::string_view text) {
+absl::StatusOr<uint64_t> ParseBootTime(const std::filesystem::path& file, std::string_view text) {
   uint64_t seconds = 0;
   if (const std::optional<std::string_view> row = RowAfter(text, "btime ")) {
     if (ParseNumber(*row, seconds)) return seconds;

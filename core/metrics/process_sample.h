@@ -14,12 +14,12 @@ namespace domian::metrics {
 
 // In the units Prometheus names: seconds and bytes.
 struct ProcessSample {
-  double cpu_seconds = 0;          // user + system time, since the process started
-  double resident_bytes = 0;       // resident set size
-  double virtual_bytes = 0;        // virtual memory size
-  double open_fds = 0;             // open file descriptors
-  double max_fds = 0;              // their soft limit (RLIMIT_NOFILE); +Inf: unlimited
-  double start_time_seconds = 0;   // when the process started, since the Unix epoch
+  double cpu_seconds = 0;         // user + system time, since the process started
+  double resident_bytes = 0;      // resident set size
+  double virtual_bytes = 0;       // virtual memory size
+  double open_fds = 0;            // open file descriptors
+  double max_fds = 0;             // their soft limit (RLIMIT_NOFILE); +Inf: unlimited
+  double start_time_seconds = 0;  // when the process started, since the Unix epoch
   double threads = 0;
 };
 

@@ -60,7 +60,7 @@ std::shared_ptr<EventJournal::Watcher> EventJournal::Watch(size_t backlog,
   if (closed_ || watchers_.size() >= options_.max_watchers) return nullptr;
   // Not make_shared: the constructor is private to the journal.
   std::shared_ptr<Watcher> watcher(
-      new Watcher(*this, std::max<size_t>(options_.per_watcher, 1), std::move(wake)));
+      new Watcher(std::max<size_t>(options_.per_watcher, 1), std::move(wake)));
   const size_t first = history_.size() - std::min(backlog, history_.size());
   for (size_t i = first; i < history_.size(); ++i) watcher->Push(history_[i]);
   watchers_.push_back(watcher);
@@ -71,17 +71,13 @@ void EventJournal::Unwatch(const std::shared_ptr<Watcher>& watcher) {
   if (!watcher) return;
   absl::MutexLock lock(&mu_);
   std::erase(watchers_, watcher);
-  watcher->ended_ = true;
-  watcher->wake_ = nullptr;
+  watcher->End(/*wake=*/false);
 }
 
 void EventJournal::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
-  for (const std::shared_ptr<Watcher>& watcher : watchers_) {
-    watcher->ended_ = true;
-    if (watcher->wake_) watcher->wake_();
-  }
+  for (const std::shared_ptr<Watcher>& watcher : watchers_) watcher->End(/*wake=*/true);
   watchers_.clear();
 }
 
@@ -107,6 +103,7 @@ bool EventJournal::closed() const {
 }
 
 void EventJournal::Watcher::Push(const Event& event) {
+  absl::MutexLock lock(&mu_);
   const bool was_empty = queue_.empty() && lost_ == 0;
   if (queue_.size() >= capacity_) {
     if (lost_ == 0) lost_from_ = queue_.front().seq;
@@ -117,8 +114,15 @@ void EventJournal::Watcher::Push(const Event& event) {
   if (was_empty && wake_) wake_();
 }
 
+void EventJournal::Watcher::End(bool wake) {
+  absl::MutexLock lock(&mu_);
+  ended_ = true;
+  if (wake && wake_) wake_();
+  wake_ = nullptr;
+}
+
 std::vector<Event> EventJournal::Watcher::Take(size_t max) {
-  absl::MutexLock lock(&journal_.mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<Event> out;
   if (max == 0) return out;
   if (lost_ > 0) {
@@ -140,7 +144,7 @@ std::vector<Event> EventJournal::Watcher::Take(size_t max) {
 }
 
 bool EventJournal::Watcher::Finished() const {
-  absl::MutexLock lock(&journal_.mu_);
+  absl::MutexLock lock(&mu_);
   return ended_ && queue_.empty() && lost_ == 0;
 }
 

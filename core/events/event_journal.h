@@ -8,9 +8,10 @@
 // the gap, so a stalled client never slows the daemon nor grows its memory.
 //
 // Threads: every method may be called from any thread. A watcher's wake
-// callback runs on the publishing thread with the journal's lock held, so
-// it must only note that there is something to take (set a flag, arm a
-// grpc::Alarm); after Unwatch returns it is never called again.
+// callback runs on the publishing thread with the journal's and the
+// watcher's locks held, so it must only note that there is something to
+// take (set a flag, arm a grpc::Alarm); after Unwatch returns it is never
+// called again.
 #pragma once
 
 #include <absl/base/thread_annotations.h>
@@ -120,30 +121,35 @@ class EventJournal {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// One client's view of the journal. Take from one thread at a time.
+// One client's view of the journal, with a lock of its own: taking events
+// never waits for a publisher's other watchers. Lock order: the journal's,
+// then a watcher's. Take from one thread at a time.
 class EventJournal::Watcher {
  public:
   // Up to `max` events, oldest first, with a kLost marker where events
   // were dropped. Empty when there is nothing (yet).
-  std::vector<Event> Take(size_t max) ABSL_LOCKS_EXCLUDED(journal_.mu_);
+  std::vector<Event> Take(size_t max) ABSL_LOCKS_EXCLUDED(mu_);
   // The journal closed (or this watcher was unwatched) and nothing is left.
-  bool Finished() const ABSL_LOCKS_EXCLUDED(journal_.mu_);
+  bool Finished() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   friend class EventJournal;
-  Watcher(EventJournal& journal, size_t capacity, std::function<void()> wake)
-      : journal_(journal), capacity_(capacity), wake_(std::move(wake)) {}
+  Watcher(size_t capacity, std::function<void()> wake)
+      : capacity_(capacity), wake_(std::move(wake)) {}
   // Queues `event`, dropping the oldest when full; wakes when it was empty.
-  void Push(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(journal_.mu_);
+  void Push(const Event& event) ABSL_LOCKS_EXCLUDED(mu_);
+  // No more events: wakes once more when `wake` (the journal closes),
+  // then never again.
+  void End(bool wake) ABSL_LOCKS_EXCLUDED(mu_);
 
-  EventJournal& journal_;
   const size_t capacity_;
-  std::function<void()> wake_ ABSL_GUARDED_BY(journal_.mu_);
-  std::deque<Event> queue_ ABSL_GUARDED_BY(journal_.mu_);
+  mutable absl::Mutex mu_;
+  std::function<void()> wake_ ABSL_GUARDED_BY(mu_);
+  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
   // Dropped since the last Take, and the sequence of the first dropped one.
-  uint64_t lost_ ABSL_GUARDED_BY(journal_.mu_) = 0;
-  uint64_t lost_from_ ABSL_GUARDED_BY(journal_.mu_) = 0;
-  bool ended_ ABSL_GUARDED_BY(journal_.mu_) = false;
+  uint64_t lost_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t lost_from_ ABSL_GUARDED_BY(mu_) = 0;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace domian::events

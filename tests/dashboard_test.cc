@@ -101,13 +101,19 @@ TEST_F(DashboardTest, AnOperatorsLinkOpensTheDashboardAndOnlyItDoes) {
   EXPECT_NE(url.find("/login?token="), std::string::npos) << url;
   httplib::Client client = Client(url);
 
-  // A stranger: nothing but /metrics (not wired here: not found) and logins.
+  // A stranger: nothing but /metrics (Prometheus' convention: no secrets
+  // in it) and logins.
   const httplib::Result stranger = client.Get("/api/status");
   ASSERT_TRUE(stranger);
   EXPECT_EQ(stranger->status, 401);
   EXPECT_EQ(stranger->body.find(node_->id()), std::string::npos);
   EXPECT_EQ(client.Get("/")->status, 401);
-  EXPECT_EQ(client.Get("/metrics")->status, 404);
+  const httplib::Result metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(metrics->body.find("# TYPE domian_peers gauge"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("process_resident_memory_bytes"), std::string::npos);
 
   httplib::Headers session = LogIn(client, url);
   const httplib::Result status = client.Get("/api/status", session);

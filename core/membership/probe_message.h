@@ -17,20 +17,18 @@ namespace domian::membership {
 
 struct ProbeMessage {
   std::string cluster;
-  std::string sender;       // the node id of whoever sends it
-  uint64_t incarnation = 0; // the sender's
-  uint64_t revision =
-      0; // of the sender's identity: a receiver holding less fetches it
-  bool leaving = false; // the sender is saying goodbye
+  std::string sender;        // the node id of whoever sends it
+  uint64_t incarnation = 0;  // the sender's
+  uint64_t revision = 0;     // of the sender's identity: a receiver holding less fetches it
+  bool leaving = false;      // the sender is saying goodbye
   // A request: the member expected to answer (a direct probe), or, with
   // `relay`, the member to probe for the sender. Empty: rumours only (a
   // push of news). An answer: the member it is about.
   std::string target;
   bool relay = false;
-  bool ack =
-      false; // an answer: the target answered (itself, or the relay's probe)
+  bool ack = false;  // an answer: the target answered (itself, or the relay's probe)
   std::vector<Rumour> rumours;
-  uint64_t digest = 0; // the sender's ViewDigest
+  uint64_t digest = 0;  // the sender's ViewDigest
 };
 
-} // namespace domian::membership
+}  // namespace domian::membership

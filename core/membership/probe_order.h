@@ -24,28 +24,27 @@
 namespace domian::membership {
 
 class ProbeOrder {
-public:
+ public:
   explicit ProbeOrder(uint64_t seed) : random_(seed) {}
 
   // A member to probe from now on; adding one already here does nothing.
-  void Add(const std::string &id);
+  void Add(const std::string& id);
   // No longer probed (forgotten, or gone for good).
-  void Remove(const std::string &id);
+  void Remove(const std::string& id);
 
   // The next member to probe for which `eligible` is true (a dead member
   // is not probed in turn; see PeerTable), or nullopt when none is (after
   // considering each member at least once).
-  std::optional<std::string>
-  Next(const std::function<bool(const std::string &id)> &eligible);
+  std::optional<std::string> Next(const std::function<bool(const std::string& id)>& eligible);
 
   size_t size() const { return order_.size(); }
 
-private:
+ private:
   void Shuffle();
 
   std::mt19937_64 random_;
   std::vector<std::string> order_;
-  size_t next_ = 0; // order_[next_] is the next to consider
+  size_t next_ = 0;  // order_[next_] is the next to consider
 };
 
-} // namespace domian::membership
+}  // namespace domian::membership

@@ -38,11 +38,11 @@
 namespace domian::membership {
 
 class Prober {
-public:
+ public:
   struct Options {
-    Millis interval{1000}; // between regular rounds
-    Millis timeout{500};   // for the direct probe, then again for the relays
-    size_t relays = 3;     // members asked to probe indirectly (SWIM's k)
+    Millis interval{1000};  // between regular rounds
+    Millis timeout{500};    // for the direct probe, then again for the relays
+    size_t relays = 3;      // members asked to probe indirectly (SWIM's k)
   };
   // Hinted rounds at once: a switch that dies takes several members' links
   // with it, and each deserves a prompt probe, but a flood of hints (a
@@ -62,55 +62,51 @@ public:
     size_t missing_nacks = 0;
   };
   struct Actions {
-    std::vector<std::string> probes; // probe these directly now
-    std::vector<Relay> relays;       // ask these relays to probe the target
-    std::vector<Verdict> verdicts;   // rounds that ended
+    std::vector<std::string> probes;  // probe these directly now
+    std::vector<Relay> relays;        // ask these relays to probe the target
+    std::vector<Verdict> verdicts;    // rounds that ended
 
-    bool empty() const {
-      return probes.empty() && relays.empty() && verdicts.empty();
-    }
+    bool empty() const { return probes.empty() && relays.empty() && verdicts.empty(); }
   };
 
   // `eligible(id)`: whether a member may be probed in turn (alive or
   // suspect). `pick_relays(target, count)`: up to `count` live members
   // other than the target to ask for an indirect probe.
-  using Eligible = std::function<bool(const std::string &id)>;
-  using PickRelays = std::function<std::vector<std::string>(
-      const std::string &target, size_t count)>;
+  using Eligible = std::function<bool(const std::string& id)>;
+  using PickRelays =
+      std::function<std::vector<std::string>(const std::string& target, size_t count)>;
 
   Prober(Options options, uint64_t seed, MonoTime now);
 
   // Members to probe in turn.
-  void Add(const std::string &id) { order_.Add(id); }
-  void Remove(const std::string &id);
+  void Add(const std::string& id) { order_.Add(id); }
+  void Remove(const std::string& id);
 
   // Moves every round along to `now`: starts the regular round when due,
   // sends relays for direct probes that failed, ends rounds whose relays
   // did not answer in time.
-  Actions Poll(MonoTime now, const LocalHealth &health,
-               const Eligible &eligible, const PickRelays &pick_relays);
+  Actions Poll(MonoTime now, const LocalHealth& health, const Eligible& eligible,
+               const PickRelays& pick_relays);
   // When Poll next has something to do (absent new reports).
   MonoTime NextWake() const;
 
   // --- what came back ---
   // `target` answered a probe, directly or through a relay: its round ends
   // answered at the next Poll.
-  void Answered(const std::string &target);
+  void Answered(const std::string& target);
   // The direct probe of `target` failed before its deadline (refused,
   // unreachable): the relays go out at the next Poll.
-  void DirectFailed(const std::string &target);
+  void DirectFailed(const std::string& target);
   // `relay` could not reach `target` either: this node's own links work.
-  void Nacked(const std::string &target, const std::string &relay);
+  void Nacked(const std::string& target, const std::string& relay);
   // The connection to `target` broke: probe it now, out of turn (unless a
   // round for it is running or kMaxHintedRounds are).
-  void Hint(const std::string &target);
+  void Hint(const std::string& target);
 
   // Whether a round for `target` is running.
-  bool Probing(const std::string &target) const {
-    return rounds_.count(target) != 0;
-  }
+  bool Probing(const std::string& target) const { return rounds_.count(target) != 0; }
 
-private:
+ private:
   struct Round {
     enum class Stage { kDirect, kRelayed };
     Stage stage = Stage::kDirect;
@@ -118,9 +114,9 @@ private:
     bool hinted = false;
     bool answered = false;
     bool direct_failed = false;
-    std::set<std::string> asked; // relays
+    std::set<std::string> asked;  // relays
     std::set<std::string> nacked;
-    bool sent = false; // the direct probe was handed out by Poll
+    bool sent = false;  // the direct probe was handed out by Poll
   };
 
   size_t HintedRounds() const;
@@ -128,9 +124,9 @@ private:
   Options options_;
   ProbeOrder order_;
   MonoTime next_round_;
-  std::map<std::string, Round> rounds_; // by target
+  std::map<std::string, Round> rounds_;  // by target
   // Targets of rounds started since the last Poll, to probe directly.
   std::vector<std::string> to_probe_;
 };
 
-} // namespace domian::membership
+}  // namespace domian::membership

@@ -10,20 +10,18 @@ namespace {
 using std::chrono::milliseconds;
 
 class ProberTest : public ::testing::Test {
-protected:
+ protected:
   ProberTest() {
-    for (const char *id : {"a", "b", "c", "d", "e"})
-      prober_.Add(id);
+    for (const char* id : {"a", "b", "c", "d", "e"}) prober_.Add(id);
   }
 
   Prober::Actions Poll() {
     return prober_.Poll(clock_.Now(), health_, eligible_,
-                        [this](const std::string &target, size_t count) {
+                        [this](const std::string& target, size_t count) {
                           relay_requests_.push_back({target, count});
                           std::vector<std::string> via;
-                          for (const std::string &id : relays_) {
-                            if (id != target && via.size() < count)
-                              via.push_back(id);
+                          for (const std::string& id : relays_) {
+                            if (id != target && via.size() < count) via.push_back(id);
                           }
                           return via;
                         });
@@ -31,9 +29,8 @@ protected:
 
   FakeClock clock_;
   LocalHealth health_;
-  Prober prober_{Prober::Options{milliseconds(1000), milliseconds(500), 3}, 42,
-                 clock_.Now()};
-  Prober::Eligible eligible_ = [](const std::string &) { return true; };
+  Prober prober_{Prober::Options{milliseconds(1000), milliseconds(500), 3}, 42, clock_.Now()};
+  Prober::Eligible eligible_ = [](const std::string&) { return true; };
   std::vector<std::string> relays_{"r1", "r2", "r3", "r4"};
   std::vector<std::pair<std::string, size_t>> relay_requests_;
 };
@@ -53,13 +50,11 @@ TEST_F(ProberTest, ARoundStartsEveryIntervalWithTheNextMemberInTurn) {
     clock_.Advance(milliseconds(1));
   }
   // Two laps of five: each member twice.
-  for (const char *id : {"a", "b", "c", "d", "e"})
-    EXPECT_EQ(probed.count(id), 2u) << id;
+  for (const char* id : {"a", "b", "c", "d", "e"}) EXPECT_EQ(probed.count(id), 2u) << id;
   EXPECT_TRUE(relay_requests_.empty());
 }
 
-TEST_F(ProberTest,
-       NoDirectAnswerAsksRelaysThenNoRelayedAnswerIsAnUnansweredVerdict) {
+TEST_F(ProberTest, NoDirectAnswerAsksRelaysThenNoRelayedAnswerIsAnUnansweredVerdict) {
   const std::string target = Poll().probes.at(0);
   clock_.Advance(milliseconds(499));
   EXPECT_TRUE(Poll().relays.empty());
@@ -67,13 +62,11 @@ TEST_F(ProberTest,
   const Prober::Actions relayed = Poll();
   ASSERT_EQ(relayed.relays.size(), 1u);
   EXPECT_EQ(relayed.relays[0].target, target);
-  EXPECT_EQ(relayed.relays[0].via,
-            (std::vector<std::string>{"r1", "r2", "r3"}));
-  EXPECT_EQ(relay_requests_,
-            (std::vector<std::pair<std::string, size_t>>{{target, 3}}));
+  EXPECT_EQ(relayed.relays[0].via, (std::vector<std::string>{"r1", "r2", "r3"}));
+  EXPECT_EQ(relay_requests_, (std::vector<std::pair<std::string, size_t>>{{target, 3}}));
   EXPECT_TRUE(relayed.verdicts.empty());
   prober_.Nacked(target, "r2");
-  prober_.Nacked(target, "r4"); // never asked: not counted
+  prober_.Nacked(target, "r4");  // never asked: not counted
   clock_.Advance(milliseconds(499));
   EXPECT_TRUE(Poll().verdicts.empty());
   clock_.Advance(milliseconds(1));
@@ -81,7 +74,7 @@ TEST_F(ProberTest,
   ASSERT_EQ(ended.verdicts.size(), 1u);
   EXPECT_EQ(ended.verdicts[0].target, target);
   EXPECT_FALSE(ended.verdicts[0].answered);
-  EXPECT_EQ(ended.verdicts[0].missing_nacks, 2u); // r1 and r3 said nothing
+  EXPECT_EQ(ended.verdicts[0].missing_nacks, 2u);  // r1 and r3 said nothing
   EXPECT_FALSE(prober_.Probing(target));
 }
 
@@ -89,7 +82,7 @@ TEST_F(ProberTest, ARefusedDirectProbeGoesToTheRelaysAtOnce) {
   const std::string target = Poll().probes.at(0);
   prober_.DirectFailed(target);
   EXPECT_EQ(prober_.NextWake(), MonoTime{});
-  const Prober::Actions relayed = Poll(); // no time has passed
+  const Prober::Actions relayed = Poll();  // no time has passed
   ASSERT_EQ(relayed.relays.size(), 1u);
   EXPECT_EQ(relayed.relays[0].target, target);
 }
@@ -98,8 +91,7 @@ TEST_F(ProberTest, EveryRelaySayingNackEndsTheRoundAtOnce) {
   const std::string target = Poll().probes.at(0);
   prober_.DirectFailed(target);
   Poll();
-  for (const char *relay : {"r1", "r2", "r3"})
-    prober_.Nacked(target, relay);
+  for (const char* relay : {"r1", "r2", "r3"}) prober_.Nacked(target, relay);
   const Prober::Actions ended = Poll();
   ASSERT_EQ(ended.verdicts.size(), 1u);
   EXPECT_FALSE(ended.verdicts[0].answered);
@@ -111,7 +103,7 @@ TEST_F(ProberTest, AnAnswerThroughARelayEndsTheRoundAnswered) {
   clock_.Advance(milliseconds(500));
   Poll();
   prober_.Nacked(target, "r1");
-  prober_.Answered(target); // r2 reached it
+  prober_.Answered(target);  // r2 reached it
   const Prober::Actions ended = Poll();
   ASSERT_EQ(ended.verdicts.size(), 1u);
   EXPECT_TRUE(ended.verdicts[0].answered);
@@ -134,19 +126,17 @@ TEST_F(ProberTest, AHintProbesAMemberOutOfTurnBesideTheRegularRound) {
   prober_.Hint(other);
   EXPECT_TRUE(prober_.Probing(other));
   EXPECT_EQ(prober_.NextWake(), MonoTime{});
-  const Prober::Actions hinted =
-      Poll(); // same instant: not the next regular round
+  const Prober::Actions hinted = Poll();  // same instant: not the next regular round
   EXPECT_EQ(hinted.probes, std::vector<std::string>{other});
   // A second hint while its round runs changes nothing.
   prober_.Hint(other);
   EXPECT_TRUE(Poll().probes.empty());
-  prober_.Hint(regular); // its regular round is running
+  prober_.Hint(regular);  // its regular round is running
   EXPECT_TRUE(Poll().probes.empty());
 }
 
 TEST_F(ProberTest, HintsRunAtMostAFewRoundsAtOnce) {
-  for (int i = 0; i < 10; ++i)
-    prober_.Hint("h" + std::to_string(i));
+  for (int i = 0; i < 10; ++i) prober_.Hint("h" + std::to_string(i));
   Prober::Actions actions = Poll();
   // The regular round and four hinted ones.
   EXPECT_EQ(actions.probes.size(), 1 + Prober::kMaxHintedRounds);
@@ -154,7 +144,7 @@ TEST_F(ProberTest, HintsRunAtMostAFewRoundsAtOnce) {
 
 TEST_F(ProberTest, PoorLocalHealthStretchesTheIntervalAndTheTimeouts) {
   health_.Suspected();
-  health_.Suspected(); // score 2: three times as long
+  health_.Suspected();  // score 2: three times as long
   const std::string target = Poll().probes.at(0);
   clock_.Advance(milliseconds(1499));
   EXPECT_TRUE(Poll().relays.empty());
@@ -162,7 +152,7 @@ TEST_F(ProberTest, PoorLocalHealthStretchesTheIntervalAndTheTimeouts) {
   EXPECT_EQ(Poll().relays.size(), 1u);
   clock_.Advance(milliseconds(1499));
   EXPECT_TRUE(Poll().verdicts.empty());
-  EXPECT_TRUE(Poll().probes.empty()); // the next round is 3 s after the first
+  EXPECT_TRUE(Poll().probes.empty());  // the next round is 3 s after the first
   clock_.Advance(milliseconds(1));
   const Prober::Actions later = Poll();
   EXPECT_EQ(later.verdicts.size(), 1u);
@@ -171,7 +161,7 @@ TEST_F(ProberTest, PoorLocalHealthStretchesTheIntervalAndTheTimeouts) {
 }
 
 TEST_F(ProberTest, OnlyEligibleMembersAreProbedInTurnAndRemovedOnesNotAtAll) {
-  eligible_ = [](const std::string &id) { return id == "b" || id == "c"; };
+  eligible_ = [](const std::string& id) { return id == "b" || id == "c"; };
   prober_.Remove("c");
   for (int i = 0; i < 6; ++i) {
     const Prober::Actions actions = Poll();
@@ -181,7 +171,7 @@ TEST_F(ProberTest, OnlyEligibleMembersAreProbedInTurnAndRemovedOnesNotAtAll) {
     Poll();
     clock_.Advance(milliseconds(1000));
   }
-  eligible_ = [](const std::string &) { return false; };
+  eligible_ = [](const std::string&) { return false; };
   EXPECT_TRUE(Poll().probes.empty());
 }
 
@@ -189,15 +179,15 @@ TEST_F(ProberTest, NextWakeIsTheEarliestDeadlineOrTheNextRound) {
   const MonoTime start = clock_.Now();
   Poll();
   EXPECT_EQ(prober_.NextWake(),
-            start + milliseconds(500)); // the direct probe's deadline
+            start + milliseconds(500));  // the direct probe's deadline
   clock_.Advance(milliseconds(500));
   Poll();
   EXPECT_EQ(prober_.NextWake(),
-            start + milliseconds(1000)); // relays' deadline and next round
+            start + milliseconds(1000));  // relays' deadline and next round
   clock_.Advance(milliseconds(500));
-  Poll(); // round ends unanswered, the next starts
+  Poll();  // round ends unanswered, the next starts
   EXPECT_EQ(prober_.NextWake(), start + milliseconds(1500));
 }
 
-} // namespace
-} // namespace domian::membership
+}  // namespace
+}  // namespace domian::membership

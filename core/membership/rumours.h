@@ -25,10 +25,10 @@ namespace domian::membership {
 
 struct Rumour {
   enum class Kind : uint8_t {
-    kAlive,   // `about` answers at `incarnation` (a join, a refutation)
-    kSuspect, // `from` could not reach `about` at `incarnation`
-    kDead,    // a suspicion of `about` at `incarnation` ran out
-    kLeft,    // `about` said goodbye at `incarnation`
+    kAlive,    // `about` answers at `incarnation` (a join, a refutation)
+    kSuspect,  // `from` could not reach `about` at `incarnation`
+    kDead,     // a suspicion of `about` at `incarnation` ran out
+    kLeft,     // `about` said goodbye at `incarnation`
   };
   std::string about;
   Kind kind = Kind::kAlive;
@@ -36,15 +36,14 @@ struct Rumour {
   // The identity revision the teller holds (kAlive): a receiver with an
   // older one fetches the identity from `about` itself.
   uint64_t revision = 0;
-  std::string from; // kSuspect: the suspector, counted once as a confirmation
-  std::string
-      address; // kAlive: where `about` answers (an introduction, for strangers)
+  std::string from;     // kSuspect: the suspector, counted once as a confirmation
+  std::string address;  // kAlive: where `about` answers (an introduction, for strangers)
 
-  bool operator==(const Rumour &) const = default;
+  bool operator==(const Rumour&) const = default;
 };
 
 class Rumours {
-public:
+ public:
   // How many times each rumour is retold, per ceil(log10(N+1)):
   // memberlist's RetransmitMult.
   static constexpr int kRetellFactor = 3;
@@ -61,23 +60,26 @@ public:
   // often to make room.
   void Add(Rumour rumour);
   // Drops what is queued about `about` (a member forgotten).
-  void Forget(const std::string &about);
+  void Forget(const std::string& about);
   // Up to `count` rumours to piggyback on one message in a cluster of
   // `members`: the least told first, the newest among equals. Each taken
   // counts as told; one told TellingsFor(members) times is dropped.
   std::vector<Rumour> Take(size_t count, size_t members);
+  // What is queued about `about`, without telling it (a probe of a
+  // suspect carries its suspicion, so it can refute at once).
+  const Rumour* About(const std::string& about) const;
 
   size_t size() const { return queued_.size(); }
   bool empty() const { return queued_.empty(); }
 
-private:
+ private:
   struct Queued {
     Rumour rumour;
     int told = 0;
-    uint64_t sequence = 0; // order of Add: higher is newer
+    uint64_t sequence = 0;  // order of Add: higher is newer
   };
-  std::map<std::string, Queued> queued_; // by member
+  std::map<std::string, Queued> queued_;  // by member
   uint64_t next_sequence_ = 0;
 };
 
-} // namespace domian::membership
+}  // namespace domian::membership

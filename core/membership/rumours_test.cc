@@ -5,7 +5,7 @@
 namespace domian::membership {
 namespace {
 
-Rumour About(const std::string &id, Rumour::Kind kind = Rumour::Kind::kAlive,
+Rumour About(const std::string& id, Rumour::Kind kind = Rumour::Kind::kAlive,
              uint64_t incarnation = 1) {
   Rumour rumour;
   rumour.about = id;
@@ -14,10 +14,9 @@ Rumour About(const std::string &id, Rumour::Kind kind = Rumour::Kind::kAlive,
   return rumour;
 }
 
-std::vector<std::string> Abouts(const std::vector<Rumour> &rumours) {
+std::vector<std::string> Abouts(const std::vector<Rumour>& rumours) {
   std::vector<std::string> ids;
-  for (const Rumour &rumour : rumours)
-    ids.push_back(rumour.about);
+  for (const Rumour& rumour : rumours) ids.push_back(rumour.about);
   return ids;
 }
 
@@ -25,7 +24,7 @@ TEST(Rumours, TellingsGrowWithTheNumberOfGossipHops) {
   EXPECT_EQ(Rumours::TellingsFor(1), 3);
   EXPECT_EQ(Rumours::TellingsFor(5), 3);
   EXPECT_EQ(Rumours::TellingsFor(9), 3);
-  EXPECT_EQ(Rumours::TellingsFor(10), 6); // log10(11) > 1
+  EXPECT_EQ(Rumours::TellingsFor(10), 6);  // log10(11) > 1
   EXPECT_EQ(Rumours::TellingsFor(99), 6);
   EXPECT_EQ(Rumours::TellingsFor(100), 9);
   EXPECT_EQ(Rumours::TellingsFor(200), 9);
@@ -45,15 +44,14 @@ TEST(Rumours, EachRumourIsToldAsOftenAsTheClusterNeedsThenDropped) {
 TEST(Rumours, TheLeastToldGoFirstAndTheNewestAmongEquals) {
   Rumours rumours;
   rumours.Add(About("old"));
-  rumours.Take(1, 5); // "old" told once
+  rumours.Take(1, 5);  // "old" told once
   rumours.Add(About("a"));
   rumours.Add(About("b"));
   // a and b untold; b is newer.
   EXPECT_EQ(Abouts(rumours.Take(1, 5)), std::vector<std::string>{"b"});
   EXPECT_EQ(Abouts(rumours.Take(1, 5)), std::vector<std::string>{"a"});
   // Now all three were told once: newest first (b was added after a).
-  EXPECT_EQ(Abouts(rumours.Take(3, 5)),
-            (std::vector<std::string>{"b", "a", "old"}));
+  EXPECT_EQ(Abouts(rumours.Take(3, 5)), (std::vector<std::string>{"b", "a", "old"}));
 }
 
 TEST(Rumours, ANewerRumourAboutTheSameMemberReplacesTheOldAndIsToldAfresh) {
@@ -61,7 +59,7 @@ TEST(Rumours, ANewerRumourAboutTheSameMemberReplacesTheOldAndIsToldAfresh) {
   rumours.Add(About("x", Rumour::Kind::kSuspect, 4));
   rumours.Take(1, 5);
   rumours.Take(1, 5);
-  rumours.Add(About("x", Rumour::Kind::kAlive, 5)); // the refutation
+  rumours.Add(About("x", Rumour::Kind::kAlive, 5));  // the refutation
   EXPECT_EQ(rumours.size(), 1u);
   for (int i = 0; i < Rumours::TellingsFor(5); ++i) {
     const std::vector<Rumour> told = rumours.Take(8, 5);
@@ -74,11 +72,21 @@ TEST(Rumours, ANewerRumourAboutTheSameMemberReplacesTheOldAndIsToldAfresh) {
 
 TEST(Rumours, TakeNeverGivesMoreThanAsked) {
   Rumours rumours;
-  for (int i = 0; i < 20; ++i)
-    rumours.Add(About("m" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) rumours.Add(About("m" + std::to_string(i)));
   EXPECT_EQ(rumours.Take(6, 20).size(), 6u);
   EXPECT_EQ(rumours.Take(0, 20).size(), 0u);
   EXPECT_EQ(rumours.size(), 20u);
+}
+
+TEST(Rumours, WhatIsQueuedAboutAMemberCanBeReadWithoutTellingIt) {
+  Rumours rumours;
+  EXPECT_EQ(rumours.About("x"), nullptr);
+  rumours.Add(About("x", Rumour::Kind::kSuspect, 4));
+  for (int i = 0; i < 2 * Rumours::TellingsFor(5); ++i) {
+    ASSERT_NE(rumours.About("x"), nullptr);
+    EXPECT_EQ(rumours.About("x")->kind, Rumour::Kind::kSuspect);
+  }
+  EXPECT_EQ(rumours.size(), 1u);
 }
 
 TEST(Rumours, AForgottenMemberIsNoLongerTalkedAbout) {
@@ -91,8 +99,7 @@ TEST(Rumours, AForgottenMemberIsNoLongerTalkedAbout) {
 
 TEST(Rumours, AFullQueueMakesRoomByDroppingTheMostTold) {
   Rumours rumours;
-  for (size_t i = 0; i < Rumours::kMaxRumours; ++i)
-    rumours.Add(About("m" + std::to_string(i)));
+  for (size_t i = 0; i < Rumours::kMaxRumours; ++i) rumours.Add(About("m" + std::to_string(i)));
   // Tell the newest 10 once each: they are the most told now.
   const std::vector<Rumour> told = rumours.Take(10, 1000);
   ASSERT_EQ(told.size(), 10u);
@@ -102,14 +109,12 @@ TEST(Rumours, AFullQueueMakesRoomByDroppingTheMostTold) {
   std::vector<Rumour> all = rumours.Take(Rumours::kMaxRumours, 1000);
   EXPECT_EQ(all.front().about, "newcomer");
   size_t told_left = 0;
-  for (const Rumour &rumour : all) {
-    for (const Rumour &once : told)
-      told_left += rumour.about == once.about;
+  for (const Rumour& rumour : all) {
+    for (const Rumour& once : told) told_left += rumour.about == once.about;
   }
   EXPECT_EQ(told_left, 9u);
-  for (const Rumour &rumour : all)
-    EXPECT_NE(rumour.about, told.back().about);
+  for (const Rumour& rumour : all) EXPECT_NE(rumour.about, told.back().about);
 }
 
-} // namespace
-} // namespace domian::membership
+}  // namespace
+}  // namespace domian::membership

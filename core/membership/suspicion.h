@@ -32,7 +32,7 @@ namespace domian::membership {
 Millis SuspicionMin(Millis base, size_t members);
 
 class Suspicion {
-public:
+ public:
   // Independent suspectors (besides the first) after which the timeout is
   // at its shortest. Lifeguard's evaluation found 3 the knee: more waits
   // for confirmations a dead peer's probers are slow to send, fewer lets
@@ -43,19 +43,19 @@ public:
   static constexpr int kMaxTimeoutFactor = 6;
 
   // Starts a suspicion raised by `suspector` at `since`.
-  Suspicion(MonoTime since, Millis min, const std::string &suspector);
+  Suspicion(MonoTime since, Millis min, const std::string& suspector);
 
   // Another member suspects the same peer at the same incarnation. True
   // when it counts: a suspector not heard before, while confirmations can
   // still shorten the timeout. Repeats and the first suspector do not.
-  bool Confirm(const std::string &suspector);
+  bool Confirm(const std::string& suspector);
 
   // When the suspect is declared dead unless it refutes first.
   MonoTime Deadline() const;
   MonoTime since() const { return since_; }
   size_t confirmations() const { return suspectors_.size() - 1; }
 
-private:
+ private:
   MonoTime since_;
   Millis min_;
   Millis max_;
@@ -67,7 +67,7 @@ private:
 // answered, up to kMaxScore while they are not and nobody tells it that
 // its own links work.
 class LocalHealth {
-public:
+ public:
   // memberlist's awarenessMaxMultiplier is 8: timeouts stretch at most
   // ninefold, so a node that was starved for a while is back to full speed
   // within nine good probes.
@@ -87,9 +87,9 @@ public:
   // `d` stretched by the score: d * (score + 1).
   Millis Scale(Millis d) const { return d * (score_ + 1); }
 
-private:
+ private:
   void Add(int delta);
   int score_ = 0;
 };
 
-} // namespace domian::membership
+}  // namespace domian::membership

@@ -36,4 +36,4 @@ struct DigestEntry {
 // The same for the same entries, in any order.
 uint64_t ViewDigest(std::vector<DigestEntry> entries);
 
-} // namespace domian::membership
+}  // namespace domian::membership

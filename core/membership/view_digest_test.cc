@@ -6,8 +6,7 @@ namespace domian::membership {
 namespace {
 
 std::vector<DigestEntry> View() {
-  return {
-      {"kitchen", 3, 7, false}, {"attic", 1, 2, false}, {"cellar", 9, 1, true}};
+  return {{"kitchen", 3, 7, false}, {"attic", 1, 2, false}, {"cellar", 9, 1, true}};
 }
 
 TEST(ViewDigest, TheSameViewInAnyOrderHasTheSameDigest) {
@@ -50,15 +49,12 @@ TEST(ViewDigest, IsFnv1aOverTheDocumentedBytes) {
     hash ^= byte;
     hash *= 1099511628211ULL;
   };
-  for (char c : std::string("a"))
-    mix(static_cast<uint8_t>(c));
+  for (char c : std::string("a")) mix(static_cast<uint8_t>(c));
   mix(0);
   const uint8_t incarnation[8] = {2, 0, 0, 0, 0, 0, 0, 0};
-  const uint8_t revision[8] = {0, 1, 0, 0, 0, 0, 0, 0}; // 256
-  for (uint8_t byte : incarnation)
-    mix(byte);
-  for (uint8_t byte : revision)
-    mix(byte);
+  const uint8_t revision[8] = {0, 1, 0, 0, 0, 0, 0, 0};  // 256
+  for (uint8_t byte : incarnation) mix(byte);
+  for (uint8_t byte : revision) mix(byte);
   mix(1);
   EXPECT_EQ(ViewDigest({{"a", 2, 256, true}}), hash);
   // The three-member view above, as computed by a short Python script
@@ -66,5 +62,5 @@ TEST(ViewDigest, IsFnv1aOverTheDocumentedBytes) {
   EXPECT_EQ(ViewDigest(View()), 3579200145774788683ULL);
 }
 
-} // namespace
-} // namespace domian::membership
+}  // namespace
+}  // namespace domian::membership

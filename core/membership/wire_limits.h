@@ -16,12 +16,12 @@ namespace domian::membership {
 // a handful of services each) yet small enough that a hostile or broken
 // sender cannot make the daemon grow without bound.
 struct WireLimits {
-  size_t max_entries = 1024;      // rows in one identity list
-  size_t max_services = 64;       // services in one node's ServiceList
-  size_t max_names = 64;          // traits or hostable services per node
-  size_t max_string_bytes = 256;  // any one string field
-  size_t max_offers = 64;         // offers in one identity
-  size_t max_config_bytes = 4096; // one offer's config_json
+  size_t max_entries = 1024;       // rows in one identity list
+  size_t max_services = 64;        // services in one node's ServiceList
+  size_t max_names = 64;           // traits or hostable services per node
+  size_t max_string_bytes = 256;   // any one string field
+  size_t max_offers = 64;          // offers in one identity
+  size_t max_config_bytes = 4096;  // one offer's config_json
 };
 
 // Largest identity list a node accepts. One at the entry cap with full
@@ -45,14 +45,10 @@ inline constexpr size_t kMaxRumoursPerMessage = 16;
 //   kTooLarge:     over a limit (one of the above, the message size, the
 //                  peer table's size)
 //   kSpoofed:      the sender claims an id that is another node's
-inline constexpr absl::StatusCode kMalformed =
-    absl::StatusCode::kInvalidArgument;
-inline constexpr absl::StatusCode kWrongCluster =
-    absl::StatusCode::kFailedPrecondition;
-inline constexpr absl::StatusCode kTooLarge =
-    absl::StatusCode::kResourceExhausted;
-inline constexpr absl::StatusCode kSpoofed =
-    absl::StatusCode::kPermissionDenied;
+inline constexpr absl::StatusCode kMalformed = absl::StatusCode::kInvalidArgument;
+inline constexpr absl::StatusCode kWrongCluster = absl::StatusCode::kFailedPrecondition;
+inline constexpr absl::StatusCode kTooLarge = absl::StatusCode::kResourceExhausted;
+inline constexpr absl::StatusCode kSpoofed = absl::StatusCode::kPermissionDenied;
 
 // Whether `code` is one of the refusals above (as opposed to a peer that
 // did not answer): worth a warning, since a configuration is wrong
@@ -62,16 +58,15 @@ bool IsRefusal(absl::StatusCode code);
 // Validates a whole message for a node of `cluster`. Returns the first
 // problem (its message names the offending row and field), or OK when
 // every row is well formed.
-absl::Status ValidateIdentityList(const IdentityListMessage &message,
-                                  std::string_view cluster,
-                                  const WireLimits &limits);
+absl::Status ValidateIdentityList(const IdentityListMessage& message, std::string_view cluster,
+                                  const WireLimits& limits);
 
 // The same for a probe, relay request or answer: every id a node id, the
 // sender's counters in range, at most kMaxRumoursPerMessage rumours, one
 // per member, each well formed (a suspicion names its suspector, an
 // address is host:port). A rumour's counters out of range cost only that
 // rumour, when it is merged, as a relayed row's do.
-absl::Status ValidateProbe(const ProbeMessage &message,
-                           std::string_view cluster, const WireLimits &limits);
+absl::Status ValidateProbe(const ProbeMessage& message, std::string_view cluster,
+                           const WireLimits& limits);
 
-} // namespace domian::membership
+}  // namespace domian::membership

@@ -114,6 +114,9 @@ IdentityListMessage PeerTable::MessageFor(const std::string& receiver_id) const 
 
 void PeerTable::SetState(const std::string& id, Peer& peer, PeerState to,
                          std::vector<PeerChange>& changes) {
+  // A suspicion lasts only while the member is suspect: an answer, a
+  // refutation or a death ends it.
+  if (to != PeerState::kSuspect) peer.suspicion.reset();
   if (peer.state == to) return;
   ++view_generation_;
   changes.push_back({id, AddressOf(peer), peer.state, to, peer.left, false,
@@ -293,6 +296,7 @@ void PeerTable::MergeOwnWord(const IdentityEntry& row, MergeOutcome& outcome) {
     peer.state = row.leaving ? PeerState::kDead : PeerState::kAlive;
     peer.dead_since = now;
     outcome.changes.push_back({row.id, AddressOf(peer), std::nullopt, peer.state, peer.left, false});
+    if (prober_) prober_->Add(row.id);
     return;
   }
   Peer& peer = it->second;
@@ -420,8 +424,9 @@ void PeerTable::MergeRelayed(const IdentityEntry& row, size_t& introductions_lef
   if (row.counters.incarnation != peer.counters.incarnation) ++view_generation_;
   peer.counters = row.counters;
   // Only direct contact brings back a dead peer: a newer counter heard
-  // second-hand may have been written just before it died.
-  if (peer.state == PeerState::kDead) return;
+  // second-hand may have been written just before it died. A probed
+  // member's state comes from probes and rumours, not from counters.
+  if (peer.state == PeerState::kDead || Probed(peer)) return;
   if (row.state == PeerState::kAlive) {
     peer.last_advanced = now;
     SetState(row.id, peer, PeerState::kAlive, outcome.changes);
@@ -439,6 +444,8 @@ std::vector<PeerChange> PeerTable::Tick() {
     const auto pause = gap - timings_.heartbeat_interval;
     for (auto& [id, peer] : peers_) {
       if (peer.state != PeerState::kDead) peer.last_advanced = std::min(now, peer.last_advanced + pause);
+      // Nor can a suspect refute while we do not run.
+      if (peer.suspicion) peer.suspicion->Delay(std::chrono::duration_cast<Millis>(pause));
     }
   }
   last_tick_ = now;
@@ -452,12 +459,14 @@ std::vector<PeerChange> PeerTable::Tick() {
     if (peer.state == PeerState::kDead) {
       if (now - peer.dead_since >= timings_.forget_after) {
         tombstones_[id] = {peer.counters, now + timings_.forget_after};
+        if (prober_) prober_->Remove(id);
+        rumours_.Forget(id);
         changes.push_back({id, AddressOf(peer), PeerState::kDead, PeerState::kDead, peer.left, true});
         it = peers_.erase(it);
         ++view_generation_;
         continue;
       }
-    } else {
+    } else if (!Probed(peer)) {  // probed members: PollProbes, ExpireSuspicions
       const auto silent = now - peer.last_advanced;
       const PeerState to = silent >= pace_.dead_after      ? PeerState::kDead
                            : silent >= pace_.suspect_after ? PeerState::kSuspect
@@ -466,6 +475,7 @@ std::vector<PeerChange> PeerTable::Tick() {
     }
     ++it;
   }
+  ExpireSuspicions(changes);
   std::erase_if(tombstones_, [now](const auto& entry) { return entry.second.until <= now; });
   return changes;
 }

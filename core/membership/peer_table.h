@@ -37,6 +37,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,6 +46,10 @@
 #include "core/common/status.h"
 #include "core/config/node_config.h"
 #include "core/membership/introductions.h"
+#include "core/membership/probe_message.h"
+#include "core/membership/prober.h"
+#include "core/membership/rumours.h"
+#include "core/membership/suspicion.h"
 #include "core/membership/wire_limits.h"
 #include "core/model/identity.h"
 
@@ -108,6 +113,16 @@ inline constexpr double kGossipRowsPerTick = 64;
 inline constexpr size_t kFullSpeedMembers = 16;
 
 GossipPace PaceFor(const config::MembershipTimings& timings, size_t members);
+
+// Membership v2's timings (see prober.h and suspicion.h).
+struct ProbeTimings {
+  Millis interval{1000};  // between this node's regular probe rounds
+  Millis timeout{500};    // for a direct probe, then for the relays
+  Millis suspicion{500};  // a suspicion's shortest timeout up to 10 members (SuspicionMin)
+};
+
+// The wire protocol generation whose members are probed (Identity.protocol).
+inline constexpr uint32_t kProbeProtocol = 2;
 
 // Where a message came from, which decides what it may change (see the
 // top of this file).
@@ -212,6 +227,46 @@ class PeerTable {
   // Every live peer, for goodbyes.
   std::vector<HeartbeatTarget> LiveTargets() const;
 
+  // --- membership v2: probes (peer_table_probe.cc) ---
+  //
+  // With probing enabled, members that speak kProbeProtocol are judged by
+  // probes instead of heartbeat counters: a round that goes unanswered,
+  // directly and through relays, makes this node suspect the member; a
+  // suspicion that nobody refutes in time (Suspicion::Deadline) makes it
+  // dead; rumours spread both, and refutations. Members of protocol 1
+  // keep being judged by their counters.
+  void EnableProbing(ProbeTimings timings, uint64_t seed);
+  bool probing() const { return prober_.has_value(); }
+  // Moves the probe rounds along: probes and relay requests to send now,
+  // and the verdicts of rounds that ended (already applied: see changes).
+  struct ProbeStep {
+    Prober::Actions actions;
+    std::vector<PeerChange> changes;
+  };
+  ProbeStep PollProbes();
+  // When PollProbes or Tick next has something to do for probing: the
+  // next round, a deadline of one, or of a suspicion.
+  MonoTime NextProbeWake() const;
+  // The probe (or, with `relay`, the request to probe `target` for us) to
+  // send to `receiver`, with rumours to piggyback and our digest. A probe
+  // of a suspect carries the suspicion, so it can refute it at once.
+  ProbeMessage ProbeFor(const std::string& receiver, const std::string& target, bool relay);
+  // The answer to a probe about `target` (ourselves, or the member a
+  // relay probed), `ack` saying whether it answered.
+  ProbeMessage AnswerFor(const std::string& target, bool ack);
+  // Merges a probe, relay request or answer (`origin` as for identity
+  // lists: an answer from the address called is the sender's own word).
+  // An answer also moves its round along (Prober::Answered or Nacked).
+  MergeOutcome MergeProbe(const ProbeMessage& message, const MessageOrigin& origin);
+  // The direct probe of `target` failed before its deadline.
+  void ProbeFailed(const std::string& target);
+  // The connection to member `id` broke: probe it out of turn.
+  void ConnectionBroke(const std::string& id);
+  // This node's ViewDigest (view_digest.h).
+  uint64_t Digest() const;
+  // Lifeguard's local health score (0: healthy).
+  int health_score() const { return health_.score(); }
+
   // --- views ---
   std::vector<PeerView> Peers() const;
   // Grows whenever something Peers() or self() shows changes, other than
@@ -251,6 +306,10 @@ class PeerTable {
     };
     std::unordered_map<std::string, Held> holds;
     uint64_t holds_message = 0;  // 0: nothing known yet
+    // Membership v2: the suspicion running against it, and how many of
+    // its probes in a row carried a digest other than ours.
+    std::optional<Suspicion> suspicion;
+    int digest_mismatches = 0;
   };
 
   void MergeSelfRow(const IdentityEntry& row, MergeOutcome& outcome);
@@ -296,6 +355,34 @@ class PeerTable {
   std::unordered_map<std::string, MonoTime> seed_attempts_;
   std::unordered_map<std::string, std::string> seed_ids_;  // seed address -> node id
   Introductions introductions_;
+
+  // --- membership v2 (peer_table_probe.cc) ---
+  // Whether `peer` is judged by probes rather than by its counters.
+  bool Probed(const Peer& peer) const;
+  Millis SuspicionTimeout() const;
+  // Starts or confirms a suspicion of `id` by `suspector` at the peer's
+  // incarnation; queues the rumour when it is news.
+  void Suspect(const std::string& id, Peer& peer, const std::string& suspector,
+               std::vector<PeerChange>& changes);
+  void Declare(const std::string& id, Peer& peer, std::vector<PeerChange>& changes);
+  void MergeRumour(const Rumour& rumour, size_t& introductions_left, MergeOutcome& outcome);
+  // Suspicions past their deadline become deaths (from Tick).
+  void ExpireSuspicions(std::vector<PeerChange>& changes);
+  std::vector<std::string> PickRelays(const std::string& target, size_t count);
+  // Outgrows a rumour of our own suspicion or death and tells the cluster.
+  void Refute(uint64_t rumoured_incarnation, MergeOutcome& outcome);
+
+  // Two digests in a row that differ from ours, with no rumour that
+  // explains them, make this node fetch the sender's whole list.
+  static constexpr int kDigestMismatchesBeforeExchange = 2;
+  // Rumours piggybacked on one probe or answer.
+  static constexpr size_t kRumoursPerProbe = 8;
+
+  std::optional<ProbeTimings> probe_timings_;
+  std::optional<Prober> prober_;
+  LocalHealth health_;
+  Rumours rumours_;
+  std::mt19937_64 relay_random_;
   size_t introduction_calls_left_ = kIntroductionCallsPerTick;
 };
 

@@ -50,6 +50,10 @@ class Suspicion {
   // still shorten the timeout. Repeats and the first suspector do not.
   bool Confirm(const std::string& suspector);
 
+  // This node did not run for `pause` (it was stopped or starved): the
+  // suspect could not be heard meanwhile, so its time starts later.
+  void Delay(Millis pause) { since_ += pause; }
+
   // When the suspect is declared dead unless it refutes first.
   MonoTime Deadline() const;
   MonoTime since() const { return since_; }

@@ -279,6 +279,18 @@ void PeerTable::Introduce(const std::string& id, const std::string& address, boo
   }
 }
 
+void PeerTable::IntroduceRelayed(const std::string& id, const std::string& address,
+                                 size_t& introductions_left, MergeOutcome& outcome) {
+  if (introductions_.Contains(id)) return;
+  if (introductions_left == 0) {
+    outcome.dropped.push_back(id + ": more than " + std::to_string(kMaxIntroductionsPerMessage) +
+                              " unknown domains in one message");
+    return;
+  }
+  --introductions_left;
+  Introduce(id, address, /*own_claim=*/false, outcome);
+}
+
 void PeerTable::MergeOwnWord(const IdentityEntry& row, MergeOutcome& outcome) {
   const MonoTime now = clock_.Now();
   introductions_.Remove(row.id);
@@ -375,15 +387,7 @@ void PeerTable::MergeRelayed(const IdentityEntry& row, size_t& introductions_lef
     }
     // Only a live domain with an address is worth calling.
     if (!row.identity || row.leaving || row.state != PeerState::kAlive) return;
-    if (introductions_.Contains(row.id)) return;
-    if (introductions_left == 0) {
-      outcome.dropped.push_back(row.id + ": more than " +
-                                std::to_string(kMaxIntroductionsPerMessage) +
-                                " unknown domains in one message");
-      return;
-    }
-    --introductions_left;
-    Introduce(row.id, row.identity->address, /*own_claim=*/false, outcome);
+    IntroduceRelayed(row.id, row.identity->address, introductions_left, outcome);
     return;
   }
 

@@ -322,6 +322,10 @@ class PeerTable {
   void MergeRelayed(const IdentityEntry& row, size_t& introductions_left, MergeOutcome& outcome);
   void Introduce(const std::string& id, const std::string& address, bool own_claim,
                  MergeOutcome& outcome);
+  // A domain heard of second hand (a relayed row, a rumour): introduced
+  // unless it already is, within one message's kMaxIntroductionsPerMessage.
+  void IntroduceRelayed(const std::string& id, const std::string& address,
+                        size_t& introductions_left, MergeOutcome& outcome);
   void AdoptIdentity(Peer& peer, const IdentityEntry& row, MergeOutcome& outcome);
   Millis NewsCallSpacing() const;
   // The highest epoch any identity this node holds reports for `service`.

@@ -270,18 +270,8 @@ void PeerTable::MergeRumour(const Rumour& rumour, size_t& introductions_left,
         tomb != tombstones_.end() && rumour.incarnation <= tomb->second.counters.incarnation) {
       return;  // a forgotten member's old news still going round
     }
-    if (rumour.kind != Rumour::Kind::kAlive || rumour.address.empty() ||
-        introductions_.Contains(rumour.about)) {
-      return;
-    }
-    if (introductions_left == 0) {
-      outcome.dropped.push_back(rumour.about + ": more than " +
-                                std::to_string(kMaxIntroductionsPerMessage) +
-                                " unknown domains in one message");
-      return;
-    }
-    --introductions_left;
-    Introduce(rumour.about, rumour.address, /*own_claim=*/false, outcome);
+    if (rumour.kind != Rumour::Kind::kAlive || rumour.address.empty()) return;
+    IntroduceRelayed(rumour.about, rumour.address, introductions_left, outcome);
     return;
   }
   Peer& peer = it->second;
